@@ -1,0 +1,72 @@
+// The Graph IR: an append-only list of SSA nodes in topological order, with named arguments and results.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/ir/op_table.h"
+#include "compiler/ir/types.h"
+
+namespace sinter::ir {
+
+using NodeId = int;
+
+// How a parameter is initialized before training.
+struct Init {
+  enum Kind { Zeros, Ones, Constant, Uniform, Normal, GlorotUniform, HeNormal, LecunUniform };
+  Kind kind = Zeros;
+  double a = 0, b = 0;  // constant: a; uniform: [a, b); normal: mean a, std b
+};
+std::string initStr(const Init& i);  // "glorot_uniform", "normal(0, 0.01)"
+
+struct Node {
+  NodeId id = -1;
+  Op op = Op::Constant;
+  std::vector<NodeId> operands;
+  TensorType type;
+  SourceLoc loc;
+  std::string name;      // input/param name; for other nodes the user's value name, if any
+  double scalar = 0;     // constant: the value every element holds
+  Init init;             // param: initializer
+  NodeId gradOf = -1;    // backward nodes: the forward node whose operand they differentiate
+  int gradOperand = -1;  //   and which operand of it
+};
+
+struct Result {
+  enum Kind { Output, Loss, Grad };
+  std::string name;
+  NodeId node = -1;
+  Kind kind = Output;
+};
+
+class Graph {
+ public:
+  std::string name;
+  std::vector<Node> nodes;      // node i has id i; operands always have smaller ids
+  std::vector<NodeId> inputs;   // Input nodes, in ABI order
+  std::vector<NodeId> params;   // Param nodes, in ABI order
+  std::vector<Result> results;  // in ABI order
+
+  // Appends a node, assigns its id and (for non-leaves) infers its type with the op table's rule.
+  // Throws std::logic_error when the type rule rejects it: the frontend checks shapes first, so a
+  // rejection here is a compiler bug, not a user error.
+  NodeId add(Node n);
+  NodeId addInput(std::string name, TensorType t, SourceLoc loc = {});
+  NodeId addParam(std::string name, TensorType t, Init init, SourceLoc loc = {});
+  NodeId addConstant(double value, TensorType t, SourceLoc loc = {});
+  NodeId addOp(Op op, std::vector<NodeId> operands, SourceLoc loc = {}, std::string name = {});
+
+  const Node& node(NodeId id) const { return nodes.at(static_cast<size_t>(id)); }
+  Node& node(NodeId id) { return nodes.at(static_cast<size_t>(id)); }
+  // Symbolic dimension names in order of first appearance over the arguments and nodes.
+  std::vector<std::string> symbols() const;
+  const Result* findResult(std::string_view name) const;
+};
+
+// Checks every invariant of a graph; returns one message per problem (empty when valid).
+std::vector<std::string> verify(const Graph& g);
+
+// Textual form (see docs/ir.md).
+std::string print(const Graph& g);
+
+}  // namespace sinter::ir

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Sinter needs to build, test and run its demo.
+# Idempotent: when every package is present it only checks and returns at once.
+set -euo pipefail
+
+packages=(
+  cmake g++ ninja-build
+  llvm-19-dev libzstd-dev       # LLVM 19 (its CMake config needs zstd)
+  llvm-19-tools                 # FileCheck and lit for golden tests
+  libfmt-dev libboost-graph-dev catch2 zlib1g-dev libcli11-dev nlohmann-json3-dev
+  python3                       # lit runs on python3
+  dataset-fashion-mnist         # real data for the demo and end-to-end tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
