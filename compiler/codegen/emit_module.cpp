@@ -1,0 +1,158 @@
+#include "compiler/codegen/emit_module.h"
+
+#include <fmt/format.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
+#include <sinter/model_abi.h>
+
+#include "compiler/codegen/emit_kernels.h"
+
+namespace sinter::codegen {
+namespace {
+
+// These structs mirror model_abi.h field by field; LLVM's natural layout equals the C ABI's for them.
+llvm::StructType* tensorDescType(llvm::LLVMContext& ctx) {
+  auto* p = llvm::PointerType::getUnqual(ctx);
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* f32 = llvm::Type::getFloatTy(ctx);
+  return llvm::StructType::get(ctx, {p, i32, i32, p, i32, f32, f32});
+}
+
+llvm::StructType* trainConfigType(llvm::LLVMContext& ctx) {
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* f32 = llvm::Type::getFloatTy(ctx);
+  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64});
+}
+
+class DescriptorBuilder {
+ public:
+  DescriptorBuilder(llvm::Module& mod, const std::vector<std::string>& symbols)
+      : mod_(mod), ctx_(mod.getContext()), symbols_(symbols) {}
+
+  llvm::Constant* i32(std::int64_t v) { return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx_), static_cast<std::uint64_t>(v)); }
+  llvm::Constant* i64(std::int64_t v) { return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx_), static_cast<std::uint64_t>(v)); }
+  llvm::Constant* f32(double v) { return llvm::ConstantFP::get(llvm::Type::getFloatTy(ctx_), v); }
+  llvm::Constant* null() { return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx_)); }
+
+  llvm::Constant* string(const std::string& s) {
+    auto* init = llvm::ConstantDataArray::getString(ctx_, s);
+    return new llvm::GlobalVariable(mod_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init, ".str");
+  }
+
+  llvm::Constant* array(llvm::Type* elemTy, const std::vector<llvm::Constant*>& elems, const char* name) {
+    if (elems.empty()) return null();
+    auto* ty = llvm::ArrayType::get(elemTy, elems.size());
+    return new llvm::GlobalVariable(mod_, ty, true, llvm::GlobalValue::PrivateLinkage, llvm::ConstantArray::get(ty, elems), name);
+  }
+
+  // dims >= 0 are fixed; a symbolic dimension k is stored as -k-1.
+  llvm::Constant* dims(const ir::Shape& shape) {
+    std::vector<llvm::Constant*> ds;
+    for (const ir::Dim& d : shape) {
+      if (!d.isSymbolic()) {
+        ds.push_back(i64(d.size));
+        continue;
+      }
+      auto it = std::find(symbols_.begin(), symbols_.end(), d.symbol);
+      ds.push_back(i64(-static_cast<std::int64_t>(it - symbols_.begin()) - 1));
+    }
+    return array(llvm::Type::getInt64Ty(ctx_), ds, ".dims");
+  }
+
+  llvm::Constant* tensor(const std::string& name, const ir::TensorType& t, const ir::Init* init) {
+    int dtype = SINTER_F32;
+    switch (t.dtype) {
+      case ir::DType::F32: dtype = SINTER_F32; break;
+      case ir::DType::F64: dtype = SINTER_F64; break;
+      case ir::DType::I32: dtype = SINTER_I32; break;
+    }
+    int kind = SINTER_INIT_ZEROS;
+    double a = 0, b = 0;
+    if (init) {
+      a = init->a;
+      b = init->b;
+      switch (init->kind) {
+        case ir::Init::Zeros: kind = SINTER_INIT_ZEROS; break;
+        case ir::Init::Ones: kind = SINTER_INIT_ONES; break;
+        case ir::Init::Constant: kind = SINTER_INIT_CONSTANT; break;
+        case ir::Init::Uniform: kind = SINTER_INIT_UNIFORM; break;
+        case ir::Init::Normal: kind = SINTER_INIT_NORMAL; break;
+        case ir::Init::GlorotUniform: kind = SINTER_INIT_GLOROT_UNIFORM; break;
+        case ir::Init::HeNormal: kind = SINTER_INIT_HE_NORMAL; break;
+        case ir::Init::LecunUniform: kind = SINTER_INIT_LECUN_UNIFORM; break;
+      }
+    }
+    return llvm::ConstantStruct::get(tensorDescType(ctx_), {string(name), i32(dtype), i32(static_cast<std::int64_t>(t.shape.size())),
+                                                            dims(t.shape), i32(kind), f32(a), f32(b)});
+  }
+
+  llvm::Constant* tensors(const ir::Graph& g, const std::vector<ir::NodeId>& ids, const char* name) {
+    std::vector<llvm::Constant*> ts;
+    for (ir::NodeId id : ids) {
+      const ir::Node& n = g.node(id);
+      ts.push_back(tensor(n.name, n.type, n.op == ir::Op::Param ? &n.init : nullptr));
+    }
+    return array(tensorDescType(ctx_), ts, name);
+  }
+
+  llvm::Constant* outputs(const ir::Graph& g) {
+    std::vector<llvm::Constant*> ts;
+    for (const ir::Result& r : g.results) ts.push_back(tensor(r.name, g.node(r.node).type, nullptr));
+    return array(tensorDescType(ctx_), ts, ".outputs");
+  }
+
+  llvm::Constant* trainConfig(const std::optional<ir::TrainConfig>& tc) {
+    ir::TrainConfig c = tc.value_or(ir::TrainConfig{});
+    const int opt = c.optimizer == ir::TrainConfig::Adam ? SINTER_OPT_ADAM : SINTER_OPT_SGD;
+    return llvm::ConstantStruct::get(trainConfigType(ctx_),
+        {i32(opt), i32(c.nesterov), f32(c.lr), f32(c.momentum), f32(c.beta1), f32(c.beta2), f32(c.eps),
+         f32(c.weightDecay), i64(c.batch), i64(c.epochs), i64(static_cast<std::int64_t>(c.seed))});
+  }
+
+ private:
+  llvm::Module& mod_;
+  llvm::LLVMContext& ctx_;
+  const std::vector<std::string>& symbols_;
+};
+
+}  // namespace
+
+llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
+  auto* p = llvm::PointerType::getUnqual(ctx);
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx)});
+}
+
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, llvm::LLVMContext& ctx) {
+  auto mod = std::make_unique<llvm::Module>(m.name, ctx);
+  const ir::Graph& fwd = m.forward;
+  // The forward graph's symbols fix sym_dims' order for every entry point.
+  const std::vector<std::string> symbols = fwd.symbols();
+  const std::string prefix = opts.descriptor + "_";
+
+  llvm::Function* forward = emitGraphFunction(*mod, prefix + "forward", fwd, lower::planBuffers(fwd, symbols));
+  llvm::Function* trainStep = nullptr;
+  if (m.train) trainStep = emitGraphFunction(*mod, prefix + "train_step", m.trainStep, lower::planBuffers(m.trainStep, symbols));
+
+  DescriptorBuilder d(*mod, symbols);
+  std::vector<llvm::Constant*> symNames;
+  for (const std::string& s : symbols) symNames.push_back(d.string(s));
+  int lossOutput = -1;
+  for (std::size_t i = 0; i < fwd.results.size(); ++i)
+    if (fwd.results[i].kind == ir::Result::Loss) lossOutput = static_cast<int>(i);
+
+  auto* descTy = modelDescType(ctx);
+  llvm::Constant* init = llvm::ConstantStruct::get(descTy, {
+      d.i32(SINTER_ABI_VERSION), d.i32(static_cast<std::int64_t>(symbols.size())), d.string(m.name),
+      d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
+      d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
+      d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
+      d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd),
+      forward, trainStep ? static_cast<llvm::Constant*>(trainStep) : d.null(),
+      d.i32(m.train ? 1 : 0), d.i32(0), d.trainConfig(m.train)});
+  new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, opts.descriptor);
+  return mod;
+}
+
+}  // namespace sinter::codegen

@@ -1,0 +1,145 @@
+#include "compiler/codegen/target.h"
+
+#include <fmt/format.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/TargetParser/Host.h>
+#include <mutex>
+#include <stdexcept>
+
+#include "compiler/codegen/emit_module.h"
+
+namespace sinter::codegen {
+namespace {
+
+void initializeTargets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+  });
+}
+
+std::string hostFeatures() {
+  std::string out;
+  for (const auto& f : llvm::sys::getHostCPUFeatures()) {
+    if (!out.empty()) out += ',';
+    out += (f.second ? "+" : "-") + f.first().str();
+  }
+  return out;
+}
+
+llvm::OptimizationLevel optLevel(int level) {
+  switch (level) {
+    case 0: return llvm::OptimizationLevel::O0;
+    case 1: return llvm::OptimizationLevel::O1;
+    case 2: return llvm::OptimizationLevel::O2;
+    default: return llvm::OptimizationLevel::O3;
+  }
+}
+
+// Builds, optimizes and hands the module to `use`: one place for the steps every output shares.
+template <class F>
+void withOptimizedModule(const ir::Module& m, const Options& opts, F use) {
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts);
+  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, ctx);
+  optimizeModule(*mod, *tm, opts);
+  use(*mod, *tm);
+}
+
+void emitWithCodeGen(llvm::Module& mod, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& os, llvm::CodeGenFileType type) {
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type))
+    throw std::runtime_error("the target cannot emit this kind of file");
+  pm.run(mod);
+}
+
+}  // namespace
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Options& opts) {
+  initializeTargets();
+  const std::string triple = opts.targetTriple.empty() ? llvm::sys::getProcessTriple() : opts.targetTriple;
+  std::string err;
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target) throw std::runtime_error(fmt::format("unknown target triple '{}': {}", triple, err));
+  const bool host = opts.targetCpu.empty() && opts.targetTriple.empty();
+  const std::string cpu = opts.targetCpu.empty() ? (host ? llvm::sys::getHostCPUName().str() : "generic") : opts.targetCpu;
+  const std::string features = host ? hostFeatures() : "";
+  // Check the CPU first: LLVM would only warn on stderr and fall back to a generic one.
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti || !sti->isCPUStringValid(cpu))
+    throw std::runtime_error(fmt::format("unknown CPU '{}' for target {}", cpu, triple));
+  llvm::TargetOptions to;
+  auto level = opts.optLevel == 0 ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm(
+      target->createTargetMachine(triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt, level));
+  if (!tm) throw std::runtime_error(fmt::format("cannot create a target machine for {} ({})", triple, cpu));
+  return tm;
+}
+
+void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, const Options& opts) {
+  mod.setTargetTriple(tm.getTargetTriple().str());
+  mod.setDataLayout(tm.createDataLayout());
+  for (llvm::Function& f : mod) {
+    if (f.isDeclaration()) continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    if (!tm.getTargetFeatureString().empty()) f.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (llvm::verifyModule(mod, &es)) throw std::logic_error("codegen produced invalid LLVM IR: " + err);
+  if (opts.optLevel == 0) return;
+
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(optLevel(opts.optLevel)).run(mod, mam);
+}
+
+std::string emitLLVMText(const ir::Module& m, const Options& opts) {
+  std::string out;
+  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine&) {
+    llvm::raw_string_ostream os(out);
+    mod.print(os, nullptr);
+  });
+  return out;
+}
+
+std::string emitAssembly(const ir::Module& m, const Options& opts) {
+  llvm::SmallString<0> buf;
+  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
+    llvm::raw_svector_ostream os(buf);
+    emitWithCodeGen(mod, tm, os, llvm::CodeGenFileType::AssemblyFile);
+  });
+  return std::string(buf.str());
+}
+
+void emitObjectFile(const ir::Module& m, const Options& opts, const std::string& path) {
+  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+    if (ec) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, ec.message()));
+    emitWithCodeGen(mod, tm, os, llvm::CodeGenFileType::ObjectFile);
+    os.close();
+    if (os.has_error()) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, os.error().message()));
+  });
+}
+
+}  // namespace sinter::codegen

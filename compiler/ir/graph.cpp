@@ -1,0 +1,97 @@
+#include "compiler/ir/graph.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace sinter::ir {
+
+std::string initStr(const Init& i) {
+  switch (i.kind) {
+    case Init::Zeros: return "zeros";
+    case Init::Ones: return "ones";
+    case Init::Constant: return fmt::format("constant({})", i.a);
+    case Init::Uniform: return fmt::format("uniform({}, {})", i.a, i.b);
+    case Init::Normal: return fmt::format("normal({}, {})", i.a, i.b);
+    case Init::GlorotUniform: return "glorot_uniform";
+    case Init::HeNormal: return "he_normal";
+    case Init::LecunUniform: return "lecun_uniform";
+  }
+  return "?";
+}
+
+NodeId Graph::add(Node n) {
+  const OpInfo& info = opInfo(n.op);
+  if (static_cast<int>(n.operands.size()) != info.arity)
+    throw std::logic_error(fmt::format("{} takes {} operands, got {}", info.name, info.arity, n.operands.size()));
+  std::vector<TensorType> types;
+  for (NodeId o : n.operands) {
+    if (o < 0 || o >= static_cast<NodeId>(nodes.size()))
+      throw std::logic_error(fmt::format("{}: operand %{} does not exist", info.name, o));
+    types.push_back(node(o).type);
+  }
+  TensorType out;
+  if (std::string err = info.typeRule(n, types, out); !err.empty())
+    throw std::logic_error(fmt::format("{}: {}", info.name, err));
+  n.type = out;
+  n.id = static_cast<NodeId>(nodes.size());
+  nodes.push_back(std::move(n));
+  return nodes.back().id;
+}
+
+NodeId Graph::addInput(std::string argName, TensorType t, SourceLoc loc) {
+  Node n;
+  n.op = Op::Input;
+  n.name = std::move(argName);
+  n.type = std::move(t);
+  n.loc = std::move(loc);
+  NodeId id = add(std::move(n));
+  inputs.push_back(id);
+  return id;
+}
+
+NodeId Graph::addParam(std::string argName, TensorType t, Init init, SourceLoc loc) {
+  Node n;
+  n.op = Op::Param;
+  n.name = std::move(argName);
+  n.type = std::move(t);
+  n.init = init;
+  n.loc = std::move(loc);
+  NodeId id = add(std::move(n));
+  params.push_back(id);
+  return id;
+}
+
+NodeId Graph::addConstant(double value, TensorType t, SourceLoc loc) {
+  Node n;
+  n.op = Op::Constant;
+  n.scalar = value;
+  n.type = std::move(t);
+  n.loc = std::move(loc);
+  return add(std::move(n));
+}
+
+NodeId Graph::addOp(Op op, std::vector<NodeId> operands, SourceLoc loc, std::string valueName) {
+  Node n;
+  n.op = op;
+  n.operands = std::move(operands);
+  n.loc = std::move(loc);
+  n.name = std::move(valueName);
+  return add(std::move(n));
+}
+
+std::vector<std::string> Graph::symbols() const {
+  std::vector<std::string> out;
+  for (const Node& n : nodes)
+    for (const Dim& d : n.type.shape)
+      if (d.isSymbolic() && std::find(out.begin(), out.end(), d.symbol) == out.end()) out.push_back(d.symbol);
+  return out;
+}
+
+const Result* Graph::findResult(std::string_view resultName) const {
+  for (const Result& r : results)
+    if (r.name == resultName) return &r;
+  return nullptr;
+}
+
+}  // namespace sinter::ir

@@ -1,0 +1,71 @@
+// The textual form of a graph (docs/ir.md describes it).
+#include <fmt/format.h>
+
+#include "compiler/ir/graph.h"
+
+namespace sinter::ir {
+namespace {
+
+std::string ref(const Graph& g, NodeId id) {
+  const Node& n = g.node(id);
+  if (n.op == Op::Input || n.op == Op::Param) return "%" + n.name;
+  return fmt::format("%{}", id);
+}
+
+std::string locStr(const SourceLoc& l) {
+  if (!l.valid()) return {};
+  return fmt::format("loc(\"{}\":{}:{})", l.file, l.line, l.col);
+}
+
+std::string_view kindStr(Result::Kind k) {
+  switch (k) {
+    case Result::Output: return "output";
+    case Result::Loss: return "loss";
+    case Result::Grad: return "grad";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string print(const Graph& g) {
+  std::string out = fmt::format("graph @{}(", g.name);
+  bool first = true;
+  for (const auto* list : {&g.inputs, &g.params}) {
+    for (NodeId id : *list) {
+      const Node& n = g.node(id);
+      out += first ? "\n    " : ",\n    ";
+      first = false;
+      out += fmt::format("%{}: {} {}", n.name, n.type.str(), opName(n.op));
+      if (n.op == Op::Param) out += " = " + initStr(n.init);
+      if (n.loc.valid()) out += "  " + locStr(n.loc);
+    }
+  }
+  out += ") {\n";
+  for (const Node& n : g.nodes) {
+    if (n.op == Op::Input || n.op == Op::Param) continue;
+    std::string lhs = fmt::format("  %{} = {}", n.id, opName(n.op));
+    if (n.op == Op::Constant) {
+      lhs += fmt::format(" {}", n.scalar);
+    } else {
+      lhs += "(";
+      for (std::size_t i = 0; i < n.operands.size(); ++i) lhs += (i ? ", " : "") + ref(g, n.operands[i]);
+      lhs += ")";
+    }
+    std::string line = fmt::format("{:<44} : {:<16}", lhs, n.type.str());
+    if (!n.name.empty()) line += fmt::format(" name(\"{}\")", n.name);
+    if (n.gradOf >= 0) line += fmt::format(" grad({}, wrt {})", ref(g, n.gradOf), n.gradOperand);
+    if (n.loc.valid()) line += " " + locStr(n.loc);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  out += "  return";
+  for (std::size_t i = 0; i < g.results.size(); ++i) {
+    const Result& r = g.results[i];
+    out += fmt::format("{}\n    {} \"{}\" = {}", i ? "," : "", kindStr(r.kind), r.name, ref(g, r.node));
+  }
+  out += "\n}\n";
+  return out;
+}
+
+}  // namespace sinter::ir

@@ -1,0 +1,18 @@
+// Emits the body of one generated function: a loop nest per graph node, over plain buffers.
+// Correct first and simple: LLVM's loop vectorizer does the SIMD work; fusion and tiled GEMM
+// micro-kernels come with the kernel IR.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "compiler/ir/graph.h"
+#include "compiler/lower/buffer_plan.h"
+
+namespace sinter::codegen {
+
+// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g as laid out by plan.
+llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
+                                  const lower::BufferPlan& plan);
+
+}  // namespace sinter::codegen

@@ -1,0 +1,16 @@
+// Builds the LLVM module of a model: its entry points and the constant sinter_model_desc describing them.
+#pragma once
+
+#include <llvm/IR/Module.h>
+#include <memory>
+
+#include "compiler/codegen/codegen.h"
+
+namespace sinter::codegen {
+
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, llvm::LLVMContext& ctx);
+
+// The LLVM struct type that mirrors sinter_model_desc (tests compare its layout with the C header's).
+llvm::StructType* modelDescType(llvm::LLVMContext& ctx);
+
+}  // namespace sinter::codegen
