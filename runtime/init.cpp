@@ -1,0 +1,118 @@
+#include "runtime/init.h"
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <stdexcept>
+#include <string>
+
+namespace sinter::rt {
+namespace {
+
+std::string tensorName(const sinter_tensor_desc& t) { return t.name ? t.name : "<unnamed>"; }
+
+double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 40) * 0x1p-24; }
+
+// Values in [lo, hi): rounding to float could land on hi itself, which the kind excludes.
+void fillUniform(std::mt19937_64& rng, float* data, int64_t n, double lo, double hi) {
+  const float top = static_cast<float>(hi);
+  const float below = std::nextafter(top, -std::numeric_limits<float>::infinity());
+  for (int64_t i = 0; i < n; ++i) {
+    float x = static_cast<float>(lo + (hi - lo) * uniform01(rng));
+    if (x >= top && hi > lo) x = below;
+    data[i] = x;
+  }
+}
+
+void fillNormal(std::mt19937_64& rng, float* data, int64_t n, double mean, double std) {
+  for (int64_t i = 0; i < n; i += 2) {
+    const double u1 = 1.0 - static_cast<double>(rng() >> 11) * 0x1p-53;  // (0, 1]: log(u1) is finite
+    const double u2 = static_cast<double>(rng() >> 11) * 0x1p-53;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double theta = 2.0 * std::numbers::pi * u2;
+    data[i] = static_cast<float>(mean + std * r * std::cos(theta));
+    if (i + 1 < n) data[i + 1] = static_cast<float>(mean + std * r * std::sin(theta));
+  }
+}
+
+}  // namespace
+
+int64_t fixedElementCount(const sinter_tensor_desc& t) {
+  if (t.rank < 0) throw std::invalid_argument("tensor '" + tensorName(t) + "' has a negative rank");
+  int64_t n = 1;
+  for (int32_t i = 0; i < t.rank; ++i) {
+    const int64_t d = t.dims[i];
+    if (d < 0) throw std::invalid_argument("tensor '" + tensorName(t) + "' has a symbolic dimension");
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throw std::invalid_argument("tensor '" + tensorName(t) + "' has too many elements");
+    n *= d;
+  }
+  return n;
+}
+
+void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut) {
+  if (t.rank <= 0) {
+    fanIn = fanOut = 1;
+  } else if (t.rank == 1) {
+    fanIn = fanOut = t.dims[0];
+  } else {
+    int64_t receptive = 1;
+    for (int32_t i = 0; i + 2 < t.rank; ++i) receptive *= t.dims[i];
+    fanIn = receptive * t.dims[t.rank - 2];
+    fanOut = receptive * t.dims[t.rank - 1];
+  }
+}
+
+void initTensor(const sinter_tensor_desc& t, std::mt19937_64& rng, float* data) {
+  const int64_t n = fixedElementCount(t);
+  int64_t fanIn = 0, fanOut = 0;
+  computeFans(t, fanIn, fanOut);
+  const double a = t.init_a, b = t.init_b;
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument("parameter '" + tensorName(t) + "': " + why);
+  };
+  switch (t.init) {
+  case SINTER_INIT_ZEROS:
+    for (int64_t i = 0; i < n; ++i) data[i] = 0.0f;
+    return;
+  case SINTER_INIT_ONES:
+    for (int64_t i = 0; i < n; ++i) data[i] = 1.0f;
+    return;
+  case SINTER_INIT_CONSTANT:
+    for (int64_t i = 0; i < n; ++i) data[i] = t.init_a;
+    return;
+  case SINTER_INIT_UNIFORM:
+    if (!(a <= b)) throw bad("uniform init needs a <= b");
+    fillUniform(rng, data, n, a, b);
+    return;
+  case SINTER_INIT_NORMAL:
+    if (!(b >= 0)) throw bad("normal init needs std >= 0");
+    fillNormal(rng, data, n, a, b);
+    return;
+  case SINTER_INIT_GLOROT_UNIFORM: {
+    if (n == 0) return;
+    const double l = std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
+    fillUniform(rng, data, n, -l, l);
+    return;
+  }
+  case SINTER_INIT_HE_NORMAL:
+    if (n == 0) return;
+    fillNormal(rng, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn)));
+    return;
+  case SINTER_INIT_LECUN_UNIFORM: {
+    if (n == 0) return;
+    const double l = 1.0 / std::sqrt(static_cast<double>(fanIn));
+    fillUniform(rng, data, n, -l, l);
+    return;
+  }
+  default:
+    throw bad("unknown init kind " + std::to_string(t.init));
+  }
+}
+
+void initParams(const sinter_model_desc& model, uint64_t seed, float* const* params) {
+  std::mt19937_64 rng(seed);
+  for (int32_t i = 0; i < model.num_params; ++i) initTensor(model.params[i], rng, params[i]);
+}
+
+}  // namespace sinter::rt

@@ -124,8 +124,10 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx)});
 }
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, llvm::LLVMContext& ctx) {
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::DataLayout& layout,
+                                        llvm::LLVMContext& ctx) {
   auto mod = std::make_unique<llvm::Module>(m.name, ctx);
+  mod->setDataLayout(layout);
   const ir::Graph& fwd = m.forward;
   // The forward graph's symbols fix sym_dims' order for every entry point.
   const std::vector<std::string> symbols = fwd.symbols();

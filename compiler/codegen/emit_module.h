@@ -8,7 +8,9 @@
 
 namespace sinter::codegen {
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, llvm::LLVMContext& ctx);
+// The data layout must be the target's before any code is emitted: loads and stores take their alignment from it.
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::DataLayout& layout,
+                                        llvm::LLVMContext& ctx);
 
 // The LLVM struct type that mirrors sinter_model_desc (tests compare its layout with the C header's).
 llvm::StructType* modelDescType(llvm::LLVMContext& ctx);

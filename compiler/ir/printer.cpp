@@ -54,7 +54,8 @@ std::string print(const Graph& g) {
     }
     std::string line = fmt::format("{:<44} : {:<16}", lhs, n.type.str());
     if (!n.name.empty()) line += fmt::format(" name(\"{}\")", n.name);
-    if (n.gradOf >= 0) line += fmt::format(" grad({}, wrt {})", ref(g, n.gradOf), n.gradOperand);
+    if (n.gradOf >= 0 && n.gradOperand >= 0) line += fmt::format(" grad({}, wrt {})", ref(g, n.gradOf), n.gradOperand);
+    else if (n.gradOf >= 0) line += fmt::format(" grad({})", ref(g, n.gradOf));  // the seed d(loss)/d(loss)
     if (n.loc.valid()) line += " " + locStr(n.loc);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";

@@ -1,0 +1,33 @@
+#include "frontend/ast.h"
+
+namespace sinter::frontend::ast {
+
+std::string_view spelling(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add:
+      return "+";
+    case BinaryOp::Mul:
+      return "*";
+    case BinaryOp::MatMul:
+      return "@";
+  }
+  return "?";
+}
+
+std::string_view settingName(Setting::Kind k) {
+  switch (k) {
+    case Setting::Minimize:
+      return "minimize";
+    case Setting::Optimizer:
+      return "optimizer";
+    case Setting::Batch:
+      return "batch";
+    case Setting::Epochs:
+      return "epochs";
+    case Setting::Seed:
+      return "seed";
+  }
+  return "?";
+}
+
+}  // namespace sinter::frontend::ast

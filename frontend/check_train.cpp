@@ -1,0 +1,195 @@
+#include <fmt/format.h>
+
+#include <charconv>
+#include <limits>
+
+#include "frontend/args.h"
+#include "frontend/builtins.h"
+#include "frontend/suggest.h"
+#include "frontend/train_checker.h"
+
+namespace sinter::frontend {
+namespace {
+
+class TrainChecker {
+ public:
+  TrainChecker(const ast::TrainBlock& t, const ast::Model& m, const Scope& scope, Reporter& r)
+      : t_(t), m_(m), scope_(scope), r_(r) {}
+
+  std::optional<ir::TrainConfig> run() {
+    checkModelName();
+    const ast::Setting* first[5] = {};
+    for (const ast::Setting& s : t_.settings) {
+      const ast::Setting*& seen = first[s.kind];
+      if (seen) {
+        r_.error(s.keyRange, fmt::format("'{}' is set twice", ast::settingName(s.kind)));
+        r_.note(seen->keyRange, "first set here");
+        continue;
+      }
+      seen = &s;
+    }
+    // The optimizer first: choosing sgd changes the default learning rate.
+    if (const ast::Setting* s = first[ast::Setting::Optimizer]; s && !s->broken) optimizer(s->optimizer);
+    for (const ast::Setting* s : first) {
+      if (!s || s->broken) continue;
+      switch (s->kind) {
+        case ast::Setting::Minimize:
+          minimize(*s);
+          break;
+        case ast::Setting::Optimizer:
+          break;
+        case ast::Setting::Batch:
+          cfg_.batch = positiveInt(*s).value_or(cfg_.batch);
+          break;
+        case ast::Setting::Epochs:
+          cfg_.epochs = positiveInt(*s).value_or(cfg_.epochs);
+          break;
+        case ast::Setting::Seed:
+          cfg_.seed = seed(*s).value_or(cfg_.seed);
+          break;
+      }
+    }
+    if (!first[ast::Setting::Minimize])
+      r_.error(t_.keywordRange, "train block has no 'minimize' setting; add 'minimize <value>' naming the loss",
+               {t_.modelRange});
+    return cfg_;
+  }
+
+ private:
+  void checkModelName() {
+    if (t_.model.empty() || m_.name.empty() || t_.model == m_.name) return;
+    std::string hint = didYouMean(t_.model, {m_.name});
+    r_.error(t_.modelRange, fmt::format("train block names unknown model {}{}", quoted(t_.model), hint));
+    if (hint.empty()) r_.note(m_.nameRange, fmt::format("the model in this file is {}", quoted(m_.name)));
+  }
+
+  void minimize(const ast::Setting& s) {
+    const Symbol* sym = scope_.find(s.value);
+    if (!sym) {
+      r_.error(s.valueRange, fmt::format("'minimize' names unknown value {}{}", quoted(s.value),
+                                         didYouMean(s.value, scope_.names())));
+      return;
+    }
+    cfg_.loss = s.value;
+    if (!sym->type) return;  // its error is already reported
+    if (!(*sym->type == ir::TensorType{ir::DType::F32, {}})) {
+      r_.error(s.valueRange,
+               fmt::format("the loss must be a scalar f32[], but {} is {}", quoted(s.value), sym->type->str()));
+      r_.note(sym->decl->nameRange, fmt::format("{} declared here", quoted(s.value)));
+    }
+  }
+
+  void optimizer(const ast::CallExpr& call) {
+    const OptimizerSpec* spec = findOptimizer(call.name);
+    if (!spec) {
+      std::string hint = didYouMean(call.name, namesOf(optimizers()));
+      if (hint.empty()) hint = "; the optimizers are " + listNames(namesOf(optimizers()), "and");
+      r_.error(call.nameRange, fmt::format("unknown optimizer {}{}", quoted(call.name), hint));
+      return;
+    }
+    cfg_.optimizer = spec->kind;
+    std::vector<ParamSpec> params;
+    for (const HyperParam& h : spec->params) params.push_back({h.name, h.fallback});
+    const Callee callee{"optimizer", spec->name, call.nameRange, call.range};
+    auto bound = bindArgs(callee, params, call.args, r_);
+    for (std::size_t i = 0; i < spec->params.size(); ++i) {
+      const HyperParam& h = spec->params[i];
+      const ast::Arg* a = bound ? (*bound)[i] : nullptr;
+      std::optional<double> v = a ? hyperValue(h, *a) : std::optional<double>(h.fallback);
+      if (!v) continue;
+      if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field))
+        cfg_.*(*d) = *v;
+      else
+        cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
+    }
+    if (cfg_.nesterov && !(cfg_.momentum > 0)) r_.error(call.range, "nesterov momentum needs a positive 'momentum'");
+  }
+
+  // A hyper-parameter's value, checked against its bound; nullopt after an error.
+  std::optional<double> hyperValue(const HyperParam& h, const ast::Arg& a) {
+    const ast::Expr& v = *a.value;
+    if (h.bound == HyperParam::Bool) {
+      if (v.kind == ast::Expr::Name && (v.text == "true" || v.text == "false")) return v.text == "true" ? 1.0 : 0.0;
+      if (v.kind == ast::Expr::Number && (v.number == 0 || v.number == 1)) return v.number;
+      r_.error(v.range, fmt::format("'{}' must be true or false", h.name));
+      return std::nullopt;
+    }
+    if (v.kind != ast::Expr::Number) {
+      r_.error(v.range, fmt::format("'{}' must be a number", h.name));
+      return std::nullopt;
+    }
+    const double x = v.number;
+    const char* problem = nullptr;
+    switch (h.bound) {
+      case HyperParam::Positive:
+        problem = x > 0 ? nullptr : "must be positive";
+        break;
+      case HyperParam::NonNegative:
+        problem = x >= 0 ? nullptr : "must not be negative";
+        break;
+      case HyperParam::Fraction:
+        problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)";
+        break;
+      case HyperParam::Bool:
+        break;
+    }
+    if (!problem) return x;
+    r_.error(v.range, fmt::format("'{}' {}, got {}", h.name, problem, v.text));
+    return std::nullopt;
+  }
+
+  // batch and epochs: integers >= 1.
+  std::optional<std::int64_t> positiveInt(const ast::Setting& s) {
+    const std::string_view key = ast::settingName(s.kind);
+    std::int64_t v = 0;
+    const char* last = s.value.data() + s.value.size();
+    const auto [ptr, ec] = std::from_chars(s.value.data(), last, v);
+    if (ec == std::errc::result_out_of_range && s.value[0] != '-') {
+      r_.error(s.valueRange, fmt::format("'{}' value {} is too large", key, s.value));
+      return std::nullopt;
+    }
+    if (ec == std::errc::result_out_of_range || (ec == std::errc{} && ptr == last && v <= 0)) {
+      r_.error(s.valueRange, fmt::format("'{}' must be a positive integer, got {}", key, s.value));
+      return std::nullopt;
+    }
+    if (ec != std::errc{} || ptr != last) {
+      r_.error(s.valueRange, fmt::format("'{}' must be an integer, got {}", key, s.value));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::uint64_t> seed(const ast::Setting& s) {
+    std::uint64_t v = 0;
+    const char* last = s.value.data() + s.value.size();
+    if (s.value[0] == '-') {
+      r_.error(s.valueRange, fmt::format("'seed' must not be negative, got {}", s.value));
+      return std::nullopt;
+    }
+    const auto [ptr, ec] = std::from_chars(s.value.data(), last, v);
+    if (ec == std::errc::result_out_of_range) {
+      r_.error(s.valueRange, fmt::format("'seed' value {} is too large (the limit is 2^64 - 1)", s.value));
+      return std::nullopt;
+    }
+    if (ec != std::errc{} || ptr != last) {
+      r_.error(s.valueRange, fmt::format("'seed' must be an integer, got {}", s.value));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  const ast::TrainBlock& t_;
+  const ast::Model& m_;
+  const Scope& scope_;
+  Reporter& r_;
+  ir::TrainConfig cfg_;
+};
+
+}  // namespace
+
+std::optional<ir::TrainConfig> checkTrain(const ast::TrainBlock& t, const ast::Model& m, const Scope& scope,
+                                          Reporter& r) {
+  return TrainChecker(t, m, scope, r).run();
+}
+
+}  // namespace sinter::frontend

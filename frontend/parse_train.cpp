@@ -1,0 +1,96 @@
+// Train blocks.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "frontend/parser_impl.h"
+#include "frontend/suggest.h"
+
+namespace sinter::frontend {
+
+// train = "train" NAME "{" { setting NEWLINE } "}"
+ast::TrainBlock Parser::train() {
+  ast::TrainBlock t;
+  t.keywordRange = take().range();
+  if (at(Tok::Ident)) {
+    const Token name = take();
+    t.model = name.text;
+    t.modelRange = name.range();
+  } else {
+    if (!at(Tok::Error))
+      r_.error(at(Tok::LBrace) || at(Tok::Newline) ? afterPrevious() : cur().range(),
+               "expected the name of the model to train after 'train'");
+    if (!at(Tok::LBrace)) sync();  // one error for a broken header
+  }
+  skipNewlines();
+  const Token open = cur();
+  if (!accept(Tok::LBrace)) {
+    if (!at(Tok::Error) && !t.model.empty()) r_.error(afterPrevious(), "expected '{' after the model name");
+    if (cur().pos.line == prevEnd_.line) sync();
+  }
+  while (true) {
+    skipNewlines();
+    if (closeBlock(open, "the train block") || r_.stopped()) break;
+    setting(t);
+  }
+  return t;
+}
+
+// setting = "minimize" NAME
+//         | "optimizer" NAME [ "(" [ args ] ")" ]
+//         | ( "batch" | "epochs" | "seed" ) [ "-" ] INTEGER
+void Parser::setting(ast::TrainBlock& t) {
+  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch", "epochs", "seed"};
+  ast::Setting s;
+  bool haveKey = false;
+  try {
+    const Token key = cur();
+    if (!key.is(Tok::Ident))
+      fail(key.range(), fmt::format("expected a train setting ({}), found {}", listNames(kKeys), describe(key)));
+    const auto found = std::find(kKeys.begin(), kKeys.end(), key.text);
+    if (found == kKeys.end()) {
+      std::string hint = didYouMean(key.text, kKeys);
+      if (hint.empty()) hint = "; the settings are " + listNames(kKeys, "and");
+      fail(key.range(), fmt::format("unknown train setting {}{}", quoted(key.text), hint));
+    }
+    take();
+    s.kind = static_cast<ast::Setting::Kind>(found - kKeys.begin());
+    s.keyRange = key.range();
+    haveKey = true;
+    switch (s.kind) {
+      case ast::Setting::Minimize: {
+        const Token v = expectName("expected the name of the value to minimize after 'minimize'");
+        s.value = v.text;
+        s.valueRange = v.range();
+        break;
+      }
+      case ast::Setting::Optimizer:
+        s.optimizer = call("expected an optimizer (adam or sgd) after 'optimizer'");
+        break;
+      case ast::Setting::Batch:
+      case ast::Setting::Epochs:
+      case ast::Setting::Seed: {
+        const bool negative = at(Tok::Minus) && peek(1).is(Tok::Number);
+        if (!negative && !at(Tok::Number)) failExpected(fmt::format("expected an integer after '{}'", key.text));
+        const Pos begin = cur().pos;
+        if (negative) take();
+        const Token v = take();
+        s.value = (negative ? "-" : "") + std::string(v.text);
+        s.valueRange = {begin, v.end()};
+        break;
+      }
+    }
+  } catch (const Abort&) {
+    if (haveKey) {
+      s.broken = true;
+      t.settings.push_back(std::move(s));
+    }
+    sync();
+    return;
+  }
+  const std::string what = fmt::format("the '{}' setting", ast::settingName(s.kind));
+  t.settings.push_back(std::move(s));
+  endOfStatement(what);
+}
+
+}  // namespace sinter::frontend

@@ -1,0 +1,23 @@
+// "Did you mean ...?": the closest known name by edit distance, when it is close enough to be a typo.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sinter::frontend {
+
+// Levenshtein distance (insertions, deletions, substitutions).
+int editDistance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `name`, if within about a third of its length (at least one edit).
+std::optional<std::string> closestName(std::string_view name, const std::vector<std::string_view>& candidates);
+
+// "; did you mean 'relu'?" or "" — to append to a message.
+std::string didYouMean(std::string_view name, const std::vector<std::string_view>& candidates);
+
+// "a, b or c" — for "expected one of ..." messages.
+std::string listNames(const std::vector<std::string_view>& names, std::string_view conjunction = "or");
+
+}  // namespace sinter::frontend

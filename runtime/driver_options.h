@@ -1,0 +1,47 @@
+// Command-line flags of the training driver (sinter_train_main), parsed by hand: the runtime links no
+// argument-parsing library.
+#pragma once
+
+#include <sinter/model_abi.h>
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace sinter::rt {
+
+inline constexpr const char* kDefaultDataDir = "/usr/share/datasets/fashion-mnist";
+
+struct DriverOptions {
+  std::string dataDir = kDefaultDataDir;
+  // Empty: the standard MNIST file name under dataDir.
+  std::string trainImages, trainLabels, testImages, testLabels;
+  int64_t epochs = 1;
+  int64_t batch = 1;
+  float lr = 0.0f;
+  uint64_t seed = 0;
+  int64_t limitTrain = 0;  // 0: all samples
+  int64_t limitTest = 0;
+  std::string savePath;  // empty: no checkpoint
+  std::string loadPath;  // empty: initialize the params
+  std::string metricsPath;
+  bool quiet = false;
+  bool flushDenormals = true;
+};
+
+enum class ParseResult { Run, Help, Error };
+
+// Defaults come from the model's training configuration; `save` defaults to "<model name>.safetensors".
+DriverOptions defaultOptions(const sinter_model_desc& model);
+
+// Parses argv[1..argc) into opts (which holds the defaults). `--flag value` and `--flag=value` both
+// work. Help: usage went to `out`. Error: a message and the usage went to `err`.
+ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, DriverOptions& opts, std::ostream& out,
+                         std::ostream& err);
+
+void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os);
+
+// The file a split reads: the override when given, else dataDir/<standard name>.
+std::string dataFile(const DriverOptions& opts, const std::string& override, const char* standardName);
+
+}  // namespace sinter::rt

@@ -1,0 +1,412 @@
+// The training driver end to end on a model written by hand against the ABI: softmax regression from
+// 2x2 "images" to 3 classes, trained on tiny synthetic linearly separable IDX files.
+#include "runtime/checkpoint.h"
+#include "test_util.h"
+
+#include <sinter/model_abi.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+using namespace sinter::test;
+
+namespace {
+
+constexpr int kFeatures = 4, kClasses = 3;
+
+// What the driver did, observed from inside the model.
+std::vector<int64_t> g_trainBatches, g_forwardBatches;
+std::vector<float> g_trainPixels;  // pixel 0 of every sample train_step saw, in order
+bool g_poisonLoss = false;
+
+// probs[n, c] = softmax(x W + b); returns the mean cross-entropy against y.
+float softmaxRegression(const float* x, const int32_t* y, const float* w, const float* b, int64_t n, float* probs) {
+  double loss = 0;
+  for (int64_t s = 0; s < n; ++s) {
+    float z[kClasses];
+    float zmax = -INFINITY;
+    for (int c = 0; c < kClasses; ++c) {
+      z[c] = b[c];
+      for (int i = 0; i < kFeatures; ++i) z[c] += x[s * kFeatures + i] * w[i * kClasses + c];
+      zmax = std::max(zmax, z[c]);
+    }
+    float sum = 0;
+    for (int c = 0; c < kClasses; ++c) sum += (probs[s * kClasses + c] = std::exp(z[c] - zmax));
+    for (int c = 0; c < kClasses; ++c) probs[s * kClasses + c] /= sum;
+    loss -= std::log(probs[s * kClasses + y[s]]);
+  }
+  return static_cast<float>(loss / static_cast<double>(n));
+}
+
+// forward: x, y, W, b, probs, loss
+void forwardFn(void* const* buf, const int64_t* sym) {
+  g_forwardBatches.push_back(sym[0]);
+  auto* loss = static_cast<float*>(buf[5]);
+  *loss = softmaxRegression(static_cast<const float*>(buf[0]), static_cast<const int32_t*>(buf[1]),
+                            static_cast<const float*>(buf[2]), static_cast<const float*>(buf[3]), sym[0],
+                            static_cast<float*>(buf[4]));
+}
+
+// train_step: x, y, W, b, loss, dW, db. d loss / d z[s, c] = (probs[s, c] - [c == y[s]]) / n.
+void trainStepFn(void* const* buf, const int64_t* sym) {
+  const int64_t n = sym[0];
+  g_trainBatches.push_back(n);
+  const auto* x = static_cast<const float*>(buf[0]);
+  for (int64_t s = 0; s < n; ++s) g_trainPixels.push_back(x[s * kFeatures]);
+  const auto* y = static_cast<const int32_t*>(buf[1]);
+  std::vector<float> probs(static_cast<size_t>(n * kClasses));
+  float loss = softmaxRegression(x, y, static_cast<const float*>(buf[2]), static_cast<const float*>(buf[3]), n,
+                                 probs.data());
+  if (g_poisonLoss) loss = NAN;
+  *static_cast<float*>(buf[4]) = loss;
+  auto* dw = static_cast<float*>(buf[5]);
+  auto* db = static_cast<float*>(buf[6]);
+  std::fill(dw, dw + kFeatures * kClasses, 0.0f);
+  std::fill(db, db + kClasses, 0.0f);
+  for (int64_t s = 0; s < n; ++s)
+    for (int c = 0; c < kClasses; ++c) {
+      const float dz = (probs[s * kClasses + c] - (c == y[s] ? 1.0f : 0.0f)) / static_cast<float>(n);
+      db[c] += dz;
+      for (int i = 0; i < kFeatures; ++i) dw[i * kClasses + c] += x[s * kFeatures + i] * dz;
+    }
+}
+
+const int64_t kXDims[] = {-1, 2, 2}, kYDims[] = {-1}, kWDims[] = {kFeatures, kClasses}, kBDims[] = {kClasses},
+              kProbDims[] = {-1, kClasses};
+const char* const kSyms[] = {"batch"};
+const sinter_tensor_desc kInputs[] = {{"image", SINTER_F32, 3, kXDims, 0, 0, 0},
+                                      {"label", SINTER_I32, 1, kYDims, 0, 0, 0}};
+const sinter_tensor_desc kParams[] = {{"W", SINTER_F32, 2, kWDims, SINTER_INIT_GLOROT_UNIFORM, 0, 0},
+                                      {"b", SINTER_F32, 1, kBDims, SINTER_INIT_ZEROS, 0, 0}};
+// The prediction comes before the loss on purpose: the driver must not assume an order.
+const sinter_tensor_desc kOutputs[] = {{"probs", SINTER_F32, 2, kProbDims, 0, 0, 0},
+                                       {"loss", SINTER_F32, 0, nullptr, 0, 0, 0}};
+
+sinter_model_desc tinyModel() {
+  sinter_model_desc m{};
+  m.abi_version = SINTER_ABI_VERSION;
+  m.num_syms = 1;
+  m.name = "tiny";
+  m.sym_names = kSyms;
+  m.num_inputs = 2;
+  m.num_params = 2;
+  m.num_outputs = 2;
+  m.loss_output = 1;
+  m.inputs = kInputs;
+  m.params = kParams;
+  m.outputs = kOutputs;
+  m.forward = forwardFn;
+  m.train_step = trainStepFn;
+  m.has_train = 1;
+  m.train.optimizer = SINTER_OPT_SGD;
+  m.train.lr = 0.5f;
+  m.train.momentum = 0.9f;
+  m.train.batch = 16;
+  m.train.epochs = 4;
+  m.train.seed = 7;
+  return m;
+}
+
+// n samples of class i % 3: pixel (class) is bright, the others dark, pixel 3 pure noise.
+struct Data {
+  std::vector<uint8_t> pixels, labels;
+};
+Data synthetic(int n, uint32_t seed) {
+  Data d;
+  uint32_t s = seed;
+  auto next = [&] { return (s = s * 1664525u + 1013904223u) >> 24; };  // LCG, top byte
+  for (int i = 0; i < n; ++i) {
+    const int c = i % kClasses;
+    for (int p = 0; p < kFeatures; ++p)
+      d.pixels.push_back(static_cast<uint8_t>(p == c ? 180 + next() % 76 : next() % 60));
+    d.labels.push_back(static_cast<uint8_t>(c));
+  }
+  return d;
+}
+
+// The four standard files in dir; returns dir.
+void writeDataset(const TempDir& dir, int nTrain = 300, int nTest = 90) {
+  const Data train = synthetic(nTrain, 1), test = synthetic(nTest, 2);
+  const auto u = [](int n) { return static_cast<uint32_t>(n); };
+  writeGz(dir.file("train-images-idx3-ubyte.gz"), idxBytes(0x08, {u(nTrain), 2, 2}, train.pixels));
+  writeGz(dir.file("train-labels-idx1-ubyte.gz"), idxBytes(0x08, {u(nTrain)}, train.labels));
+  writeGz(dir.file("t10k-images-idx3-ubyte.gz"), idxBytes(0x08, {u(nTest), 2, 2}, test.pixels));
+  writeGz(dir.file("t10k-labels-idx1-ubyte.gz"), idxBytes(0x08, {u(nTest)}, test.labels));
+}
+
+struct Result {
+  int rc;
+  std::string out, err;
+};
+
+Result runDriver(const TempDir& dir, std::vector<std::string> args, const sinter_model_desc& m = tinyModel()) {
+  args.insert(args.begin(), "tiny-train");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  g_trainBatches.clear();
+  g_forwardBatches.clear();
+  g_trainPixels.clear();
+  Capture cap(dir.file(""));
+  const int rc = sinter_train_main(&m, static_cast<int>(args.size()), argv.data());
+  cap.stop();
+  return {rc, cap.out(), cap.err()};
+}
+
+std::vector<nlohmann::json> readMetrics(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+// Accuracy of the model's forward on the test files of dir with weights w, b.
+double accuracyWith(const TempDir& dir, std::vector<float>& w, std::vector<float>& b) {
+  const Data test = synthetic(90, 2);
+  std::vector<float> x(test.pixels.size()), probs(90 * kClasses);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = test.pixels[i] / 255.0f;
+  std::vector<int32_t> y(test.labels.begin(), test.labels.end());
+  float loss = 0;
+  void* buf[] = {x.data(), y.data(), w.data(), b.data(), probs.data(), &loss};
+  const int64_t n = 90;
+  forwardFn(buf, &n);
+  int correct = 0;
+  for (int s = 0; s < n; ++s)
+    correct += std::max_element(&probs[s * kClasses], &probs[s * kClasses] + kClasses) - &probs[s * kClasses] == y[s];
+  return correct / 90.0;
+}
+
+}  // namespace
+
+TEST_CASE("driver: trains softmax regression to ~100% and checkpoints it") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::string ckpt = dir.file("tiny.safetensors"), metrics = dir.file("m.jsonl");
+#if defined(__x86_64__)
+  const unsigned csrBefore = _mm_getcsr();
+#endif
+  const Result r = runDriver(dir, {"--data", dir.file(""), "--save", ckpt, "--metrics=" + metrics});
+#if defined(__x86_64__)
+  CHECK(_mm_getcsr() == csrBefore);  // FTZ/DAZ is undone for the host process
+#endif
+  INFO("stdout:\n" << r.out << "stderr:\n" << r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.err.empty());  // stderr is no TTY here: no progress line
+
+  // stdout: one line per epoch, then where the weights went.
+  std::istringstream out(r.out);
+  std::string line;
+  for (int e = 1; e <= 4; ++e) {
+    REQUIRE(std::getline(out, line));
+    // Read the numbers back, print them in the documented format and demand the very same line: this
+    // pins the spacing, the decimals and the units.
+    int epoch = 0, epochs = 0, used = 0;
+    double trainLoss = 0, testLoss = 0, acc = 0, seconds = 0, rate = 0;
+    REQUIRE(std::sscanf(line.c_str(), "epoch %d/%d train_loss %lf test_loss %lf test_acc %lf%% %lfs %lf samples/s%n",
+                        &epoch, &epochs, &trainLoss, &testLoss, &acc, &seconds, &rate, &used) == 7);
+    char expected[256];
+    std::snprintf(expected, sizeof expected,
+                  "epoch %d/%d  train_loss %.4f  test_loss %.4f  test_acc %.2f%%  %.1fs  %.0f samples/s", e, 4,
+                  trainLoss, testLoss, acc, seconds, rate);
+    CHECK(line == expected);
+    CHECK(used == static_cast<int>(line.size()));
+  }
+  REQUIRE(std::getline(out, line));
+  CHECK(line == "saved weights to " + ckpt);
+  CHECK_FALSE(std::getline(out, line));
+
+  const auto m = readMetrics(metrics);
+  REQUIRE(m.size() == 4);
+  for (size_t e = 0; e < m.size(); ++e) {
+    CHECK(m[e]["epoch"] == e + 1);
+    for (const char* key : {"train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_second"})
+      CHECK(m[e][key].is_number());
+  }
+  CHECK(m[3]["train_loss"].get<double>() < m[0]["train_loss"].get<double>());
+  CHECK(m[3]["test_accuracy"].get<double>() >= 0.97);
+  CHECK(m[3]["test_loss"].get<double>() < 0.3);
+
+  // The checkpoint holds the final weights: they reproduce the reported accuracy.
+  std::vector<float> w(kFeatures * kClasses), b(kClasses);
+  float* ptrs[] = {w.data(), b.data()};
+  const sinter_model_desc model = tinyModel();
+  REQUIRE_NOTHROW(sinter::rt::loadCheckpoint(ckpt, model, ptrs));
+  CHECK(accuracyWith(dir, w, b) == Approx(m[3]["test_accuracy"].get<double>()));
+  CHECK_FALSE(std::filesystem::exists(ckpt + ".tmp"));
+}
+
+TEST_CASE("driver: the same seed gives the same run, another seed another run") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  auto losses = [&](const std::string& seed) {
+    const Result r = runDriver(dir, {"--data", dir.file(""), "--no-save", "--epochs", "2", "--seed", seed,
+                                     "--metrics", dir.file("m.jsonl"), "--quiet"});
+    REQUIRE(r.rc == 0);
+    std::vector<double> v;
+    for (const auto& j : readMetrics(dir.file("m.jsonl"))) {
+      v.push_back(j["train_loss"]);
+      v.push_back(j["test_loss"]);
+    }
+    return v;
+  };
+  const auto a = losses("3"), b = losses("3"), c = losses("4");
+  CHECK(a.size() == 4);
+  CHECK(a == b);
+  CHECK(a != c);
+}
+
+TEST_CASE("driver: --load starts from saved weights") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::string ckpt = dir.file("w.safetensors");
+  REQUIRE(runDriver(dir, {"--data", dir.file(""), "--save", ckpt, "--metrics", dir.file("a.jsonl")}).rc == 0);
+  const double trained = readMetrics(dir.file("a.jsonl")).back()["test_accuracy"];
+  // lr 0 keeps the loaded weights as they are, so the first evaluation must match the last one.
+  const Result r = runDriver(dir, {"--data", dir.file(""), "--load", ckpt, "--lr", "0", "--epochs=1", "--no-save",
+                                   "--metrics", dir.file("b.jsonl")});
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(readMetrics(dir.file("b.jsonl")).back()["test_accuracy"].get<double>() == trained);
+  CHECK(r.out.find("saved weights") == std::string::npos);
+
+  const Result bad = runDriver(dir, {"--data", dir.file(""), "--load", dir.file("absent.safetensors")});
+  CHECK(bad.rc == 1);
+  CHECK_THAT(bad.err, Catch::StartsWith("error: ") && Catch::Contains("absent.safetensors"));
+}
+
+TEST_CASE("driver: batches, the final partial batch, limits and file overrides") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const Result r = runDriver(
+      dir, {"--train-images", dir.file("train-images-idx3-ubyte.gz"), "--train-labels",
+            dir.file("train-labels-idx1-ubyte.gz"), "--test-images", dir.file("t10k-images-idx3-ubyte.gz"),
+            "--test-labels", dir.file("t10k-labels-idx1-ubyte.gz"), "--data", dir.file("nowhere"), "--limit-train",
+            "10", "--limit-test=5", "--batch", "4", "--epochs", "2", "--no-save", "--quiet"});
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.empty());  // --quiet
+  CHECK(g_trainBatches == std::vector<int64_t>{4, 4, 2, 4, 4, 2});
+  CHECK(g_forwardBatches == std::vector<int64_t>{4, 1, 4, 1});
+}
+
+TEST_CASE("driver: every epoch visits each sample once, in a new order") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const Result r = runDriver(dir, {"--data", dir.file(""), "--limit-train", "30", "--batch", "7", "--epochs", "2",
+                                   "--no-save", "--quiet"});
+  REQUIRE(r.rc == 0);
+  REQUIRE(g_trainPixels.size() == 60);
+  std::vector<float> fileOrder;
+  const Data train = synthetic(30, 1);
+  for (int i = 0; i < 30; ++i) fileOrder.push_back(train.pixels[i * kFeatures] / 255.0f);
+  const std::vector<float> e1(g_trainPixels.begin(), g_trainPixels.begin() + 30), e2(g_trainPixels.begin() + 30,
+                                                                                    g_trainPixels.end());
+  CHECK(e1 != fileOrder);
+  CHECK(e1 != e2);
+  for (auto epoch : {e1, e2}) {
+    auto sorted = fileOrder;
+    std::sort(epoch.begin(), epoch.end());
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(epoch == sorted);
+  }
+}
+
+TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
+  TempDir dir("drv");
+  const std::vector<std::vector<std::string>> bad = {
+      {"--bogus"},       {"--epochs", "abc"}, {"--epochs=0"}, {"--batch"},       {"--quiet=1"},
+      {"--lr", "-1"},    {"--lr", "nan"},     {"stray"},      {"--seed", "-3"},  {"--limit-train", "1x"}};
+  for (const auto& args : bad) {
+    INFO(args[0]);
+    const Result r = runDriver(dir, args);
+    CHECK(r.rc == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("error: ") && Catch::Contains("usage:"));
+  }
+  const Result help = runDriver(dir, {"--help"});
+  CHECK(help.rc == 0);
+  CHECK_THAT(help.out, Catch::Contains("--epochs N") && Catch::Contains("(default 4)") &&
+                           Catch::Contains("tiny.safetensors") && Catch::Contains("/usr/share/datasets/fashion-mnist"));
+}
+
+TEST_CASE("driver: bad data is reported and returns 1") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::string d = dir.file("");
+  auto check = [&](std::vector<std::string> args, const std::string& needle) {
+    args.insert(args.begin(), "--no-save");  // first, so that a --save of the case wins
+    const Result r = runDriver(dir, args);
+    INFO(needle);
+    CHECK(r.rc == 1);
+    CHECK_THAT(r.err, Catch::StartsWith("error: ") && Catch::Contains(needle));
+  };
+  check({"--data", dir.file("missing")}, "not found");
+  check({"--data", d, "--train-labels", dir.file("nope.gz")}, "nope.gz");
+
+  writeGz(dir.file("nine.gz"), idxBytes(0x08, {2, 3, 3}, std::vector<uint8_t>(18, 1)));
+  check({"--data", d, "--test-images", dir.file("nine.gz")}, "takes 4 features per sample");
+  check({"--data", d, "--test-images", dir.file("nine.gz")}, "3x3=9");
+
+  writeGz(dir.file("labels3.gz"), idxBytes(0x08, {2}, {0, 3}));
+  writeGz(dir.file("images2.gz"), idxBytes(0x08, {2, 2, 2}, std::vector<uint8_t>(8, 1)));
+  check({"--data", d, "--test-images", dir.file("images2.gz"), "--test-labels", dir.file("labels3.gz")},
+        "out of range");
+
+  writeGz(dir.file("labels5.gz"), idxBytes(0x08, {5}, {0, 1, 2, 0, 1}));
+  check({"--data", d, "--test-labels", dir.file("labels5.gz")}, "5 labels");
+
+  check({"--data", d, "--save", dir.file("no/dir/x.safetensors")}, "does not exist");
+  check({"--data", d, "--metrics", dir.file("no/dir/m.jsonl")}, "m.jsonl");
+}
+
+TEST_CASE("driver: a non-finite loss stops training with an error") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  g_poisonLoss = true;
+  const Result r = runDriver(dir, {"--data", dir.file(""), "--save", dir.file("x.safetensors")});
+  g_poisonLoss = false;
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("error: loss became NaN/inf at epoch 1 step 1"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.safetensors")));
+}
+
+TEST_CASE("driver: models it cannot train are rejected") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::vector<std::string> args = {"--data", dir.file(""), "--no-save"};
+
+  sinter_model_desc twoSyms = tinyModel();
+  twoSyms.num_syms = 2;
+  Result r = runDriver(dir, args, twoSyms);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("symbolic"));
+
+  sinter_model_desc noTrain = tinyModel();
+  noTrain.has_train = 0;
+  noTrain.train_step = nullptr;
+  noTrain.loss_output = -1;
+  r = runDriver(dir, args, noTrain);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("no train"));
+
+  sinter_model_desc oldAbi = tinyModel();
+  oldAbi.abi_version = 0;
+  r = runDriver(dir, args, oldAbi);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("ABI"));
+
+  Capture cap(dir.file(""));
+  const int rc = sinter_train_main(nullptr, 0, nullptr);
+  cap.stop();
+  CHECK(rc == 1);
+  CHECK_THAT(cap.err(), Catch::StartsWith("error: "));
+}

@@ -1,0 +1,29 @@
+// The sub-commands of `sinter`. Each returns the process exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/codegen/codegen.h"
+
+namespace sinter::tool {
+
+int runCheck(const std::string& path);
+
+struct DumpOptions {
+  std::vector<std::string> stages;  // ast, graph, grad, opt, llvm, asm
+  codegen::Options codegen;
+};
+int runDump(const std::string& path, const DumpOptions& opts);
+
+struct BuildOptions {
+  std::string emit = "exe";  // obj, exe, llvm, asm
+  std::string output;        // default: derived from the model file's name
+  codegen::Options codegen;
+};
+int runBuild(const std::string& path, const BuildOptions& opts);
+
+// Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
+int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);
+
+}  // namespace sinter::tool

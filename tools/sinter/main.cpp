@@ -1,0 +1,91 @@
+// The `sinter` command line: check, dump, build and train a model file.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "tools/sinter/commands.h"
+
+namespace {
+
+void addCodegenFlags(CLI::App* cmd, sinter::codegen::Options& o) {
+  cmd->add_option("--target-cpu", o.targetCpu, "CPU to generate code for (default: this machine's)");
+  cmd->add_option("--target-triple", o.targetTriple, "Target triple for cross compilation (default: host)");
+  cmd->add_option("-O", o.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sinter: an ahead-of-time compiler for deep-learning models.\n"
+               "Compiles a model file (.sn) into native code through LLVM: a training executable, an object file,\n"
+               "or IR dumps of every stage. See docs/ for the language and the IR."};
+  app.require_subcommand(1);
+  std::string path;
+
+  CLI::App* check = app.add_subcommand("check", "Parse and shape-check a model; report every error");
+  check->add_option("model", path, "Model file")->required();
+
+  sinter::tool::DumpOptions dump;
+  std::string stages = "graph,grad";
+  CLI::App* dumpCmd = app.add_subcommand("dump", "Print a stage of the pipeline");
+  dumpCmd->add_option("model", path, "Model file")->required();
+  dumpCmd->add_option("--stage", stages,
+                      "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
+                      "opt (after graph passes), llvm, asm")
+      ->capture_default_str();
+  addCodegenFlags(dumpCmd, dump.codegen);
+
+  sinter::tool::BuildOptions build;
+  CLI::App* buildCmd = app.add_subcommand("build", "Compile a model to a training executable, object file, LLVM IR or assembly");
+  buildCmd->add_option("model", path, "Model file")->required();
+  buildCmd->add_option("--emit", build.emit, "What to produce")
+      ->check(CLI::IsMember({"exe", "obj", "llvm", "asm"}))
+      ->capture_default_str();
+  buildCmd->add_option("-o,--output", build.output, "Output file (default: the model's name with a fitting suffix)");
+  addCodegenFlags(buildCmd, build.codegen);
+
+  sinter::codegen::Options trainCodegen;
+  CLI::App* train = app.add_subcommand(
+      "train", "JIT-compile a model and train it now; other flags go to the training driver "
+               "(`sinter train MODEL -- --help` lists them)");
+  train->add_option("model", path, "Model file")->required();
+  train->prefix_command();  // everything after the model file goes to the driver untouched
+  train->add_option("--target-cpu", trainCodegen.targetCpu, "CPU to generate code for (default: this machine's)");
+
+  // `sinter train MODEL -- FLAGS`: everything after "--" belongs to the training driver, --help included.
+  std::vector<std::string> driverArgs;
+  if (argc > 1 && std::string(argv[1]) == "train")
+    for (int i = 2; i < argc; ++i)
+      if (std::string(argv[i]) == "--") {
+        driverArgs.assign(argv + i + 1, argv + argc);
+        argc = i;
+        break;
+      }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*check) return sinter::tool::runCheck(path);
+    if (*dumpCmd) {
+      for (auto s : CLI::detail::split(stages, ',')) dump.stages.push_back(CLI::detail::trim_copy(s));
+      return sinter::tool::runDump(path, dump);
+    }
+    if (*buildCmd) return sinter::tool::runBuild(path, build);
+    if (*train) {
+      std::vector<std::string> extra = train->remaining();
+      extra.insert(extra.end(), driverArgs.begin(), driverArgs.end());
+      return sinter::tool::runTrain(path, trainCodegen, extra);
+    }
+  } catch (const std::logic_error& e) {
+    fmt::print(stderr, "sinter: internal compiler error: {}\n", e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
