@@ -75,7 +75,7 @@ TEST_CASE("the train step is valid IR with loss and one gradient per param, each
   CHECK_FALSE(passes::eliminateDeadCode(step));
 }
 
-TEST_CASE("a param that does not reach the loss gets a zero gradient; a bad loss is rejected") {
+TEST_CASE("a param that does not reach the loss gets a zero gradient, and a bad loss is rejected") {
   ir::Graph g = test::mlpGraph();
   g.addParam("unused", test::f32({test::d(3)}), {});
   ir::Graph step = autodiff::buildTrainStep(g, "loss");
