@@ -22,7 +22,9 @@ llvm::StructType* trainConfigType(llvm::LLVMContext& ctx) {
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* f32 = llvm::Type::getFloatTy(ctx);
-  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64});
+  // sinter_train_config: ABI 1 fields, then those appended in ABI 2.
+  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64,
+                                     i32, i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64});
 }
 
 class DescriptorBuilder {
@@ -104,10 +106,26 @@ class DescriptorBuilder {
 
   llvm::Constant* trainConfig(const std::optional<ir::TrainConfig>& tc) {
     ir::TrainConfig c = tc.value_or(ir::TrainConfig{});
-    const int opt = c.optimizer == ir::TrainConfig::Adam ? SINTER_OPT_ADAM : SINTER_OPT_SGD;
+    int opt = SINTER_OPT_ADAM;
+    switch (c.optimizer) {
+      case ir::TrainConfig::SGD: opt = SINTER_OPT_SGD; break;
+      case ir::TrainConfig::Adam: opt = SINTER_OPT_ADAM; break;
+      case ir::TrainConfig::AdamW: opt = SINTER_OPT_ADAMW; break;
+      case ir::TrainConfig::RMSProp: opt = SINTER_OPT_RMSPROP; break;
+      case ir::TrainConfig::Adagrad: opt = SINTER_OPT_ADAGRAD; break;
+    }
+    int sched = SINTER_SCHED_CONSTANT;
+    switch (c.schedule) {
+      case ir::TrainConfig::Constant: sched = SINTER_SCHED_CONSTANT; break;
+      case ir::TrainConfig::Step: sched = SINTER_SCHED_STEP; break;
+      case ir::TrainConfig::Exponential: sched = SINTER_SCHED_EXPONENTIAL; break;
+      case ir::TrainConfig::Cosine: sched = SINTER_SCHED_COSINE; break;
+    }
     return llvm::ConstantStruct::get(trainConfigType(ctx_),
         {i32(opt), i32(c.nesterov), f32(c.lr), f32(c.momentum), f32(c.beta1), f32(c.beta2), f32(c.eps),
-         f32(c.weightDecay), i64(c.batch), i64(c.epochs), i64(static_cast<std::int64_t>(c.seed))});
+         f32(c.weightDecay), i64(c.batch), i64(c.epochs), i64(static_cast<std::int64_t>(c.seed)),
+         i32(c.amsgrad), i32(c.centered), f32(c.dampening), f32(c.alpha), f32(c.lrDecay), f32(c.initialAccumulator),
+         f32(c.clipNorm), i32(sched), f32(c.gamma), f32(c.minLr), i64(c.stepSize), i64(c.warmupSteps)});
   }
 
  private:

@@ -22,7 +22,7 @@ std::string initStr(const Init& i) {
 
 NodeId Graph::add(Node n) {
   const OpInfo& info = opInfo(n.op);
-  if (static_cast<int>(n.operands.size()) != info.arity)
+  if (info.arity < 0 ? n.operands.empty() : static_cast<int>(n.operands.size()) != info.arity)
     throw std::logic_error(fmt::format("{} takes {} operands, got {}", info.name, info.arity, n.operands.size()));
   std::vector<TensorType> types;
   for (NodeId o : n.operands) {
@@ -30,6 +30,9 @@ NodeId Graph::add(Node n) {
       throw std::logic_error(fmt::format("{}: operand %{} does not exist", info.name, o));
     types.push_back(node(o).type);
   }
+  for (const AttrSpec& spec : info.attrs)
+    if (!n.attrs.has(spec.name) || !attrMatches(n.attrs.all().at(spec.name), spec.kind))
+      throw std::logic_error(fmt::format("{}: attribute '{}' is missing or of the wrong kind", info.name, spec.name));
   TensorType out;
   if (std::string err = info.typeRule(n, types, out); !err.empty())
     throw std::logic_error(fmt::format("{}: {}", info.name, err));
@@ -77,6 +80,26 @@ NodeId Graph::addOp(Op op, std::vector<NodeId> operands, SourceLoc loc, std::str
   n.operands = std::move(operands);
   n.loc = std::move(loc);
   n.name = std::move(valueName);
+  return add(std::move(n));
+}
+
+NodeId Graph::addOp(Op op, std::vector<NodeId> operands, Attrs attrs, SourceLoc loc, std::string valueName) {
+  Node n;
+  n.op = op;
+  n.operands = std::move(operands);
+  n.attrs = std::move(attrs);
+  n.loc = std::move(loc);
+  n.name = std::move(valueName);
+  return add(std::move(n));
+}
+
+NodeId Graph::addTyped(Op op, std::vector<NodeId> operands, TensorType type, Attrs attrs, SourceLoc loc) {
+  Node n;
+  n.op = op;
+  n.operands = std::move(operands);
+  n.type = std::move(type);
+  n.attrs = std::move(attrs);
+  n.loc = std::move(loc);
   return add(std::move(n));
 }
 

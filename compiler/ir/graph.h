@@ -25,6 +25,7 @@ struct Node {
   std::vector<NodeId> operands;
   TensorType type;
   SourceLoc loc;
+  Attrs attrs;           // compile-time parameters (see the op table)
   std::string name;      // input/param name; for other nodes the user's value name, if any
   double scalar = 0;     // constant: the value every element holds
   Init init;             // param: initializer
@@ -55,6 +56,9 @@ class Graph {
   NodeId addParam(std::string name, TensorType t, Init init, SourceLoc loc = {});
   NodeId addConstant(double value, TensorType t, SourceLoc loc = {});
   NodeId addOp(Op op, std::vector<NodeId> operands, SourceLoc loc = {}, std::string name = {});
+  NodeId addOp(Op op, std::vector<NodeId> operands, Attrs attrs, SourceLoc loc = {}, std::string name = {});
+  // For ops whose result type is given rather than inferred (reshape, sum_to, broadcast, *_grad).
+  NodeId addTyped(Op op, std::vector<NodeId> operands, TensorType type, Attrs attrs = {}, SourceLoc loc = {});
 
   const Node& node(NodeId id) const { return nodes.at(static_cast<size_t>(id)); }
   Node& node(NodeId id) { return nodes.at(static_cast<size_t>(id)); }

@@ -1,9 +1,9 @@
 #include "compiler/ir/interpreter.h"
 
-#include <algorithm>
-#include <cmath>
 #include <fmt/format.h>
 #include <stdexcept>
+
+#include "compiler/ir/interpreter_kernels.h"
 
 namespace sinter::ir {
 
@@ -22,10 +22,8 @@ std::int64_t Tensor::numel() const {
 
 namespace {
 
-using Extents = std::vector<std::int64_t>;
-
-Extents concrete(const Shape& s, const std::map<std::string, std::int64_t>& syms) {
-  Extents out;
+std::vector<std::int64_t> concrete(const Shape& s, const std::map<std::string, std::int64_t>& syms) {
+  std::vector<std::int64_t> out;
   for (const Dim& d : s) {
     if (!d.isSymbolic()) {
       out.push_back(d.size);
@@ -36,64 +34,6 @@ Extents concrete(const Shape& s, const std::map<std::string, std::int64_t>& syms
     out.push_back(it->second);
   }
   return out;
-}
-
-// Index of the element of `in` (broadcast to `out`) that out's flat index `flat` reads.
-std::int64_t broadcastIndex(const Extents& in, const Extents& out, std::int64_t flat) {
-  std::int64_t idx = 0, stride = 1;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::size_t od = out.size() - 1 - i;
-    const std::int64_t coord = flat % out[od];
-    flat /= out[od];
-    if (i < in.size()) {
-      const std::int64_t ext = in[in.size() - 1 - i];
-      if (ext != 1) idx += coord * stride;
-      stride *= ext;
-    }
-  }
-  return idx;
-}
-
-template <class F>
-Tensor binary(const Tensor& a, const Tensor& b, const Extents& shape, F f) {
-  Tensor r = Tensor::zeros(shape);
-  for (std::int64_t i = 0; i < r.numel(); ++i)
-    r.data[i] = f(a.data[broadcastIndex(a.shape, shape, i)], b.data[broadcastIndex(b.shape, shape, i)]);
-  return r;
-}
-
-// C[M,N] = op(A) op(B), reading A as [M,K] (or [K,M] when transA) and B as [K,N] (or [N,K] when transB).
-Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB) {
-  const std::int64_t M = transA ? a.shape[1] : a.shape[0], K = transA ? a.shape[0] : a.shape[1];
-  const std::int64_t N = transB ? b.shape[0] : b.shape[1];
-  Tensor c = Tensor::zeros({M, N});
-  for (std::int64_t i = 0; i < M; ++i)
-    for (std::int64_t j = 0; j < N; ++j) {
-      double s = 0;
-      for (std::int64_t k = 0; k < K; ++k)
-        s += (transA ? a.data[k * M + i] : a.data[i * K + k]) * (transB ? b.data[j * K + k] : b.data[k * N + j]);
-      c.data[i * N + j] = s;
-    }
-  return c;
-}
-
-Tensor softmaxRows(const Tensor& x) {
-  Tensor y = x;
-  const std::int64_t C = x.shape.back(), rows = x.numel() / C;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    double* row = &y.data[r * C];
-    const double mx = *std::max_element(row, row + C);
-    double sum = 0;
-    for (std::int64_t c = 0; c < C; ++c) sum += (row[c] = std::exp(row[c] - mx));
-    for (std::int64_t c = 0; c < C; ++c) row[c] /= sum;
-  }
-  return y;
-}
-
-std::int64_t label(const Tensor& labels, std::int64_t i, std::int64_t C) {
-  const double l = labels.data[i];
-  if (l < 0 || l >= static_cast<double>(C)) throw std::runtime_error(fmt::format("label {} out of range [0, {})", l, C));
-  return static_cast<std::int64_t>(l);
 }
 
 }  // namespace
@@ -114,8 +54,9 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
 
   std::vector<Tensor> v(g.nodes.size());
   for (const Node& n : g.nodes) {
-    const Extents shape = concrete(n.type.shape, syms);
-    auto in = [&](int i) -> const Tensor& { return v[static_cast<std::size_t>(n.operands[static_cast<std::size_t>(i)])]; };
+    const std::vector<std::int64_t> shape = concrete(n.type.shape, syms);
+    std::vector<const Tensor*> in;
+    for (NodeId o : n.operands) in.push_back(&v[static_cast<std::size_t>(o)]);
     Tensor r;
     switch (n.op) {
       case Op::Input:
@@ -128,58 +69,61 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
         r = Tensor::zeros(shape);
         std::fill(r.data.begin(), r.data.end(), n.scalar);
         break;
-      case Op::Add: r = binary(in(0), in(1), shape, [](double a, double b) { return a + b; }); break;
-      case Op::Mul: r = binary(in(0), in(1), shape, [](double a, double b) { return a * b; }); break;
+      case Op::Neg:
+      case Op::Exp:
+      case Op::Log:
+      case Op::Sqrt:
+      case Op::Abs:
+      case Op::Sign:
+      case Op::Sigmoid:
+      case Op::Tanh:
       case Op::Relu:
-        r = in(0);
-        for (double& x : r.data) x = x > 0 ? x : 0;
-        break;
-      case Op::ReluGrad:  // dy * (x > 0)
-        r = binary(in(0), in(1), shape, [](double dy, double x) { return x > 0 ? dy : 0.0; });
-        break;
-      case Op::MatMul: r = matmul(in(0), in(1), false, false); break;
-      case Op::MatMulTN: r = matmul(in(0), in(1), true, false); break;
-      case Op::MatMulNT: r = matmul(in(0), in(1), false, true); break;
-      case Op::Softmax: r = softmaxRows(in(0)); break;
-      case Op::SoftmaxGrad: {  // dx = y * (dy - sum(dy * y))
-        const Tensor &dy = in(0), &y = in(1);
-        r = Tensor::zeros(shape);
-        const std::int64_t C = shape.back(), rows = r.numel() / C;
-        for (std::int64_t i = 0; i < rows; ++i) {
-          double dot = 0;
-          for (std::int64_t c = 0; c < C; ++c) dot += dy.data[i * C + c] * y.data[i * C + c];
-          for (std::int64_t c = 0; c < C; ++c) r.data[i * C + c] = y.data[i * C + c] * (dy.data[i * C + c] - dot);
-        }
-        break;
-      }
-      case Op::CrossEntropy: {  // mean_i(-log softmax(x_i)[label_i])
-        const Tensor p = softmaxRows(in(0));
-        const std::int64_t N = p.shape[0], C = p.shape[1];
-        double s = 0;
-        for (std::int64_t i = 0; i < N; ++i) s -= std::log(p.data[i * C + label(in(1), i, C)]);
-        r = Tensor::zeros({});
-        r.data[0] = s / static_cast<double>(N);
-        break;
-      }
-      case Op::CrossEntropyGrad: {  // dloss * (softmax(x) - onehot(label)) / N
-        r = softmaxRows(in(1));
-        const std::int64_t N = r.shape[0], C = r.shape[1];
-        for (std::int64_t i = 0; i < N; ++i) r.data[i * C + label(in(2), i, C)] -= 1.0;
-        for (double& x : r.data) x *= in(0).data[0] / static_cast<double>(N);
-        break;
-      }
-      case Op::SumTo: {
-        r = Tensor::zeros(shape);
-        const Tensor& x = in(0);
-        for (std::int64_t i = 0; i < x.numel(); ++i) r.data[broadcastIndex(shape, x.shape, i)] += x.data[i];
-        break;
-      }
-      case Op::Broadcast: {
-        r = Tensor::zeros(shape);
-        for (std::int64_t i = 0; i < r.numel(); ++i) r.data[i] = in(0).data[broadcastIndex(in(0).shape, shape, i)];
-        break;
-      }
+      case Op::LeakyRelu:
+      case Op::Gelu:
+      case Op::Softplus:
+      case Op::StopGradient: r = ref::unary(n.op, n.attrs, *in[0]); break;
+      case Op::Add:
+      case Op::Sub:
+      case Op::Mul:
+      case Op::Div:
+      case Op::Pow:
+      case Op::Maximum:
+      case Op::Minimum:
+      case Op::GreaterEqual:
+      case Op::ReluGrad:
+      case Op::LeakyReluGrad:
+      case Op::GeluGrad: r = ref::binary(n.op, n.attrs, *in[0], *in[1], shape); break;
+      case Op::ReduceSum:
+      case Op::ReduceMean:
+      case Op::ReduceMax:
+      case Op::Count:
+      case Op::SumTo:
+      case Op::Broadcast: r = ref::reduce(n.op, n.attrs, *in[0], shape); break;
+      case Op::Softmax:
+      case Op::LogSoftmax: r = ref::softmaxFamily(n.op, n.attrs.getInt("axis"), *in[0], nullptr); break;
+      case Op::SoftmaxGrad:
+      case Op::LogSoftmaxGrad: r = ref::softmaxFamily(n.op, n.attrs.getInt("axis"), *in[0], in[1]); break;
+      case Op::Reshape:
+      case Op::Transpose:
+      case Op::Concat:
+      case Op::Slice:
+      case Op::SliceGrad:
+      case Op::Gather:
+      case Op::GatherGrad: r = ref::layout(n, in, shape); break;
+      case Op::MatMul: r = ref::matmul(*in[0], *in[1], false, false, shape); break;
+      case Op::MatMulTN: r = ref::matmul(*in[0], *in[1], true, false, shape); break;
+      case Op::MatMulNT: r = ref::matmul(*in[0], *in[1], false, true, shape); break;
+      case Op::Conv2D:
+      case Op::Conv2DGradInput:
+      case Op::Conv2DGradWeight: r = ref::convolution(n, *in[0], *in[1], shape); break;
+      case Op::MaxPool2D:
+      case Op::MaxPool2DGrad:
+      case Op::AvgPool2D:
+      case Op::AvgPool2DGrad: r = ref::pooling(n, in, shape); break;
+      case Op::CrossEntropy: r = ref::crossEntropy(*in[0], *in[1]); break;
+      case Op::CrossEntropyGrad: r = ref::crossEntropyGrad(in[0]->data[0], *in[1], *in[2]); break;
     }
+    r.shape = shape;
     v[static_cast<std::size_t>(n.id)] = std::move(r);
   }
   return v;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/ir/attrs.h"
 #include "compiler/ir/types.h"
 
 namespace sinter::ir {
@@ -32,9 +33,11 @@ using TypeRule = std::string (*)(const Node& n, const std::vector<TensorType>& o
 struct OpInfo {
   Op op;
   std::string_view name;
-  int arity;
+  int arity;  // -1: any number of operands (at least one)
   unsigned flags;
   TypeRule typeRule;
+  std::vector<AttrSpec> attrs;  // required attributes
+  bool carriesType;             // the result type is an input of the rule (reshape, sum_to, ...)
 };
 
 const OpInfo& opInfo(Op op);

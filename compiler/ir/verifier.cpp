@@ -19,10 +19,18 @@ std::vector<std::string> verify(const Graph& g) {
       continue;
     }
     const OpInfo& info = opInfo(n.op);
-    if (static_cast<int>(n.operands.size()) != info.arity) {
-      bad(n, fmt::format("expects {} operands, has {}", info.arity, n.operands.size()));
+    if (info.arity < 0 ? n.operands.empty() : static_cast<int>(n.operands.size()) != info.arity) {
+      bad(n, info.arity < 0 ? std::string("expects at least one operand")
+                            : fmt::format("expects {} operands, has {}", info.arity, n.operands.size()));
       continue;
     }
+    bool attrsOk = true;
+    for (const AttrSpec& spec : info.attrs)
+      if (!n.attrs.has(spec.name) || !attrMatches(n.attrs.all().at(spec.name), spec.kind)) {
+        bad(n, fmt::format("attribute '{}' is missing or of the wrong kind", spec.name));
+        attrsOk = false;
+      }
+    if (!attrsOk) continue;
     std::vector<TensorType> types;
     bool operandsOk = true;
     for (NodeId o : n.operands) {

@@ -4,68 +4,17 @@
 #include <llvm/IR/DataLayout.h>
 #include <llvm/IR/LLVMContext.h>
 
-#include "compiler/autodiff/autodiff.h"
-#include "compiler/codegen/codegen.h"
 #include "compiler/codegen/emit_module.h"
-#include "compiler/passes/dce.h"
-#include "test_graphs.h"
+#include "jit_harness.h"
 
 using namespace sinter;
 
 namespace {
 
-ir::Module makeModule(ir::Graph g) {
-  ir::Module m;
-  m.name = g.name;
-  m.forward = std::move(g);
-  m.train = ir::TrainConfig{};
-  m.trainStep = autodiff::buildTrainStep(m.forward, "loss");
-  passes::eliminateDeadCode(m.trainStep);
-  return m;
-}
-
-std::vector<float> toF32(const ir::Tensor& t) { return {t.data.begin(), t.data.end()}; }
-std::vector<std::int32_t> toI32(const ir::Tensor& t) { return {t.data.begin(), t.data.end()}; }
-
-// Runs `fn` on the graph's arguments and returns its results as doubles.
-std::vector<std::vector<double>> run(sinter_entry_fn fn, const ir::Graph& g, const std::map<std::string, ir::Tensor>& args,
-                                     std::int64_t batch) {
-  std::vector<std::vector<float>> f;
-  std::vector<std::vector<std::int32_t>> i;
-  std::vector<void*> buffers;
-  f.reserve(64);
-  i.reserve(64);
-  for (const auto* list : {&g.inputs, &g.params})
-    for (ir::NodeId id : *list) {
-      const ir::Node& n = g.node(id);
-      if (n.type.dtype == ir::DType::I32) buffers.push_back(i.emplace_back(toI32(args.at(n.name))).data());
-      else buffers.push_back(f.emplace_back(toF32(args.at(n.name))).data());
-    }
-  auto all = ir::interpretAll(g, args);
-  std::vector<std::vector<float>> out;
-  out.reserve(g.results.size());
-  for (const ir::Result& r : g.results)
-    buffers.push_back(out.emplace_back(all[static_cast<std::size_t>(r.node)].data.size(), -999.f).data());
-  const std::int64_t syms[] = {batch};
-  fn(buffers.data(), syms);
-  std::vector<std::vector<double>> res;
-  for (auto& o : out) res.emplace_back(o.begin(), o.end());
-  return res;
-}
+using test::makeModule;
 
 void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn, std::int64_t batch, std::uint64_t seed) {
-  auto args = test::randomArgs(g, batch, seed);
-  auto expect = ir::interpret(g, args);
-  auto got = run(fn, g, args, batch);
-  REQUIRE(got.size() == expect.size());
-  for (std::size_t r = 0; r < got.size(); ++r) {
-    INFO("result " << g.results[r].name);
-    REQUIRE(got[r].size() == expect[r].data.size());
-    for (std::size_t k = 0; k < got[r].size(); ++k) {
-      INFO("element " << k);
-      CHECK(got[r][k] == Approx(expect[r].data[k]).epsilon(1e-4).margin(1e-5));
-    }
-  }
+  test::compareWithInterpreter(g, fn, test::randomArgs(g, batch, seed), {batch});
 }
 
 }  // namespace
@@ -127,6 +76,14 @@ TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
   CHECK(sl->getElementOffset(11) == offsetof(sinter_model_desc, forward));
   CHECK(sl->getElementOffset(13) == offsetof(sinter_model_desc, has_train));
   CHECK(sl->getElementOffset(15) == offsetof(sinter_model_desc, train));
+  // The train config on its own: its size and the first and last fields appended in ABI 2.
+  auto* trainTy = llvm::cast<llvm::StructType>(codegen::modelDescType(ctx)->getElementType(15));
+  const llvm::StructLayout* tl = dl.getStructLayout(trainTy);
+  CHECK(tl->getSizeInBytes() == sizeof(sinter_train_config));
+  CHECK(tl->getElementOffset(10) == offsetof(sinter_train_config, seed));
+  CHECK(tl->getElementOffset(11) == offsetof(sinter_train_config, amsgrad));
+  CHECK(tl->getElementOffset(17) == offsetof(sinter_train_config, clip_norm));
+  CHECK(tl->getElementOffset(22) == offsetof(sinter_train_config, warmup_steps));
 }
 
 TEST_CASE("object files and assembly are emitted for the host") {

@@ -12,6 +12,12 @@ inline ir::TensorType f32(ir::Shape s) { return {ir::DType::F32, std::move(s)}; 
 inline ir::Dim d(std::int64_t n) { return ir::Dim::fixed(n); }
 inline ir::Dim batch() { return ir::Dim::sym("batch"); }
 
+inline ir::Attrs lastAxis() {
+  ir::Attrs a;
+  a.set("axis", std::int64_t{1});
+  return a;
+}
+
 // x[batch,in] -> relu(x w1 + b1) w2 + b2 -> logits[batch,classes]; results: probs = softmax(logits), loss.
 inline ir::Graph mlpGraph(std::int64_t in = 6, std::int64_t hidden = 5, std::int64_t classes = 3) {
   ir::Graph g;
@@ -24,7 +30,7 @@ inline ir::Graph mlpGraph(std::int64_t in = 6, std::int64_t hidden = 5, std::int
   auto b2 = g.addParam("b2", f32({d(classes)}), {ir::Init::Zeros});
   auto h = g.addOp(ir::Op::Relu, {g.addOp(ir::Op::Add, {g.addOp(ir::Op::MatMul, {x, w1}), b1})}, {}, "h");
   auto logits = g.addOp(ir::Op::Add, {g.addOp(ir::Op::MatMul, {h, w2}), b2}, {}, "logits");
-  auto probs = g.addOp(ir::Op::Softmax, {logits}, {}, "probs");
+  auto probs = g.addOp(ir::Op::Softmax, {logits}, lastAxis(), {}, "probs");
   auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y}, {}, "loss");
   g.results = {{"probs", probs, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
   return g;
@@ -46,7 +52,7 @@ inline ir::Graph mixedGraph() {
   bc.type = f32({batch(), d(3)});
   auto cb = g.add(bc);
   auto z = g.addOp(ir::Op::Mul, {g.addOp(ir::Op::MatMul, {x, w}), s});
-  auto p = g.addOp(ir::Op::Softmax, {g.addOp(ir::Op::Add, {z, cb})});
+  auto p = g.addOp(ir::Op::Softmax, {g.addOp(ir::Op::Add, {z, cb})}, lastAxis());
   ir::Node st;
   st.op = ir::Op::SumTo;
   st.operands = {p};
@@ -65,13 +71,6 @@ inline ir::Tensor randomTensor(std::vector<std::int64_t> shape, std::mt19937_64&
   return t;
 }
 
-inline ir::Tensor randomLabels(std::int64_t n, std::int64_t classes, std::mt19937_64& rng) {
-  ir::Tensor t = ir::Tensor::zeros({n});
-  std::uniform_int_distribution<std::int64_t> dist(0, classes - 1);
-  for (double& v : t.data) v = static_cast<double>(dist(rng));
-  return t;
-}
-
 // Random values for every input and param of g, with `batch` bound to n.
 inline std::map<std::string, ir::Tensor> randomArgs(const ir::Graph& g, std::int64_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -84,7 +83,14 @@ inline std::map<std::string, ir::Tensor> randomArgs(const ir::Graph& g, std::int
       const ir::Node& node = g.node(id);
       std::vector<std::int64_t> shape;
       for (const ir::Dim& dim : node.type.shape) shape.push_back(dim.isSymbolic() ? n : dim.size);
-      args[node.name] = node.type.dtype == ir::DType::I32 ? randomLabels(n, classes, rng) : randomTensor(shape, rng, 0.7);
+      if (node.type.dtype != ir::DType::I32) {
+        args[node.name] = randomTensor(shape, rng, 0.7);
+        continue;
+      }
+      ir::Tensor labels = ir::Tensor::zeros(shape);
+      std::uniform_int_distribution<std::int64_t> dist(0, std::max<std::int64_t>(classes, 1) - 1);
+      for (double& v : labels.data) v = static_cast<double>(dist(rng));
+      args[node.name] = labels;
     }
   return args;
 }

@@ -1,0 +1,252 @@
+// The generated function's frame: symbols, buffers, loop nests, and the dispatch of nodes to kernels.
+#include "compiler/codegen/kernel_emitter.h"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "compiler/codegen/emit_kernels.h"
+
+namespace sinter::codegen {
+
+using llvm::BasicBlock;
+
+KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan)
+    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan) {}
+
+void KernelEmitter::emit() {
+  b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn_));
+  // Reductions (matmul, softmax, sums) may be reassociated so that LLVM can vectorize them.
+  llvm::FastMathFlags fmf;
+  fmf.setAllowReassoc();
+  fmf.setAllowContract();
+  b_.setFastMathFlags(fmf);
+  Value* symDims = fn_->getArg(1);
+  for (std::size_t i = 0; i < plan_.symbols.size(); ++i)
+    syms_[plan_.symbols[i]] = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, i), plan_.symbols[i]);
+
+  ptr_.resize(g_.nodes.size(), nullptr);
+  for (const ir::Node& n : g_.nodes) {
+    const lower::Slot& s = plan_.home[static_cast<std::size_t>(n.id)];
+    ptr_[static_cast<std::size_t>(n.id)] = s.kind == lower::Slot::Temporary ? allocate(n) : bufferArg(s.buffer);
+  }
+  for (const ir::Node& n : g_.nodes) emitNode(n);
+  for (const lower::Copy& c : plan_.copies) {
+    const ir::Node& n = g_.node(c.from);
+    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
+  }
+  auto freeFn = mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy());
+  for (Value* t : temps_) b_.CreateCall(freeFn, {t});
+  b_.CreateRetVoid();
+}
+
+// ---- types, sizes, buffers -----------------------------------------------------------------------
+
+llvm::Type* KernelEmitter::elem(ir::DType t) {
+  switch (t) {
+    case ir::DType::F32: return b_.getFloatTy();
+    case ir::DType::F64: return b_.getDoubleTy();
+    case ir::DType::I32: return b_.getInt32Ty();
+  }
+  return nullptr;
+}
+
+Value* KernelEmitter::extent(const ir::Dim& d) {
+  if (!d.isSymbolic()) return c64(d.size);
+  auto it = syms_.find(d.symbol);
+  if (it == syms_.end()) throw std::logic_error("codegen: unbound symbol " + d.symbol);
+  return it->second;
+}
+
+std::vector<Value*> KernelEmitter::extents(const ir::Shape& s) {
+  std::vector<Value*> out;
+  for (const ir::Dim& d : s) out.push_back(extent(d));
+  return out;
+}
+
+Value* KernelEmitter::product(const std::vector<Value*>& xs, std::size_t from, std::size_t to) {
+  Value* n = c64(1);
+  for (std::size_t i = from; i < to; ++i) n = b_.CreateMul(n, xs[i]);
+  return n;
+}
+
+Value* KernelEmitter::numel(const ir::Shape& s) {
+  auto e = extents(s);
+  return product(e, 0, e.size());
+}
+
+Value* KernelEmitter::bytes(const ir::TensorType& t) {
+  return b_.CreateMul(numel(t.shape), c64(static_cast<std::int64_t>(ir::dtypeSize(t.dtype))));
+}
+
+Value* KernelEmitter::bufferArg(int index) {
+  return b_.CreateLoad(b_.getPtrTy(), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), fn_->getArg(0), static_cast<std::uint64_t>(index)));
+}
+
+Value* KernelEmitter::allocate(const ir::Node& n) {
+  auto mallocFn = mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64());
+  Value* p = b_.CreateCall(mallocFn, {bytes(n.type)}, fmt::format("t{}", n.id));
+  temps_.push_back(p);
+  return p;
+}
+
+Value* KernelEmitter::at(const ir::Node& n, Value* offset) {
+  return b_.CreateInBoundsGEP(elem(n.type.dtype), ptr_[static_cast<std::size_t>(n.id)], offset);
+}
+Value* KernelEmitter::load(const ir::Node& n, Value* offset) { return b_.CreateLoad(elem(n.type.dtype), at(n, offset)); }
+void KernelEmitter::store(const ir::Node& n, Value* offset, Value* v) { b_.CreateStore(v, at(n, offset)); }
+
+// A stack slot for a loop-carried scalar; SROA turns it into SSA, so it costs nothing.
+Value* KernelEmitter::scalarSlot(llvm::Type* t, Value* init) {
+  llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+  Value* slot = eb.CreateAlloca(t);
+  b_.CreateStore(init, slot);
+  return slot;
+}
+
+// A libm function without an LLVM intrinsic (tanhf, erff, log1pf), by the operand's precision.
+Value* KernelEmitter::mathCall(const char* f32Name, const char* f64Name, Value* x) {
+  llvm::Type* t = x->getType();
+  auto f = mod_.getOrInsertFunction(t->isFloatTy() ? f32Name : f64Name, t, t);
+  return b_.CreateCall(f, {x});
+}
+
+// ---- loops -----------------------------------------------------------------------------------------
+
+void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body) {
+  BasicBlock* pre = b_.GetInsertBlock();
+  BasicBlock* header = BasicBlock::Create(ctx_, "loop", fn_);
+  BasicBlock* bodyBB = BasicBlock::Create(ctx_, "body", fn_);
+  BasicBlock* exit = BasicBlock::Create(ctx_, "exit", fn_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* i = b_.CreatePHI(i64(), 2, "i");
+  i->addIncoming(c64(0), pre);
+  b_.CreateCondBr(b_.CreateICmpSLT(i, end), bodyBB, exit);
+  b_.SetInsertPoint(bodyBB);
+  body(i);
+  i->addIncoming(b_.CreateAdd(i, c64(1), "", true, true), b_.GetInsertBlock());
+  b_.CreateBr(header);
+  b_.SetInsertPoint(exit);
+}
+
+std::vector<Value*> KernelEmitter::strides(const ir::Shape& s) {
+  std::vector<Value*> st(s.size(), c64(1));
+  for (std::size_t i = s.size(); i-- > 1;) st[i - 1] = b_.CreateMul(st[i], extent(s[i]));
+  return st;
+}
+
+std::vector<Value*> KernelEmitter::broadcastStrides(const ir::Shape& operand, const ir::Shape& shape) {
+  std::vector<Value*> own = strides(operand), out(shape.size(), c64(0));
+  const std::size_t lead = shape.size() - operand.size();
+  for (std::size_t d = 0; d < operand.size(); ++d) {
+    const ir::Dim& od = operand[d];
+    if (!od.isSymbolic() && od.size == 1) continue;  // broadcast along this axis: stride 0
+    out[lead + d] = own[d];
+  }
+  return out;
+}
+
+void KernelEmitter::loopNest(const std::vector<Value*>& dims, const std::vector<std::vector<Value*>>& strideSets,
+                             const std::function<void(const Offsets&)>& body) {
+  std::function<void(std::size_t, const Offsets&)> level = [&](std::size_t d, const Offsets& base) {
+    if (d == dims.size()) return body(base);
+    forLoop(dims[d], [&](Value* i) {
+      Offsets next = base;
+      for (std::size_t k = 0; k < strideSets.size(); ++k) next[k] = b_.CreateAdd(base[k], b_.CreateMul(i, strideSets[k][d]));
+      level(d + 1, next);
+    });
+  };
+  level(0, Offsets(strideSets.size(), c64(0)));
+}
+
+void KernelEmitter::forEachElement(const ir::Shape& shape, const std::vector<ir::Shape>& operands,
+                                   const std::function<void(const Offsets&)>& body) {
+  std::vector<std::vector<Value*>> sets = {strides(shape)};
+  for (const ir::Shape& s : operands) sets.push_back(broadcastStrides(s, shape));
+  loopNest(extents(shape), sets, body);
+}
+
+void KernelEmitter::fill(const ir::Node& n, Value* v) {
+  forEachElement(n.type.shape, {}, [&](const Offsets& o) { store(n, o[0], v); });
+}
+
+// ---- dispatch --------------------------------------------------------------------------------------
+
+void KernelEmitter::emitNode(const ir::Node& n) {
+  switch (n.op) {
+    case ir::Op::Input:
+    case ir::Op::Param:
+      return;  // already in its buffer
+    case ir::Op::Constant:
+      return fill(n, ir::isFloat(n.type.dtype) ? fconst(n, n.scalar)
+                                               : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar))));
+    case ir::Op::Neg:
+    case ir::Op::Exp:
+    case ir::Op::Log:
+    case ir::Op::Sqrt:
+    case ir::Op::Abs:
+    case ir::Op::Sign:
+    case ir::Op::Sigmoid:
+    case ir::Op::Tanh:
+    case ir::Op::Relu:
+    case ir::Op::LeakyRelu:
+    case ir::Op::Gelu:
+    case ir::Op::Softplus:
+    case ir::Op::StopGradient:
+    case ir::Op::Add:
+    case ir::Op::Sub:
+    case ir::Op::Mul:
+    case ir::Op::Div:
+    case ir::Op::Pow:
+    case ir::Op::Maximum:
+    case ir::Op::Minimum:
+    case ir::Op::GreaterEqual:
+    case ir::Op::ReluGrad:
+    case ir::Op::LeakyReluGrad:
+    case ir::Op::GeluGrad:
+    case ir::Op::Broadcast: return emitElementwise(n);
+    case ir::Op::ReduceSum:
+    case ir::Op::ReduceMean:
+    case ir::Op::ReduceMax:
+    case ir::Op::Count:
+    case ir::Op::SumTo: return emitReduce(n);
+    case ir::Op::Softmax:
+    case ir::Op::SoftmaxGrad:
+    case ir::Op::LogSoftmax:
+    case ir::Op::LogSoftmaxGrad: return emitSoftmaxFamily(n);
+    case ir::Op::Reshape:
+    case ir::Op::Transpose:
+    case ir::Op::Concat:
+    case ir::Op::Slice:
+    case ir::Op::SliceGrad: return emitLayout(n);
+    case ir::Op::Gather:
+    case ir::Op::GatherGrad: return emitGather(n);
+    case ir::Op::MatMul:
+    case ir::Op::MatMulTN:
+    case ir::Op::MatMulNT: return emitMatMul(n);
+    case ir::Op::Conv2D:
+    case ir::Op::Conv2DGradInput:
+    case ir::Op::Conv2DGradWeight: return emitConv(n);
+    case ir::Op::MaxPool2D:
+    case ir::Op::MaxPool2DGrad:
+    case ir::Op::AvgPool2D:
+    case ir::Op::AvgPool2DGrad: return emitPool(n);
+    case ir::Op::CrossEntropy: return emitCrossEntropy(n);
+    case ir::Op::CrossEntropyGrad: return emitCrossEntropyGrad(n);
+  }
+}
+
+llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
+                                  const lower::BufferPlan& plan) {
+  llvm::LLVMContext& ctx = mod.getContext();
+  auto* ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
+  auto* fn = llvm::Function::Create(fnTy, llvm::Function::ExternalLinkage, name, mod);
+  fn->getArg(0)->setName("buffers");
+  fn->getArg(1)->setName("sym_dims");
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  KernelEmitter(mod, fn, g, plan).emit();
+  return fn;
+}
+
+}  // namespace sinter::codegen

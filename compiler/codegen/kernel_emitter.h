@@ -1,0 +1,88 @@
+// The emitter of one generated function: buffers, loop nests and one kernel per graph node. Its member
+// functions are spread over kernels_*.cpp by op family. Internal to compiler/codegen.
+#pragma once
+
+#include <functional>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
+#include <map>
+
+#include "compiler/ir/graph.h"
+#include "compiler/lower/buffer_plan.h"
+
+namespace sinter::codegen {
+
+using llvm::Value;
+using Offsets = std::vector<Value*>;
+
+class KernelEmitter {
+ public:
+  KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan);
+  void emit();
+
+ private:
+  llvm::Module& mod_;
+  llvm::Function* fn_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  const ir::Graph& g_;
+  const lower::BufferPlan& plan_;
+  std::map<std::string, Value*> syms_;
+  std::vector<Value*> ptr_;  // per node: its buffer
+  std::vector<Value*> temps_;
+
+  // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
+  llvm::Type* i64() { return b_.getInt64Ty(); }
+  llvm::Constant* c64(std::int64_t v) { return b_.getInt64(static_cast<std::uint64_t>(v)); }
+  llvm::Type* elem(ir::DType t);
+  Value* extent(const ir::Dim& d);
+  std::vector<Value*> extents(const ir::Shape& s);
+  Value* numel(const ir::Shape& s);
+  Value* product(const std::vector<Value*>& xs, std::size_t from, std::size_t to);
+  Value* bytes(const ir::TensorType& t);
+  Value* bufferArg(int index);
+  Value* allocate(const ir::Node& n);
+  Value* at(const ir::Node& n, Value* offset);
+  Value* load(const ir::Node& n, Value* offset);
+  void store(const ir::Node& n, Value* offset, Value* v);
+  const ir::Node& operand(const ir::Node& n, int i) { return g_.node(n.operands[static_cast<std::size_t>(i)]); }
+  Value* scalarSlot(llvm::Type* t, Value* init);
+  Value* fconst(const ir::Node& n, double v) { return llvm::ConstantFP::get(elem(n.type.dtype), v); }
+  Value* fconst(llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
+  Value* mathCall(const char* f32Name, const char* f64Name, Value* x);
+
+  // ---- loops (kernel_emitter.cpp) -----------------------------------------------------------------
+  // for (i = 0; i < end; ++i) body(i)
+  void forLoop(Value* end, const std::function<void(Value*)>& body);
+  // Row-major strides of a shape; the strides of `operand` read as if broadcast to `shape` (0 where it
+  // broadcasts).
+  std::vector<Value*> strides(const ir::Shape& s);
+  std::vector<Value*> broadcastStrides(const ir::Shape& operand, const ir::Shape& shape);
+  // Visits every index of `dims`; body gets, for each stride vector, Σ index_d stride_d.
+  void loopNest(const std::vector<Value*>& dims, const std::vector<std::vector<Value*>>& strideSets,
+                const std::function<void(const Offsets&)>& body);
+  // Visits every element of `shape`: offs[0] is its own offset, offs[k+1] that of operands[k] broadcast to it.
+  void forEachElement(const ir::Shape& shape, const std::vector<ir::Shape>& operands,
+                      const std::function<void(const Offsets&)>& body);
+  void fill(const ir::Node& n, Value* v);
+
+  // ---- kernels ----------------------------------------------------------------------------------
+  void emitNode(const ir::Node& n);
+  void emitElementwise(const ir::Node& n);  // kernels_elementwise.cpp
+  Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);
+  void emitReduce(const ir::Node& n);  // kernels_reduce.cpp
+  void emitSoftmaxFamily(const ir::Node& n);
+  std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);
+  void emitCrossEntropy(const ir::Node& n);
+  void emitCrossEntropyGrad(const ir::Node& n);
+  void emitLayout(const ir::Node& n);  // kernels_layout.cpp
+  void emitGather(const ir::Node& n);
+  void emitMatMul(const ir::Node& n);  // kernels_linalg.cpp
+  void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
+                    bool transA, bool transB);
+  void emitConv(const ir::Node& n);
+  void emitPool(const ir::Node& n);
+};
+
+}  // namespace sinter::codegen

@@ -1,0 +1,70 @@
+// Elementwise kernels: one loop nest over the result, operands read through broadcast strides.
+#include "compiler/codegen/kernel_emitter.h"
+
+namespace sinter::codegen {
+
+void KernelEmitter::emitElementwise(const ir::Node& n) {
+  std::vector<ir::Shape> shapes;
+  for (ir::NodeId o : n.operands) shapes.push_back(g_.node(o).type.shape);
+  forEachElement(n.type.shape, shapes, [&](const Offsets& o) {
+    std::vector<Value*> v;
+    for (std::size_t k = 0; k < n.operands.size(); ++k) v.push_back(load(g_.node(n.operands[k]), o[k + 1]));
+    store(n, o[0], elementwiseValue(n, v));
+  });
+}
+
+// The scalar formula of each elementwise op (the interpreter's ref::unary/binary say the same in f64).
+Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Value*>& v) {
+  using llvm::Intrinsic::ID;
+  const bool isF = ir::isFloat(n.type.dtype);
+  Value* zero = isF ? fconst(n, 0) : b_.getInt32(0);
+  auto intrinsic = [&](ID id, Value* x) { return b_.CreateUnaryIntrinsic(id, x); };
+  auto sigmoid = [&](Value* x) {
+    return b_.CreateFDiv(fconst(n, 1), b_.CreateFAdd(fconst(n, 1), intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+  };
+  switch (n.op) {
+    case ir::Op::Neg: return isF ? b_.CreateFNeg(v[0]) : b_.CreateNeg(v[0]);
+    case ir::Op::Exp: return intrinsic(llvm::Intrinsic::exp, v[0]);
+    case ir::Op::Log: return intrinsic(llvm::Intrinsic::log, v[0]);
+    case ir::Op::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, v[0]);
+    case ir::Op::Abs: return intrinsic(llvm::Intrinsic::fabs, v[0]);
+    case ir::Op::Sign:
+      return b_.CreateFSub(b_.CreateUIToFP(b_.CreateFCmpOGT(v[0], zero), v[0]->getType()),
+                           b_.CreateUIToFP(b_.CreateFCmpOLT(v[0], zero), v[0]->getType()));
+    case ir::Op::Sigmoid: return sigmoid(v[0]);
+    case ir::Op::Tanh: return mathCall("tanhf", "tanh", v[0]);
+    case ir::Op::Relu: return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], zero);
+    case ir::Op::LeakyRelu:
+      return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
+    case ir::Op::Gelu: {  // x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2
+      Value* phi = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), mathCall("erff", "erf", b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
+      return b_.CreateFMul(v[0], phi);
+    }
+    case ir::Op::Softplus: {  // max(x, 0) + log1p(e^-|x|): no overflow for large |x|
+      Value* tail = mathCall("log1pf", "log1p", intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, v[0]))));
+      return b_.CreateFAdd(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, v[0], zero), tail);
+    }
+    case ir::Op::StopGradient:
+    case ir::Op::Broadcast: return v[0];
+    case ir::Op::Add: return isF ? b_.CreateFAdd(v[0], v[1]) : b_.CreateAdd(v[0], v[1]);
+    case ir::Op::Sub: return isF ? b_.CreateFSub(v[0], v[1]) : b_.CreateSub(v[0], v[1]);
+    case ir::Op::Mul: return isF ? b_.CreateFMul(v[0], v[1]) : b_.CreateMul(v[0], v[1]);
+    case ir::Op::Div: return isF ? b_.CreateFDiv(v[0], v[1]) : b_.CreateSDiv(v[0], v[1]);
+    case ir::Op::Pow: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::pow, v[0], v[1]);
+    case ir::Op::Maximum: return b_.CreateSelect(b_.CreateFCmpOGE(v[0], v[1]), v[0], v[1]);
+    case ir::Op::Minimum: return b_.CreateSelect(b_.CreateFCmpOLE(v[0], v[1]), v[0], v[1]);
+    case ir::Op::GreaterEqual: return b_.CreateSelect(b_.CreateFCmpOGE(v[0], v[1]), fconst(n, 1), zero);
+    case ir::Op::ReluGrad: return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], zero);  // (dy, x)
+    case ir::Op::LeakyReluGrad:
+      return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
+    case ir::Op::GeluGrad: {  // dy (Φ(x) + x φ(x))
+      Value* x = v[1];
+      Value* cdf = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), mathCall("erff", "erf", b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
+      Value* pdf = b_.CreateFMul(fconst(n, 0.3989422804014327), intrinsic(llvm::Intrinsic::exp, b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
+      return b_.CreateFMul(v[0], b_.CreateFAdd(cdf, b_.CreateFMul(x, pdf)));
+    }
+    default: throw std::logic_error("codegen: not an elementwise op");
+  }
+}
+
+}  // namespace sinter::codegen

@@ -1,0 +1,211 @@
+// Matrix products (batched), convolution and pooling: direct loop nests, correct first. Tiled GEMM
+// micro-kernels and im2col are issue 6's business.
+#include "compiler/codegen/kernel_emitter.h"
+
+namespace sinter::codegen {
+
+// Batched matmul: one 2-D product per index of the result's leading dimensions; operands with fewer (or
+// size-1) leading dimensions are broadcast.
+void KernelEmitter::emitMatMul(const ir::Node& n) {
+  const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
+  const ir::Node& A = operand(n, 0);
+  const ir::Node& B = operand(n, 1);
+  const std::size_t r = n.type.shape.size(), ra = A.type.shape.size();
+  Value* M = extent(n.type.shape[r - 2]);
+  Value* N = extent(n.type.shape[r - 1]);
+  Value* K = extent(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
+  const ir::Shape batch(n.type.shape.begin(), n.type.shape.end() - 2);
+  const ir::Shape aBatch(A.type.shape.begin(), A.type.shape.end() - 2), bBatch(B.type.shape.begin(), B.type.shape.end() - 2);
+  auto scaled = [&](std::vector<Value*> s, Value* by) {
+    for (Value*& v : s) v = b_.CreateMul(v, by);
+    return s;
+  };
+  loopNest(extents(batch),
+           {scaled(broadcastStrides(aBatch, batch), b_.CreateMul(M, K)), scaled(broadcastStrides(bBatch, batch), b_.CreateMul(K, N)),
+            scaled(strides(batch), b_.CreateMul(M, N))},
+           [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB); });
+}
+
+// C[M,N] = op(A) op(B) at the given element offsets. The non-transposed-B forms run i, k, j so that the
+// innermost loop streams rows of B and C; A Bᵀ runs i, j, k as a dot product over contiguous rows.
+void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
+                                 bool transA, bool transB) {
+  const ir::Node& A = operand(n, 0);
+  const ir::Node& B = operand(n, 1);
+  llvm::Type* t = elem(n.type.dtype);
+  auto a = [&](Value* off) { return load(A, b_.CreateAdd(aBase, off)); };
+  auto bv = [&](Value* off) { return load(B, b_.CreateAdd(bBase, off)); };
+  auto c = [&](Value* off) { return b_.CreateAdd(cBase, off); };
+  if (!transB) {
+    forLoop(M, [&](Value* i) {
+      Value* row = b_.CreateMul(i, N);
+      forLoop(N, [&](Value* j) { store(n, c(b_.CreateAdd(row, j)), fconst(n, 0)); });
+      forLoop(K, [&](Value* k) {
+        Value* aik = a(transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
+        Value* brow = b_.CreateMul(k, N);
+        forLoop(N, [&](Value* j) {
+          Value* off = c(b_.CreateAdd(row, j));
+          store(n, off, b_.CreateFAdd(load(n, off), b_.CreateFMul(aik, bv(b_.CreateAdd(brow, j)))));
+        });
+      });
+    });
+    return;
+  }
+  forLoop(M, [&](Value* i) {
+    forLoop(N, [&](Value* j) {
+      Value* acc = scalarSlot(t, fconst(n, 0));
+      forLoop(K, [&](Value* k) {
+        Value* p = b_.CreateFMul(a(b_.CreateAdd(b_.CreateMul(i, K), k)), bv(b_.CreateAdd(b_.CreateMul(j, K), k)));
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), p), acc);
+      });
+      store(n, c(b_.CreateAdd(b_.CreateMul(i, N), j)), b_.CreateLoad(t, acc));
+    });
+  });
+}
+
+namespace {
+std::int64_t attr(const ir::Node& n, const char* name, int i) { return n.attrs.getInts(name)[static_cast<std::size_t>(i)]; }
+}  // namespace
+
+// All three convolution products in gather form (each output element sums its own terms, no scatter):
+//   conv2d:             y[n,o,i,j]   = Σ_c,kh,kw x[n,c,h,w] w[o,c,kh,kw]
+//   conv2d_grad_input:  dx[n,c,h,w]  = Σ_o,kh,kw dy[n,o,i,j] w[o,c,kh,kw]
+//   conv2d_grad_weight: dw[o,c,kh,kw] = Σ_n,i,j x[n,c,h,w] dy[n,o,i,j]
+// with h = i s - p + kh d (and the same for w); terms outside the image are zero.
+void KernelEmitter::emitConv(const ir::Node& n) {
+  const ir::Node& a = operand(n, 0);
+  const ir::Node& bNode = operand(n, 1);
+  const ir::TensorType& xT = n.op == ir::Op::Conv2DGradInput ? n.type : a.type;
+  const ir::TensorType& wT = n.op == ir::Op::Conv2DGradWeight ? n.type : bNode.type;
+  const ir::TensorType& yT = n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : bNode.type;
+  Value* Nb = extent(xT.shape[0]);
+  const std::int64_t C = xT.shape[1].size, H = xT.shape[2].size, W = xT.shape[3].size, O = wT.shape[0].size,
+                     KH = wT.shape[2].size, KW = wT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0),
+                     p1 = attr(n, "padding", 1), d0 = attr(n, "dilation", 0), d1 = attr(n, "dilation", 1);
+  llvm::Type* t = elem(n.type.dtype);
+  auto idx4 = [&](Value* i0, std::int64_t e1, Value* i1, std::int64_t e2, Value* i2, std::int64_t e3, Value* i3) {
+    return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(i0, c64(e1)), i1), c64(e2)), i2), c64(e3)), i3);
+  };
+  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
+  // Reads x at (nn, c, h, w) with zero outside the image; the index is clamped so the load stays in bounds.
+  auto term = [&](const ir::Node& src, Value* valid, Value* index, Value* other) {
+    Value* v = load(src, b_.CreateSelect(valid, index, c64(0)));
+    return b_.CreateFMul(b_.CreateSelect(valid, v, fconst(t, 0)), other);
+  };
+  auto accumulate = [&](Value* acc, Value* v) { b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), v), acc); };
+
+  if (n.op == ir::Op::Conv2D) {
+    forLoop(Nb, [&](Value* nn) { forLoop(c64(O), [&](Value* o) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
+      Value* acc = scalarSlot(t, fconst(t, 0));
+      forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
+        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
+        Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
+        Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+        accumulate(acc, term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
+      }); }); });
+      store(n, idx4(nn, O, o, OH, i, OW, j), b_.CreateLoad(t, acc));
+    }); }); }); });
+    return;
+  }
+  if (n.op == ir::Op::Conv2DGradInput) {
+    // Output position i contributes to h when h + p - kh d = i s for some 0 <= i < OH.
+    auto source = [&](Value* h, Value* k, std::int64_t p, std::int64_t d, std::int64_t s, std::int64_t hi, Value*& valid) {
+      Value* num = b_.CreateSub(b_.CreateAdd(h, c64(p)), b_.CreateMul(k, c64(d)));
+      Value* q = b_.CreateSDiv(num, c64(s));
+      valid = b_.CreateAnd(b_.CreateICmpSGE(num, c64(0)),
+                           b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(num, c64(s)), c64(0)), b_.CreateICmpSLT(q, c64(hi))));
+      return q;
+    };
+    forLoop(Nb, [&](Value* nn) { forLoop(c64(C), [&](Value* c) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
+      Value* acc = scalarSlot(t, fconst(t, 0));
+      forLoop(c64(O), [&](Value* o) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
+        Value *vi = nullptr, *vj = nullptr;
+        Value* i = source(h, kh, p0, d0, s0, OH, vi);
+        Value* j = source(w, kw, p1, d1, s1, OW, vj);
+        accumulate(acc, term(a, b_.CreateAnd(vi, vj), idx4(nn, O, o, OH, i, OW, j), load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
+      }); }); });
+      store(n, idx4(nn, C, c, H, h, W, w), b_.CreateLoad(t, acc));
+    }); }); }); });
+    return;
+  }
+  // conv2d_grad_weight(x, dy)
+  forLoop(c64(O), [&](Value* o) { forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
+    Value* acc = scalarSlot(t, fconst(t, 0));
+    forLoop(Nb, [&](Value* nn) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
+      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
+      Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
+      Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+      accumulate(acc, term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(nn, O, o, OH, i, OW, j))));
+    }); }); });
+    store(n, idx4(o, C, c, KH, kh, KW, kw), b_.CreateLoad(t, acc));
+  }); }); }); });
+}
+
+// max_pool2d, avg_pool2d (padding counts in the average, as PyTorch's default), max_pool2d_grad (dy goes to
+// the first maximum of each window) and avg_pool2d_grad (gather form: each input sums the windows it is in).
+void KernelEmitter::emitPool(const ir::Node& n) {
+  const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
+  const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
+  const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
+  const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1), s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1),
+                     p0 = attr(n, "padding", 0), p1 = attr(n, "padding", 1);
+  llvm::Type* t = elem(n.type.dtype);
+  Value* planes = b_.CreateMul(extent(xT.shape[0]), extent(xT.shape[1]));
+  Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
+  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
+  auto at2 = [&](Value* pl, std::int64_t e1, Value* i, std::int64_t e2, Value* j) {
+    return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(e1)), i), c64(e2)), j);
+  };
+
+  if (n.op == ir::Op::AvgPool2DGrad) {
+    const ir::Node& dy = operand(n, 0);
+    forLoop(planes, [&](Value* pl) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
+      Value* acc = scalarSlot(t, fconst(t, 0));
+      forLoop(c64(k0), [&](Value* kh) { forLoop(c64(k1), [&](Value* kw) {
+        Value* nh = b_.CreateSub(b_.CreateAdd(h, c64(p0)), kh);
+        Value* nw = b_.CreateSub(b_.CreateAdd(w, c64(p1)), kw);
+        Value* i = b_.CreateSDiv(nh, c64(s0));
+        Value* j = b_.CreateSDiv(nw, c64(s1));
+        Value* valid = b_.CreateAnd(b_.CreateAnd(b_.CreateICmpSGE(nh, c64(0)), b_.CreateICmpSGE(nw, c64(0))),
+                                    b_.CreateAnd(b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(nh, c64(s0)), c64(0)), b_.CreateICmpEQ(b_.CreateSRem(nw, c64(s1)), c64(0))),
+                                                 b_.CreateAnd(b_.CreateICmpSLT(i, c64(OH)), b_.CreateICmpSLT(j, c64(OW)))));
+        Value* v = load(dy, b_.CreateSelect(valid, at2(pl, OH, i, OW, j), c64(0)));
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateSelect(valid, v, fconst(t, 0))), acc);
+      }); });
+      store(n, at2(pl, H, h, W, w), b_.CreateFMul(b_.CreateLoad(t, acc), invArea));
+    }); }); });
+    return;
+  }
+
+  const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
+  if (n.op == ir::Op::MaxPool2DGrad) fill(n, fconst(t, 0));
+  forLoop(planes, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
+    Value* best = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
+    Value* sum = scalarSlot(t, fconst(t, 0));
+    Value* arg = scalarSlot(i64(), at2(pl, H, c64(0), W, c64(0)));
+    forLoop(c64(k0), [&](Value* kh) { forLoop(c64(k1), [&](Value* kw) {
+      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), kh);
+      Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), kw);
+      Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+      Value* xi = b_.CreateSelect(valid, at2(pl, H, h, W, w), c64(0));
+      Value* v = load(x, xi);
+      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), b_.CreateSelect(valid, v, fconst(t, 0))), sum);
+      Value* better = b_.CreateAnd(valid, b_.CreateFCmpOGT(v, b_.CreateLoad(t, best)));
+      b_.CreateStore(b_.CreateSelect(better, v, b_.CreateLoad(t, best)), best);
+      b_.CreateStore(b_.CreateSelect(better, xi, b_.CreateLoad(i64(), arg)), arg);
+    }); });
+    Value* yi = at2(pl, OH, i, OW, j);
+    switch (n.op) {
+      case ir::Op::MaxPool2D: store(n, yi, b_.CreateLoad(t, best)); break;
+      case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea)); break;
+      default: {
+        Value* a = b_.CreateLoad(i64(), arg);
+        store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
+      }
+    }
+  }); }); });
+}
+
+}  // namespace sinter::codegen

@@ -1,0 +1,146 @@
+// Reductions, the softmax family along any axis, and the cross-entropy loss.
+#include <algorithm>
+
+#include "compiler/codegen/kernel_emitter.h"
+
+namespace sinter::codegen {
+
+// reduce_sum/mean/max, sum_to: out[j] ⊕= x[i] for every input element i, where j is i with the reduced
+// axes dropped (out is read as x's shape with those axes of size 1, so broadcast strides find j).
+void KernelEmitter::emitReduce(const ir::Node& n) {
+  const ir::Node& x = operand(n, 0);
+  if (n.op == ir::Op::Count) {  // product of the extents along the axes
+    Value* c = c64(1);
+    for (std::int64_t a : n.attrs.getInts("axes")) c = b_.CreateMul(c, extent(x.type.shape[static_cast<std::size_t>(a)]));
+    return store(n, c64(0), b_.CreateSIToFP(c, elem(n.type.dtype)));
+  }
+  ir::Shape kept = n.type.shape;  // sum_to: already broadcast-compatible
+  Value* count = c64(1);
+  if (n.op != ir::Op::SumTo) {
+    const auto& axes = n.attrs.getInts("axes");
+    kept = x.type.shape;
+    for (std::int64_t a : axes) {
+      count = b_.CreateMul(count, extent(kept[static_cast<std::size_t>(a)]));
+      kept[static_cast<std::size_t>(a)] = ir::Dim::fixed(1);
+    }
+  }
+  const bool isMax = n.op == ir::Op::ReduceMax;
+  llvm::Type* t = elem(n.type.dtype);
+  fill(n, isMax ? llvm::ConstantFP::getInfinity(t, true) : fconst(n, 0));
+  forEachElement(x.type.shape, {kept}, [&](const Offsets& o) {
+    Value* acc = load(n, o[1]);
+    Value* v = load(x, o[0]);
+    store(n, o[1], isMax ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, acc, v) : b_.CreateFAdd(acc, v));
+  });
+  if (n.op == ir::Op::ReduceMean) {
+    Value* inv = b_.CreateFDiv(fconst(n, 1), b_.CreateSIToFP(count, t));
+    forEachElement(n.type.shape, {}, [&](const Offsets& o) { store(n, o[0], b_.CreateFMul(load(n, o[0]), inv)); });
+  }
+}
+
+// The max and Σ exp(x - max) of the `len` elements base, base + stride, ...
+std::pair<Value*, Value*> KernelEmitter::rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride) {
+  llvm::Type* t = elem(x.type.dtype);
+  Value* mx = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
+  forLoop(len, [&](Value* k) {
+    Value* v = load(x, b_.CreateAdd(base, b_.CreateMul(k, stride)));
+    b_.CreateStore(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, b_.CreateLoad(t, mx), v), mx);
+  });
+  Value* m = b_.CreateLoad(t, mx);
+  Value* sum = scalarSlot(t, fconst(t, 0));
+  forLoop(len, [&](Value* k) {
+    Value* e = b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(load(x, b_.CreateAdd(base, b_.CreateMul(k, stride))), m));
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), e), sum);
+  });
+  return {m, b_.CreateLoad(t, sum)};
+}
+
+// softmax: y = e^(x - max) / Σ;  log_softmax: y = x - max - log Σ;
+// softmax_grad(dy, y) = y (dy - Σ dy y);  log_softmax_grad(dy, y) = dy - e^y Σ dy.  All along `axis`.
+void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
+  const std::size_t axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
+  const auto ext = extents(n.type.shape);
+  Value* outer = product(ext, 0, axis);
+  Value* len = ext[axis];
+  Value* inner = product(ext, axis + 1, ext.size());
+  llvm::Type* t = elem(n.type.dtype);
+  const ir::Node& a = operand(n, 0);
+  forLoop(outer, [&](Value* o) {
+    forLoop(inner, [&](Value* i) {
+      Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateMul(o, len), inner), i);
+      auto off = [&](Value* k) { return b_.CreateAdd(base, b_.CreateMul(k, inner)); };
+      if (n.op == ir::Op::Softmax || n.op == ir::Op::LogSoftmax) {
+        auto [m, sum] = rowMaxAndSum(a, base, len, inner);
+        Value* inv = b_.CreateFDiv(fconst(n, 1), sum);
+        Value* logSum = b_.CreateFAdd(m, b_.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum));
+        forLoop(len, [&](Value* k) {
+          Value* x = load(a, off(k));
+          store(n, off(k), n.op == ir::Op::Softmax ? b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(x, m)), inv)
+                                                   : b_.CreateFSub(x, logSum));
+        });
+        return;
+      }
+      const ir::Node& y = operand(n, 1);
+      const bool soft = n.op == ir::Op::SoftmaxGrad;
+      Value* acc = scalarSlot(t, fconst(t, 0));
+      forLoop(len, [&](Value* k) {
+        Value* term = soft ? b_.CreateFMul(load(a, off(k)), load(y, off(k))) : load(a, off(k));
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), term), acc);
+      });
+      Value* s = b_.CreateLoad(t, acc);
+      forLoop(len, [&](Value* k) {
+        Value* dy = load(a, off(k));
+        Value* yk = load(y, off(k));
+        store(n, off(k), soft ? b_.CreateFMul(yk, b_.CreateFSub(dy, s))
+                              : b_.CreateFSub(dy, b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, yk), s)));
+      });
+    });
+  });
+}
+
+// loss = mean over rows of (logsumexp(x_i) - x_i[label_i]). A label outside [0, C) makes the loss NaN
+// instead of reading out of bounds; the training driver checks labels before they get here.
+void KernelEmitter::emitCrossEntropy(const ir::Node& n) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& labels = operand(n, 1);
+  llvm::Type* t = elem(n.type.dtype);
+  Value* N = extent(x.type.shape[0]);
+  Value* C = extent(x.type.shape[1]);
+  Value* total = scalarSlot(t, fconst(n, 0));
+  forLoop(N, [&](Value* r) {
+    Value* base = b_.CreateMul(r, C);
+    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value* lse = b_.CreateFAdd(m, b_.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum));
+    Value* l = b_.CreateSExt(load(labels, r), i64());
+    Value* valid = b_.CreateAnd(b_.CreateICmpSGE(l, c64(0)), b_.CreateICmpSLT(l, C));
+    Value* xl = load(x, b_.CreateAdd(base, b_.CreateSelect(valid, l, c64(0))));
+    Value* term = b_.CreateSelect(valid, b_.CreateFSub(lse, xl), llvm::ConstantFP::getNaN(t));
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, total), term), total);
+  });
+  store(n, c64(0), b_.CreateFDiv(b_.CreateLoad(t, total), b_.CreateSIToFP(N, t)));
+}
+
+// dx = dloss (softmax(x) - onehot(label)) / N
+void KernelEmitter::emitCrossEntropyGrad(const ir::Node& n) {
+  const ir::Node& dloss = operand(n, 0);
+  const ir::Node& x = operand(n, 1);
+  const ir::Node& labels = operand(n, 2);
+  llvm::Type* t = elem(n.type.dtype);
+  Value* N = extent(x.type.shape[0]);
+  Value* C = extent(x.type.shape[1]);
+  Value* scale = b_.CreateFDiv(load(dloss, c64(0)), b_.CreateSIToFP(N, t));
+  forLoop(N, [&](Value* r) {
+    Value* base = b_.CreateMul(r, C);
+    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value* inv = b_.CreateFDiv(fconst(n, 1), sum);
+    Value* l = b_.CreateSExt(load(labels, r), i64());
+    forLoop(C, [&](Value* c) {
+      Value* off = b_.CreateAdd(base, c);
+      Value* p = b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(load(x, off), m)), inv);
+      Value* hot = b_.CreateSelect(b_.CreateICmpEQ(c, l), fconst(n, 1), fconst(n, 0));
+      store(n, off, b_.CreateFMul(b_.CreateFSub(p, hot), scale));
+    });
+  });
+}
+
+}  // namespace sinter::codegen

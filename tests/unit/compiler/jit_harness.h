@@ -1,0 +1,79 @@
+// Runs JIT-compiled entry points on the same arguments the reference interpreter gets.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include "compiler/autodiff/autodiff.h"
+#include "compiler/codegen/codegen.h"
+#include "compiler/passes/dce.h"
+#include "test_graphs.h"
+
+namespace sinter::test {
+
+// A module whose train step differentiates the result named "loss".
+inline ir::Module makeModule(ir::Graph g) {
+  ir::Module m;
+  m.name = g.name;
+  m.forward = std::move(g);
+  m.train = ir::TrainConfig{};
+  m.trainStep = autodiff::buildTrainStep(m.forward, "loss");
+  passes::eliminateDeadCode(m.trainStep);
+  return m;
+}
+
+// Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.
+inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::Graph& g, const std::map<std::string, ir::Tensor>& args,
+                                                 const std::vector<std::int64_t>& syms) {
+  std::vector<std::vector<float>> f32s;
+  std::vector<std::vector<double>> f64s;
+  std::vector<std::vector<std::int32_t>> i32s;
+  f32s.reserve(256);
+  f64s.reserve(256);
+  i32s.reserve(256);
+  std::vector<void*> buffers;
+  auto add = [&](ir::DType t, std::size_t n, const double* src) {
+    switch (t) {
+      case ir::DType::F32: buffers.push_back(f32s.emplace_back(src ? std::vector<float>(src, src + n) : std::vector<float>(n, -999.f)).data()); break;
+      case ir::DType::F64: buffers.push_back(f64s.emplace_back(src ? std::vector<double>(src, src + n) : std::vector<double>(n, -999.0)).data()); break;
+      case ir::DType::I32: buffers.push_back(i32s.emplace_back(src ? std::vector<std::int32_t>(src, src + n) : std::vector<std::int32_t>(n, -999)).data()); break;
+    }
+  };
+  for (const auto* list : {&g.inputs, &g.params})
+    for (ir::NodeId id : *list) {
+      const ir::Tensor& t = args.at(g.node(id).name);
+      add(g.node(id).type.dtype, t.data.size(), t.data.data());
+    }
+  auto all = ir::interpretAll(g, args);  // for result sizes
+  const std::size_t firstResult = buffers.size();
+  for (const ir::Result& r : g.results) add(g.node(r.node).type.dtype, all[static_cast<std::size_t>(r.node)].data.size(), nullptr);
+  fn(buffers.data(), syms.data());
+  std::vector<std::vector<double>> res;
+  for (std::size_t r = 0; r < g.results.size(); ++r) {
+    const std::size_t n = all[static_cast<std::size_t>(g.results[r].node)].data.size();
+    void* p = buffers[firstResult + r];
+    switch (g.node(g.results[r].node).type.dtype) {
+      case ir::DType::F32: res.emplace_back(static_cast<float*>(p), static_cast<float*>(p) + n); break;
+      case ir::DType::F64: res.emplace_back(static_cast<double*>(p), static_cast<double*>(p) + n); break;
+      case ir::DType::I32: res.emplace_back(static_cast<std::int32_t*>(p), static_cast<std::int32_t*>(p) + n); break;
+    }
+  }
+  return res;
+}
+
+// Checks that the generated entry point computes what the interpreter computes (f32 tolerances).
+inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn, const std::map<std::string, ir::Tensor>& args,
+                                   const std::vector<std::int64_t>& syms, double eps = 1e-4, double margin = 1e-5) {
+  auto expect = ir::interpret(g, args);
+  auto got = runEntry(fn, g, args, syms);
+  REQUIRE(got.size() == expect.size());
+  for (std::size_t r = 0; r < got.size(); ++r) {
+    INFO("result " << g.results[r].name);
+    REQUIRE(got[r].size() == expect[r].data.size());
+    for (std::size_t k = 0; k < got[r].size(); ++k) {
+      INFO("element " << k);
+      CHECK(got[r][k] == Approx(expect[r].data[k]).epsilon(eps).margin(margin));
+    }
+  }
+}
+
+}  // namespace sinter::test
