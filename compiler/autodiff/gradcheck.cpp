@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "compiler/autodiff/autodiff.h"
 
@@ -9,7 +10,7 @@ namespace sinter::autodiff {
 
 std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string& lossName,
                                     const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam,
-                                    double h, double tolerance) {
+                                    double h, double tolerance, const std::string& onlyParam) {
   const ir::Graph step = buildTrainStep(forward, lossName);
   const std::vector<ir::Tensor> analytic = ir::interpret(step, args);  // loss, then one grad per param
   const ir::NodeId lossNode = forward.findResult(lossName)->node;
@@ -22,6 +23,7 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
   for (std::size_t p = 0; p < forward.params.size(); ++p) {
     GradCheckRow row;
     row.param = forward.node(forward.params[p]).name;
+    if (!onlyParam.empty() && row.param != onlyParam) continue;
     ir::Tensor& value = work.at(row.param);
     const ir::Tensor& grad = analytic[p + 1];
     const std::int64_t n = value.numel();
@@ -44,6 +46,36 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
     rows.push_back(row);
   }
   return rows;
+}
+
+std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed, double scale) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, scale);
+  // The value range of each integer input, from the ops that read it.
+  std::map<ir::NodeId, std::int64_t> range;
+  for (const ir::Node& n : g.nodes) {
+    if ((n.op == ir::Op::CrossEntropy || n.op == ir::Op::Gather) && n.operands.size() == 2) {
+      const ir::Shape& s = g.node(n.operands[0]).type.shape;
+      const ir::Dim& d = n.op == ir::Op::CrossEntropy ? s[1] : s[0];
+      if (!d.isSymbolic()) range[n.operands[1]] = d.size;
+    }
+  }
+  std::map<std::string, ir::Tensor> args;
+  for (const auto* list : {&g.inputs, &g.params})
+    for (ir::NodeId id : *list) {
+      const ir::Node& n = g.node(id);
+      std::vector<std::int64_t> shape;
+      for (const ir::Dim& d : n.type.shape) shape.push_back(d.isSymbolic() ? batch : d.size);
+      ir::Tensor t = ir::Tensor::zeros(shape);
+      if (n.type.dtype == ir::DType::I32) {
+        std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(1, range.count(id) ? range[id] : 2) - 1);
+        for (double& v : t.data) v = static_cast<double>(pick(rng));
+      } else {
+        for (double& v : t.data) v = normal(rng);
+      }
+      args[n.name] = std::move(t);
+    }
+  return args;
 }
 
 }  // namespace sinter::autodiff

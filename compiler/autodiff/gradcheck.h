@@ -23,6 +23,11 @@ struct GradCheckRow {
 // relative error is within `tolerance` (the smaller of the two counts, as in Glow's check).
 std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string& lossName,
                                     const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam = 64,
-                                    double h = 1e-6, double tolerance = 1e-5);
+                                    double h = 1e-6, double tolerance = 1e-5, const std::string& onlyParam = "");
+
+// Random arguments for a graph: inputs and params N(0, scale²) with symbolic dimensions bound to `batch`;
+// integer inputs uniform in the range their use admits (classes of a cross_entropy, rows of a gather).
+std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed,
+                                                  double scale = 0.5);
 
 }  // namespace sinter::autodiff

@@ -15,7 +15,7 @@ enum OpFlags : unsigned {
   kLeaf = 1u << 0,            // no operands: a graph argument or a constant
   kElementwise = 1u << 1,     // result[i] depends only on operand elements at i (after broadcasting)
   kReduction = 1u << 2,       // sums over some axes
-  kDifferentiable = 1u << 3,  // has a gradient rule (may appear in a forward graph that is differentiated)
+  kDifferentiable = 1u << 3,  // has a gradient rule in compiler/autodiff (docs/autodiff.md lists them)
 };
 
 enum class Op : std::uint8_t {

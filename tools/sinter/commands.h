@@ -23,6 +23,19 @@ struct BuildOptions {
 };
 int runBuild(const std::string& path, const BuildOptions& opts);
 
+struct GradCheckOptions {
+  std::string param;  // only this param (default: all)
+  double eps = 1e-6;
+  double tolerance = 1e-5;
+  std::uint64_t seed = 1;
+  std::int64_t batch = 4;     // value of every symbolic dimension
+  std::int64_t samples = 64;  // elements checked per param, spread evenly
+};
+int runGradCheck(const std::string& path, const GradCheckOptions& opts);
+
+// Draws the loss and accuracy curves of a metrics file (JSON Lines of the training driver) as SVG.
+int runPlot(const std::string& metricsPath, const std::string& output);
+
 // Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
 int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);
 

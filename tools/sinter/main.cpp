@@ -44,6 +44,22 @@ int main(int argc, char** argv) {
   buildCmd->add_option("-o,--output", build.output, "Output file (default: the model's name with a fitting suffix)");
   addCodegenFlags(buildCmd, build.codegen);
 
+  sinter::tool::GradCheckOptions gradcheck;
+  CLI::App* gradCmd = app.add_subcommand(
+      "gradcheck", "Compare every parameter's gradient with central finite differences (f64, reference interpreter)");
+  gradCmd->add_option("model", path, "Model file")->required();
+  gradCmd->add_option("--param", gradcheck.param, "Check only this parameter");
+  gradCmd->add_option("--eps", gradcheck.eps, "Finite-difference step")->capture_default_str();
+  gradCmd->add_option("--tolerance", gradcheck.tolerance, "Largest accepted min(abs, rel) error")->capture_default_str();
+  gradCmd->add_option("--seed", gradcheck.seed, "Seed of the random inputs and parameters")->capture_default_str();
+  gradCmd->add_option("--batch", gradcheck.batch, "Value of every symbolic dimension")->check(CLI::Range(1, 4096))->capture_default_str();
+  gradCmd->add_option("--samples", gradcheck.samples, "Elements checked per parameter")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+
+  std::string plotOutput = "curves.svg";
+  CLI::App* plotCmd = app.add_subcommand("plot", "Draw the loss and accuracy curves of a metrics file (JSON Lines) as SVG");
+  plotCmd->add_option("metrics", path, "Metrics file written by --metrics")->required();
+  plotCmd->add_option("-o,--output", plotOutput, "SVG file to write")->capture_default_str();
+
   sinter::codegen::Options trainCodegen;
   CLI::App* train = app.add_subcommand(
       "train", "JIT-compile a model and train it now; other flags go to the training driver "
@@ -75,6 +91,8 @@ int main(int argc, char** argv) {
       return sinter::tool::runDump(path, dump);
     }
     if (*buildCmd) return sinter::tool::runBuild(path, build);
+    if (*gradCmd) return sinter::tool::runGradCheck(path, gradcheck);
+    if (*plotCmd) return sinter::tool::runPlot(path, plotOutput);
     if (*train) {
       std::vector<std::string> extra = train->remaining();
       extra.insert(extra.end(), driverArgs.begin(), driverArgs.end());

@@ -103,3 +103,21 @@ TEST_CASE("object files and assembly are emitted for the host") {
   bad.targetCpu = "not-a-cpu";
   CHECK_THROWS_WITH(codegen::emitAssembly(m, bad), Catch::Contains("unknown CPU 'not-a-cpu'"));
 }
+
+TEST_CASE("f64 graphs compile and match the interpreter to f64 precision") {
+  ir::Graph g;
+  g.name = "F64";
+  const auto f64 = [](ir::Shape s) { return ir::TensorType{ir::DType::F64, std::move(s)}; };
+  auto x = g.addInput("x", f64({test::batch(), test::d(5)}));
+  auto y = g.addInput("y", {ir::DType::I32, {test::batch()}});
+  auto w = g.addParam("w", f64({test::d(5), test::d(4)}), {});
+  auto b = g.addParam("b", f64({test::d(4)}), {});
+  auto logits = g.addOp(ir::Op::Add, {g.addOp(ir::Op::MatMul, {g.addOp(ir::Op::Tanh, {x}), w}), b});
+  auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y});
+  g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
+  ir::Module m = makeModule(g);
+  auto jit = codegen::JitModel::compile(m, {});
+  auto args = test::randomArgs(m.forward, 6, 3);
+  test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {6}, 1e-12, 1e-13);
+  test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {6}, 1e-12, 1e-13);
+}
