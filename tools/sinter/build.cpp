@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tools/sinter/commands.h"
+#include "tools/sinter/header.h"
 #include "tools/sinter/pipeline.h"
 
 namespace sinter::tool {
@@ -17,6 +18,9 @@ std::string defaultOutput(const std::string& path, const std::string& emit) {
   if (emit == "obj") return stem + ".o";
   if (emit == "llvm") return stem + ".ll";
   if (emit == "asm") return stem + ".s";
+  if (emit == "header") return stem + ".h";
+  if (emit == "static") return "lib" + stem + ".a";
+  if (emit == "shared") return "lib" + stem + ".so";
   return stem;
 }
 
@@ -33,21 +37,40 @@ std::string shellQuote(const std::string& s) {
   return out + "'";
 }
 
-// Links the model's object with the runtime's training driver: a standalone executable that needs
-// nothing of the compiler or LLVM at run time. The runtime archives and link flags come from CMake;
-// SINTER_RUNTIME_DIR and CXX may point elsewhere.
-void linkExecutable(const std::string& object, const std::string& output) {
-  std::string mainLib = SINTER_EXE_MAIN_LIB, runtimeLib = SINTER_RUNTIME_LIB;
-  if (const char* dir = std::getenv("SINTER_RUNTIME_DIR")) {
-    mainLib = std::string(dir) + "/libsinter_exe_main.a";
-    runtimeLib = std::string(dir) + "/libsinter_runtime.a";
-  }
-  const char* cxx = std::getenv("CXX");
-  const std::string cmd = fmt::format("{} -o {} {} {} {} -lz -lm {}", cxx && *cxx ? cxx : "c++", shellQuote(output),
-                                      shellQuote(object), shellQuote(mainLib), shellQuote(runtimeLib), SINTER_EXE_LINK_FLAGS);
+void run(const std::string& cmd, const char* what) {
   const int status = std::system(cmd.c_str());
-  if (status != 0)
-    throw std::runtime_error(fmt::format("linking failed (exit status {}): {}", WEXITSTATUS(status), cmd));
+  if (status != 0) throw std::runtime_error(fmt::format("{} failed (exit status {}): {}", what, WEXITSTATUS(status), cmd));
+}
+
+// The runtime archives and link flags come from CMake; SINTER_RUNTIME_DIR and CXX may point elsewhere.
+std::string runtimeLib(const char* file, const char* builtIn) {
+  if (const char* dir = std::getenv("SINTER_RUNTIME_DIR")) return std::string(dir) + "/" + file;
+  return builtIn;
+}
+
+std::string cxx() {
+  const char* c = std::getenv("CXX");
+  return c && *c ? c : "c++";
+}
+
+// Links the model's object with the runtime's training driver (exe), or with the runtime alone into a
+// self-contained shared library: neither needs anything of the compiler or LLVM at run time.
+void link(const std::string& object, const std::string& output, bool shared) {
+  // A shared library exports the whole C API, which the model's object does not reference: take every
+  // member of the runtime archive.
+  const std::string runtime = shellQuote(runtimeLib("libsinter_runtime.a", SINTER_RUNTIME_LIB));
+  const std::string libs = shared ? "-Wl,--whole-archive " + runtime + " -Wl,--no-whole-archive"
+                                  : shellQuote(runtimeLib("libsinter_exe_main.a", SINTER_EXE_MAIN_LIB)) + " " + runtime;
+  run(fmt::format("{} {}-o {} {} {} -lz -lm {}", cxx(), shared ? "-shared " : "", shellQuote(output), shellQuote(object), libs,
+                  SINTER_EXE_LINK_FLAGS),
+      "linking");
+}
+
+// A static library: the runtime archive with the model's object added.
+void archive(const std::string& object, const std::string& output) {
+  std::filesystem::copy_file(runtimeLib("libsinter_runtime.a", SINTER_RUNTIME_LIB), output,
+                             std::filesystem::copy_options::overwrite_existing);
+  run(fmt::format("ar rcs {} {}", shellQuote(output), shellQuote(object)), "archiving");
 }
 
 }  // namespace
@@ -63,22 +86,25 @@ int runBuild(const std::string& path, const BuildOptions& opts) {
     writeText(out, codegen::emitAssembly(*m, opts.codegen));
   } else if (opts.emit == "obj") {
     codegen::emitObjectFile(*m, opts.codegen, out);
-  } else if (opts.emit == "exe") {
-    if (!m->train) {
+  } else if (opts.emit == "header") {
+    writeText(out, emitHeader(*m, path, opts.codegen.descriptor));
+  } else if (opts.emit == "exe" || opts.emit == "shared" || opts.emit == "static") {
+    if (opts.emit == "exe" && !m->train) {
       fmt::print(stderr, "error: {}: a training executable needs a train block\n", path);
       return 1;
     }
     const std::string object = out + ".o.tmp";
     codegen::emitObjectFile(*m, opts.codegen, object);
     try {
-      linkExecutable(object, out);
+      if (opts.emit == "static") archive(object, out);
+      else link(object, out, opts.emit == "shared");
     } catch (...) {
       std::filesystem::remove(object);
       throw;
     }
     std::filesystem::remove(object);
   } else {
-    fmt::print(stderr, "error: unknown --emit kind '{}' (obj, exe, llvm, asm)\n", opts.emit);
+    fmt::print(stderr, "error: unknown --emit kind '{}' (exe, obj, static, shared, header, llvm, asm)\n", opts.emit);
     return 1;
   }
   fmt::print(stderr, "wrote {}\n", out);

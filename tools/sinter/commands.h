@@ -5,19 +5,29 @@
 #include <vector>
 
 #include "compiler/codegen/codegen.h"
+#include "tools/sinter/pipeline.h"
+
+namespace CLI {
+class App;
+}
 
 namespace sinter::tool {
 
 int runCheck(const std::string& path);
 
 struct DumpOptions {
-  std::vector<std::string> stages;  // ast, graph, grad, opt, llvm, asm
+  std::vector<std::string> stages;    // ast, graph, grad, opt, memory, llvm, asm
   codegen::Options codegen;
+  PipelineOptions pipeline;           // pass manager flags: --print-after-all, --stop-after, ...
+  std::string format = "text";        // graph stages: text (the IR's textual form) or dot (graphviz)
+  std::vector<std::string> bindings;  // SYM=N values of symbolic dimensions for the memory report
 };
 int runDump(const std::string& path, const DumpOptions& opts);
+// Adds the dump sub-command's pass manager, format and binding flags.
+void addDumpFlags(CLI::App* cmd, DumpOptions& opts);
 
 struct BuildOptions {
-  std::string emit = "exe";  // obj, exe, llvm, asm
+  std::string emit = "exe";  // exe, obj, static, shared, header, llvm, asm
   std::string output;        // default: derived from the model file's name
   codegen::Options codegen;
 };

@@ -28,18 +28,19 @@ int main(int argc, char** argv) {
   sinter::tool::DumpOptions dump;
   std::string stages = "graph,grad";
   CLI::App* dumpCmd = app.add_subcommand("dump", "Print a stage of the pipeline");
-  dumpCmd->add_option("model", path, "Model file")->required();
+  dumpCmd->add_option("model", path, "Model file (.sn) or Graph IR (.ir)")->required();
   dumpCmd->add_option("--stage", stages,
                       "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
-                      "opt (after graph passes), llvm, asm")
+                      "opt (after graph passes), memory (memory plan of the optimized train step), llvm, asm")
       ->capture_default_str();
   addCodegenFlags(dumpCmd, dump.codegen);
+  sinter::tool::addDumpFlags(dumpCmd, dump);
 
   sinter::tool::BuildOptions build;
-  CLI::App* buildCmd = app.add_subcommand("build", "Compile a model to a training executable, object file, LLVM IR or assembly");
+  CLI::App* buildCmd = app.add_subcommand("build", "Compile a model to a training executable, a library with a C header, an object file, LLVM IR or assembly");
   buildCmd->add_option("model", path, "Model file")->required();
   buildCmd->add_option("--emit", build.emit, "What to produce")
-      ->check(CLI::IsMember({"exe", "obj", "llvm", "asm"}))
+      ->check(CLI::IsMember({"exe", "obj", "static", "shared", "header", "llvm", "asm"}))
       ->capture_default_str();
   buildCmd->add_option("-o,--output", build.output, "Output file (default: the model's name with a fitting suffix)");
   addCodegenFlags(buildCmd, build.codegen);
