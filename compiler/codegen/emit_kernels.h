@@ -8,11 +8,13 @@
 
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
+#include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
 
-// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g as laid out by plan.
+// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order: arguments
+// and results in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`.
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& plan);
+                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory);
 
 }  // namespace sinter::codegen

@@ -151,9 +151,14 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   const std::vector<std::string> symbols = fwd.symbols();
   const std::string prefix = opts.descriptor + "_";
 
-  llvm::Function* forward = emitGraphFunction(*mod, prefix + "forward", fwd, lower::planBuffers(fwd, symbols));
-  llvm::Function* trainStep = nullptr;
-  if (m.train) trainStep = emitGraphFunction(*mod, prefix + "train_step", m.trainStep, lower::planBuffers(m.trainStep, symbols));
+  // The memory planner compares candidate slots at the usual batch size; the plan holds for any.
+  lower::Bindings reference;
+  for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
+  auto function = [&](const std::string& name, const ir::Graph& g) {
+    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference));
+  };
+  llvm::Function* forward = function("forward", fwd);
+  llvm::Function* trainStep = m.train ? function("train_step", m.trainStep) : nullptr;
 
   DescriptorBuilder d(*mod, symbols);
   std::vector<llvm::Constant*> symNames;

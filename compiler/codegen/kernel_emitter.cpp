@@ -10,8 +10,9 @@ namespace sinter::codegen {
 
 using llvm::BasicBlock;
 
-KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan)
-    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan) {}
+KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
+                             const lower::MemoryPlan& memory)
+    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan), memory_(memory) {}
 
 void KernelEmitter::emit() {
   b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn_));
@@ -25,17 +26,24 @@ void KernelEmitter::emit() {
     syms_[plan_.symbols[i]] = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, i), plan_.symbols[i]);
 
   ptr_.resize(g_.nodes.size(), nullptr);
+  const std::vector<Value*> slots = allocateArena();
   for (const ir::Node& n : g_.nodes) {
-    const lower::Slot& s = plan_.home[static_cast<std::size_t>(n.id)];
-    ptr_[static_cast<std::size_t>(n.id)] = s.kind == lower::Slot::Temporary ? allocate(n) : bufferArg(s.buffer);
+    const std::size_t id = static_cast<std::size_t>(n.id);
+    const lower::Slot& s = plan_.home[id];
+    if (s.kind != lower::Slot::Temporary) {
+      ptr_[id] = bufferArg(s.buffer);
+      continue;
+    }
+    const int slot = memory_.slotOf[id];
+    if (slot < 0) throw std::logic_error(fmt::format("codegen: temporary %{} has no arena slot", n.id));
+    ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
   for (const ir::Node& n : g_.nodes) emitNode(n);
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
     b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
   }
-  auto freeFn = mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy());
-  for (Value* t : temps_) b_.CreateCall(freeFn, {t});
+  if (arena_) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {arena_});
   b_.CreateRetVoid();
 }
 
@@ -82,11 +90,33 @@ Value* KernelEmitter::bufferArg(int index) {
   return b_.CreateLoad(b_.getPtrTy(), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), fn_->getArg(0), static_cast<std::uint64_t>(index)));
 }
 
-Value* KernelEmitter::allocate(const ir::Node& n) {
-  auto mallocFn = mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64());
-  Value* p = b_.CreateCall(mallocFn, {bytes(n.type)}, fmt::format("t{}", n.id));
-  temps_.push_back(p);
-  return p;
+// A byte count that depends on the symbols (1024*batch + 64), evaluated at run time.
+Value* KernelEmitter::symSize(const lower::SymSize& s) {
+  Value* total = c64(0);
+  for (const auto& [symbols, coefficient] : s.terms) {
+    Value* term = c64(coefficient);
+    for (const std::string& sym : symbols) term = b_.CreateMul(term, extent(ir::Dim::sym(sym)));
+    total = b_.CreateAdd(total, term);
+  }
+  return total;
+}
+
+// One aligned allocation per call holds every temporary, at the offsets of the memory plan (slots shared
+// by values whose lifetimes do not overlap); the same formula as lower::MemoryPlan::slotOffsets.
+std::vector<Value*> KernelEmitter::allocateArena() {
+  if (memory_.slotSize.empty()) return {};
+  const std::int64_t align = lower::kArenaAlignment;
+  std::vector<Value*> offsets = {c64(0)};
+  for (const lower::SymSize& size : memory_.slotSize) {
+    Value* end = b_.CreateAdd(offsets.back(), b_.CreateAdd(symSize(size), c64(align - 1)));
+    offsets.push_back(b_.CreateAnd(end, c64(~(align - 1))));
+  }
+  auto alignedAlloc = mod_.getOrInsertFunction("aligned_alloc", b_.getPtrTy(), i64(), i64());
+  // aligned_alloc wants a size that is a multiple of the alignment: the offsets are.
+  arena_ = b_.CreateCall(alignedAlloc, {c64(align), b_.CreateAdd(offsets.back(), c64(align))}, "arena");
+  std::vector<Value*> slots;
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_, offsets[s]));
+  return slots;
 }
 
 Value* KernelEmitter::at(const ir::Node& n, Value* offset) {
@@ -237,7 +267,7 @@ void KernelEmitter::emitNode(const ir::Node& n) {
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& plan) {
+                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -245,7 +275,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->getArg(0)->setName("buffers");
   fn->getArg(1)->setName("sym_dims");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  KernelEmitter(mod, fn, g, plan).emit();
+  KernelEmitter(mod, fn, g, plan, memory).emit();
   return fn;
 }
 

@@ -10,6 +10,7 @@
 
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
+#include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
 
@@ -18,7 +19,8 @@ using Offsets = std::vector<Value*>;
 
 class KernelEmitter {
  public:
-  KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan);
+  KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
+                const lower::MemoryPlan& memory);
   void emit();
 
  private:
@@ -28,9 +30,10 @@ class KernelEmitter {
   llvm::IRBuilder<> b_;
   const ir::Graph& g_;
   const lower::BufferPlan& plan_;
+  const lower::MemoryPlan& memory_;
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
-  std::vector<Value*> temps_;
+  Value* arena_ = nullptr;
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
   llvm::Type* i64() { return b_.getInt64Ty(); }
@@ -42,7 +45,9 @@ class KernelEmitter {
   Value* product(const std::vector<Value*>& xs, std::size_t from, std::size_t to);
   Value* bytes(const ir::TensorType& t);
   Value* bufferArg(int index);
-  Value* allocate(const ir::Node& n);
+  // Allocates the arena and returns the address of every slot.
+  std::vector<Value*> allocateArena();
+  Value* symSize(const lower::SymSize& s);
   Value* at(const ir::Node& n, Value* offset);
   Value* load(const ir::Node& n, Value* offset);
   void store(const ir::Node& n, Value* offset, Value* v);
