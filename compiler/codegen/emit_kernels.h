@@ -13,8 +13,9 @@
 namespace sinter::codegen {
 
 // Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order: arguments
-// and results in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`.
+// and results in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`;
+// vectorFloats is the target's f32 vector width, for the register-blocked matrix kernel.
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory);
+                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory, int vectorFloats);
 
 }  // namespace sinter::codegen

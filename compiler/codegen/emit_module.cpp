@@ -142,10 +142,18 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx)});
 }
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::DataLayout& layout,
+int vectorFloats(const llvm::TargetMachine& tm) {
+  const std::string f = tm.getTargetFeatureString().str();
+  if (f.find("+avx512f") != std::string::npos) return 16;
+  if (f.find("+avx") != std::string::npos) return 8;
+  return 4;
+}
+
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::TargetMachine& tm,
                                         llvm::LLVMContext& ctx) {
   auto mod = std::make_unique<llvm::Module>(m.name, ctx);
-  mod->setDataLayout(layout);
+  mod->setDataLayout(tm.createDataLayout());
+  const int lanes = vectorFloats(tm);
   const ir::Graph& fwd = m.forward;
   // The forward graph's symbols fix sym_dims' order for every entry point.
   const std::vector<std::string> symbols = fwd.symbols();
@@ -155,7 +163,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   lower::Bindings reference;
   for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
   auto function = [&](const std::string& name, const ir::Graph& g) {
-    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference));
+    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference), lanes);
   };
   llvm::Function* forward = function("forward", fwd);
   llvm::Function* trainStep = m.train ? function("train_step", m.trainStep) : nullptr;

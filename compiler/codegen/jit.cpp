@@ -29,7 +29,7 @@ std::unique_ptr<JitModel> JitModel::compile(const ir::Module& m, const Options& 
   if (!opts.targetTriple.empty()) throw std::runtime_error("the JIT runs on the host: --target-triple does not apply");
   std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts);
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, tm->createDataLayout(), *ctx);
+  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, *tm, *ctx);
   optimizeModule(*mod, *tm, opts);
 
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();

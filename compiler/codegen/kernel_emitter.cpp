@@ -11,8 +11,8 @@ namespace sinter::codegen {
 using llvm::BasicBlock;
 
 KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                             const lower::MemoryPlan& memory)
-    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan), memory_(memory) {}
+                             const lower::MemoryPlan& memory, int vectorFloats)
+    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan), memory_(memory), lanes_(vectorFloats) {}
 
 void KernelEmitter::emit() {
   b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn_));
@@ -159,6 +159,10 @@ void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body)
   b_.SetInsertPoint(exit);
 }
 
+void KernelEmitter::forRange(Value* begin, Value* end, const std::function<void(Value*)>& body) {
+  forLoop(b_.CreateSub(end, begin), [&](Value* i) { body(b_.CreateAdd(begin, i)); });
+}
+
 std::vector<Value*> KernelEmitter::strides(const ir::Shape& s) {
   std::vector<Value*> st(s.size(), c64(1));
   for (std::size_t i = s.size(); i-- > 1;) st[i - 1] = b_.CreateMul(st[i], extent(s[i]));
@@ -267,7 +271,7 @@ void KernelEmitter::emitNode(const ir::Node& n) {
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory) {
+                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory, int vectorFloats) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -275,7 +279,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->getArg(0)->setName("buffers");
   fn->getArg(1)->setName("sym_dims");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  KernelEmitter(mod, fn, g, plan, memory).emit();
+  KernelEmitter(mod, fn, g, plan, memory, vectorFloats).emit();
   return fn;
 }
 

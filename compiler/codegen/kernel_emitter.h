@@ -17,10 +17,13 @@ namespace sinter::codegen {
 using llvm::Value;
 using Offsets = std::vector<Value*>;
 
+// Rows of the matrix micro-kernel's register tile (its columns are two vectors of the target).
+inline constexpr int kGemmRows = 6;
+
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                const lower::MemoryPlan& memory);
+                const lower::MemoryPlan& memory, int vectorFloats);
   void emit();
 
  private:
@@ -31,6 +34,7 @@ class KernelEmitter {
   const ir::Graph& g_;
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
+  int lanes_;  // f32 lanes of one vector register of the target
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
   Value* arena_ = nullptr;
@@ -86,6 +90,11 @@ class KernelEmitter {
   void emitMatMul(const ir::Node& n);  // kernels_linalg.cpp
   void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                     bool transA, bool transB);
+  // C[i0.., j0..] for whole MR x NR register tiles; returns the rows and columns it covered.
+  void emitGemmTiles(const ir::Node& n, Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
+                     Value* rowsDone, Value* colsDone);
+  // for (i = begin; i < end; ++i) body(i)
+  void forRange(Value* begin, Value* end, const std::function<void(Value*)>& body);
   void emitConv(const ir::Node& n);
   void emitPool(const ir::Node& n);
 };

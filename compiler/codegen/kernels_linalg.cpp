@@ -26,41 +26,109 @@ void KernelEmitter::emitMatMul(const ir::Node& n) {
            [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB); });
 }
 
-// C[M,N] = op(A) op(B) at the given element offsets. The non-transposed-B forms run i, k, j so that the
-// innermost loop streams rows of B and C; A Bᵀ runs i, j, k as a dot product over contiguous rows.
+// C[M,N] = op(A) op(B) at the given element offsets. f32 products run whole MR x NR register tiles with
+// vector FMAs (emitGemmTiles) and the naive loops below on the leftover rows and columns; A Bᵀ first
+// copies B transposed, so that every form streams rows of B. Cache blocking and packing are still to come.
 void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                                  bool transA, bool transB) {
   const ir::Node& A = operand(n, 0);
   const ir::Node& B = operand(n, 1);
   llvm::Type* t = elem(n.type.dtype);
-  auto a = [&](Value* off) { return load(A, b_.CreateAdd(aBase, off)); };
-  auto bv = [&](Value* off) { return load(B, b_.CreateAdd(bBase, off)); };
-  auto c = [&](Value* off) { return b_.CreateAdd(cBase, off); };
+  Value* aPtr = at(A, aBase);
+  Value* bPtr = at(B, bBase);
+  Value* cPtr = at(n, cBase);
+  auto ld = [&](Value* p, Value* off) { return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, p, off)); };
+  auto st = [&](Value* p, Value* off, Value* v) { b_.CreateStore(v, b_.CreateInBoundsGEP(t, p, off)); };
+  const bool tiled = n.type.dtype == ir::DType::F32;
+
+  Value* scratch = nullptr;
+  if (transB && tiled) {  // Bᵀ[K,N] from B[N,K]
+    scratch = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()),
+                            {b_.CreateMul(b_.CreateMul(K, N), c64(4))}, "bt");
+    forLoop(N, [&](Value* j) { forLoop(K, [&](Value* k) { st(scratch, b_.CreateAdd(b_.CreateMul(k, N), j), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k))); }); });
+    bPtr = scratch;
+    transB = false;
+  }
   if (!transB) {
-    forLoop(M, [&](Value* i) {
-      Value* row = b_.CreateMul(i, N);
-      forLoop(N, [&](Value* j) { store(n, c(b_.CreateAdd(row, j)), fconst(n, 0)); });
-      forLoop(K, [&](Value* k) {
-        Value* aik = a(transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
-        Value* brow = b_.CreateMul(k, N);
-        forLoop(N, [&](Value* j) {
-          Value* off = c(b_.CreateAdd(row, j));
-          store(n, off, b_.CreateFAdd(load(n, off), b_.CreateFMul(aik, bv(b_.CreateAdd(brow, j)))));
+    Value* rowsDone = c64(0);
+    Value* colsDone = c64(0);
+    if (tiled) {
+      rowsDone = b_.CreateMul(b_.CreateSDiv(M, c64(kGemmRows)), c64(kGemmRows));
+      colsDone = b_.CreateMul(b_.CreateSDiv(N, c64(2 * lanes_)), c64(2 * lanes_));
+      emitGemmTiles(n, aPtr, bPtr, cPtr, M, N, K, transA, rowsDone, colsDone);
+    }
+    // The rest, one element at a time: rows below the tiles (all columns), and the columns right of the
+    // tiles (tiled rows). The i, k, j order streams rows of B and C.
+    auto naive = [&](Value* i0, Value* i1, Value* j0, Value* j1) {
+      forRange(i0, i1, [&](Value* i) {
+        Value* row = b_.CreateMul(i, N);
+        forRange(j0, j1, [&](Value* j) { st(cPtr, b_.CreateAdd(row, j), fconst(n, 0)); });
+        forLoop(K, [&](Value* k) {
+          Value* aik = ld(aPtr, transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
+          Value* brow = b_.CreateMul(k, N);
+          forRange(j0, j1, [&](Value* j) {
+            Value* off = b_.CreateAdd(row, j);
+            st(cPtr, off, b_.CreateFAdd(ld(cPtr, off), b_.CreateFMul(aik, ld(bPtr, b_.CreateAdd(brow, j)))));
+          });
         });
       });
-    });
+    };
+    naive(rowsDone, M, c64(0), N);
+    naive(c64(0), rowsDone, colsDone, N);
+    if (scratch) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch});
     return;
   }
+  // f64 A Bᵀ: dot products over contiguous rows of both.
   forLoop(M, [&](Value* i) {
     forLoop(N, [&](Value* j) {
       Value* acc = scalarSlot(t, fconst(n, 0));
       forLoop(K, [&](Value* k) {
-        Value* p = b_.CreateFMul(a(b_.CreateAdd(b_.CreateMul(i, K), k)), bv(b_.CreateAdd(b_.CreateMul(j, K), k)));
+        Value* p = b_.CreateFMul(ld(aPtr, b_.CreateAdd(b_.CreateMul(i, K), k)), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k)));
         b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), p), acc);
       });
-      store(n, c(b_.CreateAdd(b_.CreateMul(i, N), j)), b_.CreateLoad(t, acc));
+      st(cPtr, b_.CreateAdd(b_.CreateMul(i, N), j), b_.CreateLoad(t, acc));
     });
   });
+}
+
+// The register-blocked micro-kernel: a tile of kGemmRows rows by two vectors of columns lives in
+// 2 kGemmRows vector registers for the whole k loop; each k loads two vectors of B, broadcasts one element
+// of A per row and issues 2 kGemmRows FMAs (two FMAs per load, as the design asks).
+void KernelEmitter::emitGemmTiles(const ir::Node& n, Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K,
+                                  bool transA, Value* rowsDone, Value* colsDone) {
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const llvm::Align align(4);
+  forLoop(b_.CreateSDiv(rowsDone, c64(kGemmRows)), [&](Value* it) {
+    Value* i0 = b_.CreateMul(it, c64(kGemmRows));
+    forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) {
+      Value* j0 = b_.CreateMul(jt, c64(2 * lanes_));
+      std::vector<Value*> acc;
+      for (int r = 0; r < kGemmRows * 2; ++r) acc.push_back(scalarSlot(vec, llvm::Constant::getNullValue(vec)));
+      forLoop(K, [&](Value* k) {
+        Value* brow = b_.CreateAdd(b_.CreateMul(k, N), j0);
+        Value* bv[2];
+        for (int v = 0; v < 2; ++v)
+          bv[v] = b_.CreateAlignedLoad(vec, b_.CreateInBoundsGEP(t, bPtr, b_.CreateAdd(brow, c64(v * lanes_))), align);
+        for (int r = 0; r < kGemmRows; ++r) {
+          Value* i = b_.CreateAdd(i0, c64(r));
+          Value* aOff = transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k);
+          Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, b_.CreateInBoundsGEP(t, aPtr, aOff)));
+          for (int v = 0; v < 2; ++v) {
+            Value* slot = acc[static_cast<std::size_t>(r * 2 + v)];
+            Value* sum = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[v], b_.CreateLoad(vec, slot)});
+            b_.CreateStore(sum, slot);
+          }
+        }
+      });
+      for (int r = 0; r < kGemmRows; ++r)
+        for (int v = 0; v < 2; ++v) {
+          Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)));
+          b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]), b_.CreateInBoundsGEP(t, cPtr, off), align);
+        }
+    });
+  });
+  (void)n;
 }
 
 namespace {

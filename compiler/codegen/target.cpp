@@ -52,7 +52,7 @@ template <class F>
 void withOptimizedModule(const ir::Module& m, const Options& opts, F use) {
   llvm::LLVMContext ctx;
   std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts);
-  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, tm->createDataLayout(), ctx);
+  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, *tm, ctx);
   optimizeModule(*mod, *tm, opts);
   use(*mod, *tm);
 }
