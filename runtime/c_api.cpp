@@ -17,6 +17,8 @@ struct sinter_instance {
   std::vector<std::vector<float>> params, grads;
   std::vector<float*> paramPtrs, gradPtrs;
   std::unique_ptr<sinter::rt::Optimizer> optimizer;
+  uint64_t seed = 0;   // with the step count, the seed of each train step's random ops (dropout)
+  uint64_t steps = 0;
   std::string error;
 };
 
@@ -70,6 +72,7 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
   try {
     auto in = std::make_unique<sinter_instance>();
     in->model = model;
+    in->seed = seed;
     std::vector<int64_t> sizes;
     for (int32_t i = 0; i < model->num_params; ++i) {
       sizes.push_back(sinter_tensor_elements(&model->params[i], 1));
@@ -100,7 +103,8 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
     for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
     for (float* p : in->paramPtrs) buffers.push_back(p);
     for (int32_t i = 0; i < m.num_outputs; ++i) buffers.push_back(outputs[i]);
-    std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);
+    std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
+    syms.back() = 0;
     m.forward(buffers.data(), syms.data());
     return SINTER_OK;
   });
@@ -118,7 +122,9 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     for (float* p : in->paramPtrs) buffers.push_back(p);
     buffers.push_back(&value);
     for (float* g : in->gradPtrs) buffers.push_back(g);
+    // sym_dims: the batch for every symbol, then a fresh seed for this step's random ops.
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);
+    syms.back() = static_cast<int64_t>(in->seed * 0x9E3779B97F4A7C15ull + ++in->steps);
     m.train_step(buffers.data(), syms.data());
     if (loss) *loss = value;
     if (!std::isfinite(value)) {

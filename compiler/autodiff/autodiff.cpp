@@ -144,6 +144,10 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
       return to(0, [&] { return emit(Op::LeakyReluGrad, {dy, x(0)}, n.attrs); });
     case Op::Gelu:  // d x Φ(x) = dy (Φ(x) + x φ(x))
       return to(0, [&] { return emit(Op::GeluGrad, {dy, x(0)}); });
+    case Op::Dropout:  // y = x m: dx = dy m, the same mask recomputed from the same seed and salt
+      return to(0, [&] { return emit(Op::DropoutGrad, {dy}, n.attrs); });
+    case Op::DropoutGrad:  // linear in dy with the same mask
+      return to(0, [&] { return emit(Op::DropoutGrad, {dy}, n.attrs); });
     case Op::Softplus:  // d log(1 + e^x) = dy σ(x)
       return to(0, [&] { return emit(Op::Mul, {dy, emit(Op::Sigmoid, {x(0)})}); });
     case Op::Add:  // d(a + b) = dy, dy; summed over broadcast axes

@@ -14,8 +14,10 @@ namespace sinter::codegen {
 
 // Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order: arguments
 // and results in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`;
-// vectorFloats is the target's f32 vector width, for the register-blocked matrix kernel.
+// vectorFloats is the target's f32 vector width, for the register-blocked matrix kernel; training says
+// whether random ops (dropout) draw, from the seed the caller passes in sym_dims[num_syms].
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory, int vectorFloats);
+                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory, int vectorFloats,
+                                  bool training);
 
 }  // namespace sinter::codegen

@@ -162,11 +162,12 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   // The memory planner compares candidate slots at the usual batch size; the plan holds for any.
   lower::Bindings reference;
   for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
-  auto function = [&](const std::string& name, const ir::Graph& g) {
-    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference), lanes);
+  auto function = [&](const std::string& name, const ir::Graph& g, bool training) {
+    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference), lanes,
+                             training);
   };
-  llvm::Function* forward = function("forward", fwd);
-  llvm::Function* trainStep = m.train ? function("train_step", m.trainStep) : nullptr;
+  llvm::Function* forward = function("forward", fwd, false);
+  llvm::Function* trainStep = m.train ? function("train_step", m.trainStep, true) : nullptr;
 
   DescriptorBuilder d(*mod, symbols);
   std::vector<llvm::Constant*> symNames;

@@ -11,8 +11,16 @@ namespace sinter::codegen {
 using llvm::BasicBlock;
 
 KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                             const lower::MemoryPlan& memory, int vectorFloats)
-    : mod_(mod), fn_(fn), ctx_(mod.getContext()), b_(ctx_), g_(g), plan_(plan), memory_(memory), lanes_(vectorFloats) {}
+                             const lower::MemoryPlan& memory, int vectorFloats, bool training)
+    : mod_(mod),
+      fn_(fn),
+      ctx_(mod.getContext()),
+      b_(ctx_),
+      g_(g),
+      plan_(plan),
+      memory_(memory),
+      lanes_(vectorFloats),
+      training_(training) {}
 
 void KernelEmitter::emit() {
   b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn_));
@@ -24,6 +32,10 @@ void KernelEmitter::emit() {
   Value* symDims = fn_->getArg(1);
   for (std::size_t i = 0; i < plan_.symbols.size(); ++i)
     syms_[plan_.symbols[i]] = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, i), plan_.symbols[i]);
+  bool random = false;
+  for (const ir::Node& n : g_.nodes) random = random || (ir::opInfo(n.op).flags & ir::kStochastic);
+  if (training_ && random)  // the ABI's extra sym_dims entry: a fresh seed for every train step
+    seed_ = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, plan_.symbols.size()), "seed");
 
   ptr_.resize(g_.nodes.size(), nullptr);
   const std::vector<Value*> slots = allocateArena();
@@ -227,6 +239,8 @@ void KernelEmitter::emitNode(const ir::Node& n) {
     case ir::Op::Gelu:
     case ir::Op::Softplus:
     case ir::Op::StopGradient:
+    case ir::Op::Dropout:
+    case ir::Op::DropoutGrad:
     case ir::Op::Add:
     case ir::Op::Sub:
     case ir::Op::Mul:
@@ -271,7 +285,8 @@ void KernelEmitter::emitNode(const ir::Node& n) {
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory, int vectorFloats) {
+                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory, int vectorFloats,
+                                  bool training) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -279,7 +294,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->getArg(0)->setName("buffers");
   fn->getArg(1)->setName("sym_dims");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  KernelEmitter(mod, fn, g, plan, memory, vectorFloats).emit();
+  KernelEmitter(mod, fn, g, plan, memory, vectorFloats, training).emit();
   return fn;
 }
 

@@ -23,7 +23,7 @@ inline constexpr int kGemmRows = 6;
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                const lower::MemoryPlan& memory, int vectorFloats);
+                const lower::MemoryPlan& memory, int vectorFloats, bool training);
   void emit();
 
  private:
@@ -34,7 +34,9 @@ class KernelEmitter {
   const ir::Graph& g_;
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
-  int lanes_;  // f32 lanes of one vector register of the target
+  int lanes_;      // f32 lanes of one vector register of the target
+  bool training_;  // a train step: dropout drops, with the seed in sym_dims[num_syms]
+  Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
   Value* arena_ = nullptr;
@@ -80,6 +82,7 @@ class KernelEmitter {
   void emitNode(const ir::Node& n);
   void emitElementwise(const ir::Node& n);  // kernels_elementwise.cpp
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);
+  Value* dropoutScale(const ir::Node& n, Value* index);
   void emitReduce(const ir::Node& n);  // kernels_reduce.cpp
   void emitSoftmaxFamily(const ir::Node& n);
   std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);

@@ -1,9 +1,18 @@
 // Elementwise kernels: one loop nest over the result, operands read through broadcast strides.
 #include "compiler/codegen/kernel_emitter.h"
+#include "compiler/ir/dropout_mask.h"
 
 namespace sinter::codegen {
 
 void KernelEmitter::emitElementwise(const ir::Node& n) {
+  if (n.op == ir::Op::Dropout || n.op == ir::Op::DropoutGrad) {  // x times the mask of the element's index
+    const ir::Node& x = operand(n, 0);
+    forEachElement(n.type.shape, {}, [&](const Offsets& o) {
+      Value* v = load(x, o[0]);
+      store(n, o[0], seed_ ? b_.CreateFMul(v, dropoutScale(n, o[0])) : v);
+    });
+    return;
+  }
   std::vector<ir::Shape> shapes;
   for (ir::NodeId o : n.operands) shapes.push_back(g_.node(o).type.shape);
   forEachElement(n.type.shape, shapes, [&](const Offsets& o) {
@@ -11,6 +20,21 @@ void KernelEmitter::emitElementwise(const ir::Node& n) {
     for (std::size_t k = 0; k < n.operands.size(); ++k) v.push_back(load(g_.node(n.operands[k]), o[k + 1]));
     store(n, o[0], elementwiseValue(n, v));
   });
+}
+
+// ir::dropoutScale (compiler/ir/dropout_mask.h) in IR: the same hash, so that generated code and the
+// interpreter draw the same mask.
+Value* KernelEmitter::dropoutScale(const ir::Node& n, Value* index) {
+  Value* h = b_.CreateXor(b_.CreateXor(b_.CreateMul(seed_, c64(static_cast<std::int64_t>(ir::kDropoutSeedMul))),
+                                       b_.CreateMul(c64(n.attrs.getInt("salt")), c64(static_cast<std::int64_t>(ir::kDropoutSaltMul)))),
+                          index);
+  h = b_.CreateMul(b_.CreateXor(h, b_.CreateLShr(h, 30)), c64(static_cast<std::int64_t>(ir::kMix1)));
+  h = b_.CreateMul(b_.CreateXor(h, b_.CreateLShr(h, 27)), c64(static_cast<std::int64_t>(ir::kMix2)));
+  h = b_.CreateXor(h, b_.CreateLShr(h, 31));
+  llvm::Type* t = elem(n.type.dtype);
+  const double p = n.attrs.getFloat("p");
+  Value* keep = b_.CreateICmpUGE(b_.CreateLShr(h, 40), c64(static_cast<std::int64_t>(ir::dropoutThreshold(p))));
+  return b_.CreateSelect(keep, fconst(t, 1.0 / (1.0 - p)), fconst(t, 0));
 }
 
 // The scalar formula of each elementwise op (the interpreter's ref::unary/binary say the same in f64).

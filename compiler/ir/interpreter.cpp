@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "compiler/ir/dropout_mask.h"
 #include "compiler/ir/interpreter_kernels.h"
 
 namespace sinter::ir {
@@ -38,7 +39,7 @@ std::vector<std::int64_t> concrete(const Shape& s, const std::map<std::string, s
 
 }  // namespace
 
-std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Tensor>& args) {
+std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Tensor>& args, RunMode mode) {
   // Bind symbolic dimensions from the arguments.
   std::map<std::string, std::int64_t> syms;
   for (const auto* list : {&g.inputs, &g.params})
@@ -82,6 +83,13 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
       case Op::Gelu:
       case Op::Softplus:
       case Op::StopGradient: r = ref::unary(n.op, n.attrs, *in[0]); break;
+      case Op::Dropout:
+      case Op::DropoutGrad:  // dropout(x) and its adjoint dropout_grad(dy) multiply by the same mask
+        r = *in[0];
+        if (mode.training)
+          for (std::int64_t i = 0; i < r.numel(); ++i)
+            r.data[i] *= dropoutScale(mode.seed, n.attrs.getInt("salt"), i, n.attrs.getFloat("p"));
+        break;
       case Op::Add:
       case Op::Sub:
       case Op::Mul:
@@ -129,8 +137,8 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
   return v;
 }
 
-std::vector<Tensor> interpret(const Graph& g, const std::map<std::string, Tensor>& args) {
-  std::vector<Tensor> all = interpretAll(g, args);
+std::vector<Tensor> interpret(const Graph& g, const std::map<std::string, Tensor>& args, RunMode mode) {
+  std::vector<Tensor> all = interpretAll(g, args, mode);
   std::vector<Tensor> out;
   for (const Result& r : g.results) out.push_back(all.at(static_cast<std::size_t>(r.node)));
   return out;

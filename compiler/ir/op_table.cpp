@@ -27,6 +27,13 @@ std::string unaryFloat(const Node&, const Types& in, TensorType& out) {
   return {};
 }
 
+// dropout{p, salt}(x): zeroes each element with probability p while training (0 <= p < 1).
+std::string dropout(const Node& n, const Types& in, TensorType& out) {
+  const double p = n.attrs.getFloat("p");
+  if (!(p >= 0 && p < 1)) return fmt::format("dropout probability must be in [0, 1), got {}", p);
+  return unaryFloat(n, in, out);
+}
+
 // Elementwise binary ops broadcast NumPy-style and need equal dtypes.
 std::string binaryBroadcast(const Node&, const Types& in, TensorType& out) {
   if (in[0].dtype != in[1].dtype) return fmt::format("operand dtypes differ: {} vs {}", in[0].str(), in[1].str());
@@ -353,6 +360,8 @@ Spec spec(Op op) {
     case Op::Softplus:
     case Op::StopGradient: return {unaryFloat};
     case Op::LeakyRelu: return {unaryFloat, {{"alpha", AttrKind::Float}}};
+    case Op::Dropout:
+    case Op::DropoutGrad: return {dropout, {{"p", AttrKind::Float}, {"salt", AttrKind::Int}}};
     case Op::Add:
     case Op::Sub:
     case Op::Mul:

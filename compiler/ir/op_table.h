@@ -16,6 +16,7 @@ enum OpFlags : unsigned {
   kElementwise = 1u << 1,     // result[i] depends only on operand elements at i (after broadcasting)
   kReduction = 1u << 2,       // sums over some axes
   kDifferentiable = 1u << 3,  // has a gradient rule in compiler/autodiff (docs/autodiff.md lists them)
+  kStochastic = 1u << 4,      // draws random numbers: never folded, merged or moved across calls
 };
 
 enum class Op : std::uint8_t {

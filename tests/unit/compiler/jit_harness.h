@@ -22,8 +22,11 @@ inline ir::Module makeModule(ir::Graph g) {
 }
 
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.
+// syms are the symbolic dimensions' values; the seed for random ops follows them, as the ABI says.
 inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::Graph& g, const std::map<std::string, ir::Tensor>& args,
-                                                 const std::vector<std::int64_t>& syms) {
+                                                 std::vector<std::int64_t> syms, std::uint64_t seed = 0) {
+  syms.resize(g.symbols().size());  // only the graph's own symbols come before the seed
+  syms.push_back(static_cast<std::int64_t>(seed));
   std::vector<std::vector<float>> f32s;
   std::vector<std::vector<double>> f64s;
   std::vector<std::vector<std::int32_t>> i32s;
@@ -43,7 +46,7 @@ inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::G
       const ir::Tensor& t = args.at(g.node(id).name);
       add(g.node(id).type.dtype, t.data.size(), t.data.data());
     }
-  auto all = ir::interpretAll(g, args);  // for result sizes
+  auto all = ir::interpretAll(g, args, {false, 0});  // for result sizes
   const std::size_t firstResult = buffers.size();
   for (const ir::Result& r : g.results) add(g.node(r.node).type.dtype, all[static_cast<std::size_t>(r.node)].data.size(), nullptr);
   fn(buffers.data(), syms.data());
@@ -61,10 +64,12 @@ inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::G
 }
 
 // Checks that the generated entry point computes what the interpreter computes (f32 tolerances).
+// mode.training must say which entry point fn is: the forward pass (false) or the train step (true).
 inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn, const std::map<std::string, ir::Tensor>& args,
-                                   const std::vector<std::int64_t>& syms, double eps = 1e-4, double margin = 1e-5) {
-  auto expect = ir::interpret(g, args);
-  auto got = runEntry(fn, g, args, syms);
+                                   const std::vector<std::int64_t>& syms, double eps = 1e-4, double margin = 1e-5,
+                                   ir::RunMode mode = {}) {
+  auto expect = ir::interpret(g, args, mode);
+  auto got = runEntry(fn, g, args, syms, mode.seed);
   REQUIRE(got.size() == expect.size());
   for (std::size_t r = 0; r < got.size(); ++r) {
     INFO("result " << g.results[r].name);

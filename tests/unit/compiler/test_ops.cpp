@@ -73,6 +73,7 @@ std::vector<OpCase> cases() {
       {"gelu", unary(Op::Gelu)},
       {"softplus", unary(Op::Softplus)},
       {"stop_gradient", unary(Op::StopGradient), false},
+      {"dropout", unary(Op::Dropout, attrs({{"p", 0.3}, {"salt", std::int64_t{5}}}))},
       {"add (broadcast)", binary(Op::Add, {d(3), d(4)}, {d(4)})},
       {"sub (both broadcast)", binary(Op::Sub, {d(3), d(1)}, {d(1), d(4)})},
       {"mul (rank 3 by rank 2)", binary(Op::Mul, {d(2), d(3), d(4)}, {d(3), d(1)})},
@@ -168,8 +169,8 @@ TEST_CASE("every op: generated code matches the interpreter, forward and train s
       REQUIRE(ir::verify(m.trainStep).empty());
       auto jit = codegen::JitModel::compile(m, {});
       auto args = argsFor(b, 11);
-      test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3});
-      test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3});
+      test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-5, {false, 0});
+      test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-5, {true, 12345});
     }
   }
 }
@@ -219,4 +220,43 @@ TEST_CASE("an op without a gradient rule on a needed path is reported with its l
   b.g.node(sg).loc = {"m.sn", 4, 7};
   ir::Graph g = wrap(b, sg);
   CHECK_THROWS_WITH(autodiff::buildTrainStep(g, "loss"), Catch::Contains("softmax_grad at m.sn:4:7"));
+}
+
+TEST_CASE("dropout drops a fraction p while training, scales the rest, and is the identity otherwise") {
+  Builder b;
+  ir::NodeId x = b.g.addInput("in", test::f32({d(100), d(100)}));
+  ir::Graph g = wrap(b, b.op(Op::Dropout, {b.op(Op::Add, {x, b.P("bias", {})})}, attrs({{"p", 0.3}, {"salt", std::int64_t{1}}})));
+  ir::Module m = test::makeModule(g);
+  auto jit = codegen::JitModel::compile(m, {});
+  auto args = argsFor(b, 3);
+  for (double& v : args.at("in").data) v = 1.0;
+  args.at("bias").data[0] = 0.0;
+  auto countKept = [&](const std::vector<double>& v) {
+    std::int64_t kept = 0;
+    for (double e : v) {
+      if (e != 0) CHECK(e == Approx(1 / 0.7));
+      kept += e != 0;
+    }
+    return kept;
+  };
+  // The train step's forward part: 10,000 draws, about 7,000 kept (4 standard deviations: ±183).
+  auto train1 = test::runEntry(jit->descriptor()->train_step, m.trainStep, args, {}, 1);
+  auto train2 = test::runEntry(jit->descriptor()->train_step, m.trainStep, args, {}, 2);
+  ir::Graph values = m.trainStep;  // expose the dropout's value as a result to count it
+  for (const ir::Node& n : values.nodes)
+    if (n.op == Op::Dropout) values.results = {{"dropped", n.id, ir::Result::Output}};
+  auto drawn1 = ir::interpret(values, args, {true, 1})[0].data;
+  auto drawn2 = ir::interpret(values, args, {true, 2})[0].data;
+  const auto kept = countKept(drawn1);
+  CHECK(std::llabs(kept - 7000) < 183);
+  CHECK(drawn1 != drawn2);  // a new seed, a new mask
+  // The generated train step draws the same mask as the interpreter: its gradient of the bias equals
+  // Σ probe · mask, computed from the interpreter's mask.
+  double expect = 0;
+  for (std::size_t i = 0; i < drawn1.size(); ++i) expect += args.at("probe").data[i] * drawn1[i];
+  CHECK(train1[1][0] == Approx(expect).epsilon(1e-4));
+  CHECK(train2[1][0] != Approx(expect).epsilon(1e-4));
+  // Evaluation (the forward entry point) does not drop.
+  auto eval = test::runEntry(jit->descriptor()->forward, m.forward, args, {}, 1);
+  for (double e : eval[0]) CHECK(e == 1.0);
 }
