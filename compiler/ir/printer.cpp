@@ -12,9 +12,20 @@ std::string ref(const Graph& g, NodeId id) {
   return fmt::format("%{}", id);
 }
 
+// A string literal the parser reads back: quotes and backslashes escaped.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
+
 std::string locStr(const SourceLoc& l) {
   if (!l.valid()) return {};
-  return fmt::format("loc(\"{}\":{}:{})", l.file, l.line, l.col);
+  return fmt::format("loc({}:{}:{})", quote(l.file), l.line, l.col);
 }
 
 std::string_view kindStr(Result::Kind k) {
@@ -52,8 +63,9 @@ std::string print(const Graph& g) {
       for (std::size_t i = 0; i < n.operands.size(); ++i) lhs += (i ? ", " : "") + ref(g, n.operands[i]);
       lhs += ")";
     }
+    if (!n.attrs.all().empty()) lhs += " " + n.attrs.str();
     std::string line = fmt::format("{:<44} : {:<16}", lhs, n.type.str());
-    if (!n.name.empty()) line += fmt::format(" name(\"{}\")", n.name);
+    if (!n.name.empty()) line += fmt::format(" name({})", quote(n.name));
     if (n.gradOf >= 0 && n.gradOperand >= 0) line += fmt::format(" grad({}, wrt {})", ref(g, n.gradOf), n.gradOperand);
     else if (n.gradOf >= 0) line += fmt::format(" grad({})", ref(g, n.gradOf));  // the seed d(loss)/d(loss)
     if (n.loc.valid()) line += " " + locStr(n.loc);
@@ -63,7 +75,7 @@ std::string print(const Graph& g) {
   out += "  return";
   for (std::size_t i = 0; i < g.results.size(); ++i) {
     const Result& r = g.results[i];
-    out += fmt::format("{}\n    {} \"{}\" = {}", i ? "," : "", kindStr(r.kind), r.name, ref(g, r.node));
+    out += fmt::format("{}\n    {} {} = {}", i ? "," : "", kindStr(r.kind), quote(r.name), ref(g, r.node));
   }
   out += "\n}\n";
   return out;

@@ -1,0 +1,168 @@
+#include "compiler/passes/fusion_groups.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "compiler/passes/rewrite.h"
+
+namespace sinter::passes {
+namespace {
+
+using ir::NodeId;
+using ir::Op;
+
+bool isGemm(Op op) { return op == Op::MatMul || op == Op::MatMulTN || op == Op::MatMulNT; }
+bool isElementwise(const ir::Node& n) { return (opInfo(n.op).flags & ir::kElementwise) != 0; }
+
+class Grouper {
+ public:
+  explicit Grouper(const ir::Graph& g) : g_(g), users_(users(g)), groupOf_(g.nodes.size(), -1), returned_(g.nodes.size(), false) {
+    for (const ir::Result& r : g.results) returned_[static_cast<std::size_t>(r.node)] = true;
+  }
+
+  std::vector<FusionGroup> run() {
+    softmaxCrossEntropy();
+    gemmEpilogues();
+    biasGradients();
+    elementwiseChains();
+    for (FusionGroup& grp : groups_) {
+      std::sort(grp.nodes.begin(), grp.nodes.end());
+      for (NodeId id : grp.nodes) {
+        const bool outside = returned_[static_cast<std::size_t>(id)] ||
+                             std::any_of(users_[static_cast<std::size_t>(id)].begin(), users_[static_cast<std::size_t>(id)].end(),
+                                         [&](NodeId u) { return groupOf_[static_cast<std::size_t>(u)] != groupOf_[static_cast<std::size_t>(id)]; });
+        if (outside) grp.outputs.push_back(id);
+      }
+    }
+    return groups_;
+  }
+
+ private:
+  bool free(NodeId id) const { return groupOf_[static_cast<std::size_t>(id)] < 0; }
+  // The only reader of id, when it has exactly one and id is not returned.
+  NodeId soleUser(NodeId id) const {
+    const auto& u = users_[static_cast<std::size_t>(id)];
+    if (returned_[static_cast<std::size_t>(id)] || u.empty()) return -1;
+    return std::all_of(u.begin(), u.end(), [&](NodeId x) { return x == u[0]; }) ? u[0] : -1;
+  }
+  int open(FusionGroup::Kind k, NodeId first) {
+    groups_.push_back({k, {}, {}});
+    join(static_cast<int>(groups_.size()) - 1, first);
+    return static_cast<int>(groups_.size()) - 1;
+  }
+  void join(int grp, NodeId id) {
+    groupOf_[static_cast<std::size_t>(id)] = grp;
+    groups_[static_cast<std::size_t>(grp)].nodes.push_back(id);
+  }
+
+  // cross_entropy(logits, labels), cross_entropy_grad(dl, logits, labels) and softmax(logits): one pass
+  // over the logits computes the softmax, the loss and its gradient.
+  void softmaxCrossEntropy() {
+    for (const ir::Node& ce : g_.nodes) {
+      if (ce.op != Op::CrossEntropy || !free(ce.id)) continue;
+      const int grp = open(FusionGroup::SoftmaxCrossEntropy, ce.id);
+      for (NodeId u : users_[static_cast<std::size_t>(ce.operands[0])]) {
+        const ir::Node& n = g_.node(u);
+        if (!free(u)) continue;
+        if ((n.op == Op::CrossEntropyGrad && n.operands[1] == ce.operands[0] && n.operands[2] == ce.operands[1]) ||
+            (n.op == Op::Softmax && n.attrs.getInt("axis") + 1 == static_cast<std::int64_t>(n.type.shape.size())))
+          join(grp, u);
+      }
+    }
+  }
+
+  // The op that continues an epilogue after cur: an elementwise op of cur's type that is its only
+  // reader, or else the only unary one among its readers (an activation whose input the backward pass
+  // also reads: the kernel then stores both).
+  NodeId nextInChain(NodeId cur) const {
+    auto fits = [&](NodeId u) { return u >= 0 && free(u) && isElementwise(g_.node(u)) && g_.node(u).type == g_.node(cur).type; };
+    if (NodeId s = soleUser(cur); fits(s)) return s;
+    NodeId only = -1;
+    for (NodeId u : users_[static_cast<std::size_t>(cur)]) {
+      if (!fits(u) || opInfo(g_.node(u).op).arity != 1) continue;
+      if (only >= 0 && only != u) return -1;
+      only = u;
+    }
+    return only;
+  }
+
+  // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient.
+  void gemmEpilogues() {
+    for (const ir::Node& n : g_.nodes) {
+      if (!isGemm(n.op) || !free(n.id)) continue;
+      NodeId next = nextInChain(n.id);
+      if (next < 0) continue;
+      const int grp = open(FusionGroup::GemmEpilogue, n.id);
+      for (; next >= 0; next = nextInChain(next)) join(grp, next);
+    }
+  }
+
+  // sum_to(dy) (a bias gradient) next to matmul_tn(x, dy) (the weight gradient): the GEMM reads every
+  // row of dy anyway and can sum its columns on the way.
+  void biasGradients() {
+    for (const ir::Node& s : g_.nodes) {
+      if (s.op != Op::SumTo || !free(s.id)) continue;
+      const NodeId dy = s.operands[0];
+      for (NodeId u : users_[static_cast<std::size_t>(dy)]) {
+        const ir::Node& t = g_.node(u);
+        if (t.op != Op::MatMulTN || t.operands[1] != dy) continue;
+        const int grp = free(u) ? open(FusionGroup::BiasGradient, u) : groupOf_[static_cast<std::size_t>(u)];
+        join(grp, s.id);
+        break;
+      }
+    }
+  }
+
+  // Producer-consumer chains of elementwise ops whose producer has one reader.
+  void elementwiseChains() {
+    for (const ir::Node& n : g_.nodes) {
+      if (!isElementwise(n) || !free(n.id)) continue;
+      for (NodeId p : n.operands) {
+        const ir::Node& pn = g_.node(p);
+        if (!isElementwise(pn) || soleUser(p) != n.id) continue;
+        const int pg = groupOf_[static_cast<std::size_t>(p)];
+        if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != FusionGroup::Elementwise) continue;
+        join(pg >= 0 ? pg : open(FusionGroup::Elementwise, p), n.id);
+        break;
+      }
+    }
+  }
+
+  const ir::Graph& g_;
+  std::vector<std::vector<NodeId>> users_;
+  std::vector<int> groupOf_;
+  std::vector<bool> returned_;
+  std::vector<FusionGroup> groups_;
+};
+
+}  // namespace
+
+std::string_view fusionKindName(FusionGroup::Kind k) {
+  switch (k) {
+    case FusionGroup::GemmEpilogue: return "gemm epilogue";
+    case FusionGroup::BiasGradient: return "bias gradient";
+    case FusionGroup::SoftmaxCrossEntropy: return "softmax + cross-entropy";
+    case FusionGroup::Elementwise: return "elementwise";
+  }
+  return "?";
+}
+
+std::vector<FusionGroup> findFusionGroups(const ir::Graph& g) { return Grouper(g).run(); }
+
+std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& groups) {
+  std::size_t computed = 0, grouped = 0;
+  for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
+  std::string out = fmt::format("// fusion groups of @{} (analysis only: code generation runs one kernel per node today)\n", g.name);
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    std::string members, stores;
+    for (ir::NodeId id : groups[i].nodes) members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
+    for (ir::NodeId id : groups[i].outputs) stores += fmt::format("{}%{}", stores.empty() ? "" : ", ", id);
+    out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, fusionKindName(groups[i].kind), members, stores);
+    grouped += groups[i].nodes.size();
+  }
+  out += fmt::format("// {} groups hold {} of {} computed nodes: {} kernels instead of {}\n", groups.size(), grouped, computed,
+                     computed - grouped + groups.size(), computed);
+  return out;
+}
+
+}  // namespace sinter::passes
