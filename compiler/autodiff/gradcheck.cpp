@@ -48,6 +48,46 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
   return rows;
 }
 
+namespace {
+
+// fan_in and fan_out: weights [in, out] (rank 2), convolution filters [out, in, kh, kw] (rank 4).
+std::pair<double, double> fans(const std::vector<std::int64_t>& s) {
+  if (s.size() == 2) return {static_cast<double>(s[0]), static_cast<double>(s[1])};
+  if (s.size() == 4) return {static_cast<double>(s[1] * s[2] * s[3]), static_cast<double>(s[0] * s[2] * s[3])};
+  const double n = s.empty() ? 1.0 : static_cast<double>(s[0]);
+  return {n, n};
+}
+
+// Values as the param's initializer draws them, so that the check runs where training starts (a recurrent
+// net with N(0, 1) weights is chaotic, and finite differences mean nothing there). Constant initializers
+// get a small perturbation, so that no element sits on a kink.
+void fillLikeInitializer(ir::Tensor& t, const ir::Init& init, std::mt19937_64& rng) {
+  const auto [fanIn, fanOut] = fans(t.shape);
+  auto uniform = [&](double lo, double hi) {
+    std::uniform_real_distribution<double> d(lo, hi);
+    for (double& v : t.data) v = d(rng);
+  };
+  auto normal = [&](double mean, double sd) {
+    std::normal_distribution<double> d(mean, sd);
+    for (double& v : t.data) v = d(rng);
+  };
+  switch (init.kind) {
+    case ir::Init::Zeros: return normal(0, 0.1);
+    case ir::Init::Ones: return normal(1, 0.1);
+    case ir::Init::Constant: return normal(init.a, 0.1);
+    case ir::Init::Uniform: return uniform(init.a, init.b);
+    case ir::Init::Normal: return normal(init.a, init.b);
+    case ir::Init::GlorotUniform: {
+      const double l = std::sqrt(6.0 / (fanIn + fanOut));
+      return uniform(-l, l);
+    }
+    case ir::Init::HeNormal: return normal(0, std::sqrt(2.0 / fanIn));
+    case ir::Init::LecunUniform: return uniform(-1 / std::sqrt(fanIn), 1 / std::sqrt(fanIn));
+  }
+}
+
+}  // namespace
+
 std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed, double scale) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, scale);
@@ -70,6 +110,8 @@ std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64
       if (n.type.dtype == ir::DType::I32) {
         std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(1, range.count(id) ? range[id] : 2) - 1);
         for (double& v : t.data) v = static_cast<double>(pick(rng));
+      } else if (n.op == ir::Op::Param) {
+        fillLikeInitializer(t, n.init, rng);
       } else {
         for (double& v : t.data) v = normal(rng);
       }

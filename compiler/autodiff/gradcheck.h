@@ -25,8 +25,9 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
                                     const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam = 64,
                                     double h = 1e-6, double tolerance = 1e-5, const std::string& onlyParam = "");
 
-// Random arguments for a graph: inputs and params N(0, scale²) with symbolic dimensions bound to `batch`;
-// integer inputs uniform in the range their use admits (classes of a cross_entropy, rows of a gather).
+// Random arguments for a graph, with symbolic dimensions bound to `batch`: float inputs N(0, scale²);
+// params drawn as their initializers draw them; integer inputs uniform in the range their use admits
+// (classes of a cross_entropy, rows of a gather).
 std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed,
                                                   double scale = 0.5);
 
