@@ -27,7 +27,8 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
     ir::Tensor& value = work.at(row.param);
     const ir::Tensor& grad = analytic[p + 1];
     const std::int64_t n = value.numel();
-    const std::int64_t stride = std::max<std::int64_t>(1, n / std::max<std::int64_t>(1, maxPerParam));
+    const std::int64_t per = std::max<std::int64_t>(1, maxPerParam);
+    const std::int64_t stride = (n + per - 1) / per;  // at most maxPerParam elements, spread evenly
     for (std::int64_t i = 0; i < n; i += stride) {
       const double saved = value.data[i];
       value.data[i] = saved + h;
