@@ -6,10 +6,16 @@ std::string_view spelling(BinaryOp op) {
   switch (op) {
     case BinaryOp::Add:
       return "+";
+    case BinaryOp::Sub:
+      return "-";
     case BinaryOp::Mul:
       return "*";
+    case BinaryOp::Div:
+      return "/";
     case BinaryOp::MatMul:
       return "@";
+    case BinaryOp::Pow:
+      return "**";
   }
   return "?";
 }
@@ -26,6 +32,10 @@ std::string_view settingName(Setting::Kind k) {
       return "epochs";
     case Setting::Seed:
       return "seed";
+    case Setting::Schedule:
+      return "schedule";
+    case Setting::ClipNorm:
+      return "clip_norm";
   }
   return "?";
 }

@@ -1,4 +1,4 @@
-// The syntax tree of a model file. Sema annotates it (types, initializers); to_graph reads it.
+// The syntax tree of a model file. The elaborator (elaborate.cpp) evaluates it into the graph; it is not annotated.
 #pragma once
 
 #include <cstdint>
@@ -22,23 +22,30 @@ struct Arg {
   ExprPtr value;
 };
 
-enum class BinaryOp : std::uint8_t { Add, Mul, MatMul };
-std::string_view spelling(BinaryOp op);  // "+", "*", "@"
+enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, MatMul, Pow };
+std::string_view spelling(BinaryOp op);  // "+", "-", "*", "/", "@", "**"
+
+// One item of x[...]: an index (`t`, `-1`) or a slice (`2:5`, `:`, `::2`).
+struct IndexItem {
+  Range range;
+  bool isSlice = false;
+  ExprPtr index;             // !isSlice
+  ExprPtr start, end, step;  // isSlice: each optional
+};
 
 struct Expr {
-  enum Kind : std::uint8_t { Number, Name, Binary, Call };
+  enum Kind : std::uint8_t { Number, Name, Binary, Neg, Call, Index, Tuple, Member };
   Kind kind = Number;
   Range range;            // the whole expression
-  Range opRange;          // the operator (Binary), the callee's name (Call), else the token itself
-  std::string text;       // Name: the name; Call: the callee; Number: its spelling ("-1e-3")
+  Range opRange;          // the operator (Binary, Neg), the callee's name (Call), '[' (Index), else the token
+  std::string text;       // Name, Member: the name; Call: the callee when it is a plain name; Number: "-1e-3"
   double number = 0;      // Number
+  bool integer = false;   // Number: written without fraction or exponent
   BinaryOp op{};          // Binary
-  ExprPtr lhs, rhs;       // Binary
-  std::vector<Arg> args;  // Call; sema reorders them into the callee's parameter order
+  ExprPtr lhs, rhs;       // Binary; Neg, Index, Member: lhs; Call: lhs is the callee when it is not a plain name
+  std::vector<Arg> args;  // Call; Tuple: the elements (no keywords)
+  std::vector<IndexItem> items;  // Index
   int height = 1;         // levels of the tree below and including this node: bounds recursion
-
-  // Set by sema: the value's type, or nullopt when the expression is in error (already reported).
-  std::optional<ir::TensorType> type;
 };
 
 // A dimension as written: a name (symbolic) or a possibly negative integer spelling.
@@ -64,22 +71,55 @@ struct CallExpr {
   std::vector<Arg> args;
 };
 
+// A statement of a model, layer or def body.
 struct Decl {
-  enum Kind : std::uint8_t { Input, Param, Let, Output };
+  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return };
   Kind kind = Let;
-  Range keywordRange;  // 'input', 'param', 'output'; the name itself for a plain assignment
-  std::string name;
+  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return'; the name itself for an assignment
+  std::string name;    // For: the loop variable; Return: empty
   Range nameRange;
   TypeExpr type;                 // Input, Param
   std::optional<CallExpr> init;  // Param
-  ExprPtr value;                 // Let, Output
+  ExprPtr value;                 // Let, Output, Return; For: the range's start
+  ExprPtr end;                   // For: the range's end (exclusive)
+  std::vector<Decl> body;        // For
+  // Let: `h, c = cell(x, h, c)` binds several names; `name` is the first of them.
+  struct Target {
+    std::string name;
+    Range range;
+  };
+  std::vector<Target> targets;  // Let with more than one name: all of them, `name` included
   // A statement whose syntax was broken after its name: the name exists, its type is an error type,
   // so later uses report nothing more.
   bool broken = false;
+};
 
-  // Set by sema.
-  std::optional<ir::TensorType> resolved;
-  ir::Init initValue;
+// A parameter of a layer or def: `in`, `activation = 1`.
+struct ParamDecl {
+  std::string name;
+  Range range;
+  ExprPtr fallback;  // the default value, when given
+};
+
+// `def name(params) { body }`: a function of tensors, at file level or a layer's method.
+struct Function {
+  Range keywordRange;
+  std::string name;
+  Range nameRange;
+  std::vector<ParamDecl> params;
+  std::vector<Decl> body;
+  const SourceFile* file = nullptr;  // set by the frontend: where its diagnostics point
+};
+
+// `layer Name(params) { params, instances; def forward(x) { ... } }`.
+struct Layer {
+  Range keywordRange;
+  std::string name;
+  Range nameRange;
+  std::vector<ParamDecl> params;
+  std::vector<Decl> body;           // param declarations and assignments, run once per instance
+  std::vector<Function> methods;    // forward and others
+  const SourceFile* file = nullptr;
 };
 
 struct Model {
@@ -89,13 +129,20 @@ struct Model {
   std::vector<Decl> decls;
 };
 
+struct Import {
+  Range keywordRange;
+  std::string path;  // without the quotes
+  Range pathRange;
+};
+
 struct Setting {
-  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed };
+  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm };
+  static constexpr int kNumKinds = 7;
   Kind kind = Minimize;
   Range keyRange;
-  std::string value;  // Minimize: the value's name; Batch, Epochs, Seed: the number's spelling
+  std::string value;  // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling
   Range valueRange;
-  CallExpr optimizer;  // Optimizer
+  CallExpr optimizer;  // Optimizer; Schedule: the schedule call
   bool broken = false;
 };
 
@@ -107,6 +154,9 @@ struct TrainBlock {
 };
 
 struct File {
+  std::vector<Import> imports;
+  std::vector<Layer> layers;
+  std::vector<Function> functions;
   std::vector<Model> models;
   std::vector<TrainBlock> trains;
 };

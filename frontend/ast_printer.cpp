@@ -11,6 +11,9 @@ class Printer {
 
   void file(const ast::File& f, const std::string& path) {
     line(0, fmt::format("File '{}'", path));
+    for (const ast::Import& i : f.imports) line(1, fmt::format("Import \"{}\" {}", i.path, at(i.keywordRange.begin)));
+    for (const ast::Layer& l : f.layers) layer(l);
+    for (const ast::Function& fn : f.functions) function(1, fn);
     for (const ast::Model& m : f.models) model(m);
     for (const ast::TrainBlock& t : f.trains) train(t);
   }
@@ -32,16 +35,41 @@ class Printer {
 
   void model(const ast::Model& m) {
     line(1, fmt::format("Model {} {}", m.name, at(m.keywordRange.begin)));
-    for (const ast::Decl& d : m.decls) decl(d);
+    for (const ast::Decl& d : m.decls) decl(2, d);
   }
 
-  void decl(const ast::Decl& d) {
-    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let", "Output"};
+  void paramList(int indent, const std::vector<ast::ParamDecl>& params) {
+    for (const ast::ParamDecl& p : params) {
+      line(indent, fmt::format("Parameter {} {}", p.name, at(p.range.begin)));
+      if (p.fallback) expr(indent + 1, *p.fallback);
+    }
+  }
+
+  void layer(const ast::Layer& l) {
+    line(1, fmt::format("Layer {} {}", l.name, at(l.keywordRange.begin)));
+    paramList(2, l.params);
+    for (const ast::Decl& d : l.body) decl(2, d);
+    for (const ast::Function& f : l.methods) function(2, f);
+  }
+
+  void function(int indent, const ast::Function& f) {
+    line(indent, fmt::format("Def {} {}", f.name, at(f.keywordRange.begin)));
+    paramList(indent + 1, f.params);
+    for (const ast::Decl& d : f.body) decl(indent + 1, d);
+  }
+
+  void decl(int indent, const ast::Decl& d) {
+    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let", "Output", "For", "Return"};
     std::string head = fmt::format("{} {}", kKinds[d.kind], d.name);
+    if (d.kind == ast::Decl::Return) head = "Return";
+    for (std::size_t i = 1; i < d.targets.size(); ++i) head += ", " + d.targets[i].name;
     if (d.kind == ast::Decl::Input || d.kind == ast::Decl::Param) head += " : " + type(d.type);
-    line(2, fmt::format("{} {}{}", head, at(d.nameRange.begin), d.broken ? " (broken)" : ""));
-    if (d.init) call(3, "Init", *d.init);
-    if (d.value) expr(3, *d.value);
+    const Pos pos = d.kind == ast::Decl::Return || d.kind == ast::Decl::For ? d.keywordRange.begin : d.nameRange.begin;
+    line(indent, fmt::format("{} {}{}", head, at(pos), d.broken ? " (broken)" : ""));
+    if (d.init) call(indent + 1, "Init", *d.init);
+    if (d.value) expr(indent + 1, *d.value);
+    if (d.end) expr(indent + 1, *d.end);
+    for (const ast::Decl& b : d.body) decl(indent + 1, b);
   }
 
   void call(int indent, std::string_view kind, const ast::CallExpr& c) {
@@ -73,9 +101,41 @@ class Printer {
         expr(indent + 1, *e.lhs);
         expr(indent + 1, *e.rhs);
         break;
+      case ast::Expr::Neg:
+        line(indent, fmt::format("Neg {}", at(e.opRange.begin)));
+        expr(indent + 1, *e.lhs);
+        break;
       case ast::Expr::Call:
-        line(indent, fmt::format("Call {} {}", e.text, at(e.opRange.begin)));
+        line(indent, e.lhs ? fmt::format("Call {}", at(e.opRange.begin))
+                           : fmt::format("Call {} {}", e.text, at(e.opRange.begin)));
+        if (e.lhs) expr(indent + 1, *e.lhs);
         args(indent + 1, e.args);
+        break;
+      case ast::Expr::Tuple:
+        line(indent, fmt::format("Tuple {}", at(e.range.begin)));
+        args(indent + 1, e.args);
+        break;
+      case ast::Expr::Member:
+        line(indent, fmt::format("Member {} {}", e.text, at(e.opRange.begin)));
+        expr(indent + 1, *e.lhs);
+        break;
+      case ast::Expr::Index:
+        line(indent, fmt::format("Index {}", at(e.opRange.begin)));
+        expr(indent + 1, *e.lhs);
+        for (const ast::IndexItem& it : e.items) {
+          if (!it.isSlice) {
+            expr(indent + 1, *it.index);
+            continue;
+          }
+          line(indent + 1, fmt::format("Slice {}", at(it.range.begin)));
+          const char* names[] = {"start", "end", "step"};
+          const ast::ExprPtr* parts[] = {&it.start, &it.end, &it.step};
+          for (int k = 0; k < 3; ++k) {
+            if (!*parts[k]) continue;
+            line(indent + 2, names[k]);
+            expr(indent + 3, **parts[k]);
+          }
+        }
         break;
     }
   }
@@ -85,9 +145,9 @@ class Printer {
     for (const ast::Setting& s : t.settings) {
       const std::string_view key = ast::settingName(s.kind);
       const std::string broken = s.broken ? " (broken)" : "";
-      if (s.kind == ast::Setting::Optimizer && !s.broken) {
+      if ((s.kind == ast::Setting::Optimizer || s.kind == ast::Setting::Schedule) && !s.broken) {
         line(2, fmt::format("{} {}", key, at(s.keyRange.begin)));
-        call(3, "Optimizer", s.optimizer);
+        call(3, s.kind == ast::Setting::Optimizer ? "Optimizer" : "Schedule", s.optimizer);
       } else {
         const std::string value = s.value.empty() ? "" : " " + s.value;
         line(2, fmt::format("{}{} {}{}", key, value, at(s.keyRange.begin), broken));

@@ -2,15 +2,6 @@
 
 namespace sinter::frontend {
 
-const std::vector<FunctionSpec>& functions() {
-  static const std::vector<FunctionSpec> table = {
-      {"relu", ir::Op::Relu, {{"x", {}}}, checkRelu},
-      {"softmax", ir::Op::Softmax, {{"x", {}}}, checkSoftmax},
-      {"cross_entropy", ir::Op::CrossEntropy, {{"logits", {}}, {"labels", {}}}, checkCrossEntropy},
-  };
-  return table;
-}
-
 const std::vector<InitSpec>& initializers() {
   static const std::vector<InitSpec> table = {
       {"zeros", ir::Init::Zeros, {}},
@@ -25,23 +16,71 @@ const std::vector<InitSpec>& initializers() {
   return table;
 }
 
-// Defaults are PyTorch's (torch.optim.Adam; torch.optim.SGD has no default lr, 0.01 is Keras's).
+// Defaults are PyTorch's torch.optim ones (torch.optim.SGD has no default lr, 0.01 is Keras's).
 const std::vector<OptimizerSpec>& optimizers() {
   using C = ir::TrainConfig;
+  using H = HyperParam;
   static const std::vector<OptimizerSpec> table = {
       {"adam",
        C::Adam,
-       {{"lr", &C::lr, HyperParam::Positive, 1e-3},
-        {"beta1", &C::beta1, HyperParam::Fraction, 0.9},
-        {"beta2", &C::beta2, HyperParam::Fraction, 0.999},
-        {"eps", &C::eps, HyperParam::Positive, 1e-8},
-        {"weight_decay", &C::weightDecay, HyperParam::NonNegative, 0}}},
+       {{"lr", &C::lr, H::Positive, 1e-3},
+        {"beta1", &C::beta1, H::Fraction, 0.9},
+        {"beta2", &C::beta2, H::Fraction, 0.999},
+        {"eps", &C::eps, H::Positive, 1e-8},
+        {"weight_decay", &C::weightDecay, H::NonNegative, 0},
+        {"amsgrad", &C::amsgrad, H::Bool, 0}}},
+      {"adamw",
+       C::AdamW,
+       {{"lr", &C::lr, H::Positive, 1e-3},
+        {"beta1", &C::beta1, H::Fraction, 0.9},
+        {"beta2", &C::beta2, H::Fraction, 0.999},
+        {"eps", &C::eps, H::Positive, 1e-8},
+        {"weight_decay", &C::weightDecay, H::NonNegative, 0.01},
+        {"amsgrad", &C::amsgrad, H::Bool, 0}}},
       {"sgd",
        C::SGD,
-       {{"lr", &C::lr, HyperParam::Positive, 0.01},
-        {"momentum", &C::momentum, HyperParam::NonNegative, 0},
-        {"nesterov", &C::nesterov, HyperParam::Bool, 0},
-        {"weight_decay", &C::weightDecay, HyperParam::NonNegative, 0}}},
+       {{"lr", &C::lr, H::Positive, 0.01},
+        {"momentum", &C::momentum, H::NonNegative, 0},
+        {"nesterov", &C::nesterov, H::Bool, 0},
+        {"weight_decay", &C::weightDecay, H::NonNegative, 0},
+        {"dampening", &C::dampening, H::UnitInterval, 0}}},
+      {"rmsprop",
+       C::RMSProp,
+       {{"lr", &C::lr, H::Positive, 0.01},
+        {"alpha", &C::alpha, H::Fraction, 0.99},
+        {"eps", &C::eps, H::Positive, 1e-8},
+        {"weight_decay", &C::weightDecay, H::NonNegative, 0},
+        {"momentum", &C::momentum, H::NonNegative, 0},
+        {"centered", &C::centered, H::Bool, 0}}},
+      {"adagrad",
+       C::Adagrad,
+       {{"lr", &C::lr, H::Positive, 0.01},
+        {"lr_decay", &C::lrDecay, H::NonNegative, 0},
+        {"weight_decay", &C::weightDecay, H::NonNegative, 0},
+        {"initial_accumulator_value", &C::initialAccumulator, H::NonNegative, 0},
+        {"eps", &C::eps, H::Positive, 1e-10}}},
+  };
+  return table;
+}
+
+// Learning-rate schedules; step and exponential count epochs (torch's StepLR / ExponentialLR stepped once
+// per epoch), cosine anneals over every optimizer step of the run; warmup counts optimizer steps.
+const std::vector<ScheduleSpec>& schedules() {
+  using C = ir::TrainConfig;
+  using H = HyperParam;
+  static const std::vector<ScheduleSpec> table = {
+      {"constant", C::Constant, {{"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
+      {"step",
+       C::Step,
+       {{"step_size", &C::stepSize, H::PositiveInt, 1},
+        {"gamma", &C::gamma, H::Positive, 0.1},
+        {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
+      {"exponential",
+       C::Exponential,
+       {{"gamma", &C::gamma, H::Positive, 0.9}, {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
+      {"cosine",
+       C::Cosine,
+       {{"min_lr", &C::minLr, H::NonNegative, 0}, {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
   };
   return table;
 }
@@ -55,8 +94,8 @@ const Spec* find(const std::vector<Spec>& table, std::string_view name) {
 }
 }  // namespace
 
-const FunctionSpec* findFunction(std::string_view name) { return find(functions(), name); }
 const InitSpec* findInitializer(std::string_view name) { return find(initializers(), name); }
 const OptimizerSpec* findOptimizer(std::string_view name) { return find(optimizers(), name); }
+const ScheduleSpec* findSchedule(std::string_view name) { return find(schedules(), name); }
 
 }  // namespace sinter::frontend

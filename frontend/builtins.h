@@ -1,5 +1,6 @@
-// What the language knows by name, one table per concept: functions, initializers and optimizers.
-// Sema looks names up here; docs/language.md lists the same entries.
+// What the language knows by name, one table per concept: initializers, optimizers, schedules (the
+// built-in functions are in functions.h).
+// The elaborator and check_train.cpp look names up here; docs/language.md lists the same entries.
 #pragma once
 
 #include <optional>
@@ -19,24 +20,17 @@ struct ParamSpec {
   std::optional<double> fallback;
 };
 
-struct FunctionSpec {
-  std::string_view name;
-  ir::Op op;
-  std::vector<ParamSpec> params;
-  TypeCheck (*rule)(const Types& args);
-};
-
 struct InitSpec {
   std::string_view name;
   ir::Init::Kind kind;
   std::vector<ParamSpec> params;  // their values become Init::a and Init::b in order
 };
 
-// A hyper-parameter: where it goes in the TrainConfig and which values make sense.
+// A hyper-parameter of an optimizer or schedule: where it goes in the TrainConfig and which values make sense.
 struct HyperParam {
-  enum Bound { Positive, NonNegative, Fraction /* [0, 1) */, Bool };
+  enum Bound { Positive, NonNegative, Fraction /* [0, 1) */, UnitInterval /* [0, 1] */, Bool, PositiveInt, NonNegativeInt };
   std::string_view name;
-  std::variant<double ir::TrainConfig::*, bool ir::TrainConfig::*> field;
+  std::variant<double ir::TrainConfig::*, bool ir::TrainConfig::*, std::int64_t ir::TrainConfig::*> field;
   Bound bound;
   double fallback;
 };
@@ -47,13 +41,19 @@ struct OptimizerSpec {
   std::vector<HyperParam> params;  // in positional order: lr first
 };
 
-const std::vector<FunctionSpec>& functions();
+struct ScheduleSpec {
+  std::string_view name;
+  ir::TrainConfig::Schedule kind;
+  std::vector<HyperParam> params;
+};
+
 const std::vector<InitSpec>& initializers();
 const std::vector<OptimizerSpec>& optimizers();
+const std::vector<ScheduleSpec>& schedules();
 
-const FunctionSpec* findFunction(std::string_view name);
 const InitSpec* findInitializer(std::string_view name);
 const OptimizerSpec* findOptimizer(std::string_view name);
+const ScheduleSpec* findSchedule(std::string_view name);
 
 // The names of a table's entries, for "did you mean" and "expected one of".
 template <class Spec>

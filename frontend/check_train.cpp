@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "frontend/args.h"
@@ -18,7 +19,7 @@ class TrainChecker {
 
   std::optional<ir::TrainConfig> run() {
     checkModelName();
-    const ast::Setting* first[5] = {};
+    const ast::Setting* first[ast::Setting::kNumKinds] = {};
     for (const ast::Setting& s : t_.settings) {
       const ast::Setting*& seen = first[s.kind];
       if (seen) {
@@ -37,6 +38,12 @@ class TrainChecker {
           minimize(*s);
           break;
         case ast::Setting::Optimizer:
+          break;
+        case ast::Setting::Schedule:
+          schedule(s->optimizer);
+          break;
+        case ast::Setting::ClipNorm:
+          cfg_.clipNorm = clipNorm(*s).value_or(cfg_.clipNorm);
           break;
         case ast::Setting::Batch:
           cfg_.batch = positiveInt(*s).value_or(cfg_.batch);
@@ -88,21 +95,59 @@ class TrainChecker {
       return;
     }
     cfg_.optimizer = spec->kind;
+    bind("optimizer", spec->name, spec->params, call);
+    if (cfg_.nesterov && !(cfg_.momentum > 0 && cfg_.dampening == 0))
+      r_.error(call.range, "nesterov momentum needs a positive 'momentum' and zero 'dampening'");
+  }
+
+  void schedule(const ast::CallExpr& call) {
+    const ScheduleSpec* spec = findSchedule(call.name);
+    if (!spec) {
+      std::string hint = didYouMean(call.name, namesOf(schedules()));
+      if (hint.empty()) hint = "; the schedules are " + listNames(namesOf(schedules()), "and");
+      r_.error(call.nameRange, fmt::format("unknown schedule {}{}", quoted(call.name), hint));
+      return;
+    }
+    cfg_.schedule = spec->kind;
+    bind("schedule", spec->name, spec->params, call);
+  }
+
+  // Binds a call's arguments to an optimizer's or schedule's hyper-parameters and stores their values
+  // (or the defaults) in cfg_.
+  void bind(std::string_view what, std::string_view name, const std::vector<HyperParam>& hyper,
+            const ast::CallExpr& call) {
     std::vector<ParamSpec> params;
-    for (const HyperParam& h : spec->params) params.push_back({h.name, h.fallback});
-    const Callee callee{"optimizer", spec->name, call.nameRange, call.range};
+    for (const HyperParam& h : hyper) params.push_back({h.name, h.fallback});
+    const Callee callee{what, name, call.nameRange, call.range};
     auto bound = bindArgs(callee, params, call.args, r_);
-    for (std::size_t i = 0; i < spec->params.size(); ++i) {
-      const HyperParam& h = spec->params[i];
+    for (std::size_t i = 0; i < hyper.size(); ++i) {
+      const HyperParam& h = hyper[i];
       const ast::Arg* a = bound ? (*bound)[i] : nullptr;
       std::optional<double> v = a ? hyperValue(h, *a) : std::optional<double>(h.fallback);
       if (!v) continue;
       if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field))
         cfg_.*(*d) = *v;
+      else if (auto* n = std::get_if<std::int64_t ir::TrainConfig::*>(&h.field))
+        cfg_.*(*n) = static_cast<std::int64_t>(*v);
       else
         cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
     }
-    if (cfg_.nesterov && !(cfg_.momentum > 0)) r_.error(call.range, "nesterov momentum needs a positive 'momentum'");
+  }
+
+  // clip_norm: a positive finite number, the largest global L2 norm of the gradients.
+  std::optional<double> clipNorm(const ast::Setting& s) {
+    double v = 0;
+    const char* last = s.value.data() + s.value.size();
+    const auto [ptr, ec] = std::from_chars(s.value.data(), last, v);
+    if (ec != std::errc{} || ptr != last || !std::isfinite(v)) {
+      r_.error(s.valueRange, fmt::format("'clip_norm' must be a finite number, got {}", s.value));
+      return std::nullopt;
+    }
+    if (!(v > 0)) {
+      r_.error(s.valueRange, fmt::format("'clip_norm' must be positive, got {}", s.value));
+      return std::nullopt;
+    }
+    return v;
   }
 
   // A hyper-parameter's value, checked against its bound; nullopt after an error.
@@ -129,6 +174,15 @@ class TrainChecker {
         break;
       case HyperParam::Fraction:
         problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)";
+        break;
+      case HyperParam::UnitInterval:
+        problem = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]";
+        break;
+      case HyperParam::PositiveInt:
+        problem = x >= 1 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a positive integer";
+        break;
+      case HyperParam::NonNegativeInt:
+        problem = x >= 0 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a non-negative integer";
         break;
       case HyperParam::Bool:
         break;

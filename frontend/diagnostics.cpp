@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <sstream>
+#include <tuple>
 
 namespace sinter::frontend {
 namespace {
@@ -147,6 +148,18 @@ std::string renderSnippet(std::string_view line, const Diagnostic& d) {
 }
 
 void DiagnosticEngine::report(Diagnostic d) {
+  // An error inside a layer shows once, not once per call of the layer: drop repeats and their notes.
+  if (d.severity == Diagnostic::Error) ++reports_;
+  if (d.severity == Diagnostic::Note && droppingNotes_) return;
+  droppingNotes_ = false;
+  if (d.severity != Diagnostic::Note && d.loc.valid()) {
+    for (const Diagnostic& o : diags_)
+      if (o.severity == d.severity && o.loc.line == d.loc.line && o.loc.col == d.loc.col && o.message == d.message &&
+          o.loc.file == d.loc.file) {
+        droppingNotes_ = true;
+        return;
+      }
+  }
   if (d.severity == Diagnostic::Error) ++errors_;
   if (d.severity == Diagnostic::Warning) ++warnings_;
   if (stopped_) return;
@@ -179,9 +192,15 @@ void DiagnosticEngine::sortByLocation(std::size_t first) {
     if (diags_[i].severity != Diagnostic::Note || groups.empty()) groups.emplace_back();
     groups.back().push_back(std::move(diags_[i]));
   }
-  auto key = [](const std::vector<Diagnostic>& g) {
+  // Files in the order they were added (the model file, then its imports), then lines and columns.
+  auto fileIndex = [&](const std::string& f) {
+    for (std::size_t i = 0; i < sources_.size(); ++i)
+      if (sources_[i].first == f) return static_cast<int>(i);
+    return static_cast<int>(sources_.size());
+  };
+  auto key = [&](const std::vector<Diagnostic>& g) {
     const ir::SourceLoc& l = g.front().loc;
-    return l.valid() ? std::pair(l.line, l.col) : std::pair(std::numeric_limits<int>::max(), 0);
+    return l.valid() ? std::tuple(fileIndex(l.file), l.line, l.col) : std::tuple(std::numeric_limits<int>::max(), 0, 0);
   };
   std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
   diags_.resize(first);

@@ -30,6 +30,8 @@ class DiagnosticEngine {
   void note(const ir::SourceLoc& loc, std::string message, int length = 1);
   bool hasErrors() const { return errors_ > 0; }
   int errorCount() const { return errors_; }
+  // Errors reported, repeats included: a loop that keeps failing the same way must still see it fail.
+  int errorReports() const { return reports_; }
   int warningCount() const { return warnings_; }
   const std::vector<Diagnostic>& all() const { return diags_; }
   // Renders every diagnostic with its source line and caret (source text is looked up by file name
@@ -51,9 +53,11 @@ class DiagnosticEngine {
   std::vector<Diagnostic> diags_;
   std::vector<std::pair<std::string, std::string>> sources_;
   int errors_ = 0;
+  int reports_ = 0;
   int warnings_ = 0;
   int limit_ = 50;
   bool stopped_ = false;
+  bool droppingNotes_ = false;  // the last error was a repeat: its notes go too
 };
 
 // The source line and caret line of a diagnostic ("  h1 = relu(x)\n       ^~~~\n"), with tabs expanded,

@@ -18,6 +18,11 @@ Tok keywordOrIdent(std::string_view word) {
   if (word == "input") return Tok::KwInput;
   if (word == "param") return Tok::KwParam;
   if (word == "output") return Tok::KwOutput;
+  if (word == "layer") return Tok::KwLayer;
+  if (word == "def") return Tok::KwDef;
+  if (word == "for") return Tok::KwFor;
+  if (word == "return") return Tok::KwReturn;
+  if (word == "import") return Tok::KwImport;
   return Tok::Ident;
 }
 
@@ -117,6 +122,12 @@ class Lexer {
         identifier();
       else if (c == '*' && i_ + 1 < s_.size() && s_[i_ + 1] == '*')
         emit(Tok::Power, 2);
+      else if (c == '.' && i_ + 1 < s_.size() && s_[i_ + 1] == '.')
+        emit(Tok::DotDot, 2);
+      else if (c == '.')
+        emit(Tok::Dot, 1);
+      else if (c == '"')
+        string();
       else if (Tok p = punctuation(c); p != Tok::Eof)
         emit(p, 1);
       else
@@ -159,7 +170,8 @@ class Lexer {
   void number() {
     const std::size_t start = i_;
     std::size_t j = scanWhile(i_, isDigit);
-    if (j < s_.size() && s_[j] == '.') j = scanWhile(j + 1, isDigit);
+    // "0..28" is a range: the dots are not a fraction.
+    if (j < s_.size() && s_[j] == '.' && !dotDot(j)) j = scanWhile(j + 1, isDigit);
     if (j < s_.size() && (s_[j] == 'e' || s_[j] == 'E')) {
       std::size_t k = j + 1;
       if (k < s_.size() && (s_[k] == '+' || s_[k] == '-')) ++k;
@@ -167,7 +179,7 @@ class Lexer {
     }
     // Letters, digits or dots glued to a number ("784x", "1e", "1.2.3") make one malformed token.
     std::size_t bad = j;
-    while (bad < s_.size() && (isIdentChar(s_[bad]) || s_[bad] == '.')) ++bad;
+    while (bad < s_.size() && (isIdentChar(s_[bad]) || (s_[bad] == '.' && !dotDot(bad)))) ++bad;
     const std::string_view text = s_.substr(start, bad - start);
     if (bad != j || s_[start] == '.') {
       const Range range{{line_, col_}, {line_, col_ + static_cast<int>(text.size())}};
@@ -181,6 +193,21 @@ class Lexer {
     emit(Tok::Number, text.size());
   }
 
+  bool dotDot(std::size_t j) const { return j + 1 < s_.size() && s_[j] == '.' && s_[j + 1] == '.'; }
+
+  // string = '"' { any byte but '"' and a line break } '"'     (no escapes: strings only name files)
+  void string() {
+    std::size_t j = i_ + 1;
+    while (j < s_.size() && s_[j] != '"' && s_[j] != '\n') ++j;
+    if (j == s_.size() || s_[j] != '"') {
+      const Range range{{line_, col_}, {line_, col_ + 1}};
+      r_.error(range, "unterminated string: a string ends with '\"' on the same line");
+      emit(Tok::Error, j - i_);
+      return;
+    }
+    emit(Tok::String, j + 1 - i_);
+  }
+
   void identifier() {
     const std::size_t end = scanWhile(i_, isIdentChar);
     emit(keywordOrIdent(s_.substr(i_, end - i_)), end - i_);
@@ -189,13 +216,14 @@ class Lexer {
   // A character that starts no token. A run of them is one error, so binary garbage stays readable.
   bool startsNothing(std::size_t j) const {
     const char c = s_[j];
-    return !(c == '\n' || isSpace(c) || c == '#' || isDigit(c) || isIdentStart(c) || punctuation(c) != Tok::Eof);
+    return !(c == '\n' || isSpace(c) || c == '#' || isDigit(c) || isIdentStart(c) || c == '.' || c == '"' ||
+             punctuation(c) != Tok::Eof);
   }
 
   void unknownCharacters() {
     std::size_t j = i_;
     int chars = 0;
-    while (j < s_.size() && startsNothing(j) && !(s_[j] == '.' && j + 1 < s_.size() && isDigit(s_[j + 1]))) {
+    while (j < s_.size() && startsNothing(j)) {
       j += std::max<std::size_t>(1, utf8Length(s_, j));
       ++chars;
     }

@@ -1,4 +1,4 @@
-// Expressions, calls and argument lists.
+// Expressions, calls, indexing and argument lists.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +8,17 @@
 #include "frontend/parser_impl.h"
 
 namespace sinter::frontend {
+namespace {
+
+ast::ExprPtr node(ast::Expr::Kind kind, Range range, Range opRange) {
+  auto e = std::make_unique<ast::Expr>();
+  e->kind = kind;
+  e->range = range;
+  e->opRange = opRange;
+  return e;
+}
+
+}  // namespace
 
 void Parser::enterNesting(const Token& at) {
   if (++depth_ > kMaxNesting)
@@ -15,95 +26,204 @@ void Parser::enterNesting(const Token& at) {
          fmt::format("expression nests too deeply (more than {} levels of parentheses and calls)", kMaxNesting));
 }
 
-void Parser::unsupportedOperator(const Token& t) {
-  fail(t.range(),
-       fmt::format("the {} operator is not supported yet; the operators are '+', '*' and '@'", tokName(t.kind)));
+// Long operator chains build deep trees too, and the checker recurses over them.
+void Parser::checkHeight(ast::Expr& e, int childHeight) {
+  e.height = std::max(e.height, childHeight + 1);
+  if (e.height > kMaxExprHeight)
+    fail(e.opRange, fmt::format("expression is too long (more than {} nested operations); split it into "
+                                "several statements",
+                                kMaxExprHeight));
 }
 
 ast::ExprPtr Parser::binary(ast::BinaryOp op, const Token& opTok, ast::ExprPtr lhs, ast::ExprPtr rhs) {
-  auto e = std::make_unique<ast::Expr>();
-  e->kind = ast::Expr::Binary;
+  auto e = node(ast::Expr::Binary, join(lhs->range, rhs->range), opTok.range());
   e->op = op;
-  e->opRange = opTok.range();
-  e->range = join(lhs->range, rhs->range);
-  // Long operator chains build deep trees too, and sema and to_graph recurse over them.
-  e->height = 1 + std::max(lhs->height, rhs->height);
-  if (e->height > kMaxExprHeight)
-    fail(opTok.range(), fmt::format("expression is too long (more than {} nested operations); split it into "
-                                    "several statements",
-                                    kMaxExprHeight));
+  checkHeight(*e, std::max(lhs->height, rhs->height));
   e->lhs = std::move(lhs);
   e->rhs = std::move(rhs);
   return e;
 }
 
-// expr = term { "+" term }
+// expr = term { ( "+" | "-" ) term }
 ast::ExprPtr Parser::expr() {
   ast::ExprPtr lhs = term();
-  while (true) {
-    if (at(Tok::Minus)) unsupportedOperator(cur());
-    if (!at(Tok::Plus)) return lhs;
+  while (at(Tok::Plus) || at(Tok::Minus)) {
     const Token op = take();
-    lhs = binary(ast::BinaryOp::Add, op, std::move(lhs), term());
+    lhs = binary(op.is(Tok::Plus) ? ast::BinaryOp::Add : ast::BinaryOp::Sub, op, std::move(lhs), term());
   }
+  return lhs;
 }
 
-// term = primary { ( "*" | "@" ) primary }      (Python's precedence: '*' and '@' bind tighter than '+')
+// term = unary { ( "*" | "/" | "@" ) unary }      (Python's precedence: they bind tighter than '+')
 ast::ExprPtr Parser::term() {
-  ast::ExprPtr lhs = primary();
-  while (true) {
-    if (at(Tok::Slash) || at(Tok::Power)) unsupportedOperator(cur());
-    if (!at(Tok::Star) && !at(Tok::At)) return lhs;
+  ast::ExprPtr lhs = unary();
+  while (at(Tok::Star) || at(Tok::Slash) || at(Tok::At)) {
     const Token op = take();
-    const auto kind = op.is(Tok::Star) ? ast::BinaryOp::Mul : ast::BinaryOp::MatMul;
-    lhs = binary(kind, op, std::move(lhs), primary());
+    const auto kind = op.is(Tok::Star)    ? ast::BinaryOp::Mul
+                      : op.is(Tok::Slash) ? ast::BinaryOp::Div
+                                          : ast::BinaryOp::MatMul;
+    lhs = binary(kind, op, std::move(lhs), unary());
+  }
+  return lhs;
+}
+
+// unary = "-" unary | power
+// A '-' right before a number is part of the literal ("-1"), unless '**' follows: -2 ** 2 is -(2 ** 2).
+ast::ExprPtr Parser::unary() {
+  if (!at(Tok::Minus)) return power();
+  const Token minus = cur();
+  if (peek(1).is(Tok::Number)) {
+    const Tok after = peek(2).kind;
+    if (after != Tok::Power && after != Tok::LBracket && after != Tok::LParen && after != Tok::Dot) {
+      take();
+      return number(&minus);
+    }
+  }
+  take();
+  enterNesting(minus);
+  ast::ExprPtr operand = unary();
+  --depth_;
+  auto e = node(ast::Expr::Neg, {minus.pos, operand->range.end}, minus.range());
+  checkHeight(*e, operand->height);
+  e->lhs = std::move(operand);
+  return e;
+}
+
+// power = postfix [ "**" unary ]      (right-associative: 2 ** 3 ** 2 is 2 ** 9)
+ast::ExprPtr Parser::power() {
+  ast::ExprPtr base = postfix();
+  if (!at(Tok::Power)) return base;
+  const Token op = take();
+  enterNesting(op);
+  ast::ExprPtr exponent = unary();
+  --depth_;
+  return binary(ast::BinaryOp::Pow, op, std::move(base), std::move(exponent));
+}
+
+// postfix = primary { "(" [ args ] ")" | "[" items "]" | "." NAME }
+ast::ExprPtr Parser::postfix() {
+  ast::ExprPtr e = primary();
+  while (true) {
+    if (at(Tok::LParen)) {
+      const Token open = cur();
+      enterNesting(open);
+      take();
+      auto c = node(ast::Expr::Call, e->range, e->opRange);
+      {
+        Nest nest(*this);
+        c->args = args();
+        if (!at(Tok::RParen)) failExpected("expected ')' after the arguments", &open);
+        take();
+      }
+      --depth_;
+      c->range = {e->range.begin, prevEnd_};
+      for (const ast::Arg& a : c->args) checkHeight(*c, a.value->height);
+      checkHeight(*c, e->height);
+      if (e->kind == ast::Expr::Name) {
+        c->text = e->text;
+      } else {
+        c->opRange = e->kind == ast::Expr::Member ? e->opRange : e->range;
+        c->lhs = std::move(e);
+      }
+      e = std::move(c);
+    } else if (at(Tok::LBracket)) {
+      const Token open = cur();
+      enterNesting(open);
+      take();
+      auto ix = node(ast::Expr::Index, e->range, open.range());
+      {
+        Nest nest(*this);
+        while (!at(Tok::RBracket)) {
+          ix->items.push_back(indexItem());
+          for (const ast::ExprPtr* p :
+               {&ix->items.back().index, &ix->items.back().start, &ix->items.back().end, &ix->items.back().step})
+            if (*p) checkHeight(*ix, (*p)->height);
+          if (!accept(Tok::Comma)) break;
+        }
+        if (!at(Tok::RBracket)) failExpected("expected ']' after the indices", &open);
+        take();
+      }
+      --depth_;
+      if (ix->items.empty()) fail({open.pos, prevEnd_}, "expected an index or a slice between '[' and ']'");
+      ix->range = {e->range.begin, prevEnd_};
+      checkHeight(*ix, e->height);
+      ix->lhs = std::move(e);
+      e = std::move(ix);
+    } else if (at(Tok::Dot)) {
+      take();
+      const Token name = expectName("expected a name after '.'");
+      auto m = node(ast::Expr::Member, {e->range.begin, name.end()}, name.range());
+      m->text = name.text;
+      checkHeight(*m, e->height);
+      m->lhs = std::move(e);
+      e = std::move(m);
+    } else {
+      return e;
+    }
   }
 }
 
-// primary = NUMBER | "-" NUMBER | NAME | NAME "(" [ args ] ")" | "(" expr ")"
+// item = expr | [ expr ] ":" [ expr ] [ ":" [ expr ] ]
+ast::IndexItem Parser::indexItem() {
+  ast::IndexItem it;
+  const Pos begin = cur().pos;
+  auto endsPart = [&] { return at(Tok::Colon) || at(Tok::Comma) || at(Tok::RBracket); };
+  ast::ExprPtr first = endsPart() ? nullptr : expr();
+  if (!at(Tok::Colon)) {
+    if (!first) failExpected("expected an index or a slice");
+    it.range = first->range;
+    it.index = std::move(first);
+    return it;
+  }
+  it.isSlice = true;
+  it.start = std::move(first);
+  take();
+  if (!endsPart()) it.end = expr();
+  if (accept(Tok::Colon) && !endsPart()) it.step = expr();
+  it.range = {begin, prevEnd_};
+  return it;
+}
+
+// primary = NUMBER | NAME | "(" expr ")" | "(" [ expr "," { expr "," } [ expr ] ] ")"     (a tuple)
 ast::ExprPtr Parser::primary() {
   const Token t = cur();
   switch (t.kind) {
     case Tok::Number:
       return number(nullptr);
-    case Tok::Minus:
-      if (!peek(1).is(Tok::Number)) fail(t.range(), "unary '-' is only supported before a number for now");
-      take();
-      return number(&t);
     case Tok::Ident: {
-      if (peek(1).is(Tok::LParen)) {
-        ast::CallExpr c = call("expected a function name");
-        auto e = std::make_unique<ast::Expr>();
-        e->kind = ast::Expr::Call;
-        e->text = std::move(c.name);
-        e->opRange = c.nameRange;
-        e->range = c.range;
-        for (const ast::Arg& a : c.args) e->height = std::max(e->height, a.value->height + 1);
-        if (e->height > kMaxExprHeight)
-          fail(e->opRange, fmt::format("expression is too long (more than {} nested operations); split it into "
-                                       "several statements",
-                                       kMaxExprHeight));
-        e->args = std::move(c.args);
-        return e;
-      }
       take();
-      auto e = std::make_unique<ast::Expr>();
-      e->kind = ast::Expr::Name;
+      auto e = node(ast::Expr::Name, t.range(), t.range());
       e->text = t.text;
-      e->range = e->opRange = t.range();
       return e;
     }
     case Tok::LParen: {
       enterNesting(t);
       take();
       Nest nest(*this);
+      if (at(Tok::RParen)) {  // () is the empty tuple
+        take();
+        --depth_;
+        return node(ast::Expr::Tuple, {t.pos, prevEnd_}, t.range());
+      }
       ast::ExprPtr e = expr();
+      if (at(Tok::Comma)) {
+        auto tuple = node(ast::Expr::Tuple, {}, t.range());
+        checkHeight(*tuple, e->height);
+        tuple->args.push_back({{}, {}, std::move(e)});
+        while (accept(Tok::Comma) && !at(Tok::RParen)) {
+          tuple->args.push_back({{}, {}, expr()});
+          checkHeight(*tuple, tuple->args.back().value->height);
+        }
+        e = std::move(tuple);
+      }
       if (!at(Tok::RParen)) failExpected("expected ')' after the expression", &t);
       take();
       --depth_;
       e->range = {t.pos, prevEnd_};
       return e;
     }
+    case Tok::String:
+      fail(t.range(), "a string can only follow 'import'");
     default:
       failExpected("expected an expression");
   }
@@ -112,10 +232,10 @@ ast::ExprPtr Parser::primary() {
 // A numeric literal; `minus` is the '-' before it, if any.
 ast::ExprPtr Parser::number(const Token* minus) {
   const Token t = take();
-  auto e = std::make_unique<ast::Expr>();
-  e->kind = ast::Expr::Number;
+  auto e = node(ast::Expr::Number, {minus ? minus->pos : t.pos, t.end()}, {});
+  e->opRange = e->range;
   e->text = (minus ? "-" : "") + std::string(t.text);
-  e->range = e->opRange = {minus ? minus->pos : t.pos, t.end()};
+  e->integer = t.text.find_first_of(".eE") == std::string_view::npos;
   // strtod rather than from_chars: it says which way a value is out of range. Underflow to zero is
   // harmless; overflow would become inf.
   e->number = std::strtod(std::string(t.text).c_str(), nullptr);
@@ -127,7 +247,7 @@ ast::ExprPtr Parser::number(const Token* minus) {
   return e;
 }
 
-// call = NAME [ "(" [ args ] ")" ]      (the parentheses are optional for initializers and optimizers)
+// call = NAME [ "(" [ args ] ")" ]      (initializers, optimizers: the parentheses are optional)
 ast::CallExpr Parser::call(std::string_view expected) {
   ast::CallExpr c;
   const Token name = expectName(std::string(expected));

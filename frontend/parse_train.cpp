@@ -37,10 +37,12 @@ ast::TrainBlock Parser::train() {
 }
 
 // setting = "minimize" NAME
-//         | "optimizer" NAME [ "(" [ args ] ")" ]
-//         | ( "batch" | "epochs" | "seed" ) [ "-" ] INTEGER
+//         | ( "optimizer" | "schedule" ) NAME [ "(" [ args ] ")" ]
+//         | ( "batch" | "epochs" | "seed" | "clip_norm" ) [ "-" ] NUMBER
 void Parser::setting(ast::TrainBlock& t) {
-  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch", "epochs", "seed"};
+  // In the order of ast::Setting::Kind.
+  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",    "epochs",
+                                                      "seed",     "schedule",  "clip_norm"};
   ast::Setting s;
   bool haveKey = false;
   try {
@@ -65,13 +67,19 @@ void Parser::setting(ast::TrainBlock& t) {
         break;
       }
       case ast::Setting::Optimizer:
-        s.optimizer = call("expected an optimizer (adam or sgd) after 'optimizer'");
+        s.optimizer = call("expected an optimizer (adam, adamw, sgd, rmsprop or adagrad) after 'optimizer'");
+        break;
+      case ast::Setting::Schedule:
+        s.optimizer = call("expected a schedule (constant, step, exponential or cosine) after 'schedule'");
         break;
       case ast::Setting::Batch:
       case ast::Setting::Epochs:
-      case ast::Setting::Seed: {
+      case ast::Setting::Seed:
+      case ast::Setting::ClipNorm: {
         const bool negative = at(Tok::Minus) && peek(1).is(Tok::Number);
-        if (!negative && !at(Tok::Number)) failExpected(fmt::format("expected an integer after '{}'", key.text));
+        if (!negative && !at(Tok::Number))
+          failExpected(fmt::format("expected {} after '{}'", s.kind == ast::Setting::ClipNorm ? "a number" : "an integer",
+                                   key.text));
         const Pos begin = cur().pos;
         if (negative) take();
         const Token v = take();

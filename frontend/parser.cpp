@@ -60,10 +60,19 @@ void Parser::failExpected(std::string message, const Token* opener) {
   throw Abort{};
 }
 
-void Parser::sync() {
+void Parser::sync(bool skipBlock) {
   nest_ = 0;
   depth_ = 0;
-  while (!toks_[i_].is(Tok::Newline) && !toks_[i_].is(Tok::Eof)) ++i_;
+  // A broken line that opens a block ("for t in 0..x {") takes the block with it: its body alone would
+  // be misread, and its '}' would close the enclosing block.
+  int braces = 0;
+  while (!toks_[i_].is(Tok::Eof)) {
+    const Tok k = toks_[i_].kind;
+    if (k == Tok::Newline && braces <= 0) break;
+    if (skipBlock && k == Tok::LBrace) ++braces;
+    if (skipBlock && k == Tok::RBrace && braces > 0) --braces;
+    ++i_;
+  }
 }
 
 void Parser::endOfStatement(std::string_view what) {
@@ -79,9 +88,9 @@ Token Parser::expectName(std::string message) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Files and models
+// Files and blocks
 
-// file = { NEWLINE } { ( model | train ) { NEWLINE } } EOF
+// file = { NEWLINE } { ( import | layer | def | model | train ) { NEWLINE } } EOF
 ast::File Parser::file() {
   ast::File f;
   while (true) {
@@ -91,22 +100,39 @@ ast::File Parser::file() {
       f.models.push_back(model());
     } else if (at(Tok::KwTrain)) {
       f.trains.push_back(train());
+    } else if (at(Tok::KwImport) || at(Tok::KwLayer) || at(Tok::KwDef)) {
+      try {
+        if (at(Tok::KwImport)) {
+          f.imports.push_back(import());
+          endOfStatement("the import");
+        } else if (at(Tok::KwLayer)) {
+          f.layers.push_back(layer());
+        } else {
+          f.functions.push_back(function());
+        }
+      } catch (const Abort&) {
+        sync(true);
+      }
     } else {
       if (!at(Tok::Error))
-        r_.error(cur().range(), fmt::format("expected 'model' or 'train', found {}", describe(cur())));
+        r_.error(cur().range(),
+                 fmt::format("expected 'import', 'layer', 'def', 'model' or 'train', found {}", describe(cur())));
       // Skip to the next block so that one stray line costs one error.
-      while (!at(Tok::Eof) && !at(Tok::KwModel) && !at(Tok::KwTrain)) ++i_;
+      while (!at(Tok::Eof) && !at(Tok::KwModel) && !at(Tok::KwTrain) && !at(Tok::KwLayer) && !at(Tok::KwDef) &&
+             !at(Tok::KwImport))
+        ++i_;
     }
   }
   return f;
 }
 
 // Ends a { ... } block: true when '}' was found. A block cut short by the end of the file or by the next
-// 'model' or 'train' reports the missing '}' and lets the caller go on.
+// top-level keyword reports the missing '}' and lets the caller go on.
 bool Parser::closeBlock(const Token& open, std::string_view what) {
   if (accept(Tok::RBrace)) return true;
   const Token& t = cur();
-  if (!t.is(Tok::Eof) && !t.is(Tok::KwModel) && !t.is(Tok::KwTrain)) return false;
+  if (!t.is(Tok::Eof) && !t.is(Tok::KwModel) && !t.is(Tok::KwTrain) && !t.is(Tok::KwLayer) && !t.is(Tok::KwImport))
+    return false;
   const bool atLineEnd = t.is(Tok::Eof) || t.pos.line != prevEnd_.line;
   // Without an opening '{' (already reported) a missing '}' is no news.
   if (open.is(Tok::LBrace)) {
@@ -116,7 +142,30 @@ bool Parser::closeBlock(const Token& open, std::string_view what) {
   return true;
 }
 
-// model = "model" NAME "{" { statement NEWLINE } "}"
+// block = "{" { statement NEWLINE } "}"     (`member` parses what only this block allows, e.g. 'def')
+void Parser::block(std::vector<ast::Decl>& out, std::string_view what, bool (*member)(Parser&, void*), void* ctx) {
+  skipNewlines();
+  const Token open = cur();
+  if (!accept(Tok::LBrace)) {
+    // Without its '{' the block is taken as empty: what follows belongs to the enclosing block.
+    if (!at(Tok::Error)) r_.error(afterPrevious(), fmt::format("expected '{{' to start {}", what));
+    if (cur().pos.line == prevEnd_.line) sync();
+    return;
+  }
+  if (++blocks_ > kMaxBlocks) {
+    --blocks_;
+    fail(open.range(), fmt::format("blocks nest too deeply (more than {} levels)", kMaxBlocks));
+  }
+  while (true) {
+    skipNewlines();
+    if (closeBlock(open, what) || r_.stopped()) break;
+    if (member && member(*this, ctx)) continue;
+    statement(out);
+  }
+  --blocks_;
+}
+
+// model = "model" NAME block
 ast::Model Parser::model() {
   ast::Model m;
   m.keywordRange = take().range();
@@ -141,36 +190,107 @@ ast::Model Parser::model() {
   while (true) {
     skipNewlines();
     if (closeBlock(open, what) || r_.stopped()) break;
-    statement(m);
+    statement(m.decls);
   }
   return m;
 }
 
-// statement = input_decl | param_decl | output_decl | assignment
-void Parser::statement(ast::Model& m) {
+// import = "import" STRING
+ast::Import Parser::import() {
+  ast::Import im;
+  im.keywordRange = take().range();
+  if (!at(Tok::String)) failExpected("expected a file name in double quotes after 'import', as in import \"nn.sn\"");
+  const Token t = take();
+  im.path = std::string(t.text.substr(1, t.text.size() - 2));
+  im.pathRange = t.range();
+  if (im.path.empty()) fail(t.range(), "the file name after 'import' is empty");
+  return im;
+}
+
+// params = "(" [ param { "," param } [ "," ] ] ")"      param = NAME [ "=" expr ]
+std::vector<ast::ParamDecl> Parser::paramList(std::string_view what) {
+  if (!at(Tok::LParen)) failExpected(fmt::format("expected '(' and the parameters of {}", what));
+  const Token open = take();
+  std::vector<ast::ParamDecl> out;
+  Nest nest(*this);
+  while (!at(Tok::RParen)) {
+    const Token name = expectName(fmt::format("expected a parameter name in the parameters of {}", what));
+    ast::ParamDecl p;
+    p.name = name.text;
+    p.range = name.range();
+    if (accept(Tok::Equal)) p.fallback = expr();
+    out.push_back(std::move(p));
+    if (!accept(Tok::Comma)) break;
+  }
+  if (!at(Tok::RParen)) failExpected("expected ')' after the parameters", &open);
+  take();
+  return out;
+}
+
+// layer = "layer" NAME params "{" { ( statement | def ) NEWLINE } "}"
+ast::Layer Parser::layer() {
+  ast::Layer l;
+  l.keywordRange = take().range();
+  const Token name = expectName("expected a layer name after 'layer'");
+  l.name = name.text;
+  l.nameRange = name.range();
+  l.params = paramList("layer " + quoted(l.name));
+  auto member = [](Parser& p, void* ctx) {
+    if (!p.at(Tok::KwDef)) return false;
+    auto& layer = *static_cast<ast::Layer*>(ctx);
+    try {
+      layer.methods.push_back(p.function());
+    } catch (const Abort&) {
+      p.sync(true);
+    }
+    return true;
+  };
+  block(l.body, "layer " + quoted(l.name), member, &l);
+  return l;
+}
+
+// def = "def" NAME params block
+ast::Function Parser::function() {
+  ast::Function f;
+  f.keywordRange = take().range();
+  const Token name = expectName("expected a function name after 'def'");
+  f.name = name.text;
+  f.nameRange = name.range();
+  f.params = paramList(quoted(f.name));
+  block(f.body, quoted(f.name));
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statements
+
+// statement = input_decl | param_decl | output_decl | assignment | for_loop | return
+void Parser::statement(std::vector<ast::Decl>& out) {
   ast::Decl d;
   try {
     declaration(d);
   } catch (const Abort&) {
-    if (!d.name.empty()) {
+    if (!d.name.empty() && d.kind != ast::Decl::For) {
       d.broken = true;
       d.value.reset();
-      m.decls.push_back(std::move(d));
+      out.push_back(std::move(d));
     }
-    sync();
+    sync(true);
     return;
   }
   const std::string_view what = d.kind == ast::Decl::Input   ? "the input declaration"
                                 : d.kind == ast::Decl::Param ? "the parameter declaration"
+                                : d.kind == ast::Decl::For   ? "the loop"
                                                              : "the expression";
-  m.decls.push_back(std::move(d));
+  out.push_back(std::move(d));
   endOfStatement(what);
 }
 
 // input_decl  = "input" NAME ":" type
 // param_decl  = "param" NAME ":" type [ "=" initializer ]
 // output_decl = "output" NAME "=" expr
-// assignment  = NAME "=" expr
+// assignment  = NAME { "," NAME } "=" expr
+// return      = "return" expr { "," expr }
 void Parser::declaration(ast::Decl& d) {
   const Token first = cur();
   switch (first.kind) {
@@ -183,11 +303,44 @@ void Parser::declaration(ast::Decl& d) {
     case Tok::KwOutput:
       d.kind = ast::Decl::Output;
       break;
+    case Tok::KwFor:
+      forLoop(d);
+      return;
+    case Tok::KwReturn: {
+      d.kind = ast::Decl::Return;
+      d.keywordRange = take().range();
+      ast::ExprPtr e = expr();
+      if (at(Tok::Comma)) {
+        auto tuple = std::make_unique<ast::Expr>();
+        tuple->kind = ast::Expr::Tuple;
+        tuple->opRange = d.keywordRange;
+        tuple->args.push_back({{}, {}, std::move(e)});
+        while (accept(Tok::Comma)) tuple->args.push_back({{}, {}, expr()});
+        tuple->range = join(tuple->args.front().value->range, tuple->args.back().value->range);
+        for (const ast::Arg& a : tuple->args) tuple->height = std::max(tuple->height, a.value->height + 1);
+        e = std::move(tuple);
+      }
+      d.value = std::move(e);
+      return;
+    }
     case Tok::Ident: {
       const Token& next = peek(1);
       if (next.is(Tok::Equal)) {
         d.kind = ast::Decl::Let;
         break;
+      }
+      if (next.is(Tok::Comma)) {  // h, c = ...
+        d.kind = ast::Decl::Let;
+        d.keywordRange = d.nameRange = first.range();
+        d.name = first.text;
+        while (true) {
+          const Token name = expectName("expected a name in the list of names before '='");
+          d.targets.push_back({std::string(name.text), name.range()});
+          if (!accept(Tok::Comma)) break;
+        }
+        if (!accept(Tok::Equal)) failExpected("expected '=' after the names");
+        d.value = expr();
+        return;
       }
       // From here on the statement is broken, but it most likely defines a name: record it, so that
       // its uses do not report "undefined" as well.
@@ -196,7 +349,7 @@ void Parser::declaration(ast::Decl& d) {
         d.nameRange = d.keywordRange = name.range();
       };
       if (next.is(Tok::Ident)) {
-        if (auto s = closestName(first.text, {"input", "param", "output"})) {
+        if (auto s = closestName(first.text, {"input", "param", "output", "return"})) {
           recordName(next);
           fail(first.range(), fmt::format("unknown statement {}; did you mean '{}'?", quoted(first.text), *s));
         }
@@ -208,9 +361,12 @@ void Parser::declaration(ast::Decl& d) {
             fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
       failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
     }
+    case Tok::KwDef:
+      fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
     default:
-      fail(first.range(),
-           fmt::format("expected a statement (input, param, output or NAME = expression), found {}", describe(first)));
+      fail(first.range(), fmt::format("expected a statement (input, param, output, for, return or NAME = "
+                                      "expression), found {}",
+                                      describe(first)));
   }
   if (d.kind != ast::Decl::Let) take();
   const Token name = expectName(fmt::format("expected a name after {}", tokName(first.kind)));
@@ -226,6 +382,22 @@ void Parser::declaration(ast::Decl& d) {
   d.type = type();
   if (d.kind == ast::Decl::Param && accept(Tok::Equal))
     d.init = call("expected an initializer such as zeros or glorot_uniform after '='");
+}
+
+// for_loop = "for" NAME "in" expr ".." expr block
+void Parser::forLoop(ast::Decl& d) {
+  d.kind = ast::Decl::For;
+  d.keywordRange = take().range();
+  const Token name = expectName("expected a loop variable after 'for'");
+  d.name = name.text;
+  d.nameRange = name.range();
+  if (!(at(Tok::Ident) && cur().text == "in")) failExpected(fmt::format("expected 'in' after 'for {}'", name.text));
+  take();
+  d.value = expr();
+  if (!at(Tok::DotDot)) failExpected("expected '..' in the loop's range, as in 'for t in 0..28'");
+  take();
+  d.end = expr();
+  block(d.body, "the loop");
 }
 
 // type = DTYPE "[" [ dim { "," dim } [ "," ] ] "]"

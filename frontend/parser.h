@@ -15,6 +15,7 @@ namespace sinter::frontend {
 // calls, and the height of an expression's tree (a chain `a + b + c ...` is as tall as it is long).
 inline constexpr int kMaxNesting = 256;
 inline constexpr int kMaxExprHeight = 1024;
+inline constexpr int kMaxBlocks = 64;  // nested { } blocks (loops in loops)
 
 ast::File parse(const std::vector<Token>& tokens, Reporter& r);
 

@@ -42,15 +42,24 @@ class Parser {
   [[noreturn]] void failExpected(std::string message, const Token* opener = nullptr);
   Range afterPrevious() const { return {prevEnd_, {prevEnd_.line, prevEnd_.col + 1}}; }
   // Skips the rest of the broken statement, up to its line break.
-  void sync();
+  void sync(bool skipBlock = false);
   // After a statement: a line break, '}' or the end of the file must follow.
   void endOfStatement(std::string_view what);
   Token expectName(std::string message);
 
-  // --- models and declarations (parser.cpp) ---
+  // --- files, blocks and statements (parser.cpp) ---
   ast::Model model();
-  void statement(ast::Model& m);
+  ast::Import import();
+  ast::Layer layer();
+  ast::Function function();
+  std::vector<ast::ParamDecl> paramList(std::string_view what);
+  // Parses `{ statements }` after a header; `member` handles what only this block allows (a layer's
+  // 'def') and returns false for an ordinary statement.
+  void block(std::vector<ast::Decl>& out, std::string_view what, bool (*member)(Parser&, void*) = nullptr,
+             void* ctx = nullptr);
+  void statement(std::vector<ast::Decl>& out);
   void declaration(ast::Decl& d);
+  void forLoop(ast::Decl& d);
   ast::TypeExpr type();
   ast::DimExpr dim();
   bool closeBlock(const Token& open, std::string_view what);
@@ -58,10 +67,14 @@ class Parser {
   // --- expressions (parse_expr.cpp) ---
   ast::ExprPtr expr();
   ast::ExprPtr term();
+  ast::ExprPtr unary();
+  ast::ExprPtr power();
+  ast::ExprPtr postfix();
   ast::ExprPtr primary();
+  ast::IndexItem indexItem();
   ast::ExprPtr number(const Token* minus);
   ast::ExprPtr binary(ast::BinaryOp op, const Token& opTok, ast::ExprPtr lhs, ast::ExprPtr rhs);
-  [[noreturn]] void unsupportedOperator(const Token& t);
+  void checkHeight(ast::Expr& e, int childHeight);
   std::vector<ast::Arg> args();
   ast::CallExpr call(std::string_view expected);  // `expected`: the message when the name is missing
   void enterNesting(const Token& at);
@@ -76,6 +89,7 @@ class Parser {
   Pos prevEnd_;        // end of the last token taken
   int nest_ = 0;       // open ( and [ around the current token
   int depth_ = 0;      // current expression nesting, capped by kMaxNesting
+  int blocks_ = 0;     // open { } blocks, capped by kMaxBlocks
 };
 
 }  // namespace sinter::frontend

@@ -25,6 +25,7 @@ class Reporter {
   // True once the engine stopped recording (too many errors): parsing garbage can stop early.
   bool stopped() const { return diags_.limitReached(); }
   int errorCount() const { return diags_.errorCount(); }
+  int errorReports() const { return diags_.errorReports(); }
   const SourceFile& file() const { return file_; }
 
  private:

@@ -28,6 +28,11 @@ class Scope {
     order_.push_back(d.name);
     return true;
   }
+  bool add(const std::string& name, const ast::Decl& d, std::optional<ir::TensorType> type) {
+    if (!symbols_.emplace(name, Symbol{&d, std::move(type)}).second) return false;
+    order_.push_back(name);
+    return true;
+  }
   // In order of definition, for "did you mean".
   std::vector<std::string_view> names() const { return {order_.begin(), order_.end()}; }
 

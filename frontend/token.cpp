@@ -26,6 +26,18 @@ std::string_view tokName(Tok k) {
       return "'param'";
     case Tok::KwOutput:
       return "'output'";
+    case Tok::KwLayer:
+      return "'layer'";
+    case Tok::KwDef:
+      return "'def'";
+    case Tok::KwFor:
+      return "'for'";
+    case Tok::KwReturn:
+      return "'return'";
+    case Tok::KwImport:
+      return "'import'";
+    case Tok::String:
+      return "a string";
     case Tok::LParen:
       return "'('";
     case Tok::RParen:
@@ -56,6 +68,10 @@ std::string_view tokName(Tok k) {
       return "'**'";
     case Tok::At:
       return "'@'";
+    case Tok::Dot:
+      return "'.'";
+    case Tok::DotDot:
+      return "'..'";
   }
   return "?";
 }
@@ -66,6 +82,8 @@ std::string describe(const Token& t) {
       return quoted(t.text);
     case Tok::Number:
       return "number " + quoted(t.text);
+    case Tok::String:
+      return "string " + std::string(t.text.substr(0, 40)) + (t.text.size() > 40 ? "...\"" : "");
     default:
       return std::string(tokName(t.kind));
   }

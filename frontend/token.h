@@ -15,12 +15,19 @@ enum class Tok : std::uint8_t {
   Error,    // bytes the lexer already reported; the parser drops the statement silently
   Ident,
   Number,
-  // Keywords. Train settings (minimize, batch, ...) stay identifiers so that `batch` can name a dimension.
+  // Keywords. Train settings (minimize, batch, ...) and 'in' stay identifiers so that `batch` can name a
+  // dimension and `in` a layer argument.
   KwModel,
   KwTrain,
   KwInput,
   KwParam,
   KwOutput,
+  KwLayer,
+  KwDef,
+  KwFor,
+  KwReturn,
+  KwImport,
+  String,  // "nn.sn": only after 'import'; the token's text keeps the quotes
   // Punctuation.
   LParen,
   RParen,
@@ -35,8 +42,10 @@ enum class Tok : std::uint8_t {
   Minus,
   Star,
   Slash,
-  Power,  // ** (reserved: reported as unsupported)
+  Power,  // **
   At,
+  Dot,     // .   (a layer instance's member: enc.fc1)
+  DotDot,  // ..  (a static range: 0..28)
 };
 
 struct Token {

@@ -1,13 +1,13 @@
-// The type rules of the language's operations, checked before the graph is built: the IR's own rules
+// The type rules of the language's operators, checked before the graph is built: the IR's own rules
 // would only throw, while these explain the problem in the user's terms.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/ir/types.h"
-#include "frontend/ast.h"
 
 namespace sinter::frontend {
 
@@ -22,15 +22,10 @@ struct TypeCheck {
 
 using Types = std::vector<ir::TensorType>;
 
-// a + b, a * b: NumPy broadcasting, equal dtypes.
-TypeCheck checkElementwise(ast::BinaryOp op, const ir::TensorType& a, const ir::TensorType& b);
-// a @ b: [M,K] @ [K,N] -> [M,N], floating point.
+// a + b, a - b, a * b, a / b, a ** b, maximum(a, b), ...: NumPy broadcasting, equal dtypes. `verb` names
+// the operation in messages ("add", "subtract").
+TypeCheck checkElementwise(std::string_view verb, const ir::TensorType& a, const ir::TensorType& b);
+// a @ b: [..., M, K] @ [..., K, N] -> [..., M, N], floating point; leading dimensions broadcast.
 TypeCheck checkMatMul(const ir::TensorType& a, const ir::TensorType& b);
-// relu(x): any floating tensor.
-TypeCheck checkRelu(const Types& args);
-// softmax(x): a floating tensor of rank >= 1, normalized over its last axis.
-TypeCheck checkSoftmax(const Types& args);
-// cross_entropy(logits [N,C] floating, labels [N] i32) -> scalar of the logits' dtype.
-TypeCheck checkCrossEntropy(const Types& args);
 
 }  // namespace sinter::frontend

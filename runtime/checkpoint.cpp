@@ -63,11 +63,42 @@ void writeAll(int fd, const void* data, size_t n, const std::string& path) {
   }
 }
 
+void hashBytes(uint64_t& h, const void* data, size_t n) {
+  const unsigned char* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+}
+
+void hashTensors(uint64_t& h, const sinter_tensor_desc* ts, int32_t n) {
+  hashBytes(h, &n, sizeof n);
+  for (int32_t i = 0; i < n; ++i) {
+    const std::string name = paramName(ts[i]);
+    hashBytes(h, name.c_str(), name.size() + 1);
+    hashBytes(h, &ts[i].dtype, sizeof ts[i].dtype);
+    hashBytes(h, &ts[i].rank, sizeof ts[i].rank);
+    for (int32_t d = 0; d < ts[i].rank; ++d) hashBytes(h, &ts[i].dims[d], sizeof(int64_t));
+  }
+}
+
 }  // namespace
 
-void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params) {
+std::string structureHash(const sinter_model_desc& model) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  hashTensors(h, model.inputs, model.num_inputs);
+  hashTensors(h, model.params, model.num_params);
+  hashTensors(h, model.outputs, model.num_outputs);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params,
+                    const CheckpointExtras* extras) {
   json header = json::object();
-  header["__metadata__"] = {{"format", "pt"}, {"sinter_model", model.name ? model.name : ""}};
+  header["__metadata__"] = {{"format", "pt"},
+                            {"sinter_model", model.name ? model.name : ""},
+                            {"sinter_structure", structureHash(model)}};
+  if (extras)
+    for (const auto& [k, v] : extras->metadata) header["__metadata__"][k] = v;
   uint64_t offset = 0;
   std::vector<uint64_t> bytes(static_cast<size_t>(model.num_params));
   for (int32_t i = 0; i < model.num_params; ++i) {
@@ -79,6 +110,17 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
     header[name] = {{"dtype", "F32"}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
     offset += bytes[i];
   }
+  std::vector<uint64_t> extraBytes;
+  if (extras)
+    for (const ExtraTensor& t : extras->tensors) {
+      uint64_t n = 1;
+      for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
+      if (t.name.find('/') == std::string::npos || header.contains(t.name))
+        throw Error(path + ": cannot save extra tensor named '" + t.name + "': it needs a '/' and a unique name");
+      extraBytes.push_back(n * sizeof(float));
+      header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
+      offset += extraBytes.back();
+    }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t headerLen = text.size();  // little-endian on disk: see the static_assert
@@ -90,6 +132,7 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
     writeAll(fd, &headerLen, sizeof headerLen, tmp);
     writeAll(fd, text.data(), text.size(), tmp);
     for (int32_t i = 0; i < model.num_params; ++i) writeAll(fd, params[i], bytes[i], tmp);
+    for (size_t i = 0; i < extraBytes.size(); ++i) writeAll(fd, extras->tensors[i].data, extraBytes[i], tmp);
     if (::fsync(fd) != 0) throw Error(tmp + ": fsync failed: " + errnoText());
   } catch (...) {
     ::close(fd);
@@ -115,7 +158,8 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
   }
 }
 
-void loadCheckpoint(const std::string& path, const sinter_model_desc& model, float* const* params) {
+std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
+                                                  float* const* params, const CheckpointExtras* extras) {
   const std::string where = "checkpoint " + path;
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) throw Error(where + ": cannot open: " + errnoText());
@@ -144,19 +188,18 @@ void loadCheckpoint(const std::string& path, const sinter_model_desc& model, flo
   const uint64_t dataStart = 8 + headerLen;
   const uint64_t dataSize = fileSize - dataStart;
 
-  // Check every param before writing any, so that a bad file leaves the params untouched.
+  // Check every tensor before writing any, so that a bad file leaves the params untouched.
   struct Slice {
     uint64_t begin, bytes;
+    float* dest;
   };
   std::vector<Slice> slices;
   std::set<std::string> known;
-  for (int32_t i = 0; i < model.num_params; ++i) {
-    const sinter_tensor_desc& t = model.params[i];
-    const std::string name = paramName(t);
+  auto expect = [&](const std::string& name, const std::vector<int64_t>& modelShape, uint64_t want, float* dest,
+                    const char* what) {
     known.insert(name);
-    const uint64_t want = static_cast<uint64_t>(checkedParamCount(where, t)) * sizeof(float);
     const auto it = header.find(name);
-    if (it == header.end()) throw Error(where + ": param '" + name + "' of the model is missing");
+    if (it == header.end()) throw Error(where + ": " + what + " '" + name + "' of the model is missing");
     const json& e = *it;
     const std::string bad = where + ": tensor '" + name + "': ";
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
@@ -169,9 +212,8 @@ void loadCheckpoint(const std::string& path, const sinter_model_desc& model, flo
       if (!d.is_number_unsigned()) throw Error(bad + "shape " + e["shape"].dump() + " has an invalid dimension");
       shape.push_back(d.get<int64_t>());
     }
-    if (shape != modelShape(t))
-      throw Error(bad + "shape " + shapeText(shape) + " in the file but " + shapeText(modelShape(t)) +
-                  " in the model");
+    if (shape != modelShape)
+      throw Error(bad + "shape " + shapeText(shape) + " in the file but " + shapeText(modelShape) + " in the model");
     const json& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       throw Error(bad + "data_offsets " + off.dump() + " is not a pair of offsets");
@@ -180,23 +222,44 @@ void loadCheckpoint(const std::string& path, const sinter_model_desc& model, flo
       throw Error(bad + "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                   "] out of range: the data section has " + std::to_string(dataSize) + " bytes (truncated file?)");
     if (end - begin != want)
-      throw Error(bad + "data_offsets span " + std::to_string(end - begin) + " bytes, shape " +
-                  shapeText(shape) + " needs " + std::to_string(want));
-    slices.push_back({begin, want});
+      throw Error(bad + "data_offsets span " + std::to_string(end - begin) + " bytes, shape " + shapeText(shape) +
+                  " needs " + std::to_string(want));
+    slices.push_back({begin, want, dest});
+  };
+  for (int32_t i = 0; i < model.num_params; ++i) {
+    const sinter_tensor_desc& t = model.params[i];
+    expect(paramName(t), modelShape(t), static_cast<uint64_t>(checkedParamCount(where, t)) * sizeof(float), params[i],
+           "param");
   }
+  if (extras)
+    for (const ExtraTensor& t : extras->tensors) {
+      uint64_t n = 1;
+      for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
+      expect(t.name, t.shape, n * sizeof(float), t.data, "optimizer state");
+    }
   for (const auto& [key, value] : header.items()) {
-    if (key == "__metadata__") continue;
-    if (!known.count(key))
-      throw Error(where + ": holds tensor '" + key + "' that model '" + (model.name ? model.name : "") +
-                  "' does not have (a checkpoint of another model?)");
+    if (key == "__metadata__" || known.count(key) || key.find('/') != std::string::npos) continue;
+    throw Error(where + ": holds tensor '" + key + "' that model '" + (model.name ? model.name : "") +
+                "' does not have (a checkpoint of another model?)");
+  }
+  std::map<std::string, std::string> metadata;
+  if (const auto it = header.find("__metadata__"); it != header.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) metadata[k] = v.get<std::string>();
+  if (const auto it = metadata.find("sinter_structure"); it != metadata.end() && it->second != structureHash(model)) {
+    const auto name = metadata.find("sinter_model");
+    throw Error(where + ": written by model '" + (name != metadata.end() ? name->second : "") + "' of structure " +
+                it->second + ", but model '" + (model.name ? model.name : "") + "' has structure " +
+                structureHash(model) + " (its inputs or outputs differ)");
   }
 
-  for (int32_t i = 0; i < model.num_params; ++i) {
-    if (slices[i].bytes == 0) continue;
-    if (std::fseek(f.get(), static_cast<long>(dataStart + slices[i].begin), SEEK_SET) != 0 ||
-        std::fread(params[i], 1, slices[i].bytes, f.get()) != slices[i].bytes)
-      throw Error(where + ": cannot read the data of '" + paramName(model.params[i]) + "'");
+  for (const Slice& sl : slices) {
+    if (sl.bytes == 0) continue;
+    if (std::fseek(f.get(), static_cast<long>(dataStart + sl.begin), SEEK_SET) != 0 ||
+        std::fread(sl.dest, 1, sl.bytes, f.get()) != sl.bytes)
+      throw Error(where + ": cannot read the data at offset " + std::to_string(sl.begin));
   }
+  return metadata;
 }
 
 }  // namespace sinter::rt

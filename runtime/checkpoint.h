@@ -9,23 +9,50 @@
 
 #include <sinter/model_abi.h>
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace sinter::rt {
 
 // Largest JSON header accepted on load (the limit of the safetensors reference implementation).
 inline constexpr uint64_t kCheckpointMaxHeader = 100'000'000;
 
+// A tensor stored besides the params (optimizer state): f32, `shape`, data at `data`.
+struct ExtraTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  float* data;
+};
+
+// What a training checkpoint holds besides the weights: string metadata (merged into __metadata__, which
+// safetensors restricts to strings) and extra tensors. Extra tensor names contain '/', which param names
+// never do, so they cannot collide with a param.
+struct CheckpointExtras {
+  std::map<std::string, std::string> metadata;
+  std::vector<ExtraTensor> tensors;
+};
+
+// A hash of the model's structure: the name, dtype and dims of every input, param and output, in ABI
+// order (FNV-1a 64, as 16 hex digits). Stored as metadata "sinter_structure".
+std::string structureHash(const sinter_model_desc& model);
+
 // Writes every param of `model` (params[i] holds param i, all f32 with fixed dims) to `path`
 // atomically: into "<path>.tmp", flushed and fsynced, then renamed over path, so that a crash leaves
 // either the old file or the new one. Throws sinter::rt::Error naming the file on any failure.
-void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params);
+void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params,
+                    const CheckpointExtras* extras = nullptr);
 
-// Reads the params of `model` from `path` into params[i]. Validates the whole header before writing
+// Reads the params of `model` from `path` into params[i], and each tensor of extras->tensors (which must
+// be present with its shape) into its data. Tensors whose name contains '/' that extras does not ask for
+// are ignored, so a training checkpoint loads as plain weights. When the file records a structure hash
+// that differs from the model's, the load fails naming both models. Returns the file's __metadata__. Validates the whole header before writing
 // any param, so that a bad file leaves them untouched: file readable, header length sane, JSON valid,
 // every param present with dtype F32 and the model's shape, offsets inside the data section, no tensor
 // the model lacks. Throws sinter::rt::Error naming the file and the tensor at fault (with both shapes
 // for a shape mismatch). Only an I/O error while reading the data can leave params partly loaded.
-void loadCheckpoint(const std::string& path, const sinter_model_desc& model, float* const* params);
+std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
+                                                  float* const* params, const CheckpointExtras* extras = nullptr);
 
 }  // namespace sinter::rt

@@ -61,26 +61,42 @@ std::string dataFile(const DriverOptions& opts, const std::string& override, con
 void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os) {
   const DriverOptions d = defaultOptions(model);
   os << "usage: " << program << " [flags]\n"
-     << "Trains model '" << (model.name ? model.name : "") << "' on IDX data (MNIST format, gzip or plain),\n"
-     << "evaluates it on the test set after every epoch and checkpoints its weights (safetensors).\n\n"
-     << "  --data DIR            directory of the four standard files (default " << kDefaultDataDir << ")\n"
-     << "  --train-images FILE   default DIR/train-images-idx3-ubyte.gz\n"
-     << "  --train-labels FILE   default DIR/train-labels-idx1-ubyte.gz\n"
+     << "Trains model '" << (model.name ? model.name : "") << "' on IDX (MNIST format, gzip or plain), NPY or CSV\n"
+     << "data, evaluates it, checkpoints it (safetensors) and resumes after a crash. See docs/training.md.\n\n"
+     << "data:\n"
+     << "  --data DIR            directory of the four standard IDX files (default " << kDefaultDataDir << ")\n"
+     << "  --train-images FILE   default DIR/train-images-idx3-ubyte.gz; a .npy file reads NPY\n"
+     << "  --train-labels FILE   default DIR/train-labels-idx1-ubyte.gz; a .npy file reads NPY\n"
      << "  --test-images FILE    default DIR/t10k-images-idx3-ubyte.gz\n"
      << "  --test-labels FILE    default DIR/t10k-labels-idx1-ubyte.gz\n"
-     << "  --epochs N            passes over the training set (default " << d.epochs << ")\n"
-     << "  --batch N             samples per step (default " << d.batch << ")\n"
-     << "  --lr X                learning rate (default " << d.lr << ")\n"
-     << "  --seed N              seed of initialization and shuffling (default " << d.seed << ")\n"
+     << "  --train-csv FILE      CSV training data: feature columns and one integer label column\n"
+     << "  --test-csv FILE       CSV test data (optional with --train-csv)\n"
+     << "  --label-column C      CSV label column: a header name or a 0-based index (default: the last)\n"
+     << "  --no-header           the CSV files have no header line\n"
+     << "  --delimiter C         CSV field separator (default ,)\n"
+     << "  --normalize MODE      none (default) or standard: per-feature (x - mean) / std of the training set\n"
+     << "  --val-split F         hold out a fraction F in (0, 1) of the training set for validation\n"
      << "  --limit-train N       use only the first N training samples (default 0 = all)\n"
      << "  --limit-test N        use only the first N test samples (default 0 = all)\n"
-     << "  --save PATH           checkpoint after every epoch (default " << d.savePath << ")\n"
-     << "  --no-save             do not checkpoint (same as --save '')\n"
+     << "training:\n"
+     << "  --epochs N            passes over the training set (default " << d.epochs << ")\n"
+     << "  --batch N             samples per step (default " << d.batch << ")\n"
+     << "  --lr X                base learning rate (default " << d.lr << ")\n"
+     << "  --seed N              seed of initialization, shuffling and the split (default " << d.seed << ")\n"
+     << "  --eval-every N        evaluate every N epochs and after the last (default 1)\n"
+     << "  --no-train-acc        skip the training accuracy (saves one forward pass per batch)\n"
+     << "  --no-ftz              keep denormals (default: flush to zero, faster on x86)\n"
+     << "checkpoints and output:\n"
+     << "  --checkpoint-dir DIR  keep DIR/checkpoint.safetensors (weights, optimizer state, position)\n"
+     << "  --checkpoint-every N  also checkpoint every N optimizer steps (default 0: at epoch ends)\n"
+     << "  --resume              continue from DIR/checkpoint.safetensors (needs --checkpoint-dir)\n"
+     << "  --save PATH           weights after every epoch (default " << d.savePath << ")\n"
+     << "  --no-save             do not write the weights file (same as --save '')\n"
      << "  --load PATH           start from these weights instead of initializing\n"
      << "  --metrics PATH        write one JSON object per epoch (JSON Lines)\n"
      << "  --quiet               print nothing but errors\n"
-     << "  --no-ftz              keep denormals (default: flush to zero, faster on x86)\n"
-     << "  --help                print this help\n";
+     << "  --help                print this help\n"
+     << "SIGINT and SIGTERM write a checkpoint and stop (exit status 130 and 143).\n";
 }
 
 ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, DriverOptions& o, std::ostream& out,
@@ -97,10 +113,16 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       printUsage(model, program, out);
       return ParseResult::Help;
     }
-    if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save") {
+    static constexpr std::string_view switches[] = {"--quiet", "--no-ftz", "--no-save", "--no-header",
+                                                    "--no-train-acc", "--resume", "--help"};
+    if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-header" ||
+        arg == "--no-train-acc" || arg == "--resume") {
       if (arg == "--quiet") o.quiet = true;
       if (arg == "--no-ftz") o.flushDenormals = false;
       if (arg == "--no-save") o.savePath.clear();
+      if (arg == "--no-header") o.csvHeader = false;
+      if (arg == "--no-train-acc") o.trainAccuracy = false;
+      if (arg == "--resume") o.resume = true;
       continue;
     }
     if (!arg.starts_with("--")) return fail("unexpected argument '" + std::string(arg) + "'");
@@ -113,12 +135,15 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     }
     static constexpr std::string_view valued[] = {"--data", "--train-images", "--train-labels", "--test-images",
                                                   "--test-labels", "--epochs", "--batch", "--lr", "--seed",
-                                                  "--limit-train", "--limit-test", "--save", "--load", "--metrics"};
+                                                  "--limit-train", "--limit-test", "--save", "--load", "--metrics",
+                                                  "--train-csv", "--test-csv", "--label-column", "--delimiter",
+                                                  "--normalize", "--val-split", "--eval-every", "--checkpoint-dir",
+                                                  "--checkpoint-every"};
     bool known = false;
     for (std::string_view v : valued) known = known || v == flag;
     if (!known) {
-      if (flag == "--quiet" || flag == "--no-ftz" || flag == "--no-save" || flag == "--help")
-        return fail("flag " + std::string(flag) + " takes no value");
+      for (std::string_view sw : switches)
+        if (flag == sw) return fail("flag " + std::string(flag) + " takes no value");
       return fail("unknown flag '" + std::string(flag) + "'");
     }
     if (!hasValue) {
@@ -143,7 +168,26 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     else if (flag == "--limit-test") { if (!parseInt(v, 0, o.limitTest)) return badValue("an integer >= 0"); }
     else if (flag == "--seed") { if (!parseU64(v, o.seed)) return badValue("an unsigned integer"); }
     else if (flag == "--lr") { if (!parseLr(v, o.lr)) return badValue("a finite number >= 0"); }
+    else if (flag == "--train-csv") o.trainCsv = v;
+    else if (flag == "--test-csv") o.testCsv = v;
+    else if (flag == "--label-column") o.labelColumn = v;
+    else if (flag == "--checkpoint-dir") o.checkpointDir = v;
+    else if (flag == "--delimiter") { if (v.size() != 1 || v[0] == '"' || v[0] == '\n') return badValue("one character"); o.csvDelimiter = v[0]; }
+    else if (flag == "--normalize") {
+      if (v != "none" && v != "standard") return badValue("none or standard");
+      o.standardize = v == "standard";
+    }
+    else if (flag == "--val-split") {
+      float f = 0;
+      if (!parseLr(v, f) || !(f > 0 && f < 1)) return badValue("a fraction in (0, 1)");
+      o.valSplit = f;
+    }
+    else if (flag == "--eval-every") { if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1"); }
+    else if (flag == "--checkpoint-every") { if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0"); }
   }
+  if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");
+  if (o.checkpointEvery > 0 && o.checkpointDir.empty()) return fail("--checkpoint-every needs --checkpoint-dir DIR");
+  if (!o.testCsv.empty() && o.trainCsv.empty()) return fail("--test-csv needs --train-csv");
   return ParseResult::Run;
 }
 

@@ -27,6 +27,17 @@ struct DriverOptions {
   std::string metricsPath;
   bool quiet = false;
   bool flushDenormals = true;
+  // CSV data (instead of IDX or NPY); the label column by name or 0-based index, empty: the last.
+  std::string trainCsv, testCsv, labelColumn;
+  bool csvHeader = true;
+  char csvDelimiter = ',';
+  bool standardize = false;  // --normalize standard
+  double valSplit = 0;       // fraction of the training set held out for validation
+  int64_t evalEvery = 1;     // evaluate every N epochs (and after the last)
+  bool trainAccuracy = true;
+  std::string checkpointDir;
+  int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only
+  bool resume = false;
 };
 
 enum class ParseResult { Run, Help, Error };

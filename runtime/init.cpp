@@ -1,5 +1,7 @@
 #include "runtime/init.h"
 
+#include "runtime/philox.h"
+
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -11,23 +13,29 @@ namespace {
 
 std::string tensorName(const sinter_tensor_desc& t) { return t.name ? t.name : "<unnamed>"; }
 
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 40) * 0x1p-24; }
+// Element k of a param draws from block k of the param's own stream: no element depends on another.
+PhiloxBlock block(uint64_t seed, uint32_t stream, int64_t k) {
+  return draw(seed, RandomPurpose::Init, stream, static_cast<uint64_t>(k));
+}
 
 // Values in [lo, hi): rounding to float could land on hi itself, which the kind excludes.
-void fillUniform(std::mt19937_64& rng, float* data, int64_t n, double lo, double hi) {
+void fillUniform(uint64_t seed, uint32_t stream, float* data, int64_t n, double lo, double hi) {
   const float top = static_cast<float>(hi);
   const float below = std::nextafter(top, -std::numeric_limits<float>::infinity());
   for (int64_t i = 0; i < n; ++i) {
-    float x = static_cast<float>(lo + (hi - lo) * uniform01(rng));
+    const double u = static_cast<double>(block(seed, stream, i)[0] >> 8) * 0x1p-24;
+    float x = static_cast<float>(lo + (hi - lo) * u);
     if (x >= top && hi > lo) x = below;
     data[i] = x;
   }
 }
 
-void fillNormal(std::mt19937_64& rng, float* data, int64_t n, double mean, double std) {
+// Elements 2j and 2j+1 are the Box-Muller pair of block j.
+void fillNormal(uint64_t seed, uint32_t stream, float* data, int64_t n, double mean, double std) {
   for (int64_t i = 0; i < n; i += 2) {
-    const double u1 = 1.0 - static_cast<double>(rng() >> 11) * 0x1p-53;  // (0, 1]: log(u1) is finite
-    const double u2 = static_cast<double>(rng() >> 11) * 0x1p-53;
+    const PhiloxBlock b = block(seed, stream, i / 2);
+    const double u1 = 1.0 - static_cast<double>(join(b[0], b[1]) >> 11) * 0x1p-53;  // (0, 1]: log(u1) is finite
+    const double u2 = static_cast<double>(join(b[2], b[3]) >> 11) * 0x1p-53;
     const double r = std::sqrt(-2.0 * std::log(u1));
     const double theta = 2.0 * std::numbers::pi * u2;
     data[i] = static_cast<float>(mean + std * r * std::cos(theta));
@@ -55,6 +63,11 @@ void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut) {
     fanIn = fanOut = 1;
   } else if (t.rank == 1) {
     fanIn = fanOut = t.dims[0];
+  } else if (t.rank == 4) {
+    // conv2d filters [out, in, kh, kw] (NCHW, as torch.nn.Conv2d): the receptive field multiplies both.
+    const int64_t receptive = t.dims[2] * t.dims[3];
+    fanIn = receptive * t.dims[1];
+    fanOut = receptive * t.dims[0];
   } else {
     int64_t receptive = 1;
     for (int32_t i = 0; i + 2 < t.rank; ++i) receptive *= t.dims[i];
@@ -63,7 +76,7 @@ void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut) {
   }
 }
 
-void initTensor(const sinter_tensor_desc& t, std::mt19937_64& rng, float* data) {
+void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, float* data) {
   const int64_t n = fixedElementCount(t);
   int64_t fanIn = 0, fanOut = 0;
   computeFans(t, fanIn, fanOut);
@@ -83,26 +96,36 @@ void initTensor(const sinter_tensor_desc& t, std::mt19937_64& rng, float* data) 
     return;
   case SINTER_INIT_UNIFORM:
     if (!(a <= b)) throw bad("uniform init needs a <= b");
-    fillUniform(rng, data, n, a, b);
+    fillUniform(seed, stream, data, n, a, b);
     return;
   case SINTER_INIT_NORMAL:
     if (!(b >= 0)) throw bad("normal init needs std >= 0");
-    fillNormal(rng, data, n, a, b);
+    fillNormal(seed, stream, data, n, a, b);
     return;
   case SINTER_INIT_GLOROT_UNIFORM: {
     if (n == 0) return;
     const double l = std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
-    fillUniform(rng, data, n, -l, l);
+    fillUniform(seed, stream, data, n, -l, l);
     return;
   }
   case SINTER_INIT_HE_NORMAL:
     if (n == 0) return;
-    fillNormal(rng, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn)));
+    fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn)));
     return;
+  case SINTER_INIT_GLOROT_NORMAL:
+    if (n == 0) return;
+    fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn + fanOut)));
+    return;
+  case SINTER_INIT_HE_UNIFORM: {
+    if (n == 0) return;
+    const double l = std::sqrt(6.0 / static_cast<double>(fanIn));
+    fillUniform(seed, stream, data, n, -l, l);
+    return;
+  }
   case SINTER_INIT_LECUN_UNIFORM: {
     if (n == 0) return;
     const double l = 1.0 / std::sqrt(static_cast<double>(fanIn));
-    fillUniform(rng, data, n, -l, l);
+    fillUniform(seed, stream, data, n, -l, l);
     return;
   }
   default:
@@ -111,8 +134,7 @@ void initTensor(const sinter_tensor_desc& t, std::mt19937_64& rng, float* data) 
 }
 
 void initParams(const sinter_model_desc& model, uint64_t seed, float* const* params) {
-  std::mt19937_64 rng(seed);
-  for (int32_t i = 0; i < model.num_params; ++i) initTensor(model.params[i], rng, params[i]);
+  for (int32_t i = 0; i < model.num_params; ++i) initTensor(model.params[i], seed, static_cast<uint32_t>(i), params[i]);
 }
 
 }  // namespace sinter::rt

@@ -1,30 +1,123 @@
-// SGD and Adam as torch.optim implements them (single-tensor, non-fused paths), so that a model trained
-// by Sinter follows the same trajectory as its PyTorch twin up to float rounding.
+// The optimizers as torch.optim implements them (single-tensor, non-fused paths), so that a model trained
+// by Sinter follows the same trajectory as its PyTorch twin up to float rounding. Each loop keeps torch's
+// operation order; branches are hoisted out of the element loops so that every loop vectorizes.
 #include "runtime/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <stdexcept>
 #include <string>
 
 namespace sinter::rt {
+
+std::vector<std::vector<float>> Optimizer::perParam(float fill) const {
+  std::vector<std::vector<float>> out;
+  for (int64_t n : sizes_) out.emplace_back(static_cast<size_t>(n), fill);
+  return out;
+}
+
 namespace {
 
-// torch.optim.SGD with dampening 0:
+// The element loops are compiled for SSE2, AVX2 and AVX-512 and the best one for the CPU is picked at
+// load time (GCC function multi-versioning): sqrt and division dominate Adam and RMSProp, and wider
+// vectors do proportionally more of them per instruction. IEEE sqrt and division round the same at every
+// width and the runtime is built with -ffp-contract=off (no FMA), so every clone computes bit-identical results.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SINTER_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define SINTER_VECTOR_CLONES
+#endif
+
+// One Adam element loop: see the class comment for the formulas. vmax is null without amsgrad.
+struct AdamConsts {
+  float wd, c1, b2, c2, stepSize, sqrtBc2, eps;
+};
+
+SINTER_VECTOR_CLONES
+void adamLoop(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+              AdamConsts c) {
+  for (int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] + c.wd * p[k];
+    m[k] += c.c1 * (gk - m[k]);
+    v[k] = c.b2 * v[k] + c.c2 * gk * gk;
+    p[k] -= c.stepSize * (m[k] / (std::sqrt(v[k]) / c.sqrtBc2 + c.eps));
+  }
+}
+
+SINTER_VECTOR_CLONES
+void amsgradLoop(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                 float* __restrict vmax, int64_t n, AdamConsts c) {
+  for (int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] + c.wd * p[k];
+    m[k] += c.c1 * (gk - m[k]);
+    v[k] = c.b2 * v[k] + c.c2 * gk * gk;
+    vmax[k] = std::max(vmax[k], v[k]);
+    p[k] -= c.stepSize * (m[k] / (std::sqrt(vmax[k]) / c.sqrtBc2 + c.eps));
+  }
+}
+
+struct RmsConsts {
+  float lr, alpha, c, eps, wd, mu;
+};
+
+// One RMSProp param: ga (centered) and buf (momentum) are null when unused; d is scratch of n floats.
+SINTER_VECTOR_CLONES
+void rmspropLoop(float* __restrict p, const float* __restrict g, float* __restrict sq, float* __restrict ga,
+                 float* __restrict buf, float* __restrict d, int64_t n, RmsConsts c) {
+  for (int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] + c.wd * p[k];
+    sq[k] = c.alpha * sq[k] + c.c * gk * gk;
+  }
+  if (ga) {
+    for (int64_t k = 0; k < n; ++k) {
+      const float gk = g[k] + c.wd * p[k];
+      ga[k] += c.c * (gk - ga[k]);
+      d[k] = std::sqrt(sq[k] - ga[k] * ga[k]) + c.eps;
+    }
+  } else {
+    for (int64_t k = 0; k < n; ++k) d[k] = std::sqrt(sq[k]) + c.eps;
+  }
+  if (buf) {
+    for (int64_t k = 0; k < n; ++k) {
+      buf[k] = c.mu * buf[k] + (g[k] + c.wd * p[k]) / d[k];
+      p[k] -= c.lr * buf[k];
+    }
+  } else {
+    for (int64_t k = 0; k < n; ++k) p[k] -= c.lr * ((g[k] + c.wd * p[k]) / d[k]);
+  }
+}
+
+SINTER_VECTOR_CLONES
+void adagradLoop(float* __restrict p, const float* __restrict g, float* __restrict sum, int64_t n, float clr, float wd,
+                 float eps) {
+  for (int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] + wd * p[k];
+    sum[k] += gk * gk;
+    p[k] -= clr * (gk / (std::sqrt(sum[k]) + eps));
+  }
+}
+
+void addState(std::vector<StateBuffer>& out, const char* name, std::vector<std::vector<float>>& bufs) {
+  for (size_t i = 0; i < bufs.size(); ++i) out.push_back({name, static_cast<int32_t>(i), bufs[i].data()});
+}
+
+// torch.optim.SGD:
 //   g = grad + weight_decay * p
-//   buf = g on the first step, momentum * buf + g afterwards      (only when momentum != 0)
+//   buf = g on the first step, momentum * buf + (1 - dampening) * g afterwards   (only when momentum != 0)
 //   g = nesterov ? g + momentum * buf : buf
 //   p -= lr * g
 class Sgd final : public Optimizer {
 public:
   Sgd(const sinter_train_config& c, std::vector<int64_t> sizes)
-      : Optimizer(c.lr, std::move(sizes)), momentum_(c.momentum), wd_(c.weight_decay), nesterov_(c.nesterov != 0) {
-    if (momentum_ != 0.0f)
-      for (int64_t n : sizes_) buf_.emplace_back(static_cast<size_t>(n), 0.0f);
+      : Optimizer(c.lr, std::move(sizes)), momentum_(c.momentum), damp_(c.dampening), wd_(c.weight_decay),
+        nesterov_(c.nesterov != 0) {
+    if (momentum_ != 0.0f) buf_ = perParam();
   }
 
   void step(float* const* params, const float* const* grads) override {
     ++t_;
-    const float lr = lr_, mu = momentum_, wd = wd_;
+    const float lr = lr_, mu = momentum_, wd = wd_, keep = 1.0f - damp_;
     const bool first = t_ == 1;
     for (size_t i = 0; i < sizes_.size(); ++i) {
       float* __restrict p = params[i];
@@ -35,11 +128,10 @@ public:
         continue;
       }
       float* __restrict b = buf_[i].data();
-      // Branches hoisted out of the loops so that each loop vectorizes.
       if (first)
         for (int64_t k = 0; k < n; ++k) b[k] = g[k] + wd * p[k];
       else
-        for (int64_t k = 0; k < n; ++k) b[k] = mu * b[k] + (g[k] + wd * p[k]);
+        for (int64_t k = 0; k < n; ++k) b[k] = mu * b[k] + keep * (g[k] + wd * p[k]);
       if (nesterov_)
         for (int64_t k = 0; k < n; ++k) p[k] -= lr * ((g[k] + wd * p[k]) + mu * b[k]);
       else
@@ -47,26 +139,34 @@ public:
     }
   }
 
+  std::vector<StateBuffer> state() override {
+    std::vector<StateBuffer> out;
+    addState(out, "momentum_buffer", buf_);
+    return out;
+  }
+
 private:
-  float momentum_, wd_;
+  float momentum_, damp_, wd_;
   bool nesterov_;
   std::vector<std::vector<float>> buf_;
 };
 
-// torch.optim.Adam (amsgrad off):
-//   g = grad + weight_decay * p
+// torch.optim.Adam and torch.optim.AdamW:
+//   AdamW: p *= 1 - lr * weight_decay (decoupled), g = grad
+//   Adam:  g = grad + weight_decay * p (L2)
 //   m = b1 * m + (1 - b1) * g      (computed as m + (1 - b1) * (g - m), torch's lerp)
 //   v = b2 * v + (1 - b2) * g^2
+//   amsgrad: vmax = max(vmax, v), and vmax replaces v below
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // which is lr * m_hat / (sqrt(v_hat) + eps) with torch's placement of eps.
 class Adam final : public Optimizer {
 public:
-  Adam(const sinter_train_config& c, std::vector<int64_t> sizes)
-      : Optimizer(c.lr, std::move(sizes)), b1_(c.beta1), b2_(c.beta2), eps_(c.eps), wd_(c.weight_decay) {
-    for (int64_t n : sizes_) {
-      m_.emplace_back(static_cast<size_t>(n), 0.0f);
-      v_.emplace_back(static_cast<size_t>(n), 0.0f);
-    }
+  Adam(const sinter_train_config& c, std::vector<int64_t> sizes, bool decoupled)
+      : Optimizer(c.lr, std::move(sizes)), b1_(c.beta1), b2_(c.beta2), eps_(c.eps), wd_(c.weight_decay),
+        decoupled_(decoupled), amsgrad_(c.amsgrad != 0) {
+    m_ = perParam();
+    v_ = perParam();
+    if (amsgrad_) vmax_ = perParam();
   }
 
   void step(float* const* params, const float* const* grads) override {
@@ -74,30 +174,105 @@ public:
     // Bias corrections once per step, in double: b^t underflows gracefully and loses no precision.
     const double bc1 = 1.0 - std::pow(static_cast<double>(b1_), static_cast<double>(t_));
     const double bc2 = 1.0 - std::pow(static_cast<double>(b2_), static_cast<double>(t_));
-    const float stepSize = static_cast<float>(lr_ / bc1);
-    const float sqrtBc2 = static_cast<float>(std::sqrt(bc2));
-    const float b2 = b2_, eps = eps_, wd = wd_;
-    const float c1 = 1.0f - b1_, c2 = 1.0f - b2;
-    // The expressions keep torch's operation order (m via lerp, eps added after the division by
-    // sqrt(bc2)) so that float rounding stays as close to it as possible.
+    const float shrink = decoupled_ ? 1.0f - lr_ * wd_ : 1.0f;
+    const AdamConsts c{decoupled_ ? 0.0f : wd_, 1.0f - b1_, b2_, 1.0f - b2_, static_cast<float>(lr_ / bc1),
+                       static_cast<float>(std::sqrt(bc2)), eps_};
     for (size_t i = 0; i < sizes_.size(); ++i) {
       float* __restrict p = params[i];
-      const float* __restrict g = grads[i];
-      float* __restrict m = m_[i].data();
-      float* __restrict v = v_[i].data();
       const int64_t n = sizes_[i];
-      for (int64_t k = 0; k < n; ++k) {
-        const float gk = g[k] + wd * p[k];
-        m[k] += c1 * (gk - m[k]);
-        v[k] = b2 * v[k] + c2 * gk * gk;
-        p[k] -= stepSize * (m[k] / (std::sqrt(v[k]) / sqrtBc2 + eps));
-      }
+      if (decoupled_)
+        for (int64_t k = 0; k < n; ++k) p[k] *= shrink;
+      if (amsgrad_)
+        amsgradLoop(p, grads[i], m_[i].data(), v_[i].data(), vmax_[i].data(), n, c);
+      else
+        adamLoop(p, grads[i], m_[i].data(), v_[i].data(), n, c);
     }
+  }
+
+  std::vector<StateBuffer> state() override {
+    std::vector<StateBuffer> out;
+    addState(out, "exp_avg", m_);
+    addState(out, "exp_avg_sq", v_);
+    addState(out, "max_exp_avg_sq", vmax_);
+    return out;
   }
 
 private:
   float b1_, b2_, eps_, wd_;
-  std::vector<std::vector<float>> m_, v_;
+  bool decoupled_, amsgrad_;
+  std::vector<std::vector<float>> m_, v_, vmax_;
+};
+
+// torch.optim.RMSprop:
+//   g = grad + weight_decay * p
+//   sq = alpha * sq + (1 - alpha) * g^2
+//   centered: ga = ga + (1 - alpha) * (g - ga);  avg = sqrt(sq - ga^2) + eps
+//   otherwise: avg = sqrt(sq) + eps
+//   momentum > 0: buf = momentum * buf + g / avg;  p -= lr * buf
+//   otherwise:    p -= lr * g / avg
+class RmsProp final : public Optimizer {
+public:
+  RmsProp(const sinter_train_config& c, std::vector<int64_t> sizes)
+      : Optimizer(c.lr, std::move(sizes)), alpha_(c.alpha), eps_(c.eps), wd_(c.weight_decay), momentum_(c.momentum),
+        centered_(c.centered != 0) {
+    sq_ = perParam();
+    if (momentum_ > 0.0f) buf_ = perParam();
+    if (centered_) ga_ = perParam();
+  }
+
+  void step(float* const* params, const float* const* grads) override {
+    ++t_;
+    const RmsConsts c{lr_, alpha_, 1.0f - alpha_, eps_, wd_, momentum_};
+    for (size_t i = 0; i < sizes_.size(); ++i) {
+      avg_.resize(static_cast<size_t>(sizes_[i]));
+      rmspropLoop(params[i], grads[i], sq_[i].data(), centered_ ? ga_[i].data() : nullptr,
+                  momentum_ > 0.0f ? buf_[i].data() : nullptr, avg_.data(), sizes_[i], c);
+    }
+  }
+
+  std::vector<StateBuffer> state() override {
+    std::vector<StateBuffer> out;
+    addState(out, "square_avg", sq_);
+    addState(out, "momentum_buffer", buf_);
+    addState(out, "grad_avg", ga_);
+    return out;
+  }
+
+private:
+  float alpha_, eps_, wd_, momentum_;
+  bool centered_;
+  std::vector<std::vector<float>> sq_, buf_, ga_;
+  std::vector<float> avg_;  // scratch: the denominator of one param
+};
+
+// torch.optim.Adagrad:
+//   g = grad + weight_decay * p
+//   clr = lr / (1 + (t - 1) * lr_decay)
+//   sum += g^2                      (sum starts at initial_accumulator_value)
+//   p -= clr * g / (sqrt(sum) + eps)
+class Adagrad final : public Optimizer {
+public:
+  Adagrad(const sinter_train_config& c, std::vector<int64_t> sizes)
+      : Optimizer(c.lr, std::move(sizes)), decay_(c.lr_decay), eps_(c.eps), wd_(c.weight_decay) {
+    sum_ = perParam(c.initial_accumulator);
+  }
+
+  void step(float* const* params, const float* const* grads) override {
+    ++t_;
+    const float clr = static_cast<float>(lr_ / (1.0 + static_cast<double>(t_ - 1) * decay_));
+    for (size_t i = 0; i < sizes_.size(); ++i)
+      adagradLoop(params[i], grads[i], sum_[i].data(), sizes_[i], clr, wd_, eps_);
+  }
+
+  std::vector<StateBuffer> state() override {
+    std::vector<StateBuffer> out;
+    addState(out, "sum", sum_);
+    return out;
+  }
+
+private:
+  float decay_, eps_, wd_;
+  std::vector<std::vector<float>> sum_;
 };
 
 }  // namespace
@@ -106,13 +281,54 @@ std::unique_ptr<Optimizer> Optimizer::create(const sinter_train_config& config, 
   for (int64_t n : paramSizes)
     if (n < 0) throw std::invalid_argument("optimizer: negative parameter size " + std::to_string(n));
   switch (config.optimizer) {
-  case SINTER_OPT_SGD:
-    return std::unique_ptr<Optimizer>(new Sgd(config, std::move(paramSizes)));
-  case SINTER_OPT_ADAM:
-    return std::unique_ptr<Optimizer>(new Adam(config, std::move(paramSizes)));
+  case SINTER_OPT_SGD: return std::make_unique<Sgd>(config, std::move(paramSizes));
+  case SINTER_OPT_ADAM: return std::make_unique<Adam>(config, std::move(paramSizes), false);
+  case SINTER_OPT_ADAMW: return std::make_unique<Adam>(config, std::move(paramSizes), true);
+  case SINTER_OPT_RMSPROP: return std::make_unique<RmsProp>(config, std::move(paramSizes));
+  case SINTER_OPT_ADAGRAD: return std::make_unique<Adagrad>(config, std::move(paramSizes));
   default:
     throw std::invalid_argument("optimizer: unknown optimizer kind " + std::to_string(config.optimizer));
   }
+}
+
+double scheduledLr(const sinter_train_config& c, double lr, int64_t step, int64_t epoch, int64_t totalSteps) {
+  double out = lr;
+  switch (c.schedule) {
+  case SINTER_SCHED_CONSTANT: break;
+  case SINTER_SCHED_STEP:
+    out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch / std::max<int64_t>(c.step_size, 1)));
+    break;
+  case SINTER_SCHED_EXPONENTIAL:
+    out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch));
+    break;
+  case SINTER_SCHED_COSINE: {
+    const double frac = totalSteps > 0 ? static_cast<double>(std::min(step, totalSteps)) / static_cast<double>(totalSteps) : 0.0;
+    out = c.min_lr + (lr - c.min_lr) * (1.0 + std::cos(std::numbers::pi * frac)) / 2.0;
+    break;
+  }
+  default: throw std::invalid_argument("unknown learning-rate schedule kind " + std::to_string(c.schedule));
+  }
+  if (c.warmup_steps > 0 && step < c.warmup_steps)
+    out *= static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);
+  return out;
+}
+
+double clipGradNorm(float* const* grads, const std::vector<int64_t>& sizes, double maxNorm) {
+  double sum = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const float* g = grads[i];
+    double s = 0;
+    for (int64_t k = 0; k < sizes[i]; ++k) s += static_cast<double>(g[k]) * g[k];
+    sum += s;
+  }
+  const double total = std::sqrt(sum);
+  const double coef = maxNorm / (total + 1e-6);
+  if (coef < 1.0) {
+    const float f = static_cast<float>(coef);
+    for (size_t i = 0; i < sizes.size(); ++i)
+      for (int64_t k = 0; k < sizes[i]; ++k) grads[i][k] *= f;
+  }
+  return total;
 }
 
 }  // namespace sinter::rt

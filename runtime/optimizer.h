@@ -1,13 +1,23 @@
-// Optimizers that update a model's f32 parameters from their gradients, following torch.optim's formulas.
+// Optimizers that update a model's f32 parameters from their gradients, following torch.optim's formulas,
+// plus the learning-rate schedules and gradient clipping that drive them.
 #pragma once
 
 #include <sinter/model_abi.h>
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace sinter::rt {
+
+// One buffer of optimizer state for one param, named as torch.optim names it in its state dict
+// ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "square_avg", "grad_avg", "sum").
+struct StateBuffer {
+  std::string name;
+  int32_t param;  // index of the param it belongs to
+  float* data;    // paramSizes[param] floats
+};
 
 class Optimizer {
 public:
@@ -20,18 +30,34 @@ public:
   // One update: params[i] and grads[i] each hold paramSizes[i] floats. grads are only read.
   virtual void step(float* const* params, const float* const* grads) = 0;
 
+  // Every state buffer, in a fixed order (by kind, then param), for checkpoints: reading and writing
+  // through these pointers saves and restores the optimizer exactly (with setSteps).
+  virtual std::vector<StateBuffer> state() = 0;
+
   // The learning rate can change between steps (schedules); the optimizer state is kept.
   void setLr(float lr) { lr_ = lr; }
   float lr() const { return lr_; }
-  // Number of step() calls so far.
+  // Number of step() calls so far; setSteps restores it from a checkpoint.
   int64_t steps() const { return t_; }
+  void setSteps(int64_t t) { t_ = t; }
 
 protected:
   Optimizer(float lr, std::vector<int64_t> sizes) : lr_(lr), sizes_(std::move(sizes)) {}
+  // One zero-filled (or `fill`-filled) buffer per param.
+  std::vector<std::vector<float>> perParam(float fill = 0.0f) const;
 
   float lr_;
   int64_t t_ = 0;
   std::vector<int64_t> sizes_;
 };
+
+// The learning rate of optimizer step `step` (from 0) in epoch `epoch` (from 0) of a run of `totalSteps`
+// optimizer steps, for base rate `lr` and the schedule of `config` (see sinter_schedule_kind), computed
+// in double. Throws std::invalid_argument for an unknown schedule kind.
+double scheduledLr(const sinter_train_config& config, double lr, int64_t step, int64_t epoch, int64_t totalSteps);
+
+// torch.nn.utils.clip_grad_norm_: total = sqrt(sum of squares of every gradient element), accumulated in
+// double; when total > maxNorm, every gradient is multiplied by maxNorm / (total + 1e-6). Returns total.
+double clipGradNorm(float* const* grads, const std::vector<int64_t>& sizes, double maxNorm);
 
 }  // namespace sinter::rt

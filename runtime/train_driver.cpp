@@ -1,11 +1,13 @@
 // sinter_train_main: the whole training program of a compiled model. Used by ahead-of-time training
 // executables (exe_main.c) and in-process by the JIT, so it never exits the process, restores the FPU
-// state it changes and reports every failure through its return value.
+// state and signal handlers it changes and reports every failure through its return value.
 #include "runtime/checkpoint.h"
+#include "runtime/csv_reader.h"
+#include "runtime/dataset.h"
 #include "runtime/driver_options.h"
 #include "runtime/error.h"
-#include "runtime/idx_reader.h"
 #include "runtime/init.h"
+#include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 
 #include <sinter/model_abi.h>
@@ -15,16 +17,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -64,222 +67,140 @@ private:
   unsigned saved_ = 0;
 };
 
-size_t dtypeSize(const sinter_tensor_desc& t) {
-  switch (t.dtype) {
-  case SINTER_F32: return 4;
-  case SINTER_F64: return 8;
-  case SINTER_I32: return 4;
-  default: throw Error("tensor '" + str(t.name) + "' has unknown dtype " + std::to_string(t.dtype));
+// SIGINT and SIGTERM only set a flag while training runs; the loop checks it between steps, writes a
+// checkpoint and returns. The previous handlers come back on return (the JIT's host keeps its own).
+volatile std::sig_atomic_t gSignal = 0;
+extern "C" void onSignal(int sig) { gSignal = sig; }
+
+class SignalGuard {
+public:
+  SignalGuard() {
+    gSignal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &oldInt_);
+    sigaction(SIGTERM, &sa, &oldTerm_);
   }
-}
+  ~SignalGuard() {
+    sigaction(SIGINT, &oldInt_, nullptr);
+    sigaction(SIGTERM, &oldTerm_, nullptr);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
 
-// Elements of t when the batch symbol (the only one) is `batch`.
-int64_t elementCount(const sinter_tensor_desc& t, int64_t batch) {
-  int64_t n = 1;
-  for (int32_t i = 0; i < t.rank; ++i) n *= t.dims[i] < 0 ? batch : t.dims[i];
-  return n;
-}
-
-// Zero-filled storage for one buffer; operator new[] aligns it for every dtype.
-using Storage = std::unique_ptr<std::byte[]>;
-Storage allocate(size_t bytes) { return Storage(new std::byte[std::max<size_t>(bytes, 1)]()); }
-
-// Which tensors of the model the driver feeds and reads. Validated once, before any data is read.
-struct Layout {
-  int32_t imageInput = -1, labelInput = -1;
-  int64_t features = 1;  // product of the image input's non-batch dims
-  int32_t predOutput = -1;
-  int64_t classes = 0;
-  std::vector<int64_t> paramSizes;
+private:
+  struct sigaction oldInt_ {}, oldTerm_ {};
 };
 
-Layout checkModel(const sinter_model_desc& m) {
-  const std::string model = "model '" + str(m.name) + "'";
-  if (m.abi_version != SINTER_ABI_VERSION)
-    throw Error(model + " was compiled for ABI version " + std::to_string(m.abi_version) + ", this runtime is " +
-                std::to_string(SINTER_ABI_VERSION));
-  if (!m.has_train || !m.train_step || m.loss_output < 0 || m.loss_output >= m.num_outputs)
-    throw Error(model + " has no train block: nothing to train");
-  if (!m.forward) throw Error(model + " has no forward entry point");
-  if (m.num_syms != 1)
-    throw Error(model + " has " + std::to_string(m.num_syms) +
-                " symbolic dimensions; the training driver supports exactly one, the batch");
-  auto symbolic = [](const sinter_tensor_desc& t, int32_t i) { return t.dims[i] < 0; };
-  auto checkDims = [&](const sinter_tensor_desc& t, const char* what) {
-    dtypeSize(t);
-    for (int32_t i = 0; i < t.rank; ++i)
-      if (t.dims[i] < -1)
-        throw Error(what + std::string(" '") + str(t.name) + "' uses an unknown symbolic dimension");
-  };
-
-  Layout l;
-  for (int32_t i = 0; i < m.num_inputs; ++i) {
-    const sinter_tensor_desc& t = m.inputs[i];
-    checkDims(t, "input");
-    const bool batchFirst = t.rank >= 1 && symbolic(t, 0);
-    bool restFixed = true;
-    for (int32_t d = 1; d < t.rank; ++d) restFixed = restFixed && !symbolic(t, d);
-    if (t.dtype == SINTER_F32 && batchFirst && restFixed && l.imageInput < 0) {
-      l.imageInput = i;
-      for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
-    } else if (t.dtype == SINTER_I32 && t.rank == 1 && batchFirst && l.labelInput < 0) {
-      l.labelInput = i;
-    } else {
-      throw Error(model + ": input '" + str(t.name) +
-                  "' is not what the training driver feeds: it needs exactly one f32 input [batch, ...] "
-                  "(the samples) and one i32 input [batch] (the labels)");
-    }
-  }
-  if (l.imageInput < 0 || l.labelInput < 0)
-    throw Error(model + " needs one f32 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
-
-  for (int32_t i = 0; i < m.num_params; ++i) {
-    const sinter_tensor_desc& t = m.params[i];
-    if (t.dtype != SINTER_F32) throw Error(model + ": param '" + str(t.name) + "' is not f32");
-    l.paramSizes.push_back(fixedElementCount(t));
-  }
-
-  for (int32_t i = 0; i < m.num_outputs; ++i) {
-    const sinter_tensor_desc& t = m.outputs[i];
-    checkDims(t, "output");
-    if (i == m.loss_output) {
-      if (t.dtype != SINTER_F32 || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
-        throw Error(model + ": loss output '" + str(t.name) + "' is not one f32 value");
-    } else if (l.predOutput < 0 && t.dtype == SINTER_F32 && t.rank == 2 && symbolic(t, 0) && t.dims[1] > 0) {
-      l.predOutput = i;
-      l.classes = t.dims[1];
-    }
-  }
-  if (l.predOutput < 0) throw Error(model + " has no prediction output: an f32 output [batch, classes]");
-  return l;
-}
-
-// One split of the data: u8 samples and labels, checked against the model.
-struct Split {
-  IdxData images, labels;
-  int64_t n = 0;
-};
-
-Split loadSplit(const sinter_model_desc& m, const Layout& l, const std::string& imagesPath,
-                const std::string& labelsPath, int64_t limit) {
-  Split s;
-  s.images = readIdx(imagesPath);
-  s.labels = readIdx(labelsPath);
-  const std::vector<int64_t>& d = s.images.dims;
-  if (d.size() < 2) throw Error(imagesPath + ": expected samples [n, rows, cols], the file has 1 dimension");
-  if (s.labels.dims.size() != 1)
-    throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(s.labels.dims.size()) +
-                " dimensions");
-  int64_t features = 1;
-  std::string shape;
-  for (size_t i = 1; i < d.size(); ++i) {
-    features *= d[i];
-    shape += (i > 1 ? "x" : "") + std::to_string(d[i]);
-  }
-  if (features != l.features)
+// Checks a loaded split against the model: features per sample and label range. Applies the limit.
+void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
+  if (d.features != l.features)
     throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
-                " features per sample, data " + imagesPath + " has " + shape + "=" + std::to_string(features));
-  if (d[0] != s.labels.dims[0])
-    throw Error(imagesPath + " has " + std::to_string(d[0]) + " samples but " + labelsPath + " has " +
-                std::to_string(s.labels.dims[0]) + " labels");
-  s.n = limit > 0 ? std::min(limit, d[0]) : d[0];
-  if (s.n == 0) throw Error(imagesPath + " holds no samples");
-  for (int64_t i = 0; i < s.n; ++i)
-    if (s.labels.data[i] >= l.classes)
-      throw Error(labelsPath + ": label " + std::to_string(s.labels.data[i]) + " of sample " + std::to_string(i) +
+                " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
+  if (static_cast<int64_t>(d.labels.size()) != d.n)
+    throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
+                std::to_string(d.labels.size()) + " labels");
+  if (limit > 0 && limit < d.n) {
+    d.n = limit;
+    d.labels.resize(static_cast<size_t>(limit));
+    if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
+    if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
+  }
+  if (d.n == 0) throw Error(d.source + " holds no samples");
+  for (int64_t i = 0; i < d.n; ++i)
+    if (d.labels[i] >= l.classes)
+      throw Error(d.source + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
                   " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
                   std::to_string(l.classes) + " classes");
-  return s;
 }
 
-// Uniform in [0, n) by rejection: the standard distributions are implementation-defined, and the
-// shuffle must be the same everywhere for a given seed.
-uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return x % n;
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void shuffle(std::vector<int64_t>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[uniformBelow(rng, i)]);
-}
-
-// Buffers of the model's inputs, params, outputs, loss and grads, sized for the largest batch.
-struct Buffers {
-  std::vector<Storage> inputs, params, outputs, grads;
-  Storage loss = allocate(sizeof(float));
-  std::vector<void*> forwardArgs, trainArgs;
-  std::vector<float*> paramPtrs, gradPtrs;
-
-  float* images(const Layout& l) { return reinterpret_cast<float*>(inputs[l.imageInput].get()); }
-  int32_t* labels(const Layout& l) { return reinterpret_cast<int32_t*>(inputs[l.labelInput].get()); }
-  const float* output(int32_t i) { return reinterpret_cast<const float*>(outputs[i].get()); }
+struct Data {
+  Dataset train, val, test;
+  bool hasVal = false, hasTest = false;
+  Normalizer norm;
 };
 
-Buffers makeBuffers(const sinter_model_desc& m, const Layout& l, int64_t maxBatch) {
-  Buffers b;
-  auto make = [&](const sinter_tensor_desc& t) { return allocate(elementCount(t, maxBatch) * dtypeSize(t)); };
-  for (int32_t i = 0; i < m.num_inputs; ++i) b.inputs.push_back(make(m.inputs[i]));
-  for (int32_t i = 0; i < m.num_params; ++i) {
-    b.params.push_back(make(m.params[i]));
-    b.grads.push_back(make(m.params[i]));
-    b.paramPtrs.push_back(reinterpret_cast<float*>(b.params.back().get()));
-    b.gradPtrs.push_back(reinterpret_cast<float*>(b.grads.back().get()));
+Data loadData(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  Data d;
+  if (!o.trainCsv.empty()) {
+    const CsvOptions csv{o.csvHeader, o.labelColumn, o.csvDelimiter};
+    auto fromCsv = [&](const std::string& path) {
+      CsvTable t = readCsv(path, csv);
+      Dataset s;
+      s.source = path;
+      s.n = t.rows;
+      s.features = t.features;
+      s.shapeText = std::to_string(t.features) + " columns";
+      s.values = std::move(t.values);
+      s.labels = std::move(t.labels);
+      return s;
+    };
+    d.train = fromCsv(o.trainCsv);
+    if (!o.testCsv.empty()) d.test = fromCsv(o.testCsv), d.hasTest = true;
+  } else {
+    const std::string ti = dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz");
+    const std::string tl = dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz");
+    const bool npy = endsWith(ti, ".npy");
+    d.train = npy ? loadNpy(ti, tl) : loadIdx(ti, tl);
+    // NPY test files are optional: without --test-images there is no test set.
+    if (!npy || !o.testImages.empty()) {
+      const std::string si = dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz");
+      const std::string sl = dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz");
+      d.test = endsWith(si, ".npy") ? loadNpy(si, sl) : loadIdx(si, sl);
+      d.hasTest = true;
+    }
   }
-  for (int32_t i = 0; i < m.num_outputs; ++i) b.outputs.push_back(make(m.outputs[i]));
-  // forward: inputs..., params..., outputs...; train_step: inputs..., params..., loss, grads...
-  for (auto& s : b.inputs) b.forwardArgs.push_back(s.get());
-  for (auto& s : b.params) b.forwardArgs.push_back(s.get());
-  b.trainArgs = b.forwardArgs;
-  for (auto& s : b.outputs) b.forwardArgs.push_back(s.get());
-  b.trainArgs.push_back(b.loss.get());
-  for (auto& s : b.grads) b.trainArgs.push_back(s.get());
-  return b;
+  checkSplit(m, l, d.train, o.limitTrain);
+  if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
+  if (o.valSplit > 0) {
+    Dataset all = std::move(d.train);
+    splitValidation(all, o.valSplit, o.seed, d.train, d.val);
+    d.hasVal = true;
+  }
+  if (o.standardize) d.norm = Normalizer::fit(d.train);
+  return d;
 }
 
-// Copies samples order[first..first+count) of s (samples first.. without an order) into the input
-// buffers, pixels scaled to [0, 1] as torchvision's ToTensor does.
-void gather(const Split& s, const Layout& l, const int64_t* order, int64_t first, int64_t count, Buffers& b) {
-  float* x = b.images(l);
-  int32_t* y = b.labels(l);
-  const int64_t f = l.features;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t k = order ? order[first + i] : first + i;
-    const uint8_t* src = s.images.data.data() + k * f;
-    for (int64_t j = 0; j < f; ++j) x[i * f + j] = static_cast<float>(src[j]) / 255.0f;
-    y[i] = s.labels.data[k];
+int64_t correctPredictions(const Layout& l, Buffers& b, int64_t bs) {
+  const float* pred = b.output(l.predOutput);
+  const int32_t* y = b.labels(l);
+  int64_t correct = 0;
+  for (int64_t i = 0; i < bs; ++i) {
+    const float* row = pred + i * l.classes;
+    correct += std::max_element(row, row + l.classes) - row == y[i];
   }
+  return correct;
 }
 
 struct Eval {
   double loss = 0, accuracy = 0;
 };
 
-Eval evaluate(const sinter_model_desc& m, const Layout& l, const Split& test, int64_t batch, Buffers& b) {
+// sym_dims of an evaluation call: the batch (the one symbol), then the seed slot, unused outside training.
+std::array<int64_t, 2> evalSymbols(int64_t batch) { return {batch, 0}; }
+
+Eval evaluate(const sinter_model_desc& m, const Layout& l, const Data& data, const Dataset& set, int64_t batch,
+              Buffers& b) {
   double lossSum = 0;
   int64_t correct = 0;
-  for (int64_t first = 0; first < test.n; first += batch) {
-    const int64_t bs = std::min(batch, test.n - first);
-    gather(test, l, nullptr, first, bs, b);
-    const int64_t sym = bs;
-    m.forward(b.forwardArgs.data(), &sym);
+  for (int64_t first = 0; first < set.n; first += batch) {
+    const int64_t bs = std::min(batch, set.n - first);
+    gather(set, data.norm, nullptr, first, bs, b.images(l), b.labels(l));
+    m.forward(b.forwardArgs.data(), evalSymbols(bs).data());
     lossSum += static_cast<double>(b.output(m.loss_output)[0]) * static_cast<double>(bs);
-    const float* pred = b.output(l.predOutput);
-    const int32_t* y = b.labels(l);
-    for (int64_t i = 0; i < bs; ++i) {
-      const float* row = pred + i * l.classes;
-      const int64_t arg = std::max_element(row, row + l.classes) - row;
-      correct += arg == y[i];
-    }
+    correct += correctPredictions(l, b, bs);
   }
-  return {lossSum / static_cast<double>(test.n), static_cast<double>(correct) / static_cast<double>(test.n)};
+  return {lossSum / static_cast<double>(set.n), static_cast<double>(correct) / static_cast<double>(set.n)};
 }
 
 std::string formatDuration(double s) {
   const int64_t t = static_cast<int64_t>(s + 0.5);
-  char buf[32];
+  char buf[48];
   if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(t / 3600),
                   static_cast<long long>(t / 60 % 60), static_cast<long long>(t % 60));
@@ -288,106 +209,333 @@ std::string formatDuration(double s) {
   return buf;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
+// The first non-finite element of n floats, or -1.
+int64_t firstNonFinite(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+std::string valueName(float v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
+
+// After a non-finite loss or gradient: names the first tensor, in data-flow order, that holds a
+// non-finite value: the batch's samples, the params, the forward outputs, the loss, the gradients.
+std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffers& b, int64_t bs) {
+  auto report = [](const std::string& what, const sinter_tensor_desc& t, const float* p, int64_t n) -> std::string {
+    const int64_t k = firstNonFinite(p, n);
+    if (k < 0) return "";
+    return what + " '" + str(t.name) + "' holds " + valueName(p[k]) + " (element " + std::to_string(k) + ")";
+  };
+  const sinter_tensor_desc& x = m.inputs[l.imageInput];
+  if (auto s = report("input", x, b.images(l), elementCount(x, bs)); !s.empty()) return s;
+  for (int32_t i = 0; i < m.num_params; ++i)
+    if (auto s = report("param", m.params[i], b.paramPtrs[i], l.paramSizes[i]); !s.empty()) return s;
+  m.forward(b.forwardArgs.data(), evalSymbols(bs).data());
+  for (int32_t i = 0; i < m.num_outputs; ++i) {
+    const sinter_tensor_desc& t = m.outputs[i];
+    if (t.dtype != SINTER_F32) continue;
+    if (auto s = report(i == m.loss_output ? "loss" : "output", t, b.output(i), elementCount(t, bs)); !s.empty())
+      return s;
+  }
+  if (!std::isfinite(b.lossValue())) return "the loss is " + valueName(b.lossValue());
+  for (int32_t i = 0; i < m.num_params; ++i)
+    if (auto s = report("the gradient of param", m.params[i], b.gradPtrs[i], l.paramSizes[i]); !s.empty()) return s;
+  return "a value inside the train step";
+}
+
+// Where a run is: the position and the running sums of the epoch in progress. Saved in checkpoints.
+struct Position {
+  int64_t epoch = 0;      // from 0: the epoch in progress
+  int64_t epochStep = 0;  // optimizer steps done in it
+  double lossSum = 0;
+  int64_t seen = 0, correct = 0;
 };
 
-int run(const sinter_model_desc& m, const DriverOptions& o) {
-  const Layout l = checkModel(m);
-  if (o.epochs < 1) throw Error("the number of epochs must be >= 1 (pass --epochs)");
-  if (o.batch < 1) throw Error("the batch size must be >= 1 (pass --batch)");
-  // Fail before training, not after the first epoch, when the checkpoint cannot be written.
-  if (!o.savePath.empty()) {
-    const std::filesystem::path dir = std::filesystem::path(o.savePath).parent_path();
+std::string hexDouble(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+class Trainer {
+public:
+  Trainer(const sinter_model_desc& m, const DriverOptions& o) : m_(m), o_(o), l_(checkModel(m)) {}
+
+  int run();
+
+private:
+  std::string checkpointPath() const { return (std::filesystem::path(o_.checkpointDir) / "checkpoint.safetensors").string(); }
+
+  CheckpointExtras extras(const Position& p) {
+    CheckpointExtras x;
+    for (const StateBuffer& s : opt_->state()) {
+      const sinter_tensor_desc& t = m_.params[s.param];
+      x.tensors.push_back({"optimizer/" + s.name + "/" + str(t.name), std::vector<int64_t>(t.dims, t.dims + t.rank), s.data});
+    }
+    x.metadata = {{"sinter_epoch", std::to_string(p.epoch)},
+                  {"sinter_epoch_step", std::to_string(p.epochStep)},
+                  {"sinter_step", std::to_string(opt_->steps())},
+                  {"sinter_optimizer", std::to_string(m_.train.optimizer)},
+                  {"sinter_seed", std::to_string(o_.seed)},
+                  {"sinter_batch", std::to_string(o_.batch)},
+                  {"sinter_train_samples", std::to_string(data_.train.n)},
+                  {"sinter_loss_sum", hexDouble(p.lossSum)},
+                  {"sinter_seen", std::to_string(p.seen)},
+                  {"sinter_correct", std::to_string(p.correct)}};
+    return x;
+  }
+
+  // Writes the training checkpoint, refusing params that went non-finite so that the last good one stays.
+  void checkpoint(const Position& p) {
+    if (o_.checkpointDir.empty()) return;
+    for (int32_t i = 0; i < m_.num_params; ++i)
+      if (const int64_t k = firstNonFinite(b_.paramPtrs[i], l_.paramSizes[i]); k >= 0)
+        throw Error("param '" + str(m_.params[i].name) + "' became " + valueName(b_.paramPtrs[i][k]) +
+                    " by step " + std::to_string(opt_->steps()) + "; the last good checkpoint " + checkpointPath() +
+                    " is kept");
+    const CheckpointExtras x = extras(p);
+    saveCheckpoint(checkpointPath(), m_, b_.paramPtrs.data(), &x);
+  }
+
+  Position resume() {
+    const std::string path = checkpointPath();
+    if (!std::filesystem::exists(path)) throw Error("--resume: no checkpoint " + path + " to resume from");
+    CheckpointExtras x = extras({});
+    std::map<std::string, std::string> meta = loadCheckpoint(path, m_, b_.paramPtrs.data(), &x);
+    auto get = [&](const char* key) -> std::string {
+      const auto it = meta.find(key);
+      if (it == meta.end()) throw Error("checkpoint " + path + " lacks metadata '" + key + "': not a training checkpoint");
+      return it->second;
+    };
+    auto num = [&](const char* key) {
+      try {
+        return std::stoll(get(key));
+      } catch (const std::logic_error&) {
+        throw Error("checkpoint " + path + ": metadata '" + key + "' is not a number: " + get(key));
+      }
+    };
+    auto same = [&](const char* key, int64_t now, const char* flag) {
+      if (num(key) != now)
+        throw Error("checkpoint " + path + " was written with " + flag + " " + get(key) + ", this run has " +
+                    std::to_string(now) + "; resume with the same " + flag);
+    };
+    if (std::stoull(get("sinter_seed")) != o_.seed)
+      throw Error("checkpoint " + path + " was written with --seed " + get("sinter_seed") + ", this run has " +
+                  std::to_string(o_.seed) + "; resume with the same --seed");
+    same("sinter_batch", o_.batch, "--batch");
+    same("sinter_optimizer", m_.train.optimizer, "optimizer (kind)");
+    same("sinter_train_samples", data_.train.n, "number of training samples (--limit-train, --val-split)");
+    Position p;
+    p.epoch = num("sinter_epoch");
+    p.epochStep = num("sinter_epoch_step");
+    p.seen = num("sinter_seen");
+    p.correct = num("sinter_correct");
+    p.lossSum = std::strtod(get("sinter_loss_sum").c_str(), nullptr);
+    opt_->setSteps(num("sinter_step"));
+    return p;
+  }
+
+  // Keeps the metrics lines of epochs before `epoch` (from 1) when resuming, so that no epoch appears twice.
+  void openMetrics(int64_t completedEpochs) {
+    if (o_.metricsPath.empty()) return;
+    std::string kept;
+    if (o_.resume) {
+      std::ifstream in(o_.metricsPath);
+      for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.contains("epoch") && j["epoch"].is_number() && j["epoch"].get<int64_t>() <= completedEpochs)
+          kept += line + "\n";
+      }
+    }
+    metrics_.reset(std::fopen(o_.metricsPath.c_str(), "w"));
+    if (!metrics_ || std::fputs(kept.c_str(), metrics_.get()) < 0)
+      throw Error("cannot write metrics to " + o_.metricsPath + ": " + std::strerror(errno));
+  }
+
+  void writeMetrics(const nlohmann::ordered_json& line) {
+    if (!metrics_) return;
+    const std::string text = line.dump() + "\n";
+    if (std::fputs(text.c_str(), metrics_.get()) < 0 || std::fflush(metrics_.get()) != 0)
+      throw Error("cannot write metrics to " + o_.metricsPath + ": " + std::strerror(errno));
+  }
+
+  void drawProgress(const Position& p, int64_t steps, int64_t epochSeen, Clock::time_point start) {
+    const double elapsed = secondsSince(start);
+    const double rate = static_cast<double>(epochSeen) / std::max(elapsed, 1e-9);
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(kWidth * p.epochStep / std::max<int64_t>(steps, 1));
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < kWidth) bar += '>', bar.append(static_cast<size_t>(kWidth - filled - 1), ' ');
+    std::fprintf(stderr, "\r[%s] epoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %s\x1b[K", bar.c_str(),
+                 static_cast<long long>(p.epoch + 1), static_cast<long long>(o_.epochs),
+                 static_cast<long long>(p.epochStep), static_cast<long long>(steps),
+                 p.seen ? p.lossSum / static_cast<double>(p.seen) : 0.0, rate,
+                 formatDuration(static_cast<double>(data_.train.n - p.seen) / std::max(rate, 1e-9)).c_str());
+    std::fflush(stderr);
+  }
+
+  int interrupted(const Position& p, bool progress) {
+    if (progress) std::fputs("\r\x1b[K", stderr);
+    const int sig = gSignal;
+    std::string where;
+    if (!o_.checkpointDir.empty()) {
+      checkpoint(p);
+      where = "checkpoint written to " + checkpointPath() + "; continue with --resume";
+    } else if (!o_.savePath.empty()) {
+      saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data());
+      where = "weights written to " + o_.savePath + " (no --checkpoint-dir: the run cannot be resumed exactly)";
+    } else {
+      where = "nothing written";
+    }
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted by %s at epoch %lld step %lld: %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 static_cast<long long>(p.epoch + 1), static_cast<long long>(p.epochStep), where.c_str());
+    return 128 + sig;
+  }
+
+  const sinter_model_desc& m_;
+  const DriverOptions& o_;
+  const Layout l_;
+  Data data_;
+  Buffers b_;
+  std::unique_ptr<Optimizer> opt_;
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, FileCloser> metrics_;
+};
+
+int Trainer::run() {
+  if (o_.epochs < 1) throw Error("the number of epochs must be >= 1 (pass --epochs)");
+  if (o_.batch < 1) throw Error("the batch size must be >= 1 (pass --batch)");
+  // Fail before training, not after the first epoch, when a file cannot be written.
+  if (o_.resume && !std::filesystem::exists(checkpointPath()))
+    throw Error("--resume: no checkpoint " + checkpointPath() + " to resume from");
+  for (const std::string& dir : {std::filesystem::path(o_.savePath).parent_path().string(), o_.checkpointDir}) {
     std::error_code ec;
-    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
-      throw Error("cannot save to " + o.savePath + ": directory " + dir.string() + " does not exist");
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      if (dir == o_.checkpointDir && !o_.resume) {
+        std::filesystem::create_directories(dir, ec);
+        if (!ec) continue;
+      }
+      throw Error("directory " + dir + " does not exist" + (ec ? ": " + ec.message() : ""));
+    }
   }
 
-  const Split train = loadSplit(m, l, dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz"),
-                                dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"), o.limitTrain);
-  const Split test = loadSplit(m, l, dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
-                               dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"), o.limitTest);
-
-  std::unique_ptr<std::FILE, FileCloser> metrics;
-  if (!o.metricsPath.empty()) {
-    metrics.reset(std::fopen(o.metricsPath.c_str(), "w"));
-    if (!metrics) throw Error("cannot write metrics to " + o.metricsPath + ": " + std::strerror(errno));
-  }
-
-  const int64_t maxBatch = std::min(o.batch, std::max(train.n, test.n));
-  Buffers b = makeBuffers(m, l, maxBatch);
-  if (!o.loadPath.empty())
-    loadCheckpoint(o.loadPath, m, b.paramPtrs.data());
+  data_ = loadData(m_, l_, o_);
+  const int64_t largest = std::max({data_.train.n, data_.hasVal ? data_.val.n : 0, data_.hasTest ? data_.test.n : 0});
+  const int64_t maxBatch = std::min(o_.batch, largest);
+  b_ = makeBuffers(m_, maxBatch);
+  if (!o_.loadPath.empty())
+    loadCheckpoint(o_.loadPath, m_, b_.paramPtrs.data());
   else
-    initParams(m, o.seed, b.paramPtrs.data());
+    initParams(m_, o_.seed, b_.paramPtrs.data());
 
-  sinter_train_config config = m.train;
-  config.lr = o.lr;
-  std::unique_ptr<Optimizer> opt = Optimizer::create(config, l.paramSizes);
+  sinter_train_config config = m_.train;
+  config.lr = o_.lr;
+  opt_ = Optimizer::create(config, l_.paramSizes);
+  const int64_t steps = (data_.train.n + o_.batch - 1) / o_.batch;
+  const int64_t totalSteps = steps * o_.epochs;
 
-  // A stream distinct from the initialization's, so that --load does not change the shuffle.
-  std::mt19937_64 shuffleRng(o.seed ^ 0x9e3779b97f4a7c15ull);
-  std::vector<int64_t> order(static_cast<size_t>(train.n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  const int64_t steps = (train.n + o.batch - 1) / o.batch;
-  const bool progress = !o.quiet && isatty(fileno(stderr));
+  Position pos;
+  if (o_.resume) {
+    pos = resume();
+    if (!o_.quiet)
+      std::printf("resuming from %s at epoch %lld step %lld\n", checkpointPath().c_str(),
+                  static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.epochStep));
+  }
+  if (pos.epoch >= o_.epochs) {
+    if (!o_.quiet)
+      std::printf("the checkpoint is at the end of epoch %lld: nothing to train (raise --epochs to continue)\n",
+                  static_cast<long long>(pos.epoch));
+    return 0;
+  }
+  openMetrics(pos.epoch);
+  const bool progress = !o_.quiet && isatty(fileno(stderr));
+  SignalGuard signals;
 
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    shuffle(order, shuffleRng);
+  for (; pos.epoch < o_.epochs; ++pos.epoch, pos.epochStep = 0, pos.lossSum = 0, pos.seen = pos.correct = 0) {
+    const std::vector<int64_t> order = epochOrder(data_.train.n, o_.seed, pos.epoch);
     const Clock::time_point start = Clock::now();
     Clock::time_point lastDraw = start;
-    double lossSum = 0;
-    int64_t seen = 0;
-    for (int64_t step = 0; step < steps; ++step) {
-      const int64_t first = step * o.batch, bs = std::min(o.batch, train.n - first);
-      gather(train, l, order.data(), first, bs, b);
-      const int64_t sym = bs;
-      m.train_step(b.trainArgs.data(), &sym);
-      const float loss = *reinterpret_cast<const float*>(b.loss.get());
-      if (!std::isfinite(loss)) {
+    const int64_t seenAtStart = pos.seen;
+    double lr = o_.lr;
+    while (pos.epochStep < steps) {
+      if (gSignal) return interrupted(pos, progress);
+      const int64_t first = pos.epochStep * o_.batch, bs = std::min(o_.batch, data_.train.n - first);
+      gather(data_.train, data_.norm, order.data(), first, bs, b_.images(l_), b_.labels(l_));
+      // The step's seed for random ops (dropout) comes from the run's seed and the optimizer step, so
+      // that a resumed run draws what an uninterrupted one would.
+      const std::array<int64_t, 2> syms = {bs, static_cast<int64_t>(o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1)};
+      m_.train_step(b_.trainArgs.data(), syms.data());
+      const float loss = b_.lossValue();
+      const double norm = config.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, config.clip_norm) : 0.0;
+      if (!std::isfinite(loss) || !std::isfinite(norm)) {
         if (progress) std::fputs("\r\x1b[K", stderr);
-        std::fprintf(stderr, "error: loss became NaN/inf at epoch %lld step %lld\n", static_cast<long long>(epoch),
-                     static_cast<long long>(step + 1));
+        std::fflush(stdout);
+        const std::string why = diagnoseNonFinite(m_, l_, b_, bs);
+        std::fprintf(stderr, "error: training diverged at epoch %lld step %lld (optimizer step %lld): %s; %s\n",
+                     static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.epochStep + 1),
+                     static_cast<long long>(opt_->steps() + 1), why.c_str(),
+                     o_.checkpointDir.empty() ? "nothing was saved for this epoch"
+                                              : ("the last good checkpoint " + checkpointPath() + " is kept").c_str());
         return 1;
       }
-      opt->step(b.paramPtrs.data(), b.gradPtrs.data());
-      lossSum += static_cast<double>(loss) * static_cast<double>(bs);
-      seen += bs;
-      if (progress && (secondsSince(lastDraw) >= 0.1 || step + 1 == steps)) {
+      if (o_.trainAccuracy) {
+        m_.forward(b_.forwardArgs.data(), evalSymbols(bs).data());  // the params are those the loss was computed with
+        pos.correct += correctPredictions(l_, b_, bs);
+      }
+      lr = scheduledLr(config, o_.lr, opt_->steps(), pos.epoch, totalSteps);
+      opt_->setLr(static_cast<float>(lr));
+      opt_->step(b_.paramPtrs.data(), b_.gradPtrs.data());
+      pos.lossSum += static_cast<double>(loss) * static_cast<double>(bs);
+      pos.seen += bs;
+      ++pos.epochStep;
+      if (o_.checkpointEvery > 0 && opt_->steps() % o_.checkpointEvery == 0 && pos.epochStep < steps) checkpoint(pos);
+      if (progress && (secondsSince(lastDraw) >= 0.1 || pos.epochStep == steps)) {
         lastDraw = Clock::now();
-        const double elapsed = secondsSince(start);
-        const double rate = static_cast<double>(seen) / std::max(elapsed, 1e-9);
-        std::fprintf(stderr, "\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %s\x1b[K",
-                     static_cast<long long>(epoch), static_cast<long long>(o.epochs),
-                     static_cast<long long>(step + 1), static_cast<long long>(steps), lossSum / seen, rate,
-                     formatDuration(static_cast<double>(train.n - seen) / rate).c_str());
-        std::fflush(stderr);
+        drawProgress(pos, steps, pos.seen - seenAtStart, start);
       }
     }
     const double seconds = secondsSince(start);
     if (progress) std::fputs("\r\x1b[K", stderr);
-    const double trainLoss = lossSum / static_cast<double>(train.n);
-    const double rate = static_cast<double>(train.n) / std::max(seconds, 1e-9);
-    const Eval e = evaluate(m, l, test, maxBatch, b);
+    const double trainLoss = pos.lossSum / static_cast<double>(data_.train.n);
+    const double trainAcc = static_cast<double>(pos.correct) / static_cast<double>(data_.train.n);
+    const double rate = static_cast<double>(pos.seen - seenAtStart) / std::max(seconds, 1e-9);
+    const bool eval = (pos.epoch + 1) % o_.evalEvery == 0 || pos.epoch + 1 == o_.epochs;
 
-    if (!o.quiet) {
-      std::printf("epoch %lld/%lld  train_loss %.4f  test_loss %.4f  test_acc %.2f%%  %.1fs  %.0f samples/s\n",
-                  static_cast<long long>(epoch), static_cast<long long>(o.epochs), trainLoss, e.loss,
-                  100.0 * e.accuracy, seconds, rate);
+    nlohmann::ordered_json line = {{"epoch", pos.epoch + 1}, {"step", opt_->steps()}, {"train_loss", trainLoss}};
+    char text[512];
+    int len = std::snprintf(text, sizeof text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch + 1),
+                            static_cast<long long>(o_.epochs), trainLoss);
+    if (o_.trainAccuracy) {
+      line["train_accuracy"] = trainAcc;
+      len += std::snprintf(text + len, sizeof text - len, "  train_acc %.2f%%", 100.0 * trainAcc);
+    }
+    auto addEval = [&](const char* name, const Dataset& set) {
+      const Eval e = evaluate(m_, l_, data_, set, maxBatch, b_);
+      line[std::string(name) + "_loss"] = e.loss;
+      line[std::string(name) + "_accuracy"] = e.accuracy;
+      len += std::snprintf(text + len, sizeof text - len, "  %s_loss %.4f  %s_acc %.2f%%", name, e.loss, name,
+                           100.0 * e.accuracy);
+    };
+    if (eval && data_.hasVal) addEval("val", data_.val);
+    if (eval && data_.hasTest) addEval("test", data_.test);
+    std::snprintf(text + len, sizeof text - len, "  %.1fs  %.0f samples/s", seconds, rate);
+    line["lr"] = lr;
+    line["seconds"] = seconds;
+    line["samples_per_second"] = rate;
+
+    if (!o_.quiet) {
+      std::printf("%s\n", text);
       std::fflush(stdout);
     }
-    if (metrics) {
-      const nlohmann::ordered_json line = {{"epoch", epoch},         {"train_loss", trainLoss},
-                                   {"test_loss", e.loss},    {"test_accuracy", e.accuracy},
-                                   {"seconds", seconds},     {"samples_per_second", rate}};
-      const std::string text = line.dump() + "\n";
-      if (std::fputs(text.c_str(), metrics.get()) < 0 || std::fflush(metrics.get()) != 0)
-        throw Error("cannot write metrics to " + o.metricsPath + ": " + std::strerror(errno));
-    }
-    if (!o.savePath.empty()) saveCheckpoint(o.savePath, m, b.paramPtrs.data());
+    // The checkpoint first: if the process dies between the two, the resumed run rewrites this line.
+    checkpoint(Position{pos.epoch + 1, 0, 0, 0, 0});
+    writeMetrics(line);
+    if (!o_.savePath.empty()) saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data());
   }
-  if (!o.savePath.empty() && !o.quiet) std::printf("saved weights to %s\n", o.savePath.c_str());
+  if (!o_.savePath.empty() && !o_.quiet) std::printf("saved weights to %s\n", o_.savePath.c_str());
   std::fflush(stdout);
   return 0;
 }
@@ -410,7 +558,8 @@ extern "C" int sinter_train_main(const sinter_model_desc* model, int argc, char*
     case ParseResult::Run: break;
     }
     DenormalGuard ftz(opts.flushDenormals);
-    return run(*model, opts);
+    Trainer trainer(*model, opts);
+    return trainer.run();
   } catch (const std::bad_alloc&) {
     std::fflush(stdout);
     std::fputs("error: out of memory\n", stderr);

@@ -1,7 +1,9 @@
-// `sinter check`: parse and shape-check a model, report every error, print a one-line summary.
+// `sinter check`: parse and shape-check a model, report every error, print a Keras-like summary.
 #include <fmt/format.h>
 #include <iostream>
+#include <stdexcept>
 
+#include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/pipeline.h"
 
@@ -9,14 +11,23 @@ namespace sinter::tool {
 
 int runCheck(const std::string& path) {
   frontend::DiagnosticEngine diags;
-  auto m = compileModel(path, diags);
+  frontend::ModelSummary summary;
+  frontend::CompileOptions opts = frontend::defaultOptions();
+  opts.summary = &summary;
+  auto m = frontend::compileFile(path, diags, opts);
   if (!m) return reportDiagnostics(diags);
   diags.print(std::cerr);  // warnings, if any
+  if (auto errs = ir::verify(m->forward); !errs.empty()) {
+    std::string msg = fmt::format("internal error: the frontend's graph @{} is invalid:", m->forward.name);
+    for (const auto& e : errs) msg += "\n  " + e;
+    throw std::logic_error(msg);
+  }
   std::int64_t values = 0;
   for (ir::NodeId p : m->forward.params) values += ir::staticNumElements(m->forward.node(p).type.shape).value_or(0);
   fmt::print("{}: ok: model {} with {} inputs, {} params ({} values), {} results{}\n", path, m->name,
              m->forward.inputs.size(), m->forward.params.size(), values, m->forward.results.size(),
              m->train ? fmt::format(", trains '{}'", m->train->loss) : "");
+  fmt::print("{}", frontend::formatSummary(summary));
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
 
 namespace {
@@ -21,17 +22,24 @@ int main(int argc, char** argv) {
                "or IR dumps of every stage. See docs/ for the language and the IR."};
   app.require_subcommand(1);
   std::string path;
+  std::vector<std::string> includeDirs;  // -I: where `import` looks, before the standard library
+  auto addIncludeFlag = [&](CLI::App* cmd) {
+    cmd->add_option("-I,--include", includeDirs, "Directory searched by `import` (repeatable)");
+  };
 
   CLI::App* check = app.add_subcommand("check", "Parse and shape-check a model; report every error");
   check->add_option("model", path, "Model file")->required();
+  addIncludeFlag(check);
 
   sinter::tool::DumpOptions dump;
   std::string stages = "graph,grad";
   CLI::App* dumpCmd = app.add_subcommand("dump", "Print a stage of the pipeline");
   dumpCmd->add_option("model", path, "Model file (.sn) or Graph IR (.ir)")->required();
+  addIncludeFlag(dumpCmd);
   dumpCmd->add_option("--stage", stages,
                       "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
-                      "opt (after graph passes), memory (memory plan of the optimized train step), llvm, asm")
+                      "opt (after graph passes), fusion (opt with fusion groups), memory (memory plan of the optimized train step), "
+                      "llvm, asm")
       ->capture_default_str();
   addCodegenFlags(dumpCmd, dump.codegen);
   sinter::tool::addDumpFlags(dumpCmd, dump);
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
   sinter::tool::BuildOptions build;
   CLI::App* buildCmd = app.add_subcommand("build", "Compile a model to a training executable, a library with a C header, an object file, LLVM IR or assembly");
   buildCmd->add_option("model", path, "Model file")->required();
+  addIncludeFlag(buildCmd);
   buildCmd->add_option("--emit", build.emit, "What to produce")
       ->check(CLI::IsMember({"exe", "obj", "static", "shared", "header", "llvm", "asm"}))
       ->capture_default_str();
@@ -66,6 +75,7 @@ int main(int argc, char** argv) {
       "train", "JIT-compile a model and train it now; other flags go to the training driver "
                "(`sinter train MODEL -- --help` lists them)");
   train->add_option("model", path, "Model file")->required();
+  addIncludeFlag(train);
   train->prefix_command();  // everything after the model file goes to the driver untouched
   train->add_option("--target-cpu", trainCodegen.targetCpu, "CPU to generate code for (default: this machine's)");
 
@@ -85,6 +95,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  sinter::frontend::defaultOptions().includeDirs = includeDirs;
   try {
     if (*check) return sinter::tool::runCheck(path);
     if (*dumpCmd) {

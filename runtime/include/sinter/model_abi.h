@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 1
+#define SINTER_ABI_VERSION 2
 
 enum sinter_dtype { SINTER_F32 = 0, SINTER_F64 = 1, SINTER_I32 = 2 };
 
@@ -24,7 +24,9 @@ enum sinter_init_kind {
   SINTER_INIT_NORMAL = 4,         /* N(mean a, std b) */
   SINTER_INIT_GLOROT_UNIFORM = 5, /* U[-l, l), l = sqrt(6 / (fan_in + fan_out)) */
   SINTER_INIT_HE_NORMAL = 6,      /* N(0, sqrt(2 / fan_in)) */
-  SINTER_INIT_LECUN_UNIFORM = 7   /* U[-l, l), l = 1 / sqrt(fan_in): torch.nn.Linear's default */
+  SINTER_INIT_LECUN_UNIFORM = 7,  /* U[-l, l), l = 1 / sqrt(fan_in): torch.nn.Linear's default */
+  SINTER_INIT_GLOROT_NORMAL = 8,  /* N(0, sqrt(2 / (fan_in + fan_out))) */
+  SINTER_INIT_HE_UNIFORM = 9      /* U[-l, l), l = sqrt(6 / fan_in) */
 };
 
 typedef struct sinter_tensor_desc {
@@ -37,24 +39,53 @@ typedef struct sinter_tensor_desc {
   float init_b;
 } sinter_tensor_desc;
 
-enum sinter_optimizer_kind { SINTER_OPT_SGD = 0, SINTER_OPT_ADAM = 1 };
+enum sinter_optimizer_kind {
+  SINTER_OPT_SGD = 0,
+  SINTER_OPT_ADAM = 1,
+  SINTER_OPT_ADAMW = 2,   /* Adam with decoupled weight decay (Loshchilov & Hutter) */
+  SINTER_OPT_RMSPROP = 3,
+  SINTER_OPT_ADAGRAD = 4
+};
+
+/* Learning-rate schedules; every kind is multiplied by a linear warm-up when warmup_steps > 0. */
+enum sinter_schedule_kind {
+  SINTER_SCHED_CONSTANT = 0,
+  SINTER_SCHED_STEP = 1,        /* lr * gamma^floor(epoch / step_size), epochs counted from 0 */
+  SINTER_SCHED_EXPONENTIAL = 2, /* lr * gamma^epoch */
+  SINTER_SCHED_COSINE = 3       /* min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2 over all T optimizer steps */
+};
 
 typedef struct sinter_train_config {
   int32_t optimizer; /* enum sinter_optimizer_kind */
   int32_t nesterov;  /* sgd: 1 for Nesterov momentum */
   float lr;
-  float momentum;    /* sgd */
-  float beta1;       /* adam */
-  float beta2;       /* adam */
-  float eps;         /* adam */
+  float momentum;    /* sgd, rmsprop */
+  float beta1;       /* adam, adamw */
+  float beta2;       /* adam, adamw */
+  float eps;         /* adam, adamw, rmsprop, adagrad */
   float weight_decay;
   int64_t batch;
   int64_t epochs;
   uint64_t seed;
+  /* Appended in ABI version 2. */
+  int32_t amsgrad;   /* adam, adamw: 1 to keep the maximum of v */
+  int32_t centered;  /* rmsprop: 1 to divide by the estimated variance */
+  float dampening;   /* sgd */
+  float alpha;       /* rmsprop: smoothing constant of the squared-gradient average */
+  float lr_decay;    /* adagrad */
+  float initial_accumulator; /* adagrad */
+  float clip_norm;   /* > 0: gradients are scaled so that their global L2 norm is at most clip_norm */
+  int32_t schedule;  /* enum sinter_schedule_kind */
+  float gamma;       /* step, exponential schedules */
+  float min_lr;      /* cosine schedule */
+  int64_t step_size;    /* step schedule: epochs between decays */
+  int64_t warmup_steps; /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
 } sinter_train_config;
 
 /* A generated entry point. buffers holds one pointer per tensor in ABI order (see below); sym_dims holds
- * the value of every symbolic dimension, in the order of sinter_model_desc.sym_names. */
+ * the value of every symbolic dimension, in the order of sinter_model_desc.sym_names, followed by one more
+ * entry: the seed of the call's random ops (dropout). A train step draws its dropout masks from it, so
+ * the caller passes a different value for every step; forward never draws and ignores it. */
 typedef void (*sinter_entry_fn)(void* const* buffers, const int64_t* sym_dims);
 
 typedef struct sinter_model_desc {

@@ -200,3 +200,62 @@ TEST_CASE("checkpoint: saving into a missing directory fails cleanly") {
   CHECK_THROWS_WITH(saveCheckpoint(dir.file("no/such/dir/m.safetensors"), model(kParams, 2), wts.ptrs),
                     Catch::Contains("m.safetensors"));
 }
+
+TEST_CASE("checkpoint: optimizer state and metadata round trip; weights-only loads ignore the state") {
+  TempDir dir("ckpt");
+  const std::string path = dir.file("train.safetensors");
+  const sinter_model_desc m = model(kParams, 2);
+  Weights src;
+  std::vector<float> state = {0.5f, 0.25f, 0.125f};
+  CheckpointExtras x;
+  x.metadata = {{"sinter_epoch", "3"}, {"sinter_step", "41"}};
+  x.tensors.push_back({"optimizer/exp_avg/b", {3}, state.data()});
+  saveCheckpoint(path, m, src.ptrs, &x);
+
+  // The file stays plain safetensors: the state is one more F32 tensor, the metadata strings.
+  const std::vector<uint8_t> bytes = readBytes(path);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const auto header = nlohmann::json::parse(std::string(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n)));
+  CHECK(header["optimizer/exp_avg/b"]["shape"] == nlohmann::json::array({3}));
+  CHECK(header["__metadata__"]["sinter_epoch"] == "3");
+  CHECK(header["__metadata__"]["sinter_structure"] == structureHash(m));
+
+  Weights dst;
+  std::fill(dst.w.begin(), dst.w.end(), 0.0f);
+  std::vector<float> back(3, 0.0f);
+  CheckpointExtras want;
+  want.tensors.push_back({"optimizer/exp_avg/b", {3}, back.data()});
+  const auto meta = loadCheckpoint(path, m, dst.ptrs, &want);
+  CHECK(dst.w == src.w);
+  CHECK(back == state);
+  CHECK(meta.at("sinter_step") == "41");
+  CHECK(meta.at("sinter_model") == "tiny");
+
+  // As plain weights (--load): the optimizer tensors are skipped.
+  Weights plain;
+  CHECK_NOTHROW(loadCheckpoint(path, m, plain.ptrs));
+  // Asking for state the file lacks names it.
+  CheckpointExtras more = want;
+  more.tensors.push_back({"optimizer/exp_avg_sq/b", {3}, back.data()});
+  CHECK_THROWS_WITH(loadCheckpoint(path, m, plain.ptrs, &more),
+                    Catch::Contains("optimizer state 'optimizer/exp_avg_sq/b'") && Catch::Contains("missing"));
+}
+
+TEST_CASE("checkpoint: same params but another structure is refused, naming both models") {
+  TempDir dir("ckpt");
+  const std::string path = dir.file("a.safetensors");
+  sinter_model_desc a = model(kParams, 2);
+  Weights w;
+  saveCheckpoint(path, a, w.ptrs);
+  const int64_t dims[] = {-1, 5};
+  const sinter_tensor_desc inputs[] = {{"x", SINTER_F32, 2, dims, 0, 0, 0}};
+  sinter_model_desc b = a;
+  b.name = "other";
+  b.num_inputs = 1;
+  b.inputs = inputs;
+  CHECK_THROWS_WITH(loadCheckpoint(path, b, w.ptrs), Catch::Contains("written by model 'tiny'") &&
+                                                        Catch::Contains("model 'other' has structure"));
+  CHECK(structureHash(a) != structureHash(b));
+  CHECK(structureHash(a).size() == 16);
+}

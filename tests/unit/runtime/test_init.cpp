@@ -1,5 +1,6 @@
 // Parameter initialization: the documented draw formulas, bounds, and determinism for a seed.
 #include "runtime/init.h"
+#include "runtime/philox.h"
 
 #include <catch2/catch.hpp>
 
@@ -20,21 +21,46 @@ sinter_tensor_desc param(const char* name, const std::vector<int64_t>& dims, int
 
 std::vector<float> draw(const sinter_tensor_desc& t, uint64_t seed) {
   std::vector<float> v(static_cast<size_t>(fixedElementCount(t)));
-  std::mt19937_64 rng(seed);
-  initTensor(t, rng, v.data());
+  initTensor(t, seed, 0, v.data());
   return v;
 }
 
 }  // namespace
 
-TEST_CASE("init: uniform draws follow the documented formula (top 24 bits of mt19937_64)") {
+TEST_CASE("philox: Random123's known-answer vectors for philox4x32_10") {
+  CHECK(philox({0, 0, 0, 0}, 0) == PhiloxBlock{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8});
+  CHECK(philox({0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, 0xffffffffffffffffull) ==
+        PhiloxBlock{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
+  CHECK(philox({0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, 0x299f31d0a4093822ull) ==
+        PhiloxBlock{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
+}
+
+TEST_CASE("init: uniform draws follow the documented formula (top 24 bits of the element's Philox block)") {
   const auto t = param("u", {3}, SINTER_INIT_UNIFORM, -1.0f, 3.0f);
   const auto v = draw(t, 123);
-  std::mt19937_64 rng(123);
-  for (float x : v) {
-    const double u = static_cast<double>(rng() >> 40) / 16777216.0;
-    CHECK(x == static_cast<float>(-1.0 + 4.0 * u));
+  for (uint64_t k = 0; k < v.size(); ++k) {
+    const double u = static_cast<double>(philox({static_cast<uint32_t>(k), 0, 0, 0}, 123)[0] >> 8) / 16777216.0;
+    CHECK(v[k] == static_cast<float>(-1.0 + 4.0 * u));
   }
+}
+
+TEST_CASE("init: a prefix of a param is the same whatever the param's size (counter-based)") {
+  const auto small = draw(param("w", {5}, SINTER_INIT_NORMAL, 0.0f, 1.0f), 42);
+  const auto big = draw(param("w", {1000}, SINTER_INIT_NORMAL, 0.0f, 1.0f), 42);
+  for (size_t k = 0; k < 4; ++k) CHECK(small[k] == big[k]);  // element 4 is the cos half of pair 2 in both
+  CHECK(small[4] == big[4]);
+}
+
+TEST_CASE("init: glorot_normal and he_uniform") {
+  const auto hu = draw(param("hu", {24, 50}, SINTER_INIT_HE_UNIFORM), 2);  // l = sqrt(6 / 24) = 0.5
+  float m = 0;
+  for (float x : hu) m = std::max(m, std::abs(x));
+  CHECK(m < 0.5f);
+  CHECK(m > 0.48f);
+  const auto gn = draw(param("gn", {150, 50}, SINTER_INIT_GLOROT_NORMAL), 2);  // std = sqrt(2 / 200) = 0.1
+  double s2 = 0;
+  for (float x : gn) s2 += static_cast<double>(x) * x;
+  CHECK(std::sqrt(s2 / gn.size()) == Approx(0.1).epsilon(0.03));
 }
 
 TEST_CASE("init: one seed gives the same values, another seed others") {
@@ -63,7 +89,8 @@ TEST_CASE("init: glorot and lecun bounds use fan_in = dims[0], fan_out = dims[1]
   int64_t in = 0, out = 0;
   computeFans(param("b", {7}, SINTER_INIT_ZEROS), in, out);
   CHECK((in == 7 && out == 7));
-  computeFans(param("k", {3, 3, 2, 8}, SINTER_INIT_ZEROS), in, out);
+  // conv2d filters [out 8, in 2, 3, 3], as torch.nn.Conv2d computes them: fan_in = 2*3*3, fan_out = 8*3*3.
+  computeFans(param("k", {8, 2, 3, 3}, SINTER_INIT_ZEROS), in, out);
   CHECK((in == 18 && out == 72));
 }
 
@@ -87,7 +114,7 @@ TEST_CASE("init: normal kinds have the requested mean and spread") {
   CHECK(sd == Approx(0.5).epsilon(0.03));
 }
 
-TEST_CASE("init: initParams fills params in order from one seeded engine") {
+TEST_CASE("init: initParams gives param i stream i") {
   const sinter_tensor_desc params[] = {param("a", {2, 3}, SINTER_INIT_GLOROT_UNIFORM), param("b", {3}, SINTER_INIT_ZEROS),
                                        param("c", {4}, SINTER_INIT_UNIFORM, 0.0f, 1.0f)};
   sinter_model_desc m{};
@@ -96,20 +123,17 @@ TEST_CASE("init: initParams fills params in order from one seeded engine") {
   std::vector<float> a(6), b(3, 7.0f), c(4);
   float* ptrs[] = {a.data(), b.data(), c.data()};
   initParams(m, 11, ptrs);
-  // The same draws by hand: a consumes 6 draws, b none, c the next 4.
-  std::mt19937_64 rng(11);
   std::vector<float> ea(6), ec(4);
-  initTensor(params[0], rng, ea.data());
-  initTensor(params[2], rng, ec.data());
+  initTensor(params[0], 11, 0, ea.data());
+  initTensor(params[2], 11, 2, ec.data());
   CHECK(a == ea);
   CHECK(b == std::vector<float>(3, 0.0f));
   CHECK(c == ec);
 }
 
 TEST_CASE("init: invalid descriptions are rejected") {
-  std::mt19937_64 rng(1);
   std::vector<float> v(4);
-  CHECK_THROWS_WITH(initTensor(param("w", {4}, 99), rng, v.data()), Catch::Contains("'w'"));
-  CHECK_THROWS(initTensor(param("u", {4}, SINTER_INIT_UNIFORM, 1.0f, 0.0f), rng, v.data()));
+  CHECK_THROWS_WITH(initTensor(param("w", {4}, 99), 1, 0, v.data()), Catch::Contains("'w'"));
+  CHECK_THROWS(initTensor(param("u", {4}, SINTER_INIT_UNIFORM, 1.0f, 0.0f), 1, 0, v.data()));
   CHECK_THROWS_WITH(fixedElementCount(param("s", {-1, 4}, SINTER_INIT_ZEROS)), Catch::Contains("symbolic"));
 }

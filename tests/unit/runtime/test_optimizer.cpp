@@ -222,6 +222,238 @@ TEST_CASE("Optimizer: the learning rate can change between steps") {
   CHECK(opt->steps() == 2);
 }
 
+namespace {
+
+// Runs the optimizer of `c` and a double reference `ref(p, g)` side by side over kGrads3.
+template <class Ref>
+void checkAgainst(const sinter_train_config& c, Ref ref, double tol = 2e-6) {
+  const std::vector<float> p0 = {1.0f, -2.0f, 0.5f};
+  auto opt = Optimizer::create(c, {3});
+  const auto got = run(*opt, p0, kGrads3);
+  std::vector<double> p(p0.begin(), p0.end());
+  for (size_t s = 0; s < kGrads3.size(); ++s) {
+    ref.step(p, std::vector<double>(kGrads3[s].begin(), kGrads3[s].end()));
+    INFO("step " << s + 1);
+    requireClose(got[s], p, tol);
+  }
+}
+
+sinter_train_config config(int32_t kind, float lr) {
+  sinter_train_config c{};
+  c.optimizer = kind;
+  c.lr = lr;
+  return c;
+}
+
+// torch.optim.SGD with dampening, in double.
+struct RefSgdDamp {
+  double lr, mu, damp, wd;
+  std::vector<double> buf;
+  void step(std::vector<double>& p, const std::vector<double>& grad) {
+    const bool first = buf.empty();
+    buf.resize(p.size(), 0.0);
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double g = grad[i] + wd * p[i];
+      buf[i] = first ? g : mu * buf[i] + (1 - damp) * g;
+      p[i] -= lr * buf[i];
+    }
+  }
+};
+
+// Adam / AdamW with optional AMSGrad, as Kingma & Ba and Loshchilov & Hutter write them, in double.
+struct RefAdamFull {
+  double lr, b1, b2, eps, wd;
+  bool decoupled, amsgrad;
+  std::vector<double> m, v, vmax;
+  int t = 0;
+  void step(std::vector<double>& p, const std::vector<double>& grad) {
+    ++t;
+    m.resize(p.size(), 0.0);
+    v.resize(p.size(), 0.0);
+    vmax.resize(p.size(), 0.0);
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (decoupled) p[i] *= 1 - lr * wd;
+      const double g = grad[i] + (decoupled ? 0.0 : wd * p[i]);
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      vmax[i] = std::max(vmax[i], v[i]);
+      const double mHat = m[i] / (1 - std::pow(b1, t));
+      const double vHat = (amsgrad ? vmax[i] : v[i]) / (1 - std::pow(b2, t));
+      p[i] -= lr * mHat / (std::sqrt(vHat) + eps);
+    }
+  }
+};
+
+struct RefRmsProp {
+  double lr, alpha, eps, wd, mu;
+  bool centered;
+  std::vector<double> sq, ga, buf;
+  void step(std::vector<double>& p, const std::vector<double>& grad) {
+    sq.resize(p.size(), 0.0);
+    ga.resize(p.size(), 0.0);
+    buf.resize(p.size(), 0.0);
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double g = grad[i] + wd * p[i];
+      sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
+      double avg = sq[i];
+      if (centered) {
+        ga[i] = alpha * ga[i] + (1 - alpha) * g;
+        avg -= ga[i] * ga[i];
+      }
+      const double d = std::sqrt(avg) + eps;
+      if (mu > 0) {
+        buf[i] = mu * buf[i] + g / d;
+        p[i] -= lr * buf[i];
+      } else {
+        p[i] -= lr * g / d;
+      }
+    }
+  }
+};
+
+struct RefAdagrad {
+  double lr, decay, wd, init, eps;
+  std::vector<double> sum;
+  int t = 0;
+  void step(std::vector<double>& p, const std::vector<double>& grad) {
+    ++t;
+    sum.resize(p.size(), init);
+    const double clr = lr / (1 + (t - 1) * decay);
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double g = grad[i] + wd * p[i];
+      sum[i] += g * g;
+      p[i] -= clr * g / (std::sqrt(sum[i]) + eps);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("SGD with dampening: v = mu v + (1 - dampening) g after the first step") {
+  // lr 0.1, mu 0.9, dampening 0.9, p0 = 1, g = 1 then 1: step 1 buf = 1, p = 0.9;
+  // step 2 buf = 0.9 + 0.1 = 1.0, p = 0.8.
+  auto opt = Optimizer::create([] {
+    auto c = sgdConfig(0.1f, 0.9f, false, 0.0f);
+    c.dampening = 0.9f;
+    return c;
+  }(), {1});
+  const auto traj = run(*opt, {1.0f}, {{1.0f}, {1.0f}});
+  requireClose(traj[1], {0.8});
+  auto c = sgdConfig(0.05f, 0.8f, false, 0.3f);
+  c.dampening = 0.25f;
+  checkAgainst(c, RefSgdDamp{0.05, 0.8, 0.25, 0.3, {}});
+}
+
+TEST_CASE("Adam with AMSGrad keeps the largest second moment") {
+  // Element 0 sees |g| 0.5, 0.25, 0.75: v shrinks at step 2, so vmax differs from v there.
+  auto c = adamConfig(0.1f, 0.9f, 0.999f, 1e-8f, 0.1f);
+  c.amsgrad = 1;
+  checkAgainst(c, RefAdamFull{0.1, 0.9, 0.999, 1e-8, 0.1, false, true, {}, {}, {}, 0});
+}
+
+TEST_CASE("AdamW decays the weights directly, not through the gradient") {
+  // Step 1, element 0: p = 1 * (1 - 0.1 * 0.5) = 0.95, then Adam's first step moves it by lr * sign(g):
+  // 0.95 - 0.1 = 0.85 (with L2 Adam it would be 0.9: the decay would vanish in the normalization).
+  auto c = adamConfig(0.1f, 0.9f, 0.999f, 1e-8f, 0.5f);
+  c.optimizer = SINTER_OPT_ADAMW;
+  auto opt = Optimizer::create(c, {1});
+  requireClose(run(*opt, {1.0f}, {{0.5f}})[0], {0.85});
+  checkAgainst(c, RefAdamFull{0.1, 0.9, 0.999, 1e-8, 0.5, true, false, {}, {}, {}, 0});
+  c.amsgrad = 1;
+  checkAgainst(c, RefAdamFull{0.1, 0.9, 0.999, 1e-8, 0.5, true, true, {}, {}, {}, 0});
+}
+
+TEST_CASE("RMSProp: plain, with momentum, centered") {
+  // Plain, step 1, element 0: sq = 0.01 * 0.25 = 0.0025, p = 1 - 0.01 * 0.5 / 0.05 = 0.9.
+  auto c = config(SINTER_OPT_RMSPROP, 0.01f);
+  c.alpha = 0.99f;
+  c.eps = 1e-8f;
+  auto opt = Optimizer::create(c, {1});
+  requireClose(run(*opt, {1.0f}, {{0.5f}})[0], {0.9});
+  checkAgainst(c, RefRmsProp{0.01, 0.99, 1e-8, 0, 0, false, {}, {}, {}}, 1e-5);
+  c.momentum = 0.9f;
+  c.weight_decay = 0.1f;
+  checkAgainst(c, RefRmsProp{0.01, 0.99, 1e-8, 0.1, 0.9, false, {}, {}, {}}, 1e-5);
+  c.centered = 1;
+  c.alpha = 0.9f;
+  checkAgainst(c, RefRmsProp{0.01, 0.9, 1e-8, 0.1, 0.9, true, {}, {}, {}}, 1e-5);
+}
+
+TEST_CASE("Adagrad: accumulated squares, lr decay, initial accumulator") {
+  // Step 1, element 0: sum = 0.25, p = 1 - 0.1 * 0.5 / 0.5 = 0.9.
+  auto c = config(SINTER_OPT_ADAGRAD, 0.1f);
+  c.eps = 1e-10f;
+  auto opt = Optimizer::create(c, {1});
+  requireClose(run(*opt, {1.0f}, {{0.5f}})[0], {0.9});
+  c.lr_decay = 0.5f;
+  c.weight_decay = 0.2f;
+  c.initial_accumulator = 0.1f;
+  checkAgainst(c, RefAdagrad{0.1, 0.5, 0.2, 0.1, 1e-10, {}, 0});
+}
+
+TEST_CASE("Optimizer state buffers are named as in torch and restore a run exactly") {
+  auto c = adamConfig(0.1f, 0.9f, 0.999f, 1e-8f, 0.0f);
+  c.amsgrad = 1;
+  auto a = Optimizer::create(c, {3});
+  std::vector<float> pa = {1.0f, -2.0f, 0.5f};
+  float* params[] = {pa.data()};
+  const float* g0[] = {kGrads3[0].data()};
+  a->step(params, g0);
+  const auto st = a->state();
+  REQUIRE(st.size() == 3);
+  CHECK(st[0].name == "exp_avg");
+  CHECK(st[2].name == "max_exp_avg_sq");
+  // A fresh optimizer given a's state and step count continues exactly like a.
+  auto b = Optimizer::create(c, {3});
+  const auto sb = b->state();
+  for (size_t i = 0; i < st.size(); ++i) std::copy(st[i].data, st[i].data + 3, sb[i].data);
+  b->setSteps(a->steps());
+  std::vector<float> pb = pa;
+  float* paramsB[] = {pb.data()};
+  const float* g1[] = {kGrads3[1].data()};
+  a->step(params, g1);
+  b->step(paramsB, g1);
+  CHECK(pa == pb);
+  CHECK(Optimizer::create(sgdConfig(0.1f, 0.0f, false, 0.0f), {3})->state().empty());
+}
+
+TEST_CASE("Schedules: constant, step, exponential, cosine and warm-up") {
+  sinter_train_config c{};
+  c.schedule = SINTER_SCHED_CONSTANT;
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 57, 3, 100) == 0.1);
+  c.schedule = SINTER_SCHED_STEP;
+  c.step_size = 2;
+  c.gamma = 0.5f;
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 1, 100) == Approx(0.1));     // epochs 0, 1: lr
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 2, 100) == Approx(0.05));    // epochs 2, 3: lr * gamma
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 5, 100) == Approx(0.025));
+  c.schedule = SINTER_SCHED_EXPONENTIAL;
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 3, 100) == Approx(0.0125));  // 0.1 * 0.5^3
+  c.schedule = SINTER_SCHED_COSINE;
+  c.min_lr = 0.01f;
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, 100) == Approx(0.1));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 50, 0, 100) == Approx(0.055));  // halfway: the mean of lr and min_lr
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 100, 0, 100) == Approx(0.01));
+  c.warmup_steps = 4;  // warm-up multiplies: (t + 1) / 4 for t < 4
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, 100) == Approx(0.025));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 3, 0, 100) ==
+        Approx(0.01 + 0.09 * (1 + std::cos(3.141592653589793 * 0.03)) / 2));
+  c.schedule = 9;
+  CHECK_THROWS(sinter::rt::scheduledLr(c, 0.1, 0, 0, 1));
+}
+
+TEST_CASE("Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_") {
+  // Two grads [3] and [4, 0]: global norm 5; max 1 scales both by 1 / (5 + 1e-6).
+  std::vector<float> a = {3.0f}, b = {4.0f, 0.0f};
+  float* grads[] = {a.data(), b.data()};
+  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, 1.0) == Approx(5.0));
+  CHECK(a[0] == Approx(0.6).epsilon(1e-5));
+  CHECK(b[0] == Approx(0.8).epsilon(1e-5));
+  // Below the limit nothing changes.
+  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, 10.0) == Approx(1.0).epsilon(1e-5));
+  CHECK(a[0] == Approx(0.6).epsilon(1e-5));
+}
+
 TEST_CASE("Optimizer: bad configurations are rejected") {
   sinter_train_config c = sgdConfig(0.1f, 0.0f, false, 0.0f);
   c.optimizer = 7;

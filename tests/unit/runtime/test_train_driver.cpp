@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,8 @@ constexpr int kFeatures = 4, kClasses = 3;
 std::vector<int64_t> g_trainBatches, g_forwardBatches;
 std::vector<float> g_trainPixels;  // pixel 0 of every sample train_step saw, in order
 bool g_poisonLoss = false;
+int g_poisonGradAt = -1;  // the train_step call (from 0) whose db gets a NaN
+int g_raiseAt = -1;       // the train_step call (from 0) that raises SIGTERM, as `kill` would
 
 // probs[n, c] = softmax(x W + b); returns the mean cross-entropy against y.
 float softmaxRegression(const float* x, const int32_t* y, const float* w, const float* b, int64_t n, float* probs) {
@@ -79,6 +82,9 @@ void trainStepFn(void* const* buf, const int64_t* sym) {
       db[c] += dz;
       for (int i = 0; i < kFeatures; ++i) dw[i * kClasses + c] += x[s * kFeatures + i] * dz;
     }
+  const int call = static_cast<int>(g_trainBatches.size()) - 1;
+  if (call == g_poisonGradAt) db[1] = NAN;
+  if (call == g_raiseAt) std::raise(SIGTERM);
 }
 
 const int64_t kXDims[] = {-1, 2, 2}, kYDims[] = {-1}, kWDims[] = {kFeatures, kClasses}, kBDims[] = {kClasses},
@@ -211,13 +217,15 @@ TEST_CASE("driver: trains softmax regression to ~100% and checkpoints it") {
     // Read the numbers back, print them in the documented format and demand the very same line: this
     // pins the spacing, the decimals and the units.
     int epoch = 0, epochs = 0, used = 0;
-    double trainLoss = 0, testLoss = 0, acc = 0, seconds = 0, rate = 0;
-    REQUIRE(std::sscanf(line.c_str(), "epoch %d/%d train_loss %lf test_loss %lf test_acc %lf%% %lfs %lf samples/s%n",
-                        &epoch, &epochs, &trainLoss, &testLoss, &acc, &seconds, &rate, &used) == 7);
+    double trainLoss = 0, trainAcc = 0, testLoss = 0, acc = 0, seconds = 0, rate = 0;
+    REQUIRE(std::sscanf(line.c_str(),
+                        "epoch %d/%d train_loss %lf train_acc %lf%% test_loss %lf test_acc %lf%% %lfs %lf samples/s%n",
+                        &epoch, &epochs, &trainLoss, &trainAcc, &testLoss, &acc, &seconds, &rate, &used) == 8);
     char expected[256];
     std::snprintf(expected, sizeof expected,
-                  "epoch %d/%d  train_loss %.4f  test_loss %.4f  test_acc %.2f%%  %.1fs  %.0f samples/s", e, 4,
-                  trainLoss, testLoss, acc, seconds, rate);
+                  "epoch %d/%d  train_loss %.4f  train_acc %.2f%%  test_loss %.4f  test_acc %.2f%%  %.1fs  %.0f "
+                  "samples/s",
+                  e, 4, trainLoss, trainAcc, testLoss, acc, seconds, rate);
     CHECK(line == expected);
     CHECK(used == static_cast<int>(line.size()));
   }
@@ -229,7 +237,8 @@ TEST_CASE("driver: trains softmax regression to ~100% and checkpoints it") {
   REQUIRE(m.size() == 4);
   for (size_t e = 0; e < m.size(); ++e) {
     CHECK(m[e]["epoch"] == e + 1);
-    for (const char* key : {"train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_second"})
+    for (const char* key :
+         {"step", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds", "samples_per_second"})
       CHECK(m[e][key].is_number());
   }
   CHECK(m[3]["train_loss"].get<double>() < m[0]["train_loss"].get<double>());
@@ -291,7 +300,7 @@ TEST_CASE("driver: batches, the final partial batch, limits and file overrides")
       dir, {"--train-images", dir.file("train-images-idx3-ubyte.gz"), "--train-labels",
             dir.file("train-labels-idx1-ubyte.gz"), "--test-images", dir.file("t10k-images-idx3-ubyte.gz"),
             "--test-labels", dir.file("t10k-labels-idx1-ubyte.gz"), "--data", dir.file("nowhere"), "--limit-train",
-            "10", "--limit-test=5", "--batch", "4", "--epochs", "2", "--no-save", "--quiet"});
+            "10", "--limit-test=5", "--batch", "4", "--epochs", "2", "--no-save", "--quiet", "--no-train-acc"});
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.out.empty());  // --quiet
@@ -375,7 +384,7 @@ TEST_CASE("driver: a non-finite loss stops training with an error") {
   const Result r = runDriver(dir, {"--data", dir.file(""), "--save", dir.file("x.safetensors")});
   g_poisonLoss = false;
   CHECK(r.rc == 1);
-  CHECK_THAT(r.err, Catch::Contains("error: loss became NaN/inf at epoch 1 step 1"));
+  CHECK_THAT(r.err, Catch::Contains("error: training diverged at epoch 1 step 1 (optimizer step 1): the loss is NaN"));
   CHECK_FALSE(std::filesystem::exists(dir.file("x.safetensors")));
 }
 
@@ -398,6 +407,16 @@ TEST_CASE("driver: models it cannot train are rejected") {
   CHECK(r.rc == 1);
   CHECK_THAT(r.err, Catch::Contains("no train"));
 
+  // f64 params: the optimizers and checkpoints are f32, so the driver refuses them with a reason.
+  const sinter_tensor_desc f64Params[] = {{"W", SINTER_F64, 2, kWDims, SINTER_INIT_GLOROT_UNIFORM, 0, 0},
+                                          {"b", SINTER_F32, 1, kBDims, SINTER_INIT_ZEROS, 0, 0}};
+  sinter_model_desc f64 = tinyModel();
+  f64.params = f64Params;
+  r = runDriver(dir, args, f64);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("param 'W' is f64; the training driver, its optimizers and checkpoints train f32 "
+                                    "params only"));
+
   sinter_model_desc oldAbi = tinyModel();
   oldAbi.abi_version = 0;
   r = runDriver(dir, args, oldAbi);
@@ -409,4 +428,135 @@ TEST_CASE("driver: models it cannot train are rejected") {
   cap.stop();
   CHECK(rc == 1);
   CHECK_THAT(cap.err(), Catch::StartsWith("error: "));
+}
+
+namespace {
+
+std::vector<uint8_t> fileBytes(const std::string& path) { return readBytes(path); }
+
+}  // namespace
+
+TEST_CASE("driver: SIGTERM writes a checkpoint; --resume then ends with the uninterrupted run's weights") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::vector<std::string> common = {"--data", dir.file(""), "--epochs", "3", "--batch", "32", "--quiet"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  // Adam with a schedule and clipping: every piece of state (moments, step count, the position in the
+  // epoch, the schedule) must come back for the weights to match bit for bit.
+  sinter_model_desc m = tinyModel();
+  m.train.optimizer = SINTER_OPT_ADAM;
+  m.train.lr = 0.05f, m.train.beta1 = 0.9f, m.train.beta2 = 0.999f, m.train.eps = 1e-8f;
+  m.train.schedule = SINTER_SCHED_COSINE;
+  m.train.warmup_steps = 5;
+  m.train.clip_norm = 0.5f;
+  Result full = runDriver(dir, with({"--save", dir.file("full.safetensors"), "--metrics", dir.file("full.jsonl")}), m);
+  REQUIRE(full.rc == 0);
+
+  g_raiseAt = 13;  // epoch 2 (10 steps per epoch), step 4
+  Result cut = runDriver(dir, with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"),
+                                    "--metrics", dir.file("cut.jsonl")}), m);
+  g_raiseAt = -1;
+  INFO(cut.err);
+  CHECK(cut.rc == 128 + SIGTERM);
+  CHECK_THAT(cut.err, Catch::Contains("interrupted by SIGTERM at epoch 2 step 4") && Catch::Contains("--resume"));
+  CHECK(g_trainBatches.size() == 14);
+  REQUIRE(std::filesystem::exists(dir.file("ck/checkpoint.safetensors")));
+
+  Result resumed = runDriver(dir, with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"),
+                                        "--metrics", dir.file("cut.jsonl"), "--resume"}), m);
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK(g_trainBatches.size() == 16);  // the rest of epoch 2 and all of epoch 3
+  CHECK(fileBytes(dir.file("cut.safetensors")) == fileBytes(dir.file("full.safetensors")));
+  // The metrics agree too (but for the times): one line per epoch, the same losses.
+  const auto a = readMetrics(dir.file("full.jsonl")), b = readMetrics(dir.file("cut.jsonl"));
+  REQUIRE(b.size() == 3);
+  for (size_t e = 0; e < 3; ++e) {
+    CHECK(a[e]["train_loss"] == b[e]["train_loss"]);
+    CHECK(a[e]["test_loss"] == b[e]["test_loss"]);
+    CHECK(a[e]["train_accuracy"] == b[e]["train_accuracy"]);
+  }
+
+  // Resuming a finished run trains nothing.
+  Result again = runDriver(dir, with({"--no-save", "--checkpoint-dir", dir.file("ck"), "--resume"}), m);
+  CHECK(again.rc == 0);
+  CHECK(g_trainBatches.empty());
+
+  // Resuming with another batch size or seed is refused, naming the flag.
+  Result other = runDriver(dir, {"--data", dir.file(""), "--epochs", "3", "--batch", "16", "--quiet", "--no-save",
+                                 "--checkpoint-dir", dir.file("ck"), "--resume"}, m);
+  CHECK(other.rc == 1);
+  CHECK_THAT(other.err, Catch::Contains("--batch 32, this run has 16"));
+  Result none = runDriver(dir, {"--data", dir.file(""), "--checkpoint-dir", dir.file("empty"), "--resume"}, m);
+  CHECK(none.rc == 1);
+  CHECK_THAT(none.err, Catch::Contains("no checkpoint"));
+  Result flags = runDriver(dir, {"--resume"}, m);
+  CHECK(flags.rc == 2);
+  CHECK_THAT(flags.err, Catch::Contains("--resume needs --checkpoint-dir"));
+}
+
+TEST_CASE("driver: a non-finite gradient names the param and step, and the last good checkpoint stays") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  sinter_model_desc m = tinyModel();
+  m.train.clip_norm = 100.0f;  // clipping computes the global norm: a NaN gradient shows there first
+  g_poisonGradAt = 12;         // epoch 2, step 3 (10 steps per epoch with batch 32)
+  const Result r = runDriver(dir, {"--data", dir.file(""), "--batch", "32", "--checkpoint-dir", dir.file("ck"),
+                                   "--no-save", "--quiet"}, m);
+  g_poisonGradAt = -1;
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Catch::Contains("training diverged at epoch 2 step 3 (optimizer step 13)") &&
+                        Catch::Contains("the gradient of param 'b' holds NaN (element 1)") &&
+                        Catch::Contains("last good checkpoint"));
+  std::vector<float> w(kFeatures * kClasses), b(kClasses);
+  float* ptrs[] = {w.data(), b.data()};
+  const auto meta = sinter::rt::loadCheckpoint(dir.file("ck/checkpoint.safetensors"), m, ptrs);
+  CHECK(meta.at("sinter_epoch") == "1");  // the end of epoch 1
+  for (float v : b) CHECK(std::isfinite(v));
+
+  // Without clipping the NaN reaches the params, and a checkpoint is refused rather than overwritten.
+  g_poisonGradAt = 3;
+  const Result r2 = runDriver(dir, {"--data", dir.file(""), "--batch", "32", "--checkpoint-dir", dir.file("ck2"),
+                                    "--checkpoint-every", "2", "--no-save", "--quiet"});
+  g_poisonGradAt = -1;
+  CHECK(r2.rc == 1);
+  CHECK_THAT(r2.err, Catch::Contains("param 'b' became NaN by step 4"));
+  CHECK(sinter::rt::loadCheckpoint(dir.file("ck2/checkpoint.safetensors"), m, ptrs).at("sinter_step") == "2");
+}
+
+TEST_CASE("driver: CSV data with standardization, a validation split and --eval-every") {
+  TempDir dir("drv");
+  // The synthetic data as CSV, pixel values unscaled (0..255): standardization makes them trainable.
+  const Data train = synthetic(300, 1), test = synthetic(90, 2);
+  auto csv = [&](const Data& d, const std::string& name) {
+    std::ofstream f(dir.file(name));
+    f << "p0,p1,p2,p3,class\n";
+    for (size_t i = 0; i < d.labels.size(); ++i) {
+      for (int p = 0; p < kFeatures; ++p) f << int(d.pixels[i * kFeatures + p]) << ",";
+      f << int(d.labels[i]) << "\n";
+    }
+  };
+  csv(train, "train.csv");
+  csv(test, "test.csv");
+  const Result r = runDriver(dir, {"--train-csv", dir.file("train.csv"), "--test-csv", dir.file("test.csv"),
+                                   "--label-column", "class", "--normalize", "standard", "--val-split", "0.2",
+                                   "--eval-every", "2", "--epochs", "3", "--no-save", "--metrics", dir.file("m.jsonl")});
+  INFO(r.out << r.err);
+  REQUIRE(r.rc == 0);
+  const auto m = readMetrics(dir.file("m.jsonl"));
+  REQUIRE(m.size() == 3);
+  CHECK_FALSE(m[0].contains("test_loss"));  // epoch 1: no evaluation
+  CHECK(m[1].contains("val_accuracy"));
+  CHECK(m[2]["test_accuracy"].get<double>() >= 0.95);  // the last epoch always evaluates
+  CHECK(m[2]["val_accuracy"].get<double>() >= 0.95);
+  CHECK_THAT(r.out, Catch::Contains("val_acc") && Catch::Contains("train_acc"));
+  CHECK(g_trainBatches.size() == 3 * 15);  // 240 training samples after the split, batch 16
+
+  const Result bad = runDriver(dir, {"--train-csv", dir.file("train.csv"), "--label-column", "klass", "--no-save"});
+  CHECK(bad.rc == 1);
+  CHECK_THAT(bad.err, Catch::Contains("no column named 'klass'"));
 }

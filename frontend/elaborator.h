@@ -1,0 +1,131 @@
+// The elaborator: evaluates a checked-as-it-goes model at compile time and builds its forward graph.
+// Loops unroll, layers instantiate (their params become graph params with dotted names), calls inline,
+// and every operation is shape-checked before its node is added, so that the user reads an error about
+// their text rather than an IR assertion. Internal to the frontend: elaborate.cpp (files, statements,
+// layers), eval_expr.cpp (expressions, operators, indexing), functions.cpp (built-in functions).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/module.h"
+#include "frontend/ast.h"
+#include "frontend/builtins.h"
+#include "frontend/frontend.h"
+#include "frontend/reporter.h"
+#include "frontend/scope.h"
+#include "frontend/value.h"
+
+namespace sinter::frontend {
+
+// Limits that keep absurd programs from exhausting memory or time.
+inline constexpr std::int64_t kMaxLoopTrips = 100000;  // iterations of one loop
+inline constexpr std::size_t kMaxNodes = 100000;       // nodes of the graph
+inline constexpr int kMaxCallDepth = 64;               // nested calls of defs and layers
+inline constexpr std::size_t kMaxTupleSize = 1024;     // values of a tuple built in a loop
+inline constexpr int kMaxEvalDepth = 2048;             // nested expressions, across calls
+inline constexpr std::int64_t kMaxSteps = 1000000;     // statements run, loops unrolled
+
+// Where statements run.
+struct Frame {
+  enum Kind { Model, LayerBody, Def };
+  Kind kind = Model;
+  Env* env = nullptr;
+  Reporter* r = nullptr;
+  const SourceFile* file = nullptr;
+  std::shared_ptr<Instance> self;  // LayerBody, and methods of a layer
+  int loops = 0;                   // enclosing for loops
+  std::optional<Value> returned;   // Def: the value of 'return'
+  const ast::Decl* current = nullptr;
+  std::string assigning;  // the name the current statement binds: it names a layer instance made there
+  // Every name the body binds, for "used before it is defined".
+  std::map<std::string, const ast::Decl*, std::less<>> everyName;
+  const ast::Expr* callSite = nullptr;  // Def: the call that entered it
+};
+
+struct CallSite;
+
+class Elaborator {
+ public:
+  Elaborator(ir::Graph& g, ModelSummary* summary) : g_(g), summary_(summary) {}
+
+  // Registers a file's layers and defs (reporting duplicates) so that any file may use them.
+  void define(ast::File& f, const SourceFile& file, Reporter& r);
+  // Elaborates the model into the graph; the returned Scope holds its top-level tensor values.
+  void model(const ast::Model& m, const SourceFile& file, Reporter& r);
+  const Scope& scope() const { return scope_; }
+  // After the train block is checked: results (outputs, then the loss) and the canonical node order.
+  void finish(const std::optional<ir::TrainConfig>& train);
+
+  // --- used by the built-in functions (functions.cpp) ---
+  Value emit(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::Attrs attrs, Range at);
+  Value emitTyped(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::TensorType type, ir::Attrs attrs,
+                  Range at);
+  Value constant(Frame& f, double v, ir::DType dtype, Range at);
+  // A number next to a tensor becomes a constant of the tensor's dtype; tensors pass through.
+  Value asTensor(Frame& f, const Value& v, ir::DType dtype, Range at);
+  // Elementwise binary operation with NumPy broadcasting (also used by maximum, minimum, ...).
+  Value elementwise(Frame& f, ir::Op op, std::string_view verb, const Value& a, const Value& b, Range at,
+                    const ast::Expr* lhs, const ast::Expr* rhs);
+  // "note: 'b1' declared here as f32[128]" when an operand in a type error is a plain name.
+  void noteDeclaration(Frame& f, const ast::Expr* operand);
+
+ private:
+  // elaborate.cpp
+  void statements(Frame& f, const std::vector<ast::Decl>& body);
+  void statement(Frame& f, const ast::Decl& d);
+  bool bind(Frame& f, const ast::Decl& d, const std::string& name, Range at, Value v, bool fixed);
+  void assign(Frame& f, const ast::Decl& d);
+  void forLoop(Frame& f, const ast::Decl& d);
+  void input(Frame& f, const ast::Decl& d);
+  void param(Frame& f, const ast::Decl& d);
+  std::optional<ir::TensorType> resolveType(Frame& f, const ast::Decl& d, bool isParam);
+  std::optional<ir::Dim> resolveDim(Frame& f, const ast::DimExpr& d, const ast::Decl& decl, bool isParam);
+  ir::Init resolveInit(Frame& f, const std::optional<ast::CallExpr>& init);
+  void collectNames(Frame& f, const std::vector<ast::Decl>& body);
+  Value instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args);
+  Value callFunction(Frame& f, const ast::Function& fn, std::shared_ptr<Instance> self, const ast::Expr& call,
+                     std::vector<Value> args);
+  // Binds evaluated arguments to a layer's or def's parameters (defaults evaluated in its own file).
+  std::optional<std::vector<Value>> bindParams(Frame& f, const ast::Expr& call, std::string_view kind,
+                                               std::string_view name, const std::vector<ast::ParamDecl>& params,
+                                               const SourceFile* defFile, std::vector<Value> args);
+  std::int64_t countParams(const Instance& inst, std::int64_t* bytes) const;
+  void summarize(const Instance& inst);
+
+  // eval_expr.cpp
+ public:
+  Value eval(Frame& f, const ast::Expr& e);
+
+ private:
+  Value evalName(Frame& f, const ast::Expr& e);
+  Value evalBinary(Frame& f, const ast::Expr& e);
+  Value evalNeg(Frame& f, const ast::Expr& e);
+  Value evalCall(Frame& f, const ast::Expr& e);
+  Value evalIndex(Frame& f, const ast::Expr& e);
+  Value evalMember(Frame& f, const ast::Expr& e);
+  Value numberOp(Frame& f, ast::BinaryOp op, const Value& a, const Value& b, const ast::Expr& e);
+  Value matmul(Frame& f, const Value& a, const Value& b, const ast::Expr& e);
+
+  friend struct CallSite;
+  ir::Graph& g_;
+  ModelSummary* summary_;
+  Env globals_;
+  std::map<const SourceFile*, Reporter*> reporters_;
+  Scope scope_;
+  std::unique_ptr<Env> modelEnv_;
+  std::vector<std::pair<std::string, ir::NodeId>> outputs_;
+  std::vector<std::shared_ptr<Instance>> instances_;   // made by the model, in order
+  std::map<std::string, int, std::less<>> autoNames_;  // "dense" -> instances named dense_1, dense_2, ...
+  std::set<std::string> usedPaths_;                    // every instance's path
+  int callDepth_ = 0;
+  int evalDepth_ = 0;
+  std::int64_t steps_ = 0;
+  bool aborted_ = false;  // a limit was hit: stop elaborating
+};
+
+}  // namespace sinter::frontend

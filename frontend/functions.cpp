@@ -1,0 +1,608 @@
+// The built-in functions: argument checks in the user's terms, then the nodes.
+#include "frontend/functions.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "frontend/type_rules.h"
+
+namespace sinter::frontend {
+
+// ---------------------------------------------------------------------------------------------------
+// Arguments
+
+Value CallSite::fail(std::size_t i, std::string message) const {
+  r().error(at(i), std::move(message));
+  el.noteDeclaration(f, exprs[i]);
+  return Value::error();
+}
+
+Value CallSite::failCall(std::string message) const {
+  r().error(call.opRange, std::move(message), {call.range});
+  return Value::error();
+}
+
+std::optional<Value> CallSite::tensor(std::size_t i, bool floating) {
+  const Value& v = args[i];
+  if (v.kind == Value::Number && floating) {
+    Value t = el.constant(f, v.num, ir::DType::F32, at(i));
+    if (!t.ok()) return std::nullopt;
+    return t;
+  }
+  if (!v.isTensor()) {
+    fail(i, fmt::format("argument '{}' of '{}' must be a tensor, but it is {}", param(i), name, v.describe()));
+    return std::nullopt;
+  }
+  if (floating && !ir::isFloat(v.type.dtype)) {
+    fail(i, fmt::format("'{}' needs a floating-point tensor, got {}", name, v.type.str()));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<double> CallSite::number(std::size_t i) {
+  const Value& v = args[i];
+  if (v.kind == Value::Number) return v.num;
+  fail(i, fmt::format("argument '{}' of '{}' must be a number known at compile time, but it is {}", param(i), name,
+                      v.describe()));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> CallSite::integer(std::size_t i) {
+  const Value& v = args[i];
+  if (v.kind == Value::Number && v.isInt) return static_cast<std::int64_t>(v.num);
+  fail(i, fmt::format("argument '{}' of '{}' must be an integer known at compile time, but it is {}", param(i), name,
+                      v.describe()));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> CallSite::axis(std::size_t i, const ir::TensorType& t) {
+  auto a = integer(i);
+  if (!a) return std::nullopt;
+  const auto rank = static_cast<std::int64_t>(t.shape.size());
+  if (*a < -rank || *a >= rank) {
+    fail(i, fmt::format("axis {} is out of range for {} (rank {})", *a, t.str(), rank));
+    return std::nullopt;
+  }
+  return *a < 0 ? *a + rank : *a;
+}
+
+std::optional<std::vector<std::int64_t>> CallSite::axes(std::size_t i, const ir::TensorType& t) {
+  std::vector<std::int64_t> out;
+  const Value v = args[i];
+  const std::vector<Value> items = v.kind == Value::Tuple ? v.elems : std::vector<Value>{v};
+  for (const Value& item : items) {
+    args[i] = item;
+    auto a = axis(i, t);
+    args[i] = v;
+    if (!a) return std::nullopt;
+    out.push_back(*a);
+  }
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
+    fail(i, "an axis is listed twice");
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::int64_t>> CallSite::pair(std::size_t i, std::int64_t min) {
+  const Value v = args[i];
+  std::vector<Value> items = v.kind == Value::Tuple ? v.elems : std::vector<Value>{v, v};
+  if (items.size() != 2) {
+    fail(i, fmt::format("argument '{}' of '{}' must be an integer or a pair of integers", param(i), name));
+    return std::nullopt;
+  }
+  std::vector<std::int64_t> out;
+  for (const Value& item : items) {
+    if (item.kind != Value::Number || !item.isInt || item.num < static_cast<double>(min) || item.num > 1e9) {
+      fail(i, fmt::format("argument '{}' of '{}' must be an integer >= {} or a pair of them, but it is {}", param(i),
+                          name, min, item.describe()));
+      return std::nullopt;
+    }
+    out.push_back(static_cast<std::int64_t>(item.num));
+  }
+  return out;
+}
+
+std::optional<ir::Shape> CallSite::shape(std::size_t i, bool allowInfer, std::int64_t* inferAt) {
+  const Value v = args[i];
+  const std::vector<Value> items = v.kind == Value::Tuple ? v.elems : std::vector<Value>{v};
+  ir::Shape out;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const Value& d = items[k];
+    if (d.kind == Value::Dim) {
+      out.push_back(d.dim);
+      continue;
+    }
+    if (d.kind == Value::Number && d.isInt && d.num == -1 && allowInfer && *inferAt < 0) {
+      *inferAt = static_cast<std::int64_t>(k);
+      out.push_back(ir::Dim::fixed(1));
+      continue;
+    }
+    if (d.kind != Value::Number || !d.isInt || d.num < 1 || d.num > 2147483647.0) {
+      fail(i, fmt::format("a shape's dimensions must be positive integers or dim(x, axis){}, but one is {}",
+                          allowInfer ? " (and at most one -1)" : "", d.describe()));
+      return std::nullopt;
+    }
+    out.push_back(ir::Dim::fixed(static_cast<std::int64_t>(d.num)));
+  }
+  // Sizes computed later (bytes of a buffer) must not overflow, as for declared types.
+  std::int64_t bytes = 8;
+  for (const ir::Dim& d : out)
+    if (!d.isSymbolic() && (__builtin_mul_overflow(bytes, d.size, &bytes) || bytes > (std::int64_t{1} << 48))) {
+      fail(i, fmt::format("the shape {} is too large: it needs more than 2^48 bytes", ir::shapeStr(out)));
+      return std::nullopt;
+    }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Implementations
+
+namespace {
+
+// Elements as (product of fixed dims, sorted symbols), as the IR's reshape rule counts them.
+std::pair<std::int64_t, std::vector<std::string>> elementCount(const ir::Shape& s) {
+  std::int64_t n = 1;
+  std::vector<std::string> syms;
+  for (const ir::Dim& d : s) {
+    if (d.isSymbolic())
+      syms.push_back(d.symbol);
+    else
+      n *= d.size;
+  }
+  std::sort(syms.begin(), syms.end());
+  return {n, syms};
+}
+
+double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+
+// Folds a unary function of a compile-time number.
+std::optional<double> fold(ir::Op op, double x) {
+  switch (op) {
+    case ir::Op::Neg:
+      return -x;
+    case ir::Op::Exp:
+      return std::exp(x);
+    case ir::Op::Log:
+      return x > 0 ? std::optional(std::log(x)) : std::nullopt;
+    case ir::Op::Sqrt:
+      return x >= 0 ? std::optional(std::sqrt(x)) : std::nullopt;
+    case ir::Op::Abs:
+      return std::abs(x);
+    case ir::Op::Sign:
+      return static_cast<double>((x > 0) - (x < 0));
+    case ir::Op::Sigmoid:
+      return 1 / (1 + std::exp(-x));
+    case ir::Op::Tanh:
+      return std::tanh(x);
+    case ir::Op::Relu:
+      return std::max(x, 0.0);
+    case ir::Op::Gelu:
+      return gelu(x);
+    case ir::Op::Softplus:
+      return std::log1p(std::exp(x));
+    case ir::Op::StopGradient:
+      return x;
+    default:
+      return std::nullopt;
+  }
+}
+
+template <ir::Op kOp>
+Value unary(CallSite& s) {
+  if (s.args[0].kind == Value::Number) {
+    auto v = fold(kOp, s.args[0].num);
+    if (!v || !std::isfinite(*v))
+      return s.fail(0, fmt::format("'{}' of the number {} is undefined", s.name, s.args[0].num));
+    return Value::number(*v,
+                         kOp == ir::Op::Abs || kOp == ir::Op::Sign || kOp == ir::Op::Relu ? s.args[0].isInt : false);
+  }
+  auto x = s.tensor(0);
+  if (!x) return Value::error();
+  return s.el.emit(s.f, kOp, {x->node}, {}, s.call.opRange);
+}
+
+Value leakyRelu(CallSite& s) {
+  auto x = s.tensor(0);
+  auto alpha = s.number(1);
+  if (!x || !alpha) return Value::error();
+  ir::Attrs a;
+  a.set("alpha", *alpha);
+  return s.el.emit(s.f, ir::Op::LeakyRelu, {x->node}, std::move(a), s.call.opRange);
+}
+
+template <ir::Op kOp>
+Value binary(CallSite& s) {
+  const char* how = kOp == ir::Op::Maximum   ? "take the maximum of"
+                    : kOp == ir::Op::Minimum ? "take the minimum of"
+                                             : "compare";
+  const Value &a = s.args[0], &b = s.args[1];
+  if (a.kind == Value::Number && b.kind == Value::Number) {
+    const double v = kOp == ir::Op::Maximum   ? std::max(a.num, b.num)
+                     : kOp == ir::Op::Minimum ? std::min(a.num, b.num)
+                                              : double(a.num >= b.num);
+    return Value::number(v, kOp == ir::Op::GreaterEqual || (a.isInt && b.isInt));
+  }
+  return s.el.elementwise(s.f, kOp, how, a, b, s.call.opRange, s.exprs[0], s.exprs[1]);
+}
+
+// sum, mean, max: over the given axes (all when none), keeping them as size 1 with keepdims = 1.
+template <ir::Op kOp>
+Value reduce(CallSite& s) {
+  auto x = s.tensor(0);
+  if (!x) return Value::error();
+  std::vector<std::int64_t> axes;
+  if (s.given[1]) {
+    auto a = s.axes(1, x->type);
+    if (!a) return Value::error();
+    axes = *a;
+  } else {
+    for (std::size_t i = 0; i < x->type.shape.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
+  }
+  auto keep = s.integer(2);
+  if (!keep) return Value::error();
+  if (axes.empty()) return *x;
+  ir::Attrs a;
+  a.set("axes", axes);
+  a.set("keepdims", static_cast<std::int64_t>(*keep != 0));
+  return s.el.emit(s.f, kOp, {x->node}, std::move(a), s.call.opRange);
+}
+
+template <ir::Op kOp>
+Value softmaxLike(CallSite& s) {
+  auto x = s.tensor(0);
+  if (!x) return Value::error();
+  if (x->type.shape.empty())
+    return s.fail(
+        0, fmt::format("'{}' normalizes along an axis, so it needs rank 1 or more, got {}", s.name, x->type.str()));
+  auto axis = s.axis(1, x->type);
+  if (!axis) return Value::error();
+  ir::Attrs a;
+  a.set("axis", *axis);
+  return s.el.emit(s.f, kOp, {x->node}, std::move(a), s.call.opRange);
+}
+
+Value transpose(CallSite& s) {
+  auto x = s.tensor(0, false);
+  if (!x) return Value::error();
+  const std::size_t rank = x->type.shape.size();
+  std::vector<std::int64_t> perm;
+  if (!s.given[1]) {
+    if (rank < 2)
+      return s.fail(
+          0, fmt::format("transpose swaps the last two axes, so it needs rank 2 or more, got {}", x->type.str()));
+    for (std::size_t i = 0; i < rank; ++i) perm.push_back(static_cast<std::int64_t>(i));
+    std::swap(perm[rank - 1], perm[rank - 2]);
+  } else {
+    const Value p = s.args[1];
+    if (p.kind != Value::Tuple || p.elems.size() != rank)
+      return s.fail(1, fmt::format("perm must be a tuple of {} axes for {}", rank, x->type.str()));
+    for (const Value& v : p.elems) {
+      s.args[1] = v;
+      auto a = s.axis(1, x->type);
+      s.args[1] = p;
+      if (!a) return Value::error();
+      perm.push_back(*a);
+    }
+    std::vector<std::int64_t> sorted = perm;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      return s.fail(1, "perm must name every axis once");
+  }
+  ir::Attrs a;
+  a.set("perm", perm);
+  return s.el.emit(s.f, ir::Op::Transpose, {x->node}, std::move(a), s.call.opRange);
+}
+
+// The tensors of a tuple argument (concat, stack).
+std::optional<std::vector<Value>> tensorList(CallSite& s, std::size_t i) {
+  const Value v = s.args[i];
+  if (v.kind != Value::Tuple || v.elems.empty()) {
+    s.fail(i, fmt::format("'{}' takes a tuple of tensors, such as ({}((a, b), axis = 1))", s.name, s.name));
+    return std::nullopt;
+  }
+  std::vector<Value> out;
+  for (const Value& e : v.elems) {
+    s.args[i] = e;
+    auto t = s.tensor(i, false);
+    s.args[i] = v;
+    if (!t) return std::nullopt;
+    out.push_back(*t);
+  }
+  return out;
+}
+
+Value concatValues(CallSite& s, const std::vector<Value>& xs, std::int64_t axis) {
+  const ir::TensorType& first = xs[0].type;
+  std::vector<ir::NodeId> nodes;
+  for (std::size_t k = 0; k < xs.size(); ++k) {
+    const ir::TensorType& t = xs[k].type;
+    if (t.dtype != first.dtype || t.shape.size() != first.shape.size())
+      return s.fail(0, fmt::format("cannot concatenate {} and {}: dtypes and ranks must agree", first.str(), t.str()));
+    for (std::size_t d = 0; d < t.shape.size(); ++d) {
+      if (static_cast<std::int64_t>(d) == axis) {
+        if (t.shape[d].isSymbolic() && xs.size() > 1)
+          return s.fail(0, fmt::format("cannot concatenate along axis {}: its size '{}' is only known at run time", d,
+                                       t.shape[d].symbol));
+        continue;
+      }
+      if (!(t.shape[d] == first.shape[d]))
+        return s.fail(0, fmt::format("cannot concatenate {} and {} along axis {}: dimension {} is {} vs {}",
+                                     first.str(), t.str(), axis, d, first.shape[d].str(), t.shape[d].str()));
+    }
+    nodes.push_back(xs[k].node);
+  }
+  if (xs.size() == 1) return xs[0];
+  ir::Attrs a;
+  a.set("axis", axis);
+  return s.el.emit(s.f, ir::Op::Concat, std::move(nodes), std::move(a), s.call.opRange);
+}
+
+Value concat(CallSite& s) {
+  auto xs = tensorList(s, 0);
+  if (!xs) return Value::error();
+  auto axis = s.axis(1, (*xs)[0].type);
+  if (!axis) return Value::error();
+  return concatValues(s, *xs, *axis);
+}
+
+// stack((a, b, ...), axis): a new axis of size n at `axis`.
+Value stack(CallSite& s) {
+  auto xs = tensorList(s, 0);
+  if (!xs) return Value::error();
+  ir::TensorType widened = (*xs)[0].type;
+  widened.shape.push_back(ir::Dim::fixed(1));
+  auto axis = s.axis(1, widened);
+  if (!axis) return Value::error();
+  std::vector<Value> parts;
+  for (const Value& x : *xs) {
+    if (!(x.type == (*xs)[0].type))
+      return s.fail(0, fmt::format("cannot stack {} and {}: every tensor must have the same type", (*xs)[0].type.str(),
+                                   x.type.str()));
+    ir::TensorType t = x.type;
+    t.shape.insert(t.shape.begin() + *axis, ir::Dim::fixed(1));
+    parts.push_back(s.el.emitTyped(s.f, ir::Op::Reshape, {x.node}, std::move(t), {}, s.call.opRange));
+    if (!parts.back().ok()) return Value::error();
+  }
+  return concatValues(s, parts, *axis);
+}
+
+Value reshapeTo(CallSite& s, const Value& x, ir::Shape target, std::int64_t inferAt) {
+  auto [have, haveSyms] = elementCount(x.type.shape);
+  if (inferAt >= 0) {
+    // The -1 takes what is left: a fixed size, or the one symbolic dimension the target lacks.
+    auto [want, wantSyms] = elementCount(target);
+    std::vector<std::string> extra;
+    std::set_difference(haveSyms.begin(), haveSyms.end(), wantSyms.begin(), wantSyms.end(), std::back_inserter(extra));
+    std::vector<std::string> missing;
+    std::set_difference(wantSyms.begin(), wantSyms.end(), haveSyms.begin(), haveSyms.end(),
+                        std::back_inserter(missing));
+    if (!missing.empty() || extra.size() > 1 || have % want != 0 || (extra.size() == 1 && have != want))
+      return s.fail(1, fmt::format("cannot infer the -1 in the new shape of {}", x.type.str()));
+    target[static_cast<std::size_t>(inferAt)] = extra.empty() ? ir::Dim::fixed(have / want) : ir::Dim::sym(extra[0]);
+  }
+  ir::TensorType t{x.type.dtype, target};
+  if (elementCount(target) != std::pair(have, haveSyms))
+    return s.fail(1, fmt::format("cannot reshape {} to {}: the numbers of elements differ", x.type.str(), t.str()));
+  if (t == x.type) return x;
+  return s.el.emitTyped(s.f, ir::Op::Reshape, {x.node}, std::move(t), {}, s.call.opRange);
+}
+
+Value reshape(CallSite& s) {
+  auto x = s.tensor(0, false);
+  if (!x) return Value::error();
+  std::int64_t inferAt = -1;
+  auto target = s.shape(1, true, &inferAt);
+  if (!target) return Value::error();
+  return reshapeTo(s, *x, *target, inferAt);
+}
+
+// flatten(x): [N, d1, d2, ...] -> [N, d1 * d2 * ...]; the trailing dimensions must be fixed.
+Value flatten(CallSite& s) {
+  auto x = s.tensor(0, false);
+  if (!x) return Value::error();
+  const ir::Shape& sh = x->type.shape;
+  if (sh.empty()) return s.fail(0, "flatten needs rank 1 or more, got a scalar");
+  std::int64_t n = 1;
+  for (std::size_t i = 1; i < sh.size(); ++i) {
+    if (sh[i].isSymbolic())
+      return s.fail(0, fmt::format("flatten needs fixed sizes after the first axis, but {} has '{}'", x->type.str(),
+                                   sh[i].symbol));
+    n *= sh[i].size;
+  }
+  return reshapeTo(s, *x, {sh[0], ir::Dim::fixed(n)}, -1);
+}
+
+Value matmul(CallSite& s) {
+  auto a = s.tensor(0, false);
+  auto b = s.tensor(1, false);
+  if (!a || !b) return Value::error();
+  const TypeCheck tc = checkMatMul(a->type, b->type);
+  if (!tc.type) return tc.culprit >= 0 ? s.fail(static_cast<std::size_t>(tc.culprit), tc.error) : s.failCall(tc.error);
+  return s.el.emit(s.f, ir::Op::MatMul, {a->node, b->node}, {}, s.call.opRange);
+}
+
+// Output extent of a window op, or 0 when the window does not fit the padded input.
+std::int64_t windowOut(std::int64_t in, std::int64_t k, std::int64_t st, std::int64_t p, std::int64_t d) {
+  const std::int64_t room = in + 2 * p - d * (k - 1) - 1;
+  return room < 0 ? 0 : room / st + 1;
+}
+
+// conv2d(x[N,C,H,W], w[O,C,KH,KW], stride, padding, dilation) -> [N,O,OH,OW]
+Value conv2d(CallSite& s) {
+  auto x = s.tensor(0);
+  auto w = s.tensor(1);
+  if (!x || !w) return Value::error();
+  const ir::TensorType &xt = x->type, &wt = w->type;
+  if (xt.shape.size() != 4) return s.fail(0, fmt::format("conv2d needs an input x[N, C, H, W], got {}", xt.str()));
+  if (wt.shape.size() != 4) return s.fail(1, fmt::format("conv2d needs filters w[O, C, KH, KW], got {}", wt.str()));
+  for (std::size_t i = 1; i < 4; ++i) {
+    if (xt.shape[i].isSymbolic())
+      return s.fail(0, fmt::format("conv2d needs fixed channels, height and width, but {} has '{}'", xt.str(),
+                                   xt.shape[i].symbol));
+  }
+  if (xt.dtype != wt.dtype)
+    return s.failCall(fmt::format("conv2d's input {} and filters {} differ in dtype", xt.str(), wt.str()));
+  if (!(xt.shape[1] == wt.shape[1]))
+    return s.failCall(fmt::format("conv2d's input {} has {} channels, but the filters {} expect {}", xt.str(),
+                                  xt.shape[1].str(), wt.str(), wt.shape[1].str()));
+  auto st = s.pair(2, 1);
+  auto pad = s.pair(3, 0);
+  auto dil = s.pair(4, 1);
+  if (!st || !pad || !dil) return Value::error();
+  for (int k = 0; k < 2; ++k) {
+    const std::int64_t in = xt.shape[2 + static_cast<std::size_t>(k)].size;
+    const std::int64_t kk = wt.shape[2 + static_cast<std::size_t>(k)].size;
+    if (windowOut(in, kk, (*st)[k], (*pad)[k], (*dil)[k]) < 1)
+      return s.failCall(fmt::format("conv2d's {}x{} kernel does not fit the padded {}x{} input", wt.shape[2].size,
+                                    wt.shape[3].size, xt.shape[2].size, xt.shape[3].size));
+  }
+  ir::Attrs a;
+  a.set("stride", *st);
+  a.set("padding", *pad);
+  a.set("dilation", *dil);
+  return s.el.emit(s.f, ir::Op::Conv2D, {x->node, w->node}, std::move(a), s.call.opRange);
+}
+
+// max_pool2d / avg_pool2d(x[N,C,H,W], kernel, stride = kernel, padding = 0)
+template <ir::Op kOp>
+Value pool(CallSite& s) {
+  auto x = s.tensor(0);
+  if (!x) return Value::error();
+  const ir::TensorType& xt = x->type;
+  if (xt.shape.size() != 4)
+    return s.fail(0, fmt::format("'{}' needs an input x[N, C, H, W], got {}", s.name, xt.str()));
+  if (xt.shape[2].isSymbolic() || xt.shape[3].isSymbolic())
+    return s.fail(0, fmt::format("'{}' needs a fixed height and width, got {}", s.name, xt.str()));
+  auto k = s.pair(1, 1);
+  if (!k) return Value::error();
+  auto st = s.given[2] ? s.pair(2, 1) : k;
+  auto pad = s.pair(3, 0);
+  if (!st || !pad) return Value::error();
+  if ((*pad)[0] * 2 > (*k)[0] || (*pad)[1] * 2 > (*k)[1]) return s.fail(3, "padding must be at most half the kernel");
+  for (int i = 0; i < 2; ++i)
+    if (windowOut(xt.shape[2 + static_cast<std::size_t>(i)].size, (*k)[i], (*st)[i], (*pad)[i], 1) < 1)
+      return s.failCall(fmt::format("the {}x{} window does not fit the padded {}x{} input", (*k)[0], (*k)[1],
+                                    xt.shape[2].size, xt.shape[3].size));
+  ir::Attrs a;
+  a.set("kernel", *k);
+  a.set("stride", *st);
+  a.set("padding", *pad);
+  return s.el.emit(s.f, kOp, {x->node}, std::move(a), s.call.opRange);
+}
+
+// gather(table[V, D...], indices i32[S...]) -> [S..., D...]
+Value gather(CallSite& s) {
+  auto table = s.tensor(0);
+  auto ids = s.tensor(1, false);
+  if (!table || !ids) return Value::error();
+  if (table->type.shape.empty()) return s.fail(0, fmt::format("'{}' needs a table of rank 1 or more", s.name));
+  if (ids->type.dtype != ir::DType::I32)
+    return s.fail(1, fmt::format("'{}' needs integer indices (i32), got {}", s.name, ids->type.str()));
+  return s.el.emit(s.f, ir::Op::Gather, {table->node, ids->node}, {}, s.call.opRange);
+}
+
+Value crossEntropy(CallSite& s) {
+  auto logits = s.tensor(0, false);
+  auto labels = s.tensor(1, false);
+  if (!logits || !labels) return Value::error();
+  const ir::TensorType &lt = logits->type, &yt = labels->type;
+  if (lt.shape.size() != 2 || !ir::isFloat(lt.dtype))
+    return s.fail(0, fmt::format("cross_entropy needs floating-point logits of shape [N, C], got {}", lt.str()));
+  if (yt.dtype != ir::DType::I32 || yt.shape.size() != 1)
+    return s.fail(1, fmt::format("cross_entropy needs integer class labels i32[N], got {}", yt.str()));
+  if (!(lt.shape[0] == yt.shape[0]))
+    return s.failCall(fmt::format("cross_entropy's logits {} and labels {} disagree on N ({} vs {})", lt.str(),
+                                  yt.str(), lt.shape[0].str(), yt.shape[0].str()));
+  return s.el.emit(s.f, ir::Op::CrossEntropy, {logits->node, labels->node}, {}, s.call.opRange);
+}
+
+// dim(x, axis): the size of an axis, a number when fixed and a symbolic dimension otherwise.
+Value dim(CallSite& s) {
+  auto x = s.tensor(0, false);
+  if (!x) return Value::error();
+  auto axis = s.axis(1, x->type);
+  if (!axis) return Value::error();
+  const ir::Dim& d = x->type.shape[static_cast<std::size_t>(*axis)];
+  if (!d.isSymbolic()) return Value::number(static_cast<double>(d.size), true);
+  Value v;
+  v.kind = Value::Dim;
+  v.dim = d;
+  return v;
+}
+
+// zeros(shape), ones(shape): a constant broadcast to the shape (which may hold symbolic dims).
+template <int kValue>
+Value filled(CallSite& s) {
+  std::int64_t none = -1;
+  auto shape = s.shape(0, false, &none);
+  if (!shape) return Value::error();
+  Value c = s.el.constant(s.f, kValue, ir::DType::F32, s.call.opRange);
+  if (!c.ok() || shape->empty()) return c;
+  return s.el.emitTyped(s.f, ir::Op::Broadcast, {c.node}, {ir::DType::F32, *shape}, {}, s.call.opRange);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// The table
+
+const std::vector<BuiltinSpec>& builtinFunctions() {
+  using O = ir::Op;
+  static const std::vector<BuiltinSpec> table = {
+      // Elementwise, one tensor (or a number, folded at compile time).
+      {"exp", {{"x", {}}}, unary<O::Exp>},
+      {"log", {{"x", {}}}, unary<O::Log>},
+      {"sqrt", {{"x", {}}}, unary<O::Sqrt>},
+      {"abs", {{"x", {}}}, unary<O::Abs>},
+      {"sign", {{"x", {}}}, unary<O::Sign>},
+      {"sigmoid", {{"x", {}}}, unary<O::Sigmoid>},
+      {"tanh", {{"x", {}}}, unary<O::Tanh>},
+      {"relu", {{"x", {}}}, unary<O::Relu>},
+      {"gelu", {{"x", {}}}, unary<O::Gelu>},
+      {"softplus", {{"x", {}}}, unary<O::Softplus>},
+      {"stop_gradient", {{"x", {}}}, unary<O::StopGradient>},
+      {"leaky_relu", {{"x", {}}, {"alpha", 0.01}}, leakyRelu},
+      // Elementwise, two tensors with broadcasting.
+      {"maximum", {{"a", {}}, {"b", {}}}, binary<O::Maximum>},
+      {"minimum", {{"a", {}}, {"b", {}}}, binary<O::Minimum>},
+      {"greater_equal", {{"a", {}}, {"b", {}}}, binary<O::GreaterEqual>},
+      // Reductions.
+      {"sum", {{"x", {}}, {"axis", kNone}, {"keepdims", 0.0}}, reduce<O::ReduceSum>},
+      {"mean", {{"x", {}}, {"axis", kNone}, {"keepdims", 0.0}}, reduce<O::ReduceMean>},
+      {"max", {{"x", {}}, {"axis", kNone}, {"keepdims", 0.0}}, reduce<O::ReduceMax>},
+      {"softmax", {{"x", {}}, {"axis", -1.0}}, softmaxLike<O::Softmax>},
+      {"log_softmax", {{"x", {}}, {"axis", -1.0}}, softmaxLike<O::LogSoftmax>},
+      // Layout.
+      {"transpose", {{"x", {}}, {"perm", kNone}}, transpose},
+      {"reshape", {{"x", {}}, {"shape", {}}}, reshape},
+      {"flatten", {{"x", {}}}, flatten},
+      {"concat", {{"xs", {}}, {"axis", 0.0}}, concat},
+      {"stack", {{"xs", {}}, {"axis", 0.0}}, stack},
+      {"gather", {{"table", {}}, {"indices", {}}}, gather},
+      {"matmul", {{"a", {}}, {"b", {}}}, matmul},
+      // Convolution and pooling, NCHW.
+      {"conv2d", {{"x", {}}, {"w", {}}, {"stride", 1.0}, {"padding", 0.0}, {"dilation", 1.0}}, conv2d},
+      {"max_pool2d", {{"x", {}}, {"kernel", {}}, {"stride", kNone}, {"padding", 0.0}}, pool<O::MaxPool2D>},
+      {"avg_pool2d", {{"x", {}}, {"kernel", {}}, {"stride", kNone}, {"padding", 0.0}}, pool<O::AvgPool2D>},
+      // Losses.
+      {"cross_entropy", {{"logits", {}}, {"labels", {}}}, crossEntropy},
+      // Compile-time shapes and constants.
+      {"dim", {{"x", {}}, {"axis", {}}}, dim},
+      {"zeros", {{"shape", {}}}, filled<0>},
+      {"ones", {{"shape", {}}}, filled<1>},
+  };
+  return table;
+}
+
+const BuiltinSpec* findBuiltin(std::string_view name) {
+  for (const BuiltinSpec& b : builtinFunctions())
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+}  // namespace sinter::frontend

@@ -1,0 +1,116 @@
+#include "runtime/model_layout.h"
+
+#include "runtime/error.h"
+#include "runtime/init.h"
+
+#include <algorithm>
+#include <string>
+
+namespace sinter::rt {
+namespace {
+
+std::string str(const char* s) { return s ? s : ""; }
+
+}  // namespace
+
+size_t dtypeSize(const sinter_tensor_desc& t) {
+  switch (t.dtype) {
+  case SINTER_F32: return 4;
+  case SINTER_F64: return 8;
+  case SINTER_I32: return 4;
+  default: throw Error("tensor '" + str(t.name) + "' has unknown dtype " + std::to_string(t.dtype));
+  }
+}
+
+int64_t elementCount(const sinter_tensor_desc& t, int64_t batch) {
+  int64_t n = 1;
+  for (int32_t i = 0; i < t.rank; ++i) n *= t.dims[i] < 0 ? batch : t.dims[i];
+  return n;
+}
+
+Storage allocate(size_t bytes) { return Storage(new std::byte[std::max<size_t>(bytes, 1)]()); }
+
+Layout checkModel(const sinter_model_desc& m) {
+  const std::string model = "model '" + str(m.name) + "'";
+  if (m.abi_version != SINTER_ABI_VERSION)
+    throw Error(model + " was compiled for ABI version " + std::to_string(m.abi_version) + ", this runtime is " +
+                std::to_string(SINTER_ABI_VERSION) + "; rebuild it with this version of sinter");
+  if (!m.has_train || !m.train_step || m.loss_output < 0 || m.loss_output >= m.num_outputs)
+    throw Error(model + " has no train block: nothing to train");
+  if (!m.forward) throw Error(model + " has no forward entry point");
+  if (m.num_syms != 1)
+    throw Error(model + " has " + std::to_string(m.num_syms) +
+                " symbolic dimensions; the training driver supports exactly one, the batch");
+  auto symbolic = [](const sinter_tensor_desc& t, int32_t i) { return t.dims[i] < 0; };
+  auto checkDims = [&](const sinter_tensor_desc& t, const char* what) {
+    dtypeSize(t);
+    for (int32_t i = 0; i < t.rank; ++i)
+      if (t.dims[i] < -1) throw Error(what + std::string(" '") + str(t.name) + "' uses an unknown symbolic dimension");
+  };
+
+  Layout l;
+  for (int32_t i = 0; i < m.num_inputs; ++i) {
+    const sinter_tensor_desc& t = m.inputs[i];
+    checkDims(t, "input");
+    const bool batchFirst = t.rank >= 1 && symbolic(t, 0);
+    bool restFixed = true;
+    for (int32_t d = 1; d < t.rank; ++d) restFixed = restFixed && !symbolic(t, d);
+    if (t.dtype == SINTER_F32 && batchFirst && restFixed && l.imageInput < 0) {
+      l.imageInput = i;
+      for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
+    } else if (t.dtype == SINTER_I32 && t.rank == 1 && batchFirst && l.labelInput < 0) {
+      l.labelInput = i;
+    } else {
+      throw Error(model + ": input '" + str(t.name) +
+                  "' is not what the training driver feeds: it needs exactly one f32 input [batch, ...] "
+                  "(the samples) and one i32 input [batch] (the labels)");
+    }
+  }
+  if (l.imageInput < 0 || l.labelInput < 0)
+    throw Error(model + " needs one f32 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
+
+  for (int32_t i = 0; i < m.num_params; ++i) {
+    const sinter_tensor_desc& t = m.params[i];
+    if (t.dtype != SINTER_F32)
+      throw Error(model + ": param '" + str(t.name) + "' is " + (t.dtype == SINTER_F64 ? "f64" : "not f32") +
+                  "; the training driver, its optimizers and checkpoints train f32 params only (declare it f32)");
+    l.paramSizes.push_back(fixedElementCount(t));
+  }
+
+  for (int32_t i = 0; i < m.num_outputs; ++i) {
+    const sinter_tensor_desc& t = m.outputs[i];
+    checkDims(t, "output");
+    if (i == m.loss_output) {
+      if (t.dtype != SINTER_F32 || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
+        throw Error(model + ": loss output '" + str(t.name) + "' is not one f32 value");
+    } else if (l.predOutput < 0 && t.dtype == SINTER_F32 && t.rank == 2 && symbolic(t, 0) && t.dims[1] > 0) {
+      l.predOutput = i;
+      l.classes = t.dims[1];
+    }
+  }
+  if (l.predOutput < 0) throw Error(model + " has no prediction output: an f32 output [batch, classes]");
+  return l;
+}
+
+Buffers makeBuffers(const sinter_model_desc& m, int64_t maxBatch) {
+  Buffers b;
+  auto make = [&](const sinter_tensor_desc& t) { return allocate(elementCount(t, maxBatch) * dtypeSize(t)); };
+  for (int32_t i = 0; i < m.num_inputs; ++i) b.inputs.push_back(make(m.inputs[i]));
+  for (int32_t i = 0; i < m.num_params; ++i) {
+    b.params.push_back(make(m.params[i]));
+    b.grads.push_back(make(m.params[i]));
+    b.paramPtrs.push_back(reinterpret_cast<float*>(b.params.back().get()));
+    b.gradPtrs.push_back(reinterpret_cast<float*>(b.grads.back().get()));
+  }
+  for (int32_t i = 0; i < m.num_outputs; ++i) b.outputs.push_back(make(m.outputs[i]));
+  // forward: inputs..., params..., outputs...; train_step: inputs..., params..., loss, grads...
+  for (auto& s : b.inputs) b.forwardArgs.push_back(s.get());
+  for (auto& s : b.params) b.forwardArgs.push_back(s.get());
+  b.trainArgs = b.forwardArgs;
+  for (auto& s : b.outputs) b.forwardArgs.push_back(s.get());
+  b.trainArgs.push_back(b.loss.get());
+  for (auto& s : b.grads) b.trainArgs.push_back(s.get());
+  return b;
+}
+
+}  // namespace sinter::rt

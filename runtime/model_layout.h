@@ -1,0 +1,56 @@
+// What the training driver needs to know about a compiled model: which input takes the samples and which
+// the labels, which output is the prediction, the params' sizes (checked once, before any data is read),
+// and the buffers every entry point is called with.
+#pragma once
+
+#include <sinter/model_abi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sinter::rt {
+
+// Bytes per element of t's dtype; throws Error for an unknown dtype.
+size_t dtypeSize(const sinter_tensor_desc& t);
+
+// Elements of t when the batch symbol (the only one) is `batch`.
+int64_t elementCount(const sinter_tensor_desc& t, int64_t batch);
+
+// Zero-filled storage for one buffer; operator new[] aligns it for every dtype.
+using Storage = std::unique_ptr<std::byte[]>;
+Storage allocate(size_t bytes);
+
+// Which tensors of the model the driver feeds and reads.
+struct Layout {
+  int32_t imageInput = -1, labelInput = -1;
+  int64_t features = 1;  // product of the image input's non-batch dims
+  int32_t predOutput = -1;
+  int64_t classes = 0;
+  std::vector<int64_t> paramSizes;
+};
+
+// Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one f32 samples
+// input and one i32 labels input, f32 params, a scalar f32 loss and an f32 [batch, C] prediction) and
+// returns its layout. Throws Error with the reason otherwise.
+Layout checkModel(const sinter_model_desc& m);
+
+// Buffers of the model's inputs, params, outputs, loss and grads, sized for the largest batch, and the
+// argument arrays of forward (inputs..., params..., outputs...) and train_step (inputs..., params..., loss,
+// grads...).
+struct Buffers {
+  std::vector<Storage> inputs, params, outputs, grads;
+  Storage loss = allocate(sizeof(float));
+  std::vector<void*> forwardArgs, trainArgs;
+  std::vector<float*> paramPtrs, gradPtrs;
+
+  float* images(const Layout& l) { return reinterpret_cast<float*>(inputs[l.imageInput].get()); }
+  int32_t* labels(const Layout& l) { return reinterpret_cast<int32_t*>(inputs[l.labelInput].get()); }
+  const float* output(int32_t i) { return reinterpret_cast<const float*>(outputs[i].get()); }
+  float lossValue() const { return *reinterpret_cast<const float*>(loss.get()); }
+};
+
+Buffers makeBuffers(const sinter_model_desc& m, int64_t maxBatch);
+
+}  // namespace sinter::rt

@@ -1,0 +1,133 @@
+// Golden diagnostic tests written as annotated inputs, in the style of clang's -verify and MLIR's
+// split-input-file: every file in tests/unit/frontend/expected/ holds cases separated by a line
+// `# -----`, and each case states the errors it must produce next to the line they are about:
+//
+//   y = x @ w   # expected-error {{inner dimensions}}
+//   # expected-error@+1 {{unknown function 'rleu'}}
+//   y = rleu(x)
+//   # expected-note@-3 {{declared here}}      (a line relative to the annotation's own line)
+//   # expected-error@* {{no model found}}     (anywhere: another file, or no location)
+//
+// The text between {{ and }} must occur in the message. Each case compiles on its own (the other cases'
+// lines are blanked, so line numbers are the file's), and must yield exactly its annotated errors and
+// warnings, each once; notes are checked when annotated.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "frontend/frontend.h"
+
+using namespace sinter::frontend;
+
+namespace {
+
+struct Expectation {
+  Diagnostic::Severity severity;
+  int line = 0;  // 0: anywhere
+  std::string text;
+  int annotationLine = 0;
+  bool matched = false;
+};
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::vector<Expectation> expectations(const std::vector<std::string>& src, std::size_t first, std::size_t last) {
+  static const std::regex re(R"(expected-(error|warning|note)(@(\*|[+-]?[0-9]+))?\s*\{\{(.*?)\}\})");
+  std::vector<Expectation> out;
+  for (std::size_t i = first; i < last; ++i) {
+    for (std::sregex_iterator it(src[i].begin(), src[i].end(), re), end; it != end; ++it) {
+      const std::smatch& m = *it;
+      Expectation e;
+      e.severity = m[1] == "error" ? Diagnostic::Error : m[1] == "warning" ? Diagnostic::Warning : Diagnostic::Note;
+      const int here = static_cast<int>(i) + 1;
+      e.annotationLine = here;
+      const std::string at = m[3];
+      if (at.empty())
+        e.line = here;
+      else if (at == "*")
+        e.line = 0;
+      else if (at[0] == '+' || at[0] == '-')
+        e.line = here + std::stoi(at);
+      else
+        e.line = std::stoi(at);
+      e.text = m[4];
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+const char* severityName(Diagnostic::Severity s) {
+  return s == Diagnostic::Error ? "error" : s == Diagnostic::Warning ? "warning" : "note";
+}
+
+// Checks one case; returns a description of every mismatch.
+std::string checkCase(const std::string& path, const std::vector<std::string>& src, std::size_t first,
+                      std::size_t last) {
+  std::string text;
+  for (std::size_t i = 0; i < src.size(); ++i) text += (i >= first && i < last ? src[i] : std::string()) + "\n";
+  std::vector<Expectation> want = expectations(src, first, last);
+  DiagnosticEngine diags;
+  diags.setErrorLimit(0);
+  compileSource(text, path, diags);
+  std::string problems;
+  for (const Diagnostic& d : diags.all()) {
+    const bool here = d.loc.file == path && d.loc.valid();
+    bool found = false;
+    for (Expectation& e : want) {
+      if (e.matched || e.severity != d.severity || d.message.find(e.text) == std::string::npos) continue;
+      if (e.line != 0 && !(here && d.loc.line == e.line)) continue;
+      e.matched = found = true;
+      break;
+    }
+    if (!found && d.severity != Diagnostic::Note)
+      problems += "  unexpected " + std::string(severityName(d.severity)) + " at " +
+                  (d.loc.valid() ? d.loc.str() : d.loc.file) + ": " + d.message + "\n";
+  }
+  for (const Expectation& e : want)
+    if (!e.matched)
+      problems += "  missing " + std::string(severityName(e.severity)) + " {{" + e.text + "}} for line " +
+                  (e.line ? std::to_string(e.line) : "*") + " (annotated on line " + std::to_string(e.annotationLine) +
+                  ")\n";
+  if (!problems.empty())
+    problems = path + ":" + std::to_string(first + 1) + ": case failed:\n" + problems + diags.str();
+  return problems;
+}
+
+}  // namespace
+
+TEST_CASE("expected diagnostics: every annotated case yields exactly its diagnostics", "[diagnostics][expected]") {
+  namespace fs = std::filesystem;
+  int files = 0, cases = 0;
+  std::vector<fs::path> paths;
+  for (const auto& entry : fs::directory_iterator(SINTER_SOURCE_DIR "/tests/unit/frontend/expected"))
+    if (entry.path().extension() == ".sn") paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& p : paths) {
+    ++files;
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::vector<std::string> src = lines(ss.str());
+    std::size_t first = 0;
+    for (std::size_t i = 0; i <= src.size(); ++i) {
+      if (i < src.size() && src[i].rfind("# -----", 0) != 0) continue;
+      ++cases;
+      const std::string problems = checkCase(p.string(), src, first, i);
+      INFO(problems);
+      CHECK(problems.empty());
+      first = i + 1;
+    }
+  }
+  CHECK(files > 0);
+  WARN(files << " files, " << cases << " cases");
+}
