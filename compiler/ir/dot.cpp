@@ -5,17 +5,6 @@
 namespace sinter::ir {
 namespace {
 
-// A DOT string literal: quotes and backslashes escaped, newlines as DOT's centred line break.
-std::string dotQuote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out + "\"";
-}
-
 std::string label(const Graph& g, const Node& n) {
   if (n.op == Op::Input || n.op == Op::Param) {
     std::string s = fmt::format("%{}\n{} {}", n.name, opName(n.op), n.type.str());
@@ -38,7 +27,7 @@ std::string label(const Graph& g, const Node& n) {
 }  // namespace
 
 std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
-  std::string out = fmt::format("digraph {} {{\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", dotQuote(g.name));
+  std::string out = fmt::format("digraph {} {{\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", quote(g.name));
   auto isArg = [](const Node& n) { return n.op == Op::Input || n.op == Op::Param; };
   // Side of a node: 0 argument, 1 forward, 2 backward; a box's side is its nodes' if they agree, else 3.
   auto side = [&](const Node& n) { return isArg(n) ? 0 : n.gradOf < 0 ? 1 : 2; };
@@ -49,13 +38,13 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
       const int s = side(g.node(id));
       boxSide[b] = boxSide[b] < 0 || boxSide[b] == s ? s : 3;
     }
-  auto nodeLine = [&](const Node& n, const char* indent) { return fmt::format("{}n{} [label={}];\n", indent, n.id, dotQuote(label(g, n))); };
+  auto nodeLine = [&](const Node& n, const char* indent) { return fmt::format("{}n{} [label={}];\n", indent, n.id, quote(label(g, n))); };
   auto boxesOn = [&](int s, const char* indent) {
     std::string body;
     for (std::size_t b = 0; b < boxes.size(); ++b) {
       if (boxSide[b] != s) continue;
       body += fmt::format("{}subgraph cluster_box{} {{\n{}  label={}; style=filled; fillcolor=\"#f4f4f4\"; color=gray;\n", indent, b, indent,
-                          dotQuote(boxes[b].label));
+                          quote(boxes[b].label));
       for (NodeId id : boxes[b].nodes) body += nodeLine(g.node(id), (std::string(indent) + "  ").c_str());
       body += fmt::format("{}}}\n", indent);
     }
@@ -79,7 +68,7 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
   for (std::size_t i = 0; i < g.results.size(); ++i) {
     const Result& r = g.results[i];
     const char* kind = r.kind == Result::Output ? "output" : r.kind == Result::Loss ? "loss" : "grad";
-    out += fmt::format("  r{} [shape=note, label={}];\n  n{} -> r{};\n", i, dotQuote(fmt::format("{} \"{}\"", kind, r.name)), r.node, i);
+    out += fmt::format("  r{} [shape=note, label={}];\n  n{} -> r{};\n", i, quote(fmt::format("{} \"{}\"", kind, r.name)), r.node, i);
   }
   return out + "}\n";
 }

@@ -73,4 +73,7 @@ std::vector<std::string> verify(const Graph& g);
 // Textual form (see docs/ir.md).
 std::string print(const Graph& g);
 
+// A string literal as the printer and the DOT writer write it: quotes and backslashes escaped, newlines as \n.
+std::string quote(const std::string& s);
+
 }  // namespace sinter::ir

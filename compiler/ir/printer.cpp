@@ -12,17 +12,6 @@ std::string ref(const Graph& g, NodeId id) {
   return fmt::format("%{}", id);
 }
 
-// A string literal the parser reads back: quotes and backslashes escaped.
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out + "\"";
-}
-
 std::string locStr(const SourceLoc& l) {
   if (!l.valid()) return {};
   return fmt::format("loc({}:{}:{})", quote(l.file), l.line, l.col);
@@ -38,6 +27,17 @@ std::string_view kindStr(Result::Kind k) {
 }
 
 }  // namespace
+
+// Shared with the DOT writer, whose string literals escape the same way.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
 
 std::string print(const Graph& g) {
   std::string out = fmt::format("graph @{}(", g.name);
