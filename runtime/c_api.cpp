@@ -11,6 +11,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/init.h"
 #include "runtime/optimizer.h"
+#include "runtime/parallel.h"
 
 struct sinter_instance {
   const sinter_model_desc* model = nullptr;
@@ -67,12 +68,18 @@ int64_t sinter_tensor_elements(const sinter_tensor_desc* t, int64_t batch) {
   return n;
 }
 
+int sinter_set_threads(int threads) {
+  sinter::rt::setThreads(threads);
+  return sinter::rt::threads();
+}
+
 sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
   if (!model || model->abi_version != SINTER_ABI_VERSION) return nullptr;
   try {
     auto in = std::make_unique<sinter_instance>();
     in->model = model;
     in->seed = seed;
+    sinter::rt::installParallelFor(*model);
     std::vector<int64_t> sizes;
     for (int32_t i = 0; i < model->num_params; ++i) {
       sizes.push_back(sinter_tensor_elements(&model->params[i], 1));

@@ -85,6 +85,8 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "  --seed N              seed of initialization, shuffling and the split (default " << d.seed << ")\n"
      << "  --eval-every N        evaluate every N epochs and after the last (default 1)\n"
      << "  --no-train-acc        skip the training accuracy (saves one forward pass per batch)\n"
+     << "  --threads N           threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware\n"
+     << "                        thread); results are the same bits for any N\n"
      << "  --no-ftz              keep denormals (default: flush to zero, faster on x86)\n"
      << "checkpoints and output:\n"
      << "  --checkpoint-dir DIR  keep DIR/checkpoint.safetensors (weights, optimizer state, position)\n"
@@ -138,7 +140,7 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
                                                   "--limit-train", "--limit-test", "--save", "--load", "--metrics",
                                                   "--train-csv", "--test-csv", "--label-column", "--delimiter",
                                                   "--normalize", "--val-split", "--eval-every", "--checkpoint-dir",
-                                                  "--checkpoint-every"};
+                                                  "--checkpoint-every", "--threads"};
     bool known = false;
     for (std::string_view v : valued) known = known || v == flag;
     if (!known) {
@@ -183,6 +185,7 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       o.valSplit = f;
     }
     else if (flag == "--eval-every") { if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1"); }
+    else if (flag == "--threads") { if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256"); }
     else if (flag == "--checkpoint-every") { if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0"); }
   }
   if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");

@@ -38,6 +38,7 @@ struct DriverOptions {
   std::string checkpointDir;
   int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only
   bool resume = false;
+  int64_t threads = 0;  // 0: SINTER_NUM_THREADS, else the machine's hardware threads
 };
 
 enum class ParseResult { Run, Help, Error };

@@ -3,6 +3,8 @@
 // operation order; branches are hoisted out of the element loops so that every loop vectorizes.
 #include "runtime/optimizer.h"
 
+#include "runtime/parallel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -28,6 +30,15 @@ namespace {
 #else
 #define SINTER_VECTOR_CLONES
 #endif
+
+// Runs fn(begin, end) over the elements [0, n) of a param on the runtime's threads. Every element's update
+// reads and writes that element alone, so the split changes no bit; and the threads that wrote a gradient
+// (row blocks of a matrix product) find much of it still in their own caches.
+template <class F>
+void splitElements(int64_t n, F&& fn) {
+  using Fn = std::remove_reference_t<F>;
+  parallelFor([](void* env, int64_t begin, int64_t end) { (*static_cast<Fn*>(env))(begin, end); }, &fn, n, 8 * n);
+}
 
 // One Adam element loop: see the class comment for the formulas. vmax is null without amsgrad.
 struct AdamConsts {
@@ -120,22 +131,24 @@ public:
     const float lr = lr_, mu = momentum_, wd = wd_, keep = 1.0f - damp_;
     const bool first = t_ == 1;
     for (size_t i = 0; i < sizes_.size(); ++i) {
-      float* __restrict p = params[i];
-      const float* __restrict g = grads[i];
-      const int64_t n = sizes_[i];
-      if (mu == 0.0f) {
-        for (int64_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
-        continue;
-      }
-      float* __restrict b = buf_[i].data();
-      if (first)
-        for (int64_t k = 0; k < n; ++k) b[k] = g[k] + wd * p[k];
-      else
-        for (int64_t k = 0; k < n; ++k) b[k] = mu * b[k] + keep * (g[k] + wd * p[k]);
-      if (nesterov_)
-        for (int64_t k = 0; k < n; ++k) p[k] -= lr * ((g[k] + wd * p[k]) + mu * b[k]);
-      else
-        for (int64_t k = 0; k < n; ++k) p[k] -= lr * b[k];
+      splitElements(sizes_[i], [&](int64_t from, int64_t to) {
+        float* __restrict p = params[i] + from;
+        const float* __restrict g = grads[i] + from;
+        const int64_t n = to - from;
+        if (mu == 0.0f) {
+          for (int64_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+          return;
+        }
+        float* __restrict b = buf_[i].data() + from;
+        if (first)
+          for (int64_t k = 0; k < n; ++k) b[k] = g[k] + wd * p[k];
+        else
+          for (int64_t k = 0; k < n; ++k) b[k] = mu * b[k] + keep * (g[k] + wd * p[k]);
+        if (nesterov_)
+          for (int64_t k = 0; k < n; ++k) p[k] -= lr * ((g[k] + wd * p[k]) + mu * b[k]);
+        else
+          for (int64_t k = 0; k < n; ++k) p[k] -= lr * b[k];
+      });
     }
   }
 
@@ -179,13 +192,14 @@ public:
                        static_cast<float>(std::sqrt(bc2)), eps_};
     for (size_t i = 0; i < sizes_.size(); ++i) {
       float* __restrict p = params[i];
-      const int64_t n = sizes_[i];
-      if (decoupled_)
-        for (int64_t k = 0; k < n; ++k) p[k] *= shrink;
-      if (amsgrad_)
-        amsgradLoop(p, grads[i], m_[i].data(), v_[i].data(), vmax_[i].data(), n, c);
-      else
-        adamLoop(p, grads[i], m_[i].data(), v_[i].data(), n, c);
+      splitElements(sizes_[i], [&](int64_t b, int64_t e) {
+        if (decoupled_)
+          for (int64_t k = b; k < e; ++k) p[k] *= shrink;
+        if (amsgrad_)
+          amsgradLoop(p + b, grads[i] + b, m_[i].data() + b, v_[i].data() + b, vmax_[i].data() + b, e - b, c);
+        else
+          adamLoop(p + b, grads[i] + b, m_[i].data() + b, v_[i].data() + b, e - b, c);
+      });
     }
   }
 
@@ -225,8 +239,10 @@ public:
     const RmsConsts c{lr_, alpha_, 1.0f - alpha_, eps_, wd_, momentum_};
     for (size_t i = 0; i < sizes_.size(); ++i) {
       avg_.resize(static_cast<size_t>(sizes_[i]));
-      rmspropLoop(params[i], grads[i], sq_[i].data(), centered_ ? ga_[i].data() : nullptr,
-                  momentum_ > 0.0f ? buf_[i].data() : nullptr, avg_.data(), sizes_[i], c);
+      splitElements(sizes_[i], [&](int64_t b, int64_t e) {
+        rmspropLoop(params[i] + b, grads[i] + b, sq_[i].data() + b, centered_ ? ga_[i].data() + b : nullptr,
+                    momentum_ > 0.0f ? buf_[i].data() + b : nullptr, avg_.data() + b, e - b, c);
+      });
     }
   }
 
@@ -261,7 +277,9 @@ public:
     ++t_;
     const float clr = static_cast<float>(lr_ / (1.0 + static_cast<double>(t_ - 1) * decay_));
     for (size_t i = 0; i < sizes_.size(); ++i)
-      adagradLoop(params[i], grads[i], sum_[i].data(), sizes_[i], clr, wd_, eps_);
+      splitElements(sizes_[i], [&](int64_t b, int64_t e) {
+        adagradLoop(params[i] + b, grads[i] + b, sum_[i].data() + b, e - b, clr, wd_, eps_);
+      });
   }
 
   std::vector<StateBuffer> state() override {

@@ -9,6 +9,7 @@
 #include "runtime/init.h"
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
+#include "runtime/parallel.h"
 
 #include <sinter/model_abi.h>
 
@@ -450,6 +451,11 @@ int Trainer::run() {
                   static_cast<long long>(pos.epoch));
     return 0;
   }
+  setThreads(static_cast<int>(o_.threads));
+  installParallelFor(m_);
+  if (!o_.quiet)
+    std::printf("training %s: %lld samples, batch %lld, %d thread%s\n", str(m_.name).c_str(),
+                static_cast<long long>(data_.train.n), static_cast<long long>(o_.batch), threads(), threads() == 1 ? "" : "s");
   openMetrics(pos.epoch);
   const bool progress = !o_.quiet && isatty(fileno(stderr));
   SignalGuard signals;

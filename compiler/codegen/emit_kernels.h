@@ -20,4 +20,8 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
                                   const lower::BufferPlan& buffers, const lower::MemoryPlan& memory, int vectorFloats,
                                   bool training);
 
+// The module's parallel_for hook (model_abi.h): a writable pointer, NULL until the runtime installs its
+// parallel loop. Created on first use; the descriptor points at it.
+llvm::GlobalVariable* parallelHook(llvm::Module& mod);
+
 }  // namespace sinter::codegen

@@ -50,6 +50,7 @@ void KernelEmitter::emit() {
     if (slot < 0) throw std::logic_error(fmt::format("codegen: temporary %{} has no arena slot", n.id));
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
+  prepareParallelEnvironment();
   for (const ir::Node& n : g_.nodes) emitNode(n);
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);

@@ -40,6 +40,8 @@ class KernelEmitter {
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
   Value* arena_ = nullptr;
+  // What outlined parallel bodies read: every node's buffer, then the symbols, then the seed (parallel_loops.cpp).
+  Value* env_ = nullptr;
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
   llvm::Type* i64() { return b_.getInt64Ty(); }
@@ -78,6 +80,15 @@ class KernelEmitter {
                       const std::function<void(const Offsets&)>& body);
   void fill(const ir::Node& n, Value* v);
 
+  // ---- parallel loops (parallel_loops.cpp) ------------------------------------------------------------
+  // Stores what outlined bodies need into env_; called once, after the buffers are known.
+  void prepareParallelEnvironment();
+  // Emits body(begin, end) as a function of its own and calls it over [0, count) through the runtime's
+  // parallel loop (or directly, without one). The body runs in that other function: it must compute
+  // every value it uses itself (extents, buffers and the seed are there again), nothing from outside.
+  // `work` estimates the multiply-adds, for the runtime to keep small loops on one thread.
+  void parallelFor(Value* count, Value* work, const std::function<void(Value* begin, Value* end)>& body);
+
   // ---- kernels ----------------------------------------------------------------------------------
   void emitNode(const ir::Node& n);
   void emitElementwise(const ir::Node& n);  // kernels_elementwise.cpp
@@ -91,15 +102,19 @@ class KernelEmitter {
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
   void emitMatMul(const ir::Node& n);  // kernels_linalg.cpp
+  // Rows [rowBegin, rowEnd) of one 2-D product C[M,N] = op(A) op(B).
   void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
-                    bool transA, bool transB);
-  // C[i0.., j0..] for whole MR x NR register tiles; returns the rows and columns it covered.
-  void emitGemmTiles(const ir::Node& n, Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
-                     Value* rowsDone, Value* colsDone);
+                    bool transA, bool transB, Value* rowBegin, Value* rowEnd);
+  // C[rowBegin..rowsDone, 0..colsDone] in whole MR x NR register tiles.
+  void emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
+                     Value* rowBegin, Value* rowsDone, Value* colsDone);
   // for (i = begin; i < end; ++i) body(i)
   void forRange(Value* begin, Value* end, const std::function<void(Value*)>& body);
   void emitConv(const ir::Node& n);
+  // Iterations [begin, end) of the convolution's outer loop: images, or output channels for the weights.
+  void emitConvRange(const ir::Node& n, Value* begin, Value* end);
   void emitPool(const ir::Node& n);
+  void emitPoolRange(const ir::Node& n, Value* begin, Value* end);  // planes [begin, end)
 };
 
 }  // namespace sinter::codegen

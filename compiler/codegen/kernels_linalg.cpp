@@ -5,32 +5,44 @@
 namespace sinter::codegen {
 
 // Batched matmul: one 2-D product per index of the result's leading dimensions; operands with fewer (or
-// size-1) leading dimensions are broadcast.
+// size-1) leading dimensions are broadcast. Threads split the rows of C, in blocks of the micro-kernel's
+// height: every element keeps its own summation order, so the result is the same for any thread count.
 void KernelEmitter::emitMatMul(const ir::Node& n) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = operand(n, 0);
   const ir::Node& B = operand(n, 1);
   const std::size_t r = n.type.shape.size(), ra = A.type.shape.size();
-  Value* M = extent(n.type.shape[r - 2]);
-  Value* N = extent(n.type.shape[r - 1]);
-  Value* K = extent(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
+  const ir::Dim& dimM = n.type.shape[r - 2];
+  const ir::Dim& dimN = n.type.shape[r - 1];
+  const ir::Dim& dimK = transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1];
   const ir::Shape batch(n.type.shape.begin(), n.type.shape.end() - 2);
   const ir::Shape aBatch(A.type.shape.begin(), A.type.shape.end() - 2), bBatch(B.type.shape.begin(), B.type.shape.end() - 2);
-  auto scaled = [&](std::vector<Value*> s, Value* by) {
-    for (Value*& v : s) v = b_.CreateMul(v, by);
-    return s;
-  };
-  loopNest(extents(batch),
-           {scaled(broadcastStrides(aBatch, batch), b_.CreateMul(M, K)), scaled(broadcastStrides(bBatch, batch), b_.CreateMul(K, N)),
-            scaled(strides(batch), b_.CreateMul(M, N))},
-           [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB); });
+  Value* blocks = b_.CreateSDiv(b_.CreateAdd(extent(dimM), c64(kGemmRows - 1)), c64(kGemmRows));
+  Value* work = b_.CreateMul(numel(batch), b_.CreateMul(extent(dimM), b_.CreateMul(extent(dimN), extent(dimK))));
+  parallelFor(blocks, work, [&](Value* begin, Value* end) {
+    Value* M = extent(dimM);
+    Value* N = extent(dimN);
+    Value* K = extent(dimK);
+    Value* rowBegin = b_.CreateMul(begin, c64(kGemmRows));
+    Value* rowEnd = b_.CreateMul(end, c64(kGemmRows));
+    rowEnd = b_.CreateSelect(b_.CreateICmpSLT(rowEnd, M), rowEnd, M);
+    auto scaled = [&](std::vector<Value*> s, Value* by) {
+      for (Value*& v : s) v = b_.CreateMul(v, by);
+      return s;
+    };
+    loopNest(extents(batch),
+             {scaled(broadcastStrides(aBatch, batch), b_.CreateMul(M, K)), scaled(broadcastStrides(bBatch, batch), b_.CreateMul(K, N)),
+              scaled(strides(batch), b_.CreateMul(M, N))},
+             [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB, rowBegin, rowEnd); });
+  });
 }
 
-// C[M,N] = op(A) op(B) at the given element offsets. f32 products run whole MR x NR register tiles with
-// vector FMAs (emitGemmTiles) and the naive loops below on the leftover rows and columns; A Bᵀ first
-// copies B transposed, so that every form streams rows of B. Cache blocking and packing are still to come.
+// Rows [rowBegin, rowEnd) of C[M,N] = op(A) op(B) at the given element offsets. f32 products run whole
+// MR x NR register tiles with vector FMAs (emitGemmTiles) and the naive loops below on the leftover rows
+// and columns; A Bᵀ first copies B transposed, so that every form streams rows of B. Cache blocking and
+// packing are still to come.
 void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
-                                 bool transA, bool transB) {
+                                 bool transA, bool transB, Value* rowBegin, Value* rowEnd) {
   const ir::Node& A = operand(n, 0);
   const ir::Node& B = operand(n, 1);
   llvm::Type* t = elem(n.type.dtype);
@@ -50,12 +62,13 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
     transB = false;
   }
   if (!transB) {
-    Value* rowsDone = c64(0);
+    Value* rowsDone = rowBegin;
     Value* colsDone = c64(0);
     if (tiled) {
-      rowsDone = b_.CreateMul(b_.CreateSDiv(M, c64(kGemmRows)), c64(kGemmRows));
+      Value* rows = b_.CreateSub(rowEnd, rowBegin);
+      rowsDone = b_.CreateAdd(rowBegin, b_.CreateMul(b_.CreateSDiv(rows, c64(kGemmRows)), c64(kGemmRows)));
       colsDone = b_.CreateMul(b_.CreateSDiv(N, c64(2 * lanes_)), c64(2 * lanes_));
-      emitGemmTiles(n, aPtr, bPtr, cPtr, M, N, K, transA, rowsDone, colsDone);
+      emitGemmTiles(aPtr, bPtr, cPtr, M, N, K, transA, rowBegin, rowsDone, colsDone);
     }
     // The rest, one element at a time: rows below the tiles (all columns), and the columns right of the
     // tiles (tiled rows). The i, k, j order streams rows of B and C.
@@ -73,13 +86,13 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
         });
       });
     };
-    naive(rowsDone, M, c64(0), N);
-    naive(c64(0), rowsDone, colsDone, N);
+    naive(rowsDone, rowEnd, c64(0), N);
+    naive(rowBegin, rowsDone, colsDone, N);
     if (scratch) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch});
     return;
   }
   // f64 A Bᵀ: dot products over contiguous rows of both.
-  forLoop(M, [&](Value* i) {
+  forRange(rowBegin, rowEnd, [&](Value* i) {
     forLoop(N, [&](Value* j) {
       Value* acc = scalarSlot(t, fconst(n, 0));
       forLoop(K, [&](Value* k) {
@@ -94,13 +107,13 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
 // The register-blocked micro-kernel: a tile of kGemmRows rows by two vectors of columns lives in
 // 2 kGemmRows vector registers for the whole k loop; each k loads two vectors of B, broadcasts one element
 // of A per row and issues 2 kGemmRows FMAs (two FMAs per load, as the design asks).
-void KernelEmitter::emitGemmTiles(const ir::Node& n, Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K,
-                                  bool transA, Value* rowsDone, Value* colsDone) {
+void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
+                                  Value* rowBegin, Value* rowsDone, Value* colsDone) {
   llvm::Type* t = b_.getFloatTy();
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   const llvm::Align align(4);
-  forLoop(b_.CreateSDiv(rowsDone, c64(kGemmRows)), [&](Value* it) {
-    Value* i0 = b_.CreateMul(it, c64(kGemmRows));
+  forLoop(b_.CreateSDiv(b_.CreateSub(rowsDone, rowBegin), c64(kGemmRows)), [&](Value* it) {
+    Value* i0 = b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows)));
     forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) {
       Value* j0 = b_.CreateMul(jt, c64(2 * lanes_));
       std::vector<Value*> acc;
@@ -128,24 +141,41 @@ void KernelEmitter::emitGemmTiles(const ir::Node& n, Value* aPtr, Value* bPtr, V
         }
     });
   });
-  (void)n;
 }
 
 namespace {
 std::int64_t attr(const ir::Node& n, const char* name, int i) { return n.attrs.getInts(name)[static_cast<std::size_t>(i)]; }
+
+// The image x, the filters w and the output y of a convolution, whichever of them the node computes.
+struct ConvTypes {
+  const ir::TensorType& x;
+  const ir::TensorType& w;
+  const ir::TensorType& y;
+};
+ConvTypes convTypes(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
+  return {n.op == ir::Op::Conv2DGradInput ? n.type : a.type, n.op == ir::Op::Conv2DGradWeight ? n.type : b.type,
+          n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : b.type};
+}
 }  // namespace
 
 // All three convolution products in gather form (each output element sums its own terms, no scatter):
 //   conv2d:             y[n,o,i,j]   = Σ_c,kh,kw x[n,c,h,w] w[o,c,kh,kw]
 //   conv2d_grad_input:  dx[n,c,h,w]  = Σ_o,kh,kw dy[n,o,i,j] w[o,c,kh,kw]
 //   conv2d_grad_weight: dw[o,c,kh,kw] = Σ_n,i,j x[n,c,h,w] dy[n,o,i,j]
-// with h = i s - p + kh d (and the same for w); terms outside the image are zero.
+// with h = i s - p + kh d (and the same for w); terms outside the image are zero. Threads split the
+// images (the weight gradient: the output channels), each output element summed by one thread.
 void KernelEmitter::emitConv(const ir::Node& n) {
+  const auto [xT, wT, yT] = convTypes(n, operand(n, 0), operand(n, 1));
+  // Multiply-adds: every (output position, weight) pair.
+  Value* work = b_.CreateMul(numel(yT.shape), c64(wT.shape[1].size * wT.shape[2].size * wT.shape[3].size));
+  Value* count = n.op == ir::Op::Conv2DGradWeight ? c64(wT.shape[0].size) : extent(xT.shape[0]);
+  parallelFor(count, work, [&](Value* begin, Value* end) { emitConvRange(n, begin, end); });
+}
+
+void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
   const ir::Node& a = operand(n, 0);
   const ir::Node& bNode = operand(n, 1);
-  const ir::TensorType& xT = n.op == ir::Op::Conv2DGradInput ? n.type : a.type;
-  const ir::TensorType& wT = n.op == ir::Op::Conv2DGradWeight ? n.type : bNode.type;
-  const ir::TensorType& yT = n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : bNode.type;
+  const auto [xT, wT, yT] = convTypes(n, a, bNode);
   Value* Nb = extent(xT.shape[0]);
   const std::int64_t C = xT.shape[1].size, H = xT.shape[2].size, W = xT.shape[3].size, O = wT.shape[0].size,
                      KH = wT.shape[2].size, KW = wT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
@@ -164,7 +194,7 @@ void KernelEmitter::emitConv(const ir::Node& n) {
   auto accumulate = [&](Value* acc, Value* v) { b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), v), acc); };
 
   if (n.op == ir::Op::Conv2D) {
-    forLoop(Nb, [&](Value* nn) { forLoop(c64(O), [&](Value* o) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
+    forRange(begin, end, [&](Value* nn) { forLoop(c64(O), [&](Value* o) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
       Value* acc = scalarSlot(t, fconst(t, 0));
       forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
         Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
@@ -185,7 +215,7 @@ void KernelEmitter::emitConv(const ir::Node& n) {
                            b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(num, c64(s)), c64(0)), b_.CreateICmpSLT(q, c64(hi))));
       return q;
     };
-    forLoop(Nb, [&](Value* nn) { forLoop(c64(C), [&](Value* c) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
+    forRange(begin, end, [&](Value* nn) { forLoop(c64(C), [&](Value* c) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
       Value* acc = scalarSlot(t, fconst(t, 0));
       forLoop(c64(O), [&](Value* o) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
         Value *vi = nullptr, *vj = nullptr;
@@ -198,7 +228,7 @@ void KernelEmitter::emitConv(const ir::Node& n) {
     return;
   }
   // conv2d_grad_weight(x, dy)
-  forLoop(c64(O), [&](Value* o) { forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
+  forRange(begin, end, [&](Value* o) { forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
     Value* acc = scalarSlot(t, fconst(t, 0));
     forLoop(Nb, [&](Value* nn) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
       Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
@@ -212,7 +242,17 @@ void KernelEmitter::emitConv(const ir::Node& n) {
 
 // max_pool2d, avg_pool2d (padding counts in the average, as PyTorch's default), max_pool2d_grad (dy goes to
 // the first maximum of each window) and avg_pool2d_grad (gather form: each input sums the windows it is in).
+// Threads split the planes (image, channel); a max-pool gradient only adds within its own plane.
 void KernelEmitter::emitPool(const ir::Node& n) {
+  const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
+  const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
+  const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
+  Value* work = b_.CreateMul(numel(yT.shape), c64(n.attrs.getInts("kernel")[0] * n.attrs.getInts("kernel")[1]));
+  parallelFor(b_.CreateMul(extent(xT.shape[0]), extent(xT.shape[1])), work,
+              [&](Value* begin, Value* end) { emitPoolRange(n, begin, end); });
+}
+
+void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
@@ -220,7 +260,6 @@ void KernelEmitter::emitPool(const ir::Node& n) {
   const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1), s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1),
                      p0 = attr(n, "padding", 0), p1 = attr(n, "padding", 1);
   llvm::Type* t = elem(n.type.dtype);
-  Value* planes = b_.CreateMul(extent(xT.shape[0]), extent(xT.shape[1]));
   Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
   auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
   auto at2 = [&](Value* pl, std::int64_t e1, Value* i, std::int64_t e2, Value* j) {
@@ -229,7 +268,7 @@ void KernelEmitter::emitPool(const ir::Node& n) {
 
   if (n.op == ir::Op::AvgPool2DGrad) {
     const ir::Node& dy = operand(n, 0);
-    forLoop(planes, [&](Value* pl) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
+    forRange(begin, end, [&](Value* pl) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
       Value* acc = scalarSlot(t, fconst(t, 0));
       forLoop(c64(k0), [&](Value* kh) { forLoop(c64(k1), [&](Value* kw) {
         Value* nh = b_.CreateSub(b_.CreateAdd(h, c64(p0)), kh);
@@ -248,8 +287,9 @@ void KernelEmitter::emitPool(const ir::Node& n) {
   }
 
   const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
-  if (n.op == ir::Op::MaxPool2DGrad) fill(n, fconst(t, 0));
-  forLoop(planes, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
+  if (n.op == ir::Op::MaxPool2DGrad)  // zero this range's planes of dx; the windows add into them
+    forRange(b_.CreateMul(begin, c64(H * W)), b_.CreateMul(end, c64(H * W)), [&](Value* i) { store(n, i, fconst(t, 0)); });
+  forRange(begin, end, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
     Value* best = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
     Value* sum = scalarSlot(t, fconst(t, 0));
     Value* arg = scalarSlot(i64(), at2(pl, H, c64(0), W, c64(0)));

@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
   CHECK(sinter_load_weights(m, "/nonexistent/tiny.safetensors") != SINTER_OK, "loading a missing file succeeded");
   CHECK(strlen(sinter_last_error(m)) > 0, "no message for a missing file");
   CHECK(sinter_create(NULL, 1) == NULL, "create(NULL) gave an instance");
+  CHECK(sinter_set_threads(3) == 3, "3 threads not taken");
+  CHECK(sinter_set_threads(0) >= 1, "the default thread count is below 1");
 
   /* Weights round trip through a file into a second instance, which then computes the same. */
   CHECK(sinter_save_weights(m, weights) == SINTER_OK, "%s", sinter_last_error(m));

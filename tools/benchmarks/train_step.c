@@ -1,6 +1,6 @@
 /* Times a compiled model's training step through the C API: random inputs of the model's shapes (labels
  * in range), `warmup` steps, then `steps` timed one by one; prints the median and quartiles in
- * microseconds as JSON. Usage: train_step BATCH STEPS WARMUP CLASSES */
+ * microseconds as JSON. Usage: train_step BATCH STEPS WARMUP CLASSES THREADS */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +20,12 @@ static int cmp(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s BATCH STEPS WARMUP CLASSES\n", argv[0]);
+  if (argc != 6) {
+    fprintf(stderr, "usage: %s BATCH STEPS WARMUP CLASSES THREADS\n", argv[0]);
     return 2;
   }
   const long batch = atol(argv[1]), steps = atol(argv[2]), warmup = atol(argv[3]), classes = atol(argv[4]);
+  sinter_set_threads(atoi(argv[5]));
   const sinter_model_desc* m = &sinter_model;
   void* inputs[16];
   if (m->num_inputs > 16) return 2;

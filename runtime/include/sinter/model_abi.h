@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 2
+#define SINTER_ABI_VERSION 3
 
 enum sinter_dtype { SINTER_F32 = 0, SINTER_F64 = 1, SINTER_I32 = 2 };
 
@@ -88,6 +88,16 @@ typedef struct sinter_train_config {
  * the caller passes a different value for every step; forward never draws and ignores it. */
 typedef void (*sinter_entry_fn)(void* const* buffers, const int64_t* sym_dims);
 
+/* Parallel loops. A generated kernel that is worth splitting (a matrix product, a convolution) is an
+ * outlined body that computes iterations [begin, end) of its outer loop from an environment the entry
+ * point prepares. The runtime installs a sinter_parallel_for_fn in the model's hook (see
+ * sinter_model_desc.parallel_for); it calls body once per chunk of [0, count), chunks contiguous and
+ * together covering the range exactly once, on any threads, and returns when all are done. `work` is an
+ * estimate of the loop's multiply-adds, so that small loops can stay on the calling thread. With no hook
+ * installed (NULL) the generated code runs the whole range itself: a model works without the runtime. */
+typedef void (*sinter_parallel_body)(void* env, int64_t begin, int64_t end);
+typedef void (*sinter_parallel_for_fn)(sinter_parallel_body body, void* env, int64_t count, int64_t work);
+
 typedef struct sinter_model_desc {
   int32_t abi_version; /* SINTER_ABI_VERSION */
   int32_t num_syms;
@@ -109,6 +119,9 @@ typedef struct sinter_model_desc {
   int32_t has_train;
   int32_t reserved;
   sinter_train_config train;
+  /* Appended in ABI version 3: the model's own writable hook, NULL until a runtime installs its parallel
+   * loop there. Every entry point reads it on each call. */
+  sinter_parallel_for_fn* parallel_for;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process

@@ -50,6 +50,11 @@ float* sinter_param_data(sinter_instance* instance, int32_t index);
 
 sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
 
+/* Threads the kernels of every model in this process may use, the caller included; 0 restores the default
+ * (the SINTER_NUM_THREADS environment variable, else the machine's hardware threads). Results are the same
+ * bits for any count: threads split independent outputs, never a sum. Returns the count now in effect. */
+int sinter_set_threads(int threads);
+
 /* Weights as safetensors files (the format of checkpoints; written atomically). */
 sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
 sinter_status sinter_load_weights(sinter_instance* instance, const char* path);

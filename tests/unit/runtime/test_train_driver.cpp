@@ -209,9 +209,11 @@ TEST_CASE("driver: trains softmax regression to ~100% and checkpoints it") {
   REQUIRE(r.rc == 0);
   CHECK(r.err.empty());  // stderr is no TTY here: no progress line
 
-  // stdout: one line per epoch, then where the weights went.
+  // stdout: what trains on how many threads, one line per epoch, then where the weights went.
   std::istringstream out(r.out);
   std::string line;
+  REQUIRE(std::getline(out, line));
+  CHECK(line.starts_with("training tiny: 300 samples, batch 16, "));
   for (int e = 1; e <= 4; ++e) {
     REQUIRE(std::getline(out, line));
     // Read the numbers back, print them in the documented format and demand the very same line: this

@@ -1,0 +1,78 @@
+// Parallel loops in generated code: a kernel's outer loop becomes a function of its own (the "body",
+// over iterations [begin, end)) that the runtime calls from several threads through the model's
+// parallel_for hook (model_abi.h). The body finds the buffers, symbols and seed in an environment the
+// entry point fills once, so a kernel needs no per-loop capture list.
+#include <llvm/IR/GlobalVariable.h>
+
+#include "compiler/codegen/emit_kernels.h"
+#include "compiler/codegen/kernel_emitter.h"
+
+namespace sinter::codegen {
+
+llvm::GlobalVariable* parallelHook(llvm::Module& mod) {
+  const char* name = "sinter.parallel_for";
+  if (llvm::GlobalVariable* g = mod.getNamedGlobal(name)) return g;
+  auto* ptrTy = llvm::PointerType::getUnqual(mod.getContext());
+  return new llvm::GlobalVariable(mod, ptrTy, false, llvm::GlobalValue::InternalLinkage,
+                                  llvm::ConstantPointerNull::get(ptrTy), name);
+}
+
+// env: [nodes] buffer pointers, then [symbols] i64 values, then the seed; 8 bytes a slot.
+void KernelEmitter::prepareParallelEnvironment() {
+  const std::size_t slots = ptr_.size() + plan_.symbols.size() + 1;
+  llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+  env_ = eb.CreateAlloca(llvm::ArrayType::get(i64(), slots), nullptr, "env");
+  auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env_, i); };
+  for (std::size_t i = 0; i < ptr_.size(); ++i)
+    if (ptr_[i]) b_.CreateStore(ptr_[i], slot(i));
+  for (std::size_t k = 0; k < plan_.symbols.size(); ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(ptr_.size() + k));
+  if (seed_) b_.CreateStore(seed_, slot(ptr_.size() + plan_.symbols.size()));
+}
+
+void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<void(Value*, Value*)>& body) {
+  auto* ptrTy = b_.getPtrTy();
+  auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), {ptrTy, i64(), i64()}, false);
+  auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, fn_->getName() + ".par", mod_);
+  outlined->addFnAttr(llvm::Attribute::NoUnwind);
+
+  // Emit the body in its own function, with the emitter's view of buffers and symbols redirected to the
+  // environment; unused loads vanish in the optimizer.
+  const auto savedIP = b_.saveIP();
+  llvm::Function* savedFn = fn_;
+  const std::vector<Value*> savedPtr = ptr_;
+  const std::map<std::string, Value*> savedSyms = syms_;
+  Value* savedSeed = seed_;
+  fn_ = outlined;
+  b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", outlined));
+  Value* env = outlined->getArg(0);
+  auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
+  for (std::size_t i = 0; i < ptr_.size(); ++i)
+    if (ptr_[i]) ptr_[i] = b_.CreateLoad(ptrTy, slot(i));
+  for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
+    syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(ptr_.size() + k), plan_.symbols[k]);
+  if (seed_) seed_ = b_.CreateLoad(i64(), slot(ptr_.size() + plan_.symbols.size()), "seed");
+  body(outlined->getArg(1), outlined->getArg(2));
+  b_.CreateRetVoid();
+  fn_ = savedFn;
+  ptr_ = savedPtr;
+  syms_ = savedSyms;
+  seed_ = savedSeed;
+  b_.restoreIP(savedIP);
+
+  // hook ? hook(body, env, count, work) : body(env, 0, count)
+  Value* hook = b_.CreateLoad(ptrTy, parallelHook(mod_), "parallel_for");
+  llvm::BasicBlock* viaHook = llvm::BasicBlock::Create(ctx_, "via_hook", fn_);
+  llvm::BasicBlock* direct = llvm::BasicBlock::Create(ctx_, "direct", fn_);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "parallel_done", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(hook), direct, viaHook);
+  b_.SetInsertPoint(viaHook);
+  auto* hookTy = llvm::FunctionType::get(b_.getVoidTy(), {ptrTy, ptrTy, i64(), i64()}, false);
+  b_.CreateCall(hookTy, hook, {outlined, env_, count, work});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(direct);
+  b_.CreateCall(outlined, {env_, c64(0), count});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+}  // namespace sinter::codegen

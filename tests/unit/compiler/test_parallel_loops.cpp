@@ -1,0 +1,102 @@
+// Parallel loops: the outlined kernel bodies compute exactly their [begin, end) share, whatever the
+// chunks, their order or their threads, and give the same bits as the whole range in one call.
+#include <algorithm>
+#include <thread>
+
+#include "jit_harness.h"
+
+using namespace sinter;
+using ir::Op;
+
+namespace {
+
+ir::Attrs window(std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride, std::vector<std::int64_t> padding) {
+  ir::Attrs a;
+  a.set("kernel", std::move(kernel));
+  a.set("stride", std::move(stride));
+  a.set("padding", std::move(padding));
+  return a;
+}
+
+ir::Attrs convAttrs() {
+  ir::Attrs a;
+  a.set("stride", std::vector<std::int64_t>{1, 1});
+  a.set("padding", std::vector<std::int64_t>{1, 1});
+  a.set("dilation", std::vector<std::int64_t>{1, 1});
+  return a;
+}
+
+// Two convolutions (the second needs conv2d_grad_input), both poolings and a matmul: every kernel that
+// runs as a parallel loop, forward and backward.
+ir::Graph smallConvNet() {
+  using test::batch;
+  using test::d;
+  using test::f32;
+  ir::Graph g;
+  g.name = "ParallelNet";
+  auto x = g.addInput("x", f32({batch(), d(2), d(9), d(8)}));
+  auto y = g.addInput("y", {ir::DType::I32, {batch()}});
+  auto w1 = g.addParam("w1", f32({d(4), d(2), d(3), d(3)}), {});
+  auto w2 = g.addParam("w2", f32({d(6), d(4), d(3), d(3)}), {});
+  auto v = g.addParam("v", f32({d(24), d(10)}), {});
+  auto h1 = g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w1}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
+  auto h2 = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
+  auto flat = g.addTyped(Op::Reshape, {h2}, f32({batch(), d(24)}));
+  auto logits = g.addOp(Op::MatMul, {flat, v});
+  auto loss = g.addOp(Op::CrossEntropy, {logits, y});
+  g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
+  return g;
+}
+
+int gCalls = 0;
+
+// Runs the chunks [count-1, count), [1, count-1), [0, 1) in that order on the calling thread.
+void reversedChunks(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t work) {
+  ++gCalls;
+  CHECK(work > 0);
+  if (count < 3) return body(env, 0, count);
+  body(env, count - 1, count);
+  body(env, 1, count - 1);
+  body(env, 0, 1);
+}
+
+// One thread per chunk, up to four chunks of unequal size.
+void threadPerChunk(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
+  ++gCalls;
+  std::vector<std::int64_t> cuts = {0};
+  for (std::int64_t c : {count / 7, count / 2, count - 1}) cuts.push_back(std::clamp(c, cuts.back(), count));
+  cuts.push_back(count);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
+    if (cuts[i] < cuts[i + 1]) threads.emplace_back(body, env, cuts[i], cuts[i + 1]);
+  for (std::thread& t : threads) t.join();
+}
+
+}  // namespace
+
+TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and threads") {
+  ir::Module m = test::makeModule(smallConvNet());
+  auto jit = codegen::JitModel::compile(m, {});
+  const sinter_model_desc* desc = jit->descriptor();
+  REQUIRE(desc->parallel_for != nullptr);
+  REQUIRE(*desc->parallel_for == nullptr);  // no runtime installed: each entry point runs its loops itself
+
+  for (std::int64_t batch : {1, 7, 13}) {
+    INFO("batch " << batch);
+    auto args = test::randomArgs(m.forward, batch, 40 + static_cast<std::uint64_t>(batch));
+    *desc->parallel_for = nullptr;
+    // The unsplit loops are right (against the interpreter) before they serve as the reference.
+    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {batch}, 1e-4, 1e-4);
+    const auto forward = test::runEntry(desc->forward, m.forward, args, {batch});
+    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {batch});
+    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
+      gCalls = 0;
+      *desc->parallel_for = hook;
+      CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == forward);
+      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
+      // Forward: 2 convolutions, 2 poolings, 1 matmul; the train step adds their gradients.
+      CHECK(gCalls >= 2 * 5);
+    }
+  }
+  *desc->parallel_for = nullptr;
+}
