@@ -151,6 +151,7 @@ struct TrainBlock {
   std::string model;
   Range modelRange;
   std::vector<Setting> settings;
+  bool broken = false;  // the header `train NAME {` was broken: a missing 'minimize' is not reported as well
 };
 
 struct File {

@@ -56,7 +56,7 @@ class TrainChecker {
           break;
       }
     }
-    if (!first[ast::Setting::Minimize])
+    if (!first[ast::Setting::Minimize] && !t_.broken)
       r_.error(t_.keywordRange, "train block has no 'minimize' setting; add 'minimize <value>' naming the loss",
                {t_.modelRange});
     return cfg_;

@@ -73,6 +73,8 @@ class Elaborator {
                     const ast::Expr* lhs, const ast::Expr* rhs);
   // "note: 'b1' declared here as f32[128]" when an operand in a type error is a plain name.
   void noteDeclaration(Frame& f, const ast::Expr* operand);
+  // The salt of the next dropout node: 1, 2, ... in elaboration order (see dropout in functions.cpp).
+  std::int64_t nextDropoutSalt() { return ++dropoutSalts_; }
 
  private:
   // elaborate.cpp
@@ -126,6 +128,7 @@ class Elaborator {
   int evalDepth_ = 0;
   std::int64_t steps_ = 0;
   bool aborted_ = false;  // a limit was hit: stop elaborating
+  std::int64_t dropoutSalts_ = 0;
 };
 
 }  // namespace sinter::frontend

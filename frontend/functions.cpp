@@ -521,6 +521,22 @@ Value crossEntropy(CallSite& s) {
   return s.el.emit(s.f, ir::Op::CrossEntropy, {logits->node, labels->node}, {}, s.call.opRange);
 }
 
+// dropout(x, p): while training, zeroes each element with probability p and scales the others by
+// 1 / (1 - p), as torch.nn.Dropout does; forward() (inference) leaves x alone. The mask comes from the
+// step's seed and the node's salt (compiler/ir/dropout_mask.h). The salt numbers the dropout calls in
+// the order they are elaborated, so that two calls (two layers, or one layer called twice) draw
+// different masks while the same model always gets the same salts.
+Value dropout(CallSite& s) {
+  auto x = s.tensor(0);
+  auto p = s.number(1);
+  if (!x || !p) return Value::error();
+  if (!(*p >= 0 && *p < 1)) return s.fail(1, fmt::format("dropout probability p must be in [0, 1), got {}", *p));
+  ir::Attrs a;
+  a.set("p", *p);
+  a.set("salt", s.el.nextDropoutSalt());
+  return s.el.emit(s.f, ir::Op::Dropout, {x->node}, std::move(a), s.call.opRange);
+}
+
 // dim(x, axis): the size of an axis, a number when fixed and a symbolic dimension otherwise.
 Value dim(CallSite& s) {
   auto x = s.tensor(0, false);
@@ -566,6 +582,7 @@ const std::vector<BuiltinSpec>& builtinFunctions() {
       {"gelu", {{"x", {}}}, unary<O::Gelu>},
       {"softplus", {{"x", {}}}, unary<O::Softplus>},
       {"stop_gradient", {{"x", {}}}, unary<O::StopGradient>},
+      {"dropout", {{"x", {}}, {"p", 0.5}}, dropout},
       {"leaky_relu", {{"x", {}}, {"alpha", 0.01}}, leakyRelu},
       // Elementwise, two tensors with broadcasting.
       {"maximum", {{"a", {}}, {"b", {}}}, binary<O::Maximum>},

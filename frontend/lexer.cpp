@@ -229,15 +229,14 @@ class Lexer {
     }
     const std::string_view text = s_.substr(i_, j - i_);
     const Range range{{line_, col_}, {line_, col_ + static_cast<int>(text.size())}};
-    std::string msg;
     if (chars > 1) {
-      msg = fmt::format("unknown characters '{}'", escape(text));
+      r_.error(range, fmt::format("unknown characters '{}'", escape(text)));
     } else {
-      msg = fmt::format("unknown character '{}'", escape(text));
-      if (text.size() > 1) msg += fmt::format(" (U+{:04X})", codePoint(text));
-      if (text == ";") msg += "; statements end at a line break";
+      std::string hint;
+      if (text.size() > 1) hint = fmt::format(" (U+{:04X})", codePoint(text));
+      if (text == ";") hint += "; statements end at a line break";
+      r_.error(range, fmt::format("unknown character '{}'{}", escape(text), hint));
     }
-    r_.error(range, std::move(msg));
     emit(Tok::Error, text.size());
   }
 

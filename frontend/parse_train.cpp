@@ -17,6 +17,7 @@ ast::TrainBlock Parser::train() {
     t.model = name.text;
     t.modelRange = name.range();
   } else {
+    t.broken = true;
     if (!at(Tok::Error))
       r_.error(at(Tok::LBrace) || at(Tok::Newline) ? afterPrevious() : cur().range(),
                "expected the name of the model to train after 'train'");
@@ -25,6 +26,7 @@ ast::TrainBlock Parser::train() {
   skipNewlines();
   const Token open = cur();
   if (!accept(Tok::LBrace)) {
+    t.broken = true;
     if (!at(Tok::Error) && !t.model.empty()) r_.error(afterPrevious(), "expected '{' after the model name");
     if (cur().pos.line == prevEnd_.line) sync();
   }

@@ -11,17 +11,26 @@
 // The text between {{ and }} must occur in the message. Each case compiles on its own (the other cases'
 // lines are blanked, so line numbers are the file's), and must yield exactly its annotated errors and
 // warnings, each once; notes are checked when annotated.
+//
+// A second test keeps the cases complete: it reads the message of every reporting call in frontend/
+// (message_templates.h) and fails when no annotated case produces it, unless the message is in the
+// short list of exemptions below, each with its reason and the test that covers it instead.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "frontend/frontend.h"
+#include "message_templates.h"
 
 using namespace sinter::frontend;
+using sinter::frontend::test::frontendMessageTemplates;
+using sinter::frontend::test::MessageTemplate;
 
 namespace {
 
@@ -70,9 +79,10 @@ const char* severityName(Diagnostic::Severity s) {
   return s == Diagnostic::Error ? "error" : s == Diagnostic::Warning ? "warning" : "note";
 }
 
-// Checks one case; returns a description of every mismatch.
+// Checks one case; returns a description of every mismatch. The messages of the diagnostics that
+// matched an annotation are added to `matched` (for the coverage test below).
 std::string checkCase(const std::string& path, const std::vector<std::string>& src, std::size_t first,
-                      std::size_t last) {
+                      std::size_t last, std::vector<std::string>& matched) {
   std::string text;
   for (std::size_t i = 0; i < src.size(); ++i) text += (i >= first && i < last ? src[i] : std::string()) + "\n";
   std::vector<Expectation> want = expectations(src, first, last);
@@ -87,6 +97,7 @@ std::string checkCase(const std::string& path, const std::vector<std::string>& s
       if (e.matched || e.severity != d.severity || d.message.find(e.text) == std::string::npos) continue;
       if (e.line != 0 && !(here && d.loc.line == e.line)) continue;
       e.matched = found = true;
+      matched.push_back(d.message);
       break;
     }
     if (!found && d.severity != Diagnostic::Note)
@@ -103,11 +114,39 @@ std::string checkCase(const std::string& path, const std::vector<std::string>& s
   return problems;
 }
 
-}  // namespace
+// Messages that no annotated case can produce, each with the reason and the test that covers it instead.
+const std::map<std::string, std::string>& exemptions() {
+  static const std::map<std::string, std::string> table = {
+      // Unreachable by design: they turn a missing check into a message instead of an abort.
+      {"internal compiler error: the IR rejects this {}: {}",
+       "unreachable: the frontend checks each operation before it adds the node"},
+      {"internal compiler error: {}", "unreachable: an exception escaping the frontend"},
+      {"cannot {} {} and {}: the shapes do not broadcast",
+       "unreachable: broadcasting fails at a pair of dimensions, which the message before it names"},
+      // Limits that take absurdly large inputs to reach.
+      {"calls and expressions nest too deeply (more than {} levels in all)",
+       "2,048 nested calls: tests/lit/diagnostics/robustness.test (CALLS)"},
+      {"expression nests too deeply (more than {} levels of parentheses and calls)",
+       "257 nested parentheses: test_diagnostics.cpp, 'robustness: deeply nested parentheses'"},
+      {"expression is too long (more than {} nested operations); split it into several statements",
+       "1,025 operators in a row: test_diagnostics.cpp, 'robustness: very long expressions and lines'"},
+      {"blocks nest too deeply (more than {} levels)", "65 nested loops: tests/lit/diagnostics/robustness.test (FOR)"},
+      {"imports nest more than {} deep", "a chain of 33 files: test_language.cpp, 'language: imports, include paths and cycles'"},
+      {"file is larger than 256 MiB", "a 256 MiB input: too large for a unit test, and not tested"},
+      // The file system's errors.
+      {"cannot open '{}': {}",
+       "a file that exists but cannot be read: test_diagnostics.cpp, 'diagnostics: file not found', and "
+       "tests/lit/diagnostics/bad_input.test"},
+  };
+  return table;
+}
 
-TEST_CASE("expected diagnostics: every annotated case yields exactly its diagnostics", "[diagnostics][expected]") {
+// Runs every case of every file in tests/unit/frontend/expected/; returns the messages that matched an
+// annotation. Each failing case is a failed CHECK.
+std::vector<std::string> runExpectedCases() {
   namespace fs = std::filesystem;
   int files = 0, cases = 0;
+  std::vector<std::string> matched;
   std::vector<fs::path> paths;
   for (const auto& entry : fs::directory_iterator(SINTER_SOURCE_DIR "/tests/unit/frontend/expected"))
     if (entry.path().extension() == ".sn") paths.push_back(entry.path());
@@ -122,7 +161,7 @@ TEST_CASE("expected diagnostics: every annotated case yields exactly its diagnos
     for (std::size_t i = 0; i <= src.size(); ++i) {
       if (i < src.size() && src[i].rfind("# -----", 0) != 0) continue;
       ++cases;
-      const std::string problems = checkCase(p.string(), src, first, i);
+      const std::string problems = checkCase(p.string(), src, first, i, matched);
       INFO(problems);
       CHECK(problems.empty());
       first = i + 1;
@@ -130,4 +169,38 @@ TEST_CASE("expected diagnostics: every annotated case yields exactly its diagnos
   }
   CHECK(files > 0);
   WARN(files << " files, " << cases << " cases");
+  return matched;
+}
+
+}  // namespace
+
+TEST_CASE("expected diagnostics: every annotated case yields exactly its diagnostics", "[diagnostics][expected]") {
+  runExpectedCases();
+}
+
+TEST_CASE("expected diagnostics: every diagnostic the frontend can emit has an annotated case",
+          "[diagnostics][expected]") {
+  const std::vector<std::string> matched = runExpectedCases();
+  std::string missing;
+  int covered = 0;
+  const std::vector<MessageTemplate> templates = frontendMessageTemplates(SINTER_SOURCE_DIR "/frontend");
+  for (const MessageTemplate& t : templates) {
+    if (exemptions().count(t.text)) continue;
+    const std::regex re = t.pattern();
+    if (std::any_of(matched.begin(), matched.end(), [&](const std::string& m) { return std::regex_search(m, re); }))
+      ++covered;
+    else
+      missing += "  " + t.where + ": \"" + t.text + "\"\n";
+  }
+  INFO("diagnostics with no annotated case in tests/unit/frontend/expected/ (add one, or an exemption with the "
+       "test that covers it):\n"
+       << missing);
+  CHECK(missing.empty());
+  // An exemption whose message no longer exists is stale.
+  for (const auto& [text, why] : exemptions()) {
+    INFO("exemption {{" << text << "}} (" << why << ") names no message in frontend/");
+    CHECK(std::any_of(templates.begin(), templates.end(), [&](const MessageTemplate& t) { return t.text == text; }));
+  }
+  CHECK(templates.size() > 100);  // the scanner still finds the reporting calls
+  WARN(covered << " of " << templates.size() << " message templates covered by annotated cases");
 }

@@ -1,11 +1,16 @@
 // The language beyond the MLP subset: operators, indexing, tuples, loops, layers, imports, the standard
 // library and the example models. Each test states the graph (or the diagnostic) a construct produces.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
+#include <set>
 #include <string>
 
 #include "compiler/ir/graph.h"
+#include "frontend/functions.h"
 #include "helpers.h"
 
 using namespace sinter;
@@ -208,6 +213,34 @@ TEST_CASE("language: stop_gradient and losses combined with weights", "[language
   CHECK(ops(g).find("stop_gradient:f32[batch,3]") != std::string::npos);
 }
 
+TEST_CASE("language: dropout calls each get their own salt, the same ones every time", "[language][dropout]") {
+  const std::string src =
+      "import \"nn.sn\"\nmodel M {\n  input x: f32[batch, 8]\n  drop1 = Dropout(0.25)\n  drop2 = Dropout()\n"
+      "  h = drop2(drop1(x))\n  g = drop1(h)\n"  // one instance called twice draws two masks
+      "  for t in 0..2 {\n    g = dropout(g, p = 0.1)\n  }\n  output y = g\n}\n";
+  auto saltsAndPs = [&] {
+    auto c = compile(src);
+    REQUIRE(ok(c) == "");
+    CHECK(ops(c.module->forward) ==
+          "dropout:f32[batch,8] dropout:f32[batch,8] dropout:f32[batch,8] dropout:f32[batch,8] dropout:f32[batch,8] ");
+    std::vector<std::pair<std::int64_t, double>> out;
+    for (const ir::Node& n : c.module->forward.nodes)
+      if (n.op == ir::Op::Dropout) out.emplace_back(n.attrs.getInt("salt"), n.attrs.getFloat("p"));
+    return out;
+  };
+  const auto first = saltsAndPs();
+  REQUIRE(first.size() == 5);
+  std::vector<double> ps;
+  std::set<std::int64_t> salts;
+  for (const auto& [salt, p] : first) {
+    salts.insert(salt);
+    ps.push_back(p);
+  }
+  CHECK(salts.size() == first.size());  // no two calls share a mask
+  CHECK(ps == std::vector<double>{0.25, 0.5, 0.25, 0.1, 0.1});
+  CHECK(saltsAndPs() == first);  // compiling again gives the same salts
+}
+
 TEST_CASE("language: imports, include paths and cycles", "[language]") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "sinter_import_test";
@@ -231,6 +264,17 @@ TEST_CASE("language: imports, include paths and cycles", "[language]") {
   DiagnosticEngine d3;
   CHECK_FALSE(compileFile((dir / "cycle.sn").string(), d3, opts));
   CHECK(d3.all().at(0).message == "import cycle: a.sn imports b.sn imports a.sn");
+
+  // A chain of imports deeper than 32 files ends in an error at the import that goes too deep.
+  for (int i = 0; i < 40; ++i)
+    write(dir / fmt::format("chain{}.sn", i), fmt::format("import \"chain{}.sn\"\n", i + 1));
+  write(dir / "chain40.sn", "");
+  write(dir / "deep.sn", "import \"chain0.sn\"\nmodel M {\n}\n");
+  DiagnosticEngine d4;
+  CHECK_FALSE(compileFile((dir / "deep.sn").string(), d4, opts));
+  REQUIRE(d4.all().size() == 1);
+  CHECK(d4.all()[0].message == "imports nest more than 32 deep");
+  CHECK(d4.all()[0].loc.file == (dir / "chain31.sn").string());
 
   // The standard library comes from the default include path.
   CHECK(ok(compile("import \"nn.sn\"\nmodel M {\n  input x: f32[batch, 4]\n  fc = Dense(4, 2)\n"
@@ -256,4 +300,36 @@ TEST_CASE("language: every example model checks and verifies", "[language][examp
     CHECK(summary.totalParams > 0);
   }
   CHECK(n >= 9);
+}
+
+TEST_CASE("docs/language.md names every built-in function and every layer and def of lib/nn.sn", "[language][docs]") {
+  auto read = [](const std::string& path) {
+    std::ifstream f(std::string(SINTER_SOURCE_DIR) + "/" + path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  };
+  const std::string doc = read("docs/language.md");
+  auto section = [&](const std::string& heading) {
+    const auto start = doc.find(heading);
+    REQUIRE(start != std::string::npos);
+    return doc.substr(start, doc.find("\n## ", start + heading.size()) - start);
+  };
+  auto mentions = [](const std::string& text, const std::string& name) {
+    return std::regex_search(text, std::regex("\\b" + name + "\\b"));
+  };
+  const std::string builtins = section("## Built-in functions");
+  for (const BuiltinSpec& b : builtinFunctions()) {
+    INFO("built-in function " << b.name);
+    CHECK(mentions(builtins, std::string(b.name)));
+  }
+  const std::string stdlib = section("## The standard library");
+  const std::string nn = read("lib/nn.sn");
+  const std::regex def(R"((?:^|\n)(?:layer|def) ([A-Za-z_0-9]+))");
+  int n = 0;
+  for (auto it = std::sregex_iterator(nn.begin(), nn.end(), def); it != std::sregex_iterator(); ++it, ++n) {
+    INFO("lib/nn.sn: " << (*it)[1]);
+    CHECK(mentions(stdlib, (*it)[1]));
+  }
+  CHECK(n >= 19);
 }
