@@ -61,18 +61,20 @@ T awaitChange(const std::atomic<T>& value, T old) {
   }
 }
 
-// Workers 1..n-1 (the caller is thread 0). A job is published by bumping `generation_`; every worker,
-// with a chunk or not, acknowledges it by decrementing `pending_`, so the next job never overwrites one
-// that a late worker is still reading.
+// A job is `parts` chunks that any thread may claim, the caller included: a worker that the OS has not
+// scheduled yet holds nothing up, the caller runs its chunk instead (the bits do not change, since the
+// chunks are fixed and each is computed whole by whoever claims it). Claims go through one atomic ticket,
+// [generation:40][parts:12][next chunk:12], so a worker that wakes late can only claim chunks of the job
+// still running, and reads the job's fields only after a successful claim, while the caller waits for it.
 class Pool {
 public:
   explicit Pool(int threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
   }
   ~Pool() {
     stop_.store(true, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    ticket_.fetch_add(kGenerationStep, std::memory_order_release);
+    ticket_.notify_all();
     for (std::thread& t : workers_) t.join();
   }
   Pool(const Pool&) = delete;
@@ -81,16 +83,20 @@ public:
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   void run(sinter_parallel_body body, void* env, int64_t count) {
-    job_ = Job{body, env, count, static_cast<int>(std::min<int64_t>(size(), count)), fpControl()};
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
-    runChunk(0);
-    for (int left = pending_.load(std::memory_order_acquire); left != 0; left = pending_.load(std::memory_order_acquire))
-      awaitChange(pending_, left);
+    const int parts = static_cast<int>(std::min<int64_t>(size(), count));
+    job_ = Job{body, env, count, parts, fpControl()};
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> kGenerationShift) + 1;
+    ticket_.store(generation << kGenerationShift | static_cast<uint64_t>(parts) << kPartsShift, std::memory_order_release);
+    ticket_.notify_all();
+    claimAll(false);
+    for (int d = done_.load(std::memory_order_acquire); d != parts; d = done_.load(std::memory_order_acquire)) awaitChange(done_, d);
   }
 
 private:
+  static constexpr int kPartsShift = 12, kGenerationShift = 24;
+  static constexpr uint64_t kGenerationStep = uint64_t{1} << kGenerationShift, kField = 0xfff;
+
   struct Job {
     sinter_parallel_body body = nullptr;
     void* env = nullptr;
@@ -99,28 +105,36 @@ private:
     unsigned fp = 0;
   };
 
-  // Chunk i of `parts`: [count i / parts, count (i+1) / parts), so the chunks differ by at most one.
-  void runChunk(int i) {
-    if (i >= job_.parts) return;
-    const int64_t begin = job_.count * i / job_.parts, end = job_.count * (i + 1) / job_.parts;
-    job_.body(job_.env, begin, end);
+  // Claims and runs chunks of the current job until none is left; returns the ticket that said so.
+  // Chunk i of `parts` is [count i / parts, count (i+1) / parts), so the chunks differ by at most one.
+  uint64_t claimAll(bool worker) {
+    uint64_t t = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      const uint64_t parts = t >> kPartsShift & kField, next = t & kField;
+      if (next >= parts) return t;
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      if (worker) setFpControl(job_.fp);
+      const int64_t i = static_cast<int64_t>(next), n = static_cast<int64_t>(parts);
+      job_.body(job_.env, job_.count * i / n, job_.count * (i + 1) / n);
+      // `parts` from the ticket: once the last chunk is counted, the caller may publish the next job.
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<int>(parts)) done_.notify_one();
+      t = ticket_.load(std::memory_order_acquire);
+    }
   }
 
-  void work(int index) {
+  void work() {
     uint64_t seen = 0;
     for (;;) {
-      seen = awaitChange(generation_, seen);
+      seen = awaitChange(ticket_, seen);
       if (stop_.load(std::memory_order_relaxed)) return;
-      setFpControl(job_.fp);
-      runChunk(index);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+      seen = claimAll(true);
     }
   }
 
   std::vector<std::thread> workers_;
   Job job_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
 };
 

@@ -12,13 +12,20 @@
 
 namespace sinter::codegen {
 
-// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order: arguments
-// and results in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`;
-// vectorFloats is the target's f32 vector width, for the register-blocked matrix kernel; training says
-// whether random ops (dropout) draw, from the seed the caller passes in sym_dims[num_syms].
+// The groups of g that code generation computes as one kernel each: a GEMM with its elementwise
+// epilogue (bias add, activation, activation gradient, residual add), and chains of elementwise ops
+// (passes::findFusionGroups), where every member is floating point and deterministic and every operand
+// from outside the group is ready before its first member.
+std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g);
+
+// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order, each of
+// `kernels` (planned into `memory` with them) as one loop nest at its first member: arguments and results
+// in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`; vectorFloats is the
+// target's f32 vector width, for the register-blocked matrix kernel; training says whether random ops
+// (dropout) draw, from the seed the caller passes in sym_dims[num_syms].
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory, int vectorFloats,
-                                  bool training);
+                                  const lower::BufferPlan& buffers, const lower::MemoryPlan& memory,
+                                  const std::vector<lower::FusedKernel>& kernels, int vectorFloats, bool training);
 
 // The module's parallel_for hook (model_abi.h): a writable pointer, NULL until the runtime installs its
 // parallel loop. Created on first use; the descriptor points at it.

@@ -11,7 +11,8 @@ namespace sinter::codegen {
 using llvm::BasicBlock;
 
 KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                             const lower::MemoryPlan& memory, int vectorFloats, bool training)
+                             const lower::MemoryPlan& memory, const std::vector<lower::FusedKernel>& kernels,
+                             int vectorFloats, bool training)
     : mod_(mod),
       fn_(fn),
       ctx_(mod.getContext()),
@@ -19,6 +20,8 @@ KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Gr
       g_(g),
       plan_(plan),
       memory_(memory),
+      kernels_(kernels),
+      kernelOf_(g.nodes.size(), -1),
       lanes_(vectorFloats),
       training_(training) {}
 
@@ -39,9 +42,12 @@ void KernelEmitter::emit() {
 
   ptr_.resize(g_.nodes.size(), nullptr);
   const std::vector<Value*> slots = allocateArena();
+  for (std::size_t k = 0; k < kernels_.size(); ++k)
+    for (ir::NodeId id : kernels_[k].nodes) kernelOf_[static_cast<std::size_t>(id)] = static_cast<int>(k);
   for (const ir::Node& n : g_.nodes) {
     const std::size_t id = static_cast<std::size_t>(n.id);
     const lower::Slot& s = plan_.home[id];
+    if (s.kind == lower::Slot::Temporary && kernelOf_[id] >= 0 && memory_.slotOf[id] < 0) continue;  // in registers only
     if (s.kind != lower::Slot::Temporary) {
       ptr_[id] = bufferArg(s.buffer);
       continue;
@@ -51,7 +57,13 @@ void KernelEmitter::emit() {
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
   prepareParallelEnvironment();
-  for (const ir::Node& n : g_.nodes) emitNode(n);
+  for (const ir::Node& n : g_.nodes) {
+    const int k = kernelOf_[static_cast<std::size_t>(n.id)];
+    if (k < 0)
+      emitNode(n);
+    else if (kernels_[static_cast<std::size_t>(k)].nodes.front() == n.id)
+      emitFused(kernels_[static_cast<std::size_t>(k)]);
+  }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
     b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
@@ -286,8 +298,8 @@ void KernelEmitter::emitNode(const ir::Node& n) {
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
-                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory, int vectorFloats,
-                                  bool training) {
+                                  const lower::BufferPlan& plan, const lower::MemoryPlan& memory,
+                                  const std::vector<lower::FusedKernel>& kernels, int vectorFloats, bool training) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -295,7 +307,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->getArg(0)->setName("buffers");
   fn->getArg(1)->setName("sym_dims");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  KernelEmitter(mod, fn, g, plan, memory, vectorFloats, training).emit();
+  KernelEmitter(mod, fn, g, plan, memory, kernels, vectorFloats, training).emit();
   return fn;
 }
 

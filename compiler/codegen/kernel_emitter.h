@@ -23,7 +23,8 @@ inline constexpr int kGemmRows = 6;
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                const lower::MemoryPlan& memory, int vectorFloats, bool training);
+                const lower::MemoryPlan& memory, const std::vector<lower::FusedKernel>& kernels, int vectorFloats,
+                bool training);
   void emit();
 
  private:
@@ -34,6 +35,8 @@ class KernelEmitter {
   const ir::Graph& g_;
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
+  const std::vector<lower::FusedKernel>& kernels_;
+  std::vector<int> kernelOf_;  // per node: its fused kernel in kernels_, or -1
   int lanes_;      // f32 lanes of one vector register of the target
   bool training_;  // a train step: dropout drops, with the seed in sym_dims[num_syms]
   Value* seed_ = nullptr;
@@ -101,7 +104,8 @@ class KernelEmitter {
   void emitCrossEntropyGrad(const ir::Node& n);
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
-  void emitMatMul(const ir::Node& n);  // kernels_linalg.cpp
+  // kernels_linalg.cpp; with an epilogue, the fused kernel's elementwise members follow each row block.
+  void emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue = nullptr);
   // Rows [rowBegin, rowEnd) of one 2-D product C[M,N] = op(A) op(B).
   void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                     bool transA, bool transB, Value* rowBegin, Value* rowEnd);
@@ -110,6 +114,15 @@ class KernelEmitter {
                      Value* rowBegin, Value* rowsDone, Value* colsDone);
   // for (i = begin; i < end; ++i) body(i)
   void forRange(Value* begin, Value* end, const std::function<void(Value*)>& body);
+  // ---- fused kernels (kernels_fused.cpp) ----------------------------------------------------------
+  void emitFused(const lower::FusedKernel& k);
+  // A GEMM's epilogue over rows [rowBegin, rowEnd) of its result (every batch index).
+  void emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegin, Value* rowEnd);
+  // The kernel's elementwise members at one element, in order: `known` holds the values already at hand
+  // (the GEMM's), `external(id)` loads an operand from outside the kernel; stored members go to `offset`.
+  void emitChainElement(const lower::FusedKernel& k, std::map<ir::NodeId, Value*>& known,
+                        const std::function<Value*(ir::NodeId)>& external, Value* offset);
+
   void emitConv(const ir::Node& n);
   // Iterations [begin, end) of the convolution's outer loop: images, or output channels for the weights.
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);

@@ -7,7 +7,8 @@ namespace sinter::codegen {
 // Batched matmul: one 2-D product per index of the result's leading dimensions; operands with fewer (or
 // size-1) leading dimensions are broadcast. Threads split the rows of C, in blocks of the micro-kernel's
 // height: every element keeps its own summation order, so the result is the same for any thread count.
-void KernelEmitter::emitMatMul(const ir::Node& n) {
+// A fused epilogue runs on each thread's rows right after their products, while they are in cache.
+void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = operand(n, 0);
   const ir::Node& B = operand(n, 1);
@@ -34,6 +35,7 @@ void KernelEmitter::emitMatMul(const ir::Node& n) {
              {scaled(broadcastStrides(aBatch, batch), b_.CreateMul(M, K)), scaled(broadcastStrides(bBatch, batch), b_.CreateMul(K, N)),
               scaled(strides(batch), b_.CreateMul(M, N))},
              [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB, rowBegin, rowEnd); });
+    if (epilogue) emitEpilogueRows(*epilogue, rowBegin, rowEnd);
   });
 }
 

@@ -81,17 +81,31 @@ bool isArgument(const ir::Node& n) { return n.op == ir::Op::Input || n.op == ir:
 
 }  // namespace
 
-MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference) {
+MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<FusedKernel>& kernels) {
   const std::size_t n = g.nodes.size();
   MemoryPlan plan;
   plan.slotOf.assign(n, -1);
   plan.inPlaceOf.assign(n, -1);
   plan.lastUse.resize(n);
-  std::vector<bool> temporary(n, true);
+  // A node runs over [start, end]: its own position, or its fused kernel's first to last member.
+  std::vector<int> start(n), end(n), readers(n, 0);
+  std::vector<bool> temporary(n, true), fused(n, false);
+  for (const ir::Node& node : g.nodes) start[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)] = node.id;
+  for (const FusedKernel& k : kernels)
+    for (ir::NodeId id : k.nodes) {
+      start[static_cast<std::size_t>(id)] = k.nodes.front();
+      end[static_cast<std::size_t>(id)] = k.nodes.back();
+      fused[static_cast<std::size_t>(id)] = true;
+      if (std::find(k.stored.begin(), k.stored.end(), id) == k.stored.end())
+        temporary[static_cast<std::size_t>(id)] = false;  // lives in registers only
+    }
   for (const ir::Node& node : g.nodes) {
-    plan.lastUse[static_cast<std::size_t>(node.id)] = node.id;
+    plan.lastUse[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)];
     if (isArgument(node)) temporary[static_cast<std::size_t>(node.id)] = false;
-    for (ir::NodeId o : node.operands) plan.lastUse[static_cast<std::size_t>(o)] = std::max(plan.lastUse[static_cast<std::size_t>(o)], node.id);
+    for (ir::NodeId o : node.operands) {
+      plan.lastUse[static_cast<std::size_t>(o)] = std::max(plan.lastUse[static_cast<std::size_t>(o)], end[static_cast<std::size_t>(node.id)]);
+      ++readers[static_cast<std::size_t>(o)];
+    }
   }
   for (const ir::Result& r : g.results) temporary[static_cast<std::size_t>(r.node)] = false;
 
@@ -100,11 +114,14 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference) {
     const std::size_t id = static_cast<std::size_t>(node.id);
     if (!temporary[id]) continue;
     const SymSize size = SymSize::ofType(node.type);
-    // In place: an elementwise op may write over an operand of its own size that it reads last.
+    // In place: an elementwise op may write over an operand of its own size that it reads last. In a
+    // fused kernel the operand must have no other reader: the kernel's other members (a GEMM on other
+    // threads among them) read it while this one writes.
     if (opInfo(node.op).flags & ir::kElementwise) {
       for (ir::NodeId o : node.operands) {
         const std::size_t oi = static_cast<std::size_t>(o);
-        if (temporary[oi] && plan.lastUse[oi] == node.id && g.node(o).type.shape == node.type.shape &&
+        const bool lastReader = fused[id] ? readers[oi] == 1 && plan.lastUse[oi] == end[id] : plan.lastUse[oi] == node.id;
+        if (temporary[oi] && lastReader && g.node(o).type.shape == node.type.shape &&
             ir::dtypeSize(g.node(o).type.dtype) == ir::dtypeSize(node.type.dtype)) {
           plan.inPlaceOf[id] = o;
           plan.slotOf[id] = plan.slotOf[oi];
@@ -119,7 +136,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference) {
     // their coefficient-wise maximum would be the sum.
     int fit = -1, grow = -1;
     for (std::size_t s = 0; s < busyUntil.size(); ++s) {
-      if (busyUntil[s] >= node.id) continue;  // still read by this node or later
+      if (busyUntil[s] >= start[id]) continue;  // still read by this node (its kernel) or later
       const std::int64_t have = plan.slotSize[s].eval(reference);
       if (plan.slotSize[s].dominates(size)) {
         if (fit < 0 || have < plan.slotSize[static_cast<std::size_t>(fit)].eval(reference)) fit = static_cast<int>(s);

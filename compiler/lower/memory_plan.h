@@ -48,9 +48,18 @@ struct MemoryPlan {
   }
 };
 
-// Plans the arena for g run in node order. Slots are shared by values whose lifetimes do not overlap;
-// when choosing among free slots the planner compares sizes at `reference` (the usual batch size).
-MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference);
+// Nodes that code generation computes as one kernel, at the position of the first (codegen's fused
+// kernels): every member is written from that position on, every operand of a member is read until the
+// last, and members that are not `stored` never reach memory.
+struct FusedKernel {
+  std::vector<ir::NodeId> nodes;   // in id order
+  std::vector<ir::NodeId> stored;  // members read outside the kernel or returned
+};
+
+// Plans the arena for g run in node order, fused kernels as one step each. Slots are shared by values
+// whose lifetimes do not overlap; when choosing among free slots the planner compares sizes at
+// `reference` (the usual batch size).
+MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<FusedKernel>& kernels = {});
 
 // Figures for a plan at one binding.
 struct MemoryStats {

@@ -152,7 +152,7 @@ std::vector<FusionGroup> findFusionGroups(const ir::Graph& g) { return Grouper(g
 std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& groups) {
   std::size_t computed = 0, grouped = 0;
   for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
-  std::string out = fmt::format("// fusion groups of @{} (analysis only: code generation runs one kernel per node today)\n", g.name);
+  std::string out = fmt::format("// fusion groups of @{}\n", g.name);
   for (std::size_t i = 0; i < groups.size(); ++i) {
     std::string members, stores;
     for (ir::NodeId id : groups[i].nodes) members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "compiler/autodiff/autodiff.h"
+#include "compiler/codegen/emit_kernels.h"
 #include "compiler/ir/dot.h"
 #include "compiler/lower/memory_plan.h"
 #include "compiler/passes/fusion_groups.h"
@@ -18,15 +19,31 @@ namespace {
 
 std::string show(const ir::Graph& g, const DumpOptions& opts) { return opts.format == "dot" ? ir::printDot(g) : ir::print(g); }
 
+std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGroup>& groups);
+
 // The optimized graph with its fusion groups: listed after the graph in `//` comments (so the text still
 // parses), or drawn as boxes in DOT.
 std::string fusionStage(const ir::Graph& g, const DumpOptions& opts) {
   const std::vector<passes::FusionGroup> groups = passes::findFusionGroups(g);
-  if (opts.format != "dot") return ir::print(g) + passes::fusionReport(g, groups);
+  if (opts.format != "dot") return ir::print(g) + passes::fusionReport(g, groups) + codegenReport(g, groups);
   std::vector<ir::DotBox> boxes;
   for (std::size_t i = 0; i < groups.size(); ++i)
     boxes.push_back({fmt::format("group {}: {}", i, passes::fusionKindName(groups[i].kind)), groups[i].nodes});
   return ir::printDot(g, boxes);
+}
+
+// Which groups code generation emits as one kernel (codegen::fusedKernels), and the kernel count.
+std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGroup>& groups) {
+  const std::vector<lower::FusedKernel> kernels = codegen::fusedKernels(g);
+  std::string fused;
+  std::size_t members = 0, computed = 0;
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    for (const lower::FusedKernel& k : kernels)
+      if (k.nodes == groups[i].nodes) fused += fmt::format("{}{}", fused.empty() ? "" : ", ", i);
+  for (const lower::FusedKernel& k : kernels) members += k.nodes.size();
+  for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
+  return fmt::format("// code generation fuses group{} {}; the rest run one kernel per node: {} kernels for {} computed nodes\n",
+                     kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);
 }
 
 // --bind batch=64,seq=128; symbols left unbound take `fallback`.
@@ -49,7 +66,7 @@ lower::Bindings bindings(const ir::Graph& g, const DumpOptions& opts, std::int64
 
 std::string memoryStage(const ir::Graph& g, const DumpOptions& opts, std::int64_t fallback) {
   const lower::Bindings b = bindings(g, opts, fallback);
-  return lower::memoryReport(g, lower::planMemory(g, b), b);
+  return lower::memoryReport(g, lower::planMemory(g, b, codegen::fusedKernels(g)), b);
 }
 
 // `.ir` input: the graphs as parsed (graph), differentiated (grad, for a graph with a loss and no

@@ -1,0 +1,115 @@
+// Fused kernels: a GEMM with its elementwise epilogue, and chains of elementwise ops, each computed as
+// one loop nest instead of one pass over memory per node. The groups come from the fusion analysis
+// (compiler/passes/fusion_groups.h); the memory planner is told about them (lower::FusedKernel), so that
+// members computed early, and operands read late, keep their buffers.
+#include <algorithm>
+
+#include "compiler/codegen/emit_kernels.h"
+#include "compiler/codegen/kernel_emitter.h"
+#include "compiler/passes/fusion_groups.h"
+
+namespace sinter::codegen {
+namespace {
+
+bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN || op == ir::Op::MatMulNT; }
+
+bool stored(const lower::FusedKernel& k, ir::NodeId id) { return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end(); }
+bool member(const lower::FusedKernel& k, ir::NodeId id) { return std::binary_search(k.nodes.begin(), k.nodes.end(), id); }
+
+// The operands of members that come from outside the kernel, each once, in first-use order.
+std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k) {
+  std::vector<ir::NodeId> out;
+  for (ir::NodeId id : k.nodes) {
+    if (isGemm(g.node(id).op)) continue;  // the GEMM reads its operands itself
+    for (ir::NodeId o : g.node(id).operands)
+      if (!member(k, o) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  }
+  return out;
+}
+
+// Whether the group can run as one loop nest at its first member: floating point and deterministic
+// (dropout's mask is drawn per node), every elementwise member of one shape (no member broadcast inside
+// the loop), and every outside operand computed before the first member (an input, a param, or an earlier
+// node), since the whole group runs there.
+bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
+  const ir::Node& first = g.node(k.nodes.front());
+  const ir::Node& last = g.node(k.nodes.back());
+  for (ir::NodeId id : k.nodes) {
+    const ir::Node& n = g.node(id);
+    if (!ir::isFloat(n.type.dtype) || (opInfo(n.op).flags & ir::kStochastic)) return false;
+    if (!isGemm(n.op) && n.type.shape != last.type.shape) return false;
+  }
+  for (ir::NodeId o : externals(g, k)) {
+    const ir::Node& x = g.node(o);
+    if (x.op != ir::Op::Input && x.op != ir::Op::Param && o >= first.id) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
+  std::vector<lower::FusedKernel> out;
+  for (const passes::FusionGroup& grp : passes::findFusionGroups(g)) {
+    const bool gemm = grp.kind == passes::FusionGroup::GemmEpilogue && isGemm(g.node(grp.nodes.front()).op);
+    if (!gemm && grp.kind != passes::FusionGroup::Elementwise) continue;  // the other kinds: still one kernel per node
+    lower::FusedKernel k{grp.nodes, grp.outputs};
+    // The GEMM writes its product to memory, where the epilogue reads it back row block by row block.
+    if (gemm && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
+    if (fusible(g, k)) out.push_back(std::move(k));
+  }
+  return out;
+}
+
+void KernelEmitter::emitChainElement(const lower::FusedKernel& k, std::map<ir::NodeId, Value*>& known,
+                                     const std::function<Value*(ir::NodeId)>& external, Value* offset) {
+  for (ir::NodeId id : k.nodes) {
+    if (known.count(id)) continue;
+    const ir::Node& m = g_.node(id);
+    std::vector<Value*> args;
+    for (ir::NodeId o : m.operands) args.push_back(member(k, o) ? known.at(o) : external(o));
+    Value* v = elementwiseValue(m, args);
+    known[id] = v;
+    if (stored(k, id)) store(m, offset, v);
+  }
+}
+
+void KernelEmitter::emitFused(const lower::FusedKernel& k) {
+  const ir::Node& first = g_.node(k.nodes.front());
+  if (isGemm(first.op)) return emitMatMul(first, &k);
+  // A chain of elementwise ops: one loop over the shape they share, operands read through broadcast strides.
+  const std::vector<ir::NodeId> ext = externals(g_, k);
+  std::vector<ir::Shape> shapes;
+  for (ir::NodeId o : ext) shapes.push_back(g_.node(o).type.shape);
+  forEachElement(g_.node(k.nodes.back()).type.shape, shapes, [&](const Offsets& o) {
+    std::map<ir::NodeId, Value*> known;
+    auto external = [&](ir::NodeId id) {
+      const std::size_t i = static_cast<std::size_t>(std::find(ext.begin(), ext.end(), id) - ext.begin());
+      return load(g_.node(id), o[i + 1]);
+    };
+    emitChainElement(k, known, external, o[0]);
+  });
+}
+
+void KernelEmitter::emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegin, Value* rowEnd) {
+  const ir::Node& gemm = g_.node(k.nodes.front());
+  const ir::Shape& shape = gemm.type.shape;
+  const std::size_t rowAxis = shape.size() - 2;
+  const std::vector<ir::NodeId> ext = externals(g_, k);
+  std::vector<std::vector<Value*>> sets = {strides(shape)};
+  for (ir::NodeId o : ext) sets.push_back(broadcastStrides(g_.node(o).type.shape, shape));
+  std::vector<Value*> dims = extents(shape);
+  dims[rowAxis] = b_.CreateSub(rowEnd, rowBegin);
+  loopNest(dims, sets, [&](const Offsets& rel) {
+    Offsets o = rel;  // the loop counts rows from rowBegin
+    for (std::size_t s = 0; s < sets.size(); ++s) o[s] = b_.CreateAdd(rel[s], b_.CreateMul(rowBegin, sets[s][rowAxis]));
+    std::map<ir::NodeId, Value*> known = {{gemm.id, load(gemm, o[0])}};
+    auto external = [&](ir::NodeId id) {
+      const std::size_t i = static_cast<std::size_t>(std::find(ext.begin(), ext.end(), id) - ext.begin());
+      return load(g_.node(id), o[i + 1]);
+    };
+    emitChainElement(k, known, external, o[0]);
+  });
+}
+
+}  // namespace sinter::codegen
