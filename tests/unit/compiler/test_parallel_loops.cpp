@@ -26,8 +26,8 @@ ir::Attrs convAttrs() {
   return a;
 }
 
-// Two convolutions (the second needs conv2d_grad_input), both poolings and a matmul: every kernel that
-// runs as a parallel loop, forward and backward.
+// Two convolutions (the second needs conv2d_grad_input), both poolings and matmuls, one with a fused
+// epilogue: every kernel that runs as a parallel loop, forward and backward.
 ir::Graph smallConvNet() {
   using test::batch;
   using test::d;
@@ -38,11 +38,15 @@ ir::Graph smallConvNet() {
   auto y = g.addInput("y", {ir::DType::I32, {batch()}});
   auto w1 = g.addParam("w1", f32({d(4), d(2), d(3), d(3)}), {});
   auto w2 = g.addParam("w2", f32({d(6), d(4), d(3), d(3)}), {});
-  auto v = g.addParam("v", f32({d(24), d(10)}), {});
+  auto v = g.addParam("v", f32({d(24), d(16)}), {});
+  auto c = g.addParam("c", f32({d(16)}), {});
+  auto u = g.addParam("u", f32({d(16), d(10)}), {});
   auto h1 = g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w1}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
   auto h2 = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
   auto flat = g.addTyped(Op::Reshape, {h2}, f32({batch(), d(24)}));
-  auto logits = g.addOp(Op::MatMul, {flat, v});
+  // A GEMM with a fused epilogue (bias, activation; backward: the activation gradient).
+  auto hidden = g.addOp(Op::Tanh, {g.addOp(Op::Add, {g.addOp(Op::MatMul, {flat, v}), c})});
+  auto logits = g.addOp(Op::MatMul, {hidden, u});
   auto loss = g.addOp(Op::CrossEntropy, {logits, y});
   g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
   return g;
