@@ -104,8 +104,10 @@ class KernelEmitter {
   void emitCrossEntropyGrad(const ir::Node& n);
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
-  // kernels_linalg.cpp; with an epilogue, the fused kernel's elementwise members follow each row block.
-  void emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue = nullptr);
+  // kernels_linalg.cpp. With an epilogue, the fused kernel's elementwise members follow each row block;
+  // with columnSums (a bias gradient sum_to(dy) beside matmul_tn(x, dy)), each chunk also sums its share
+  // of dy's columns.
+  void emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue = nullptr, const ir::Node* columnSums = nullptr);
   // Rows [rowBegin, rowEnd) of one 2-D product C[M,N] = op(A) op(B).
   void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                     bool transA, bool transB, Value* rowBegin, Value* rowEnd);
@@ -118,6 +120,8 @@ class KernelEmitter {
   void emitFused(const lower::FusedKernel& k);
   // A GEMM's epilogue over rows [rowBegin, rowEnd) of its result (every batch index).
   void emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegin, Value* rowEnd);
+  // Columns [N begin / count, N end / count) of s = sum_to(dy[B, N]), each summed over the rows in order.
+  void emitColumnSums(const ir::Node& s, Value* begin, Value* end, Value* count);
   // The kernel's elementwise members at one element, in order: `known` holds the values already at hand
   // (the GEMM's), `external(id)` loads an operand from outside the kernel; stored members go to `offset`.
   void emitChainElement(const lower::FusedKernel& k, std::map<ir::NodeId, Value*>& known,

@@ -1,5 +1,5 @@
-// Fused kernels: a GEMM with its elementwise epilogue, and chains of elementwise ops, each computed as
-// one loop nest instead of one pass over memory per node. The groups come from the fusion analysis
+// Fused kernels: a GEMM with its elementwise epilogue, a weight-gradient GEMM with its bias gradient, and
+// chains of elementwise ops, each computed as one kernel instead of one per node. The groups come from the fusion analysis
 // (compiler/passes/fusion_groups.h); the memory planner is told about them (lower::FusedKernel), so that
 // members computed early, and operands read late, keep their buffers.
 #include <algorithm>
@@ -16,11 +16,19 @@ bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN |
 bool stored(const lower::FusedKernel& k, ir::NodeId id) { return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end(); }
 bool member(const lower::FusedKernel& k, ir::NodeId id) { return std::binary_search(k.nodes.begin(), k.nodes.end(), id); }
 
-// The operands of members that come from outside the kernel, each once, in first-use order.
-std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k) {
+const ir::Node* memberOf(const ir::Graph& g, const lower::FusedKernel& k, ir::Op op) {
+  for (ir::NodeId id : k.nodes)
+    if (g.node(id).op == op) return &g.node(id);
+  return nullptr;
+}
+
+// The operands of members that come from outside the kernel, each once, in first-use order; with
+// `all`, also those the GEMM and the column sums read themselves.
+std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k, bool all = false) {
   std::vector<ir::NodeId> out;
   for (ir::NodeId id : k.nodes) {
-    if (isGemm(g.node(id).op)) continue;  // the GEMM reads its operands itself
+    const ir::Op op = g.node(id).op;
+    if (!all && (isGemm(op) || op == ir::Op::SumTo)) continue;
     for (ir::NodeId o : g.node(id).operands)
       if (!member(k, o) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
   }
@@ -37,9 +45,20 @@ bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
   for (ir::NodeId id : k.nodes) {
     const ir::Node& n = g.node(id);
     if (!ir::isFloat(n.type.dtype) || (opInfo(n.op).flags & ir::kStochastic)) return false;
-    if (!isGemm(n.op) && n.type.shape != last.type.shape) return false;
+    if ((opInfo(n.op).flags & ir::kElementwise) && n.type.shape != last.type.shape) return false;
   }
-  for (ir::NodeId o : externals(g, k)) {
+  // A bias gradient: sum_to(dy) of a matrix dy[B, N] down to N values, beside a 2-D matmul_tn(x, dy).
+  if (const ir::Node* s = memberOf(g, k, ir::Op::SumTo)) {
+    const ir::Node* t = memberOf(g, k, ir::Op::MatMulTN);
+    const ir::Node& dy = g.node(s->operands[0]);
+    if (k.nodes.size() != 2 || !t || t->operands[1] != s->operands[0] || t->type.shape.size() != 2 || dy.type.shape.size() != 2)
+      return false;
+    const std::size_t r = s->type.shape.size();
+    if (r < 1 || !(s->type.shape[r - 1] == dy.type.shape[1])) return false;
+    for (std::size_t i = 0; i + 1 < r; ++i)
+      if (s->type.shape[i].isSymbolic() || s->type.shape[i].size != 1) return false;
+  }
+  for (ir::NodeId o : externals(g, k, true)) {
     const ir::Node& x = g.node(o);
     if (x.op != ir::Op::Input && x.op != ir::Op::Param && o >= first.id) return false;
   }
@@ -52,7 +71,8 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
   std::vector<lower::FusedKernel> out;
   for (const passes::FusionGroup& grp : passes::findFusionGroups(g)) {
     const bool gemm = grp.kind == passes::FusionGroup::GemmEpilogue && isGemm(g.node(grp.nodes.front()).op);
-    if (!gemm && grp.kind != passes::FusionGroup::Elementwise) continue;  // the other kinds: still one kernel per node
+    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient)
+      continue;  // softmax + cross-entropy: still one kernel per node
     lower::FusedKernel k{grp.nodes, grp.outputs};
     // The GEMM writes its product to memory, where the epilogue reads it back row block by row block.
     if (gemm && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
@@ -76,6 +96,7 @@ void KernelEmitter::emitChainElement(const lower::FusedKernel& k, std::map<ir::N
 
 void KernelEmitter::emitFused(const lower::FusedKernel& k) {
   const ir::Node& first = g_.node(k.nodes.front());
+  if (const ir::Node* s = memberOf(g_, k, ir::Op::SumTo)) return emitMatMul(*memberOf(g_, k, ir::Op::MatMulTN), nullptr, s);
   if (isGemm(first.op)) return emitMatMul(first, &k);
   // A chain of elementwise ops: one loop over the shape they share, operands read through broadcast strides.
   const std::vector<ir::NodeId> ext = externals(g_, k);
@@ -109,6 +130,21 @@ void KernelEmitter::emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegi
       return load(g_.node(id), o[i + 1]);
     };
     emitChainElement(k, known, external, o[0]);
+  });
+}
+
+// Every chunk of the GEMM's row blocks also sums a share of the columns: each column, summed over the
+// rows in order, by whichever thread holds it, so the bits do not depend on the thread count.
+void KernelEmitter::emitColumnSums(const ir::Node& s, Value* begin, Value* end, Value* count) {
+  const ir::Node& dy = operand(s, 0);
+  Value* rows = extent(dy.type.shape[0]);
+  Value* N = extent(dy.type.shape[1]);
+  Value* j0 = b_.CreateSDiv(b_.CreateMul(N, begin), count);
+  Value* j1 = b_.CreateSDiv(b_.CreateMul(N, end), count);
+  forRange(j0, j1, [&](Value* j) { store(s, j, fconst(s, 0)); });
+  forLoop(rows, [&](Value* r) {
+    Value* row = b_.CreateMul(r, N);
+    forRange(j0, j1, [&](Value* j) { store(s, j, b_.CreateFAdd(load(s, j), load(dy, b_.CreateAdd(row, j)))); });
   });
 }
 

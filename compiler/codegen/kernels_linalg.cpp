@@ -8,7 +8,7 @@ namespace sinter::codegen {
 // size-1) leading dimensions are broadcast. Threads split the rows of C, in blocks of the micro-kernel's
 // height: every element keeps its own summation order, so the result is the same for any thread count.
 // A fused epilogue runs on each thread's rows right after their products, while they are in cache.
-void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue) {
+void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue, const ir::Node* columnSums) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = operand(n, 0);
   const ir::Node& B = operand(n, 1);
@@ -36,6 +36,7 @@ void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epil
               scaled(strides(batch), b_.CreateMul(M, N))},
              [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB, rowBegin, rowEnd); });
     if (epilogue) emitEpilogueRows(*epilogue, rowBegin, rowEnd);
+    if (columnSums) emitColumnSums(*columnSums, begin, end, b_.CreateSDiv(b_.CreateAdd(M, c64(kGemmRows - 1)), c64(kGemmRows)));
   });
 }
 
