@@ -67,6 +67,11 @@ class KernelEmitter {
   Value* fconst(const ir::Node& n, double v) { return llvm::ConstantFP::get(elem(n.type.dtype), v); }
   Value* fconst(llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
   Value* mathCall(const char* f32Name, const char* f64Name, Value* x);
+  // exp, log, log1p, tanh: inline polynomials for f32 that vectorize, libm for f64 (vector_math.cpp).
+  Value* vexp(Value* x);
+  Value* vlog(Value* x);
+  Value* vlog1p(Value* x);
+  Value* vtanh(Value* x);
 
   // ---- loops (kernel_emitter.cpp) -----------------------------------------------------------------
   // for (i = 0; i < end; ++i) body(i)

@@ -44,19 +44,19 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
   Value* zero = isF ? fconst(n, 0) : b_.getInt32(0);
   auto intrinsic = [&](ID id, Value* x) { return b_.CreateUnaryIntrinsic(id, x); };
   auto sigmoid = [&](Value* x) {
-    return b_.CreateFDiv(fconst(n, 1), b_.CreateFAdd(fconst(n, 1), intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+    return b_.CreateFDiv(fconst(n, 1), b_.CreateFAdd(fconst(n, 1), vexp(b_.CreateFNeg(x))));
   };
   switch (n.op) {
     case ir::Op::Neg: return isF ? b_.CreateFNeg(v[0]) : b_.CreateNeg(v[0]);
-    case ir::Op::Exp: return intrinsic(llvm::Intrinsic::exp, v[0]);
-    case ir::Op::Log: return intrinsic(llvm::Intrinsic::log, v[0]);
+    case ir::Op::Exp: return vexp(v[0]);
+    case ir::Op::Log: return vlog(v[0]);
     case ir::Op::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, v[0]);
     case ir::Op::Abs: return intrinsic(llvm::Intrinsic::fabs, v[0]);
     case ir::Op::Sign:
       return b_.CreateFSub(b_.CreateUIToFP(b_.CreateFCmpOGT(v[0], zero), v[0]->getType()),
                            b_.CreateUIToFP(b_.CreateFCmpOLT(v[0], zero), v[0]->getType()));
     case ir::Op::Sigmoid: return sigmoid(v[0]);
-    case ir::Op::Tanh: return mathCall("tanhf", "tanh", v[0]);
+    case ir::Op::Tanh: return vtanh(v[0]);
     case ir::Op::Relu: return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], zero);
     case ir::Op::LeakyRelu:
       return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
@@ -65,7 +65,7 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
       return b_.CreateFMul(v[0], phi);
     }
     case ir::Op::Softplus: {  // max(x, 0) + log1p(e^-|x|): no overflow for large |x|
-      Value* tail = mathCall("log1pf", "log1p", intrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, v[0]))));
+      Value* tail = vlog1p(vexp(b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, v[0]))));
       return b_.CreateFAdd(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, v[0], zero), tail);
     }
     case ir::Op::StopGradient:
@@ -84,7 +84,7 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
     case ir::Op::GeluGrad: {  // dy (Φ(x) + x φ(x))
       Value* x = v[1];
       Value* cdf = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), mathCall("erff", "erf", b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
-      Value* pdf = b_.CreateFMul(fconst(n, 0.3989422804014327), intrinsic(llvm::Intrinsic::exp, b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
+      Value* pdf = b_.CreateFMul(fconst(n, 0.3989422804014327), vexp(b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
       return b_.CreateFMul(v[0], b_.CreateFAdd(cdf, b_.CreateFMul(x, pdf)));
     }
     default: throw std::logic_error("codegen: not an elementwise op");

@@ -49,7 +49,7 @@ std::pair<Value*, Value*> KernelEmitter::rowMaxAndSum(const ir::Node& x, Value* 
   Value* m = b_.CreateLoad(t, mx);
   Value* sum = scalarSlot(t, fconst(t, 0));
   forLoop(len, [&](Value* k) {
-    Value* e = b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(load(x, b_.CreateAdd(base, b_.CreateMul(k, stride))), m));
+    Value* e = vexp(b_.CreateFSub(load(x, b_.CreateAdd(base, b_.CreateMul(k, stride))), m));
     b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), e), sum);
   });
   return {m, b_.CreateLoad(t, sum)};
@@ -72,10 +72,10 @@ void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
       if (n.op == ir::Op::Softmax || n.op == ir::Op::LogSoftmax) {
         auto [m, sum] = rowMaxAndSum(a, base, len, inner);
         Value* inv = b_.CreateFDiv(fconst(n, 1), sum);
-        Value* logSum = b_.CreateFAdd(m, b_.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum));
+        Value* logSum = b_.CreateFAdd(m, vlog(sum));
         forLoop(len, [&](Value* k) {
           Value* x = load(a, off(k));
-          store(n, off(k), n.op == ir::Op::Softmax ? b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(x, m)), inv)
+          store(n, off(k), n.op == ir::Op::Softmax ? b_.CreateFMul(vexp(b_.CreateFSub(x, m)), inv)
                                                    : b_.CreateFSub(x, logSum));
         });
         return;
@@ -92,7 +92,7 @@ void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
         Value* dy = load(a, off(k));
         Value* yk = load(y, off(k));
         store(n, off(k), soft ? b_.CreateFMul(yk, b_.CreateFSub(dy, s))
-                              : b_.CreateFSub(dy, b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, yk), s)));
+                              : b_.CreateFSub(dy, b_.CreateFMul(vexp(yk), s)));
       });
     });
   });
@@ -110,7 +110,7 @@ void KernelEmitter::emitCrossEntropy(const ir::Node& n) {
   forLoop(N, [&](Value* r) {
     Value* base = b_.CreateMul(r, C);
     auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
-    Value* lse = b_.CreateFAdd(m, b_.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum));
+    Value* lse = b_.CreateFAdd(m, vlog(sum));
     Value* l = b_.CreateSExt(load(labels, r), i64());
     Value* valid = b_.CreateAnd(b_.CreateICmpSGE(l, c64(0)), b_.CreateICmpSLT(l, C));
     Value* xl = load(x, b_.CreateAdd(base, b_.CreateSelect(valid, l, c64(0))));
@@ -136,7 +136,7 @@ void KernelEmitter::emitCrossEntropyGrad(const ir::Node& n) {
     Value* l = b_.CreateSExt(load(labels, r), i64());
     forLoop(C, [&](Value* c) {
       Value* off = b_.CreateAdd(base, c);
-      Value* p = b_.CreateFMul(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFSub(load(x, off), m)), inv);
+      Value* p = b_.CreateFMul(vexp(b_.CreateFSub(load(x, off), m)), inv);
       Value* hot = b_.CreateSelect(b_.CreateICmpEQ(c, l), fconst(n, 1), fconst(n, 0));
       store(n, off, b_.CreateFMul(b_.CreateFSub(p, hot), scale));
     });
