@@ -79,9 +79,9 @@ class TrainChecker {
     }
     cfg_.loss = s.value;
     if (!sym->type) return;  // its error is already reported
-    if (!(*sym->type == ir::TensorType{ir::DType::F32, {}})) {
-      r_.error(s.valueRange,
-               fmt::format("the loss must be a scalar f32[], but {} is {}", quoted(s.value), sym->type->str()));
+    if (!sym->type->shape.empty() || !ir::isFloat(sym->type->dtype)) {
+      r_.error(s.valueRange, fmt::format("the loss must be a floating-point scalar (f32[] or f64[]), but {} is {}",
+                                         quoted(s.value), sym->type->str()));
       r_.note(sym->decl->nameRange, fmt::format("{} declared here", quoted(s.value)));
     }
   }

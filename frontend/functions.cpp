@@ -506,6 +506,8 @@ Value gather(CallSite& s) {
   return s.el.emit(s.f, ir::Op::Gather, {table->node, ids->node}, {}, s.call.opRange);
 }
 
+// cross_entropy(logits[N, C], labels): labels are class indices i32[N], or one-hot (or soft) targets of
+// the logits' type [N, C], as torch.nn.functional.cross_entropy takes either.
 Value crossEntropy(CallSite& s) {
   auto logits = s.tensor(0, false);
   auto labels = s.tensor(1, false);
@@ -513,8 +515,10 @@ Value crossEntropy(CallSite& s) {
   const ir::TensorType &lt = logits->type, &yt = labels->type;
   if (lt.shape.size() != 2 || !ir::isFloat(lt.dtype))
     return s.fail(0, fmt::format("cross_entropy needs floating-point logits of shape [N, C], got {}", lt.str()));
+  if (yt == lt) return s.el.emit(s.f, ir::Op::SoftCrossEntropy, {logits->node, labels->node}, {}, s.call.opRange);
   if (yt.dtype != ir::DType::I32 || yt.shape.size() != 1)
-    return s.fail(1, fmt::format("cross_entropy needs integer class labels i32[N], got {}", yt.str()));
+    return s.fail(1, fmt::format("cross_entropy needs class labels i32[N] or one-hot targets {} (the logits' type), got {}",
+                                 lt.str(), yt.str()));
   if (!(lt.shape[0] == yt.shape[0]))
     return s.failCall(fmt::format("cross_entropy's logits {} and labels {} disagree on N ({} vs {})", lt.str(),
                                   yt.str(), lt.shape[0].str(), yt.shape[0].str()));
@@ -535,6 +539,19 @@ Value dropout(CallSite& s) {
   a.set("p", *p);
   a.set("salt", s.el.nextDropoutSalt());
   return s.el.emit(s.f, ir::Op::Dropout, {x->node}, std::move(a), s.call.opRange);
+}
+
+// mse(pred, target), bce_with_logits(logits, targets): the mean over every element. Both operands have one
+// type: broadcasting [N, 1] against [N] would silently average an N x N matrix.
+template <ir::Op kOp>
+Value elementwiseLoss(CallSite& s) {
+  auto x = s.tensor(0);
+  auto t = s.tensor(1);
+  if (!x || !t) return Value::error();
+  if (!(x->type == t->type))
+    return s.failCall(fmt::format("'{}' needs operands of one type, got {} and {}; reshape one of them", s.name,
+                                  x->type.str(), t->type.str()));
+  return s.el.emit(s.f, kOp, {x->node, t->node}, {}, s.call.opRange);
 }
 
 // dim(x, axis): the size of an axis, a number when fixed and a symbolic dimension otherwise.
@@ -608,6 +625,8 @@ const std::vector<BuiltinSpec>& builtinFunctions() {
       {"avg_pool2d", {{"x", {}}, {"kernel", {}}, {"stride", kNone}, {"padding", 0.0}}, pool<O::AvgPool2D>},
       // Losses.
       {"cross_entropy", {{"logits", {}}, {"labels", {}}}, crossEntropy},
+      {"mse", {{"pred", {}}, {"target", {}}}, elementwiseLoss<O::Mse>},
+      {"bce_with_logits", {{"logits", {}}, {"targets", {}}}, elementwiseLoss<O::BceWithLogits>},
       // Compile-time shapes and constants.
       {"dim", {{"x", {}}, {"axis", {}}}, dim},
       {"zeros", {{"shape", {}}}, filled<0>},

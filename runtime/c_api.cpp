@@ -1,5 +1,6 @@
 // The C API of runtime/include/sinter/sinter.h: an instance owns one model's weights, gradients and
-// optimizer, and every entry point turns exceptions into a status and a message.
+// optimizer, and every entry point turns exceptions into a status and a message. Params are f32 or f64 (one
+// dtype per model, the optimizer's).
 #include <sinter/sinter.h>
 
 #include <cmath>
@@ -10,13 +11,14 @@
 
 #include "runtime/checkpoint.h"
 #include "runtime/init.h"
+#include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
 
 struct sinter_instance {
   const sinter_model_desc* model = nullptr;
-  std::vector<std::vector<float>> params, grads;
-  std::vector<float*> paramPtrs, gradPtrs;
+  std::vector<sinter::rt::Storage> params, grads;
+  std::vector<void*> paramPtrs, gradPtrs;
   std::unique_ptr<sinter::rt::Optimizer> optimizer;
   uint64_t seed = 0;   // with the step count, the seed of each train step's random ops (dropout)
   uint64_t steps = 0;
@@ -82,14 +84,22 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
     sinter::rt::installParallelFor(*model);
     std::vector<int64_t> sizes;
     for (int32_t i = 0; i < model->num_params; ++i) {
-      sizes.push_back(sinter_tensor_elements(&model->params[i], 1));
-      in->params.emplace_back(static_cast<size_t>(sizes.back()));
-      in->grads.emplace_back(static_cast<size_t>(sizes.back()));
-      in->paramPtrs.push_back(in->params.back().data());
-      in->gradPtrs.push_back(in->grads.back().data());
+      const sinter_tensor_desc& t = model->params[i];
+      sizes.push_back(sinter_tensor_elements(&t, 1));
+      const size_t bytes = static_cast<size_t>(sizes.back()) * sinter::rt::dtypeSize(t);
+      in->params.push_back(sinter::rt::allocate(bytes));
+      in->grads.push_back(sinter::rt::allocate(bytes));
+      in->paramPtrs.push_back(in->params.back().get());
+      in->gradPtrs.push_back(in->grads.back().get());
     }
     sinter::rt::initParams(*model, seed, in->paramPtrs.data());
-    if (model->has_train) in->optimizer = sinter::rt::Optimizer::create(model->train, sizes);
+    // The optimizer works in the params' dtype; a model that mixes f32 and f64 params has none to offer.
+    if (model->has_train) {
+      const int32_t dtype = model->num_params > 0 ? model->params[0].dtype : SINTER_F32;
+      for (int32_t i = 0; i < model->num_params; ++i)
+        if (model->params[i].dtype != dtype) return nullptr;
+      in->optimizer = sinter::rt::Optimizer::create(model->train, sizes, dtype);
+    }
     return in.release();
   } catch (...) {
     return nullptr;
@@ -108,7 +118,7 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
     checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
     std::vector<void*> buffers;
     for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
-    for (float* p : in->paramPtrs) buffers.push_back(p);
+    for (void* p : in->paramPtrs) buffers.push_back(p);
     for (int32_t i = 0; i < m.num_outputs; ++i) buffers.push_back(outputs[i]);
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
     syms.back() = 0;
@@ -123,17 +133,18 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     if (!m.train_step || !in->optimizer) throw ArgumentError(std::string("model '") + m.name + "' has no train block");
     checkBatch(batch);
     checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
-    float value = 0;
+    double slot = 0;  // the loss, in the loss output's dtype
     std::vector<void*> buffers;
     for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
-    for (float* p : in->paramPtrs) buffers.push_back(p);
-    buffers.push_back(&value);
-    for (float* g : in->gradPtrs) buffers.push_back(g);
+    for (void* p : in->paramPtrs) buffers.push_back(p);
+    buffers.push_back(&slot);
+    for (void* g : in->gradPtrs) buffers.push_back(g);
     // sym_dims: the batch for every symbol, then a fresh seed for this step's random ops.
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);
     syms.back() = static_cast<int64_t>(in->seed * 0x9E3779B97F4A7C15ull + ++in->steps);
     m.train_step(buffers.data(), syms.data());
-    if (loss) *loss = value;
+    const double value = sinter::rt::floatAt(&slot, m.outputs[m.loss_output].dtype, 0);
+    if (loss) *loss = static_cast<float>(value);
     if (!std::isfinite(value)) {
       in->error = "the loss is " + std::to_string(value) + "; the weights were not updated";
       return SINTER_ERROR_NONFINITE;
@@ -144,8 +155,13 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
 }
 
 float* sinter_param_data(sinter_instance* in, int32_t index) {
-  if (!in || index < 0 || index >= in->model->num_params) return nullptr;
-  return in->paramPtrs[static_cast<size_t>(index)];
+  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F32) return nullptr;
+  return static_cast<float*>(in->paramPtrs[static_cast<size_t>(index)]);
+}
+
+double* sinter_param_data_f64(sinter_instance* in, int32_t index) {
+  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F64) return nullptr;
+  return static_cast<double*>(in->paramPtrs[static_cast<size_t>(index)]);
 }
 
 sinter_status sinter_set_learning_rate(sinter_instance* in, float lr) {

@@ -36,10 +36,14 @@ std::vector<int64_t> modelShape(const sinter_tensor_desc& t) { return std::vecto
 
 std::string paramName(const sinter_tensor_desc& t) { return t.name ? t.name : ""; }
 
-// Params must be f32 with fixed dims: the only tensors a checkpoint holds.
+// The safetensors name of a floating dtype.
+const char* dtypeName(int32_t dtype) { return dtype == SINTER_F64 ? "F64" : "F32"; }
+uint64_t elementBytes(int32_t dtype) { return dtype == SINTER_F64 ? 8 : 4; }
+
+// Params must be f32 or f64 with fixed dims: the only tensors a checkpoint holds.
 int64_t checkedParamCount(const std::string& path, const sinter_tensor_desc& t) {
-  if (t.dtype != SINTER_F32)
-    throw Error(path + ": param '" + paramName(t) + "' is not f32; checkpoints hold f32 params only");
+  if (t.dtype != SINTER_F32 && t.dtype != SINTER_F64)
+    throw Error(path + ": param '" + paramName(t) + "' is not f32 or f64; checkpoints hold floating params only");
   try {
     return fixedElementCount(t);
   } catch (const std::exception& e) {
@@ -91,7 +95,7 @@ std::string structureHash(const sinter_model_desc& model) {
   return buf;
 }
 
-void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params,
+void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras) {
   json header = json::object();
   header["__metadata__"] = {{"format", "pt"},
@@ -106,8 +110,8 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
     const std::string name = paramName(t);
     if (name.empty() || name == "__metadata__" || header.contains(name))
       throw Error(path + ": cannot save param named '" + name + "': empty, reserved or duplicate");
-    bytes[i] = static_cast<uint64_t>(checkedParamCount(path, t)) * sizeof(float);
-    header[name] = {{"dtype", "F32"}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
+    bytes[i] = static_cast<uint64_t>(checkedParamCount(path, t)) * elementBytes(t.dtype);
+    header[name] = {{"dtype", dtypeName(t.dtype)}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
     offset += bytes[i];
   }
   std::vector<uint64_t> extraBytes;
@@ -117,8 +121,8 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
       for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
       if (t.name.find('/') == std::string::npos || header.contains(t.name))
         throw Error(path + ": cannot save extra tensor named '" + t.name + "': it needs a '/' and a unique name");
-      extraBytes.push_back(n * sizeof(float));
-      header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
+      extraBytes.push_back(n * elementBytes(t.dtype));
+      header[t.name] = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
       offset += extraBytes.back();
     }
   std::string text = header.dump();
@@ -159,7 +163,7 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
 }
 
 std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
-                                                  float* const* params, const CheckpointExtras* extras) {
+                                                  void* const* params, const CheckpointExtras* extras) {
   const std::string where = "checkpoint " + path;
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) throw Error(where + ": cannot open: " + errnoText());
@@ -191,11 +195,11 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
   // Check every tensor before writing any, so that a bad file leaves the params untouched.
   struct Slice {
     uint64_t begin, bytes;
-    float* dest;
+    void* dest;
   };
   std::vector<Slice> slices;
   std::set<std::string> known;
-  auto expect = [&](const std::string& name, const std::vector<int64_t>& modelShape, uint64_t want, float* dest,
+  auto expect = [&](const std::string& name, const std::vector<int64_t>& modelShape, int32_t dtype, void* dest,
                     const char* what) {
     known.insert(name);
     const auto it = header.find(name);
@@ -204,8 +208,8 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
     const std::string bad = where + ": tensor '" + name + "': ";
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       throw Error(bad + "entry needs dtype, shape and data_offsets");
-    if (!e["dtype"].is_string() || e["dtype"] != "F32")
-      throw Error(bad + "dtype " + e["dtype"].dump() + " in the file, the model needs F32");
+    if (!e["dtype"].is_string() || e["dtype"] != dtypeName(dtype))
+      throw Error(bad + "dtype " + e["dtype"].dump() + " in the file, the model needs " + dtypeName(dtype));
     std::vector<int64_t> shape;
     if (!e["shape"].is_array()) throw Error(bad + "shape is not an array");
     for (const json& d : e["shape"]) {
@@ -214,6 +218,8 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
     }
     if (shape != modelShape)
       throw Error(bad + "shape " + shapeText(shape) + " in the file but " + shapeText(modelShape) + " in the model");
+    uint64_t want = elementBytes(dtype);
+    for (int64_t d : shape) want *= static_cast<uint64_t>(d);
     const json& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       throw Error(bad + "data_offsets " + off.dump() + " is not a pair of offsets");
@@ -228,15 +234,11 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
   };
   for (int32_t i = 0; i < model.num_params; ++i) {
     const sinter_tensor_desc& t = model.params[i];
-    expect(paramName(t), modelShape(t), static_cast<uint64_t>(checkedParamCount(where, t)) * sizeof(float), params[i],
-           "param");
+    checkedParamCount(where, t);
+    expect(paramName(t), modelShape(t), t.dtype, params[i], "param");
   }
   if (extras)
-    for (const ExtraTensor& t : extras->tensors) {
-      uint64_t n = 1;
-      for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
-      expect(t.name, t.shape, n * sizeof(float), t.data, "optimizer state");
-    }
+    for (const ExtraTensor& t : extras->tensors) expect(t.name, t.shape, t.dtype, t.data, "optimizer state");
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__" || known.count(key) || key.find('/') != std::string::npos) continue;
     throw Error(where + ": holds tensor '" + key + "' that model '" + (model.name ? model.name : "") +

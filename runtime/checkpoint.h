@@ -4,6 +4,7 @@
 // File: an 8-byte little-endian u64 N, then N bytes of JSON header padded with spaces to a multiple of 8:
 //   {"__metadata__":{"format":"pt","sinter_model":"<model name>"},
 //    "<param name>":{"dtype":"F32","shape":[...],"data_offsets":[begin,end]}, ...}
+// ("F64" for an f64 param or optimizer state)
 // then the raw little-endian data; offsets are relative to the first byte after the header.
 #pragma once
 
@@ -19,11 +20,12 @@ namespace sinter::rt {
 // Largest JSON header accepted on load (the limit of the safetensors reference implementation).
 inline constexpr uint64_t kCheckpointMaxHeader = 100'000'000;
 
-// A tensor stored besides the params (optimizer state): f32, `shape`, data at `data`.
+// A tensor stored besides the params (optimizer state): `shape`, elements of `dtype` at `data`.
 struct ExtraTensor {
   std::string name;
   std::vector<int64_t> shape;
-  float* data;
+  void* data;
+  int32_t dtype = SINTER_F32;  // SINTER_F32 or SINTER_F64
 };
 
 // What a training checkpoint holds besides the weights: string metadata (merged into __metadata__, which
@@ -38,10 +40,10 @@ struct CheckpointExtras {
 // order (FNV-1a 64, as 16 hex digits). Stored as metadata "sinter_structure".
 std::string structureHash(const sinter_model_desc& model);
 
-// Writes every param of `model` (params[i] holds param i, all f32 with fixed dims) to `path`
+// Writes every param of `model` (params[i] holds param i, f32 or f64 with fixed dims) to `path`
 // atomically: into "<path>.tmp", flushed and fsynced, then renamed over path, so that a crash leaves
 // either the old file or the new one. Throws sinter::rt::Error naming the file on any failure.
-void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const float* const* params,
+void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras = nullptr);
 
 // Reads the params of `model` from `path` into params[i], and each tensor of extras->tensors (which must
@@ -49,10 +51,10 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
 // are ignored, so a training checkpoint loads as plain weights. When the file records a structure hash
 // that differs from the model's, the load fails naming both models. Returns the file's __metadata__. Validates the whole header before writing
 // any param, so that a bad file leaves them untouched: file readable, header length sane, JSON valid,
-// every param present with dtype F32 and the model's shape, offsets inside the data section, no tensor
+// every param present with the model's dtype (F32 or F64) and shape, offsets inside the data section, no tensor
 // the model lacks. Throws sinter::rt::Error naming the file and the tensor at fault (with both shapes
 // for a shape mismatch). Only an I/O error while reading the data can leave params partly loaded.
 std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
-                                                  float* const* params, const CheckpointExtras* extras = nullptr);
+                                                  void* const* params, const CheckpointExtras* extras = nullptr);
 
 }  // namespace sinter::rt

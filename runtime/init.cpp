@@ -18,28 +18,30 @@ PhiloxBlock block(uint64_t seed, uint32_t stream, int64_t k) {
   return draw(seed, RandomPurpose::Init, stream, static_cast<uint64_t>(k));
 }
 
-// Values in [lo, hi): rounding to float could land on hi itself, which the kind excludes.
-void fillUniform(uint64_t seed, uint32_t stream, float* data, int64_t n, double lo, double hi) {
-  const float top = static_cast<float>(hi);
-  const float below = std::nextafter(top, -std::numeric_limits<float>::infinity());
+// Values in [lo, hi): rounding to T could land on hi itself, which the kind excludes.
+template <class T>
+void fillUniform(uint64_t seed, uint32_t stream, T* data, int64_t n, double lo, double hi) {
+  const T top = static_cast<T>(hi);
+  const T below = std::nextafter(top, -std::numeric_limits<T>::infinity());
   for (int64_t i = 0; i < n; ++i) {
     const double u = static_cast<double>(block(seed, stream, i)[0] >> 8) * 0x1p-24;
-    float x = static_cast<float>(lo + (hi - lo) * u);
+    T x = static_cast<T>(lo + (hi - lo) * u);
     if (x >= top && hi > lo) x = below;
     data[i] = x;
   }
 }
 
 // Elements 2j and 2j+1 are the Box-Muller pair of block j.
-void fillNormal(uint64_t seed, uint32_t stream, float* data, int64_t n, double mean, double std) {
+template <class T>
+void fillNormal(uint64_t seed, uint32_t stream, T* data, int64_t n, double mean, double std) {
   for (int64_t i = 0; i < n; i += 2) {
     const PhiloxBlock b = block(seed, stream, i / 2);
     const double u1 = 1.0 - static_cast<double>(join(b[0], b[1]) >> 11) * 0x1p-53;  // (0, 1]: log(u1) is finite
     const double u2 = static_cast<double>(join(b[2], b[3]) >> 11) * 0x1p-53;
     const double r = std::sqrt(-2.0 * std::log(u1));
     const double theta = 2.0 * std::numbers::pi * u2;
-    data[i] = static_cast<float>(mean + std * r * std::cos(theta));
-    if (i + 1 < n) data[i + 1] = static_cast<float>(mean + std * r * std::sin(theta));
+    data[i] = static_cast<T>(mean + std * r * std::cos(theta));
+    if (i + 1 < n) data[i + 1] = static_cast<T>(mean + std * r * std::sin(theta));
   }
 }
 
@@ -76,7 +78,10 @@ void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut) {
   }
 }
 
-void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, float* data) {
+namespace {
+
+template <class T>
+void initTyped(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, T* data) {
   const int64_t n = fixedElementCount(t);
   int64_t fanIn = 0, fanOut = 0;
   computeFans(t, fanIn, fanOut);
@@ -86,10 +91,10 @@ void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, flo
   };
   switch (t.init) {
   case SINTER_INIT_ZEROS:
-    for (int64_t i = 0; i < n; ++i) data[i] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) data[i] = T(0);
     return;
   case SINTER_INIT_ONES:
-    for (int64_t i = 0; i < n; ++i) data[i] = 1.0f;
+    for (int64_t i = 0; i < n; ++i) data[i] = T(1);
     return;
   case SINTER_INIT_CONSTANT:
     for (int64_t i = 0; i < n; ++i) data[i] = t.init_a;
@@ -133,7 +138,15 @@ void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, flo
   }
 }
 
-void initParams(const sinter_model_desc& model, uint64_t seed, float* const* params) {
+}  // namespace
+
+void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data) {
+  if (t.dtype == SINTER_F32) return initTyped(t, seed, stream, static_cast<float*>(data));
+  if (t.dtype == SINTER_F64) return initTyped(t, seed, stream, static_cast<double*>(data));
+  throw std::invalid_argument("parameter '" + tensorName(t) + "' must be f32 or f64 to be initialized");
+}
+
+void initParams(const sinter_model_desc& model, uint64_t seed, void* const* params) {
   for (int32_t i = 0; i < model.num_params; ++i) initTensor(model.params[i], seed, static_cast<uint32_t>(i), params[i]);
 }
 

@@ -8,8 +8,8 @@
 //   uniform u in [0,1): the top 24 bits of word 0 of the element's block, u = (w0 >> 8) * 2^-24
 //   normal: elements 2j and 2j+1 come from block j by Box-Muller in double, u1 = 1 - (w0:w1 >> 11) * 2^-53
 //           in (0,1], u2 = (w2:w3 >> 11) * 2^-53 in [0,1): r*cos(2*pi*u2), r*sin(2*pi*u2), r = sqrt(-2 ln u1)
-// Values are computed in double and rounded to float once (bit-identical wherever libm's log, sin and
-// cos round the same, e.g. any glibc).
+// Values are computed in double and rounded to the param's dtype once (bit-identical wherever libm's log,
+// sin and cos round the same, e.g. any glibc); an f64 param gets the double itself.
 #pragma once
 
 #include <sinter/model_abi.h>
@@ -29,12 +29,12 @@ int64_t fixedElementCount(const sinter_tensor_desc& t);
 // multiplying both; rank 1: fan_in = fan_out = dims[0]; rank 0: 1.
 void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut);
 
-// Fills data (fixedElementCount(t) floats) per t.init, drawing from Philox stream `stream` of `seed`.
-// Throws std::invalid_argument for an unknown init kind or invalid parameters (uniform with b < a,
-// normal with std < 0).
-void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, float* data);
+// Fills data (fixedElementCount(t) elements of t.dtype, f32 or f64) per t.init, drawing from Philox stream
+// `stream` of `seed`. Throws std::invalid_argument for an unknown init kind or dtype, or invalid parameters
+// (uniform with b < a, normal with std < 0).
+void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data);
 
 // Initializes every param of the model (params[i] holds param i's elements); param i uses stream i.
-void initParams(const sinter_model_desc& model, uint64_t seed, float* const* params);
+void initParams(const sinter_model_desc& model, uint64_t seed, void* const* params);
 
 }  // namespace sinter::rt

@@ -30,6 +30,10 @@ int64_t elementCount(const sinter_tensor_desc& t, int64_t batch) {
 
 Storage allocate(size_t bytes) { return Storage(new std::byte[std::max<size_t>(bytes, 1)]()); }
 
+double floatAt(const void* data, int32_t dtype, int64_t i) {
+  return dtype == SINTER_F64 ? static_cast<const double*>(data)[i] : static_cast<const float*>(data)[i];
+}
+
 Layout checkModel(const sinter_model_desc& m) {
   const std::string model = "model '" + str(m.name) + "'";
   if (m.abi_version != SINTER_ABI_VERSION)
@@ -55,25 +59,29 @@ Layout checkModel(const sinter_model_desc& m) {
     const bool batchFirst = t.rank >= 1 && symbolic(t, 0);
     bool restFixed = true;
     for (int32_t d = 1; d < t.rank; ++d) restFixed = restFixed && !symbolic(t, d);
-    if (t.dtype == SINTER_F32 && batchFirst && restFixed && l.imageInput < 0) {
+    if ((t.dtype == SINTER_F32 || t.dtype == SINTER_F64) && batchFirst && restFixed && l.imageInput < 0) {
       l.imageInput = i;
+      l.dtype = t.dtype;
       for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
     } else if (t.dtype == SINTER_I32 && t.rank == 1 && batchFirst && l.labelInput < 0) {
       l.labelInput = i;
     } else {
       throw Error(model + ": input '" + str(t.name) +
-                  "' is not what the training driver feeds: it needs exactly one f32 input [batch, ...] "
+                  "' is not what the training driver feeds: it needs exactly one f32 or f64 input [batch, ...] "
                   "(the samples) and one i32 input [batch] (the labels)");
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
-    throw Error(model + " needs one f32 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
+    throw Error(model + " needs one f32 or f64 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
 
+  // One floating dtype for the whole model: the optimizer updates every param in it.
+  const std::string dtype = l.dtype == SINTER_F64 ? "f64" : "f32";
   for (int32_t i = 0; i < m.num_params; ++i) {
     const sinter_tensor_desc& t = m.params[i];
-    if (t.dtype != SINTER_F32)
-      throw Error(model + ": param '" + str(t.name) + "' is " + (t.dtype == SINTER_F64 ? "f64" : "not f32") +
-                  "; the training driver, its optimizers and checkpoints train f32 params only (declare it f32)");
+    if (t.dtype != l.dtype)
+      throw Error(model + ": param '" + str(t.name) + "' is " + (t.dtype == SINTER_F64 ? "f64" : t.dtype == SINTER_F32 ? "f32" : "not floating") +
+                  " but the samples input '" + str(m.inputs[l.imageInput].name) + "' is " + dtype +
+                  "; the training driver trains models of one floating dtype (declare every param " + dtype + ")");
     l.paramSizes.push_back(fixedElementCount(t));
   }
 
@@ -81,26 +89,27 @@ Layout checkModel(const sinter_model_desc& m) {
     const sinter_tensor_desc& t = m.outputs[i];
     checkDims(t, "output");
     if (i == m.loss_output) {
-      if (t.dtype != SINTER_F32 || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
-        throw Error(model + ": loss output '" + str(t.name) + "' is not one f32 value");
-    } else if (l.predOutput < 0 && t.dtype == SINTER_F32 && t.rank == 2 && symbolic(t, 0) && t.dims[1] > 0) {
+      if (t.dtype != l.dtype || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
+        throw Error(model + ": loss output '" + str(t.name) + "' is not one " + dtype + " value");
+    } else if (l.predOutput < 0 && t.dtype == l.dtype && t.rank == 2 && symbolic(t, 0) && t.dims[1] > 0) {
       l.predOutput = i;
       l.classes = t.dims[1];
     }
   }
-  if (l.predOutput < 0) throw Error(model + " has no prediction output: an f32 output [batch, classes]");
+  if (l.predOutput < 0) throw Error(model + " has no prediction output: an " + dtype + " output [batch, classes]");
   return l;
 }
 
-Buffers makeBuffers(const sinter_model_desc& m, int64_t maxBatch) {
+Buffers makeBuffers(const sinter_model_desc& m, const Layout& l, int64_t maxBatch) {
   Buffers b;
+  b.dtype = l.dtype;
   auto make = [&](const sinter_tensor_desc& t) { return allocate(elementCount(t, maxBatch) * dtypeSize(t)); };
   for (int32_t i = 0; i < m.num_inputs; ++i) b.inputs.push_back(make(m.inputs[i]));
   for (int32_t i = 0; i < m.num_params; ++i) {
     b.params.push_back(make(m.params[i]));
     b.grads.push_back(make(m.params[i]));
-    b.paramPtrs.push_back(reinterpret_cast<float*>(b.params.back().get()));
-    b.gradPtrs.push_back(reinterpret_cast<float*>(b.grads.back().get()));
+    b.paramPtrs.push_back(b.params.back().get());
+    b.gradPtrs.push_back(b.grads.back().get());
   }
   for (int32_t i = 0; i < m.num_outputs; ++i) b.outputs.push_back(make(m.outputs[i]));
   // forward: inputs..., params..., outputs...; train_step: inputs..., params..., loss, grads...

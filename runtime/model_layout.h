@@ -24,6 +24,7 @@ Storage allocate(size_t bytes);
 
 // Which tensors of the model the driver feeds and reads.
 struct Layout {
+  int32_t dtype = SINTER_F32;  // of the samples, params, loss and prediction: SINTER_F32 or SINTER_F64
   int32_t imageInput = -1, labelInput = -1;
   int64_t features = 1;  // product of the image input's non-batch dims
   int32_t predOutput = -1;
@@ -31,26 +32,31 @@ struct Layout {
   std::vector<int64_t> paramSizes;
 };
 
-// Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one f32 samples
-// input and one i32 labels input, f32 params, a scalar f32 loss and an f32 [batch, C] prediction) and
-// returns its layout. Throws Error with the reason otherwise.
+// Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one floating
+// samples input and one i32 labels input, params, a scalar loss and a [batch, C] prediction all of the
+// samples' dtype, f32 or f64) and returns its layout. Throws Error with the reason otherwise.
 Layout checkModel(const sinter_model_desc& m);
+
+// Element i of a buffer of f32 or f64 values, as a double.
+double floatAt(const void* data, int32_t dtype, int64_t i);
 
 // Buffers of the model's inputs, params, outputs, loss and grads, sized for the largest batch, and the
 // argument arrays of forward (inputs..., params..., outputs...) and train_step (inputs..., params..., loss,
-// grads...).
+// grads...). Floating buffers hold the layout's dtype.
 struct Buffers {
   std::vector<Storage> inputs, params, outputs, grads;
-  Storage loss = allocate(sizeof(float));
+  Storage loss = allocate(sizeof(double));
+  int32_t dtype = SINTER_F32;
+  std::vector<float> staging;  // an f64 model's samples, gathered as f32 before widening
   std::vector<void*> forwardArgs, trainArgs;
-  std::vector<float*> paramPtrs, gradPtrs;
+  std::vector<void*> paramPtrs, gradPtrs;
 
-  float* images(const Layout& l) { return reinterpret_cast<float*>(inputs[l.imageInput].get()); }
+  void* images(const Layout& l) { return inputs[l.imageInput].get(); }
   int32_t* labels(const Layout& l) { return reinterpret_cast<int32_t*>(inputs[l.labelInput].get()); }
-  const float* output(int32_t i) { return reinterpret_cast<const float*>(outputs[i].get()); }
-  float lossValue() const { return *reinterpret_cast<const float*>(loss.get()); }
+  double output(int32_t i, int64_t k) const { return floatAt(outputs[i].get(), dtype, k); }
+  double lossValue() const { return floatAt(loss.get(), dtype, 0); }
 };
 
-Buffers makeBuffers(const sinter_model_desc& m, int64_t maxBatch);
+Buffers makeBuffers(const sinter_model_desc& m, const Layout& l, int64_t maxBatch);
 
 }  // namespace sinter::rt

@@ -1,5 +1,6 @@
-// Optimizers that update a model's f32 parameters from their gradients, following torch.optim's formulas,
-// plus the learning-rate schedules and gradient clipping that drive them.
+// Optimizers that update a model's parameters from their gradients, following torch.optim's formulas,
+// plus the learning-rate schedules and gradient clipping that drive them. Params are f32 or f64 (one dtype
+// per optimizer); the optimizer state has the params' dtype, as in torch.
 #pragma once
 
 #include <sinter/model_abi.h>
@@ -16,19 +17,27 @@ namespace sinter::rt {
 struct StateBuffer {
   std::string name;
   int32_t param;  // index of the param it belongs to
-  float* data;    // paramSizes[param] floats
+  void* data;     // paramSizes[param] elements of the optimizer's dtype
+  int32_t dtype;  // SINTER_F32 or SINTER_F64
 };
 
 class Optimizer {
 public:
-  // Builds the optimizer of config.optimizer for parameters of paramSizes[i] floats each. Throws
-  // std::invalid_argument for an unknown optimizer kind or a negative size.
-  static std::unique_ptr<Optimizer> create(const sinter_train_config& config, std::vector<int64_t> paramSizes);
+  // Builds the optimizer of config.optimizer for parameters of paramSizes[i] elements of `dtype` each
+  // (SINTER_F32 or SINTER_F64). Throws std::invalid_argument for an unknown optimizer kind or dtype, or a
+  // negative size.
+  static std::unique_ptr<Optimizer> create(const sinter_train_config& config, std::vector<int64_t> paramSizes,
+                                           int32_t dtype = SINTER_F32);
 
   virtual ~Optimizer() = default;
 
-  // One update: params[i] and grads[i] each hold paramSizes[i] floats. grads are only read.
-  virtual void step(float* const* params, const float* const* grads) = 0;
+  // One update: params[i] and grads[i] each hold paramSizes[i] elements of the optimizer's dtype. grads
+  // are only read.
+  virtual void step(void* const* params, const void* const* grads) = 0;
+  // The same for f32 params.
+  void step(float* const* params, const float* const* grads);
+
+  int32_t dtype() const { return dtype_; }
 
   // Every state buffer, in a fixed order (by kind, then param), for checkpoints: reading and writing
   // through these pointers saves and restores the optimizer exactly (with setSteps).
@@ -42,13 +51,12 @@ public:
   void setSteps(int64_t t) { t_ = t; }
 
 protected:
-  Optimizer(float lr, std::vector<int64_t> sizes) : lr_(lr), sizes_(std::move(sizes)) {}
-  // One zero-filled (or `fill`-filled) buffer per param.
-  std::vector<std::vector<float>> perParam(float fill = 0.0f) const;
+  Optimizer(float lr, std::vector<int64_t> sizes, int32_t dtype) : lr_(lr), sizes_(std::move(sizes)), dtype_(dtype) {}
 
   float lr_;
   int64_t t_ = 0;
   std::vector<int64_t> sizes_;
+  int32_t dtype_;
 };
 
 // The learning rate of optimizer step `step` (from 0) in epoch `epoch` (from 0) of a run of `totalSteps`
@@ -58,6 +66,7 @@ double scheduledLr(const sinter_train_config& config, double lr, int64_t step, i
 
 // torch.nn.utils.clip_grad_norm_: total = sqrt(sum of squares of every gradient element), accumulated in
 // double; when total > maxNorm, every gradient is multiplied by maxNorm / (total + 1e-6). Returns total.
-double clipGradNorm(float* const* grads, const std::vector<int64_t>& sizes, double maxNorm);
+// grads[i] holds sizes[i] elements of `dtype` (SINTER_F32 or SINTER_F64).
+double clipGradNorm(void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype, double maxNorm);
 
 }  // namespace sinter::rt

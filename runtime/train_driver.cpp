@@ -167,13 +167,24 @@ Data loadData(const sinter_model_desc& m, const Layout& l, const DriverOptions& 
   return d;
 }
 
+// Copies a batch of samples into the model's samples input and labels; an f64 model's samples are
+// gathered as f32 (the data's precision) and widened exactly.
+void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t bs,
+               const Layout& l, Buffers& b) {
+  if (l.dtype == SINTER_F32) return gather(set, norm, order, first, bs, static_cast<float*>(b.images(l)), b.labels(l));
+  b.staging.resize(static_cast<size_t>(bs * l.features));
+  gather(set, norm, order, first, bs, b.staging.data(), b.labels(l));
+  std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
+}
+
 int64_t correctPredictions(const Layout& l, Buffers& b, int64_t bs) {
-  const float* pred = b.output(l.predOutput);
   const int32_t* y = b.labels(l);
   int64_t correct = 0;
   for (int64_t i = 0; i < bs; ++i) {
-    const float* row = pred + i * l.classes;
-    correct += std::max_element(row, row + l.classes) - row == y[i];
+    int64_t best = 0;  // the first maximum, as std::max_element
+    for (int64_t c = 1; c < l.classes; ++c)
+      if (b.output(l.predOutput, i * l.classes + c) > b.output(l.predOutput, i * l.classes + best)) best = c;
+    correct += best == y[i];
   }
   return correct;
 }
@@ -191,9 +202,9 @@ Eval evaluate(const sinter_model_desc& m, const Layout& l, const Data& data, con
   int64_t correct = 0;
   for (int64_t first = 0; first < set.n; first += batch) {
     const int64_t bs = std::min(batch, set.n - first);
-    gather(set, data.norm, nullptr, first, bs, b.images(l), b.labels(l));
+    feedBatch(set, data.norm, nullptr, first, bs, l, b);
     m.forward(b.forwardArgs.data(), evalSymbols(bs).data());
-    lossSum += static_cast<double>(b.output(m.loss_output)[0]) * static_cast<double>(bs);
+    lossSum += b.output(m.loss_output, 0) * static_cast<double>(bs);
     correct += correctPredictions(l, b, bs);
   }
   return {lossSum / static_cast<double>(set.n), static_cast<double>(correct) / static_cast<double>(set.n)};
@@ -210,22 +221,22 @@ std::string formatDuration(double s) {
   return buf;
 }
 
-// The first non-finite element of n floats, or -1.
-int64_t firstNonFinite(const float* p, int64_t n) {
+// The first non-finite element of n values of `dtype` (f32 or f64), or -1.
+int64_t firstNonFinite(const void* p, int32_t dtype, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) return i;
+    if (!std::isfinite(floatAt(p, dtype, i))) return i;
   return -1;
 }
 
-std::string valueName(float v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
+std::string valueName(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
 
 // After a non-finite loss or gradient: names the first tensor, in data-flow order, that holds a
 // non-finite value: the batch's samples, the params, the forward outputs, the loss, the gradients.
 std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffers& b, int64_t bs) {
-  auto report = [](const std::string& what, const sinter_tensor_desc& t, const float* p, int64_t n) -> std::string {
-    const int64_t k = firstNonFinite(p, n);
+  auto report = [](const std::string& what, const sinter_tensor_desc& t, const void* p, int64_t n) -> std::string {
+    const int64_t k = firstNonFinite(p, t.dtype, n);
     if (k < 0) return "";
-    return what + " '" + str(t.name) + "' holds " + valueName(p[k]) + " (element " + std::to_string(k) + ")";
+    return what + " '" + str(t.name) + "' holds " + valueName(floatAt(p, t.dtype, k)) + " (element " + std::to_string(k) + ")";
   };
   const sinter_tensor_desc& x = m.inputs[l.imageInput];
   if (auto s = report("input", x, b.images(l), elementCount(x, bs)); !s.empty()) return s;
@@ -234,8 +245,8 @@ std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffe
   m.forward(b.forwardArgs.data(), evalSymbols(bs).data());
   for (int32_t i = 0; i < m.num_outputs; ++i) {
     const sinter_tensor_desc& t = m.outputs[i];
-    if (t.dtype != SINTER_F32) continue;
-    if (auto s = report(i == m.loss_output ? "loss" : "output", t, b.output(i), elementCount(t, bs)); !s.empty())
+    if (t.dtype != SINTER_F32 && t.dtype != SINTER_F64) continue;
+    if (auto s = report(i == m.loss_output ? "loss" : "output", t, b.outputs[i].get(), elementCount(t, bs)); !s.empty())
       return s;
   }
   if (!std::isfinite(b.lossValue())) return "the loss is " + valueName(b.lossValue());
@@ -271,7 +282,7 @@ private:
     CheckpointExtras x;
     for (const StateBuffer& s : opt_->state()) {
       const sinter_tensor_desc& t = m_.params[s.param];
-      x.tensors.push_back({"optimizer/" + s.name + "/" + str(t.name), std::vector<int64_t>(t.dims, t.dims + t.rank), s.data});
+      x.tensors.push_back({"optimizer/" + s.name + "/" + str(t.name), std::vector<int64_t>(t.dims, t.dims + t.rank), s.data, s.dtype});
     }
     x.metadata = {{"sinter_epoch", std::to_string(p.epoch)},
                   {"sinter_epoch_step", std::to_string(p.epochStep)},
@@ -290,8 +301,8 @@ private:
   void checkpoint(const Position& p) {
     if (o_.checkpointDir.empty()) return;
     for (int32_t i = 0; i < m_.num_params; ++i)
-      if (const int64_t k = firstNonFinite(b_.paramPtrs[i], l_.paramSizes[i]); k >= 0)
-        throw Error("param '" + str(m_.params[i].name) + "' became " + valueName(b_.paramPtrs[i][k]) +
+      if (const int64_t k = firstNonFinite(b_.paramPtrs[i], l_.dtype, l_.paramSizes[i]); k >= 0)
+        throw Error("param '" + str(m_.params[i].name) + "' became " + valueName(floatAt(b_.paramPtrs[i], l_.dtype, k)) +
                     " by step " + std::to_string(opt_->steps()) + "; the last good checkpoint " + checkpointPath() +
                     " is kept");
     const CheckpointExtras x = extras(p);
@@ -426,7 +437,7 @@ int Trainer::run() {
   data_ = loadData(m_, l_, o_);
   const int64_t largest = std::max({data_.train.n, data_.hasVal ? data_.val.n : 0, data_.hasTest ? data_.test.n : 0});
   const int64_t maxBatch = std::min(o_.batch, largest);
-  b_ = makeBuffers(m_, maxBatch);
+  b_ = makeBuffers(m_, l_, maxBatch);
   if (!o_.loadPath.empty())
     loadCheckpoint(o_.loadPath, m_, b_.paramPtrs.data());
   else
@@ -434,7 +445,7 @@ int Trainer::run() {
 
   sinter_train_config config = m_.train;
   config.lr = o_.lr;
-  opt_ = Optimizer::create(config, l_.paramSizes);
+  opt_ = Optimizer::create(config, l_.paramSizes, l_.dtype);
   const int64_t steps = (data_.train.n + o_.batch - 1) / o_.batch;
   const int64_t totalSteps = steps * o_.epochs;
 
@@ -469,13 +480,13 @@ int Trainer::run() {
     while (pos.epochStep < steps) {
       if (gSignal) return interrupted(pos, progress);
       const int64_t first = pos.epochStep * o_.batch, bs = std::min(o_.batch, data_.train.n - first);
-      gather(data_.train, data_.norm, order.data(), first, bs, b_.images(l_), b_.labels(l_));
+      feedBatch(data_.train, data_.norm, order.data(), first, bs, l_, b_);
       // The step's seed for random ops (dropout) comes from the run's seed and the optimizer step, so
       // that a resumed run draws what an uninterrupted one would.
       const std::array<int64_t, 2> syms = {bs, static_cast<int64_t>(o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1)};
       m_.train_step(b_.trainArgs.data(), syms.data());
-      const float loss = b_.lossValue();
-      const double norm = config.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, config.clip_norm) : 0.0;
+      const double loss = b_.lossValue();
+      const double norm = config.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, l_.dtype, config.clip_norm) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(norm)) {
         if (progress) std::fputs("\r\x1b[K", stderr);
         std::fflush(stdout);
@@ -494,7 +505,7 @@ int Trainer::run() {
       lr = scheduledLr(config, o_.lr, opt_->steps(), pos.epoch, totalSteps);
       opt_->setLr(static_cast<float>(lr));
       opt_->step(b_.paramPtrs.data(), b_.gradPtrs.data());
-      pos.lossSum += static_cast<double>(loss) * static_cast<double>(bs);
+      pos.lossSum += loss * static_cast<double>(bs);
       pos.seen += bs;
       ++pos.epochStep;
       if (o_.checkpointEvery > 0 && opt_->steps() % o_.checkpointEvery == 0 && pos.epochStep < steps) checkpoint(pos);

@@ -88,6 +88,23 @@ class Differentiator {
     return emit(Op::Reshape, {reducedValue}, {}, kept);
   }
 
+  static Attrs axesAttr(std::vector<std::int64_t> axes) {
+    Attrs a;
+    a.set("axes", std::move(axes));
+    return a;
+  }
+  static Attrs axisAttr(std::int64_t axis) {
+    Attrs a;
+    a.set("axis", axis);
+    return a;
+  }
+  // The number of elements of x, as a scalar of x's dtype (symbolic sizes included).
+  NodeId countAll(NodeId x) {
+    std::vector<std::int64_t> all(type(x).shape.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+    return emit(Op::Count, {x}, axesAttr(all));
+  }
+
   void accumulate(NodeId target, NodeId grad) {
     NodeId& slot = adjoint_[static_cast<std::size_t>(target)];
     slot = slot < 0 ? grad : emit(Op::Add, {slot, grad});
@@ -253,6 +270,31 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
       return to(0, [&] { return emit(Op::AvgPool2DGrad, {dy}, n.attrs, type(x(0))); });
     case Op::CrossEntropy:  // L = mean(logsumexp(x) - x[label]): dx = dL (softmax(x) - onehot) / N
       return to(0, [&] { return emit(Op::CrossEntropyGrad, {dy, x(0), x(1)}); });
+    case Op::SoftCrossEntropy: {  // L = mean_i Σ_c t (lse(x_i) - x_ic): dx = dL (softmax(x) Σ_c t - t) / N,
+                                  //                                    dt = -dL log_softmax(x) / N
+      wrt_ = 0;
+      NodeId scale = emit(Op::Div, {dy, emit(Op::Count, {x(0)}, axesAttr({0}))});
+      to(0, [&] {
+        Attrs rows = axesAttr({1});
+        rows.set("keepdims", std::int64_t{1});
+        NodeId mass = emit(Op::ReduceSum, {x(1)}, rows);  // 1 for one-hot and probability targets
+        NodeId p = emit(Op::Softmax, {x(0)}, axisAttr(1));
+        return emit(Op::Mul, {emit(Op::Sub, {emit(Op::Mul, {p, mass}), x(1)}), scale});
+      });
+      return to(1, [&] { return emit(Op::Mul, {emit(Op::LogSoftmax, {x(0)}, axisAttr(1)), emit(Op::Neg, {scale})}); });
+    }
+    case Op::Mse: {  // L = mean (a - b)²: da = dL 2 (a - b) / n, db = -da
+      wrt_ = 0;
+      NodeId da = emit(Op::Mul, {emit(Op::Sub, {x(0), x(1)}), emit(Op::Div, {emit(Op::Mul, {dy, one(2)}), countAll(x(0))})});
+      to(0, [&] { return da; });
+      return to(1, [&] { return emit(Op::Neg, {da}); });
+    }
+    case Op::BceWithLogits: {  // L = mean softplus(x) - x t: dx = dL (σ(x) - t) / n, dt = -dL x / n
+      wrt_ = 0;
+      NodeId scale = emit(Op::Div, {dy, countAll(x(0))});
+      to(0, [&] { return emit(Op::Mul, {emit(Op::Sub, {emit(Op::Sigmoid, {x(0)}), x(1)}), scale}); });
+      return to(1, [&] { return emit(Op::Mul, {x(0), emit(Op::Neg, {scale})}); });
+    }
 
     // Second order: the backward ops that are linear in their first operand.
     case Op::ReluGrad:  // relu_grad(g, x) is linear in g and piecewise constant in x

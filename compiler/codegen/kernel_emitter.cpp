@@ -294,6 +294,9 @@ void KernelEmitter::emitNode(const ir::Node& n) {
     case ir::Op::AvgPool2DGrad: return emitPool(n);
     case ir::Op::CrossEntropy: return emitCrossEntropy(n);
     case ir::Op::CrossEntropyGrad: return emitCrossEntropyGrad(n);
+    case ir::Op::SoftCrossEntropy:
+    case ir::Op::Mse:
+    case ir::Op::BceWithLogits: return emitLoss(n);
   }
 }
 

@@ -107,6 +107,7 @@ class KernelEmitter {
   std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);
   void emitCrossEntropy(const ir::Node& n);
   void emitCrossEntropyGrad(const ir::Node& n);
+  void emitLoss(const ir::Node& n);  // mse, bce_with_logits, soft_cross_entropy
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
   // kernels_linalg.cpp. With an epilogue, the fused kernel's elementwise members follow each row block;

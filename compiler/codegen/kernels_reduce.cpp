@@ -1,4 +1,4 @@
-// Reductions, the softmax family along any axis, and the cross-entropy loss.
+// Reductions, the softmax family along any axis, and the losses.
 #include <algorithm>
 
 #include "compiler/codegen/kernel_emitter.h"
@@ -141,6 +141,46 @@ void KernelEmitter::emitCrossEntropyGrad(const ir::Node& n) {
       store(n, off, b_.CreateFMul(b_.CreateFSub(p, hot), scale));
     });
   });
+}
+
+// mse: mean (x - t)²;  bce_with_logits: mean of max(x, 0) - x t + log1p(e^-|x|) (no overflow at any
+// logit);  soft_cross_entropy: mean over rows of Σ_c t_c (logsumexp(x) - x_c) with the row's max
+// subtracted before exp. The interpreter's ref::loss says the same in f64.
+void KernelEmitter::emitLoss(const ir::Node& n) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& t = operand(n, 1);
+  llvm::Type* ty = elem(n.type.dtype);
+  Value* total = scalarSlot(ty, fconst(n, 0));
+  auto add = [&](Value* term) { b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(ty, total), term), total); };
+  Value* count = nullptr;
+  if (n.op == ir::Op::SoftCrossEntropy) {
+    Value* N = extent(x.type.shape[0]);
+    Value* C = extent(x.type.shape[1]);
+    count = N;
+    forLoop(N, [&](Value* r) {
+      Value* base = b_.CreateMul(r, C);
+      auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+      Value* lse = b_.CreateFAdd(m, vlog(sum));
+      forLoop(C, [&](Value* c) {
+        Value* off = b_.CreateAdd(base, c);
+        add(b_.CreateFMul(load(t, off), b_.CreateFSub(lse, load(x, off))));
+      });
+    });
+  } else {
+    count = numel(x.type.shape);
+    forEachElement(x.type.shape, {}, [&](const Offsets& o) {
+      Value* v = load(x, o[0]);
+      Value* y = load(t, o[0]);
+      if (n.op == ir::Op::Mse) {
+        Value* d = b_.CreateFSub(v, y);
+        return add(b_.CreateFMul(d, d));
+      }
+      Value* tail = vlog1p(vexp(b_.CreateFNeg(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, v))));
+      Value* relu = b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, v, fconst(n, 0));
+      add(b_.CreateFAdd(b_.CreateFSub(relu, b_.CreateFMul(v, y)), tail));
+    });
+  }
+  store(n, c64(0), b_.CreateFDiv(b_.CreateLoad(ty, total), b_.CreateSIToFP(count, ty)));
 }
 
 }  // namespace sinter::codegen

@@ -130,6 +130,9 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
       case Op::AvgPool2DGrad: r = ref::pooling(n, in, shape); break;
       case Op::CrossEntropy: r = ref::crossEntropy(*in[0], *in[1]); break;
       case Op::CrossEntropyGrad: r = ref::crossEntropyGrad(in[0]->data[0], *in[1], *in[2]); break;
+      case Op::SoftCrossEntropy:
+      case Op::Mse:
+      case Op::BceWithLogits: r = ref::loss(n.op, *in[0], *in[1]); break;
     }
     r.shape = shape;
     v[static_cast<std::size_t>(n.id)] = std::move(r);

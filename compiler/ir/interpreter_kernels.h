@@ -22,5 +22,7 @@ Tensor convolution(const Node& n, const Tensor& a, const Tensor& b, const Extent
 Tensor pooling(const Node& n, const std::vector<const Tensor*>& in, const Extents& shape);
 Tensor crossEntropy(const Tensor& logits, const Tensor& labels);
 Tensor crossEntropyGrad(double dloss, const Tensor& logits, const Tensor& labels);
+// mse, bce_with_logits and soft_cross_entropy of (prediction or logits, targets): a scalar.
+Tensor loss(Op op, const Tensor& x, const Tensor& targets);
 
 }  // namespace sinter::ir::ref

@@ -1,4 +1,5 @@
-// Reference kernels: matrix products, convolution, pooling and the cross-entropy loss.
+// Reference kernels: matrix products, convolution, pooling and the losses.
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -152,6 +153,34 @@ Tensor crossEntropyGrad(double dloss, const Tensor& logits, const Tensor& labels
   Tensor r = softmaxFamily(Op::Softmax, 1, logits, nullptr);
   for (std::int64_t i = 0; i < N; ++i) r.data[i * C + label(labels, i, C)] -= 1.0;
   for (double& x : r.data) x *= dloss / static_cast<double>(N);
+  return r;
+}
+
+// mse: mean (x - t)²;  bce_with_logits: mean of max(x, 0) - x t + log1p(e^-|x|), which is
+// -[t log σ(x) + (1 - t) log(1 - σ(x))] without log 0 or overflow;  soft_cross_entropy: mean over rows
+// of Σ_c t_c (logsumexp(x) - x_c), which is -Σ_c t_c log_softmax(x)_c.
+Tensor loss(Op op, const Tensor& x, const Tensor& t) {
+  double s = 0;
+  std::int64_t count = x.numel();
+  if (op == Op::SoftCrossEntropy) {
+    const std::int64_t N = x.shape[0], C = x.shape[1];
+    count = N;
+    for (std::int64_t i = 0; i < N; ++i) {
+      const double* row = &x.data[i * C];
+      double mx = -INFINITY, sum = 0;
+      for (std::int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+      for (std::int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - mx);
+      const double lse = mx + std::log(sum);
+      for (std::int64_t c = 0; c < C; ++c) s += t.data[i * C + c] * (lse - row[c]);
+    }
+  } else {
+    for (std::int64_t i = 0; i < count; ++i) {
+      const double v = x.data[i], y = t.data[i];
+      s += op == Op::Mse ? (v - y) * (v - y) : std::max(v, 0.0) - v * y + std::log1p(std::exp(-std::fabs(v)));
+    }
+  }
+  Tensor r = Tensor::zeros({});
+  r.data[0] = s / static_cast<double>(count);
   return r;
 }
 

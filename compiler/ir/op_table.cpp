@@ -330,6 +330,23 @@ std::string crossEntropyGrad(const Node& n, const Types& in, TensorType& out) {
   return {};
 }
 
+// soft_cross_entropy(logits[N,C], targets[N,C]) -> []: mean over N of -Σ_c t log_softmax(x).
+std::string softCrossEntropy(const Node&, const Types& in, TensorType& out) {
+  if (in[0].shape.size() != 2 || !isFloat(in[0].dtype)) return "logits must be a floating [N,C] tensor";
+  if (!(in[0] == in[1])) return fmt::format("targets {} must have the type of the logits {}", in[1].str(), in[0].str());
+  out = {in[0].dtype, {}};
+  return {};
+}
+
+// mse(pred, target), bce_with_logits(logits, targets) -> []: the mean over every element. The operands
+// have one type: a loss that broadcast [N,1] against [N] would quietly average an N×N matrix.
+std::string elementwiseLoss(const Node&, const Types& in, TensorType& out) {
+  if (!isFloat(in[0].dtype)) return "operands must be floating point";
+  if (!(in[0] == in[1])) return fmt::format("operand types differ: {} vs {}", in[0].str(), in[1].str());
+  out = {in[0].dtype, {}};
+  return {};
+}
+
 // ---- the table --------------------------------------------------------------------------------
 
 struct Spec {
@@ -402,6 +419,9 @@ Spec spec(Op op) {
     case Op::AvgPool2DGrad: return {avgPoolGrad, poolAttrs, true};
     case Op::CrossEntropy: return {crossEntropy};
     case Op::CrossEntropyGrad: return {crossEntropyGrad};
+    case Op::SoftCrossEntropy: return {softCrossEntropy};
+    case Op::Mse:
+    case Op::BceWithLogits: return {elementwiseLoss};
   }
   return {nullptr};
 }

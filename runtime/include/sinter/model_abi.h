@@ -112,7 +112,8 @@ typedef struct sinter_model_desc {
   const sinter_tensor_desc* outputs;
   /* forward: buffers = inputs..., params..., outputs... */
   sinter_entry_fn forward;
-  /* train_step: buffers = inputs..., params..., loss (one f32), grads... (one per param, param order).
+  /* train_step: buffers = inputs..., params..., loss (one value of the loss output's dtype), grads... (one per
+   * param, param order).
    * Computes the loss and the gradients; the runtime's optimizer then updates the params. NULL without
    * a train block. */
   sinter_entry_fn train_step;

@@ -27,7 +27,8 @@ typedef enum sinter_status {
 typedef struct sinter_instance sinter_instance;
 
 /* A new instance with its params initialized from `seed` by the model's initializers, and the optimizer
- * of the model's train block. NULL only when out of memory or `model` is NULL or of another ABI version. */
+ * of the model's train block. NULL only when out of memory, `model` is NULL or of another ABI version, or
+ * a trainable model mixes f32 and f64 params (the optimizer works in one dtype). */
 sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed);
 void sinter_destroy(sinter_instance* instance);
 
@@ -41,12 +42,14 @@ int64_t sinter_tensor_elements(const sinter_tensor_desc* tensor, int64_t batch);
 sinter_status sinter_forward(sinter_instance* instance, int64_t batch, const void* const* inputs, void* const* outputs);
 
 /* One training step on a batch: computes the loss and the gradients, then applies the optimizer. The loss
- * is written to *loss when loss is not NULL. */
+ * is written to *loss when loss is not NULL (rounded to float for an f64 model, whose weights, gradients and
+ * optimizer state stay f64). */
 sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs, float* loss);
 
 /* Param i's data (model->params[i], fixed dims), for reading or writing weights in place; NULL when i is
- * out of range. */
+ * out of range or the param is not f32 (respectively f64). */
 float* sinter_param_data(sinter_instance* instance, int32_t index);
+double* sinter_param_data_f64(sinter_instance* instance, int32_t index);
 
 sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
 

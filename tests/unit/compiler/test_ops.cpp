@@ -113,6 +113,14 @@ std::vector<OpCase> cases() {
       {"max_pool2d", pool(Op::MaxPool2D, {2, 2}, {2, 2}, {0, 1})},
       {"avg_pool2d", pool(Op::AvgPool2D, {3, 3}, {2, 2}, {1, 1})},
       {"cross_entropy", [](Builder& b) { return b.op(Op::CrossEntropy, {b.P("logits", {d(4), d(5)}), b.I32("labels", {d(4)}, 5)}); }},
+      // The losses' targets are params here, so that their adjoints are checked too.
+      {"soft_cross_entropy", [](Builder& b) { return b.op(Op::SoftCrossEntropy, {b.P("logits", {d(4), d(5)}), b.P("targets", {d(4), d(5)})}); }},
+      {"mse", [](Builder& b) { return b.op(Op::Mse, {b.P("pred", {d(3), d(5)}), b.P("target", {d(3), d(5)})}); }},
+      {"mse of scalars", [](Builder& b) { return b.op(Op::Mse, {b.P("pred", {}), b.P("target", {})}); }},
+      {"bce_with_logits", [](Builder& b) { return b.op(Op::BceWithLogits, {b.P("logits", {d(2), d(3), d(2)}), b.P("targets", {d(2), d(3), d(2)})}); }},
+      {"mse with a symbolic batch", [](Builder& b) {
+         return b.op(Op::Mse, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}), b.op(Op::Add, {b.g.addInput("t", test::f32({test::batch(), d(4)})), b.P("b", {d(4)})})});
+       }},
   };
 }
 

@@ -327,13 +327,18 @@ TEST_CASE("diagnostics: matmul", "[diagnostics]") {
 
 TEST_CASE("diagnostics: functions' argument types", "[diagnostics]") {
   CHECK(compile(withXW("  input y: f32[batch]\n  l = cross_entropy(x @ w, y)\n")).text() ==
-        "m.sn:5:28: error: cross_entropy needs integer class labels i32[N], got f32[batch]\n"
+        "m.sn:5:28: error: cross_entropy needs class labels i32[N] or one-hot targets f32[batch,3] (the logits' type), got "
+        "f32[batch]\n"
         "  l = cross_entropy(x @ w, y)\n"
         "                           ^\n"
         "m.sn:4:9: note: 'y' declared here as f32[batch]\n"
         "  input y: f32[batch]\n"
         "        ^\n"
         "1 error generated.\n");
+  CHECK(compile(withXW("  input t: f32[batch]\n  l = mse(x @ w, t)\n")).first() ==
+        "m.sn:5:7: error: 'mse' needs operands of one type, got f32[batch,3] and f32[batch]; reshape one of them");
+  CHECK(compile(withXW("  input t: f32[batch]\n  l = bce_with_logits(x @ w, t)\n")).first() ==
+        "m.sn:5:7: error: 'bce_with_logits' needs operands of one type, got f32[batch,3] and f32[batch]; reshape one of them");
   CHECK(compile(withXW("  input y: i32[batch]\n  l = cross_entropy(w, y)\n")).first() ==
         "m.sn:5:7: error: cross_entropy's logits f32[4,3] and labels i32[batch] disagree on N (4 vs batch)");
   CHECK(compile(withXW("  input y: i32[batch]\n  l = cross_entropy(y, y)\n")).first() ==
@@ -362,9 +367,9 @@ TEST_CASE("diagnostics: train block naming an unknown model or value", "[diagnos
         "m.sn:9:12: error: 'minimize' names unknown value 'los'; did you mean 'loss'?");
 }
 
-TEST_CASE("diagnostics: the loss must be a scalar f32[]", "[diagnostics]") {
+TEST_CASE("diagnostics: the loss must be a floating-point scalar", "[diagnostics]") {
   CHECK(compile(std::string(kTrainable) + "train M {\n  minimize logits\n}\n").text() ==
-        "m.sn:9:12: error: the loss must be a scalar f32[], but 'logits' is f32[batch,3]\n"
+        "m.sn:9:12: error: the loss must be a floating-point scalar (f32[] or f64[]), but 'logits' is f32[batch,3]\n"
         "  minimize logits\n"
         "           ^~~~~~\n"
         "m.sn:5:3: note: 'logits' declared here\n"

@@ -331,5 +331,5 @@ TEST_CASE("docs/language.md names every built-in function and every layer and de
     INFO("lib/nn.sn: " << (*it)[1]);
     CHECK(mentions(stdlib, (*it)[1]));
   }
-  CHECK(n >= 19);
+  CHECK(n >= 17);  // the scan found the layers and defs (a broken regex finds none)
 }

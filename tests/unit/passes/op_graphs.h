@@ -79,6 +79,9 @@ inline ir::Graph everyOpGraph() {
   auto dl = g.addOp(Op::CrossEntropyGrad, {seed, logits, y});
   g.node(dl).gradOf = loss;
   g.node(dl).gradOperand = 0;
+  g.addOp(Op::SoftCrossEntropy, {logits, g.addOp(Op::Softmax, {logits}, attrs({{"axis", std::int64_t{1}}}))});
+  g.addOp(Op::Mse, {x, x});
+  g.addOp(Op::BceWithLogits, {x, g.addOp(Op::Sigmoid, {x})});
   g.results = {{"loss", loss, ir::Result::Loss}, {"grad.logits", dl, ir::Result::Grad}, {"out \"x\"", x, ir::Result::Output}};
   return g;
 }

@@ -35,8 +35,10 @@ int main() {
   for (size_t s = 0; s < grads.size(); ++s) {
     std::vector<std::vector<float>> g = grads[s];
     std::vector<float*> gp;
-    for (auto& x : g) gp.push_back(x.data());
-    if (in.contains("clip_norm")) out["norms"].push_back(sinter::rt::clipGradNorm(gp.data(), sizes, in["clip_norm"]));
+    std::vector<void*> clipped;
+    for (auto& x : g) gp.push_back(x.data()), clipped.push_back(x.data());
+    if (in.contains("clip_norm"))
+      out["norms"].push_back(sinter::rt::clipGradNorm(clipped.data(), sizes, SINTER_F32, in["clip_norm"]));
     const double lr = sinter::rt::scheduledLr(c, c.lr, static_cast<int64_t>(s), static_cast<int64_t>(s) / perEpoch, total);
     out["lrs"].push_back(lr);
     opt->setLr(static_cast<float>(lr));

@@ -43,12 +43,12 @@ sinter_model_desc model(const sinter_tensor_desc* params, int32_t n) {
 struct Weights {
   std::vector<float> w = {1.5f, -2.0f, 3.25f, 0.0f, -0.125f, 1e-3f};
   std::vector<float> b = {7.0f, 8.0f, -9.0f};
-  float* ptrs[2] = {w.data(), b.data()};
+  void* ptrs[2] = {w.data(), b.data()};
 };
 
 std::string loadError(const std::string& path, const sinter_model_desc& m) {
   std::vector<std::vector<float>> bufs;
-  std::vector<float*> ptrs;
+  std::vector<void*> ptrs;
   for (int32_t i = 0; i < m.num_params; ++i) bufs.emplace_back(16, 0.0f);
   for (auto& b : bufs) ptrs.push_back(b.data());
   try {
@@ -109,7 +109,7 @@ TEST_CASE("checkpoint: round trip, and saving again replaces the file") {
   saveCheckpoint(path, m, wts.ptrs);
 
   std::vector<float> w(6, 0.0f), b(3, 0.0f);
-  float* ptrs[] = {w.data(), b.data()};
+  void* ptrs[] = {w.data(), b.data()};
   loadCheckpoint(path, m, ptrs);
   CHECK(w == wts.w);
   CHECK(b == wts.b);
@@ -139,7 +139,7 @@ TEST_CASE("checkpoint: a failed load leaves the params untouched") {
   Weights wts;
   saveCheckpoint(path, model(kParams, 2), wts.ptrs);
   std::vector<float> w(6, 5.0f), b(3, 5.0f), c(1, 5.0f);
-  float* ptrs[] = {w.data(), b.data(), c.data()};
+  void* ptrs[] = {w.data(), b.data(), c.data()};
   CHECK_THROWS_AS(loadCheckpoint(path, model(kParamsPlus, 3), ptrs), Error);
   CHECK(w == std::vector<float>(6, 5.0f));
 }

@@ -121,7 +121,7 @@ TEST_CASE("init: initParams gives param i stream i") {
   m.num_params = 3;
   m.params = params;
   std::vector<float> a(6), b(3, 7.0f), c(4);
-  float* ptrs[] = {a.data(), b.data(), c.data()};
+  void* ptrs[] = {a.data(), b.data(), c.data()};
   initParams(m, 11, ptrs);
   std::vector<float> ea(6), ec(4);
   initTensor(params[0], 11, 0, ea.data());

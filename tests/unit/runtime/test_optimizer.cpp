@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 using sinter::rt::Optimizer;
@@ -406,7 +407,7 @@ TEST_CASE("Optimizer state buffers are named as in torch and restore a run exact
   // A fresh optimizer given a's state and step count continues exactly like a.
   auto b = Optimizer::create(c, {3});
   const auto sb = b->state();
-  for (size_t i = 0; i < st.size(); ++i) std::copy(st[i].data, st[i].data + 3, sb[i].data);
+  for (size_t i = 0; i < st.size(); ++i) std::memcpy(sb[i].data, st[i].data, 3 * sizeof(float));
   b->setSteps(a->steps());
   std::vector<float> pb = pa;
   float* paramsB[] = {pb.data()};
@@ -445,12 +446,12 @@ TEST_CASE("Schedules: constant, step, exponential, cosine and warm-up") {
 TEST_CASE("Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_") {
   // Two grads [3] and [4, 0]: global norm 5; max 1 scales both by 1 / (5 + 1e-6).
   std::vector<float> a = {3.0f}, b = {4.0f, 0.0f};
-  float* grads[] = {a.data(), b.data()};
-  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, 1.0) == Approx(5.0));
+  void* grads[] = {a.data(), b.data()};
+  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, SINTER_F32, 1.0) == Approx(5.0));
   CHECK(a[0] == Approx(0.6).epsilon(1e-5));
   CHECK(b[0] == Approx(0.8).epsilon(1e-5));
   // Below the limit nothing changes.
-  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, 10.0) == Approx(1.0).epsilon(1e-5));
+  CHECK(sinter::rt::clipGradNorm(grads, {1, 2}, SINTER_F32, 10.0) == Approx(1.0).epsilon(1e-5));
   CHECK(a[0] == Approx(0.6).epsilon(1e-5));
 }
 
@@ -459,4 +460,35 @@ TEST_CASE("Optimizer: bad configurations are rejected") {
   c.optimizer = 7;
   CHECK_THROWS_WITH(Optimizer::create(c, {1}), Catch::Contains("unknown optimizer"));
   CHECK_THROWS(Optimizer::create(sgdConfig(0.1f, 0.0f, false, 0.0f), {-1}));
+}
+
+TEST_CASE("f64 params: Adam and SGD update in double and match the double references to rounding") {
+  // The hyper-parameters are floats in the ABI; the references take the same float values, widened.
+  const float lr = 0.1f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f, mu = 0.8f;
+  auto adam = Optimizer::create(adamConfig(lr, b1, b2, eps, wd), {3}, SINTER_F64);
+  auto sgd = Optimizer::create(sgdConfig(lr, mu, true, wd), {3}, SINTER_F64);
+  CHECK(adam->dtype() == SINTER_F64);
+  RefAdam refAdam{lr, b1, b2, eps, wd, {}, {}};
+  RefSgd refSgd{lr, mu, wd, true, {}};
+  std::vector<double> pa = {1.0, -2.0, 0.5}, pb = pa, ra = pa, rb = pa;
+  for (const auto& g32 : kGrads3) {
+    // A gradient that f32 cannot hold: an f32 optimizer would round it (and the params) away.
+    std::vector<double> g(g32.begin(), g32.end());
+    for (double& x : g) x += 1e-12;
+    void* pas[] = {pa.data()};
+    void* pbs[] = {pb.data()};
+    const void* gs[] = {g.data()};
+    adam->step(pas, gs);
+    sgd->step(pbs, gs);
+    refAdam.step(ra, g);
+    refSgd.step(rb, g);
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    INFO("element " << i);
+    CHECK(pa[i] == Approx(ra[i]).epsilon(1e-14).margin(1e-15));
+    CHECK(pb[i] == Approx(rb[i]).epsilon(1e-14).margin(1e-15));
+  }
+  // Its state is f64 too, for checkpoints.
+  for (const auto& s : adam->state()) CHECK(s.dtype == SINTER_F64);
+  CHECK_THROWS(Optimizer::create(adamConfig(lr, b1, b2, eps, wd), {3}, SINTER_I32));
 }
