@@ -18,6 +18,10 @@ namespace sinter::codegen {
 // from outside the group is ready before its first member.
 std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g);
 
+// Where a fused kernel runs: its first member, or for cross-entropy with its gradient the last (the
+// gradient's seed is a constant computed in between).
+ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k);
+
 // Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order, each of
 // `kernels` (planned into `memory` with them) as one loop nest at its first member: arguments and results
 // in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`; vectorFloats is the

@@ -61,7 +61,7 @@ void KernelEmitter::emit() {
     const int k = kernelOf_[static_cast<std::size_t>(n.id)];
     if (k < 0)
       emitNode(n);
-    else if (kernels_[static_cast<std::size_t>(k)].nodes.front() == n.id)
+    else if (fusedPosition(g_, kernels_[static_cast<std::size_t>(k)]) == n.id)
       emitFused(kernels_[static_cast<std::size_t>(k)]);
   }
   for (const lower::Copy& c : plan_.copies) {

@@ -107,6 +107,9 @@ class KernelEmitter {
   std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);
   void emitCrossEntropy(const ir::Node& n);
   void emitCrossEntropyGrad(const ir::Node& n);
+  // cross_entropy with its gradient and/or the softmax of its logits (either may be null): one max and one
+  // sum of exponentials per row serve all of them.
+  void emitCrossEntropyFused(const ir::Node& ce, const ir::Node* grad, const ir::Node* softmax);
   void emitLoss(const ir::Node& n);  // mse, bce_with_logits, soft_cross_entropy
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);

@@ -1,5 +1,6 @@
-// Fused kernels: a GEMM with its elementwise epilogue, a weight-gradient GEMM with its bias gradient, and
-// chains of elementwise ops, each computed as one kernel instead of one per node. The groups come from the fusion analysis
+// Fused kernels: a GEMM with its elementwise epilogue, a weight-gradient GEMM with its bias gradient,
+// cross-entropy with its gradient (and softmax) over one pass per row, and chains of elementwise ops, each
+// computed as one kernel instead of one per node. The groups come from the fusion analysis
 // (compiler/passes/fusion_groups.h); the memory planner is told about them (lower::FusedKernel), so that
 // members computed early, and operands read late, keep their buffers.
 #include <algorithm>
@@ -39,6 +40,17 @@ std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& 
 // (dropout's mask is drawn per node), every elementwise member of one shape (no member broadcast inside
 // the loop), and every outside operand computed before the first member (an input, a param, or an earlier
 // node), since the whole group runs there.
+// cross_entropy(x, labels) with cross_entropy_grad and softmax of the same logits. It runs at its last
+// member (the gradient reads a constant made in between), so nothing outside may read a member earlier.
+bool fusibleCrossEntropy(const ir::Graph& g, const lower::FusedKernel& k) {
+  const ir::Node* ce = memberOf(g, k, ir::Op::CrossEntropy);
+  if (!ce || !ir::isFloat(ce->type.dtype) || g.node(ce->operands[1]).type.dtype != ir::DType::I32) return false;
+  for (const ir::Node& n : g.nodes)
+    for (ir::NodeId o : n.operands)
+      if (member(k, o) && !member(k, n.id) && n.id < k.nodes.back()) return false;
+  return true;
+}
+
 bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
   const ir::Node& first = g.node(k.nodes.front());
   const ir::Node& last = g.node(k.nodes.back());
@@ -71,9 +83,12 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
   std::vector<lower::FusedKernel> out;
   for (const passes::FusionGroup& grp : passes::findFusionGroups(g)) {
     const bool gemm = grp.kind == passes::FusionGroup::GemmEpilogue && isGemm(g.node(grp.nodes.front()).op);
-    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient)
-      continue;  // softmax + cross-entropy: still one kernel per node
     lower::FusedKernel k{grp.nodes, grp.outputs};
+    if (grp.kind == passes::FusionGroup::SoftmaxCrossEntropy) {
+      if (k.nodes.size() > 1 && fusibleCrossEntropy(g, k)) out.push_back(std::move(k));
+      continue;
+    }
+    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient) continue;
     // The GEMM writes its product to memory, where the epilogue reads it back row block by row block.
     if (gemm && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
@@ -94,8 +109,14 @@ void KernelEmitter::emitChainElement(const lower::FusedKernel& k, std::map<ir::N
   }
 }
 
+ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k) {
+  return memberOf(g, k, ir::Op::CrossEntropy) ? k.nodes.back() : k.nodes.front();
+}
+
 void KernelEmitter::emitFused(const lower::FusedKernel& k) {
   const ir::Node& first = g_.node(k.nodes.front());
+  if (const ir::Node* ce = memberOf(g_, k, ir::Op::CrossEntropy))
+    return emitCrossEntropyFused(*ce, memberOf(g_, k, ir::Op::CrossEntropyGrad), memberOf(g_, k, ir::Op::Softmax));
   if (const ir::Node* s = memberOf(g_, k, ir::Op::SumTo)) return emitMatMul(*memberOf(g_, k, ir::Op::MatMulTN), nullptr, s);
   if (isGemm(first.op)) return emitMatMul(first, &k);
   // A chain of elementwise ops: one loop over the shape they share, operands read through broadcast strides.

@@ -143,6 +143,37 @@ void KernelEmitter::emitCrossEntropyGrad(const ir::Node& n) {
   });
 }
 
+void KernelEmitter::emitCrossEntropyFused(const ir::Node& ce, const ir::Node* grad, const ir::Node* softmax) {
+  const ir::Node& x = operand(ce, 0);
+  const ir::Node& labels = operand(ce, 1);
+  llvm::Type* t = elem(ce.type.dtype);
+  Value* N = extent(x.type.shape[0]);
+  Value* C = extent(x.type.shape[1]);
+  Value* scale = grad ? b_.CreateFDiv(load(operand(*grad, 0), c64(0)), b_.CreateSIToFP(N, t)) : nullptr;
+  Value* total = scalarSlot(t, fconst(ce, 0));
+  forLoop(N, [&](Value* r) {
+    Value* base = b_.CreateMul(r, C);
+    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value* inv = b_.CreateFDiv(fconst(ce, 1), sum);
+    Value* l = b_.CreateSExt(load(labels, r), i64());
+    Value* valid = b_.CreateAnd(b_.CreateICmpSGE(l, c64(0)), b_.CreateICmpSLT(l, C));
+    Value* xl = load(x, b_.CreateAdd(base, b_.CreateSelect(valid, l, c64(0))));
+    Value* term = b_.CreateSelect(valid, b_.CreateFSub(b_.CreateFAdd(m, vlog(sum)), xl), llvm::ConstantFP::getNaN(t));
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, total), term), total);
+    if (!grad && !softmax) return;
+    forLoop(C, [&](Value* c) {
+      Value* off = b_.CreateAdd(base, c);
+      Value* p = b_.CreateFMul(vexp(b_.CreateFSub(load(x, off), m)), inv);
+      if (softmax) store(*softmax, off, p);
+      if (grad) {
+        Value* hot = b_.CreateSelect(b_.CreateICmpEQ(c, l), fconst(ce, 1), fconst(ce, 0));
+        store(*grad, off, b_.CreateFMul(b_.CreateFSub(p, hot), scale));
+      }
+    });
+  });
+  store(ce, c64(0), b_.CreateFDiv(b_.CreateLoad(t, total), b_.CreateSIToFP(N, t)));
+}
+
 // mse: mean (x - t)²;  bce_with_logits: mean of max(x, 0) - x t + log1p(e^-|x|) (no overflow at any
 // logit);  soft_cross_entropy: mean over rows of Σ_c t_c (logsumexp(x) - x_c) with the row's max
 // subtracted before exp. The interpreter's ref::loss says the same in f64.
