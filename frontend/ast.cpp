@@ -36,6 +36,8 @@ std::string_view settingName(Setting::Kind k) {
       return "schedule";
     case Setting::ClipNorm:
       return "clip_norm";
+    case Setting::Metrics:
+      return "metrics";
   }
   return "?";
 }

@@ -136,13 +136,18 @@ struct Import {
 };
 
 struct Setting {
-  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm };
-  static constexpr int kNumKinds = 7;
+  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm, Metrics };
+  static constexpr int kNumKinds = 8;
   Kind kind = Minimize;
   Range keyRange;
   std::string value;  // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling
-  Range valueRange;
+  Range valueRange;   // Metrics: the whole list, brackets included
   CallExpr optimizer;  // Optimizer; Schedule: the schedule call
+  struct Name {
+    std::string name;
+    Range range;
+  };
+  std::vector<Name> names;  // Metrics: the list's names, in order
   bool broken = false;
 };
 

@@ -148,6 +148,10 @@ class Printer {
       if ((s.kind == ast::Setting::Optimizer || s.kind == ast::Setting::Schedule) && !s.broken) {
         line(2, fmt::format("{} {}", key, at(s.keyRange.begin)));
         call(3, s.kind == ast::Setting::Optimizer ? "Optimizer" : "Schedule", s.optimizer);
+      } else if (s.kind == ast::Setting::Metrics) {
+        std::string names;
+        for (const ast::Setting::Name& n : s.names) names += (names.empty() ? "" : ", ") + n.name;
+        line(2, fmt::format("{} [{}] {}{}", key, names, at(s.keyRange.begin), broken));
       } else {
         const std::string value = s.value.empty() ? "" : " " + s.value;
         line(2, fmt::format("{}{} {}{}", key, value, at(s.keyRange.begin), broken));

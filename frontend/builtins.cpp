@@ -85,6 +85,15 @@ const std::vector<ScheduleSpec>& schedules() {
   return table;
 }
 
+// Keras's names. The loss is always reported; listing it says so in the file.
+const std::vector<MetricSpec>& metrics() {
+  static const std::vector<MetricSpec> table = {
+      {"loss", ir::TrainConfig::MetricLoss},
+      {"accuracy", ir::TrainConfig::MetricAccuracy},
+  };
+  return table;
+}
+
 namespace {
 template <class Spec>
 const Spec* find(const std::vector<Spec>& table, std::string_view name) {
@@ -97,5 +106,6 @@ const Spec* find(const std::vector<Spec>& table, std::string_view name) {
 const InitSpec* findInitializer(std::string_view name) { return find(initializers(), name); }
 const OptimizerSpec* findOptimizer(std::string_view name) { return find(optimizers(), name); }
 const ScheduleSpec* findSchedule(std::string_view name) { return find(schedules(), name); }
+const MetricSpec* findMetric(std::string_view name) { return find(metrics(), name); }
 
 }  // namespace sinter::frontend

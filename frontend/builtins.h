@@ -1,4 +1,4 @@
-// What the language knows by name, one table per concept: initializers, optimizers, schedules (the
+// What the language knows by name, one table per concept: initializers, optimizers, schedules, metrics (the
 // built-in functions are in functions.h).
 // The elaborator and check_train.cpp look names up here; docs/language.md lists the same entries.
 #pragma once
@@ -47,13 +47,21 @@ struct ScheduleSpec {
   std::vector<HyperParam> params;
 };
 
+// A metric the training driver can report per epoch (the train block's `metrics [...]`).
+struct MetricSpec {
+  std::string_view name;
+  ir::TrainConfig::Metric bit;
+};
+
 const std::vector<InitSpec>& initializers();
 const std::vector<OptimizerSpec>& optimizers();
 const std::vector<ScheduleSpec>& schedules();
+const std::vector<MetricSpec>& metrics();
 
 const InitSpec* findInitializer(std::string_view name);
 const OptimizerSpec* findOptimizer(std::string_view name);
 const ScheduleSpec* findSchedule(std::string_view name);
+const MetricSpec* findMetric(std::string_view name);
 
 // The names of a table's entries, for "did you mean" and "expected one of".
 template <class Spec>

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -53,6 +54,9 @@ class TrainChecker {
           break;
         case ast::Setting::Seed:
           cfg_.seed = seed(*s).value_or(cfg_.seed);
+          break;
+        case ast::Setting::Metrics:
+          metrics(*s);
           break;
       }
     }
@@ -132,6 +136,32 @@ class TrainChecker {
       else
         cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
     }
+  }
+
+  // metrics: names from the metrics table, each at most once. The loss is reported whether or not it is
+  // listed (as in Keras), so `metrics []` and `metrics [loss]` both mean the loss alone.
+  void metrics(const ast::Setting& s) {
+    std::uint32_t bits = ir::TrainConfig::MetricLoss;
+    std::vector<const ast::Setting::Name*> listed;  // the known names so far
+    for (const ast::Setting::Name& n : s.names) {
+      const MetricSpec* spec = findMetric(n.name);
+      if (!spec) {
+        const std::vector<std::string_view> known = namesOf(frontend::metrics());
+        std::string hint = didYouMean(n.name, known);
+        if (hint.empty()) hint = "; the metrics are " + listNames(known, "and");
+        r_.error(n.range, fmt::format("unknown metric {}{}", quoted(n.name), hint));
+        continue;
+      }
+      const auto first = std::find_if(listed.begin(), listed.end(), [&](const auto* m) { return m->name == n.name; });
+      if (first != listed.end()) {
+        r_.error(n.range, fmt::format("metric {} is listed twice", quoted(n.name)));
+        r_.note((*first)->range, "first listed here");
+        continue;
+      }
+      listed.push_back(&n);
+      bits |= spec->bit;
+    }
+    cfg_.metrics = bits;
   }
 
   // clip_norm: a positive finite number, the largest global L2 norm of the gradients.

@@ -41,10 +41,13 @@ ast::TrainBlock Parser::train() {
 // setting = "minimize" NAME
 //         | ( "optimizer" | "schedule" ) NAME [ "(" [ args ] ")" ]
 //         | ( "batch" | "epochs" | "seed" | "clip_norm" ) [ "-" ] NUMBER
+//         | "metrics" "[" [ NAME { "," NAME } [ "," ] ] "]"
 void Parser::setting(ast::TrainBlock& t) {
-  // In the order of ast::Setting::Kind.
-  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",    "epochs",
-                                                      "seed",     "schedule",  "clip_norm"};
+  // In the order of ast::Setting::Kind, with an example value of each for the message about '='.
+  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",     "epochs",
+                                                      "seed",     "schedule",  "clip_norm", "metrics"};
+  static const std::vector<std::string_view> kExamples = {"loss", "adam(lr = 1e-3)", "64",  "10",
+                                                          "42",   "cosine",          "1.0", "[loss, accuracy]"};
   ast::Setting s;
   bool haveKey = false;
   try {
@@ -61,6 +64,12 @@ void Parser::setting(ast::TrainBlock& t) {
     s.kind = static_cast<ast::Setting::Kind>(found - kKeys.begin());
     s.keyRange = key.range();
     haveKey = true;
+    // Keras and PyTorch users write `metrics = [...]`; say how the block spells it and read on.
+    if (at(Tok::Equal)) {
+      r_.error(cur().range(), fmt::format("train settings take no '=' (as in '{} {}')", key.text,
+                                          kExamples[static_cast<std::size_t>(s.kind)]));
+      take();
+    }
     switch (s.kind) {
       case ast::Setting::Minimize: {
         const Token v = expectName("expected the name of the value to minimize after 'minimize'");
@@ -87,6 +96,20 @@ void Parser::setting(ast::TrainBlock& t) {
         const Token v = take();
         s.value = (negative ? "-" : "") + std::string(v.text);
         s.valueRange = {begin, v.end()};
+        break;
+      }
+      case ast::Setting::Metrics: {
+        if (!at(Tok::LBracket)) failExpected("expected a list of metrics such as [loss, accuracy] after 'metrics'");
+        const Token open = take();
+        Nest nest(*this);
+        while (!at(Tok::RBracket)) {
+          const Token name = expectName("expected the name of a metric (loss or accuracy)");
+          s.names.push_back({std::string(name.text), name.range()});
+          if (!accept(Tok::Comma)) break;
+        }
+        if (!at(Tok::RBracket)) failExpected("expected ',' or ']' in the list of metrics", &open);
+        take();
+        s.valueRange = {open.pos, prevEnd_};
         break;
       }
     }

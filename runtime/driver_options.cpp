@@ -34,6 +34,29 @@ bool parseLr(std::string_view s, float& out) {
   return true;
 }
 
+// --metrics-list: comma-separated metric names, each known; the loss is always in the result. An empty
+// list means the loss alone.
+bool parseMetrics(std::string_view s, int32_t& out) {
+  int32_t bits = SINTER_METRIC_LOSS;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view name = s.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);  // "loss, accuracy" reads as meant
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name == "accuracy") bits |= SINTER_METRIC_ACCURACY;
+    else if (name != "loss") return false;
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+    if (s.empty()) return false;  // a trailing comma
+  }
+  out = bits;
+  return true;
+}
+
+std::string metricsText(int32_t bits) {
+  return (bits & SINTER_METRIC_ACCURACY) ? "loss,accuracy" : "loss";
+}
+
 const char* programName(int argc, char** argv, const sinter_model_desc& model) {
   if (argc > 0 && argv[0] && argv[0][0]) return argv[0];
   return model.name ? model.name : "sinter-train";
@@ -47,6 +70,8 @@ DriverOptions defaultOptions(const sinter_model_desc& model) {
   o.batch = model.train.batch;
   o.lr = model.train.lr;
   o.seed = model.train.seed;
+  // 0 comes from a descriptor written before the field: the default. The loss is always reported.
+  if (model.train.metrics != 0) o.metrics = model.train.metrics | SINTER_METRIC_LOSS;
   o.savePath = std::string(model.name && model.name[0] ? model.name : "model") + ".safetensors";
   return o;
 }
@@ -84,6 +109,9 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "  --lr X                base learning rate (default " << d.lr << ")\n"
      << "  --seed N              seed of initialization, shuffling and the split (default " << d.seed << ")\n"
      << "  --eval-every N        evaluate every N epochs and after the last (default 1)\n"
+     << "  --metrics-list LIST   what each epoch reports: loss, or loss,accuracy (default " << metricsText(d.metrics)
+     << ";\n"
+     << "                        the loss is always reported)\n"
      << "  --no-train-acc        skip the training accuracy (saves one forward pass per batch)\n"
      << "  --threads N           threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware\n"
      << "                        thread); results are the same bits for any N\n"
@@ -140,7 +168,7 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
                                                   "--limit-train", "--limit-test", "--save", "--load", "--metrics",
                                                   "--train-csv", "--test-csv", "--label-column", "--delimiter",
                                                   "--normalize", "--val-split", "--eval-every", "--checkpoint-dir",
-                                                  "--checkpoint-every", "--threads"};
+                                                  "--checkpoint-every", "--threads", "--metrics-list"};
     bool known = false;
     for (std::string_view v : valued) known = known || v == flag;
     if (!known) {
@@ -164,6 +192,7 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     else if (flag == "--save") o.savePath = v;
     else if (flag == "--load") o.loadPath = v;
     else if (flag == "--metrics") o.metricsPath = v;
+    else if (flag == "--metrics-list") { if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy"); }
     else if (flag == "--epochs") { if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1"); }
     else if (flag == "--batch") { if (!parseInt(v, 1, o.batch)) return badValue("an integer >= 1"); }
     else if (flag == "--limit-train") { if (!parseInt(v, 0, o.limitTrain)) return badValue("an integer >= 0"); }

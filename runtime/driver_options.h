@@ -34,7 +34,10 @@ struct DriverOptions {
   bool standardize = false;  // --normalize standard
   double valSplit = 0;       // fraction of the training set held out for validation
   int64_t evalEvery = 1;     // evaluate every N epochs (and after the last)
-  bool trainAccuracy = true;
+  // Bits of sinter_metric: what each epoch reports (the loss always). From the train block's `metrics`,
+  // overridden by --metrics-list.
+  int32_t metrics = SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+  bool trainAccuracy = true;  // --no-train-acc: accuracy (when reported) on the validation and test sets only
   std::string checkpointDir;
   int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only
   bool resume = false;

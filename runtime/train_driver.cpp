@@ -405,6 +405,11 @@ private:
     return 128 + sig;
   }
 
+  // The metrics each epoch reports besides the loss (the train block's, or --metrics-list).
+  bool accuracy() const { return (o_.metrics & SINTER_METRIC_ACCURACY) != 0; }
+  // The training accuracy costs one forward pass per batch: --no-train-acc skips it.
+  bool trainAccuracy() const { return accuracy() && o_.trainAccuracy; }
+
   const sinter_model_desc& m_;
   const DriverOptions& o_;
   const Layout l_;
@@ -498,7 +503,7 @@ int Trainer::run() {
                                               : ("the last good checkpoint " + checkpointPath() + " is kept").c_str());
         return 1;
       }
-      if (o_.trainAccuracy) {
+      if (trainAccuracy()) {
         m_.forward(b_.forwardArgs.data(), evalSymbols(bs).data());  // the params are those the loss was computed with
         pos.correct += correctPredictions(l_, b_, bs);
       }
@@ -525,16 +530,18 @@ int Trainer::run() {
     char text[512];
     int len = std::snprintf(text, sizeof text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch + 1),
                             static_cast<long long>(o_.epochs), trainLoss);
-    if (o_.trainAccuracy) {
+    if (trainAccuracy()) {
       line["train_accuracy"] = trainAcc;
       len += std::snprintf(text + len, sizeof text - len, "  train_acc %.2f%%", 100.0 * trainAcc);
     }
     auto addEval = [&](const char* name, const Dataset& set) {
       const Eval e = evaluate(m_, l_, data_, set, maxBatch, b_);
       line[std::string(name) + "_loss"] = e.loss;
-      line[std::string(name) + "_accuracy"] = e.accuracy;
-      len += std::snprintf(text + len, sizeof text - len, "  %s_loss %.4f  %s_acc %.2f%%", name, e.loss, name,
-                           100.0 * e.accuracy);
+      len += std::snprintf(text + len, sizeof text - len, "  %s_loss %.4f", name, e.loss);
+      if (accuracy()) {
+        line[std::string(name) + "_accuracy"] = e.accuracy;
+        len += std::snprintf(text + len, sizeof text - len, "  %s_acc %.2f%%", name, 100.0 * e.accuracy);
+      }
     };
     if (eval && data_.hasVal) addEval("val", data_.val);
     if (eval && data_.hasTest) addEval("test", data_.test);

@@ -22,9 +22,10 @@ llvm::StructType* trainConfigType(llvm::LLVMContext& ctx) {
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* f32 = llvm::Type::getFloatTy(ctx);
-  // sinter_train_config: ABI 1 fields, then those appended in ABI 2.
+  // sinter_train_config: ABI 1 fields, then those appended in ABI 2, then ABI 3's metrics.
   return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64,
-                                     i32, i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64});
+                                     i32, i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64,
+                                     i32});
 }
 
 class DescriptorBuilder {
@@ -121,11 +122,15 @@ class DescriptorBuilder {
       case ir::TrainConfig::Exponential: sched = SINTER_SCHED_EXPONENTIAL; break;
       case ir::TrainConfig::Cosine: sched = SINTER_SCHED_COSINE; break;
     }
+    // The bits are sinter_metric's; the loss is always reported.
+    std::int64_t metrics = SINTER_METRIC_LOSS;
+    if (c.metrics & ir::TrainConfig::MetricAccuracy) metrics |= SINTER_METRIC_ACCURACY;
     return llvm::ConstantStruct::get(trainConfigType(ctx_),
         {i32(opt), i32(c.nesterov), f32(c.lr), f32(c.momentum), f32(c.beta1), f32(c.beta2), f32(c.eps),
          f32(c.weightDecay), i64(c.batch), i64(c.epochs), i64(static_cast<std::int64_t>(c.seed)),
          i32(c.amsgrad), i32(c.centered), f32(c.dampening), f32(c.alpha), f32(c.lrDecay), f32(c.initialAccumulator),
-         f32(c.clipNorm), i32(sched), f32(c.gamma), f32(c.minLr), i64(c.stepSize), i64(c.warmupSteps)});
+         f32(c.clipNorm), i32(sched), f32(c.gamma), f32(c.minLr), i64(c.stepSize), i64(c.warmupSteps),
+         i32(metrics)});
   }
 
  private:

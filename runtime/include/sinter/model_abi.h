@@ -55,6 +55,14 @@ enum sinter_schedule_kind {
   SINTER_SCHED_COSINE = 3       /* min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2 over all T optimizer steps */
 };
 
+/* What the training driver reports per epoch, as bits of sinter_train_config.metrics. The loss is always
+ * reported (the compiler always sets its bit); a mask of 0, from a descriptor written before the field
+ * existed, means the default: loss and accuracy. */
+enum sinter_metric {
+  SINTER_METRIC_LOSS = 1,    /* the mean loss of the split */
+  SINTER_METRIC_ACCURACY = 2 /* the fraction of samples whose largest prediction is the label */
+};
+
 typedef struct sinter_train_config {
   int32_t optimizer; /* enum sinter_optimizer_kind */
   int32_t nesterov;  /* sgd: 1 for Nesterov momentum */
@@ -80,6 +88,8 @@ typedef struct sinter_train_config {
   float min_lr;      /* cosine schedule */
   int64_t step_size;    /* step schedule: epochs between decays */
   int64_t warmup_steps; /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
+  /* Appended in ABI version 3. */
+  int32_t metrics;   /* bits of enum sinter_metric; 0: loss and accuracy */
 } sinter_train_config;
 
 /* A generated entry point. buffers holds one pointer per tensor in ABI order (see below); sym_dims holds

@@ -64,6 +64,14 @@ TEST_CASE("the descriptor describes the model") {
   CHECK(d.train.optimizer == SINTER_OPT_ADAM);
   CHECK(d.train.batch == 64);
   CHECK(d.train.lr == 0.5f);
+  CHECK(d.train.metrics == (SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY));  // the default
+}
+
+TEST_CASE("the descriptor carries the train block's metrics") {
+  ir::Module m = makeModule(test::mlpGraph());
+  m.train->metrics = ir::TrainConfig::MetricLoss;
+  auto jit = codegen::JitModel::compile(m, {});
+  CHECK(jit->descriptor()->train.metrics == SINTER_METRIC_LOSS);
 }
 
 TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
@@ -76,7 +84,7 @@ TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
   CHECK(sl->getElementOffset(11) == offsetof(sinter_model_desc, forward));
   CHECK(sl->getElementOffset(13) == offsetof(sinter_model_desc, has_train));
   CHECK(sl->getElementOffset(15) == offsetof(sinter_model_desc, train));
-  // The train config on its own: its size and the first and last fields appended in ABI 2.
+  // The train config on its own: its size, the first and last fields appended in ABI 2, ABI 3's metrics.
   auto* trainTy = llvm::cast<llvm::StructType>(codegen::modelDescType(ctx)->getElementType(15));
   const llvm::StructLayout* tl = dl.getStructLayout(trainTy);
   CHECK(tl->getSizeInBytes() == sizeof(sinter_train_config));
@@ -84,6 +92,7 @@ TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
   CHECK(tl->getElementOffset(11) == offsetof(sinter_train_config, amsgrad));
   CHECK(tl->getElementOffset(17) == offsetof(sinter_train_config, clip_norm));
   CHECK(tl->getElementOffset(22) == offsetof(sinter_train_config, warmup_steps));
+  CHECK(tl->getElementOffset(23) == offsetof(sinter_train_config, metrics));
 }
 
 TEST_CASE("object files and assembly are emitted for the host") {

@@ -396,7 +396,25 @@ TEST_CASE("diagnostics: missing minimize and repeated settings", "[diagnostics]"
         "m.sn:10:3: error: unknown train setting 'epoch'; did you mean 'epochs'?");
   CHECK(compile(std::string(kTrainable) + "train M {\n  minimize loss\n  lr 3\n}\n").first() ==
         "m.sn:10:3: error: unknown train setting 'lr'; the settings are minimize, optimizer, batch, epochs, seed, "
-        "schedule and clip_norm");
+        "schedule, clip_norm and metrics");
+}
+
+TEST_CASE("diagnostics: metrics", "[diagnostics]") {
+  // Each bad name is reported at itself, and the rest of the list is still read.
+  CHECK(compile(std::string(kTrainable) + "train M {\n  minimize loss\n  metrics [acuracy, loss, los]\n}\n").text() ==
+        "m.sn:10:12: error: unknown metric 'acuracy'; did you mean 'accuracy'?\n"
+        "  metrics [acuracy, loss, los]\n"
+        "           ^~~~~~~\n"
+        "m.sn:10:27: error: unknown metric 'los'; did you mean 'loss'?\n"
+        "  metrics [acuracy, loss, los]\n"
+        "                          ^~~\n"
+        "2 errors generated.\n");
+  // Keras's spelling `metrics = [...]`: one error at the '=', and the list is checked as usual.
+  CHECK(compile(std::string(kTrainable) + "train M {\n  minimize loss\n  metrics = [accuracy]\n}\n").text() ==
+        "m.sn:10:11: error: train settings take no '=' (as in 'metrics [loss, accuracy]')\n"
+        "  metrics = [accuracy]\n"
+        "          ^\n"
+        "1 error generated.\n");
 }
 
 TEST_CASE("diagnostics: optimizers and hyper-parameters", "[diagnostics]") {

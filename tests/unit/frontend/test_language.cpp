@@ -10,6 +10,7 @@
 #include <string>
 
 #include "compiler/ir/graph.h"
+#include "frontend/builtins.h"
 #include "frontend/functions.h"
 #include "helpers.h"
 
@@ -302,7 +303,7 @@ TEST_CASE("language: every example model checks and verifies", "[language][examp
   CHECK(n >= 9);
 }
 
-TEST_CASE("docs/language.md names every built-in function and every layer and def of lib/nn.sn", "[language][docs]") {
+TEST_CASE("docs/language.md names every built-in function, every layer and def of lib/nn.sn and every metric", "[language][docs]") {
   auto read = [](const std::string& path) {
     std::ifstream f(std::string(SINTER_SOURCE_DIR) + "/" + path);
     std::stringstream ss;
@@ -332,4 +333,9 @@ TEST_CASE("docs/language.md names every built-in function and every layer and de
     CHECK(mentions(stdlib, (*it)[1]));
   }
   CHECK(n >= 17);  // the scan found the layers and defs (a broken regex finds none)
+  const std::string train = section("## Train block");
+  for (const MetricSpec& m : metrics()) {
+    INFO("metric " << m.name);
+    CHECK(train.find("| `" + std::string(m.name) + "` |") != std::string::npos);
+  }
 }

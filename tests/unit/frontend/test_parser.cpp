@@ -100,6 +100,11 @@ TEST_CASE("parser: train block", "[parser]") {
       "    batch 64 <4:3>\n"
       "    epochs 5 <5:3>\n"
       "    seed 42 <6:3>\n");
+  // A list may be empty, end in a comma and span lines.
+  CHECK(ast("train M {\n  metrics [loss,\n           accuracy,]\n  metrics []\n}\n") ==
+        "  Train M <1:1>\n"
+        "    metrics [loss, accuracy] <2:3>\n"
+        "    metrics [] <4:3>\n");
 }
 
 TEST_CASE("parser: comments, blank lines and '{' on its own line", "[parser]") {

@@ -146,6 +146,20 @@ TEST_CASE("to_graph: train configuration", "[to_graph]") {
     CHECK(t.batch == 32);
     CHECK(t.epochs == 1);
     CHECK(t.seed == 0);
+    CHECK(t.metrics == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
+  }
+  SECTION("metrics: the loss is always among them, listed or not") {
+    auto metricsOf = [&](const std::string& list) {
+      auto c = compile(base + "train M {\n  minimize loss\n  metrics " + list + "\n}\n");
+      INFO(c.text());
+      REQUIRE(c.module);
+      return c.module->train->metrics;
+    };
+    CHECK(metricsOf("[accuracy]") == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
+    CHECK(metricsOf("[loss, accuracy]") == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
+    CHECK(metricsOf("[accuracy, loss]") == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
+    CHECK(metricsOf("[loss]") == ir::TrainConfig::MetricLoss);
+    CHECK(metricsOf("[]") == ir::TrainConfig::MetricLoss);
   }
   SECTION("sgd with positional and keyword arguments") {
     auto c = compile(base +

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #if defined(__x86_64__)
@@ -332,11 +333,86 @@ TEST_CASE("driver: every epoch visits each sample once, in a new order") {
   }
 }
 
+TEST_CASE("driver: the train block's metrics choose what each epoch reports; --metrics-list overrides them") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  sinter_model_desc lossOnly = tinyModel();  // `metrics [loss]`
+  lossOnly.train.metrics = SINTER_METRIC_LOSS;
+  auto run = [&](const sinter_model_desc& m, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--data", dir.file(""), "--no-save", "--epochs", "2", "--metrics", dir.file("m.jsonl")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Result r = runDriver(dir, args, m);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    return r;
+  };
+  // The keys of every metrics line that name an accuracy.
+  auto accuracyKeys = [&] {
+    std::set<std::string> keys;
+    for (const auto& j : readMetrics(dir.file("m.jsonl")))
+      for (const auto& item : j.items())
+        if (item.key().find("accuracy") != std::string::npos) keys.insert(item.key());
+    return keys;
+  };
+
+  SECTION("the loss alone: no accuracy columns, and no forward pass over the training batches") {
+    const Result r = run(lossOnly, {});
+    std::istringstream out(r.out);
+    std::string line;
+    REQUIRE(std::getline(out, line));  // "training tiny: ..."
+    for (int e = 1; e <= 2; ++e) {
+      REQUIRE(std::getline(out, line));
+      int epoch = 0, epochs = 0, used = 0;
+      double trainLoss = 0, testLoss = 0, seconds = 0, rate = 0;
+      REQUIRE(std::sscanf(line.c_str(), "epoch %d/%d train_loss %lf test_loss %lf %lfs %lf samples/s%n", &epoch,
+                          &epochs, &trainLoss, &testLoss, &seconds, &rate, &used) == 6);
+      char expected[256];
+      std::snprintf(expected, sizeof expected, "epoch %d/%d  train_loss %.4f  test_loss %.4f  %.1fs  %.0f samples/s", e,
+                    2, trainLoss, testLoss, seconds, rate);
+      CHECK(line == expected);
+      CHECK(used == static_cast<int>(line.size()));
+    }
+    CHECK(accuracyKeys().empty());
+    const auto m = readMetrics(dir.file("m.jsonl"));
+    REQUIRE(m.size() == 2);
+    CHECK(m[1]["train_loss"].is_number());
+    CHECK(m[1]["test_loss"].is_number());
+    // forward runs only to evaluate: 90 test samples in batches of 16 are 6 calls an epoch.
+    CHECK(g_forwardBatches.size() == 2 * 6);
+  }
+  SECTION("--metrics-list brings accuracy back, or takes it away from the default") {
+    run(lossOnly, {"--metrics-list", "loss,accuracy"});
+    CHECK(accuracyKeys() == std::set<std::string>{"train_accuracy", "test_accuracy"});
+    run(lossOnly, {"--metrics-list=accuracy"});  // the loss is always reported
+    CHECK(accuracyKeys() == std::set<std::string>{"train_accuracy", "test_accuracy"});
+    CHECK(readMetrics(dir.file("m.jsonl"))[0]["train_loss"].is_number());
+    const Result r = run(tinyModel(), {"--metrics-list", "loss"});
+    CHECK(accuracyKeys().empty());
+    CHECK(r.out.find("acc") == std::string::npos);
+    run(tinyModel(), {"--metrics-list="});  // an empty list: the loss alone
+    CHECK(accuracyKeys().empty());
+  }
+  SECTION("--no-train-acc still skips the training accuracy only") {
+    sinter_model_desc both = tinyModel();  // `metrics [loss, accuracy]`
+    both.train.metrics = SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+    const Result r = run(both, {"--no-train-acc"});
+    CHECK(accuracyKeys() == std::set<std::string>{"test_accuracy"});
+    CHECK_THAT(r.out, Catch::Contains("test_acc") && !Catch::Contains("train_acc"));
+  }
+  SECTION("--help shows the model's metrics as the default") {
+    const Result help = runDriver(dir, {"--help"}, lossOnly);
+    CHECK(help.rc == 0);
+    CHECK_THAT(help.out, Catch::Contains("--metrics-list LIST") && Catch::Contains("(default loss;"));
+    CHECK_THAT(runDriver(dir, {"--help"}).out, Catch::Contains("(default loss,accuracy;"));
+  }
+}
+
 TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
   TempDir dir("drv");
   const std::vector<std::vector<std::string>> bad = {
       {"--bogus"},       {"--epochs", "abc"}, {"--epochs=0"}, {"--batch"},       {"--quiet=1"},
-      {"--lr", "-1"},    {"--lr", "nan"},     {"stray"},      {"--seed", "-3"},  {"--limit-train", "1x"}};
+      {"--lr", "-1"},    {"--lr", "nan"},     {"stray"},      {"--seed", "-3"},  {"--limit-train", "1x"},
+      {"--metrics-list", "acc"}, {"--metrics-list", "loss,"}, {"--metrics-list"}};
   for (const auto& args : bad) {
     INFO(args[0]);
     const Result r = runDriver(dir, args);
