@@ -120,8 +120,17 @@ class KernelEmitter {
   // Rows [rowBegin, rowEnd) of one 2-D product C[M,N] = op(A) op(B).
   void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                     bool transA, bool transB, Value* rowBegin, Value* rowEnd);
+  // One 2-D product on row-major buffers: C[M,N] = op(A) op(B), or C += with accumulate.
+  struct Gemm {
+    Value *a, *b, *c;
+    llvm::Type* t;
+    Value *M, *N, *K;
+    bool transA, transB, accumulate;
+  };
+  // Rows [rowBegin, rowEnd) of C.
+  void emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd);
   // C[rowBegin..rowsDone, 0..colsDone] in whole MR x NR register tiles.
-  void emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
+  void emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA, bool accumulate,
                      Value* rowBegin, Value* rowsDone, Value* colsDone);
   // for (i = begin; i < end; ++i) body(i)
   void forRange(Value* begin, Value* end, const std::function<void(Value*)>& body);
@@ -139,6 +148,7 @@ class KernelEmitter {
   void emitConv(const ir::Node& n);
   // Iterations [begin, end) of the convolution's outer loop: images, or output channels for the weights.
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
+  void emitConvGemm(const ir::Node& n, Value* begin, Value* end);  // the f32 path: im2col and the GEMM kernel
   void emitPool(const ir::Node& n);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);  // planes [begin, end)
 };

@@ -40,21 +40,27 @@ void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epil
   });
 }
 
-// Rows [rowBegin, rowEnd) of C[M,N] = op(A) op(B) at the given element offsets. f32 products run whole
-// MR x NR register tiles with vector FMAs (emitGemmTiles) and the naive loops below on the leftover rows
-// and columns; A Bᵀ first copies B transposed, so that every form streams rows of B. Cache blocking and
-// packing are still to come.
+// Rows [rowBegin, rowEnd) of C[M,N] = op(A) op(B) at the given element offsets of the node's operands.
 void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
                                  bool transA, bool transB, Value* rowBegin, Value* rowEnd) {
-  const ir::Node& A = operand(n, 0);
-  const ir::Node& B = operand(n, 1);
-  llvm::Type* t = elem(n.type.dtype);
-  Value* aPtr = at(A, aBase);
-  Value* bPtr = at(B, bBase);
-  Value* cPtr = at(n, cBase);
+  emitGemm({at(operand(n, 0), aBase), at(operand(n, 1), bBase), at(n, cBase), elem(n.type.dtype), M, N, K, transA, transB, false},
+           rowBegin, rowEnd);
+}
+
+// f32 products run whole MR x NR register tiles with vector FMAs (emitGemmTiles) and the naive loops below
+// on the leftover rows and columns; A Bᵀ first copies B transposed, so that every form streams rows of B.
+// Cache blocking and packing are still to come.
+void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
+  llvm::Type* t = g.t;
+  Value* aPtr = g.a;
+  Value* bPtr = g.b;
+  Value* cPtr = g.c;
+  Value *M = g.M, *N = g.N, *K = g.K;
+  const bool transA = g.transA;
+  bool transB = g.transB;
   auto ld = [&](Value* p, Value* off) { return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, p, off)); };
   auto st = [&](Value* p, Value* off, Value* v) { b_.CreateStore(v, b_.CreateInBoundsGEP(t, p, off)); };
-  const bool tiled = n.type.dtype == ir::DType::F32;
+  const bool tiled = t->isFloatTy();
 
   Value* scratch = nullptr;
   if (transB && tiled) {  // Bᵀ[K,N] from B[N,K]
@@ -71,14 +77,14 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
       Value* rows = b_.CreateSub(rowEnd, rowBegin);
       rowsDone = b_.CreateAdd(rowBegin, b_.CreateMul(b_.CreateSDiv(rows, c64(kGemmRows)), c64(kGemmRows)));
       colsDone = b_.CreateMul(b_.CreateSDiv(N, c64(2 * lanes_)), c64(2 * lanes_));
-      emitGemmTiles(aPtr, bPtr, cPtr, M, N, K, transA, rowBegin, rowsDone, colsDone);
+      emitGemmTiles(aPtr, bPtr, cPtr, M, N, K, transA, g.accumulate, rowBegin, rowsDone, colsDone);
     }
     // The rest, one element at a time: rows below the tiles (all columns), and the columns right of the
     // tiles (tiled rows). The i, k, j order streams rows of B and C.
     auto naive = [&](Value* i0, Value* i1, Value* j0, Value* j1) {
       forRange(i0, i1, [&](Value* i) {
         Value* row = b_.CreateMul(i, N);
-        forRange(j0, j1, [&](Value* j) { st(cPtr, b_.CreateAdd(row, j), fconst(n, 0)); });
+        if (!g.accumulate) forRange(j0, j1, [&](Value* j) { st(cPtr, b_.CreateAdd(row, j), fconst(t, 0)); });
         forLoop(K, [&](Value* k) {
           Value* aik = ld(aPtr, transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
           Value* brow = b_.CreateMul(k, N);
@@ -97,12 +103,13 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
   // f64 A Bᵀ: dot products over contiguous rows of both.
   forRange(rowBegin, rowEnd, [&](Value* i) {
     forLoop(N, [&](Value* j) {
-      Value* acc = scalarSlot(t, fconst(n, 0));
+      Value* cOff = b_.CreateAdd(b_.CreateMul(i, N), j);
+      Value* acc = scalarSlot(t, g.accumulate ? ld(cPtr, cOff) : fconst(t, 0));
       forLoop(K, [&](Value* k) {
         Value* p = b_.CreateFMul(ld(aPtr, b_.CreateAdd(b_.CreateMul(i, K), k)), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k)));
         b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), p), acc);
       });
-      st(cPtr, b_.CreateAdd(b_.CreateMul(i, N), j), b_.CreateLoad(t, acc));
+      st(cPtr, cOff, b_.CreateLoad(t, acc));
     });
   });
 }
@@ -111,7 +118,7 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
 // 2 kGemmRows vector registers for the whole k loop; each k loads two vectors of B, broadcasts one element
 // of A per row and issues 2 kGemmRows FMAs (two FMAs per load, as the design asks).
 void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
-                                  Value* rowBegin, Value* rowsDone, Value* colsDone) {
+                                  bool accumulate, Value* rowBegin, Value* rowsDone, Value* colsDone) {
   llvm::Type* t = b_.getFloatTy();
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   const llvm::Align align(4);
@@ -119,8 +126,14 @@ void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* 
     Value* i0 = b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows)));
     forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) {
       Value* j0 = b_.CreateMul(jt, c64(2 * lanes_));
+      auto cAt = [&](int r, int v) {
+        Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)));
+        return b_.CreateInBoundsGEP(t, cPtr, off);
+      };
       std::vector<Value*> acc;
-      for (int r = 0; r < kGemmRows * 2; ++r) acc.push_back(scalarSlot(vec, llvm::Constant::getNullValue(vec)));
+      for (int r = 0; r < kGemmRows; ++r)
+        for (int v = 0; v < 2; ++v)
+          acc.push_back(scalarSlot(vec, accumulate ? static_cast<Value*>(b_.CreateAlignedLoad(vec, cAt(r, v), align)) : llvm::Constant::getNullValue(vec)));
       forLoop(K, [&](Value* k) {
         Value* brow = b_.CreateAdd(b_.CreateMul(k, N), j0);
         Value* bv[2];
@@ -138,10 +151,7 @@ void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* 
         }
       });
       for (int r = 0; r < kGemmRows; ++r)
-        for (int v = 0; v < 2; ++v) {
-          Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)));
-          b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]), b_.CreateInBoundsGEP(t, cPtr, off), align);
-        }
+        for (int v = 0; v < 2; ++v) b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]), cAt(r, v), align);
     });
   });
 }
@@ -176,6 +186,7 @@ void KernelEmitter::emitConv(const ir::Node& n) {
 }
 
 void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
+  if (n.type.dtype == ir::DType::F32) return emitConvGemm(n, begin, end);
   const ir::Node& a = operand(n, 0);
   const ir::Node& bNode = operand(n, 1);
   const auto [xT, wT, yT] = convTypes(n, a, bNode);
@@ -241,6 +252,75 @@ void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
     }); }); });
     store(n, idx4(o, C, c, KH, kh, KW, kw), b_.CreateLoad(t, acc));
   }); }); }); });
+}
+
+// f32 convolutions on the GEMM kernel, through im2col: col[(c,kh,kw), (i,j)] = x[n, c, h, w] (0 outside the
+// image), with h = i s - p + kh d. Per image,
+//   conv2d:             y[n]  = W[O, CKK] col                       (M = O, N = OH OW, K = C KH KW)
+//   conv2d_grad_input:  dcol  = Wᵀ dy[n], then col2im adds dcol back into dx[n]
+//   conv2d_grad_weight: dW   += dy[n] colᵀ over the images in order (each thread its rows of dW)
+// Every output element is summed by one thread in a fixed order, so the bits do not depend on threads.
+void KernelEmitter::emitConvGemm(const ir::Node& n, Value* begin, Value* end) {
+  const ir::Node& a = operand(n, 0);
+  const ir::Node& bNode = operand(n, 1);
+  const auto [xT, wT, yT] = convTypes(n, a, bNode);
+  const std::int64_t C = xT.shape[1].size, H = xT.shape[2].size, W = xT.shape[3].size, O = wT.shape[0].size,
+                     KH = wT.shape[2].size, KW = wT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0),
+                     p1 = attr(n, "padding", 1), d0 = attr(n, "dilation", 0), d1 = attr(n, "dilation", 1);
+  const std::int64_t CKK = C * KH * KW, P = OH * OW;
+  llvm::Type* t = b_.getFloatTy();
+  auto ptr = [&](const ir::Node& node, Value* offset) { return at(node, offset); };
+  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
+  // Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image element it stands for.
+  auto forEachColumnEntry = [&](const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
+    forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
+      Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(c, c64(KH)), kh), c64(KW)), kw);
+      forLoop(c64(OH), [&](Value* i) {
+        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
+        forLoop(c64(OW), [&](Value* j) {
+          Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
+          Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+          Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(c, c64(H)), h), c64(W)), w);
+          body(r, b_.CreateAdd(b_.CreateMul(i, c64(OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
+        });
+      });
+    }); }); });
+  };
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  Value* col = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {c64(CKK * P * 4)}, "col");
+  // col (or its transpose) of image nn.
+  auto im2col = [&](Value* nn, bool transposed) {
+    Value* image = ptr(n.op == ir::Op::Conv2DGradInput ? n : a, b_.CreateMul(nn, c64(C * H * W)));
+    forEachColumnEntry([&](Value* r, Value* q, Value* valid, Value* xOff) {
+      Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(image, xOff)), fconst(t, 0));
+      b_.CreateStore(v, gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q)));
+    });
+  };
+  if (n.op == ir::Op::Conv2D) {
+    forRange(begin, end, [&](Value* nn) {
+      im2col(nn, false);
+      emitGemm({ptr(bNode, c64(0)), col, ptr(n, b_.CreateMul(nn, c64(O * P))), t, c64(O), c64(P), c64(CKK), false, false, false}, c64(0), c64(O));
+    });
+  } else if (n.op == ir::Op::Conv2DGradInput) {  // conv2d_grad_input(dy, w)
+    forRange(begin, end, [&](Value* nn) {
+      emitGemm({ptr(bNode, c64(0)), ptr(a, b_.CreateMul(nn, c64(O * P))), col, t, c64(CKK), c64(P), c64(O), true, false, false}, c64(0), c64(CKK));
+      Value* dx = ptr(n, b_.CreateMul(nn, c64(C * H * W)));
+      forLoop(c64(C * H * W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
+      forEachColumnEntry([&](Value* r, Value* q, Value* valid, Value* xOff) {
+        Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
+      });
+    });
+  } else {  // conv2d_grad_weight(x, dy): rows [begin, end) of dW
+    Value* dw = ptr(n, c64(0));
+    forRange(b_.CreateMul(begin, c64(CKK)), b_.CreateMul(end, c64(CKK)), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dw, k)); });
+    forLoop(extent(xT.shape[0]), [&](Value* nn) {
+      im2col(nn, true);
+      emitGemm({ptr(bNode, b_.CreateMul(nn, c64(O * P))), col, dw, t, c64(O), c64(CKK), c64(P), false, false, true}, begin, end);
+    });
+  }
+  b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {col});
 }
 
 // max_pool2d, avg_pool2d (padding counts in the average, as PyTorch's default), max_pool2d_grad (dy goes to
