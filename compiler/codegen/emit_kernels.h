@@ -6,6 +6,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include "compiler/codegen/kernel_plan.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
 #include "compiler/lower/memory_plan.h"
@@ -22,14 +23,14 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g);
 // gradient's seed is a constant computed in between).
 ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k);
 
-// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, computing every node of g in order, each of
-// `kernels` (planned into `memory` with them) as one loop nest at its first member: arguments and results
+// Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, running the kernels of `program` (planKernels;
+// `memory` planned with its fused kernels) in order: arguments and results
 // in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`; vectorFloats is the
 // target's f32 vector width, for the register-blocked matrix kernel; training says whether random ops
 // (dropout) draw, from the seed the caller passes in sym_dims[num_syms].
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& buffers, const lower::MemoryPlan& memory,
-                                  const std::vector<lower::FusedKernel>& kernels, int vectorFloats, bool training);
+                                  const KernelProgram& program, int vectorFloats, bool training);
 
 // The module's parallel_for hook (model_abi.h): a writable pointer, NULL until the runtime installs its
 // parallel loop. Created on first use; the descriptor points at it.

@@ -168,9 +168,9 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   lower::Bindings reference;
   for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
   auto function = [&](const std::string& name, const ir::Graph& g, bool training) {
-    const std::vector<lower::FusedKernel> kernels = fusedKernels(g);
-    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference, kernels),
-                             kernels, lanes, training);
+    const KernelProgram program = planKernels(g);
+    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference, program.fused),
+                             program, lanes, training);
   };
   llvm::Function* forward = function("forward", fwd, false);
   llvm::Function* trainStep = m.train ? function("train_step", m.trainStep, true) : nullptr;

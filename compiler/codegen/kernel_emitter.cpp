@@ -11,8 +11,8 @@ namespace sinter::codegen {
 using llvm::BasicBlock;
 
 KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                             const lower::MemoryPlan& memory, const std::vector<lower::FusedKernel>& kernels,
-                             int vectorFloats, bool training)
+                             const lower::MemoryPlan& memory, const KernelProgram& program, int vectorFloats,
+                             bool training)
     : mod_(mod),
       fn_(fn),
       ctx_(mod.getContext()),
@@ -20,7 +20,7 @@ KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Gr
       g_(g),
       plan_(plan),
       memory_(memory),
-      kernels_(kernels),
+      program_(program),
       kernelOf_(g.nodes.size(), -1),
       lanes_(vectorFloats),
       training_(training) {}
@@ -42,8 +42,8 @@ void KernelEmitter::emit() {
 
   ptr_.resize(g_.nodes.size(), nullptr);
   const std::vector<Value*> slots = allocateArena();
-  for (std::size_t k = 0; k < kernels_.size(); ++k)
-    for (ir::NodeId id : kernels_[k].nodes) kernelOf_[static_cast<std::size_t>(id)] = static_cast<int>(k);
+  for (std::size_t k = 0; k < program_.fused.size(); ++k)
+    for (ir::NodeId id : program_.fused[k].nodes) kernelOf_[static_cast<std::size_t>(id)] = static_cast<int>(k);
   for (const ir::Node& n : g_.nodes) {
     const std::size_t id = static_cast<std::size_t>(n.id);
     const lower::Slot& s = plan_.home[id];
@@ -57,12 +57,11 @@ void KernelEmitter::emit() {
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
   prepareParallelEnvironment();
-  for (const ir::Node& n : g_.nodes) {
-    const int k = kernelOf_[static_cast<std::size_t>(n.id)];
-    if (k < 0)
-      emitNode(n);
-    else if (fusedPosition(g_, kernels_[static_cast<std::size_t>(k)]) == n.id)
-      emitFused(kernels_[static_cast<std::size_t>(k)]);
+  for (const Kernel& k : program_.kernels) {
+    if (k.fused >= 0)
+      emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
+    else
+      emitNode(g_.node(k.nodes.front()));
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
@@ -232,77 +231,32 @@ void KernelEmitter::fill(const ir::Node& n, Value* v) {
 // ---- dispatch --------------------------------------------------------------------------------------
 
 void KernelEmitter::emitNode(const ir::Node& n) {
-  switch (n.op) {
-    case ir::Op::Input:
-    case ir::Op::Param:
-      return;  // already in its buffer
-    case ir::Op::Constant:
+  switch (kernelKind(n.op)) {
+    case Kernel::Fill:
+      if (n.op != ir::Op::Constant) return;  // inputs and params are already in their buffers
       return fill(n, ir::isFloat(n.type.dtype) ? fconst(n, n.scalar)
                                                : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar))));
-    case ir::Op::Neg:
-    case ir::Op::Exp:
-    case ir::Op::Log:
-    case ir::Op::Sqrt:
-    case ir::Op::Abs:
-    case ir::Op::Sign:
-    case ir::Op::Sigmoid:
-    case ir::Op::Tanh:
-    case ir::Op::Relu:
-    case ir::Op::LeakyRelu:
-    case ir::Op::Gelu:
-    case ir::Op::Softplus:
-    case ir::Op::StopGradient:
-    case ir::Op::Dropout:
-    case ir::Op::DropoutGrad:
-    case ir::Op::Add:
-    case ir::Op::Sub:
-    case ir::Op::Mul:
-    case ir::Op::Div:
-    case ir::Op::Pow:
-    case ir::Op::Maximum:
-    case ir::Op::Minimum:
-    case ir::Op::GreaterEqual:
-    case ir::Op::ReluGrad:
-    case ir::Op::LeakyReluGrad:
-    case ir::Op::GeluGrad:
-    case ir::Op::Broadcast: return emitElementwise(n);
-    case ir::Op::ReduceSum:
-    case ir::Op::ReduceMean:
-    case ir::Op::ReduceMax:
-    case ir::Op::Count:
-    case ir::Op::SumTo: return emitReduce(n);
-    case ir::Op::Softmax:
-    case ir::Op::SoftmaxGrad:
-    case ir::Op::LogSoftmax:
-    case ir::Op::LogSoftmaxGrad: return emitSoftmaxFamily(n);
-    case ir::Op::Reshape:
-    case ir::Op::Transpose:
-    case ir::Op::Concat:
-    case ir::Op::Slice:
-    case ir::Op::SliceGrad: return emitLayout(n);
-    case ir::Op::Gather:
-    case ir::Op::GatherGrad: return emitGather(n);
-    case ir::Op::MatMul:
-    case ir::Op::MatMulTN:
-    case ir::Op::MatMulNT: return emitMatMul(n);
-    case ir::Op::Conv2D:
-    case ir::Op::Conv2DGradInput:
-    case ir::Op::Conv2DGradWeight: return emitConv(n);
-    case ir::Op::MaxPool2D:
-    case ir::Op::MaxPool2DGrad:
-    case ir::Op::AvgPool2D:
-    case ir::Op::AvgPool2DGrad: return emitPool(n);
-    case ir::Op::CrossEntropy: return emitCrossEntropy(n);
-    case ir::Op::CrossEntropyGrad: return emitCrossEntropyGrad(n);
-    case ir::Op::SoftCrossEntropy:
-    case ir::Op::Mse:
-    case ir::Op::BceWithLogits: return emitLoss(n);
+    case Kernel::Elementwise: return emitElementwise(n);
+    case Kernel::Reduction: return emitReduce(n);
+    case Kernel::Softmax: return emitSoftmaxFamily(n);
+    case Kernel::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
+    case Kernel::Loss: return emitLoss(n);
+    case Kernel::Layout: return emitLayout(n);
+    case Kernel::Gather: return emitGather(n);
+    case Kernel::Gemm: return emitMatMul(n);
+    case Kernel::Convolution: return emitConv(n);
+    case Kernel::Pooling: return emitPool(n);
+    case Kernel::ElementwiseChain:
+    case Kernel::CrossEntropyFused:
+    case Kernel::GemmEpilogue:
+    case Kernel::GemmBiasGradient: break;  // kinds of fused groups, never of one node
   }
+  throw std::logic_error("codegen: a fused kernel kind for a single node");
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& plan, const lower::MemoryPlan& memory,
-                                  const std::vector<lower::FusedKernel>& kernels, int vectorFloats, bool training) {
+                                  const KernelProgram& program, int vectorFloats, bool training) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -310,7 +264,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->getArg(0)->setName("buffers");
   fn->getArg(1)->setName("sym_dims");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  KernelEmitter(mod, fn, g, plan, memory, kernels, vectorFloats, training).emit();
+  KernelEmitter(mod, fn, g, plan, memory, program, vectorFloats, training).emit();
   return fn;
 }
 

@@ -8,6 +8,7 @@
 #include <llvm/IR/Module.h>
 #include <map>
 
+#include "compiler/codegen/kernel_plan.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
 #include "compiler/lower/memory_plan.h"
@@ -23,8 +24,7 @@ inline constexpr int kGemmRows = 6;
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
-                const lower::MemoryPlan& memory, const std::vector<lower::FusedKernel>& kernels, int vectorFloats,
-                bool training);
+                const lower::MemoryPlan& memory, const KernelProgram& program, int vectorFloats, bool training);
   void emit();
 
  private:
@@ -35,8 +35,8 @@ class KernelEmitter {
   const ir::Graph& g_;
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
-  const std::vector<lower::FusedKernel>& kernels_;
-  std::vector<int> kernelOf_;  // per node: its fused kernel in kernels_, or -1
+  const KernelProgram& program_;
+  std::vector<int> kernelOf_;  // per node: its fused kernel in program_.fused, or -1
   int lanes_;      // f32 lanes of one vector register of the target
   bool training_;  // a train step: dropout drops, with the seed in sym_dims[num_syms]
   Value* seed_ = nullptr;

@@ -6,6 +6,9 @@
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/emit_kernels.h"
+#include "compiler/codegen/emit_module.h"
+#include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/target.h"
 #include "compiler/ir/dot.h"
 #include "compiler/lower/memory_plan.h"
 #include "compiler/passes/fusion_groups.h"
@@ -69,6 +72,14 @@ std::string memoryStage(const ir::Graph& g, const DumpOptions& opts, std::int64_
   return lower::memoryReport(g, lower::planMemory(g, b, codegen::fusedKernels(g)), b);
 }
 
+// The kernel program of the optimized train step, for the target of the codegen options.
+std::string kernelStage(const ir::Graph& g, const DumpOptions& opts, std::int64_t fallback) {
+  const lower::Bindings b = bindings(g, opts, fallback);
+  const codegen::KernelProgram program = codegen::planKernels(g);
+  const int lanes = codegen::vectorFloats(*codegen::createTargetMachine(opts.codegen));
+  return codegen::printKernels(g, program, lower::planMemory(g, b, program.fused), b, lanes);
+}
+
 // `.ir` input: the graphs as parsed (graph), differentiated (grad, for a graph with a loss and no
 // gradients yet), after the passes (opt), with fusion groups (fusion) and their memory plan (memory).
 int dumpIr(const std::string& path, const DumpOptions& opts) {
@@ -85,12 +96,15 @@ int dumpIr(const std::string& path, const DumpOptions& opts) {
         if (!loss) throw std::runtime_error(fmt::format("@{} has no loss result to differentiate", parsed.name));
         ir::Graph step = autodiff::buildTrainStep(parsed, loss->name);
         fmt::print("{}", show(step, opts));
-      } else if (stage == "opt" || stage == "memory" || stage == "fusion") {
+      } else if (stage == "opt" || stage == "memory" || stage == "fusion" || stage == "kernel") {
         ir::Graph g = parsed;
         optimizeGraph(g, opts.pipeline);
-        fmt::print("{}", stage == "opt" ? show(g, opts) : stage == "fusion" ? fusionStage(g, opts) : memoryStage(g, opts, 64));
+        fmt::print("{}", stage == "opt"      ? show(g, opts)
+                         : stage == "fusion" ? fusionStage(g, opts)
+                         : stage == "kernel" ? kernelStage(g, opts, 64)
+                                             : memoryStage(g, opts, 64));
       } else {
-        fmt::print(stderr, "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion and memory\n", stage);
+        fmt::print(stderr, "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n", stage);
         return 1;
       }
     }
@@ -131,9 +145,9 @@ int runDump(const std::string& path, const DumpOptions& opts) {
       fmt::print("{}", *ast);
       continue;
     }
-    static const char* const known[] = {"graph", "grad", "opt", "fusion", "memory", "llvm", "asm"};
+    static const char* const known[] = {"graph", "grad", "opt", "fusion", "kernel", "memory", "llvm", "asm"};
     if (std::find(std::begin(known), std::end(known), stage) == std::end(known)) {
-      fmt::print(stderr, "error: unknown stage '{}' (stages: ast, graph, grad, opt, fusion, memory, llvm, asm)\n", stage);
+      fmt::print(stderr, "error: unknown stage '{}' (stages: ast, graph, grad, opt, fusion, kernel, memory, llvm, asm)\n", stage);
       return 1;
     }
     if (!built) {
@@ -165,6 +179,8 @@ int runDump(const std::string& path, const DumpOptions& opts) {
       fmt::print("{}", fusionStage(optimized->trainStep, opts));
     } else if (stage == "memory") {
       fmt::print("{}", memoryStage(optimized->trainStep, opts, optimized->train->batch));
+    } else if (stage == "kernel") {
+      fmt::print("{}", kernelStage(optimized->trainStep, opts, optimized->train->batch));
     } else if (stage == "llvm") {
       fmt::print("{}", codegen::emitLLVMText(*optimized, opts.codegen));
     } else {

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   addIncludeFlag(dumpCmd);
   dumpCmd->add_option("--stage", stages,
                       "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
-                      "opt (after graph passes), fusion (opt with fusion groups), memory (memory plan of the optimized train step), "
+                      "opt (after graph passes), fusion (opt with fusion groups), kernel (the kernels code generation emits), "
+                      "memory (memory plan of the optimized train step), "
                       "llvm, asm")
       ->capture_default_str();
   addCodegenFlags(dumpCmd, dump.codegen);

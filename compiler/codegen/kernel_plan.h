@@ -1,0 +1,55 @@
+// The kernel program of a generated function: the ordered kernels that code generation emits, each one
+// loop nest computing a single node or a fused group. It is what decides which nodes run together, in
+// which order and where; `sinter dump --stage=kernel` prints it with the loop structure each kernel kind
+// is emitted with (parallel loop, tiles, vector width) and the buffers it reads and writes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/ir/graph.h"
+#include "compiler/lower/memory_plan.h"
+
+namespace sinter::codegen {
+
+struct Kernel {
+  enum Kind {
+    Fill,              // a constant
+    Elementwise,       // one elementwise op
+    ElementwiseChain,  // fused elementwise ops, one loop
+    Reduction,         // reduce_*, count, sum_to
+    Softmax,           // softmax, log_softmax and their gradients
+    CrossEntropy,      // cross_entropy or its gradient alone
+    CrossEntropyFused, // cross_entropy with its gradient and/or softmax
+    Loss,              // mse, bce_with_logits, soft_cross_entropy
+    Layout,            // reshape, transpose, concat, slice
+    Gather,            // gather and its gradient
+    Gemm,              // matmul, matmul_tn, matmul_nt
+    GemmEpilogue,      // a GEMM with elementwise ops applied to its rows
+    GemmBiasGradient,  // matmul_tn with the column sums of its dy
+    Convolution,
+    Pooling,
+  };
+  Kind kind;
+  std::vector<ir::NodeId> nodes;  // computed by this kernel, in order
+  int fused = -1;                 // its entry in KernelProgram::fused, or -1 for a single node
+};
+
+struct KernelProgram {
+  std::vector<lower::FusedKernel> fused;
+  std::vector<Kernel> kernels;  // in execution order
+};
+
+// The kind of kernel that computes one node alone; Input and Param need none (Fill stands in: never asked).
+Kernel::Kind kernelKind(ir::Op op);
+
+// Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
+// alone in node order.
+KernelProgram planKernels(const ir::Graph& g);
+
+// The program as text: per kernel its nodes, loop structure for a target with `lanes` f32 lanes per
+// vector, and where what it reads and writes lives in `memory` at `bindings`.
+std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
+                         const lower::Bindings& bindings, int lanes);
+
+}  // namespace sinter::codegen
