@@ -57,11 +57,15 @@ void KernelEmitter::emit() {
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
   prepareParallelEnvironment();
+  // Every kernel is a function of its own, called in order (see outline() for why).
   for (const Kernel& k : program_.kernels) {
-    if (k.fused >= 0)
-      emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
-    else
-      emitNode(g_.node(k.nodes.front()));
+    llvm::Function* f = outline(".k", [&](Value*, Value*) {
+      if (k.fused >= 0)
+        emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
+      else
+        emitNode(g_.node(k.nodes.front()));
+    });
+    b_.CreateCall(f, {env_, c64(0), c64(0)});
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
@@ -144,7 +148,7 @@ std::vector<Value*> KernelEmitter::allocateArena() {
 }
 
 Value* KernelEmitter::at(const ir::Node& n, Value* offset) {
-  return b_.CreateInBoundsGEP(elem(n.type.dtype), ptr_[static_cast<std::size_t>(n.id)], offset);
+  return b_.CreateInBoundsGEP(elem(n.type.dtype), buffer(n.id), offset);
 }
 Value* KernelEmitter::load(const ir::Node& n, Value* offset) { return b_.CreateLoad(elem(n.type.dtype), at(n, offset)); }
 void KernelEmitter::store(const ir::Node& n, Value* offset, Value* v) { b_.CreateStore(v, at(n, offset)); }

@@ -45,6 +45,10 @@ class KernelEmitter {
   Value* arena_ = nullptr;
   // What outlined parallel bodies read: every node's buffer, then the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
+  llvm::Function* entry_ = nullptr;  // the entry point, while emitting an outlined function
+  llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)
+  std::vector<bool> hasBuffer_;        // per node: whether it has a buffer at all
+  Value* buffer(ir::NodeId id);
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
   llvm::Type* i64() { return b_.getInt64Ty(); }
@@ -96,6 +100,9 @@ class KernelEmitter {
   // every value it uses itself (extents, buffers and the seed are there again), nothing from outside.
   // `work` estimates the multiply-adds, for the runtime to keep small loops on one thread.
   void parallelFor(Value* count, Value* work, const std::function<void(Value* begin, Value* end)>& body);
+  // Emits body(begin, end) as an internal, never inlined function `void (ptr env, i64 begin, i64 end)` of
+  // its own, with buffers, symbols and the seed read from env, and returns it.
+  llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body);
 
   // ---- kernels ----------------------------------------------------------------------------------
   void emitNode(const ir::Node& n);

@@ -2,6 +2,7 @@
 // over iterations [begin, end)) that the runtime calls from several threads through the model's
 // parallel_for hook (model_abi.h). The body finds the buffers, symbols and seed in an environment the
 // entry point fills once, so a kernel needs no per-loop capture list.
+#include <algorithm>
 #include <llvm/IR/GlobalVariable.h>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -17,8 +18,22 @@ llvm::GlobalVariable* parallelHook(llvm::Module& mod) {
                                   llvm::ConstantPointerNull::get(ptrTy), name);
 }
 
+// A node's buffer in the function being emitted: in an outlined function, loaded from env at its entry
+// the first time a kernel asks (a train step has thousands of nodes and each kernel reads a few).
+Value* KernelEmitter::buffer(ir::NodeId id) {
+  const std::size_t i = static_cast<std::size_t>(id);
+  if (!ptr_[i] && fn_ != entryFn_ && hasBuffer_[i]) {
+    llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    ptr_[i] = eb.CreateLoad(b_.getPtrTy(), eb.CreateConstInBoundsGEP1_64(i64(), fn_->getArg(0), i));
+  }
+  return ptr_[i];
+}
+
 // env: [nodes] buffer pointers, then [symbols] i64 values, then the seed; 8 bytes a slot.
 void KernelEmitter::prepareParallelEnvironment() {
+  entryFn_ = fn_;
+  hasBuffer_.resize(ptr_.size());
+  for (std::size_t i = 0; i < ptr_.size(); ++i) hasBuffer_[i] = ptr_[i] != nullptr;
   const std::size_t slots = ptr_.size() + plan_.symbols.size() + 1;
   llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
   env_ = eb.CreateAlloca(llvm::ArrayType::get(i64(), slots), nullptr, "env");
@@ -29,11 +44,17 @@ void KernelEmitter::prepareParallelEnvironment() {
   if (seed_) b_.CreateStore(seed_, slot(ptr_.size() + plan_.symbols.size()));
 }
 
-void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<void(Value*, Value*)>& body) {
+llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body) {
   auto* ptrTy = b_.getPtrTy();
   auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), {ptrTy, i64(), i64()}, false);
-  auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, fn_->getName() + ".par", mod_);
+  // Named after the entry point (not after an enclosing outlined function), so names stay short.
+  const std::string base = entry_ ? entry_->getName().str() : fn_->getName().str();
+  auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, base + suffix, mod_);
   outlined->addFnAttr(llvm::Attribute::NoUnwind);
+  // Kept out of line: one function per kernel keeps LLVM's passes fast (they are superlinear in function
+  // size: an unrolled LSTM's train step as one function took minutes to compile), and a parallel body is
+  // called through the runtime anyway.
+  outlined->addFnAttr(llvm::Attribute::NoInline);
 
   // Emit the body in its own function, with the emitter's view of buffers and symbols redirected to the
   // environment; unused loads vanish in the optimizer.
@@ -42,12 +63,14 @@ void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<v
   const std::vector<Value*> savedPtr = ptr_;
   const std::map<std::string, Value*> savedSyms = syms_;
   Value* savedSeed = seed_;
+  Value* savedEnv = env_;
+  if (!entry_) entry_ = fn_;
   fn_ = outlined;
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", outlined));
   Value* env = outlined->getArg(0);
+  env_ = env;  // kernels inside may run parallel loops of their own
   auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
-  for (std::size_t i = 0; i < ptr_.size(); ++i)
-    if (ptr_[i]) ptr_[i] = b_.CreateLoad(ptrTy, slot(i));
+  std::fill(ptr_.begin(), ptr_.end(), nullptr);  // loaded from env on first use (buffer())
   for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
     syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(ptr_.size() + k), plan_.symbols[k]);
   if (seed_) seed_ = b_.CreateLoad(i64(), slot(ptr_.size() + plan_.symbols.size()), "seed");
@@ -57,7 +80,15 @@ void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<v
   ptr_ = savedPtr;
   syms_ = savedSyms;
   seed_ = savedSeed;
+  env_ = savedEnv;
+  if (entry_ == savedFn) entry_ = nullptr;
   b_.restoreIP(savedIP);
+  return outlined;
+}
+
+void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<void(Value*, Value*)>& body) {
+  auto* ptrTy = b_.getPtrTy();
+  llvm::Function* outlined = outline(".par", body);
 
   // hook ? hook(body, env, count, work) : body(env, 0, count)
   Value* hook = b_.CreateLoad(ptrTy, parallelHook(mod_), "parallel_for");

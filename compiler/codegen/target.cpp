@@ -104,7 +104,13 @@ void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, const Options& o
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  // No loop unrolling and no interleaving of vectorized loops: the kernels that need them (the GEMM tile)
+  // are unrolled by construction, the elementwise loops are bound by memory, and the copies made for them
+  // multiplied the compile time of large graphs (an unrolled LSTM) several times over.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  tuning.LoopInterleaving = false;
+  llvm::PassBuilder pb(&tm, tuning);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
