@@ -35,6 +35,9 @@ std::unique_ptr<JitModel> JitModel::compile(const ir::Module& m, const Options& 
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw std::runtime_error("JIT: " + message(jtmb.takeError()));
   jtmb->setCPU(tm->getTargetCPU().str());
+  // The same instruction selection as `sinter build` at this -O: the builder's default (O2) spends a minute
+  // on an unrolled LSTM even at -O0.
+  jtmb->setCodeGenOptLevel(tm->getOptLevel());
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit) throw std::runtime_error("JIT: " + message(jit.takeError()));
   // Generated code calls malloc, free, expf and logf: resolve them in this process.
