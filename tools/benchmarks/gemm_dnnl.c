@@ -1,0 +1,88 @@
+/* The oneDNN peer of Sinter's GEMM table: times dnnl_sgemm (row-major, C = op(A) op(B)) on the shapes given,
+ * with the protocol of model_bench.c (warm-up, samples of `reps` calls lasting at least 200 us, median and
+ * quartiles). Run it with OMP_NUM_THREADS=1: Debian's oneDNN threads through OpenMP.
+ *
+ *   gemm_dnnl MAX_SAMPLES SECONDS SHAPE...      SHAPE = nn|tn|nt:M:K:N
+ *
+ * nn is A[M,K] B[K,N], tn is A[K,M] read transposed (a weight gradient, xᵀ dy), nt is B[N,K] read
+ * transposed (an input gradient, dy wᵀ): the three forms of a dense layer's training step. */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+enum { MIN_SAMPLES = 5 };
+static const double MIN_SAMPLE_US = 200.0;
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int cmp(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
+static float* random_matrix(long n, unsigned* s) {
+  float* p = malloc(n * sizeof *p);
+  for (long k = 0; k < n; ++k) p[k] = (float)((*s = *s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+  return p;
+}
+
+static int run_shape(const char* shape, long max_samples, double seconds) {
+  char form[3];
+  long M, K, N;
+  if (sscanf(shape, "%2[nt]:%ld:%ld:%ld", form, &M, &K, &N) != 4 || strlen(form) != 2) {
+    fprintf(stderr, "gemm_dnnl: bad shape '%s' (nn|tn|nt:M:K:N)\n", shape);
+    return 0;
+  }
+  const char ta = form[0] == 't' ? 'T' : 'N', tb = form[1] == 't' ? 'T' : 'N';
+  unsigned s = 12345;
+  float *a = random_matrix(M * K, &s), *b = random_matrix(K * N, &s), *c = calloc(M * N, sizeof(float));
+  const long lda = ta == 'T' ? M : K, ldb = tb == 'T' ? K : N;
+#define CALL() dnnl_sgemm(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, N)
+  long warm = 0;
+  const double w0 = now_us();
+  while (warm < 3 || now_us() - w0 < seconds * 1e5) {
+    if (CALL() != dnnl_success) return 0;
+    ++warm;
+  }
+  const double per_call = (now_us() - w0) / warm;
+  const long reps = per_call >= MIN_SAMPLE_US ? 1 : (long)(MIN_SAMPLE_US / per_call) + 1;
+  double* t = malloc(max_samples * sizeof *t);
+  long n = 0;
+  const double t_end = now_us() + seconds * 1e6;
+  while (n < max_samples && (n < MIN_SAMPLES || now_us() < t_end)) {
+    const double t0 = now_us();
+    for (long r = 0; r < reps; ++r) CALL();
+    t[n++] = (now_us() - t0) / reps;
+  }
+#undef CALL
+  qsort(t, n, sizeof *t, cmp);
+  printf("{\"shape\": \"%s\", \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"samples\": %ld, "
+         "\"reps\": %ld, \"gflops\": %.2f}\n",
+         shape, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3));
+  fflush(stdout);
+  free(a), free(b), free(c), free(t);
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS SHAPE...  (SHAPE = nn|tn|nt:M:K:N)\n", argv[0]);
+    return 2;
+  }
+  const long max_samples = atol(argv[1]);
+  const double seconds = atof(argv[2]);
+  if (max_samples < MIN_SAMPLES) return 2;
+  const dnnl_version_t* v = dnnl_version();
+  fprintf(stderr, "gemm_dnnl: oneDNN %d.%d.%d, CPU runtime %u\n", v->major, v->minor, v->patch, v->cpu_runtime);
+  for (int i = 3; i < argc; ++i)
+    if (!run_shape(argv[i], max_samples, seconds)) return 1;
+  return 0;
+}

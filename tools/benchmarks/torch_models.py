@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""PyTorch peers of the benchmarked examples (examples/fashion_{mlp,cnn,lstm}.sn): the same layers, loss and
+optimizer as each model file and its train block (Adam, lr 1e-3), timed with the protocol of
+tools/benchmarks/model_bench.c so that both sides of a ratio are measured alike.
+
+  torch_models.py MODEL time MAX_SAMPLES SECONDS JOB...   JOB = train:BATCH:THREADS | forward:BATCH:THREADS
+  torch_models.py MODEL job DATA_DIR LIMIT_TRAIN LIMIT_TEST BATCH THREADS
+
+`time` prints one JSON line per job: the median and quartiles of the time per call in microseconds, the
+torch version and the BLAS library the process really loaded. A train call is zero_grad, forward,
+cross-entropy, backward and the optimizer step, what sinter_train_step does; a forward call is the
+probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does. `job` trains one
+epoch on a slice of Fashion-MNIST and evaluates, the job of a Sinter training executable, so that the two
+processes' peak memory can be compared."""
+import gzip
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+MIN_SAMPLES = 5
+MIN_SAMPLE_US = 200.0
+
+
+class LastHiddenLSTM(nn.Module):
+    """LSTM(28, 128) over the 28 rows of an image, from a zero state, then Dense(128, 10) on the last hidden
+    state: lib/nn.sn's LSTM layer. torch.nn.LSTM keeps two bias vectors where Sinter keeps one, 512 more
+    parameters that cost nothing measurable; the gate order (i, f, g, o) is the same."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(28, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, image):
+        _, (h, _) = self.rnn(image.reshape(-1, 28, 28))
+        return self.head(h[-1])
+
+
+def make_model(name):
+    if name == "mlp":  # examples/fashion_mlp.sn
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    if name == "cnn":  # examples/fashion_cnn.sn, dropout 0.25 after each hidden dense layer as there
+        return nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
+                             nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Dropout(0.25),
+                             nn.Linear(120, 84), nn.ReLU(), nn.Dropout(0.25), nn.Linear(84, 10))
+    if name == "lstm":  # examples/fashion_lstm.sn
+        return LastHiddenLSTM()
+    raise SystemExit(f"unknown model {name}")
+
+
+def loaded_blas():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if ".so" in line}
+        names = sorted({l.rsplit("/", 1)[-1] for l in libs if "blas" in l.lower() or "mkl" in l.lower()})
+        return ", ".join(names) or "none found"
+    except OSError:
+        return "unknown"
+
+
+def time_job(name, job, max_samples, seconds):
+    mode, batch, threads = job.split(":")
+    batch, threads = int(batch), int(threads)
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model = make_model(name)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, 784)
+    y = torch.randint(0, 10, (batch,))
+
+    def train_call():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    def forward_call():
+        with torch.no_grad():
+            torch.softmax(model(x), dim=1)
+
+    if mode == "train":
+        model.train()
+        call = train_call
+    else:
+        model.eval()
+        call = forward_call
+    # Warm-up and repetitions as in model_bench.c.
+    warm, w0 = 0, time.perf_counter()
+    while warm < 3 or time.perf_counter() - w0 < seconds * 0.1:
+        call()
+        warm += 1
+    per_call = (time.perf_counter() - w0) * 1e6 / warm
+    reps = 1 if per_call >= MIN_SAMPLE_US else int(MIN_SAMPLE_US / per_call) + 1
+    t, t_end = [], time.perf_counter() + seconds
+    while len(t) < max_samples and (len(t) < MIN_SAMPLES or time.perf_counter() < t_end):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            call()
+        t.append((time.perf_counter() - t0) * 1e6 / reps)
+    t.sort()
+    n = len(t)
+    print(json.dumps({"mode": mode, "batch": batch, "threads": torch.get_num_threads(), "median_us": t[n // 2],
+                      "p25_us": t[n // 4], "p75_us": t[3 * n // 4], "samples": n, "reps": reps,
+                      "torch": torch.__version__, "blas": loaded_blas()}), flush=True)
+
+
+def read_idx(path):
+    """An IDX file (gzip) as a numpy array: magic, dims as big-endian int32, then unsigned bytes."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+def train_job(name, data_dir, limit_train, limit_test, batch, threads):
+    """What a Sinter training executable does with --limit-train/--limit-test --epochs 1: read the data,
+    train one shuffled epoch, evaluate on the test slice."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    images = read_idx(f"{data_dir}/train-images-idx3-ubyte.gz")[:limit_train].reshape(-1, 784)
+    labels = read_idx(f"{data_dir}/train-labels-idx1-ubyte.gz")[:limit_train]
+    test_images = read_idx(f"{data_dir}/t10k-images-idx3-ubyte.gz")[:limit_test].reshape(-1, 784)
+    test_labels = read_idx(f"{data_dir}/t10k-labels-idx1-ubyte.gz")[:limit_test]
+    x = torch.from_numpy(images.astype(np.float32) / 255)
+    y = torch.from_numpy(labels.astype(np.int64))
+    model = make_model(name)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    order = torch.randperm(len(x))
+    for i in range(0, len(x), batch):
+        idx = order[i:i + batch]
+        opt.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        tx = torch.from_numpy(test_images.astype(np.float32) / 255)
+        acc = (model(tx).argmax(1).numpy() == test_labels).mean()
+    print(json.dumps({"loss": float(loss), "test_accuracy": float(acc)}))
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    name, what = sys.argv[1], sys.argv[2]
+    if what == "time":
+        max_samples, seconds = int(sys.argv[3]), float(sys.argv[4])
+        for job in sys.argv[5:]:
+            time_job(name, job, max_samples, seconds)
+    elif what == "job":
+        data_dir, limit_train, limit_test, batch, threads = sys.argv[3], *(int(a) for a in sys.argv[4:8])
+        train_job(name, data_dir, limit_train, limit_test, batch, threads)
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
