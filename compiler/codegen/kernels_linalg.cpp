@@ -47,8 +47,8 @@ void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, 
            rowBegin, rowEnd);
 }
 
-// f32 products run whole MR x NR register tiles with vector FMAs (emitGemmTiles) and the naive loops below
-// on the leftover rows and columns; A Bᵀ first copies B transposed, so that every form streams rows of B.
+// f32 products run MR x NR register tiles with vector FMAs (emitGemmTiles, masked at the right edge) and the
+// naive loops below on the leftover rows; A Bᵀ first copies B transposed, so that every form streams rows of B.
 // Cache blocking and packing are still to come.
 void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
   llvm::Type* t = g.t;
@@ -79,8 +79,8 @@ void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
       colsDone = b_.CreateMul(b_.CreateSDiv(N, c64(2 * lanes_)), c64(2 * lanes_));
       emitGemmTiles(aPtr, bPtr, cPtr, M, N, K, transA, g.accumulate, rowBegin, rowsDone, colsDone);
     }
-    // The rest, one element at a time: rows below the tiles (all columns), and the columns right of the
-    // tiles (tiled rows). The i, k, j order streams rows of B and C.
+    // The rest, one element at a time: the rows below the tiles (fewer than kGemmRows), all columns. The
+    // i, k, j order streams rows of B and C.
     auto naive = [&](Value* i0, Value* i1, Value* j0, Value* j1) {
       forRange(i0, i1, [&](Value* i) {
         Value* row = b_.CreateMul(i, N);
@@ -95,8 +95,7 @@ void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
         });
       });
     };
-    naive(rowsDone, rowEnd, c64(0), N);
-    naive(rowBegin, rowsDone, colsDone, N);
+    naive(rowsDone, rowEnd, c64(0), N);  // the tiles covered every column of their rows (masked at the edge)
     if (scratch) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch});
     return;
   }
@@ -122,38 +121,62 @@ void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* 
   llvm::Type* t = b_.getFloatTy();
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   const llvm::Align align(4);
-  forLoop(b_.CreateSDiv(b_.CreateSub(rowsDone, rowBegin), c64(kGemmRows)), [&](Value* it) {
-    Value* i0 = b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows)));
-    forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) {
-      Value* j0 = b_.CreateMul(jt, c64(2 * lanes_));
-      auto cAt = [&](int r, int v) {
-        Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)));
-        return b_.CreateInBoundsGEP(t, cPtr, off);
-      };
-      std::vector<Value*> acc;
-      for (int r = 0; r < kGemmRows; ++r)
-        for (int v = 0; v < 2; ++v)
-          acc.push_back(scalarSlot(vec, accumulate ? static_cast<Value*>(b_.CreateAlignedLoad(vec, cAt(r, v), align)) : llvm::Constant::getNullValue(vec)));
-      forLoop(K, [&](Value* k) {
-        Value* brow = b_.CreateAdd(b_.CreateMul(k, N), j0);
-        Value* bv[2];
-        for (int v = 0; v < 2; ++v)
-          bv[v] = b_.CreateAlignedLoad(vec, b_.CreateInBoundsGEP(t, bPtr, b_.CreateAdd(brow, c64(v * lanes_))), align);
-        for (int r = 0; r < kGemmRows; ++r) {
-          Value* i = b_.CreateAdd(i0, c64(r));
-          Value* aOff = transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k);
-          Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, b_.CreateInBoundsGEP(t, aPtr, aOff)));
-          for (int v = 0; v < 2; ++v) {
-            Value* slot = acc[static_cast<std::size_t>(r * 2 + v)];
-            Value* sum = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[v], b_.CreateLoad(vec, slot)});
-            b_.CreateStore(sum, slot);
-          }
+  // One tile at columns j0.. ; with masks (the last, narrower tile), lanes past N are neither read nor written.
+  auto tile = [&](Value* i0, Value* j0, Value* const* masks) {
+    auto at = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+    auto loadVec = [&](Value* p, int v) -> Value* {
+      return masks ? static_cast<Value*>(b_.CreateMaskedLoad(vec, p, align, masks[v], llvm::Constant::getNullValue(vec)))
+                   : b_.CreateAlignedLoad(vec, p, align);
+    };
+    auto cAt = [&](int r, int v) { return at(cPtr, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)))); };
+    std::vector<Value*> acc;
+    for (int r = 0; r < kGemmRows; ++r)
+      for (int v = 0; v < 2; ++v) acc.push_back(scalarSlot(vec, accumulate ? loadVec(cAt(r, v), v) : llvm::Constant::getNullValue(vec)));
+    forLoop(K, [&](Value* k) {
+      Value* brow = b_.CreateAdd(b_.CreateMul(k, N), j0);
+      Value* bv[2];
+      for (int v = 0; v < 2; ++v) bv[v] = loadVec(at(bPtr, b_.CreateAdd(brow, c64(v * lanes_))), v);
+      for (int r = 0; r < kGemmRows; ++r) {
+        Value* i = b_.CreateAdd(i0, c64(r));
+        Value* aOff = transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k);
+        Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, at(aPtr, aOff)));
+        for (int v = 0; v < 2; ++v) {
+          Value* slot = acc[static_cast<std::size_t>(r * 2 + v)];
+          b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[v], b_.CreateLoad(vec, slot)}), slot);
         }
-      });
-      for (int r = 0; r < kGemmRows; ++r)
-        for (int v = 0; v < 2; ++v) b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]), cAt(r, v), align);
+      }
     });
+    for (int r = 0; r < kGemmRows; ++r)
+      for (int v = 0; v < 2; ++v) {
+        Value* value = b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]);
+        if (masks)
+          b_.CreateMaskedStore(value, cAt(r, v), align, masks[v]);
+        else
+          b_.CreateAlignedStore(value, cAt(r, v), align);
+      }
+  };
+  Value* rowTiles = b_.CreateSDiv(b_.CreateSub(rowsDone, rowBegin), c64(kGemmRows));
+  forLoop(rowTiles, [&](Value* it) {
+    Value* i0 = b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows)));
+    forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) { tile(i0, b_.CreateMul(jt, c64(2 * lanes_)), nullptr); });
   });
+  // The columns right of the whole tiles (fewer than two vectors): one masked tile per row block, so that a
+  // narrow product (N = 10 classes) still runs on vectors.
+  Value* rest = b_.CreateSub(N, colsDone);
+  llvm::BasicBlock* masked = llvm::BasicBlock::Create(ctx_, "masked_tail", fn_);
+  llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "tail_done", fn_);
+  b_.CreateCondBr(b_.CreateICmpSGT(rest, c64(0)), masked, after);
+  b_.SetInsertPoint(masked);
+  std::vector<llvm::Constant*> lane;
+  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lanesIdx = llvm::ConstantVector::get(lane);
+  Value* masks[2];
+  for (int v = 0; v < 2; ++v)
+    masks[v] = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), c64(v * lanes_))),
+                                b_.CreateVectorSplat(static_cast<unsigned>(lanes_), rest));
+  forLoop(rowTiles, [&](Value* it) { tile(b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows))), colsDone, masks); });
+  b_.CreateBr(after);
+  b_.SetInsertPoint(after);
 }
 
 namespace {
