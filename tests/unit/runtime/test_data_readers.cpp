@@ -174,7 +174,7 @@ TEST_CASE("npy: broken files name the file and the byte offset") {
     const char* needle;
   };
   std::vector<uint8_t> truncated = npyBytes("<f4", "(2, 2)", f, sizeof f);
-  truncated.resize(truncated.size() - 3);
+  truncated.erase(truncated.end() - 3, truncated.end());  // (resize() here trips a false GCC 12 warning under ASan)
   std::vector<uint8_t> longer = npyBytes("<f4", "(2, 2)", f, sizeof f);
   longer.push_back(0);
   std::vector<uint8_t> badLen = npyBytes("<f4", "(2, 2)", f, sizeof f);
