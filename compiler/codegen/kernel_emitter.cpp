@@ -1,6 +1,7 @@
 // The generated function's frame: symbols, buffers, loop nests, and the dispatch of nodes to kernels.
 #include "compiler/codegen/kernel_emitter.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -57,15 +58,36 @@ void KernelEmitter::emit() {
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
   prepareParallelEnvironment();
-  // Every kernel is a function of its own, called in order (see outline() for why).
+  // Every kernel is a function of its own, called in order (see outline() for why), with the memories it
+  // touches as arguments.
+  constexpr int kArenaHome = 1 << 20;
+  homeOf_.assign(g_.nodes.size(), -1);
+  for (const ir::Node& n : g_.nodes) {
+    const std::size_t id = static_cast<std::size_t>(n.id);
+    if (!ptr_[id]) continue;
+    const lower::Slot& s = plan_.home[id];
+    homeOf_[id] = s.kind != lower::Slot::Temporary ? s.buffer : kArenaHome + memory_.slotOf[id];
+  }
   for (const Kernel& k : program_.kernels) {
+    std::vector<int> homes;
+    std::vector<Value*> args = {env_, c64(0), c64(0)};
+    auto touch = [&](ir::NodeId id) {
+      const int h = homeOf_[static_cast<std::size_t>(id)];
+      if (h < 0 || std::find(homes.begin(), homes.end(), h) != homes.end()) return;
+      homes.push_back(h);
+      args.push_back(ptr_[static_cast<std::size_t>(id)]);
+    };
+    for (ir::NodeId id : k.nodes) {
+      touch(id);
+      for (ir::NodeId o : g_.node(id).operands) touch(o);
+    }
     llvm::Function* f = outline(".k", [&](Value*, Value*) {
       if (k.fused >= 0)
         emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
       else
         emitNode(g_.node(k.nodes.front()));
-    });
-    b_.CreateCall(f, {env_, c64(0), c64(0)});
+    }, homes);
+    b_.CreateCall(f, args);
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);

@@ -48,6 +48,9 @@ class KernelEmitter {
   llvm::Function* entry_ = nullptr;  // the entry point, while emitting an outlined function
   llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)
   std::vector<bool> hasBuffer_;        // per node: whether it has a buffer at all
+  std::vector<int> homeOf_;            // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
+  llvm::Function* homeArgsFn_ = nullptr;  // the kernel function whose arguments homeArgs_ are
+  std::map<int, Value*> homeArgs_;        // home -> that function's argument
   Value* buffer(ir::NodeId id);
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
@@ -102,7 +105,9 @@ class KernelEmitter {
   void parallelFor(Value* count, Value* work, const std::function<void(Value* begin, Value* end)>& body);
   // Emits body(begin, end) as an internal, never inlined function `void (ptr env, i64 begin, i64 end)` of
   // its own, with buffers, symbols and the seed read from env, and returns it.
-  llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body);
+  // With homes (see homeOf_), the function takes one noalias pointer argument per home after begin and end.
+  llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body,
+                          const std::vector<int>& homes = {});
 
   // ---- kernels ----------------------------------------------------------------------------------
   void emitNode(const ir::Node& n);

@@ -23,6 +23,8 @@ llvm::GlobalVariable* parallelHook(llvm::Module& mod) {
 Value* KernelEmitter::buffer(ir::NodeId id) {
   const std::size_t i = static_cast<std::size_t>(id);
   if (!ptr_[i] && fn_ != entryFn_ && hasBuffer_[i]) {
+    if (fn_ == homeArgsFn_)
+      if (auto it = homeArgs_.find(homeOf_[i]); it != homeArgs_.end()) return ptr_[i] = it->second;
     llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
     ptr_[i] = eb.CreateLoad(b_.getPtrTy(), eb.CreateConstInBoundsGEP1_64(i64(), fn_->getArg(0), i));
   }
@@ -44,9 +46,12 @@ void KernelEmitter::prepareParallelEnvironment() {
   if (seed_) b_.CreateStore(seed_, slot(ptr_.size() + plan_.symbols.size()));
 }
 
-llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body) {
+llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body,
+                                       const std::vector<int>& homes) {
   auto* ptrTy = b_.getPtrTy();
-  auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), {ptrTy, i64(), i64()}, false);
+  std::vector<llvm::Type*> params = {ptrTy, i64(), i64()};
+  params.insert(params.end(), homes.size(), ptrTy);
+  auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), params, false);
   // Named after the entry point (not after an enclosing outlined function), so names stay short.
   const std::string base = entry_ ? entry_->getName().str() : fn_->getName().str();
   auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, base + suffix, mod_);
@@ -55,6 +60,10 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   // size: an unrolled LSTM's train step as one function took minutes to compile), and a parallel body is
   // called through the runtime anyway.
   outlined->addFnAttr(llvm::Attribute::NoInline);
+  // One argument per memory a kernel touches (an ABI buffer or an arena slot): distinct memories never
+  // overlap, so the arguments are noalias, and LLVM vectorizes without runtime overlap checks. Nodes that
+  // share a memory (an op in place over its operand) share the argument.
+  for (std::size_t h = 0; h < homes.size(); ++h) outlined->addParamAttr(static_cast<unsigned>(3 + h), llvm::Attribute::NoAlias);
 
   // Emit the body in its own function, with the emitter's view of buffers and symbols redirected to the
   // environment; unused loads vanish in the optimizer.
@@ -64,6 +73,13 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   const std::map<std::string, Value*> savedSyms = syms_;
   Value* savedSeed = seed_;
   Value* savedEnv = env_;
+  llvm::Function* savedHomeFn = homeArgsFn_;
+  const std::map<int, Value*> savedHomes = homeArgs_;
+  if (!homes.empty()) {
+    homeArgsFn_ = outlined;
+    homeArgs_.clear();
+    for (std::size_t h = 0; h < homes.size(); ++h) homeArgs_[homes[h]] = outlined->getArg(static_cast<unsigned>(3 + h));
+  }
   if (!entry_) entry_ = fn_;
   fn_ = outlined;
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", outlined));
@@ -81,6 +97,8 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   syms_ = savedSyms;
   seed_ = savedSeed;
   env_ = savedEnv;
+  homeArgsFn_ = savedHomeFn;
+  homeArgs_ = savedHomes;
   if (entry_ == savedFn) entry_ = nullptr;
   b_.restoreIP(savedIP);
   return outlined;

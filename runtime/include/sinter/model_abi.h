@@ -92,7 +92,8 @@ typedef struct sinter_train_config {
   int32_t metrics;   /* bits of enum sinter_metric; 0: loss and accuracy */
 } sinter_train_config;
 
-/* A generated entry point. buffers holds one pointer per tensor in ABI order (see below); sym_dims holds
+/* A generated entry point. buffers holds one pointer per tensor in ABI order (see below), and no two of
+ * them may overlap (generated kernels assume distinct tensors are distinct memory); sym_dims holds
  * the value of every symbolic dimension, in the order of sinter_model_desc.sym_names, followed by one more
  * entry: the seed of the call's random ops (dropout). A train step draws its dropout masks from it, so
  * the caller passes a different value for every step; forward never draws and ignores it. */
