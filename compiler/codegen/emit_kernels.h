@@ -1,6 +1,6 @@
-// Emits the body of one generated function: a loop nest per graph node, over plain buffers.
-// Correct first and simple: LLVM's loop vectorizer does the SIMD work; fusion and tiled GEMM
-// micro-kernels come with the kernel IR.
+// Emits one generated function: its kernels (one per graph node or fused group, kernel_plan.h), each a
+// function of its own over plain buffers. LLVM's loop vectorizer does the SIMD work of the simple loops;
+// the matrix products run an explicit register-tiled micro-kernel.
 #pragma once
 
 #include <llvm/IR/IRBuilder.h>

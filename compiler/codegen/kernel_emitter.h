@@ -1,5 +1,6 @@
-// The emitter of one generated function: buffers, loop nests and one kernel per graph node. Its member
-// functions are spread over kernels_*.cpp by op family. Internal to compiler/codegen.
+// The emitter of one generated function: buffers, loop nests, and the kernels of its kernel program (one per
+// node or fused group). Its member functions are spread over kernels_*.cpp by op family, kernels_fused.cpp,
+// parallel_loops.cpp and vector_math.cpp. Internal to compiler/codegen.
 #pragma once
 
 #include <functional>

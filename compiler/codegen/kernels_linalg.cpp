@@ -1,5 +1,5 @@
-// Matrix products (batched), convolution and pooling: direct loop nests, correct first. Tiled GEMM
-// micro-kernels and im2col are issue 6's business.
+// Matrix products (batched) on a register-tiled micro-kernel, convolutions on the same kernel through
+// im2col (a direct loop nest for f64), and pooling. Each splits its outer loop over the runtime's threads.
 #include "compiler/codegen/kernel_emitter.h"
 
 namespace sinter::codegen {

@@ -1,6 +1,6 @@
-// Fusion grouping analysis: which nodes a fusing code generator would run as one kernel. It changes
-// nothing; `sinter dump --stage=fusion` prints the groups and `--format=dot` draws them as boxes.
-// Code generation does not fuse yet, so the groups are a plan, not a promise.
+// Fusion grouping analysis: which nodes a fusing code generator runs as one kernel. It changes nothing in
+// the graph; code generation takes the groups it can (codegen::fusedKernels), `sinter dump --stage=fusion`
+// prints them and `--format=dot` draws them as boxes.
 #pragma once
 
 #include <string>
