@@ -68,25 +68,31 @@ void KernelEmitter::emit() {
     const lower::Slot& s = plan_.home[id];
     homeOf_[id] = s.kind != lower::Slot::Temporary ? s.buffer : kArenaHome + memory_.slotOf[id];
   }
+  // Kernels with the same structure (the time steps of an unrolled recurrent net) share one function.
+  std::map<std::string, llvm::Function*> emitted;
   for (const Kernel& k : program_.kernels) {
+    std::vector<ir::NodeId> touched;  // members, then operands from outside, each once
+    for (ir::NodeId id : k.nodes)
+      if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
+    for (ir::NodeId id : k.nodes)
+      for (ir::NodeId o : g_.node(id).operands)
+        if (std::find(touched.begin(), touched.end(), o) == touched.end()) touched.push_back(o);
     std::vector<int> homes;
     std::vector<Value*> args = {env_, c64(0), c64(0)};
-    auto touch = [&](ir::NodeId id) {
+    for (ir::NodeId id : touched) {
       const int h = homeOf_[static_cast<std::size_t>(id)];
-      if (h < 0 || std::find(homes.begin(), homes.end(), h) != homes.end()) return;
+      if (h < 0 || std::find(homes.begin(), homes.end(), h) != homes.end()) continue;
       homes.push_back(h);
       args.push_back(ptr_[static_cast<std::size_t>(id)]);
-    };
-    for (ir::NodeId id : k.nodes) {
-      touch(id);
-      for (ir::NodeId o : g_.node(id).operands) touch(o);
     }
-    llvm::Function* f = outline(".k", [&](Value*, Value*) {
-      if (k.fused >= 0)
-        emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
-      else
-        emitNode(g_.node(k.nodes.front()));
-    }, homes);
+    llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
+    if (!f)
+      f = outline(".k", [&](Value*, Value*) {
+        if (k.fused >= 0)
+          emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
+        else
+          emitNode(g_.node(k.nodes.front()));
+      }, homes);
     b_.CreateCall(f, args);
   }
   for (const lower::Copy& c : plan_.copies) {
@@ -95,6 +101,30 @@ void KernelEmitter::emit() {
   }
   if (arena_) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {arena_});
   b_.CreateRetVoid();
+}
+
+// Everything the code of a kernel depends on, with node ids replaced by positions: two kernels with the
+// same key compute the same function of their memories (passed in the order of `homes`). Nodes are named
+// by their position in `touched`, memories by their position in `homes`.
+std::string KernelEmitter::kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched, const std::vector<int>& homes) const {
+  auto pos = [&](ir::NodeId id) { return std::find(touched.begin(), touched.end(), id) - touched.begin(); };
+  std::string key = fmt::format("{} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0);
+  for (ir::NodeId id : touched) {
+    const ir::Node& n = g_.node(id);
+    const int h = homeOf_[static_cast<std::size_t>(id)];
+    const auto home = h < 0 ? -1 : std::find(homes.begin(), homes.end(), h) - homes.begin();
+    key += fmt::format("[{} {} home {}", ir::opName(n.op), n.type.str(), home);
+    if (std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end()) {
+      key += fmt::format(" {} {}", n.attrs.str(), n.scalar);
+      for (ir::NodeId o : n.operands) key += fmt::format(" %{}", pos(o));
+      if (k.fused >= 0) {
+        const auto& stored = program_.fused[static_cast<std::size_t>(k.fused)].stored;
+        key += std::find(stored.begin(), stored.end(), id) != stored.end() ? " stored" : "";
+      }
+    }
+    key += "]";
+  }
+  return key;
 }
 
 // ---- types, sizes, buffers -----------------------------------------------------------------------

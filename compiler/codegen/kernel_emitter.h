@@ -52,7 +52,9 @@ class KernelEmitter {
   std::vector<int> homeOf_;            // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
   llvm::Function* homeArgsFn_ = nullptr;  // the kernel function whose arguments homeArgs_ are
   std::map<int, Value*> homeArgs_;        // home -> that function's argument
+  std::vector<int> homeOrder_;            // that function's homes, in argument order
   Value* buffer(ir::NodeId id);
+  std::string kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched, const std::vector<int>& homes) const;
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
   llvm::Type* i64() { return b_.getInt64Ty(); }
@@ -107,8 +109,10 @@ class KernelEmitter {
   // Emits body(begin, end) as an internal, never inlined function `void (ptr env, i64 begin, i64 end)` of
   // its own, with buffers, symbols and the seed read from env, and returns it.
   // With homes (see homeOf_), the function takes one noalias pointer argument per home after begin and end.
+  // With homesInEnv (a parallel body inside a kernel function), the symbols, seed and homes come from a
+  // small environment of the kernel's own instead (parallelFor).
   llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body,
-                          const std::vector<int>& homes = {});
+                          const std::vector<int>& homes = {}, bool homesInEnv = false);
 
   // ---- kernels ----------------------------------------------------------------------------------
   void emitNode(const ir::Node& n);

@@ -47,10 +47,10 @@ void KernelEmitter::prepareParallelEnvironment() {
 }
 
 llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body,
-                                       const std::vector<int>& homes) {
+                                       const std::vector<int>& homes, bool homesInEnv) {
   auto* ptrTy = b_.getPtrTy();
   std::vector<llvm::Type*> params = {ptrTy, i64(), i64()};
-  params.insert(params.end(), homes.size(), ptrTy);
+  if (!homesInEnv) params.insert(params.end(), homes.size(), ptrTy);
   auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), params, false);
   // Named after the entry point (not after an enclosing outlined function), so names stay short.
   const std::string base = entry_ ? entry_->getName().str() : fn_->getName().str();
@@ -63,7 +63,8 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   // One argument per memory a kernel touches (an ABI buffer or an arena slot): distinct memories never
   // overlap, so the arguments are noalias, and LLVM vectorizes without runtime overlap checks. Nodes that
   // share a memory (an op in place over its operand) share the argument.
-  for (std::size_t h = 0; h < homes.size(); ++h) outlined->addParamAttr(static_cast<unsigned>(3 + h), llvm::Attribute::NoAlias);
+  if (!homesInEnv)
+    for (std::size_t h = 0; h < homes.size(); ++h) outlined->addParamAttr(static_cast<unsigned>(3 + h), llvm::Attribute::NoAlias);
 
   // Emit the body in its own function, with the emitter's view of buffers and symbols redirected to the
   // environment; unused loads vanish in the optimizer.
@@ -75,11 +76,7 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   Value* savedEnv = env_;
   llvm::Function* savedHomeFn = homeArgsFn_;
   const std::map<int, Value*> savedHomes = homeArgs_;
-  if (!homes.empty()) {
-    homeArgsFn_ = outlined;
-    homeArgs_.clear();
-    for (std::size_t h = 0; h < homes.size(); ++h) homeArgs_[homes[h]] = outlined->getArg(static_cast<unsigned>(3 + h));
-  }
+  const std::vector<int> savedOrder = homeOrder_;
   if (!entry_) entry_ = fn_;
   fn_ = outlined;
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", outlined));
@@ -87,9 +84,20 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   env_ = env;  // kernels inside may run parallel loops of their own
   auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
   std::fill(ptr_.begin(), ptr_.end(), nullptr);  // loaded from env on first use (buffer())
+  // The function's environment: the entry point's (symbols after the node slots), or a parallel body's
+  // inside a kernel function (symbols, seed, then the kernel's memories; see parallelFor).
+  const std::size_t symBase = homesInEnv ? 0 : ptr_.size();
   for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
-    syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(ptr_.size() + k), plan_.symbols[k]);
-  if (seed_) seed_ = b_.CreateLoad(i64(), slot(ptr_.size() + plan_.symbols.size()), "seed");
+    syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(symBase + k), plan_.symbols[k]);
+  if (seed_) seed_ = b_.CreateLoad(i64(), slot(symBase + plan_.symbols.size()), "seed");
+  if (!homes.empty()) {
+    homeArgsFn_ = outlined;
+    homeArgs_.clear();
+    homeOrder_ = homes;
+    for (std::size_t h = 0; h < homes.size(); ++h)
+      homeArgs_[homes[h]] = homesInEnv ? static_cast<Value*>(b_.CreateLoad(ptrTy, slot(plan_.symbols.size() + 1 + h)))
+                                       : outlined->getArg(static_cast<unsigned>(3 + h));
+  }
   body(outlined->getArg(1), outlined->getArg(2));
   b_.CreateRetVoid();
   fn_ = savedFn;
@@ -99,6 +107,7 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   env_ = savedEnv;
   homeArgsFn_ = savedHomeFn;
   homeArgs_ = savedHomes;
+  homeOrder_ = savedOrder;
   if (entry_ == savedFn) entry_ = nullptr;
   b_.restoreIP(savedIP);
   return outlined;
@@ -106,7 +115,23 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
 
 void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<void(Value*, Value*)>& body) {
   auto* ptrTy = b_.getPtrTy();
-  llvm::Function* outlined = outline(".par", body);
+  // Inside a kernel function the body gets an environment of its own: the symbols, the seed and the
+  // kernel's memories. It then depends on the kernel's structure only, not on which nodes it runs for, so
+  // identical kernels (the time steps of an unrolled RNN) share one function, body included.
+  Value* env = env_;
+  llvm::Function* outlined = nullptr;
+  if (fn_ == homeArgsFn_ && !homeOrder_.empty()) {
+    const std::size_t syms = plan_.symbols.size();
+    llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    env = eb.CreateAlloca(llvm::ArrayType::get(i64(), syms + 1 + homeOrder_.size()), nullptr, "par_env");
+    auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
+    for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(k));
+    if (seed_) b_.CreateStore(seed_, slot(syms));
+    for (std::size_t h = 0; h < homeOrder_.size(); ++h) b_.CreateStore(homeArgs_.at(homeOrder_[h]), slot(syms + 1 + h));
+    outlined = outline(".par", body, homeOrder_, true);
+  } else {
+    outlined = outline(".par", body);
+  }
 
   // hook ? hook(body, env, count, work) : body(env, 0, count)
   Value* hook = b_.CreateLoad(ptrTy, parallelHook(mod_), "parallel_for");
@@ -116,10 +141,10 @@ void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<v
   b_.CreateCondBr(b_.CreateIsNull(hook), direct, viaHook);
   b_.SetInsertPoint(viaHook);
   auto* hookTy = llvm::FunctionType::get(b_.getVoidTy(), {ptrTy, ptrTy, i64(), i64()}, false);
-  b_.CreateCall(hookTy, hook, {outlined, env_, count, work});
+  b_.CreateCall(hookTy, hook, {outlined, env, count, work});
   b_.CreateBr(done);
   b_.SetInsertPoint(direct);
-  b_.CreateCall(outlined, {env_, c64(0), count});
+  b_.CreateCall(outlined, {env, c64(0), count});
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
 }
