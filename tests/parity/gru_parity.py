@@ -25,4 +25,4 @@ class GRU(nn.Module):
 
 
 if __name__ == "__main__":
-    P.main("fashion_gru.sn", GRU, opt_level=0, notes=[P.O0_NOTE])
+    P.main("fashion_gru.sn", GRU)

@@ -28,4 +28,4 @@ class LSTM(nn.Module):
 
 
 if __name__ == "__main__":
-    P.main("fashion_lstm.sn", LSTM, opt_level=0, notes=[P.O0_NOTE])
+    P.main("fashion_lstm.sn", LSTM)

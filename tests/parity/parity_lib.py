@@ -322,9 +322,6 @@ def build_variant(sinter, source, workdir, tag, optimizer_line, substitutions, o
 # The unrolled models (recurrent, recursive) compile at -O0: LLVM's -O3 pipeline takes from 5 s (recursive)
 # to about 2 minutes (LSTM) on them, three times per test. The optimization level changes only the order of
 # float operations (an LSTM gradient moved by 7e-9 between -O0 and -O3), far inside the tolerances.
-O0_NOTE = "compiled at -O0 (LLVM's -O3 takes minutes on this unrolled model); -O3 changes only rounding"
-
-
 def main(example, make_twin, substitutions=(), tolerances=None, batch=32, steps=20, opt_level=3, notes=()):
     """The whole parity test of examples/<example>: parses the command line ctest passes, runs every check
     and exits with 1 when any failed. `substitutions` are (old, new) text edits applied to the model before

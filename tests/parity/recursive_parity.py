@@ -30,4 +30,4 @@ class Recursive(nn.Module):
 
 
 if __name__ == "__main__":
-    P.main("fashion_recursive.sn", Recursive, opt_level=0, notes=[P.O0_NOTE])
+    P.main("fashion_recursive.sn", Recursive)

@@ -27,4 +27,4 @@ class RNN(nn.Module):
 
 
 if __name__ == "__main__":
-    P.main("fashion_rnn.sn", RNN, opt_level=0, notes=[P.O0_NOTE])
+    P.main("fashion_rnn.sn", RNN)

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   addIncludeFlag(train);
   train->prefix_command();  // everything after the model file goes to the driver untouched
   train->add_option("--target-cpu", trainCodegen.targetCpu, "CPU to generate code for (default: this machine's)");
-  // -O0 skips LLVM's optimizer: the unrolled recurrent models compile in a second instead of minutes.
+  // -O0 skips LLVM's optimizer (faster to compile, slower to train), e.g. while debugging a model.
   train->add_option("-O", trainCodegen.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
 
   // `sinter train MODEL -- FLAGS`: everything after "--" belongs to the training driver, --help included.
