@@ -14,19 +14,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-enum { MIN_SAMPLES = 5 };
-static const double MIN_SAMPLE_US = 200.0;
-
-static double now_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
+#include "sampling.h"
 
 static float* random_matrix(long n, unsigned* s) {
   float* p = malloc(n * sizeof *p);

@@ -17,19 +17,9 @@
 
 #include "model.h"
 
-enum { MIN_SAMPLES = 5, MAX_IO = 16 };
-static const double MIN_SAMPLE_US = 200.0;
+#include "sampling.h"
 
-static double now_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
+enum { MAX_IO = 16 };
 
 static size_t dtype_size(int32_t dtype) { return dtype == SINTER_F64 ? 8 : 4; }
 
