@@ -57,7 +57,7 @@ void KernelEmitter::emit() {
     if (slot < 0) throw std::logic_error(fmt::format("codegen: temporary %{} has no arena slot", n.id));
     ptr_[id] = slots[static_cast<std::size_t>(slot)];
   }
-  prepareParallelEnvironment();
+  prepareEnvironment();
   // Every kernel is a function of its own, called in order (see outline() for why), with the memories it
   // touches as arguments.
   constexpr int kArenaHome = 1 << 20;
@@ -92,7 +92,7 @@ void KernelEmitter::emit() {
           emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
         else
           emitNode(g_.node(k.nodes.front()));
-      }, homes);
+      }, homes, false);
     b_.CreateCall(f, args);
   }
   for (const lower::Copy& c : plan_.copies) {

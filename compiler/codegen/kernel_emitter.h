@@ -44,11 +44,9 @@ class KernelEmitter {
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
   Value* arena_ = nullptr;
-  // What outlined parallel bodies read: every node's buffer, then the symbols, then the seed (parallel_loops.cpp).
+  // The entry point's environment for its kernel functions: the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
-  llvm::Function* entry_ = nullptr;  // the entry point, while emitting an outlined function
   llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)
-  std::vector<bool> hasBuffer_;        // per node: whether it has a buffer at all
   std::vector<int> homeOf_;            // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
   llvm::Function* homeArgsFn_ = nullptr;  // the kernel function whose arguments homeArgs_ are
   std::map<int, Value*> homeArgs_;        // home -> that function's argument
@@ -99,20 +97,19 @@ class KernelEmitter {
   void fill(const ir::Node& n, Value* v);
 
   // ---- parallel loops (parallel_loops.cpp) ------------------------------------------------------------
-  // Stores what outlined bodies need into env_; called once, after the buffers are known.
-  void prepareParallelEnvironment();
+  // Stores the symbols and the seed into env_; called once, at the entry point.
+  void prepareEnvironment();
   // Emits body(begin, end) as a function of its own and calls it over [0, count) through the runtime's
   // parallel loop (or directly, without one). The body runs in that other function: it must compute
   // every value it uses itself (extents, buffers and the seed are there again), nothing from outside.
   // `work` estimates the multiply-adds, for the runtime to keep small loops on one thread.
   void parallelFor(Value* count, Value* work, const std::function<void(Value* begin, Value* end)>& body);
-  // Emits body(begin, end) as an internal, never inlined function `void (ptr env, i64 begin, i64 end)` of
-  // its own, with buffers, symbols and the seed read from env, and returns it.
-  // With homes (see homeOf_), the function takes one noalias pointer argument per home after begin and end.
-  // With homesInEnv (a parallel body inside a kernel function), the symbols, seed and homes come from a
-  // small environment of the kernel's own instead (parallelFor).
+  // Emits body(begin, end) as an internal, never inlined function `void (ptr env, i64 begin, i64 end, ...)`
+  // of its own, with the symbols and the seed read from env, and returns it. A kernel function takes one
+  // noalias pointer per home (see homeOf_) after begin and end; a parallel body (homesInEnv) finds them in
+  // env after the seed instead (parallelFor).
   llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body,
-                          const std::vector<int>& homes = {}, bool homesInEnv = false);
+                          const std::vector<int>& homes, bool homesInEnv);
 
   // ---- kernels ----------------------------------------------------------------------------------
   void emitNode(const ir::Node& n);

@@ -3,6 +3,8 @@
 // parallel_for hook (model_abi.h). The body finds the buffers, symbols and seed in an environment the
 // entry point fills once, so a kernel needs no per-loop capture list.
 #include <algorithm>
+#include <fmt/format.h>
+#include <stdexcept>
 #include <llvm/IR/GlobalVariable.h>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -18,32 +20,25 @@ llvm::GlobalVariable* parallelHook(llvm::Module& mod) {
                                   llvm::ConstantPointerNull::get(ptrTy), name);
 }
 
-// A node's buffer in the function being emitted: in an outlined function, loaded from env at its entry
-// the first time a kernel asks (a train step has thousands of nodes and each kernel reads a few).
+// A node's buffer in the function being emitted: in a kernel function or its parallel body, the argument
+// (or environment slot) of the node's memory.
 Value* KernelEmitter::buffer(ir::NodeId id) {
   const std::size_t i = static_cast<std::size_t>(id);
-  if (!ptr_[i] && fn_ != entryFn_ && hasBuffer_[i]) {
-    if (fn_ == homeArgsFn_)
-      if (auto it = homeArgs_.find(homeOf_[i]); it != homeArgs_.end()) return ptr_[i] = it->second;
-    llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
-    ptr_[i] = eb.CreateLoad(b_.getPtrTy(), eb.CreateConstInBoundsGEP1_64(i64(), fn_->getArg(0), i));
-  }
+  if (!ptr_[i] && fn_ != entryFn_ && fn_ == homeArgsFn_)
+    if (auto it = homeArgs_.find(homeOf_[i]); it != homeArgs_.end()) ptr_[i] = it->second;
+  if (!ptr_[i]) throw std::logic_error(fmt::format("codegen: %{} has no buffer in this kernel", id));
   return ptr_[i];
 }
 
-// env: [nodes] buffer pointers, then [symbols] i64 values, then the seed; 8 bytes a slot.
-void KernelEmitter::prepareParallelEnvironment() {
+// Every environment starts with the symbols' values and the seed, 8 bytes a slot; a parallel body's
+// continues with the pointers of its kernel's memories (parallelFor). The entry point's has no more.
+void KernelEmitter::prepareEnvironment() {
   entryFn_ = fn_;
-  hasBuffer_.resize(ptr_.size());
-  for (std::size_t i = 0; i < ptr_.size(); ++i) hasBuffer_[i] = ptr_[i] != nullptr;
-  const std::size_t slots = ptr_.size() + plan_.symbols.size() + 1;
+  const std::size_t syms = plan_.symbols.size();
   llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
-  env_ = eb.CreateAlloca(llvm::ArrayType::get(i64(), slots), nullptr, "env");
-  auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env_, i); };
-  for (std::size_t i = 0; i < ptr_.size(); ++i)
-    if (ptr_[i]) b_.CreateStore(ptr_[i], slot(i));
-  for (std::size_t k = 0; k < plan_.symbols.size(); ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(ptr_.size() + k));
-  if (seed_) b_.CreateStore(seed_, slot(ptr_.size() + plan_.symbols.size()));
+  env_ = eb.CreateAlloca(llvm::ArrayType::get(i64(), syms + 1), nullptr, "env");
+  for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), b_.CreateConstInBoundsGEP1_64(i64(), env_, k));
+  if (seed_) b_.CreateStore(seed_, b_.CreateConstInBoundsGEP1_64(i64(), env_, syms));
 }
 
 llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body,
@@ -53,7 +48,7 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   if (!homesInEnv) params.insert(params.end(), homes.size(), ptrTy);
   auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), params, false);
   // Named after the entry point (not after an enclosing outlined function), so names stay short.
-  const std::string base = entry_ ? entry_->getName().str() : fn_->getName().str();
+  const std::string base = entryFn_->getName().str();
   auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, base + suffix, mod_);
   outlined->addFnAttr(llvm::Attribute::NoUnwind);
   // Kept out of line: one function per kernel keeps LLVM's passes fast (they are superlinear in function
@@ -77,19 +72,14 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   llvm::Function* savedHomeFn = homeArgsFn_;
   const std::map<int, Value*> savedHomes = homeArgs_;
   const std::vector<int> savedOrder = homeOrder_;
-  if (!entry_) entry_ = fn_;
   fn_ = outlined;
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", outlined));
   Value* env = outlined->getArg(0);
   env_ = env;  // kernels inside may run parallel loops of their own
   auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
   std::fill(ptr_.begin(), ptr_.end(), nullptr);  // loaded from env on first use (buffer())
-  // The function's environment: the entry point's (symbols after the node slots), or a parallel body's
-  // inside a kernel function (symbols, seed, then the kernel's memories; see parallelFor).
-  const std::size_t symBase = homesInEnv ? 0 : ptr_.size();
-  for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
-    syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(symBase + k), plan_.symbols[k]);
-  if (seed_) seed_ = b_.CreateLoad(i64(), slot(symBase + plan_.symbols.size()), "seed");
+  for (std::size_t k = 0; k < plan_.symbols.size(); ++k) syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(k), plan_.symbols[k]);
+  if (seed_) seed_ = b_.CreateLoad(i64(), slot(plan_.symbols.size()), "seed");
   if (!homes.empty()) {
     homeArgsFn_ = outlined;
     homeArgs_.clear();
@@ -108,7 +98,6 @@ llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::fun
   homeArgsFn_ = savedHomeFn;
   homeArgs_ = savedHomes;
   homeOrder_ = savedOrder;
-  if (entry_ == savedFn) entry_ = nullptr;
   b_.restoreIP(savedIP);
   return outlined;
 }
@@ -118,20 +107,15 @@ void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<v
   // Inside a kernel function the body gets an environment of its own: the symbols, the seed and the
   // kernel's memories. It then depends on the kernel's structure only, not on which nodes it runs for, so
   // identical kernels (the time steps of an unrolled RNN) share one function, body included.
-  Value* env = env_;
-  llvm::Function* outlined = nullptr;
-  if (fn_ == homeArgsFn_ && !homeOrder_.empty()) {
-    const std::size_t syms = plan_.symbols.size();
-    llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
-    env = eb.CreateAlloca(llvm::ArrayType::get(i64(), syms + 1 + homeOrder_.size()), nullptr, "par_env");
-    auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
-    for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(k));
-    if (seed_) b_.CreateStore(seed_, slot(syms));
-    for (std::size_t h = 0; h < homeOrder_.size(); ++h) b_.CreateStore(homeArgs_.at(homeOrder_[h]), slot(syms + 1 + h));
-    outlined = outline(".par", body, homeOrder_, true);
-  } else {
-    outlined = outline(".par", body);
-  }
+  if (fn_ != homeArgsFn_) throw std::logic_error("codegen: a parallel loop outside a kernel function");
+  const std::size_t syms = plan_.symbols.size();
+  llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+  Value* env = eb.CreateAlloca(llvm::ArrayType::get(i64(), syms + 1 + homeOrder_.size()), nullptr, "par_env");
+  auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
+  for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(k));
+  if (seed_) b_.CreateStore(seed_, slot(syms));
+  for (std::size_t h = 0; h < homeOrder_.size(); ++h) b_.CreateStore(homeArgs_.at(homeOrder_[h]), slot(syms + 1 + h));
+  llvm::Function* outlined = outline(".par", body, homeOrder_, true);
 
   // hook ? hook(body, env, count, work) : body(env, 0, count)
   Value* hook = b_.CreateLoad(ptrTy, parallelHook(mod_), "parallel_for");
