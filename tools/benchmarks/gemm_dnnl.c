@@ -16,6 +16,21 @@
 
 #include "sampling.h"
 
+struct Gemm {
+  char ta, tb;
+  long M, N, K;
+  const float* a;
+  long lda;
+  const float* b;
+  long ldb;
+  float* c;
+};
+
+static int gemm_call(void* ctx) {
+  const struct Gemm* g = ctx;
+  return dnnl_sgemm(g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->a, g->lda, g->b, g->ldb, 0.0f, g->c, g->N) == dnnl_success;
+}
+
 static float* random_matrix(long n, unsigned* s) {
   float* p = malloc(n * sizeof *p);
   for (long k = 0; k < n; ++k) p[k] = (float)((*s = *s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
@@ -33,25 +48,11 @@ static int run_shape(const char* shape, long max_samples, double seconds) {
   unsigned s = 12345;
   float *a = random_matrix(M * K, &s), *b = random_matrix(K * N, &s), *c = calloc(M * N, sizeof(float));
   const long lda = ta == 'T' ? M : K, ldb = tb == 'T' ? K : N;
-#define CALL() dnnl_sgemm(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, N)
-  long warm = 0;
-  const double w0 = now_us();
-  while (warm < 3 || now_us() - w0 < seconds * 1e5) {
-    if (CALL() != dnnl_success) return 0;
-    ++warm;
-  }
-  const double per_call = (now_us() - w0) / warm;
-  const long reps = per_call >= MIN_SAMPLE_US ? 1 : (long)(MIN_SAMPLE_US / per_call) + 1;
+  struct Gemm g = {ta, tb, M, N, K, a, lda, b, ldb, c};
   double* t = malloc(max_samples * sizeof *t);
-  long n = 0;
-  const double t_end = now_us() + seconds * 1e6;
-  while (n < max_samples && (n < MIN_SAMPLES || now_us() < t_end)) {
-    const double t0 = now_us();
-    for (long r = 0; r < reps; ++r) CALL();
-    t[n++] = (now_us() - t0) / reps;
-  }
-#undef CALL
-  qsort(t, n, sizeof *t, cmp);
+  long reps = 1;
+  const long n = take_samples(gemm_call, &g, seconds, max_samples, t, &reps);
+  if (n == 0) return 0;
   printf("{\"shape\": \"%s\", \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"samples\": %ld, "
          "\"reps\": %ld, \"gflops\": %.2f}\n",
          shape, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3));

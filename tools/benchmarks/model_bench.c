@@ -54,6 +54,20 @@ static int run_call(sinter_instance* inst, int train, long batch, void** in, voi
   return st == SINTER_OK;
 }
 
+/* One call of a job, for take_samples. */
+struct Call {
+  sinter_instance* inst;
+  int train;
+  long batch;
+  void** in;
+  void** out;
+};
+
+static int model_call(void* ctx) {
+  const struct Call* c = ctx;
+  return run_call(c->inst, c->train, c->batch, c->in, c->out);
+}
+
 static int run_job(const char* job, long max_samples, double seconds) {
   char mode[16];
   long batch, threads;
@@ -76,27 +90,11 @@ static int run_job(const char* job, long max_samples, double seconds) {
   sinter_instance* inst = sinter_create(m, 1);
   if (!inst) return 0;
 
-  /* Warm-up: at least 3 calls and a tenth of the budget, so that caches, the thread pool and the
-   * optimizer state are in their steady state; its mean sizes the repetitions of a sample. */
-  long warm = 0;
-  const double w0 = now_us();
-  while (warm < 3 || now_us() - w0 < seconds * 1e5) {
-    if (!run_call(inst, train, batch, in, out)) return 0;
-    ++warm;
-  }
-  const double per_call = (now_us() - w0) / warm;
-  const long reps = per_call >= MIN_SAMPLE_US ? 1 : (long)(MIN_SAMPLE_US / per_call) + 1;
-
+  struct Call call = {inst, train, batch, in, out};
   double* t = malloc(max_samples * sizeof *t);
-  long n = 0;
-  const double t_end = now_us() + seconds * 1e6;
-  while (n < max_samples && (n < MIN_SAMPLES || now_us() < t_end)) {
-    const double t0 = now_us();
-    for (long r = 0; r < reps; ++r)
-      if (!run_call(inst, train, batch, in, out)) return 0;
-    t[n++] = (now_us() - t0) / reps;
-  }
-  qsort(t, n, sizeof *t, cmp);
+  long reps = 1;
+  const long n = take_samples(model_call, &call, seconds, max_samples, t, &reps);
+  if (n == 0) return 0;
   printf("{\"mode\": \"%s\", \"batch\": %ld, \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, "
          "\"p75_us\": %.3f, \"samples\": %ld, \"reps\": %ld}\n",
          mode, batch, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps);
