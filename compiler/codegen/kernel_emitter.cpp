@@ -86,13 +86,10 @@ void KernelEmitter::emit() {
       args.push_back(ptr_[static_cast<std::size_t>(id)]);
     }
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
-    if (!f)
-      f = outline(".k", [&](Value*, Value*) {
-        if (k.fused >= 0)
-          emitFused(program_.fused[static_cast<std::size_t>(k.fused)]);
-        else
-          emitNode(g_.node(k.nodes.front()));
-      }, homes, false);
+    if (!f) {
+      const loop::Nest nest = scheduleKernel(g_, program_, k, {lanes_});
+      f = outline(".k", [&](Value*, Value*) { emitNest(nest, k); }, homes, false);
+    }
     b_.CreateCall(f, args);
   }
   for (const lower::Copy& c : plan_.copies) {
@@ -282,32 +279,6 @@ void KernelEmitter::forEachElement(const ir::Shape& shape, const std::vector<ir:
 
 void KernelEmitter::fill(const ir::Node& n, Value* v) {
   forEachElement(n.type.shape, {}, [&](const Offsets& o) { store(n, o[0], v); });
-}
-
-// ---- dispatch --------------------------------------------------------------------------------------
-
-void KernelEmitter::emitNode(const ir::Node& n) {
-  switch (kernelKind(n.op)) {
-    case Kernel::Fill:
-      if (n.op != ir::Op::Constant) return;  // inputs and params are already in their buffers
-      return fill(n, ir::isFloat(n.type.dtype) ? fconst(n, n.scalar)
-                                               : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar))));
-    case Kernel::Elementwise: return emitElementwise(n);
-    case Kernel::Reduction: return emitReduce(n);
-    case Kernel::Softmax: return emitSoftmaxFamily(n);
-    case Kernel::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
-    case Kernel::Loss: return emitLoss(n);
-    case Kernel::Layout: return emitLayout(n);
-    case Kernel::Gather: return emitGather(n);
-    case Kernel::Gemm: return emitMatMul(n);
-    case Kernel::Convolution: return emitConv(n);
-    case Kernel::Pooling: return emitPool(n);
-    case Kernel::ElementwiseChain:
-    case Kernel::CrossEntropyFused:
-    case Kernel::GemmEpilogue:
-    case Kernel::GemmBiasGradient: break;  // kinds of fused groups, never of one node
-  }
-  throw std::logic_error("codegen: a fused kernel kind for a single node");
 }
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/loop_ir.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
 #include "compiler/lower/memory_plan.h"
@@ -111,10 +112,28 @@ class KernelEmitter {
   llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body,
                           const std::vector<int>& homes, bool homesInEnv);
 
-  // ---- kernels ----------------------------------------------------------------------------------
-  void emitNode(const ir::Node& n);
-  void emitElementwise(const ir::Node& n);  // kernels_elementwise.cpp
-  Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);
+  // ---- the loop-level kernel IR (emit_loops.cpp) --------------------------------------------------
+  std::map<std::string, Value*> vars_;     // loop variables in scope
+  std::map<std::string, Value*> scratch_;  // scratch buffers in scope
+  const Kernel* kernel_ = nullptr;         // the kernel being emitted
+  void emitNest(const loop::Nest& nest, const Kernel& k);
+  void emitStmt(const loop::Stmt& s);
+  void emitLoop(const loop::Loop& l);
+  void emitCompute(const loop::Compute& c);
+  void emitPrim(const loop::Prim& p);
+  void emitNodePrim(const loop::Prim& p);
+  void emitMicroKernel(const loop::Prim& p);
+  void emitPackB(const loop::Prim& p);
+  std::vector<Value*> transposeSquare(std::vector<Value*> rows);
+  Value* eval(const loop::Expr& e);
+  Value* base(const loop::Buffer& buf);
+  llvm::Type* elemOf(const loop::Buffer& buf);
+  Value* address(const loop::Access& a);
+  // for (v = begin; v < end; v += step) body(v), with loop metadata (or none) on the back edge.
+  void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body);
+
+  // ---- kernels a primitive runs (kernels_*.cpp) -------------------------------------------------------
+  Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp
   Value* dropoutScale(const ir::Node& n, Value* index);
   void emitReduce(const ir::Node& n);  // kernels_reduce.cpp
   void emitSoftmaxFamily(const ir::Node& n);
@@ -127,43 +146,25 @@ class KernelEmitter {
   void emitLoss(const ir::Node& n);  // mse, bce_with_logits, soft_cross_entropy
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
-  // kernels_linalg.cpp. With an epilogue, the fused kernel's elementwise members follow each row block;
-  // with columnSums (a bias gradient sum_to(dy) beside matmul_tn(x, dy)), each chunk also sums its share
-  // of dy's columns.
-  void emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue = nullptr, const ir::Node* columnSums = nullptr);
-  // Rows [rowBegin, rowEnd) of one 2-D product C[M,N] = op(A) op(B).
-  void emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
-                    bool transA, bool transB, Value* rowBegin, Value* rowEnd);
-  // One 2-D product on row-major buffers: C[M,N] = op(A) op(B), or C += with accumulate.
+  // One 2-D product on row-major buffers: C[M,N] = op(A) op(B), or C += with accumulate (kernels_linalg.cpp).
   struct Gemm {
     Value *a, *b, *c;
     llvm::Type* t;
     Value *M, *N, *K;
     bool transA, transB, accumulate;
   };
-  // Rows [rowBegin, rowEnd) of C.
-  void emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd);
-  // C[rowBegin..rowsDone, 0..colsDone] in whole MR x NR register tiles.
-  void emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA, bool accumulate,
-                     Value* rowBegin, Value* rowsDone, Value* colsDone);
+  // Rows [rowBegin, rowEnd) of C by plain loops: the f64 products (f32 runs the micro-kernel).
+  void emitGemmNaive(const Gemm& g, Value* rowBegin, Value* rowEnd);
   // for (i = begin; i < end; ++i) body(i)
   void forRange(Value* begin, Value* end, const std::function<void(Value*)>& body);
-  // ---- fused kernels (kernels_fused.cpp) ----------------------------------------------------------
-  void emitFused(const lower::FusedKernel& k);
-  // A GEMM's epilogue over rows [rowBegin, rowEnd) of its result (every batch index).
-  void emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegin, Value* rowEnd);
-  // Columns [N begin / count, N end / count) of s = sum_to(dy[B, N]), each summed over the rows in order.
-  void emitColumnSums(const ir::Node& s, Value* begin, Value* end, Value* count);
-  // The kernel's elementwise members at one element, in order: `known` holds the values already at hand
-  // (the GEMM's), `external(id)` loads an operand from outside the kernel; stored members go to `offset`.
-  void emitChainElement(const lower::FusedKernel& k, std::map<ir::NodeId, Value*>& known,
-                        const std::function<Value*(ir::NodeId)>& external, Value* offset);
-
-  void emitConv(const ir::Node& n);
-  // Iterations [begin, end) of the convolution's outer loop: images, or output channels for the weights.
+  // Columns [j0, j1) of s = sum_to(dy[B, N]), each summed over the rows in order (kernels_fused.cpp).
+  void emitColumnSums(const ir::Node& s, Value* j0, Value* j1);
+  // Iterations [begin, end) of an f64 convolution's direct loop nest: images, or output channels for the weights.
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
-  void emitConvGemm(const ir::Node& n, Value* begin, Value* end);  // the f32 path: im2col and the GEMM kernel
-  void emitPool(const ir::Node& n);
+  // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
+  void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
+  void forEachPatchEntry(const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
+  void emitCol2Im(const ir::Node& n, Value* image, Value* col);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);  // planes [begin, end)
 };
 

@@ -86,60 +86,6 @@ const char* kindName(Kernel::Kind k) {
   return "?";
 }
 
-std::string dims(const ir::Shape& s) {
-  std::string out;
-  for (const ir::Dim& d : s) out += fmt::format("{}{}", out.empty() ? "" : ", ", d.str());
-  return "[" + out + "]";
-}
-
-// The loop structure each kind is emitted with (kernels_*.cpp).
-std::string loops(const ir::Graph& g, const Kernel& k, int lanes) {
-  const ir::Node& n = g.node(k.nodes.front());
-  auto gemm = [&](const ir::Node& mm) {
-    const ir::Shape& s = mm.type.shape;
-    const ir::Node& a = g.node(mm.operands[0]);
-    const ir::Dim& kd = mm.op == ir::Op::MatMulTN ? a.type.shape[a.type.shape.size() - 2] : a.type.shape.back();
-    std::string batch = s.size() > 2 ? fmt::format("      for every index of {}\n", dims(ir::Shape(s.begin(), s.end() - 2))) : "";
-    return fmt::format("    parallel for row blocks of {} over M = {} (one contiguous chunk per thread)\n{}"
-                       "      tiles {} x {} (2 vectors of {} f32), FMA over K = {}; plain loops on the edges{}\n",
-                       kGemmRows, s[s.size() - 2].str(), batch, kGemmRows, 2 * lanes, lanes, kd.str(),
-                       mm.op == ir::Op::MatMulNT ? "; B transposed into scratch first" : "");
-  };
-  switch (k.kind) {
-    case Kernel::Gemm: return gemm(n);
-    case Kernel::GemmEpilogue: {
-      std::string chain;
-      for (std::size_t i = 1; i < k.nodes.size(); ++i) chain += fmt::format("{}{}", i > 1 ? ", " : "", ir::opName(g.node(k.nodes[i]).op));
-      return gemm(n) + fmt::format("      then on the chunk's rows, per element: {}\n", chain);
-    }
-    case Kernel::GemmBiasGradient: {
-      const auto t = std::find_if(k.nodes.begin(), k.nodes.end(), [&](ir::NodeId id) { return g.node(id).op == ir::Op::MatMulTN; });
-      return gemm(g.node(*t)) + "      and the chunk's share of the columns of dy summed over the rows (the bias gradient)\n";
-    }
-    case Kernel::Convolution: {
-      if (n.type.dtype != ir::DType::F32) return "    direct loop nest (f64), parallel over its outer loop\n";
-      const char* what = n.op == ir::Op::Conv2D ? "parallel for images: im2col, then a GEMM into y[n]"
-                         : n.op == ir::Op::Conv2DGradInput ? "parallel for images: a GEMM Wᵀ dy[n] into col, then col2im into dx[n]"
-                                                           : "parallel for output channels: for every image, im2col, then dW += dy[n] colᵀ";
-      return fmt::format("    {}\n", what);
-    }
-    case Kernel::Pooling: return fmt::format("    parallel for planes (image, channel) of {}\n", dims(n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad ? n.type.shape : g.node(n.operands[0]).type.shape));
-    case Kernel::CrossEntropyFused:
-    case Kernel::CrossEntropy:
-    case Kernel::Softmax:
-      return fmt::format("    for rows of {}: max, sum of exponentials, then one pass over the row\n", dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape));
-    case Kernel::ElementwiseChain:
-    case Kernel::Elementwise:
-    case Kernel::Fill:
-      return fmt::format("    for every element of {}, vectorized by LLVM ({} f32 lanes)\n", dims(g.node(k.nodes.back()).type.shape), lanes);
-    case Kernel::Reduction:
-    case Kernel::Loss:
-    case Kernel::Layout:
-    case Kernel::Gather: return fmt::format("    loop nest over {}\n", dims(n.type.shape));
-  }
-  return "";
-}
-
 }  // namespace
 
 KernelProgram planKernels(const ir::Graph& g) {
@@ -183,7 +129,7 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     std::string members;
     for (ir::NodeId id : k.nodes) members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     out += fmt::format("kernel {} {}: {}\n", i, kindName(k.kind), members);
-    out += loops(g, k, lanes);
+    out += loop::print(g, scheduleKernel(g, p, k, {lanes}), 4);
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "compiler/codegen/loop_ir.h"
 #include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
@@ -46,6 +47,9 @@ Kernel::Kind kernelKind(ir::Op op);
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
 // alone in node order.
 KernelProgram planKernels(const ir::Graph& g);
+
+// The loop nest of one kernel of `program` for target `t` (loop_schedule.cpp).
+loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, const Kernel& k, const loop::Target& t);
 
 // The program as text: per kernel its nodes, loop structure for a target with `lanes` f32 lanes per
 // vector, and where what it reads and writes lives in `memory` at `bindings`.

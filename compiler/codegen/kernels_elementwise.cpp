@@ -1,26 +1,8 @@
-// Elementwise kernels: one loop nest over the result, operands read through broadcast strides.
+// The formulas of elementwise ops at one element; their loops come from the kernel's loop nest (loop_schedule.cpp).
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/ir/dropout_mask.h"
 
 namespace sinter::codegen {
-
-void KernelEmitter::emitElementwise(const ir::Node& n) {
-  if (n.op == ir::Op::Dropout || n.op == ir::Op::DropoutGrad) {  // x times the mask of the element's index
-    const ir::Node& x = operand(n, 0);
-    forEachElement(n.type.shape, {}, [&](const Offsets& o) {
-      Value* v = load(x, o[0]);
-      store(n, o[0], seed_ ? b_.CreateFMul(v, dropoutScale(n, o[0])) : v);
-    });
-    return;
-  }
-  std::vector<ir::Shape> shapes;
-  for (ir::NodeId o : n.operands) shapes.push_back(g_.node(o).type.shape);
-  forEachElement(n.type.shape, shapes, [&](const Offsets& o) {
-    std::vector<Value*> v;
-    for (std::size_t k = 0; k < n.operands.size(); ++k) v.push_back(load(g_.node(n.operands[k]), o[k + 1]));
-    store(n, o[0], elementwiseValue(n, v));
-  });
-}
 
 // ir::dropoutScale (compiler/ir/dropout_mask.h) in IR: the same hash, so that generated code and the
 // interpreter draw the same mask.

@@ -96,72 +96,16 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
   return out;
 }
 
-void KernelEmitter::emitChainElement(const lower::FusedKernel& k, std::map<ir::NodeId, Value*>& known,
-                                     const std::function<Value*(ir::NodeId)>& external, Value* offset) {
-  for (ir::NodeId id : k.nodes) {
-    if (known.count(id)) continue;
-    const ir::Node& m = g_.node(id);
-    std::vector<Value*> args;
-    for (ir::NodeId o : m.operands) args.push_back(member(k, o) ? known.at(o) : external(o));
-    Value* v = elementwiseValue(m, args);
-    known[id] = v;
-    if (stored(k, id)) store(m, offset, v);
-  }
-}
-
 ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k) {
   return memberOf(g, k, ir::Op::CrossEntropy) ? k.nodes.back() : k.nodes.front();
 }
 
-void KernelEmitter::emitFused(const lower::FusedKernel& k) {
-  const ir::Node& first = g_.node(k.nodes.front());
-  if (const ir::Node* ce = memberOf(g_, k, ir::Op::CrossEntropy))
-    return emitCrossEntropyFused(*ce, memberOf(g_, k, ir::Op::CrossEntropyGrad), memberOf(g_, k, ir::Op::Softmax));
-  if (const ir::Node* s = memberOf(g_, k, ir::Op::SumTo)) return emitMatMul(*memberOf(g_, k, ir::Op::MatMulTN), nullptr, s);
-  if (isGemm(first.op)) return emitMatMul(first, &k);
-  // A chain of elementwise ops: one loop over the shape they share, operands read through broadcast strides.
-  const std::vector<ir::NodeId> ext = externals(g_, k);
-  std::vector<ir::Shape> shapes;
-  for (ir::NodeId o : ext) shapes.push_back(g_.node(o).type.shape);
-  forEachElement(g_.node(k.nodes.back()).type.shape, shapes, [&](const Offsets& o) {
-    std::map<ir::NodeId, Value*> known;
-    auto external = [&](ir::NodeId id) {
-      const std::size_t i = static_cast<std::size_t>(std::find(ext.begin(), ext.end(), id) - ext.begin());
-      return load(g_.node(id), o[i + 1]);
-    };
-    emitChainElement(k, known, external, o[0]);
-  });
-}
-
-void KernelEmitter::emitEpilogueRows(const lower::FusedKernel& k, Value* rowBegin, Value* rowEnd) {
-  const ir::Node& gemm = g_.node(k.nodes.front());
-  const ir::Shape& shape = gemm.type.shape;
-  const std::size_t rowAxis = shape.size() - 2;
-  const std::vector<ir::NodeId> ext = externals(g_, k);
-  std::vector<std::vector<Value*>> sets = {strides(shape)};
-  for (ir::NodeId o : ext) sets.push_back(broadcastStrides(g_.node(o).type.shape, shape));
-  std::vector<Value*> dims = extents(shape);
-  dims[rowAxis] = b_.CreateSub(rowEnd, rowBegin);
-  loopNest(dims, sets, [&](const Offsets& rel) {
-    Offsets o = rel;  // the loop counts rows from rowBegin
-    for (std::size_t s = 0; s < sets.size(); ++s) o[s] = b_.CreateAdd(rel[s], b_.CreateMul(rowBegin, sets[s][rowAxis]));
-    std::map<ir::NodeId, Value*> known = {{gemm.id, load(gemm, o[0])}};
-    auto external = [&](ir::NodeId id) {
-      const std::size_t i = static_cast<std::size_t>(std::find(ext.begin(), ext.end(), id) - ext.begin());
-      return load(g_.node(id), o[i + 1]);
-    };
-    emitChainElement(k, known, external, o[0]);
-  });
-}
-
 // Every chunk of the GEMM's row blocks also sums a share of the columns: each column, summed over the
 // rows in order, by whichever thread holds it, so the bits do not depend on the thread count.
-void KernelEmitter::emitColumnSums(const ir::Node& s, Value* begin, Value* end, Value* count) {
+void KernelEmitter::emitColumnSums(const ir::Node& s, Value* j0, Value* j1) {
   const ir::Node& dy = operand(s, 0);
   Value* rows = extent(dy.type.shape[0]);
   Value* N = extent(dy.type.shape[1]);
-  Value* j0 = b_.CreateSDiv(b_.CreateMul(N, begin), count);
-  Value* j1 = b_.CreateSDiv(b_.CreateMul(N, end), count);
   forRange(j0, j1, [&](Value* j) { store(s, j, fconst(s, 0)); });
   forLoop(rows, [&](Value* r) {
     Value* row = b_.CreateMul(r, N);

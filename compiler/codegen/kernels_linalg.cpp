@@ -1,105 +1,36 @@
-// Matrix products (batched) on a register-tiled micro-kernel, convolutions on the same kernel through
-// im2col (a direct loop nest for f64), and pooling. Each splits its outer loop over the runtime's threads.
+// The pieces of matrix products, convolutions and pooling that the loop nests (loop_schedule.cpp) call:
+// plain f64 products, the direct f64 convolution, im2col and col2im for the f32 convolutions on the GEMM
+// micro-kernel (emit_loops.cpp), and the pooling windows of a range of planes.
 #include "compiler/codegen/kernel_emitter.h"
 
 namespace sinter::codegen {
 
-// Batched matmul: one 2-D product per index of the result's leading dimensions; operands with fewer (or
-// size-1) leading dimensions are broadcast. Threads split the rows of C, in blocks of the micro-kernel's
-// height: every element keeps its own summation order, so the result is the same for any thread count.
-// A fused epilogue runs on each thread's rows right after their products, while they are in cache.
-void KernelEmitter::emitMatMul(const ir::Node& n, const lower::FusedKernel* epilogue, const ir::Node* columnSums) {
-  const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
-  const ir::Node& A = operand(n, 0);
-  const ir::Node& B = operand(n, 1);
-  const std::size_t r = n.type.shape.size(), ra = A.type.shape.size();
-  const ir::Dim& dimM = n.type.shape[r - 2];
-  const ir::Dim& dimN = n.type.shape[r - 1];
-  const ir::Dim& dimK = transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1];
-  const ir::Shape batch(n.type.shape.begin(), n.type.shape.end() - 2);
-  const ir::Shape aBatch(A.type.shape.begin(), A.type.shape.end() - 2), bBatch(B.type.shape.begin(), B.type.shape.end() - 2);
-  Value* blocks = b_.CreateSDiv(b_.CreateAdd(extent(dimM), c64(kGemmRows - 1)), c64(kGemmRows));
-  Value* work = b_.CreateMul(numel(batch), b_.CreateMul(extent(dimM), b_.CreateMul(extent(dimN), extent(dimK))));
-  parallelFor(blocks, work, [&](Value* begin, Value* end) {
-    Value* M = extent(dimM);
-    Value* N = extent(dimN);
-    Value* K = extent(dimK);
-    Value* rowBegin = b_.CreateMul(begin, c64(kGemmRows));
-    Value* rowEnd = b_.CreateMul(end, c64(kGemmRows));
-    rowEnd = b_.CreateSelect(b_.CreateICmpSLT(rowEnd, M), rowEnd, M);
-    auto scaled = [&](std::vector<Value*> s, Value* by) {
-      for (Value*& v : s) v = b_.CreateMul(v, by);
-      return s;
-    };
-    loopNest(extents(batch),
-             {scaled(broadcastStrides(aBatch, batch), b_.CreateMul(M, K)), scaled(broadcastStrides(bBatch, batch), b_.CreateMul(K, N)),
-              scaled(strides(batch), b_.CreateMul(M, N))},
-             [&](const Offsets& o) { emitMatMul2D(n, o[0], o[1], o[2], M, N, K, transA, transB, rowBegin, rowEnd); });
-    if (epilogue) emitEpilogueRows(*epilogue, rowBegin, rowEnd);
-    if (columnSums) emitColumnSums(*columnSums, begin, end, b_.CreateSDiv(b_.CreateAdd(M, c64(kGemmRows - 1)), c64(kGemmRows)));
-  });
-}
-
-// Rows [rowBegin, rowEnd) of C[M,N] = op(A) op(B) at the given element offsets of the node's operands.
-void KernelEmitter::emitMatMul2D(const ir::Node& n, Value* aBase, Value* bBase, Value* cBase, Value* M, Value* N, Value* K,
-                                 bool transA, bool transB, Value* rowBegin, Value* rowEnd) {
-  emitGemm({at(operand(n, 0), aBase), at(operand(n, 1), bBase), at(n, cBase), elem(n.type.dtype), M, N, K, transA, transB, false},
-           rowBegin, rowEnd);
-}
-
-// f32 products run MR x NR register tiles with vector FMAs (emitGemmTiles, masked at the right edge) and the
-// naive loops below on the leftover rows; A Bᵀ first copies B transposed, so that every form streams rows of B.
-// Cache blocking and packing are still to come.
-void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
+// Rows [rowBegin, rowEnd) of an f64 product by plain loops: i, k, j order for A B and Aᵀ B (streaming rows
+// of B and C), dot products over contiguous rows for A Bᵀ.
+void KernelEmitter::emitGemmNaive(const Gemm& g, Value* rowBegin, Value* rowEnd) {
   llvm::Type* t = g.t;
   Value* aPtr = g.a;
   Value* bPtr = g.b;
   Value* cPtr = g.c;
   Value *M = g.M, *N = g.N, *K = g.K;
-  const bool transA = g.transA;
-  bool transB = g.transB;
+  const bool transA = g.transA, transB = g.transB;
   auto ld = [&](Value* p, Value* off) { return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, p, off)); };
   auto st = [&](Value* p, Value* off, Value* v) { b_.CreateStore(v, b_.CreateInBoundsGEP(t, p, off)); };
-  const bool tiled = t->isFloatTy();
-
-  Value* scratch = nullptr;
-  if (transB && tiled) {  // Bᵀ[K,N] from B[N,K]
-    scratch = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()),
-                            {b_.CreateMul(b_.CreateMul(K, N), c64(4))}, "bt");
-    forLoop(N, [&](Value* j) { forLoop(K, [&](Value* k) { st(scratch, b_.CreateAdd(b_.CreateMul(k, N), j), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k))); }); });
-    bPtr = scratch;
-    transB = false;
-  }
   if (!transB) {
-    Value* rowsDone = rowBegin;
-    Value* colsDone = c64(0);
-    if (tiled) {
-      Value* rows = b_.CreateSub(rowEnd, rowBegin);
-      rowsDone = b_.CreateAdd(rowBegin, b_.CreateMul(b_.CreateSDiv(rows, c64(kGemmRows)), c64(kGemmRows)));
-      colsDone = b_.CreateMul(b_.CreateSDiv(N, c64(2 * lanes_)), c64(2 * lanes_));
-      emitGemmTiles(aPtr, bPtr, cPtr, M, N, K, transA, g.accumulate, rowBegin, rowsDone, colsDone);
-    }
-    // The rest, one element at a time: the rows below the tiles (fewer than kGemmRows), all columns. The
-    // i, k, j order streams rows of B and C.
-    auto naive = [&](Value* i0, Value* i1, Value* j0, Value* j1) {
-      forRange(i0, i1, [&](Value* i) {
-        Value* row = b_.CreateMul(i, N);
-        if (!g.accumulate) forRange(j0, j1, [&](Value* j) { st(cPtr, b_.CreateAdd(row, j), fconst(t, 0)); });
-        forLoop(K, [&](Value* k) {
-          Value* aik = ld(aPtr, transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
-          Value* brow = b_.CreateMul(k, N);
-          forRange(j0, j1, [&](Value* j) {
-            Value* off = b_.CreateAdd(row, j);
-            st(cPtr, off, b_.CreateFAdd(ld(cPtr, off), b_.CreateFMul(aik, ld(bPtr, b_.CreateAdd(brow, j)))));
-          });
+    forRange(rowBegin, rowEnd, [&](Value* i) {
+      Value* row = b_.CreateMul(i, N);
+      if (!g.accumulate) forLoop(N, [&](Value* j) { st(cPtr, b_.CreateAdd(row, j), fconst(t, 0)); });
+      forLoop(K, [&](Value* k) {
+        Value* aik = ld(aPtr, transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k));
+        Value* brow = b_.CreateMul(k, N);
+        forLoop(N, [&](Value* j) {
+          Value* off = b_.CreateAdd(row, j);
+          st(cPtr, off, b_.CreateFAdd(ld(cPtr, off), b_.CreateFMul(aik, ld(bPtr, b_.CreateAdd(brow, j)))));
         });
       });
-    };
-    naive(rowsDone, rowEnd, c64(0), N);  // the tiles covered every column of their rows (masked at the edge)
-    if (scratch) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch});
+    });
     return;
   }
-  // f64 A Bᵀ: dot products over contiguous rows of both.
   forRange(rowBegin, rowEnd, [&](Value* i) {
     forLoop(N, [&](Value* j) {
       Value* cOff = b_.CreateAdd(b_.CreateMul(i, N), j);
@@ -111,72 +42,6 @@ void KernelEmitter::emitGemm(const Gemm& g, Value* rowBegin, Value* rowEnd) {
       st(cPtr, cOff, b_.CreateLoad(t, acc));
     });
   });
-}
-
-// The register-blocked micro-kernel: a tile of kGemmRows rows by two vectors of columns lives in
-// 2 kGemmRows vector registers for the whole k loop; each k loads two vectors of B, broadcasts one element
-// of A per row and issues 2 kGemmRows FMAs (two FMAs per load, as the design asks).
-void KernelEmitter::emitGemmTiles(Value* aPtr, Value* bPtr, Value* cPtr, Value* M, Value* N, Value* K, bool transA,
-                                  bool accumulate, Value* rowBegin, Value* rowsDone, Value* colsDone) {
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
-  const llvm::Align align(4);
-  // One tile at columns j0.. ; with masks (the last, narrower tile), lanes past N are neither read nor written.
-  auto tile = [&](Value* i0, Value* j0, Value* const* masks) {
-    auto at = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
-    auto loadVec = [&](Value* p, int v) -> Value* {
-      return masks ? static_cast<Value*>(b_.CreateMaskedLoad(vec, p, align, masks[v], llvm::Constant::getNullValue(vec)))
-                   : b_.CreateAlignedLoad(vec, p, align);
-    };
-    auto cAt = [&](int r, int v) { return at(cPtr, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, c64(r)), N), b_.CreateAdd(j0, c64(v * lanes_)))); };
-    std::vector<Value*> acc;
-    for (int r = 0; r < kGemmRows; ++r)
-      for (int v = 0; v < 2; ++v) acc.push_back(scalarSlot(vec, accumulate ? loadVec(cAt(r, v), v) : llvm::Constant::getNullValue(vec)));
-    forLoop(K, [&](Value* k) {
-      Value* brow = b_.CreateAdd(b_.CreateMul(k, N), j0);
-      Value* bv[2];
-      for (int v = 0; v < 2; ++v) bv[v] = loadVec(at(bPtr, b_.CreateAdd(brow, c64(v * lanes_))), v);
-      for (int r = 0; r < kGemmRows; ++r) {
-        Value* i = b_.CreateAdd(i0, c64(r));
-        Value* aOff = transA ? b_.CreateAdd(b_.CreateMul(k, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k);
-        Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, at(aPtr, aOff)));
-        for (int v = 0; v < 2; ++v) {
-          Value* slot = acc[static_cast<std::size_t>(r * 2 + v)];
-          b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[v], b_.CreateLoad(vec, slot)}), slot);
-        }
-      }
-    });
-    for (int r = 0; r < kGemmRows; ++r)
-      for (int v = 0; v < 2; ++v) {
-        Value* value = b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * 2 + v)]);
-        if (masks)
-          b_.CreateMaskedStore(value, cAt(r, v), align, masks[v]);
-        else
-          b_.CreateAlignedStore(value, cAt(r, v), align);
-      }
-  };
-  Value* rowTiles = b_.CreateSDiv(b_.CreateSub(rowsDone, rowBegin), c64(kGemmRows));
-  forLoop(rowTiles, [&](Value* it) {
-    Value* i0 = b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows)));
-    forLoop(b_.CreateSDiv(colsDone, c64(2 * lanes_)), [&](Value* jt) { tile(i0, b_.CreateMul(jt, c64(2 * lanes_)), nullptr); });
-  });
-  // The columns right of the whole tiles (fewer than two vectors): one masked tile per row block, so that a
-  // narrow product (N = 10 classes) still runs on vectors.
-  Value* rest = b_.CreateSub(N, colsDone);
-  llvm::BasicBlock* masked = llvm::BasicBlock::Create(ctx_, "masked_tail", fn_);
-  llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "tail_done", fn_);
-  b_.CreateCondBr(b_.CreateICmpSGT(rest, c64(0)), masked, after);
-  b_.SetInsertPoint(masked);
-  std::vector<llvm::Constant*> lane;
-  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lanesIdx = llvm::ConstantVector::get(lane);
-  Value* masks[2];
-  for (int v = 0; v < 2; ++v)
-    masks[v] = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), c64(v * lanes_))),
-                                b_.CreateVectorSplat(static_cast<unsigned>(lanes_), rest));
-  forLoop(rowTiles, [&](Value* it) { tile(b_.CreateAdd(rowBegin, b_.CreateMul(it, c64(kGemmRows))), colsDone, masks); });
-  b_.CreateBr(after);
-  b_.SetInsertPoint(after);
 }
 
 namespace {
@@ -198,18 +63,9 @@ ConvTypes convTypes(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
 //   conv2d:             y[n,o,i,j]   = Σ_c,kh,kw x[n,c,h,w] w[o,c,kh,kw]
 //   conv2d_grad_input:  dx[n,c,h,w]  = Σ_o,kh,kw dy[n,o,i,j] w[o,c,kh,kw]
 //   conv2d_grad_weight: dw[o,c,kh,kw] = Σ_n,i,j x[n,c,h,w] dy[n,o,i,j]
-// with h = i s - p + kh d (and the same for w); terms outside the image are zero. Threads split the
-// images (the weight gradient: the output channels), each output element summed by one thread.
-void KernelEmitter::emitConv(const ir::Node& n) {
-  const auto [xT, wT, yT] = convTypes(n, operand(n, 0), operand(n, 1));
-  // Multiply-adds: every (output position, weight) pair.
-  Value* work = b_.CreateMul(numel(yT.shape), c64(wT.shape[1].size * wT.shape[2].size * wT.shape[3].size));
-  Value* count = n.op == ir::Op::Conv2DGradWeight ? c64(wT.shape[0].size) : extent(xT.shape[0]);
-  parallelFor(count, work, [&](Value* begin, Value* end) { emitConvRange(n, begin, end); });
-}
-
+// with h = i s - p + kh d (and the same for w); terms outside the image are zero. The nest splits the
+// images (the weight gradient: the output channels) over threads, each output element summed by one thread.
 void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
-  if (n.type.dtype == ir::DType::F32) return emitConvGemm(n, begin, end);
   const ir::Node& a = operand(n, 0);
   const ir::Node& bNode = operand(n, 1);
   const auto [xT, wT, yT] = convTypes(n, a, bNode);
@@ -277,87 +133,67 @@ void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
   }); }); }); });
 }
 
-// f32 convolutions on the GEMM kernel, through im2col: col[(c,kh,kw), (i,j)] = x[n, c, h, w] (0 outside the
-// image), with h = i s - p + kh d. Per image,
-//   conv2d:             y[n]  = W[O, CKK] col                       (M = O, N = OH OW, K = C KH KW)
-//   conv2d_grad_input:  dcol  = Wᵀ dy[n], then col2im adds dcol back into dx[n]
-//   conv2d_grad_weight: dW   += dy[n] colᵀ over the images in order (each thread its rows of dW)
-// Every output element is summed by one thread in a fixed order, so the bits do not depend on threads.
-void KernelEmitter::emitConvGemm(const ir::Node& n, Value* begin, Value* end) {
-  const ir::Node& a = operand(n, 0);
-  const ir::Node& bNode = operand(n, 1);
-  const auto [xT, wT, yT] = convTypes(n, a, bNode);
-  const std::int64_t C = xT.shape[1].size, H = xT.shape[2].size, W = xT.shape[3].size, O = wT.shape[0].size,
-                     KH = wT.shape[2].size, KW = wT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
-  const std::int64_t s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0),
-                     p1 = attr(n, "padding", 1), d0 = attr(n, "dilation", 0), d1 = attr(n, "dilation", 1);
-  const std::int64_t CKK = C * KH * KW, P = OH * OW;
-  llvm::Type* t = b_.getFloatTy();
-  auto ptr = [&](const ir::Node& node, Value* offset) { return at(node, offset); };
+// The patch matrix of image `image` of convolution n, for the f32 convolutions on the GEMM micro-kernel:
+// col[(c,kh,kw), (i,j)] = x[image, c, h, w] with h = i s - p + kh d (and the same for w), 0 outside the
+// image ([(i,j), (c,kh,kw)] when transposed). col2im is its adjoint: it adds col back into dx[image].
+namespace {
+struct ConvGeometry {
+  std::int64_t C, H, W, KH, KW, OH, OW, s0, s1, p0, p1, d0, d1;
+};
+ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
+  const auto [xT, wT, yT] = convTypes(n, a, b);
+  return {xT.shape[1].size, xT.shape[2].size, xT.shape[3].size, wT.shape[2].size, wT.shape[3].size, yT.shape[2].size,
+          yT.shape[3].size, attr(n, "stride", 0), attr(n, "stride", 1), attr(n, "padding", 0), attr(n, "padding", 1),
+          attr(n, "dilation", 0), attr(n, "dilation", 1)};
+}
+}  // namespace
+
+// Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image offset it stands for.
+void KernelEmitter::forEachPatchEntry(const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
+  const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
   auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
-  // Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image element it stands for.
-  auto forEachColumnEntry = [&](const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
-    forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
-      Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(c, c64(KH)), kh), c64(KW)), kw);
-      forLoop(c64(OH), [&](Value* i) {
-        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
-        forLoop(c64(OW), [&](Value* j) {
-          Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
-          Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
-          Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(c, c64(H)), h), c64(W)), w);
-          body(r, b_.CreateAdd(b_.CreateMul(i, c64(OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
-        });
+  forLoop(c64(c.C), [&](Value* ch) { forLoop(c64(c.KH), [&](Value* kh) { forLoop(c64(c.KW), [&](Value* kw) {
+    Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), kw);
+    forLoop(c64(c.OH), [&](Value* i) {
+      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+      forLoop(c64(c.OW), [&](Value* j) {
+        Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(c.s1)), c64(c.p1)), b_.CreateMul(kw, c64(c.d1)));
+        Value* valid = b_.CreateAnd(inRange(h, c.H), inRange(w, c.W));
+        Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), w);
+        body(r, b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
       });
-    }); }); });
-  };
+    });
+  }); }); });
+}
+
+void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed) {
+  const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
+  const std::int64_t CKK = c.C * c.KH * c.KW, P = c.OH * c.OW;
+  llvm::Type* t = b_.getFloatTy();
   auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
-  Value* col = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {c64(CKK * P * 4)}, "col");
-  // col (or its transpose) of image nn.
-  auto im2col = [&](Value* nn, bool transposed) {
-    Value* image = ptr(n.op == ir::Op::Conv2DGradInput ? n : a, b_.CreateMul(nn, c64(C * H * W)));
-    forEachColumnEntry([&](Value* r, Value* q, Value* valid, Value* xOff) {
-      Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(image, xOff)), fconst(t, 0));
-      b_.CreateStore(v, gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q)));
-    });
-  };
-  if (n.op == ir::Op::Conv2D) {
-    forRange(begin, end, [&](Value* nn) {
-      im2col(nn, false);
-      emitGemm({ptr(bNode, c64(0)), col, ptr(n, b_.CreateMul(nn, c64(O * P))), t, c64(O), c64(P), c64(CKK), false, false, false}, c64(0), c64(O));
-    });
-  } else if (n.op == ir::Op::Conv2DGradInput) {  // conv2d_grad_input(dy, w)
-    forRange(begin, end, [&](Value* nn) {
-      emitGemm({ptr(bNode, c64(0)), ptr(a, b_.CreateMul(nn, c64(O * P))), col, t, c64(CKK), c64(P), c64(O), true, false, false}, c64(0), c64(CKK));
-      Value* dx = ptr(n, b_.CreateMul(nn, c64(C * H * W)));
-      forLoop(c64(C * H * W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
-      forEachColumnEntry([&](Value* r, Value* q, Value* valid, Value* xOff) {
-        Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
-        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
-      });
-    });
-  } else {  // conv2d_grad_weight(x, dy): rows [begin, end) of dW
-    Value* dw = ptr(n, c64(0));
-    forRange(b_.CreateMul(begin, c64(CKK)), b_.CreateMul(end, c64(CKK)), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dw, k)); });
-    forLoop(extent(xT.shape[0]), [&](Value* nn) {
-      im2col(nn, true);
-      emitGemm({ptr(bNode, b_.CreateMul(nn, c64(O * P))), col, dw, t, c64(O), c64(CKK), c64(P), false, false, true}, begin, end);
-    });
-  }
-  b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {col});
+  Value* img = at(n.op == ir::Op::Conv2DGradInput ? n : operand(n, 0), b_.CreateMul(image, c64(c.C * c.H * c.W)));
+  forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
+    Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(img, xOff)), fconst(t, 0));
+    b_.CreateStore(v, gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q)));
+  });
+}
+
+void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
+  const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
+  const std::int64_t P = c.OH * c.OW;
+  llvm::Type* t = b_.getFloatTy();
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  Value* dx = at(n, b_.CreateMul(image, c64(c.C * c.H * c.W)));
+  forLoop(c64(c.C * c.H * c.W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
+  forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
+    Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
+  });
 }
 
 // max_pool2d, avg_pool2d (padding counts in the average, as PyTorch's default), max_pool2d_grad (dy goes to
 // the first maximum of each window) and avg_pool2d_grad (gather form: each input sums the windows it is in).
-// Threads split the planes (image, channel); a max-pool gradient only adds within its own plane.
-void KernelEmitter::emitPool(const ir::Node& n) {
-  const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
-  const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
-  const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
-  Value* work = b_.CreateMul(numel(yT.shape), c64(n.attrs.getInts("kernel")[0] * n.attrs.getInts("kernel")[1]));
-  parallelFor(b_.CreateMul(extent(xT.shape[0]), extent(xT.shape[1])), work,
-              [&](Value* begin, Value* end) { emitPoolRange(n, begin, end); });
-}
-
+// The nest splits the planes (image, channel) over threads; a max-pool gradient only adds within its own plane.
 void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;

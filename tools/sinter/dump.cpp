@@ -160,7 +160,7 @@ int runDump(const std::string& path, const DumpOptions& opts) {
       fmt::print("{}{}", opts.format == "dot" ? "" : "// forward graph\n", show(built->forward, opts));
       continue;
     }
-    if (stage != "llvm" && stage != "asm" && !built->train) {
+    if (stage == "grad" && !built->train) {
       fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);
       return 1;
     }
@@ -171,16 +171,21 @@ int runDump(const std::string& path, const DumpOptions& opts) {
     if (!optimized) {
       optimized = built;
       if (optimized->train) optimizeGraph(optimized->trainStep, opts.pipeline);
+      optimizeGraph(optimized->forward, opts.pipeline);
     }
+    // The stages after the graph passes show the train step, or the forward graph of a model without one.
+    const ir::Graph& shown = optimized->train ? optimized->trainStep : optimized->forward;
+    const std::int64_t batch = optimized->train ? optimized->train->batch : 64;
     if (stage == "opt") {
-      fmt::print("{}{}", opts.format == "dot" ? "" : "// training step: forward and backward, after graph passes\n",
-                 show(optimized->trainStep, opts));
+      fmt::print("{}{}", opts.format == "dot" ? "" : optimized->train ? "// training step: forward and backward, after graph passes\n"
+                                                                      : "// forward graph, after graph passes\n",
+                 show(shown, opts));
     } else if (stage == "fusion") {
-      fmt::print("{}", fusionStage(optimized->trainStep, opts));
+      fmt::print("{}", fusionStage(shown, opts));
     } else if (stage == "memory") {
-      fmt::print("{}", memoryStage(optimized->trainStep, opts, optimized->train->batch));
+      fmt::print("{}", memoryStage(shown, opts, batch));
     } else if (stage == "kernel") {
-      fmt::print("{}", kernelStage(optimized->trainStep, opts, optimized->train->batch));
+      fmt::print("{}", kernelStage(shown, opts, batch));
     } else if (stage == "llvm") {
       fmt::print("{}", codegen::emitLLVMText(*optimized, opts.codegen));
     } else {

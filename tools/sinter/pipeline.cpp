@@ -51,6 +51,9 @@ std::optional<ir::Module> compileModel(const std::string& path, frontend::Diagno
     verifyOrThrow(m->trainStep, "autodiff");
     if (opts.optimize) optimizeGraph(m->trainStep, opts);
   }
+  // The forward graph (inference, sinter_forward) gets the same passes, after autodiff has read it: they
+  // keep its inputs, params and results, so the ABI does not change.
+  if (opts.optimize) optimizeGraph(m->forward, opts);
   return m;
 }
 

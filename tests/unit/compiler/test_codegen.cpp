@@ -134,7 +134,10 @@ TEST_CASE("f64 graphs compile and match the interpreter to f64 precision") {
 TEST_CASE("matrix products with whole register tiles and ragged edges match the interpreter") {
   // 70 columns = two 32-wide AVX-512 tiles (or four 16-wide AVX2 ones) and a ragged edge; 37 rows = six
   // 6-row tiles and one left over. The backward pass adds matmul_tn and matmul_nt of the same sizes.
-  for (auto [m, k, n] : {std::tuple{37, 45, 70}, std::tuple{64, 96, 128}, std::tuple{6, 1, 32}, std::tuple{5, 7, 3}}) {
+  // 1 x 300 x 530 and 13 x 300 x 530 cross the cache blocks: two K blocks (the second partial) and two N
+  // blocks of the packed panel, with a single row and a partial row tile.
+  for (auto [m, k, n] : {std::tuple{37, 45, 70}, std::tuple{64, 96, 128}, std::tuple{6, 1, 32}, std::tuple{5, 7, 3},
+                         std::tuple{1, 300, 530}, std::tuple{13, 300, 530}}) {
     INFO(m << "x" << k << "x" << n);
     ir::Graph g;
     g.name = "Gemm";

@@ -1,0 +1,398 @@
+// Code generation from the loop-level kernel IR (loop_ir.h): loops become LLVM loops (a parallel loop an
+// outlined body the runtime's threads share, a vector loop one with vectorization metadata), element
+// computations become the graph ops' formulas, and primitives their recipes: the register-tiled
+// micro-kernel, the packing of B, im2col and col2im. The schedule decides; this file only follows it.
+#include <fmt/format.h>
+#include <llvm/IR/Metadata.h>
+#include <stdexcept>
+
+#include "compiler/codegen/kernel_emitter.h"
+#include "compiler/ir/dropout_mask.h"
+
+namespace sinter::codegen {
+
+using llvm::BasicBlock;
+
+Value* KernelEmitter::eval(const loop::Expr& e) {
+  using K = loop::Expr::Kind;
+  switch (e.kind) {
+    case K::Const: return c64(e.value);
+    case K::Sym: return extent(ir::Dim::sym(e.name));
+    case K::Var: {
+      auto it = vars_.find(e.name);
+      if (it == vars_.end()) throw std::logic_error("codegen: loop variable " + e.name + " is not bound here");
+      return it->second;
+    }
+    case K::Add: return b_.CreateAdd(eval(e.args[0]), eval(e.args[1]));
+    case K::Mul: return b_.CreateMul(eval(e.args[0]), eval(e.args[1]));
+    case K::Min: {
+      Value* a = eval(e.args[0]);
+      Value* b = eval(e.args[1]);
+      return b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
+    }
+    case K::CeilDiv: return b_.CreateSDiv(b_.CreateAdd(eval(e.args[0]), c64(e.value - 1)), c64(e.value));
+    case K::FloorDiv: return b_.CreateSDiv(eval(e.args[0]), c64(e.value));
+    case K::Quot: return b_.CreateSDiv(eval(e.args[0]), eval(e.args[1]));
+  }
+  throw std::logic_error("codegen: unknown expression");
+}
+
+// The element type and base address of a buffer of the nest.
+Value* KernelEmitter::base(const loop::Buffer& buf) {
+  if (buf.node >= 0) return buffer(buf.node);
+  auto it = scratch_.find(buf.scratch);
+  if (it == scratch_.end()) throw std::logic_error("codegen: scratch " + buf.scratch + " is not allocated here");
+  return it->second;
+}
+
+llvm::Type* KernelEmitter::elemOf(const loop::Buffer& buf) { return buf.node >= 0 ? elem(g_.node(buf.node).type.dtype) : b_.getFloatTy(); }
+
+Value* KernelEmitter::address(const loop::Access& a) {
+  return b_.CreateInBoundsGEP(elemOf(a.buffer), base(a.buffer), eval(a.index));
+}
+
+void KernelEmitter::emitNest(const loop::Nest& nest, const Kernel& k) {
+  kernel_ = &k;
+  for (const loop::Stmt& s : nest.body) emitStmt(s);
+}
+
+void KernelEmitter::emitStmt(const loop::Stmt& s) {
+  switch (s.kind) {
+    case loop::Stmt::LoopStmt: return emitLoop(s.loop);
+    case loop::Stmt::ComputeStmt: return emitCompute(s.compute);
+    case loop::Stmt::PrimStmt: return emitPrim(s.prim);
+  }
+}
+
+namespace {
+// A loop ID for the back edge, with hints: {"llvm.loop.vectorize.width", 16} and the like.
+llvm::MDNode* loopHints(llvm::LLVMContext& ctx, const std::vector<std::pair<const char*, int>>& hints) {
+  std::vector<llvm::Metadata*> ops = {nullptr};  // the self reference every loop ID starts with
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* i1 = llvm::Type::getInt1Ty(ctx);
+  for (const auto& [name, value] : hints) {
+    llvm::Type* t = std::string(name) == "llvm.loop.vectorize.enable" ? i1 : i32;
+    ops.push_back(llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, name), llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(t, static_cast<std::uint64_t>(value)))}));
+  }
+  llvm::MDNode* id = llvm::MDNode::getDistinct(ctx, ops);
+  id->replaceOperandWith(0, id);
+  return id;
+}
+}  // namespace
+
+// for (v = begin; v < end; v += step) body(v), with loop hints on its back edge.
+void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body) {
+  BasicBlock* pre = b_.GetInsertBlock();
+  BasicBlock* header = BasicBlock::Create(ctx_, "loop", fn_);
+  BasicBlock* bodyBB = BasicBlock::Create(ctx_, "body", fn_);
+  BasicBlock* exit = BasicBlock::Create(ctx_, "exit", fn_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode* v = b_.CreatePHI(i64(), 2, "v");
+  v->addIncoming(begin, pre);
+  b_.CreateCondBr(b_.CreateICmpSLT(v, end), bodyBB, exit);
+  b_.SetInsertPoint(bodyBB);
+  body(v);
+  v->addIncoming(b_.CreateAdd(v, c64(step), "", true, true), b_.GetInsertBlock());
+  llvm::BranchInst* back = b_.CreateBr(header);
+  if (hints) back->setMetadata(llvm::LLVMContext::MD_loop, hints);
+  b_.SetInsertPoint(exit);
+}
+
+void KernelEmitter::emitLoop(const loop::Loop& l) {
+  auto withScratch = [&](const std::function<void()>& body) {
+    std::vector<std::pair<std::string, Value*>> allocated;
+    for (const loop::Scratch& s : l.scratch) {
+      Value* p = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {b_.CreateMul(eval(s.floats), c64(4))}, s.name);
+      allocated.push_back({s.name, p});
+      scratch_[s.name] = p;
+    }
+    body();
+    for (const auto& [name, p] : allocated) {
+      b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {p});
+      scratch_.erase(name);
+    }
+  };
+  auto bind = [&](const std::string& name, Value* v, const std::function<void()>& body) {
+    auto saved = vars_.find(name) != vars_.end() ? vars_[name] : nullptr;
+    vars_[name] = v;
+    body();
+    if (saved)
+      vars_[name] = saved;
+    else
+      vars_.erase(name);
+  };
+  auto emitBody = [&] {
+    for (const loop::Stmt& s : l.body) emitStmt(s);
+  };
+  if (l.kind == loop::Loop::Parallel) {
+    if (!l.begin.isConst(0) || l.step != 1) throw std::logic_error("codegen: a parallel loop must start at 0 with step 1");
+    // The body is a function of its own: variables bound outside are not visible there, only symbols.
+    const auto outside = vars_;
+    vars_.clear();
+    parallelFor(eval(l.end), eval(l.work), [&](Value* begin, Value* end) {
+      bind(l.var, begin, [&] { bind(l.var + ".end", end, [&] { withScratch(emitBody); }); });
+    });
+    vars_ = outside;
+    return;
+  }
+  llvm::MDNode* hints = nullptr;
+  if (l.kind == loop::Loop::Vector)
+    hints = loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", l.width}});
+  withScratch([&] {
+    steppedLoop(eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); });
+  });
+}
+
+void KernelEmitter::emitCompute(const loop::Compute& c) {
+  std::map<ir::NodeId, Value*> known;
+  for (const auto& [id, a] : c.loads)
+    if (!known.count(id)) known[id] = b_.CreateLoad(elemOf(a.buffer), address(a));
+  for (ir::NodeId id : c.ops) {
+    if (known.count(id)) continue;
+    const ir::Node& n = g_.node(id);
+    const loop::Access* out = nullptr;
+    for (const auto& [sid, a] : c.stores)
+      if (sid == id) out = &a;
+    Value* v = nullptr;
+    if (n.op == ir::Op::Constant) {
+      v = ir::isFloat(n.type.dtype) ? fconst(n, n.scalar) : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar)));
+    } else if (n.op == ir::Op::Dropout || n.op == ir::Op::DropoutGrad) {  // the mask of the element's index
+      Value* x = known.at(n.operands[0]);
+      v = seed_ ? b_.CreateFMul(x, dropoutScale(n, eval(out->index))) : x;
+    } else {
+      std::vector<Value*> args;
+      for (ir::NodeId o : n.operands) args.push_back(known.at(o));
+      v = elementwiseValue(n, args);
+    }
+    known[id] = v;
+    if (out) b_.CreateStore(v, address(*out));
+  }
+}
+
+void KernelEmitter::emitPrim(const loop::Prim& p) {
+  switch (p.kind) {
+    case loop::Prim::MicroKernel: return emitMicroKernel(p);
+    case loop::Prim::PackB: return emitPackB(p);
+    case loop::Prim::ColumnSums: return emitColumnSums(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1));
+    case loop::Prim::Im2Col: return emitIm2Col(g_.node(p.nodes[0]), eval(p.i), base(p.buffer), false);
+    case loop::Prim::Col2Im: return emitCol2Im(g_.node(p.nodes[0]), eval(p.i), base(p.buffer));
+    case loop::Prim::Zero: {
+      llvm::Type* t = elemOf(p.buffer);
+      Value* buf = base(p.buffer);
+      steppedLoop(eval(p.j0), eval(p.j1), 1, nullptr, [&](Value* i) { b_.CreateStore(llvm::Constant::getNullValue(t), b_.CreateInBoundsGEP(t, buf, i)); });
+      return;
+    }
+    case loop::Prim::Node: return emitNodePrim(p);
+  }
+}
+
+// A node's own kernel (kernels_*.cpp), or the range [j0, j1) of it.
+void KernelEmitter::emitNodePrim(const loop::Prim& p) {
+  const ir::Node& n = g_.node(p.nodes[0]);
+  switch (kernel_->kind) {
+    case Kernel::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
+    case Kernel::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
+    case Kernel::Gemm:
+    case Kernel::GemmEpilogue:
+    case Kernel::GemmBiasGradient: {  // f64: plain loops over the chunk's rows
+      const loop::Product& q = p.product;
+      return emitGemmNaive({address(q.a), address(q.b), address(q.c), elem(n.type.dtype), eval(q.M), eval(q.N), eval(q.K), q.transA, q.transB, q.accumulate},
+                           eval(p.j0), eval(p.j1));
+    }
+    case Kernel::CrossEntropyFused: {
+      const lower::FusedKernel& f = program_.fused[static_cast<std::size_t>(kernel_->fused)];
+      const ir::Node* grad = nullptr;
+      const ir::Node* softmax = nullptr;
+      for (ir::NodeId id : f.nodes) {
+        if (g_.node(id).op == ir::Op::CrossEntropyGrad) grad = &g_.node(id);
+        if (g_.node(id).op == ir::Op::Softmax) softmax = &g_.node(id);
+      }
+      return emitCrossEntropyFused(n, grad, softmax);
+    }
+    case Kernel::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
+    case Kernel::Softmax: return emitSoftmaxFamily(n);
+    case Kernel::Reduction: return emitReduce(n);
+    case Kernel::Loss: return emitLoss(n);
+    case Kernel::Layout: return emitLayout(n);
+    case Kernel::Gather: return emitGather(n);
+    case Kernel::Fill:
+    case Kernel::Elementwise:
+    case Kernel::ElementwiseChain: break;
+  }
+  throw std::logic_error("codegen: no node primitive for this kernel kind");
+}
+
+// The register-blocked micro-kernel: a tile of `rows` rows by two vectors of columns lives in 2 rows
+// vector registers for the whole k block; each k loads two vectors of B, broadcasts one element of A per
+// row and issues 2 rows FMAs. Rows past rowEnd - 1 read and write row rowEnd - 1 instead (a partial tile
+// recomputes that row and stores the same values again), so edge rows run at tile speed. Columns past N are
+// masked on C (and on B when it is read in place; a packed panel is zero there).
+void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
+  const loop::Product& q = p.product;
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const llvm::Align align(4);
+  const int vectors = p.cols / lanes_;
+  Value* aPtr = address(q.a);
+  Value* cPtr = address(q.c);
+  Value* M = eval(q.M);
+  Value* N = eval(q.N);
+  Value* K = eval(q.K);
+  Value* i0 = eval(p.i);
+  Value* j0 = eval(p.j0);
+  Value* k0 = eval(p.k0);
+  Value* kc = eval(p.kc);
+  Value* last = b_.CreateSub(eval(p.rowEnd), c64(1));
+  auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
+  // Column masks: lanes at or past N are neither read nor written.
+  std::vector<llvm::Constant*> lane;
+  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lanesIdx = llvm::ConstantVector::get(lane);
+  std::vector<Value*> masks;
+  for (int v = 0; v < vectors; ++v)
+    masks.push_back(b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateAdd(j0, c64(v * lanes_)))),
+                                     b_.CreateVectorSplat(static_cast<unsigned>(lanes_), N)));
+  std::vector<Value*> rowIdx;
+  for (int r = 0; r < p.rows; ++r) {
+    Value* i = b_.CreateAdd(i0, c64(r));
+    rowIdx.push_back(b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last));
+  }
+  auto cAt = [&](int r, int v) { return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_)))); };
+  // The first K block of a product that does not accumulate starts from zero, every other from C.
+  Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
+  std::vector<Value*> acc;
+  for (int r = 0; r < p.rows; ++r)
+    for (int v = 0; v < vectors; ++v) {
+      Value* old = b_.CreateMaskedLoad(vec, cAt(r, v), align, masks[static_cast<std::size_t>(v)], llvm::Constant::getNullValue(vec));
+      acc.push_back(scalarSlot(vec, b_.CreateSelect(fromC, old, llvm::Constant::getNullValue(vec))));
+    }
+  // B: the panel's strip of this tile ([kc][cols], from column p.j1 of the panel), or B's rows in place.
+  Value* bBase = nullptr;
+  if (!p.panel.empty()) {
+    Value* strip = b_.CreateSDiv(b_.CreateSub(j0, eval(p.j1)), c64(p.cols));
+    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(kc, c64(p.cols))));
+  } else {
+    bBase = address(q.b);
+  }
+  std::vector<Value*> aRow;  // A's element (i, k0) per row, and its step per k
+  for (int r = 0; r < p.rows; ++r) {
+    Value* i = rowIdx[static_cast<std::size_t>(r)];
+    aRow.push_back(gep(aPtr, q.transA ? b_.CreateAdd(b_.CreateMul(k0, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k0)));
+  }
+  Value* aStep = q.transA ? M : c64(1);
+  llvm::MDNode* hints = p.unroll > 1 ? loopHints(ctx_, {{"llvm.loop.unroll.count", p.unroll}}) : nullptr;
+  steppedLoop(c64(0), kc, 1, hints, [&](Value* k) {
+    std::vector<Value*> bv;
+    for (int v = 0; v < vectors; ++v) {
+      if (!p.panel.empty()) {
+        bv.push_back(b_.CreateAlignedLoad(vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align));
+      } else {
+        Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(v * lanes_)));
+        bv.push_back(b_.CreateMaskedLoad(vec, gep(bBase, off), align, masks[static_cast<std::size_t>(v)], llvm::Constant::getNullValue(vec)));
+      }
+    }
+    for (int r = 0; r < p.rows; ++r) {
+      Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, gep(aRow[static_cast<std::size_t>(r)], b_.CreateMul(k, aStep))));
+      for (int v = 0; v < vectors; ++v) {
+        Value* slot = acc[static_cast<std::size_t>(r * vectors + v)];
+        b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[static_cast<std::size_t>(v)], b_.CreateLoad(vec, slot)}), slot);
+      }
+    }
+  });
+  for (int r = 0; r < p.rows; ++r)
+    for (int v = 0; v < vectors; ++v)
+      b_.CreateMaskedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * vectors + v)]), cAt(r, v), align, masks[static_cast<std::size_t>(v)]);
+}
+
+// panel[strip][k][l] = op(B)[k0 + k, j0 + strip cols + l], zero past N: the micro-kernel then reads one
+// contiguous run of 2 vectors per k. B in place is read a row at a time (vector loads, masked at N); Bᵀ
+// (A Bᵀ: B is [N, K]) a column of the panel at a time, each one a contiguous row of B.
+void KernelEmitter::emitPackB(const loop::Prim& p) {
+  const loop::Product& q = p.product;
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const llvm::Align align(4);
+  Value* panel = scratch_.at(p.panel);
+  Value* bPtr = address(q.b);
+  Value* N = eval(q.N);
+  Value* K = eval(q.K);
+  Value* j0 = eval(p.j0);
+  Value* k0 = eval(p.k0);
+  Value* kc = eval(p.kc);
+  Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
+  auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
+  std::vector<llvm::Constant*> lane;
+  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lanesIdx = llvm::ConstantVector::get(lane);
+  steppedLoop(c64(0), strips, 1, nullptr, [&](Value* s) {
+    Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
+    Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(kc, c64(p.cols))));
+    if (!q.transB) {
+      steppedLoop(c64(0), kc, 1, nullptr, [&](Value* k) {
+        Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
+        for (int v = 0; v < p.cols / lanes_; ++v) {
+          Value* j = b_.CreateAdd(js, c64(v * lanes_));
+          Value* mask = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), j)),
+                                         b_.CreateVectorSplat(static_cast<unsigned>(lanes_), N));
+          Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, mask, llvm::Constant::getNullValue(vec));
+          b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align);
+        }
+      });
+      return;
+    }
+    // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
+    // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
+    // row 0 and store zeros; the k left after the whole blocks go one element at a time.
+    const unsigned L = static_cast<unsigned>(lanes_);
+    Value* kFull = b_.CreateMul(b_.CreateSDiv(kc, c64(lanes_)), c64(lanes_));
+    for (int grp = 0; grp < p.cols / lanes_; ++grp) {
+      Value* jg = b_.CreateAdd(js, c64(grp * lanes_));
+      std::vector<Value*> inside, rowPtr;
+      for (int r = 0; r < lanes_; ++r) {
+        Value* j = b_.CreateAdd(jg, c64(r));
+        inside.push_back(b_.CreateICmpSLT(j, N));
+        rowPtr.push_back(gep(bPtr, b_.CreateAdd(b_.CreateMul(b_.CreateSelect(inside.back(), j, c64(0)), K), k0)));
+      }
+      steppedLoop(c64(0), kFull, lanes_, nullptr, [&](Value* kk) {
+        std::vector<Value*> rows;
+        for (int r = 0; r < lanes_; ++r)
+          rows.push_back(b_.CreateSelect(inside[static_cast<std::size_t>(r)], b_.CreateAlignedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align),
+                                         llvm::Constant::getNullValue(vec)));
+        rows = transposeSquare(rows);
+        for (int r = 0; r < lanes_; ++r)
+          b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), c64(grp * lanes_))), align);
+      });
+      steppedLoop(kFull, kc, 1, nullptr, [&](Value* k) {
+        for (unsigned r = 0; r < L; ++r) {
+          Value* x = b_.CreateSelect(inside[r], b_.CreateLoad(t, gep(rowPtr[r], k)), fconst(t, 0));
+          b_.CreateStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(grp * lanes_ + static_cast<int>(r)))));
+        }
+      });
+    }
+  });
+}
+
+// The transpose of a square block held as rows of vectors (out[r][c] = in[c][r]), in log2(lanes) stages:
+// at block size h, each pair of rows (r, r + h) swaps the upper-right h-block of one with the lower-left
+// of the other, one shuffle per row; after every size the whole block is transposed.
+std::vector<Value*> KernelEmitter::transposeSquare(std::vector<Value*> rows) {
+  const int n = static_cast<int>(rows.size());
+  for (int h = n / 2; h >= 1; h /= 2) {
+    std::vector<int> low, high;  // shuffle masks: lane c of (first ++ second)
+    for (int c = 0; c < n; ++c) {
+      low.push_back((c & h) == 0 ? c : n + c - h);
+      high.push_back((c & h) == 0 ? c + h : n + c);
+    }
+    for (int r = 0; r < n; ++r) {
+      if (r & h) continue;
+      Value* a = rows[static_cast<std::size_t>(r)];
+      Value* b = rows[static_cast<std::size_t>(r + h)];
+      rows[static_cast<std::size_t>(r)] = b_.CreateShuffleVector(a, b, low);
+      rows[static_cast<std::size_t>(r + h)] = b_.CreateShuffleVector(a, b, high);
+    }
+  }
+  return rows;
+}
+
+}  // namespace sinter::codegen

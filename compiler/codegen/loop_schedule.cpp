@@ -1,0 +1,395 @@
+// The schedule of every kernel kind: how a kernel of the kernel program becomes a loop nest (loop_ir.h).
+// Elementwise kernels are element computations under loops that LLVM vectorizes; matrix products are
+// register tiles under cache blocks, with B packed for the large and transposed cases; convolutions are
+// im2col and the same product; the other kinds are a primitive per node, their own loops inside.
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "compiler/codegen/emit_kernels.h"
+#include "compiler/codegen/kernel_emitter.h"
+#include "compiler/codegen/kernel_plan.h"
+
+namespace sinter::codegen {
+
+using loop::Access;
+using loop::Buffer;
+using loop::Expr;
+using loop::Loop;
+using loop::Prim;
+using loop::Product;
+using loop::Stmt;
+
+namespace {
+
+// Cache blocks of a packed product: a K block of B strips (kKc x 2 vectors of f32, 32 KiB with 16 lanes) is
+// what one register tile streams, and stays in L1 while the tile walks down the chunk's rows; an N block
+// bounds the packed panel (kKc x kNc f32, 512 KiB) to half of L2.
+constexpr std::int64_t kKc = 256;
+constexpr std::int64_t kNc = 512;
+
+std::vector<Expr> strides(const ir::Shape& s) {
+  std::vector<Expr> st(s.size(), 1);
+  for (std::size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * Expr::dim(s[i]);
+  return st;
+}
+
+// The strides of `operand` read as if broadcast to `shape` (0 along broadcast axes).
+std::vector<Expr> broadcastStrides(const ir::Shape& operand, const ir::Shape& shape) {
+  std::vector<Expr> own = strides(operand), out(shape.size(), 0);
+  const std::size_t lead = shape.size() - operand.size();
+  for (std::size_t d = 0; d < operand.size(); ++d)
+    if (operand[d].isSymbolic() || operand[d].size != 1) out[lead + d] = own[d];
+  return out;
+}
+
+Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 1, Loop::Kind kind = Loop::Serial, const std::string& role = "") {
+  Loop l;
+  l.var = var;
+  l.begin = std::move(begin);
+  l.end = std::move(end);
+  l.step = step;
+  l.kind = kind;
+  l.role = role;
+  return l;
+}
+
+// Elementwise ops at every element of `shape`: `stored` members written at their own strides, the other
+// operands (`loads`, including any already computed member such as a GEMM's product) read through
+// broadcast strides. Adjacent axes that every access walks contiguously merge into one loop, so that the
+// innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis before the
+// last to [first, second) (a GEMM epilogue's rows).
+std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops, const std::vector<ir::NodeId>& stored,
+                                  const std::vector<ir::NodeId>& loads, const ir::Shape& shape, int lanes,
+                                  const std::pair<Expr, Expr>* rowRange = nullptr) {
+  std::vector<Expr> ext;
+  for (const ir::Dim& d : shape) ext.push_back(Expr::dim(d));
+  std::vector<Expr> begin(shape.size(), 0), end = ext;
+  std::vector<std::vector<Expr>> sets;  // per access (stores, then loads): its stride per axis
+  for (ir::NodeId id : stored) sets.push_back(strides(g.node(id).type.shape));
+  for (ir::NodeId id : loads) sets.push_back(broadcastStrides(g.node(id).type.shape, shape));
+  const std::size_t rowAxis = shape.size() >= 2 ? shape.size() - 2 : 0;
+  if (rowRange) {
+    begin[rowAxis] = rowRange->first;
+    end[rowAxis] = rowRange->second;
+  }
+  // Merge axis d+1 into d while every access is contiguous across them (never the epilogue's row axis).
+  for (std::size_t d = ext.size(); d-- > 1;) {
+    if (rowRange && (d == rowAxis || d - 1 == rowAxis)) continue;
+    const bool contiguous = std::all_of(sets.begin(), sets.end(), [&](const std::vector<Expr>& s) {
+      return (s[d - 1].isConst(0) && s[d].isConst(0)) || s[d - 1].str() == (s[d] * ext[d]).str();
+    });
+    if (!contiguous) continue;
+    ext[d - 1] = ext[d - 1] * ext[d];
+    end[d - 1] = ext[d - 1];
+    ext.erase(ext.begin() + static_cast<std::ptrdiff_t>(d));
+    end.erase(end.begin() + static_cast<std::ptrdiff_t>(d));
+    begin.erase(begin.begin() + static_cast<std::ptrdiff_t>(d));
+    for (auto& s : sets) s.erase(s.begin() + static_cast<std::ptrdiff_t>(d - 1));
+  }
+  loop::Compute c;
+  c.ops = ops;
+  std::vector<Expr> index(sets.size(), 0);
+  for (std::size_t d = 0; d < ext.size(); ++d)
+    for (std::size_t s = 0; s < sets.size(); ++s) index[s] = index[s] + Expr::var("e" + std::to_string(d)) * sets[s][d];
+  for (std::size_t s = 0; s < stored.size(); ++s) c.stores.push_back({stored[s], {Buffer::of(stored[s]), index[s]}});
+  for (std::size_t s = 0; s < loads.size(); ++s) c.loads.push_back({loads[s], {Buffer::of(loads[s]), index[stored.size() + s]}});
+  std::vector<Stmt> body = {Stmt::of(std::move(c))};
+  for (std::size_t d = ext.size(); d-- > 0;) {
+    const bool inner = d + 1 == ext.size();
+    Loop l = makeLoop("e" + std::to_string(d), begin[d], end[d], 1, inner ? Loop::Vector : Loop::Serial);
+    if (inner) l.width = lanes * 4 / static_cast<int>(ir::dtypeSize(g.node(ops.back()).type.dtype));
+    l.body = std::move(body);
+    body = {Stmt::of(std::move(l))};
+  }
+  return body;
+}
+
+// The operands of fused elementwise members from outside the group, each once.
+std::vector<ir::NodeId> outsideOperands(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
+  std::vector<ir::NodeId> out;
+  for (ir::NodeId id : ops)
+    for (ir::NodeId o : g.node(id).operands)
+      if (std::find(ops.begin(), ops.end(), o) == ops.end() && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  return out;
+}
+
+// A loop over [0, extent) in blocks of `block`, or none when one block covers it (then `var` is 0).
+// Returns the statements to fill and the block's start.
+struct Blocked {
+  std::vector<Stmt>* body;
+  Expr start;
+};
+Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& extent, std::int64_t block, const std::string& role) {
+  if (extent.isConst() && extent.value <= block) return {&out, 0};
+  out.push_back(Stmt::of(makeLoop(var, 0, extent, block, Loop::Serial, role)));
+  return {&out.back().loop.body, Expr::var(var)};
+}
+
+// Rows [r0, r1) of one 2-D product, f32: register tiles of kGemmRows x (2 vectors), j outer and i inner so
+// that one strip of B serves every row tile of the chunk. Large or transposed B is packed per cache
+// block into `panel` (declared by the caller); small B is read in place.
+void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack, const std::string& panel, int lanes) {
+  const int cols = 2 * lanes;
+  auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc, const std::string& from) {
+    Loop jl = makeLoop("j", jBegin, jEnd, cols, Loop::Serial, "register tile columns");
+    Loop il = makeLoop("i", r0, r1, kGemmRows, Loop::Serial, "register tile rows");
+    Prim mk{Prim::MicroKernel};
+    mk.product = p;
+    mk.panel = from;
+    mk.i = Expr::var("i");
+    mk.j0 = Expr::var("j");
+    mk.j1 = jBegin;  // the packed panel's first column
+    mk.k0 = k0;
+    mk.kc = kc;
+    mk.rowEnd = r1;
+    mk.rows = kGemmRows;
+    mk.cols = cols;
+    il.body.push_back(Stmt::of(std::move(mk)));
+    jl.body.push_back(Stmt::of(std::move(il)));
+    into.push_back(Stmt::of(std::move(jl)));
+  };
+  if (!pack) return tiles(out, 0, p.N, 0, p.K, "");
+  Blocked nb = blockLoop(out, "jc", p.N, kNc, "cache block over N");
+  Blocked kb = blockLoop(*nb.body, "pc", p.K, kKc, "cache block over K");
+  const Expr nc = min(p.N - nb.start, kNc), kc = min(p.K - kb.start, kKc);
+  Prim pk{Prim::PackB};
+  pk.product = p;
+  pk.panel = panel;
+  pk.j0 = nb.start;
+  pk.j1 = nb.start + nc;
+  pk.k0 = kb.start;
+  pk.kc = kc;
+  pk.cols = cols;
+  kb.body->push_back(Stmt::of(std::move(pk)));
+  tiles(*kb.body, nb.start, nb.start + nc, kb.start, kc, panel);
+}
+
+// Whether a product packs B: always when B is read transposed (the panel is the transpose, made a block at
+// a time), and when B is large enough that its rows, a long stride apart, would not stay in L1.
+bool packs(const Product& p, int lanes) {
+  if (p.transB) return true;
+  if (!p.N.isConst() || !p.K.isConst()) return true;
+  return p.N.value > 2 * lanes && p.N.value * p.K.value >= 16384;
+}
+
+loop::Scratch panelScratch(const Product& p, int lanes) {
+  const std::int64_t cols = 2 * lanes;
+  return {"panel", min(p.K, kKc) * min(ceilDiv(p.N, cols) * Expr(cols), kNc)};
+}
+
+// matmul, matmul_tn, matmul_nt (batched over leading axes), with an epilogue or the bias gradient's
+// column sums: threads split the row blocks; each chunk runs its products, then its epilogue rows.
+std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::FusedKernel* epilogue, const ir::Node* columnSums, int lanes) {
+  const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
+  const ir::Node& A = g.node(n.operands[0]);
+  const ir::Node& B = g.node(n.operands[1]);
+  const ir::Shape& s = n.type.shape;
+  const std::size_t r = s.size(), ra = A.type.shape.size();
+  const Expr M = Expr::dim(s[r - 2]), N = Expr::dim(s[r - 1]), K = Expr::dim(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
+  const ir::Shape batch(s.begin(), s.end() - 2);
+  const Expr blocks = ceilDiv(M, kGemmRows);
+  Loop par = makeLoop("ib", 0, blocks, 1, Loop::Parallel, fmt::format("blocks of {} rows of C", kGemmRows));
+  par.work = loop::numel(batch) * M * N * K;
+  const Expr r0 = Expr::var("ib") * Expr(kGemmRows), r1 = min(Expr::var("ib.end") * Expr(kGemmRows), M);
+
+  Product p;
+  p.M = M;
+  p.N = N;
+  p.K = K;
+  p.transA = transA;
+  p.transB = transB;
+  p.a.buffer = Buffer::of(A.id);
+  p.b.buffer = Buffer::of(B.id);
+  p.c.buffer = Buffer::of(n.id);
+  // Batch axes: one product per index of the result's leading axes, operands broadcast.
+  std::vector<Stmt>* body = &par.body;
+  const auto sa = broadcastStrides(ir::Shape(A.type.shape.begin(), A.type.shape.end() - 2), batch);
+  const auto sb = broadcastStrides(ir::Shape(B.type.shape.begin(), B.type.shape.end() - 2), batch);
+  const auto sc = strides(batch);
+  for (std::size_t d = 0; d < batch.size(); ++d) {
+    const Expr v = Expr::var("b" + std::to_string(d));
+    p.a.index = p.a.index + v * sa[d] * M * K;
+    p.b.index = p.b.index + v * sb[d] * K * N;
+    p.c.index = p.c.index + v * sc[d] * M * N;
+    body->push_back(Stmt::of(makeLoop("b" + std::to_string(d), 0, Expr::dim(batch[d]), 1, Loop::Serial, "batch")));
+    body = &body->back().loop.body;
+  }
+  if (n.type.dtype != ir::DType::F32) {
+    Prim naive{Prim::Node};
+    naive.nodes = {n.id};
+    naive.product = p;
+    naive.j0 = r0;
+    naive.j1 = r1;
+    naive.what = "rows of C by plain loops (f64)";
+    body->push_back(Stmt::of(std::move(naive)));
+  } else {
+    const bool pack = packs(p, lanes);
+    if (pack) par.scratch.push_back(panelScratch(p, lanes));
+    productNest(*body, p, r0, r1, pack, "panel", lanes);
+  }
+  if (epilogue) {
+    std::vector<ir::NodeId> ops(epilogue->nodes.begin() + 1, epilogue->nodes.end()), stored;
+    for (ir::NodeId id : ops)
+      if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end()) stored.push_back(id);
+    std::vector<ir::NodeId> loads = {n.id};
+    for (ir::NodeId o : outsideOperands(g, ops))
+      if (o != n.id) loads.push_back(o);
+    const std::pair<Expr, Expr> rows{r0, r1};
+    for (Stmt& st : elementwiseNest(g, ops, stored, loads, s, lanes, &rows)) par.body.push_back(std::move(st));
+  }
+  if (columnSums) {
+    Prim sums{Prim::ColumnSums};
+    sums.nodes = {columnSums->id};
+    const Expr cols = Expr::dim(g.node(columnSums->operands[0]).type.shape[1]);
+    sums.j0 = cols * Expr::var("ib") / blocks;
+    sums.j1 = cols * Expr::var("ib.end") / blocks;
+    par.body.push_back(Stmt::of(std::move(sums)));
+  }
+  return {Stmt::of(std::move(par))};
+}
+
+std::int64_t attr(const ir::Node& n, const char* name, int i) { return n.attrs.getInts(name)[static_cast<std::size_t>(i)]; }
+
+// f32 convolutions as im2col and the product, per image (conv2d_grad_weight: per chunk of output channels,
+// over every image in order, so that each weight's sum keeps one order for any thread count):
+//   conv2d:             y[n] = W[O, CKK] col                     parallel over images
+//   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
+//   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over output channels
+std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
+  const ir::Node& a = g.node(n.operands[0]);
+  const ir::Node& b = g.node(n.operands[1]);
+  const ir::TensorType& x = n.op == ir::Op::Conv2DGradInput ? n.type : a.type;
+  const ir::TensorType& w = n.op == ir::Op::Conv2DGradWeight ? n.type : b.type;
+  const ir::TensorType& y = n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : b.type;
+  const std::int64_t O = w.shape[0].size, CKK = w.shape[1].size * w.shape[2].size * w.shape[3].size,
+                     P = y.shape[2].size * y.shape[3].size, CHW = x.shape[1].size * x.shape[2].size * x.shape[3].size;
+  const Expr images = Expr::dim(x.shape[0]);
+  const bool weights = n.op == ir::Op::Conv2DGradWeight;
+  Loop par = makeLoop("ib", 0, weights ? Expr(O) : images, 1, Loop::Parallel, weights ? "output channels" : "images");
+  par.work = loop::numel(y.shape) * Expr(CKK);
+  if (n.type.dtype != ir::DType::F32) {
+    Prim direct{Prim::Node};
+    direct.nodes = {n.id};
+    direct.j0 = Expr::var("ib");
+    direct.j1 = Expr::var("ib.end");
+    direct.what = "direct loop nest (f64)";
+    par.body.push_back(Stmt::of(std::move(direct)));
+    return {Stmt::of(std::move(par))};
+  }
+  par.scratch.push_back({"col", Expr(CKK * P)});
+  auto im2col = [&](const Expr& image) {
+    Prim p{Prim::Im2Col};
+    p.nodes = {n.id};
+    p.i = image;
+    p.buffer = Buffer::named("col");
+    return Stmt::of(std::move(p));
+  };
+  const Expr img = Expr::var("n");
+  Product p;
+  if (n.op == ir::Op::Conv2D) {
+    p = {{Buffer::of(b.id), 0}, {Buffer::named("col"), 0}, {Buffer::of(n.id), img * Expr(O * P)}, O, P, CKK, false, false, false};
+  } else if (n.op == ir::Op::Conv2DGradInput) {
+    p = {{Buffer::of(b.id), 0}, {Buffer::of(a.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, CKK, P, O, true, false, false};
+  } else {
+    p = {{Buffer::of(b.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, {Buffer::of(n.id), 0}, O, CKK, P, false, true, true};
+  }
+  const bool pack = packs(p, lanes);
+  if (pack) par.scratch.push_back(panelScratch(p, lanes));
+  Loop each = makeLoop("n", weights ? Expr(0) : Expr::var("ib"), weights ? images : Expr::var("ib.end"), 1, Loop::Serial, "images");
+  if (n.op == ir::Op::Conv2D) {
+    each.body.push_back(im2col(img));
+    productNest(each.body, p, 0, O, pack, "panel", lanes);
+  } else if (n.op == ir::Op::Conv2DGradInput) {
+    productNest(each.body, p, 0, CKK, pack, "panel", lanes);
+    Prim back{Prim::Col2Im};
+    back.nodes = {n.id};
+    back.i = img;
+    back.buffer = Buffer::named("col");
+    each.body.push_back(Stmt::of(std::move(back)));
+  } else {
+    Prim zero{Prim::Zero};
+    zero.buffer = Buffer::of(n.id);
+    zero.j0 = Expr::var("ib") * Expr(CKK);
+    zero.j1 = Expr::var("ib.end") * Expr(CKK);
+    par.body.push_back(Stmt::of(std::move(zero)));
+    each.body.push_back(im2col(img));
+    productNest(each.body, p, Expr::var("ib"), Expr::var("ib.end"), pack, "panel", lanes);
+  }
+  (void)CHW;
+  par.body.push_back(Stmt::of(std::move(each)));
+  return {Stmt::of(std::move(par))};
+}
+
+// A node whose kernel keeps its own loops (kernels_*.cpp), whole.
+std::vector<Stmt> nodeKernel(const ir::Node& n, const std::string& what) {
+  Prim p{Prim::Node};
+  p.nodes = {n.id};
+  p.what = what;
+  return {Stmt::of(std::move(p))};
+}
+
+std::string dims(const ir::Shape& s) {
+  std::string out;
+  for (const ir::Dim& d : s) out += (out.empty() ? "" : ", ") + d.str();
+  return "[" + out + "]";
+}
+
+}  // namespace
+
+loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, const Kernel& k, const loop::Target& t) {
+  const ir::Node& n = g.node(k.nodes.front());
+  const lower::FusedKernel* fused = k.fused >= 0 ? &program.fused[static_cast<std::size_t>(k.fused)] : nullptr;
+  auto find = [&](ir::Op op) -> const ir::Node* {
+    for (ir::NodeId id : k.nodes)
+      if (g.node(id).op == op) return &g.node(id);
+    return nullptr;
+  };
+  loop::Nest nest;
+  switch (k.kind) {
+    case Kernel::Fill:
+      if (n.op == ir::Op::Constant) nest.body = elementwiseNest(g, {n.id}, {n.id}, {}, n.type.shape, t.lanes);
+      break;
+    case Kernel::Elementwise: nest.body = elementwiseNest(g, {n.id}, {n.id}, n.operands, n.type.shape, t.lanes); break;
+    case Kernel::ElementwiseChain:
+      nest.body = elementwiseNest(g, fused->nodes, fused->stored, outsideOperands(g, fused->nodes), g.node(fused->nodes.back()).type.shape, t.lanes);
+      break;
+    case Kernel::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
+    case Kernel::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
+    case Kernel::GemmBiasGradient: nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes); break;
+    case Kernel::Convolution: nest.body = convNest(g, n, t.lanes); break;
+    case Kernel::Pooling: {
+      const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
+      const ir::Shape& xs = grad ? n.type.shape : g.node(n.operands[0]).type.shape;
+      const ir::Shape& ys = grad ? g.node(n.operands[0]).type.shape : n.type.shape;
+      Loop par = makeLoop("ib", 0, Expr::dim(xs[0]) * Expr::dim(xs[1]), 1, Loop::Parallel, "planes (image, channel)");
+      par.work = loop::numel(ys) * Expr(attr(n, "kernel", 0) * attr(n, "kernel", 1));
+      Prim p{Prim::Node};
+      p.nodes = {n.id};
+      p.j0 = Expr::var("ib");
+      p.j1 = Expr::var("ib.end");
+      p.what = grad ? "windows of each plane, gathered into its inputs" : "one window per output element";
+      par.body.push_back(Stmt::of(std::move(p)));
+      nest.body.push_back(Stmt::of(std::move(par)));
+      break;
+    }
+    case Kernel::CrossEntropyFused: {
+      const ir::Node* ce = find(ir::Op::CrossEntropy);
+      nest.body = nodeKernel(*ce, fmt::format("rows of {}: max, sum of exponentials, then one pass for the loss{}{}",
+                                              dims(g.node(ce->operands[0]).type.shape), find(ir::Op::CrossEntropyGrad) ? ", the gradient" : "",
+                                              find(ir::Op::Softmax) ? ", the softmax" : ""));
+      break;
+    }
+    case Kernel::CrossEntropy:
+    case Kernel::Softmax:
+      nest.body = nodeKernel(n, fmt::format("rows of {}: max, sum of exponentials, then one pass over the row",
+                                            dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape)));
+      break;
+    case Kernel::Reduction: nest.body = nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape))); break;
+    case Kernel::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
+    case Kernel::Layout: nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape))); break;
+    case Kernel::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;
+  }
+  return nest;
+}
+
+}  // namespace sinter::codegen
