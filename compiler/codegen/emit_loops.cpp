@@ -81,14 +81,15 @@ llvm::MDNode* loopHints(llvm::LLVMContext& ctx, const std::vector<std::pair<cons
 }  // namespace
 
 // for (v = begin; v < end; v += step) body(v), with loop hints on its back edge.
-void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body) {
+void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
+                                const std::string& name) {
   BasicBlock* pre = b_.GetInsertBlock();
-  BasicBlock* header = BasicBlock::Create(ctx_, "loop", fn_);
-  BasicBlock* bodyBB = BasicBlock::Create(ctx_, "body", fn_);
-  BasicBlock* exit = BasicBlock::Create(ctx_, "exit", fn_);
+  BasicBlock* header = BasicBlock::Create(ctx_, name + ".loop", fn_);
+  BasicBlock* bodyBB = BasicBlock::Create(ctx_, name + ".body", fn_);
+  BasicBlock* exit = BasicBlock::Create(ctx_, name + ".exit", fn_);
   b_.CreateBr(header);
   b_.SetInsertPoint(header);
-  llvm::PHINode* v = b_.CreatePHI(i64(), 2, "v");
+  llvm::PHINode* v = b_.CreatePHI(i64(), 2, name);
   v->addIncoming(begin, pre);
   b_.CreateCondBr(b_.CreateICmpSLT(v, end), bodyBB, exit);
   b_.SetInsertPoint(bodyBB);
@@ -140,7 +141,7 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
   if (l.kind == loop::Loop::Vector)
     hints = loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", l.width}});
   withScratch([&] {
-    steppedLoop(eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); });
+    steppedLoop(eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); }, l.var);
   });
 }
 
@@ -299,7 +300,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
         b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[static_cast<std::size_t>(v)], b_.CreateLoad(vec, slot)}), slot);
       }
     }
-  });
+  }, "microkernel.k");
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v)
       b_.CreateMaskedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * vectors + v)]), cAt(r, v), align, masks[static_cast<std::size_t>(v)]);
@@ -338,7 +339,7 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
           Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, mask, llvm::Constant::getNullValue(vec));
           b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align);
         }
-      });
+      }, "pack.k");
       return;
     }
     // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
@@ -362,15 +363,15 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
         rows = transposeSquare(rows);
         for (int r = 0; r < lanes_; ++r)
           b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), c64(grp * lanes_))), align);
-      });
+      }, "pack.transpose");
       steppedLoop(kFull, kc, 1, nullptr, [&](Value* k) {
         for (unsigned r = 0; r < L; ++r) {
           Value* x = b_.CreateSelect(inside[r], b_.CreateLoad(t, gep(rowPtr[r], k)), fconst(t, 0));
           b_.CreateStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(grp * lanes_ + static_cast<int>(r)))));
         }
-      });
+      }, "pack.k_tail");
     }
-  });
+  }, "pack.strip");
 }
 
 // The transpose of a square block held as rows of vectors (out[r][c] = in[c][r]), in log2(lanes) stages:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/GlobalVariable.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <sinter/model_abi.h>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -148,9 +149,11 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
-  const std::string f = tm.getTargetFeatureString().str();
-  if (f.find("+avx512f") != std::string::npos) return 16;
-  if (f.find("+avx") != std::string::npos) return 8;
+  // The subtarget's features include those its CPU implies (--target-cpu znver4 without a feature list).
+  if (!tm.getTargetTriple().isX86()) return 4;  // NEON and the portable fallback: 128-bit vectors
+  const llvm::MCSubtargetInfo* sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f")) return 16;
+  if (sti->checkFeatures("+avx")) return 8;
   return 4;
 }
 

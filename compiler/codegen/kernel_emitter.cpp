@@ -70,7 +70,8 @@ void KernelEmitter::emit() {
   }
   // Kernels with the same structure (the time steps of an unrolled recurrent net) share one function.
   std::map<std::string, llvm::Function*> emitted;
-  for (const Kernel& k : program_.kernels) {
+  for (std::size_t index = 0; index < program_.kernels.size(); ++index) {
+    const Kernel& k = program_.kernels[index];
     std::vector<ir::NodeId> touched;  // members, then operands from outside, each once
     for (ir::NodeId id : k.nodes)
       if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
@@ -88,7 +89,12 @@ void KernelEmitter::emit() {
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
     if (!f) {
       const loop::Nest nest = scheduleKernel(g_, program_, k, {lanes_});
-      f = outline(".k", [&](Value*, Value*) { emitNest(nest, k); }, homes, false);
+      // Named after the kernel's number in `sinter dump --stage=kernel` and its ops, so that the
+      // assembly and profiles read like the kernel program: sinter_model_train_step.k3.matmul_add_relu
+      std::string ops;
+      for (ir::NodeId id : k.nodes)
+        if (ops.size() < 40) ops += (ops.empty() ? "" : "_") + std::string(ir::opName(g_.node(id).op));
+      f = outline(fmt::format("{}.k{}.{}", entryFn_->getName().str(), index, ops), [&](Value*, Value*) { emitNest(nest, k); }, homes, false);
     }
     b_.CreateCall(f, args);
   }

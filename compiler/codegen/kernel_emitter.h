@@ -109,7 +109,7 @@ class KernelEmitter {
   // of its own, with the symbols and the seed read from env, and returns it. A kernel function takes one
   // noalias pointer per home (see homeOf_) after begin and end; a parallel body (homesInEnv) finds them in
   // env after the seed instead (parallelFor).
-  llvm::Function* outline(const std::string& suffix, const std::function<void(Value* begin, Value* end)>& body,
+  llvm::Function* outline(const std::string& name, const std::function<void(Value* begin, Value* end)>& body,
                           const std::vector<int>& homes, bool homesInEnv);
 
   // ---- the loop-level kernel IR (emit_loops.cpp) --------------------------------------------------
@@ -130,7 +130,8 @@ class KernelEmitter {
   llvm::Type* elemOf(const loop::Buffer& buf);
   Value* address(const loop::Access& a);
   // for (v = begin; v < end; v += step) body(v), with loop metadata (or none) on the back edge.
-  void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body);
+  void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
+                   const std::string& name = "loop");
 
   // ---- kernels a primitive runs (kernels_*.cpp) -------------------------------------------------------
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp

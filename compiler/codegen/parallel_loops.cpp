@@ -41,15 +41,13 @@ void KernelEmitter::prepareEnvironment() {
   if (seed_) b_.CreateStore(seed_, b_.CreateConstInBoundsGEP1_64(i64(), env_, syms));
 }
 
-llvm::Function* KernelEmitter::outline(const std::string& suffix, const std::function<void(Value*, Value*)>& body,
+llvm::Function* KernelEmitter::outline(const std::string& name, const std::function<void(Value*, Value*)>& body,
                                        const std::vector<int>& homes, bool homesInEnv) {
   auto* ptrTy = b_.getPtrTy();
   std::vector<llvm::Type*> params = {ptrTy, i64(), i64()};
   if (!homesInEnv) params.insert(params.end(), homes.size(), ptrTy);
   auto* bodyTy = llvm::FunctionType::get(b_.getVoidTy(), params, false);
-  // Named after the entry point (not after an enclosing outlined function), so names stay short.
-  const std::string base = entryFn_->getName().str();
-  auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, base + suffix, mod_);
+  auto* outlined = llvm::Function::Create(bodyTy, llvm::Function::InternalLinkage, name, mod_);
   outlined->addFnAttr(llvm::Attribute::NoUnwind);
   // Kept out of line: one function per kernel keeps LLVM's passes fast (they are superlinear in function
   // size: an unrolled LSTM's train step as one function took minutes to compile), and a parallel body is
@@ -115,7 +113,8 @@ void KernelEmitter::parallelFor(Value* count, Value* work, const std::function<v
   for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), slot(k));
   if (seed_) b_.CreateStore(seed_, slot(syms));
   for (std::size_t h = 0; h < homeOrder_.size(); ++h) b_.CreateStore(homeArgs_.at(homeOrder_[h]), slot(syms + 1 + h));
-  llvm::Function* outlined = outline(".par", body, homeOrder_, true);
+  // Named after its kernel function: sinter_model_train_step.k3.matmul_add_relu.par
+  llvm::Function* outlined = outline(fn_->getName().str() + ".par", body, homeOrder_, true);
 
   // hook ? hook(body, env, count, work) : body(env, 0, count)
   Value* hook = b_.CreateLoad(ptrTy, parallelHook(mod_), "parallel_for");

@@ -80,6 +80,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Options& opts) {
   if (!sti || !sti->isCPUStringValid(cpu))
     throw std::runtime_error(fmt::format("unknown CPU '{}' for target {}", cpu, triple));
   llvm::TargetOptions to;
+  // Assembly with block comments (loop headers and depths), for `sinter dump --stage=asm`.
+  to.MCOptions.AsmVerbose = true;
   auto level = opts.optLevel == 0 ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm(
       target->createTargetMachine(triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt, level));
