@@ -81,6 +81,7 @@ class KernelEmitter {
   Value* vlog(Value* x);
   Value* vlog1p(Value* x);
   Value* vtanh(Value* x);
+  Value* verf(Value* x);  // the same for erf
 
   // ---- loops (kernel_emitter.cpp) -----------------------------------------------------------------
   // for (i = 0; i < end; ++i) body(i)

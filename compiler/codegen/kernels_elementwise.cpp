@@ -43,7 +43,7 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
     case ir::Op::LeakyRelu:
       return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
     case ir::Op::Gelu: {  // x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2
-      Value* phi = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), mathCall("erff", "erf", b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
+      Value* phi = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
       return b_.CreateFMul(v[0], phi);
     }
     case ir::Op::Softplus: {  // max(x, 0) + log1p(e^-|x|): no overflow for large |x|
@@ -65,7 +65,7 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
       return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
     case ir::Op::GeluGrad: {  // dy (Φ(x) + x φ(x))
       Value* x = v[1];
-      Value* cdf = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), mathCall("erff", "erf", b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
+      Value* cdf = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
       Value* pdf = b_.CreateFMul(fconst(n, 0.3989422804014327), vexp(b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
       return b_.CreateFMul(v[0], b_.CreateFAdd(cdf, b_.CreateFMul(x, pdf)));
     }

@@ -1,11 +1,13 @@
 /* The oneDNN peer of Sinter's GEMM table: times dnnl_sgemm (row-major, C = op(A) op(B)) on the shapes given,
  * with the protocol of model_bench.c (warm-up, samples of `reps` calls lasting at least 200 us, median and
- * quartiles). Run it with OMP_NUM_THREADS=1: Debian's oneDNN threads through OpenMP.
+ * quartiles), at the thread count each shape names.
  *
- *   gemm_dnnl MAX_SAMPLES SECONDS SHAPE...      SHAPE = nn|tn|nt:M:K:N
+ *   gemm_dnnl MAX_SAMPLES SECONDS SHAPE...      SHAPE = nn|tn|nt:M:K:N[:THREADS]   (1 thread by default)
  *
  * nn is A[M,K] B[K,N], tn is A[K,M] read transposed (a weight gradient, xᵀ dy), nt is B[N,K] read
- * transposed (an input gradient, dy wᵀ): the three forms of a dense layer's training step. */
+ * transposed (an input gradient, dy wᵀ): the three forms of a dense layer's training step. Debian's oneDNN
+ * 2.6 threads through OpenMP (it links libgomp), so the thread count is set with omp_set_num_threads and this
+ * program is built with -fopenmp. Each line names the CPU runtime the library was built with. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 #include "sampling.h"
 
@@ -37,13 +40,30 @@ static float* random_matrix(long n, unsigned* s) {
   return p;
 }
 
+/* The threading runtime oneDNN was built with (dnnl_version()->cpu_runtime). */
+static const char* runtime_name(unsigned r) {
+  switch (r) {
+    case DNNL_RUNTIME_SEQ: return "sequential";
+    case DNNL_RUNTIME_OMP: return "OpenMP";
+    case DNNL_RUNTIME_TBB: return "TBB";
+    case DNNL_RUNTIME_THREADPOOL: return "threadpool";
+    default: return "other";
+  }
+}
+
 static int run_shape(const char* shape, long max_samples, double seconds) {
   char form[3];
-  long M, K, N;
-  if (sscanf(shape, "%2[nt]:%ld:%ld:%ld", form, &M, &K, &N) != 4 || strlen(form) != 2) {
-    fprintf(stderr, "gemm_dnnl: bad shape '%s' (nn|tn|nt:M:K:N)\n", shape);
+  long M, K, N, threads = 1;
+  const int fields = sscanf(shape, "%2[nt]:%ld:%ld:%ld:%ld", form, &M, &K, &N, &threads);
+  if (fields < 4 || strlen(form) != 2 || threads < 1) {
+    fprintf(stderr, "gemm_dnnl: bad shape '%s' (nn|tn|nt:M:K:N[:THREADS])\n", shape);
     return 0;
   }
+  const dnnl_version_t* v = dnnl_version();
+  if (v->cpu_runtime != DNNL_RUNTIME_OMP && threads > 1)
+    fprintf(stderr, "gemm_dnnl: oneDNN's runtime is %s, not OpenMP: %ld threads not set\n",
+            runtime_name(v->cpu_runtime), threads);
+  omp_set_num_threads((int)threads);
   const char ta = form[0] == 't' ? 'T' : 'N', tb = form[1] == 't' ? 'T' : 'N';
   unsigned s = 12345;
   float *a = random_matrix(M * K, &s), *b = random_matrix(K * N, &s), *c = calloc(M * N, sizeof(float));
@@ -53,9 +73,10 @@ static int run_shape(const char* shape, long max_samples, double seconds) {
   long reps = 1;
   const long n = take_samples(gemm_call, &g, seconds, max_samples, t, &reps);
   if (n == 0) return 0;
-  printf("{\"shape\": \"%s\", \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"samples\": %ld, "
-         "\"reps\": %ld, \"gflops\": %.2f}\n",
-         shape, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3));
+  printf("{\"shape\": \"%s\", \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, "
+         "\"samples\": %ld, \"reps\": %ld, \"gflops\": %.2f, \"onednn\": \"%d.%d.%d\", \"cpu_runtime\": \"%s\"}\n",
+         shape, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3), v->major,
+         v->minor, v->patch, runtime_name(v->cpu_runtime));
   fflush(stdout);
   free(a), free(b), free(c), free(t);
   return 1;
@@ -63,14 +84,12 @@ static int run_shape(const char* shape, long max_samples, double seconds) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS SHAPE...  (SHAPE = nn|tn|nt:M:K:N)\n", argv[0]);
+    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS SHAPE...  (SHAPE = nn|tn|nt:M:K:N[:THREADS])\n", argv[0]);
     return 2;
   }
   const long max_samples = atol(argv[1]);
   const double seconds = atof(argv[2]);
   if (max_samples < MIN_SAMPLES) return 2;
-  const dnnl_version_t* v = dnnl_version();
-  fprintf(stderr, "gemm_dnnl: oneDNN %d.%d.%d, CPU runtime %u\n", v->major, v->minor, v->patch, v->cpu_runtime);
   for (int i = 3; i < argc; ++i)
     if (!run_shape(argv[i], max_samples, seconds)) return 1;
   return 0;

@@ -1,7 +1,9 @@
-// The f32 exp, log, log1p and tanh that generated code computes inline (compiler/codegen/vector_math.cpp)
-// against libm in double precision, over sweeps of the whole range, and their special values exactly.
+// The f32 exp, log, log1p, tanh and erf that generated code computes inline (compiler/codegen/vector_math.cpp)
+// against libm in double precision, over sweeps of the whole range, and their special values exactly. erf is
+// not an op of its own: it is checked through gelu and gelu_grad, the two ops that use it.
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include "jit_harness.h"
 
@@ -13,20 +15,25 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// exp, log, tanh, sigmoid and softplus of one input vector, compiled, at the given points.
+// exp, log, tanh, sigmoid, softplus and gelu of one input vector, and gelu_grad with dy = 1, compiled, at
+// the given points.
 std::map<std::string, std::vector<double>> evaluate(const std::vector<double>& xs) {
   ir::Graph g;
   g.name = "VectorMath";
   auto x = g.addInput("x", test::f32({test::batch()}));
-  for (Op op : {Op::Exp, Op::Log, Op::Tanh, Op::Sigmoid, Op::Softplus})
+  auto ones = g.addInput("ones", test::f32({test::batch()}));
+  for (Op op : {Op::Exp, Op::Log, Op::Tanh, Op::Sigmoid, Op::Softplus, Op::Gelu})
     g.results.push_back({std::string(ir::opName(op)), g.addOp(op, {x}), ir::Result::Output});
+  g.results.push_back({"gelu_grad", g.addOp(Op::GeluGrad, {ones, x}), ir::Result::Output});
   ir::Module m;
   m.name = g.name;
   m.forward = g;
   auto jit = codegen::JitModel::compile(m, {});
   ir::Tensor in = ir::Tensor::zeros({static_cast<std::int64_t>(xs.size())});
   in.data = xs;
-  const auto out = test::runEntry(jit->descriptor()->forward, m.forward, {{"x", in}}, {static_cast<std::int64_t>(xs.size())});
+  ir::Tensor one = ir::Tensor::zeros({static_cast<std::int64_t>(xs.size())});
+  one.data.assign(xs.size(), 1.0);
+  const auto out = test::runEntry(jit->descriptor()->forward, m.forward, {{"x", in}, {"ones", one}}, {static_cast<std::int64_t>(xs.size())});
   std::map<std::string, std::vector<double>> r;
   for (std::size_t i = 0; i < g.results.size(); ++i) r[g.results[i].name] = out[i];
   return r;
@@ -57,6 +64,9 @@ double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::
 double logd(double x) { return std::log(x); }
 double expd(double x) { return std::exp(x); }
 double tanhd(double x) { return std::tanh(x); }
+double phi(double x) { return 0.5 * (1 + std::erf(x / std::sqrt(2.0))); }  // the normal distribution's CDF
+double gelu(double x) { return x * phi(x); }
+double geluGrad(double x) { return phi(x) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi); }
 
 }  // namespace
 
@@ -68,6 +78,20 @@ TEST_CASE("inline f32 exp, tanh, sigmoid and softplus are within a few ulp of li
   requireClose("tanh", xs, r.at("tanh"), tanhd, 2, 1e-45);
   requireClose("sigmoid", xs, r.at("sigmoid"), sigmoid, 4, 1e-38);
   requireClose("softplus", xs, r.at("softplus"), softplus, 4, 1e-38);
+}
+
+// Gelu's Φ is (1 + erf) / 2 in f32, so the error of erf shows up halved, next to the roundings of x / √2,
+// of 1 + erf and of the product. For x < 0, 1 + erf cancels: there the error is absolute, against an ulp of 1.
+TEST_CASE("gelu and gelu_grad through the inline f32 erf are within a few ulp of libm") {
+  std::vector<double> xs = sweep(0, 12, 40000);
+  for (double x : sweep(0, 1e-3, 2000)) xs.push_back(x);
+  auto r = evaluate(xs);
+  requireClose("gelu, x >= 0", xs, r.at("gelu"), gelu, 4, 1e-45);
+  requireClose("gelu_grad, x >= 0", xs, r.at("gelu_grad"), geluGrad, 4);
+  xs = sweep(-12, 0, 40000);
+  r = evaluate(xs);
+  requireClose("gelu, x < 0", xs, r.at("gelu"), gelu, 4, 12 * 0x1p-24);
+  requireClose("gelu_grad, x < 0", xs, r.at("gelu_grad"), geluGrad, 4, 0x1p-24);
 }
 
 TEST_CASE("inline f32 log is within a few ulp of libm, subnormals included") {
@@ -105,4 +129,19 @@ TEST_CASE("inline f32 math keeps infinities, zeros and NaN") {
   CHECK(std::isnan(r.at("sigmoid")[0]));
   CHECK(r.at("sigmoid")[6] == 0.0);
   CHECK(r.at("softplus")[5] == 100.0);
+  // erf saturates to ±1: gelu(x) is x far right and 0 far left; gelu_grad is 1 and 0 there.
+  const auto& g = r.at("gelu");
+  CHECK(std::isnan(g[0]));
+  CHECK(g[1] == kInf);
+  CHECK(std::isnan(g[2]));  // -inf · Φ(-inf) = -inf · 0, as libm's erf gives too
+  CHECK(g[3] == 0.0);
+  CHECK(std::signbit(g[4]));
+  CHECK(g[5] == 100.0);
+  CHECK(g[6] == 0.0);
+  CHECK(g[8] == 20.0);
+  const auto& gg = r.at("gelu_grad");
+  CHECK(std::isnan(gg[0]));
+  CHECK(gg[3] == 0.5);
+  CHECK(gg[5] == 1.0);
+  CHECK(gg[6] == 0.0);
 }
