@@ -4,22 +4,32 @@
 #include <sinter/sinter.h>
 
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "runtime/api_checks.h"
 #include "runtime/checkpoint.h"
+#include "runtime/error.h"
 #include "runtime/init.h"
+#include "runtime/metrics.h"
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
 
+namespace rt = sinter::rt;
+
+// Everything a call touches besides its arguments lives here, never in a global, so that instances in
+// different threads share nothing but the read-only model and the thread pool.
 struct sinter_instance {
   const sinter_model_desc* model = nullptr;
-  std::vector<sinter::rt::Storage> params, grads;
+  std::vector<rt::Storage> params, grads;
   std::vector<void*> paramPtrs, gradPtrs;
-  std::unique_ptr<sinter::rt::Optimizer> optimizer;
+  std::unique_ptr<rt::Optimizer> optimizer;
+  std::vector<rt::Storage> evalOutputs;  // sinter_evaluate's outputs, sized for evalBatch samples
+  int64_t evalBatch = 0;
   uint64_t seed = 0;   // with the step count, the seed of each train step's random ops (dropout)
   uint64_t steps = 0;
   std::string error;
@@ -27,9 +37,12 @@ struct sinter_instance {
 
 namespace {
 
-struct ArgumentError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using rt::ArgumentError;
+
+// Why this thread's last sinter_create returned NULL: there is no instance to hold the message.
+thread_local std::string tCreateError;
+
+std::string str(const char* s) { return s ? s : ""; }
 
 // Runs `body`, turning an exception into a status and the instance's error message.
 template <class F>
@@ -41,23 +54,55 @@ sinter_status guarded(sinter_instance* in, F body) {
   } catch (const ArgumentError& e) {
     in->error = e.what();
     return SINTER_ERROR_ARGUMENT;
+  } catch (const rt::IoError& e) {
+    in->error = e.what();
+    return SINTER_ERROR_IO;
+  } catch (const std::bad_alloc&) {
+    in->error = "out of memory";
+    return SINTER_ERROR_MEMORY;
   } catch (const std::exception& e) {
     in->error = e.what();
-    const std::string m = e.what();
-    return m.find("cannot") != std::string::npos || m.find("No such file") != std::string::npos ? SINTER_ERROR_IO
-                                                                                                  : SINTER_ERROR_MISMATCH;
+    return SINTER_ERROR_MISMATCH;
   }
 }
 
-void checkBatch(int64_t batch) {
-  if (batch < 1 || batch > (int64_t{1} << 31)) throw ArgumentError("batch must be between 1 and 2^31, got " + std::to_string(batch));
+// The buffers of a forward call: inputs..., params..., outputs...
+std::vector<void*> forwardBuffers(const sinter_instance& in, const void* const* inputs, void* const* outputs) {
+  const sinter_model_desc& m = *in.model;
+  std::vector<void*> buffers;
+  for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
+  for (void* p : in.paramPtrs) buffers.push_back(p);
+  for (int32_t i = 0; i < m.num_outputs; ++i) buffers.push_back(outputs[i]);
+  return buffers;
 }
 
-void checkPointers(const void* const* ptrs, int32_t count, const sinter_tensor_desc* descs, const char* what) {
-  if (!ptrs) throw ArgumentError(std::string(what) + " is NULL");
-  for (int32_t i = 0; i < count; ++i)
-    if (!ptrs[i]) throw ArgumentError(std::string(what) + "[" + std::to_string(i) + "] ('" + descs[i].name + "') is NULL");
+// sinter_evaluate's own output buffers, grown to `batch` samples when needed and kept for the next call.
+std::vector<void*> evalOutputs(sinter_instance& in, int64_t batch) {
+  const sinter_model_desc& m = *in.model;
+  if (batch > in.evalBatch) {
+    in.evalOutputs.clear();
+    in.evalBatch = 0;
+    for (int32_t i = 0; i < m.num_outputs; ++i)
+      in.evalOutputs.push_back(rt::allocate(static_cast<size_t>(rt::tensorBytes(m.outputs[i], batch))));
+    in.evalBatch = batch;
+  }
+  std::vector<void*> out;
+  for (auto& s : in.evalOutputs) out.push_back(s.get());
+  return out;
 }
+
+// The descriptors and count of one kind of tensor; an ArgumentError for an unknown kind.
+const sinter_tensor_desc* tensorsOf(const sinter_model_desc& m, int32_t kind, int32_t& count) {
+  switch (kind) {
+  case SINTER_INPUT: count = m.num_inputs; return m.inputs;
+  case SINTER_PARAM: count = m.num_params; return m.params;
+  case SINTER_OUTPUT: count = m.num_outputs; return m.outputs;
+  default:
+    throw ArgumentError("unknown tensor kind " + std::to_string(kind) + " (SINTER_INPUT, SINTER_PARAM or SINTER_OUTPUT)");
+  }
+}
+
+const char* kindName(int32_t kind) { return kind == SINTER_INPUT ? "input" : kind == SINTER_PARAM ? "param" : "output"; }
 
 }  // namespace
 
@@ -71,55 +116,96 @@ int64_t sinter_tensor_elements(const sinter_tensor_desc* t, int64_t batch) {
 }
 
 int sinter_set_threads(int threads) {
-  sinter::rt::setThreads(threads);
-  return sinter::rt::threads();
+  rt::setThreads(threads);
+  return rt::threads();
 }
 
 sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
-  if (!model || model->abi_version != SINTER_ABI_VERSION) return nullptr;
+  tCreateError.clear();
   try {
+    rt::checkDescriptor(model);
     auto in = std::make_unique<sinter_instance>();
     in->model = model;
     in->seed = seed;
-    sinter::rt::installParallelFor(*model);
+    rt::installParallelFor(*model);
     std::vector<int64_t> sizes;
     for (int32_t i = 0; i < model->num_params; ++i) {
       const sinter_tensor_desc& t = model->params[i];
       sizes.push_back(sinter_tensor_elements(&t, 1));
-      const size_t bytes = static_cast<size_t>(sizes.back()) * sinter::rt::dtypeSize(t);
-      in->params.push_back(sinter::rt::allocate(bytes));
-      in->grads.push_back(sinter::rt::allocate(bytes));
+      const size_t bytes = static_cast<size_t>(sizes.back()) * rt::dtypeSize(t);
+      in->params.push_back(rt::allocate(bytes));
+      in->grads.push_back(rt::allocate(bytes));
       in->paramPtrs.push_back(in->params.back().get());
       in->gradPtrs.push_back(in->grads.back().get());
     }
-    sinter::rt::initParams(*model, seed, in->paramPtrs.data());
+    rt::initParams(*model, seed, in->paramPtrs.data());
     // The optimizer works in the params' dtype; a model that mixes f32 and f64 params has none to offer.
     if (model->has_train) {
       const int32_t dtype = model->num_params > 0 ? model->params[0].dtype : SINTER_F32;
       for (int32_t i = 0; i < model->num_params; ++i)
-        if (model->params[i].dtype != dtype) return nullptr;
-      in->optimizer = sinter::rt::Optimizer::create(model->train, sizes, dtype);
+        if (model->params[i].dtype != dtype)
+          throw rt::Error("model '" + str(model->name) + "' mixes param dtypes ('" + str(model->params[0].name) + "' and '" +
+                          str(model->params[i].name) + "'); its optimizer updates params of one dtype");
+      in->optimizer = rt::Optimizer::create(model->train, sizes, dtype);
     }
     return in.release();
-  } catch (...) {
-    return nullptr;
+  } catch (const std::bad_alloc&) {
+    tCreateError = "out of memory";
+  } catch (const std::exception& e) {
+    tCreateError = e.what();
   }
+  return nullptr;
 }
 
 void sinter_destroy(sinter_instance* in) { delete in; }
 
-const char* sinter_last_error(const sinter_instance* in) { return in ? in->error.c_str() : "instance is NULL"; }
+const char* sinter_last_error(const sinter_instance* in) {
+  if (in) return in->error.c_str();
+  return tCreateError.empty() ? "instance is NULL" : tCreateError.c_str();
+}
+
+int32_t sinter_num_tensors(sinter_instance* in, int32_t kind) {
+  int32_t count = -1;
+  const sinter_status status = guarded(in, [&] {
+    tensorsOf(*in->model, kind, count);
+    return SINTER_OK;
+  });
+  return status == SINTER_OK ? count : -1;
+}
+
+sinter_status sinter_tensor_shape(sinter_instance* in, int32_t kind, int32_t index, int64_t batch, sinter_tensor_info* info,
+                                  int64_t* dims, int32_t capacity) {
+  return guarded(in, [&] {
+    if (!info) throw ArgumentError("info is NULL");
+    int32_t count = 0;
+    const sinter_tensor_desc* tensors = tensorsOf(*in->model, kind, count);
+    if (index < 0 || index >= count)
+      throw ArgumentError(std::string(kindName(kind)) + " index " + std::to_string(index) + " is out of range: model '" +
+                          str(in->model->name) + "' has " + std::to_string(count) + " " + kindName(kind) + "s");
+    rt::checkBatch(batch);
+    const sinter_tensor_desc& t = tensors[index];
+    if (dims && capacity < t.rank)
+      throw ArgumentError(std::string(kindName(kind)) + " '" + str(t.name) + "' has rank " + std::to_string(t.rank) +
+                          " but dims holds " + std::to_string(capacity));
+    const int64_t bytes = rt::tensorBytes(t, batch);
+    info->name = t.name;
+    info->dtype = t.dtype;
+    info->rank = t.rank;
+    info->bytes = bytes;
+    info->elements = bytes / static_cast<int64_t>(rt::dtypeSize(t));
+    for (int32_t i = 0; dims && i < t.rank; ++i) dims[i] = t.dims[i] < 0 ? batch : t.dims[i];
+    return SINTER_OK;
+  });
+}
 
 sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* const* inputs, void* const* outputs) {
   return guarded(in, [&] {
     const sinter_model_desc& m = *in->model;
-    checkBatch(batch);
-    checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
-    checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
-    std::vector<void*> buffers;
-    for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
-    for (void* p : in->paramPtrs) buffers.push_back(p);
-    for (int32_t i = 0; i < m.num_outputs; ++i) buffers.push_back(outputs[i]);
+    rt::checkBatch(batch);
+    rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
+    rt::checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
+    rt::checkOutputsApart(m, batch, inputs, in->paramPtrs.data(), outputs);
+    std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs);
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
     syms.back() = 0;
     m.forward(buffers.data(), syms.data());
@@ -130,9 +216,9 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
 sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
   return guarded(in, [&] {
     const sinter_model_desc& m = *in->model;
-    if (!m.train_step || !in->optimizer) throw ArgumentError(std::string("model '") + m.name + "' has no train block");
-    checkBatch(batch);
-    checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
+    if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
+    rt::checkBatch(batch);
+    rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
     double slot = 0;  // the loss, in the loss output's dtype
     std::vector<void*> buffers;
     for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
@@ -143,13 +229,38 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);
     syms.back() = static_cast<int64_t>(in->seed * 0x9E3779B97F4A7C15ull + ++in->steps);
     m.train_step(buffers.data(), syms.data());
-    const double value = sinter::rt::floatAt(&slot, m.outputs[m.loss_output].dtype, 0);
+    const double value = rt::floatAt(&slot, m.outputs[m.loss_output].dtype, 0);
     if (loss) *loss = static_cast<float>(value);
     if (!std::isfinite(value)) {
       in->error = "the loss is " + std::to_string(value) + "; the weights were not updated";
       return SINTER_ERROR_NONFINITE;
     }
     in->optimizer->step(in->paramPtrs.data(), in->gradPtrs.data());
+    return SINTER_OK;
+  });
+}
+
+sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* const* inputs, sinter_metrics* metrics) {
+  return guarded(in, [&] {
+    const sinter_model_desc& m = *in->model;
+    if (m.loss_output < 0 || m.loss_output >= m.num_outputs)
+      throw ArgumentError("model '" + str(m.name) + "' has no train block: it has no loss to evaluate");
+    rt::checkBatch(batch);
+    rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
+    if (!metrics) throw ArgumentError("metrics is NULL");
+    const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
+    const bool accuracy = (rt::declaredMetrics(m) & SINTER_METRIC_ACCURACY) && a.found();
+    if (accuracy) rt::checkLabels(m, a, inputs[a.labelInput], batch);
+    std::vector<void*> outputs = evalOutputs(*in, batch);
+    std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs.data());
+    const rt::BatchMetrics r = rt::evaluateBatch(m, accuracy ? &a : nullptr, buffers.data(), batch);
+    sinter_metrics out{};
+    out.metrics = SINTER_METRIC_LOSS | (accuracy ? SINTER_METRIC_ACCURACY : 0);
+    out.count = batch;
+    out.loss = r.loss;
+    out.correct = accuracy ? r.correct : 0;
+    out.accuracy = accuracy ? static_cast<double>(r.correct) / static_cast<double>(batch) : std::nan("");
+    *metrics = out;
     return SINTER_OK;
   });
 }
@@ -176,7 +287,7 @@ sinter_status sinter_set_learning_rate(sinter_instance* in, float lr) {
 sinter_status sinter_save_weights(sinter_instance* in, const char* path) {
   return guarded(in, [&] {
     if (!path) throw ArgumentError("path is NULL");
-    sinter::rt::saveCheckpoint(path, *in->model, in->paramPtrs.data());
+    rt::saveCheckpoint(path, *in->model, in->paramPtrs.data());
     return SINTER_OK;
   });
 }
@@ -184,7 +295,17 @@ sinter_status sinter_save_weights(sinter_instance* in, const char* path) {
 sinter_status sinter_load_weights(sinter_instance* in, const char* path) {
   return guarded(in, [&] {
     if (!path) throw ArgumentError("path is NULL");
-    sinter::rt::loadCheckpoint(path, *in->model, in->paramPtrs.data());
+    // Into copies first: a failed load, even one that fails while reading the data, changes no weight.
+    const sinter_model_desc& m = *in->model;
+    std::vector<rt::Storage> loaded;
+    std::vector<void*> ptrs;
+    for (int32_t i = 0; i < m.num_params; ++i) {
+      loaded.push_back(rt::allocate(static_cast<size_t>(rt::tensorBytes(m.params[i], 1))));
+      ptrs.push_back(loaded.back().get());
+    }
+    rt::loadCheckpoint(path, m, ptrs.data());
+    for (size_t i = 0; i < ptrs.size(); ++i)
+      std::memcpy(in->paramPtrs[i], ptrs[i], static_cast<size_t>(rt::tensorBytes(m.params[i], 1)));
     return SINTER_OK;
   });
 }

@@ -61,7 +61,7 @@ void writeAll(int fd, const void* data, size_t n, const std::string& path) {
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw Error(path + ": write failed: " + errnoText());
+    if (w <= 0) throw IoError(path + ": write failed: " + errnoText());
     p += w;
     n -= static_cast<size_t>(w);
   }
@@ -131,13 +131,13 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(tmp + ": cannot create checkpoint: " + errnoText());
+  if (fd < 0) throw IoError(tmp + ": cannot create checkpoint: " + errnoText());
   try {
     writeAll(fd, &headerLen, sizeof headerLen, tmp);
     writeAll(fd, text.data(), text.size(), tmp);
     for (int32_t i = 0; i < model.num_params; ++i) writeAll(fd, params[i], bytes[i], tmp);
     for (size_t i = 0; i < extraBytes.size(); ++i) writeAll(fd, extras->tensors[i].data, extraBytes[i], tmp);
-    if (::fsync(fd) != 0) throw Error(tmp + ": fsync failed: " + errnoText());
+    if (::fsync(fd) != 0) throw IoError(tmp + ": fsync failed: " + errnoText());
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -145,12 +145,12 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
   }
   if (::close(fd) != 0) {
     ::unlink(tmp.c_str());
-    throw Error(tmp + ": close failed: " + errnoText());
+    throw IoError(tmp + ": close failed: " + errnoText());
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = errnoText();
     ::unlink(tmp.c_str());
-    throw Error(path + ": cannot rename " + tmp + " over it: " + why);
+    throw IoError(path + ": cannot rename " + tmp + " over it: " + why);
   }
   // Make the rename itself durable; failing to open the directory is no reason to fail the save.
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
@@ -166,10 +166,10 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
                                                   void* const* params, const CheckpointExtras* extras) {
   const std::string where = "checkpoint " + path;
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw Error(where + ": cannot open: " + errnoText());
-  if (std::fseek(f.get(), 0, SEEK_END) != 0) throw Error(where + ": cannot seek: " + errnoText());
+  if (!f) throw IoError(where + ": cannot open: " + errnoText());
+  if (std::fseek(f.get(), 0, SEEK_END) != 0) throw IoError(where + ": cannot seek: " + errnoText());
   const long endPos = std::ftell(f.get());
-  if (endPos < 0) throw Error(where + ": cannot tell its size: " + errnoText());
+  if (endPos < 0) throw IoError(where + ": cannot tell its size: " + errnoText());
   const uint64_t fileSize = static_cast<uint64_t>(endPos);
   std::rewind(f.get());
 
@@ -181,7 +181,7 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
                 std::to_string(fileSize) + " bytes; not a safetensors file or truncated");
   std::string text(static_cast<size_t>(headerLen), '\0');
   if (headerLen > 0 && std::fread(text.data(), 1, text.size(), f.get()) != text.size())
-    throw Error(where + ": cannot read the header: " + errnoText());
+    throw IoError(where + ": cannot read the header: " + errnoText());
   json header;
   try {
     header = json::parse(text);
@@ -259,7 +259,7 @@ std::map<std::string, std::string> loadCheckpoint(const std::string& path, const
     if (sl.bytes == 0) continue;
     if (std::fseek(f.get(), static_cast<long>(dataStart + sl.begin), SEEK_SET) != 0 ||
         std::fread(sl.dest, 1, sl.bytes, f.get()) != sl.bytes)
-      throw Error(where + ": cannot read the data at offset " + std::to_string(sl.begin));
+      throw IoError(where + ": cannot read the data at offset " + std::to_string(sl.begin));
   }
   return metadata;
 }

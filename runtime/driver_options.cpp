@@ -1,5 +1,7 @@
 #include "runtime/driver_options.h"
 
+#include "runtime/metrics.h"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -70,8 +72,7 @@ DriverOptions defaultOptions(const sinter_model_desc& model) {
   o.batch = model.train.batch;
   o.lr = model.train.lr;
   o.seed = model.train.seed;
-  // 0 comes from a descriptor written before the field: the default. The loss is always reported.
-  if (model.train.metrics != 0) o.metrics = model.train.metrics | SINTER_METRIC_LOSS;
+  o.metrics = declaredMetrics(model);
   o.savePath = std::string(model.name && model.name[0] ? model.name : "model") + ".safetensors";
   return o;
 }

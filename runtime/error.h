@@ -12,4 +12,11 @@ public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A file that could not be opened, read or written, as opposed to one whose content is wrong: the C API
+// reports the two with different status codes.
+class IoError : public Error {
+public:
+  using Error::Error;
+};
+
 }  // namespace sinter::rt

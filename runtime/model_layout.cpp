@@ -2,6 +2,7 @@
 
 #include "runtime/error.h"
 #include "runtime/init.h"
+#include "runtime/metrics.h"
 
 #include <algorithm>
 #include <string>
@@ -63,7 +64,7 @@ Layout checkModel(const sinter_model_desc& m) {
       l.imageInput = i;
       l.dtype = t.dtype;
       for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
-    } else if (t.dtype == SINTER_I32 && t.rank == 1 && batchFirst && l.labelInput < 0) {
+    } else if (isLabelsTensor(t) && l.labelInput < 0) {
       l.labelInput = i;
     } else {
       throw Error(model + ": input '" + str(t.name) +
@@ -91,7 +92,7 @@ Layout checkModel(const sinter_model_desc& m) {
     if (i == m.loss_output) {
       if (t.dtype != l.dtype || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
         throw Error(model + ": loss output '" + str(t.name) + "' is not one " + dtype + " value");
-    } else if (l.predOutput < 0 && t.dtype == l.dtype && t.rank == 2 && symbolic(t, 0) && t.dims[1] > 0) {
+    } else if (l.predOutput < 0 && isPredictionTensor(t, l.dtype)) {
       l.predOutput = i;
       l.classes = t.dims[1];
     }

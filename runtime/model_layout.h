@@ -3,6 +3,8 @@
 // and the buffers every entry point is called with.
 #pragma once
 
+#include "runtime/metrics.h"
+
 #include <sinter/model_abi.h>
 
 #include <cstddef>
@@ -30,6 +32,8 @@ struct Layout {
   int32_t predOutput = -1;
   int64_t classes = 0;
   std::vector<int64_t> paramSizes;
+
+  AccuracyTensors accuracy() const { return {labelInput, predOutput, classes}; }
 };
 
 // Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one floating

@@ -191,7 +191,12 @@ void parallelFor(sinter_parallel_body body, void* env, int64_t count, int64_t wo
 }
 
 void installParallelFor(const sinter_model_desc& model) {
-  if (model.parallel_for) *model.parallel_for = poolParallelFor;
+  if (!model.parallel_for) return;
+  // Written once and then only read: sinter_create may run in one thread while another thread's instance
+  // of the same model runs its kernels, which read the hook on every call.
+  static std::mutex installMutex;
+  std::lock_guard<std::mutex> lock(installMutex);
+  if (*model.parallel_for != poolParallelFor) *model.parallel_for = poolParallelFor;
 }
 
 }  // namespace sinter::rt

@@ -7,6 +7,7 @@
 #include "runtime/driver_options.h"
 #include "runtime/error.h"
 #include "runtime/init.h"
+#include "runtime/metrics.h"
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
@@ -177,18 +178,6 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
   std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
 }
 
-int64_t correctPredictions(const Layout& l, Buffers& b, int64_t bs) {
-  const int32_t* y = b.labels(l);
-  int64_t correct = 0;
-  for (int64_t i = 0; i < bs; ++i) {
-    int64_t best = 0;  // the first maximum, as std::max_element
-    for (int64_t c = 1; c < l.classes; ++c)
-      if (b.output(l.predOutput, i * l.classes + c) > b.output(l.predOutput, i * l.classes + best)) best = c;
-    correct += best == y[i];
-  }
-  return correct;
-}
-
 struct Eval {
   double loss = 0, accuracy = 0;
 };
@@ -200,12 +189,13 @@ Eval evaluate(const sinter_model_desc& m, const Layout& l, const Data& data, con
               Buffers& b) {
   double lossSum = 0;
   int64_t correct = 0;
+  const AccuracyTensors accuracy = l.accuracy();
   for (int64_t first = 0; first < set.n; first += batch) {
     const int64_t bs = std::min(batch, set.n - first);
     feedBatch(set, data.norm, nullptr, first, bs, l, b);
-    m.forward(b.forwardArgs.data(), evalSymbols(bs).data());
-    lossSum += b.output(m.loss_output, 0) * static_cast<double>(bs);
-    correct += correctPredictions(l, b, bs);
+    const BatchMetrics e = evaluateBatch(m, &accuracy, b.forwardArgs.data(), bs);
+    lossSum += e.loss * static_cast<double>(bs);
+    correct += e.correct;
   }
   return {lossSum / static_cast<double>(set.n), static_cast<double>(correct) / static_cast<double>(set.n)};
 }
@@ -505,7 +495,7 @@ int Trainer::run() {
       }
       if (trainAccuracy()) {
         m_.forward(b_.forwardArgs.data(), evalSymbols(bs).data());  // the params are those the loss was computed with
-        pos.correct += correctPredictions(l_, b_, bs);
+        pos.correct += correctPredictions(m_, l_.accuracy(), b_.forwardArgs.data(), bs);
       }
       lr = scheduledLr(config, o_.lr, opt_->steps(), pos.epoch, totalSteps);
       opt_->setLr(static_cast<float>(lr));

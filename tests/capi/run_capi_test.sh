@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# Builds tests/capi/tiny.sn into a shared and a static library with a generated header, compiles
-# train_tiny.c against each with the system C compiler, and runs it.
+# Builds tests/capi/tiny.sn into a shared and a static library with a generated header, compiles the C
+# test programs against them with the system C compiler, and runs them. other.sn, another model, writes
+# the weights that train_tiny.c must refuse to load.
 set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
-rm -f libtiny.so libtiny.a tiny.h train_shared train_static
+rm -f libtiny.so libtiny.a tiny.h libother.so other.h train_shared train_static evaluate_tiny threads_tiny save_other \
+  threads_helgrind haswell/libtiny.so
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
+"$sinter" build "$src/other.sn" --emit header -o other.h
+"$sinter" build "$src/other.sn" --emit shared -o libother.so
 # The header is valid C11 and C++ with every warning on.
 cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -x c tiny.h
 c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ tiny.h
+cflags=(-std=c11 -Wall -Wextra -Werror -I.)
+link=(-L. -Wl,-rpath,"$work" -lm ${SINTER_LINK_FLAGS:-})
 # Shared: nothing of LLVM or the compiler at run time.
-cc -std=c11 -Wall -Wextra -Werror -I. "$src/train_tiny.c" -L. -ltiny -Wl,-rpath,"$work" -lm ${SINTER_LINK_FLAGS:-} -o train_shared
 if ldd ./libtiny.so | grep -i llvm; then echo "FAIL: libtiny.so links LLVM"; exit 1; fi
-./train_shared "$work/tiny_shared.safetensors"
+cc "${cflags[@]}" "$src/save_other.c" -lother "${link[@]}" -o save_other
+./save_other "$work/other.safetensors"
+cc "${cflags[@]}" "$src/train_tiny.c" -ltiny "${link[@]}" -o train_shared
+./train_shared "$work/tiny_shared.safetensors" "$work/other.safetensors"
+cc "${cflags[@]}" "$src/evaluate_tiny.c" -ltiny "${link[@]}" -o evaluate_tiny
+./evaluate_tiny
+cc "${cflags[@]}" -pthread "$src/threads_tiny.c" -ltiny "${link[@]}" -o threads_tiny
+./threads_tiny
+# Helgrind sees the data races that timing may hide. Valgrind lacks AVX-512, so its library is built for
+# Haswell; a sanitizer build (SINTER_LINK_FLAGS) does not run under valgrind.
+if command -v valgrind >/dev/null && [ "$(uname -m)" = x86_64 ] && [ -z "${SINTER_LINK_FLAGS:-}" ]; then
+  mkdir -p haswell
+  "$sinter" build "$src/tiny.sn" --emit shared --target-cpu haswell -o haswell/libtiny.so
+  cc "${cflags[@]}" -pthread "$src/threads_tiny.c" -Lhaswell -ltiny -Wl,-rpath,"$work/haswell" -lm -o threads_helgrind
+  valgrind -q --error-exitcode=9 --tool=helgrind ./threads_helgrind 300
+else
+  echo "threads_tiny: no helgrind run (needs valgrind on x86-64, without sanitizers)"
+fi
 # Static: the runtime is C++, so the C program links the C++ standard library too.
-cc -std=c11 -Wall -Wextra -Werror -I. "$src/train_tiny.c" libtiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} -o train_static
-./train_static "$work/tiny_static.safetensors"
+cc "${cflags[@]}" "$src/train_tiny.c" libtiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} -o train_static
+./train_static "$work/tiny_static.safetensors" "$work/other.safetensors"

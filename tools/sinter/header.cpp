@@ -1,6 +1,7 @@
 // `sinter build --emit header`: a self-contained C header for a compiled model, with the C API and typed
 // wrappers named after the model and its tensors.
 #include <cctype>
+#include <vector>
 #include <fmt/format.h>
 
 #include "tools/sinter/header.h"
@@ -30,6 +31,13 @@ std::string cType(ir::DType t) {
 }
 
 std::string describe(const ir::Graph& g, ir::NodeId id) { return g.node(id).name + " " + g.node(id).type.str(); }
+
+// enum { Model_KIND_name = i, ..., Model_NUM_KINDS = n };
+std::string indexEnum(const std::string& model, const std::string& kind, const std::vector<std::string>& names) {
+  std::string out = "enum {\n";
+  for (std::size_t i = 0; i < names.size(); ++i) out += fmt::format("  {}_{}_{} = {},\n", model, kind, cName(names[i]), i);
+  return out + fmt::format("  {}_NUM_{}S = {}\n}};\n", model, kind, names.size());
+}
 
 }  // namespace
 
@@ -87,10 +95,20 @@ std::string emitHeader(const ir::Module& m, const std::string& source, const std
         "static inline sinter_status {0}_train_step(sinter_instance* model, int64_t batch{1}, float* loss) {{\n"
         "  const void* inputs[] = {{{2}}};\n  return sinter_train_step(model, batch, inputs, loss);\n}}\n\n",
         name, inParams, inArray, m.train->loss);
-  out += "/* Param indices for sinter_param_data. */\nenum {\n";
-  for (std::size_t i = 0; i < g.params.size(); ++i)
-    out += fmt::format("  {}_PARAM_{} = {},\n", name, cName(g.node(g.params[i]).name), i);
-  out += fmt::format("  {}_NUM_PARAMS = {}\n}};\n", name, g.params.size());
+  if (m.train)
+    out += fmt::format(
+        "/* The train block's metrics on `batch` samples, any batch size; weights and optimizer state are untouched. */\n"
+        "static inline sinter_status {0}_evaluate(sinter_instance* model, int64_t batch{1}, sinter_metrics* metrics) {{\n"
+        "  const void* inputs[] = {{{2}}};\n  return sinter_evaluate(model, batch, inputs, metrics);\n}}\n\n",
+        name, inParams, inArray);
+
+  // Indices of the shape queries (sinter_tensor_shape) and of sinter_param_data.
+  std::vector<std::string> inputNames, paramNames, outputNames;
+  for (ir::NodeId id : g.inputs) inputNames.push_back(g.node(id).name);
+  for (ir::NodeId id : g.params) paramNames.push_back(g.node(id).name);
+  for (const auto& r : g.results) outputNames.push_back(r.name);
+  out += "/* Tensor indices for sinter_tensor_shape (SINTER_INPUT, SINTER_PARAM, SINTER_OUTPUT) and sinter_param_data. */\n";
+  out += indexEnum(name, "INPUT", inputNames) + indexEnum(name, "PARAM", paramNames) + indexEnum(name, "OUTPUT", outputNames);
   out += fmt::format("\n#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {} */\n", guard);
   return out;
 }

@@ -2,8 +2,9 @@
  *
  * A model compiled with `sinter build MODEL --emit shared` (or `static`, `obj`) exports a constant
  * sinter_model_desc; `sinter build MODEL --emit header` writes a header with typed wrappers around the
- * functions below. An instance owns its weights, gradients and optimizer state, so two instances can run
- * in two threads at once. Every function that can fail returns a sinter_status; the instance's last error
+ * functions below. An instance owns its weights, gradients, optimizer state, scratch memory and error
+ * message, so two instances (of one model or of two) can run in two threads at once; one instance serves
+ * one thread at a time. Every function that can fail returns a sinter_status; the instance's last error
  * message says what went wrong. No function aborts or exits the process. */
 #ifndef SINTER_SINTER_H
 #define SINTER_SINTER_H
@@ -18,33 +19,88 @@ extern "C" {
 
 typedef enum sinter_status {
   SINTER_OK = 0,
-  SINTER_ERROR_ARGUMENT = 1,  /* a NULL pointer, a bad batch size or index */
+  SINTER_ERROR_ARGUMENT = 1,  /* a NULL pointer, a bad batch size, kind or index, overlapping outputs, a label
+                                 out of range */
   SINTER_ERROR_IO = 2,        /* a file could not be read or written */
   SINTER_ERROR_MISMATCH = 3,  /* weights of another model, or a malformed file */
-  SINTER_ERROR_NONFINITE = 4  /* the loss became NaN or infinite; the weights were not updated */
+  SINTER_ERROR_NONFINITE = 4, /* the loss became NaN or infinite; the weights were not updated */
+  SINTER_ERROR_MEMORY = 5     /* out of memory */
 } sinter_status;
 
 typedef struct sinter_instance sinter_instance;
 
 /* A new instance with its params initialized from `seed` by the model's initializers, and the optimizer
- * of the model's train block. NULL only when out of memory, `model` is NULL or of another ABI version, or
- * a trainable model mixes f32 and f64 params (the optimizer works in one dtype). */
+ * of the model's train block. NULL only when out of memory, `model` is NULL, malformed or of another ABI
+ * version, or a trainable model mixes f32 and f64 params (the optimizer works in one dtype);
+ * sinter_last_error(NULL) then says which. */
 sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed);
 void sinter_destroy(sinter_instance* instance);
 
-/* The message of the instance's last error ("" when the last call succeeded). Valid until the next call. */
+/* The message of the instance's last error ("" when the last call succeeded), valid until its next call.
+ * With instance NULL: why the calling thread's last sinter_create returned NULL. Each instance has its own
+ * message, so threads that use different instances never see each other's errors. */
 const char* sinter_last_error(const sinter_instance* instance);
 
 /* Number of elements of a tensor of the model for a batch size (symbolic dimensions = batch). */
 int64_t sinter_tensor_elements(const sinter_tensor_desc* tensor, int64_t batch);
 
-/* forward: inputs[i] points to input i (model->inputs, batch rows), outputs[i] receives output i. */
+/* Shape queries. Tensors are numbered per kind in the model's order (model->inputs, params, outputs), the
+ * order of the buffers that sinter_forward takes; a generated header names these numbers
+ * (<Model>_INPUT_<name>, <Model>_PARAM_<name>, <Model>_OUTPUT_<name>). */
+typedef enum sinter_tensor_kind { SINTER_INPUT = 0, SINTER_PARAM = 1, SINTER_OUTPUT = 2 } sinter_tensor_kind;
+
+/* One tensor at one batch size. */
+typedef struct sinter_tensor_info {
+  const char* name;  /* the model's name for it, e.g. "fc1.w"; valid while the model is loaded */
+  int32_t dtype;     /* enum sinter_dtype */
+  int32_t rank;
+  int64_t elements;  /* the product of the dims */
+  int64_t bytes;     /* elements times the dtype's size: what a buffer for it must hold */
+} sinter_tensor_info;
+
+/* How many tensors of `kind` (enum sinter_tensor_kind) the model has; -1 for a NULL instance or an unknown
+ * kind. */
+int32_t sinter_num_tensors(sinter_instance* instance, int32_t kind);
+
+/* Tensor `index` of `kind` at batch size `batch` (>= 1; every symbolic dimension takes it, params have
+ * none): fills *info and, when dims is not NULL, dims[0 .. rank) with its extents. `capacity` is the length
+ * of dims, which must be at least the rank. SINTER_ERROR_ARGUMENT for a NULL instance or info, an unknown
+ * kind, an index out of range, a bad batch or a capacity below the rank; nothing is written then. */
+sinter_status sinter_tensor_shape(sinter_instance* instance, int32_t kind, int32_t index, int64_t batch,
+                                  sinter_tensor_info* info, int64_t* dims, int32_t capacity);
+
+/* forward: inputs[i] points to input i (model->inputs, batch rows), outputs[i] receives output i. An output
+ * buffer that overlaps another output, an input or a param is SINTER_ERROR_ARGUMENT; buffer sizes are the
+ * caller's to get right (sinter_tensor_shape gives them). */
 sinter_status sinter_forward(sinter_instance* instance, int64_t batch, const void* const* inputs, void* const* outputs);
 
 /* One training step on a batch: computes the loss and the gradients, then applies the optimizer. The loss
  * is written to *loss when loss is not NULL (rounded to float for an f64 model, whose weights, gradients and
  * optimizer state stay f64). */
 sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs, float* loss);
+
+/* What sinter_evaluate measures on a batch: the metrics of the model's train block (its `metrics` list;
+ * model_abi.h, enum sinter_metric), computed as the training driver computes them for its validation and
+ * test splits. To evaluate a data set batch by batch, sum loss * count and correct, then divide by the
+ * total count. */
+typedef struct sinter_metrics {
+  int32_t metrics;   /* bits of enum sinter_metric: which of the fields below hold a value */
+  int32_t reserved;
+  int64_t count;     /* samples evaluated: the batch */
+  double loss;       /* SINTER_METRIC_LOSS (always): the loss output, the mean over the batch */
+  double accuracy;   /* SINTER_METRIC_ACCURACY: correct / count; NaN when not measured */
+  int64_t correct;   /* SINTER_METRIC_ACCURACY: samples whose largest prediction (the first of equal ones) is
+                        the label; 0 when not measured */
+} sinter_metrics;
+
+/* Evaluates a batch: inputs as for sinter_forward (targets, such as labels, are inputs of the model), any
+ * batch size. Runs the forward pass only: weights, optimizer state and the train step count are untouched,
+ * and no dropout is drawn. Accuracy is measured when the train block lists it (the default) and the model
+ * has an i32 [batch] labels input and a [batch, classes] prediction output; the labels must then be in
+ * [0, classes). SINTER_ERROR_ARGUMENT for a model without a train block (it has no loss), a NULL pointer, a
+ * bad batch or a label out of range; *metrics is written only on success. */
+sinter_status sinter_evaluate(sinter_instance* instance, int64_t batch, const void* const* inputs,
+                              sinter_metrics* metrics);
 
 /* Param i's data (model->params[i], fixed dims), for reading or writing weights in place; NULL when i is
  * out of range or the param is not f32 (respectively f64). */
@@ -58,7 +114,10 @@ sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
  * bits for any count: threads split independent outputs, never a sum. Returns the count now in effect. */
 int sinter_set_threads(int threads);
 
-/* Weights as safetensors files (the format of checkpoints; written atomically). */
+/* Weights as safetensors files (the format of checkpoints; written atomically). Loading checks the whole
+ * file against the model first (names, dtypes, shapes, and the structure of the model that wrote it):
+ * another model's weights fail with SINTER_ERROR_MISMATCH, an unreadable file with SINTER_ERROR_IO, and a
+ * failed load leaves every weight as it was. */
 sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
 sinter_status sinter_load_weights(sinter_instance* instance, const char* path);
 
