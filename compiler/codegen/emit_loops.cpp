@@ -261,18 +261,25 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   }
   auto cAt = [&](int r, int v) { return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_)))); };
   // The first K block of a product that does not accumulate starts from zero, every other from C.
+  // A product's only K block (k0 = 0 in the nest) that does not accumulate never reads C.
+  const bool zeroStart = !q.accumulate && p.k0.isConst(0);
   Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
   std::vector<Value*> acc;
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v) {
-      Value* old = b_.CreateMaskedLoad(vec, cAt(r, v), align, masks[static_cast<std::size_t>(v)], llvm::Constant::getNullValue(vec));
-      acc.push_back(scalarSlot(vec, b_.CreateSelect(fromC, old, llvm::Constant::getNullValue(vec))));
+      Value* zero = llvm::Constant::getNullValue(vec);
+      if (zeroStart) {
+        acc.push_back(scalarSlot(vec, zero));
+        continue;
+      }
+      Value* old = b_.CreateMaskedLoad(vec, cAt(r, v), align, masks[static_cast<std::size_t>(v)], zero);
+      acc.push_back(scalarSlot(vec, b_.CreateSelect(fromC, old, zero)));
     }
   // B: the panel's strip of this tile ([kc][cols], from column p.j1 of the panel), or B's rows in place.
   Value* bBase = nullptr;
   if (!p.panel.empty()) {
     Value* strip = b_.CreateSDiv(b_.CreateSub(j0, eval(p.j1)), c64(p.cols));
-    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(kc, c64(p.cols))));
+    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(roundUp(kc), c64(p.cols))));
   } else {
     bBase = address(q.b);
   }
@@ -328,7 +335,7 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* lanesIdx = llvm::ConstantVector::get(lane);
   steppedLoop(c64(0), strips, 1, nullptr, [&](Value* s) {
     Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
-    Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(kc, c64(p.cols))));
+    Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
     if (!q.transB) {
       steppedLoop(c64(0), kc, 1, nullptr, [&](Value* k) {
         Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
@@ -344,8 +351,8 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
     }
     // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
     // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
-    // row 0 and store zeros; the k left after the whole blocks go one element at a time.
-    const unsigned L = static_cast<unsigned>(lanes_);
+    // row 0 and store zeros. The last block, past kc, loads only the k below kc and stores zero rows up
+    // to the panel's padding (its strips are kc rounded up to whole blocks apart).
     Value* kFull = b_.CreateMul(b_.CreateSDiv(kc, c64(lanes_)), c64(lanes_));
     for (int grp = 0; grp < p.cols / lanes_; ++grp) {
       Value* jg = b_.CreateAdd(js, c64(grp * lanes_));
@@ -355,23 +362,34 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
         inside.push_back(b_.CreateICmpSLT(j, N));
         rowPtr.push_back(gep(bPtr, b_.CreateAdd(b_.CreateMul(b_.CreateSelect(inside.back(), j, c64(0)), K), k0)));
       }
-      steppedLoop(c64(0), kFull, lanes_, nullptr, [&](Value* kk) {
+      auto block = [&](Value* kk, Value* kMask) {
         std::vector<Value*> rows;
-        for (int r = 0; r < lanes_; ++r)
-          rows.push_back(b_.CreateSelect(inside[static_cast<std::size_t>(r)], b_.CreateAlignedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align),
-                                         llvm::Constant::getNullValue(vec)));
+        for (int r = 0; r < lanes_; ++r) {
+          Value* at = gep(rowPtr[static_cast<std::size_t>(r)], kk);
+          Value* x = kMask ? static_cast<Value*>(b_.CreateMaskedLoad(vec, at, align, kMask, llvm::Constant::getNullValue(vec)))
+                           : b_.CreateAlignedLoad(vec, at, align);
+          rows.push_back(b_.CreateSelect(inside[static_cast<std::size_t>(r)], x, llvm::Constant::getNullValue(vec)));
+        }
         rows = transposeSquare(rows);
         for (int r = 0; r < lanes_; ++r)
           b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), c64(grp * lanes_))), align);
-      }, "pack.transpose");
-      steppedLoop(kFull, kc, 1, nullptr, [&](Value* k) {
-        for (unsigned r = 0; r < L; ++r) {
-          Value* x = b_.CreateSelect(inside[r], b_.CreateLoad(t, gep(rowPtr[r], k)), fconst(t, 0));
-          b_.CreateStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(grp * lanes_ + static_cast<int>(r)))));
-        }
-      }, "pack.k_tail");
+      };
+      steppedLoop(c64(0), kFull, lanes_, nullptr, [&](Value* kk) { block(kk, nullptr); }, "pack.transpose");
+      llvm::BasicBlock* tail = llvm::BasicBlock::Create(ctx_, "pack.k_tail", fn_);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "pack.done", fn_);
+      b_.CreateCondBr(b_.CreateICmpSLT(kFull, kc), tail, done);
+      b_.SetInsertPoint(tail);
+      block(kFull, b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kFull)),
+                                    b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kc)));
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
     }
   }, "pack.strip");
+}
+
+// kc rounded up to whole vectors: the k extent of a panel strip, whose rows past kc are zero.
+Value* KernelEmitter::roundUp(Value* kc) {
+  return b_.CreateMul(b_.CreateSDiv(b_.CreateAdd(kc, c64(lanes_ - 1)), c64(lanes_)), c64(lanes_));
 }
 
 // The transpose of a square block held as rows of vectors (out[r][c] = in[c][r]), in log2(lanes) stages:

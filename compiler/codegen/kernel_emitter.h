@@ -126,6 +126,7 @@ class KernelEmitter {
   void emitMicroKernel(const loop::Prim& p);
   void emitPackB(const loop::Prim& p);
   std::vector<Value*> transposeSquare(std::vector<Value*> rows);
+  Value* roundUp(Value* kc);
   Value* eval(const loop::Expr& e);
   Value* base(const loop::Buffer& buf);
   llvm::Type* elemOf(const loop::Buffer& buf);

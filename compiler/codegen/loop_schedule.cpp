@@ -174,7 +174,8 @@ bool packs(const Product& p, int lanes) {
 
 loop::Scratch panelScratch(const Product& p, int lanes) {
   const std::int64_t cols = 2 * lanes;
-  return {"panel", min(p.K, kKc) * min(ceilDiv(p.N, cols) * Expr(cols), kNc)};
+  // K rounded up to whole vectors: a transposed pack writes whole square blocks (see emit_loops.cpp).
+  return {"panel", ceilDiv(min(p.K, kKc), lanes) * Expr(lanes) * min(ceilDiv(p.N, cols) * Expr(cols), kNc)};
 }
 
 // matmul, matmul_tn, matmul_nt (batched over leading axes), with an epilogue or the bias gradient's
