@@ -1,5 +1,8 @@
 #include "runtime/parallel.h"
 
+#include <array>
+#include <cstdlib>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -190,13 +193,36 @@ void parallelFor(sinter_parallel_body body, void* env, int64_t count, int64_t wo
   body(env, 0, count);
 }
 
+namespace {
+// Each thread's scratch buffers, grown when a kernel asks for more and freed when the thread ends.
+struct FreeAligned {
+  void operator()(void* p) const { std::free(p); }
+};
+struct ScratchSlot {
+  std::unique_ptr<void, FreeAligned> memory;
+  int64_t bytes = 0;
+};
+thread_local std::array<ScratchSlot, SINTER_SCRATCH_SLOTS> tScratch;
+
+extern "C" void* threadScratch(int32_t slot, int64_t bytes) {
+  if (slot < 0 || slot >= SINTER_SCRATCH_SLOTS || bytes < 0) return nullptr;
+  ScratchSlot& s = tScratch[static_cast<std::size_t>(slot)];
+  if (s.bytes < bytes) {
+    const int64_t size = (bytes + 63) / 64 * 64;
+    s.memory.reset(std::aligned_alloc(64, static_cast<std::size_t>(size)));
+    s.bytes = s.memory ? size : 0;
+  }
+  return s.memory.get();  // NULL only when out of memory
+}
+}  // namespace
+
 void installParallelFor(const sinter_model_desc& model) {
-  if (!model.parallel_for) return;
   // Written once and then only read: sinter_create may run in one thread while another thread's instance
-  // of the same model runs its kernels, which read the hook on every call.
+  // of the same model runs its kernels, which read the hooks on every call.
   static std::mutex installMutex;
   std::lock_guard<std::mutex> lock(installMutex);
-  if (*model.parallel_for != poolParallelFor) *model.parallel_for = poolParallelFor;
+  if (model.parallel_for && *model.parallel_for != poolParallelFor) *model.parallel_for = poolParallelFor;
+  if (model.scratch && *model.scratch != threadScratch) *model.scratch = threadScratch;
 }
 
 }  // namespace sinter::rt

@@ -19,8 +19,9 @@ int threads();
 // on the calling thread alone. Workers run with the caller's floating-point control state (flush to zero).
 void parallelFor(sinter_parallel_body body, void* env, int64_t count, int64_t work);
 
-// Points the model's hook at parallelFor, so its kernels use the pool. Safe while other threads run the
-// model: the hook is written once, then only read.
+// Points the model's hooks at parallelFor and at a per-thread scratch allocator, so its kernels use the
+// pool and keep their scratch between calls. Safe while other threads run the model: the hooks are
+// written once, then only read.
 void installParallelFor(const sinter_model_desc& model);
 
 }  // namespace sinter::rt

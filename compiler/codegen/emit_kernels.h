@@ -35,5 +35,8 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
 // The module's parallel_for hook (model_abi.h): a writable pointer, NULL until the runtime installs its
 // parallel loop. Created on first use; the descriptor points at it.
 llvm::GlobalVariable* parallelHook(llvm::Module& mod);
+// The module's scratch hook (model_abi.h, sinter_scratch_fn): NULL until the runtime installs its per-thread
+// scratch; kernels then malloc and free their own.
+llvm::GlobalVariable* scratchHook(llvm::Module& mod);
 
 }  // namespace sinter::codegen

@@ -4,8 +4,10 @@
 // micro-kernel, the packing of B, im2col and col2im. The schedule decides; this file only follows it.
 #include <fmt/format.h>
 #include <llvm/IR/Metadata.h>
+#include <sinter/model_abi.h>
 #include <stdexcept>
 
+#include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/ir/dropout_mask.h"
 
@@ -101,18 +103,44 @@ void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llv
 }
 
 void KernelEmitter::emitLoop(const loop::Loop& l) {
+  // Scratch comes from the runtime's per-thread buffers (kept between calls), or from malloc without a
+  // runtime: hook ? hook(slot, bytes) : malloc(bytes), and free at the end only in the second case.
   auto withScratch = [&](const std::function<void()>& body) {
-    std::vector<std::pair<std::string, Value*>> allocated;
-    for (const loop::Scratch& s : l.scratch) {
-      Value* p = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {b_.CreateMul(eval(s.floats), c64(4))}, s.name);
-      allocated.push_back({s.name, p});
+    if (l.scratch.size() > SINTER_SCRATCH_SLOTS) throw std::logic_error("codegen: too many scratch buffers in one loop");
+    Value* hook = l.scratch.empty() ? nullptr : b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), "scratch_hook");
+    Value* viaMalloc = hook ? b_.CreateIsNull(hook) : nullptr;
+    std::vector<std::string> names;
+    for (std::size_t slot = 0; slot < l.scratch.size(); ++slot) {
+      const loop::Scratch& s = l.scratch[slot];
+      Value* size = b_.CreateMul(eval(s.floats), c64(4));
+      llvm::BasicBlock* fromMalloc = BasicBlock::Create(ctx_, s.name + ".malloc", fn_);
+      llvm::BasicBlock* fromHook = BasicBlock::Create(ctx_, s.name + ".hook", fn_);
+      llvm::BasicBlock* ready = BasicBlock::Create(ctx_, s.name + ".ready", fn_);
+      b_.CreateCondBr(viaMalloc, fromMalloc, fromHook);
+      b_.SetInsertPoint(fromMalloc);
+      Value* m = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {size});
+      b_.CreateBr(ready);
+      b_.SetInsertPoint(fromHook);
+      auto* hookTy = llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt32Ty(), i64()}, false);
+      Value* h = b_.CreateCall(hookTy, hook, {b_.getInt32(static_cast<std::uint32_t>(slot)), size});
+      b_.CreateBr(ready);
+      b_.SetInsertPoint(ready);
+      llvm::PHINode* p = b_.CreatePHI(b_.getPtrTy(), 2, s.name);
+      p->addIncoming(m, fromMalloc);
+      p->addIncoming(h, fromHook);
       scratch_[s.name] = p;
+      names.push_back(s.name);
     }
     body();
-    for (const auto& [name, p] : allocated) {
-      b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {p});
-      scratch_.erase(name);
-    }
+    if (!hook) return;
+    llvm::BasicBlock* release = BasicBlock::Create(ctx_, "scratch.free", fn_);
+    llvm::BasicBlock* done = BasicBlock::Create(ctx_, "scratch.done", fn_);
+    b_.CreateCondBr(viaMalloc, release, done);
+    b_.SetInsertPoint(release);
+    for (const std::string& name : names) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch_.at(name)});
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    for (const std::string& name : names) scratch_.erase(name);
   };
   auto bind = [&](const std::string& name, Value* v, const std::function<void()>& body) {
     auto saved = vars_.find(name) != vars_.end() ? vars_[name] : nullptr;

@@ -145,7 +145,7 @@ class DescriptorBuilder {
 llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
-  return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p});
+  return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -193,7 +193,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
       d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
       d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd),
       forward, trainStep ? static_cast<llvm::Constant*>(trainStep) : d.null(),
-      d.i32(m.train ? 1 : 0), d.i32(0), d.trainConfig(m.train), parallelHook(*mod)});
+      d.i32(m.train ? 1 : 0), d.i32(0), d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, opts.descriptor);
   return mod;
 }

@@ -20,6 +20,14 @@ llvm::GlobalVariable* parallelHook(llvm::Module& mod) {
                                   llvm::ConstantPointerNull::get(ptrTy), name);
 }
 
+llvm::GlobalVariable* scratchHook(llvm::Module& mod) {
+  const char* name = "sinter.scratch";
+  if (llvm::GlobalVariable* g = mod.getNamedGlobal(name)) return g;
+  auto* ptrTy = llvm::PointerType::getUnqual(mod.getContext());
+  return new llvm::GlobalVariable(mod, ptrTy, false, llvm::GlobalValue::InternalLinkage,
+                                  llvm::ConstantPointerNull::get(ptrTy), name);
+}
+
 // A node's buffer in the function being emitted: in a kernel function or its parallel body, the argument
 // (or environment slot) of the node's memory.
 Value* KernelEmitter::buffer(ir::NodeId id) {

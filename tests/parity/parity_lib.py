@@ -107,7 +107,7 @@ class SinterModel:
         L.sinter_set_threads(1)
         self.desc = ModelDesc.in_dll(L, "sinter_model")
         d = self.desc
-        assert d.abi_version == 3, f"model ABI version {d.abi_version}, the test knows 3"
+        assert d.abi_version == 4, f"model ABI version {d.abi_version}, the test knows 4"
         # Every symbolic dimension of the examples is the batch size.
         syms = [d.sym_names[i].decode() for i in range(d.num_syms)]
         assert syms == ["batch"], f"symbolic dimensions {syms}, expected only 'batch'"

@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 3
+#define SINTER_ABI_VERSION 4
 
 enum sinter_dtype { SINTER_F32 = 0, SINTER_F64 = 1, SINTER_I32 = 2 };
 
@@ -109,6 +109,15 @@ typedef void (*sinter_entry_fn)(void* const* buffers, const int64_t* sym_dims);
 typedef void (*sinter_parallel_body)(void* env, int64_t begin, int64_t end);
 typedef void (*sinter_parallel_for_fn)(sinter_parallel_body body, void* env, int64_t count, int64_t work);
 
+/* Scratch memory of a parallel chunk (a packed panel of a matrix product, a convolution's patch matrix):
+ * the runtime installs a sinter_scratch_fn in the model's hook (sinter_model_desc.scratch) that returns at
+ * least `bytes` bytes, 64-byte aligned, owned by the calling thread, in one of SINTER_SCRATCH_SLOTS slots;
+ * the buffer stays valid until the same thread asks for the same slot again. It is kept between calls, so
+ * a kernel does not pay for an allocation (and its page faults) every time. With no hook installed (NULL)
+ * the generated code mallocs and frees its scratch itself. */
+#define SINTER_SCRATCH_SLOTS 4
+typedef void* (*sinter_scratch_fn)(int32_t slot, int64_t bytes);
+
 typedef struct sinter_model_desc {
   int32_t abi_version; /* SINTER_ABI_VERSION */
   int32_t num_syms;
@@ -134,6 +143,9 @@ typedef struct sinter_model_desc {
   /* Appended in ABI version 3: the model's own writable hook, NULL until a runtime installs its parallel
    * loop there. Every entry point reads it on each call. */
   sinter_parallel_for_fn* parallel_for;
+  /* Appended in ABI version 4: the model's writable scratch hook, NULL until a runtime installs its
+   * per-thread scratch there. */
+  sinter_scratch_fn* scratch;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process

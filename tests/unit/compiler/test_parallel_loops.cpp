@@ -1,6 +1,8 @@
 // Parallel loops: the outlined kernel bodies compute exactly their [begin, end) share, whatever the
 // chunks, their order or their threads, and give the same bits as the whole range in one call.
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <thread>
 
 #include "jit_harness.h"
@@ -76,6 +78,17 @@ void threadPerChunk(sinter_parallel_body body, void* env, std::int64_t count, st
   for (std::thread& t : threads) t.join();
 }
 
+// A scratch hook whose buffers are full of NaN on every call: a kernel that read its scratch before
+// writing it would turn the results into NaN.
+std::atomic<int> gScratchCalls{0};
+void* nanScratch(std::int32_t slot, std::int64_t bytes) {
+  ++gScratchCalls;
+  thread_local std::vector<std::vector<float>> slots(SINTER_SCRATCH_SLOTS);
+  std::vector<float>& buf = slots.at(static_cast<std::size_t>(slot));
+  buf.assign(static_cast<std::size_t>(bytes / 4 + 16), std::numeric_limits<float>::quiet_NaN());
+  return buf.data();
+}
+
 }  // namespace
 
 TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and threads") {
@@ -101,6 +114,14 @@ TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and t
       // Forward: 2 convolutions, 2 poolings, 1 matmul; the train step adds their gradients.
       CHECK(gCalls >= 2 * 5);
     }
+    // Scratch from a runtime hook (here: poisoned with NaN each time) instead of malloc: the same bits.
+    REQUIRE(desc->scratch != nullptr);
+    gScratchCalls = 0;
+    *desc->scratch = nanScratch;
+    CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == forward);
+    CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
+    CHECK(gScratchCalls > 0);
+    *desc->scratch = nullptr;
   }
   *desc->parallel_for = nullptr;
 }
