@@ -53,6 +53,29 @@ Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 
   return l;
 }
 
+// Whether LLVM can vectorize an element computation of these ops: f32 math is inline (vector_math.cpp),
+// but f64's transcendental functions and pow are libm calls, which keep a loop scalar (as does integer
+// division, which no x86 vector unit has). Only loops that
+// vectorize are marked so: a forced vectorization that fails is a compiler warning.
+bool vectorizes(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
+  for (ir::NodeId id : ops) {
+    const ir::Node& n = g.node(id);
+    if (n.op == ir::Op::Pow || (n.op == ir::Op::Div && !ir::isFloat(n.type.dtype))) return false;
+    if (n.type.dtype != ir::DType::F64) continue;
+    switch (n.op) {
+      case ir::Op::Exp:
+      case ir::Op::Log:
+      case ir::Op::Tanh:
+      case ir::Op::Sigmoid:
+      case ir::Op::Softplus:
+      case ir::Op::Gelu:
+      case ir::Op::GeluGrad: return false;
+      default: break;
+    }
+  }
+  return true;
+}
+
 // Elementwise ops at every element of `shape`: `stored` members written at their own strides, the other
 // operands (`loads`, including any already computed member such as a GEMM's product) read through
 // broadcast strides. Adjacent axes that every access walks contiguously merge into one loop, so that the
@@ -95,7 +118,7 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
   for (std::size_t s = 0; s < loads.size(); ++s) c.loads.push_back({loads[s], {Buffer::of(loads[s]), index[stored.size() + s]}});
   std::vector<Stmt> body = {Stmt::of(std::move(c))};
   for (std::size_t d = ext.size(); d-- > 0;) {
-    const bool inner = d + 1 == ext.size();
+    const bool inner = d + 1 == ext.size() && vectorizes(g, ops);
     Loop l = makeLoop("e" + std::to_string(d), begin[d], end[d], 1, inner ? Loop::Vector : Loop::Serial);
     if (inner) l.width = lanes * 4 / static_cast<int>(ir::dtypeSize(g.node(ops.back()).type.dtype));
     l.body = std::move(body);
