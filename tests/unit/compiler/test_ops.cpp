@@ -1,6 +1,8 @@
 // Every op alone: gradients against central finite differences (f64 interpreter), and JIT-compiled code
 // (forward and train step) against the interpreter. Shapes are odd on purpose and include broadcasting.
+#include <array>
 #include <functional>
+#include <random>
 
 #include "compiler/autodiff/gradcheck.h"
 #include "jit_harness.h"
@@ -180,6 +182,51 @@ TEST_CASE("every op: generated code matches the interpreter, forward and train s
       test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-5, {false, 0});
       test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-5, {true, 12345});
     }
+  }
+}
+
+// Products and convolutions on random shapes, drawn afresh from a fixed seed: every form (A B, Aᵀ B, A Bᵀ,
+// batched), rows and columns that are and are not whole register tiles, sizes of 1, depths that cross the
+// cache blocks; convolutions with random stride, padding and dilation. The train step runs the backward
+// forms (both convolution gradients, the transposed products) on the same shapes.
+TEST_CASE("random shapes: products and convolutions match the interpreter") {
+  std::mt19937 rng(20261129);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int round = 0; round < 12; ++round) {
+    const Op form = std::array{Op::MatMul, Op::MatMulTN, Op::MatMulNT}[static_cast<std::size_t>(pick(0, 2))];
+    // Every third round is deep and wide enough to be packed and cut into K blocks (K > 256).
+    const bool deep = round % 3 == 0;
+    const std::int64_t M = pick(0, 3) == 0 ? 1 : pick(1, 40), K = deep ? pick(257, 600) : pick(1, 64),
+                       N = deep ? pick(33, 140) : pick(0, 3) == 0 ? 1 : pick(1, 80), batch = pick(0, 2) == 0 ? 2 : 0;
+    INFO(ir::opName(form) << " M " << M << " K " << K << " N " << N << " batch " << batch);
+    Builder b;
+    auto shape = [&](std::int64_t r, std::int64_t c) {
+      std::vector<ir::Dim> s = {d(r), d(c)};
+      if (batch) s.insert(s.begin(), d(batch));
+      return s;
+    };
+    ir::NodeId a = b.P("a", form == Op::MatMulTN ? shape(K, M) : shape(M, K));
+    ir::NodeId w = b.P("w", form == Op::MatMulNT ? shape(N, K) : shape(K, N));
+    ir::Module m = test::makeModule(wrap(b, b.op(form, {a, w})));
+    auto jit = codegen::JitModel::compile(m, {});
+    auto args = argsFor(b, static_cast<std::uint64_t>(round));
+    test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});
+    test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-4, {true, 1});
+  }
+  for (int round = 0; round < 6; ++round) {
+    const std::int64_t C = pick(1, 4), O = pick(1, 9), kh = pick(1, 3), kw = pick(1, 3), s0 = pick(1, 2), s1 = pick(1, 2),
+                       p0 = pick(0, 1), p1 = pick(0, 1), d0 = pick(1, 2), d1 = pick(1, 2);
+    const std::int64_t H = pick((kh - 1) * d0 + 1, 12), W = pick((kw - 1) * d1 + 1, 12), images = pick(1, 3);
+    INFO("conv C " << C << " O " << O << " " << H << "x" << W << " kernel " << kh << "x" << kw << " stride " << s0 << "," << s1
+                   << " padding " << p0 << "," << p1 << " dilation " << d0 << "," << d1 << " images " << images);
+    Builder b;
+    ir::NodeId y = b.op(Op::Conv2D, {b.P("x", {d(images), d(C), d(H), d(W)}), b.P("w", {d(O), d(C), d(kh), d(kw)})},
+                        attrs({{"stride", Ints{s0, s1}}, {"padding", Ints{p0, p1}}, {"dilation", Ints{d0, d1}}}));
+    ir::Module m = test::makeModule(wrap(b, y));
+    auto jit = codegen::JitModel::compile(m, {});
+    auto args = argsFor(b, 100 + static_cast<std::uint64_t>(round));
+    test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});
+    test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-4, {true, 1});
   }
 }
 
