@@ -166,16 +166,44 @@ void KernelEmitter::forEachPatchEntry(const ir::Node& n, const std::function<voi
   }); }); });
 }
 
+// Row (c, kh, kw) of col, output row i: the image row h = i s0 - p0 + kh d0 when it is inside the image, read at
+// w = j s1 - p1 + kw d1 for the columns j whose w is inside it. That range of j is known when the code is
+// generated, so each row is a zero run, a strided copy (contiguous at stride 1, which vectorizes) and a
+// zero run, with no per-element bounds test or gather.
 void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed) {
   const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
   const std::int64_t CKK = c.C * c.KH * c.KW, P = c.OH * c.OW;
   llvm::Type* t = b_.getFloatTy();
   auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
   Value* img = at(n.op == ir::Op::Conv2DGradInput ? n : operand(n, 0), b_.CreateMul(image, c64(c.C * c.H * c.W)));
-  forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
-    Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(img, xOff)), fconst(t, 0));
-    b_.CreateStore(v, gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q)));
-  });
+  auto colAt = [&](Value* r, Value* q) {
+    return gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q));
+  };
+  for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+    // The columns j with 0 <= j s1 - p1 + kw d1 < W.
+    const std::int64_t shift = kw * c.d1 - c.p1;
+    auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
+      const std::int64_t num = bound - shift;
+      const std::int64_t j = num <= 0 ? 0 : (num + c.s1 - 1) / c.s1;
+      return std::min(j, c.OW);
+    };
+    const std::int64_t jlo = firstAtLeast(0), jhi = std::max(jlo, firstAtLeast(c.W));
+    forLoop(c64(c.C), [&](Value* ch) { forLoop(c64(c.KH), [&](Value* kh) {
+      Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
+      forLoop(c64(c.OH), [&](Value* i) {
+        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+        Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+        Value* q0 = b_.CreateMul(i, c64(c.OW));
+        // Outside the image the whole row is zero: the copy's range is then empty.
+        Value* lo = b_.CreateSelect(inside, c64(jlo), c64(c.OW));
+        Value* hi = b_.CreateSelect(inside, c64(jhi), c64(c.OW));
+        Value* src = gep(img, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)), c64(shift)));
+        forRange(c64(0), lo, [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
+        forRange(lo, hi, [&](Value* j) { b_.CreateStore(b_.CreateLoad(t, gep(src, b_.CreateMul(j, c64(c.s1)))), colAt(r, b_.CreateAdd(q0, j))); });
+        forRange(hi, c64(c.OW), [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
+      });
+    }); });
+  }
 }
 
 void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {

@@ -188,9 +188,12 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
 }
 
 // Whether a product packs B: always when B is read transposed (the panel is the transpose, made a block at
-// a time), and when B is large enough that its rows, a long stride apart, would not stay in L1.
+// a time), and when B is large enough that its rows, a long stride apart, would not stay in L1, unless A has
+// so few rows that B is streamed only once or twice anyway.
 bool packs(const Product& p, int lanes) {
   if (p.transB) return true;
+  // A product of two row tiles or fewer reads each strip of B once or twice: a copy would not pay for itself.
+  if (p.M.isConst() && p.M.value <= 2 * kGemmRows) return false;
   if (!p.N.isConst() || !p.K.isConst()) return true;
   return p.N.value > 2 * lanes && p.N.value * p.K.value >= 16384;
 }
