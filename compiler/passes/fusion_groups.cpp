@@ -113,15 +113,29 @@ class Grouper {
     }
   }
 
-  // Producer-consumer chains of elementwise ops whose producer has one reader.
+  // Producer-consumer chains of floating-point, deterministic elementwise ops of one type. n joins the group
+  // of an elementwise operand p when every other operand of n comes from the group or is computed before
+  // the group's first member (the whole group runs there, in node order). p may have readers outside the
+  // group (an LSTM's cell state feeds the next step too): the kernel then stores it, and its readers still
+  // save a pass over memory.
   void elementwiseChains() {
+    auto chainable = [&](const ir::Node& n) {
+      return isElementwise(n) && ir::isFloat(n.type.dtype) && !(opInfo(n.op).flags & ir::kStochastic);
+    };
     for (const ir::Node& n : g_.nodes) {
-      if (!isElementwise(n) || !free(n.id)) continue;
+      if (!chainable(n) || !free(n.id)) continue;
       for (NodeId p : n.operands) {
         const ir::Node& pn = g_.node(p);
-        if (!isElementwise(pn) || soleUser(p) != n.id) continue;
+        if (!chainable(pn) || !(pn.type == n.type)) continue;
         const int pg = groupOf_[static_cast<std::size_t>(p)];
         if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != FusionGroup::Elementwise) continue;
+        const NodeId first = pg >= 0 ? *std::min_element(groups_[static_cast<std::size_t>(pg)].nodes.begin(),
+                                                         groups_[static_cast<std::size_t>(pg)].nodes.end())
+                                     : p;
+        const bool ready = std::all_of(n.operands.begin(), n.operands.end(), [&](NodeId o) {
+          return o == p || (pg >= 0 && groupOf_[static_cast<std::size_t>(o)] == pg) || o < first;
+        });
+        if (!ready) continue;
         join(pg >= 0 ? pg : open(FusionGroup::Elementwise, p), n.id);
         break;
       }
