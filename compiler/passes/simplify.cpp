@@ -1,5 +1,7 @@
 #include "compiler/passes/simplify.h"
 
+#include <algorithm>
+
 #include "compiler/passes/rewrite.h"
 
 namespace sinter::passes {
@@ -102,10 +104,50 @@ class Simplifier {
     return rewrite(id, Op::Broadcast, {keep});
   }
 
+  // The leaves of a tree of adds (n and the adds it reads), in no particular order.
+  void addLeaves(NodeId id, std::vector<NodeId>& out, int depth) const {
+    const Node& n = at(id);
+    if (n.op != Op::Add || depth > 64) return out.push_back(id);
+    for (NodeId o : n.operands) addLeaves(o, out, depth + 1);
+  }
+
+  // A sum of slice_grads that place pieces side by side along one axis, covering it exactly, is the
+  // concatenation of the pieces: the backward pass of slicing z into gates (an LSTM's four) then writes dz
+  // in one pass instead of zero-filling four full-size gradients, copying each piece and adding them up.
+  Outcome concatOfSliceGrads(NodeId id) {
+    const Node& n = at(id);
+    if (!(at(n.operands[0]).type == n.type) || !(at(n.operands[1]).type == n.type)) return Outcome::None;
+    std::vector<NodeId> leaves;
+    addLeaves(id, leaves, 0);
+    if (leaves.size() < 2) return Outcome::None;
+    const std::int64_t axis = at(leaves[0]).op == Op::SliceGrad ? at(leaves[0]).attrs.getInt("axis") : -1;
+    if (axis < 0) return Outcome::None;
+    for (NodeId l : leaves) {
+      const Node& s = at(l);
+      if (s.op != Op::SliceGrad || !(s.type == n.type) || s.attrs.getInt("axis") != axis || s.attrs.getInt("step") != 1)
+        return Outcome::None;
+    }
+    std::sort(leaves.begin(), leaves.end(), [&](NodeId a, NodeId b) { return at(a).attrs.getInt("start") < at(b).attrs.getInt("start"); });
+    const ir::Dim& full = n.type.shape[static_cast<std::size_t>(axis)];
+    std::int64_t next = 0;
+    for (NodeId l : leaves) {
+      if (at(l).attrs.getInt("start") != next) return Outcome::None;
+      next = at(l).attrs.getInt("end");
+    }
+    if (full.isSymbolic() || next != full.size) return Outcome::None;
+    std::vector<NodeId> pieces;
+    for (NodeId l : leaves) pieces.push_back(at(l).operands[0]);
+    ir::Attrs a;
+    a.set("axis", axis);
+    return rewrite(id, Op::Concat, pieces, a);
+  }
+
   Outcome simplify(NodeId id) {
     const Node& n = at(id);
     switch (n.op) {
       case Op::Add:
+        if (auto o = concatOfSliceGrads(id); o != Outcome::None) return o;
+        [[fallthrough]];
       case Op::Sub:
       case Op::Mul:
       case Op::Div:

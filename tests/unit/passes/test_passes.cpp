@@ -127,6 +127,33 @@ TEST_CASE("simplify: transpose chains compose into one transpose") {
   CHECK(s.node(s.results[0].node).operands[0] == x);
 }
 
+TEST_CASE("simplify: a sum of slice_grads that tile an axis becomes one concat") {
+  // The backward pass of slicing z into four gates, the adds in any order; and a sum with a gap, which stays.
+  const ir::Graph g = parse(R"(
+graph @G(%a: f32[batch,2] input, %b: f32[batch,3] input, %c: f32[batch,1] input, %d: f32[batch,2] input) {
+  %4 = slice_grad(%c) {axis = 1, end = 6, start = 5, step = 1} : f32[batch,8]
+  %5 = slice_grad(%a) {axis = 1, end = 2, start = 0, step = 1} : f32[batch,8]
+  %6 = slice_grad(%d) {axis = 1, end = 8, start = 6, step = 1} : f32[batch,8]
+  %7 = slice_grad(%b) {axis = 1, end = 5, start = 2, step = 1} : f32[batch,8]
+  %8 = add(%4, %5)                              : f32[batch,8]
+  %9 = add(%6, %7)                              : f32[batch,8]
+  %10 = add(%8, %9)                             : f32[batch,8]
+  %11 = add(%5, %6)                             : f32[batch,8]
+  return
+    output "all" = %10,
+    output "gap" = %11
+})");
+  ir::Graph s = runChecked(g, passes::simplifyAlgebra);
+  passes::eliminateDeadCode(s);
+  const ir::Node& all = s.node(s.results[0].node);
+  REQUIRE(all.op == Op::Concat);
+  CHECK(all.attrs.getInt("axis") == 1);
+  std::string order;  // the pieces in the order of their starts: a, b, c, d
+  for (ir::NodeId o : all.operands) order += s.node(o).name;
+  CHECK(order == "abcd");
+  CHECK(s.node(s.results[1].node).op == Op::Add);           // [0, 2) and [6, 8) leave a gap
+}
+
 TEST_CASE("fold: constant chains become one constant, symbol-dependent values stay") {
   const ir::Graph g = parse(R"(
 graph @F(%x: f32[batch,4] input) {
