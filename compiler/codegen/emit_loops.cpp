@@ -2,6 +2,7 @@
 // outlined body the runtime's threads share, a vector loop one with vectorization metadata), element
 // computations become the graph ops' formulas, and primitives their recipes: the register-tiled
 // micro-kernel, the packing of B, im2col and col2im. The schedule decides; this file only follows it.
+#include <algorithm>
 #include <fmt/format.h>
 #include <llvm/IR/Metadata.h>
 #include <sinter/model_abi.h>
@@ -197,6 +198,9 @@ void KernelEmitter::emitCompute(const loop::Compute& c) {
     known[id] = v;
     if (out) b_.CreateStore(v, address(*out));
   }
+  // A stored value that was loaded rather than computed (a slice read in place that others read too).
+  for (const auto& [id, a] : c.stores)
+    if (std::find(c.ops.begin(), c.ops.end(), id) == c.ops.end()) b_.CreateStore(known.at(id), address(a));
 }
 
 void KernelEmitter::emitPrim(const loop::Prim& p) {

@@ -76,20 +76,41 @@ bool vectorizes(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
   return true;
 }
 
+// A value an element computation reads: `value` itself, or for a slice, the sliced node `from` at the
+// slice's elements (offset and strides in `from`), so that no copy of the slice is made.
+struct Load {
+  ir::NodeId value, from;
+  Expr offset;
+  std::vector<Expr> strides;  // per axis of the computation's shape
+};
+
+Load plainLoad(const ir::Graph& g, ir::NodeId id, const ir::Shape& shape) {
+  return {id, id, 0, broadcastStrides(g.node(id).type.shape, shape)};
+}
+
+Load sliceLoad(const ir::Graph& g, const ir::Node& s) {
+  const ir::Node& from = g.node(s.operands[0]);
+  const std::size_t axis = static_cast<std::size_t>(s.attrs.getInt("axis"));
+  std::vector<Expr> st = strides(from.type.shape);
+  const Expr offset = Expr(s.attrs.getInt("start")) * st[axis];
+  st[axis] = st[axis] * Expr(s.attrs.getInt("step"));
+  return {s.id, from.id, offset, st};
+}
+
 // Elementwise ops at every element of `shape`: `stored` members written at their own strides, the other
 // operands (`loads`, including any already computed member such as a GEMM's product) read through
-// broadcast strides. Adjacent axes that every access walks contiguously merge into one loop, so that the
-// innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis before the
-// last to [first, second) (a GEMM epilogue's rows).
+// broadcast strides or a slice's. Adjacent axes that every access walks contiguously merge into one loop,
+// so that the innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis
+// before the last to [first, second) (a GEMM epilogue's rows).
 std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops, const std::vector<ir::NodeId>& stored,
-                                  const std::vector<ir::NodeId>& loads, const ir::Shape& shape, int lanes,
+                                  const std::vector<Load>& loads, const ir::Shape& shape, int lanes,
                                   const std::pair<Expr, Expr>* rowRange = nullptr) {
   std::vector<Expr> ext;
   for (const ir::Dim& d : shape) ext.push_back(Expr::dim(d));
   std::vector<Expr> begin(shape.size(), 0), end = ext;
   std::vector<std::vector<Expr>> sets;  // per access (stores, then loads): its stride per axis
   for (ir::NodeId id : stored) sets.push_back(strides(g.node(id).type.shape));
-  for (ir::NodeId id : loads) sets.push_back(broadcastStrides(g.node(id).type.shape, shape));
+  for (const Load& l : loads) sets.push_back(l.strides);
   const std::size_t rowAxis = shape.size() >= 2 ? shape.size() - 2 : 0;
   if (rowRange) {
     begin[rowAxis] = rowRange->first;
@@ -112,10 +133,11 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
   loop::Compute c;
   c.ops = ops;
   std::vector<Expr> index(sets.size(), 0);
+  for (std::size_t s = 0; s < loads.size(); ++s) index[stored.size() + s] = loads[s].offset;
   for (std::size_t d = 0; d < ext.size(); ++d)
     for (std::size_t s = 0; s < sets.size(); ++s) index[s] = index[s] + Expr::var("e" + std::to_string(d)) * sets[s][d];
   for (std::size_t s = 0; s < stored.size(); ++s) c.stores.push_back({stored[s], {Buffer::of(stored[s]), index[s]}});
-  for (std::size_t s = 0; s < loads.size(); ++s) c.loads.push_back({loads[s], {Buffer::of(loads[s]), index[stored.size() + s]}});
+  for (std::size_t s = 0; s < loads.size(); ++s) c.loads.push_back({loads[s].value, {Buffer::of(loads[s].from), index[stored.size() + s]}});
   std::vector<Stmt> body = {Stmt::of(std::move(c))};
   for (std::size_t d = ext.size(); d-- > 0;) {
     const bool inner = d + 1 == ext.size() && vectorizes(g, ops);
@@ -258,9 +280,9 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
     std::vector<ir::NodeId> ops(epilogue->nodes.begin() + 1, epilogue->nodes.end()), stored;
     for (ir::NodeId id : ops)
       if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end()) stored.push_back(id);
-    std::vector<ir::NodeId> loads = {n.id};
+    std::vector<Load> loads = {plainLoad(g, n.id, s)};
     for (ir::NodeId o : outsideOperands(g, ops))
-      if (o != n.id) loads.push_back(o);
+      if (o != n.id) loads.push_back(plainLoad(g, o, s));
     const std::pair<Expr, Expr> rows{r0, r1};
     for (Stmt& st : elementwiseNest(g, ops, stored, loads, s, lanes, &rows)) par.body.push_back(std::move(st));
   }
@@ -376,10 +398,26 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
     case Kernel::Fill:
       if (n.op == ir::Op::Constant) nest.body = elementwiseNest(g, {n.id}, {n.id}, {}, n.type.shape, t.lanes);
       break;
-    case Kernel::Elementwise: nest.body = elementwiseNest(g, {n.id}, {n.id}, n.operands, n.type.shape, t.lanes); break;
-    case Kernel::ElementwiseChain:
-      nest.body = elementwiseNest(g, fused->nodes, fused->stored, outsideOperands(g, fused->nodes), g.node(fused->nodes.back()).type.shape, t.lanes);
+    case Kernel::Elementwise: {
+      std::vector<Load> loads;
+      for (ir::NodeId o : n.operands) loads.push_back(plainLoad(g, o, n.type.shape));
+      nest.body = elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes);
       break;
+    }
+    case Kernel::ElementwiseChain: {
+      // Slice members are read in place: loads of the sliced node, not ops.
+      const ir::Shape& shape = g.node(fused->nodes.back()).type.shape;
+      std::vector<ir::NodeId> ops;
+      for (ir::NodeId id : fused->nodes)
+        if (g.node(id).op != ir::Op::Slice) ops.push_back(id);
+      std::vector<Load> loads;
+      for (ir::NodeId o : outsideOperands(g, ops)) {
+        const bool member = std::find(fused->nodes.begin(), fused->nodes.end(), o) != fused->nodes.end();
+        loads.push_back(member ? sliceLoad(g, g.node(o)) : plainLoad(g, o, shape));
+      }
+      nest.body = elementwiseNest(g, ops, fused->stored, loads, shape, t.lanes);
+      break;
+    }
     case Kernel::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
     case Kernel::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
     case Kernel::GemmBiasGradient: nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes); break;

@@ -122,11 +122,14 @@ class Grouper {
     auto chainable = [&](const ir::Node& n) {
       return isElementwise(n) && ir::isFloat(n.type.dtype) && !(opInfo(n.op).flags & ir::kStochastic);
     };
+    // A slice of a floating-point value can start a chain: the kernel then reads the sliced elements where
+    // they are (an LSTM's gates, slices of one product), instead of a copy.
+    auto slice = [&](const ir::Node& n) { return n.op == Op::Slice && ir::isFloat(n.type.dtype); };
     for (const ir::Node& n : g_.nodes) {
       if (!chainable(n) || !free(n.id)) continue;
       for (NodeId p : n.operands) {
         const ir::Node& pn = g_.node(p);
-        if (!chainable(pn) || !(pn.type == n.type)) continue;
+        if (!(chainable(pn) || (slice(pn) && free(p))) || !(pn.type == n.type)) continue;
         const int pg = groupOf_[static_cast<std::size_t>(p)];
         if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != FusionGroup::Elementwise) continue;
         const NodeId first = pg >= 0 ? *std::min_element(groups_[static_cast<std::size_t>(pg)].nodes.begin(),
