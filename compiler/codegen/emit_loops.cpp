@@ -383,39 +383,31 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
     }
     // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
     // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
-    // row 0 and store zeros. The last block, past kc, loads only the k below kc and stores zero rows up
-    // to the panel's padding (its strips are kc rounded up to whole blocks apart).
-    Value* kFull = b_.CreateMul(b_.CreateSDiv(kc, c64(lanes_)), c64(lanes_));
-    for (int grp = 0; grp < p.cols / lanes_; ++grp) {
-      Value* jg = b_.CreateAdd(js, c64(grp * lanes_));
+    // row 0 and store zeros; k at or past kc is masked off, so the last block stores zero rows up to the
+    // panel's padding (its strips are kc rounded up to whole blocks apart). One block of code serves every
+    // block: the transposes are the largest basic blocks of a kernel, and LLVM's scheduler is slow on them.
+    steppedLoop(c64(0), c64(p.cols / lanes_), 1, nullptr, [&](Value* grp) {
+      Value* jg = b_.CreateAdd(js, b_.CreateMul(grp, c64(lanes_)));
       std::vector<Value*> inside, rowPtr;
       for (int r = 0; r < lanes_; ++r) {
         Value* j = b_.CreateAdd(jg, c64(r));
         inside.push_back(b_.CreateICmpSLT(j, N));
         rowPtr.push_back(gep(bPtr, b_.CreateAdd(b_.CreateMul(b_.CreateSelect(inside.back(), j, c64(0)), K), k0)));
       }
-      auto block = [&](Value* kk, Value* kMask) {
+      Value* column = b_.CreateMul(grp, c64(lanes_));
+      steppedLoop(c64(0), roundUp(kc), lanes_, nullptr, [&](Value* kk) {
+        Value* kMask = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kk)),
+                                        b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kc));
         std::vector<Value*> rows;
         for (int r = 0; r < lanes_; ++r) {
-          Value* at = gep(rowPtr[static_cast<std::size_t>(r)], kk);
-          Value* x = kMask ? static_cast<Value*>(b_.CreateMaskedLoad(vec, at, align, kMask, llvm::Constant::getNullValue(vec)))
-                           : b_.CreateAlignedLoad(vec, at, align);
+          Value* x = b_.CreateMaskedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align, kMask, llvm::Constant::getNullValue(vec));
           rows.push_back(b_.CreateSelect(inside[static_cast<std::size_t>(r)], x, llvm::Constant::getNullValue(vec)));
         }
         rows = transposeSquare(rows);
         for (int r = 0; r < lanes_; ++r)
-          b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), c64(grp * lanes_))), align);
-      };
-      steppedLoop(c64(0), kFull, lanes_, nullptr, [&](Value* kk) { block(kk, nullptr); }, "pack.transpose");
-      llvm::BasicBlock* tail = llvm::BasicBlock::Create(ctx_, "pack.k_tail", fn_);
-      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "pack.done", fn_);
-      b_.CreateCondBr(b_.CreateICmpSLT(kFull, kc), tail, done);
-      b_.SetInsertPoint(tail);
-      block(kFull, b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kFull)),
-                                    b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kc)));
-      b_.CreateBr(done);
-      b_.SetInsertPoint(done);
-    }
+          b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), column)), align);
+      }, "pack.transpose");
+    }, "pack.group");
   }, "pack.strip");
 }
 
