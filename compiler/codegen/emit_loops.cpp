@@ -310,8 +310,8 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   // B: the panel's strip of this tile ([kc][cols], from column p.j1 of the panel), or B's rows in place.
   Value* bBase = nullptr;
   if (!p.panel.empty()) {
-    Value* strip = b_.CreateSDiv(b_.CreateSub(j0, eval(p.j1)), c64(p.cols));
-    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(roundUp(kc), c64(p.cols))));
+    Value* strip = b_.CreateSDiv(b_.CreateSub(j0, eval(p.j1)), c64(p.stripCols));
+    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(roundUp(kc), c64(p.stripCols))));
   } else {
     bBase = address(q.b);
   }
@@ -326,7 +326,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     std::vector<Value*> bv;
     for (int v = 0; v < vectors; ++v) {
       if (!p.panel.empty()) {
-        bv.push_back(b_.CreateAlignedLoad(vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align));
+        bv.push_back(b_.CreateAlignedLoad(vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.stripCols)), c64(v * lanes_))), align));
       } else {
         Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(v * lanes_)));
         bv.push_back(b_.CreateMaskedLoad(vec, gep(bBase, off), align, masks[static_cast<std::size_t>(v)], llvm::Constant::getNullValue(vec)));

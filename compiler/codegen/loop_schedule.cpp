@@ -176,22 +176,34 @@ Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& ex
 void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack, const std::string& panel, int lanes) {
   const int cols = 2 * lanes;
   auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc, const std::string& from) {
-    Loop jl = makeLoop("j", jBegin, jEnd, cols, Loop::Serial, "register tile columns");
-    Loop il = makeLoop("i", r0, r1, kGemmRows, Loop::Serial, "register tile rows");
-    Prim mk{Prim::MicroKernel};
-    mk.product = p;
-    mk.panel = from;
-    mk.i = Expr::var("i");
-    mk.j0 = Expr::var("j");
-    mk.j1 = jBegin;  // the packed panel's first column
-    mk.k0 = k0;
-    mk.kc = kc;
-    mk.rowEnd = r1;
-    mk.rows = kGemmRows;
-    mk.cols = cols;
-    il.body.push_back(Stmt::of(std::move(mk)));
-    jl.body.push_back(Stmt::of(std::move(il)));
-    into.push_back(Stmt::of(std::move(jl)));
+    auto tile = [&](const Expr& j, int width) {
+      Prim mk{Prim::MicroKernel};
+      mk.product = p;
+      mk.panel = from;
+      mk.i = Expr::var("i");
+      mk.j0 = j;
+      mk.j1 = jBegin;  // the packed panel's first column
+      mk.k0 = k0;
+      mk.kc = kc;
+      mk.rowEnd = r1;
+      mk.rows = kGemmRows;
+      mk.cols = width;
+      mk.stripCols = cols;
+      Loop il = makeLoop("i", r0, r1, kGemmRows, Loop::Serial, "register tile rows");
+      il.body.push_back(Stmt::of(std::move(mk)));
+      return il;
+    };
+    // When the last columns (N is known) fit one vector, they get a tile one vector wide: N = 10 or 100
+    // would otherwise run half or more of their last tile's FMAs on masked-off lanes.
+    const std::int64_t rest = jEnd.isConst() ? jEnd.value % cols : 0;
+    const bool narrowTail = jBegin.isConst(0) && rest > 0 && rest <= lanes;
+    const Expr jMain = narrowTail ? Expr(jEnd.value - rest) : jEnd;
+    if (!jMain.isConst(0) || !narrowTail) {
+      Loop jl = makeLoop("j", jBegin, jMain, cols, Loop::Serial, "register tile columns");
+      jl.body.push_back(Stmt::of(tile(Expr::var("j"), cols)));
+      into.push_back(Stmt::of(std::move(jl)));
+    }
+    if (narrowTail) into.push_back(Stmt::of(tile(jMain, lanes)));
   };
   if (!pack) return tiles(out, 0, p.N, 0, p.K, "");
   Blocked nb = blockLoop(out, "jc", p.N, kNc, "cache block over N");
