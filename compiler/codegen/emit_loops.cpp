@@ -83,6 +83,10 @@ llvm::MDNode* loopHints(llvm::LLVMContext& ctx, const std::vector<std::pair<cons
 }
 }  // namespace
 
+llvm::MDNode* KernelEmitter::vectorHints(int width) {
+  return loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", width}});
+}
+
 // for (v = begin; v < end; v += step) body(v), with loop hints on its back edge.
 void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
                                 const std::string& name) {
@@ -168,7 +172,7 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
   }
   llvm::MDNode* hints = nullptr;
   if (l.kind == loop::Loop::Vector)
-    hints = loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", l.width}});
+    hints = vectorHints(l.width);
   withScratch([&] {
     steppedLoop(eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); }, l.var);
   });

@@ -132,6 +132,8 @@ class KernelEmitter {
   llvm::Type* elemOf(const loop::Buffer& buf);
   Value* address(const loop::Access& a);
   // for (v = begin; v < end; v += step) body(v), with loop metadata (or none) on the back edge.
+  // Loop metadata: LLVM must vectorize the loop, `width` lanes.
+  llvm::MDNode* vectorHints(int width);
   void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
                    const std::string& name = "loop");
 
@@ -169,6 +171,7 @@ class KernelEmitter {
   void forEachPatchEntry(const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);  // planes [begin, end)
+  void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image
 };
 
 }  // namespace sinter::codegen

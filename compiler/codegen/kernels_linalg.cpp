@@ -3,6 +3,8 @@
 // micro-kernel (emit_loops.cpp), and the pooling windows of a range of planes.
 #include "compiler/codegen/kernel_emitter.h"
 
+#include <algorithm>
+
 namespace sinter::codegen {
 
 // Rows [rowBegin, rowEnd) of an f64 product by plain loops: i, k, j order for A B and Aᵀ B (streaming rows
@@ -236,6 +238,9 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
     return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(e1)), i), c64(e2)), j);
   };
 
+  if (p0 == 0 && p1 == 0 && k0 == s0 && k1 == s1 && H == OH * k0 && W == OW * k1)
+    return emitTiledPoolRange(n, begin, end);
+
   if (n.op == ir::Op::AvgPool2DGrad) {
     const ir::Node& dy = operand(n, 0);
     forRange(begin, end, [&](Value* pl) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
@@ -284,6 +289,63 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
       }
     }
   }); }); });
+}
+
+// Pooling whose windows tile the image exactly (kernel = stride, no padding, H = OH k0, W = OW k1: the
+// CNN's 2 x 2 pools). Every input element is in one window, so there are no bounds tests, and a gradient
+// writes each element of dx once, in gather form (dy where the element is its window's first maximum, 0
+// elsewhere) instead of zero-filling dx and scattering into it. The window loops are unrolled here; the
+// loop over a row's windows reads and writes at a constant stride, which LLVM vectorizes.
+void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end) {
+  const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
+  const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
+  const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
+  const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1);
+  llvm::Type* t = elem(n.type.dtype);
+  Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
+  // The row's windows, vectorized: at most 8 lanes (the rows are short, 14 windows in the CNN), and the
+  // window index in 32 bits, so that the select chains stay in vector registers.
+  const int width = static_cast<int>(std::min<std::int64_t>(OW >= 8 ? 8 : 4, lanes_));
+  llvm::MDNode* hints = OW >= 4 ? vectorHints(width) : nullptr;
+  forRange(begin, end, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { steppedLoop(c64(0), c64(OW), 1, hints, [&](Value* j) {
+    Value* yi = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(OH)), i), c64(OW)), j);
+    // The window's elements in order, row by row.
+    std::vector<Value*> xi;
+    for (std::int64_t kh = 0; kh < k0; ++kh)
+      for (std::int64_t kw = 0; kw < k1; ++kw) {
+        Value* h = b_.CreateAdd(b_.CreateMul(i, c64(k0)), c64(kh));
+        Value* w = b_.CreateAdd(b_.CreateMul(j, c64(k1)), c64(kw));
+        xi.push_back(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(H)), h), c64(W)), w));
+      }
+    if (n.op == ir::Op::AvgPool2DGrad) {
+      Value* d = b_.CreateFMul(load(operand(n, 0), yi), invArea);
+      for (Value* x : xi) store(n, x, d);
+      return;
+    }
+    const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
+    // The first maximum (strictly greater wins, so ties and NaN keep the earlier element; a window of NaN
+    // or -inf has none, as in the interpreter).
+    Value* best = llvm::ConstantFP::getInfinity(t, true);
+    Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
+    Value* sum = fconst(t, 0);
+    for (std::size_t e = 0; e < xi.size(); ++e) {
+      Value* v = load(x, xi[e]);
+      sum = b_.CreateFAdd(sum, v);
+      Value* better = b_.CreateFCmpOGT(v, best);
+      best = b_.CreateSelect(better, v, best);
+      arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
+    }
+    switch (n.op) {
+      case ir::Op::MaxPool2D: store(n, yi, best); break;
+      case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(sum, invArea)); break;
+      default: {
+        Value* d = load(operand(n, 0), yi);
+        for (std::size_t e = 0; e < xi.size(); ++e)
+          store(n, xi[e], b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d, fconst(t, 0)));
+      }
+    }
+  }, "window"); }); });
 }
 
 }  // namespace sinter::codegen

@@ -114,6 +114,9 @@ std::vector<OpCase> cases() {
       {"conv2d stride, padding, dilation", conv},
       {"max_pool2d", pool(Op::MaxPool2D, {2, 2}, {2, 2}, {0, 1})},
       {"avg_pool2d", pool(Op::AvgPool2D, {3, 3}, {2, 2}, {1, 1})},
+      // Windows that tile the 6 x 5 image exactly (the CNN's kind): the gather-form kernel without bounds tests.
+      {"max_pool2d, tiling windows", pool(Op::MaxPool2D, {3, 5}, {3, 5}, {0, 0})},
+      {"avg_pool2d, tiling windows", pool(Op::AvgPool2D, {2, 1}, {2, 1}, {0, 0})},
       {"cross_entropy", [](Builder& b) { return b.op(Op::CrossEntropy, {b.P("logits", {d(4), d(5)}), b.I32("labels", {d(4)}, 5)}); }},
       // The losses' targets are params here, so that their adjoints are checked too.
       {"soft_cross_entropy", [](Builder& b) { return b.op(Op::SoftCrossEntropy, {b.P("logits", {d(4), d(5)}), b.P("targets", {d(4), d(5)})}); }},
