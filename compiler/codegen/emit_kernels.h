@@ -19,6 +19,11 @@ namespace sinter::codegen {
 // from outside the group is ready before its first member.
 std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g);
 
+// The add of a GEMM epilogue that is only `add(acc, product)` with acc of the product's type, when nothing
+// else reads the product: code generation then computes acc + product straight into the add's buffer, and
+// the product has no memory of its own.
+const ir::Node* productAddedTo(const ir::Graph& g, const lower::FusedKernel& k);
+
 // Where a fused kernel runs: its first member, or for cross-entropy with its gradient the last (the
 // gradient's seed is a constant computed in between).
 ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k);

@@ -297,19 +297,25 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   }
   auto cAt = [&](int r, int v) { return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_)))); };
   // The first K block of a product that does not accumulate starts from zero, every other from C.
-  // A product's only K block (k0 = 0 in the nest) that does not accumulate never reads C.
-  const bool zeroStart = !q.accumulate && p.k0.isConst(0);
+  // The first K block of a product that does not accumulate starts from zero (or from `init`, for
+  // C = init + A B), every other from C. A product's only K block (k0 = 0 in the nest) never reads C.
+  const bool firstOnly = !q.accumulate && p.k0.isConst(0);
   Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
+  Value* initPtr = q.addTo ? address(q.init) : nullptr;
+  auto initAt = [&](int r, int v) {
+    return b_.CreateInBoundsGEP(t, initPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
+  };
   std::vector<Value*> acc;
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v) {
       Value* zero = llvm::Constant::getNullValue(vec);
-      if (zeroStart) {
-        acc.push_back(scalarSlot(vec, zero));
+      Value* start = q.addTo ? static_cast<Value*>(b_.CreateMaskedLoad(vec, initAt(r, v), align, masks[static_cast<std::size_t>(v)], zero)) : zero;
+      if (firstOnly) {
+        acc.push_back(scalarSlot(vec, start));
         continue;
       }
       Value* old = b_.CreateMaskedLoad(vec, cAt(r, v), align, masks[static_cast<std::size_t>(v)], zero);
-      acc.push_back(scalarSlot(vec, b_.CreateSelect(fromC, old, zero)));
+      acc.push_back(scalarSlot(vec, b_.CreateSelect(fromC, old, start)));
     }
   // B: the panel's strip of this tile ([kc][cols], from column p.j1 of the panel), or B's rows in place.
   Value* bBase = nullptr;

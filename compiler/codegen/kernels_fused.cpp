@@ -89,11 +89,26 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
       continue;
     }
     if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient) continue;
-    // The GEMM writes its product to memory, where the epilogue reads it back row block by row block.
-    if (gemm && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
+    // The GEMM writes its product to memory, where the epilogue reads it back row block by row block,
+    // unless the epilogue is only an add the product is computed into (productAddedTo).
+    if (gemm && !stored(k, k.nodes.front()) && !productAddedTo(g, k)) k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
   }
   return out;
+}
+
+const ir::Node* productAddedTo(const ir::Graph& g, const lower::FusedKernel& k) {
+  if (k.nodes.size() != 2) return nullptr;
+  const ir::Node& mm = g.node(k.nodes[0]);
+  const ir::Node& add = g.node(k.nodes[1]);
+  if (!isGemm(mm.op) || mm.type.dtype != ir::DType::F32 || add.op != ir::Op::Add) return nullptr;
+  const ir::NodeId other = add.operands[0] == mm.id ? add.operands[1] : add.operands[0];
+  if (other == mm.id || !(g.node(other).type == mm.type)) return nullptr;
+  for (const ir::Result& r : g.results)
+    if (r.node == mm.id) return nullptr;
+  for (const ir::Node& u : g.nodes)
+    if (u.id != add.id && std::find(u.operands.begin(), u.operands.end(), mm.id) != u.operands.end()) return nullptr;
+  return &add;
 }
 
 ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k) {

@@ -135,8 +135,8 @@ std::string formula(const ir::Graph& g, const Compute& c, ir::NodeId id) {
 }
 
 std::string product(const Product& p, const std::string& panel) {
-  return fmt::format("{} {}= {}{} · {}{}", access(p.c), p.accumulate ? "+" : "", access(p.a), p.transA ? "ᵀ" : "",
-                     panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
+  return fmt::format("{} {}= {}{}{} · {}{}", access(p.c), p.accumulate ? "+" : "", p.addTo ? access(p.init) + " + " : "",
+                     access(p.a), p.transA ? "ᵀ" : "", panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
 
 std::string prim(const ir::Graph& g, const Prim& p) {

@@ -61,6 +61,8 @@ struct Product {
   Access a, b, c;
   Expr M, N, K;
   bool transA = false, transB = false, accumulate = false;
+  bool addTo = false;  // C = init + op(A) op(B): the first K block starts from `init` instead of zero
+  Access init;
 };
 
 struct Stmt;

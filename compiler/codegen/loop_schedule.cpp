@@ -275,6 +275,15 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
     body->push_back(Stmt::of(makeLoop("b" + std::to_string(d), 0, Expr::dim(batch[d]), 1, Loop::Serial, "batch")));
     body = &body->back().loop.body;
   }
+  // An epilogue that is only `add(acc, product)`, where nothing else reads the product (a weight gradient
+  // summed over time steps): the product is computed into the add's buffer, starting from acc.
+  const ir::Node* addTo = epilogue ? productAddedTo(g, *epilogue) : nullptr;
+  if (addTo) {
+    const ir::NodeId acc = addTo->operands[0] == n.id ? addTo->operands[1] : addTo->operands[0];
+    p.c.buffer = Buffer::of(addTo->id);
+    p.addTo = true;
+    p.init = {Buffer::of(acc), p.c.index};
+  }
   if (n.type.dtype != ir::DType::F32) {
     Prim naive{Prim::Node};
     naive.nodes = {n.id};
@@ -288,7 +297,7 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
     if (pack) par.scratch.push_back(panelScratch(p, lanes));
     productNest(*body, p, r0, r1, pack, "panel", lanes);
   }
-  if (epilogue) {
+  if (epilogue && !addTo) {
     std::vector<ir::NodeId> ops(epilogue->nodes.begin() + 1, epilogue->nodes.end()), stored;
     for (ir::NodeId id : ops)
       if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end()) stored.push_back(id);
@@ -348,11 +357,11 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   const Expr img = Expr::var("n");
   Product p;
   if (n.op == ir::Op::Conv2D) {
-    p = {{Buffer::of(b.id), 0}, {Buffer::named("col"), 0}, {Buffer::of(n.id), img * Expr(O * P)}, O, P, CKK, false, false, false};
+    p = {{Buffer::of(b.id), 0}, {Buffer::named("col"), 0}, {Buffer::of(n.id), img * Expr(O * P)}, O, P, CKK, false, false, false, false, {}};
   } else if (n.op == ir::Op::Conv2DGradInput) {
-    p = {{Buffer::of(b.id), 0}, {Buffer::of(a.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, CKK, P, O, true, false, false};
+    p = {{Buffer::of(b.id), 0}, {Buffer::of(a.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, CKK, P, O, true, false, false, false, {}};
   } else {
-    p = {{Buffer::of(b.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, {Buffer::of(n.id), 0}, O, CKK, P, false, true, true};
+    p = {{Buffer::of(b.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, {Buffer::of(n.id), 0}, O, CKK, P, false, true, true, false, {}};
   }
   const bool pack = packs(p, lanes);
   if (pack) par.scratch.push_back(panelScratch(p, lanes));

@@ -86,14 +86,22 @@ class Grouper {
     return only;
   }
 
-  // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient.
+  // Whether every operand of `id` outside group `grp` is computed before `first`, where the group runs.
+  bool readyFor(NodeId id, int grp, NodeId first) const {
+    const auto& ops = g_.node(id).operands;
+    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) { return o < first || (grp >= 0 && groupOf_[static_cast<std::size_t>(o)] == grp); });
+  }
+
+  // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient. The
+  // chain stops at an op that reads a value computed after the matmul: a recurrent net's weight gradient
+  // is a chain of adds, one per time step, each of a product computed later.
   void gemmEpilogues() {
     for (const ir::Node& n : g_.nodes) {
       if (!isGemm(n.op) || !free(n.id)) continue;
       NodeId next = nextInChain(n.id);
-      if (next < 0) continue;
+      if (next < 0 || !readyFor(next, -1, n.id + 1)) continue;
       const int grp = open(FusionGroup::GemmEpilogue, n.id);
-      for (; next >= 0; next = nextInChain(next)) join(grp, next);
+      for (; next >= 0 && readyFor(next, grp, n.id); next = nextInChain(next)) join(grp, next);
     }
   }
 
@@ -105,9 +113,9 @@ class Grouper {
       const NodeId dy = s.operands[0];
       for (NodeId u : users_[static_cast<std::size_t>(dy)]) {
         const ir::Node& t = g_.node(u);
-        if (t.op != Op::MatMulTN || t.operands[1] != dy) continue;
-        const int grp = free(u) ? open(FusionGroup::BiasGradient, u) : groupOf_[static_cast<std::size_t>(u)];
-        join(grp, s.id);
+        // A product that already has an epilogue keeps it (code generation fuses one or the other).
+        if (t.op != Op::MatMulTN || t.operands[1] != dy || !free(u)) continue;
+        join(open(FusionGroup::BiasGradient, u), s.id);
         break;
       }
     }

@@ -210,7 +210,10 @@ TEST_CASE("random shapes: products and convolutions match the interpreter") {
     };
     ir::NodeId a = b.P("a", form == Op::MatMulTN ? shape(K, M) : shape(M, K));
     ir::NodeId w = b.P("w", form == Op::MatMulNT ? shape(N, K) : shape(K, N));
-    ir::Module m = test::makeModule(wrap(b, b.op(form, {a, w})));
+    // Every other round adds the product to a value of its type: computed straight into the sum's buffer.
+    ir::NodeId product = b.op(form, {a, w});
+    if (round % 2 == 1) product = b.op(Op::Add, {b.P("acc", shape(M, N)), product});
+    ir::Module m = test::makeModule(wrap(b, product));
     auto jit = codegen::JitModel::compile(m, {});
     auto args = argsFor(b, static_cast<std::uint64_t>(round));
     test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});

@@ -2,6 +2,7 @@
 // (the reference interpreter on random inputs is the judge).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/ir/interpreter.h"
@@ -288,6 +289,34 @@ graph @R(%x: f32[batch,4] input) {
   ir::Graph f = runChecked(g, passes::foldConstants, false);
   ir::Graph c = runChecked(g, passes::eliminateCommonSubexpressions, false);
   CHECK(count(c, Op::Dropout) == 3);
+}
+
+TEST_CASE("fusion groups: an epilogue never waits for a later product, and elementwise chains run through shared values") {
+  // A weight gradient summed over two time steps: s = p1 + p2. The add cannot run in p1's kernel (p2 comes
+  // later); it runs in p2's, as its epilogue. t = tanh(exp(y)) is read twice, and its chain still takes both readers.
+  const ir::Graph g = parse(R"(
+graph @G(%x1: f32[4,3] input, %d1: f32[4,5] input, %x2: f32[4,3] input, %d2: f32[4,5] input, %y: f32[3,5] input) {
+  %5 = matmul_tn(%x1, %d1)                      : f32[3,5]
+  %6 = matmul_tn(%x2, %d2)                      : f32[3,5]
+  %7 = add(%5, %6)                              : f32[3,5]
+  %8 = exp(%y)                                  : f32[3,5]
+  %9 = tanh(%8)                                 : f32[3,5]
+  %10 = mul(%9, %9)                             : f32[3,5]
+  %11 = add(%10, %9)                            : f32[3,5]
+  return
+    output "s" = %7,
+    output "u" = %11
+})");
+  const auto groups = passes::findFusionGroups(g);
+  std::map<ir::NodeId, int> groupOf;
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    for (ir::NodeId id : groups[i].nodes) groupOf[id] = static_cast<int>(i);
+  CHECK(groupOf.count(5) == 0);  // p1 alone
+  REQUIRE(groupOf.count(6) == 1);
+  CHECK(groupOf.at(7) == groupOf.at(6));  // the add is p2's epilogue
+  CHECK(groups[static_cast<std::size_t>(groupOf.at(6))].kind == passes::FusionGroup::GemmEpilogue);
+  REQUIRE(groupOf.count(8) == 1);  // exp, tanh, mul, add: one chain though tanh has two readers
+  for (ir::NodeId id : {9, 10, 11}) CHECK(groupOf.at(id) == groupOf.at(8));
 }
 
 TEST_CASE("fusion groups of the MLP train step leave no standalone bias add, activation or transpose") {
