@@ -111,7 +111,7 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
   // Scratch comes from the runtime's per-thread buffers (kept between calls), or from malloc without a
   // runtime: hook ? hook(slot, bytes) : malloc(bytes), and free at the end only in the second case.
   auto withScratch = [&](const std::function<void()>& body) {
-    if (l.scratch.size() > SINTER_SCRATCH_SLOTS) throw std::logic_error("codegen: too many scratch buffers in one loop");
+    if (l.scratch.size() > static_cast<std::size_t>(kArenaScratchSlot)) throw std::logic_error("codegen: too many scratch buffers in one loop");
     Value* hook = l.scratch.empty() ? nullptr : b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), "scratch_hook");
     Value* viaMalloc = hook ? b_.CreateIsNull(hook) : nullptr;
     std::vector<std::string> names;

@@ -102,7 +102,15 @@ void KernelEmitter::emit() {
     const ir::Node& n = g_.node(c.from);
     b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
   }
-  if (arena_) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {arena_});
+  if (arena_) {  // freed only when it came from aligned_alloc (no runtime hook)
+    BasicBlock* release = BasicBlock::Create(ctx_, "arena.free", fn_);
+    BasicBlock* done = BasicBlock::Create(ctx_, "arena.done", fn_);
+    b_.CreateCondBr(arenaFromMalloc_, release, done);
+    b_.SetInsertPoint(release);
+    b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {arena_});
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+  }
   b_.CreateRetVoid();
 }
 
@@ -194,9 +202,30 @@ std::vector<Value*> KernelEmitter::allocateArena() {
     Value* end = b_.CreateAdd(offsets.back(), b_.CreateAdd(symSize(size), c64(align - 1)));
     offsets.push_back(b_.CreateAnd(end, c64(~(align - 1))));
   }
+  // The runtime's per-thread scratch (its last slot; kernels use the others) keeps the arena between calls:
+  // an unrolled LSTM's arena is 17 MiB at batch 64, and allocating it on every call meant page faults and
+  // zeroing on every call. Without a runtime, aligned_alloc and free.
+  Value* size = b_.CreateAdd(offsets.back(), c64(align));
+  Value* hook = b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), "scratch_hook");
+  arenaFromMalloc_ = b_.CreateIsNull(hook);
+  BasicBlock* fromMalloc = BasicBlock::Create(ctx_, "arena.malloc", fn_);
+  BasicBlock* fromHook = BasicBlock::Create(ctx_, "arena.hook", fn_);
+  BasicBlock* ready = BasicBlock::Create(ctx_, "arena.ready", fn_);
+  b_.CreateCondBr(arenaFromMalloc_, fromMalloc, fromHook);
+  b_.SetInsertPoint(fromMalloc);
   auto alignedAlloc = mod_.getOrInsertFunction("aligned_alloc", b_.getPtrTy(), i64(), i64());
   // aligned_alloc wants a size that is a multiple of the alignment: the offsets are.
-  arena_ = b_.CreateCall(alignedAlloc, {c64(align), b_.CreateAdd(offsets.back(), c64(align))}, "arena");
+  Value* m = b_.CreateCall(alignedAlloc, {c64(align), size});
+  b_.CreateBr(ready);
+  b_.SetInsertPoint(fromHook);
+  auto* hookTy = llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt32Ty(), i64()}, false);
+  Value* h = b_.CreateCall(hookTy, hook, {b_.getInt32(kArenaScratchSlot), size});
+  b_.CreateBr(ready);
+  b_.SetInsertPoint(ready);
+  llvm::PHINode* arena = b_.CreatePHI(b_.getPtrTy(), 2, "arena");
+  arena->addIncoming(m, fromMalloc);
+  arena->addIncoming(h, fromHook);
+  arena_ = arena;
   std::vector<Value*> slots;
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_, offsets[s]));
   return slots;

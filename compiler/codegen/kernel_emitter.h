@@ -8,6 +8,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
 #include <map>
+#include <sinter/model_abi.h>
 
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
@@ -22,6 +23,8 @@ using Offsets = std::vector<Value*>;
 
 // Rows of the matrix micro-kernel's register tile (its columns are two vectors of the target).
 inline constexpr int kGemmRows = 6;
+// The runtime scratch slot (model_abi.h) that holds the entry point's arena; parallel chunks use the others.
+inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
 
 class KernelEmitter {
  public:
@@ -45,6 +48,7 @@ class KernelEmitter {
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
   Value* arena_ = nullptr;
+  Value* arenaFromMalloc_ = nullptr;  // true when no runtime hook gave the arena (then it is freed)
   // The entry point's environment for its kernel functions: the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
   llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)
