@@ -331,8 +331,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     aRow.push_back(gep(aPtr, q.transA ? b_.CreateAdd(b_.CreateMul(k0, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k0)));
   }
   Value* aStep = q.transA ? M : c64(1);
-  llvm::MDNode* hints = p.unroll > 1 ? loopHints(ctx_, {{"llvm.loop.unroll.count", p.unroll}}) : nullptr;
-  steppedLoop(c64(0), kc, 1, hints, [&](Value* k) {
+  steppedLoop(c64(0), kc, 1, nullptr, [&](Value* k) {
     std::vector<Value*> bv;
     for (int v = 0; v < vectors; ++v) {
       if (!p.panel.empty()) {

@@ -142,9 +142,8 @@ std::string product(const Product& p, const std::string& panel) {
 std::string prim(const ir::Graph& g, const Prim& p) {
   switch (p.kind) {
     case Prim::MicroKernel:
-      return fmt::format("microkernel {}x{} at ({}, {}), k in [{}, {}){}, rows clamped below {}: {}{}", p.rows, p.cols,
-                         p.i.str(), p.j0.str(), p.k0.str(), (p.k0 + p.kc).str(),
-                         p.unroll > 1 ? fmt::format(" unroll({})", p.unroll) : "", p.rowEnd.str(), product(p.product, p.panel),
+      return fmt::format("microkernel {}x{} at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}", p.rows, p.cols,
+                         p.i.str(), p.j0.str(), p.k0.str(), (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, p.panel),
                          p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
       return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N", p.panel,

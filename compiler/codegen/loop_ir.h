@@ -122,7 +122,6 @@ struct Prim {
                            // and the k block; ColumnSums, Zero, Node: the range [j0, j1); Im2Col, Col2Im: image i
   Expr rowEnd;             // MicroKernel: rows past rowEnd - 1 are clamped to it
   int rows = 0, cols = 0;  // the register tile (MicroKernel) or strip width (PackB)
-  int unroll = 1;          // MicroKernel: the k loop unrolled this many times (llvm.loop.unroll.count)
   int stripCols = 0;       // MicroKernel: the width of the packed panel's strips (cols, or wider for a narrow tile)
   Buffer buffer;           // Zero, Im2Col, Col2Im
   std::string what;
