@@ -10,3 +10,4 @@ config.test_source_root = config.lit_source_dir
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%sinter", config.sinter_bin))
 config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
+config.substitutions.append(("%docs", os.path.join(config.source_root, "docs")))
