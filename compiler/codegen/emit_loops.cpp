@@ -36,6 +36,7 @@ Value* KernelEmitter::eval(const loop::Expr& e) {
     case K::CeilDiv: return b_.CreateSDiv(b_.CreateAdd(eval(e.args[0]), c64(e.value - 1)), c64(e.value));
     case K::FloorDiv: return b_.CreateSDiv(eval(e.args[0]), c64(e.value));
     case K::Quot: return b_.CreateSDiv(eval(e.args[0]), eval(e.args[1]));
+    case K::Select: return b_.CreateSelect(b_.CreateICmpSGE(eval(e.args[0]), eval(e.args[1])), eval(e.args[2]), eval(e.args[3]));
   }
   throw std::logic_error("codegen: unknown expression");
 }
@@ -64,6 +65,21 @@ void KernelEmitter::emitStmt(const loop::Stmt& s) {
     case loop::Stmt::LoopStmt: return emitLoop(s.loop);
     case loop::Stmt::ComputeStmt: return emitCompute(s.compute);
     case loop::Stmt::PrimStmt: return emitPrim(s.prim);
+    case loop::Stmt::LetStmt: vars_[s.let.name] = eval(s.let.value); return;
+    case loop::Stmt::IfStmt: {
+      BasicBlock* thenBB = BasicBlock::Create(ctx_, "then", fn_);
+      BasicBlock* elseBB = BasicBlock::Create(ctx_, "else", fn_);
+      BasicBlock* done = BasicBlock::Create(ctx_, "endif", fn_);
+      b_.CreateCondBr(b_.CreateICmpSGE(eval(s.branch.lhs), eval(s.branch.rhs)), thenBB, elseBB);
+      b_.SetInsertPoint(thenBB);
+      for (const loop::Stmt& t : s.branch.then) emitStmt(t);
+      b_.CreateBr(done);
+      b_.SetInsertPoint(elseBB);
+      for (const loop::Stmt& t : s.branch.otherwise) emitStmt(t);
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
+      return;
+    }
   }
 }
 

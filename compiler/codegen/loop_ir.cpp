@@ -75,6 +75,18 @@ Expr operator/(const Expr& a, const Expr& b) {
   return node(Expr::Quot, {a, b});
 }
 
+Expr select(const Expr& a, const Expr& b, const Expr& x, const Expr& y) {
+  if (a.isConst() && b.isConst()) return a.value >= b.value ? x : y;
+  if (x.str() == y.str()) return x;
+  return node(Expr::Select, {a, b, x, y});
+}
+
+Expr named(std::vector<Stmt>& body, const std::string& name, const Expr& value) {
+  if (value.kind == Expr::Const || value.kind == Expr::Var || value.kind == Expr::Sym) return value;
+  body.push_back(Stmt::of(Let{name, value}));
+  return Expr::var(name);
+}
+
 Expr numel(const ir::Shape& s) {
   Expr n = 1;
   for (const ir::Dim& d : s) n = n * Expr::dim(d);
@@ -99,6 +111,7 @@ std::string Expr::str() const {
     case CeilDiv: return fmt::format("ceil({}/{})", args[0].str(), value);
     case FloorDiv: return fmt::format("{}/{}", paren(args[0]), value);
     case Quot: return fmt::format("{}/{}", paren(args[0]), paren(args[1]));
+    case Select: return fmt::format("({} >= {} ? {} : {})", args[0].str(), args[1].str(), args[2].str(), args[3].str());
   }
   return "?";
 }
@@ -179,6 +192,13 @@ void printStmts(const ir::Graph& g, const std::vector<Stmt>& body, int indent, s
         for (const auto& [id, a] : s.compute.stores) out += fmt::format("{}{} = {}\n", pad, access(a), formula(g, s.compute, id));
         break;
       case Stmt::PrimStmt: out += pad + prim(g, s.prim) + "\n"; break;
+      case Stmt::LetStmt: out += fmt::format("{}let {} = {}\n", pad, s.let.name, s.let.value.str()); break;
+      case Stmt::IfStmt:
+        out += fmt::format("{}if {} >= {}{}\n", pad, s.branch.lhs.str(), s.branch.rhs.str(), s.branch.role.empty() ? "" : "   // " + s.branch.role);
+        printStmts(g, s.branch.then, indent + 2, out);
+        out += pad + "else\n";
+        printStmts(g, s.branch.otherwise, indent + 2, out);
+        break;
     }
   }
 }

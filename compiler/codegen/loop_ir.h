@@ -17,7 +17,7 @@ namespace sinter::codegen::loop {
 // An integer expression over constants, shape symbols (batch), loop variables and parameters of the
 // kernel's function; folded as it is built, so that printed nests stay short.
 struct Expr {
-  enum Kind { Const, Sym, Var, Add, Mul, Min, CeilDiv, FloorDiv, Quot } kind = Const;
+  enum Kind { Const, Sym, Var, Add, Mul, Min, CeilDiv, FloorDiv, Quot, Select } kind = Const;
   std::int64_t value = 0;  // Const; the divisor of CeilDiv and FloorDiv (Quot divides by its second arg)
   std::string name;        // Sym, Var
   std::vector<Expr> args;
@@ -38,6 +38,7 @@ Expr min(const Expr& a, const Expr& b);
 Expr ceilDiv(const Expr& a, std::int64_t d);
 Expr floorDiv(const Expr& a, std::int64_t d);
 Expr operator/(const Expr& a, const Expr& b);  // floor division of non-negative values
+Expr select(const Expr& a, const Expr& b, const Expr& x, const Expr& y);  // a >= b ? x : y
 Expr numel(const ir::Shape& s);
 
 // A buffer a leaf reads or writes: a node's memory, or a scratch buffer of the kernel.
@@ -130,15 +131,36 @@ struct Prim {
   explicit Prim(Kind k) : kind(k) {}
 };
 
+// `then` when lhs >= rhs at run time, else `otherwise` (a product with few rows reads B in place).
+struct If {
+  Expr lhs, rhs;
+  std::vector<Stmt> then, otherwise;
+  std::string role;
+};
+
+// `name` = value for the statements after it in the same body (a chunk's first and last row).
+struct Let {
+  std::string name;
+  Expr value;
+};
+
 struct Stmt {
-  enum Kind { LoopStmt, ComputeStmt, PrimStmt } kind;
+  enum Kind { LoopStmt, ComputeStmt, PrimStmt, IfStmt, LetStmt } kind;
   Loop loop;
   Compute compute;
   Prim prim;
-  static Stmt of(Loop l) { return {LoopStmt, std::move(l), {}, {}}; }
-  static Stmt of(Compute c) { return {ComputeStmt, {}, std::move(c), {}}; }
-  static Stmt of(Prim p) { return {PrimStmt, {}, {}, std::move(p)}; }
+  If branch;
+  Let let;
+  static Stmt of(Loop l) { return {LoopStmt, std::move(l), {}, {}, {}, {}}; }
+  static Stmt of(Compute c) { return {ComputeStmt, {}, std::move(c), {}, {}, {}}; }
+  static Stmt of(Prim p) { return {PrimStmt, {}, {}, std::move(p), {}, {}}; }
+  static Stmt of(If i) { return {IfStmt, {}, {}, {}, std::move(i), {}}; }
+  static Stmt of(Let l) { return {LetStmt, {}, {}, {}, {}, std::move(l)}; }
 };
+
+// `value` bound to `name` by a Let appended to `body`, or the value itself when it is a constant or a plain
+// variable (nothing to name).
+Expr named(std::vector<Stmt>& body, const std::string& name, const Expr& value);
 
 // The nest of one kernel: its statements in order.
 struct Nest {

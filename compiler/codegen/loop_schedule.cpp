@@ -170,28 +170,58 @@ Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& ex
   return {&out.back().loop.body, Expr::var(var)};
 }
 
+template <class Tiles>
+void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles);
+void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, int lanes);
+
 // Rows [r0, r1) of one 2-D product, f32: register tiles of kGemmRows x (2 vectors), j outer and i inner so
 // that one strip of B serves every row tile of the chunk. Large or transposed B is packed per cache
 // block into `panel` (declared by the caller); small B is read in place.
 void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack, const std::string& panel, int lanes) {
   const int cols = 2 * lanes;
+  // Rows [r0, rt) run tiles of kGemmRows rows (the last one clamped), rows [rt, r1) one-row tiles. With the
+  // rows known, rt leaves to one-row tiles only the one or two rows past the whole tiles (a clamped tile
+  // would recompute a row five or four times). With rows known only at run time, a packed product (two
+  // tiles or more) runs clamped tiles only and a small one (inference at batch 1) one-row tiles only, so
+  // that each form has one micro-kernel.
+  const bool rowsKnown = (r1 - r0).isConst();
+  Expr rTiles = r1;
+  if (rowsKnown) {
+    const Expr rFull = r0 + floorDiv(r1 - r0, kGemmRows) * Expr(kGemmRows);
+    rTiles = select(r1 - rFull, 3, r1, rFull);
+  }
   auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc, const std::string& from) {
-    auto tile = [&](const Expr& j, int width) {
-      Prim mk{Prim::MicroKernel};
-      mk.product = p;
-      mk.panel = from;
-      mk.i = Expr::var("i");
-      mk.j0 = j;
-      mk.j1 = jBegin;  // the packed panel's first column
-      mk.k0 = k0;
-      mk.kc = kc;
-      mk.rowEnd = r1;
-      mk.rows = kGemmRows;
-      mk.cols = width;
-      mk.stripCols = cols;
-      Loop il = makeLoop("i", r0, r1, kGemmRows, Loop::Serial, "register tile rows");
-      il.body.push_back(Stmt::of(std::move(mk)));
-      return il;
+    // The rows: whole tiles of kGemmRows; then, when 3 or more rows are left, one more tile with its last
+    // rows clamped (it recomputes the last row), else a one-row tile per row left (a single row, at batch
+    // 1, would otherwise cost a whole tile's FMAs).
+    auto rowsOf = [&](const Expr& j, int width) {
+      auto kernel = [&](int rows) {
+        Prim mk{Prim::MicroKernel};
+        mk.product = p;
+        mk.panel = from;
+        mk.i = Expr::var("i");
+        mk.j0 = j;
+        mk.j1 = jBegin;  // the packed panel's first column
+        mk.k0 = k0;
+        mk.kc = kc;
+        mk.rowEnd = r1;
+        mk.rows = rows;
+        mk.cols = width;
+        mk.stripCols = cols;
+        return Stmt::of(std::move(mk));
+      };
+      std::vector<Stmt> out;
+      if (rTiles.str() != r0.str()) {
+        Loop il = makeLoop("i", r0, rTiles, kGemmRows, Loop::Serial, "register tile rows");
+        il.body.push_back(kernel(kGemmRows));
+        out.push_back(Stmt::of(std::move(il)));
+      }
+      if (rTiles.str() != r1.str() && !from.empty()) {  // B read in place: oneRowNest below
+        Loop one = makeLoop("i", rTiles, r1, 1, Loop::Serial, "one-row tiles");
+        one.body.push_back(kernel(1));
+        out.push_back(Stmt::of(std::move(one)));
+      }
+      return out;
     };
     // When the last columns (N is known) fit one vector, they get a tile one vector wide: N = 10 or 100
     // would otherwise run half or more of their last tile's FMAs on masked-off lanes.
@@ -200,12 +230,61 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     const Expr jMain = narrowTail ? Expr(jEnd.value - rest) : jEnd;
     if (!jMain.isConst(0) || !narrowTail) {
       Loop jl = makeLoop("j", jBegin, jMain, cols, Loop::Serial, "register tile columns");
-      jl.body.push_back(Stmt::of(tile(Expr::var("j"), cols)));
+      jl.body = rowsOf(Expr::var("j"), cols);
       into.push_back(Stmt::of(std::move(jl)));
     }
-    if (narrowTail) into.push_back(Stmt::of(tile(jMain, lanes)));
+    if (narrowTail)
+      for (Stmt& st : rowsOf(jMain, lanes)) into.push_back(std::move(st));
+    if (from.empty() && rTiles.str() != r1.str()) oneRowNest(into, p, rTiles, r1, lanes);
   };
+  // With rows known only at run time, a chunk of few rows (inference at batch 1) reads B in place, one row
+  // at a time: packing B would cost as much as the product.
+  if (!rowsKnown && !p.transB) {
+    loop::If small;
+    small.lhs = r1 - r0;
+    small.rhs = 2 * kGemmRows;
+    small.role = "rows of the chunk: two tiles or more";
+    if (pack)
+      packedNest(small.then, p, panel, cols, tiles);
+    else
+      tiles(small.then, 0, p.N, 0, p.K, "");
+    oneRowNest(small.otherwise, p, r0, r1, lanes);
+    out.push_back(Stmt::of(std::move(small)));
+    return;
+  }
   if (!pack) return tiles(out, 0, p.N, 0, p.K, "");
+  packedNest(out, p, panel, cols, tiles);
+}
+
+// Rows [r0, r1) one at a time, B read in place: a row of C is a vector-matrix product, so its tile is one
+// row by as many vectors as registers allow (16 of 32 with AVX-512, 8 of 16 otherwise), and each k streams
+// a contiguous run of B's row k. Independent accumulators keep the FMA units busy; a tile one row by two
+// vectors would wait on FMA latency, and walk B's columns a long stride apart.
+void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, int lanes) {
+  int vectors = lanes >= 16 ? 16 : 8;
+  if (p.N.isConst()) vectors = static_cast<int>(std::min<std::int64_t>(vectors, (p.N.value + lanes - 1) / lanes));
+  const int width = vectors * lanes;
+  Loop il = makeLoop("i", r0, r1, 1, Loop::Serial, "rows one at a time");
+  Loop jl = makeLoop("j", 0, p.N, width, Loop::Serial, fmt::format("one-row tiles of {} columns", width));
+  Prim mk{Prim::MicroKernel};
+  mk.product = p;
+  mk.i = Expr::var("i");
+  mk.j0 = Expr::var("j");
+  mk.j1 = 0;
+  mk.k0 = 0;
+  mk.kc = p.K;
+  mk.rowEnd = r1;
+  mk.rows = 1;
+  mk.cols = width;
+  mk.stripCols = width;
+  jl.body.push_back(Stmt::of(std::move(mk)));
+  il.body.push_back(Stmt::of(std::move(jl)));
+  out.push_back(Stmt::of(std::move(il)));
+}
+
+// The packed form of a product: cache blocks over N and K, B packed per block, then the register tiles.
+template <class Tiles>
+void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles) {
   Blocked nb = blockLoop(out, "jc", p.N, kNc, "cache block over N");
   Blocked kb = blockLoop(*nb.body, "pc", p.K, kKc, "cache block over K");
   const Expr nc = min(p.N - nb.start, kNc), kc = min(p.K - kb.start, kKc);
@@ -251,7 +330,9 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
   const Expr blocks = ceilDiv(M, kGemmRows);
   Loop par = makeLoop("ib", 0, blocks, 1, Loop::Parallel, fmt::format("blocks of {} rows of C", kGemmRows));
   par.work = loop::numel(batch) * M * N * K;
-  const Expr r0 = Expr::var("ib") * Expr(kGemmRows), r1 = min(Expr::var("ib.end") * Expr(kGemmRows), M);
+  // The chunk's rows of C: [r0, r1).
+  const Expr r0 = loop::named(par.body, "r0", Expr::var("ib") * Expr(kGemmRows));
+  const Expr r1 = loop::named(par.body, "r1", min(Expr::var("ib.end") * Expr(kGemmRows), M));
 
   Product p;
   p.M = M;
