@@ -155,8 +155,10 @@ std::string product(const Product& p, const std::string& panel) {
 std::string prim(const ir::Graph& g, const Prim& p) {
   switch (p.kind) {
     case Prim::MicroKernel:
-      return fmt::format("microkernel {}x{} at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}", p.rows, p.cols,
-                         p.i.str(), p.j0.str(), p.k0.str(), (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, p.panel),
+      // unroll(r x v): the tile's rows and vectors are unrolled into r·v accumulators held in registers.
+      return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}", p.rows,
+                         p.cols, p.rows, p.cols / std::max(p.lanes, 1), p.i.str(), p.j0.str(), p.k0.str(),
+                         (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, p.panel),
                          p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
       return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N", p.panel,

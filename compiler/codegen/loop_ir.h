@@ -124,6 +124,8 @@ struct Prim {
   Expr rowEnd;             // MicroKernel: rows past rowEnd - 1 are clamped to it
   int rows = 0, cols = 0;  // the register tile (MicroKernel) or strip width (PackB)
   int stripCols = 0;       // MicroKernel: the width of the packed panel's strips (cols, or wider for a narrow tile)
+  int lanes = 0;           // MicroKernel: the target's f32 lanes; the tile is unrolled into rows x (cols / lanes)
+                           // accumulators, printed unroll(rows x vectors)
   Buffer buffer;           // Zero, Im2Col, Col2Im
   std::string what;
 

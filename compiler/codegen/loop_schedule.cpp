@@ -208,6 +208,7 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
         mk.rows = rows;
         mk.cols = width;
         mk.stripCols = cols;
+        mk.lanes = lanes;
         return Stmt::of(std::move(mk));
       };
       std::vector<Stmt> out;
@@ -277,6 +278,7 @@ void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const 
   mk.rows = 1;
   mk.cols = width;
   mk.stripCols = width;
+  mk.lanes = lanes;
   jl.body.push_back(Stmt::of(std::move(mk)));
   il.body.push_back(Stmt::of(std::move(jl)));
   out.push_back(Stmt::of(std::move(il)));
