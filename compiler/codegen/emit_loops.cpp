@@ -299,13 +299,8 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* last = b_.CreateSub(eval(p.rowEnd), c64(1));
   auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
   // Column masks: lanes at or past N are neither read nor written.
-  std::vector<llvm::Constant*> lane;
-  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lanesIdx = llvm::ConstantVector::get(lane);
   std::vector<Value*> masks;
-  for (int v = 0; v < vectors; ++v)
-    masks.push_back(b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateAdd(j0, c64(v * lanes_)))),
-                                     b_.CreateVectorSplat(static_cast<unsigned>(lanes_), N)));
+  for (int v = 0; v < vectors; ++v) masks.push_back(lanesBelow(b_.CreateAdd(j0, c64(v * lanes_)), N));
   std::vector<Value*> rowIdx;
   for (int r = 0; r < p.rows; ++r) {
     Value* i = b_.CreateAdd(i0, c64(r));
@@ -387,9 +382,6 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* kc = eval(p.kc);
   Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
   auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
-  std::vector<llvm::Constant*> lane;
-  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lanesIdx = llvm::ConstantVector::get(lane);
   steppedLoop(c64(0), strips, 1, nullptr, [&](Value* s) {
     Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
     Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
@@ -398,9 +390,7 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
         Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
         for (int v = 0; v < p.cols / lanes_; ++v) {
           Value* j = b_.CreateAdd(js, c64(v * lanes_));
-          Value* mask = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), j)),
-                                         b_.CreateVectorSplat(static_cast<unsigned>(lanes_), N));
-          Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, mask, llvm::Constant::getNullValue(vec));
+          Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, lanesBelow(j, N), llvm::Constant::getNullValue(vec));
           b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align);
         }
       }, "pack.k");
@@ -421,8 +411,7 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
       }
       Value* column = b_.CreateMul(grp, c64(lanes_));
       steppedLoop(c64(0), roundUp(kc), lanes_, nullptr, [&](Value* kk) {
-        Value* kMask = b_.CreateICmpSLT(b_.CreateAdd(lanesIdx, b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kk)),
-                                        b_.CreateVectorSplat(static_cast<unsigned>(lanes_), kc));
+        Value* kMask = lanesBelow(kk, kc);
         std::vector<Value*> rows;
         for (int r = 0; r < lanes_; ++r) {
           Value* x = b_.CreateMaskedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align, kMask, llvm::Constant::getNullValue(vec));
@@ -434,6 +423,14 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
       }, "pack.transpose");
     }, "pack.group");
   }, "pack.strip");
+}
+
+// The mask of the vector whose lanes stand for first, first + 1, ...: true where that index is below end.
+Value* KernelEmitter::lanesBelow(Value* first, Value* end) {
+  std::vector<llvm::Constant*> lane;
+  for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  const unsigned n = static_cast<unsigned>(lanes_);
+  return b_.CreateICmpSLT(b_.CreateAdd(llvm::ConstantVector::get(lane), b_.CreateVectorSplat(n, first)), b_.CreateVectorSplat(n, end));
 }
 
 // kc rounded up to whole vectors: the k extent of a panel strip, whose rows past kc are zero.

@@ -131,6 +131,7 @@ class KernelEmitter {
   void emitPackB(const loop::Prim& p);
   std::vector<Value*> transposeSquare(std::vector<Value*> rows);
   Value* roundUp(Value* kc);
+  Value* lanesBelow(Value* first, Value* end);
   Value* eval(const loop::Expr& e);
   Value* base(const loop::Buffer& buf);
   llvm::Type* elemOf(const loop::Buffer& buf);
