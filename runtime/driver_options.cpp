@@ -2,6 +2,7 @@
 
 #include "runtime/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -84,27 +85,74 @@ std::string dataFile(const DriverOptions& opts, const std::string& override, con
   return dir + standardName;
 }
 
+const std::vector<DataFlag>& dataFlags() {
+  static const std::vector<DataFlag> flags = {
+      {"--data", "DIR", std::string("directory of the four standard IDX files (default ") + kDefaultDataDir + ")"},
+      {"--train-images", "FILE", "default DIR/train-images-idx3-ubyte.gz; a .npy file reads NPY"},
+      {"--train-labels", "FILE", "default DIR/train-labels-idx1-ubyte.gz; a .npy file reads NPY"},
+      {"--test-images", "FILE", "default DIR/t10k-images-idx3-ubyte.gz"},
+      {"--test-labels", "FILE", "default DIR/t10k-labels-idx1-ubyte.gz"},
+      {"--train-csv", "FILE", "CSV training data: feature columns and one integer label column"},
+      {"--test-csv", "FILE", "CSV test data (optional when training)"},
+      {"--label-column", "C", "CSV label column: a header name or a 0-based index (default: the last)"},
+      {"--no-header", "", "the CSV files have no header line"},
+      {"--delimiter", "C", "CSV field separator (default ,)"},
+      {"--normalize", "MODE", "none (default) or standard: per-feature (x - mean) / std of the training set"},
+      {"--val-split", "F", "hold out a fraction F in (0, 1) of the training set for validation"},
+      {"--limit-train", "N", "use only the first N training samples (default 0 = all)"},
+      {"--limit-test", "N", "use only the first N test samples (default 0 = all)"},
+  };
+  return flags;
+}
+
+const DataFlag* findDataFlag(std::string_view name) {
+  for (const DataFlag& f : dataFlags())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::string& v) {
+  if (flag == "--data") o.dataDir = v;
+  else if (flag == "--train-images") o.trainImages = v;
+  else if (flag == "--train-labels") o.trainLabels = v;
+  else if (flag == "--test-images") o.testImages = v;
+  else if (flag == "--test-labels") o.testLabels = v;
+  else if (flag == "--train-csv") o.trainCsv = v;
+  else if (flag == "--test-csv") o.testCsv = v;
+  else if (flag == "--label-column") o.labelColumn = v;
+  else if (flag == "--no-header") o.csvHeader = false;
+  else if (flag == "--delimiter") {
+    if (v.size() != 1 || v[0] == '"' || v[0] == '\n') return "one character";
+    o.csvDelimiter = v[0];
+  } else if (flag == "--normalize") {
+    if (v != "none" && v != "standard") return "none or standard";
+    o.standardize = v == "standard";
+  } else if (flag == "--val-split") {
+    float f = 0;
+    if (!parseLr(v, f) || !(f > 0 && f < 1)) return "a fraction in (0, 1)";
+    o.valSplit = f;
+  } else if (flag == "--limit-train") {
+    if (!parseInt(v, 0, o.limitTrain)) return "an integer >= 0";
+  } else if (flag == "--limit-test") {
+    if (!parseInt(v, 0, o.limitTest)) return "an integer >= 0";
+  } else {
+    return "a data flag";  // not in dataFlags(): a caller's bug, reported rather than ignored
+  }
+  return "";
+}
+
 void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os) {
   const DriverOptions d = defaultOptions(model);
   os << "usage: " << program << " [flags]\n"
      << "Trains model '" << (model.name ? model.name : "") << "' on IDX (MNIST format, gzip or plain), NPY or CSV\n"
      << "data, evaluates it, checkpoints it (safetensors) and resumes after a crash. See docs/training.md.\n\n"
-     << "data:\n"
-     << "  --data DIR            directory of the four standard IDX files (default " << kDefaultDataDir << ")\n"
-     << "  --train-images FILE   default DIR/train-images-idx3-ubyte.gz; a .npy file reads NPY\n"
-     << "  --train-labels FILE   default DIR/train-labels-idx1-ubyte.gz; a .npy file reads NPY\n"
-     << "  --test-images FILE    default DIR/t10k-images-idx3-ubyte.gz\n"
-     << "  --test-labels FILE    default DIR/t10k-labels-idx1-ubyte.gz\n"
-     << "  --train-csv FILE      CSV training data: feature columns and one integer label column\n"
-     << "  --test-csv FILE       CSV test data (optional with --train-csv)\n"
-     << "  --label-column C      CSV label column: a header name or a 0-based index (default: the last)\n"
-     << "  --no-header           the CSV files have no header line\n"
-     << "  --delimiter C         CSV field separator (default ,)\n"
-     << "  --normalize MODE      none (default) or standard: per-feature (x - mean) / std of the training set\n"
-     << "  --val-split F         hold out a fraction F in (0, 1) of the training set for validation\n"
-     << "  --limit-train N       use only the first N training samples (default 0 = all)\n"
-     << "  --limit-test N        use only the first N test samples (default 0 = all)\n"
-     << "training:\n"
+     << "data:\n";
+  for (const DataFlag& f : dataFlags()) {
+    std::string left = f.name + (f.value.empty() ? "" : " " + f.value);
+    left.resize(std::max<size_t>(left.size() + 1, 22), ' ');
+    os << "  " << left << f.help << "\n";
+  }
+  os << "training:\n"
      << "  --epochs N            passes over the training set (default " << d.epochs << ")\n"
      << "  --batch N             samples per step (default " << d.batch << ")\n"
      << "  --lr X                base learning rate (default " << d.lr << ")\n"
@@ -144,16 +192,18 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       printUsage(model, program, out);
       return ParseResult::Help;
     }
-    static constexpr std::string_view switches[] = {"--quiet", "--no-ftz", "--no-save", "--no-header",
-                                                    "--no-train-acc", "--resume", "--help"};
-    if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-header" ||
-        arg == "--no-train-acc" || arg == "--resume") {
+    static constexpr std::string_view switches[] = {"--quiet", "--no-ftz", "--no-save", "--no-train-acc", "--resume",
+                                                    "--help"};
+    if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-train-acc" || arg == "--resume") {
       if (arg == "--quiet") o.quiet = true;
       if (arg == "--no-ftz") o.flushDenormals = false;
       if (arg == "--no-save") o.savePath.clear();
-      if (arg == "--no-header") o.csvHeader = false;
       if (arg == "--no-train-acc") o.trainAccuracy = false;
       if (arg == "--resume") o.resume = true;
+      continue;
+    }
+    if (const DataFlag* d = findDataFlag(arg); d && d->value.empty()) {
+      setDataFlag(o, arg, "");
       continue;
     }
     if (!arg.starts_with("--")) return fail("unexpected argument '" + std::string(arg) + "'");
@@ -164,15 +214,14 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       value = arg.substr(eq + 1);
       hasValue = true;
     }
-    static constexpr std::string_view valued[] = {"--data", "--train-images", "--train-labels", "--test-images",
-                                                  "--test-labels", "--epochs", "--batch", "--lr", "--seed",
-                                                  "--limit-train", "--limit-test", "--save", "--load", "--metrics",
-                                                  "--train-csv", "--test-csv", "--label-column", "--delimiter",
-                                                  "--normalize", "--val-split", "--eval-every", "--checkpoint-dir",
+    static constexpr std::string_view valued[] = {"--epochs", "--batch", "--lr", "--seed", "--save", "--load",
+                                                  "--metrics", "--eval-every", "--checkpoint-dir",
                                                   "--checkpoint-every", "--threads", "--metrics-list"};
-    bool known = false;
+    const DataFlag* data = findDataFlag(flag);
+    bool known = data && !data->value.empty();
     for (std::string_view v : valued) known = known || v == flag;
     if (!known) {
+      if (data) return fail("flag " + std::string(flag) + " takes no value");
       for (std::string_view sw : switches)
         if (flag == sw) return fail("flag " + std::string(flag) + " takes no value");
       return fail("unknown flag '" + std::string(flag) + "'");
@@ -182,38 +231,21 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       value = argv[++i];
     }
     const std::string v(value);
-    auto badValue = [&](const char* what) {
+    auto badValue = [&](const std::string& what) {
       return fail("invalid value '" + v + "' for " + std::string(flag) + ": expected " + what);
     };
-    if (flag == "--data") o.dataDir = v;
-    else if (flag == "--train-images") o.trainImages = v;
-    else if (flag == "--train-labels") o.trainLabels = v;
-    else if (flag == "--test-images") o.testImages = v;
-    else if (flag == "--test-labels") o.testLabels = v;
+    if (data) {
+      if (const std::string expected = setDataFlag(o, flag, v); !expected.empty()) return badValue(expected);
+    }
     else if (flag == "--save") o.savePath = v;
     else if (flag == "--load") o.loadPath = v;
     else if (flag == "--metrics") o.metricsPath = v;
     else if (flag == "--metrics-list") { if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy"); }
     else if (flag == "--epochs") { if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1"); }
     else if (flag == "--batch") { if (!parseInt(v, 1, o.batch)) return badValue("an integer >= 1"); }
-    else if (flag == "--limit-train") { if (!parseInt(v, 0, o.limitTrain)) return badValue("an integer >= 0"); }
-    else if (flag == "--limit-test") { if (!parseInt(v, 0, o.limitTest)) return badValue("an integer >= 0"); }
     else if (flag == "--seed") { if (!parseU64(v, o.seed)) return badValue("an unsigned integer"); }
     else if (flag == "--lr") { if (!parseLr(v, o.lr)) return badValue("a finite number >= 0"); }
-    else if (flag == "--train-csv") o.trainCsv = v;
-    else if (flag == "--test-csv") o.testCsv = v;
-    else if (flag == "--label-column") o.labelColumn = v;
     else if (flag == "--checkpoint-dir") o.checkpointDir = v;
-    else if (flag == "--delimiter") { if (v.size() != 1 || v[0] == '"' || v[0] == '\n') return badValue("one character"); o.csvDelimiter = v[0]; }
-    else if (flag == "--normalize") {
-      if (v != "none" && v != "standard") return badValue("none or standard");
-      o.standardize = v == "standard";
-    }
-    else if (flag == "--val-split") {
-      float f = 0;
-      if (!parseLr(v, f) || !(f > 0 && f < 1)) return badValue("a fraction in (0, 1)");
-      o.valSplit = f;
-    }
     else if (flag == "--eval-every") { if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1"); }
     else if (flag == "--threads") { if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256"); }
     else if (flag == "--checkpoint-every") { if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0"); }

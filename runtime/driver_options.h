@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sinter::rt {
 
@@ -55,6 +57,20 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
                          std::ostream& err);
 
 void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os);
+
+// The flags that choose and prepare the data, one table for the training driver's parser and usage and for
+// `sinter run`, which reads its test set exactly as training does.
+struct DataFlag {
+  std::string name;   // "--data"
+  std::string value;  // what it takes, as the usage shows it ("DIR"); empty for a switch
+  std::string help;   // one line
+};
+const std::vector<DataFlag>& dataFlags();
+const DataFlag* findDataFlag(std::string_view name);
+
+// Applies data flag `name` with `value` ("" for a switch) to opts. Returns "" when done, else what the
+// flag expects ("an integer >= 0"); opts is then unchanged.
+std::string setDataFlag(DriverOptions& opts, std::string_view name, const std::string& value);
 
 // The file a split reads: the override when given, else dataDir/<standard name>.
 std::string dataFile(const DriverOptions& opts, const std::string& override, const char* standardName);

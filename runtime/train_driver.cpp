@@ -2,8 +2,7 @@
 // executables (exe_main.c) and in-process by the JIT, so it never exits the process, restores the FPU
 // state and signal handlers it changes and reports every failure through its return value.
 #include "runtime/checkpoint.h"
-#include "runtime/csv_reader.h"
-#include "runtime/dataset.h"
+#include "runtime/denormals.h"
 #include "runtime/driver_options.h"
 #include "runtime/error.h"
 #include "runtime/init.h"
@@ -11,6 +10,7 @@
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
+#include "runtime/splits.h"
 
 #include <sinter/model_abi.h>
 
@@ -33,10 +33,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
-
 namespace sinter::rt {
 namespace {
 
@@ -45,29 +41,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string str(const char* s) { return s ? s : ""; }
-
-// Flush-to-zero and denormals-are-zero for the duration of training: denormal arithmetic is up to
-// 100x slower on x86 and never matters for training. The previous MXCSR comes back on every exit path,
-// which matters when the JIT runs the driver inside a host process.
-class DenormalGuard {
-public:
-  explicit DenormalGuard(bool enable) {
-#if defined(__x86_64__)
-    saved_ = _mm_getcsr();
-    if (enable) _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
-#endif
-  }
-  ~DenormalGuard() {
-#if defined(__x86_64__)
-    _mm_setcsr(saved_);
-#endif
-  }
-  DenormalGuard(const DenormalGuard&) = delete;
-  DenormalGuard& operator=(const DenormalGuard&) = delete;
-
-private:
-  unsigned saved_ = 0;
-};
 
 // SIGINT and SIGTERM only set a flag while training runs; the loop checks it between steps, writes a
 // checkpoint and returns. The previous handlers come back on return (the JIT's host keeps its own).
@@ -95,110 +68,8 @@ private:
   struct sigaction oldInt_ {}, oldTerm_ {};
 };
 
-// Checks a loaded split against the model: features per sample and label range. Applies the limit.
-void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
-  if (d.features != l.features)
-    throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
-                " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
-  if (static_cast<int64_t>(d.labels.size()) != d.n)
-    throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
-                std::to_string(d.labels.size()) + " labels");
-  if (limit > 0 && limit < d.n) {
-    d.n = limit;
-    d.labels.resize(static_cast<size_t>(limit));
-    if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
-    if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
-  }
-  if (d.n == 0) throw Error(d.source + " holds no samples");
-  for (int64_t i = 0; i < d.n; ++i)
-    if (d.labels[i] >= l.classes)
-      throw Error(d.source + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
-                  " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
-                  std::to_string(l.classes) + " classes");
-}
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-struct Data {
-  Dataset train, val, test;
-  bool hasVal = false, hasTest = false;
-  Normalizer norm;
-};
-
-Data loadData(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
-  Data d;
-  if (!o.trainCsv.empty()) {
-    const CsvOptions csv{o.csvHeader, o.labelColumn, o.csvDelimiter};
-    auto fromCsv = [&](const std::string& path) {
-      CsvTable t = readCsv(path, csv);
-      Dataset s;
-      s.source = path;
-      s.n = t.rows;
-      s.features = t.features;
-      s.shapeText = std::to_string(t.features) + " columns";
-      s.values = std::move(t.values);
-      s.labels = std::move(t.labels);
-      return s;
-    };
-    d.train = fromCsv(o.trainCsv);
-    if (!o.testCsv.empty()) d.test = fromCsv(o.testCsv), d.hasTest = true;
-  } else {
-    const std::string ti = dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz");
-    const std::string tl = dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz");
-    const bool npy = endsWith(ti, ".npy");
-    d.train = npy ? loadNpy(ti, tl) : loadIdx(ti, tl);
-    // NPY test files are optional: without --test-images there is no test set.
-    if (!npy || !o.testImages.empty()) {
-      const std::string si = dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz");
-      const std::string sl = dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz");
-      d.test = endsWith(si, ".npy") ? loadNpy(si, sl) : loadIdx(si, sl);
-      d.hasTest = true;
-    }
-  }
-  checkSplit(m, l, d.train, o.limitTrain);
-  if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
-  if (o.valSplit > 0) {
-    Dataset all = std::move(d.train);
-    splitValidation(all, o.valSplit, o.seed, d.train, d.val);
-    d.hasVal = true;
-  }
-  if (o.standardize) d.norm = Normalizer::fit(d.train);
-  return d;
-}
-
-// Copies a batch of samples into the model's samples input and labels; an f64 model's samples are
-// gathered as f32 (the data's precision) and widened exactly.
-void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t bs,
-               const Layout& l, Buffers& b) {
-  if (l.dtype == SINTER_F32) return gather(set, norm, order, first, bs, static_cast<float*>(b.images(l)), b.labels(l));
-  b.staging.resize(static_cast<size_t>(bs * l.features));
-  gather(set, norm, order, first, bs, b.staging.data(), b.labels(l));
-  std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
-}
-
-struct Eval {
-  double loss = 0, accuracy = 0;
-};
-
 // sym_dims of an evaluation call: the batch (the one symbol), then the seed slot, unused outside training.
 std::array<int64_t, 2> evalSymbols(int64_t batch) { return {batch, 0}; }
-
-Eval evaluate(const sinter_model_desc& m, const Layout& l, const Data& data, const Dataset& set, int64_t batch,
-              Buffers& b) {
-  double lossSum = 0;
-  int64_t correct = 0;
-  const AccuracyTensors accuracy = l.accuracy();
-  for (int64_t first = 0; first < set.n; first += batch) {
-    const int64_t bs = std::min(batch, set.n - first);
-    feedBatch(set, data.norm, nullptr, first, bs, l, b);
-    const BatchMetrics e = evaluateBatch(m, &accuracy, b.forwardArgs.data(), bs);
-    lossSum += e.loss * static_cast<double>(bs);
-    correct += e.correct;
-  }
-  return {lossSum / static_cast<double>(set.n), static_cast<double>(correct) / static_cast<double>(set.n)};
-}
 
 std::string formatDuration(double s) {
   const int64_t t = static_cast<int64_t>(s + 0.5);
@@ -403,7 +274,7 @@ private:
   const sinter_model_desc& m_;
   const DriverOptions& o_;
   const Layout l_;
-  Data data_;
+  Splits data_;
   Buffers b_;
   std::unique_ptr<Optimizer> opt_;
   struct FileCloser {
@@ -429,7 +300,7 @@ int Trainer::run() {
     }
   }
 
-  data_ = loadData(m_, l_, o_);
+  data_ = loadTrainingSplits(m_, l_, o_);
   const int64_t largest = std::max({data_.train.n, data_.hasVal ? data_.val.n : 0, data_.hasTest ? data_.test.n : 0});
   const int64_t maxBatch = std::min(o_.batch, largest);
   b_ = makeBuffers(m_, l_, maxBatch);
@@ -525,7 +396,7 @@ int Trainer::run() {
       len += std::snprintf(text + len, sizeof text - len, "  train_acc %.2f%%", 100.0 * trainAcc);
     }
     auto addEval = [&](const char* name, const Dataset& set) {
-      const Eval e = evaluate(m_, l_, data_, set, maxBatch, b_);
+      const SplitMetrics e = evaluateSplit(m_, l_, set, data_.norm, maxBatch, b_);
       line[std::string(name) + "_loss"] = e.loss;
       len += std::snprintf(text + len, sizeof text - len, "  %s_loss %.4f", name, e.loss);
       if (accuracy()) {

@@ -1,10 +1,13 @@
 // The sub-commands of `sinter`. Each returns the process exit status.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compiler/codegen/codegen.h"
+#include "runtime/driver_options.h"
 #include "tools/sinter/pipeline.h"
 
 namespace CLI {
@@ -48,5 +51,28 @@ int runPlot(const std::string& metricsPath, const std::string& output);
 
 // Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
 int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);
+
+struct RunOptions {
+  rt::DriverOptions data;        // the data flags of `sinter train`, and --load, --threads, --no-ftz
+  std::optional<int64_t> batch;  // default: the train block's
+  std::optional<uint64_t> seed;  // of --val-split; default: the train block's
+  std::string predictions;       // .npy file for the first non-loss output; empty: none
+  codegen::Options codegen;
+};
+// Compiles the model with the JIT and evaluates trained weights on a test set (runtime/eval_driver.h).
+int runModel(const std::string& path, const RunOptions& opts);
+// Adds the run sub-command's flags: the driver's data flags (runtime/driver_options.h) and its own.
+void addRunFlags(CLI::App* cmd, RunOptions& opts);
+
+struct BenchOptions {
+  std::optional<int64_t> batch;  // default: the train block's, else 64
+  int threads = 0;               // 0: SINTER_NUM_THREADS, else every hardware thread
+  double seconds = 2;            // of sampling per mode, after a warm-up of a tenth of it
+  std::string mode = "both";     // forward, train or both
+  codegen::Options codegen;
+};
+// Compiles the model with the JIT and times sinter_forward and sinter_train_step on random inputs.
+int runBench(const std::string& path, const BenchOptions& opts);
+void addBenchFlags(CLI::App* cmd, BenchOptions& opts);
 
 }  // namespace sinter::tool

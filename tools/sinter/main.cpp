@@ -1,4 +1,4 @@
-// The `sinter` command line: check, dump, build and train a model file.
+// The `sinter` command line: check, dump, build, train, run and bench a model file.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <iostream>
@@ -14,12 +14,20 @@ void addCodegenFlags(CLI::App* cmd, sinter::codegen::Options& o) {
   cmd->add_option("-O", o.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
 }
 
+// The commands that compile in this process (train, run, bench): the JIT targets this machine.
+void addJitFlags(CLI::App* cmd, sinter::codegen::Options& o) {
+  cmd->add_option("--target-cpu", o.targetCpu, "CPU to generate code for (default: this machine's)");
+  // -O0 skips LLVM's optimizer (faster to compile, slower to run), e.g. while debugging a model.
+  cmd->add_option("-O", o.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Sinter: an ahead-of-time compiler for deep-learning models.\n"
                "Compiles a model file (.sn) into native code through LLVM: a training executable, an object file,\n"
-               "or IR dumps of every stage. See docs/ for the language and the IR."};
+               "or IR dumps of every stage; or compiles it in process to train, evaluate or time it.\n"
+               "See docs/ for the language and the IR."};
   app.require_subcommand(1);
   std::string path;
   std::vector<std::string> includeDirs;  // -I: where `import` looks, before the standard library
@@ -78,9 +86,25 @@ int main(int argc, char** argv) {
   train->add_option("model", path, "Model file")->required();
   addIncludeFlag(train);
   train->prefix_command();  // everything after the model file goes to the driver untouched
-  train->add_option("--target-cpu", trainCodegen.targetCpu, "CPU to generate code for (default: this machine's)");
-  // -O0 skips LLVM's optimizer (faster to compile, slower to train), e.g. while debugging a model.
-  train->add_option("-O", trainCodegen.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
+  addJitFlags(train, trainCodegen);
+
+  sinter::tool::RunOptions run;
+  CLI::App* runCmd = app.add_subcommand(
+      "run", "JIT-compile a trained model and evaluate its weights on a test set: loss, accuracy, throughput, "
+             "and the predictions for every sample with --predictions");
+  runCmd->add_option("model", path, "Model file")->required();
+  addIncludeFlag(runCmd);
+  addJitFlags(runCmd, run.codegen);
+  sinter::tool::addRunFlags(runCmd, run);
+
+  sinter::tool::BenchOptions bench;
+  CLI::App* benchCmd = app.add_subcommand(
+      "bench", "JIT-compile a model and time its forward pass and train step on random inputs: median and "
+               "quartiles per call, samples per second, and the compile time");
+  benchCmd->add_option("model", path, "Model file")->required();
+  addIncludeFlag(benchCmd);
+  addJitFlags(benchCmd, bench.codegen);
+  sinter::tool::addBenchFlags(benchCmd, bench);
 
   // `sinter train MODEL -- FLAGS`: everything after "--" belongs to the training driver, --help included.
   std::vector<std::string> driverArgs;
@@ -108,6 +132,8 @@ int main(int argc, char** argv) {
     if (*buildCmd) return sinter::tool::runBuild(path, build);
     if (*gradCmd) return sinter::tool::runGradCheck(path, gradcheck);
     if (*plotCmd) return sinter::tool::runPlot(path, plotOutput);
+    if (*runCmd) return sinter::tool::runModel(path, run);
+    if (*benchCmd) return sinter::tool::runBench(path, bench);
     if (*train) {
       std::vector<std::string> extra = train->remaining();
       extra.insert(extra.end(), driverArgs.begin(), driverArgs.end());

@@ -1,21 +1,13 @@
 // `sinter train`: JIT-compile the model in this process and hand it to the runtime's training driver,
 // the same driver a training executable runs.
-#include <fmt/format.h>
-
 #include "tools/sinter/commands.h"
-#include "tools/sinter/pipeline.h"
+#include "tools/sinter/jit.h"
 
 namespace sinter::tool {
 
 int runTrain(const std::string& path, const codegen::Options& codegenOpts, const std::vector<std::string>& driverArgs) {
-  frontend::DiagnosticEngine diags;
-  auto m = compileModel(path, diags);
-  if (!m) return reportDiagnostics(diags);
-  if (!m->train) {
-    fmt::print(stderr, "error: {}: no train block: say how to train the model (see docs/language.md)\n", path);
-    return 1;
-  }
-  auto jit = codegen::JitModel::compile(*m, codegenOpts);
+  auto jit = compileJit(path, codegenOpts, /*needsTrain=*/true, "train");
+  if (!jit) return 1;
   std::vector<std::string> args = {"sinter train " + path};
   args.insert(args.end(), driverArgs.begin(), driverArgs.end());
   std::vector<char*> argv;

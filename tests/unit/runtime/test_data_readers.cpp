@@ -1,9 +1,10 @@
-// The CSV and NPY readers on well-formed files, on a real CSV from a Debian package, and on a corpus of
+// The CSV and NPY readers (and the NPY writer) on well-formed files, on a real CSV from a Debian package, and on a corpus of
 // broken files: each must fail with the file and the place (line:column or byte offset), never crash.
 #include "runtime/csv_reader.h"
 #include "runtime/dataset.h"
 #include "runtime/error.h"
 #include "runtime/npy_reader.h"
+#include "runtime/npy_writer.h"
 #include "test_util.h"
 
 #include <catch2/catch.hpp>
@@ -204,6 +205,22 @@ TEST_CASE("npy: broken files name the file and the byte offset") {
   writeBytes(dir.file("y.npy"), npyBytes("<f4", "(2,)", bad, sizeof bad));
   CHECK_THROWS_WITH(loadNpy(dir.file("f.npy"), dir.file("y.npy")), Catch::Contains("label 0.5") &&
                                                                        Catch::Contains("of sample 0"));
+}
+
+TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes; failures name the file") {
+  TempDir dir("npyw");
+  const std::vector<float> v = {0.5f, -1.0f, 3.25f, 1e-30f, 7.0f, 8.0f};
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3}, {6}, {1, 2, 3}}) {
+    writeNpy(dir.file("p.npy"), shape, v);
+    const NpyArray a = readNpy(dir.file("p.npy"));
+    CHECK(a.descr == "<f4");
+    CHECK(a.shape == shape);
+    CHECK(a.values == v);
+    CHECK(std::filesystem::file_size(dir.file("p.npy")) % 64 == v.size() * sizeof(float) % 64);
+  }
+  CHECK(!std::filesystem::exists(dir.file("p.npy.tmp")));
+  CHECK_THROWS_WITH(writeNpy(dir.file("p.npy"), {4}, v), Catch::Contains("6 values do not fill the array's 4"));
+  CHECK_THROWS_WITH(writeNpy(dir.file("absent/p.npy"), {6}, v), Catch::Contains("cannot write '" + dir.file("absent/p.npy")));
 }
 
 TEST_CASE("dataset: per-epoch orders are permutations computable on their own; the split is seeded") {

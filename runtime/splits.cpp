@@ -1,0 +1,153 @@
+#include "runtime/splits.h"
+
+#include "runtime/csv_reader.h"
+#include "runtime/error.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace sinter::rt {
+namespace {
+
+std::string str(const char* s) { return s ? s : ""; }
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// CSV files replace the IDX and NPY files when either CSV flag is given.
+bool csvData(const DriverOptions& o) { return !o.trainCsv.empty() || !o.testCsv.empty(); }
+
+Dataset readCsvSplit(const DriverOptions& o, const std::string& path) {
+  CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter});
+  Dataset s;
+  s.source = path;
+  s.n = t.rows;
+  s.features = t.features;
+  s.shapeText = std::to_string(t.features) + " columns";
+  s.values = std::move(t.values);
+  s.labels = std::move(t.labels);
+  return s;
+}
+
+Dataset readSamples(const std::string& samples, const std::string& labels) {
+  return endsWith(samples, ".npy") ? loadNpy(samples, labels) : loadIdx(samples, labels);
+}
+
+std::string trainImages(const DriverOptions& o) { return dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz"); }
+
+Dataset readTrainSplit(const DriverOptions& o) {
+  if (csvData(o)) {
+    if (o.trainCsv.empty()) throw Error("no training set: pass --train-csv FILE");
+    return readCsvSplit(o, o.trainCsv);
+  }
+  return readSamples(trainImages(o), dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"));
+}
+
+// The test split, when the flags name one: NPY training files make the test files optional (there is no
+// standard name to fall back on), and so does CSV.
+std::optional<Dataset> readTestSplit(const DriverOptions& o) {
+  if (csvData(o)) {
+    if (o.testCsv.empty()) return std::nullopt;
+    return readCsvSplit(o, o.testCsv);
+  }
+  if (endsWith(trainImages(o), ".npy") && o.testImages.empty()) return std::nullopt;
+  return readSamples(dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
+                     dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
+}
+
+// Checks a loaded split against the model: features per sample and label range. Applies the limit.
+void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
+  if (d.features != l.features)
+    throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
+                " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
+  if (static_cast<int64_t>(d.labels.size()) != d.n)
+    throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
+                std::to_string(d.labels.size()) + " labels");
+  if (limit > 0 && limit < d.n) {
+    d.n = limit;
+    d.labels.resize(static_cast<size_t>(limit));
+    if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
+    if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
+  }
+  if (d.n == 0) throw Error(d.source + " holds no samples");
+  for (int64_t i = 0; i < d.n; ++i)
+    if (d.labels[i] >= l.classes)
+      throw Error(d.source + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
+                  " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
+                  std::to_string(l.classes) + " classes");
+}
+
+// The training split once checked: split for validation, the normalization fitted on what is left.
+void splitAndFit(const DriverOptions& o, Splits& d) {
+  if (o.valSplit > 0) {
+    Dataset all = std::move(d.train);
+    splitValidation(all, o.valSplit, o.seed, d.train, d.val);
+    d.hasVal = true;
+  }
+  if (o.standardize) d.norm = Normalizer::fit(d.train);
+}
+
+}  // namespace
+
+Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  Splits d;
+  d.train = readTrainSplit(o);
+  if (std::optional<Dataset> test = readTestSplit(o)) d.test = std::move(*test), d.hasTest = true;
+  checkSplit(m, l, d.train, o.limitTrain);
+  if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
+  splitAndFit(o, d);
+  return d;
+}
+
+Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  std::optional<Dataset> test = readTestSplit(o);
+  if (!test)
+    throw Error(csvData(o) ? "no test set to evaluate: pass --test-csv FILE"
+                           : "no test set to evaluate: pass --test-images FILE and --test-labels FILE");
+  Splits d;
+  d.test = std::move(*test);
+  d.hasTest = true;
+  checkSplit(m, l, d.test, o.limitTest);
+  if (o.standardize) {
+    if (csvData(o) && o.trainCsv.empty())
+      throw Error("--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
+                  "--limit-train and --val-split training had)");
+    d.train = readTrainSplit(o);
+    checkSplit(m, l, d.train, o.limitTrain);
+    splitAndFit(o, d);
+    d.train = d.val = Dataset{};  // only the statistics are needed
+    d.hasVal = false;
+  }
+  return d;
+}
+
+void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
+               const Layout& l, Buffers& b) {
+  if (l.dtype == SINTER_F32)
+    return gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), b.labels(l));
+  b.staging.resize(static_cast<size_t>(count * l.features));
+  gather(set, norm, order, first, count, b.staging.data(), b.labels(l));
+  std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
+}
+
+SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
+                           int64_t batch, Buffers& b, const std::function<void(int64_t first, int64_t count)>& onBatch) {
+  double lossSum = 0;
+  SplitMetrics r;
+  const AccuracyTensors accuracy = l.accuracy();
+  for (int64_t first = 0; first < set.n; first += batch) {
+    const int64_t bs = std::min(batch, set.n - first);
+    feedBatch(set, norm, nullptr, first, bs, l, b);
+    const BatchMetrics e = evaluateBatch(m, &accuracy, b.forwardArgs.data(), bs);
+    lossSum += e.loss * static_cast<double>(bs);
+    r.correct += e.correct;
+    if (onBatch) onBatch(first, bs);
+  }
+  r.loss = lossSum / static_cast<double>(set.n);
+  r.accuracy = static_cast<double>(r.correct) / static_cast<double>(set.n);
+  return r;
+}
+
+}  // namespace sinter::rt

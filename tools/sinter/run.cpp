@@ -1,0 +1,84 @@
+// `sinter run`: JIT-compile a trained model and evaluate its weights on a test set, through the runtime's
+// evaluation entry (runtime/eval_driver.h), which reads and measures the data as the training driver does.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "runtime/eval_driver.h"
+#include "tools/sinter/commands.h"
+#include "tools/sinter/jit.h"
+
+namespace sinter::tool {
+
+void addRunFlags(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--load", o.data.loadPath, "Weights to evaluate: a safetensors file of `sinter train --save` (or a checkpoint)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option_function<int64_t>("--batch", [&o](const int64_t& n) { o.batch = n; },
+                                    "Samples per forward pass (default: the train block's batch)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->type_name("N");
+  cmd->add_option("--threads", o.data.threads,
+                  "Threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware thread); the results do "
+                  "not depend on it")
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+  cmd->add_option("--predictions", o.predictions,
+                  "Write the model's first output besides the loss, for every test sample, to this NPY file "
+                  "(float32 [samples, ...])")
+      ->type_name("OUT.npy");
+  cmd->add_option_function<uint64_t>("--seed", [&o](const uint64_t& s) { o.seed = s; },
+                                     "Seed of --val-split, which --normalize standard needs to fit the statistics "
+                                     "training used (default: the train block's)")
+      ->type_name("N");
+  cmd->add_flag_callback("--no-ftz", [&o] { o.data.flushDenormals = false; },
+                         "Keep denormals (default: flush them to zero, as training does)");
+
+  // The data flags come from the training driver's table, so that both read a test set the same way.
+  const char* group = "Data (as `sinter train`; the training set is read only for --normalize standard)";
+  for (const rt::DataFlag& f : rt::dataFlags()) {
+    const std::string name = f.name;
+    if (f.value.empty()) {
+      cmd->add_flag_callback(name, [&o, name] { rt::setDataFlag(o.data, name, ""); }, f.help)->group(group);
+      continue;
+    }
+    cmd->add_option_function<std::string>(
+           name,
+           [&o, name](const std::string& v) {
+             if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
+               throw CLI::ValidationError(name, "invalid value '" + v + "': expected " + expected);
+           },
+           f.help)
+        ->type_name(f.value)
+        ->group(group);
+  }
+}
+
+int runModel(const std::string& path, const RunOptions& opts) {
+  auto jit = compileJit(path, opts.codegen, /*needsTrain=*/true, "run");
+  if (!jit) return 1;
+  const sinter_model_desc& m = *jit->descriptor();
+  // Defaults the training driver takes from the train block.
+  const rt::DriverOptions defaults = rt::defaultOptions(m);
+  rt::DriverOptions o = opts.data;
+  o.batch = opts.batch.value_or(defaults.batch);
+  o.seed = opts.seed.value_or(defaults.seed);
+  o.metrics = defaults.metrics;
+
+  const rt::EvalReport r = rt::evaluateTestSet(m, o, opts.predictions);
+  fmt::print("evaluating {} on {} samples of {}: batch {}, {} thread{}\n", m.name ? m.name : "", r.samples, r.source,
+             r.batch, r.threads, r.threads == 1 ? "" : "s");
+  fmt::print("loss        {:.4f}\n", r.loss);
+  if (r.accuracyMeasured) fmt::print("accuracy    {:.2f}% ({} of {})\n", 100.0 * r.accuracy, r.correct, r.samples);
+  fmt::print("throughput  {:.0f} samples/s ({:.3f} s)\n", static_cast<double>(r.samples) / std::max(r.seconds, 1e-9),
+             r.seconds);
+  if (!opts.predictions.empty()) {
+    std::string shape;
+    for (int64_t d : r.predictionsShape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    fmt::print("predictions '{}' [{}] written to {}\n", r.predictionsOutput, shape, opts.predictions);
+  }
+  return 0;
+}
+
+}  // namespace sinter::tool
