@@ -1,7 +1,7 @@
 // The kernel program of a generated function: the ordered kernels that code generation emits, each one
-// loop nest computing a single node or a fused group. It is what decides which nodes run together, in
-// which order and where; `sinter dump --stage=kernel` prints it with the loop structure each kernel kind
-// is emitted with (parallel loop, tiles, vector width) and the buffers it reads and writes.
+// computing a single node or a fused group. It decides which nodes run together, in which order and where;
+// scheduleKernel turns each kernel into its loop nest (loop_ir.h), and `sinter dump --stage=kernel` prints
+// the program with every nest and the buffers each kernel reads and writes.
 #pragma once
 
 #include <string>
@@ -51,8 +51,8 @@ KernelProgram planKernels(const ir::Graph& g);
 // The loop nest of one kernel of `program` for target `t` (loop_schedule.cpp).
 loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, const Kernel& k, const loop::Target& t);
 
-// The program as text: per kernel its nodes, loop structure for a target with `lanes` f32 lanes per
-// vector, and where what it reads and writes lives in `memory` at `bindings`.
+// The program as text: per kernel its nodes, its loop nest for a target with `lanes` f32 lanes per vector,
+// and where what it reads and writes lives in `memory` at `bindings`.
 std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
                          const lower::Bindings& bindings, int lanes);
 

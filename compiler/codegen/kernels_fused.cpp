@@ -23,13 +23,10 @@ const ir::Node* memberOf(const ir::Graph& g, const lower::FusedKernel& k, ir::Op
   return nullptr;
 }
 
-// The operands of members that come from outside the kernel, each once, in first-use order; with
-// `all`, also those the GEMM and the column sums read themselves.
-std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k, bool all = false) {
+// The operands of members that come from outside the kernel, each once, in first-use order.
+std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k) {
   std::vector<ir::NodeId> out;
   for (ir::NodeId id : k.nodes) {
-    const ir::Op op = g.node(id).op;
-    if (!all && (isGemm(op) || op == ir::Op::SumTo)) continue;
     for (ir::NodeId o : g.node(id).operands)
       if (!member(k, o) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
   }
@@ -70,7 +67,7 @@ bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
     for (std::size_t i = 0; i + 1 < r; ++i)
       if (s->type.shape[i].isSymbolic() || s->type.shape[i].size != 1) return false;
   }
-  for (ir::NodeId o : externals(g, k, true)) {
+  for (ir::NodeId o : externals(g, k)) {
     const ir::Node& x = g.node(o);
     if (x.op != ir::Op::Input && x.op != ir::Op::Param && o >= first.id) return false;
   }
