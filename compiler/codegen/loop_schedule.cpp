@@ -415,7 +415,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   const ir::TensorType& w = n.op == ir::Op::Conv2DGradWeight ? n.type : b.type;
   const ir::TensorType& y = n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : b.type;
   const std::int64_t O = w.shape[0].size, CKK = w.shape[1].size * w.shape[2].size * w.shape[3].size,
-                     P = y.shape[2].size * y.shape[3].size, CHW = x.shape[1].size * x.shape[2].size * x.shape[3].size;
+                     P = y.shape[2].size * y.shape[3].size;
   const Expr images = Expr::dim(x.shape[0]);
   const bool weights = n.op == ir::Op::Conv2DGradWeight;
   Loop par = makeLoop("ib", 0, weights ? Expr(O) : images, 1, Loop::Parallel, weights ? "output channels" : "images");
@@ -468,7 +468,6 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     each.body.push_back(im2col(img));
     productNest(each.body, p, Expr::var("ib"), Expr::var("ib.end"), pack, "panel", lanes);
   }
-  (void)CHW;
   par.body.push_back(Stmt::of(std::move(each)));
   return {Stmt::of(std::move(par))};
 }
