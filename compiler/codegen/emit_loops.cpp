@@ -99,6 +99,41 @@ llvm::MDNode* loopHints(llvm::LLVMContext& ctx, const std::vector<std::pair<cons
 }
 }  // namespace
 
+KernelEmitter::ScratchBlock KernelEmitter::allocateScratch(int slot, Value* bytes, const std::string& name) {
+  Value* hook = b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), name + ".hook");
+  Value* fromMalloc = b_.CreateIsNull(hook);
+  BasicBlock* viaMalloc = BasicBlock::Create(ctx_, name + ".malloc", fn_);
+  BasicBlock* viaHook = BasicBlock::Create(ctx_, name + ".from_hook", fn_);
+  BasicBlock* ready = BasicBlock::Create(ctx_, name + ".ready", fn_);
+  b_.CreateCondBr(fromMalloc, viaMalloc, viaHook);
+  b_.SetInsertPoint(viaMalloc);
+  // The runtime's buffers and these have the arena's alignment; aligned_alloc wants a size that is a
+  // multiple of it.
+  const std::int64_t align = lower::kArenaAlignment;
+  Value* size = b_.CreateAnd(b_.CreateAdd(bytes, c64(align - 1)), c64(~(align - 1)));
+  Value* m = b_.CreateCall(mod_.getOrInsertFunction("aligned_alloc", b_.getPtrTy(), i64(), i64()), {c64(align), size});
+  b_.CreateBr(ready);
+  b_.SetInsertPoint(viaHook);
+  auto* hookTy = llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt32Ty(), i64()}, false);
+  Value* h = b_.CreateCall(hookTy, hook, {b_.getInt32(static_cast<std::uint32_t>(slot)), bytes});
+  b_.CreateBr(ready);
+  b_.SetInsertPoint(ready);
+  llvm::PHINode* p = b_.CreatePHI(b_.getPtrTy(), 2, name);
+  p->addIncoming(m, viaMalloc);
+  p->addIncoming(h, viaHook);
+  return {p, fromMalloc};
+}
+
+void KernelEmitter::releaseScratch(const std::vector<ScratchBlock>& blocks) {
+  BasicBlock* release = BasicBlock::Create(ctx_, "scratch.free", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "scratch.done", fn_);
+  b_.CreateCondBr(blocks.front().fromMalloc, release, done);  // one hook decides for every block
+  b_.SetInsertPoint(release);
+  for (const ScratchBlock& s : blocks) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {s.ptr});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
 llvm::MDNode* KernelEmitter::vectorHints(int width) {
   return loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", width}});
 }
@@ -124,44 +159,19 @@ void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llv
 }
 
 void KernelEmitter::emitLoop(const loop::Loop& l) {
-  // Scratch comes from the runtime's per-thread buffers (kept between calls), or from malloc without a
-  // runtime: hook ? hook(slot, bytes) : malloc(bytes), and free at the end only in the second case.
+  // Scratch comes from the runtime's per-thread buffers (kept between calls), or from aligned_alloc without
+  // a runtime (then freed when the loop's body ends).
   auto withScratch = [&](const std::function<void()>& body) {
     if (l.scratch.size() > static_cast<std::size_t>(kArenaScratchSlot)) throw std::logic_error("codegen: too many scratch buffers in one loop");
-    Value* hook = l.scratch.empty() ? nullptr : b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), "scratch_hook");
-    Value* viaMalloc = hook ? b_.CreateIsNull(hook) : nullptr;
-    std::vector<std::string> names;
+    std::vector<ScratchBlock> blocks;
     for (std::size_t slot = 0; slot < l.scratch.size(); ++slot) {
       const loop::Scratch& s = l.scratch[slot];
-      Value* size = b_.CreateMul(eval(s.floats), c64(4));
-      llvm::BasicBlock* fromMalloc = BasicBlock::Create(ctx_, s.name + ".malloc", fn_);
-      llvm::BasicBlock* fromHook = BasicBlock::Create(ctx_, s.name + ".hook", fn_);
-      llvm::BasicBlock* ready = BasicBlock::Create(ctx_, s.name + ".ready", fn_);
-      b_.CreateCondBr(viaMalloc, fromMalloc, fromHook);
-      b_.SetInsertPoint(fromMalloc);
-      Value* m = b_.CreateCall(mod_.getOrInsertFunction("malloc", b_.getPtrTy(), i64()), {size});
-      b_.CreateBr(ready);
-      b_.SetInsertPoint(fromHook);
-      auto* hookTy = llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt32Ty(), i64()}, false);
-      Value* h = b_.CreateCall(hookTy, hook, {b_.getInt32(static_cast<std::uint32_t>(slot)), size});
-      b_.CreateBr(ready);
-      b_.SetInsertPoint(ready);
-      llvm::PHINode* p = b_.CreatePHI(b_.getPtrTy(), 2, s.name);
-      p->addIncoming(m, fromMalloc);
-      p->addIncoming(h, fromHook);
-      scratch_[s.name] = p;
-      names.push_back(s.name);
+      blocks.push_back(allocateScratch(static_cast<int>(slot), b_.CreateMul(eval(s.floats), c64(4)), s.name));
+      scratch_[s.name] = blocks.back().ptr;
     }
     body();
-    if (!hook) return;
-    llvm::BasicBlock* release = BasicBlock::Create(ctx_, "scratch.free", fn_);
-    llvm::BasicBlock* done = BasicBlock::Create(ctx_, "scratch.done", fn_);
-    b_.CreateCondBr(viaMalloc, release, done);
-    b_.SetInsertPoint(release);
-    for (const std::string& name : names) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {scratch_.at(name)});
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    for (const std::string& name : names) scratch_.erase(name);
+    if (!blocks.empty()) releaseScratch(blocks);
+    for (const loop::Scratch& s : l.scratch) scratch_.erase(s.name);
   };
   auto bind = [&](const std::string& name, Value* v, const std::function<void()>& body) {
     auto saved = vars_.find(name) != vars_.end() ? vars_[name] : nullptr;

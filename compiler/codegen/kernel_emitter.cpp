@@ -102,15 +102,7 @@ void KernelEmitter::emit() {
     const ir::Node& n = g_.node(c.from);
     b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
   }
-  if (arena_) {  // freed only when it came from aligned_alloc (no runtime hook)
-    BasicBlock* release = BasicBlock::Create(ctx_, "arena.free", fn_);
-    BasicBlock* done = BasicBlock::Create(ctx_, "arena.done", fn_);
-    b_.CreateCondBr(arenaFromMalloc_, release, done);
-    b_.SetInsertPoint(release);
-    b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {arena_});
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-  }
+  if (arena_.ptr) releaseScratch({arena_});
   b_.CreateRetVoid();
 }
 
@@ -204,30 +196,10 @@ std::vector<Value*> KernelEmitter::allocateArena() {
   }
   // The runtime's per-thread scratch (its last slot; kernels use the others) keeps the arena between calls:
   // an unrolled LSTM's arena is 17 MiB at batch 64, and allocating it on every call meant page faults and
-  // zeroing on every call. Without a runtime, aligned_alloc and free.
-  Value* size = b_.CreateAdd(offsets.back(), c64(align));
-  Value* hook = b_.CreateLoad(b_.getPtrTy(), scratchHook(mod_), "scratch_hook");
-  arenaFromMalloc_ = b_.CreateIsNull(hook);
-  BasicBlock* fromMalloc = BasicBlock::Create(ctx_, "arena.malloc", fn_);
-  BasicBlock* fromHook = BasicBlock::Create(ctx_, "arena.hook", fn_);
-  BasicBlock* ready = BasicBlock::Create(ctx_, "arena.ready", fn_);
-  b_.CreateCondBr(arenaFromMalloc_, fromMalloc, fromHook);
-  b_.SetInsertPoint(fromMalloc);
-  auto alignedAlloc = mod_.getOrInsertFunction("aligned_alloc", b_.getPtrTy(), i64(), i64());
-  // aligned_alloc wants a size that is a multiple of the alignment: the offsets are.
-  Value* m = b_.CreateCall(alignedAlloc, {c64(align), size});
-  b_.CreateBr(ready);
-  b_.SetInsertPoint(fromHook);
-  auto* hookTy = llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt32Ty(), i64()}, false);
-  Value* h = b_.CreateCall(hookTy, hook, {b_.getInt32(kArenaScratchSlot), size});
-  b_.CreateBr(ready);
-  b_.SetInsertPoint(ready);
-  llvm::PHINode* arena = b_.CreatePHI(b_.getPtrTy(), 2, "arena");
-  arena->addIncoming(m, fromMalloc);
-  arena->addIncoming(h, fromHook);
-  arena_ = arena;
+  // zeroing on every call.
+  arena_ = allocateScratch(kArenaScratchSlot, b_.CreateAdd(offsets.back(), c64(align)), "arena");
   std::vector<Value*> slots;
-  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_, offsets[s]));
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_.ptr, offsets[s]));
   return slots;
 }
 
@@ -254,25 +226,10 @@ Value* KernelEmitter::mathCall(const char* f32Name, const char* f64Name, Value* 
 
 // ---- loops -----------------------------------------------------------------------------------------
 
-void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body) {
-  BasicBlock* pre = b_.GetInsertBlock();
-  BasicBlock* header = BasicBlock::Create(ctx_, "loop", fn_);
-  BasicBlock* bodyBB = BasicBlock::Create(ctx_, "body", fn_);
-  BasicBlock* exit = BasicBlock::Create(ctx_, "exit", fn_);
-  b_.CreateBr(header);
-  b_.SetInsertPoint(header);
-  llvm::PHINode* i = b_.CreatePHI(i64(), 2, "i");
-  i->addIncoming(c64(0), pre);
-  b_.CreateCondBr(b_.CreateICmpSLT(i, end), bodyBB, exit);
-  b_.SetInsertPoint(bodyBB);
-  body(i);
-  i->addIncoming(b_.CreateAdd(i, c64(1), "", true, true), b_.GetInsertBlock());
-  b_.CreateBr(header);
-  b_.SetInsertPoint(exit);
-}
+void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body) { steppedLoop(c64(0), end, 1, nullptr, body, "i"); }
 
 void KernelEmitter::forRange(Value* begin, Value* end, const std::function<void(Value*)>& body) {
-  forLoop(b_.CreateSub(end, begin), [&](Value* i) { body(b_.CreateAdd(begin, i)); });
+  steppedLoop(begin, end, 1, nullptr, body, "i");
 }
 
 std::vector<Value*> KernelEmitter::strides(const ir::Shape& s) {

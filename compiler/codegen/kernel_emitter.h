@@ -47,8 +47,15 @@ class KernelEmitter {
   Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
-  Value* arena_ = nullptr;
-  Value* arenaFromMalloc_ = nullptr;  // true when no runtime hook gave the arena (then it is freed)
+  // Memory from the runtime's scratch hook (model_abi.h), or from aligned_alloc when no runtime installed one
+  // (fromMalloc: then it is freed at the end of its use).
+  struct ScratchBlock {
+    Value* ptr = nullptr;
+    Value* fromMalloc = nullptr;
+  };
+  ScratchBlock allocateScratch(int slot, Value* bytes, const std::string& name);
+  void releaseScratch(const std::vector<ScratchBlock>& blocks);
+  ScratchBlock arena_;
   // The entry point's environment for its kernel functions: the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
   llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)

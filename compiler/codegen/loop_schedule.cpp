@@ -54,26 +54,15 @@ Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 
 }
 
 // Whether LLVM can vectorize an element computation of these ops: f32 math is inline (vector_math.cpp),
-// but f64's transcendental functions and pow are libm calls, which keep a loop scalar (as does integer
-// division, which no x86 vector unit has). Only loops that
-// vectorize are marked so: a forced vectorization that fails is a compiler warning.
+// but f64's transcendental functions and pow are libm calls (the op table's kTranscendental), which keep a
+// loop scalar, as does integer division, which no x86 vector unit has. Only loops that vectorize are
+// marked so: a forced vectorization that fails is a compiler warning.
 bool vectorizes(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
-  for (ir::NodeId id : ops) {
+  return std::none_of(ops.begin(), ops.end(), [&](ir::NodeId id) {
     const ir::Node& n = g.node(id);
-    if (n.op == ir::Op::Pow || (n.op == ir::Op::Div && !ir::isFloat(n.type.dtype))) return false;
-    if (n.type.dtype != ir::DType::F64) continue;
-    switch (n.op) {
-      case ir::Op::Exp:
-      case ir::Op::Log:
-      case ir::Op::Tanh:
-      case ir::Op::Sigmoid:
-      case ir::Op::Softplus:
-      case ir::Op::Gelu:
-      case ir::Op::GeluGrad: return false;
-      default: break;
-    }
-  }
-  return true;
+    const bool libm = (ir::opInfo(n.op).flags & ir::kTranscendental) && (n.type.dtype == ir::DType::F64 || n.op == ir::Op::Pow);
+    return libm || (n.op == ir::Op::Div && !ir::isFloat(n.type.dtype));
+  });
 }
 
 // A value an element computation reads: `value` itself, or for a slice, the sliced node `from` at the

@@ -17,6 +17,8 @@ enum OpFlags : unsigned {
   kReduction = 1u << 2,       // sums over some axes
   kDifferentiable = 1u << 3,  // has a gradient rule in compiler/autodiff (docs/autodiff.md lists them)
   kStochastic = 1u << 4,      // draws random numbers: never folded, merged or moved across calls
+  kTranscendental = 1u << 5,  // computes exp, log, tanh, erf or pow: inline vector code in f32, a libm call in
+                              // f64 (so an f64 loop of it does not vectorize)
 };
 
 enum class Op : std::uint8_t {
