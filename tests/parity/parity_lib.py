@@ -369,3 +369,30 @@ def transposed(t):
 def dense(name, linear):
     """Sinter's Dense(in, out) (w [in, out], b [out]) is torch.nn.Linear (weight [out, in], bias [out])."""
     return {f"{name}.w": (linear.weight, transposed), f"{name}.b": (linear.bias, same)}
+
+
+def recurrent_weights(name, rnn):
+    """The input and recurrent weights of Sinter's cells (wx [in, k·hidden], wh [hidden, k·hidden]) are
+    torch.nn.RNN/LSTM/GRU's weight_ih and weight_hh (layer 0), transposed; the gates are in torch's order."""
+    return {f"{name}.wx": (rnn.weight_ih_l0, transposed), f"{name}.wh": (rnn.weight_hh_l0, transposed)}
+
+
+class RowSequenceClassifier(torch.nn.Module):
+    """The recurrent examples' twin: a torch recurrent layer over the 28 rows of 28 pixels of each image (the
+    examples' reshape to [batch, 28, 28]), then a Dense head on the last hidden state. Subclasses say which
+    layer (`layer`) and how its biases map (`biases`, `frozen`)."""
+
+    layer = None
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = self.layer(28, 128, batch_first=True), torch.nn.Linear(128, 10)
+
+    def layout(self):
+        return {**recurrent_weights("rnn.cell", self.rnn), **self.biases(), **dense("head", self.head)}
+
+    def forward(self, image, label):
+        _, state = self.rnn(image.reshape(-1, 28, 28))
+        h = state[0] if isinstance(state, tuple) else state  # an LSTM's state is (h, c); h is [1, batch, 128]
+        logits = self.head(h[0])
+        return {"probs": torch.softmax(logits, 1), "loss": torch.nn.functional.cross_entropy(logits, label)}
