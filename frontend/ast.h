@@ -36,16 +36,16 @@ struct IndexItem {
 struct Expr {
   enum Kind : std::uint8_t { Number, Name, Binary, Neg, Call, Index, Tuple, Member };
   Kind kind = Number;
-  Range range;            // the whole expression
-  Range opRange;          // the operator (Binary, Neg), the callee's name (Call), '[' (Index), else the token
-  std::string text;       // Name, Member: the name; Call: the callee when it is a plain name; Number: "-1e-3"
-  double number = 0;      // Number
-  bool integer = false;   // Number: written without fraction or exponent
-  BinaryOp op{};          // Binary
-  ExprPtr lhs, rhs;       // Binary; Neg, Index, Member: lhs; Call: lhs is the callee when it is not a plain name
-  std::vector<Arg> args;  // Call; Tuple: the elements (no keywords)
+  Range range;                   // the whole expression
+  Range opRange;                 // the operator (Binary, Neg), the callee's name (Call), '[' (Index), else the token
+  std::string text;              // Name, Member: the name; Call: the callee when it is a plain name; Number: "-1e-3"
+  double number = 0;             // Number
+  bool integer = false;          // Number: written without fraction or exponent
+  BinaryOp op{};                 // Binary
+  ExprPtr lhs, rhs;              // Binary; Neg, Index, Member: lhs; Call: lhs is the callee when it is not a plain name
+  std::vector<Arg> args;         // Call; Tuple: the elements (no keywords)
   std::vector<IndexItem> items;  // Index
-  int height = 1;         // levels of the tree below and including this node: bounds recursion
+  int height = 1;                // levels of the tree below and including this node: bounds recursion
 };
 
 // A dimension as written: a name (symbolic) or a possibly negative integer spelling.
@@ -117,8 +117,8 @@ struct Layer {
   std::string name;
   Range nameRange;
   std::vector<ParamDecl> params;
-  std::vector<Decl> body;           // param declarations and assignments, run once per instance
-  std::vector<Function> methods;    // forward and others
+  std::vector<Decl> body;         // param declarations and assignments, run once per instance
+  std::vector<Function> methods;  // forward and others
   const SourceFile* file = nullptr;
 };
 
@@ -140,8 +140,8 @@ struct Setting {
   static constexpr int kNumKinds = 8;
   Kind kind = Minimize;
   Range keyRange;
-  std::string value;  // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling
-  Range valueRange;   // Metrics: the whole list, brackets included
+  std::string value;   // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling
+  Range valueRange;    // Metrics: the whole list, brackets included
   CallExpr optimizer;  // Optimizer; Schedule: the schedule call
   struct Name {
     std::string name;

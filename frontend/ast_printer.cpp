@@ -90,12 +90,8 @@ class Printer {
 
   void expr(int indent, const ast::Expr& e) {
     switch (e.kind) {
-      case ast::Expr::Number:
-        line(indent, fmt::format("Number {} {}", e.text, at(e.opRange.begin)));
-        break;
-      case ast::Expr::Name:
-        line(indent, fmt::format("Name {} {}", e.text, at(e.opRange.begin)));
-        break;
+      case ast::Expr::Number: line(indent, fmt::format("Number {} {}", e.text, at(e.opRange.begin))); break;
+      case ast::Expr::Name: line(indent, fmt::format("Name {} {}", e.text, at(e.opRange.begin))); break;
       case ast::Expr::Binary:
         line(indent, fmt::format("Binary '{}' {}", ast::spelling(e.op), at(e.opRange.begin)));
         expr(indent + 1, *e.lhs);

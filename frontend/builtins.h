@@ -28,7 +28,15 @@ struct InitSpec {
 
 // A hyper-parameter of an optimizer or schedule: where it goes in the TrainConfig and which values make sense.
 struct HyperParam {
-  enum Bound { Positive, NonNegative, Fraction /* [0, 1) */, UnitInterval /* [0, 1] */, Bool, PositiveInt, NonNegativeInt };
+  enum Bound {
+    Positive,
+    NonNegative,
+    Fraction /* [0, 1) */,
+    UnitInterval /* [0, 1] */,
+    Bool,
+    PositiveInt,
+    NonNegativeInt
+  };
   std::string_view name;
   std::variant<double ir::TrainConfig::*, bool ir::TrainConfig::*, std::int64_t ir::TrainConfig::*> field;
   Bound bound;

@@ -35,29 +35,14 @@ class TrainChecker {
     for (const ast::Setting* s : first) {
       if (!s || s->broken) continue;
       switch (s->kind) {
-        case ast::Setting::Minimize:
-          minimize(*s);
-          break;
-        case ast::Setting::Optimizer:
-          break;
-        case ast::Setting::Schedule:
-          schedule(s->optimizer);
-          break;
-        case ast::Setting::ClipNorm:
-          cfg_.clipNorm = clipNorm(*s).value_or(cfg_.clipNorm);
-          break;
-        case ast::Setting::Batch:
-          cfg_.batch = positiveInt(*s).value_or(cfg_.batch);
-          break;
-        case ast::Setting::Epochs:
-          cfg_.epochs = positiveInt(*s).value_or(cfg_.epochs);
-          break;
-        case ast::Setting::Seed:
-          cfg_.seed = seed(*s).value_or(cfg_.seed);
-          break;
-        case ast::Setting::Metrics:
-          metrics(*s);
-          break;
+        case ast::Setting::Minimize: minimize(*s); break;
+        case ast::Setting::Optimizer: break;
+        case ast::Setting::Schedule: schedule(s->optimizer); break;
+        case ast::Setting::ClipNorm: cfg_.clipNorm = clipNorm(*s).value_or(cfg_.clipNorm); break;
+        case ast::Setting::Batch: cfg_.batch = positiveInt(*s).value_or(cfg_.batch); break;
+        case ast::Setting::Epochs: cfg_.epochs = positiveInt(*s).value_or(cfg_.epochs); break;
+        case ast::Setting::Seed: cfg_.seed = seed(*s).value_or(cfg_.seed); break;
+        case ast::Setting::Metrics: metrics(*s); break;
       }
     }
     if (!first[ast::Setting::Minimize] && !t_.broken)
@@ -129,12 +114,10 @@ class TrainChecker {
       const ast::Arg* a = bound ? (*bound)[i] : nullptr;
       std::optional<double> v = a ? hyperValue(h, *a) : std::optional<double>(h.fallback);
       if (!v) continue;
-      if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field))
-        cfg_.*(*d) = *v;
+      if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field)) cfg_.*(*d) = *v;
       else if (auto* n = std::get_if<std::int64_t ir::TrainConfig::*>(&h.field))
         cfg_.*(*n) = static_cast<std::int64_t>(*v);
-      else
-        cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
+      else cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
     }
   }
 
@@ -196,26 +179,17 @@ class TrainChecker {
     const double x = v.number;
     const char* problem = nullptr;
     switch (h.bound) {
-      case HyperParam::Positive:
-        problem = x > 0 ? nullptr : "must be positive";
-        break;
-      case HyperParam::NonNegative:
-        problem = x >= 0 ? nullptr : "must not be negative";
-        break;
-      case HyperParam::Fraction:
-        problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)";
-        break;
-      case HyperParam::UnitInterval:
-        problem = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]";
-        break;
+      case HyperParam::Positive: problem = x > 0 ? nullptr : "must be positive"; break;
+      case HyperParam::NonNegative: problem = x >= 0 ? nullptr : "must not be negative"; break;
+      case HyperParam::Fraction: problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)"; break;
+      case HyperParam::UnitInterval: problem = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]"; break;
       case HyperParam::PositiveInt:
         problem = x >= 1 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a positive integer";
         break;
       case HyperParam::NonNegativeInt:
         problem = x >= 0 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a non-negative integer";
         break;
-      case HyperParam::Bool:
-        break;
+      case HyperParam::Bool: break;
     }
     if (!problem) return x;
     r_.error(v.range, fmt::format("'{}' {}, got {}", h.name, problem, v.text));

@@ -56,12 +56,9 @@ std::string visibleText(std::string_view line, const Layout& l, int lo, int hi) 
       const int end = c + kTabStop - c % kTabStop;
       for (int p = std::max(c, lo); p < std::min(end, hi); ++p) out += ' ';
     } else if (c >= lo && c < hi) {
-      if (utf > 1)
-        out.append(line.substr(i, n));
-      else if (ch >= 0x20 && ch < 0x7F)
-        out += static_cast<char>(ch);
-      else
-        out += '?';  // NUL, other control bytes and invalid UTF-8 must not reach the terminal raw
+      if (utf > 1) out.append(line.substr(i, n));
+      else if (ch >= 0x20 && ch < 0x7F) out += static_cast<char>(ch);
+      else out += '?';  // NUL, other control bytes and invalid UTF-8 must not reach the terminal raw
     }
     i += n;
   }
@@ -70,22 +67,17 @@ std::string visibleText(std::string_view line, const Layout& l, int lo, int hi) 
 
 std::string_view severityName(Diagnostic::Severity s) {
   switch (s) {
-    case Diagnostic::Error:
-      return "error";
-    case Diagnostic::Warning:
-      return "warning";
-    case Diagnostic::Note:
-      return "note";
+    case Diagnostic::Error: return "error";
+    case Diagnostic::Warning: return "warning";
+    case Diagnostic::Note: return "note";
   }
   return "error";
 }
 
 std::string header(const Diagnostic& d) {
   std::string where;
-  if (d.loc.valid())
-    where = d.loc.str() + ": ";
-  else if (!d.loc.file.empty())
-    where = d.loc.file + ": ";
+  if (d.loc.valid()) where = d.loc.str() + ": ";
+  else if (!d.loc.file.empty()) where = d.loc.file + ": ";
   return fmt::format("{}{}: {}", where, severityName(d.severity), d.message);
 }
 
@@ -228,12 +220,9 @@ void DiagnosticEngine::print(std::ostream& os) const {
       }
   }
   auto count = [](int n, std::string_view what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); };
-  if (warnings_ > 0 && errors_ > 0)
-    os << count(warnings_, "warning") << " and " << count(errors_, "error");
-  else if (errors_ > 0)
-    os << count(errors_, "error");
-  else if (warnings_ > 0)
-    os << count(warnings_, "warning");
+  if (warnings_ > 0 && errors_ > 0) os << count(warnings_, "warning") << " and " << count(errors_, "error");
+  else if (errors_ > 0) os << count(errors_, "error");
+  else if (warnings_ > 0) os << count(warnings_, "warning");
   if (warnings_ > 0 || errors_ > 0) os << " generated.\n";
 }
 

@@ -25,12 +25,9 @@ std::optional<std::string_view> dtypeAlias(std::string_view s) {
 
 std::string_view frameName(Frame::Kind k) {
   switch (k) {
-    case Frame::Model:
-      return "a model";
-    case Frame::LayerBody:
-      return "a layer's body";
-    case Frame::Def:
-      return "a 'def'";
+    case Frame::Model: return "a model";
+    case Frame::LayerBody: return "a layer's body";
+    case Frame::Def: return "a 'def'";
   }
   return "?";
 }
@@ -90,10 +87,8 @@ void Elaborator::model(const ast::Model& m, const SourceFile& file, Reporter& r)
   for (const std::string& name : modelEnv_->order()) {
     const Binding* b = modelEnv_->findLocal(name);
     if (!b->decl) continue;
-    if (b->value.isTensor())
-      scope_.add(name, *b->decl, b->value.type);
-    else if (!b->value.ok())
-      scope_.add(name, *b->decl, std::nullopt);
+    if (b->value.isTensor()) scope_.add(name, *b->decl, b->value.type);
+    else if (!b->value.ok()) scope_.add(name, *b->decl, std::nullopt);
   }
   if (summary_) {
     summary_->model = m.name;
@@ -244,12 +239,8 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
         if (bind(f, d, d.name, d.nameRange, std::move(v), true) && tensor) outputs_.emplace_back(d.name, node);
         break;
       }
-      case ast::Decl::Let:
-        assign(f, d);
-        break;
-      case ast::Decl::For:
-        forLoop(f, d);
-        break;
+      case ast::Decl::Let: assign(f, d); break;
+      case ast::Decl::For: forLoop(f, d); break;
       case ast::Decl::Return: {
         if (f.kind != Frame::Def) {
           misplaced("'return'", "a 'def'");
@@ -399,10 +390,8 @@ std::optional<ir::TensorType> Elaborator::resolveType(Frame& f, const ast::Decl&
     out.dtype = *dt;
   } else {
     std::string hint;
-    if (auto alias = dtypeAlias(t.dtype))
-      hint = fmt::format("; did you mean '{}'?", *alias);
-    else
-      hint = didYouMean(t.dtype, {"f32", "f64", "i32"});
+    if (auto alias = dtypeAlias(t.dtype)) hint = fmt::format("; did you mean '{}'?", *alias);
+    else hint = didYouMean(t.dtype, {"f32", "f64", "i32"});
     if (hint.empty()) hint = "; the dtypes are f32, f64 and i32";
     r.error(t.dtypeRange, fmt::format("unknown dtype {}{}", quoted(t.dtype), hint));
     ok = false;
@@ -413,10 +402,8 @@ std::optional<ir::TensorType> Elaborator::resolveType(Frame& f, const ast::Decl&
     ok = false;
   }
   for (const ast::DimExpr& d : t.dims) {
-    if (auto dim = resolveDim(f, d, decl, isParam))
-      out.shape.push_back(*dim);
-    else
-      ok = false;
+    if (auto dim = resolveDim(f, d, decl, isParam)) out.shape.push_back(*dim);
+    else ok = false;
   }
   if (!ok) return std::nullopt;
   // Sizes computed later (bytes of a buffer) must not overflow.
@@ -456,10 +443,8 @@ std::optional<ir::Dim> Elaborator::resolveDim(Frame& f, const ast::DimExpr& d, c
   const char* last = first + d.text.size();
   const auto [ptr, ec] = std::from_chars(first, last, v);
   if (ec == std::errc::result_out_of_range) {
-    if (d.text[0] == '-')
-      r.error(d.range, fmt::format("dimension must be positive, got {}", d.text));
-    else
-      r.error(d.range, fmt::format("dimension {} is too large (the limit is 2^31 - 1 = {})", d.text, kMaxDim));
+    if (d.text[0] == '-') r.error(d.range, fmt::format("dimension must be positive, got {}", d.text));
+    else r.error(d.range, fmt::format("dimension {} is too large (the limit is 2^31 - 1 = {})", d.text, kMaxDim));
     return std::nullopt;
   }
   if (ec != std::errc{} || ptr != last) {
@@ -498,8 +483,7 @@ ir::Init Elaborator::resolveInit(Frame& f, const std::optional<ast::CallExpr>& i
     if (const ast::Arg* a = (*bound)[i]) {
       // Any compile-time number: a literal, or a layer argument such as `std = scale / 10`.
       Value v = eval(f, *a->value);
-      if (v.kind == Value::Number)
-        values[i] = v.num;
+      if (v.kind == Value::Number) values[i] = v.num;
       else if (v.ok())
         r.error(a->value->range, fmt::format("argument '{}' of '{}' must be a number", p.name, callee.name));
     } else {
@@ -600,10 +584,8 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
   inst->members = std::make_unique<Env>(&globals_);
   for (std::size_t i = 0; i < layer.params.size(); ++i)
     inst->members->set(layer.params[i].name, {(*bound)[i], nullptr, layer.params[i].range, layer.file, true});
-  if (f.self)
-    f.self->children.push_back(inst);
-  else
-    instances_.push_back(inst);
+  if (f.self) f.self->children.push_back(inst);
+  else instances_.push_back(inst);
   Frame body;
   body.kind = Frame::LayerBody;
   body.env = inst->members.get();

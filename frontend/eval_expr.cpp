@@ -17,36 +17,24 @@ namespace {
 
 std::string_view verb(ast::BinaryOp op) {
   switch (op) {
-    case ast::BinaryOp::Add:
-      return "add";
-    case ast::BinaryOp::Sub:
-      return "subtract";
-    case ast::BinaryOp::Mul:
-      return "multiply";
-    case ast::BinaryOp::Div:
-      return "divide";
-    case ast::BinaryOp::Pow:
-      return "raise to a power";
-    case ast::BinaryOp::MatMul:
-      return "matmul";
+    case ast::BinaryOp::Add: return "add";
+    case ast::BinaryOp::Sub: return "subtract";
+    case ast::BinaryOp::Mul: return "multiply";
+    case ast::BinaryOp::Div: return "divide";
+    case ast::BinaryOp::Pow: return "raise to a power";
+    case ast::BinaryOp::MatMul: return "matmul";
   }
   return "?";
 }
 
 ir::Op elementwiseOp(ast::BinaryOp op) {
   switch (op) {
-    case ast::BinaryOp::Add:
-      return ir::Op::Add;
-    case ast::BinaryOp::Sub:
-      return ir::Op::Sub;
-    case ast::BinaryOp::Mul:
-      return ir::Op::Mul;
-    case ast::BinaryOp::Div:
-      return ir::Op::Div;
-    case ast::BinaryOp::Pow:
-      return ir::Op::Pow;
-    case ast::BinaryOp::MatMul:
-      return ir::Op::MatMul;
+    case ast::BinaryOp::Add: return ir::Op::Add;
+    case ast::BinaryOp::Sub: return ir::Op::Sub;
+    case ast::BinaryOp::Mul: return ir::Op::Mul;
+    case ast::BinaryOp::Div: return ir::Op::Div;
+    case ast::BinaryOp::Pow: return ir::Op::Pow;
+    case ast::BinaryOp::MatMul: return ir::Op::MatMul;
   }
   throw std::logic_error("unknown binary operator");
 }
@@ -57,18 +45,12 @@ bool integral(double v) { return std::floor(v) == v && std::abs(v) < 9.0e15; }
 
 std::string Value::describe() const {
   switch (kind) {
-    case Error:
-      return "an erroneous value";
-    case Number:
-      return fmt::format("the number {}", num);
-    case Dim:
-      return fmt::format("the symbolic dimension '{}'", dim.symbol);
-    case Tensor:
-      return type.str();
-    case Tuple:
-      return fmt::format("a tuple of {} value{}", elems.size(), elems.size() == 1 ? "" : "s");
-    case Instance:
-      return fmt::format("layer instance '{}' ({})", inst->path, inst->layer->name);
+    case Error: return "an erroneous value";
+    case Number: return fmt::format("the number {}", num);
+    case Dim: return fmt::format("the symbolic dimension '{}'", dim.symbol);
+    case Tensor: return type.str();
+    case Tuple: return fmt::format("a tuple of {} value{}", elems.size(), elems.size() == 1 ? "" : "s");
+    case Instance: return fmt::format("layer instance '{}' ({})", inst->path, inst->layer->name);
     case Callable:
       if (layer) return fmt::format("layer '{}'", layer->name);
       if (function) return fmt::format("function '{}'", function->name);
@@ -156,20 +138,13 @@ Value Elaborator::eval(Frame& f, const ast::Expr& e) {
     ~Depth() { --d; }
   } depth(evalDepth_);
   switch (e.kind) {
-    case ast::Expr::Number:
-      return Value::number(e.number, e.integer && integral(e.number));
-    case ast::Expr::Name:
-      return evalName(f, e);
-    case ast::Expr::Binary:
-      return evalBinary(f, e);
-    case ast::Expr::Neg:
-      return evalNeg(f, e);
-    case ast::Expr::Call:
-      return evalCall(f, e);
-    case ast::Expr::Index:
-      return evalIndex(f, e);
-    case ast::Expr::Member:
-      return evalMember(f, e);
+    case ast::Expr::Number: return Value::number(e.number, e.integer && integral(e.number));
+    case ast::Expr::Name: return evalName(f, e);
+    case ast::Expr::Binary: return evalBinary(f, e);
+    case ast::Expr::Neg: return evalNeg(f, e);
+    case ast::Expr::Call: return evalCall(f, e);
+    case ast::Expr::Index: return evalIndex(f, e);
+    case ast::Expr::Member: return evalMember(f, e);
     case ast::Expr::Tuple: {
       std::vector<Value> elems;
       bool ok = true;
@@ -213,15 +188,9 @@ Value Elaborator::numberOp(Frame& f, ast::BinaryOp op, const Value& a, const Val
   double v = 0;
   bool isInt = a.isInt && b.isInt;
   switch (op) {
-    case ast::BinaryOp::Add:
-      v = a.num + b.num;
-      break;
-    case ast::BinaryOp::Sub:
-      v = a.num - b.num;
-      break;
-    case ast::BinaryOp::Mul:
-      v = a.num * b.num;
-      break;
+    case ast::BinaryOp::Add: v = a.num + b.num; break;
+    case ast::BinaryOp::Sub: v = a.num - b.num; break;
+    case ast::BinaryOp::Mul: v = a.num * b.num; break;
     case ast::BinaryOp::Div:
       if (b.num == 0) {
         f.r->error(e.opRange, "division by zero", {e.lhs->range, e.rhs->range});
@@ -418,9 +387,7 @@ Value Elaborator::evalCall(Frame& f, const ast::Expr& e) {
       }
       if (callee.layer) return instantiate(f, *callee.layer, e, std::move(args));
       return callFunction(f, *callee.function, callee.inst, e, std::move(args));
-    default:
-      r.error(e.opRange, fmt::format("{} cannot be called", callee.describe()));
-      return Value::error();
+    default: r.error(e.opRange, fmt::format("{} cannot be called", callee.describe())); return Value::error();
   }
 }
 

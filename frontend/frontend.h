@@ -15,10 +15,10 @@ namespace sinter::frontend {
 
 // One layer instance of a model, for `sinter check`'s Keras-like summary.
 struct LayerSummary {
-  std::string path;    // "encoder.fc1"
-  std::string layer;   // "Dense"
-  int depth = 0;       // 0: made by the model; 1: inside a layer made by the model; ...
-  std::string output;  // type of its last call's result ("f32[batch,256]"), "multiple", or "" if never called
+  std::string path;         // "encoder.fc1"
+  std::string layer;        // "Dense"
+  int depth = 0;            // 0: made by the model; 1: inside a layer made by the model; ...
+  std::string output;       // type of its last call's result ("f32[batch,256]"), "multiple", or "" if never called
   std::int64_t params = 0;  // its own and its sub-layers'
   std::int64_t bytes = 0;
 };

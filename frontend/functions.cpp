@@ -149,10 +149,8 @@ std::pair<std::int64_t, std::vector<std::string>> elementCount(const ir::Shape& 
   std::int64_t n = 1;
   std::vector<std::string> syms;
   for (const ir::Dim& d : s) {
-    if (d.isSymbolic())
-      syms.push_back(d.symbol);
-    else
-      n *= d.size;
+    if (d.isSymbolic()) syms.push_back(d.symbol);
+    else n *= d.size;
   }
   std::sort(syms.begin(), syms.end());
   return {n, syms};
@@ -163,32 +161,19 @@ double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
 // Folds a unary function of a compile-time number.
 std::optional<double> fold(ir::Op op, double x) {
   switch (op) {
-    case ir::Op::Neg:
-      return -x;
-    case ir::Op::Exp:
-      return std::exp(x);
-    case ir::Op::Log:
-      return x > 0 ? std::optional(std::log(x)) : std::nullopt;
-    case ir::Op::Sqrt:
-      return x >= 0 ? std::optional(std::sqrt(x)) : std::nullopt;
-    case ir::Op::Abs:
-      return std::abs(x);
-    case ir::Op::Sign:
-      return static_cast<double>((x > 0) - (x < 0));
-    case ir::Op::Sigmoid:
-      return 1 / (1 + std::exp(-x));
-    case ir::Op::Tanh:
-      return std::tanh(x);
-    case ir::Op::Relu:
-      return std::max(x, 0.0);
-    case ir::Op::Gelu:
-      return gelu(x);
-    case ir::Op::Softplus:
-      return std::log1p(std::exp(x));
-    case ir::Op::StopGradient:
-      return x;
-    default:
-      return std::nullopt;
+    case ir::Op::Neg: return -x;
+    case ir::Op::Exp: return std::exp(x);
+    case ir::Op::Log: return x > 0 ? std::optional(std::log(x)) : std::nullopt;
+    case ir::Op::Sqrt: return x >= 0 ? std::optional(std::sqrt(x)) : std::nullopt;
+    case ir::Op::Abs: return std::abs(x);
+    case ir::Op::Sign: return static_cast<double>((x > 0) - (x < 0));
+    case ir::Op::Sigmoid: return 1 / (1 + std::exp(-x));
+    case ir::Op::Tanh: return std::tanh(x);
+    case ir::Op::Relu: return std::max(x, 0.0);
+    case ir::Op::Gelu: return gelu(x);
+    case ir::Op::Softplus: return std::log1p(std::exp(x));
+    case ir::Op::StopGradient: return x;
+    default: return std::nullopt;
   }
 }
 
@@ -517,8 +502,9 @@ Value crossEntropy(CallSite& s) {
     return s.fail(0, fmt::format("cross_entropy needs floating-point logits of shape [N, C], got {}", lt.str()));
   if (yt == lt) return s.el.emit(s.f, ir::Op::SoftCrossEntropy, {logits->node, labels->node}, {}, s.call.opRange);
   if (yt.dtype != ir::DType::I32 || yt.shape.size() != 1)
-    return s.fail(1, fmt::format("cross_entropy needs class labels i32[N] or one-hot targets {} (the logits' type), got {}",
-                                 lt.str(), yt.str()));
+    return s.fail(
+        1, fmt::format("cross_entropy needs class labels i32[N] or one-hot targets {} (the logits' type), got {}",
+                       lt.str(), yt.str()));
   if (!(lt.shape[0] == yt.shape[0]))
     return s.failCall(fmt::format("cross_entropy's logits {} and labels {} disagree on N ({} vs {})", lt.str(),
                                   yt.str(), lt.shape[0].str(), yt.shape[0].str()));

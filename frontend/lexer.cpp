@@ -29,36 +29,21 @@ Tok keywordOrIdent(std::string_view word) {
 // Single-character punctuation; Tok::Eof when c is none.
 Tok punctuation(char c) {
   switch (c) {
-    case '(':
-      return Tok::LParen;
-    case ')':
-      return Tok::RParen;
-    case '[':
-      return Tok::LBracket;
-    case ']':
-      return Tok::RBracket;
-    case '{':
-      return Tok::LBrace;
-    case '}':
-      return Tok::RBrace;
-    case ',':
-      return Tok::Comma;
-    case ':':
-      return Tok::Colon;
-    case '=':
-      return Tok::Equal;
-    case '+':
-      return Tok::Plus;
-    case '-':
-      return Tok::Minus;
-    case '*':
-      return Tok::Star;
-    case '/':
-      return Tok::Slash;
-    case '@':
-      return Tok::At;
-    default:
-      return Tok::Eof;
+    case '(': return Tok::LParen;
+    case ')': return Tok::RParen;
+    case '[': return Tok::LBracket;
+    case ']': return Tok::RBracket;
+    case '{': return Tok::LBrace;
+    case '}': return Tok::RBrace;
+    case ',': return Tok::Comma;
+    case ':': return Tok::Colon;
+    case '=': return Tok::Equal;
+    case '+': return Tok::Plus;
+    case '-': return Tok::Minus;
+    case '*': return Tok::Star;
+    case '/': return Tok::Slash;
+    case '@': return Tok::At;
+    default: return Tok::Eof;
   }
 }
 
@@ -84,12 +69,9 @@ std::string escape(std::string_view s, std::size_t maxChars = 8) {
       i += n;
       continue;
     }
-    if (c == '\'' || c == '\\')
-      out += fmt::format("\\{}", static_cast<char>(c));
-    else if (c >= 0x20 && c < 0x7F)
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("\\x{:02x}", c);
+    if (c == '\'' || c == '\\') out += fmt::format("\\{}", static_cast<char>(c));
+    else if (c >= 0x20 && c < 0x7F) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
     ++i;
   }
   return out;
@@ -110,28 +92,17 @@ class Lexer {
   std::vector<Token> run() {
     while (i_ < s_.size()) {
       const char c = s_[i_];
-      if (c == '\n')
-        newline();
-      else if (isSpace(c))
-        advance(1);
-      else if (c == '#')
-        skipComment();
-      else if (isDigit(c) || (c == '.' && i_ + 1 < s_.size() && isDigit(s_[i_ + 1])))
-        number();
-      else if (isIdentStart(c))
-        identifier();
-      else if (c == '*' && i_ + 1 < s_.size() && s_[i_ + 1] == '*')
-        emit(Tok::Power, 2);
-      else if (c == '.' && i_ + 1 < s_.size() && s_[i_ + 1] == '.')
-        emit(Tok::DotDot, 2);
-      else if (c == '.')
-        emit(Tok::Dot, 1);
-      else if (c == '"')
-        string();
-      else if (Tok p = punctuation(c); p != Tok::Eof)
-        emit(p, 1);
-      else
-        unknownCharacters();
+      if (c == '\n') newline();
+      else if (isSpace(c)) advance(1);
+      else if (c == '#') skipComment();
+      else if (isDigit(c) || (c == '.' && i_ + 1 < s_.size() && isDigit(s_[i_ + 1]))) number();
+      else if (isIdentStart(c)) identifier();
+      else if (c == '*' && i_ + 1 < s_.size() && s_[i_ + 1] == '*') emit(Tok::Power, 2);
+      else if (c == '.' && i_ + 1 < s_.size() && s_[i_ + 1] == '.') emit(Tok::DotDot, 2);
+      else if (c == '.') emit(Tok::Dot, 1);
+      else if (c == '"') string();
+      else if (Tok p = punctuation(c); p != Tok::Eof) emit(p, 1);
+      else unknownCharacters();
     }
     out_.push_back({Tok::Eof, {line_, col_}, {}});
     return std::move(out_);
@@ -185,8 +156,7 @@ class Lexer {
       const Range range{{line_, col_}, {line_, col_ + static_cast<int>(text.size())}};
       if (s_[start] == '.' && bad == j)
         r_.error(range, fmt::format("a number must start with a digit: write '0{}'", text));
-      else
-        r_.error(range, fmt::format("malformed number '{}'", escape(text, 32)));
+      else r_.error(range, fmt::format("malformed number '{}'", escape(text, 32)));
       emit(Tok::Error, text.size());
       return;
     }

@@ -188,8 +188,7 @@ ast::IndexItem Parser::indexItem() {
 ast::ExprPtr Parser::primary() {
   const Token t = cur();
   switch (t.kind) {
-    case Tok::Number:
-      return number(nullptr);
+    case Tok::Number: return number(nullptr);
     case Tok::Ident: {
       take();
       auto e = node(ast::Expr::Name, t.range(), t.range());
@@ -222,10 +221,8 @@ ast::ExprPtr Parser::primary() {
       e->range = {t.pos, prevEnd_};
       return e;
     }
-    case Tok::String:
-      fail(t.range(), "a string can only follow 'import'");
-    default:
-      failExpected("expected an expression");
+    case Tok::String: fail(t.range(), "a string can only follow 'import'");
+    default: failExpected("expected an expression");
   }
 }
 

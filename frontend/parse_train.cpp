@@ -89,8 +89,8 @@ void Parser::setting(ast::TrainBlock& t) {
       case ast::Setting::ClipNorm: {
         const bool negative = at(Tok::Minus) && peek(1).is(Tok::Number);
         if (!negative && !at(Tok::Number))
-          failExpected(fmt::format("expected {} after '{}'", s.kind == ast::Setting::ClipNorm ? "a number" : "an integer",
-                                   key.text));
+          failExpected(fmt::format("expected {} after '{}'",
+                                   s.kind == ast::Setting::ClipNorm ? "a number" : "an integer", key.text));
         const Pos begin = cur().pos;
         if (negative) take();
         const Token v = take();

@@ -294,18 +294,10 @@ void Parser::statement(std::vector<ast::Decl>& out) {
 void Parser::declaration(ast::Decl& d) {
   const Token first = cur();
   switch (first.kind) {
-    case Tok::KwInput:
-      d.kind = ast::Decl::Input;
-      break;
-    case Tok::KwParam:
-      d.kind = ast::Decl::Param;
-      break;
-    case Tok::KwOutput:
-      d.kind = ast::Decl::Output;
-      break;
-    case Tok::KwFor:
-      forLoop(d);
-      return;
+    case Tok::KwInput: d.kind = ast::Decl::Input; break;
+    case Tok::KwParam: d.kind = ast::Decl::Param; break;
+    case Tok::KwOutput: d.kind = ast::Decl::Output; break;
+    case Tok::KwFor: forLoop(d); return;
     case Tok::KwReturn: {
       d.kind = ast::Decl::Return;
       d.keywordRange = take().range();
@@ -361,8 +353,7 @@ void Parser::declaration(ast::Decl& d) {
             fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
       failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
     }
-    case Tok::KwDef:
-      fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
+    case Tok::KwDef: fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
     default:
       fail(first.range(), fmt::format("expected a statement (input, param, output, for, return or NAME = "
                                       "expression), found {}",

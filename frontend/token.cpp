@@ -6,86 +6,49 @@ namespace sinter::frontend {
 
 std::string_view tokName(Tok k) {
   switch (k) {
-    case Tok::Eof:
-      return "end of file";
-    case Tok::Newline:
-      return "end of line";
-    case Tok::Error:
-      return "invalid text";
-    case Tok::Ident:
-      return "a name";
-    case Tok::Number:
-      return "a number";
-    case Tok::KwModel:
-      return "'model'";
-    case Tok::KwTrain:
-      return "'train'";
-    case Tok::KwInput:
-      return "'input'";
-    case Tok::KwParam:
-      return "'param'";
-    case Tok::KwOutput:
-      return "'output'";
-    case Tok::KwLayer:
-      return "'layer'";
-    case Tok::KwDef:
-      return "'def'";
-    case Tok::KwFor:
-      return "'for'";
-    case Tok::KwReturn:
-      return "'return'";
-    case Tok::KwImport:
-      return "'import'";
-    case Tok::String:
-      return "a string";
-    case Tok::LParen:
-      return "'('";
-    case Tok::RParen:
-      return "')'";
-    case Tok::LBracket:
-      return "'['";
-    case Tok::RBracket:
-      return "']'";
-    case Tok::LBrace:
-      return "'{'";
-    case Tok::RBrace:
-      return "'}'";
-    case Tok::Comma:
-      return "','";
-    case Tok::Colon:
-      return "':'";
-    case Tok::Equal:
-      return "'='";
-    case Tok::Plus:
-      return "'+'";
-    case Tok::Minus:
-      return "'-'";
-    case Tok::Star:
-      return "'*'";
-    case Tok::Slash:
-      return "'/'";
-    case Tok::Power:
-      return "'**'";
-    case Tok::At:
-      return "'@'";
-    case Tok::Dot:
-      return "'.'";
-    case Tok::DotDot:
-      return "'..'";
+    case Tok::Eof: return "end of file";
+    case Tok::Newline: return "end of line";
+    case Tok::Error: return "invalid text";
+    case Tok::Ident: return "a name";
+    case Tok::Number: return "a number";
+    case Tok::KwModel: return "'model'";
+    case Tok::KwTrain: return "'train'";
+    case Tok::KwInput: return "'input'";
+    case Tok::KwParam: return "'param'";
+    case Tok::KwOutput: return "'output'";
+    case Tok::KwLayer: return "'layer'";
+    case Tok::KwDef: return "'def'";
+    case Tok::KwFor: return "'for'";
+    case Tok::KwReturn: return "'return'";
+    case Tok::KwImport: return "'import'";
+    case Tok::String: return "a string";
+    case Tok::LParen: return "'('";
+    case Tok::RParen: return "')'";
+    case Tok::LBracket: return "'['";
+    case Tok::RBracket: return "']'";
+    case Tok::LBrace: return "'{'";
+    case Tok::RBrace: return "'}'";
+    case Tok::Comma: return "','";
+    case Tok::Colon: return "':'";
+    case Tok::Equal: return "'='";
+    case Tok::Plus: return "'+'";
+    case Tok::Minus: return "'-'";
+    case Tok::Star: return "'*'";
+    case Tok::Slash: return "'/'";
+    case Tok::Power: return "'**'";
+    case Tok::At: return "'@'";
+    case Tok::Dot: return "'.'";
+    case Tok::DotDot: return "'..'";
   }
   return "?";
 }
 
 std::string describe(const Token& t) {
   switch (t.kind) {
-    case Tok::Ident:
-      return quoted(t.text);
-    case Tok::Number:
-      return "number " + quoted(t.text);
-    case Tok::String:
-      return "string " + std::string(t.text.substr(0, 40)) + (t.text.size() > 40 ? "...\"" : "");
-    default:
-      return std::string(tokName(t.kind));
+    case Tok::Ident: return quoted(t.text);
+    case Tok::Number: return "number " + quoted(t.text);
+    case Tok::String: return "string " + std::string(t.text.substr(0, 40)) + (t.text.size() > 40 ? "...\"" : "");
+    default: return std::string(tokName(t.kind));
   }
 }
 

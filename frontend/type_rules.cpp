@@ -45,8 +45,8 @@ TypeCheck checkMatMul(const ir::TensorType& a, const ir::TensorType& b) {
   const ir::Shape lead(a.shape.begin(), a.shape.end() - 2), leadB(b.shape.begin(), b.shape.end() - 2);
   auto batch = ir::broadcastShapes(lead, leadB);
   if (!batch)
-    return TypeCheck::fail(fmt::format("cannot matmul {} by {}: the leading (batch) dimensions do not broadcast",
-                                       a.str(), b.str()));
+    return TypeCheck::fail(
+        fmt::format("cannot matmul {} by {}: the leading (batch) dimensions do not broadcast", a.str(), b.str()));
   ir::TensorType out{a.dtype, *batch};
   out.shape.push_back(a.shape[ra - 2]);
   out.shape.push_back(b.shape[rb - 1]);

@@ -62,8 +62,8 @@ void checkLabels(const sinter_model_desc& m, const AccuracyTensors& a, const voi
   for (int64_t i = 0; i < batch; ++i)
     if (y[i] < 0 || y[i] >= a.classes)
       throw ArgumentError("label " + std::to_string(y[i]) + " of sample " + std::to_string(i) + " in input '" +
-                          str(m.inputs[a.labelInput].name) + "' is out of range: output '" + str(m.outputs[a.predOutput].name) +
-                          "' has " + std::to_string(a.classes) + " classes");
+                          str(m.inputs[a.labelInput].name) + "' is out of range: output '" +
+                          str(m.outputs[a.predOutput].name) + "' has " + std::to_string(a.classes) + " classes");
 }
 
 void checkDescriptor(const sinter_model_desc* model) {
@@ -71,7 +71,7 @@ void checkDescriptor(const sinter_model_desc* model) {
   const std::string name = "model '" + str(model->name) + "'";
   if (model->abi_version != SINTER_ABI_VERSION)
     throw Error(name + " was compiled for ABI version " + std::to_string(model->abi_version) + ", this runtime is " +
-                            std::to_string(SINTER_ABI_VERSION) + "; rebuild it with this version of sinter");
+                std::to_string(SINTER_ABI_VERSION) + "; rebuild it with this version of sinter");
   if (!model->forward || model->num_inputs < 0 || model->num_params < 0 || model->num_outputs < 0 ||
       (model->num_inputs > 0 && !model->inputs) || (model->num_params > 0 && !model->params) ||
       (model->num_outputs > 0 && !model->outputs))

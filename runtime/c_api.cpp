@@ -30,7 +30,7 @@ struct sinter_instance {
   std::unique_ptr<rt::Optimizer> optimizer;
   std::vector<rt::Storage> evalOutputs;  // sinter_evaluate's outputs, sized for evalBatch samples
   int64_t evalBatch = 0;
-  uint64_t seed = 0;   // with the step count, the seed of each train step's random ops (dropout)
+  uint64_t seed = 0;  // with the step count, the seed of each train step's random ops (dropout)
   uint64_t steps = 0;
   std::string error;
 };
@@ -94,15 +94,18 @@ std::vector<void*> evalOutputs(sinter_instance& in, int64_t batch) {
 // The descriptors and count of one kind of tensor; an ArgumentError for an unknown kind.
 const sinter_tensor_desc* tensorsOf(const sinter_model_desc& m, int32_t kind, int32_t& count) {
   switch (kind) {
-  case SINTER_INPUT: count = m.num_inputs; return m.inputs;
-  case SINTER_PARAM: count = m.num_params; return m.params;
-  case SINTER_OUTPUT: count = m.num_outputs; return m.outputs;
-  default:
-    throw ArgumentError("unknown tensor kind " + std::to_string(kind) + " (SINTER_INPUT, SINTER_PARAM or SINTER_OUTPUT)");
+    case SINTER_INPUT: count = m.num_inputs; return m.inputs;
+    case SINTER_PARAM: count = m.num_params; return m.params;
+    case SINTER_OUTPUT: count = m.num_outputs; return m.outputs;
+    default:
+      throw ArgumentError("unknown tensor kind " + std::to_string(kind) +
+                          " (SINTER_INPUT, SINTER_PARAM or SINTER_OUTPUT)");
   }
 }
 
-const char* kindName(int32_t kind) { return kind == SINTER_INPUT ? "input" : kind == SINTER_PARAM ? "param" : "output"; }
+const char* kindName(int32_t kind) {
+  return kind == SINTER_INPUT ? "input" : kind == SINTER_PARAM ? "param" : "output";
+}
 
 }  // namespace
 
@@ -144,8 +147,8 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
       const int32_t dtype = model->num_params > 0 ? model->params[0].dtype : SINTER_F32;
       for (int32_t i = 0; i < model->num_params; ++i)
         if (model->params[i].dtype != dtype)
-          throw rt::Error("model '" + str(model->name) + "' mixes param dtypes ('" + str(model->params[0].name) + "' and '" +
-                          str(model->params[i].name) + "'); its optimizer updates params of one dtype");
+          throw rt::Error("model '" + str(model->name) + "' mixes param dtypes ('" + str(model->params[0].name) +
+                          "' and '" + str(model->params[i].name) + "'); its optimizer updates params of one dtype");
       in->optimizer = rt::Optimizer::create(model->train, sizes, dtype);
     }
     return in.release();
@@ -173,15 +176,16 @@ int32_t sinter_num_tensors(sinter_instance* in, int32_t kind) {
   return status == SINTER_OK ? count : -1;
 }
 
-sinter_status sinter_tensor_shape(sinter_instance* in, int32_t kind, int32_t index, int64_t batch, sinter_tensor_info* info,
-                                  int64_t* dims, int32_t capacity) {
+sinter_status sinter_tensor_shape(sinter_instance* in, int32_t kind, int32_t index, int64_t batch,
+                                  sinter_tensor_info* info, int64_t* dims, int32_t capacity) {
   return guarded(in, [&] {
     if (!info) throw ArgumentError("info is NULL");
     int32_t count = 0;
     const sinter_tensor_desc* tensors = tensorsOf(*in->model, kind, count);
     if (index < 0 || index >= count)
-      throw ArgumentError(std::string(kindName(kind)) + " index " + std::to_string(index) + " is out of range: model '" +
-                          str(in->model->name) + "' has " + std::to_string(count) + " " + kindName(kind) + "s");
+      throw ArgumentError(std::string(kindName(kind)) + " index " + std::to_string(index) +
+                          " is out of range: model '" + str(in->model->name) + "' has " + std::to_string(count) + " " +
+                          kindName(kind) + "s");
     rt::checkBatch(batch);
     const sinter_tensor_desc& t = tensors[index];
     if (dims && capacity < t.rank)
@@ -266,12 +270,14 @@ sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* co
 }
 
 float* sinter_param_data(sinter_instance* in, int32_t index) {
-  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F32) return nullptr;
+  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F32)
+    return nullptr;
   return static_cast<float*>(in->paramPtrs[static_cast<size_t>(index)]);
 }
 
 double* sinter_param_data_f64(sinter_instance* in, int32_t index) {
-  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F64) return nullptr;
+  if (!in || index < 0 || index >= in->model->num_params || in->model->params[index].dtype != SINTER_F64)
+    return nullptr;
   return static_cast<double*>(in->paramPtrs[static_cast<size_t>(index)]);
 }
 

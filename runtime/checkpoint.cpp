@@ -5,15 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <memory>
 #include <set>
-#include <unistd.h>
 #include <vector>
 
 namespace sinter::rt {
@@ -98,9 +98,8 @@ std::string structureHash(const sinter_model_desc& model) {
 void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras) {
   json header = json::object();
-  header["__metadata__"] = {{"format", "pt"},
-                            {"sinter_model", model.name ? model.name : ""},
-                            {"sinter_structure", structureHash(model)}};
+  header["__metadata__"] = {
+      {"format", "pt"}, {"sinter_model", model.name ? model.name : ""}, {"sinter_structure", structureHash(model)}};
   if (extras)
     for (const auto& [k, v] : extras->metadata) header["__metadata__"][k] = v;
   uint64_t offset = 0;
@@ -111,7 +110,8 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
     if (name.empty() || name == "__metadata__" || header.contains(name))
       throw Error(path + ": cannot save param named '" + name + "': empty, reserved or duplicate");
     bytes[i] = static_cast<uint64_t>(checkedParamCount(path, t)) * elementBytes(t.dtype);
-    header[name] = {{"dtype", dtypeName(t.dtype)}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
+    header[name] = {
+        {"dtype", dtypeName(t.dtype)}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
     offset += bytes[i];
   }
   std::vector<uint64_t> extraBytes;
@@ -122,7 +122,8 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
       if (t.name.find('/') == std::string::npos || header.contains(t.name))
         throw Error(path + ": cannot save extra tensor named '" + t.name + "': it needs a '/' and a unique name");
       extraBytes.push_back(n * elementBytes(t.dtype));
-      header[t.name] = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
+      header[t.name] = {
+          {"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
       offset += extraBytes.back();
     }
   std::string text = header.dump();

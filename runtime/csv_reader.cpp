@@ -19,7 +19,7 @@ struct Field {
 
 // Splits the text into records of fields, tracking each field's line and column.
 class Lexer {
-public:
+ public:
   Lexer(const std::string& path, const std::string& text, char delim) : path_(path), s_(text), delim_(delim) {}
 
   // The next non-empty record, or false at the end.
@@ -40,7 +40,7 @@ public:
     }
   }
 
-private:
+ private:
   char peek(size_t k) const { return i_ + k < s_.size() ? s_[i_ + k] : '\0'; }
   void advance() { ++i_, ++col_; }
   void newline() {
@@ -48,7 +48,9 @@ private:
     ++line_;
     col_ = 1;
   }
-  bool atEnd() const { return i_ >= s_.size() || s_[i_] == delim_ || s_[i_] == '\n' || (s_[i_] == '\r' && peek(1) == '\n'); }
+  bool atEnd() const {
+    return i_ >= s_.size() || s_[i_] == delim_ || s_[i_] == '\n' || (s_[i_] == '\r' && peek(1) == '\n');
+  }
   std::string where(int64_t line, int64_t col) const {
     return path_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
   }
@@ -85,7 +87,8 @@ private:
       f.text += s_[i_];
       advance();
     }
-    while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\t' || f.text.back() == '\r')) f.text.pop_back();
+    while (!f.text.empty() && (f.text.back() == ' ' || f.text.back() == '\t' || f.text.back() == '\r'))
+      f.text.pop_back();
     return f;
   }
 
@@ -110,7 +113,9 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
   int64_t line = 0;
   if (!lex.record(rec, line)) throw Error(path + ": no records (empty file)");
   const size_t columns = rec.size();
-  if (columns < 2) throw Error(path + ":" + std::to_string(line) + ":1: expected at least two columns (features and a label), found 1");
+  if (columns < 2)
+    throw Error(path + ":" + std::to_string(line) +
+                ":1: expected at least two columns (features and a label), found 1");
   std::vector<std::string> names;
   for (size_t c = 0; c < columns; ++c) names.push_back(o.header ? rec[c].text : "column " + std::to_string(c));
 
@@ -130,7 +135,8 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
     if (!found) {
       std::string list;
       for (size_t c = 0; c < columns; ++c) list += (c ? ", " : "") + quoted(names[c]);
-      throw Error(path + ": no column named " + quoted(o.labelColumn) + (o.header ? "; the header has " + list : "; without a header, give a 0-based index"));
+      throw Error(path + ": no column named " + quoted(o.labelColumn) +
+                  (o.header ? "; the header has " + list : "; without a header, give a 0-based index"));
     }
   }
 

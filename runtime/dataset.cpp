@@ -54,8 +54,7 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& wha
   for (int64_t r : rows) {
     if (!pixels.empty())
       d.pixels.insert(d.pixels.end(), pixels.begin() + r * features, pixels.begin() + (r + 1) * features);
-    else
-      d.values.insert(d.values.end(), values.begin() + r * features, values.begin() + (r + 1) * features);
+    else d.values.insert(d.values.end(), values.begin() + r * features, values.begin() + (r + 1) * features);
     d.labels.push_back(labels[r]);
   }
   return d;
@@ -63,10 +62,10 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& wha
 
 Dataset loadIdx(const std::string& imagesPath, const std::string& labelsPath) {
   IdxData images = readIdx(imagesPath), labels = readIdx(labelsPath);
-  if (images.dims.size() < 2)
-    throw Error(imagesPath + ": expected samples [n, rows, cols], the file has 1 dimension");
+  if (images.dims.size() < 2) throw Error(imagesPath + ": expected samples [n, rows, cols], the file has 1 dimension");
   if (labels.dims.size() != 1)
-    throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(labels.dims.size()) + " dimensions");
+    throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(labels.dims.size()) +
+                " dimensions");
   Dataset d;
   d.source = imagesPath;
   d.labelSource = labelsPath;

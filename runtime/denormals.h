@@ -12,7 +12,7 @@ namespace sinter::rt {
 // 100x slower on x86 and never matters for training. The previous MXCSR comes back on every exit path,
 // which matters when the JIT runs the driver inside a host process.
 class DenormalGuard {
-public:
+ public:
   explicit DenormalGuard(bool enable) {
 #if defined(__x86_64__)
     saved_ = _mm_getcsr();
@@ -27,7 +27,7 @@ public:
   DenormalGuard(const DenormalGuard&) = delete;
   DenormalGuard& operator=(const DenormalGuard&) = delete;
 
-private:
+ private:
   unsigned saved_ = 0;
 };
 

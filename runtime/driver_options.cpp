@@ -56,9 +56,7 @@ bool parseMetrics(std::string_view s, int32_t& out) {
   return true;
 }
 
-std::string metricsText(int32_t bits) {
-  return (bits & SINTER_METRIC_ACCURACY) ? "loss,accuracy" : "loss";
-}
+std::string metricsText(int32_t bits) { return (bits & SINTER_METRIC_ACCURACY) ? "loss,accuracy" : "loss"; }
 
 const char* programName(int argc, char** argv, const sinter_model_desc& model) {
   if (argc > 0 && argv[0] && argv[0][0]) return argv[0];
@@ -192,8 +190,8 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       printUsage(model, program, out);
       return ParseResult::Help;
     }
-    static constexpr std::string_view switches[] = {"--quiet", "--no-ftz", "--no-save", "--no-train-acc", "--resume",
-                                                    "--help"};
+    static constexpr std::string_view switches[] = {"--quiet",        "--no-ftz", "--no-save",
+                                                    "--no-train-acc", "--resume", "--help"};
     if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-train-acc" || arg == "--resume") {
       if (arg == "--quiet") o.quiet = true;
       if (arg == "--no-ftz") o.flushDenormals = false;
@@ -214,9 +212,10 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       value = arg.substr(eq + 1);
       hasValue = true;
     }
-    static constexpr std::string_view valued[] = {"--epochs", "--batch", "--lr", "--seed", "--save", "--load",
-                                                  "--metrics", "--eval-every", "--checkpoint-dir",
-                                                  "--checkpoint-every", "--threads", "--metrics-list"};
+    static constexpr std::string_view valued[] = {
+        "--epochs",  "--batch",       "--lr",         "--seed",           "--save",
+        "--load",    "--metrics",     "--eval-every", "--checkpoint-dir", "--checkpoint-every",
+        "--threads", "--metrics-list"};
     const DataFlag* data = findDataFlag(flag);
     bool known = data && !data->value.empty();
     for (std::string_view v : valued) known = known || v == flag;
@@ -236,19 +235,27 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     };
     if (data) {
       if (const std::string expected = setDataFlag(o, flag, v); !expected.empty()) return badValue(expected);
-    }
-    else if (flag == "--save") o.savePath = v;
+    } else if (flag == "--save") o.savePath = v;
     else if (flag == "--load") o.loadPath = v;
     else if (flag == "--metrics") o.metricsPath = v;
-    else if (flag == "--metrics-list") { if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy"); }
-    else if (flag == "--epochs") { if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1"); }
-    else if (flag == "--batch") { if (!parseInt(v, 1, o.batch)) return badValue("an integer >= 1"); }
-    else if (flag == "--seed") { if (!parseU64(v, o.seed)) return badValue("an unsigned integer"); }
-    else if (flag == "--lr") { if (!parseLr(v, o.lr)) return badValue("a finite number >= 0"); }
-    else if (flag == "--checkpoint-dir") o.checkpointDir = v;
-    else if (flag == "--eval-every") { if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1"); }
-    else if (flag == "--threads") { if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256"); }
-    else if (flag == "--checkpoint-every") { if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0"); }
+    else if (flag == "--metrics-list") {
+      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy");
+    } else if (flag == "--epochs") {
+      if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1");
+    } else if (flag == "--batch") {
+      if (!parseInt(v, 1, o.batch)) return badValue("an integer >= 1");
+    } else if (flag == "--seed") {
+      if (!parseU64(v, o.seed)) return badValue("an unsigned integer");
+    } else if (flag == "--lr") {
+      if (!parseLr(v, o.lr)) return badValue("a finite number >= 0");
+    } else if (flag == "--checkpoint-dir") o.checkpointDir = v;
+    else if (flag == "--eval-every") {
+      if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1");
+    } else if (flag == "--threads") {
+      if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256");
+    } else if (flag == "--checkpoint-every") {
+      if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0");
+    }
   }
   if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");
   if (o.checkpointEvery > 0 && o.checkpointDir.empty()) return fail("--checkpoint-every needs --checkpoint-dir DIR");

@@ -8,14 +8,14 @@
 namespace sinter::rt {
 
 class Error : public std::runtime_error {
-public:
+ public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
 // A file that could not be opened, read or written, as opposed to one whose content is wrong: the C API
 // reports the two with different status codes.
 class IoError : public Error {
-public:
+ public:
   using Error::Error;
 };
 

@@ -21,9 +21,9 @@ struct EvalReport {
   bool accuracyMeasured = false;  // the train block's metrics ask for accuracy
   double accuracy = 0;
   int64_t correct = 0;
-  double seconds = 0;  // feeding the batches and the forward passes, not reading or writing files
-  std::string predictionsOutput;           // the output written to the predictions file, when one was
-  std::vector<int64_t> predictionsShape;   // [samples, ...]
+  double seconds = 0;                     // feeding the batches and the forward passes, not reading or writing files
+  std::string predictionsOutput;          // the output written to the predictions file, when one was
+  std::vector<int64_t> predictionsShape;  // [samples, ...]
 };
 
 // Loads the weights o.loadPath into a fresh copy of the model's params, then runs the forward pass over the

@@ -52,12 +52,12 @@ std::string hex32(uint32_t v) {
 
 const char* typeName(unsigned t) {
   switch (t) {
-  case 0x09: return "i8";
-  case 0x0B: return "i16";
-  case 0x0C: return "i32";
-  case 0x0D: return "f32";
-  case 0x0E: return "f64";
-  default: return nullptr;
+    case 0x09: return "i8";
+    case 0x0B: return "i16";
+    case 0x0C: return "i32";
+    case 0x0D: return "f32";
+    case 0x0E: return "f64";
+    default: return nullptr;
   }
 }
 
@@ -81,8 +81,8 @@ IdxData readIdx(const std::string& path) {
                 " (expected 0x00000803 for images or 0x00000801 for labels)");
   if (head[2] != 0x08) {
     const char* t = typeName(head[2]);
-    throw Error(path + ": unsupported IDX element type " + (t ? std::string(t) : hex32(head[2])) +
-                " (magic " + hex32(magic) + "); only u8 (0x08) is supported");
+    throw Error(path + ": unsupported IDX element type " + (t ? std::string(t) : hex32(head[2])) + " (magic " +
+                hex32(magic) + "); only u8 (0x08) is supported");
   }
 
   const unsigned rank = head[3];
@@ -103,8 +103,8 @@ IdxData readIdx(const std::string& path) {
     total *= d;
     bound *= std::max<uint32_t>(d, 1);
     if (bound > static_cast<uint64_t>(kIdxMaxBytes))
-      throw Error(path + ": IDX dimensions " + shape + "... are too large (more than " +
-                  std::to_string(kIdxMaxBytes) + " bytes); the file is corrupt");
+      throw Error(path + ": IDX dimensions " + shape + "... are too large (more than " + std::to_string(kIdxMaxBytes) +
+                  " bytes); the file is corrupt");
   }
 
   // Grow the buffer as data actually arrives, so that a lying header in a short file cannot make the

@@ -86,55 +86,52 @@ void initTyped(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, T* d
   int64_t fanIn = 0, fanOut = 0;
   computeFans(t, fanIn, fanOut);
   const double a = t.init_a, b = t.init_b;
-  auto bad = [&](const std::string& why) {
-    return std::invalid_argument("parameter '" + tensorName(t) + "': " + why);
-  };
+  auto bad = [&](const std::string& why) { return std::invalid_argument("parameter '" + tensorName(t) + "': " + why); };
   switch (t.init) {
-  case SINTER_INIT_ZEROS:
-    for (int64_t i = 0; i < n; ++i) data[i] = T(0);
-    return;
-  case SINTER_INIT_ONES:
-    for (int64_t i = 0; i < n; ++i) data[i] = T(1);
-    return;
-  case SINTER_INIT_CONSTANT:
-    for (int64_t i = 0; i < n; ++i) data[i] = t.init_a;
-    return;
-  case SINTER_INIT_UNIFORM:
-    if (!(a <= b)) throw bad("uniform init needs a <= b");
-    fillUniform(seed, stream, data, n, a, b);
-    return;
-  case SINTER_INIT_NORMAL:
-    if (!(b >= 0)) throw bad("normal init needs std >= 0");
-    fillNormal(seed, stream, data, n, a, b);
-    return;
-  case SINTER_INIT_GLOROT_UNIFORM: {
-    if (n == 0) return;
-    const double l = std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
-    fillUniform(seed, stream, data, n, -l, l);
-    return;
-  }
-  case SINTER_INIT_HE_NORMAL:
-    if (n == 0) return;
-    fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn)));
-    return;
-  case SINTER_INIT_GLOROT_NORMAL:
-    if (n == 0) return;
-    fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn + fanOut)));
-    return;
-  case SINTER_INIT_HE_UNIFORM: {
-    if (n == 0) return;
-    const double l = std::sqrt(6.0 / static_cast<double>(fanIn));
-    fillUniform(seed, stream, data, n, -l, l);
-    return;
-  }
-  case SINTER_INIT_LECUN_UNIFORM: {
-    if (n == 0) return;
-    const double l = 1.0 / std::sqrt(static_cast<double>(fanIn));
-    fillUniform(seed, stream, data, n, -l, l);
-    return;
-  }
-  default:
-    throw bad("unknown init kind " + std::to_string(t.init));
+    case SINTER_INIT_ZEROS:
+      for (int64_t i = 0; i < n; ++i) data[i] = T(0);
+      return;
+    case SINTER_INIT_ONES:
+      for (int64_t i = 0; i < n; ++i) data[i] = T(1);
+      return;
+    case SINTER_INIT_CONSTANT:
+      for (int64_t i = 0; i < n; ++i) data[i] = t.init_a;
+      return;
+    case SINTER_INIT_UNIFORM:
+      if (!(a <= b)) throw bad("uniform init needs a <= b");
+      fillUniform(seed, stream, data, n, a, b);
+      return;
+    case SINTER_INIT_NORMAL:
+      if (!(b >= 0)) throw bad("normal init needs std >= 0");
+      fillNormal(seed, stream, data, n, a, b);
+      return;
+    case SINTER_INIT_GLOROT_UNIFORM: {
+      if (n == 0) return;
+      const double l = std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
+      fillUniform(seed, stream, data, n, -l, l);
+      return;
+    }
+    case SINTER_INIT_HE_NORMAL:
+      if (n == 0) return;
+      fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn)));
+      return;
+    case SINTER_INIT_GLOROT_NORMAL:
+      if (n == 0) return;
+      fillNormal(seed, stream, data, n, 0.0, std::sqrt(2.0 / static_cast<double>(fanIn + fanOut)));
+      return;
+    case SINTER_INIT_HE_UNIFORM: {
+      if (n == 0) return;
+      const double l = std::sqrt(6.0 / static_cast<double>(fanIn));
+      fillUniform(seed, stream, data, n, -l, l);
+      return;
+    }
+    case SINTER_INIT_LECUN_UNIFORM: {
+      if (n == 0) return;
+      const double l = 1.0 / std::sqrt(static_cast<double>(fanIn));
+      fillUniform(seed, stream, data, n, -l, l);
+      return;
+    }
+    default: throw bad("unknown init kind " + std::to_string(t.init));
   }
 }
 

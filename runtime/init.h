@@ -16,7 +16,6 @@
 
 #include <cstdint>
 
-
 namespace sinter::rt {
 
 // Number of elements of a tensor whose dims are all fixed. Throws std::invalid_argument for a symbolic

@@ -23,7 +23,8 @@ AccuracyTensors findAccuracyTensors(const sinter_model_desc& m) {
     if (isLabelsTensor(m.inputs[i])) a.labelInput = i;
   const int32_t dtype = m.outputs[m.loss_output].dtype;
   for (int32_t i = 0; i < m.num_outputs && a.predOutput < 0; ++i)
-    if (i != m.loss_output && isPredictionTensor(m.outputs[i], dtype)) a.predOutput = i, a.classes = m.outputs[i].dims[1];
+    if (i != m.loss_output && isPredictionTensor(m.outputs[i], dtype))
+      a.predOutput = i, a.classes = m.outputs[i].dims[1];
   return a;
 }
 

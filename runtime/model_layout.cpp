@@ -16,10 +16,10 @@ std::string str(const char* s) { return s ? s : ""; }
 
 size_t dtypeSize(const sinter_tensor_desc& t) {
   switch (t.dtype) {
-  case SINTER_F32: return 4;
-  case SINTER_F64: return 8;
-  case SINTER_I32: return 4;
-  default: throw Error("tensor '" + str(t.name) + "' has unknown dtype " + std::to_string(t.dtype));
+    case SINTER_F32: return 4;
+    case SINTER_F64: return 8;
+    case SINTER_I32: return 4;
+    default: throw Error("tensor '" + str(t.name) + "' has unknown dtype " + std::to_string(t.dtype));
   }
 }
 
@@ -73,14 +73,18 @@ Layout checkModel(const sinter_model_desc& m) {
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
-    throw Error(model + " needs one f32 or f64 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
+    throw Error(model +
+                " needs one f32 or f64 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
 
   // One floating dtype for the whole model: the optimizer updates every param in it.
   const std::string dtype = l.dtype == SINTER_F64 ? "f64" : "f32";
   for (int32_t i = 0; i < m.num_params; ++i) {
     const sinter_tensor_desc& t = m.params[i];
     if (t.dtype != l.dtype)
-      throw Error(model + ": param '" + str(t.name) + "' is " + (t.dtype == SINTER_F64 ? "f64" : t.dtype == SINTER_F32 ? "f32" : "not floating") +
+      throw Error(model + ": param '" + str(t.name) + "' is " +
+                  (t.dtype == SINTER_F64   ? "f64"
+                   : t.dtype == SINTER_F32 ? "f32"
+                                           : "not floating") +
                   " but the samples input '" + str(m.inputs[l.imageInput].name) + "' is " + dtype +
                   "; the training driver trains models of one floating dtype (declare every param " + dtype + ")");
     l.paramSizes.push_back(fixedElementCount(t));

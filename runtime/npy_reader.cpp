@@ -74,7 +74,8 @@ NpyArray readNpy(const std::string& path) {
     uint64_t d = 0;
     size_t q = p;
     while (q + 1 < shape.size() && shape[q] >= '0' && shape[q] <= '9') {
-      if (d > (std::numeric_limits<uint64_t>::max() - 9) / 10) throw Error(at(path, hstart) + "dimension too large in " + shape);
+      if (d > (std::numeric_limits<uint64_t>::max() - 9) / 10)
+        throw Error(at(path, hstart) + "dimension too large in " + shape);
       d = d * 10 + static_cast<uint64_t>(shape[q++] - '0');
     }
     if (q == p) throw Error(at(path, hstart) + "malformed 'shape' " + shape);
@@ -88,7 +89,8 @@ NpyArray readNpy(const std::string& path) {
   if (t.size() < 3 || (t[0] != '<' && t[0] != '|' && t[0] != '=' && t[0] != '>'))
     throw Error(at(path, hstart) + "unsupported dtype '" + t + "'");
   if (t[0] == '>' && t != ">u1" && t != ">i1")
-    throw Error(at(path, hstart) + "big-endian dtype '" + t + "' is not supported; convert with arr.astype('<" + t.substr(1) + "')");
+    throw Error(at(path, hstart) + "big-endian dtype '" + t + "' is not supported; convert with arr.astype('<" +
+                t.substr(1) + "')");
   const std::string kind = t.substr(1);
   size_t esize = 0;
   if (kind == "f4" || kind == "i4" || kind == "u4") esize = 4;
@@ -100,21 +102,43 @@ NpyArray readNpy(const std::string& path) {
   const size_t dataStart = hstart + hlen;
   const uint64_t want = count * esize, have = b.size() - dataStart;
   if (have != want)
-    throw Error(at(path, dataStart) + "expected " + std::to_string(want) + " bytes of data for shape " + shape + " " + t +
-                ", file has " + std::to_string(have) + (have < want ? " (truncated)" : " (trailing bytes)"));
+    throw Error(at(path, dataStart) + "expected " + std::to_string(want) + " bytes of data for shape " + shape + " " +
+                t + ", file has " + std::to_string(have) + (have < want ? " (truncated)" : " (trailing bytes)"));
   a.values.resize(count);
   const char* d = b.data() + dataStart;
   for (uint64_t i = 0; i < count; ++i, d += esize) {
     float v = 0;
-    if (kind == "f4") { std::memcpy(&v, d, 4); }
-    else if (kind == "f8") { double x; std::memcpy(&x, d, 8); v = static_cast<float>(x); }
-    else if (kind == "u1" || kind == "b1") { v = static_cast<unsigned char>(*d); }
-    else if (kind == "i1") { v = static_cast<signed char>(*d); }
-    else if (kind == "u2") { uint16_t x; std::memcpy(&x, d, 2); v = x; }
-    else if (kind == "i2") { int16_t x; std::memcpy(&x, d, 2); v = x; }
-    else if (kind == "u4") { uint32_t x; std::memcpy(&x, d, 4); v = static_cast<float>(x); }
-    else if (kind == "i4") { int32_t x; std::memcpy(&x, d, 4); v = static_cast<float>(x); }
-    else { int64_t x; std::memcpy(&x, d, 8); v = static_cast<float>(x); }
+    if (kind == "f4") {
+      std::memcpy(&v, d, 4);
+    } else if (kind == "f8") {
+      double x;
+      std::memcpy(&x, d, 8);
+      v = static_cast<float>(x);
+    } else if (kind == "u1" || kind == "b1") {
+      v = static_cast<unsigned char>(*d);
+    } else if (kind == "i1") {
+      v = static_cast<signed char>(*d);
+    } else if (kind == "u2") {
+      uint16_t x;
+      std::memcpy(&x, d, 2);
+      v = x;
+    } else if (kind == "i2") {
+      int16_t x;
+      std::memcpy(&x, d, 2);
+      v = x;
+    } else if (kind == "u4") {
+      uint32_t x;
+      std::memcpy(&x, d, 4);
+      v = static_cast<float>(x);
+    } else if (kind == "i4") {
+      int32_t x;
+      std::memcpy(&x, d, 4);
+      v = static_cast<float>(x);
+    } else {
+      int64_t x;
+      std::memcpy(&x, d, 8);
+      v = static_cast<float>(x);
+    }
     a.values[i] = v;
   }
   return a;

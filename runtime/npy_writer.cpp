@@ -34,7 +34,8 @@ void writeNpy(const std::string& path, const std::vector<int64_t>& shape, const 
     throw Error(path + ": " + std::to_string(values.size()) + " values do not fill the array's " +
                 std::to_string(count) + " elements");
   const std::string dict = header(shape);
-  if (dict.size() > 0xffff) throw Error(path + ": the NPY header of " + std::to_string(shape.size()) + " dimensions is too long");
+  if (dict.size() > 0xffff)
+    throw Error(path + ": the NPY header of " + std::to_string(shape.size()) + " dimensions is too long");
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -43,7 +44,8 @@ void writeNpy(const std::string& path, const std::vector<int64_t>& shape, const 
     out.write("\x93NUMPY\x01\x00", 8);
     out.write(length, 2);
     out.write(dict.data(), static_cast<std::streamsize>(dict.size()));
-    out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+    out.write(reinterpret_cast<const char*>(values.data()),
+              static_cast<std::streamsize>(values.size() * sizeof(float)));
     out.close();
     if (!out) {
       std::remove(tmp.c_str());

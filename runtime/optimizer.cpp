@@ -175,9 +175,12 @@ void addState(std::vector<StateBuffer>& out, const char* name, std::vector<std::
 //   p -= lr * g
 template <class T>
 class Sgd final : public Optimizer {
-public:
+ public:
   Sgd(const sinter_train_config& c, std::vector<int64_t> sizes)
-      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()), momentum_(c.momentum), damp_(c.dampening), wd_(c.weight_decay),
+      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()),
+        momentum_(c.momentum),
+        damp_(c.dampening),
+        wd_(c.weight_decay),
         nesterov_(c.nesterov != 0) {
     if (momentum_ != T(0)) buf_ = perParam<T>(sizes_);
   }
@@ -215,7 +218,7 @@ public:
     return out;
   }
 
-private:
+ private:
   T momentum_, damp_, wd_;
   bool nesterov_;
   std::vector<std::vector<T>> buf_;
@@ -231,10 +234,15 @@ private:
 // which is lr * m_hat / (sqrt(v_hat) + eps) with torch's placement of eps.
 template <class T>
 class Adam final : public Optimizer {
-public:
+ public:
   Adam(const sinter_train_config& c, std::vector<int64_t> sizes, bool decoupled)
-      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()), b1_(c.beta1), b2_(c.beta2), eps_(c.eps), wd_(c.weight_decay),
-        decoupled_(decoupled), amsgrad_(c.amsgrad != 0) {
+      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()),
+        b1_(c.beta1),
+        b2_(c.beta2),
+        eps_(c.eps),
+        wd_(c.weight_decay),
+        decoupled_(decoupled),
+        amsgrad_(c.amsgrad != 0) {
     m_ = perParam<T>(sizes_);
     v_ = perParam<T>(sizes_);
     if (amsgrad_) vmax_ = perParam<T>(sizes_);
@@ -248,7 +256,7 @@ public:
     const double bc2 = 1.0 - std::pow(static_cast<double>(b2_), static_cast<double>(t_));
     const T lr = lr_;
     const T shrink = decoupled_ ? T(1) - lr * wd_ : T(1);
-    const AdamConsts<T> c{decoupled_ ? T(0) : wd_, T(1) - b1_, b2_, T(1) - b2_, static_cast<T>(lr_ / bc1),
+    const AdamConsts<T> c{decoupled_ ? T(0) : wd_,        T(1) - b1_, b2_, T(1) - b2_, static_cast<T>(lr_ / bc1),
                           static_cast<T>(std::sqrt(bc2)), eps_};
     for (size_t i = 0; i < sizes_.size(); ++i) {
       T* __restrict p = typed<T>(params[i]);
@@ -256,10 +264,8 @@ public:
       splitElements(sizes_[i], [&](int64_t b, int64_t e) {
         if (decoupled_)
           for (int64_t k = b; k < e; ++k) p[k] *= shrink;
-        if (amsgrad_)
-          amsgradLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, vmax_[i].data() + b, e - b, c);
-        else
-          adamLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, e - b, c);
+        if (amsgrad_) amsgradLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, vmax_[i].data() + b, e - b, c);
+        else adamLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, e - b, c);
       });
     }
   }
@@ -272,7 +278,7 @@ public:
     return out;
   }
 
-private:
+ private:
   T b1_, b2_, eps_, wd_;
   bool decoupled_, amsgrad_;
   std::vector<std::vector<T>> m_, v_, vmax_;
@@ -287,10 +293,14 @@ private:
 //   otherwise:    p -= lr * g / avg
 template <class T>
 class RmsProp final : public Optimizer {
-public:
+ public:
   RmsProp(const sinter_train_config& c, std::vector<int64_t> sizes)
-      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()), alpha_(c.alpha), eps_(c.eps), wd_(c.weight_decay),
-        momentum_(c.momentum), centered_(c.centered != 0) {
+      : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()),
+        alpha_(c.alpha),
+        eps_(c.eps),
+        wd_(c.weight_decay),
+        momentum_(c.momentum),
+        centered_(c.centered != 0) {
     sq_ = perParam<T>(sizes_);
     if (momentum_ > T(0)) buf_ = perParam<T>(sizes_);
     if (centered_) ga_ = perParam<T>(sizes_);
@@ -303,8 +313,9 @@ public:
     for (size_t i = 0; i < sizes_.size(); ++i) {
       avg_.resize(static_cast<size_t>(sizes_[i]));
       splitElements(sizes_[i], [&](int64_t b, int64_t e) {
-        rmspropLoop(typed<T>(params[i]) + b, typed<T>(grads[i]) + b, sq_[i].data() + b, centered_ ? ga_[i].data() + b : nullptr,
-                    momentum_ > T(0) ? buf_[i].data() + b : nullptr, avg_.data() + b, e - b, c);
+        rmspropLoop(typed<T>(params[i]) + b, typed<T>(grads[i]) + b, sq_[i].data() + b,
+                    centered_ ? ga_[i].data() + b : nullptr, momentum_ > T(0) ? buf_[i].data() + b : nullptr,
+                    avg_.data() + b, e - b, c);
       });
     }
   }
@@ -317,7 +328,7 @@ public:
     return out;
   }
 
-private:
+ private:
   T alpha_, eps_, wd_, momentum_;
   bool centered_;
   std::vector<std::vector<T>> sq_, buf_, ga_;
@@ -331,7 +342,7 @@ private:
 //   p -= clr * g / (sqrt(sum) + eps)
 template <class T>
 class Adagrad final : public Optimizer {
-public:
+ public:
   Adagrad(const sinter_train_config& c, std::vector<int64_t> sizes)
       : Optimizer(c.lr, std::move(sizes), dtypeOf<T>()), decay_(c.lr_decay), eps_(c.eps), wd_(c.weight_decay) {
     sum_ = perParam<T>(sizes_, static_cast<T>(c.initial_accumulator));
@@ -353,7 +364,7 @@ public:
     return out;
   }
 
-private:
+ private:
   T decay_, eps_, wd_;
   std::vector<std::vector<T>> sum_;
 };
@@ -361,13 +372,12 @@ private:
 template <class T>
 std::unique_ptr<Optimizer> createTyped(const sinter_train_config& config, std::vector<int64_t> paramSizes) {
   switch (config.optimizer) {
-  case SINTER_OPT_SGD: return std::make_unique<Sgd<T>>(config, std::move(paramSizes));
-  case SINTER_OPT_ADAM: return std::make_unique<Adam<T>>(config, std::move(paramSizes), false);
-  case SINTER_OPT_ADAMW: return std::make_unique<Adam<T>>(config, std::move(paramSizes), true);
-  case SINTER_OPT_RMSPROP: return std::make_unique<RmsProp<T>>(config, std::move(paramSizes));
-  case SINTER_OPT_ADAGRAD: return std::make_unique<Adagrad<T>>(config, std::move(paramSizes));
-  default:
-    throw std::invalid_argument("optimizer: unknown optimizer kind " + std::to_string(config.optimizer));
+    case SINTER_OPT_SGD: return std::make_unique<Sgd<T>>(config, std::move(paramSizes));
+    case SINTER_OPT_ADAM: return std::make_unique<Adam<T>>(config, std::move(paramSizes), false);
+    case SINTER_OPT_ADAMW: return std::make_unique<Adam<T>>(config, std::move(paramSizes), true);
+    case SINTER_OPT_RMSPROP: return std::make_unique<RmsProp<T>>(config, std::move(paramSizes));
+    case SINTER_OPT_ADAGRAD: return std::make_unique<Adagrad<T>>(config, std::move(paramSizes));
+    default: throw std::invalid_argument("optimizer: unknown optimizer kind " + std::to_string(config.optimizer));
   }
 }
 
@@ -404,19 +414,18 @@ std::unique_ptr<Optimizer> Optimizer::create(const sinter_train_config& config, 
 double scheduledLr(const sinter_train_config& c, double lr, int64_t step, int64_t epoch, int64_t totalSteps) {
   double out = lr;
   switch (c.schedule) {
-  case SINTER_SCHED_CONSTANT: break;
-  case SINTER_SCHED_STEP:
-    out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch / std::max<int64_t>(c.step_size, 1)));
-    break;
-  case SINTER_SCHED_EXPONENTIAL:
-    out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch));
-    break;
-  case SINTER_SCHED_COSINE: {
-    const double frac = totalSteps > 0 ? static_cast<double>(std::min(step, totalSteps)) / static_cast<double>(totalSteps) : 0.0;
-    out = c.min_lr + (lr - c.min_lr) * (1.0 + std::cos(std::numbers::pi * frac)) / 2.0;
-    break;
-  }
-  default: throw std::invalid_argument("unknown learning-rate schedule kind " + std::to_string(c.schedule));
+    case SINTER_SCHED_CONSTANT: break;
+    case SINTER_SCHED_STEP:
+      out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch / std::max<int64_t>(c.step_size, 1)));
+      break;
+    case SINTER_SCHED_EXPONENTIAL: out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch)); break;
+    case SINTER_SCHED_COSINE: {
+      const double frac =
+          totalSteps > 0 ? static_cast<double>(std::min(step, totalSteps)) / static_cast<double>(totalSteps) : 0.0;
+      out = c.min_lr + (lr - c.min_lr) * (1.0 + std::cos(std::numbers::pi * frac)) / 2.0;
+      break;
+    }
+    default: throw std::invalid_argument("unknown learning-rate schedule kind " + std::to_string(c.schedule));
   }
   if (c.warmup_steps > 0 && step < c.warmup_steps)
     out *= static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);

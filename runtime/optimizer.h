@@ -22,7 +22,7 @@ struct StateBuffer {
 };
 
 class Optimizer {
-public:
+ public:
   // Builds the optimizer of config.optimizer for parameters of paramSizes[i] elements of `dtype` each
   // (SINTER_F32 or SINTER_F64). Throws std::invalid_argument for an unknown optimizer kind or dtype, or a
   // negative size.
@@ -50,7 +50,7 @@ public:
   int64_t steps() const { return t_; }
   void setSteps(int64_t t) { t_ = t; }
 
-protected:
+ protected:
   Optimizer(float lr, std::vector<int64_t> sizes, int32_t dtype) : lr_(lr), sizes_(std::move(sizes)), dtype_(dtype) {}
 
   float lr_;

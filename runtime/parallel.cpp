@@ -70,7 +70,7 @@ T awaitChange(const std::atomic<T>& value, T old) {
 // [generation:40][parts:12][next chunk:12], so a worker that wakes late can only claim chunks of the job
 // still running, and reads the job's fields only after a successful claim, while the caller waits for it.
 class Pool {
-public:
+ public:
   explicit Pool(int threads) {
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
   }
@@ -90,13 +90,15 @@ public:
     job_ = Job{body, env, count, parts, fpControl()};
     done_.store(0, std::memory_order_relaxed);
     const uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> kGenerationShift) + 1;
-    ticket_.store(generation << kGenerationShift | static_cast<uint64_t>(parts) << kPartsShift, std::memory_order_release);
+    ticket_.store(generation << kGenerationShift | static_cast<uint64_t>(parts) << kPartsShift,
+                  std::memory_order_release);
     ticket_.notify_all();
     claimAll(false);
-    for (int d = done_.load(std::memory_order_acquire); d != parts; d = done_.load(std::memory_order_acquire)) awaitChange(done_, d);
+    for (int d = done_.load(std::memory_order_acquire); d != parts; d = done_.load(std::memory_order_acquire))
+      awaitChange(done_, d);
   }
 
-private:
+ private:
   static constexpr int kPartsShift = 12, kGenerationShift = 24;
   static constexpr uint64_t kGenerationStep = uint64_t{1} << kGenerationShift, kField = 0xfff;
 

@@ -32,9 +32,8 @@ inline PhiloxBlock philox(PhiloxBlock ctr, uint64_t key) {
 enum class RandomPurpose : uint32_t { Init = 0, Shuffle = 1, Split = 2 };
 
 inline PhiloxBlock draw(uint64_t seed, RandomPurpose purpose, uint32_t stream, uint64_t index) {
-  return philox({static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), stream,
-                 static_cast<uint32_t>(purpose)},
-                seed);
+  return philox(
+      {static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), stream, static_cast<uint32_t>(purpose)}, seed);
 }
 
 // 64 bits from two words.

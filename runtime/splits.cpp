@@ -112,8 +112,9 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
   checkSplit(m, l, d.test, o.limitTest);
   if (o.standardize) {
     if (csvData(o) && o.trainCsv.empty())
-      throw Error("--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
-                  "--limit-train and --val-split training had)");
+      throw Error(
+          "--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
+          "--limit-train and --val-split training had)");
     d.train = readTrainSplit(o);
     checkSplit(m, l, d.train, o.limitTrain);
     splitAndFit(o, d);
@@ -133,7 +134,8 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
 }
 
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
-                           int64_t batch, Buffers& b, const std::function<void(int64_t first, int64_t count)>& onBatch) {
+                           int64_t batch, Buffers& b,
+                           const std::function<void(int64_t first, int64_t count)>& onBatch) {
   double lossSum = 0;
   SplitMetrics r;
   const AccuracyTensors accuracy = l.accuracy();

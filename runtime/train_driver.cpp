@@ -48,7 +48,7 @@ volatile std::sig_atomic_t gSignal = 0;
 extern "C" void onSignal(int sig) { gSignal = sig; }
 
 class SignalGuard {
-public:
+ public:
   SignalGuard() {
     gSignal = 0;
     struct sigaction sa {};
@@ -64,8 +64,9 @@ public:
   SignalGuard(const SignalGuard&) = delete;
   SignalGuard& operator=(const SignalGuard&) = delete;
 
-private:
-  struct sigaction oldInt_ {}, oldTerm_ {};
+ private:
+  struct sigaction oldInt_ {
+  }, oldTerm_{};
 };
 
 // sym_dims of an evaluation call: the batch (the one symbol), then the seed slot, unused outside training.
@@ -77,8 +78,7 @@ std::string formatDuration(double s) {
   if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(t / 3600),
                   static_cast<long long>(t / 60 % 60), static_cast<long long>(t % 60));
-  else
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(t / 60), static_cast<long long>(t % 60));
+  else std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(t / 60), static_cast<long long>(t % 60));
   return buf;
 }
 
@@ -97,7 +97,8 @@ std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffe
   auto report = [](const std::string& what, const sinter_tensor_desc& t, const void* p, int64_t n) -> std::string {
     const int64_t k = firstNonFinite(p, t.dtype, n);
     if (k < 0) return "";
-    return what + " '" + str(t.name) + "' holds " + valueName(floatAt(p, t.dtype, k)) + " (element " + std::to_string(k) + ")";
+    return what + " '" + str(t.name) + "' holds " + valueName(floatAt(p, t.dtype, k)) + " (element " +
+           std::to_string(k) + ")";
   };
   const sinter_tensor_desc& x = m.inputs[l.imageInput];
   if (auto s = report("input", x, b.images(l), elementCount(x, bs)); !s.empty()) return s;
@@ -131,19 +132,22 @@ std::string hexDouble(double v) {
 }
 
 class Trainer {
-public:
+ public:
   Trainer(const sinter_model_desc& m, const DriverOptions& o) : m_(m), o_(o), l_(checkModel(m)) {}
 
   int run();
 
-private:
-  std::string checkpointPath() const { return (std::filesystem::path(o_.checkpointDir) / "checkpoint.safetensors").string(); }
+ private:
+  std::string checkpointPath() const {
+    return (std::filesystem::path(o_.checkpointDir) / "checkpoint.safetensors").string();
+  }
 
   CheckpointExtras extras(const Position& p) {
     CheckpointExtras x;
     for (const StateBuffer& s : opt_->state()) {
       const sinter_tensor_desc& t = m_.params[s.param];
-      x.tensors.push_back({"optimizer/" + s.name + "/" + str(t.name), std::vector<int64_t>(t.dims, t.dims + t.rank), s.data, s.dtype});
+      x.tensors.push_back(
+          {"optimizer/" + s.name + "/" + str(t.name), std::vector<int64_t>(t.dims, t.dims + t.rank), s.data, s.dtype});
     }
     x.metadata = {{"sinter_epoch", std::to_string(p.epoch)},
                   {"sinter_epoch_step", std::to_string(p.epochStep)},
@@ -163,9 +167,9 @@ private:
     if (o_.checkpointDir.empty()) return;
     for (int32_t i = 0; i < m_.num_params; ++i)
       if (const int64_t k = firstNonFinite(b_.paramPtrs[i], l_.dtype, l_.paramSizes[i]); k >= 0)
-        throw Error("param '" + str(m_.params[i].name) + "' became " + valueName(floatAt(b_.paramPtrs[i], l_.dtype, k)) +
-                    " by step " + std::to_string(opt_->steps()) + "; the last good checkpoint " + checkpointPath() +
-                    " is kept");
+        throw Error("param '" + str(m_.params[i].name) + "' became " +
+                    valueName(floatAt(b_.paramPtrs[i], l_.dtype, k)) + " by step " + std::to_string(opt_->steps()) +
+                    "; the last good checkpoint " + checkpointPath() + " is kept");
     const CheckpointExtras x = extras(p);
     saveCheckpoint(checkpointPath(), m_, b_.paramPtrs.data(), &x);
   }
@@ -177,7 +181,8 @@ private:
     std::map<std::string, std::string> meta = loadCheckpoint(path, m_, b_.paramPtrs.data(), &x);
     auto get = [&](const char* key) -> std::string {
       const auto it = meta.find(key);
-      if (it == meta.end()) throw Error("checkpoint " + path + " lacks metadata '" + key + "': not a training checkpoint");
+      if (it == meta.end())
+        throw Error("checkpoint " + path + " lacks metadata '" + key + "': not a training checkpoint");
       return it->second;
     };
     auto num = [&](const char* key) {
@@ -216,7 +221,8 @@ private:
       std::ifstream in(o_.metricsPath);
       for (std::string line; std::getline(in, line);) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.contains("epoch") && j["epoch"].is_number() && j["epoch"].get<int64_t>() <= completedEpochs)
+        if (!j.is_discarded() && j.contains("epoch") && j["epoch"].is_number() &&
+            j["epoch"].get<int64_t>() <= completedEpochs)
           kept += line + "\n";
       }
     }
@@ -304,10 +310,8 @@ int Trainer::run() {
   const int64_t largest = std::max({data_.train.n, data_.hasVal ? data_.val.n : 0, data_.hasTest ? data_.test.n : 0});
   const int64_t maxBatch = std::min(o_.batch, largest);
   b_ = makeBuffers(m_, l_, maxBatch);
-  if (!o_.loadPath.empty())
-    loadCheckpoint(o_.loadPath, m_, b_.paramPtrs.data());
-  else
-    initParams(m_, o_.seed, b_.paramPtrs.data());
+  if (!o_.loadPath.empty()) loadCheckpoint(o_.loadPath, m_, b_.paramPtrs.data());
+  else initParams(m_, o_.seed, b_.paramPtrs.data());
 
   sinter_train_config config = m_.train;
   config.lr = o_.lr;
@@ -332,7 +336,8 @@ int Trainer::run() {
   installParallelFor(m_);
   if (!o_.quiet)
     std::printf("training %s: %lld samples, batch %lld, %d thread%s\n", str(m_.name).c_str(),
-                static_cast<long long>(data_.train.n), static_cast<long long>(o_.batch), threads(), threads() == 1 ? "" : "s");
+                static_cast<long long>(data_.train.n), static_cast<long long>(o_.batch), threads(),
+                threads() == 1 ? "" : "s");
   openMetrics(pos.epoch);
   const bool progress = !o_.quiet && isatty(fileno(stderr));
   SignalGuard signals;
@@ -349,10 +354,12 @@ int Trainer::run() {
       feedBatch(data_.train, data_.norm, order.data(), first, bs, l_, b_);
       // The step's seed for random ops (dropout) comes from the run's seed and the optimizer step, so
       // that a resumed run draws what an uninterrupted one would.
-      const std::array<int64_t, 2> syms = {bs, static_cast<int64_t>(o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1)};
+      const std::array<int64_t, 2> syms = {
+          bs, static_cast<int64_t>(o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1)};
       m_.train_step(b_.trainArgs.data(), syms.data());
       const double loss = b_.lossValue();
-      const double norm = config.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, l_.dtype, config.clip_norm) : 0.0;
+      const double norm =
+          config.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, l_.dtype, config.clip_norm) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(norm)) {
         if (progress) std::fputs("\r\x1b[K", stderr);
         std::fflush(stdout);
@@ -389,8 +396,8 @@ int Trainer::run() {
 
     nlohmann::ordered_json line = {{"epoch", pos.epoch + 1}, {"step", opt_->steps()}, {"train_loss", trainLoss}};
     char text[512];
-    int len = std::snprintf(text, sizeof text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch + 1),
-                            static_cast<long long>(o_.epochs), trainLoss);
+    int len = std::snprintf(text, sizeof text, "epoch %lld/%lld  train_loss %.4f",
+                            static_cast<long long>(pos.epoch + 1), static_cast<long long>(o_.epochs), trainLoss);
     if (trainAccuracy()) {
       line["train_accuracy"] = trainAcc;
       len += std::snprintf(text + len, sizeof text - len, "  train_acc %.2f%%", 100.0 * trainAcc);
@@ -438,9 +445,9 @@ extern "C" int sinter_train_main(const sinter_model_desc* model, int argc, char*
     }
     DriverOptions opts = defaultOptions(*model);
     switch (parseOptions(*model, argc, argv, opts, std::cout, std::cerr)) {
-    case ParseResult::Help: std::cout.flush(); return 0;
-    case ParseResult::Error: return 2;
-    case ParseResult::Run: break;
+      case ParseResult::Help: std::cout.flush(); return 0;
+      case ParseResult::Error: return 2;
+      case ParseResult::Run: break;
     }
     DenormalGuard ftz(opts.flushDenormals);
     Trainer trainer(*model, opts);

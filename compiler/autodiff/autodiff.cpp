@@ -225,7 +225,8 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
       return to(0, [&] {
         const auto& perm = n.attrs.getInts("perm");
         std::vector<std::int64_t> inv(perm.size());
-        for (std::size_t i = 0; i < perm.size(); ++i) inv[static_cast<std::size_t>(perm[i])] = static_cast<std::int64_t>(i);
+        for (std::size_t i = 0; i < perm.size(); ++i)
+          inv[static_cast<std::size_t>(perm[i])] = static_cast<std::int64_t>(i);
         Attrs a;
         a.set("perm", inv);
         return emit(Op::Transpose, {dy}, a);
@@ -285,7 +286,8 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
     }
     case Op::Mse: {  // L = mean (a - b)²: da = dL 2 (a - b) / n, db = -da
       wrt_ = 0;
-      NodeId da = emit(Op::Mul, {emit(Op::Sub, {x(0), x(1)}), emit(Op::Div, {emit(Op::Mul, {dy, one(2)}), countAll(x(0))})});
+      NodeId da =
+          emit(Op::Mul, {emit(Op::Sub, {x(0), x(1)}), emit(Op::Div, {emit(Op::Mul, {dy, one(2)}), countAll(x(0))})});
       to(0, [&] { return da; });
       return to(1, [&] { return emit(Op::Neg, {da}); });
     }
@@ -299,8 +301,7 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
     // Second order: the backward ops that are linear in their first operand.
     case Op::ReluGrad:  // relu_grad(g, x) is linear in g and piecewise constant in x
       return to(0, [&] { return emit(Op::ReluGrad, {dy, x(1)}); });
-    case Op::LeakyReluGrad:
-      return to(0, [&] { return emit(Op::LeakyReluGrad, {dy, x(1)}, n.attrs); });
+    case Op::LeakyReluGrad: return to(0, [&] { return emit(Op::LeakyReluGrad, {dy, x(1)}, n.attrs); });
     case Op::SliceGrad:  // linear: its adjoint is the slice
       return to(0, [&] { return emit(Op::Slice, {dy}, n.attrs); });
     case Op::GatherGrad:  // linear in dy: its adjoint gathers
@@ -317,8 +318,7 @@ void Differentiator::pushToOperands(NodeId id, NodeId dy) {
     case Op::SoftmaxGrad:
     case Op::LogSoftmaxGrad:
     case Op::MaxPool2DGrad:
-    case Op::CrossEntropyGrad:
-      return none();
+    case Op::CrossEntropyGrad: return none();
   }
 }
 

@@ -9,8 +9,8 @@
 namespace sinter::autodiff {
 
 std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string& lossName,
-                                    const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam,
-                                    double h, double tolerance, const std::string& onlyParam) {
+                                    const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam, double h,
+                                    double tolerance, const std::string& onlyParam) {
   const ir::Graph step = buildTrainStep(forward, lossName);
   const std::vector<ir::Tensor> analytic = ir::interpret(step, args);  // loss, then one grad per param
   const ir::NodeId lossNode = forward.findResult(lossName)->node;
@@ -89,7 +89,8 @@ void fillLikeInitializer(ir::Tensor& t, const ir::Init& init, std::mt19937_64& r
 
 }  // namespace
 
-std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed, double scale) {
+std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64_t batch, std::uint64_t seed,
+                                                  double scale) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, scale);
   // The value range of each integer input, from the ops that read it.
@@ -109,7 +110,8 @@ std::map<std::string, ir::Tensor> randomArguments(const ir::Graph& g, std::int64
       for (const ir::Dim& d : n.type.shape) shape.push_back(d.isSymbolic() ? batch : d.size);
       ir::Tensor t = ir::Tensor::zeros(shape);
       if (n.type.dtype == ir::DType::I32) {
-        std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(1, range.count(id) ? range[id] : 2) - 1);
+        std::uniform_int_distribution<std::int64_t> pick(
+            0, std::max<std::int64_t>(1, range.count(id) ? range[id] : 2) - 1);
         for (double& v : t.data) v = static_cast<double>(pick(rng));
       } else if (n.op == ir::Op::Param) {
         fillLikeInitializer(t, n.init, rng);

@@ -14,9 +14,9 @@
 namespace sinter::codegen {
 
 struct Options {
-  std::string targetTriple;  // empty: the host's
-  std::string targetCpu;     // empty: the host's CPU, with all its features
-  int optLevel = 3;          // LLVM optimization level 0..3
+  std::string targetTriple;                 // empty: the host's
+  std::string targetCpu;                    // empty: the host's CPU, with all its features
+  int optLevel = 3;                         // LLVM optimization level 0..3
   std::string descriptor = "sinter_model";  // symbol of the model descriptor
 };
 

@@ -2,10 +2,10 @@
 // outlined body the runtime's threads share, a vector loop one with vectorization metadata), element
 // computations become the graph ops' formulas, and primitives their recipes: the register-tiled
 // micro-kernel, the packing of B, im2col and col2im. The schedule decides; this file only follows it.
-#include <algorithm>
 #include <fmt/format.h>
 #include <llvm/IR/Metadata.h>
 #include <sinter/model_abi.h>
+#include <algorithm>
 #include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -36,7 +36,8 @@ Value* KernelEmitter::eval(const loop::Expr& e) {
     case K::CeilDiv: return b_.CreateSDiv(b_.CreateAdd(eval(e.args[0]), c64(e.value - 1)), c64(e.value));
     case K::FloorDiv: return b_.CreateSDiv(eval(e.args[0]), c64(e.value));
     case K::Quot: return b_.CreateSDiv(eval(e.args[0]), eval(e.args[1]));
-    case K::Select: return b_.CreateSelect(b_.CreateICmpSGE(eval(e.args[0]), eval(e.args[1])), eval(e.args[2]), eval(e.args[3]));
+    case K::Select:
+      return b_.CreateSelect(b_.CreateICmpSGE(eval(e.args[0]), eval(e.args[1])), eval(e.args[2]), eval(e.args[3]));
   }
   throw std::logic_error("codegen: unknown expression");
 }
@@ -49,7 +50,9 @@ Value* KernelEmitter::base(const loop::Buffer& buf) {
   return it->second;
 }
 
-llvm::Type* KernelEmitter::elemOf(const loop::Buffer& buf) { return buf.node >= 0 ? elem(g_.node(buf.node).type.dtype) : b_.getFloatTy(); }
+llvm::Type* KernelEmitter::elemOf(const loop::Buffer& buf) {
+  return buf.node >= 0 ? elem(g_.node(buf.node).type.dtype) : b_.getFloatTy();
+}
 
 Value* KernelEmitter::address(const loop::Access& a) {
   return b_.CreateInBoundsGEP(elemOf(a.buffer), base(a.buffer), eval(a.index));
@@ -91,7 +94,9 @@ llvm::MDNode* loopHints(llvm::LLVMContext& ctx, const std::vector<std::pair<cons
   auto* i1 = llvm::Type::getInt1Ty(ctx);
   for (const auto& [name, value] : hints) {
     llvm::Type* t = std::string(name) == "llvm.loop.vectorize.enable" ? i1 : i32;
-    ops.push_back(llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, name), llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(t, static_cast<std::uint64_t>(value)))}));
+    ops.push_back(llvm::MDNode::get(
+        ctx, {llvm::MDString::get(ctx, name),
+              llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(t, static_cast<std::uint64_t>(value)))}));
   }
   llvm::MDNode* id = llvm::MDNode::getDistinct(ctx, ops);
   id->replaceOperandWith(0, id);
@@ -129,7 +134,8 @@ void KernelEmitter::releaseScratch(const std::vector<ScratchBlock>& blocks) {
   BasicBlock* done = BasicBlock::Create(ctx_, "scratch.done", fn_);
   b_.CreateCondBr(blocks.front().fromMalloc, release, done);  // one hook decides for every block
   b_.SetInsertPoint(release);
-  for (const ScratchBlock& s : blocks) b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {s.ptr});
+  for (const ScratchBlock& s : blocks)
+    b_.CreateCall(mod_.getOrInsertFunction("free", b_.getVoidTy(), b_.getPtrTy()), {s.ptr});
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
 }
@@ -139,8 +145,8 @@ llvm::MDNode* KernelEmitter::vectorHints(int width) {
 }
 
 // for (v = begin; v < end; v += step) body(v), with loop hints on its back edge.
-void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
-                                const std::string& name) {
+void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints,
+                                const std::function<void(Value*)>& body, const std::string& name) {
   BasicBlock* pre = b_.GetInsertBlock();
   BasicBlock* header = BasicBlock::Create(ctx_, name + ".loop", fn_);
   BasicBlock* bodyBB = BasicBlock::Create(ctx_, name + ".body", fn_);
@@ -162,7 +168,8 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
   // Scratch comes from the runtime's per-thread buffers (kept between calls), or from aligned_alloc without
   // a runtime (then freed when the loop's body ends).
   auto withScratch = [&](const std::function<void()>& body) {
-    if (l.scratch.size() > static_cast<std::size_t>(kArenaScratchSlot)) throw std::logic_error("codegen: too many scratch buffers in one loop");
+    if (l.scratch.size() > static_cast<std::size_t>(kArenaScratchSlot))
+      throw std::logic_error("codegen: too many scratch buffers in one loop");
     std::vector<ScratchBlock> blocks;
     for (std::size_t slot = 0; slot < l.scratch.size(); ++slot) {
       const loop::Scratch& s = l.scratch[slot];
@@ -177,16 +184,15 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
     auto saved = vars_.find(name) != vars_.end() ? vars_[name] : nullptr;
     vars_[name] = v;
     body();
-    if (saved)
-      vars_[name] = saved;
-    else
-      vars_.erase(name);
+    if (saved) vars_[name] = saved;
+    else vars_.erase(name);
   };
   auto emitBody = [&] {
     for (const loop::Stmt& s : l.body) emitStmt(s);
   };
   if (l.kind == loop::Loop::Parallel) {
-    if (!l.begin.isConst(0) || l.step != 1) throw std::logic_error("codegen: a parallel loop must start at 0 with step 1");
+    if (!l.begin.isConst(0) || l.step != 1)
+      throw std::logic_error("codegen: a parallel loop must start at 0 with step 1");
     // The body is a function of its own: variables bound outside are not visible there, only symbols.
     const auto outside = vars_;
     vars_.clear();
@@ -197,10 +203,10 @@ void KernelEmitter::emitLoop(const loop::Loop& l) {
     return;
   }
   llvm::MDNode* hints = nullptr;
-  if (l.kind == loop::Loop::Vector)
-    hints = vectorHints(l.width);
+  if (l.kind == loop::Loop::Vector) hints = vectorHints(l.width);
   withScratch([&] {
-    steppedLoop(eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); }, l.var);
+    steppedLoop(
+        eval(l.begin), eval(l.end), l.step, hints, [&](Value* v) { bind(l.var, v, emitBody); }, l.var);
   });
 }
 
@@ -216,7 +222,8 @@ void KernelEmitter::emitCompute(const loop::Compute& c) {
       if (sid == id) out = &a;
     Value* v = nullptr;
     if (n.op == ir::Op::Constant) {
-      v = ir::isFloat(n.type.dtype) ? fconst(n, n.scalar) : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar)));
+      v = ir::isFloat(n.type.dtype) ? fconst(n, n.scalar)
+                                    : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar)));
     } else if (n.op == ir::Op::Dropout || n.op == ir::Op::DropoutGrad) {  // the mask of the element's index
       Value* x = known.at(n.operands[0]);
       v = seed_ ? b_.CreateFMul(x, dropoutScale(n, eval(out->index))) : x;
@@ -243,7 +250,8 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
     case loop::Prim::Zero: {
       llvm::Type* t = elemOf(p.buffer);
       Value* buf = base(p.buffer);
-      steppedLoop(eval(p.j0), eval(p.j1), 1, nullptr, [&](Value* i) { b_.CreateStore(llvm::Constant::getNullValue(t), b_.CreateInBoundsGEP(t, buf, i)); });
+      steppedLoop(eval(p.j0), eval(p.j1), 1, nullptr,
+                  [&](Value* i) { b_.CreateStore(llvm::Constant::getNullValue(t), b_.CreateInBoundsGEP(t, buf, i)); });
       return;
     }
     case loop::Prim::Node: return emitNodePrim(p);
@@ -260,7 +268,8 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
     case Kernel::GemmEpilogue:
     case Kernel::GemmBiasGradient: {  // f64: plain loops over the chunk's rows
       const loop::Product& q = p.product;
-      return emitGemmNaive({address(q.a), address(q.b), address(q.c), elem(n.type.dtype), eval(q.M), eval(q.N), eval(q.K), q.transA, q.transB, q.accumulate},
+      return emitGemmNaive({address(q.a), address(q.b), address(q.c), elem(n.type.dtype), eval(q.M), eval(q.N),
+                            eval(q.K), q.transA, q.transB, q.accumulate},
                            eval(p.j0), eval(p.j1));
     }
     case Kernel::CrossEntropyFused: {
@@ -316,7 +325,10 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     Value* i = b_.CreateAdd(i0, c64(r));
     rowIdx.push_back(b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last));
   }
-  auto cAt = [&](int r, int v) { return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_)))); };
+  auto cAt = [&](int r, int v) {
+    return gep(cPtr,
+               b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
+  };
   // The first K block of a product that does not accumulate starts from zero, every other from C.
   // The first K block of a product that does not accumulate starts from zero (or from `init`, for
   // C = init + A B), every other from C. A product's only K block (k0 = 0 in the nest) never reads C.
@@ -324,13 +336,17 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
   Value* initPtr = q.addTo ? address(q.init) : nullptr;
   auto initAt = [&](int r, int v) {
-    return b_.CreateInBoundsGEP(t, initPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
+    return b_.CreateInBoundsGEP(
+        t, initPtr,
+        b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
   };
   std::vector<Value*> acc;
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v) {
       Value* zero = llvm::Constant::getNullValue(vec);
-      Value* start = q.addTo ? static_cast<Value*>(b_.CreateMaskedLoad(vec, initAt(r, v), align, masks[static_cast<std::size_t>(v)], zero)) : zero;
+      Value* start = q.addTo ? static_cast<Value*>(b_.CreateMaskedLoad(vec, initAt(r, v), align,
+                                                                       masks[static_cast<std::size_t>(v)], zero))
+                             : zero;
       if (firstOnly) {
         acc.push_back(scalarSlot(vec, start));
         continue;
@@ -352,27 +368,37 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     aRow.push_back(gep(aPtr, q.transA ? b_.CreateAdd(b_.CreateMul(k0, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k0)));
   }
   Value* aStep = q.transA ? M : c64(1);
-  steppedLoop(c64(0), kc, 1, nullptr, [&](Value* k) {
-    std::vector<Value*> bv;
-    for (int v = 0; v < vectors; ++v) {
-      if (!p.panel.empty()) {
-        bv.push_back(b_.CreateAlignedLoad(vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.stripCols)), c64(v * lanes_))), align));
-      } else {
-        Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(v * lanes_)));
-        bv.push_back(b_.CreateMaskedLoad(vec, gep(bBase, off), align, masks[static_cast<std::size_t>(v)], llvm::Constant::getNullValue(vec)));
-      }
-    }
-    for (int r = 0; r < p.rows; ++r) {
-      Value* a = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), b_.CreateLoad(t, gep(aRow[static_cast<std::size_t>(r)], b_.CreateMul(k, aStep))));
-      for (int v = 0; v < vectors; ++v) {
-        Value* slot = acc[static_cast<std::size_t>(r * vectors + v)];
-        b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {a, bv[static_cast<std::size_t>(v)], b_.CreateLoad(vec, slot)}), slot);
-      }
-    }
-  }, "microkernel.k");
+  steppedLoop(
+      c64(0), kc, 1, nullptr,
+      [&](Value* k) {
+        std::vector<Value*> bv;
+        for (int v = 0; v < vectors; ++v) {
+          if (!p.panel.empty()) {
+            bv.push_back(b_.CreateAlignedLoad(
+                vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.stripCols)), c64(v * lanes_))), align));
+          } else {
+            Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(v * lanes_)));
+            bv.push_back(b_.CreateMaskedLoad(vec, gep(bBase, off), align, masks[static_cast<std::size_t>(v)],
+                                             llvm::Constant::getNullValue(vec)));
+          }
+        }
+        for (int r = 0; r < p.rows; ++r) {
+          Value* a =
+              b_.CreateVectorSplat(static_cast<unsigned>(lanes_),
+                                   b_.CreateLoad(t, gep(aRow[static_cast<std::size_t>(r)], b_.CreateMul(k, aStep))));
+          for (int v = 0; v < vectors; ++v) {
+            Value* slot = acc[static_cast<std::size_t>(r * vectors + v)];
+            b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                              {a, bv[static_cast<std::size_t>(v)], b_.CreateLoad(vec, slot)}),
+                           slot);
+          }
+        }
+      },
+      "microkernel.k");
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v)
-      b_.CreateMaskedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * vectors + v)]), cAt(r, v), align, masks[static_cast<std::size_t>(v)]);
+      b_.CreateMaskedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * vectors + v)]), cAt(r, v), align,
+                           masks[static_cast<std::size_t>(v)]);
 }
 
 // panel[strip][k][l] = op(B)[k0 + k, j0 + strip cols + l], zero past N: the micro-kernel then reads one
@@ -392,47 +418,66 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* kc = eval(p.kc);
   Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
   auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
-  steppedLoop(c64(0), strips, 1, nullptr, [&](Value* s) {
-    Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
-    Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
-    if (!q.transB) {
-      steppedLoop(c64(0), kc, 1, nullptr, [&](Value* k) {
-        Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
-        for (int v = 0; v < p.cols / lanes_; ++v) {
-          Value* j = b_.CreateAdd(js, c64(v * lanes_));
-          Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, lanesBelow(j, N), llvm::Constant::getNullValue(vec));
-          b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))), align);
+  steppedLoop(
+      c64(0), strips, 1, nullptr,
+      [&](Value* s) {
+        Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
+        Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
+        if (!q.transB) {
+          steppedLoop(
+              c64(0), kc, 1, nullptr,
+              [&](Value* k) {
+                Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
+                for (int v = 0; v < p.cols / lanes_; ++v) {
+                  Value* j = b_.CreateAdd(js, c64(v * lanes_));
+                  Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, lanesBelow(j, N),
+                                                 llvm::Constant::getNullValue(vec));
+                  b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))),
+                                        align);
+                }
+              },
+              "pack.k");
+          return;
         }
-      }, "pack.k");
-      return;
-    }
-    // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
-    // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
-    // row 0 and store zeros; k at or past kc is masked off, so the last block stores zero rows up to the
-    // panel's padding (its strips are kc rounded up to whole blocks apart). One block of code serves every
-    // block: the transposes are the largest basic blocks of a kernel, and LLVM's scheduler is slow on them.
-    steppedLoop(c64(0), c64(p.cols / lanes_), 1, nullptr, [&](Value* grp) {
-      Value* jg = b_.CreateAdd(js, b_.CreateMul(grp, c64(lanes_)));
-      std::vector<Value*> inside, rowPtr;
-      for (int r = 0; r < lanes_; ++r) {
-        Value* j = b_.CreateAdd(jg, c64(r));
-        inside.push_back(b_.CreateICmpSLT(j, N));
-        rowPtr.push_back(gep(bPtr, b_.CreateAdd(b_.CreateMul(b_.CreateSelect(inside.back(), j, c64(0)), K), k0)));
-      }
-      Value* column = b_.CreateMul(grp, c64(lanes_));
-      steppedLoop(c64(0), roundUp(kc), lanes_, nullptr, [&](Value* kk) {
-        Value* kMask = lanesBelow(kk, kc);
-        std::vector<Value*> rows;
-        for (int r = 0; r < lanes_; ++r) {
-          Value* x = b_.CreateMaskedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align, kMask, llvm::Constant::getNullValue(vec));
-          rows.push_back(b_.CreateSelect(inside[static_cast<std::size_t>(r)], x, llvm::Constant::getNullValue(vec)));
-        }
-        rows = transposeSquare(rows);
-        for (int r = 0; r < lanes_; ++r)
-          b_.CreateAlignedStore(rows[static_cast<std::size_t>(r)], gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), column)), align);
-      }, "pack.transpose");
-    }, "pack.group");
-  }, "pack.strip");
+        // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
+        // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
+        // row 0 and store zeros; k at or past kc is masked off, so the last block stores zero rows up to the
+        // panel's padding (its strips are kc rounded up to whole blocks apart). One block of code serves every
+        // block: the transposes are the largest basic blocks of a kernel, and LLVM's scheduler is slow on them.
+        steppedLoop(
+            c64(0), c64(p.cols / lanes_), 1, nullptr,
+            [&](Value* grp) {
+              Value* jg = b_.CreateAdd(js, b_.CreateMul(grp, c64(lanes_)));
+              std::vector<Value*> inside, rowPtr;
+              for (int r = 0; r < lanes_; ++r) {
+                Value* j = b_.CreateAdd(jg, c64(r));
+                inside.push_back(b_.CreateICmpSLT(j, N));
+                rowPtr.push_back(
+                    gep(bPtr, b_.CreateAdd(b_.CreateMul(b_.CreateSelect(inside.back(), j, c64(0)), K), k0)));
+              }
+              Value* column = b_.CreateMul(grp, c64(lanes_));
+              steppedLoop(
+                  c64(0), roundUp(kc), lanes_, nullptr,
+                  [&](Value* kk) {
+                    Value* kMask = lanesBelow(kk, kc);
+                    std::vector<Value*> rows;
+                    for (int r = 0; r < lanes_; ++r) {
+                      Value* x = b_.CreateMaskedLoad(vec, gep(rowPtr[static_cast<std::size_t>(r)], kk), align, kMask,
+                                                     llvm::Constant::getNullValue(vec));
+                      rows.push_back(
+                          b_.CreateSelect(inside[static_cast<std::size_t>(r)], x, llvm::Constant::getNullValue(vec)));
+                    }
+                    rows = transposeSquare(rows);
+                    for (int r = 0; r < lanes_; ++r)
+                      b_.CreateAlignedStore(
+                          rows[static_cast<std::size_t>(r)],
+                          gep(out, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(kk, c64(r)), c64(p.cols)), column)), align);
+                  },
+                  "pack.transpose");
+            },
+            "pack.group");
+      },
+      "pack.strip");
 }
 
 // The mask of the vector whose lanes stand for first, first + 1, ...: true where that index is below end.
@@ -440,7 +485,8 @@ Value* KernelEmitter::lanesBelow(Value* first, Value* end) {
   std::vector<llvm::Constant*> lane;
   for (int l = 0; l < lanes_; ++l) lane.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
   const unsigned n = static_cast<unsigned>(lanes_);
-  return b_.CreateICmpSLT(b_.CreateAdd(llvm::ConstantVector::get(lane), b_.CreateVectorSplat(n, first)), b_.CreateVectorSplat(n, end));
+  return b_.CreateICmpSLT(b_.CreateAdd(llvm::ConstantVector::get(lane), b_.CreateVectorSplat(n, first)),
+                          b_.CreateVectorSplat(n, end));
 }
 
 // kc rounded up to whole vectors: the k extent of a panel strip, whose rows past kc are zero.

@@ -24,9 +24,8 @@ llvm::StructType* trainConfigType(llvm::LLVMContext& ctx) {
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* f32 = llvm::Type::getFloatTy(ctx);
   // sinter_train_config: ABI 1 fields, then those appended in ABI 2, then ABI 3's metrics.
-  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64,
-                                     i32, i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64,
-                                     i32});
+  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64, i32,
+                                     i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64, i32});
 }
 
 class DescriptorBuilder {
@@ -34,8 +33,12 @@ class DescriptorBuilder {
   DescriptorBuilder(llvm::Module& mod, const std::vector<std::string>& symbols)
       : mod_(mod), ctx_(mod.getContext()), symbols_(symbols) {}
 
-  llvm::Constant* i32(std::int64_t v) { return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx_), static_cast<std::uint64_t>(v)); }
-  llvm::Constant* i64(std::int64_t v) { return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx_), static_cast<std::uint64_t>(v)); }
+  llvm::Constant* i32(std::int64_t v) {
+    return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx_), static_cast<std::uint64_t>(v));
+  }
+  llvm::Constant* i64(std::int64_t v) {
+    return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx_), static_cast<std::uint64_t>(v));
+  }
   llvm::Constant* f32(double v) { return llvm::ConstantFP::get(llvm::Type::getFloatTy(ctx_), v); }
   llvm::Constant* null() { return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx_)); }
 
@@ -47,7 +50,8 @@ class DescriptorBuilder {
   llvm::Constant* array(llvm::Type* elemTy, const std::vector<llvm::Constant*>& elems, const char* name) {
     if (elems.empty()) return null();
     auto* ty = llvm::ArrayType::get(elemTy, elems.size());
-    return new llvm::GlobalVariable(mod_, ty, true, llvm::GlobalValue::PrivateLinkage, llvm::ConstantArray::get(ty, elems), name);
+    return new llvm::GlobalVariable(mod_, ty, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(ty, elems), name);
   }
 
   // dims >= 0 are fixed; a symbolic dimension k is stored as -k-1.
@@ -87,8 +91,9 @@ class DescriptorBuilder {
         case ir::Init::LecunUniform: kind = SINTER_INIT_LECUN_UNIFORM; break;
       }
     }
-    return llvm::ConstantStruct::get(tensorDescType(ctx_), {string(name), i32(dtype), i32(static_cast<std::int64_t>(t.shape.size())),
-                                                            dims(t.shape), i32(kind), f32(a), f32(b)});
+    return llvm::ConstantStruct::get(
+        tensorDescType(ctx_), {string(name), i32(dtype), i32(static_cast<std::int64_t>(t.shape.size())), dims(t.shape),
+                               i32(kind), f32(a), f32(b)});
   }
 
   llvm::Constant* tensors(const ir::Graph& g, const std::vector<ir::NodeId>& ids, const char* name) {
@@ -126,12 +131,30 @@ class DescriptorBuilder {
     // The bits are sinter_metric's; the loss is always reported.
     std::int64_t metrics = SINTER_METRIC_LOSS;
     if (c.metrics & ir::TrainConfig::MetricAccuracy) metrics |= SINTER_METRIC_ACCURACY;
-    return llvm::ConstantStruct::get(trainConfigType(ctx_),
-        {i32(opt), i32(c.nesterov), f32(c.lr), f32(c.momentum), f32(c.beta1), f32(c.beta2), f32(c.eps),
-         f32(c.weightDecay), i64(c.batch), i64(c.epochs), i64(static_cast<std::int64_t>(c.seed)),
-         i32(c.amsgrad), i32(c.centered), f32(c.dampening), f32(c.alpha), f32(c.lrDecay), f32(c.initialAccumulator),
-         f32(c.clipNorm), i32(sched), f32(c.gamma), f32(c.minLr), i64(c.stepSize), i64(c.warmupSteps),
-         i32(metrics)});
+    return llvm::ConstantStruct::get(trainConfigType(ctx_), {i32(opt),
+                                                             i32(c.nesterov),
+                                                             f32(c.lr),
+                                                             f32(c.momentum),
+                                                             f32(c.beta1),
+                                                             f32(c.beta2),
+                                                             f32(c.eps),
+                                                             f32(c.weightDecay),
+                                                             i64(c.batch),
+                                                             i64(c.epochs),
+                                                             i64(static_cast<std::int64_t>(c.seed)),
+                                                             i32(c.amsgrad),
+                                                             i32(c.centered),
+                                                             f32(c.dampening),
+                                                             f32(c.alpha),
+                                                             f32(c.lrDecay),
+                                                             f32(c.initialAccumulator),
+                                                             f32(c.clipNorm),
+                                                             i32(sched),
+                                                             f32(c.gamma),
+                                                             f32(c.minLr),
+                                                             i64(c.stepSize),
+                                                             i64(c.warmupSteps),
+                                                             i32(metrics)});
   }
 
  private:
@@ -145,7 +168,8 @@ class DescriptorBuilder {
 llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
-  return llvm::StructType::get(ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p});
+  return llvm::StructType::get(
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -158,7 +182,7 @@ int vectorFloats(const llvm::TargetMachine& tm) {
 }
 
 std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::TargetMachine& tm,
-                                        llvm::LLVMContext& ctx) {
+                                         llvm::LLVMContext& ctx) {
   auto mod = std::make_unique<llvm::Module>(m.name, ctx);
   mod->setDataLayout(tm.createDataLayout());
   const int lanes = vectorFloats(tm);
@@ -172,8 +196,8 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
   auto function = [&](const std::string& name, const ir::Graph& g, bool training) {
     const KernelProgram program = planKernels(g);
-    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols), lower::planMemory(g, reference, program.fused),
-                             program, lanes, training);
+    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols),
+                             lower::planMemory(g, reference, program.fused), program, lanes, training);
   };
   llvm::Function* forward = function("forward", fwd, false);
   llvm::Function* trainStep = m.train ? function("train_step", m.trainStep, true) : nullptr;
@@ -186,14 +210,14 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
     if (fwd.results[i].kind == ir::Result::Loss) lossOutput = static_cast<int>(i);
 
   auto* descTy = modelDescType(ctx);
-  llvm::Constant* init = llvm::ConstantStruct::get(descTy, {
-      d.i32(SINTER_ABI_VERSION), d.i32(static_cast<std::int64_t>(symbols.size())), d.string(m.name),
-      d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
-      d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
-      d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
-      d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd),
-      forward, trainStep ? static_cast<llvm::Constant*>(trainStep) : d.null(),
-      d.i32(m.train ? 1 : 0), d.i32(0), d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
+  llvm::Constant* init = llvm::ConstantStruct::get(
+      descTy, {d.i32(SINTER_ABI_VERSION), d.i32(static_cast<std::int64_t>(symbols.size())), d.string(m.name),
+               d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
+               d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
+               d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
+               d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd), forward,
+               trainStep ? static_cast<llvm::Constant*>(trainStep) : d.null(), d.i32(m.train ? 1 : 0), d.i32(0),
+               d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, opts.descriptor);
   return mod;
 }

@@ -1,8 +1,8 @@
 // The generated function's frame: symbols, buffers, loop nests, and the dispatch of nodes to kernels.
 #include "compiler/codegen/kernel_emitter.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -48,7 +48,8 @@ void KernelEmitter::emit() {
   for (const ir::Node& n : g_.nodes) {
     const std::size_t id = static_cast<std::size_t>(n.id);
     const lower::Slot& s = plan_.home[id];
-    if (s.kind == lower::Slot::Temporary && kernelOf_[id] >= 0 && memory_.slotOf[id] < 0) continue;  // in registers only
+    if (s.kind == lower::Slot::Temporary && kernelOf_[id] >= 0 && memory_.slotOf[id] < 0)
+      continue;  // in registers only
     if (s.kind != lower::Slot::Temporary) {
       ptr_[id] = bufferArg(s.buffer);
       continue;
@@ -94,13 +95,16 @@ void KernelEmitter::emit() {
       std::string ops;
       for (ir::NodeId id : k.nodes)
         if (ops.size() < 40) ops += (ops.empty() ? "" : "_") + std::string(ir::opName(g_.node(id).op));
-      f = outline(fmt::format("{}.k{}.{}", entryFn_->getName().str(), index, ops), [&](Value*, Value*) { emitNest(nest, k); }, homes, false);
+      f = outline(
+          fmt::format("{}.k{}.{}", entryFn_->getName().str(), index, ops), [&](Value*, Value*) { emitNest(nest, k); },
+          homes, false);
     }
     b_.CreateCall(f, args);
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
-    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4), bytes(n.type));
+    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4),
+                    bytes(n.type));
   }
   if (arena_.ptr) releaseScratch({arena_});
   b_.CreateRetVoid();
@@ -109,7 +113,8 @@ void KernelEmitter::emit() {
 // Everything the code of a kernel depends on, with node ids replaced by positions: two kernels with the
 // same key compute the same function of their memories (passed in the order of `homes`). Nodes are named
 // by their position in `touched`, memories by their position in `homes`.
-std::string KernelEmitter::kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched, const std::vector<int>& homes) const {
+std::string KernelEmitter::kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched,
+                                     const std::vector<int>& homes) const {
   auto pos = [&](ir::NodeId id) { return std::find(touched.begin(), touched.end(), id) - touched.begin(); };
   std::string key = fmt::format("{} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0);
   for (ir::NodeId id : touched) {
@@ -170,7 +175,8 @@ Value* KernelEmitter::bytes(const ir::TensorType& t) {
 }
 
 Value* KernelEmitter::bufferArg(int index) {
-  return b_.CreateLoad(b_.getPtrTy(), b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), fn_->getArg(0), static_cast<std::uint64_t>(index)));
+  return b_.CreateLoad(b_.getPtrTy(),
+                       b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), fn_->getArg(0), static_cast<std::uint64_t>(index)));
 }
 
 // A byte count that depends on the symbols (1024*batch + 64), evaluated at run time.
@@ -199,14 +205,17 @@ std::vector<Value*> KernelEmitter::allocateArena() {
   // zeroing on every call.
   arena_ = allocateScratch(kArenaScratchSlot, b_.CreateAdd(offsets.back(), c64(align)), "arena");
   std::vector<Value*> slots;
-  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_.ptr, offsets[s]));
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+    slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_.ptr, offsets[s]));
   return slots;
 }
 
 Value* KernelEmitter::at(const ir::Node& n, Value* offset) {
   return b_.CreateInBoundsGEP(elem(n.type.dtype), buffer(n.id), offset);
 }
-Value* KernelEmitter::load(const ir::Node& n, Value* offset) { return b_.CreateLoad(elem(n.type.dtype), at(n, offset)); }
+Value* KernelEmitter::load(const ir::Node& n, Value* offset) {
+  return b_.CreateLoad(elem(n.type.dtype), at(n, offset));
+}
 void KernelEmitter::store(const ir::Node& n, Value* offset, Value* v) { b_.CreateStore(v, at(n, offset)); }
 
 // A stack slot for a loop-carried scalar; SROA turns it into SSA, so it costs nothing.
@@ -226,7 +235,9 @@ Value* KernelEmitter::mathCall(const char* f32Name, const char* f64Name, Value* 
 
 // ---- loops -----------------------------------------------------------------------------------------
 
-void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body) { steppedLoop(c64(0), end, 1, nullptr, body, "i"); }
+void KernelEmitter::forLoop(Value* end, const std::function<void(Value*)>& body) {
+  steppedLoop(c64(0), end, 1, nullptr, body, "i");
+}
 
 void KernelEmitter::forRange(Value* begin, Value* end, const std::function<void(Value*)>& body) {
   steppedLoop(begin, end, 1, nullptr, body, "i");
@@ -255,7 +266,8 @@ void KernelEmitter::loopNest(const std::vector<Value*>& dims, const std::vector<
     if (d == dims.size()) return body(base);
     forLoop(dims[d], [&](Value* i) {
       Offsets next = base;
-      for (std::size_t k = 0; k < strideSets.size(); ++k) next[k] = b_.CreateAdd(base[k], b_.CreateMul(i, strideSets[k][d]));
+      for (std::size_t k = 0; k < strideSets.size(); ++k)
+        next[k] = b_.CreateAdd(base[k], b_.CreateMul(i, strideSets[k][d]));
       level(d + 1, next);
     });
   };

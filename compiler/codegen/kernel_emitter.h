@@ -3,12 +3,12 @@
 // parallel_loops.cpp and vector_math.cpp. Internal to compiler/codegen.
 #pragma once
 
-#include <functional>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
-#include <map>
 #include <sinter/model_abi.h>
+#include <functional>
+#include <map>
 
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
@@ -42,8 +42,8 @@ class KernelEmitter {
   const lower::MemoryPlan& memory_;
   const KernelProgram& program_;
   std::vector<int> kernelOf_;  // per node: its fused kernel in program_.fused, or -1
-  int lanes_;      // f32 lanes of one vector register of the target
-  bool training_;  // a train step: dropout drops, with the seed in sym_dims[num_syms]
+  int lanes_;                  // f32 lanes of one vector register of the target
+  bool training_;              // a train step: dropout drops, with the seed in sym_dims[num_syms]
   Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;
   std::vector<Value*> ptr_;  // per node: its buffer
@@ -58,8 +58,8 @@ class KernelEmitter {
   ScratchBlock arena_;
   // The entry point's environment for its kernel functions: the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
-  llvm::Function* entryFn_ = nullptr;  // the entry point (whose ptr_ are its own values)
-  std::vector<int> homeOf_;            // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
+  llvm::Function* entryFn_ = nullptr;     // the entry point (whose ptr_ are its own values)
+  std::vector<int> homeOf_;               // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
   llvm::Function* homeArgsFn_ = nullptr;  // the kernel function whose arguments homeArgs_ are
   std::map<int, Value*> homeArgs_;        // home -> that function's argument
   std::vector<int> homeOrder_;            // that function's homes, in argument order
@@ -146,8 +146,8 @@ class KernelEmitter {
   // for (v = begin; v < end; v += step) body(v), with loop metadata (or none) on the back edge.
   // Loop metadata: LLVM must vectorize the loop, `width` lanes.
   llvm::MDNode* vectorHints(int width);
-  void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints, const std::function<void(Value*)>& body,
-                   const std::string& name = "loop");
+  void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints,
+                   const std::function<void(Value*)>& body, const std::string& name = "loop");
 
   // ---- kernels a primitive runs (kernels_*.cpp) -------------------------------------------------------
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp
@@ -160,7 +160,7 @@ class KernelEmitter {
   // cross_entropy with its gradient and/or the softmax of its logits (either may be null): one max and one
   // sum of exponentials per row serve all of them.
   void emitCrossEntropyFused(const ir::Node& ce, const ir::Node* grad, const ir::Node* softmax);
-  void emitLoss(const ir::Node& n);  // mse, bce_with_logits, soft_cross_entropy
+  void emitLoss(const ir::Node& n);    // mse, bce_with_logits, soft_cross_entropy
   void emitLayout(const ir::Node& n);  // kernels_layout.cpp
   void emitGather(const ir::Node& n);
   // One 2-D product on row-major buffers: C[M,N] = op(A) op(B), or C += with accumulate (kernels_linalg.cpp).
@@ -180,9 +180,10 @@ class KernelEmitter {
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
   // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
   void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
-  void forEachPatchEntry(const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
+  void forEachPatchEntry(const ir::Node& n,
+                         const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
-  void emitPoolRange(const ir::Node& n, Value* begin, Value* end);  // planes [begin, end)
+  void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image
 };
 

@@ -1,7 +1,7 @@
 #include "compiler/codegen/kernel_plan.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -113,8 +113,9 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
   for (const auto& [sym, v] : bindings) binding += fmt::format("{}{}={}", binding.empty() ? "" : ", ", sym, v);
   std::size_t computed = 0;
   for (const ir::Node& n : g.nodes) computed += n.op != ir::Op::Input && n.op != ir::Op::Param;
-  std::string out = fmt::format("// kernels of @{}: {} kernels for {} computed nodes; {} f32 lanes; arena offsets at {}\n",
-                                g.name, p.kernels.size(), computed, lanes, binding.empty() ? "(no symbols)" : binding);
+  std::string out =
+      fmt::format("// kernels of @{}: {} kernels for {} computed nodes; {} f32 lanes; arena offsets at {}\n", g.name,
+                  p.kernels.size(), computed, lanes, binding.empty() ? "(no symbols)" : binding);
   auto home = [&](ir::NodeId id) -> std::string {
     const ir::Node& n = g.node(id);
     if (n.op == ir::Op::Input || n.op == ir::Op::Param) return "argument";
@@ -127,13 +128,15 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
   for (std::size_t i = 0; i < p.kernels.size(); ++i) {
     const Kernel& k = p.kernels[i];
     std::string members;
-    for (ir::NodeId id : k.nodes) members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
+    for (ir::NodeId id : k.nodes)
+      members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     out += fmt::format("kernel {} {}: {}\n", i, kindName(k.kind), members);
     out += loop::print(g, scheduleKernel(g, p, k, {lanes}), 4);
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)
-        if (std::find(k.nodes.begin(), k.nodes.end(), o) == k.nodes.end() && std::find(reads.begin(), reads.end(), o) == reads.end())
+        if (std::find(k.nodes.begin(), k.nodes.end(), o) == k.nodes.end() &&
+            std::find(reads.begin(), reads.end(), o) == reads.end())
           reads.push_back(o);
     std::string r, w;
     for (ir::NodeId id : reads) r += fmt::format("{}%{} ({})", r.empty() ? "" : ", ", id, home(id));

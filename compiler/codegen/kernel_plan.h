@@ -7,27 +7,27 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ir/graph.h"
 #include "compiler/codegen/loop_ir.h"
+#include "compiler/ir/graph.h"
 #include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
 
 struct Kernel {
   enum Kind {
-    Fill,              // a constant
-    Elementwise,       // one elementwise op
-    ElementwiseChain,  // fused elementwise ops, one loop
-    Reduction,         // reduce_*, count, sum_to
-    Softmax,           // softmax, log_softmax and their gradients
-    CrossEntropy,      // cross_entropy or its gradient alone
-    CrossEntropyFused, // cross_entropy with its gradient and/or softmax
-    Loss,              // mse, bce_with_logits, soft_cross_entropy
-    Layout,            // reshape, transpose, concat, slice
-    Gather,            // gather and its gradient
-    Gemm,              // matmul, matmul_tn, matmul_nt
-    GemmEpilogue,      // a GEMM with elementwise ops applied to its rows
-    GemmBiasGradient,  // matmul_tn with the column sums of its dy
+    Fill,               // a constant
+    Elementwise,        // one elementwise op
+    ElementwiseChain,   // fused elementwise ops, one loop
+    Reduction,          // reduce_*, count, sum_to
+    Softmax,            // softmax, log_softmax and their gradients
+    CrossEntropy,       // cross_entropy or its gradient alone
+    CrossEntropyFused,  // cross_entropy with its gradient and/or softmax
+    Loss,               // mse, bce_with_logits, soft_cross_entropy
+    Layout,             // reshape, transpose, concat, slice
+    Gather,             // gather and its gradient
+    Gemm,               // matmul, matmul_tn, matmul_nt
+    GemmEpilogue,       // a GEMM with elementwise ops applied to its rows
+    GemmBiasGradient,   // matmul_tn with the column sums of its dy
     Convolution,
     Pooling,
   };

@@ -7,9 +7,10 @@ namespace sinter::codegen {
 // ir::dropoutScale (compiler/ir/dropout_mask.h) in IR: the same hash, so that generated code and the
 // interpreter draw the same mask.
 Value* KernelEmitter::dropoutScale(const ir::Node& n, Value* index) {
-  Value* h = b_.CreateXor(b_.CreateXor(b_.CreateMul(seed_, c64(static_cast<std::int64_t>(ir::kDropoutSeedMul))),
-                                       b_.CreateMul(c64(n.attrs.getInt("salt")), c64(static_cast<std::int64_t>(ir::kDropoutSaltMul)))),
-                          index);
+  Value* h = b_.CreateXor(
+      b_.CreateXor(b_.CreateMul(seed_, c64(static_cast<std::int64_t>(ir::kDropoutSeedMul))),
+                   b_.CreateMul(c64(n.attrs.getInt("salt")), c64(static_cast<std::int64_t>(ir::kDropoutSaltMul)))),
+      index);
   h = b_.CreateMul(b_.CreateXor(h, b_.CreateLShr(h, 30)), c64(static_cast<std::int64_t>(ir::kMix1)));
   h = b_.CreateMul(b_.CreateXor(h, b_.CreateLShr(h, 27)), c64(static_cast<std::int64_t>(ir::kMix2)));
   h = b_.CreateXor(h, b_.CreateLShr(h, 31));
@@ -41,9 +42,11 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
     case ir::Op::Tanh: return vtanh(v[0]);
     case ir::Op::Relu: return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], zero);
     case ir::Op::LeakyRelu:
-      return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
+      return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0],
+                             b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
     case ir::Op::Gelu: {  // x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2
-      Value* phi = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
+      Value* phi = b_.CreateFMul(fconst(n, 0.5),
+                                 b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
       return b_.CreateFMul(v[0], phi);
     }
     case ir::Op::Softplus: {  // max(x, 0) + log1p(e^-|x|): no overflow for large |x|
@@ -62,11 +65,14 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
     case ir::Op::GreaterEqual: return b_.CreateSelect(b_.CreateFCmpOGE(v[0], v[1]), fconst(n, 1), zero);
     case ir::Op::ReluGrad: return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], zero);  // (dy, x)
     case ir::Op::LeakyReluGrad:
-      return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
+      return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0],
+                             b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
     case ir::Op::GeluGrad: {  // dy (Φ(x) + x φ(x))
       Value* x = v[1];
-      Value* cdf = b_.CreateFMul(fconst(n, 0.5), b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
-      Value* pdf = b_.CreateFMul(fconst(n, 0.3989422804014327), vexp(b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
+      Value* cdf = b_.CreateFMul(fconst(n, 0.5),
+                                 b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
+      Value* pdf =
+          b_.CreateFMul(fconst(n, 0.3989422804014327), vexp(b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
       return b_.CreateFMul(v[0], b_.CreateFAdd(cdf, b_.CreateFMul(x, pdf)));
     }
     default: throw std::logic_error("codegen: not an elementwise op");

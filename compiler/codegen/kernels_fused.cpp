@@ -14,8 +14,12 @@ namespace {
 
 bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN || op == ir::Op::MatMulNT; }
 
-bool stored(const lower::FusedKernel& k, ir::NodeId id) { return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end(); }
-bool member(const lower::FusedKernel& k, ir::NodeId id) { return std::binary_search(k.nodes.begin(), k.nodes.end(), id); }
+bool stored(const lower::FusedKernel& k, ir::NodeId id) {
+  return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
+}
+bool member(const lower::FusedKernel& k, ir::NodeId id) {
+  return std::binary_search(k.nodes.begin(), k.nodes.end(), id);
+}
 
 const ir::Node* memberOf(const ir::Graph& g, const lower::FusedKernel& k, ir::Op op) {
   for (ir::NodeId id : k.nodes)
@@ -60,7 +64,8 @@ bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
   if (const ir::Node* s = memberOf(g, k, ir::Op::SumTo)) {
     const ir::Node* t = memberOf(g, k, ir::Op::MatMulTN);
     const ir::Node& dy = g.node(s->operands[0]);
-    if (k.nodes.size() != 2 || !t || t->operands[1] != s->operands[0] || t->type.shape.size() != 2 || dy.type.shape.size() != 2)
+    if (k.nodes.size() != 2 || !t || t->operands[1] != s->operands[0] || t->type.shape.size() != 2 ||
+        dy.type.shape.size() != 2)
       return false;
     const std::size_t r = s->type.shape.size();
     if (r < 1 || !(s->type.shape[r - 1] == dy.type.shape[1])) return false;
@@ -85,10 +90,12 @@ std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
       if (k.nodes.size() > 1 && fusibleCrossEntropy(g, k)) out.push_back(std::move(k));
       continue;
     }
-    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient) continue;
+    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient)
+      continue;
     // The GEMM writes its product to memory, where the epilogue reads it back row block by row block,
     // unless the epilogue is only an add the product is computed into (productAddedTo).
-    if (gemm && !stored(k, k.nodes.front()) && !productAddedTo(g, k)) k.stored.insert(k.stored.begin(), k.nodes.front());
+    if (gemm && !stored(k, k.nodes.front()) && !productAddedTo(g, k))
+      k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
   }
   return out;

@@ -38,7 +38,8 @@ void KernelEmitter::emitGemmNaive(const Gemm& g, Value* rowBegin, Value* rowEnd)
       Value* cOff = b_.CreateAdd(b_.CreateMul(i, N), j);
       Value* acc = scalarSlot(t, g.accumulate ? ld(cPtr, cOff) : fconst(t, 0));
       forLoop(K, [&](Value* k) {
-        Value* p = b_.CreateFMul(ld(aPtr, b_.CreateAdd(b_.CreateMul(i, K), k)), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k)));
+        Value* p =
+            b_.CreateFMul(ld(aPtr, b_.CreateAdd(b_.CreateMul(i, K), k)), ld(bPtr, b_.CreateAdd(b_.CreateMul(j, K), k)));
         b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), p), acc);
       });
       st(cPtr, cOff, b_.CreateLoad(t, acc));
@@ -47,7 +48,9 @@ void KernelEmitter::emitGemmNaive(const Gemm& g, Value* rowBegin, Value* rowEnd)
 }
 
 namespace {
-std::int64_t attr(const ir::Node& n, const char* name, int i) { return n.attrs.getInts(name)[static_cast<std::size_t>(i)]; }
+std::int64_t attr(const ir::Node& n, const char* name, int i) {
+  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
+}
 
 // The image x, the filters w and the output y of a convolution, whichever of them the node computes.
 struct ConvTypes {
@@ -57,7 +60,9 @@ struct ConvTypes {
 };
 ConvTypes convTypes(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
   return {n.op == ir::Op::Conv2DGradInput ? n.type : a.type, n.op == ir::Op::Conv2DGradWeight ? n.type : b.type,
-          n.op == ir::Op::Conv2D ? n.type : n.op == ir::Op::Conv2DGradInput ? a.type : b.type};
+          n.op == ir::Op::Conv2D            ? n.type
+          : n.op == ir::Op::Conv2DGradInput ? a.type
+                                            : b.type};
 }
 }  // namespace
 
@@ -78,9 +83,13 @@ void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
                      p1 = attr(n, "padding", 1), d0 = attr(n, "dilation", 0), d1 = attr(n, "dilation", 1);
   llvm::Type* t = elem(n.type.dtype);
   auto idx4 = [&](Value* i0, std::int64_t e1, Value* i1, std::int64_t e2, Value* i2, std::int64_t e3, Value* i3) {
-    return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(i0, c64(e1)), i1), c64(e2)), i2), c64(e3)), i3);
+    return b_.CreateAdd(
+        b_.CreateMul(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(i0, c64(e1)), i1), c64(e2)), i2), c64(e3)),
+        i3);
   };
-  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
+  auto inRange = [&](Value* v, std::int64_t hi) {
+    return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi)));
+  };
   // Reads x at (nn, c, h, w) with zero outside the image; the index is clamped so the load stays in bounds.
   auto term = [&](const ir::Node& src, Value* valid, Value* index, Value* other) {
     Value* v = load(src, b_.CreateSelect(valid, index, c64(0)));
@@ -89,50 +98,84 @@ void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
   auto accumulate = [&](Value* acc, Value* v) { b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), v), acc); };
 
   if (n.op == ir::Op::Conv2D) {
-    forRange(begin, end, [&](Value* nn) { forLoop(c64(O), [&](Value* o) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
-      Value* acc = scalarSlot(t, fconst(t, 0));
-      forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
-        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
-        Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
-        Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
-        accumulate(acc, term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
-      }); }); });
-      store(n, idx4(nn, O, o, OH, i, OW, j), b_.CreateLoad(t, acc));
-    }); }); }); });
+    forRange(begin, end, [&](Value* nn) {
+      forLoop(c64(O), [&](Value* o) {
+        forLoop(c64(OH), [&](Value* i) {
+          forLoop(c64(OW), [&](Value* j) {
+            Value* acc = scalarSlot(t, fconst(t, 0));
+            forLoop(c64(C), [&](Value* c) {
+              forLoop(c64(KH), [&](Value* kh) {
+                forLoop(c64(KW), [&](Value* kw) {
+                  Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
+                  Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
+                  Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+                  accumulate(acc,
+                             term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
+                });
+              });
+            });
+            store(n, idx4(nn, O, o, OH, i, OW, j), b_.CreateLoad(t, acc));
+          });
+        });
+      });
+    });
     return;
   }
   if (n.op == ir::Op::Conv2DGradInput) {
     // Output position i contributes to h when h + p - kh d = i s for some 0 <= i < OH.
-    auto source = [&](Value* h, Value* k, std::int64_t p, std::int64_t d, std::int64_t s, std::int64_t hi, Value*& valid) {
+    auto source = [&](Value* h, Value* k, std::int64_t p, std::int64_t d, std::int64_t s, std::int64_t hi,
+                      Value*& valid) {
       Value* num = b_.CreateSub(b_.CreateAdd(h, c64(p)), b_.CreateMul(k, c64(d)));
       Value* q = b_.CreateSDiv(num, c64(s));
-      valid = b_.CreateAnd(b_.CreateICmpSGE(num, c64(0)),
-                           b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(num, c64(s)), c64(0)), b_.CreateICmpSLT(q, c64(hi))));
+      valid =
+          b_.CreateAnd(b_.CreateICmpSGE(num, c64(0)),
+                       b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(num, c64(s)), c64(0)), b_.CreateICmpSLT(q, c64(hi))));
       return q;
     };
-    forRange(begin, end, [&](Value* nn) { forLoop(c64(C), [&](Value* c) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
-      Value* acc = scalarSlot(t, fconst(t, 0));
-      forLoop(c64(O), [&](Value* o) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
-        Value *vi = nullptr, *vj = nullptr;
-        Value* i = source(h, kh, p0, d0, s0, OH, vi);
-        Value* j = source(w, kw, p1, d1, s1, OW, vj);
-        accumulate(acc, term(a, b_.CreateAnd(vi, vj), idx4(nn, O, o, OH, i, OW, j), load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
-      }); }); });
-      store(n, idx4(nn, C, c, H, h, W, w), b_.CreateLoad(t, acc));
-    }); }); }); });
+    forRange(begin, end, [&](Value* nn) {
+      forLoop(c64(C), [&](Value* c) {
+        forLoop(c64(H), [&](Value* h) {
+          forLoop(c64(W), [&](Value* w) {
+            Value* acc = scalarSlot(t, fconst(t, 0));
+            forLoop(c64(O), [&](Value* o) {
+              forLoop(c64(KH), [&](Value* kh) {
+                forLoop(c64(KW), [&](Value* kw) {
+                  Value *vi = nullptr, *vj = nullptr;
+                  Value* i = source(h, kh, p0, d0, s0, OH, vi);
+                  Value* j = source(w, kw, p1, d1, s1, OW, vj);
+                  accumulate(acc, term(a, b_.CreateAnd(vi, vj), idx4(nn, O, o, OH, i, OW, j),
+                                       load(bNode, idx4(o, C, c, KH, kh, KW, kw))));
+                });
+              });
+            });
+            store(n, idx4(nn, C, c, H, h, W, w), b_.CreateLoad(t, acc));
+          });
+        });
+      });
+    });
     return;
   }
   // conv2d_grad_weight(x, dy)
-  forRange(begin, end, [&](Value* o) { forLoop(c64(C), [&](Value* c) { forLoop(c64(KH), [&](Value* kh) { forLoop(c64(KW), [&](Value* kw) {
-    Value* acc = scalarSlot(t, fconst(t, 0));
-    forLoop(Nb, [&](Value* nn) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
-      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
-      Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
-      Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
-      accumulate(acc, term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(nn, O, o, OH, i, OW, j))));
-    }); }); });
-    store(n, idx4(o, C, c, KH, kh, KW, kw), b_.CreateLoad(t, acc));
-  }); }); }); });
+  forRange(begin, end, [&](Value* o) {
+    forLoop(c64(C), [&](Value* c) {
+      forLoop(c64(KH), [&](Value* kh) {
+        forLoop(c64(KW), [&](Value* kw) {
+          Value* acc = scalarSlot(t, fconst(t, 0));
+          forLoop(Nb, [&](Value* nn) {
+            forLoop(c64(OH), [&](Value* i) {
+              forLoop(c64(OW), [&](Value* j) {
+                Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), b_.CreateMul(kh, c64(d0)));
+                Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), b_.CreateMul(kw, c64(d1)));
+                Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+                accumulate(acc, term(a, valid, idx4(nn, C, c, H, h, W, w), load(bNode, idx4(nn, O, o, OH, i, OW, j))));
+              });
+            });
+          });
+          store(n, idx4(o, C, c, KH, kh, KW, kw), b_.CreateLoad(t, acc));
+        });
+      });
+    });
+  });
 }
 
 // The patch matrix of image `image` of convolution n, for the f32 convolutions on the GEMM micro-kernel:
@@ -144,28 +187,36 @@ struct ConvGeometry {
 };
 ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
   const auto [xT, wT, yT] = convTypes(n, a, b);
-  return {xT.shape[1].size, xT.shape[2].size, xT.shape[3].size, wT.shape[2].size, wT.shape[3].size, yT.shape[2].size,
-          yT.shape[3].size, attr(n, "stride", 0), attr(n, "stride", 1), attr(n, "padding", 0), attr(n, "padding", 1),
-          attr(n, "dilation", 0), attr(n, "dilation", 1)};
+  return {xT.shape[1].size,      xT.shape[2].size,      xT.shape[3].size,      wT.shape[2].size,
+          wT.shape[3].size,      yT.shape[2].size,      yT.shape[3].size,      attr(n, "stride", 0),
+          attr(n, "stride", 1),  attr(n, "padding", 0), attr(n, "padding", 1), attr(n, "dilation", 0),
+          attr(n, "dilation", 1)};
 }
 }  // namespace
 
 // Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image offset it stands for.
-void KernelEmitter::forEachPatchEntry(const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
+void KernelEmitter::forEachPatchEntry(
+    const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
   const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
-  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
-  forLoop(c64(c.C), [&](Value* ch) { forLoop(c64(c.KH), [&](Value* kh) { forLoop(c64(c.KW), [&](Value* kw) {
-    Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), kw);
-    forLoop(c64(c.OH), [&](Value* i) {
-      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
-      forLoop(c64(c.OW), [&](Value* j) {
-        Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(c.s1)), c64(c.p1)), b_.CreateMul(kw, c64(c.d1)));
-        Value* valid = b_.CreateAnd(inRange(h, c.H), inRange(w, c.W));
-        Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), w);
-        body(r, b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
+  auto inRange = [&](Value* v, std::int64_t hi) {
+    return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi)));
+  };
+  forLoop(c64(c.C), [&](Value* ch) {
+    forLoop(c64(c.KH), [&](Value* kh) {
+      forLoop(c64(c.KW), [&](Value* kw) {
+        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), kw);
+        forLoop(c64(c.OH), [&](Value* i) {
+          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+          forLoop(c64(c.OW), [&](Value* j) {
+            Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(c.s1)), c64(c.p1)), b_.CreateMul(kw, c64(c.d1)));
+            Value* valid = b_.CreateAnd(inRange(h, c.H), inRange(w, c.W));
+            Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), w);
+            body(r, b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
+          });
+        });
       });
     });
-  }); }); });
+  });
 }
 
 // Row (c, kh, kw) of col, output row i: the image row h = i s0 - p0 + kh d0 when it is inside the image, read at
@@ -190,21 +241,29 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
       return std::min(j, c.OW);
     };
     const std::int64_t jlo = firstAtLeast(0), jhi = std::max(jlo, firstAtLeast(c.W));
-    forLoop(c64(c.C), [&](Value* ch) { forLoop(c64(c.KH), [&](Value* kh) {
-      Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
-      forLoop(c64(c.OH), [&](Value* i) {
-        Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
-        Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
-        Value* q0 = b_.CreateMul(i, c64(c.OW));
-        // Outside the image the whole row is zero: the copy's range is then empty.
-        Value* lo = b_.CreateSelect(inside, c64(jlo), c64(c.OW));
-        Value* hi = b_.CreateSelect(inside, c64(jhi), c64(c.OW));
-        Value* src = gep(img, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)), c64(shift)));
-        forRange(c64(0), lo, [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
-        forRange(lo, hi, [&](Value* j) { b_.CreateStore(b_.CreateLoad(t, gep(src, b_.CreateMul(j, c64(c.s1)))), colAt(r, b_.CreateAdd(q0, j))); });
-        forRange(hi, c64(c.OW), [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
+    forLoop(c64(c.C), [&](Value* ch) {
+      forLoop(c64(c.KH), [&](Value* kh) {
+        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
+        forLoop(c64(c.OH), [&](Value* i) {
+          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+          Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+          Value* q0 = b_.CreateMul(i, c64(c.OW));
+          // Outside the image the whole row is zero: the copy's range is then empty.
+          Value* lo = b_.CreateSelect(inside, c64(jlo), c64(c.OW));
+          Value* hi = b_.CreateSelect(inside, c64(jhi), c64(c.OW));
+          Value* src = gep(
+              img,
+              b_.CreateAdd(
+                  b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)),
+                  c64(shift)));
+          forRange(c64(0), lo, [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
+          forRange(lo, hi, [&](Value* j) {
+            b_.CreateStore(b_.CreateLoad(t, gep(src, b_.CreateMul(j, c64(c.s1)))), colAt(r, b_.CreateAdd(q0, j)));
+          });
+          forRange(hi, c64(c.OW), [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
+        });
       });
-    }); });
+    });
   }
 }
 
@@ -216,7 +275,8 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
   Value* dx = at(n, b_.CreateMul(image, c64(c.C * c.H * c.W)));
   forLoop(c64(c.C * c.H * c.W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
   forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
-    Value* v = b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
+    Value* v =
+        b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
     b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
   });
 }
@@ -229,11 +289,13 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
   const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
-  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1), s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1),
-                     p0 = attr(n, "padding", 0), p1 = attr(n, "padding", 1);
+  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1), s0 = attr(n, "stride", 0),
+                     s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0), p1 = attr(n, "padding", 1);
   llvm::Type* t = elem(n.type.dtype);
   Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
-  auto inRange = [&](Value* v, std::int64_t hi) { return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi))); };
+  auto inRange = [&](Value* v, std::int64_t hi) {
+    return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi)));
+  };
   auto at2 = [&](Value* pl, std::int64_t e1, Value* i, std::int64_t e2, Value* j) {
     return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(e1)), i), c64(e2)), j);
   };
@@ -243,52 +305,67 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
 
   if (n.op == ir::Op::AvgPool2DGrad) {
     const ir::Node& dy = operand(n, 0);
-    forRange(begin, end, [&](Value* pl) { forLoop(c64(H), [&](Value* h) { forLoop(c64(W), [&](Value* w) {
-      Value* acc = scalarSlot(t, fconst(t, 0));
-      forLoop(c64(k0), [&](Value* kh) { forLoop(c64(k1), [&](Value* kw) {
-        Value* nh = b_.CreateSub(b_.CreateAdd(h, c64(p0)), kh);
-        Value* nw = b_.CreateSub(b_.CreateAdd(w, c64(p1)), kw);
-        Value* i = b_.CreateSDiv(nh, c64(s0));
-        Value* j = b_.CreateSDiv(nw, c64(s1));
-        Value* valid = b_.CreateAnd(b_.CreateAnd(b_.CreateICmpSGE(nh, c64(0)), b_.CreateICmpSGE(nw, c64(0))),
-                                    b_.CreateAnd(b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(nh, c64(s0)), c64(0)), b_.CreateICmpEQ(b_.CreateSRem(nw, c64(s1)), c64(0))),
-                                                 b_.CreateAnd(b_.CreateICmpSLT(i, c64(OH)), b_.CreateICmpSLT(j, c64(OW)))));
-        Value* v = load(dy, b_.CreateSelect(valid, at2(pl, OH, i, OW, j), c64(0)));
-        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateSelect(valid, v, fconst(t, 0))), acc);
-      }); });
-      store(n, at2(pl, H, h, W, w), b_.CreateFMul(b_.CreateLoad(t, acc), invArea));
-    }); }); });
+    forRange(begin, end, [&](Value* pl) {
+      forLoop(c64(H), [&](Value* h) {
+        forLoop(c64(W), [&](Value* w) {
+          Value* acc = scalarSlot(t, fconst(t, 0));
+          forLoop(c64(k0), [&](Value* kh) {
+            forLoop(c64(k1), [&](Value* kw) {
+              Value* nh = b_.CreateSub(b_.CreateAdd(h, c64(p0)), kh);
+              Value* nw = b_.CreateSub(b_.CreateAdd(w, c64(p1)), kw);
+              Value* i = b_.CreateSDiv(nh, c64(s0));
+              Value* j = b_.CreateSDiv(nw, c64(s1));
+              Value* valid =
+                  b_.CreateAnd(b_.CreateAnd(b_.CreateICmpSGE(nh, c64(0)), b_.CreateICmpSGE(nw, c64(0))),
+                               b_.CreateAnd(b_.CreateAnd(b_.CreateICmpEQ(b_.CreateSRem(nh, c64(s0)), c64(0)),
+                                                         b_.CreateICmpEQ(b_.CreateSRem(nw, c64(s1)), c64(0))),
+                                            b_.CreateAnd(b_.CreateICmpSLT(i, c64(OH)), b_.CreateICmpSLT(j, c64(OW)))));
+              Value* v = load(dy, b_.CreateSelect(valid, at2(pl, OH, i, OW, j), c64(0)));
+              b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateSelect(valid, v, fconst(t, 0))), acc);
+            });
+          });
+          store(n, at2(pl, H, h, W, w), b_.CreateFMul(b_.CreateLoad(t, acc), invArea));
+        });
+      });
+    });
     return;
   }
 
   const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
   if (n.op == ir::Op::MaxPool2DGrad)  // zero this range's planes of dx; the windows add into them
-    forRange(b_.CreateMul(begin, c64(H * W)), b_.CreateMul(end, c64(H * W)), [&](Value* i) { store(n, i, fconst(t, 0)); });
-  forRange(begin, end, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { forLoop(c64(OW), [&](Value* j) {
-    Value* best = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
-    Value* sum = scalarSlot(t, fconst(t, 0));
-    Value* arg = scalarSlot(i64(), at2(pl, H, c64(0), W, c64(0)));
-    forLoop(c64(k0), [&](Value* kh) { forLoop(c64(k1), [&](Value* kw) {
-      Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), kh);
-      Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), kw);
-      Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
-      Value* xi = b_.CreateSelect(valid, at2(pl, H, h, W, w), c64(0));
-      Value* v = load(x, xi);
-      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), b_.CreateSelect(valid, v, fconst(t, 0))), sum);
-      Value* better = b_.CreateAnd(valid, b_.CreateFCmpOGT(v, b_.CreateLoad(t, best)));
-      b_.CreateStore(b_.CreateSelect(better, v, b_.CreateLoad(t, best)), best);
-      b_.CreateStore(b_.CreateSelect(better, xi, b_.CreateLoad(i64(), arg)), arg);
-    }); });
-    Value* yi = at2(pl, OH, i, OW, j);
-    switch (n.op) {
-      case ir::Op::MaxPool2D: store(n, yi, b_.CreateLoad(t, best)); break;
-      case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea)); break;
-      default: {
-        Value* a = b_.CreateLoad(i64(), arg);
-        store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
-      }
-    }
-  }); }); });
+    forRange(b_.CreateMul(begin, c64(H * W)), b_.CreateMul(end, c64(H * W)),
+             [&](Value* i) { store(n, i, fconst(t, 0)); });
+  forRange(begin, end, [&](Value* pl) {
+    forLoop(c64(OH), [&](Value* i) {
+      forLoop(c64(OW), [&](Value* j) {
+        Value* best = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
+        Value* sum = scalarSlot(t, fconst(t, 0));
+        Value* arg = scalarSlot(i64(), at2(pl, H, c64(0), W, c64(0)));
+        forLoop(c64(k0), [&](Value* kh) {
+          forLoop(c64(k1), [&](Value* kw) {
+            Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), kh);
+            Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(s1)), c64(p1)), kw);
+            Value* valid = b_.CreateAnd(inRange(h, H), inRange(w, W));
+            Value* xi = b_.CreateSelect(valid, at2(pl, H, h, W, w), c64(0));
+            Value* v = load(x, xi);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), b_.CreateSelect(valid, v, fconst(t, 0))), sum);
+            Value* better = b_.CreateAnd(valid, b_.CreateFCmpOGT(v, b_.CreateLoad(t, best)));
+            b_.CreateStore(b_.CreateSelect(better, v, b_.CreateLoad(t, best)), best);
+            b_.CreateStore(b_.CreateSelect(better, xi, b_.CreateLoad(i64(), arg)), arg);
+          });
+        });
+        Value* yi = at2(pl, OH, i, OW, j);
+        switch (n.op) {
+          case ir::Op::MaxPool2D: store(n, yi, b_.CreateLoad(t, best)); break;
+          case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea)); break;
+          default: {
+            Value* a = b_.CreateLoad(i64(), arg);
+            store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
+          }
+        }
+      });
+    });
+  });
 }
 
 // Pooling whose windows tile the image exactly (kernel = stride, no padding, H = OH k0, W = OW k1: the
@@ -308,44 +385,53 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
   // window index in 32 bits, so that the select chains stay in vector registers.
   const int width = static_cast<int>(std::min<std::int64_t>(OW >= 8 ? 8 : 4, lanes_));
   llvm::MDNode* hints = OW >= 4 ? vectorHints(width) : nullptr;
-  forRange(begin, end, [&](Value* pl) { forLoop(c64(OH), [&](Value* i) { steppedLoop(c64(0), c64(OW), 1, hints, [&](Value* j) {
-    Value* yi = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(OH)), i), c64(OW)), j);
-    // The window's elements in order, row by row.
-    std::vector<Value*> xi;
-    for (std::int64_t kh = 0; kh < k0; ++kh)
-      for (std::int64_t kw = 0; kw < k1; ++kw) {
-        Value* h = b_.CreateAdd(b_.CreateMul(i, c64(k0)), c64(kh));
-        Value* w = b_.CreateAdd(b_.CreateMul(j, c64(k1)), c64(kw));
-        xi.push_back(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(H)), h), c64(W)), w));
-      }
-    if (n.op == ir::Op::AvgPool2DGrad) {
-      Value* d = b_.CreateFMul(load(operand(n, 0), yi), invArea);
-      for (Value* x : xi) store(n, x, d);
-      return;
-    }
-    const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
-    // The first maximum (strictly greater wins, so ties and NaN keep the earlier element; a window of NaN
-    // or -inf has none, as in the interpreter).
-    Value* best = llvm::ConstantFP::getInfinity(t, true);
-    Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
-    Value* sum = fconst(t, 0);
-    for (std::size_t e = 0; e < xi.size(); ++e) {
-      Value* v = load(x, xi[e]);
-      sum = b_.CreateFAdd(sum, v);
-      Value* better = b_.CreateFCmpOGT(v, best);
-      best = b_.CreateSelect(better, v, best);
-      arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
-    }
-    switch (n.op) {
-      case ir::Op::MaxPool2D: store(n, yi, best); break;
-      case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(sum, invArea)); break;
-      default: {
-        Value* d = load(operand(n, 0), yi);
-        for (std::size_t e = 0; e < xi.size(); ++e)
-          store(n, xi[e], b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d, fconst(t, 0)));
-      }
-    }
-  }, "window"); }); });
+  forRange(begin, end, [&](Value* pl) {
+    forLoop(c64(OH), [&](Value* i) {
+      steppedLoop(
+          c64(0), c64(OW), 1, hints,
+          [&](Value* j) {
+            Value* yi = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(OH)), i), c64(OW)), j);
+            // The window's elements in order, row by row.
+            std::vector<Value*> xi;
+            for (std::int64_t kh = 0; kh < k0; ++kh)
+              for (std::int64_t kw = 0; kw < k1; ++kw) {
+                Value* h = b_.CreateAdd(b_.CreateMul(i, c64(k0)), c64(kh));
+                Value* w = b_.CreateAdd(b_.CreateMul(j, c64(k1)), c64(kw));
+                xi.push_back(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(H)), h), c64(W)), w));
+              }
+            if (n.op == ir::Op::AvgPool2DGrad) {
+              Value* d = b_.CreateFMul(load(operand(n, 0), yi), invArea);
+              for (Value* x : xi) store(n, x, d);
+              return;
+            }
+            const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
+            // The first maximum (strictly greater wins, so ties and NaN keep the earlier element; a window of NaN
+            // or -inf has none, as in the interpreter).
+            Value* best = llvm::ConstantFP::getInfinity(t, true);
+            Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
+            Value* sum = fconst(t, 0);
+            for (std::size_t e = 0; e < xi.size(); ++e) {
+              Value* v = load(x, xi[e]);
+              sum = b_.CreateFAdd(sum, v);
+              Value* better = b_.CreateFCmpOGT(v, best);
+              best = b_.CreateSelect(better, v, best);
+              arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
+            }
+            switch (n.op) {
+              case ir::Op::MaxPool2D: store(n, yi, best); break;
+              case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(sum, invArea)); break;
+              default: {
+                Value* d = load(operand(n, 0), yi);
+                for (std::size_t e = 0; e < xi.size(); ++e)
+                  store(n, xi[e],
+                        b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d,
+                                        fconst(t, 0)));
+              }
+            }
+          },
+          "window");
+    });
+  });
 }
 
 }  // namespace sinter::codegen

@@ -11,7 +11,8 @@ void KernelEmitter::emitReduce(const ir::Node& n) {
   const ir::Node& x = operand(n, 0);
   if (n.op == ir::Op::Count) {  // product of the extents along the axes
     Value* c = c64(1);
-    for (std::int64_t a : n.attrs.getInts("axes")) c = b_.CreateMul(c, extent(x.type.shape[static_cast<std::size_t>(a)]));
+    for (std::int64_t a : n.attrs.getInts("axes"))
+      c = b_.CreateMul(c, extent(x.type.shape[static_cast<std::size_t>(a)]));
     return store(n, c64(0), b_.CreateSIToFP(c, elem(n.type.dtype)));
   }
   ir::Shape kept = n.type.shape;  // sum_to: already broadcast-compatible
@@ -75,8 +76,8 @@ void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
         Value* logSum = b_.CreateFAdd(m, vlog(sum));
         forLoop(len, [&](Value* k) {
           Value* x = load(a, off(k));
-          store(n, off(k), n.op == ir::Op::Softmax ? b_.CreateFMul(vexp(b_.CreateFSub(x, m)), inv)
-                                                   : b_.CreateFSub(x, logSum));
+          store(n, off(k),
+                n.op == ir::Op::Softmax ? b_.CreateFMul(vexp(b_.CreateFSub(x, m)), inv) : b_.CreateFSub(x, logSum));
         });
         return;
       }
@@ -91,8 +92,8 @@ void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
       forLoop(len, [&](Value* k) {
         Value* dy = load(a, off(k));
         Value* yk = load(y, off(k));
-        store(n, off(k), soft ? b_.CreateFMul(yk, b_.CreateFSub(dy, s))
-                              : b_.CreateFSub(dy, b_.CreateFMul(vexp(yk), s)));
+        store(n, off(k),
+              soft ? b_.CreateFMul(yk, b_.CreateFSub(dy, s)) : b_.CreateFSub(dy, b_.CreateFMul(vexp(yk), s)));
       });
     });
   });

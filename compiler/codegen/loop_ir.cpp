@@ -1,7 +1,7 @@
 #include "compiler/codegen/loop_ir.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 namespace sinter::codegen::loop {
 
@@ -148,22 +148,23 @@ std::string formula(const ir::Graph& g, const Compute& c, ir::NodeId id) {
 }
 
 std::string product(const Product& p, const std::string& panel) {
-  return fmt::format("{} {}= {}{}{} · {}{}", access(p.c), p.accumulate ? "+" : "", p.addTo ? access(p.init) + " + " : "",
-                     access(p.a), p.transA ? "ᵀ" : "", panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
+  return fmt::format("{} {}= {}{}{} · {}{}", access(p.c), p.accumulate ? "+" : "",
+                     p.addTo ? access(p.init) + " + " : "", access(p.a), p.transA ? "ᵀ" : "",
+                     panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
 
 std::string prim(const ir::Graph& g, const Prim& p) {
   switch (p.kind) {
     case Prim::MicroKernel:
       // unroll(r x v): the tile's rows and vectors are unrolled into r·v accumulators held in registers.
-      return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}", p.rows,
-                         p.cols, p.rows, p.cols / std::max(p.lanes, 1), p.i.str(), p.j0.str(), p.k0.str(),
+      return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}",
+                         p.rows, p.cols, p.rows, p.cols / std::max(p.lanes, 1), p.i.str(), p.j0.str(), p.k0.str(),
                          (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, p.panel),
                          p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
       return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N", p.panel,
-                         p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(), (p.k0 + p.kc).str(), p.j0.str(),
-                         p.j1.str(), p.cols);
+                         p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(), (p.k0 + p.kc).str(),
+                         p.j0.str(), p.j1.str(), p.cols);
     case Prim::ColumnSums:
       return fmt::format("%{} [{}, {}) = column sums of %{} over its rows", p.nodes[0], p.j0.str(), p.j1.str(),
                          g.node(p.nodes[0]).operands[0]);
@@ -171,7 +172,9 @@ std::string prim(const ir::Graph& g, const Prim& p) {
     case Prim::Col2Im: return fmt::format("%{}[image {}] <- col2im of {}", p.nodes[0], p.i.str(), p.buffer.str());
     case Prim::Zero: return fmt::format("{}[{} .. {}) = 0", p.buffer.str(), p.j0.str(), p.j1.str());
     case Prim::Node: {
-      std::string range = p.j0.isConst() && p.j1.isConst() && p.j0.value == p.j1.value ? "" : fmt::format(" [{}, {})", p.j0.str(), p.j1.str());
+      std::string range = p.j0.isConst() && p.j1.isConst() && p.j0.value == p.j1.value
+                              ? ""
+                              : fmt::format(" [{}, {})", p.j0.str(), p.j1.str());
       return fmt::format("%{} {}{}: {}", p.nodes[0], ir::opName(g.node(p.nodes[0]).op), range, p.what);
     }
   }
@@ -191,12 +194,14 @@ void printStmts(const ir::Graph& g, const std::vector<Stmt>& body, int indent, s
         break;
       }
       case Stmt::ComputeStmt:
-        for (const auto& [id, a] : s.compute.stores) out += fmt::format("{}{} = {}\n", pad, access(a), formula(g, s.compute, id));
+        for (const auto& [id, a] : s.compute.stores)
+          out += fmt::format("{}{} = {}\n", pad, access(a), formula(g, s.compute, id));
         break;
       case Stmt::PrimStmt: out += pad + prim(g, s.prim) + "\n"; break;
       case Stmt::LetStmt: out += fmt::format("{}let {} = {}\n", pad, s.let.name, s.let.value.str()); break;
       case Stmt::IfStmt:
-        out += fmt::format("{}if {} >= {}{}\n", pad, s.branch.lhs.str(), s.branch.rhs.str(), s.branch.role.empty() ? "" : "   // " + s.branch.role);
+        out += fmt::format("{}if {} >= {}{}\n", pad, s.branch.lhs.str(), s.branch.rhs.str(),
+                           s.branch.role.empty() ? "" : "   // " + s.branch.role);
         printStmts(g, s.branch.then, indent + 2, out);
         out += pad + "else\n";
         printStmts(g, s.branch.otherwise, indent + 2, out);

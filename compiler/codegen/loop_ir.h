@@ -37,7 +37,7 @@ Expr operator*(const Expr& a, const Expr& b);
 Expr min(const Expr& a, const Expr& b);
 Expr ceilDiv(const Expr& a, std::int64_t d);
 Expr floorDiv(const Expr& a, std::int64_t d);
-Expr operator/(const Expr& a, const Expr& b);  // floor division of non-negative values
+Expr operator/(const Expr& a, const Expr& b);                             // floor division of non-negative values
 Expr select(const Expr& a, const Expr& b, const Expr& x, const Expr& y);  // a >= b ? x : y
 Expr numel(const ir::Shape& s);
 
@@ -87,8 +87,8 @@ struct Loop {
   std::int64_t step = 1;
   Kind kind = Serial;
   int width = 0;
-  Expr work;          // Parallel: the multiply-adds of the whole loop (the runtime keeps small ones serial)
-  std::string role;   // what the loop is for ("register tile rows", "cache block over K"), printed
+  Expr work;         // Parallel: the multiply-adds of the whole loop (the runtime keeps small ones serial)
+  std::string role;  // what the loop is for ("register tile rows", "cache block over K"), printed
   std::vector<Scratch> scratch;
   std::vector<Stmt> body;
 };

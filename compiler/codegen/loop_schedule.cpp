@@ -2,8 +2,8 @@
 // Elementwise kernels are element computations under loops that LLVM vectorizes; matrix products are
 // register tiles under cache blocks, with B packed for the large and transposed cases; convolutions are
 // im2col and the same product; the other kinds are a primitive per node, their own loops inside.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
@@ -42,7 +42,8 @@ std::vector<Expr> broadcastStrides(const ir::Shape& operand, const ir::Shape& sh
   return out;
 }
 
-Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 1, Loop::Kind kind = Loop::Serial, const std::string& role = "") {
+Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 1, Loop::Kind kind = Loop::Serial,
+              const std::string& role = "") {
   Loop l;
   l.var = var;
   l.begin = std::move(begin);
@@ -60,7 +61,8 @@ Loop makeLoop(const std::string& var, Expr begin, Expr end, std::int64_t step = 
 bool vectorizes(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
   return std::none_of(ops.begin(), ops.end(), [&](ir::NodeId id) {
     const ir::Node& n = g.node(id);
-    const bool libm = (ir::opInfo(n.op).flags & ir::kTranscendental) && (n.type.dtype == ir::DType::F64 || n.op == ir::Op::Pow);
+    const bool libm =
+        (ir::opInfo(n.op).flags & ir::kTranscendental) && (n.type.dtype == ir::DType::F64 || n.op == ir::Op::Pow);
     return libm || (n.op == ir::Op::Div && !ir::isFloat(n.type.dtype));
   });
 }
@@ -91,9 +93,9 @@ Load sliceLoad(const ir::Graph& g, const ir::Node& s) {
 // broadcast strides or a slice's. Adjacent axes that every access walks contiguously merge into one loop,
 // so that the innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis
 // before the last to [first, second) (a GEMM epilogue's rows).
-std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops, const std::vector<ir::NodeId>& stored,
-                                  const std::vector<Load>& loads, const ir::Shape& shape, int lanes,
-                                  const std::pair<Expr, Expr>* rowRange = nullptr) {
+std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops,
+                                  const std::vector<ir::NodeId>& stored, const std::vector<Load>& loads,
+                                  const ir::Shape& shape, int lanes, const std::pair<Expr, Expr>* rowRange = nullptr) {
   std::vector<Expr> ext;
   for (const ir::Dim& d : shape) ext.push_back(Expr::dim(d));
   std::vector<Expr> begin(shape.size(), 0), end = ext;
@@ -126,7 +128,8 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
   for (std::size_t d = 0; d < ext.size(); ++d)
     for (std::size_t s = 0; s < sets.size(); ++s) index[s] = index[s] + Expr::var("e" + std::to_string(d)) * sets[s][d];
   for (std::size_t s = 0; s < stored.size(); ++s) c.stores.push_back({stored[s], {Buffer::of(stored[s]), index[s]}});
-  for (std::size_t s = 0; s < loads.size(); ++s) c.loads.push_back({loads[s].value, {Buffer::of(loads[s].from), index[stored.size() + s]}});
+  for (std::size_t s = 0; s < loads.size(); ++s)
+    c.loads.push_back({loads[s].value, {Buffer::of(loads[s].from), index[stored.size() + s]}});
   std::vector<Stmt> body = {Stmt::of(std::move(c))};
   for (std::size_t d = ext.size(); d-- > 0;) {
     const bool inner = d + 1 == ext.size() && vectorizes(g, ops);
@@ -143,7 +146,8 @@ std::vector<ir::NodeId> outsideOperands(const ir::Graph& g, const std::vector<ir
   std::vector<ir::NodeId> out;
   for (ir::NodeId id : ops)
     for (ir::NodeId o : g.node(id).operands)
-      if (std::find(ops.begin(), ops.end(), o) == ops.end() && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+      if (std::find(ops.begin(), ops.end(), o) == ops.end() && std::find(out.begin(), out.end(), o) == out.end())
+        out.push_back(o);
   return out;
 }
 
@@ -153,7 +157,8 @@ struct Blocked {
   std::vector<Stmt>* body;
   Expr start;
 };
-Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& extent, std::int64_t block, const std::string& role) {
+Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& extent, std::int64_t block,
+                  const std::string& role) {
   if (extent.isConst() && extent.value <= block) return {&out, 0};
   out.push_back(Stmt::of(makeLoop(var, 0, extent, block, Loop::Serial, role)));
   return {&out.back().loop.body, Expr::var(var)};
@@ -166,7 +171,8 @@ void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const 
 // Rows [r0, r1) of one 2-D product, f32: register tiles of kGemmRows x (2 vectors), j outer and i inner so
 // that one strip of B serves every row tile of the chunk. Large or transposed B is packed per cache
 // block into `panel` (declared by the caller); small B is read in place.
-void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack, const std::string& panel, int lanes) {
+void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack,
+                 const std::string& panel, int lanes) {
   const int cols = 2 * lanes;
   // Rows [r0, rt) run tiles of kGemmRows rows (the last one clamped), rows [rt, r1) one-row tiles. With the
   // rows known, rt leaves to one-row tiles only the one or two rows past the whole tiles (a clamped tile
@@ -179,7 +185,8 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     const Expr rFull = r0 + floorDiv(r1 - r0, kGemmRows) * Expr(kGemmRows);
     rTiles = select(r1 - rFull, 3, r1, rFull);
   }
-  auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc, const std::string& from) {
+  auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc,
+                   const std::string& from) {
     // The rows: whole tiles of kGemmRows; then, when 3 or more rows are left, one more tile with its last
     // rows clamped (it recomputes the last row), else a one-row tile per row left (a single row, at batch
     // 1, would otherwise cost a whole tile's FMAs).
@@ -234,10 +241,8 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     small.lhs = r1 - r0;
     small.rhs = 2 * kGemmRows;
     small.role = "rows of the chunk: two tiles or more";
-    if (pack)
-      packedNest(small.then, p, panel, cols, tiles);
-    else
-      tiles(small.then, 0, p.N, 0, p.K, "");
+    if (pack) packedNest(small.then, p, panel, cols, tiles);
+    else tiles(small.then, 0, p.N, 0, p.K, "");
     oneRowNest(small.otherwise, p, r0, r1, lanes);
     out.push_back(Stmt::of(std::move(small)));
     return;
@@ -310,13 +315,15 @@ loop::Scratch panelScratch(const Product& p, int lanes) {
 
 // matmul, matmul_tn, matmul_nt (batched over leading axes), with an epilogue or the bias gradient's
 // column sums: threads split the row blocks; each chunk runs its products, then its epilogue rows.
-std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::FusedKernel* epilogue, const ir::Node* columnSums, int lanes) {
+std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::FusedKernel* epilogue,
+                           const ir::Node* columnSums, int lanes) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = g.node(n.operands[0]);
   const ir::Node& B = g.node(n.operands[1]);
   const ir::Shape& s = n.type.shape;
   const std::size_t r = s.size(), ra = A.type.shape.size();
-  const Expr M = Expr::dim(s[r - 2]), N = Expr::dim(s[r - 1]), K = Expr::dim(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
+  const Expr M = Expr::dim(s[r - 2]), N = Expr::dim(s[r - 1]),
+             K = Expr::dim(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
   const ir::Shape batch(s.begin(), s.end() - 2);
   const Expr blocks = ceilDiv(M, kGemmRows);
   Loop par = makeLoop("ib", 0, blocks, 1, Loop::Parallel, fmt::format("blocks of {} rows of C", kGemmRows));
@@ -372,7 +379,8 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
   if (epilogue && !addTo) {
     std::vector<ir::NodeId> ops(epilogue->nodes.begin() + 1, epilogue->nodes.end()), stored;
     for (ir::NodeId id : ops)
-      if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end()) stored.push_back(id);
+      if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end())
+        stored.push_back(id);
     std::vector<Load> loads = {plainLoad(g, n.id, s)};
     for (ir::NodeId o : outsideOperands(g, ops))
       if (o != n.id) loads.push_back(plainLoad(g, o, s));
@@ -390,7 +398,9 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::F
   return {Stmt::of(std::move(par))};
 }
 
-std::int64_t attr(const ir::Node& n, const char* name, int i) { return n.attrs.getInts(name)[static_cast<std::size_t>(i)]; }
+std::int64_t attr(const ir::Node& n, const char* name, int i) {
+  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
+}
 
 // f32 convolutions as im2col and the product, per image (conv2d_grad_weight: per chunk of output channels,
 // over every image in order, so that each weight's sum keeps one order for any thread count):
@@ -429,15 +439,46 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   const Expr img = Expr::var("n");
   Product p;
   if (n.op == ir::Op::Conv2D) {
-    p = {{Buffer::of(b.id), 0}, {Buffer::named("col"), 0}, {Buffer::of(n.id), img * Expr(O * P)}, O, P, CKK, false, false, false, false, {}};
+    p = {{Buffer::of(b.id), 0},
+         {Buffer::named("col"), 0},
+         {Buffer::of(n.id), img * Expr(O * P)},
+         O,
+         P,
+         CKK,
+         false,
+         false,
+         false,
+         false,
+         {}};
   } else if (n.op == ir::Op::Conv2DGradInput) {
-    p = {{Buffer::of(b.id), 0}, {Buffer::of(a.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, CKK, P, O, true, false, false, false, {}};
+    p = {{Buffer::of(b.id), 0},
+         {Buffer::of(a.id), img * Expr(O * P)},
+         {Buffer::named("col"), 0},
+         CKK,
+         P,
+         O,
+         true,
+         false,
+         false,
+         false,
+         {}};
   } else {
-    p = {{Buffer::of(b.id), img * Expr(O * P)}, {Buffer::named("col"), 0}, {Buffer::of(n.id), 0}, O, CKK, P, false, true, true, false, {}};
+    p = {{Buffer::of(b.id), img * Expr(O * P)},
+         {Buffer::named("col"), 0},
+         {Buffer::of(n.id), 0},
+         O,
+         CKK,
+         P,
+         false,
+         true,
+         true,
+         false,
+         {}};
   }
   const bool pack = packs(p, lanes);
   if (pack) par.scratch.push_back(panelScratch(p, lanes));
-  Loop each = makeLoop("n", weights ? Expr(0) : Expr::var("ib"), weights ? images : Expr::var("ib.end"), 1, Loop::Serial, "images");
+  Loop each = makeLoop("n", weights ? Expr(0) : Expr::var("ib"), weights ? images : Expr::var("ib.end"), 1,
+                       Loop::Serial, "images");
   if (n.op == ir::Op::Conv2D) {
     each.body.push_back(im2col(img));
     productNest(each.body, p, 0, O, pack, "panel", lanes);
@@ -512,7 +553,9 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
     }
     case Kernel::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
     case Kernel::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
-    case Kernel::GemmBiasGradient: nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes); break;
+    case Kernel::GemmBiasGradient:
+      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes);
+      break;
     case Kernel::Convolution: nest.body = convNest(g, n, t.lanes); break;
     case Kernel::Pooling: {
       const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
@@ -532,16 +575,21 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
     case Kernel::CrossEntropyFused: {
       const ir::Node* ce = find(ir::Op::CrossEntropy);
       nest.body = nodeKernel(*ce, fmt::format("rows of {}: max, sum of exponentials, then one pass for the loss{}{}",
-                                              dims(g.node(ce->operands[0]).type.shape), find(ir::Op::CrossEntropyGrad) ? ", the gradient" : "",
+                                              dims(g.node(ce->operands[0]).type.shape),
+                                              find(ir::Op::CrossEntropyGrad) ? ", the gradient" : "",
                                               find(ir::Op::Softmax) ? ", the softmax" : ""));
       break;
     }
     case Kernel::CrossEntropy:
     case Kernel::Softmax:
-      nest.body = nodeKernel(n, fmt::format("rows of {}: max, sum of exponentials, then one pass over the row",
-                                            dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape)));
+      nest.body =
+          nodeKernel(n, fmt::format("rows of {}: max, sum of exponentials, then one pass over the row",
+                                    dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape)));
       break;
-    case Kernel::Reduction: nest.body = nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape))); break;
+    case Kernel::Reduction:
+      nest.body =
+          nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape)));
+      break;
     case Kernel::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
     case Kernel::Layout: nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape))); break;
     case Kernel::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;

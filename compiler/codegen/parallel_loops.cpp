@@ -2,10 +2,10 @@
 // over iterations [begin, end)) that the runtime calls from several threads through the model's
 // parallel_for hook (model_abi.h). The body finds the buffers, symbols and seed in an environment the
 // entry point fills once, so a kernel needs no per-loop capture list.
-#include <algorithm>
 #include <fmt/format.h>
-#include <stdexcept>
 #include <llvm/IR/GlobalVariable.h>
+#include <algorithm>
+#include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
@@ -45,7 +45,8 @@ void KernelEmitter::prepareEnvironment() {
   const std::size_t syms = plan_.symbols.size();
   llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
   env_ = eb.CreateAlloca(llvm::ArrayType::get(i64(), syms + 1), nullptr, "env");
-  for (std::size_t k = 0; k < syms; ++k) b_.CreateStore(syms_.at(plan_.symbols[k]), b_.CreateConstInBoundsGEP1_64(i64(), env_, k));
+  for (std::size_t k = 0; k < syms; ++k)
+    b_.CreateStore(syms_.at(plan_.symbols[k]), b_.CreateConstInBoundsGEP1_64(i64(), env_, k));
   if (seed_) b_.CreateStore(seed_, b_.CreateConstInBoundsGEP1_64(i64(), env_, syms));
 }
 
@@ -65,7 +66,8 @@ llvm::Function* KernelEmitter::outline(const std::string& name, const std::funct
   // overlap, so the arguments are noalias, and LLVM vectorizes without runtime overlap checks. Nodes that
   // share a memory (an op in place over its operand) share the argument.
   if (!homesInEnv)
-    for (std::size_t h = 0; h < homes.size(); ++h) outlined->addParamAttr(static_cast<unsigned>(3 + h), llvm::Attribute::NoAlias);
+    for (std::size_t h = 0; h < homes.size(); ++h)
+      outlined->addParamAttr(static_cast<unsigned>(3 + h), llvm::Attribute::NoAlias);
 
   // Emit the body in its own function, with the emitter's view of buffers and symbols redirected to the
   // environment; unused loads vanish in the optimizer.
@@ -84,7 +86,8 @@ llvm::Function* KernelEmitter::outline(const std::string& name, const std::funct
   env_ = env;  // kernels inside may run parallel loops of their own
   auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
   std::fill(ptr_.begin(), ptr_.end(), nullptr);  // loaded from env on first use (buffer())
-  for (std::size_t k = 0; k < plan_.symbols.size(); ++k) syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(k), plan_.symbols[k]);
+  for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
+    syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(k), plan_.symbols[k]);
   if (seed_) seed_ = b_.CreateLoad(i64(), slot(plan_.symbols.size()), "seed");
   if (!homes.empty()) {
     homeArgsFn_ = outlined;

@@ -57,7 +57,8 @@ void withOptimizedModule(const ir::Module& m, const Options& opts, F use) {
   use(*mod, *tm);
 }
 
-void emitWithCodeGen(llvm::Module& mod, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& os, llvm::CodeGenFileType type) {
+void emitWithCodeGen(llvm::Module& mod, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& os,
+                     llvm::CodeGenFileType type) {
   llvm::legacy::PassManager pm;
   if (tm.addPassesToEmitFile(pm, os, nullptr, type))
     throw std::runtime_error("the target cannot emit this kind of file");
@@ -73,7 +74,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Options& opts) {
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target) throw std::runtime_error(fmt::format("unknown target triple '{}': {}", triple, err));
   const bool host = opts.targetCpu.empty() && opts.targetTriple.empty();
-  const std::string cpu = opts.targetCpu.empty() ? (host ? llvm::sys::getHostCPUName().str() : "generic") : opts.targetCpu;
+  const std::string cpu =
+      opts.targetCpu.empty() ? (host ? llvm::sys::getHostCPUName().str() : "generic") : opts.targetCpu;
   const std::string features = host ? hostFeatures() : "";
   // Check the CPU first: LLVM would only warn on stderr and fall back to a generic one.
   std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));

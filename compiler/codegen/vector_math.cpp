@@ -41,11 +41,13 @@ Value* KernelEmitter::vexp(Value* x) {
   // e^x = 2^n e^r with n = round(x / ln 2), |r| <= ln 2 / 2. Inputs are clamped to where e^x is a normal
   // float; beyond, the answer is 0 or infinity, chosen at the end. 2^n is built as 2^h 2^(n-h) with
   // h = n / 2, since n reaches 128 just below the overflow threshold and -126 at the bottom.
-  Value* xc = b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, x, f(88.72283935546875)),
-                                       f(-87.0));
-  Value* n = b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, b_.CreateFAdd(b_.CreateFMul(xc, f(1.44269504088896341)), f(0.5)));
+  Value* xc = b_.CreateBinaryIntrinsic(
+      llvm::Intrinsic::maxnum, b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, x, f(88.72283935546875)), f(-87.0));
+  Value* n =
+      b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, b_.CreateFAdd(b_.CreateFMul(xc, f(1.44269504088896341)), f(0.5)));
   Value* r = b_.CreateFSub(b_.CreateFSub(xc, b_.CreateFMul(n, f(kLn2Hi))), b_.CreateFMul(n, f(kLn2Lo)));
-  Value* p = horner(b_, r, {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1});
+  Value* p = horner(
+      b_, r, {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1});
   p = b_.CreateFAdd(b_.CreateFAdd(b_.CreateFMul(p, b_.CreateFMul(r, r)), r), f(1.0));
   Value* ni = b_.CreateFPToSI(n, b_.getInt32Ty());
   Value* half = b_.CreateAShr(ni, 1);
@@ -53,7 +55,7 @@ Value* KernelEmitter::vexp(Value* x) {
   Value* y = b_.CreateFMul(b_.CreateFMul(p, pow2(half)), pow2(b_.CreateSub(ni, half)));
   y = b_.CreateSelect(b_.CreateFCmpOGT(x, f(88.72283935546875)), llvm::ConstantFP::getInfinity(t), y);
   y = b_.CreateSelect(b_.CreateFCmpOLT(x, f(-87.33654022216797)), f(0.0), y);  // below the normal range: flushed
-  return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, y);                           // NaN stays NaN
+  return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, y);                        // NaN stays NaN
 }
 
 Value* KernelEmitter::vlog(Value* x) {
@@ -68,14 +70,16 @@ Value* KernelEmitter::vlog(Value* x) {
   // x = m 2^e with m in [sqrt(1/2), sqrt(2)), then log x = log1p(m - 1) + e ln 2.
   Value* bits = b_.CreateBitCast(xs, i32);
   Value* e = b_.CreateSub(b_.CreateAnd(b_.CreateLShr(bits, 23), b_.getInt32(0xff)), b_.getInt32(126));
-  Value* m = b_.CreateBitCast(b_.CreateOr(b_.CreateAnd(bits, b_.getInt32(0x007fffff)), b_.getInt32(0x3f000000)), t);  // [0.5, 1)
+  Value* m = b_.CreateBitCast(b_.CreateOr(b_.CreateAnd(bits, b_.getInt32(0x007fffff)), b_.getInt32(0x3f000000)),
+                              t);  // [0.5, 1)
   Value* low = b_.CreateFCmpOLT(m, f(0.707106781186547524));
   Value* ef = b_.CreateSIToFP(b_.CreateSub(e, b_.CreateZExt(low, i32)), t);
   ef = b_.CreateFSub(ef, b_.CreateSelect(tiny, f(23.0), f(0.0)));
   m = b_.CreateFSub(b_.CreateSelect(low, b_.CreateFAdd(m, m), m), f(1.0));
   Value* z = b_.CreateFMul(m, m);
-  Value* p = horner(b_, m, {7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-                            -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1});
+  Value* p = horner(b_, m,
+                    {7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+                     -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1});
   Value* y = b_.CreateFMul(b_.CreateFMul(p, m), z);
   y = b_.CreateFAdd(y, b_.CreateFMul(ef, f(kLn2Lo)));
   y = b_.CreateFSub(y, b_.CreateFMul(z, f(0.5)));
@@ -104,8 +108,13 @@ Value* KernelEmitter::vtanh(Value* x) {
   auto f = [&](double v) { return fconst(t, v); };
   // Small |x|: an odd polynomial (no cancellation); otherwise 1 - 2 / (e^2|x| + 1) with x's sign.
   Value* z = b_.CreateFMul(x, x);
-  Value* small = b_.CreateFAdd(b_.CreateFMul(b_.CreateFMul(horner(b_, z, {-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
-                                                                        1.33314422036e-1, -3.33332819422e-1}), z), x), x);
+  Value* small =
+      b_.CreateFAdd(b_.CreateFMul(b_.CreateFMul(horner(b_, z,
+                                                       {-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
+                                                        1.33314422036e-1, -3.33332819422e-1}),
+                                                z),
+                                  x),
+                    x);
   Value* ax = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
   Value* large = b_.CreateFSub(f(1.0), b_.CreateFDiv(f(2.0), b_.CreateFAdd(vexp(b_.CreateFMul(ax, f(2.0))), f(1.0))));
   large = b_.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
@@ -124,16 +133,18 @@ Value* KernelEmitter::verf(Value* x) {
   if (!t->isFloatTy()) return mathCall("erff", "erf", x);
   auto f = [&](double v) { return fconst(t, v); };
   Value* ax = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
-  Value* q = horner(b_, b_.CreateFMul(ax, ax), {8.39769637e-05, -0.000814978383, 0.00520171411, -0.0268597007, 0.112837017,
-                                                -0.376126349, 0.128379166});
+  Value* q =
+      horner(b_, b_.CreateFMul(ax, ax),
+             {8.39769637e-05, -0.000814978383, 0.00520171411, -0.0268597007, 0.112837017, -0.376126349, 0.128379166});
   Value* small = b_.CreateFAdd(ax, b_.CreateFMul(ax, q));
   Value* xc = b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, ax, f(4.0));
-  Value* r = horner(b_, b_.CreateFSub(xc, f(1.5)), {0.000128015032, -0.000686272688, 0.00198325794, -0.00514816912, 0.0133464616,
-                                                    -0.0329316109, 0.0761539787, -0.163622722, 0.321585387});
+  Value* r = horner(b_, b_.CreateFSub(xc, f(1.5)),
+                    {0.000128015032, -0.000686272688, 0.00198325794, -0.00514816912, 0.0133464616, -0.0329316109,
+                     0.0761539787, -0.163622722, 0.321585387});
   Value* large = b_.CreateFSub(f(1.0), b_.CreateFMul(vexp(b_.CreateFNeg(b_.CreateFMul(xc, xc))), r));
   Value* y = b_.CreateSelect(b_.CreateFCmpOLT(ax, f(0.921875)), small, large);
   y = b_.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, y, x);  // erf is odd; -0 stays -0
-  return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, y);          // NaN stays NaN (minnum would drop it)
+  return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, y);           // NaN stays NaN (minnum would drop it)
 }
 
 }  // namespace sinter::codegen

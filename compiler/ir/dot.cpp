@@ -27,7 +27,8 @@ std::string label(const Graph& g, const Node& n) {
 }  // namespace
 
 std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
-  std::string out = fmt::format("digraph {} {{\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", quote(g.name));
+  std::string out =
+      fmt::format("digraph {} {{\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", quote(g.name));
   auto isArg = [](const Node& n) { return n.op == Op::Input || n.op == Op::Param; };
   // Side of a node: 0 argument, 1 forward, 2 backward; a box's side is its nodes' if they agree, else 3.
   auto side = [&](const Node& n) { return isArg(n) ? 0 : n.gradOf < 0 ? 1 : 2; };
@@ -38,13 +39,16 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
       const int s = side(g.node(id));
       boxSide[b] = boxSide[b] < 0 || boxSide[b] == s ? s : 3;
     }
-  auto nodeLine = [&](const Node& n, const char* indent) { return fmt::format("{}n{} [label={}];\n", indent, n.id, quote(label(g, n))); };
+  auto nodeLine = [&](const Node& n, const char* indent) {
+    return fmt::format("{}n{} [label={}];\n", indent, n.id, quote(label(g, n)));
+  };
   auto boxesOn = [&](int s, const char* indent) {
     std::string body;
     for (std::size_t b = 0; b < boxes.size(); ++b) {
       if (boxSide[b] != s) continue;
-      body += fmt::format("{}subgraph cluster_box{} {{\n{}  label={}; style=filled; fillcolor=\"#f4f4f4\"; color=gray;\n", indent, b, indent,
-                          quote(boxes[b].label));
+      body +=
+          fmt::format("{}subgraph cluster_box{} {{\n{}  label={}; style=filled; fillcolor=\"#f4f4f4\"; color=gray;\n",
+                      indent, b, indent, quote(boxes[b].label));
       for (NodeId id : boxes[b].nodes) body += nodeLine(g.node(id), (std::string(indent) + "  ").c_str());
       body += fmt::format("{}}}\n", indent);
     }
@@ -64,11 +68,13 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
   out += boxesOn(3, "  ");
   for (const Node& n : g.nodes)
     for (std::size_t i = 0; i < n.operands.size(); ++i)
-      out += fmt::format("  n{} -> n{}{};\n", n.operands[i], n.id, n.operands.size() > 1 ? fmt::format(" [label=\"{}\"]", i) : "");
+      out += fmt::format("  n{} -> n{}{};\n", n.operands[i], n.id,
+                         n.operands.size() > 1 ? fmt::format(" [label=\"{}\"]", i) : "");
   for (std::size_t i = 0; i < g.results.size(); ++i) {
     const Result& r = g.results[i];
     const char* kind = r.kind == Result::Output ? "output" : r.kind == Result::Loss ? "loss" : "grad";
-    out += fmt::format("  r{} [shape=note, label={}];\n  n{} -> r{};\n", i, quote(fmt::format("{} \"{}\"", kind, r.name)), r.node, i);
+    out += fmt::format("  r{} [shape=note, label={}];\n  n{} -> r{};\n", i,
+                       quote(fmt::format("{} \"{}\"", kind, r.name)), r.node, i);
   }
   return out + "}\n";
 }

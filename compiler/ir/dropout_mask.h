@@ -15,7 +15,8 @@ inline constexpr std::uint64_t kMix2 = 0x94D049BB133111EBull;
 
 // A uniform draw of 24 bits: an integer in [0, 2^24).
 inline std::uint64_t dropoutDraw(std::uint64_t seed, std::int64_t salt, std::int64_t index) {
-  std::uint64_t h = (seed * kDropoutSeedMul) ^ (static_cast<std::uint64_t>(salt) * kDropoutSaltMul) ^ static_cast<std::uint64_t>(index);
+  std::uint64_t h = (seed * kDropoutSeedMul) ^ (static_cast<std::uint64_t>(salt) * kDropoutSaltMul) ^
+                    static_cast<std::uint64_t>(index);
   h ^= h >> 30;
   h *= kMix1;
   h ^= h >> 27;

@@ -1,7 +1,7 @@
 #include "compiler/ir/graph.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <stdexcept>
 
 namespace sinter::ir {

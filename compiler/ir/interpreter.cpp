@@ -48,7 +48,8 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
       auto it = args.find(n.name);
       if (it == args.end()) throw std::runtime_error("missing argument '" + n.name + "'");
       if (it->second.shape.size() != n.type.shape.size())
-        throw std::runtime_error(fmt::format("argument '{}' has rank {}, expected {}", n.name, it->second.shape.size(), n.type.shape.size()));
+        throw std::runtime_error(fmt::format("argument '{}' has rank {}, expected {}", n.name, it->second.shape.size(),
+                                             n.type.shape.size()));
       for (std::size_t d = 0; d < n.type.shape.size(); ++d)
         if (n.type.shape[d].isSymbolic()) syms.emplace(n.type.shape[d].symbol, it->second.shape[d]);
     }

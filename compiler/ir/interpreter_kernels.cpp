@@ -1,7 +1,7 @@
 // Reference kernels: elementwise ops, reductions, the softmax family and layout ops.
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 #include <stdexcept>
 
 #include "compiler/ir/interpreter_kernels.h"
@@ -113,7 +113,9 @@ Tensor reduce(Op op, const Attrs& attrs, const Tensor& x, const Extents& shape) 
     return r;
   }
   const auto& axes = attrs.getInts("axes");
-  auto reduced = [&](std::size_t d) { return std::find(axes.begin(), axes.end(), static_cast<std::int64_t>(d)) != axes.end(); };
+  auto reduced = [&](std::size_t d) {
+    return std::find(axes.begin(), axes.end(), static_cast<std::int64_t>(d)) != axes.end();
+  };
   if (op == Op::Count) {
     Tensor r = Tensor::zeros({});
     r.data[0] = 1;
@@ -169,9 +171,7 @@ Tensor layout(const Node& n, const std::vector<const Tensor*>& in, const Extents
   Tensor r = Tensor::zeros(shape);
   const Tensor& x = *in[0];
   switch (n.op) {
-    case Op::Reshape:
-      r.data = x.data;
-      return r;
+    case Op::Reshape: r.data = x.data; return r;
     case Op::Transpose: {
       const auto& perm = n.attrs.getInts("perm");
       const Extents xs = strides(x.shape), rs = strides(shape);
@@ -217,10 +217,12 @@ Tensor layout(const Node& n, const std::vector<const Tensor*>& in, const Extents
       // gather(table[V,D..], idx[S..]); gather_grad(dy[S..,D..], idx[S..]) scatter-adds rows back.
       const Tensor& idx = *in[1];
       const Extents& table = n.op == Op::Gather ? x.shape : shape;
-      const std::int64_t rows = table[0], row = (n.op == Op::Gather ? x.numel() : r.numel()) / std::max<std::int64_t>(1, rows);
+      const std::int64_t rows = table[0],
+                         row = (n.op == Op::Gather ? x.numel() : r.numel()) / std::max<std::int64_t>(1, rows);
       for (std::int64_t s = 0; s < idx.numel(); ++s) {
         const double id = idx.data[s];
-        if (id < 0 || id >= static_cast<double>(rows)) throw std::runtime_error(fmt::format("gather index {} out of range [0, {})", id, rows));
+        if (id < 0 || id >= static_cast<double>(rows))
+          throw std::runtime_error(fmt::format("gather index {} out of range [0, {})", id, rows));
         const auto t = static_cast<std::int64_t>(id);
         for (std::int64_t j = 0; j < row; ++j) {
           if (n.op == Op::Gather) r.data[s * row + j] = x.data[t * row + j];

@@ -1,7 +1,7 @@
 // Reference kernels: matrix products, convolution, pooling and the losses.
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 #include <stdexcept>
 
 #include "compiler/ir/interpreter_kernels.h"
@@ -11,7 +11,8 @@ namespace sinter::ir::ref {
 Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB, const Extents& shape) {
   const std::size_t ra = a.shape.size(), r = shape.size();
   const std::int64_t M = shape[r - 2], N = shape[r - 1], K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const Extents batch(shape.begin(), shape.end() - 2), ab(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
+  const Extents batch(shape.begin(), shape.end() - 2), ab(a.shape.begin(), a.shape.end() - 2),
+      bb(b.shape.begin(), b.shape.end() - 2);
   std::int64_t batches = 1;
   for (auto d : batch) batches *= d;
   Tensor c = Tensor::zeros(shape);
@@ -22,7 +23,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transA, bool transB, const 
     for (std::int64_t i = 0; i < M; ++i)
       for (std::int64_t j = 0; j < N; ++j) {
         double s = 0;
-        for (std::int64_t k = 0; k < K; ++k) s += (transA ? A[k * M + i] : A[i * K + k]) * (transB ? B[j * K + k] : B[k * N + j]);
+        for (std::int64_t k = 0; k < K; ++k)
+          s += (transA ? A[k * M + i] : A[i * K + k]) * (transB ? B[j * K + k] : B[k * N + j]);
         C[i * N + j] = s;
       }
   }
@@ -69,7 +71,8 @@ Tensor convolution(const Node& n, const Tensor& a, const Tensor& b, const Extent
           for (std::int64_t c = 0; c < C; ++c)
             for (std::int64_t kh = 0; kh < KH; ++kh)
               for (std::int64_t kw = 0; kw < KW; ++kw) {
-                const std::int64_t h = i * win.s[0] - win.p[0] + kh * win.d[0], w = j * win.s[1] - win.p[1] + kw * win.d[1];
+                const std::int64_t h = i * win.s[0] - win.p[0] + kh * win.d[0],
+                                   w = j * win.s[1] - win.p[1] + kw * win.d[1];
                 if (h < 0 || h >= H || w < 0 || w >= W) continue;
                 const std::int64_t xi = ((nn * C + c) * H + h) * W + w, wi = ((o * C + c) * KH + kh) * KW + kw;
                 switch (n.op) {
@@ -126,7 +129,8 @@ Tensor pooling(const Node& n, const std::vector<const Tensor*>& in, const Extent
 namespace {
 std::int64_t label(const Tensor& labels, std::int64_t i, std::int64_t C) {
   const double l = labels.data[i];
-  if (l < 0 || l >= static_cast<double>(C)) throw std::runtime_error(fmt::format("label {} out of range [0, {})", l, C));
+  if (l < 0 || l >= static_cast<double>(C))
+    throw std::runtime_error(fmt::format("label {} out of range [0, {})", l, C));
   return static_cast<std::int64_t>(l);
 }
 }  // namespace

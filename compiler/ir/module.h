@@ -18,20 +18,20 @@ struct TrainConfig {
   std::string loss;  // name of the scalar value to minimize
   Optimizer optimizer = Adam;
   double lr = 1e-3;
-  double momentum = 0;      // sgd, rmsprop
-  double dampening = 0;     // sgd
+  double momentum = 0;                            // sgd, rmsprop
+  double dampening = 0;                           // sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw (eps also rmsprop, adagrad)
-  double alpha = 0.99;      // rmsprop
-  double lrDecay = 0, initialAccumulator = 0;  // adagrad
+  double alpha = 0.99;                            // rmsprop
+  double lrDecay = 0, initialAccumulator = 0;     // adagrad
   double weightDecay = 0;
   bool nesterov = false;
   bool amsgrad = false;
   bool centered = false;
-  double clipNorm = 0;      // > 0: clip gradients by global norm
+  double clipNorm = 0;  // > 0: clip gradients by global norm
   Schedule schedule = Constant;
-  double gamma = 0.1;       // step, exponential
-  double minLr = 0;         // cosine
-  std::int64_t stepSize = 1;    // step: epochs between decays
+  double gamma = 0.1;         // step, exponential
+  double minLr = 0;           // cosine
+  std::int64_t stepSize = 1;  // step: epochs between decays
   std::int64_t warmupSteps = 0;
   std::int64_t batch = 32;
   std::int64_t epochs = 1;
@@ -41,9 +41,9 @@ struct TrainConfig {
 
 struct Module {
   std::string name;
-  Graph forward;     // results: the model's outputs, then the loss (kind Loss) when training
+  Graph forward;  // results: the model's outputs, then the loss (kind Loss) when training
   std::optional<TrainConfig> train;
-  Graph trainStep;   // results: the loss, then one gradient per param in param order (empty if !train)
+  Graph trainStep;  // results: the loss, then one gradient per param in param order (empty if !train)
 };
 
 }  // namespace sinter::ir

@@ -1,8 +1,8 @@
 // The op table. Each op's attributes and type rule sit together in spec() below; ops.def is the list.
 #include "compiler/ir/op_table.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
 
 #include "compiler/ir/graph.h"
@@ -53,7 +53,8 @@ std::string sameAsBoth(const Node&, const Types& in, TensorType& out) {
 
 std::string checkAxes(const std::vector<std::int64_t>& axes, std::size_t rank) {
   for (std::size_t i = 0; i < axes.size(); ++i) {
-    if (axes[i] < 0 || axes[i] >= static_cast<std::int64_t>(rank)) return fmt::format("axis {} out of range for rank {}", axes[i], rank);
+    if (axes[i] < 0 || axes[i] >= static_cast<std::int64_t>(rank))
+      return fmt::format("axis {} out of range for rank {}", axes[i], rank);
     if (i && axes[i] <= axes[i - 1]) return "axes must be sorted and distinct";
   }
   return {};
@@ -101,7 +102,8 @@ std::string broadcast(const Node& n, const Types& in, TensorType& out) {
 
 std::string axisOp(const Node& n, const Types& in, TensorType& out) {
   const std::int64_t axis = n.attrs.getInt("axis");
-  if (axis < 0 || axis >= static_cast<std::int64_t>(in[0].shape.size())) return fmt::format("axis {} out of range", axis);
+  if (axis < 0 || axis >= static_cast<std::int64_t>(in[0].shape.size()))
+    return fmt::format("axis {} out of range", axis);
   if (!isFloat(in[0].dtype)) return "operand must be floating point";
   out = in[0];
   return {};
@@ -247,7 +249,8 @@ std::string convShape(const Node& n, const TensorType& x, const TensorType& w, T
   for (int i = 1; i < 4; ++i)
     if (!isStatic(x.shape[static_cast<std::size_t>(i)]) || !isStatic(w.shape[static_cast<std::size_t>(i)]))
       return "channels, height and width must have fixed sizes";
-  if (!(x.shape[1] == w.shape[1])) return fmt::format("x has {} channels, w expects {}", x.shape[1].str(), w.shape[1].str());
+  if (!(x.shape[1] == w.shape[1]))
+    return fmt::format("x has {} channels, w expects {}", x.shape[1].str(), w.shape[1].str());
   std::int64_t s[2], p[2], d[2];
   for (auto e : {pair(n, "stride", 1, s), pair(n, "padding", 0, p), pair(n, "dilation", 1, d)})
     if (!e.empty()) return e;
@@ -286,7 +289,8 @@ std::string poolShape(const Node& n, const TensorType& x, TensorType& out) {
   for (auto e : {pair(n, "kernel", 1, k), pair(n, "stride", 1, s), pair(n, "padding", 0, p)})
     if (!e.empty()) return e;
   if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) return "padding must be at most half the kernel";
-  const std::int64_t oh = windowOut(x.shape[2].size, k[0], s[0], p[0], 1), ow = windowOut(x.shape[3].size, k[1], s[1], p[1], 1);
+  const std::int64_t oh = windowOut(x.shape[2].size, k[0], s[0], p[0], 1),
+                     ow = windowOut(x.shape[3].size, k[1], s[1], p[1], 1);
   if (oh < 1 || ow < 1) return "the window is larger than the padded input";
   out = {x.dtype, {x.shape[0], x.shape[1], Dim::fixed(oh), Dim::fixed(ow)}};
   return {};
@@ -357,9 +361,12 @@ struct Spec {
 
 Spec spec(Op op) {
   const AttrSpec axes{"axes", AttrKind::Ints}, keepdims{"keepdims", AttrKind::Int}, axis{"axis", AttrKind::Int};
-  const std::vector<AttrSpec> sliceAttrs = {axis, {"start", AttrKind::Int}, {"end", AttrKind::Int}, {"step", AttrKind::Int}};
-  const std::vector<AttrSpec> convAttrs = {{"stride", AttrKind::Ints}, {"padding", AttrKind::Ints}, {"dilation", AttrKind::Ints}};
-  const std::vector<AttrSpec> poolAttrs = {{"kernel", AttrKind::Ints}, {"stride", AttrKind::Ints}, {"padding", AttrKind::Ints}};
+  const std::vector<AttrSpec> sliceAttrs = {
+      axis, {"start", AttrKind::Int}, {"end", AttrKind::Int}, {"step", AttrKind::Int}};
+  const std::vector<AttrSpec> convAttrs = {
+      {"stride", AttrKind::Ints}, {"padding", AttrKind::Ints}, {"dilation", AttrKind::Ints}};
+  const std::vector<AttrSpec> poolAttrs = {
+      {"kernel", AttrKind::Ints}, {"stride", AttrKind::Ints}, {"padding", AttrKind::Ints}};
   switch (op) {
     case Op::Input:
     case Op::Param:
@@ -428,10 +435,10 @@ Spec spec(Op op) {
 
 std::vector<OpInfo> buildTable() {
   std::vector<OpInfo> t;
-#define SINTER_OP(id, name, arity, flags)                                        \
-  {                                                                              \
-    Spec s = spec(Op::id);                                                       \
-    t.push_back({Op::id, name, arity, flags, s.rule, s.attrs, s.carriesType});   \
+#define SINTER_OP(id, name, arity, flags)                                      \
+  {                                                                            \
+    Spec s = spec(Op::id);                                                     \
+    t.push_back({Op::id, name, arity, flags, s.rule, s.attrs, s.carriesType}); \
   }
 #include "compiler/ir/ops.def"
 #undef SINTER_OP

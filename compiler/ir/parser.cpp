@@ -3,13 +3,13 @@
 // so after a syntax error the parser skips to the next line and goes on, reporting every error.
 #include "compiler/ir/parser.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <limits>
 #include <map>
 
@@ -235,7 +235,8 @@ class Parser {
       src = std::string(text_.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
     }
     std::string str = fmt::format("{}:{}:{}: error: {}", file_, line, col, msg);
-    if (!src.empty()) str += fmt::format("\n{}\n{}^", src, std::string(static_cast<std::size_t>(std::max(col - 1, 0)), ' '));
+    if (!src.empty())
+      str += fmt::format("\n{}\n{}^", src, std::string(static_cast<std::size_t>(std::max(col - 1, 0)), ' '));
     errors_.push_back({line, col, std::move(msg), std::move(str)});
   }
   void report(const Token& t, std::string msg) { report(t.line, t.col, std::move(msg)); }
@@ -277,7 +278,8 @@ class Parser {
   std::int64_t integer() {
     const Token& t = peek();
     const double v = number();
-    if (t.text.find_first_of(".eEn") != std::string::npos) fail(t, fmt::format("expected an integer, found '{}'", t.text));
+    if (t.text.find_first_of(".eEn") != std::string::npos)
+      fail(t, fmt::format("expected an integer, found '{}'", t.text));
     if (std::abs(v) > 9.0e15) fail(t, fmt::format("integer '{}' is too large", t.text));
     return static_cast<std::int64_t>(v);
   }
@@ -320,8 +322,11 @@ class Parser {
   //        | 'constant' '(' number ')' | ('uniform' | 'normal') '(' number ',' number ')'
   Init init() {
     const Token& t = expect(Tok::Ident, "an initializer");
-    static const std::map<std::string, Init::Kind> plain = {{"zeros", Init::Zeros}, {"ones", Init::Ones},
-        {"glorot_uniform", Init::GlorotUniform}, {"he_normal", Init::HeNormal}, {"lecun_uniform", Init::LecunUniform}};
+    static const std::map<std::string, Init::Kind> plain = {{"zeros", Init::Zeros},
+                                                            {"ones", Init::Ones},
+                                                            {"glorot_uniform", Init::GlorotUniform},
+                                                            {"he_normal", Init::HeNormal},
+                                                            {"lecun_uniform", Init::LecunUniform}};
     if (auto it = plain.find(t.text); it != plain.end()) return {it->second};
     Init i;
     if (t.text == "constant") i.kind = Init::Constant;
@@ -371,7 +376,8 @@ class Parser {
     while (!isPunct('}')) {
       if (!s.node.attrs.all().empty()) expectPunct(',');
       const Token& nameTok = expect(Tok::Ident, "an attribute name");
-      auto spec = std::find_if(info.attrs.begin(), info.attrs.end(), [&](const AttrSpec& a) { return nameTok.text == a.name; });
+      auto spec =
+          std::find_if(info.attrs.begin(), info.attrs.end(), [&](const AttrSpec& a) { return nameTok.text == a.name; });
       if (spec == info.attrs.end()) fail(nameTok, fmt::format("{} has no attribute '{}'", info.name, nameTok.text));
       if (s.node.attrs.has(nameTok.text)) fail(nameTok, fmt::format("attribute '{}' is given twice", nameTok.text));
       expectPunct('=');
@@ -413,7 +419,8 @@ class Parser {
     s.opCol = opTok.col;
     auto op = opFromName(opTok.text);
     if (!op) fail(opTok, fmt::format("unknown op '{}'", opTok.text));
-    if (*op == Op::Input || *op == Op::Param) fail(opTok, fmt::format("{}s are declared in the graph's header", opTok.text));
+    if (*op == Op::Input || *op == Op::Param)
+      fail(opTok, fmt::format("{}s are declared in the graph's header", opTok.text));
     s.node.op = *op;
     const OpInfo& info = opInfo(*op);
     if (*op == Op::Constant) {
@@ -429,7 +436,8 @@ class Parser {
       const int n = static_cast<int>(s.operands.size());
       if (info.arity < 0 ? n == 0 : n != info.arity)
         fail(open, info.arity < 0 ? fmt::format("{} takes at least one operand", info.name)
-                                  : fmt::format("{} takes {} operand{}, found {}", info.name, info.arity, info.arity == 1 ? "" : "s", n));
+                                  : fmt::format("{} takes {} operand{}, found {}", info.name, info.arity,
+                                                info.arity == 1 ? "" : "s", n));
     }
     if (isPunct('{')) attrs(s);
     for (const AttrSpec& spec : info.attrs)
@@ -555,14 +563,16 @@ class Parser {
       std::vector<NodeId> firstUse(numArgs, std::numeric_limits<NodeId>::max());
       for (const StmtText& s : gt.stmts) {
         auto use = [&](const Ref& r) {
-          if (auto it = argIndex.find(r.text); it != argIndex.end()) firstUse[it->second] = std::min(firstUse[it->second], s.printedId);
+          if (auto it = argIndex.find(r.text); it != argIndex.end())
+            firstUse[it->second] = std::min(firstUse[it->second], s.printedId);
         };
         for (const Ref& r : s.operands) use(r);
         if (s.gradOf) use(*s.gradOf);
       }
       std::vector<std::size_t> order(numArgs);
       for (std::size_t i = 0; i < numArgs; ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return firstUse[a] < firstUse[b]; });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return firstUse[a] < firstUse[b]; });
       std::vector<bool> taken(total, false);
       for (const StmtText& s : gt.stmts) taken[static_cast<std::size_t>(s.printedId)] = true;
       std::size_t k = 0;
@@ -645,9 +655,11 @@ class Parser {
       std::vector<TensorType> types;
       for (NodeId o : n.operands) types.push_back(g.nodes[static_cast<std::size_t>(o)].type);
       TensorType out;
-      if (std::string e = info.typeRule(n, types, out); !e.empty()) report(s.opLine, s.opCol, fmt::format("{}: {}", info.name, e));
+      if (std::string e = info.typeRule(n, types, out); !e.empty())
+        report(s.opLine, s.opCol, fmt::format("{}: {}", info.name, e));
       else if (!(out == n.type))
-        report(s.typeLine, s.typeCol, fmt::format("{} gives {}, not the printed {}", info.name, out.str(), n.type.str()));
+        report(s.typeLine, s.typeCol,
+               fmt::format("{} gives {}, not the printed {}", info.name, out.str(), n.type.str()));
     }
     if (errors_.size() != errorsBefore) return std::nullopt;
     return g;
@@ -673,7 +685,8 @@ std::optional<Graph> parseGraph(std::string_view text, std::string_view file, st
   std::vector<Graph> graphs = parseGraphs(text, file, errors);
   if (graphs.size() == 1) return std::move(graphs[0]);
   if (!errors.empty()) return std::nullopt;
-  const std::string msg = graphs.empty() ? "expected a graph" : fmt::format("expected one graph, found {}", graphs.size());
+  const std::string msg =
+      graphs.empty() ? "expected a graph" : fmt::format("expected one graph, found {}", graphs.size());
   errors.push_back({1, 1, msg, fmt::format("{}:1:1: error: {}", file, msg)});
   return std::nullopt;
 }

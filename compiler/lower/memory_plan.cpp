@@ -1,7 +1,7 @@
 #include "compiler/lower/memory_plan.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <stdexcept>
 
 namespace sinter::lower {
@@ -27,7 +27,8 @@ std::int64_t SymSize::eval(const Bindings& b) const {
     std::int64_t v = c;
     for (const std::string& s : syms) {
       auto it = b.find(s);
-      if (it == b.end()) throw std::runtime_error(fmt::format("no value for the symbolic dimension '{}' (use --bind {}=N)", s, s));
+      if (it == b.end())
+        throw std::runtime_error(fmt::format("no value for the symbolic dimension '{}' (use --bind {}=N)", s, s));
       v *= it->second;
     }
     total += v;
@@ -90,7 +91,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
   // A node runs over [start, end]: its own position, or its fused kernel's first to last member.
   std::vector<int> start(n), end(n), readers(n, 0);
   std::vector<bool> temporary(n, true), fused(n, false);
-  for (const ir::Node& node : g.nodes) start[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)] = node.id;
+  for (const ir::Node& node : g.nodes)
+    start[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)] = node.id;
   for (const FusedKernel& k : kernels)
     for (ir::NodeId id : k.nodes) {
       start[static_cast<std::size_t>(id)] = k.nodes.front();
@@ -103,7 +105,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
     plan.lastUse[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)];
     if (isArgument(node)) temporary[static_cast<std::size_t>(node.id)] = false;
     for (ir::NodeId o : node.operands) {
-      plan.lastUse[static_cast<std::size_t>(o)] = std::max(plan.lastUse[static_cast<std::size_t>(o)], end[static_cast<std::size_t>(node.id)]);
+      plan.lastUse[static_cast<std::size_t>(o)] =
+          std::max(plan.lastUse[static_cast<std::size_t>(o)], end[static_cast<std::size_t>(node.id)]);
       ++readers[static_cast<std::size_t>(o)];
     }
   }
@@ -120,7 +123,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
     if (opInfo(node.op).flags & ir::kElementwise) {
       for (ir::NodeId o : node.operands) {
         const std::size_t oi = static_cast<std::size_t>(o);
-        const bool lastReader = fused[id] ? readers[oi] == 1 && plan.lastUse[oi] == end[id] : plan.lastUse[oi] == node.id;
+        const bool lastReader =
+            fused[id] ? readers[oi] == 1 && plan.lastUse[oi] == end[id] : plan.lastUse[oi] == node.id;
         if (temporary[oi] && lastReader && g.node(o).type.shape == node.type.shape &&
             ir::dtypeSize(g.node(o).type.dtype) == ir::dtypeSize(node.type.dtype)) {
           plan.inPlaceOf[id] = o;
@@ -141,7 +145,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
       if (plan.slotSize[s].dominates(size)) {
         if (fit < 0 || have < plan.slotSize[static_cast<std::size_t>(fit)].eval(reference)) fit = static_cast<int>(s);
       } else if (size.dominates(plan.slotSize[s])) {
-        if (grow < 0 || have > plan.slotSize[static_cast<std::size_t>(grow)].eval(reference)) grow = static_cast<int>(s);
+        if (grow < 0 || have > plan.slotSize[static_cast<std::size_t>(grow)].eval(reference))
+          grow = static_cast<int>(s);
       }
     }
     int best = fit >= 0 ? fit : grow;
@@ -160,7 +165,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
 
 std::vector<std::int64_t> MemoryPlan::slotOffsets(const Bindings& b) const {
   std::vector<std::int64_t> out = {0};
-  for (const SymSize& s : slotSize) out.push_back((out.back() + s.eval(b) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment);
+  for (const SymSize& s : slotSize)
+    out.push_back((out.back() + s.eval(b) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment);
   return out;
 }
 
@@ -194,18 +200,22 @@ std::string memoryReport(const ir::Graph& g, const MemoryPlan& plan, const Bindi
   for (const auto& [k, v] : b) binding += fmt::format("{}{}={}", binding.empty() ? "" : ", ", k, v);
   auto kib = [](std::int64_t x) { return fmt::format("{:.1f} KiB", static_cast<double>(x) / 1024); };
   std::string out = fmt::format("memory plan for @{}{}\n", g.name, binding.empty() ? "" : " at " + binding);
-  out += fmt::format("  temporaries     {:>4}   naive sum {:>12} bytes ({})\n", st.temporaries, st.naiveBytes, kib(st.naiveBytes));
+  out += fmt::format("  temporaries     {:>4}   naive sum {:>12} bytes ({})\n", st.temporaries, st.naiveBytes,
+                     kib(st.naiveBytes));
   out += fmt::format("  peak live               {:>12} bytes ({})\n", st.peakLiveBytes, kib(st.peakLiveBytes));
-  const double saved = st.naiveBytes ? 100.0 * static_cast<double>(st.naiveBytes - st.arenaBytes) / static_cast<double>(st.naiveBytes) : 0;
-  out += fmt::format("  arena slots     {:>4}   planned   {:>12} bytes ({}), {:.1f}% below the naive sum\n", st.slots, st.arenaBytes,
-                     kib(st.arenaBytes), saved);
+  const double saved =
+      st.naiveBytes ? 100.0 * static_cast<double>(st.naiveBytes - st.arenaBytes) / static_cast<double>(st.naiveBytes)
+                    : 0;
+  out += fmt::format("  arena slots     {:>4}   planned   {:>12} bytes ({}), {:.1f}% below the naive sum\n", st.slots,
+                     st.arenaBytes, kib(st.arenaBytes), saved);
   out += fmt::format("  in place        {:>4}   elementwise ops overwrite an operand they read last\n", st.inPlace);
-  out += fmt::format("  slots start at {}-byte boundaries: offset[k] = alignUp(offset[k-1] + size[k-1], {})\n", kArenaAlignment,
-                     kArenaAlignment);
+  out += fmt::format("  slots start at {}-byte boundaries: offset[k] = alignUp(offset[k-1] + size[k-1], {})\n",
+                     kArenaAlignment, kArenaAlignment);
   out += "  slot        offset          size  size in symbols\n";
   const std::vector<std::int64_t> offsets = plan.slotOffsets(b);
   for (std::size_t s = 0; s < plan.slotSize.size(); ++s)
-    out += fmt::format("  {:>4}  {:>12}  {:>12}  {}\n", s, offsets[s], plan.slotSize[s].eval(b), plan.slotSize[s].str());
+    out +=
+        fmt::format("  {:>4}  {:>12}  {:>12}  {}\n", s, offsets[s], plan.slotSize[s].eval(b), plan.slotSize[s].str());
   out += "  value  op                     type               slot  live      bytes\n";
   for (const ir::Node& n : g.nodes) {
     if (!plan.isTemporary(n.id)) continue;

@@ -22,13 +22,13 @@ using Bindings = std::map<std::string, std::int64_t>;  // symbol -> value
 struct SymSize {
   std::map<std::vector<std::string>, std::int64_t> terms;  // sorted symbols (empty: the constant) -> coefficient
 
-  static SymSize ofType(const ir::TensorType& t);       // bytes of a tensor of type t
-  std::int64_t eval(const Bindings& b) const;           // throws std::runtime_error for an unbound symbol
+  static SymSize ofType(const ir::TensorType& t);  // bytes of a tensor of type t
+  std::int64_t eval(const Bindings& b) const;      // throws std::runtime_error for an unbound symbol
   SymSize& operator+=(const SymSize& o);
-  SymSize max(const SymSize& o) const;                  // coefficient-wise: >= both for all symbol values >= 0
-  bool dominates(const SymSize& o) const;               // every coefficient >= o's: *this >= o for all values
-  SymSize alignedUp(std::int64_t a) const;              // every coefficient rounded up to a multiple of a
-  std::string str() const;                              // "65536*batch + 128", "0"
+  SymSize max(const SymSize& o) const;      // coefficient-wise: >= both for all symbol values >= 0
+  bool dominates(const SymSize& o) const;   // every coefficient >= o's: *this >= o for all values
+  SymSize alignedUp(std::int64_t a) const;  // every coefficient rounded up to a multiple of a
+  std::string str() const;                  // "65536*batch + 128", "0"
 };
 
 struct MemoryPlan {
@@ -36,8 +36,8 @@ struct MemoryPlan {
   // buffers); and the operand it overwrites in place, or -1.
   std::vector<int> slotOf;
   std::vector<ir::NodeId> inPlaceOf;
-  std::vector<int> lastUse;           // per node: position of its last reader (its own position if none)
-  std::vector<SymSize> slotSize;      // per slot: at least the size of every value it holds
+  std::vector<int> lastUse;       // per node: position of its last reader (its own position if none)
+  std::vector<SymSize> slotSize;  // per slot: at least the size of every value it holds
 
   bool isTemporary(ir::NodeId id) const { return slotOf[static_cast<std::size_t>(id)] >= 0; }
   // Byte offset of every slot, each a multiple of kArenaAlignment, then the arena size (one more entry).
@@ -64,9 +64,9 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
 // Figures for a plan at one binding.
 struct MemoryStats {
   int temporaries = 0, slots = 0, inPlace = 0;
-  std::int64_t naiveBytes = 0;    // one buffer per temporary: the sum of their sizes
-  std::int64_t peakLiveBytes = 0; // most bytes of temporaries live at one step: a lower bound
-  std::int64_t arenaBytes = 0;    // the planned arena
+  std::int64_t naiveBytes = 0;     // one buffer per temporary: the sum of their sizes
+  std::int64_t peakLiveBytes = 0;  // most bytes of temporaries live at one step: a lower bound
+  std::int64_t arenaBytes = 0;     // the planned arena
 };
 MemoryStats memoryStats(const ir::Graph& g, const MemoryPlan& plan, const Bindings& b);
 

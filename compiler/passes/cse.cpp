@@ -13,7 +13,9 @@ namespace {
 std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
 
 // a+b == b+a: the operands of commutative ops compare as a sorted pair.
-bool commutative(ir::Op op) { return op == ir::Op::Add || op == ir::Op::Mul || op == ir::Op::Maximum || op == ir::Op::Minimum; }
+bool commutative(ir::Op op) {
+  return op == ir::Op::Add || op == ir::Op::Mul || op == ir::Op::Maximum || op == ir::Op::Minimum;
+}
 
 std::vector<ir::NodeId> operandKey(const ir::Node& n) {
   std::vector<ir::NodeId> ops = n.operands;

@@ -1,7 +1,7 @@
 #include "compiler/passes/fusion_groups.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "compiler/passes/rewrite.h"
 
@@ -16,7 +16,8 @@ bool isElementwise(const ir::Node& n) { return (opInfo(n.op).flags & ir::kElemen
 
 class Grouper {
  public:
-  explicit Grouper(const ir::Graph& g) : g_(g), users_(users(g)), groupOf_(g.nodes.size(), -1), returned_(g.nodes.size(), false) {
+  explicit Grouper(const ir::Graph& g)
+      : g_(g), users_(users(g)), groupOf_(g.nodes.size(), -1), returned_(g.nodes.size(), false) {
     for (const ir::Result& r : g.results) returned_[static_cast<std::size_t>(r.node)] = true;
   }
 
@@ -28,9 +29,12 @@ class Grouper {
     for (FusionGroup& grp : groups_) {
       std::sort(grp.nodes.begin(), grp.nodes.end());
       for (NodeId id : grp.nodes) {
-        const bool outside = returned_[static_cast<std::size_t>(id)] ||
-                             std::any_of(users_[static_cast<std::size_t>(id)].begin(), users_[static_cast<std::size_t>(id)].end(),
-                                         [&](NodeId u) { return groupOf_[static_cast<std::size_t>(u)] != groupOf_[static_cast<std::size_t>(id)]; });
+        const bool outside =
+            returned_[static_cast<std::size_t>(id)] ||
+            std::any_of(users_[static_cast<std::size_t>(id)].begin(), users_[static_cast<std::size_t>(id)].end(),
+                        [&](NodeId u) {
+                          return groupOf_[static_cast<std::size_t>(u)] != groupOf_[static_cast<std::size_t>(id)];
+                        });
         if (outside) grp.outputs.push_back(id);
       }
     }
@@ -75,7 +79,9 @@ class Grouper {
   // reader, or else the only unary one among its readers (an activation whose input the backward pass
   // also reads: the kernel then stores both).
   NodeId nextInChain(NodeId cur) const {
-    auto fits = [&](NodeId u) { return u >= 0 && free(u) && isElementwise(g_.node(u)) && g_.node(u).type == g_.node(cur).type; };
+    auto fits = [&](NodeId u) {
+      return u >= 0 && free(u) && isElementwise(g_.node(u)) && g_.node(u).type == g_.node(cur).type;
+    };
     if (NodeId s = soleUser(cur); fits(s)) return s;
     NodeId only = -1;
     for (NodeId u : users_[static_cast<std::size_t>(cur)]) {
@@ -89,7 +95,9 @@ class Grouper {
   // Whether every operand of `id` outside group `grp` is computed before `first`, where the group runs.
   bool readyFor(NodeId id, int grp, NodeId first) const {
     const auto& ops = g_.node(id).operands;
-    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) { return o < first || (grp >= 0 && groupOf_[static_cast<std::size_t>(o)] == grp); });
+    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) {
+      return o < first || (grp >= 0 && groupOf_[static_cast<std::size_t>(o)] == grp);
+    });
   }
 
   // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient. The
@@ -180,13 +188,14 @@ std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& gro
   std::string out = fmt::format("// fusion groups of @{}\n", g.name);
   for (std::size_t i = 0; i < groups.size(); ++i) {
     std::string members, stores;
-    for (ir::NodeId id : groups[i].nodes) members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
+    for (ir::NodeId id : groups[i].nodes)
+      members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     for (ir::NodeId id : groups[i].outputs) stores += fmt::format("{}%{}", stores.empty() ? "" : ", ", id);
     out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, fusionKindName(groups[i].kind), members, stores);
     grouped += groups[i].nodes.size();
   }
-  out += fmt::format("// {} groups hold {} of {} computed nodes: {} kernels instead of {}\n", groups.size(), grouped, computed,
-                     computed - grouped + groups.size(), computed);
+  out += fmt::format("// {} groups hold {} of {} computed nodes: {} kernels instead of {}\n", groups.size(), grouped,
+                     computed, computed - grouped + groups.size(), computed);
   return out;
 }
 

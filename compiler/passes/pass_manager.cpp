@@ -1,7 +1,7 @@
 #include "compiler/passes/pass_manager.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -14,7 +14,8 @@ void checkNames(const std::vector<PipelineEntry>& pipeline, const PassManagerOpt
   std::vector<std::string> named = opts.printAfter;
   if (!opts.stopAfter.empty()) named.push_back(opts.stopAfter);
   for (const std::string& name : named) {
-    if (std::any_of(pipeline.begin(), pipeline.end(), [&](const PipelineEntry& e) { return e.pass.name == name; })) continue;
+    if (std::any_of(pipeline.begin(), pipeline.end(), [&](const PipelineEntry& e) { return e.pass.name == name; }))
+      continue;
     std::string known;
     for (const PipelineEntry& e : pipeline)
       if (known.find(e.pass.name) == std::string::npos) known += (known.empty() ? "" : ", ") + std::string(e.pass.name);
@@ -46,7 +47,7 @@ std::string opDelta(const std::map<std::string_view, int>& before, std::size_t n
   if (!out.empty()) return out;
   const std::size_t removed = nodesBefore - std::min(nodesBefore, g.nodes.size());
   return removed ? fmt::format("{} unused node{} removed", removed, removed == 1 ? "" : "s")
-                                      : "same ops: operands or order changed";
+                 : "same ops: operands or order changed";
 }
 
 void verifyAfter(const ir::Graph& g, std::string_view pass) {
@@ -59,8 +60,8 @@ void verifyAfter(const ir::Graph& g, std::string_view pass) {
 
 }  // namespace
 
-std::vector<PassRun> runPipeline(ir::Graph& g, const std::vector<PipelineEntry>& pipeline, const PassManagerOptions& opts,
-                                 std::ostream& log) {
+std::vector<PassRun> runPipeline(ir::Graph& g, const std::vector<PipelineEntry>& pipeline,
+                                 const PassManagerOptions& opts, std::ostream& log) {
   checkNames(pipeline, opts);
   std::vector<PassRun> report;
   for (const PipelineEntry& e : pipeline) {
@@ -79,15 +80,16 @@ std::vector<PassRun> runPipeline(ir::Graph& g, const std::vector<PipelineEntry>&
     }
     run.time = std::chrono::steady_clock::now() - start;
     run.nodesAfter = g.nodes.size();
-    const bool named = opts.printAfterAll || std::find(opts.printAfter.begin(), opts.printAfter.end(), e.pass.name) != opts.printAfter.end();
+    const bool named = opts.printAfterAll ||
+                       std::find(opts.printAfter.begin(), opts.printAfter.end(), e.pass.name) != opts.printAfter.end();
     if (named || opts.printChanged) {
       // Halide's habit: say "(unchanged)" rather than print the same graph again.
       if (!run.changed) {
         log << fmt::format("// ----- {}: (unchanged)\n", e.pass.name);
       } else {
         log << fmt::format("// ----- after {}{}: {} nodes, was {} ({})\n", e.pass.name,
-                           run.runs > 1 ? fmt::format(" ({} runs to a fixed point)", run.runs) : "", run.nodesAfter, run.nodesBefore,
-                           opDelta(countsBefore, run.nodesBefore, g));
+                           run.runs > 1 ? fmt::format(" ({} runs to a fixed point)", run.runs) : "", run.nodesAfter,
+                           run.nodesBefore, opDelta(countsBefore, run.nodesBefore, g));
         log << ir::print(g);
       }
     }

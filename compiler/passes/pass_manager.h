@@ -17,7 +17,7 @@ namespace sinter::passes {
 struct Pass {
   std::string_view name;  // as given to --print-after and --stop-after
   bool (*run)(ir::Graph&);
-  std::string_view doc;   // one line
+  std::string_view doc;  // one line
 };
 
 enum class Repeat { Once, UntilFixedPoint };
@@ -40,7 +40,7 @@ struct PassManagerOptions {
 // What happened to one pipeline entry.
 struct PassRun {
   std::string name;
-  int runs = 0;           // > 1 for fixed-point entries
+  int runs = 0;  // > 1 for fixed-point entries
   bool changed = false;
   std::size_t nodesBefore = 0, nodesAfter = 0;
   std::chrono::duration<double> time{};
@@ -49,7 +49,7 @@ struct PassRun {
 // Runs `pipeline` on g, writing what the options ask for to `log`. Throws std::runtime_error
 // for a pass name the pipeline does not contain (a user error), and std::logic_error when --verify-each finds a
 // broken graph (a compiler bug).
-std::vector<PassRun> runPipeline(ir::Graph& g, const std::vector<PipelineEntry>& pipeline, const PassManagerOptions& opts,
-                                 std::ostream& log);
+std::vector<PassRun> runPipeline(ir::Graph& g, const std::vector<PipelineEntry>& pipeline,
+                                 const PassManagerOptions& opts, std::ostream& log);
 
 }  // namespace sinter::passes

@@ -9,7 +9,8 @@
 namespace sinter::passes {
 
 namespace {
-const Pass kSimplify{"simplify", simplifyAlgebra, "algebraic identities, transpose/reshape chains, matmul of a transpose"};
+const Pass kSimplify{"simplify", simplifyAlgebra,
+                     "algebraic identities, transpose/reshape chains, matmul of a transpose"};
 const Pass kFold{"fold", foldConstants, "evaluates nodes whose operands are all constants"};
 const Pass kCse{"cse", eliminateCommonSubexpressions, "merges nodes that compute the same value"};
 const Pass kDce{"dce", eliminateDeadCode, "drops nodes no result depends on"};

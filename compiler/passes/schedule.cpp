@@ -37,9 +37,11 @@ std::int64_t peakOf(const ir::Graph& g, const std::vector<NodeId>& order, const 
   std::vector<std::size_t> pos(g.nodes.size()), last(g.nodes.size(), 0);
   for (std::size_t i = 0; i < order.size(); ++i) pos[static_cast<std::size_t>(order[i])] = i;
   for (const ir::Node& n : g.nodes) {
-    last[static_cast<std::size_t>(n.id)] = std::max(last[static_cast<std::size_t>(n.id)], pos[static_cast<std::size_t>(n.id)]);
+    last[static_cast<std::size_t>(n.id)] =
+        std::max(last[static_cast<std::size_t>(n.id)], pos[static_cast<std::size_t>(n.id)]);
     for (NodeId o : n.operands)
-      last[static_cast<std::size_t>(o)] = std::max(last[static_cast<std::size_t>(o)], pos[static_cast<std::size_t>(n.id)]);
+      last[static_cast<std::size_t>(o)] =
+          std::max(last[static_cast<std::size_t>(o)], pos[static_cast<std::size_t>(n.id)]);
   }
   std::vector<std::int64_t> delta(order.size() + 1, 0);
   for (const ir::Node& n : g.nodes) {

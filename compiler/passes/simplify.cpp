@@ -88,12 +88,8 @@ class Simplifier {
     const NodeId a = n.operands[0], b = n.operands[1];
     NodeId keep = -1;
     switch (n.op) {
-      case Op::Add:
-        keep = isConstant(g_, b, 0) ? a : isConstant(g_, a, 0) ? b : -1;
-        break;
-      case Op::Mul:
-        keep = isConstant(g_, b, 1) ? a : isConstant(g_, a, 1) ? b : -1;
-        break;
+      case Op::Add: keep = isConstant(g_, b, 0) ? a : isConstant(g_, a, 0) ? b : -1; break;
+      case Op::Mul: keep = isConstant(g_, b, 1) ? a : isConstant(g_, a, 1) ? b : -1; break;
       case Op::Sub: keep = isConstant(g_, b, 0) ? a : -1; break;
       case Op::Div:
       case Op::Pow: keep = isConstant(g_, b, 1) ? a : -1; break;
@@ -127,7 +123,8 @@ class Simplifier {
       if (s.op != Op::SliceGrad || !(s.type == n.type) || s.attrs.getInt("axis") != axis || s.attrs.getInt("step") != 1)
         return Outcome::None;
     }
-    std::sort(leaves.begin(), leaves.end(), [&](NodeId a, NodeId b) { return at(a).attrs.getInt("start") < at(b).attrs.getInt("start"); });
+    std::sort(leaves.begin(), leaves.end(),
+              [&](NodeId a, NodeId b) { return at(a).attrs.getInt("start") < at(b).attrs.getInt("start"); });
     const ir::Dim& full = n.type.shape[static_cast<std::size_t>(axis)];
     std::int64_t next = 0;
     for (NodeId l : leaves) {

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "tiny.h"
 #include "capi_test.h"
+#include "tiny.h"
 
 #define TRAIN_BATCH 32
 #define MAX_BATCH 100
@@ -68,8 +68,8 @@ static void check_sums(sinter_instance* m) {
   }
   CHECK(count == all.count && correct == all.correct, "%lld/%lld by batches, %lld/%lld at once", (long long)correct,
         (long long)count, (long long)all.correct, (long long)all.count);
-  CHECK(fabs(loss_sum / (double)count - all.loss) < 1e-5, "loss %.9g by batches, %.9g at once", loss_sum / (double)count,
-        all.loss);
+  CHECK(fabs(loss_sum / (double)count - all.loss) < 1e-5, "loss %.9g by batches, %.9g at once",
+        loss_sum / (double)count, all.loss);
 }
 
 /* Two instances train on the same batches; one also evaluates between steps. Evaluate touches neither weights
@@ -133,7 +133,8 @@ static void check_shapes(sinter_instance* m) {
   int64_t dims[4] = {-7, -7, -7, -7};
   CHECK(sinter_num_tensors(m, SINTER_INPUT) == Tiny_NUM_INPUTS && Tiny_NUM_INPUTS == 2, "%d inputs", Tiny_NUM_INPUTS);
   CHECK(sinter_num_tensors(m, SINTER_PARAM) == Tiny_NUM_PARAMS && Tiny_NUM_PARAMS == 2, "%d params", Tiny_NUM_PARAMS);
-  CHECK(sinter_num_tensors(m, SINTER_OUTPUT) == Tiny_NUM_OUTPUTS && Tiny_NUM_OUTPUTS == 2, "%d outputs", Tiny_NUM_OUTPUTS);
+  CHECK(sinter_num_tensors(m, SINTER_OUTPUT) == Tiny_NUM_OUTPUTS && Tiny_NUM_OUTPUTS == 2, "%d outputs",
+        Tiny_NUM_OUTPUTS);
   CHECK(sinter_num_tensors(m, 3) == -1, "tensor kind 3 exists");
   CHECK_ERROR(m, "unknown tensor kind 3");
   CHECK(sinter_num_tensors(NULL, SINTER_INPUT) == -1, "a NULL instance has inputs");
@@ -145,7 +146,8 @@ static void check_shapes(sinter_instance* m) {
         (long long)dims[1], (long long)dims[2]);
   CHECK(info.elements == 20 && info.bytes == 80, "x at batch 5: %lld elements, %lld bytes", (long long)info.elements,
         (long long)info.bytes);
-  CHECK(info.elements == sinter_tensor_elements(&sinter_model.inputs[Tiny_INPUT_x], 5), "disagrees with sinter_tensor_elements");
+  CHECK(info.elements == sinter_tensor_elements(&sinter_model.inputs[Tiny_INPUT_x], 5),
+        "disagrees with sinter_tensor_elements");
   CHECK(sinter_tensor_shape(m, SINTER_INPUT, Tiny_INPUT_y, 5, &info, dims, 4) == SINTER_OK, "%s", sinter_last_error(m));
   CHECK(strcmp(info.name, "y") == 0 && info.dtype == SINTER_I32 && info.rank == 1 && dims[0] == 5 && info.bytes == 20,
         "y at batch 5: %s %d rank %d [%lld] %lld bytes", info.name, info.dtype, info.rank, (long long)dims[0],
@@ -154,12 +156,14 @@ static void check_shapes(sinter_instance* m) {
   CHECK(strcmp(info.name, "w") == 0 && info.rank == 2 && dims[0] == 4 && dims[1] == 3 && info.bytes == 48,
         "w: %s rank %d [%lld, %lld] %lld bytes", info.name, info.rank, (long long)dims[0], (long long)dims[1],
         (long long)info.bytes);
-  CHECK(sinter_tensor_shape(m, SINTER_OUTPUT, Tiny_OUTPUT_probs, 7, &info, dims, 4) == SINTER_OK, "%s", sinter_last_error(m));
-  CHECK(strcmp(info.name, "probs") == 0 && dims[0] == 7 && dims[1] == 3 && info.elements == 21, "probs at batch 7: %s [%lld, %lld]",
-        info.name, (long long)dims[0], (long long)dims[1]);
+  CHECK(sinter_tensor_shape(m, SINTER_OUTPUT, Tiny_OUTPUT_probs, 7, &info, dims, 4) == SINTER_OK, "%s",
+        sinter_last_error(m));
+  CHECK(strcmp(info.name, "probs") == 0 && dims[0] == 7 && dims[1] == 3 && info.elements == 21,
+        "probs at batch 7: %s [%lld, %lld]", info.name, (long long)dims[0], (long long)dims[1]);
   /* The loss is a scalar: rank 0, one element, and no dim written (a NULL dims is fine too). */
   dims[0] = -7;
-  CHECK(sinter_tensor_shape(m, SINTER_OUTPUT, Tiny_OUTPUT_loss, 7, &info, dims, 0) == SINTER_OK, "%s", sinter_last_error(m));
+  CHECK(sinter_tensor_shape(m, SINTER_OUTPUT, Tiny_OUTPUT_loss, 7, &info, dims, 0) == SINTER_OK, "%s",
+        sinter_last_error(m));
   CHECK(strcmp(info.name, "loss") == 0 && info.rank == 0 && info.elements == 1 && info.bytes == 4 && dims[0] == -7,
         "loss: %s rank %d, %lld elements", info.name, info.rank, (long long)info.elements);
   CHECK(sinter_tensor_shape(m, SINTER_INPUT, Tiny_INPUT_x, 3, &info, NULL, 0) == SINTER_OK && info.elements == 12,
@@ -168,7 +172,8 @@ static void check_shapes(sinter_instance* m) {
   memset(&untouched, 0x5a, sizeof untouched);
   info = untouched;
   dims[0] = dims[1] = -7;
-  CHECK(sinter_tensor_shape(m, SINTER_INPUT, Tiny_INPUT_x, 5, &info, dims, 1) == SINTER_ERROR_ARGUMENT, "capacity 1 for rank 2");
+  CHECK(sinter_tensor_shape(m, SINTER_INPUT, Tiny_INPUT_x, 5, &info, dims, 1) == SINTER_ERROR_ARGUMENT,
+        "capacity 1 for rank 2");
   CHECK_ERROR(m, "rank 2 but dims holds 1");
   CHECK(sinter_tensor_shape(m, SINTER_INPUT, 2, 5, &info, dims, 4) == SINTER_ERROR_ARGUMENT, "input 2 exists");
   CHECK_ERROR(m, "input index 2 is out of range: model 'Tiny' has 2 inputs");
@@ -182,7 +187,8 @@ static void check_shapes(sinter_instance* m) {
   CHECK(memcmp(&info, &untouched, sizeof info) == 0 && dims[0] == -7 && dims[1] == -7, "a failed query wrote");
   CHECK(sinter_tensor_shape(m, SINTER_INPUT, 0, 5, NULL, dims, 4) == SINTER_ERROR_ARGUMENT, "NULL info accepted");
   CHECK_ERROR(m, "info is NULL");
-  CHECK(sinter_tensor_shape(NULL, SINTER_INPUT, 0, 5, &info, dims, 4) == SINTER_ERROR_ARGUMENT, "NULL instance accepted");
+  CHECK(sinter_tensor_shape(NULL, SINTER_INPUT, 0, 5, &info, dims, 4) == SINTER_ERROR_ARGUMENT,
+        "NULL instance accepted");
 }
 
 /* Buffers sized by the shape queries run forward at a batch size the program did not know in advance. */
@@ -191,14 +197,17 @@ static void check_sized_by_queries(sinter_instance* m, int n) {
   void* buffers[Tiny_NUM_INPUTS + Tiny_NUM_OUTPUTS];
   for (int i = 0; i < Tiny_NUM_INPUTS + Tiny_NUM_OUTPUTS; ++i) {
     const int output = i >= Tiny_NUM_INPUTS;
-    CHECK(sinter_tensor_shape(m, output ? SINTER_OUTPUT : SINTER_INPUT, output ? i - Tiny_NUM_INPUTS : i, n, &info[i], NULL, 0) ==
-              SINTER_OK, "%s", sinter_last_error(m));
+    CHECK(sinter_tensor_shape(m, output ? SINTER_OUTPUT : SINTER_INPUT, output ? i - Tiny_NUM_INPUTS : i, n, &info[i],
+                              NULL, 0) == SINTER_OK,
+          "%s", sinter_last_error(m));
     buffers[i] = calloc(1, (size_t)info[i].bytes);
   }
   make_batch(700, n, buffers[Tiny_INPUT_x], buffers[Tiny_INPUT_y]);
-  CHECK(sinter_forward(m, n, (const void* const*)buffers, buffers + Tiny_NUM_INPUTS) == SINTER_OK, "%s", sinter_last_error(m));
+  CHECK(sinter_forward(m, n, (const void* const*)buffers, buffers + Tiny_NUM_INPUTS) == SINTER_OK, "%s",
+        sinter_last_error(m));
   const float* probs = buffers[Tiny_NUM_INPUTS + Tiny_OUTPUT_probs];
-  CHECK(fabsf(probs[(n - 1) * 3] + probs[(n - 1) * 3 + 1] + probs[(n - 1) * 3 + 2] - 1.0f) < 1e-5f, "last row of %d", n);
+  CHECK(fabsf(probs[(n - 1) * 3] + probs[(n - 1) * 3 + 1] + probs[(n - 1) * 3 + 2] - 1.0f) < 1e-5f, "last row of %d",
+        n);
   for (int i = 0; i < Tiny_NUM_INPUTS + Tiny_NUM_OUTPUTS; ++i) free(buffers[i]);
 }
 

@@ -2,8 +2,8 @@
  * checks that sinter_evaluate measures only the metrics a train block lists. */
 #include <math.h>
 
-#include "other.h"
 #include "capi_test.h"
+#include "other.h"
 
 int main(int argc, char** argv) {
   float x[8 * 4];

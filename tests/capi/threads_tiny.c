@@ -7,19 +7,19 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "tiny.h"
 #include "capi_test.h"
+#include "tiny.h"
 
 #define BATCH 32
 static int steps = 5000; /* per job; the first argument overrides it */
 
 typedef struct {
-  uint64_t init_seed;  /* of the instance's weights */
-  unsigned data_seed;  /* of its batches */
-  int bad_batch;       /* the error this job makes: a bad batch size, or else a NULL input */
+  uint64_t init_seed;       /* of the instance's weights */
+  unsigned data_seed;       /* of its batches */
+  int bad_batch;            /* the error this job makes: a bad batch size, or else a NULL input */
   pthread_barrier_t* start; /* NULL when run alone */
-  float w[12], b[3];   /* the weights at the end */
-  sinter_metrics metrics; /* of a held-out batch, at the end */
+  float w[12], b[3];        /* the weights at the end */
+  sinter_metrics metrics;   /* of a held-out batch, at the end */
   int failed_steps, wrong_messages;
 } job;
 
@@ -39,10 +39,12 @@ static void* run(void* arg) {
     /* A failing call, then its message read back after some work and now and then a yield, so that other
      * threads' calls, which set and clear their own instance's message, run in between even on a busy
      * machine. (Yielding at every step would line the threads up at call boundaries.) */
-    const sinter_status s = j->bad_batch ? Tiny_train_step(m, 0, x, y, &loss) : Tiny_train_step(m, BATCH, NULL, y, &loss);
+    const sinter_status s =
+        j->bad_batch ? Tiny_train_step(m, 0, x, y, &loss) : Tiny_train_step(m, BATCH, NULL, y, &loss);
     make_batch(j->data_seed + (unsigned)step, BATCH, x, y);
     if (j->start && step % 8 == 0) sched_yield();
-    if (s != SINTER_ERROR_ARGUMENT || !strstr(sinter_last_error(m), j->bad_batch ? "batch must be" : "'x'")) j->wrong_messages++;
+    if (s != SINTER_ERROR_ARGUMENT || !strstr(sinter_last_error(m), j->bad_batch ? "batch must be" : "'x'"))
+      j->wrong_messages++;
     if (Tiny_train_step(m, BATCH, x, y, &loss) != SINTER_OK) j->failed_steps++;
   }
   make_batch(99999, BATCH, x, y);
@@ -65,7 +67,8 @@ static void check_same(const job* alone, const job* together, const char* name) 
 
 int main(int argc, char** argv) {
   if (argc > 1) steps = atoi(argv[1]);
-  job alone[2] = {{.init_seed = 1, .data_seed = 0, .bad_batch = 1}, {.init_seed = 2, .data_seed = 50000, .bad_batch = 0}};
+  job alone[2] = {{.init_seed = 1, .data_seed = 0, .bad_batch = 1},
+                  {.init_seed = 2, .data_seed = 50000, .bad_batch = 0}};
   job together[2] = {alone[0], alone[1]};
 
   /* One after the other, in this thread. */

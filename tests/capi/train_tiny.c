@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "tiny.h"
 #include "capi_test.h"
+#include "tiny.h"
 
 #define BATCH 32
 
@@ -123,7 +123,8 @@ static void check_bad_arguments(sinter_instance* m, const float* x, const int32_
 /* Weights that are not Tiny's fail to load, with a message, and leave every weight as it was. */
 static void check_foreign_weights(sinter_instance* m, const char* own, const char* other) {
   const weights before = weights_of(m);
-  CHECK(sinter_load_weights(m, other) == SINTER_ERROR_MISMATCH, "another model's weights loaded: %s", sinter_last_error(m));
+  CHECK(sinter_load_weights(m, other) == SINTER_ERROR_MISMATCH, "another model's weights loaded: %s",
+        sinter_last_error(m));
   CHECK_ERROR(m, "'Other'");
   CHECK_ERROR(m, "'Tiny'");
   CHECK(same_weights(m, &before), "a failed load changed the weights");
@@ -131,7 +132,8 @@ static void check_foreign_weights(sinter_instance* m, const char* own, const cha
   char truncated[4096];
   snprintf(truncated, sizeof truncated, "%s.truncated", own);
   CHECK(write_truncated(own, truncated), "cannot write %s", truncated);
-  CHECK(sinter_load_weights(m, truncated) == SINTER_ERROR_MISMATCH, "a truncated file loaded: %s", sinter_last_error(m));
+  CHECK(sinter_load_weights(m, truncated) == SINTER_ERROR_MISMATCH, "a truncated file loaded: %s",
+        sinter_last_error(m));
   CHECK_ERROR(m, "truncated");
   CHECK(same_weights(m, &before), "a failed load changed the weights");
 }

@@ -75,9 +75,10 @@ int main(int argc, char** argv) {
     long reps = 1;
     const long n = take_samples(peak_call, NULL, seconds, max_samples, t, &reps);
     const double flop = 2.0 * CHAINS * LANES * ITERATIONS * threads;
-    printf("{\"threads\": %d, \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"samples\": %ld, "
-           "\"reps\": %ld, \"best_us\": %.3f, \"gflops\": %.2f, \"vector_bits\": %d, \"chains\": %d}\n",
-           threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, t[0], flop / (t[0] * 1e3), VECTOR_BYTES * 8, CHAINS);
+    printf(
+        "{\"threads\": %d, \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, \"samples\": %ld, "
+        "\"reps\": %ld, \"best_us\": %.3f, \"gflops\": %.2f, \"vector_bits\": %d, \"chains\": %d}\n",
+        threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, t[0], flop / (t[0] * 1e3), VECTOR_BYTES * 8, CHAINS);
     fflush(stdout);
   }
   free(t);

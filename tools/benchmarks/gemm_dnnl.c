@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include "sampling.h"
 
@@ -73,10 +73,11 @@ static int run_shape(const char* shape, long max_samples, double seconds) {
   long reps = 1;
   const long n = take_samples(gemm_call, &g, seconds, max_samples, t, &reps);
   if (n == 0) return 0;
-  printf("{\"shape\": \"%s\", \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, "
-         "\"samples\": %ld, \"reps\": %ld, \"gflops\": %.2f, \"onednn\": \"%d.%d.%d\", \"cpu_runtime\": \"%s\"}\n",
-         shape, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3), v->major,
-         v->minor, v->patch, runtime_name(v->cpu_runtime));
+  printf(
+      "{\"shape\": \"%s\", \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, \"p75_us\": %.3f, "
+      "\"samples\": %ld, \"reps\": %ld, \"gflops\": %.2f, \"onednn\": \"%d.%d.%d\", \"cpu_runtime\": \"%s\"}\n",
+      shape, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps, 2.0 * M * N * K / (t[n / 2] * 1e3), v->major, v->minor,
+      v->patch, runtime_name(v->cpu_runtime));
   fflush(stdout);
   free(a), free(b), free(c), free(t);
   return 1;

@@ -95,9 +95,10 @@ static int run_job(const char* job, long max_samples, double seconds) {
   long reps = 1;
   const long n = take_samples(model_call, &call, seconds, max_samples, t, &reps);
   if (n == 0) return 0;
-  printf("{\"mode\": \"%s\", \"batch\": %ld, \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, "
-         "\"p75_us\": %.3f, \"samples\": %ld, \"reps\": %ld}\n",
-         mode, batch, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps);
+  printf(
+      "{\"mode\": \"%s\", \"batch\": %ld, \"threads\": %ld, \"median_us\": %.3f, \"p25_us\": %.3f, "
+      "\"p75_us\": %.3f, \"samples\": %ld, \"reps\": %ld}\n",
+      mode, batch, threads, t[n / 2], t[n / 4], t[3 * n / 4], n, reps);
   fflush(stdout);
   sinter_destroy(inst);
   for (int i = 0; i < m->num_inputs; ++i) free(in[i]);

@@ -1,9 +1,9 @@
 // `sinter bench`: JIT-compile a model and time its forward pass and its train step through the C API, on
 // random inputs of the model's shapes, with the sampling protocol of tools/benchmarks (model_bench.c), whose
 // numbers these match.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sinter/sinter.h>
+#include <CLI/CLI.hpp>
 
 #include <memory>
 #include <vector>
@@ -64,19 +64,22 @@ struct Call {
 // One timed call, for take_samples: 1 on success.
 int callModel(void* ctx) {
   const Call& c = *static_cast<const Call*>(ctx);
-  const sinter_status s = c.train ? sinter_train_step(c.instance, c.batch, c.tensors->inputs.data(), nullptr)
-                                  : sinter_forward(c.instance, c.batch, c.tensors->inputs.data(), c.tensors->outputs.data());
+  const sinter_status s =
+      c.train ? sinter_train_step(c.instance, c.batch, c.tensors->inputs.data(), nullptr)
+              : sinter_forward(c.instance, c.batch, c.tensors->inputs.data(), c.tensors->outputs.data());
   return s == SINTER_OK;
 }
 
 }  // namespace
 
 void addBenchFlags(CLI::App* cmd, BenchOptions& o) {
-  cmd->add_option_function<int64_t>("--batch", [&o](const int64_t& n) { o.batch = n; },
-                                    "Samples per call (default: the train block's batch, else 64)")
+  cmd->add_option_function<int64_t>(
+         "--batch", [&o](const int64_t& n) { o.batch = n; },
+         "Samples per call (default: the train block's batch, else 64)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->type_name("N");
-  cmd->add_option("--threads", o.threads, "Threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware thread)")
+  cmd->add_option("--threads", o.threads,
+                  "Threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware thread)")
       ->check(CLI::Range(1, 256))
       ->type_name("N");
   cmd->add_option("--seconds", o.seconds, "Seconds of samples per mode, after a warm-up of a tenth of that")

@@ -1,10 +1,10 @@
 // `sinter build`: an object file, LLVM IR, assembly, or a training executable linked with the runtime.
-#include <cstdlib>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "tools/sinter/commands.h"
 #include "tools/sinter/header.h"
@@ -39,7 +39,8 @@ std::string shellQuote(const std::string& s) {
 
 void run(const std::string& cmd, const char* what) {
   const int status = std::system(cmd.c_str());
-  if (status != 0) throw std::runtime_error(fmt::format("{} failed (exit status {}): {}", what, WEXITSTATUS(status), cmd));
+  if (status != 0)
+    throw std::runtime_error(fmt::format("{} failed (exit status {}): {}", what, WEXITSTATUS(status), cmd));
 }
 
 // The runtime archives and link flags come from CMake; SINTER_RUNTIME_DIR and CXX may point elsewhere.
@@ -61,8 +62,8 @@ void link(const std::string& object, const std::string& output, bool shared) {
   const std::string runtime = shellQuote(runtimeLib("libsinter_runtime.a", SINTER_RUNTIME_LIB));
   const std::string libs = shared ? "-Wl,--whole-archive " + runtime + " -Wl,--no-whole-archive"
                                   : shellQuote(runtimeLib("libsinter_exe_main.a", SINTER_EXE_MAIN_LIB)) + " " + runtime;
-  run(fmt::format("{} {}-o {} {} {} -lz -lm {}", cxx(), shared ? "-shared " : "", shellQuote(output), shellQuote(object), libs,
-                  SINTER_EXE_LINK_FLAGS),
+  run(fmt::format("{} {}-o {} {} {} -lz -lm {}", cxx(), shared ? "-shared " : "", shellQuote(output),
+                  shellQuote(object), libs, SINTER_EXE_LINK_FLAGS),
       "linking");
 }
 

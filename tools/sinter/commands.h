@@ -19,7 +19,7 @@ namespace sinter::tool {
 int runCheck(const std::string& path);
 
 struct DumpOptions {
-  std::vector<std::string> stages;    // ast, graph, grad, opt, fusion, kernel, memory, llvm, asm
+  std::vector<std::string> stages;  // ast, graph, grad, opt, fusion, kernel, memory, llvm, asm
   codegen::Options codegen;
   PipelineOptions pipeline;           // pass manager flags: --print-after-all, --stop-after, ...
   std::string format = "text";        // graph stages: text (the IR's textual form) or dot (graphviz)

@@ -1,7 +1,7 @@
 // `sinter dump`: every stage of the pipeline, readable. Takes a model (.sn) or Graph IR (.ir): IR
 // files go through the same graph passes, which is how the golden tests of the passes run.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "compiler/autodiff/autodiff.h"
@@ -20,7 +20,9 @@
 namespace sinter::tool {
 namespace {
 
-std::string show(const ir::Graph& g, const DumpOptions& opts) { return opts.format == "dot" ? ir::printDot(g) : ir::print(g); }
+std::string show(const ir::Graph& g, const DumpOptions& opts) {
+  return opts.format == "dot" ? ir::printDot(g) : ir::print(g);
+}
 
 std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGroup>& groups);
 
@@ -45,8 +47,9 @@ std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGr
       if (k.nodes == groups[i].nodes) fused += fmt::format("{}{}", fused.empty() ? "" : ", ", i);
   for (const lower::FusedKernel& k : kernels) members += k.nodes.size();
   for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
-  return fmt::format("// code generation fuses group{} {}; the rest run one kernel per node: {} kernels for {} computed nodes\n",
-                     kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);
+  return fmt::format(
+      "// code generation fuses group{} {}; the rest run one kernel per node: {} kernels for {} computed nodes\n",
+      kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);
 }
 
 // --bind batch=64,seq=128; symbols left unbound take `fallback`.
@@ -104,7 +107,9 @@ int dumpIr(const std::string& path, const DumpOptions& opts) {
                          : stage == "kernel" ? kernelStage(g, opts, 64)
                                              : memoryStage(g, opts, 64));
       } else {
-        fmt::print(stderr, "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n", stage);
+        fmt::print(stderr,
+                   "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n",
+                   stage);
         return 1;
       }
     }
@@ -117,14 +122,17 @@ int dumpIr(const std::string& path, const DumpOptions& opts) {
 void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
   passes::PassManagerOptions& p = opts.pipeline.passes;
   cmd->add_flag("--print-after-all", p.printAfterAll, "Print the graph after every pass (to stderr)");
-  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")->delimiter(',');
-  cmd->add_flag("--print-changed", p.printChanged, "Print the graph after every pass that changed it, '(unchanged)' otherwise");
+  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")
+      ->delimiter(',');
+  cmd->add_flag("--print-changed", p.printChanged,
+                "Print the graph after every pass that changed it, '(unchanged)' otherwise");
   cmd->add_option("--stop-after", p.stopAfter, "Stop the pass pipeline after this pass");
   cmd->add_flag("--time-passes", p.timePasses, "Print the time each pass took");
   cmd->add_flag("--verify-each", p.verifyEach, "Run the IR verifier after every pass");
-  cmd->add_option("--passes", opts.pipeline.passList,
-                  "Run these passes once each, in this order, instead of the pipeline (comma-separated: simplify, fold, "
-                  "cse, dce, schedule)")
+  cmd->add_option(
+         "--passes", opts.pipeline.passList,
+         "Run these passes once each, in this order, instead of the pipeline (comma-separated: simplify, fold, "
+         "cse, dce, schedule)")
       ->delimiter(',');
   cmd->add_option("--format", opts.format, "Format of graph stages: text or dot (graphviz)")
       ->check(CLI::IsMember({"text", "dot"}))
@@ -147,7 +155,9 @@ int runDump(const std::string& path, const DumpOptions& opts) {
     }
     static const char* const known[] = {"graph", "grad", "opt", "fusion", "kernel", "memory", "llvm", "asm"};
     if (std::find(std::begin(known), std::end(known), stage) == std::end(known)) {
-      fmt::print(stderr, "error: unknown stage '{}' (stages: ast, graph, grad, opt, fusion, kernel, memory, llvm, asm)\n", stage);
+      fmt::print(stderr,
+                 "error: unknown stage '{}' (stages: ast, graph, grad, opt, fusion, kernel, memory, llvm, asm)\n",
+                 stage);
       return 1;
     }
     if (!built) {
@@ -165,7 +175,8 @@ int runDump(const std::string& path, const DumpOptions& opts) {
       return 1;
     }
     if (stage == "grad") {
-      fmt::print("{}{}", opts.format == "dot" ? "" : "// training step: forward and backward\n", show(built->trainStep, opts));
+      fmt::print("{}{}", opts.format == "dot" ? "" : "// training step: forward and backward\n",
+                 show(built->trainStep, opts));
       continue;
     }
     if (!optimized) {
@@ -177,8 +188,10 @@ int runDump(const std::string& path, const DumpOptions& opts) {
     const ir::Graph& shown = optimized->train ? optimized->trainStep : optimized->forward;
     const std::int64_t batch = optimized->train ? optimized->train->batch : 64;
     if (stage == "opt") {
-      fmt::print("{}{}", opts.format == "dot" ? "" : optimized->train ? "// training step: forward and backward, after graph passes\n"
-                                                                      : "// forward graph, after graph passes\n",
+      fmt::print("{}{}",
+                 opts.format == "dot" ? ""
+                 : optimized->train   ? "// training step: forward and backward, after graph passes\n"
+                                      : "// forward graph, after graph passes\n",
                  show(shown, opts));
     } else if (stage == "fusion") {
       fmt::print("{}", fusionStage(shown, opts));
@@ -195,7 +208,8 @@ int runDump(const std::string& path, const DumpOptions& opts) {
   // `sinter dump --print-changed model.sn`: the pass log was asked for, so run the passes for it even
   // when no stage printed needs them.
   const passes::PassManagerOptions& p = opts.pipeline.passes;
-  if ((p.printAfterAll || p.printChanged || !p.printAfter.empty() || p.timePasses) && !optimized && built && built->train) {
+  if ((p.printAfterAll || p.printChanged || !p.printAfter.empty() || p.timePasses) && !optimized && built &&
+      built->train) {
     ir::Graph g = built->trainStep;
     optimizeGraph(g, opts.pipeline);
   }

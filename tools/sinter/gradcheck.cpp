@@ -25,10 +25,12 @@ int runGradCheck(const std::string& path, const GradCheckOptions& opts) {
     }
   }
   const auto args = autodiff::randomArguments(m->forward, opts.batch, opts.seed);
-  const auto rows = autodiff::gradCheck(m->forward, m->train->loss, args, opts.samples, opts.eps, opts.tolerance, opts.param);
-  fmt::print("gradient check of '{}' in {} (batch {}, eps {:g}, tolerance {:g}, seed {})\n", m->train->loss, path, opts.batch,
-             opts.eps, opts.tolerance, opts.seed);
-  fmt::print("{:<24} {:<18} {:>8} {:>13} {:>13}  {}\n", "param", "type", "checked", "max abs err", "max rel err", "status");
+  const auto rows =
+      autodiff::gradCheck(m->forward, m->train->loss, args, opts.samples, opts.eps, opts.tolerance, opts.param);
+  fmt::print("gradient check of '{}' in {} (batch {}, eps {:g}, tolerance {:g}, seed {})\n", m->train->loss, path,
+             opts.batch, opts.eps, opts.tolerance, opts.seed);
+  fmt::print("{:<24} {:<18} {:>8} {:>13} {:>13}  {}\n", "param", "type", "checked", "max abs err", "max rel err",
+             "status");
   bool ok = true;
   for (const auto& r : rows) {
     std::string type;

@@ -1,8 +1,8 @@
 // `sinter build --emit header`: a self-contained C header for a compiled model, with the C API and typed
 // wrappers named after the model and its tensors.
+#include <fmt/format.h>
 #include <cctype>
 #include <vector>
-#include <fmt/format.h>
 
 #include "tools/sinter/header.h"
 
@@ -35,7 +35,8 @@ std::string describe(const ir::Graph& g, ir::NodeId id) { return g.node(id).name
 // enum { Model_KIND_name = i, ..., Model_NUM_KINDS = n };
 std::string indexEnum(const std::string& model, const std::string& kind, const std::vector<std::string>& names) {
   std::string out = "enum {\n";
-  for (std::size_t i = 0; i < names.size(); ++i) out += fmt::format("  {}_{}_{} = {},\n", model, kind, cName(names[i]), i);
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += fmt::format("  {}_{}_{} = {},\n", model, kind, cName(names[i]), i);
   return out + fmt::format("  {}_NUM_{}S = {}\n}};\n", model, kind, names.size());
 }
 
@@ -68,8 +69,12 @@ std::string emitHeader(const ir::Module& m, const std::string& source, const std
   out += "\n";
   out += kApiHeader;
   out += "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
-  out += fmt::format("/* The model's descriptor, defined by the compiled object. */\nextern const sinter_model_desc {};\n\n", descriptor);
-  out += fmt::format("static inline sinter_instance* {}_create(uint64_t seed) {{ return sinter_create(&{}, seed); }}\n\n", name, descriptor);
+  out += fmt::format(
+      "/* The model's descriptor, defined by the compiled object. */\nextern const sinter_model_desc {};\n\n",
+      descriptor);
+  out +=
+      fmt::format("static inline sinter_instance* {}_create(uint64_t seed) {{ return sinter_create(&{}, seed); }}\n\n",
+                  name, descriptor);
 
   std::string inParams, inArray;
   for (std::size_t i = 0; i < g.inputs.size(); ++i) {
@@ -107,8 +112,10 @@ std::string emitHeader(const ir::Module& m, const std::string& source, const std
   for (ir::NodeId id : g.inputs) inputNames.push_back(g.node(id).name);
   for (ir::NodeId id : g.params) paramNames.push_back(g.node(id).name);
   for (const auto& r : g.results) outputNames.push_back(r.name);
-  out += "/* Tensor indices for sinter_tensor_shape (SINTER_INPUT, SINTER_PARAM, SINTER_OUTPUT) and sinter_param_data. */\n";
-  out += indexEnum(name, "INPUT", inputNames) + indexEnum(name, "PARAM", paramNames) + indexEnum(name, "OUTPUT", outputNames);
+  out +=
+      "/* Tensor indices for sinter_tensor_shape (SINTER_INPUT, SINTER_PARAM, SINTER_OUTPUT) and sinter_param_data. */\n";
+  out += indexEnum(name, "INPUT", inputNames) + indexEnum(name, "PARAM", paramNames) +
+         indexEnum(name, "OUTPUT", outputNames);
   out += fmt::format("\n#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {} */\n", guard);
   return out;
 }

@@ -1,6 +1,6 @@
 // The `sinter` command line: check, dump, build, train, run and bench a model file.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "frontend/frontend.h"
@@ -24,10 +24,11 @@ void addJitFlags(CLI::App* cmd, sinter::codegen::Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Sinter: an ahead-of-time compiler for deep-learning models.\n"
-               "Compiles a model file (.sn) into native code through LLVM: a training executable, an object file,\n"
-               "or IR dumps of every stage; or compiles it in process to train, evaluate or time it.\n"
-               "See docs/ for the language and the IR."};
+  CLI::App app{
+      "Sinter: an ahead-of-time compiler for deep-learning models.\n"
+      "Compiles a model file (.sn) into native code through LLVM: a training executable, an object file,\n"
+      "or IR dumps of every stage; or compiles it in process to train, evaluate or time it.\n"
+      "See docs/ for the language and the IR."};
   app.require_subcommand(1);
   std::string path;
   std::vector<std::string> includeDirs;  // -I: where `import` looks, before the standard library
@@ -44,17 +45,21 @@ int main(int argc, char** argv) {
   CLI::App* dumpCmd = app.add_subcommand("dump", "Print a stage of the pipeline");
   dumpCmd->add_option("model", path, "Model file (.sn) or Graph IR (.ir)")->required();
   addIncludeFlag(dumpCmd);
-  dumpCmd->add_option("--stage", stages,
-                      "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
-                      "opt (after graph passes), fusion (opt with fusion groups), kernel (the kernels code generation emits), "
-                      "memory (memory plan of the optimized train step), "
-                      "llvm, asm")
+  dumpCmd
+      ->add_option(
+          "--stage", stages,
+          "Comma-separated stages: ast, graph (forward), grad (forward + backward), "
+          "opt (after graph passes), fusion (opt with fusion groups), kernel (the kernels code generation emits), "
+          "memory (memory plan of the optimized train step), "
+          "llvm, asm")
       ->capture_default_str();
   addCodegenFlags(dumpCmd, dump.codegen);
   sinter::tool::addDumpFlags(dumpCmd, dump);
 
   sinter::tool::BuildOptions build;
-  CLI::App* buildCmd = app.add_subcommand("build", "Compile a model to a training executable, a library with a C header, an object file, LLVM IR or assembly");
+  CLI::App* buildCmd = app.add_subcommand(
+      "build",
+      "Compile a model to a training executable, a library with a C header, an object file, LLVM IR or assembly");
   buildCmd->add_option("model", path, "Model file")->required();
   addIncludeFlag(buildCmd);
   buildCmd->add_option("--emit", build.emit, "What to produce")
@@ -69,20 +74,26 @@ int main(int argc, char** argv) {
   gradCmd->add_option("model", path, "Model file")->required();
   gradCmd->add_option("--param", gradcheck.param, "Check only this parameter");
   gradCmd->add_option("--eps", gradcheck.eps, "Finite-difference step")->capture_default_str();
-  gradCmd->add_option("--tolerance", gradcheck.tolerance, "Largest accepted min(abs, rel) error")->capture_default_str();
+  gradCmd->add_option("--tolerance", gradcheck.tolerance, "Largest accepted min(abs, rel) error")
+      ->capture_default_str();
   gradCmd->add_option("--seed", gradcheck.seed, "Seed of the random inputs and parameters")->capture_default_str();
-  gradCmd->add_option("--batch", gradcheck.batch, "Value of every symbolic dimension")->check(CLI::Range(1, 4096))->capture_default_str();
-  gradCmd->add_option("--samples", gradcheck.samples, "Elements checked per parameter")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+  gradCmd->add_option("--batch", gradcheck.batch, "Value of every symbolic dimension")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  gradCmd->add_option("--samples", gradcheck.samples, "Elements checked per parameter")
+      ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
 
   std::string plotOutput = "curves.svg";
-  CLI::App* plotCmd = app.add_subcommand("plot", "Draw the loss and accuracy curves of a metrics file (JSON Lines) as SVG");
+  CLI::App* plotCmd =
+      app.add_subcommand("plot", "Draw the loss and accuracy curves of a metrics file (JSON Lines) as SVG");
   plotCmd->add_option("metrics", path, "Metrics file written by --metrics")->required();
   plotCmd->add_option("-o,--output", plotOutput, "SVG file to write")->capture_default_str();
 
   sinter::codegen::Options trainCodegen;
-  CLI::App* train = app.add_subcommand(
-      "train", "JIT-compile a model and train it now; other flags go to the training driver "
-               "(`sinter train MODEL -- --help` lists them)");
+  CLI::App* train = app.add_subcommand("train",
+                                       "JIT-compile a model and train it now; other flags go to the training driver "
+                                       "(`sinter train MODEL -- --help` lists them)");
   train->add_option("model", path, "Model file")->required();
   addIncludeFlag(train);
   train->prefix_command();  // everything after the model file goes to the driver untouched
@@ -90,17 +101,19 @@ int main(int argc, char** argv) {
 
   sinter::tool::RunOptions run;
   CLI::App* runCmd = app.add_subcommand(
-      "run", "JIT-compile a trained model and evaluate its weights on a test set: loss, accuracy, throughput, "
-             "and the predictions for every sample with --predictions");
+      "run",
+      "JIT-compile a trained model and evaluate its weights on a test set: loss, accuracy, throughput, "
+      "and the predictions for every sample with --predictions");
   runCmd->add_option("model", path, "Model file")->required();
   addIncludeFlag(runCmd);
   addJitFlags(runCmd, run.codegen);
   sinter::tool::addRunFlags(runCmd, run);
 
   sinter::tool::BenchOptions bench;
-  CLI::App* benchCmd = app.add_subcommand(
-      "bench", "JIT-compile a model and time its forward pass and train step on random inputs: median and "
-               "quartiles per call, samples per second, and the compile time");
+  CLI::App* benchCmd =
+      app.add_subcommand("bench",
+                         "JIT-compile a model and time its forward pass and train step on random inputs: median and "
+                         "quartiles per call, samples per second, and the compile time");
   benchCmd->add_option("model", path, "Model file")->required();
   addIncludeFlag(benchCmd);
   addJitFlags(benchCmd, bench.codegen);

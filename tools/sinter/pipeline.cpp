@@ -1,7 +1,7 @@
 #include "tools/sinter/pipeline.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -37,7 +37,8 @@ void optimizeGraph(ir::Graph& g, const PipelineOptions& opts) {
     }
     custom.push_back({*it, passes::Repeat::Once, "asked for with --passes"});
   }
-  passes::runPipeline(g, opts.passList.empty() ? passes::defaultPipeline() : custom, opts.passes, opts.log ? *opts.log : std::cerr);
+  passes::runPipeline(g, opts.passList.empty() ? passes::defaultPipeline() : custom, opts.passes,
+                      opts.log ? *opts.log : std::cerr);
   verifyOrThrow(g, "the graph passes");
 }
 

@@ -13,10 +13,10 @@
 namespace sinter::tool {
 
 struct PipelineOptions {
-  bool optimize = true;                // run the graph passes on the train step
-  passes::PassManagerOptions passes;   // --print-after-all and friends
-  std::vector<std::string> passList;   // --passes: run these passes once each instead of the pipeline
-  std::ostream* log = nullptr;         // where the pass manager writes (default: stderr)
+  bool optimize = true;               // run the graph passes on the train step
+  passes::PassManagerOptions passes;  // --print-after-all and friends
+  std::vector<std::string> passList;  // --passes: run these passes once each instead of the pipeline
+  std::ostream* log = nullptr;        // where the pass manager writes (default: stderr)
 };
 
 // Compiles a model file up to optimized Graph IR. Diagnostics go to `diags`; returns nullopt on error.

@@ -32,7 +32,8 @@ std::vector<double> ticks(double lo, double hi, int want) {
       break;
     }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push_back(std::abs(t) < step * 1e-9 ? 0 : t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    out.push_back(std::abs(t) < step * 1e-9 ? 0 : t);
   return out;
 }
 
@@ -47,13 +48,17 @@ std::string panel(const std::string& title, std::vector<Series> series, double x
                   bool percent) {
   series.erase(std::remove_if(series.begin(), series.end(), [](const Series& s) { return s.points.empty(); }),
                series.end());
-  std::string svg = fmt::format("<g font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"{}\" y=\"{}\" font-size=\"14\" "
-                                "font-weight=\"bold\" text-anchor=\"middle\">{}</text>\n",
-                                x0 + w / 2, y0 - 10, escape(title));
-  if (series.empty()) return svg + fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no data</text>\n</g>\n", x0 + w / 2, y0 + h / 2);
+  std::string svg = fmt::format(
+      "<g font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"{}\" y=\"{}\" font-size=\"14\" "
+      "font-weight=\"bold\" text-anchor=\"middle\">{}</text>\n",
+      x0 + w / 2, y0 - 10, escape(title));
+  if (series.empty())
+    return svg +
+           fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no data</text>\n</g>\n", x0 + w / 2, y0 + h / 2);
   double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
   for (const Series& s : series)
-    for (auto [x, y] : s.points) xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+    for (auto [x, y] : s.points)
+      xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
   if (xmax == xmin) xmin -= 1, xmax += 1;
   if (ymax == ymin) ymin -= 0.5 * std::max(std::abs(ymin), 1e-3), ymax += 0.5 * std::max(std::abs(ymax), 1e-3);
   const double pad = (ymax - ymin) * 0.05;
@@ -62,16 +67,19 @@ std::string panel(const std::string& title, std::vector<Series> series, double x
   auto px = [&](double x) { return x0 + (x - xmin) / (xmax - xmin) * w; };
   auto py = [&](double y) { return y0 + h - (y - ymin) / (ymax - ymin) * h; };
 
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0, w, h);
+  svg +=
+      fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0, w, h);
   for (double t : ticks(ymin, ymax, 5)) {
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x0, py(t), x0 + w, py(t));
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x0, py(t),
+                       x0 + w, py(t));
     const std::string label = percent ? fmt::format("{:g}%", std::round(t * 1000) / 10) : fmt::format("{:g}", t);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 6, py(t) + 4, label);
   }
   std::vector<double> xt = ticks(xmin, xmax, std::min(10, static_cast<int>(xmax - xmin) + 1));
   for (double t : xt) {
     if (t != std::floor(t)) continue;  // epochs are integers
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#444\"/>\n", px(t), y0 + h, px(t), y0 + h + 4);
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#444\"/>\n", px(t),
+                       y0 + h, px(t), y0 + h + 4);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:g}</text>\n", px(t), y0 + h + 18, t);
   }
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">epoch</text>\n", x0 + w / 2, y0 + h + 36);
@@ -83,12 +91,14 @@ std::string panel(const std::string& title, std::vector<Series> series, double x
     std::string pts;
     for (auto [x, y] : s.points) pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
     pts.pop_back();
-    svg += fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", s.key, s.color, pts);
+    svg += fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", s.key,
+                       s.color, pts);
     for (auto [x, y] : s.points)
       svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(x), py(y), s.color);
-    svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
-                       "<text x=\"{}\" y=\"{}\">{}</text>\n",
-                       x0 + w - 112, ly, x0 + w - 92, ly, s.color, x0 + w - 86, ly + 4, escape(s.label));
+    svg += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
+        "<text x=\"{}\" y=\"{}\">{}</text>\n",
+        x0 + w - 112, ly, x0 + w - 92, ly, s.color, x0 + w - 86, ly + 4, escape(s.label));
     ly += 16;
   }
   return svg + "</g>\n";
@@ -114,7 +124,8 @@ int runPlot(const std::string& metricsPath, const std::string& output) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("epoch") || !j["epoch"].is_number())
-      throw std::runtime_error(fmt::format("{}:{}: not a metrics record (a JSON object with \"epoch\")", metricsPath, lineNo));
+      throw std::runtime_error(
+          fmt::format("{}:{}: not a metrics record (a JSON object with \"epoch\")", metricsPath, lineNo));
     const double epoch = j["epoch"].get<double>();
     for (auto* group : {&loss, &acc})
       for (Series& s : *group)

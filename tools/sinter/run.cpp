@@ -1,7 +1,7 @@
 // `sinter run`: JIT-compile a trained model and evaluate its weights on a test set, through the runtime's
 // evaluation entry (runtime/eval_driver.h), which reads and measures the data as the training driver does.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 
@@ -12,11 +12,13 @@
 namespace sinter::tool {
 
 void addRunFlags(CLI::App* cmd, RunOptions& o) {
-  cmd->add_option("--load", o.data.loadPath, "Weights to evaluate: a safetensors file of `sinter train --save` (or a checkpoint)")
+  cmd->add_option("--load", o.data.loadPath,
+                  "Weights to evaluate: a safetensors file of `sinter train --save` (or a checkpoint)")
       ->required()
       ->type_name("FILE");
-  cmd->add_option_function<int64_t>("--batch", [&o](const int64_t& n) { o.batch = n; },
-                                    "Samples per forward pass (default: the train block's batch)")
+  cmd->add_option_function<int64_t>(
+         "--batch", [&o](const int64_t& n) { o.batch = n; },
+         "Samples per forward pass (default: the train block's batch)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->type_name("N");
   cmd->add_option("--threads", o.data.threads,
@@ -28,19 +30,23 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
                   "Write the model's first output besides the loss, for every test sample, to this NPY file "
                   "(float32 [samples, ...])")
       ->type_name("OUT.npy");
-  cmd->add_option_function<uint64_t>("--seed", [&o](const uint64_t& s) { o.seed = s; },
-                                     "Seed of --val-split, which --normalize standard needs to fit the statistics "
-                                     "training used (default: the train block's)")
+  cmd->add_option_function<uint64_t>(
+         "--seed", [&o](const uint64_t& s) { o.seed = s; },
+         "Seed of --val-split, which --normalize standard needs to fit the statistics "
+         "training used (default: the train block's)")
       ->type_name("N");
-  cmd->add_flag_callback("--no-ftz", [&o] { o.data.flushDenormals = false; },
-                         "Keep denormals (default: flush them to zero, as training does)");
+  cmd->add_flag_callback(
+      "--no-ftz", [&o] { o.data.flushDenormals = false; },
+      "Keep denormals (default: flush them to zero, as training does)");
 
   // The data flags come from the training driver's table, so that both read a test set the same way.
   const char* group = "Data (as `sinter train`; the training set is read only for --normalize standard)";
   for (const rt::DataFlag& f : rt::dataFlags()) {
     const std::string name = f.name;
     if (f.value.empty()) {
-      cmd->add_flag_callback(name, [&o, name] { rt::setDataFlag(o.data, name, ""); }, f.help)->group(group);
+      cmd->add_flag_callback(
+             name, [&o, name] { rt::setDataFlag(o.data, name, ""); }, f.help)
+          ->group(group);
       continue;
     }
     cmd->add_option_function<std::string>(

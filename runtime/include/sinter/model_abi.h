@@ -42,7 +42,7 @@ typedef struct sinter_tensor_desc {
 enum sinter_optimizer_kind {
   SINTER_OPT_SGD = 0,
   SINTER_OPT_ADAM = 1,
-  SINTER_OPT_ADAMW = 2,   /* Adam with decoupled weight decay (Loshchilov & Hutter) */
+  SINTER_OPT_ADAMW = 2, /* Adam with decoupled weight decay (Loshchilov & Hutter) */
   SINTER_OPT_RMSPROP = 3,
   SINTER_OPT_ADAGRAD = 4
 };
@@ -67,29 +67,29 @@ typedef struct sinter_train_config {
   int32_t optimizer; /* enum sinter_optimizer_kind */
   int32_t nesterov;  /* sgd: 1 for Nesterov momentum */
   float lr;
-  float momentum;    /* sgd, rmsprop */
-  float beta1;       /* adam, adamw */
-  float beta2;       /* adam, adamw */
-  float eps;         /* adam, adamw, rmsprop, adagrad */
+  float momentum; /* sgd, rmsprop */
+  float beta1;    /* adam, adamw */
+  float beta2;    /* adam, adamw */
+  float eps;      /* adam, adamw, rmsprop, adagrad */
   float weight_decay;
   int64_t batch;
   int64_t epochs;
   uint64_t seed;
   /* Appended in ABI version 2. */
-  int32_t amsgrad;   /* adam, adamw: 1 to keep the maximum of v */
-  int32_t centered;  /* rmsprop: 1 to divide by the estimated variance */
-  float dampening;   /* sgd */
-  float alpha;       /* rmsprop: smoothing constant of the squared-gradient average */
-  float lr_decay;    /* adagrad */
+  int32_t amsgrad;           /* adam, adamw: 1 to keep the maximum of v */
+  int32_t centered;          /* rmsprop: 1 to divide by the estimated variance */
+  float dampening;           /* sgd */
+  float alpha;               /* rmsprop: smoothing constant of the squared-gradient average */
+  float lr_decay;            /* adagrad */
   float initial_accumulator; /* adagrad */
-  float clip_norm;   /* > 0: gradients are scaled so that their global L2 norm is at most clip_norm */
-  int32_t schedule;  /* enum sinter_schedule_kind */
-  float gamma;       /* step, exponential schedules */
-  float min_lr;      /* cosine schedule */
-  int64_t step_size;    /* step schedule: epochs between decays */
-  int64_t warmup_steps; /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
+  float clip_norm;           /* > 0: gradients are scaled so that their global L2 norm is at most clip_norm */
+  int32_t schedule;          /* enum sinter_schedule_kind */
+  float gamma;               /* step, exponential schedules */
+  float min_lr;              /* cosine schedule */
+  int64_t step_size;         /* step schedule: epochs between decays */
+  int64_t warmup_steps;      /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
   /* Appended in ABI version 3. */
-  int32_t metrics;   /* bits of enum sinter_metric; 0: loss and accuracy */
+  int32_t metrics; /* bits of enum sinter_metric; 0: loss and accuracy */
 } sinter_train_config;
 
 /* A generated entry point. buffers holds one pointer per tensor in ABI order (see below), and no two of

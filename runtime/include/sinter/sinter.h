@@ -51,11 +51,11 @@ typedef enum sinter_tensor_kind { SINTER_INPUT = 0, SINTER_PARAM = 1, SINTER_OUT
 
 /* One tensor at one batch size. */
 typedef struct sinter_tensor_info {
-  const char* name;  /* the model's name for it, e.g. "fc1.w"; valid while the model is loaded */
-  int32_t dtype;     /* enum sinter_dtype */
+  const char* name; /* the model's name for it, e.g. "fc1.w"; valid while the model is loaded */
+  int32_t dtype;    /* enum sinter_dtype */
   int32_t rank;
-  int64_t elements;  /* the product of the dims */
-  int64_t bytes;     /* elements times the dtype's size: what a buffer for it must hold */
+  int64_t elements; /* the product of the dims */
+  int64_t bytes;    /* elements times the dtype's size: what a buffer for it must hold */
 } sinter_tensor_info;
 
 /* How many tensors of `kind` (enum sinter_tensor_kind) the model has; -1 for a NULL instance or an unknown
@@ -84,12 +84,12 @@ sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const 
  * test splits. To evaluate a data set batch by batch, sum loss * count and correct, then divide by the
  * total count. */
 typedef struct sinter_metrics {
-  int32_t metrics;   /* bits of enum sinter_metric: which of the fields below hold a value */
+  int32_t metrics; /* bits of enum sinter_metric: which of the fields below hold a value */
   int32_t reserved;
-  int64_t count;     /* samples evaluated: the batch */
-  double loss;       /* SINTER_METRIC_LOSS (always): the loss output, the mean over the batch */
-  double accuracy;   /* SINTER_METRIC_ACCURACY: correct / count; NaN when not measured */
-  int64_t correct;   /* SINTER_METRIC_ACCURACY: samples whose largest prediction (the first of equal ones) is
+  int64_t count;   /* samples evaluated: the batch */
+  double loss;     /* SINTER_METRIC_LOSS (always): the loss output, the mean over the batch */
+  double accuracy; /* SINTER_METRIC_ACCURACY: correct / count; NaN when not measured */
+  int64_t correct; /* SINTER_METRIC_ACCURACY: samples whose largest prediction (the first of equal ones) is
                         the label; 0 when not measured */
 } sinter_metrics;
 

@@ -23,7 +23,8 @@ inline ir::Module makeModule(ir::Graph g) {
 
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.
 // syms are the symbolic dimensions' values; the seed for random ops follows them, as the ABI says.
-inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::Graph& g, const std::map<std::string, ir::Tensor>& args,
+inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::Graph& g,
+                                                 const std::map<std::string, ir::Tensor>& args,
                                                  std::vector<std::int64_t> syms, std::uint64_t seed = 0) {
   syms.resize(g.symbols().size());  // only the graph's own symbols come before the seed
   syms.push_back(static_cast<std::int64_t>(seed));
@@ -36,9 +37,19 @@ inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::G
   std::vector<void*> buffers;
   auto add = [&](ir::DType t, std::size_t n, const double* src) {
     switch (t) {
-      case ir::DType::F32: buffers.push_back(f32s.emplace_back(src ? std::vector<float>(src, src + n) : std::vector<float>(n, -999.f)).data()); break;
-      case ir::DType::F64: buffers.push_back(f64s.emplace_back(src ? std::vector<double>(src, src + n) : std::vector<double>(n, -999.0)).data()); break;
-      case ir::DType::I32: buffers.push_back(i32s.emplace_back(src ? std::vector<std::int32_t>(src, src + n) : std::vector<std::int32_t>(n, -999)).data()); break;
+      case ir::DType::F32:
+        buffers.push_back(
+            f32s.emplace_back(src ? std::vector<float>(src, src + n) : std::vector<float>(n, -999.f)).data());
+        break;
+      case ir::DType::F64:
+        buffers.push_back(
+            f64s.emplace_back(src ? std::vector<double>(src, src + n) : std::vector<double>(n, -999.0)).data());
+        break;
+      case ir::DType::I32:
+        buffers.push_back(
+            i32s.emplace_back(src ? std::vector<std::int32_t>(src, src + n) : std::vector<std::int32_t>(n, -999))
+                .data());
+        break;
     }
   };
   for (const auto* list : {&g.inputs, &g.params})
@@ -48,7 +59,8 @@ inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::G
     }
   auto all = ir::interpretAll(g, args, {false, 0});  // for result sizes
   const std::size_t firstResult = buffers.size();
-  for (const ir::Result& r : g.results) add(g.node(r.node).type.dtype, all[static_cast<std::size_t>(r.node)].data.size(), nullptr);
+  for (const ir::Result& r : g.results)
+    add(g.node(r.node).type.dtype, all[static_cast<std::size_t>(r.node)].data.size(), nullptr);
   fn(buffers.data(), syms.data());
   std::vector<std::vector<double>> res;
   for (std::size_t r = 0; r < g.results.size(); ++r) {
@@ -65,9 +77,9 @@ inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::G
 
 // Checks that the generated entry point computes what the interpreter computes (f32 tolerances).
 // mode.training must say which entry point fn is: the forward pass (false) or the train step (true).
-inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn, const std::map<std::string, ir::Tensor>& args,
-                                   const std::vector<std::int64_t>& syms, double eps = 1e-4, double margin = 1e-5,
-                                   ir::RunMode mode = {}) {
+inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn,
+                                   const std::map<std::string, ir::Tensor>& args, const std::vector<std::int64_t>& syms,
+                                   double eps = 1e-4, double margin = 1e-5, ir::RunMode mode = {}) {
   auto expect = ir::interpret(g, args, mode);
   auto got = runEntry(fn, g, args, syms, mode.seed);
   REQUIRE(got.size() == expect.size());

@@ -1,8 +1,8 @@
 // Generated native code (JIT) against the f64 reference interpreter, and the descriptor's C layout.
-#include <catch2/catch.hpp>
-#include <cstddef>
 #include <llvm/IR/DataLayout.h>
 #include <llvm/IR/LLVMContext.h>
+#include <catch2/catch.hpp>
+#include <cstddef>
 
 #include "compiler/codegen/emit_module.h"
 #include "jit_harness.h"

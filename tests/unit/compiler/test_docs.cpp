@@ -30,7 +30,8 @@ std::string section(const std::string& doc, const std::string& heading) {
 std::set<std::string> backticked(const std::string& text, const std::string& pattern) {
   std::set<std::string> out;
   const std::regex re(pattern);
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) out.insert((*it)[1]);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    out.insert((*it)[1]);
   return out;
 }
 
@@ -40,7 +41,8 @@ TEST_CASE("docs/autodiff.md lists exactly the ops that have gradient rules") {
   const std::string rules = section(readDoc("autodiff.md"), "## The rules");
   const std::set<std::string> documented = backticked(rules, R"(\n\| `([a-z0-9_]+)` \|)");
   const auto noRulePara = rules.substr(rules.find("Ops **without** a rule"));
-  const std::set<std::string> documentedWithout = backticked(noRulePara.substr(0, noRulePara.find("\n\n")), R"(`([a-z0-9_]+)`)");
+  const std::set<std::string> documentedWithout =
+      backticked(noRulePara.substr(0, noRulePara.find("\n\n")), R"(`([a-z0-9_]+)`)");
 
   std::set<std::string> withRule, without;
   for (const ir::OpInfo& op : ir::allOps()) {

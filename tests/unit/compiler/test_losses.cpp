@@ -20,14 +20,16 @@ struct LossCase {
   std::vector<double> grad;  // d loss / d x
 };
 
-const double kE30 = std::exp(-30.0);        // e^-30 ≈ 9.4e-14: what a logit of ±30 leaves after rounding
+const double kE30 = std::exp(-30.0);              // e^-30 ≈ 9.4e-14: what a logit of ±30 leaves after rounding
 const double kSig30 = 1 / (1 + std::exp(-30.0));  // σ(30)
 
 std::vector<LossCase> cases() {
   return {
       // Per element max(x, 0) - x t + log1p(e^-|x|): 0, 0, 1000, 1000, 30 + e^-30 (twice), log 2, e^-30.
       // dx = (σ(x) - t) / 8: σ(±1000) is exactly 1 or 0.
-      {"bce_with_logits", Op::BceWithLogits, {2, 4},
+      {"bce_with_logits",
+       Op::BceWithLogits,
+       {2, 4},
        {1000, -1000, 1000, -1000, 30, -30, 0, 30},
        {1, 0, 0, 1, 0, 1, 0.5, 1},
        (2000 + 60 + 3 * std::log1p(kE30) + std::log(2.0)) / 8,
@@ -37,13 +39,17 @@ std::vector<LossCase> cases() {
       // Rows: logsumexp(1000, -1000, 0) = 1000, so -log p(-1000) = 2000; logsumexp(30, -30, 0) = 30 +
       // log(1 + e^-30 + e^-60), so -log p(30) ≈ e^-30; uniform logits with targets (¼, ¼, ½) give log 3.
       // dx = (softmax(x) Σt - t) / 3.
-      {"soft_cross_entropy", Op::SoftCrossEntropy, {3, 3},
+      {"soft_cross_entropy",
+       Op::SoftCrossEntropy,
+       {3, 3},
        {1000, -1000, 0, 30, -30, 0, 0, 0, 0},
        {0, 1, 0, 1, 0, 0, 0.25, 0.25, 0.5},
        (2000 + std::log1p(kE30 + kE30 * kE30) + std::log(3.0)) / 3,
        {1.0 / 3, -1.0 / 3, 0, 0, 0, 0, (1.0 / 3 - 0.25) / 3, (1.0 / 3 - 0.25) / 3, (1.0 / 3 - 0.5) / 3}},
       // The same rows with class labels.
-      {"cross_entropy", Op::CrossEntropy, {3, 3},
+      {"cross_entropy",
+       Op::CrossEntropy,
+       {3, 3},
        {1000, -1000, 0, 30, -30, 0, 0, 0, 0},
        {1, 0, 2},
        (2000 + std::log1p(kE30 + kE30 * kE30) + std::log(3.0)) / 3,
@@ -122,7 +128,8 @@ TEST_CASE("losses: the gradient of a gradient (a gradient penalty through each l
       ir::NodeId x = g.addInput("x", test::f32({test::d(3), test::d(4)}));
       ir::NodeId t = g.addInput("t", test::f32({test::d(3), test::d(2)}));
       ir::NodeId w = g.addParam("w", test::f32({test::d(4), test::d(2)}), {});
-      ir::NodeId target = op == Op::Mse ? t : g.addOp(Op::Softmax, {t}, test::lastAxis());  // probabilities for the others
+      ir::NodeId target =
+          op == Op::Mse ? t : g.addOp(Op::Softmax, {t}, test::lastAxis());  // probabilities for the others
       g.results = {{"loss", g.addOp(op, {g.addOp(Op::MatMul, {x, w}), target}), ir::Result::Loss}};
       ir::Graph step = autodiff::buildTrainStep(g, "loss");
       ir::NodeId gw = step.results[1].node;

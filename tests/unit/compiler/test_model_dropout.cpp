@@ -64,8 +64,7 @@ TEST_CASE("a model with Dropout: generated code draws the interpreter's masks", 
   makeBatch(args, 1);
   // Loss and every gradient of the generated train step equal the interpreter's with the same seed.
   for (std::uint64_t seed : {1u, 2u})
-    test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {kBatch}, 1e-4, 1e-5,
-                                 {true, seed});
+    test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {kBatch}, 1e-4, 1e-5, {true, seed});
   // Which can only hold if the seed matters: another seed or no dropout gives another loss.
   const double loss1 = ir::interpret(m.trainStep, args, {true, 1})[0].data[0];
   CHECK(ir::interpret(m.trainStep, args, {true, 2})[0].data[0] != Approx(loss1));

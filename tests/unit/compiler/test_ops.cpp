@@ -17,13 +17,17 @@ struct Builder {
   ir::Graph g;
   std::map<std::string, std::int64_t> indexRanges;  // i32 inputs and their value range
 
-  ir::NodeId P(const std::string& name, std::vector<ir::Dim> shape) { return g.addParam(name, test::f32(std::move(shape)), {}); }
+  ir::NodeId P(const std::string& name, std::vector<ir::Dim> shape) {
+    return g.addParam(name, test::f32(std::move(shape)), {});
+  }
   ir::NodeId I32(const std::string& name, std::vector<ir::Dim> shape, std::int64_t range) {
     indexRanges[name] = range;
     return g.addInput(name, {ir::DType::I32, std::move(shape)});
   }
   ir::NodeId op(Op o, std::vector<ir::NodeId> xs, Attrs a = {}) { return g.addOp(o, std::move(xs), std::move(a)); }
-  ir::NodeId typed(Op o, std::vector<ir::NodeId> xs, ir::TensorType t, Attrs a = {}) { return g.addTyped(o, std::move(xs), std::move(t), std::move(a)); }
+  ir::NodeId typed(Op o, std::vector<ir::NodeId> xs, ir::TensorType t, Attrs a = {}) {
+    return g.addTyped(o, std::move(xs), std::move(t), std::move(a));
+  }
   // A positive value: softplus(x) + 0.1, for log, sqrt, pow and division.
   ir::NodeId pos(ir::NodeId x) { return op(Op::Add, {op(Op::Softplus, {x}), g.addConstant(0.1, test::f32({}))}); }
 };
@@ -52,14 +56,18 @@ std::vector<OpCase> cases() {
     };
   };
   auto reduce = [](Op o, Ints axes, std::int64_t keep) {
-    return [=](Builder& b) { return b.op(o, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"axes", axes}, {"keepdims", keep}})); };
+    return [=](Builder& b) {
+      return b.op(o, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"axes", axes}, {"keepdims", keep}}));
+    };
   };
   auto conv = [](Builder& b) {
     return b.op(Op::Conv2D, {b.P("x", {d(2), d(3), d(7), d(6)}), b.P("w", {d(4), d(3), d(3), d(2)})},
                 attrs({{"stride", Ints{2, 1}}, {"padding", Ints{1, 0}}, {"dilation", Ints{1, 2}}}));
   };
   auto pool = [](Op o, Ints k, Ints s, Ints p) {
-    return [=](Builder& b) { return b.op(o, {b.P("x", {d(2), d(2), d(6), d(5)})}, attrs({{"kernel", k}, {"stride", s}, {"padding", p}})); };
+    return [=](Builder& b) {
+      return b.op(o, {b.P("x", {d(2), d(2), d(6), d(5)})}, attrs({{"kernel", k}, {"stride", s}, {"padding", p}}));
+    };
   };
   return {
       {"neg", unary(Op::Neg)},
@@ -84,28 +92,60 @@ std::vector<OpCase> cases() {
       {"maximum", binary(Op::Maximum, {d(3), d(4)}, {d(4)})},
       {"minimum", binary(Op::Minimum, {d(3), d(4)}, {d(3), d(4)})},
       {"greater_equal", binary(Op::GreaterEqual, {d(3), d(4)}, {d(4)})},
-      {"add with a symbolic batch", [](Builder& b) {
-         return b.op(Op::Add, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}), b.P("b", {d(4)})});
+      {"add with a symbolic batch",
+       [](Builder& b) {
+         return b.op(Op::Add,
+                     {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}), b.P("b", {d(4)})});
        }},
       {"reduce_sum", reduce(Op::ReduceSum, {1}, 0)},
       {"reduce_mean keepdims", reduce(Op::ReduceMean, {0, 2}, 1)},
       {"reduce_max", reduce(Op::ReduceMax, {1}, 0)},
       {"reduce_sum over everything", reduce(Op::ReduceSum, {0, 1, 2}, 0)},
-      {"count", [](Builder& b) { return b.op(Op::Mul, {b.op(Op::Count, {b.P("x", {d(2), d(3)})}, attrs({{"axes", Ints{1}}})), b.P("s", {})}); }},
-      {"sum_to", [](Builder& b) { return b.typed(Op::SumTo, {b.P("x", {d(3), d(4)})}, test::f32({d(1), d(4)})); }},
-      {"broadcast", [](Builder& b) { return b.typed(Op::Broadcast, {b.P("x", {d(4)})}, test::f32({d(3), d(4)})); }},
-      {"softmax axis 1", [](Builder& b) { return b.op(Op::Softmax, {b.P("x", {d(2), d(5), d(3)})}, attrs({{"axis", std::int64_t{1}}})); }},
-      {"log_softmax axis 2", [](Builder& b) { return b.op(Op::LogSoftmax, {b.P("x", {d(2), d(3), d(5)})}, attrs({{"axis", std::int64_t{2}}})); }},
-      {"reshape", [](Builder& b) { return b.typed(Op::Reshape, {b.P("x", {d(2), d(3), d(4)})}, test::f32({d(6), d(4)})); }},
-      {"transpose", [](Builder& b) { return b.op(Op::Transpose, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"perm", Ints{2, 0, 1}}})); }},
-      {"concat", [](Builder& b) {
-         return b.op(Op::Concat, {b.P("a", {d(2), d(3)}), b.P("b", {d(2), d(5)}), b.P("c", {d(2), d(1)})}, attrs({{"axis", std::int64_t{1}}}));
+      {"count",
+       [](Builder& b) {
+         return b.op(Op::Mul, {b.op(Op::Count, {b.P("x", {d(2), d(3)})}, attrs({{"axes", Ints{1}}})), b.P("s", {})});
        }},
-      {"slice with step", [](Builder& b) {
+      {"sum_to",
+       [](Builder& b) {
+         return b.typed(Op::SumTo, {b.P("x", {d(3), d(4)})}, test::f32({d(1), d(4)}));
+       }},
+      {"broadcast",
+       [](Builder& b) {
+         return b.typed(Op::Broadcast, {b.P("x", {d(4)})}, test::f32({d(3), d(4)}));
+       }},
+      {"softmax axis 1",
+       [](Builder& b) {
+         return b.op(Op::Softmax, {b.P("x", {d(2), d(5), d(3)})}, attrs({{"axis", std::int64_t{1}}}));
+       }},
+      {"log_softmax axis 2",
+       [](Builder& b) {
+         return b.op(Op::LogSoftmax, {b.P("x", {d(2), d(3), d(5)})}, attrs({{"axis", std::int64_t{2}}}));
+       }},
+      {"reshape",
+       [](Builder& b) {
+         return b.typed(Op::Reshape, {b.P("x", {d(2), d(3), d(4)})}, test::f32({d(6), d(4)}));
+       }},
+      {"transpose",
+       [](Builder& b) {
+         return b.op(Op::Transpose, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"perm", Ints{2, 0, 1}}}));
+       }},
+      {"concat",
+       [](Builder& b) {
+         return b.op(Op::Concat, {b.P("a", {d(2), d(3)}), b.P("b", {d(2), d(5)}), b.P("c", {d(2), d(1)})},
+                     attrs({{"axis", std::int64_t{1}}}));
+       }},
+      {"slice with step",
+       [](Builder& b) {
          return b.op(Op::Slice, {b.P("x", {d(3), d(8)})},
-                     attrs({{"axis", std::int64_t{1}}, {"start", std::int64_t{1}}, {"end", std::int64_t{7}}, {"step", std::int64_t{2}}}));
+                     attrs({{"axis", std::int64_t{1}},
+                            {"start", std::int64_t{1}},
+                            {"end", std::int64_t{7}},
+                            {"step", std::int64_t{2}}}));
        }},
-      {"gather (embedding)", [](Builder& b) { return b.op(Op::Gather, {b.P("table", {d(5), d(3)}), b.I32("idx", {d(2), d(4)}, 5)}); }},
+      {"gather (embedding)",
+       [](Builder& b) {
+         return b.op(Op::Gather, {b.P("table", {d(5), d(3)}), b.I32("idx", {d(2), d(4)}, 5)});
+       }},
       {"matmul", binary(Op::MatMul, {d(3), d(4)}, {d(4), d(5)})},
       {"matmul batched, broadcast b", binary(Op::MatMul, {d(2), d(3), d(4)}, {d(4), d(5)})},
       {"matmul batched", binary(Op::MatMul, {d(2), d(3), d(4)}, {d(2), d(4), d(5)})},
@@ -117,14 +157,31 @@ std::vector<OpCase> cases() {
       // Windows that tile the 6 x 5 image exactly (the CNN's kind): the gather-form kernel without bounds tests.
       {"max_pool2d, tiling windows", pool(Op::MaxPool2D, {3, 5}, {3, 5}, {0, 0})},
       {"avg_pool2d, tiling windows", pool(Op::AvgPool2D, {2, 1}, {2, 1}, {0, 0})},
-      {"cross_entropy", [](Builder& b) { return b.op(Op::CrossEntropy, {b.P("logits", {d(4), d(5)}), b.I32("labels", {d(4)}, 5)}); }},
+      {"cross_entropy",
+       [](Builder& b) {
+         return b.op(Op::CrossEntropy, {b.P("logits", {d(4), d(5)}), b.I32("labels", {d(4)}, 5)});
+       }},
       // The losses' targets are params here, so that their adjoints are checked too.
-      {"soft_cross_entropy", [](Builder& b) { return b.op(Op::SoftCrossEntropy, {b.P("logits", {d(4), d(5)}), b.P("targets", {d(4), d(5)})}); }},
-      {"mse", [](Builder& b) { return b.op(Op::Mse, {b.P("pred", {d(3), d(5)}), b.P("target", {d(3), d(5)})}); }},
-      {"mse of scalars", [](Builder& b) { return b.op(Op::Mse, {b.P("pred", {}), b.P("target", {})}); }},
-      {"bce_with_logits", [](Builder& b) { return b.op(Op::BceWithLogits, {b.P("logits", {d(2), d(3), d(2)}), b.P("targets", {d(2), d(3), d(2)})}); }},
-      {"mse with a symbolic batch", [](Builder& b) {
-         return b.op(Op::Mse, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}), b.op(Op::Add, {b.g.addInput("t", test::f32({test::batch(), d(4)})), b.P("b", {d(4)})})});
+      {"soft_cross_entropy",
+       [](Builder& b) {
+         return b.op(Op::SoftCrossEntropy, {b.P("logits", {d(4), d(5)}), b.P("targets", {d(4), d(5)})});
+       }},
+      {"mse",
+       [](Builder& b) {
+         return b.op(Op::Mse, {b.P("pred", {d(3), d(5)}), b.P("target", {d(3), d(5)})});
+       }},
+      {"mse of scalars",
+       [](Builder& b) {
+         return b.op(Op::Mse, {b.P("pred", {}), b.P("target", {})});
+       }},
+      {"bce_with_logits",
+       [](Builder& b) {
+         return b.op(Op::BceWithLogits, {b.P("logits", {d(2), d(3), d(2)}), b.P("targets", {d(2), d(3), d(2)})});
+       }},
+      {"mse with a symbolic batch",
+       [](Builder& b) {
+         return b.op(Op::Mse, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}),
+                               b.op(Op::Add, {b.g.addInput("t", test::f32({test::batch(), d(4)})), b.P("b", {d(4)})})});
        }},
   };
 }
@@ -200,7 +257,10 @@ TEST_CASE("random shapes: products and convolutions match the interpreter") {
     // Every third round is deep and wide enough to be packed and cut into K blocks (K > 256).
     const bool deep = round % 3 == 0;
     const std::int64_t M = pick(0, 3) == 0 ? 1 : pick(1, 40), K = deep ? pick(257, 600) : pick(1, 64),
-                       N = deep ? pick(33, 140) : pick(0, 3) == 0 ? 1 : pick(1, 80), batch = pick(0, 2) == 0 ? 2 : 0;
+                       N = deep              ? pick(33, 140)
+                           : pick(0, 3) == 0 ? 1
+                                             : pick(1, 80),
+                       batch = pick(0, 2) == 0 ? 2 : 0;
     INFO(ir::opName(form) << " M " << M << " K " << K << " N " << N << " batch " << batch);
     Builder b;
     auto shape = [&](std::int64_t r, std::int64_t c) {
@@ -220,11 +280,12 @@ TEST_CASE("random shapes: products and convolutions match the interpreter") {
     test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-4, {true, 1});
   }
   for (int round = 0; round < 6; ++round) {
-    const std::int64_t C = pick(1, 4), O = pick(1, 9), kh = pick(1, 3), kw = pick(1, 3), s0 = pick(1, 2), s1 = pick(1, 2),
-                       p0 = pick(0, 1), p1 = pick(0, 1), d0 = pick(1, 2), d1 = pick(1, 2);
+    const std::int64_t C = pick(1, 4), O = pick(1, 9), kh = pick(1, 3), kw = pick(1, 3), s0 = pick(1, 2),
+                       s1 = pick(1, 2), p0 = pick(0, 1), p1 = pick(0, 1), d0 = pick(1, 2), d1 = pick(1, 2);
     const std::int64_t H = pick((kh - 1) * d0 + 1, 12), W = pick((kw - 1) * d1 + 1, 12), images = pick(1, 3);
-    INFO("conv C " << C << " O " << O << " " << H << "x" << W << " kernel " << kh << "x" << kw << " stride " << s0 << "," << s1
-                   << " padding " << p0 << "," << p1 << " dilation " << d0 << "," << d1 << " images " << images);
+    INFO("conv C " << C << " O " << O << " " << H << "x" << W << " kernel " << kh << "x" << kw << " stride " << s0
+                   << "," << s1 << " padding " << p0 << "," << p1 << " dilation " << d0 << "," << d1 << " images "
+                   << images);
     Builder b;
     ir::NodeId y = b.op(Op::Conv2D, {b.P("x", {d(images), d(C), d(H), d(W)}), b.P("w", {d(O), d(C), d(kh), d(kw)})},
                         attrs({{"stride", Ints{s0, s1}}, {"padding", Ints{p0, p1}}, {"dilation", Ints{d0, d1}}}));
@@ -242,7 +303,8 @@ TEST_CASE("hand-derived derivatives") {
     Builder b;
     ir::NodeId x = b.P("x", {});
     ir::Graph g = wrap(b, b.op(o, {x}));
-    auto out = ir::interpret(autodiff::buildTrainStep(g, "loss"), {{"x", ir::Tensor::zeros({})}, {"probe", {{}, {1.0}}}});
+    auto out =
+        ir::interpret(autodiff::buildTrainStep(g, "loss"), {{"x", ir::Tensor::zeros({})}, {"probe", {{}, {1.0}}}});
     CHECK(out[1].data[0] == Approx(expect).epsilon(1e-12));
   }
 }
@@ -259,11 +321,13 @@ TEST_CASE("second order: the gradient of a gradient (gradient penalty)") {
   ir::NodeId w2 = b.P("w2", {d(5), d(2)});
   ir::NodeId h = b.op(Op::Tanh, {b.op(Op::MatMul, {x, w1})});
   ir::NodeId e = b.op(Op::Sub, {b.op(Op::MatMul, {h, w2}), t});
-  ir::NodeId loss = b.op(Op::ReduceSum, {b.op(Op::Mul, {e, e})}, attrs({{"axes", Ints{0, 1}}, {"keepdims", std::int64_t{0}}}));
+  ir::NodeId loss =
+      b.op(Op::ReduceSum, {b.op(Op::Mul, {e, e})}, attrs({{"axes", Ints{0, 1}}, {"keepdims", std::int64_t{0}}}));
   g.results = {{"loss", loss, ir::Result::Loss}};
   ir::Graph step = autodiff::buildTrainStep(g, "loss");
   ir::NodeId gw1 = step.results[1].node;
-  ir::NodeId penalty = step.addOp(Op::ReduceSum, {step.addOp(Op::Mul, {gw1, gw1})}, attrs({{"axes", Ints{0, 1}}, {"keepdims", std::int64_t{0}}}));
+  ir::NodeId penalty = step.addOp(Op::ReduceSum, {step.addOp(Op::Mul, {gw1, gw1})},
+                                  attrs({{"axes", Ints{0, 1}}, {"keepdims", std::int64_t{0}}}));
   step.results = {{"penalty", penalty, ir::Result::Loss}};
   REQUIRE(ir::verify(step).empty());
   auto rows = autodiff::gradCheck(step, "penalty", test::randomArgs(step, 3, 5), 1000);
@@ -286,7 +350,8 @@ TEST_CASE("an op without a gradient rule on a needed path is reported with its l
 TEST_CASE("dropout drops a fraction p while training, scales the rest, and is the identity otherwise") {
   Builder b;
   ir::NodeId x = b.g.addInput("in", test::f32({d(100), d(100)}));
-  ir::Graph g = wrap(b, b.op(Op::Dropout, {b.op(Op::Add, {x, b.P("bias", {})})}, attrs({{"p", 0.3}, {"salt", std::int64_t{1}}})));
+  ir::Graph g =
+      wrap(b, b.op(Op::Dropout, {b.op(Op::Add, {x, b.P("bias", {})})}, attrs({{"p", 0.3}, {"salt", std::int64_t{1}}})));
   ir::Module m = test::makeModule(g);
   auto jit = codegen::JitModel::compile(m, {});
   auto args = argsFor(b, 3);

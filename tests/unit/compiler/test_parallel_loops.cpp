@@ -12,7 +12,8 @@ using ir::Op;
 
 namespace {
 
-ir::Attrs window(std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride, std::vector<std::int64_t> padding) {
+ir::Attrs window(std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride,
+                 std::vector<std::int64_t> padding) {
   ir::Attrs a;
   a.set("kernel", std::move(kernel));
   a.set("stride", std::move(stride));
@@ -43,8 +44,10 @@ ir::Graph smallConvNet() {
   auto v = g.addParam("v", f32({d(24), d(16)}), {});
   auto c = g.addParam("c", f32({d(16)}), {});
   auto u = g.addParam("u", f32({d(16), d(10)}), {});
-  auto h1 = g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w1}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
-  auto h2 = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs())})}, window({2, 2}, {2, 2}, {0, 0}));
+  auto h1 = g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w1}, convAttrs())})},
+                    window({2, 2}, {2, 2}, {0, 0}));
+  auto h2 = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs())})},
+                    window({2, 2}, {2, 2}, {0, 0}));
   auto flat = g.addTyped(Op::Reshape, {h2}, f32({batch(), d(24)}));
   // A GEMM with a fused epilogue (bias, activation; backward: the activation gradient).
   auto hidden = g.addOp(Op::Tanh, {g.addOp(Op::Add, {g.addOp(Op::MatMul, {flat, v}), c})});

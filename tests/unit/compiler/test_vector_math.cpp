@@ -33,7 +33,8 @@ std::map<std::string, std::vector<double>> evaluate(const std::vector<double>& x
   in.data = xs;
   ir::Tensor one = ir::Tensor::zeros({static_cast<std::int64_t>(xs.size())});
   one.data.assign(xs.size(), 1.0);
-  const auto out = test::runEntry(jit->descriptor()->forward, m.forward, {{"x", in}, {"ones", one}}, {static_cast<std::int64_t>(xs.size())});
+  const auto out = test::runEntry(jit->descriptor()->forward, m.forward, {{"x", in}, {"ones", one}},
+                                  {static_cast<std::int64_t>(xs.size())});
   std::map<std::string, std::vector<double>> r;
   for (std::size_t i = 0; i < g.results.size(); ++i) r[g.results[i].name] = out[i];
   return r;
@@ -46,8 +47,8 @@ std::vector<double> sweep(double lo, double hi, int n) {
 }
 
 // |got - want| within `ulps` units in the last place of a float at want's magnitude (or `floor`).
-void requireClose(const char* what, const std::vector<double>& xs, const std::vector<double>& got, double (*ref)(double),
-                  double ulps, double floor = 0) {
+void requireClose(const char* what, const std::vector<double>& xs, const std::vector<double>& got,
+                  double (*ref)(double), double ulps, double floor = 0) {
   double worst = 0, at = 0;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     const double want = ref(xs[i]);
@@ -97,7 +98,8 @@ TEST_CASE("gelu and gelu_grad through the inline f32 erf are within a few ulp of
 TEST_CASE("inline f32 log is within a few ulp of libm, subnormals included") {
   std::vector<double> xs;
   for (int e = -149; e <= 127; ++e)
-    for (double m : {1.0, 1.1, 1.3, 1.41421, 1.5, 1.7, 1.99}) xs.push_back(static_cast<double>(static_cast<float>(std::ldexp(m, e))));
+    for (double m : {1.0, 1.1, 1.3, 1.41421, 1.5, 1.7, 1.99})
+      xs.push_back(static_cast<double>(static_cast<float>(std::ldexp(m, e))));
   for (double x : sweep(0.5, 2.0, 20000)) xs.push_back(x);
   const auto r = evaluate(xs);
   // Near x = 1 the result is near 0: there the error is measured against one ulp of 1e-7 (absolute).

@@ -36,8 +36,8 @@ std::vector<Token> tokenize(const std::string& s) {
       while (i < s.size() && s[i] != '\n') ++i;
     } else if (s.compare(i, 2, "/*") == 0) {
       const std::size_t end = std::min(s.find("*/", i + 2), s.size());
-      line += static_cast<int>(std::count(s.begin() + static_cast<std::ptrdiff_t>(i),
-                                          s.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+      line += static_cast<int>(
+          std::count(s.begin() + static_cast<std::ptrdiff_t>(i), s.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
       i = end + 2;
     } else if (c == '\'') {  // a character literal: '"' must not start a string
       i += s[i + 1] == '\\' ? 3 : 2;
@@ -69,7 +69,7 @@ std::vector<Token> tokenize(const std::string& s) {
 
 // The functions that report a diagnostic whose message is one of their arguments.
 const std::set<std::string>& reporters() {
-  static const std::set<std::string> names = {"error", "warning", "note", "fail", "failCall",
+  static const std::set<std::string> names = {"error",     "warning",      "note",       "fail", "failCall",
                                               "fileError", "failExpected", "expectName", "call"};
   return names;
 }

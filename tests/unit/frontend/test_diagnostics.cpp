@@ -120,7 +120,8 @@ TEST_CASE("diagnostics: unexpected tokens", "[diagnostics]") {
         "  input x: f32[batch 784]\n"
         "              ^\n"
         "1 error generated.\n");
-  CHECK(compile("hello\nmodel M {\n}\n").first() == "m.sn:1:1: error: expected 'import', 'layer', 'def', 'model' or 'train', found 'hello'");
+  CHECK(compile("hello\nmodel M {\n}\n").first() ==
+        "m.sn:1:1: error: expected 'import', 'layer', 'def', 'model' or 'train', found 'hello'");
   CHECK(compile(model("  x = 1 2\n")).first() ==
         "m.sn:2:9: error: expected end of line after the expression, found number '2'");
   CHECK(compile(model("  input x: f32\n")).first() ==
@@ -143,7 +144,8 @@ TEST_CASE("diagnostics: operators on values that do not fit", "[diagnostics]") {
   CHECK(compile(withXW("  input n: i32[batch]\n  y = n / 2\n")).first() ==
         "m.sn:5:9: error: cannot divide i32[batch] and the number 2: arithmetic needs floating-point tensors");
   CHECK(compile(withXW("  y = 1 / 0\n")).first() == "m.sn:4:9: error: division by zero");
-  CHECK(compile(withXW("  y = 2 @ 3\n")).first() == "m.sn:4:9: error: '@' needs tensors of rank 2 or more, not numbers");
+  CHECK(compile(withXW("  y = 2 @ 3\n")).first() ==
+        "m.sn:4:9: error: '@' needs tensors of rank 2 or more, not numbers");
   CHECK(compile(withXW("  y = x @ 3\n")).first() ==
         "m.sn:4:9: error: '@' needs tensors on both sides, but the right operand is the number 3");
 }
@@ -272,8 +274,7 @@ TEST_CASE("diagnostics: argument counts and names", "[diagnostics]") {
         "  y = cross_entropy(x @ w)\n"
         "      ^~~~~~~~~~~~~~~~~~~~\n"
         "1 error generated.\n");
-  CHECK(compile(withXW("  y = softmax()\n")).first() ==
-        "m.sn:4:7: error: 'softmax' needs a value for 'x'");
+  CHECK(compile(withXW("  y = softmax()\n")).first() == "m.sn:4:7: error: 'softmax' needs a value for 'x'");
   CHECK(compile(withXW("  y = relu(z = x)\n")).first() ==
         "m.sn:4:12: error: function 'relu' has no parameter 'z'; its parameters are x");
   CHECK(compile(model("  param w: f32[2] = uniform(0, low = 1)\n")).text() ==
@@ -326,19 +327,21 @@ TEST_CASE("diagnostics: matmul", "[diagnostics]") {
 }
 
 TEST_CASE("diagnostics: functions' argument types", "[diagnostics]") {
-  CHECK(compile(withXW("  input y: f32[batch]\n  l = cross_entropy(x @ w, y)\n")).text() ==
-        "m.sn:5:28: error: cross_entropy needs class labels i32[N] or one-hot targets f32[batch,3] (the logits' type), got "
-        "f32[batch]\n"
-        "  l = cross_entropy(x @ w, y)\n"
-        "                           ^\n"
-        "m.sn:4:9: note: 'y' declared here as f32[batch]\n"
-        "  input y: f32[batch]\n"
-        "        ^\n"
-        "1 error generated.\n");
+  CHECK(
+      compile(withXW("  input y: f32[batch]\n  l = cross_entropy(x @ w, y)\n")).text() ==
+      "m.sn:5:28: error: cross_entropy needs class labels i32[N] or one-hot targets f32[batch,3] (the logits' type), got "
+      "f32[batch]\n"
+      "  l = cross_entropy(x @ w, y)\n"
+      "                           ^\n"
+      "m.sn:4:9: note: 'y' declared here as f32[batch]\n"
+      "  input y: f32[batch]\n"
+      "        ^\n"
+      "1 error generated.\n");
   CHECK(compile(withXW("  input t: f32[batch]\n  l = mse(x @ w, t)\n")).first() ==
         "m.sn:5:7: error: 'mse' needs operands of one type, got f32[batch,3] and f32[batch]; reshape one of them");
-  CHECK(compile(withXW("  input t: f32[batch]\n  l = bce_with_logits(x @ w, t)\n")).first() ==
-        "m.sn:5:7: error: 'bce_with_logits' needs operands of one type, got f32[batch,3] and f32[batch]; reshape one of them");
+  CHECK(
+      compile(withXW("  input t: f32[batch]\n  l = bce_with_logits(x @ w, t)\n")).first() ==
+      "m.sn:5:7: error: 'bce_with_logits' needs operands of one type, got f32[batch,3] and f32[batch]; reshape one of them");
   CHECK(compile(withXW("  input y: i32[batch]\n  l = cross_entropy(w, y)\n")).first() ==
         "m.sn:5:7: error: cross_entropy's logits f32[4,3] and labels i32[batch] disagree on N (4 vs batch)");
   CHECK(compile(withXW("  input y: i32[batch]\n  l = cross_entropy(y, y)\n")).first() ==

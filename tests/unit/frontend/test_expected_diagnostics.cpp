@@ -60,14 +60,10 @@ std::vector<Expectation> expectations(const std::vector<std::string>& src, std::
       const int here = static_cast<int>(i) + 1;
       e.annotationLine = here;
       const std::string at = m[3];
-      if (at.empty())
-        e.line = here;
-      else if (at == "*")
-        e.line = 0;
-      else if (at[0] == '+' || at[0] == '-')
-        e.line = here + std::stoi(at);
-      else
-        e.line = std::stoi(at);
+      if (at.empty()) e.line = here;
+      else if (at == "*") e.line = 0;
+      else if (at[0] == '+' || at[0] == '-') e.line = here + std::stoi(at);
+      else e.line = std::stoi(at);
       e.text = m[4];
       out.push_back(std::move(e));
     }
@@ -81,8 +77,8 @@ const char* severityName(Diagnostic::Severity s) {
 
 // Checks one case; returns a description of every mismatch. The messages of the diagnostics that
 // matched an annotation are added to `matched` (for the coverage test below).
-std::string checkCase(const std::string& path, const std::vector<std::string>& src, std::size_t first,
-                      std::size_t last, std::vector<std::string>& matched) {
+std::string checkCase(const std::string& path, const std::vector<std::string>& src, std::size_t first, std::size_t last,
+                      std::vector<std::string>& matched) {
   std::string text;
   for (std::size_t i = 0; i < src.size(); ++i) text += (i >= first && i < last ? src[i] : std::string()) + "\n";
   std::vector<Expectation> want = expectations(src, first, last);
@@ -131,7 +127,8 @@ const std::map<std::string, std::string>& exemptions() {
       {"expression is too long (more than {} nested operations); split it into several statements",
        "1,025 operators in a row: test_diagnostics.cpp, 'robustness: very long expressions and lines'"},
       {"blocks nest too deeply (more than {} levels)", "65 nested loops: tests/lit/diagnostics/robustness.test (FOR)"},
-      {"imports nest more than {} deep", "a chain of 33 files: test_language.cpp, 'language: imports, include paths and cycles'"},
+      {"imports nest more than {} deep",
+       "a chain of 33 files: test_language.cpp, 'language: imports, include paths and cycles'"},
       {"file is larger than 256 MiB", "a 256 MiB input: too large for a unit test, and not tested"},
       // The file system's errors.
       {"cannot open '{}': {}",
@@ -189,12 +186,12 @@ TEST_CASE("expected diagnostics: every diagnostic the frontend can emit has an a
     const std::regex re = t.pattern();
     if (std::any_of(matched.begin(), matched.end(), [&](const std::string& m) { return std::regex_search(m, re); }))
       ++covered;
-    else
-      missing += "  " + t.where + ": \"" + t.text + "\"\n";
+    else missing += "  " + t.where + ": \"" + t.text + "\"\n";
   }
-  INFO("diagnostics with no annotated case in tests/unit/frontend/expected/ (add one, or an exemption with the "
-       "test that covers it):\n"
-       << missing);
+  INFO(
+      "diagnostics with no annotated case in tests/unit/frontend/expected/ (add one, or an exemption with the "
+      "test that covers it):\n"
+      << missing);
   CHECK(missing.empty());
   // An exemption whose message no longer exists is stale.
   for (const auto& [text, why] : exemptions()) {

@@ -1,12 +1,12 @@
 // The language beyond the MLP subset: operators, indexing, tuples, loops, layers, imports, the standard
 // library and the example models. Each test states the graph (or the diagnostic) a construct produces.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "compiler/ir/graph.h"
@@ -267,8 +267,7 @@ TEST_CASE("language: imports, include paths and cycles", "[language]") {
   CHECK(d3.all().at(0).message == "import cycle: a.sn imports b.sn imports a.sn");
 
   // A chain of imports deeper than 32 files ends in an error at the import that goes too deep.
-  for (int i = 0; i < 40; ++i)
-    write(dir / fmt::format("chain{}.sn", i), fmt::format("import \"chain{}.sn\"\n", i + 1));
+  for (int i = 0; i < 40; ++i) write(dir / fmt::format("chain{}.sn", i), fmt::format("import \"chain{}.sn\"\n", i + 1));
   write(dir / "chain40.sn", "");
   write(dir / "deep.sn", "import \"chain0.sn\"\nmodel M {\n}\n");
   DiagnosticEngine d4;
@@ -303,7 +302,8 @@ TEST_CASE("language: every example model checks and verifies", "[language][examp
   CHECK(n >= 9);
 }
 
-TEST_CASE("docs/language.md names every built-in function, every layer and def of lib/nn.sn and every metric", "[language][docs]") {
+TEST_CASE("docs/language.md names every built-in function, every layer and def of lib/nn.sn and every metric",
+          "[language][docs]") {
   auto read = [](const std::string& path) {
     std::ifstream f(std::string(SINTER_SOURCE_DIR) + "/" + path);
     std::stringstream ss;

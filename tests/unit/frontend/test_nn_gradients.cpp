@@ -22,10 +22,11 @@ struct LayerCase {
 const LayerCase kLayers[] = {
     {"Dense", "input x: f32[batch, 4]\n  net = Dense(4, 3)\n", "net(x)"},
     {"Dense on a rank-3 input", "input x: f32[batch, 2, 4]\n  net = Dense(4, 3)\n", "net(x)"},
-    {"Conv2D with stride and padding", "input x: f32[batch, 2, 6, 5]\n  net = Conv2D(2, 3, 3, stride = 2, padding = 1)\n",
-     "net(x)"},
+    {"Conv2D with stride and padding",
+     "input x: f32[batch, 2, 6, 5]\n  net = Conv2D(2, 3, 3, stride = 2, padding = 1)\n", "net(x)"},
     {"MaxPool2D", "input x: f32[batch, 2, 6, 5]\n  conv = Conv2D(2, 2, 1)\n  net = MaxPool2D(2)\n", "net(conv(x))"},
-    {"AvgPool2D with padding", "input x: f32[batch, 2, 6, 5]\n  conv = Conv2D(2, 2, 1)\n  net = AvgPool2D(3, stride = 2, padding = 1)\n",
+    {"AvgPool2D with padding",
+     "input x: f32[batch, 2, 6, 5]\n  conv = Conv2D(2, 2, 1)\n  net = AvgPool2D(3, stride = 2, padding = 1)\n",
      "net(conv(x))"},
     {"Flatten", "input x: f32[batch, 2, 3, 2]\n  conv = Conv2D(2, 2, 1)\n  net = Flatten()\n", "net(conv(x))"},
     {"Embedding", "input ids: i32[batch, 4]\n  net = Embedding(5, 3)\n", "net(ids)"},
@@ -33,9 +34,11 @@ const LayerCase kLayers[] = {
     {"SimpleRNNCell", "input x: f32[batch, 3]\n  input h: f32[batch, 4]\n  net = SimpleRNNCell(3, 4)\n", "net(x, h)"},
     {"SimpleRNN", "input x: f32[batch, 3, 2]\n  net = SimpleRNN(2, 4)\n", "net(x)"},
     {"SimpleRNN.sequence", "input x: f32[batch, 3, 2]\n  net = SimpleRNN(2, 4)\n", "net.sequence(x)"},
-    {"LSTMCell (h')", "input x: f32[batch, 3]\n  input h: f32[batch, 4]\n  input c: f32[batch, 4]\n  net = LSTMCell(3, 4)\n",
+    {"LSTMCell (h')",
+     "input x: f32[batch, 3]\n  input h: f32[batch, 4]\n  input c: f32[batch, 4]\n  net = LSTMCell(3, 4)\n",
      "net(x, h, c)[0]"},
-    {"LSTMCell (c')", "input x: f32[batch, 3]\n  input h: f32[batch, 4]\n  input c: f32[batch, 4]\n  net = LSTMCell(3, 4)\n",
+    {"LSTMCell (c')",
+     "input x: f32[batch, 3]\n  input h: f32[batch, 4]\n  input c: f32[batch, 4]\n  net = LSTMCell(3, 4)\n",
      "net(x, h, c)[1]"},
     {"LSTM", "input x: f32[batch, 3, 2]\n  net = LSTM(2, 4)\n", "net(x)"},
     {"LSTM.sequence", "input x: f32[batch, 3, 2]\n  net = LSTM(2, 4)\n", "net.sequence(x)"},
@@ -57,14 +60,16 @@ const LayerCase kLosses[] = {
     {"soft_cross_entropy", "input x: f32[batch, 4]\n  input t: f32[batch, 5]\n  net = Dense(4, 5)\n",
      "soft_cross_entropy(net(x), softmax(t))"},
     {"mse", "input x: f32[batch, 4]\n  input t: f32[batch, 2]\n  net = Dense(4, 2)\n", "mse(net(x), t)"},
-    {"mse against a learned target", "input x: f32[batch, 4]\n  a = Dense(4, 2)\n  b = Dense(4, 2)\n", "mse(a(x), b(x))"},
+    {"mse against a learned target", "input x: f32[batch, 4]\n  a = Dense(4, 2)\n  b = Dense(4, 2)\n",
+     "mse(a(x), b(x))"},
     {"bce_with_logits", "input x: f32[batch, 4]\n  input t: f32[batch, 3]\n  net = Dense(4, 3)\n",
      "bce_with_logits(net(x), sigmoid(t))"},
 };
 
 // The model of a case; with a probe of the given type ("f32[batch,3]"), the loss is Σ value · probe.
 std::string modelSource(const LayerCase& c, const std::string& probeType) {
-  std::string src = "import \"nn.sn\"\nmodel M {\n  " + std::string(c.declarations) + "  output value = " + c.value + "\n";
+  std::string src =
+      "import \"nn.sn\"\nmodel M {\n  " + std::string(c.declarations) + "  output value = " + c.value + "\n";
   src += probeType.empty() ? "  loss = value\n" : "  input probe: " + probeType + "\n  loss = sum(value * probe)\n";
   return src + "}\ntrain M {\n  minimize loss\n}\n";
 }
@@ -98,11 +103,13 @@ void checkGradients(const LayerCase& c, bool probed) {
 }  // namespace
 
 TEST_CASE("nn.sn: every layer's gradients match central differences", "[nn][gradcheck]") {
-  for (const LayerCase& c : kLayers)
-    SECTION(c.name) { checkGradients(c, true); }
+  for (const LayerCase& c : kLayers) SECTION(c.name) {
+      checkGradients(c, true);
+    }
 }
 
 TEST_CASE("nn.sn: every loss's gradients match central differences", "[nn][gradcheck]") {
-  for (const LayerCase& c : kLosses)
-    SECTION(c.name) { checkGradients(c, false); }
+  for (const LayerCase& c : kLosses) SECTION(c.name) {
+      checkGradients(c, false);
+    }
 }

@@ -23,12 +23,14 @@ inline void checkNoOverlap(const ir::Graph& g, const lower::MemoryPlan& plan, co
       if (!overlapInTime || plan.inPlaceOf[static_cast<std::size_t>(y.id)] == x.id) continue;
       // A chain of in-place ops hands one buffer down: y may overwrite x's successor in the chain.
       bool chained = false;
-      for (ir::NodeId c = plan.inPlaceOf[static_cast<std::size_t>(y.id)]; c >= 0; c = plan.inPlaceOf[static_cast<std::size_t>(c)])
+      for (ir::NodeId c = plan.inPlaceOf[static_cast<std::size_t>(y.id)]; c >= 0;
+           c = plan.inPlaceOf[static_cast<std::size_t>(c)])
         chained |= c == x.id;
       if (chained) continue;
       const std::int64_t yo = offsets[static_cast<std::size_t>(plan.slotOf[static_cast<std::size_t>(y.id)])];
       const std::int64_t ys = lower::SymSize::ofType(y.type).eval(b);
-      if (!(xo + xs <= yo || yo + ys <= xo)) FAIL_CHECK("%" << x.id << " and %" << y.id << " overlap in time and in memory");
+      if (!(xo + xs <= yo || yo + ys <= xo))
+        FAIL_CHECK("%" << x.id << " and %" << y.id << " overlap in time and in memory");
     }
   }
 }

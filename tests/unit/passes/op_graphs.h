@@ -36,7 +36,8 @@ inline ir::Graph everyOpGraph() {
   g.addOp(Op::LeakyRelu, {x}, attrs({{"alpha", 0.01}}));
   auto drop = attrs({{"p", 0.25}, {"salt", std::int64_t{3}}});
   g.addOp(Op::DropoutGrad, {g.addOp(Op::Dropout, {x}, drop)}, drop);
-  for (Op op : {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Maximum, Op::Minimum, Op::GreaterEqual}) g.addOp(op, {x, c});
+  for (Op op : {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Maximum, Op::Minimum, Op::GreaterEqual})
+    g.addOp(op, {x, c});
   g.addOp(Op::ReluGrad, {x, x});
   g.addOp(Op::LeakyReluGrad, {x, x}, attrs({{"alpha", 0.2}}));
   g.addOp(Op::GeluGrad, {x, x});
@@ -53,7 +54,8 @@ inline ir::Graph everyOpGraph() {
   g.addTyped(Op::Reshape, {x}, f32({batch(), d(2), d(2)}));
   g.addOp(Op::Transpose, {x}, attrs({{"perm", ints({1, 0})}}));
   g.addOp(Op::Concat, {x, x, x}, attrs({{"axis", std::int64_t{1}}}));
-  ir::Attrs sl = attrs({{"axis", std::int64_t{1}}, {"start", std::int64_t{0}}, {"end", std::int64_t{4}}, {"step", std::int64_t{2}}});
+  ir::Attrs sl = attrs(
+      {{"axis", std::int64_t{1}}, {"start", std::int64_t{0}}, {"end", std::int64_t{4}}, {"step", std::int64_t{2}}});
   auto s = g.addOp(Op::Slice, {x}, sl);
   g.addTyped(Op::SliceGrad, {s}, f32({batch(), d(4)}), sl);
   auto ga = g.addOp(Op::Gather, {tab, idx});
@@ -82,7 +84,8 @@ inline ir::Graph everyOpGraph() {
   g.addOp(Op::SoftCrossEntropy, {logits, g.addOp(Op::Softmax, {logits}, attrs({{"axis", std::int64_t{1}}}))});
   g.addOp(Op::Mse, {x, x});
   g.addOp(Op::BceWithLogits, {x, g.addOp(Op::Sigmoid, {x})});
-  g.results = {{"loss", loss, ir::Result::Loss}, {"grad.logits", dl, ir::Result::Grad}, {"out \"x\"", x, ir::Result::Output}};
+  g.results = {
+      {"loss", loss, ir::Result::Loss}, {"grad.logits", dl, ir::Result::Grad}, {"out \"x\"", x, ir::Result::Output}};
   return g;
 }
 

@@ -8,9 +8,9 @@
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/ir/interpreter.h"
 #include "compiler/ir/parser.h"
+#include "compiler/lower/memory_plan.h"
 #include "compiler/passes/pipeline.h"
 #include "frontend/frontend.h"
-#include "compiler/lower/memory_plan.h"
 #include "memory_checks.h"
 #include "op_graphs.h"
 
@@ -50,7 +50,8 @@ TEST_CASE("the pipeline keeps the values of the train step of every example") {
       INFO("result " << step.results[r].name);
       REQUIRE(a[r].data.size() == b[r].data.size());
       for (std::size_t i = 0; i < a[r].data.size(); ++i)
-        if (!(std::isnan(a[r].data[i]) && std::isnan(b[r].data[i]))) CHECK(b[r].data[i] == Approx(a[r].data[i]).epsilon(1e-9).margin(1e-12));
+        if (!(std::isnan(a[r].data[i]) && std::isnan(b[r].data[i])))
+          CHECK(b[r].data[i] == Approx(a[r].data[i]).epsilon(1e-9).margin(1e-12));
     }
   }
 }

@@ -72,7 +72,8 @@ graph @H(%x: f32[2,3] input, %w: f32[3,3] param = zeros) {
   %3 = relu(%7)       : f32[2,3] name("h")
   return
     output "h" = %3
-})", "h.ir", errs);
+})",
+                          "h.ir", errs);
   REQUIRE(errs.empty());
   REQUIRE(g);
   CHECK(ir::verify(*g).empty());

@@ -114,7 +114,7 @@ TEST_CASE("simplify: identities, chains of layout ops, matmuls of transposes") {
   CHECK(count(s, Op::MatMulNT) == 1);
   CHECK(count(s, Op::MatMulTN) == 1);
   CHECK(s.node(s.results[2].node).op == Op::Param);  // 1 * b + 0 is b
-  CHECK_FALSE(passes::simplifyAlgebra(s));            // a fixed point
+  CHECK_FALSE(passes::simplifyAlgebra(s));           // a fixed point
 }
 
 TEST_CASE("simplify: transpose chains compose into one transpose") {
@@ -152,7 +152,7 @@ graph @G(%a: f32[batch,2] input, %b: f32[batch,3] input, %c: f32[batch,1] input,
   std::string order;  // the pieces in the order of their starts: a, b, c, d
   for (ir::NodeId o : all.operands) order += s.node(o).name;
   CHECK(order == "abcd");
-  CHECK(s.node(s.results[1].node).op == Op::Add);           // [0, 2) and [6, 8) leave a gap
+  CHECK(s.node(s.results[1].node).op == Op::Add);  // [0, 2) and [6, 8) leave a gap
 }
 
 TEST_CASE("fold: constant chains become one constant, symbol-dependent values stay") {
@@ -291,7 +291,8 @@ graph @R(%x: f32[batch,4] input) {
   CHECK(count(c, Op::Dropout) == 3);
 }
 
-TEST_CASE("fusion groups: an epilogue never waits for a later product, and elementwise chains run through shared values") {
+TEST_CASE(
+    "fusion groups: an epilogue never waits for a later product, and elementwise chains run through shared values") {
   // A weight gradient summed over two time steps: s = p1 + p2. The add cannot run in p1's kernel (p2 comes
   // later); it runs in p2's, as its epilogue. t = tanh(exp(y)) is read twice, and its chain still takes both readers.
   const ir::Graph g = parse(R"(
@@ -332,7 +333,8 @@ TEST_CASE("fusion groups of the MLP train step leave no standalone bias add, act
     }
   for (const ir::Node& n : g.nodes) {
     INFO("%" << n.id << " " << ir::opName(n.op));
-    if (n.op == Op::Add || n.op == Op::Relu || n.op == Op::ReluGrad || n.op == Op::SumTo || n.op == Op::CrossEntropyGrad)
+    if (n.op == Op::Add || n.op == Op::Relu || n.op == Op::ReluGrad || n.op == Op::SumTo ||
+        n.op == Op::CrossEntropyGrad)
       CHECK(groupOf[static_cast<std::size_t>(n.id)] >= 0);
     CHECK(n.op != Op::Transpose);
   }
@@ -346,5 +348,6 @@ TEST_CASE("fusion groups of the MLP train step leave no standalone bias add, act
   CHECK(epilogues == 3);  // the two forward layers, and the backward matmul_nt with relu_grad
   CHECK(biasGrads == 2);
   CHECK(sce == 1);
-  CHECK_THAT(passes::fusionReport(g, groups), Catch::Contains("gemm epilogue") && Catch::Contains("kernels instead of"));
+  CHECK_THAT(passes::fusionReport(g, groups),
+             Catch::Contains("gemm epilogue") && Catch::Contains("kernels instead of"));
 }

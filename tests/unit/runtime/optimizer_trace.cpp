@@ -28,7 +28,8 @@ int main() {
   std::vector<float*> ptrs;
   for (auto& p : params) sizes.push_back(static_cast<int64_t>(p.size())), ptrs.push_back(p.data());
   auto opt = sinter::rt::Optimizer::create(c, sizes);
-  nlohmann::json out = {{"params", nlohmann::json::array()}, {"norms", nlohmann::json::array()}, {"lrs", nlohmann::json::array()}};
+  nlohmann::json out = {
+      {"params", nlohmann::json::array()}, {"norms", nlohmann::json::array()}, {"lrs", nlohmann::json::array()}};
   const auto grads = in["grads"].get<std::vector<std::vector<std::vector<float>>>>();
   const int64_t total = in.value("total_steps", static_cast<int64_t>(grads.size()));
   const int64_t perEpoch = in.value("steps_per_epoch", int64_t{1});
@@ -39,7 +40,8 @@ int main() {
     for (auto& x : g) gp.push_back(x.data()), clipped.push_back(x.data());
     if (in.contains("clip_norm"))
       out["norms"].push_back(sinter::rt::clipGradNorm(clipped.data(), sizes, SINTER_F32, in["clip_norm"]));
-    const double lr = sinter::rt::scheduledLr(c, c.lr, static_cast<int64_t>(s), static_cast<int64_t>(s) / perEpoch, total);
+    const double lr =
+        sinter::rt::scheduledLr(c, c.lr, static_cast<int64_t>(s), static_cast<int64_t>(s) / perEpoch, total);
     out["lrs"].push_back(lr);
     opt->setLr(static_cast<float>(lr));
     std::vector<const float*> cg(gp.begin(), gp.end());

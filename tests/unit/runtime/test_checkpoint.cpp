@@ -254,8 +254,8 @@ TEST_CASE("checkpoint: same params but another structure is refused, naming both
   b.name = "other";
   b.num_inputs = 1;
   b.inputs = inputs;
-  CHECK_THROWS_WITH(loadCheckpoint(path, b, w.ptrs), Catch::Contains("written by model 'tiny'") &&
-                                                        Catch::Contains("model 'other' has structure"));
+  CHECK_THROWS_WITH(loadCheckpoint(path, b, w.ptrs),
+                    Catch::Contains("written by model 'tiny'") && Catch::Contains("model 'other' has structure"));
   CHECK(structureHash(a) != structureHash(b));
   CHECK(structureHash(a).size() == 16);
 }

@@ -36,7 +36,8 @@ std::string csvError(const std::string& path, const CsvOptions& o = {}) {
 // An NPY file: magic, version 1.0, header padded to a multiple of 64 with a final newline, data.
 std::vector<uint8_t> npyBytes(const std::string& descr, const std::string& shape, const void* data, size_t bytes,
                               int major = 1, bool fortran = false) {
-  std::string h = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  std::string h =
+      "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
   const size_t pre = major == 1 ? 10 : 12;
   while ((pre + h.size() + 1) % 64) h += ' ';
   h += '\n';
@@ -203,8 +204,8 @@ TEST_CASE("npy: broken files name the file and the byte offset") {
   const float bad[] = {0.5f, 1.0f};
   writeBytes(dir.file("f.npy"), npyBytes("<f4", "(2, 2)", f, sizeof f));
   writeBytes(dir.file("y.npy"), npyBytes("<f4", "(2,)", bad, sizeof bad));
-  CHECK_THROWS_WITH(loadNpy(dir.file("f.npy"), dir.file("y.npy")), Catch::Contains("label 0.5") &&
-                                                                       Catch::Contains("of sample 0"));
+  CHECK_THROWS_WITH(loadNpy(dir.file("f.npy"), dir.file("y.npy")),
+                    Catch::Contains("label 0.5") && Catch::Contains("of sample 0"));
 }
 
 TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes; failures name the file") {
@@ -220,7 +221,8 @@ TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes; fa
   }
   CHECK(!std::filesystem::exists(dir.file("p.npy.tmp")));
   CHECK_THROWS_WITH(writeNpy(dir.file("p.npy"), {4}, v), Catch::Contains("6 values do not fill the array's 4"));
-  CHECK_THROWS_WITH(writeNpy(dir.file("absent/p.npy"), {6}, v), Catch::Contains("cannot write '" + dir.file("absent/p.npy")));
+  CHECK_THROWS_WITH(writeNpy(dir.file("absent/p.npy"), {6}, v),
+                    Catch::Contains("cannot write '" + dir.file("absent/p.npy")));
 }
 
 TEST_CASE("dataset: per-epoch orders are permutations computable on their own; the split is seeded") {

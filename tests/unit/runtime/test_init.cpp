@@ -115,7 +115,8 @@ TEST_CASE("init: normal kinds have the requested mean and spread") {
 }
 
 TEST_CASE("init: initParams gives param i stream i") {
-  const sinter_tensor_desc params[] = {param("a", {2, 3}, SINTER_INIT_GLOROT_UNIFORM), param("b", {3}, SINTER_INIT_ZEROS),
+  const sinter_tensor_desc params[] = {param("a", {2, 3}, SINTER_INIT_GLOROT_UNIFORM),
+                                       param("b", {3}, SINTER_INIT_ZEROS),
                                        param("c", {4}, SINTER_INIT_UNIFORM, 0.0f, 1.0f)};
   sinter_model_desc m{};
   m.num_params = 3;

@@ -13,7 +13,8 @@ const int64_t kX[] = {-1, 4}, kY[] = {-1}, kProbs[] = {-1, 3}, kW[] = {4, 3};
 const sinter_tensor_desc kInputs[] = {{"x", SINTER_F32, 2, kX, 0, 0, 0}, {"y", SINTER_I32, 1, kY, 0, 0, 0}};
 const sinter_tensor_desc kParams[] = {{"w", SINTER_F32, 2, kW, 0, 0, 0}};
 // The loss first: the prediction is found wherever it is.
-const sinter_tensor_desc kOutputs[] = {{"loss", SINTER_F32, 0, nullptr, 0, 0, 0}, {"probs", SINTER_F32, 2, kProbs, 0, 0, 0}};
+const sinter_tensor_desc kOutputs[] = {{"loss", SINTER_F32, 0, nullptr, 0, 0, 0},
+                                       {"probs", SINTER_F32, 2, kProbs, 0, 0, 0}};
 
 sinter_model_desc model() {
   sinter_model_desc m{};

@@ -73,7 +73,8 @@ struct RefSgd {
 };
 
 // Runs `opt` for grads.size() steps on one param starting at p0 and returns the trajectory.
-std::vector<std::vector<float>> run(Optimizer& opt, std::vector<float> p, const std::vector<std::vector<float>>& grads) {
+std::vector<std::vector<float>> run(Optimizer& opt, std::vector<float> p,
+                                    const std::vector<std::vector<float>>& grads) {
   std::vector<std::vector<float>> out;
   for (const auto& g : grads) {
     float* params[] = {p.data()};
@@ -333,11 +334,13 @@ struct RefAdagrad {
 TEST_CASE("SGD with dampening: v = mu v + (1 - dampening) g after the first step") {
   // lr 0.1, mu 0.9, dampening 0.9, p0 = 1, g = 1 then 1: step 1 buf = 1, p = 0.9;
   // step 2 buf = 0.9 + 0.1 = 1.0, p = 0.8.
-  auto opt = Optimizer::create([] {
-    auto c = sgdConfig(0.1f, 0.9f, false, 0.0f);
-    c.dampening = 0.9f;
-    return c;
-  }(), {1});
+  auto opt = Optimizer::create(
+      [] {
+        auto c = sgdConfig(0.1f, 0.9f, false, 0.0f);
+        c.dampening = 0.9f;
+        return c;
+      }(),
+      {1});
   const auto traj = run(*opt, {1.0f}, {{1.0f}, {1.0f}});
   requireClose(traj[1], {0.8});
   auto c = sgdConfig(0.05f, 0.8f, false, 0.3f);
@@ -425,8 +428,8 @@ TEST_CASE("Schedules: constant, step, exponential, cosine and warm-up") {
   c.schedule = SINTER_SCHED_STEP;
   c.step_size = 2;
   c.gamma = 0.5f;
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 1, 100) == Approx(0.1));     // epochs 0, 1: lr
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 2, 100) == Approx(0.05));    // epochs 2, 3: lr * gamma
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 1, 100) == Approx(0.1));   // epochs 0, 1: lr
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 2, 100) == Approx(0.05));  // epochs 2, 3: lr * gamma
   CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 5, 100) == Approx(0.025));
   c.schedule = SINTER_SCHED_EXPONENTIAL;
   CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 3, 100) == Approx(0.0125));  // 0.1 * 0.5^3

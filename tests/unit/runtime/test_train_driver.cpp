@@ -69,8 +69,8 @@ void trainStepFn(void* const* buf, const int64_t* sym) {
   for (int64_t s = 0; s < n; ++s) g_trainPixels.push_back(x[s * kFeatures]);
   const auto* y = static_cast<const int32_t*>(buf[1]);
   std::vector<float> probs(static_cast<size_t>(n * kClasses));
-  float loss = softmaxRegression(x, y, static_cast<const float*>(buf[2]), static_cast<const float*>(buf[3]), n,
-                                 probs.data());
+  float loss =
+      softmaxRegression(x, y, static_cast<const float*>(buf[2]), static_cast<const float*>(buf[3]), n, probs.data());
   if (g_poisonLoss) loss = NAN;
   *static_cast<float*>(buf[4]) = loss;
   auto* dw = static_cast<float*>(buf[5]);
@@ -261,8 +261,8 @@ TEST_CASE("driver: the same seed gives the same run, another seed another run") 
   TempDir dir("drv");
   writeDataset(dir);
   auto losses = [&](const std::string& seed) {
-    const Result r = runDriver(dir, {"--data", dir.file(""), "--no-save", "--epochs", "2", "--seed", seed,
-                                     "--metrics", dir.file("m.jsonl"), "--quiet"});
+    const Result r = runDriver(dir, {"--data", dir.file(""), "--no-save", "--epochs", "2", "--seed", seed, "--metrics",
+                                     dir.file("m.jsonl"), "--quiet"});
     REQUIRE(r.rc == 0);
     std::vector<double> v;
     for (const auto& j : readMetrics(dir.file("m.jsonl"))) {
@@ -299,11 +299,26 @@ TEST_CASE("driver: --load starts from saved weights") {
 TEST_CASE("driver: batches, the final partial batch, limits and file overrides") {
   TempDir dir("drv");
   writeDataset(dir);
-  const Result r = runDriver(
-      dir, {"--train-images", dir.file("train-images-idx3-ubyte.gz"), "--train-labels",
-            dir.file("train-labels-idx1-ubyte.gz"), "--test-images", dir.file("t10k-images-idx3-ubyte.gz"),
-            "--test-labels", dir.file("t10k-labels-idx1-ubyte.gz"), "--data", dir.file("nowhere"), "--limit-train",
-            "10", "--limit-test=5", "--batch", "4", "--epochs", "2", "--no-save", "--quiet", "--no-train-acc"});
+  const Result r = runDriver(dir, {"--train-images",
+                                   dir.file("train-images-idx3-ubyte.gz"),
+                                   "--train-labels",
+                                   dir.file("train-labels-idx1-ubyte.gz"),
+                                   "--test-images",
+                                   dir.file("t10k-images-idx3-ubyte.gz"),
+                                   "--test-labels",
+                                   dir.file("t10k-labels-idx1-ubyte.gz"),
+                                   "--data",
+                                   dir.file("nowhere"),
+                                   "--limit-train",
+                                   "10",
+                                   "--limit-test=5",
+                                   "--batch",
+                                   "4",
+                                   "--epochs",
+                                   "2",
+                                   "--no-save",
+                                   "--quiet",
+                                   "--no-train-acc"});
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.out.empty());  // --quiet
@@ -314,15 +329,15 @@ TEST_CASE("driver: batches, the final partial batch, limits and file overrides")
 TEST_CASE("driver: every epoch visits each sample once, in a new order") {
   TempDir dir("drv");
   writeDataset(dir);
-  const Result r = runDriver(dir, {"--data", dir.file(""), "--limit-train", "30", "--batch", "7", "--epochs", "2",
-                                   "--no-save", "--quiet"});
+  const Result r = runDriver(
+      dir, {"--data", dir.file(""), "--limit-train", "30", "--batch", "7", "--epochs", "2", "--no-save", "--quiet"});
   REQUIRE(r.rc == 0);
   REQUIRE(g_trainPixels.size() == 60);
   std::vector<float> fileOrder;
   const Data train = synthetic(30, 1);
   for (int i = 0; i < 30; ++i) fileOrder.push_back(train.pixels[i * kFeatures] / 255.0f);
-  const std::vector<float> e1(g_trainPixels.begin(), g_trainPixels.begin() + 30), e2(g_trainPixels.begin() + 30,
-                                                                                    g_trainPixels.end());
+  const std::vector<float> e1(g_trainPixels.begin(), g_trainPixels.begin() + 30),
+      e2(g_trainPixels.begin() + 30, g_trainPixels.end());
   CHECK(e1 != fileOrder);
   CHECK(e1 != e2);
   for (auto epoch : {e1, e2}) {
@@ -339,7 +354,8 @@ TEST_CASE("driver: the train block's metrics choose what each epoch reports; --m
   sinter_model_desc lossOnly = tinyModel();  // `metrics [loss]`
   lossOnly.train.metrics = SINTER_METRIC_LOSS;
   auto run = [&](const sinter_model_desc& m, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--data", dir.file(""), "--no-save", "--epochs", "2", "--metrics", dir.file("m.jsonl")};
+    std::vector<std::string> args = {"--data", dir.file(""), "--no-save",        "--epochs",
+                                     "2",      "--metrics",  dir.file("m.jsonl")};
     args.insert(args.end(), extra.begin(), extra.end());
     const Result r = runDriver(dir, args, m);
     INFO(r.err);
@@ -409,10 +425,19 @@ TEST_CASE("driver: the train block's metrics choose what each epoch reports; --m
 
 TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
   TempDir dir("drv");
-  const std::vector<std::vector<std::string>> bad = {
-      {"--bogus"},       {"--epochs", "abc"}, {"--epochs=0"}, {"--batch"},       {"--quiet=1"},
-      {"--lr", "-1"},    {"--lr", "nan"},     {"stray"},      {"--seed", "-3"},  {"--limit-train", "1x"},
-      {"--metrics-list", "acc"}, {"--metrics-list", "loss,"}, {"--metrics-list"}};
+  const std::vector<std::vector<std::string>> bad = {{"--bogus"},
+                                                     {"--epochs", "abc"},
+                                                     {"--epochs=0"},
+                                                     {"--batch"},
+                                                     {"--quiet=1"},
+                                                     {"--lr", "-1"},
+                                                     {"--lr", "nan"},
+                                                     {"stray"},
+                                                     {"--seed", "-3"},
+                                                     {"--limit-train", "1x"},
+                                                     {"--metrics-list", "acc"},
+                                                     {"--metrics-list", "loss,"},
+                                                     {"--metrics-list"}};
   for (const auto& args : bad) {
     INFO(args[0]);
     const Result r = runDriver(dir, args);
@@ -536,8 +561,10 @@ TEST_CASE("driver: SIGTERM writes a checkpoint; --resume then ends with the unin
   REQUIRE(full.rc == 0);
 
   g_raiseAt = 13;  // epoch 2 (10 steps per epoch), step 4
-  Result cut = runDriver(dir, with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"),
-                                    "--metrics", dir.file("cut.jsonl")}), m);
+  Result cut = runDriver(dir,
+                         with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"), "--metrics",
+                               dir.file("cut.jsonl")}),
+                         m);
   g_raiseAt = -1;
   INFO(cut.err);
   CHECK(cut.rc == 128 + SIGTERM);
@@ -545,8 +572,10 @@ TEST_CASE("driver: SIGTERM writes a checkpoint; --resume then ends with the unin
   CHECK(g_trainBatches.size() == 14);
   REQUIRE(std::filesystem::exists(dir.file("ck/checkpoint.safetensors")));
 
-  Result resumed = runDriver(dir, with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"),
-                                        "--metrics", dir.file("cut.jsonl"), "--resume"}), m);
+  Result resumed = runDriver(dir,
+                             with({"--save", dir.file("cut.safetensors"), "--checkpoint-dir", dir.file("ck"),
+                                   "--metrics", dir.file("cut.jsonl"), "--resume"}),
+                             m);
   INFO(resumed.err);
   REQUIRE(resumed.rc == 0);
   CHECK(g_trainBatches.size() == 16);  // the rest of epoch 2 and all of epoch 3
@@ -566,8 +595,10 @@ TEST_CASE("driver: SIGTERM writes a checkpoint; --resume then ends with the unin
   CHECK(g_trainBatches.empty());
 
   // Resuming with another batch size or seed is refused, naming the flag.
-  Result other = runDriver(dir, {"--data", dir.file(""), "--epochs", "3", "--batch", "16", "--quiet", "--no-save",
-                                 "--checkpoint-dir", dir.file("ck"), "--resume"}, m);
+  Result other = runDriver(dir,
+                           {"--data", dir.file(""), "--epochs", "3", "--batch", "16", "--quiet", "--no-save",
+                            "--checkpoint-dir", dir.file("ck"), "--resume"},
+                           m);
   CHECK(other.rc == 1);
   CHECK_THAT(other.err, Catch::Contains("--batch 32, this run has 16"));
   Result none = runDriver(dir, {"--data", dir.file(""), "--checkpoint-dir", dir.file("empty"), "--resume"}, m);
@@ -584,8 +615,8 @@ TEST_CASE("driver: a non-finite gradient names the param and step, and the last 
   sinter_model_desc m = tinyModel();
   m.train.clip_norm = 100.0f;  // clipping computes the global norm: a NaN gradient shows there first
   g_poisonGradAt = 12;         // epoch 2, step 3 (10 steps per epoch with batch 32)
-  const Result r = runDriver(dir, {"--data", dir.file(""), "--batch", "32", "--checkpoint-dir", dir.file("ck"),
-                                   "--no-save", "--quiet"}, m);
+  const Result r = runDriver(
+      dir, {"--data", dir.file(""), "--batch", "32", "--checkpoint-dir", dir.file("ck"), "--no-save", "--quiet"}, m);
   g_poisonGradAt = -1;
   CHECK(r.rc == 1);
   CHECK_THAT(r.err, Catch::Contains("training diverged at epoch 2 step 3 (optimizer step 13)") &&
@@ -621,9 +652,10 @@ TEST_CASE("driver: CSV data with standardization, a validation split and --eval-
   };
   csv(train, "train.csv");
   csv(test, "test.csv");
-  const Result r = runDriver(dir, {"--train-csv", dir.file("train.csv"), "--test-csv", dir.file("test.csv"),
-                                   "--label-column", "class", "--normalize", "standard", "--val-split", "0.2",
-                                   "--eval-every", "2", "--epochs", "3", "--no-save", "--metrics", dir.file("m.jsonl")});
+  const Result r =
+      runDriver(dir, {"--train-csv", dir.file("train.csv"), "--test-csv", dir.file("test.csv"), "--label-column",
+                      "class", "--normalize", "standard", "--val-split", "0.2", "--eval-every", "2", "--epochs", "3",
+                      "--no-save", "--metrics", dir.file("m.jsonl")});
   INFO(r.out << r.err);
   REQUIRE(r.rc == 0);
   const auto m = readMetrics(dir.file("m.jsonl"));

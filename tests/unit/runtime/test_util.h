@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -12,14 +13,13 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace sinter::test {
 
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
 class TempDir {
-public:
+ public:
   explicit TempDir(const std::string& tag) {
     static int counter = 0;
     path_ = std::filesystem::temp_directory_path() /
@@ -35,7 +35,7 @@ public:
   TempDir& operator=(const TempDir&) = delete;
   std::string file(const std::string& name) const { return (path_ / name).string(); }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 
@@ -60,7 +60,8 @@ inline void writeGz(const std::string& path, const std::vector<uint8_t>& bytes) 
 }
 
 // The bytes of an IDX file: magic 0x0000TTNN, big-endian u32 dims, then `data`.
-inline std::vector<uint8_t> idxBytes(uint8_t type, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+inline std::vector<uint8_t> idxBytes(uint8_t type, const std::vector<uint32_t>& dims,
+                                     const std::vector<uint8_t>& data) {
   std::vector<uint8_t> out = {0, 0, type, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims)
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(d >> shift));
@@ -71,7 +72,7 @@ inline std::vector<uint8_t> idxBytes(uint8_t type, const std::vector<uint32_t>& 
 // Redirects stdout and stderr (file descriptors 1 and 2) into files while alive; out()/err() read them
 // after stop().
 class Capture {
-public:
+ public:
   explicit Capture(const std::string& dir) : outPath_(dir + "/stdout.txt"), errPath_(dir + "/stderr.txt") {
     std::fflush(stdout);
     std::fflush(stderr);
@@ -94,7 +95,7 @@ public:
   std::string out() const { return text(outPath_); }
   std::string err() const { return text(errPath_); }
 
-private:
+ private:
   static void redirect(const std::string& path, int fd) {
     const int f = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (f < 0) throw std::runtime_error("cannot create " + path);
