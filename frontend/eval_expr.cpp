@@ -367,7 +367,7 @@ Value Elaborator::evalCall(Frame& f, const ast::Expr& e) {
     case Value::Callable:
       if (callee.builtin) {
         const std::vector<ParamSpec>& params = callee.builtin->params;
-        CallSite site{*this, f, e, callee.builtin->name, {}, {}, {}, &params};
+        CallSite site{*this, f, e, callee.builtin->name, {}, {}, {}, &params, callee.builtin->op};
         auto bound = bindArgs({"function", callee.builtin->name, e.opRange, e.range}, params, e.args, r);
         if (!bound) return Value::error();
         for (std::size_t i = 0; i < params.size(); ++i) {

@@ -156,63 +156,47 @@ std::pair<std::int64_t, std::vector<std::string>> elementCount(const ir::Shape& 
   return {n, syms};
 }
 
-double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
-
-// Folds a unary function of a compile-time number.
-std::optional<double> fold(ir::Op op, double x) {
-  switch (op) {
-    case ir::Op::Neg: return -x;
-    case ir::Op::Exp: return std::exp(x);
-    case ir::Op::Log: return x > 0 ? std::optional(std::log(x)) : std::nullopt;
-    case ir::Op::Sqrt: return x >= 0 ? std::optional(std::sqrt(x)) : std::nullopt;
-    case ir::Op::Abs: return std::abs(x);
-    case ir::Op::Sign: return static_cast<double>((x > 0) - (x < 0));
-    case ir::Op::Sigmoid: return 1 / (1 + std::exp(-x));
-    case ir::Op::Tanh: return std::tanh(x);
-    case ir::Op::Relu: return std::max(x, 0.0);
-    case ir::Op::Gelu: return gelu(x);
-    case ir::Op::Softplus: return std::log1p(std::exp(x));
-    case ir::Op::StopGradient: return x;
-    default: return std::nullopt;
+// A builtin that maps 1:1 to an op of the table (its entry's `builtin`): operands, then the op's attributes
+// that have a fallback. Compile-time numbers fold through the op's scalar formula.
+Value tableOp(CallSite& s) {
+  const ir::OpDef& def = ir::opDef(*s.op);
+  const auto operands = static_cast<std::size_t>(def.arity);
+  ir::Attrs attrs;
+  for (std::size_t i = operands; i < s.args.size(); ++i) {
+    const ir::AttrSpec& spec = def.attrs[i - operands];
+    if (spec.kind == ir::AttrKind::Float) {
+      auto v = s.number(i);
+      if (!v) return Value::error();
+      attrs.set(spec.name, *v);
+    } else {
+      auto v = s.integer(i);
+      if (!v) return Value::error();
+      attrs.set(spec.name, *v);
+    }
   }
-}
-
-template <ir::Op kOp>
-Value unary(CallSite& s) {
-  if (s.args[0].kind == Value::Number) {
-    auto v = fold(kOp, s.args[0].num);
-    if (!v || !std::isfinite(*v))
-      return s.fail(0, fmt::format("'{}' of the number {} is undefined", s.name, s.args[0].num));
-    return Value::number(*v,
-                         kOp == ir::Op::Abs || kOp == ir::Op::Sign || kOp == ir::Op::Relu ? s.args[0].isInt : false);
+  bool numbers = true, integers = true;
+  std::vector<double> x;
+  for (std::size_t i = 0; i < operands; ++i) {
+    numbers = numbers && s.args[i].kind == Value::Number;
+    integers = integers && s.args[i].isInt;
+    x.push_back(s.args[i].num);
   }
-  auto x = s.tensor(0);
-  if (!x) return Value::error();
-  return s.el.emit(s.f, kOp, {x->node}, {}, s.call.opRange);
-}
-
-Value leakyRelu(CallSite& s) {
-  auto x = s.tensor(0);
-  auto alpha = s.number(1);
-  if (!x || !alpha) return Value::error();
-  ir::Attrs a;
-  a.set("alpha", *alpha);
-  return s.el.emit(s.f, ir::Op::LeakyRelu, {x->node}, std::move(a), s.call.opRange);
-}
-
-template <ir::Op kOp>
-Value binary(CallSite& s) {
-  const char* how = kOp == ir::Op::Maximum   ? "take the maximum of"
-                    : kOp == ir::Op::Minimum ? "take the minimum of"
-                                             : "compare";
-  const Value &a = s.args[0], &b = s.args[1];
-  if (a.kind == Value::Number && b.kind == Value::Number) {
-    const double v = kOp == ir::Op::Maximum   ? std::max(a.num, b.num)
-                     : kOp == ir::Op::Minimum ? std::min(a.num, b.num)
-                                              : double(a.num >= b.num);
-    return Value::number(v, kOp == ir::Op::GreaterEqual || (a.isInt && b.isInt));
+  if (numbers) {
+    const double v = def.scalar.f64(attrs, x.data());
+    if (!std::isfinite(v)) {
+      const std::string what = operands == 1 ? fmt::format("the number {}", x[0])
+                                             : fmt::format("the numbers {} and {}", x[0], x[1]);
+      return s.fail(0, fmt::format("'{}' of {} is undefined", s.name, what));
+    }
+    const bool integral = def.builtin.integral == ir::Builtin::Always ||
+                          (def.builtin.integral == ir::Builtin::IfOperandsAre && integers);
+    return Value::number(v, integral);
   }
-  return s.el.elementwise(s.f, kOp, how, a, b, s.call.opRange, s.exprs[0], s.exprs[1]);
+  if (operands == 2)
+    return s.el.elementwise(s.f, def.op, def.builtin.verb, s.args[0], s.args[1], s.call.opRange, s.exprs[0], s.exprs[1]);
+  auto t = s.tensor(0);
+  if (!t) return Value::error();
+  return s.el.emit(s.f, def.op, {t->node}, std::move(attrs), s.call.opRange);
 }
 
 // sum, mean, max: over the given axes (all when none), keeping them as size 1 with keepdims = 1.
@@ -570,27 +554,14 @@ Value filled(CallSite& s) {
 // ---------------------------------------------------------------------------------------------------
 // The table
 
-const std::vector<BuiltinSpec>& builtinFunctions() {
+namespace {
+
+// The builtins that check or convert their arguments in the user's terms.
+const std::vector<BuiltinSpec>& writtenBuiltins() {
   using O = ir::Op;
   static const std::vector<BuiltinSpec> table = {
-      // Elementwise, one tensor (or a number, folded at compile time).
-      {"exp", {{"x", {}}}, unary<O::Exp>},
-      {"log", {{"x", {}}}, unary<O::Log>},
-      {"sqrt", {{"x", {}}}, unary<O::Sqrt>},
-      {"abs", {{"x", {}}}, unary<O::Abs>},
-      {"sign", {{"x", {}}}, unary<O::Sign>},
-      {"sigmoid", {{"x", {}}}, unary<O::Sigmoid>},
-      {"tanh", {{"x", {}}}, unary<O::Tanh>},
-      {"relu", {{"x", {}}}, unary<O::Relu>},
-      {"gelu", {{"x", {}}}, unary<O::Gelu>},
-      {"softplus", {{"x", {}}}, unary<O::Softplus>},
-      {"stop_gradient", {{"x", {}}}, unary<O::StopGradient>},
+      // The ops of the table with a 1:1 builtin come first (see below).
       {"dropout", {{"x", {}}, {"p", 0.5}}, dropout},
-      {"leaky_relu", {{"x", {}}, {"alpha", 0.01}}, leakyRelu},
-      // Elementwise, two tensors with broadcasting.
-      {"maximum", {{"a", {}}, {"b", {}}}, binary<O::Maximum>},
-      {"minimum", {{"a", {}}, {"b", {}}}, binary<O::Minimum>},
-      {"greater_equal", {{"a", {}}, {"b", {}}}, binary<O::GreaterEqual>},
       // Reductions.
       {"sum", {{"x", {}}, {"axis", kNone}, {"keepdims", 0.0}}, reduce<O::ReduceSum>},
       {"mean", {{"x", {}}, {"axis", kNone}, {"keepdims", 0.0}}, reduce<O::ReduceMean>},
@@ -618,6 +589,29 @@ const std::vector<BuiltinSpec>& builtinFunctions() {
       {"zeros", {{"shape", {}}}, filled<0>},
       {"ones", {{"shape", {}}}, filled<1>},
   };
+  return table;
+}
+
+// The builtins of the op table's entries, then those written here.
+std::vector<BuiltinSpec> allBuiltins() {
+  std::vector<BuiltinSpec> out;
+  for (const ir::OpDef& def : ir::allOps()) {
+    if (def.builtin.name.empty()) continue;
+    BuiltinSpec b{def.builtin.name, {}, tableOp, def.op};
+    if (def.arity == 1) b.params.push_back({"x", {}});
+    else b.params = {{"a", {}}, {"b", {}}};
+    for (const ir::AttrSpec& a : def.attrs)
+      if (a.fallback) b.params.push_back({a.name, *a.fallback});
+    out.push_back(std::move(b));
+  }
+  for (const BuiltinSpec& b : writtenBuiltins()) out.push_back(b);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<BuiltinSpec>& builtinFunctions() {
+  static const std::vector<BuiltinSpec> table = allBuiltins();
   return table;
 }
 

@@ -1,6 +1,7 @@
 // The built-in functions of the model language: one table, each entry with its parameters (defaults
-// included) and the C++ function that checks its arguments and adds its nodes. docs/language.md lists the
-// same entries with their shapes.
+// included) and the C++ function that checks its arguments and adds its nodes. The ops that map 1:1 to a
+// builtin (relu, exp, maximum, ...) come from the op table's entries (their `builtin`); the others are
+// written in functions.cpp. docs/language.md lists them all with their shapes.
 #pragma once
 
 #include <cmath>
@@ -26,6 +27,7 @@ struct CallSite {
   std::vector<const ast::Expr*> exprs;  // the argument as written; nullptr when defaulted
   std::vector<bool> given;              // false for an absent optional parameter
   const std::vector<ParamSpec>* params = nullptr;
+  std::optional<ir::Op> op = std::nullopt;  // the op of a builtin that maps 1:1 to one
 
   std::string_view param(std::size_t i) const { return (*params)[i].name; }
 
@@ -55,6 +57,7 @@ struct BuiltinSpec {
   std::string_view name;
   std::vector<ParamSpec> params;  // a fallback of kNone: optional without a value
   Value (*impl)(CallSite&);
+  std::optional<ir::Op> op = std::nullopt;  // for the builtins of the op table's entries
 };
 
 const std::vector<BuiltinSpec>& builtinFunctions();

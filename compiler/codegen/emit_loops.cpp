@@ -224,12 +224,12 @@ void KernelEmitter::emitCompute(const loop::Compute& c) {
     if (n.op == ir::Op::Constant) {
       v = ir::isFloat(n.type.dtype) ? fconst(n, n.scalar)
                                     : b_.getInt32(static_cast<std::uint32_t>(static_cast<std::int32_t>(n.scalar)));
-    } else if (n.op == ir::Op::Dropout || n.op == ir::Op::DropoutGrad) {  // the mask of the element's index
-      Value* x = known.at(n.operands[0]);
-      v = seed_ ? b_.CreateFMul(x, dropoutScale(n, eval(out->index))) : x;
     } else {
       std::vector<Value*> args;
       for (ir::NodeId o : n.operands) args.push_back(known.at(o));
+      // A stochastic op (dropout) gets the mask of the element's index as one more operand: drawn from the
+      // step's seed in a train step, all ones otherwise.
+      if (ir::opDef(n.op).flags & ir::kStochastic) args.push_back(seed_ ? dropoutScale(n, eval(out->index)) : fconst(n, 1.0));
       v = elementwiseValue(n, args);
     }
     known[id] = v;
@@ -262,17 +262,17 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
 void KernelEmitter::emitNodePrim(const loop::Prim& p) {
   const ir::Node& n = g_.node(p.nodes[0]);
   switch (kernel_->kind) {
-    case Kernel::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
-    case Kernel::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
-    case Kernel::Gemm:
-    case Kernel::GemmEpilogue:
-    case Kernel::GemmBiasGradient: {  // f64: plain loops over the chunk's rows
+    case ir::KernelKind::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
+    case ir::KernelKind::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
+    case ir::KernelKind::Gemm:
+    case ir::KernelKind::GemmEpilogue:
+    case ir::KernelKind::GemmBiasGradient: {  // f64: plain loops over the chunk's rows
       const loop::Product& q = p.product;
       return emitGemmNaive({address(q.a), address(q.b), address(q.c), elem(n.type.dtype), eval(q.M), eval(q.N),
                             eval(q.K), q.transA, q.transB, q.accumulate},
                            eval(p.j0), eval(p.j1));
     }
-    case Kernel::CrossEntropyFused: {
+    case ir::KernelKind::SoftmaxCrossEntropy: {
       const lower::FusedKernel& f = program_.fused[static_cast<std::size_t>(kernel_->fused)];
       const ir::Node* grad = nullptr;
       const ir::Node* softmax = nullptr;
@@ -282,15 +282,16 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
       }
       return emitCrossEntropyFused(n, grad, softmax);
     }
-    case Kernel::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
-    case Kernel::Softmax: return emitSoftmaxFamily(n);
-    case Kernel::Reduction: return emitReduce(n);
-    case Kernel::Loss: return emitLoss(n);
-    case Kernel::Layout: return emitLayout(n);
-    case Kernel::Gather: return emitGather(n);
-    case Kernel::Fill:
-    case Kernel::Elementwise:
-    case Kernel::ElementwiseChain: break;
+    case ir::KernelKind::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
+    case ir::KernelKind::Softmax: return emitSoftmaxFamily(n);
+    case ir::KernelKind::Reduction: return emitReduce(n);
+    case ir::KernelKind::Loss: return emitLoss(n);
+    case ir::KernelKind::Layout: return emitLayout(n);
+    case ir::KernelKind::Gather: return emitGather(n);
+    case ir::KernelKind::None:
+    case ir::KernelKind::Fill:
+    case ir::KernelKind::Elementwise:
+    case ir::KernelKind::ElementwiseChain: break;
   }
   throw std::logic_error("codegen: no node primitive for this kernel kind");
 }

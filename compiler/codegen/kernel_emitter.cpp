@@ -37,7 +37,7 @@ void KernelEmitter::emit() {
   for (std::size_t i = 0; i < plan_.symbols.size(); ++i)
     syms_[plan_.symbols[i]] = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, i), plan_.symbols[i]);
   bool random = false;
-  for (const ir::Node& n : g_.nodes) random = random || (ir::opInfo(n.op).flags & ir::kStochastic);
+  for (const ir::Node& n : g_.nodes) random = random || (ir::opDef(n.op).flags & ir::kStochastic);
   if (training_ && random)  // the ABI's extra sym_dims entry: a fresh seed for every train step
     seed_ = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, plan_.symbols.size()), "seed");
 

@@ -27,6 +27,8 @@ inline constexpr int kGemmRows = 6;
 inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
 
 class KernelEmitter {
+  class CodeEmitter;  // the op table's formulas over LLVM values (kernels_elementwise.cpp)
+
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
                 const lower::MemoryPlan& memory, const KernelProgram& program, int vectorFloats, bool training);

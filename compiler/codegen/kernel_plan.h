@@ -8,30 +8,14 @@
 #include <vector>
 
 #include "compiler/codegen/loop_ir.h"
+#include "compiler/ir/kernel_kind.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
 
 struct Kernel {
-  enum Kind {
-    Fill,               // a constant
-    Elementwise,        // one elementwise op
-    ElementwiseChain,   // fused elementwise ops, one loop
-    Reduction,          // reduce_*, count, sum_to
-    Softmax,            // softmax, log_softmax and their gradients
-    CrossEntropy,       // cross_entropy or its gradient alone
-    CrossEntropyFused,  // cross_entropy with its gradient and/or softmax
-    Loss,               // mse, bce_with_logits, soft_cross_entropy
-    Layout,             // reshape, transpose, concat, slice
-    Gather,             // gather and its gradient
-    Gemm,               // matmul, matmul_tn, matmul_nt
-    GemmEpilogue,       // a GEMM with elementwise ops applied to its rows
-    GemmBiasGradient,   // matmul_tn with the column sums of its dy
-    Convolution,
-    Pooling,
-  };
-  Kind kind;
+  ir::KernelKind kind;
   std::vector<ir::NodeId> nodes;  // computed by this kernel, in order
   int fused = -1;                 // its entry in KernelProgram::fused, or -1 for a single node
 };
@@ -40,9 +24,6 @@ struct KernelProgram {
   std::vector<lower::FusedKernel> fused;
   std::vector<Kernel> kernels;  // in execution order
 };
-
-// The kind of kernel that computes one node alone; Input and Param need none (Fill stands in: never asked).
-Kernel::Kind kernelKind(ir::Op op);
 
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
 // alone in node order.

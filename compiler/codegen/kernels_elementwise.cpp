@@ -1,8 +1,87 @@
-// The formulas of elementwise ops at one element; their loops come from the kernel's loop nest (loop_schedule.cpp).
+// Elementwise ops at one element: the op table's formula of each op (compiler/ir/ops/), instantiated over
+// LLVM values. Their loops come from the kernel's loop nest (loop_schedule.cpp).
+#include <fmt/format.h>
+
+#include <stdexcept>
+
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/ir/dropout_mask.h"
 
 namespace sinter::codegen {
+
+// Each operation of a formula over ir::Code becomes an instruction at the emitter's insertion point: float
+// or integer by the operand's type, and the vectorizable exp, log, log1p, tanh and erf of vector_math.cpp.
+class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
+ public:
+  explicit CodeEmitter(KernelEmitter& e) : e_(e), b_(e.b_) {}
+
+  void* constant(void* like, double v) override {
+    llvm::Type* t = value(like)->getType();
+    if (t->isFloatingPointTy()) return llvm::ConstantFP::get(t, v);
+    return llvm::ConstantInt::get(t, static_cast<std::uint64_t>(static_cast<std::int64_t>(v)), true);
+  }
+
+  void* apply(Fn1 f, void* xp) override {
+    Value* x = value(xp);
+    const bool fp = x->getType()->isFloatingPointTy();
+    switch (f) {
+      case Fn1::Neg: return fp ? b_.CreateFNeg(x) : b_.CreateNeg(x);
+      case Fn1::Exp: return e_.vexp(x);
+      case Fn1::Log: return e_.vlog(x);
+      case Fn1::Log1p: return e_.vlog1p(x);
+      case Fn1::Sqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
+      case Fn1::Abs:
+        return fp ? b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x)
+                  : b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
+      case Fn1::Tanh: return e_.vtanh(x);
+      case Fn1::Erf: return e_.verf(x);
+    }
+    throw std::logic_error("codegen: unknown function of a formula");
+  }
+
+  void* apply(Fn2 f, void* ap, void* bp) override {
+    Value *a = value(ap), *b = value(bp);
+    const bool fp = a->getType()->isFloatingPointTy();
+    switch (f) {
+      case Fn2::Add: return fp ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
+      case Fn2::Sub: return fp ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
+      case Fn2::Mul: return fp ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
+      case Fn2::Div: return fp ? b_.CreateFDiv(a, b) : b_.CreateSDiv(a, b);
+      case Fn2::Pow: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::pow, a, b);
+      case Fn2::MaxNum:
+        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, a, b) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, b);
+      case Fn2::MinNum:
+        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, a, b) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, b);
+    }
+    throw std::logic_error("codegen: unknown operation of a formula");
+  }
+
+  void* compare(Cmp c, void* ap, void* bp) override {
+    Value *a = value(ap), *b = value(bp);
+    if (a->getType()->isFloatingPointTy()) {
+      switch (c) {
+        case Cmp::Lt: return b_.CreateFCmpOLT(a, b);
+        case Cmp::Le: return b_.CreateFCmpOLE(a, b);
+        case Cmp::Gt: return b_.CreateFCmpOGT(a, b);
+        case Cmp::Ge: return b_.CreateFCmpOGE(a, b);
+      }
+    }
+    switch (c) {
+      case Cmp::Lt: return b_.CreateICmpSLT(a, b);
+      case Cmp::Le: return b_.CreateICmpSLE(a, b);
+      case Cmp::Gt: return b_.CreateICmpSGT(a, b);
+      case Cmp::Ge: return b_.CreateICmpSGE(a, b);
+    }
+    throw std::logic_error("codegen: unknown comparison of a formula");
+  }
+
+  void* select(void* c, void* a, void* b) override { return b_.CreateSelect(value(c), value(a), value(b)); }
+
+ private:
+  static Value* value(void* p) { return static_cast<Value*>(p); }
+  KernelEmitter& e_;
+  llvm::IRBuilder<>& b_;
+};
 
 // ir::dropoutScale (compiler/ir/dropout_mask.h) in IR: the same hash, so that generated code and the
 // interpreter draw the same mask.
@@ -20,63 +99,13 @@ Value* KernelEmitter::dropoutScale(const ir::Node& n, Value* index) {
   return b_.CreateSelect(keep, fconst(t, 1.0 / (1.0 - p)), fconst(t, 0));
 }
 
-// The scalar formula of each elementwise op (the interpreter's ref::unary/binary say the same in f64).
 Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Value*>& v) {
-  using llvm::Intrinsic::ID;
-  const bool isF = ir::isFloat(n.type.dtype);
-  Value* zero = isF ? fconst(n, 0) : b_.getInt32(0);
-  auto intrinsic = [&](ID id, Value* x) { return b_.CreateUnaryIntrinsic(id, x); };
-  auto sigmoid = [&](Value* x) {
-    return b_.CreateFDiv(fconst(n, 1), b_.CreateFAdd(fconst(n, 1), vexp(b_.CreateFNeg(x))));
-  };
-  switch (n.op) {
-    case ir::Op::Neg: return isF ? b_.CreateFNeg(v[0]) : b_.CreateNeg(v[0]);
-    case ir::Op::Exp: return vexp(v[0]);
-    case ir::Op::Log: return vlog(v[0]);
-    case ir::Op::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, v[0]);
-    case ir::Op::Abs: return intrinsic(llvm::Intrinsic::fabs, v[0]);
-    case ir::Op::Sign:
-      return b_.CreateFSub(b_.CreateUIToFP(b_.CreateFCmpOGT(v[0], zero), v[0]->getType()),
-                           b_.CreateUIToFP(b_.CreateFCmpOLT(v[0], zero), v[0]->getType()));
-    case ir::Op::Sigmoid: return sigmoid(v[0]);
-    case ir::Op::Tanh: return vtanh(v[0]);
-    case ir::Op::Relu: return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0], zero);
-    case ir::Op::LeakyRelu:
-      return b_.CreateSelect(b_.CreateFCmpOGT(v[0], zero), v[0],
-                             b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
-    case ir::Op::Gelu: {  // x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2
-      Value* phi = b_.CreateFMul(fconst(n, 0.5),
-                                 b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(v[0], fconst(n, 0.7071067811865476)))));
-      return b_.CreateFMul(v[0], phi);
-    }
-    case ir::Op::Softplus: {  // max(x, 0) + log1p(e^-|x|): no overflow for large |x|
-      Value* tail = vlog1p(vexp(b_.CreateFNeg(intrinsic(llvm::Intrinsic::fabs, v[0]))));
-      return b_.CreateFAdd(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, v[0], zero), tail);
-    }
-    case ir::Op::StopGradient:
-    case ir::Op::Broadcast: return v[0];
-    case ir::Op::Add: return isF ? b_.CreateFAdd(v[0], v[1]) : b_.CreateAdd(v[0], v[1]);
-    case ir::Op::Sub: return isF ? b_.CreateFSub(v[0], v[1]) : b_.CreateSub(v[0], v[1]);
-    case ir::Op::Mul: return isF ? b_.CreateFMul(v[0], v[1]) : b_.CreateMul(v[0], v[1]);
-    case ir::Op::Div: return isF ? b_.CreateFDiv(v[0], v[1]) : b_.CreateSDiv(v[0], v[1]);
-    case ir::Op::Pow: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::pow, v[0], v[1]);
-    case ir::Op::Maximum: return b_.CreateSelect(b_.CreateFCmpOGE(v[0], v[1]), v[0], v[1]);
-    case ir::Op::Minimum: return b_.CreateSelect(b_.CreateFCmpOLE(v[0], v[1]), v[0], v[1]);
-    case ir::Op::GreaterEqual: return b_.CreateSelect(b_.CreateFCmpOGE(v[0], v[1]), fconst(n, 1), zero);
-    case ir::Op::ReluGrad: return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0], zero);  // (dy, x)
-    case ir::Op::LeakyReluGrad:
-      return b_.CreateSelect(b_.CreateFCmpOGT(v[1], zero), v[0],
-                             b_.CreateFMul(v[0], fconst(n, n.attrs.getFloat("alpha"))));
-    case ir::Op::GeluGrad: {  // dy (Φ(x) + x φ(x))
-      Value* x = v[1];
-      Value* cdf = b_.CreateFMul(fconst(n, 0.5),
-                                 b_.CreateFAdd(fconst(n, 1), verf(b_.CreateFMul(x, fconst(n, 0.7071067811865476)))));
-      Value* pdf =
-          b_.CreateFMul(fconst(n, 0.3989422804014327), vexp(b_.CreateFMul(fconst(n, -0.5), b_.CreateFMul(x, x))));
-      return b_.CreateFMul(v[0], b_.CreateFAdd(cdf, b_.CreateFMul(x, pdf)));
-    }
-    default: throw std::logic_error("codegen: not an elementwise op");
-  }
+  const ir::ScalarFormula& f = ir::opDef(n.op).scalar;
+  if (!f) throw std::logic_error(fmt::format("codegen: {} has no scalar formula", ir::opName(n.op)));
+  CodeEmitter builder(*this);
+  std::vector<ir::Code> operands;
+  for (Value* x : v) operands.push_back({&builder, x});
+  return static_cast<Value*>(f.code(n.attrs, operands.data()).value);
 }
 
 }  // namespace sinter::codegen

@@ -57,8 +57,8 @@ bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
   const ir::Node& last = g.node(k.nodes.back());
   for (ir::NodeId id : k.nodes) {
     const ir::Node& n = g.node(id);
-    if (!ir::isFloat(n.type.dtype) || (opInfo(n.op).flags & ir::kStochastic)) return false;
-    if ((opInfo(n.op).flags & ir::kElementwise) && n.type.shape != last.type.shape) return false;
+    if (!ir::isFloat(n.type.dtype) || (opDef(n.op).flags & ir::kStochastic)) return false;
+    if ((opDef(n.op).flags & ir::kElementwise) && n.type.shape != last.type.shape) return false;
   }
   // A bias gradient: sum_to(dy) of a matrix dy[B, N] down to N values, beside a 2-D matmul_tn(x, dy).
   if (const ir::Node* s = memberOf(g, k, ir::Op::SumTo)) {

@@ -62,7 +62,7 @@ bool vectorizes(const ir::Graph& g, const std::vector<ir::NodeId>& ops) {
   return std::none_of(ops.begin(), ops.end(), [&](ir::NodeId id) {
     const ir::Node& n = g.node(id);
     const bool libm =
-        (ir::opInfo(n.op).flags & ir::kTranscendental) && (n.type.dtype == ir::DType::F64 || n.op == ir::Op::Pow);
+        (ir::opDef(n.op).flags & ir::kTranscendental) && (n.type.dtype == ir::DType::F64 || n.op == ir::Op::Pow);
     return libm || (n.op == ir::Op::Div && !ir::isFloat(n.type.dtype));
   });
 }
@@ -528,16 +528,17 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
   };
   loop::Nest nest;
   switch (k.kind) {
-    case Kernel::Fill:
+    case ir::KernelKind::None: break;  // arguments: never a kernel
+    case ir::KernelKind::Fill:
       if (n.op == ir::Op::Constant) nest.body = elementwiseNest(g, {n.id}, {n.id}, {}, n.type.shape, t.lanes);
       break;
-    case Kernel::Elementwise: {
+    case ir::KernelKind::Elementwise: {
       std::vector<Load> loads;
       for (ir::NodeId o : n.operands) loads.push_back(plainLoad(g, o, n.type.shape));
       nest.body = elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes);
       break;
     }
-    case Kernel::ElementwiseChain: {
+    case ir::KernelKind::ElementwiseChain: {
       // Slice members are read in place: loads of the sliced node, not ops.
       const ir::Shape& shape = g.node(fused->nodes.back()).type.shape;
       std::vector<ir::NodeId> ops;
@@ -551,13 +552,13 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
       nest.body = elementwiseNest(g, ops, fused->stored, loads, shape, t.lanes);
       break;
     }
-    case Kernel::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
-    case Kernel::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
-    case Kernel::GemmBiasGradient:
+    case ir::KernelKind::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
+    case ir::KernelKind::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
+    case ir::KernelKind::GemmBiasGradient:
       nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes);
       break;
-    case Kernel::Convolution: nest.body = convNest(g, n, t.lanes); break;
-    case Kernel::Pooling: {
+    case ir::KernelKind::Convolution: nest.body = convNest(g, n, t.lanes); break;
+    case ir::KernelKind::Pooling: {
       const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
       const ir::Shape& xs = grad ? n.type.shape : g.node(n.operands[0]).type.shape;
       const ir::Shape& ys = grad ? g.node(n.operands[0]).type.shape : n.type.shape;
@@ -572,7 +573,7 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
       nest.body.push_back(Stmt::of(std::move(par)));
       break;
     }
-    case Kernel::CrossEntropyFused: {
+    case ir::KernelKind::SoftmaxCrossEntropy: {
       const ir::Node* ce = find(ir::Op::CrossEntropy);
       nest.body = nodeKernel(*ce, fmt::format("rows of {}: max, sum of exponentials, then one pass for the loss{}{}",
                                               dims(g.node(ce->operands[0]).type.shape),
@@ -580,19 +581,19 @@ loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, cons
                                               find(ir::Op::Softmax) ? ", the softmax" : ""));
       break;
     }
-    case Kernel::CrossEntropy:
-    case Kernel::Softmax:
+    case ir::KernelKind::CrossEntropy:
+    case ir::KernelKind::Softmax:
       nest.body =
           nodeKernel(n, fmt::format("rows of {}: max, sum of exponentials, then one pass over the row",
                                     dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape)));
       break;
-    case Kernel::Reduction:
+    case ir::KernelKind::Reduction:
       nest.body =
           nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape)));
       break;
-    case Kernel::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
-    case Kernel::Layout: nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape))); break;
-    case Kernel::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;
+    case ir::KernelKind::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
+    case ir::KernelKind::Layout: nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape))); break;
+    case ir::KernelKind::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;
   }
   return nest;
 }

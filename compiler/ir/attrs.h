@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <map>
 #include <string>
 #include <variant>
@@ -17,10 +19,19 @@ enum class AttrKind { Int, Float, Ints };
 struct AttrSpec {
   const char* name;
   AttrKind kind;
+  // The value a builtin of the language passes when the call leaves it out (leaky_relu's alpha = 0.01);
+  // none: the argument is required.
+  std::optional<double> fallback = std::nullopt;
 };
 
 class Attrs {
  public:
+  // Attrs::of({{"axis", 1}, {"keepdims", 0}})
+  static Attrs of(std::initializer_list<std::pair<const std::string, AttrValue>> values) {
+    Attrs a;
+    a.values_ = values;
+    return a;
+  }
   void set(const std::string& name, AttrValue v) { values_[name] = std::move(v); }
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   // Typed getters; they throw std::logic_error when the attribute is missing or of another kind.

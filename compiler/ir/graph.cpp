@@ -21,7 +21,7 @@ std::string initStr(const Init& i) {
 }
 
 NodeId Graph::add(Node n) {
-  const OpInfo& info = opInfo(n.op);
+  const OpDef& info = opDef(n.op);
   if (info.arity < 0 ? n.operands.empty() : static_cast<int>(n.operands.size()) != info.arity)
     throw std::logic_error(fmt::format("{} takes {} operands, got {}", info.name, info.arity, n.operands.size()));
   std::vector<TensorType> types;

@@ -4,7 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ir/op_table.h"
+#include "compiler/ir/attrs.h"
+#include "compiler/ir/op.h"
 #include "compiler/ir/types.h"
 
 namespace sinter::ir {
@@ -77,3 +78,6 @@ std::string print(const Graph& g);
 std::string quote(const std::string& s);
 
 }  // namespace sinter::ir
+
+// Most users of the graph ask the op table about its nodes; it needs Node and Graph defined first.
+#include "compiler/ir/op_table.h"  // IWYU pragma: export

@@ -8,23 +8,9 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "compiler/ir/tensor.h"
 
 namespace sinter::ir {
-
-struct Tensor {
-  std::vector<std::int64_t> shape;
-  std::vector<double> data;  // row-major; integer tensors hold whole numbers
-
-  static Tensor zeros(std::vector<std::int64_t> shape);
-  std::int64_t numel() const;
-};
-
-// How random ops behave: dropout drops only while training, with masks drawn from `seed` (the value the
-// training driver passes a train step in sym_dims[num_syms]).
-struct RunMode {
-  bool training = true;
-  std::uint64_t seed = 0;
-};
 
 // Evaluates every node of g. args maps input and param names to values; symbolic dimensions are
 // bound from the arguments' shapes. Returns the value of every node (index = node id). Throws

@@ -371,7 +371,7 @@ class Parser {
   // attrs ::= '{' [name '=' value (',' name '=' value)*] '}'    value ::= number | '[' [integer (',' integer)*] ']'
   // Names and kinds come from the op table; an integer where a float is due is read as that float.
   void attrs(StmtText& s) {
-    const OpInfo& info = opInfo(s.node.op);
+    const OpDef& info = opDef(s.node.op);
     expectPunct('{');
     while (!isPunct('}')) {
       if (!s.node.attrs.all().empty()) expectPunct(',');
@@ -422,7 +422,7 @@ class Parser {
     if (*op == Op::Input || *op == Op::Param)
       fail(opTok, fmt::format("{}s are declared in the graph's header", opTok.text));
     s.node.op = *op;
-    const OpInfo& info = opInfo(*op);
+    const OpDef& info = opDef(*op);
     if (*op == Op::Constant) {
       s.node.scalar = number();
     } else {
@@ -651,7 +651,7 @@ class Parser {
     for (Node& n : g.nodes) {
       if (stmtAt[static_cast<std::size_t>(n.id)] == SIZE_MAX) continue;
       const StmtText& s = gt.stmts[stmtAt[static_cast<std::size_t>(n.id)]];
-      const OpInfo& info = opInfo(n.op);
+      const OpDef& info = opDef(n.op);
       std::vector<TensorType> types;
       for (NodeId o : n.operands) types.push_back(g.nodes[static_cast<std::size_t>(o)].type);
       TensorType out;

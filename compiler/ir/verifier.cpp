@@ -18,7 +18,7 @@ std::vector<std::string> verify(const Graph& g) {
       errs.push_back(fmt::format("node at index {} has id {}", i, n.id));
       continue;
     }
-    const OpInfo& info = opInfo(n.op);
+    const OpDef& info = opDef(n.op);
     if (info.arity < 0 ? n.operands.empty() : static_cast<int>(n.operands.size()) != info.arity) {
       bad(n, info.arity < 0 ? std::string("expects at least one operand")
                             : fmt::format("expects {} operands, has {}", info.arity, n.operands.size()));

@@ -120,7 +120,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
     // In place: an elementwise op may write over an operand of its own size that it reads last. In a
     // fused kernel the operand must have no other reader: the kernel's other members (a GEMM on other
     // threads among them) read it while this one writes.
-    if (opInfo(node.op).flags & ir::kElementwise) {
+    if (opDef(node.op).flags & ir::kElementwise) {
       for (ir::NodeId o : node.operands) {
         const std::size_t oi = static_cast<std::size_t>(o);
         const bool lastReader =

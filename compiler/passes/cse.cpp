@@ -47,7 +47,7 @@ bool eliminateCommonSubexpressions(ir::Graph& g) {
   // are found in the same sweep.
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
-    if (n.op == ir::Op::Input || n.op == ir::Op::Param || opInfo(n.op).flags & ir::kStochastic) continue;
+    if (n.op == ir::Op::Input || n.op == ir::Op::Param || opDef(n.op).flags & ir::kStochastic) continue;
     const std::size_t h = hashNode(n);
     auto [b, e] = seen.equal_range(h);
     auto same = std::find_if(b, e, [&](const auto& kv) { return sameValue(g.node(kv.second), n); });

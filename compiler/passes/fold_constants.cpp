@@ -60,7 +60,7 @@ bool foldConstants(ir::Graph& g) {
   bool changed = false;
   // Topological order: a folded node is a constant by the time its users are visited.
   for (ir::Node& n : g.nodes) {
-    if (opInfo(n.op).flags & (ir::kLeaf | ir::kStochastic) || n.operands.empty()) continue;  // dropout differs per step
+    if (opDef(n.op).flags & (ir::kLeaf | ir::kStochastic) || n.operands.empty()) continue;  // dropout differs per step
     bool allConstant = true;
     for (ir::NodeId o : n.operands) allConstant &= g.node(o).op == ir::Op::Constant;
     if (!allConstant) continue;

@@ -12,7 +12,7 @@ using ir::NodeId;
 using ir::Op;
 
 bool isGemm(Op op) { return op == Op::MatMul || op == Op::MatMulTN || op == Op::MatMulNT; }
-bool isElementwise(const ir::Node& n) { return (opInfo(n.op).flags & ir::kElementwise) != 0; }
+bool isElementwise(const ir::Node& n) { return (opDef(n.op).flags & ir::kElementwise) != 0; }
 
 class Grouper {
  public:
@@ -85,7 +85,7 @@ class Grouper {
     if (NodeId s = soleUser(cur); fits(s)) return s;
     NodeId only = -1;
     for (NodeId u : users_[static_cast<std::size_t>(cur)]) {
-      if (!fits(u) || opInfo(g_.node(u).op).arity != 1) continue;
+      if (!fits(u) || opDef(g_.node(u).op).arity != 1) continue;
       if (only >= 0 && only != u) return -1;
       only = u;
     }
@@ -136,7 +136,7 @@ class Grouper {
   // save a pass over memory.
   void elementwiseChains() {
     auto chainable = [&](const ir::Node& n) {
-      return isElementwise(n) && ir::isFloat(n.type.dtype) && !(opInfo(n.op).flags & ir::kStochastic);
+      return isElementwise(n) && ir::isFloat(n.type.dtype) && !(opDef(n.op).flags & ir::kStochastic);
     };
     // A slice of a floating-point value can start a chain: the kernel then reads the sliced elements where
     // they are (an LSTM's gates, slices of one product), instead of a copy.
@@ -184,7 +184,7 @@ std::vector<FusionGroup> findFusionGroups(const ir::Graph& g) { return Grouper(g
 
 std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& groups) {
   std::size_t computed = 0, grouped = 0;
-  for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
+  for (const ir::Node& n : g.nodes) computed += !(opDef(n.op).flags & ir::kLeaf);
   std::string out = fmt::format("// fusion groups of @{}\n", g.name);
   for (std::size_t i = 0; i < groups.size(); ++i) {
     std::string members, stores;

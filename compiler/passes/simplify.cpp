@@ -52,7 +52,7 @@ class Simplifier {
   bool run() {
     bool changed = false;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
-      if (opInfo(g_.nodes[i].op).flags & ir::kLeaf) continue;
+      if (opDef(g_.nodes[i].op).flags & ir::kLeaf) continue;
       // In-place rewrites can enable further rules on the same node; a replacement ends its turn.
       for (int round = 0; round < 8; ++round) {
         const Outcome o = simplify(static_cast<NodeId>(i));
@@ -77,7 +77,7 @@ class Simplifier {
     std::vector<ir::TensorType> types;
     for (NodeId o : candidate.operands) types.push_back(at(o).type);
     ir::TensorType out;
-    if (!opInfo(op).typeRule(candidate, types, out).empty() || !(out == candidate.type)) return Outcome::None;
+    if (!opDef(op).typeRule(candidate, types, out).empty() || !(out == candidate.type)) return Outcome::None;
     g_.node(id) = std::move(candidate);
     return Outcome::Rewritten;
   }

@@ -46,7 +46,7 @@ std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGr
     for (const lower::FusedKernel& k : kernels)
       if (k.nodes == groups[i].nodes) fused += fmt::format("{}{}", fused.empty() ? "" : ", ", i);
   for (const lower::FusedKernel& k : kernels) members += k.nodes.size();
-  for (const ir::Node& n : g.nodes) computed += !(opInfo(n.op).flags & ir::kLeaf);
+  for (const ir::Node& n : g.nodes) computed += !(opDef(n.op).flags & ir::kLeaf);
   return fmt::format(
       "// code generation fuses group{} {}; the rest run one kernel per node: {} kernels for {} computed nodes\n",
       kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "compiler/ir/op_table.h"
 #include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
 
@@ -119,6 +120,9 @@ int main(int argc, char** argv) {
   addJitFlags(benchCmd, bench.codegen);
   sinter::tool::addBenchFlags(benchCmd, bench);
 
+  CLI::App* opsCmd = app.add_subcommand(
+      "ops", "Print the op reference of the Graph IR (docs/ir.md's, generated from the op table) as Markdown");
+
   // `sinter train MODEL -- FLAGS`: everything after "--" belongs to the training driver, --help included.
   std::vector<std::string> driverArgs;
   if (argc > 1 && std::string(argv[1]) == "train")
@@ -147,6 +151,10 @@ int main(int argc, char** argv) {
     if (*plotCmd) return sinter::tool::runPlot(path, plotOutput);
     if (*runCmd) return sinter::tool::runModel(path, run);
     if (*benchCmd) return sinter::tool::runBench(path, bench);
+    if (*opsCmd) {
+      fmt::print("{}", sinter::ir::opReference());
+      return 0;
+    }
     if (*train) {
       std::vector<std::string> extra = train->remaining();
       extra.insert(extra.end(), driverArgs.begin(), driverArgs.end());

@@ -4,214 +4,13 @@
 #include <functional>
 #include <random>
 
-#include "compiler/autodiff/gradcheck.h"
-#include "jit_harness.h"
+#include "op_cases.h"
 
 using namespace sinter;
 using ir::Attrs;
 using ir::Op;
 
-namespace {
-
-struct Builder {
-  ir::Graph g;
-  std::map<std::string, std::int64_t> indexRanges;  // i32 inputs and their value range
-
-  ir::NodeId P(const std::string& name, std::vector<ir::Dim> shape) {
-    return g.addParam(name, test::f32(std::move(shape)), {});
-  }
-  ir::NodeId I32(const std::string& name, std::vector<ir::Dim> shape, std::int64_t range) {
-    indexRanges[name] = range;
-    return g.addInput(name, {ir::DType::I32, std::move(shape)});
-  }
-  ir::NodeId op(Op o, std::vector<ir::NodeId> xs, Attrs a = {}) { return g.addOp(o, std::move(xs), std::move(a)); }
-  ir::NodeId typed(Op o, std::vector<ir::NodeId> xs, ir::TensorType t, Attrs a = {}) {
-    return g.addTyped(o, std::move(xs), std::move(t), std::move(a));
-  }
-  // A positive value: softplus(x) + 0.1, for log, sqrt, pow and division.
-  ir::NodeId pos(ir::NodeId x) { return op(Op::Add, {op(Op::Softplus, {x}), g.addConstant(0.1, test::f32({}))}); }
-};
-
-Attrs attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> kv) {
-  Attrs a;
-  for (const auto& [k, v] : kv) a.set(k, v);
-  return a;
-}
-using Ints = std::vector<std::int64_t>;
-ir::Dim d(std::int64_t n) { return ir::Dim::fixed(n); }
-
-struct OpCase {
-  const char* name;
-  std::function<ir::NodeId(Builder&)> build;
-  bool gradMatches = true;  // false for stop_gradient: its gradient is zero by definition, not by calculus
-};
-
-std::vector<OpCase> cases() {
-  auto unary = [](Op o, Attrs a = {}) { return [o, a](Builder& b) { return b.op(o, {b.P("x", {d(3), d(5)})}, a); }; };
-  auto positive = [](Op o) { return [o](Builder& b) { return b.op(o, {b.pos(b.P("x", {d(3), d(5)}))}); }; };
-  auto binary = [](Op o, std::vector<ir::Dim> sa, std::vector<ir::Dim> sb, bool posB = false) {
-    return [=](Builder& b) {
-      ir::NodeId y = b.P("b", sb);
-      return b.op(o, {o == Op::Pow ? b.pos(b.P("a", sa)) : b.P("a", sa), posB ? b.pos(y) : y});
-    };
-  };
-  auto reduce = [](Op o, Ints axes, std::int64_t keep) {
-    return [=](Builder& b) {
-      return b.op(o, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"axes", axes}, {"keepdims", keep}}));
-    };
-  };
-  auto conv = [](Builder& b) {
-    return b.op(Op::Conv2D, {b.P("x", {d(2), d(3), d(7), d(6)}), b.P("w", {d(4), d(3), d(3), d(2)})},
-                attrs({{"stride", Ints{2, 1}}, {"padding", Ints{1, 0}}, {"dilation", Ints{1, 2}}}));
-  };
-  auto pool = [](Op o, Ints k, Ints s, Ints p) {
-    return [=](Builder& b) {
-      return b.op(o, {b.P("x", {d(2), d(2), d(6), d(5)})}, attrs({{"kernel", k}, {"stride", s}, {"padding", p}}));
-    };
-  };
-  return {
-      {"neg", unary(Op::Neg)},
-      {"exp", unary(Op::Exp)},
-      {"log", positive(Op::Log)},
-      {"sqrt", positive(Op::Sqrt)},
-      {"abs", unary(Op::Abs)},
-      {"sign", unary(Op::Sign)},
-      {"sigmoid", unary(Op::Sigmoid)},
-      {"tanh", unary(Op::Tanh)},
-      {"relu", unary(Op::Relu)},
-      {"leaky_relu", unary(Op::LeakyRelu, attrs({{"alpha", 0.1}}))},
-      {"gelu", unary(Op::Gelu)},
-      {"softplus", unary(Op::Softplus)},
-      {"stop_gradient", unary(Op::StopGradient), false},
-      {"dropout", unary(Op::Dropout, attrs({{"p", 0.3}, {"salt", std::int64_t{5}}}))},
-      {"add (broadcast)", binary(Op::Add, {d(3), d(4)}, {d(4)})},
-      {"sub (both broadcast)", binary(Op::Sub, {d(3), d(1)}, {d(1), d(4)})},
-      {"mul (rank 3 by rank 2)", binary(Op::Mul, {d(2), d(3), d(4)}, {d(3), d(1)})},
-      {"div", binary(Op::Div, {d(3), d(4)}, {d(4)}, true)},
-      {"pow", binary(Op::Pow, {d(3), d(4)}, {d(4)})},
-      {"maximum", binary(Op::Maximum, {d(3), d(4)}, {d(4)})},
-      {"minimum", binary(Op::Minimum, {d(3), d(4)}, {d(3), d(4)})},
-      {"greater_equal", binary(Op::GreaterEqual, {d(3), d(4)}, {d(4)})},
-      {"add with a symbolic batch",
-       [](Builder& b) {
-         return b.op(Op::Add,
-                     {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}), b.P("b", {d(4)})});
-       }},
-      {"reduce_sum", reduce(Op::ReduceSum, {1}, 0)},
-      {"reduce_mean keepdims", reduce(Op::ReduceMean, {0, 2}, 1)},
-      {"reduce_max", reduce(Op::ReduceMax, {1}, 0)},
-      {"reduce_sum over everything", reduce(Op::ReduceSum, {0, 1, 2}, 0)},
-      {"count",
-       [](Builder& b) {
-         return b.op(Op::Mul, {b.op(Op::Count, {b.P("x", {d(2), d(3)})}, attrs({{"axes", Ints{1}}})), b.P("s", {})});
-       }},
-      {"sum_to",
-       [](Builder& b) {
-         return b.typed(Op::SumTo, {b.P("x", {d(3), d(4)})}, test::f32({d(1), d(4)}));
-       }},
-      {"broadcast",
-       [](Builder& b) {
-         return b.typed(Op::Broadcast, {b.P("x", {d(4)})}, test::f32({d(3), d(4)}));
-       }},
-      {"softmax axis 1",
-       [](Builder& b) {
-         return b.op(Op::Softmax, {b.P("x", {d(2), d(5), d(3)})}, attrs({{"axis", std::int64_t{1}}}));
-       }},
-      {"log_softmax axis 2",
-       [](Builder& b) {
-         return b.op(Op::LogSoftmax, {b.P("x", {d(2), d(3), d(5)})}, attrs({{"axis", std::int64_t{2}}}));
-       }},
-      {"reshape",
-       [](Builder& b) {
-         return b.typed(Op::Reshape, {b.P("x", {d(2), d(3), d(4)})}, test::f32({d(6), d(4)}));
-       }},
-      {"transpose",
-       [](Builder& b) {
-         return b.op(Op::Transpose, {b.P("x", {d(2), d(3), d(4)})}, attrs({{"perm", Ints{2, 0, 1}}}));
-       }},
-      {"concat",
-       [](Builder& b) {
-         return b.op(Op::Concat, {b.P("a", {d(2), d(3)}), b.P("b", {d(2), d(5)}), b.P("c", {d(2), d(1)})},
-                     attrs({{"axis", std::int64_t{1}}}));
-       }},
-      {"slice with step",
-       [](Builder& b) {
-         return b.op(Op::Slice, {b.P("x", {d(3), d(8)})},
-                     attrs({{"axis", std::int64_t{1}},
-                            {"start", std::int64_t{1}},
-                            {"end", std::int64_t{7}},
-                            {"step", std::int64_t{2}}}));
-       }},
-      {"gather (embedding)",
-       [](Builder& b) {
-         return b.op(Op::Gather, {b.P("table", {d(5), d(3)}), b.I32("idx", {d(2), d(4)}, 5)});
-       }},
-      {"matmul", binary(Op::MatMul, {d(3), d(4)}, {d(4), d(5)})},
-      {"matmul batched, broadcast b", binary(Op::MatMul, {d(2), d(3), d(4)}, {d(4), d(5)})},
-      {"matmul batched", binary(Op::MatMul, {d(2), d(3), d(4)}, {d(2), d(4), d(5)})},
-      {"matmul_tn", binary(Op::MatMulTN, {d(4), d(3)}, {d(4), d(5)})},
-      {"matmul_nt", binary(Op::MatMulNT, {d(3), d(4)}, {d(5), d(4)})},
-      {"conv2d stride, padding, dilation", conv},
-      {"max_pool2d", pool(Op::MaxPool2D, {2, 2}, {2, 2}, {0, 1})},
-      {"avg_pool2d", pool(Op::AvgPool2D, {3, 3}, {2, 2}, {1, 1})},
-      // Windows that tile the 6 x 5 image exactly (the CNN's kind): the gather-form kernel without bounds tests.
-      {"max_pool2d, tiling windows", pool(Op::MaxPool2D, {3, 5}, {3, 5}, {0, 0})},
-      {"avg_pool2d, tiling windows", pool(Op::AvgPool2D, {2, 1}, {2, 1}, {0, 0})},
-      {"cross_entropy",
-       [](Builder& b) {
-         return b.op(Op::CrossEntropy, {b.P("logits", {d(4), d(5)}), b.I32("labels", {d(4)}, 5)});
-       }},
-      // The losses' targets are params here, so that their adjoints are checked too.
-      {"soft_cross_entropy",
-       [](Builder& b) {
-         return b.op(Op::SoftCrossEntropy, {b.P("logits", {d(4), d(5)}), b.P("targets", {d(4), d(5)})});
-       }},
-      {"mse",
-       [](Builder& b) {
-         return b.op(Op::Mse, {b.P("pred", {d(3), d(5)}), b.P("target", {d(3), d(5)})});
-       }},
-      {"mse of scalars",
-       [](Builder& b) {
-         return b.op(Op::Mse, {b.P("pred", {}), b.P("target", {})});
-       }},
-      {"bce_with_logits",
-       [](Builder& b) {
-         return b.op(Op::BceWithLogits, {b.P("logits", {d(2), d(3), d(2)}), b.P("targets", {d(2), d(3), d(2)})});
-       }},
-      {"mse with a symbolic batch",
-       [](Builder& b) {
-         return b.op(Op::Mse, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}),
-                               b.op(Op::Add, {b.g.addInput("t", test::f32({test::batch(), d(4)})), b.P("b", {d(4)})})});
-       }},
-  };
-}
-
-// loss = Σ value * probe, with a random probe, so that every element of the op's value matters.
-ir::Graph wrap(Builder& b, ir::NodeId value) {
-  ir::Graph& g = b.g;
-  g.name = "op";
-  const ir::TensorType t = g.node(value).type;
-  ir::NodeId probe = g.addInput("probe", t);
-  ir::NodeId prod = g.addOp(Op::Mul, {value, probe});
-  Ints all;
-  for (std::size_t i = 0; i < t.shape.size(); ++i) all.push_back(static_cast<std::int64_t>(i));
-  ir::NodeId loss = g.addOp(Op::ReduceSum, {prod}, attrs({{"axes", all}, {"keepdims", std::int64_t{0}}}));
-  g.results = {{"value", value, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
-  return g;
-}
-
-std::map<std::string, ir::Tensor> argsFor(const Builder& b, std::uint64_t seed) {
-  auto args = test::randomArgs(b.g, 3, seed);
-  std::mt19937_64 rng(seed + 1);
-  for (const auto& [name, range] : b.indexRanges) {
-    ir::Tensor& t = args.at(name);
-    std::uniform_int_distribution<std::int64_t> dist(0, range - 1);
-    for (double& v : t.data) v = static_cast<double>(dist(rng));
-  }
-  return args;
-}
-
-}  // namespace
+using namespace sinter::test::ops;
 
 TEST_CASE("every op: gradient matches central differences") {
   for (const OpCase& c : cases()) {
@@ -385,4 +184,33 @@ TEST_CASE("dropout drops a fraction p while training, scales the rest, and is th
   // Evaluation (the forward entry point) does not drop.
   auto eval = test::runEntry(jit->descriptor()->forward, m.forward, args, {}, 1);
   for (double e : eval[0]) CHECK(e == 1.0);
+}
+
+// The formulas of the activations added through the op table alone, at points whose values were derived by
+// hand (closed forms evaluated with Python's math module): erf(0.5), σ, log1p(e^x), relu6.
+TEST_CASE("the table's newer activations at hand-derived points") {
+  struct Point {
+    Op op;
+    double x, expect;
+  };
+  const Point points[] = {
+      {Op::Erf, 0.5, 0.5204998778130465},        {Op::Erf, -1.5, -0.9661051464753108},
+      {Op::Silu, 1.0, 0.7310585786300049},       {Op::Silu, -2.0, -0.2384058440442351},
+      {Op::Mish, 1.0, 0.8650983882673103},       {Op::Mish, -1.0, -0.30340146137410895},
+      {Op::Mish, 3.0, 2.9865350049679575},       {Op::Hardswish, -4.0, 0.0},
+      {Op::Hardswish, -1.0, -1.0 / 3},           {Op::Hardswish, 1.0, 2.0 / 3},
+      {Op::Hardswish, 4.0, 4.0},                 {Op::Softsign, 3.0, 0.75},
+      {Op::Softsign, -1.0, -0.5},
+  };
+  for (const Point& p : points) {
+    INFO(ir::opName(p.op) << "(" << p.x << ")");
+    Builder b;
+    ir::Graph g = wrap(b, b.op(p.op, {b.P("x", {})}));
+    const auto out = ir::interpret(g, {{"x", {{}, {p.x}}}, {"probe", {{}, {1.0}}}});
+    CHECK(out[0].data[0] == Approx(p.expect).epsilon(1e-14).margin(1e-15));
+    // The same formula in generated f32 code.
+    auto jit = codegen::JitModel::compile(test::makeModule(g), {});
+    const auto got = test::runEntry(jit->descriptor()->forward, g, {{"x", {{}, {p.x}}}, {"probe", {{}, {1.0}}}}, {});
+    CHECK(got[0][0] == Approx(p.expect).epsilon(2e-7).margin(1e-7));
+  }
 }

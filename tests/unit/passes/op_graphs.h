@@ -30,14 +30,14 @@ inline ir::Graph everyOpGraph() {
   auto cw = g.addParam("cw", f32({d(3)}), {ir::Init::Constant, 0.1});
   auto c = g.addConstant(0.5, f32({}));
   g.addConstant(-1e-8, f32({batch(), d(4)}));
-  for (Op op : {Op::Neg, Op::Exp, Op::Log, Op::Sqrt, Op::Abs, Op::Sign, Op::Sigmoid, Op::Tanh, Op::Relu, Op::Gelu,
-                Op::Softplus, Op::StopGradient})
-    g.addOp(op, {x}, at, "u");
+  // Every elementwise op of one operand and no attributes, and every broadcasting one, from the table.
+  for (const ir::OpDef& def : ir::allOps())
+    if ((def.flags & ir::kElementwise) && def.arity == 1 && def.attrs.empty()) g.addOp(def.op, {x}, at, "u");
   g.addOp(Op::LeakyRelu, {x}, attrs({{"alpha", 0.01}}));
   auto drop = attrs({{"p", 0.25}, {"salt", std::int64_t{3}}});
   g.addOp(Op::DropoutGrad, {g.addOp(Op::Dropout, {x}, drop)}, drop);
-  for (Op op : {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Maximum, Op::Minimum, Op::GreaterEqual})
-    g.addOp(op, {x, c});
+  for (const ir::OpDef& def : ir::allOps())
+    if (def.flags & ir::kBroadcasting) g.addOp(def.op, {x, c});
   g.addOp(Op::ReluGrad, {x, x});
   g.addOp(Op::LeakyReluGrad, {x, x}, attrs({{"alpha", 0.2}}));
   g.addOp(Op::GeluGrad, {x, x});

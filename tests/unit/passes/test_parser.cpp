@@ -26,12 +26,12 @@ std::vector<ir::ParseError> errorsOf(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("the every-op graph uses every op of ops.def") {
+TEST_CASE("the every-op graph uses every op of the table") {
   ir::Graph g = test::everyOpGraph();
   REQUIRE(ir::verify(g).empty());
   std::set<ir::Op> used;
   for (const ir::Node& n : g.nodes) used.insert(n.op);
-  for (const ir::OpInfo& info : ir::allOps())
+  for (const ir::OpDef& info : ir::allOps())
     if (!used.count(info.op)) FAIL_CHECK("op not covered: " << info.name);
 }
 
