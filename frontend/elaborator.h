@@ -48,6 +48,7 @@ struct Frame {
 };
 
 struct CallSite;
+struct BuiltinSpec;
 
 class Elaborator {
  public:
@@ -108,6 +109,7 @@ class Elaborator {
   Value evalBinary(Frame& f, const ast::Expr& e);
   Value evalNeg(Frame& f, const ast::Expr& e);
   Value evalCall(Frame& f, const ast::Expr& e);
+  Value callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& spec, const std::vector<Value>& args);
   Value evalIndex(Frame& f, const ast::Expr& e);
   Value evalMember(Frame& f, const ast::Expr& e);
   Value numberOp(Frame& f, ast::BinaryOp op, const Value& a, const Value& b, const ast::Expr& e);

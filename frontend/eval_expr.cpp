@@ -133,9 +133,9 @@ Value Elaborator::eval(Frame& f, const ast::Expr& e) {
     return Value::error();
   }
   struct Depth {
-    int& d;
-    explicit Depth(int& d) : d(++d) {}
-    ~Depth() { --d; }
+    int& count;
+    explicit Depth(int& c) : count(++c) {}
+    ~Depth() { --count; }
   } depth(evalDepth_);
   switch (e.kind) {
     case ast::Expr::Number: return Value::number(e.number, e.integer && integral(e.number));
@@ -355,40 +355,43 @@ Value Elaborator::evalCall(Frame& f, const ast::Expr& e) {
     }
   }
   if (!argsOk) return Value::error();
-  switch (callee.kind) {
-    case Value::Instance: {
-      const ast::Layer& layer = *callee.inst->layer;
-      for (const ast::Function& m : layer.methods)
-        if (m.name == "forward") return callFunction(f, m, callee.inst, e, std::move(args));
-      r.error(e.opRange, fmt::format("layer {} has no 'def forward(...)', so its instance {} cannot be called",
-                                     quoted(layer.name), quoted(callee.inst->path)));
-      return Value::error();
-    }
-    case Value::Callable:
-      if (callee.builtin) {
-        const std::vector<ParamSpec>& params = callee.builtin->params;
-        CallSite site{*this, f, e, callee.builtin->name, {}, {}, {}, &params, callee.builtin->op};
-        auto bound = bindArgs({"function", callee.builtin->name, e.opRange, e.range}, params, e.args, r);
-        if (!bound) return Value::error();
-        for (std::size_t i = 0; i < params.size(); ++i) {
-          const ast::Arg* a = (*bound)[i];
-          if (a) {
-            site.args.push_back(args[static_cast<std::size_t>(a - e.args.data())]);
-            site.exprs.push_back(a->value.get());
-            site.given.push_back(true);
-          } else {
-            const double d = *params[i].fallback;
-            site.args.push_back(std::isnan(d) ? Value::error() : Value::number(d, integral(d)));
-            site.exprs.push_back(nullptr);
-            site.given.push_back(!std::isnan(d));
-          }
-        }
-        return callee.builtin->impl(site);
-      }
-      if (callee.layer) return instantiate(f, *callee.layer, e, std::move(args));
-      return callFunction(f, *callee.function, callee.inst, e, std::move(args));
-    default: r.error(e.opRange, fmt::format("{} cannot be called", callee.describe())); return Value::error();
+  if (callee.kind == Value::Instance) {
+    const ast::Layer& layer = *callee.inst->layer;
+    for (const ast::Function& m : layer.methods)
+      if (m.name == "forward") return callFunction(f, m, callee.inst, e, std::move(args));
+    r.error(e.opRange, fmt::format("layer {} has no 'def forward(...)', so its instance {} cannot be called",
+                                   quoted(layer.name), quoted(callee.inst->path)));
+    return Value::error();
   }
+  if (callee.kind != Value::Callable) {
+    r.error(e.opRange, fmt::format("{} cannot be called", callee.describe()));
+    return Value::error();
+  }
+  if (callee.builtin) return callBuiltin(f, e, *callee.builtin, args);
+  if (callee.layer) return instantiate(f, *callee.layer, e, std::move(args));
+  return callFunction(f, *callee.function, callee.inst, e, std::move(args));
+}
+
+// A builtin's arguments bound to its parameters (defaults filled in), then its implementation.
+Value Elaborator::callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& spec, const std::vector<Value>& args) {
+  const std::vector<ParamSpec>& params = spec.params;
+  CallSite site{*this, f, e, spec.name, {}, {}, {}, &params, spec.op};
+  auto bound = bindArgs({"function", spec.name, e.opRange, e.range}, params, e.args, *f.r);
+  if (!bound) return Value::error();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const ast::Arg* a = (*bound)[i];
+    if (a) {
+      site.args.push_back(args[static_cast<std::size_t>(a - e.args.data())]);
+      site.exprs.push_back(a->value.get());
+      site.given.push_back(true);
+    } else {
+      const double d = *params[i].fallback;
+      site.args.push_back(std::isnan(d) ? Value::error() : Value::number(d, integral(d)));
+      site.exprs.push_back(nullptr);
+      site.given.push_back(!std::isnan(d));
+    }
+  }
+  return spec.impl(site);
 }
 
 Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {

@@ -187,43 +187,39 @@ ast::IndexItem Parser::indexItem() {
 // primary = NUMBER | NAME | "(" expr ")" | "(" [ expr "," { expr "," } [ expr ] ] ")"     (a tuple)
 ast::ExprPtr Parser::primary() {
   const Token t = cur();
-  switch (t.kind) {
-    case Tok::Number: return number(nullptr);
-    case Tok::Ident: {
-      take();
-      auto e = node(ast::Expr::Name, t.range(), t.range());
-      e->text = t.text;
-      return e;
-    }
-    case Tok::LParen: {
-      enterNesting(t);
-      take();
-      Nest nest(*this);
-      if (at(Tok::RParen)) {  // () is the empty tuple
-        take();
-        --depth_;
-        return node(ast::Expr::Tuple, {t.pos, prevEnd_}, t.range());
-      }
-      ast::ExprPtr e = expr();
-      if (at(Tok::Comma)) {
-        auto tuple = node(ast::Expr::Tuple, {}, t.range());
-        checkHeight(*tuple, e->height);
-        tuple->args.push_back({{}, {}, std::move(e)});
-        while (accept(Tok::Comma) && !at(Tok::RParen)) {
-          tuple->args.push_back({{}, {}, expr()});
-          checkHeight(*tuple, tuple->args.back().value->height);
-        }
-        e = std::move(tuple);
-      }
-      if (!at(Tok::RParen)) failExpected("expected ')' after the expression", &t);
-      take();
-      --depth_;
-      e->range = {t.pos, prevEnd_};
-      return e;
-    }
-    case Tok::String: fail(t.range(), "a string can only follow 'import'");
-    default: failExpected("expected an expression");
+  if (t.kind == Tok::Number) return number(nullptr);
+  if (t.kind == Tok::Ident) {
+    take();
+    auto e = node(ast::Expr::Name, t.range(), t.range());
+    e->text = t.text;
+    return e;
   }
+  if (t.kind == Tok::String) fail(t.range(), "a string can only follow 'import'");
+  if (t.kind != Tok::LParen) failExpected("expected an expression");
+  enterNesting(t);
+  take();
+  Nest nest(*this);
+  if (at(Tok::RParen)) {  // () is the empty tuple
+    take();
+    --depth_;
+    return node(ast::Expr::Tuple, {t.pos, prevEnd_}, t.range());
+  }
+  ast::ExprPtr e = expr();
+  if (at(Tok::Comma)) {
+    auto tuple = node(ast::Expr::Tuple, {}, t.range());
+    checkHeight(*tuple, e->height);
+    tuple->args.push_back({{}, {}, std::move(e)});
+    while (accept(Tok::Comma) && !at(Tok::RParen)) {
+      tuple->args.push_back({{}, {}, expr()});
+      checkHeight(*tuple, tuple->args.back().value->height);
+    }
+    e = std::move(tuple);
+  }
+  if (!at(Tok::RParen)) failExpected("expected ')' after the expression", &t);
+  take();
+  --depth_;
+  e->range = {t.pos, prevEnd_};
+  return e;
 }
 
 // A numeric literal; `minus` is the '-' before it, if any.

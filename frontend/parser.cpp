@@ -293,71 +293,22 @@ void Parser::statement(std::vector<ast::Decl>& out) {
 // return      = "return" expr { "," expr }
 void Parser::declaration(ast::Decl& d) {
   const Token first = cur();
-  switch (first.kind) {
-    case Tok::KwInput: d.kind = ast::Decl::Input; break;
-    case Tok::KwParam: d.kind = ast::Decl::Param; break;
-    case Tok::KwOutput: d.kind = ast::Decl::Output; break;
-    case Tok::KwFor: forLoop(d); return;
-    case Tok::KwReturn: {
-      d.kind = ast::Decl::Return;
-      d.keywordRange = take().range();
-      ast::ExprPtr e = expr();
-      if (at(Tok::Comma)) {
-        auto tuple = std::make_unique<ast::Expr>();
-        tuple->kind = ast::Expr::Tuple;
-        tuple->opRange = d.keywordRange;
-        tuple->args.push_back({{}, {}, std::move(e)});
-        while (accept(Tok::Comma)) tuple->args.push_back({{}, {}, expr()});
-        tuple->range = join(tuple->args.front().value->range, tuple->args.back().value->range);
-        for (const ast::Arg& a : tuple->args) tuple->height = std::max(tuple->height, a.value->height + 1);
-        e = std::move(tuple);
-      }
-      d.value = std::move(e);
-      return;
-    }
-    case Tok::Ident: {
-      const Token& next = peek(1);
-      if (next.is(Tok::Equal)) {
-        d.kind = ast::Decl::Let;
-        break;
-      }
-      if (next.is(Tok::Comma)) {  // h, c = ...
-        d.kind = ast::Decl::Let;
-        d.keywordRange = d.nameRange = first.range();
-        d.name = first.text;
-        while (true) {
-          const Token name = expectName("expected a name in the list of names before '='");
-          d.targets.push_back({std::string(name.text), name.range()});
-          if (!accept(Tok::Comma)) break;
-        }
-        if (!accept(Tok::Equal)) failExpected("expected '=' after the names");
-        d.value = expr();
-        return;
-      }
-      // From here on the statement is broken, but it most likely defines a name: record it, so that
-      // its uses do not report "undefined" as well.
-      auto recordName = [&](const Token& name) {
-        d.name = name.text;
-        d.nameRange = d.keywordRange = name.range();
-      };
-      if (next.is(Tok::Ident)) {
-        if (auto s = closestName(first.text, {"input", "param", "output", "return"})) {
-          recordName(next);
-          fail(first.range(), fmt::format("unknown statement {}; did you mean '{}'?", quoted(first.text), *s));
-        }
-      }
-      recordName(first);
-      take();
-      if (next.is(Tok::Colon))
-        failExpected(
-            fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
-      failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
-    }
-    case Tok::KwDef: fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
-    default:
-      fail(first.range(), fmt::format("expected a statement (input, param, output, for, return or NAME = "
-                                      "expression), found {}",
-                                      describe(first)));
+  if (first.is(Tok::KwFor)) return forLoop(d);
+  if (first.is(Tok::KwReturn)) return returnStatement(d);
+  if (first.is(Tok::KwInput)) {
+    d.kind = ast::Decl::Input;
+  } else if (first.is(Tok::KwParam)) {
+    d.kind = ast::Decl::Param;
+  } else if (first.is(Tok::KwOutput)) {
+    d.kind = ast::Decl::Output;
+  } else if (first.is(Tok::Ident)) {
+    if (!assignmentHead(d, first)) return;
+  } else if (first.is(Tok::KwDef)) {
+    fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
+  } else {
+    fail(first.range(), fmt::format("expected a statement (input, param, output, for, return or NAME = "
+                                    "expression), found {}",
+                                    describe(first)));
   }
   if (d.kind != ast::Decl::Let) take();
   const Token name = expectName(fmt::format("expected a name after {}", tokName(first.kind)));
@@ -373,6 +324,65 @@ void Parser::declaration(ast::Decl& d) {
   d.type = type();
   if (d.kind == ast::Decl::Param && accept(Tok::Equal))
     d.init = call("expected an initializer such as zeros or glorot_uniform after '='");
+}
+
+// return = "return" expr { "," expr }
+void Parser::returnStatement(ast::Decl& d) {
+  d.kind = ast::Decl::Return;
+  d.keywordRange = take().range();
+  ast::ExprPtr e = expr();
+  if (at(Tok::Comma)) {
+    auto tuple = std::make_unique<ast::Expr>();
+    tuple->kind = ast::Expr::Tuple;
+    tuple->opRange = d.keywordRange;
+    tuple->args.push_back({{}, {}, std::move(e)});
+    while (accept(Tok::Comma)) tuple->args.push_back({{}, {}, expr()});
+    tuple->range = join(tuple->args.front().value->range, tuple->args.back().value->range);
+    for (const ast::Arg& a : tuple->args) tuple->height = std::max(tuple->height, a.value->height + 1);
+    e = std::move(tuple);
+  }
+  d.value = std::move(e);
+}
+
+// A statement that starts with a name: `NAME = expr` (true: declaration() reads the rest) or
+// `NAME, NAME, ... = expr` (false: read whole here); anything else is reported, with a guess at what was meant.
+bool Parser::assignmentHead(ast::Decl& d, const Token& first) {
+  const Token& next = peek(1);
+  if (next.is(Tok::Equal)) {
+    d.kind = ast::Decl::Let;
+    return true;
+  }
+  if (next.is(Tok::Comma)) {  // h, c = ...
+    d.kind = ast::Decl::Let;
+    d.keywordRange = d.nameRange = first.range();
+    d.name = first.text;
+    while (true) {
+      const Token name = expectName("expected a name in the list of names before '='");
+      d.targets.push_back({std::string(name.text), name.range()});
+      if (!accept(Tok::Comma)) break;
+    }
+    if (!accept(Tok::Equal)) failExpected("expected '=' after the names");
+    d.value = expr();
+    return false;
+  }
+  // From here on the statement is broken, but it most likely defines a name: record it, so that
+  // its uses do not report "undefined" as well.
+  auto recordName = [&](const Token& name) {
+    d.name = name.text;
+    d.nameRange = d.keywordRange = name.range();
+  };
+  if (next.is(Tok::Ident)) {
+    if (auto s = closestName(first.text, {"input", "param", "output", "return"})) {
+      recordName(next);
+      fail(first.range(), fmt::format("unknown statement {}; did you mean '{}'?", quoted(first.text), *s));
+    }
+  }
+  recordName(first);
+  take();
+  if (next.is(Tok::Colon))
+    failExpected(
+        fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
+  failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
 }
 
 // for_loop = "for" NAME "in" expr ".." expr block

@@ -21,7 +21,7 @@ class Parser {
 
   // Counts one level of ( or [ while alive: inside them line breaks are skipped, as in Python.
   struct Nest {
-    explicit Nest(Parser& p) : p(p) { ++p.nest_; }
+    explicit Nest(Parser& parser) : p(parser) { ++p.nest_; }
     ~Nest() { --p.nest_; }
     Parser& p;
   };
@@ -59,6 +59,8 @@ class Parser {
              void* ctx = nullptr);
   void statement(std::vector<ast::Decl>& out);
   void declaration(ast::Decl& d);
+  void returnStatement(ast::Decl& d);
+  bool assignmentHead(ast::Decl& d, const Token& first);
   void forLoop(ast::Decl& d);
   ast::TypeExpr type();
   ast::DimExpr dim();

@@ -44,12 +44,10 @@ std::string_view tokName(Tok k) {
 }
 
 std::string describe(const Token& t) {
-  switch (t.kind) {
-    case Tok::Ident: return quoted(t.text);
-    case Tok::Number: return "number " + quoted(t.text);
-    case Tok::String: return "string " + std::string(t.text.substr(0, 40)) + (t.text.size() > 40 ? "...\"" : "");
-    default: return std::string(tokName(t.kind));
-  }
+  if (t.kind == Tok::Ident) return quoted(t.text);
+  if (t.kind == Tok::Number) return "number " + quoted(t.text);
+  if (t.kind == Tok::String) return "string " + std::string(t.text.substr(0, 40)) + (t.text.size() > 40 ? "...\"" : "");
+  return std::string(tokName(t.kind));
 }
 
 }  // namespace sinter::frontend

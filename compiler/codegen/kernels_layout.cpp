@@ -5,51 +5,43 @@ namespace sinter::codegen {
 
 void KernelEmitter::emitLayout(const ir::Node& n) {
   const ir::Node& x = operand(n, 0);
-  switch (n.op) {
-    case ir::Op::Reshape:  // same elements, same order
-      b_.CreateMemCpy(at(n, c64(0)), llvm::MaybeAlign(4), at(x, c64(0)), llvm::MaybeAlign(4), bytes(n.type));
-      return;
-    case ir::Op::Transpose: {  // out[i_0..i_r] = x[i at perm^-1]: x is read with its strides permuted
-      const auto& perm = n.attrs.getInts("perm");
-      std::vector<Value*> xs = strides(x.type.shape), permuted;
-      for (std::int64_t p : perm) permuted.push_back(xs[static_cast<std::size_t>(p)]);
-      loopNest(extents(n.type.shape), {strides(n.type.shape), permuted},
-               [&](const Offsets& o) { store(n, o[0], load(x, o[1])); });
-      return;
+  if (n.op == ir::Op::Reshape) {  // same elements, same order
+    b_.CreateMemCpy(at(n, c64(0)), llvm::MaybeAlign(4), at(x, c64(0)), llvm::MaybeAlign(4), bytes(n.type));
+  } else if (n.op == ir::Op::Transpose) {  // out[i_0..i_r] = x[i at perm^-1]: x is read with its strides permuted
+    const auto& perm = n.attrs.getInts("perm");
+    std::vector<Value*> xs = strides(x.type.shape), permuted;
+    for (std::int64_t p : perm) permuted.push_back(xs[static_cast<std::size_t>(p)]);
+    loopNest(extents(n.type.shape), {strides(n.type.shape), permuted},
+             [&](const Offsets& o) { store(n, o[0], load(x, o[1])); });
+  } else if (n.op == ir::Op::Concat) {  // each operand copied into its range of the axis
+    const std::size_t axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
+    const std::vector<Value*> os = strides(n.type.shape);
+    std::int64_t start = 0;
+    for (ir::NodeId id : n.operands) {
+      const ir::Node& t = g_.node(id);
+      Value* shift = b_.CreateMul(c64(start), os[axis]);
+      loopNest(extents(t.type.shape), {os, strides(t.type.shape)},
+               [&](const Offsets& o) { store(n, b_.CreateAdd(o[0], shift), load(t, o[1])); });
+      start += t.type.shape[axis].size;
     }
-    case ir::Op::Concat: {  // each operand copied into its range of the axis
-      const std::size_t axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
-      const std::vector<Value*> os = strides(n.type.shape);
-      std::int64_t start = 0;
-      for (ir::NodeId id : n.operands) {
-        const ir::Node& t = g_.node(id);
-        Value* shift = b_.CreateMul(c64(start), os[axis]);
-        loopNest(extents(t.type.shape), {os, strides(t.type.shape)},
-                 [&](const Offsets& o) { store(n, b_.CreateAdd(o[0], shift), load(t, o[1])); });
-        start += t.type.shape[axis].size;
-      }
-      return;
-    }
-    case ir::Op::Slice:
-    case ir::Op::SliceGrad: {
-      // The big tensor (x for slice, the result for slice_grad) is read with the axis stride scaled by
-      // `step` and shifted by `start`; slice_grad first zeroes the elements the slice does not cover.
-      const bool grad = n.op == ir::Op::SliceGrad;
-      const ir::Node& big = grad ? n : x;
-      const ir::Node& small = grad ? x : n;
-      const std::size_t axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
-      std::vector<Value*> bs = strides(big.type.shape);
-      Value* shift = b_.CreateMul(c64(n.attrs.getInt("start")), bs[axis]);
-      bs[axis] = b_.CreateMul(bs[axis], c64(n.attrs.getInt("step")));
-      if (grad) fill(n, fconst(n, 0));
-      loopNest(extents(small.type.shape), {strides(small.type.shape), bs}, [&](const Offsets& o) {
-        Value* bigOff = b_.CreateAdd(o[1], shift);
-        if (grad) store(n, bigOff, load(x, o[0]));
-        else store(n, o[0], load(x, bigOff));
-      });
-      return;
-    }
-    default: throw std::logic_error("codegen: not a layout op");
+  } else if (n.op == ir::Op::Slice || n.op == ir::Op::SliceGrad) {
+    // The big tensor (x for slice, the result for slice_grad) is read with the axis stride scaled by
+    // `step` and shifted by `start`; slice_grad first zeroes the elements the slice does not cover.
+    const bool grad = n.op == ir::Op::SliceGrad;
+    const ir::Node& big = grad ? n : x;
+    const ir::Node& small = grad ? x : n;
+    const std::size_t axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
+    std::vector<Value*> bs = strides(big.type.shape);
+    Value* shift = b_.CreateMul(c64(n.attrs.getInt("start")), bs[axis]);
+    bs[axis] = b_.CreateMul(bs[axis], c64(n.attrs.getInt("step")));
+    if (grad) fill(n, fconst(n, 0));
+    loopNest(extents(small.type.shape), {strides(small.type.shape), bs}, [&](const Offsets& o) {
+      Value* bigOff = b_.CreateAdd(o[1], shift);
+      if (grad) store(n, bigOff, load(x, o[0]));
+      else store(n, o[0], load(x, bigOff));
+    });
+  } else {
+    throw std::logic_error("codegen: not a layout op");
   }
 }
 

@@ -355,13 +355,13 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
           });
         });
         Value* yi = at2(pl, OH, i, OW, j);
-        switch (n.op) {
-          case ir::Op::MaxPool2D: store(n, yi, b_.CreateLoad(t, best)); break;
-          case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea)); break;
-          default: {
-            Value* a = b_.CreateLoad(i64(), arg);
-            store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
-          }
+        if (n.op == ir::Op::MaxPool2D) {
+          store(n, yi, b_.CreateLoad(t, best));
+        } else if (n.op == ir::Op::AvgPool2D) {
+          store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea));
+        } else {  // max_pool2d_grad: dy to the window's first maximum
+          Value* a = b_.CreateLoad(i64(), arg);
+          store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
         }
       });
     });
@@ -417,16 +417,16 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
               best = b_.CreateSelect(better, v, best);
               arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
             }
-            switch (n.op) {
-              case ir::Op::MaxPool2D: store(n, yi, best); break;
-              case ir::Op::AvgPool2D: store(n, yi, b_.CreateFMul(sum, invArea)); break;
-              default: {
-                Value* d = load(operand(n, 0), yi);
-                for (std::size_t e = 0; e < xi.size(); ++e)
-                  store(n, xi[e],
-                        b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d,
-                                        fconst(t, 0)));
-              }
+            if (n.op == ir::Op::MaxPool2D) {
+              store(n, yi, best);
+            } else if (n.op == ir::Op::AvgPool2D) {
+              store(n, yi, b_.CreateFMul(sum, invArea));
+            } else {  // max_pool2d_grad: dy to the window's first maximum, zero to the others
+              Value* d = load(operand(n, 0), yi);
+              for (std::size_t e = 0; e < xi.size(); ++e)
+                store(n, xi[e],
+                      b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d,
+                                      fconst(t, 0)));
             }
           },
           "window");

@@ -207,18 +207,18 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
         mk.lanes = lanes;
         return Stmt::of(std::move(mk));
       };
-      std::vector<Stmt> out;
+      std::vector<Stmt> loops;
       if (rTiles.str() != r0.str()) {
         Loop il = makeLoop("i", r0, rTiles, kGemmRows, Loop::Serial, "register tile rows");
         il.body.push_back(kernel(kGemmRows));
-        out.push_back(Stmt::of(std::move(il)));
+        loops.push_back(Stmt::of(std::move(il)));
       }
       if (rTiles.str() != r1.str() && !from.empty()) {  // B read in place: oneRowNest below
         Loop one = makeLoop("i", rTiles, r1, 1, Loop::Serial, "one-row tiles");
         one.body.push_back(kernel(1));
-        out.push_back(Stmt::of(std::move(one)));
+        loops.push_back(Stmt::of(std::move(one)));
       }
-      return out;
+      return loops;
     };
     // When the last columns (N is known) fit one vector, they get a tile one vector wide: N = 10 or 100
     // would otherwise run half or more of their last tile's FMAs on masked-off lanes.

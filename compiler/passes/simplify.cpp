@@ -14,20 +14,6 @@ using Perm = std::vector<std::int64_t>;
 
 enum class Outcome { None, Rewritten, Replaced };
 
-bool isBroadcastingBinary(Op op) {
-  switch (op) {
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-    case Op::Pow:
-    case Op::Maximum:
-    case Op::Minimum:
-    case Op::GreaterEqual: return true;
-    default: return false;
-  }
-}
-
 // A transpose that swaps the last two axes and keeps the leading ones: [0, 1, ..., r-1, r-2].
 bool swapsLastTwo(const Node& n) {
   if (n.op != Op::Transpose) return false;
@@ -85,15 +71,17 @@ class Simplifier {
   // x op e == x for the identity element e: the value is x, broadcast to n's type when it is bigger.
   Outcome identityOperand(NodeId id) {
     const Node& n = at(id);
+    if (n.op != Op::Add && n.op != Op::Mul && n.op != Op::Sub && n.op != Op::Div && n.op != Op::Pow)
+      return Outcome::None;
     const NodeId a = n.operands[0], b = n.operands[1];
     NodeId keep = -1;
-    switch (n.op) {
-      case Op::Add: keep = isConstant(g_, b, 0) ? a : isConstant(g_, a, 0) ? b : -1; break;
-      case Op::Mul: keep = isConstant(g_, b, 1) ? a : isConstant(g_, a, 1) ? b : -1; break;
-      case Op::Sub: keep = isConstant(g_, b, 0) ? a : -1; break;
-      case Op::Div:
-      case Op::Pow: keep = isConstant(g_, b, 1) ? a : -1; break;
-      default: return Outcome::None;
+    if (n.op == Op::Add || n.op == Op::Mul) {  // commutative: the identity may stand on either side
+      const double e = n.op == Op::Add ? 0 : 1;
+      keep = isConstant(g_, b, e) ? a : isConstant(g_, a, e) ? b : -1;
+    } else if (n.op == Op::Sub) {
+      keep = isConstant(g_, b, 0) ? a : -1;
+    } else if (n.op == Op::Div || n.op == Op::Pow) {
+      keep = isConstant(g_, b, 1) ? a : -1;
     }
     if (keep < 0) return Outcome::None;
     if (at(keep).type == n.type) return replaceWith(id, keep);
@@ -112,6 +100,7 @@ class Simplifier {
   // in one pass instead of zero-filling four full-size gradients, copying each piece and adding them up.
   Outcome concatOfSliceGrads(NodeId id) {
     const Node& n = at(id);
+    if (n.op != Op::Add) return Outcome::None;
     if (!(at(n.operands[0]).type == n.type) || !(at(n.operands[1]).type == n.type)) return Outcome::None;
     std::vector<NodeId> leaves;
     addLeaves(id, leaves, 0);
@@ -139,66 +128,75 @@ class Simplifier {
     return rewrite(id, Op::Concat, pieces, a);
   }
 
-  Outcome simplify(NodeId id) {
+  // -(-x) = x
+  Outcome doubleNegation(NodeId id) {
     const Node& n = at(id);
-    switch (n.op) {
-      case Op::Add:
-        if (auto o = concatOfSliceGrads(id); o != Outcome::None) return o;
-        [[fallthrough]];
-      case Op::Sub:
-      case Op::Mul:
-      case Op::Div:
-      case Op::Pow:
-        if (auto o = identityOperand(id); o != Outcome::None) return o;
-        break;
-      case Op::Neg:
-        if (at(n.operands[0]).op == Op::Neg) return replaceWith(id, at(n.operands[0]).operands[0]);
-        break;
-      case Op::Transpose: {
-        const Perm& outer = n.attrs.getInts("perm");
-        if (isIdentity(outer)) return replaceWith(id, n.operands[0]);
-        const Node& in = at(n.operands[0]);
-        if (in.op != Op::Transpose) break;
-        // transpose_p(transpose_q(x)) reads axis q[p[i]] of x at axis i.
-        const Perm& inner = in.attrs.getInts("perm");
-        Perm composed(outer.size());
-        for (std::size_t i = 0; i < outer.size(); ++i) composed[i] = inner[static_cast<std::size_t>(outer[i])];
-        if (isIdentity(composed)) return replaceWith(id, in.operands[0]);
-        ir::Attrs a;
-        a.set("perm", composed);
-        return rewrite(id, Op::Transpose, {in.operands[0]}, a);
+    if (n.op != Op::Neg || at(n.operands[0]).op != Op::Neg) return Outcome::None;
+    return replaceWith(id, at(n.operands[0]).operands[0]);
+  }
+
+  // An identity permutation disappears; two transposes are one.
+  Outcome transposeChain(NodeId id) {
+    const Node& n = at(id);
+    if (n.op != Op::Transpose) return Outcome::None;
+    const Perm& outer = n.attrs.getInts("perm");
+    if (isIdentity(outer)) return replaceWith(id, n.operands[0]);
+    const Node& in = at(n.operands[0]);
+    if (in.op != Op::Transpose) return Outcome::None;
+    // transpose_p(transpose_q(x)) reads axis q[p[i]] of x at axis i.
+    const Perm& inner = in.attrs.getInts("perm");
+    Perm composed(outer.size());
+    for (std::size_t i = 0; i < outer.size(); ++i) composed[i] = inner[static_cast<std::size_t>(outer[i])];
+    if (isIdentity(composed)) return replaceWith(id, in.operands[0]);
+    return rewrite(id, Op::Transpose, {in.operands[0]}, ir::Attrs::of({{"perm", composed}}));
+  }
+
+  // reshape, broadcast and sum_to to the type a value already has are that value; reshape(reshape(x)) and
+  // broadcast(broadcast(x)) are one step.
+  Outcome layoutChain(NodeId id) {
+    const Node& n = at(id);
+    if (n.op != Op::Reshape && n.op != Op::Broadcast && n.op != Op::SumTo) return Outcome::None;
+    const Node& in = at(n.operands[0]);
+    if (in.type == n.type) return replaceWith(id, in.id);
+    if (in.op == n.op && n.op != Op::SumTo) return rewrite(id, n.op, {in.operands[0]});
+    return Outcome::None;
+  }
+
+  // A product of a transpose reads the operand transposed instead: matmul(transpose(a), b) = matmul_tn(a, b).
+  Outcome productOfTranspose(NodeId id) {
+    const Node& n = at(id);
+    if (n.op != Op::MatMul && n.op != Op::MatMulTN && n.op != Op::MatMulNT) return Outcome::None;
+    const NodeId a = n.operands[0], b = n.operands[1];
+    const bool ta = swapsLastTwo(at(a)), tb = swapsLastTwo(at(b));
+    const NodeId a0 = ta ? at(a).operands[0] : -1, b0 = tb ? at(b).operands[0] : -1;
+    if (n.op == Op::MatMul && ta) return rewrite(id, Op::MatMulTN, {a0, b});
+    if (n.op == Op::MatMul && tb) return rewrite(id, Op::MatMulNT, {a, b0});
+    if (n.op == Op::MatMulTN && ta) return rewrite(id, Op::MatMul, {a0, b});
+    if (n.op == Op::MatMulNT && tb) return rewrite(id, Op::MatMul, {a, b0});
+    return Outcome::None;
+  }
+
+  // An explicit broadcast feeding an op that broadcasts by itself is redundant.
+  Outcome redundantBroadcast(NodeId id) {
+    const Node& n = at(id);
+    if (!(ir::opDef(n.op).flags & ir::kBroadcasting)) return Outcome::None;
+    for (std::size_t i = 0; i < 2; ++i)
+      if (at(n.operands[i]).op == Op::Broadcast) {
+        std::vector<NodeId> ops = n.operands;
+        ops[i] = at(n.operands[i]).operands[0];
+        if (auto o = rewrite(id, n.op, ops, n.attrs); o != Outcome::None) return o;
       }
-      case Op::Reshape:
-      case Op::Broadcast:
-      case Op::SumTo: {
-        const Node& in = at(n.operands[0]);
-        if (in.type == n.type) return replaceWith(id, in.id);
-        // reshape(reshape(x)) and broadcast(broadcast(x)) are one step.
-        if (in.op == n.op && n.op != Op::SumTo) return rewrite(id, n.op, {in.operands[0]});
-        break;
-      }
-      case Op::MatMul:
-      case Op::MatMulTN:
-      case Op::MatMulNT: {
-        const NodeId a = n.operands[0], b = n.operands[1];
-        const bool ta = swapsLastTwo(at(a)), tb = swapsLastTwo(at(b));
-        const NodeId a0 = ta ? at(a).operands[0] : -1, b0 = tb ? at(b).operands[0] : -1;
-        if (n.op == Op::MatMul && ta) return rewrite(id, Op::MatMulTN, {a0, b});
-        if (n.op == Op::MatMul && tb) return rewrite(id, Op::MatMulNT, {a, b0});
-        if (n.op == Op::MatMulTN && ta) return rewrite(id, Op::MatMul, {a0, b});
-        if (n.op == Op::MatMulNT && tb) return rewrite(id, Op::MatMul, {a, b0});
-        break;
-      }
-      default: break;
-    }
-    // An explicit broadcast feeding an op that broadcasts by itself is redundant.
-    if (isBroadcastingBinary(n.op))
-      for (std::size_t i = 0; i < 2; ++i)
-        if (at(n.operands[i]).op == Op::Broadcast) {
-          std::vector<NodeId> ops = n.operands;
-          ops[i] = at(n.operands[i]).operands[0];
-          if (auto o = rewrite(id, n.op, ops, n.attrs); o != Outcome::None) return o;
-        }
+    return Outcome::None;
+  }
+
+  // The rules in the order they are tried; each looks at the node's op itself and the first that applies
+  // ends the turn.
+  Outcome simplify(NodeId id) {
+    using Rule = Outcome (Simplifier::*)(NodeId);
+    for (Rule rule : {&Simplifier::concatOfSliceGrads, &Simplifier::identityOperand, &Simplifier::doubleNegation,
+                      &Simplifier::transposeChain, &Simplifier::layoutChain, &Simplifier::productOfTranspose,
+                      &Simplifier::redundantBroadcast})
+      if (const Outcome o = (this->*rule)(id); o != Outcome::None) return o;
     return Outcome::None;
   }
 
