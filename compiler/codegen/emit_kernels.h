@@ -13,20 +13,21 @@
 
 namespace sinter::codegen {
 
-// The groups of g that code generation computes as one kernel each: a GEMM with its elementwise
-// epilogue (bias add, activation, activation gradient, residual add), and chains of elementwise ops
-// (passes::findFusionGroups), where every member is floating point and deterministic and every operand
-// from outside the group is ready before its first member.
-std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g);
+// The groups of passes::findFusionGroups that code generation computes as one kernel each (a GEMM with
+// its elementwise epilogue, a weight gradient with its bias gradient, cross-entropy with its gradient and
+// softmax, chains of elementwise ops): those whose members are floating point and deterministic and whose
+// operands from outside are ready where the group runs. A GEMM whose epilogue reads its product back also
+// stores the product.
+std::vector<ir::FusionGroup> fusedKernels(const ir::Graph& g);
 
 // The add of a GEMM epilogue that is only `add(acc, product)` with acc of the product's type, when nothing
 // else reads the product: code generation then computes acc + product straight into the add's buffer, and
 // the product has no memory of its own.
-const ir::Node* productAddedTo(const ir::Graph& g, const lower::FusedKernel& k);
+const ir::Node* productAddedTo(const ir::Graph& g, const ir::FusionGroup& k);
 
 // Where a fused kernel runs: its first member, or for cross-entropy with its gradient the last (the
 // gradient's seed is a constant computed in between).
-ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k);
+ir::NodeId fusedPosition(const ir::Graph& g, const ir::FusionGroup& k);
 
 // Defines `void name(ptr buffers, ptr sym_dims)` in `mod`, running the kernels of `program` (planKernels;
 // `memory` planned with its fused kernels) in order: arguments and results

@@ -58,7 +58,7 @@ Value* KernelEmitter::address(const loop::Access& a) {
   return b_.CreateInBoundsGEP(elemOf(a.buffer), base(a.buffer), eval(a.index));
 }
 
-void KernelEmitter::emitNest(const loop::Nest& nest, const Kernel& k) {
+void KernelEmitter::emitNest(const loop::Nest& nest, const ir::FusionGroup& k) {
   kernel_ = &k;
   for (const loop::Stmt& s : nest.body) emitStmt(s);
 }
@@ -273,7 +273,7 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
                            eval(p.j0), eval(p.j1));
     }
     case ir::KernelKind::SoftmaxCrossEntropy: {
-      const lower::FusedKernel& f = program_.fused[static_cast<std::size_t>(kernel_->fused)];
+      const ir::FusionGroup& f = *kernel_;
       const ir::Node* grad = nullptr;
       const ir::Node* softmax = nullptr;
       for (ir::NodeId id : f.nodes) {

@@ -197,7 +197,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   auto function = [&](const std::string& name, const ir::Graph& g, bool training) {
     const KernelProgram program = planKernels(g);
     return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols),
-                             lower::planMemory(g, reference, program.fused), program, lanes, training);
+                             lower::planMemory(g, reference, program.kernels), program, lanes, training);
   };
   llvm::Function* forward = function("forward", fwd, false);
   llvm::Function* trainStep = m.train ? function("train_step", m.trainStep, true) : nullptr;

@@ -22,7 +22,7 @@ KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Gr
       plan_(plan),
       memory_(memory),
       program_(program),
-      kernelOf_(g.nodes.size(), -1),
+      inFused_(g.nodes.size(), false),
       lanes_(vectorFloats),
       training_(training) {}
 
@@ -43,12 +43,13 @@ void KernelEmitter::emit() {
 
   ptr_.resize(g_.nodes.size(), nullptr);
   const std::vector<Value*> slots = allocateArena();
-  for (std::size_t k = 0; k < program_.fused.size(); ++k)
-    for (ir::NodeId id : program_.fused[k].nodes) kernelOf_[static_cast<std::size_t>(id)] = static_cast<int>(k);
+  for (const ir::FusionGroup& k : program_.kernels)
+    if (k.fused())
+      for (ir::NodeId id : k.nodes) inFused_[static_cast<std::size_t>(id)] = true;
   for (const ir::Node& n : g_.nodes) {
     const std::size_t id = static_cast<std::size_t>(n.id);
     const lower::Slot& s = plan_.home[id];
-    if (s.kind == lower::Slot::Temporary && kernelOf_[id] >= 0 && memory_.slotOf[id] < 0)
+    if (s.kind == lower::Slot::Temporary && inFused_[id] && memory_.slotOf[id] < 0)
       continue;  // in registers only
     if (s.kind != lower::Slot::Temporary) {
       ptr_[id] = bufferArg(s.buffer);
@@ -72,7 +73,7 @@ void KernelEmitter::emit() {
   // Kernels with the same structure (the time steps of an unrolled recurrent net) share one function.
   std::map<std::string, llvm::Function*> emitted;
   for (std::size_t index = 0; index < program_.kernels.size(); ++index) {
-    const Kernel& k = program_.kernels[index];
+    const ir::FusionGroup& k = program_.kernels[index];
     std::vector<ir::NodeId> touched;  // members, then operands from outside, each once
     for (ir::NodeId id : k.nodes)
       if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
@@ -89,7 +90,7 @@ void KernelEmitter::emit() {
     }
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
     if (!f) {
-      const loop::Nest nest = scheduleKernel(g_, program_, k, {lanes_});
+      const loop::Nest nest = scheduleKernel(g_, k, {lanes_});
       // Named after the kernel's number in `sinter dump --stage=kernel` and its ops, so that the
       // assembly and profiles read like the kernel program: sinter_model_train_step.k3.matmul_add_relu
       std::string ops;
@@ -113,7 +114,7 @@ void KernelEmitter::emit() {
 // Everything the code of a kernel depends on, with node ids replaced by positions: two kernels with the
 // same key compute the same function of their memories (passed in the order of `homes`). Nodes are named
 // by their position in `touched`, memories by their position in `homes`.
-std::string KernelEmitter::kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched,
+std::string KernelEmitter::kernelKey(const ir::FusionGroup& k, const std::vector<ir::NodeId>& touched,
                                      const std::vector<int>& homes) const {
   auto pos = [&](ir::NodeId id) { return std::find(touched.begin(), touched.end(), id) - touched.begin(); };
   std::string key = fmt::format("{} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0);
@@ -125,10 +126,7 @@ std::string KernelEmitter::kernelKey(const Kernel& k, const std::vector<ir::Node
     if (std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end()) {
       key += fmt::format(" {} {}", n.attrs.str(), n.scalar);
       for (ir::NodeId o : n.operands) key += fmt::format(" %{}", pos(o));
-      if (k.fused >= 0) {
-        const auto& stored = program_.fused[static_cast<std::size_t>(k.fused)].stored;
-        key += std::find(stored.begin(), stored.end(), id) != stored.end() ? " stored" : "";
-      }
+      if (k.fused()) key += std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end() ? " stored" : "";
     }
     key += "]";
   }

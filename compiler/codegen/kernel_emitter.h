@@ -43,7 +43,7 @@ class KernelEmitter {
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
   const KernelProgram& program_;
-  std::vector<int> kernelOf_;  // per node: its fused kernel in program_.fused, or -1
+  std::vector<bool> inFused_;  // per node: computed by a fused kernel (its members may live in registers only)
   int lanes_;                  // f32 lanes of one vector register of the target
   bool training_;              // a train step: dropout drops, with the seed in sym_dims[num_syms]
   Value* seed_ = nullptr;
@@ -66,7 +66,8 @@ class KernelEmitter {
   std::map<int, Value*> homeArgs_;        // home -> that function's argument
   std::vector<int> homeOrder_;            // that function's homes, in argument order
   Value* buffer(ir::NodeId id);
-  std::string kernelKey(const Kernel& k, const std::vector<ir::NodeId>& touched, const std::vector<int>& homes) const;
+  std::string kernelKey(const ir::FusionGroup& k, const std::vector<ir::NodeId>& touched,
+                        const std::vector<int>& homes) const;
 
   // ---- types, sizes, buffers (kernel_emitter.cpp) -----------------------------------------------
   llvm::Type* i64() { return b_.getInt64Ty(); }
@@ -129,8 +130,8 @@ class KernelEmitter {
   // ---- the loop-level kernel IR (emit_loops.cpp) --------------------------------------------------
   std::map<std::string, Value*> vars_;     // loop variables in scope
   std::map<std::string, Value*> scratch_;  // scratch buffers in scope
-  const Kernel* kernel_ = nullptr;         // the kernel being emitted
-  void emitNest(const loop::Nest& nest, const Kernel& k);
+  const ir::FusionGroup* kernel_ = nullptr;  // the kernel being emitted
+  void emitNest(const loop::Nest& nest, const ir::FusionGroup& k);
   void emitStmt(const loop::Stmt& s);
   void emitLoop(const loop::Loop& l);
   void emitCompute(const loop::Compute& c);

@@ -9,34 +9,19 @@
 
 namespace sinter::codegen {
 
-namespace {
-
-bool has(const ir::Graph& g, const lower::FusedKernel& k, ir::Op op) {
-  return std::any_of(k.nodes.begin(), k.nodes.end(), [&](ir::NodeId id) { return g.node(id).op == op; });
-}
-
-ir::KernelKind fusedKind(const ir::Graph& g, const lower::FusedKernel& k) {
-  if (has(g, k, ir::Op::CrossEntropy)) return ir::KernelKind::SoftmaxCrossEntropy;
-  if (has(g, k, ir::Op::SumTo)) return ir::KernelKind::GemmBiasGradient;
-  if (ir::opDef(g.node(k.nodes.front()).op).kernel == ir::KernelKind::Gemm) return ir::KernelKind::GemmEpilogue;
-  return ir::KernelKind::ElementwiseChain;
-}
-
-}  // namespace
-
 KernelProgram planKernels(const ir::Graph& g) {
   KernelProgram p;
-  p.fused = fusedKernels(g);
+  const std::vector<ir::FusionGroup> fused = fusedKernels(g);
   std::vector<int> fusedOf(g.nodes.size(), -1);
-  for (std::size_t k = 0; k < p.fused.size(); ++k)
-    for (ir::NodeId id : p.fused[k].nodes) fusedOf[static_cast<std::size_t>(id)] = static_cast<int>(k);
+  for (std::size_t k = 0; k < fused.size(); ++k)
+    for (ir::NodeId id : fused[k].nodes) fusedOf[static_cast<std::size_t>(id)] = static_cast<int>(k);
   for (const ir::Node& n : g.nodes) {
     const int k = fusedOf[static_cast<std::size_t>(n.id)];
     if (k >= 0) {
-      const lower::FusedKernel& f = p.fused[static_cast<std::size_t>(k)];
-      if (fusedPosition(g, f) == n.id) p.kernels.push_back({fusedKind(g, f), f.nodes, k});
+      const ir::FusionGroup& f = fused[static_cast<std::size_t>(k)];
+      if (fusedPosition(g, f) == n.id) p.kernels.push_back(f);
     } else if (n.op != ir::Op::Input && n.op != ir::Op::Param) {
-      p.kernels.push_back({ir::opDef(n.op).kernel, {n.id}, -1});
+      p.kernels.push_back({ir::opDef(n.op).kernel, {n.id}, {n.id}});
     }
   }
   return p;
@@ -62,12 +47,12 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     return fmt::format("slot {} @{}", slot, offsets[static_cast<std::size_t>(slot)]);
   };
   for (std::size_t i = 0; i < p.kernels.size(); ++i) {
-    const Kernel& k = p.kernels[i];
+    const ir::FusionGroup& k = p.kernels[i];
     std::string members;
     for (ir::NodeId id : k.nodes)
       members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     out += fmt::format("kernel {} {}: {}\n", i, ir::kernelKindName(k.kind), members);
-    out += loop::print(g, scheduleKernel(g, p, k, {lanes}), 4);
+    out += loop::print(g, scheduleKernel(g, k, {lanes}), 4);
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)

@@ -8,29 +8,25 @@
 #include <vector>
 
 #include "compiler/codegen/loop_ir.h"
-#include "compiler/ir/kernel_kind.h"
+#include "compiler/ir/fusion_group.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
 
-struct Kernel {
-  ir::KernelKind kind;
-  std::vector<ir::NodeId> nodes;  // computed by this kernel, in order
-  int fused = -1;                 // its entry in KernelProgram::fused, or -1 for a single node
-};
-
+// The kernels of a generated function in execution order: the fused groups code generation emits as one
+// loop nest each (kernels_fused.cpp), at their position, and every other computed node as a group of one of
+// its op's kernel kind.
 struct KernelProgram {
-  std::vector<lower::FusedKernel> fused;
-  std::vector<Kernel> kernels;  // in execution order
+  std::vector<ir::FusionGroup> kernels;
 };
 
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
 // alone in node order.
 KernelProgram planKernels(const ir::Graph& g);
 
-// The loop nest of one kernel of `program` for target `t` (loop_schedule.cpp).
-loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, const Kernel& k, const loop::Target& t);
+// The loop nest of one kernel for target `t` (loop_schedule.cpp).
+loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const loop::Target& t);
 
 // The program as text: per kernel its nodes, its loop nest for a target with `lanes` f32 lanes per vector,
 // and where what it reads and writes lives in `memory` at `bindings`.

@@ -1,8 +1,9 @@
 // Fused kernels: a GEMM with its elementwise epilogue, a weight-gradient GEMM with its bias gradient,
 // cross-entropy with its gradient (and softmax) over one pass per row, and chains of elementwise ops, each
 // computed as one kernel instead of one per node. The groups come from the fusion analysis
-// (compiler/passes/fusion_groups.h); the memory planner is told about them (lower::FusedKernel), so that
-// members computed early, and operands read late, keep their buffers.
+// (compiler/passes/fusion_groups.h), as ir::FusionGroup, the type they keep down to their LLVM function; the
+// memory planner is told about them, so that members computed early, and operands read late, keep their
+// buffers.
 #include <algorithm>
 
 #include "compiler/codegen/emit_kernels.h"
@@ -14,21 +15,21 @@ namespace {
 
 bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN || op == ir::Op::MatMulNT; }
 
-bool stored(const lower::FusedKernel& k, ir::NodeId id) {
+bool stored(const ir::FusionGroup& k, ir::NodeId id) {
   return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
 }
-bool member(const lower::FusedKernel& k, ir::NodeId id) {
+bool member(const ir::FusionGroup& k, ir::NodeId id) {
   return std::binary_search(k.nodes.begin(), k.nodes.end(), id);
 }
 
-const ir::Node* memberOf(const ir::Graph& g, const lower::FusedKernel& k, ir::Op op) {
+const ir::Node* memberOf(const ir::Graph& g, const ir::FusionGroup& k, ir::Op op) {
   for (ir::NodeId id : k.nodes)
     if (g.node(id).op == op) return &g.node(id);
   return nullptr;
 }
 
 // The operands of members that come from outside the kernel, each once, in first-use order.
-std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& k) {
+std::vector<ir::NodeId> externals(const ir::Graph& g, const ir::FusionGroup& k) {
   std::vector<ir::NodeId> out;
   for (ir::NodeId id : k.nodes) {
     for (ir::NodeId o : g.node(id).operands)
@@ -43,7 +44,7 @@ std::vector<ir::NodeId> externals(const ir::Graph& g, const lower::FusedKernel& 
 // node), since the whole group runs there.
 // cross_entropy(x, labels) with cross_entropy_grad and softmax of the same logits. It runs at its last
 // member (the gradient reads a constant made in between), so nothing outside may read a member earlier.
-bool fusibleCrossEntropy(const ir::Graph& g, const lower::FusedKernel& k) {
+bool fusibleCrossEntropy(const ir::Graph& g, const ir::FusionGroup& k) {
   const ir::Node* ce = memberOf(g, k, ir::Op::CrossEntropy);
   if (!ce || !ir::isFloat(ce->type.dtype) || g.node(ce->operands[1]).type.dtype != ir::DType::I32) return false;
   for (const ir::Node& n : g.nodes)
@@ -52,7 +53,7 @@ bool fusibleCrossEntropy(const ir::Graph& g, const lower::FusedKernel& k) {
   return true;
 }
 
-bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
+bool fusible(const ir::Graph& g, const ir::FusionGroup& k) {
   const ir::Node& first = g.node(k.nodes.front());
   const ir::Node& last = g.node(k.nodes.back());
   for (ir::NodeId id : k.nodes) {
@@ -81,27 +82,23 @@ bool fusible(const ir::Graph& g, const lower::FusedKernel& k) {
 
 }  // namespace
 
-std::vector<lower::FusedKernel> fusedKernels(const ir::Graph& g) {
-  std::vector<lower::FusedKernel> out;
-  for (const passes::FusionGroup& grp : passes::findFusionGroups(g)) {
-    const bool gemm = grp.kind == passes::FusionGroup::GemmEpilogue && isGemm(g.node(grp.nodes.front()).op);
-    lower::FusedKernel k{grp.nodes, grp.outputs};
-    if (grp.kind == passes::FusionGroup::SoftmaxCrossEntropy) {
-      if (k.nodes.size() > 1 && fusibleCrossEntropy(g, k)) out.push_back(std::move(k));
+std::vector<ir::FusionGroup> fusedKernels(const ir::Graph& g) {
+  std::vector<ir::FusionGroup> out;
+  for (ir::FusionGroup& k : passes::findFusionGroups(g)) {
+    if (k.kind == ir::KernelKind::SoftmaxCrossEntropy) {
+      if (k.fused() && fusibleCrossEntropy(g, k)) out.push_back(std::move(k));
       continue;
     }
-    if (!gemm && grp.kind != passes::FusionGroup::Elementwise && grp.kind != passes::FusionGroup::BiasGradient)
-      continue;
     // The GEMM writes its product to memory, where the epilogue reads it back row block by row block,
     // unless the epilogue is only an add the product is computed into (productAddedTo).
-    if (gemm && !stored(k, k.nodes.front()) && !productAddedTo(g, k))
+    if (k.kind == ir::KernelKind::GemmEpilogue && !stored(k, k.nodes.front()) && !productAddedTo(g, k))
       k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
   }
   return out;
 }
 
-const ir::Node* productAddedTo(const ir::Graph& g, const lower::FusedKernel& k) {
+const ir::Node* productAddedTo(const ir::Graph& g, const ir::FusionGroup& k) {
   if (k.nodes.size() != 2) return nullptr;
   const ir::Node& mm = g.node(k.nodes[0]);
   const ir::Node& add = g.node(k.nodes[1]);
@@ -115,7 +112,7 @@ const ir::Node* productAddedTo(const ir::Graph& g, const lower::FusedKernel& k) 
   return &add;
 }
 
-ir::NodeId fusedPosition(const ir::Graph& g, const lower::FusedKernel& k) {
+ir::NodeId fusedPosition(const ir::Graph& g, const ir::FusionGroup& k) {
   return memberOf(g, k, ir::Op::CrossEntropy) ? k.nodes.back() : k.nodes.front();
 }
 

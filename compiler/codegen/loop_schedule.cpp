@@ -315,7 +315,7 @@ loop::Scratch panelScratch(const Product& p, int lanes) {
 
 // matmul, matmul_tn, matmul_nt (batched over leading axes), with an epilogue or the bias gradient's
 // column sums: threads split the row blocks; each chunk runs its products, then its epilogue rows.
-std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const lower::FusedKernel* epilogue,
+std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue,
                            const ir::Node* columnSums, int lanes) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = g.node(n.operands[0]);
@@ -518,9 +518,9 @@ std::string dims(const ir::Shape& s) {
 
 }  // namespace
 
-loop::Nest scheduleKernel(const ir::Graph& g, const KernelProgram& program, const Kernel& k, const loop::Target& t) {
+loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const loop::Target& t) {
   const ir::Node& n = g.node(k.nodes.front());
-  const lower::FusedKernel* fused = k.fused >= 0 ? &program.fused[static_cast<std::size_t>(k.fused)] : nullptr;
+  const ir::FusionGroup* fused = k.fused() ? &k : nullptr;
   auto find = [&](ir::Op op) -> const ir::Node* {
     for (ir::NodeId id : k.nodes)
       if (g.node(id).op == op) return &g.node(id);

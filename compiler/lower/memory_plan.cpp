@@ -82,7 +82,7 @@ bool isArgument(const ir::Node& n) { return n.op == ir::Op::Input || n.op == ir:
 
 }  // namespace
 
-MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<FusedKernel>& kernels) {
+MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<ir::FusionGroup>& kernels) {
   const std::size_t n = g.nodes.size();
   MemoryPlan plan;
   plan.slotOf.assign(n, -1);
@@ -93,7 +93,8 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
   std::vector<bool> temporary(n, true), fused(n, false);
   for (const ir::Node& node : g.nodes)
     start[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)] = node.id;
-  for (const FusedKernel& k : kernels)
+  for (const ir::FusionGroup& k : kernels) {
+    if (!k.fused()) continue;  // a node alone runs at its own position
     for (ir::NodeId id : k.nodes) {
       start[static_cast<std::size_t>(id)] = k.nodes.front();
       end[static_cast<std::size_t>(id)] = k.nodes.back();
@@ -101,6 +102,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
       if (std::find(k.stored.begin(), k.stored.end(), id) == k.stored.end())
         temporary[static_cast<std::size_t>(id)] = false;  // lives in registers only
     }
+  }
   for (const ir::Node& node : g.nodes) {
     plan.lastUse[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)];
     if (isArgument(node)) temporary[static_cast<std::size_t>(node.id)] = false;

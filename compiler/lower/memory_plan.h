@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ir/fusion_group.h"
 #include "compiler/ir/graph.h"
 
 namespace sinter::lower {
@@ -48,18 +49,12 @@ struct MemoryPlan {
   }
 };
 
-// Nodes that code generation computes as one kernel, at the position of the first (codegen's fused
-// kernels): every member is written from that position on, every operand of a member is read until the
-// last, and members that are not `stored` never reach memory.
-struct FusedKernel {
-  std::vector<ir::NodeId> nodes;   // in id order
-  std::vector<ir::NodeId> stored;  // members read outside the kernel or returned
-};
-
-// Plans the arena for g run in node order, fused kernels as one step each. Slots are shared by values
-// whose lifetimes do not overlap; when choosing among free slots the planner compares sizes at
-// `reference` (the usual batch size).
-MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<FusedKernel>& kernels = {});
+// Plans the arena for g run in node order, each fused group of `kernels` (the kernel program's, or any
+// groups) as one step at the position of its first member: every member is written from there on, every
+// operand of a member is read until the last, and members that are not stored never reach memory. Slots are
+// shared by values whose lifetimes do not overlap; when choosing among free slots the planner compares sizes
+// at `reference` (the usual batch size).
+MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<ir::FusionGroup>& kernels = {});
 
 // Figures for a plan at one binding.
 struct MemoryStats {

@@ -21,12 +21,12 @@ class Grouper {
     for (const ir::Result& r : g.results) returned_[static_cast<std::size_t>(r.node)] = true;
   }
 
-  std::vector<FusionGroup> run() {
+  std::vector<ir::FusionGroup> run() {
     softmaxCrossEntropy();
     gemmEpilogues();
     biasGradients();
     elementwiseChains();
-    for (FusionGroup& grp : groups_) {
+    for (ir::FusionGroup& grp : groups_) {
       std::sort(grp.nodes.begin(), grp.nodes.end());
       for (NodeId id : grp.nodes) {
         const bool outside =
@@ -35,7 +35,7 @@ class Grouper {
                         [&](NodeId u) {
                           return groupOf_[static_cast<std::size_t>(u)] != groupOf_[static_cast<std::size_t>(id)];
                         });
-        if (outside) grp.outputs.push_back(id);
+        if (outside) grp.stored.push_back(id);
       }
     }
     return groups_;
@@ -49,7 +49,7 @@ class Grouper {
     if (returned_[static_cast<std::size_t>(id)] || u.empty()) return -1;
     return std::all_of(u.begin(), u.end(), [&](NodeId x) { return x == u[0]; }) ? u[0] : -1;
   }
-  int open(FusionGroup::Kind k, NodeId first) {
+  int open(ir::KernelKind k, NodeId first) {
     groups_.push_back({k, {}, {}});
     join(static_cast<int>(groups_.size()) - 1, first);
     return static_cast<int>(groups_.size()) - 1;
@@ -64,7 +64,7 @@ class Grouper {
   void softmaxCrossEntropy() {
     for (const ir::Node& ce : g_.nodes) {
       if (ce.op != Op::CrossEntropy || !free(ce.id)) continue;
-      const int grp = open(FusionGroup::SoftmaxCrossEntropy, ce.id);
+      const int grp = open(ir::KernelKind::SoftmaxCrossEntropy, ce.id);
       for (NodeId u : users_[static_cast<std::size_t>(ce.operands[0])]) {
         const ir::Node& n = g_.node(u);
         if (!free(u)) continue;
@@ -108,7 +108,7 @@ class Grouper {
       if (!isGemm(n.op) || !free(n.id)) continue;
       NodeId next = nextInChain(n.id);
       if (next < 0 || !readyFor(next, -1, n.id + 1)) continue;
-      const int grp = open(FusionGroup::GemmEpilogue, n.id);
+      const int grp = open(ir::KernelKind::GemmEpilogue, n.id);
       for (; next >= 0 && readyFor(next, grp, n.id); next = nextInChain(next)) join(grp, next);
     }
   }
@@ -123,7 +123,7 @@ class Grouper {
         const ir::Node& t = g_.node(u);
         // A product that already has an epilogue keeps it (code generation fuses one or the other).
         if (t.op != Op::MatMulTN || t.operands[1] != dy || !free(u)) continue;
-        join(open(FusionGroup::BiasGradient, u), s.id);
+        join(open(ir::KernelKind::GemmBiasGradient, u), s.id);
         break;
       }
     }
@@ -147,7 +147,7 @@ class Grouper {
         const ir::Node& pn = g_.node(p);
         if (!(chainable(pn) || (slice(pn) && free(p))) || !(pn.type == n.type)) continue;
         const int pg = groupOf_[static_cast<std::size_t>(p)];
-        if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != FusionGroup::Elementwise) continue;
+        if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != ir::KernelKind::ElementwiseChain) continue;
         const NodeId first = pg >= 0 ? *std::min_element(groups_[static_cast<std::size_t>(pg)].nodes.begin(),
                                                          groups_[static_cast<std::size_t>(pg)].nodes.end())
                                      : p;
@@ -155,7 +155,7 @@ class Grouper {
           return o == p || (pg >= 0 && groupOf_[static_cast<std::size_t>(o)] == pg) || o < first;
         });
         if (!ready) continue;
-        join(pg >= 0 ? pg : open(FusionGroup::Elementwise, p), n.id);
+        join(pg >= 0 ? pg : open(ir::KernelKind::ElementwiseChain, p), n.id);
         break;
       }
     }
@@ -165,24 +165,14 @@ class Grouper {
   std::vector<std::vector<NodeId>> users_;
   std::vector<int> groupOf_;
   std::vector<bool> returned_;
-  std::vector<FusionGroup> groups_;
+  std::vector<ir::FusionGroup> groups_;
 };
 
 }  // namespace
 
-std::string_view fusionKindName(FusionGroup::Kind k) {
-  switch (k) {
-    case FusionGroup::GemmEpilogue: return "gemm epilogue";
-    case FusionGroup::BiasGradient: return "bias gradient";
-    case FusionGroup::SoftmaxCrossEntropy: return "softmax + cross-entropy";
-    case FusionGroup::Elementwise: return "elementwise";
-  }
-  return "?";
-}
+std::vector<ir::FusionGroup> findFusionGroups(const ir::Graph& g) { return Grouper(g).run(); }
 
-std::vector<FusionGroup> findFusionGroups(const ir::Graph& g) { return Grouper(g).run(); }
-
-std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& groups) {
+std::string fusionReport(const ir::Graph& g, const std::vector<ir::FusionGroup>& groups) {
   std::size_t computed = 0, grouped = 0;
   for (const ir::Node& n : g.nodes) computed += !(opDef(n.op).flags & ir::kLeaf);
   std::string out = fmt::format("// fusion groups of @{}\n", g.name);
@@ -190,8 +180,8 @@ std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& gro
     std::string members, stores;
     for (ir::NodeId id : groups[i].nodes)
       members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
-    for (ir::NodeId id : groups[i].outputs) stores += fmt::format("{}%{}", stores.empty() ? "" : ", ", id);
-    out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, fusionKindName(groups[i].kind), members, stores);
+    for (ir::NodeId id : groups[i].stored) stores += fmt::format("{}%{}", stores.empty() ? "" : ", ", id);
+    out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, ir::kernelKindName(groups[i].kind), members, stores);
     grouped += groups[i].nodes.size();
   }
   out += fmt::format("// {} groups hold {} of {} computed nodes: {} kernels instead of {}\n", groups.size(), grouped,

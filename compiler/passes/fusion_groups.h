@@ -6,26 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ir/fusion_group.h"
 #include "compiler/ir/graph.h"
 
 namespace sinter::passes {
-
-struct FusionGroup {
-  enum Kind { GemmEpilogue, BiasGradient, SoftmaxCrossEntropy, Elementwise };
-  Kind kind;
-  std::vector<ir::NodeId> nodes;    // in id order
-  std::vector<ir::NodeId> outputs;  // members read outside the group or returned: what the kernel stores
-};
-
-std::string_view fusionKindName(FusionGroup::Kind k);
 
 // Groups, each node in at most one: a matmul with the chain of single-use elementwise ops after it
 // (bias add, activation, residual add, activation gradient); a bias gradient's column sums with the
 // weight-gradient matmul_tn that reads the same dy; cross_entropy with its gradient (and the softmax
 // of the same logits); chains of single-use elementwise ops.
-std::vector<FusionGroup> findFusionGroups(const ir::Graph& g);
+std::vector<ir::FusionGroup> findFusionGroups(const ir::Graph& g);
 
-// "// group 0  gemm epilogue  %8 matmul, %9 add, %10 relu  (stores %9, %10)" lines and a summary.
-std::string fusionReport(const ir::Graph& g, const std::vector<FusionGroup>& groups);
+// "// group 0  gemm + epilogue  %8 matmul, %9 add, %10 relu  (stores %9, %10)" lines and a summary.
+std::string fusionReport(const ir::Graph& g, const std::vector<ir::FusionGroup>& groups);
 
 }  // namespace sinter::passes

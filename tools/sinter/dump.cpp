@@ -24,28 +24,28 @@ std::string show(const ir::Graph& g, const DumpOptions& opts) {
   return opts.format == "dot" ? ir::printDot(g) : ir::print(g);
 }
 
-std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGroup>& groups);
+std::string codegenReport(const ir::Graph& g, const std::vector<ir::FusionGroup>& groups);
 
 // The optimized graph with its fusion groups: listed after the graph in `//` comments (so the text still
 // parses), or drawn as boxes in DOT.
 std::string fusionStage(const ir::Graph& g, const DumpOptions& opts) {
-  const std::vector<passes::FusionGroup> groups = passes::findFusionGroups(g);
+  const std::vector<ir::FusionGroup> groups = passes::findFusionGroups(g);
   if (opts.format != "dot") return ir::print(g) + passes::fusionReport(g, groups) + codegenReport(g, groups);
   std::vector<ir::DotBox> boxes;
   for (std::size_t i = 0; i < groups.size(); ++i)
-    boxes.push_back({fmt::format("group {}: {}", i, passes::fusionKindName(groups[i].kind)), groups[i].nodes});
+    boxes.push_back({fmt::format("group {}: {}", i, ir::kernelKindName(groups[i].kind)), groups[i].nodes});
   return ir::printDot(g, boxes);
 }
 
 // Which groups code generation emits as one kernel (codegen::fusedKernels), and the kernel count.
-std::string codegenReport(const ir::Graph& g, const std::vector<passes::FusionGroup>& groups) {
-  const std::vector<lower::FusedKernel> kernels = codegen::fusedKernels(g);
+std::string codegenReport(const ir::Graph& g, const std::vector<ir::FusionGroup>& groups) {
+  const std::vector<ir::FusionGroup> kernels = codegen::fusedKernels(g);
   std::string fused;
   std::size_t members = 0, computed = 0;
   for (std::size_t i = 0; i < groups.size(); ++i)
-    for (const lower::FusedKernel& k : kernels)
+    for (const ir::FusionGroup& k : kernels)
       if (k.nodes == groups[i].nodes) fused += fmt::format("{}{}", fused.empty() ? "" : ", ", i);
-  for (const lower::FusedKernel& k : kernels) members += k.nodes.size();
+  for (const ir::FusionGroup& k : kernels) members += k.nodes.size();
   for (const ir::Node& n : g.nodes) computed += !(opDef(n.op).flags & ir::kLeaf);
   return fmt::format(
       "// code generation fuses group{} {}; the rest run one kernel per node: {} kernels for {} computed nodes\n",
@@ -80,7 +80,7 @@ std::string kernelStage(const ir::Graph& g, const DumpOptions& opts, std::int64_
   const lower::Bindings b = bindings(g, opts, fallback);
   const codegen::KernelProgram program = codegen::planKernels(g);
   const int lanes = codegen::vectorFloats(*codegen::createTargetMachine(opts.codegen));
-  return codegen::printKernels(g, program, lower::planMemory(g, b, program.fused), b, lanes);
+  return codegen::printKernels(g, program, lower::planMemory(g, b, program.kernels), b, lanes);
 }
 
 // `.ir` input: the graphs as parsed (graph), differentiated (grad, for a graph with a loss and no
