@@ -1,4 +1,5 @@
-// Code generation: an ir::Module becomes native code for the target CPU, through LLVM.
+// Code generation: an ir::Module becomes native code for the target CPU, through LLVM. The steps (lowering,
+// emitting, optimizing, object code, the JIT) are sequenced by compiler/driver's Compilation.
 //
 // Every artifact holds three symbols: `<prefix>forward` and `<prefix>train_step` (sinter_entry_fn, see
 // runtime/include/sinter/model_abi.h) and the constant descriptor `<descriptor>` (a sinter_model_desc).
@@ -20,17 +21,9 @@ struct Options {
   std::string descriptor = "sinter_model";  // symbol of the model descriptor
 };
 
-// Textual LLVM IR of the module after optimization (before, when optLevel is 0).
-std::string emitLLVMText(const ir::Module& m, const Options& opts);
-// Assembly for the target.
-std::string emitAssembly(const ir::Module& m, const Options& opts);
-// A relocatable object file at `path`. Throws std::runtime_error when it cannot be written.
-void emitObjectFile(const ir::Module& m, const Options& opts, const std::string& path);
-
 // A model compiled in this process with LLVM's ORC JIT. Lives as long as the object.
 class JitModel {
  public:
-  static std::unique_ptr<JitModel> compile(const ir::Module& m, const Options& opts);
   virtual ~JitModel() = default;
   virtual const sinter_model_desc* descriptor() const = 0;
 };

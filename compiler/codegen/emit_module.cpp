@@ -181,8 +181,9 @@ int vectorFloats(const llvm::TargetMachine& tm) {
   return 4;
 }
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::TargetMachine& tm,
-                                         llvm::LLVMContext& ctx) {
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph& lowered,
+                                         const LoweredGraph* trainStep, const Options& opts,
+                                         const llvm::TargetMachine& tm, llvm::LLVMContext& ctx) {
   auto mod = std::make_unique<llvm::Module>(m.name, ctx);
   mod->setDataLayout(tm.createDataLayout());
   const int lanes = vectorFloats(tm);
@@ -191,16 +192,11 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
   const std::vector<std::string> symbols = fwd.symbols();
   const std::string prefix = opts.descriptor + "_";
 
-  // The memory planner compares candidate slots at the usual batch size; the plan holds for any.
-  lower::Bindings reference;
-  for (const std::string& s : symbols) reference[s] = m.train ? m.train->batch : 64;
-  auto function = [&](const std::string& name, const ir::Graph& g, bool training) {
-    const KernelProgram program = planKernels(g);
-    return emitGraphFunction(*mod, prefix + name, g, lower::planBuffers(g, symbols),
-                             lower::planMemory(g, reference, program.kernels), program, lanes, training);
+  auto function = [&](const std::string& name, const ir::Graph& g, const LoweredGraph& l, bool training) {
+    return emitGraphFunction(*mod, prefix + name, g, l.buffers, l.memory, l.program, lanes, training);
   };
-  llvm::Function* forward = function("forward", fwd, false);
-  llvm::Function* trainStep = m.train ? function("train_step", m.trainStep, true) : nullptr;
+  llvm::Function* forward = function("forward", fwd, lowered, false);
+  llvm::Function* train = trainStep ? function("train_step", m.trainStep, *trainStep, true) : nullptr;
 
   DescriptorBuilder d(*mod, symbols);
   std::vector<llvm::Constant*> symNames;
@@ -216,7 +212,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opt
                d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
                d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
                d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd), forward,
-               trainStep ? static_cast<llvm::Constant*>(trainStep) : d.null(), d.i32(m.train ? 1 : 0), d.i32(0),
+               train ? static_cast<llvm::Constant*>(train) : d.null(), d.i32(m.train ? 1 : 0), d.i32(0),
                d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, opts.descriptor);
   return mod;

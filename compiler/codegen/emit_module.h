@@ -6,13 +6,16 @@
 #include <memory>
 
 #include "compiler/codegen/codegen.h"
+#include "compiler/codegen/kernel_plan.h"
 
 namespace sinter::codegen {
 
-// The module for target `tm`: its data layout is set before any code is emitted (loads and stores take
-// their alignment from it) and the matrix kernels are blocked for its vector width.
-std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const Options& opts, const llvm::TargetMachine& tm,
-                                         llvm::LLVMContext& ctx);
+// The module of m for target `tm`, from its lowered graphs (lowerGraph: the forward graph, and the train step
+// when m trains): its data layout is set before any code is emitted (loads and stores take their alignment
+// from it) and the matrix kernels are blocked for its vector width.
+std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph& forward,
+                                         const LoweredGraph* trainStep, const Options& opts,
+                                         const llvm::TargetMachine& tm, llvm::LLVMContext& ctx);
 
 // f32 lanes of the target's widest vector registers: 16 with AVX-512, 8 with AVX, else 4.
 int vectorFloats(const llvm::TargetMachine& tm);

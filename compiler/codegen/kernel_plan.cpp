@@ -27,6 +27,14 @@ KernelProgram planKernels(const ir::Graph& g) {
   return p;
 }
 
+LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symbols, const lower::Bindings& reference) {
+  LoweredGraph l;
+  l.program = planKernels(g);
+  l.buffers = lower::planBuffers(g, symbols);
+  l.memory = lower::planMemory(g, reference, l.program.kernels);
+  return l;
+}
+
 std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
                          const lower::Bindings& bindings, int lanes) {
   const std::vector<std::int64_t> offsets = memory.slotOffsets(bindings);

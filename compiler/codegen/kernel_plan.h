@@ -10,6 +10,7 @@
 #include "compiler/codegen/loop_ir.h"
 #include "compiler/ir/fusion_group.h"
 #include "compiler/ir/graph.h"
+#include "compiler/lower/buffer_plan.h"
 #include "compiler/lower/memory_plan.h"
 
 namespace sinter::codegen {
@@ -24,6 +25,15 @@ struct KernelProgram {
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
 // alone in node order.
 KernelProgram planKernels(const ir::Graph& g);
+
+// A graph lowered for code generation: its kernel program, where its arguments and results live (the ABI's
+// buffers, sym_dims in the order of `symbols`) and the arena of its temporaries, planned at `reference`.
+struct LoweredGraph {
+  KernelProgram program;
+  lower::BufferPlan buffers;
+  lower::MemoryPlan memory;
+};
+LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symbols, const lower::Bindings& reference);
 
 // The loop nest of one kernel for target `t` (loop_schedule.cpp).
 loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const loop::Target& t);

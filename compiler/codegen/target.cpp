@@ -13,7 +13,6 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "compiler/codegen/emit_module.h"
 
 namespace sinter::codegen {
 namespace {
@@ -45,24 +44,6 @@ llvm::OptimizationLevel optLevel(int level) {
     case 2: return llvm::OptimizationLevel::O2;
     default: return llvm::OptimizationLevel::O3;
   }
-}
-
-// Builds, optimizes and hands the module to `use`: one place for the steps every output shares.
-template <class F>
-void withOptimizedModule(const ir::Module& m, const Options& opts, F use) {
-  llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts);
-  std::unique_ptr<llvm::Module> mod = emitModule(m, opts, *tm, ctx);
-  optimizeModule(*mod, *tm, opts);
-  use(*mod, *tm);
-}
-
-void emitWithCodeGen(llvm::Module& mod, llvm::TargetMachine& tm, llvm::raw_pwrite_stream& os,
-                     llvm::CodeGenFileType type) {
-  llvm::legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, type))
-    throw std::runtime_error("the target cannot emit this kind of file");
-  pm.run(mod);
 }
 
 }  // namespace
@@ -123,33 +104,14 @@ void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, const Options& o
   pb.buildPerModuleDefaultPipeline(optLevel(opts.optLevel)).run(mod, mam);
 }
 
-std::string emitLLVMText(const ir::Module& m, const Options& opts) {
-  std::string out;
-  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine&) {
-    llvm::raw_string_ostream os(out);
-    mod.print(os, nullptr);
-  });
-  return out;
-}
-
-std::string emitAssembly(const ir::Module& m, const Options& opts) {
+std::string emitCode(llvm::Module& mod, llvm::TargetMachine& tm, CodeFile kind) {
   llvm::SmallString<0> buf;
-  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
-    llvm::raw_svector_ostream os(buf);
-    emitWithCodeGen(mod, tm, os, llvm::CodeGenFileType::AssemblyFile);
-  });
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  const auto type = kind == CodeFile::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type)) throw std::runtime_error("the target cannot emit this kind of file");
+  pm.run(mod);
   return std::string(buf.str());
-}
-
-void emitObjectFile(const ir::Module& m, const Options& opts, const std::string& path) {
-  withOptimizedModule(m, opts, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-    if (ec) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, ec.message()));
-    emitWithCodeGen(mod, tm, os, llvm::CodeGenFileType::ObjectFile);
-    os.close();
-    if (os.has_error()) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, os.error().message()));
-  });
 }
 
 }  // namespace sinter::codegen

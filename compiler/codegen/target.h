@@ -17,4 +17,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Options& opts);
 // and runs LLVM's optimization pipeline at opts.optLevel.
 void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, const Options& opts);
 
+// The machine code of an optimized module: assembly text, or the bytes of a relocatable object file.
+enum class CodeFile { Assembly, Object };
+std::string emitCode(llvm::Module& mod, llvm::TargetMachine& tm, CodeFile kind);
+
 }  // namespace sinter::codegen

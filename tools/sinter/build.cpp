@@ -8,7 +8,7 @@
 
 #include "tools/sinter/commands.h"
 #include "tools/sinter/header.h"
-#include "tools/sinter/pipeline.h"
+#include "compiler/driver/compilation.h"
 
 namespace sinter::tool {
 namespace {
@@ -77,25 +77,26 @@ void archive(const std::string& object, const std::string& output) {
 }  // namespace
 
 int runBuild(const std::string& path, const BuildOptions& opts) {
-  frontend::DiagnosticEngine diags;
-  auto m = compileModel(path, diags);
-  if (!m) return reportDiagnostics(diags);
+  driver::Options o;
+  o.codegen = opts.codegen;
+  driver::Compilation c(path, o);
+  if (!c.ok()) return c.reportErrors();
   const std::string out = opts.output.empty() ? defaultOutput(path, opts.emit) : opts.output;
   if (opts.emit == "llvm") {
-    writeText(out, codegen::emitLLVMText(*m, opts.codegen));
+    writeText(out, c.llvmText());
   } else if (opts.emit == "asm") {
-    writeText(out, codegen::emitAssembly(*m, opts.codegen));
+    writeText(out, c.assembly());
   } else if (opts.emit == "obj") {
-    codegen::emitObjectFile(*m, opts.codegen, out);
+    c.writeObject(out);
   } else if (opts.emit == "header") {
-    writeText(out, emitHeader(*m, path, opts.codegen.descriptor));
+    writeText(out, emitHeader(c.optimized(), path, opts.codegen.descriptor));
   } else if (opts.emit == "exe" || opts.emit == "shared" || opts.emit == "static") {
-    if (opts.emit == "exe" && !m->train) {
+    if (opts.emit == "exe" && !c.graph().train) {
       fmt::print(stderr, "error: {}: a training executable needs a train block\n", path);
       return 1;
     }
     const std::string object = out + ".o.tmp";
-    codegen::emitObjectFile(*m, opts.codegen, object);
+    c.writeObject(object);
     try {
       if (opts.emit == "static") archive(object, out);
       else link(object, out, opts.emit == "shared");

@@ -5,7 +5,6 @@
 
 #include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
-#include "tools/sinter/pipeline.h"
 
 namespace sinter::tool {
 
@@ -15,7 +14,10 @@ int runCheck(const std::string& path) {
   frontend::CompileOptions opts = frontend::defaultOptions();
   opts.summary = &summary;
   auto m = frontend::compileFile(path, diags, opts);
-  if (!m) return reportDiagnostics(diags);
+  if (!m) {
+    diags.print(std::cerr);
+    return 1;
+  }
   diags.print(std::cerr);  // warnings, if any
   if (auto errs = ir::verify(m->forward); !errs.empty()) {
     std::string msg = fmt::format("internal error: the frontend's graph @{} is invalid:", m->forward.name);

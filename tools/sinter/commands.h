@@ -8,7 +8,7 @@
 
 #include "compiler/codegen/codegen.h"
 #include "runtime/driver_options.h"
-#include "tools/sinter/pipeline.h"
+#include "compiler/driver/compilation.h"
 
 namespace CLI {
 class App;
@@ -19,9 +19,8 @@ namespace sinter::tool {
 int runCheck(const std::string& path);
 
 struct DumpOptions {
-  std::vector<std::string> stages;  // ast, graph, grad, opt, fusion, kernel, memory, llvm, asm
-  codegen::Options codegen;
-  PipelineOptions pipeline;           // pass manager flags: --print-after-all, --stop-after, ...
+  std::vector<std::string> stages;    // names of printable stages (compiler/driver/stage.h)
+  driver::Options compile;            // pass manager flags (--print-after-all, --stop-after, ...), codegen
   std::string format = "text";        // graph stages: text (the IR's textual form) or dot (graphviz)
   std::vector<std::string> bindings;  // SYM=N values of symbolic dimensions for the memory report
 };

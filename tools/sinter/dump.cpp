@@ -1,21 +1,16 @@
-// `sinter dump`: every stage of the pipeline, readable. Takes a model (.sn) or Graph IR (.ir): IR
-// files go through the same graph passes, which is how the golden tests of the passes run.
+// `sinter dump`: every stage of the pipeline (compiler/driver), readable. Takes a model (.sn) or Graph IR
+// (.ir): IR files go through the same graph passes, which is how the golden tests of the passes run.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/emit_module.h"
-#include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/target.h"
+#include "compiler/driver/compilation.h"
 #include "compiler/ir/dot.h"
-#include "compiler/lower/memory_plan.h"
 #include "compiler/passes/fusion_groups.h"
-#include "compiler/passes/pipeline.h"
-#include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
-#include "tools/sinter/pipeline.h"
 
 namespace sinter::tool {
 namespace {
@@ -28,8 +23,9 @@ std::string codegenReport(const ir::Graph& g, const std::vector<ir::FusionGroup>
 
 // The optimized graph with its fusion groups: listed after the graph in `//` comments (so the text still
 // parses), or drawn as boxes in DOT.
-std::string fusionStage(const ir::Graph& g, const DumpOptions& opts) {
-  const std::vector<ir::FusionGroup> groups = passes::findFusionGroups(g);
+std::string fusionStage(driver::Compilation& c, const DumpOptions& opts) {
+  const ir::Graph& g = c.subject();
+  const std::vector<ir::FusionGroup> groups = c.fusionGroups();
   if (opts.format != "dot") return ir::print(g) + passes::fusionReport(g, groups) + codegenReport(g, groups);
   std::vector<ir::DotBox> boxes;
   for (std::size_t i = 0; i < groups.size(); ++i)
@@ -52,8 +48,9 @@ std::string codegenReport(const ir::Graph& g, const std::vector<ir::FusionGroup>
       kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);
 }
 
-// --bind batch=64,seq=128; symbols left unbound take `fallback`.
-lower::Bindings bindings(const ir::Graph& g, const DumpOptions& opts, std::int64_t fallback) {
+// --bind batch=64,seq=128; the symbols of the shown graph left unbound take the compilation's reference
+// value (the train block's batch, else 64).
+lower::Bindings bindings(driver::Compilation& c, const DumpOptions& opts) {
   lower::Bindings b;
   for (const std::string& s : opts.bindings) {
     const auto eq = s.find('=');
@@ -66,73 +63,86 @@ lower::Bindings bindings(const ir::Graph& g, const DumpOptions& opts, std::int64
       throw std::runtime_error(fmt::format("--bind wants SYMBOL=N with N >= 1, not '{}'", s));
     b[s.substr(0, eq)] = v;
   }
-  for (const std::string& sym : g.symbols()) b.emplace(sym, fallback);
+  const lower::Bindings reference = c.referenceBindings();
+  for (const std::string& sym : c.subject().symbols()) b.emplace(sym, reference.at(sym));
   return b;
 }
 
-std::string memoryStage(const ir::Graph& g, const DumpOptions& opts, std::int64_t fallback) {
-  const lower::Bindings b = bindings(g, opts, fallback);
-  return lower::memoryReport(g, lower::planMemory(g, b, codegen::fusedKernels(g)), b);
+std::string memoryStage(driver::Compilation& c, const DumpOptions& opts) {
+  const lower::Bindings b = bindings(c, opts);
+  return lower::memoryReport(c.subject(), c.memoryPlan(b), b);
 }
 
-// The kernel program of the optimized train step, for the target of the codegen options.
-std::string kernelStage(const ir::Graph& g, const DumpOptions& opts, std::int64_t fallback) {
-  const lower::Bindings b = bindings(g, opts, fallback);
-  const codegen::KernelProgram program = codegen::planKernels(g);
-  const int lanes = codegen::vectorFloats(*codegen::createTargetMachine(opts.codegen));
-  return codegen::printKernels(g, program, lower::planMemory(g, b, program.kernels), b, lanes);
+// The kernel program of the shown graph, for the target of the codegen options.
+std::string kernelStage(driver::Compilation& c, const DumpOptions& opts) {
+  const lower::Bindings b = bindings(c, opts);
+  const int lanes = codegen::vectorFloats(*codegen::createTargetMachine(opts.compile.codegen));
+  return codegen::printKernels(c.subject(), c.kernelProgram(), c.memoryPlan(b), b, lanes);
+}
+
+// The stages after the graph passes, which `.ir` files have too.
+std::string laterStage(driver::Stage stage, driver::Compilation& c, const DumpOptions& opts) {
+  using driver::Stage;
+  if (stage == Stage::Fusion) return fusionStage(c, opts);
+  if (stage == Stage::Kernel) return kernelStage(c, opts);
+  if (stage == Stage::Memory) return memoryStage(c, opts);
+  return show(c.subject(), opts);
 }
 
 // `.ir` input: the graphs as parsed (graph), differentiated (grad, for a graph with a loss and no
-// gradients yet), after the passes (opt), with fusion groups (fusion) and their memory plan (memory).
-int dumpIr(const std::string& path, const DumpOptions& opts) {
-  auto graphs = loadIrFile(path);
+// gradients yet), after the passes (opt), with fusion groups (fusion), their kernels and memory plan.
+int dumpIr(const std::string& path, const std::vector<driver::Stage>& stages, const DumpOptions& opts) {
+  using driver::Stage;
+  auto graphs = driver::loadIrFile(path);
   if (!graphs) return 1;
-  for (const std::string& stage : opts.stages) {
+  for (Stage stage : stages) {
+    if (stage == Stage::Ast || stage == Stage::Llvm || stage == Stage::Asm) {
+      fmt::print(stderr, "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n",
+                 driver::stageInfo(stage).name);
+      return 1;
+    }
     for (const ir::Graph& parsed : *graphs) {
-      if (stage == "graph") {
-        fmt::print("{}", show(parsed, opts));
-      } else if (stage == "grad") {
-        const ir::Result* loss = nullptr;
-        for (const ir::Result& r : parsed.results)
-          if (r.kind == ir::Result::Loss && !loss) loss = &r;
-        if (!loss) throw std::runtime_error(fmt::format("@{} has no loss result to differentiate", parsed.name));
-        ir::Graph step = autodiff::buildTrainStep(parsed, loss->name);
-        fmt::print("{}", show(step, opts));
-      } else if (stage == "opt" || stage == "memory" || stage == "fusion" || stage == "kernel") {
-        ir::Graph g = parsed;
-        optimizeGraph(g, opts.pipeline);
-        fmt::print("{}", stage == "opt"      ? show(g, opts)
-                         : stage == "fusion" ? fusionStage(g, opts)
-                         : stage == "kernel" ? kernelStage(g, opts, 64)
-                                             : memoryStage(g, opts, 64));
-      } else {
-        fmt::print(stderr,
-                   "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n",
-                   stage);
-        return 1;
-      }
+      ir::Module m;
+      m.name = parsed.name;
+      m.forward = parsed;
+      driver::Compilation c(std::move(m), opts.compile);
+      if (stage == Stage::Graph) fmt::print("{}", show(c.graph().forward, opts));
+      else if (stage == Stage::Grad) fmt::print("{}", show(c.grad().trainStep, opts));
+      else fmt::print("{}", laterStage(stage, c, opts));
     }
   }
   return 0;
 }
 
+// The stages asked for by name, or an error naming the unknown one.
+std::optional<std::vector<driver::Stage>> parseStages(const std::vector<std::string>& names) {
+  std::vector<driver::Stage> out;
+  for (const std::string& name : names) {
+    auto s = driver::stageNamed(name);
+    if (!s || !driver::stageInfo(*s).printable) {
+      fmt::print(stderr, "error: {} stage '{}' (stages: {}){}\n", s ? "cannot print the" : "unknown", name,
+                 driver::printableStageNames(), s ? "; `sinter build --emit obj` writes an object file" : "");
+      return std::nullopt;
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
 }  // namespace
 
 void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
-  passes::PassManagerOptions& p = opts.pipeline.passes;
+  passes::PassManagerOptions& p = opts.compile.passes;
   cmd->add_flag("--print-after-all", p.printAfterAll, "Print the graph after every pass (to stderr)");
-  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")
-      ->delimiter(',');
+  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")->delimiter(',');
   cmd->add_flag("--print-changed", p.printChanged,
                 "Print the graph after every pass that changed it, '(unchanged)' otherwise");
   cmd->add_option("--stop-after", p.stopAfter, "Stop the pass pipeline after this pass");
   cmd->add_flag("--time-passes", p.timePasses, "Print the time each pass took");
   cmd->add_flag("--verify-each", p.verifyEach, "Run the IR verifier after every pass");
-  cmd->add_option(
-         "--passes", opts.pipeline.passList,
-         "Run these passes once each, in this order, instead of the pipeline (comma-separated: simplify, fold, "
-         "cse, dce, schedule)")
+  cmd->add_option("--passes", opts.compile.passList,
+                  "Run these passes once each, in this order, instead of the pipeline (comma-separated: simplify, "
+                  "fold, cse, dce, schedule)")
       ->delimiter(',');
   cmd->add_option("--format", opts.format, "Format of graph stages: text or dot (graphviz)")
       ->check(CLI::IsMember({"text", "dot"}))
@@ -143,76 +153,47 @@ void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
 }
 
 int runDump(const std::string& path, const DumpOptions& opts) {
-  if (isIrFile(path)) return dumpIr(path, opts);
-  frontend::DiagnosticEngine diags;
-  std::optional<ir::Module> built, optimized;  // compiled once, when a stage first needs them
-  for (const std::string& stage : opts.stages) {
-    if (stage == "ast") {
-      auto ast = frontend::dumpAst(path, diags);
-      if (!ast) return reportDiagnostics(diags);
+  using driver::Stage;
+  const auto stages = parseStages(opts.stages);
+  if (!stages) return 1;
+  if (driver::isIrFile(path)) return dumpIr(path, *stages, opts);
+  driver::Compilation c(path, opts.compile);
+  bool optimized = false;
+  for (Stage stage : *stages) {
+    if (stage == Stage::Ast) {
+      auto ast = c.ast();
+      if (!ast) return c.reportErrors();
       fmt::print("{}", *ast);
       continue;
     }
-    static const char* const known[] = {"graph", "grad", "opt", "fusion", "kernel", "memory", "llvm", "asm"};
-    if (std::find(std::begin(known), std::end(known), stage) == std::end(known)) {
-      fmt::print(stderr,
-                 "error: unknown stage '{}' (stages: ast, graph, grad, opt, fusion, kernel, memory, llvm, asm)\n",
-                 stage);
-      return 1;
-    }
-    if (!built) {
-      PipelineOptions raw = opts.pipeline;
-      raw.optimize = false;
-      built = compileModel(path, diags, raw);
-      if (!built) return reportDiagnostics(diags);
-    }
-    if (stage == "graph") {
-      fmt::print("{}{}", opts.format == "dot" ? "" : "// forward graph\n", show(built->forward, opts));
-      continue;
-    }
-    if (stage == "grad" && !built->train) {
-      fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);
-      return 1;
-    }
-    if (stage == "grad") {
-      fmt::print("{}{}", opts.format == "dot" ? "" : "// training step: forward and backward\n",
-                 show(built->trainStep, opts));
-      continue;
-    }
-    if (!optimized) {
-      optimized = built;
-      if (optimized->train) optimizeGraph(optimized->trainStep, opts.pipeline);
-      optimizeGraph(optimized->forward, opts.pipeline);
-    }
-    // The stages after the graph passes show the train step, or the forward graph of a model without one.
-    const ir::Graph& shown = optimized->train ? optimized->trainStep : optimized->forward;
-    const std::int64_t batch = optimized->train ? optimized->train->batch : 64;
-    if (stage == "opt") {
-      fmt::print("{}{}",
-                 opts.format == "dot" ? ""
-                 : optimized->train   ? "// training step: forward and backward, after graph passes\n"
-                                      : "// forward graph, after graph passes\n",
-                 show(shown, opts));
-    } else if (stage == "fusion") {
-      fmt::print("{}", fusionStage(shown, opts));
-    } else if (stage == "memory") {
-      fmt::print("{}", memoryStage(shown, opts, batch));
-    } else if (stage == "kernel") {
-      fmt::print("{}", kernelStage(shown, opts, batch));
-    } else if (stage == "llvm") {
-      fmt::print("{}", codegen::emitLLVMText(*optimized, opts.codegen));
+    if (!c.ok()) return c.reportErrors();
+    const bool dot = opts.format == "dot";
+    if (stage == Stage::Graph) {
+      fmt::print("{}{}", dot ? "" : "// forward graph\n", show(c.graph().forward, opts));
+    } else if (stage == Stage::Grad) {
+      if (!c.graph().train) {
+        fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);
+        return 1;
+      }
+      fmt::print("{}{}", dot ? "" : "// training step: forward and backward\n", show(c.grad().trainStep, opts));
+    } else if (stage == Stage::Llvm) {
+      fmt::print("{}", c.llvmText());
+    } else if (stage == Stage::Asm) {
+      fmt::print("{}", c.assembly());
     } else {
-      fmt::print("{}", codegen::emitAssembly(*optimized, opts.codegen));
+      // The stages after the graph passes show the train step, or the forward graph of a model without one.
+      const char* title = c.graph().train ? "// training step: forward and backward, after graph passes\n"
+                                          : "// forward graph, after graph passes\n";
+      fmt::print("{}{}", stage == Stage::Opt && !dot ? title : "", laterStage(stage, c, opts));
     }
+    optimized = optimized || stage >= Stage::Opt;
   }
   // `sinter dump --print-changed model.sn`: the pass log was asked for, so run the passes for it even
   // when no stage printed needs them.
-  const passes::PassManagerOptions& p = opts.pipeline.passes;
-  if ((p.printAfterAll || p.printChanged || !p.printAfter.empty() || p.timePasses) && !optimized && built &&
-      built->train) {
-    ir::Graph g = built->trainStep;
-    optimizeGraph(g, opts.pipeline);
-  }
+  const passes::PassManagerOptions& p = opts.compile.passes;
+  if ((p.printAfterAll || p.printChanged || !p.printAfter.empty() || p.timePasses) && !optimized && c.ok() &&
+      c.graph().train)
+    c.optimized();
   return 0;
 }
 

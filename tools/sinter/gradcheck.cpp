@@ -4,14 +4,14 @@
 
 #include "compiler/autodiff/gradcheck.h"
 #include "tools/sinter/commands.h"
-#include "tools/sinter/pipeline.h"
+#include "compiler/driver/compilation.h"
 
 namespace sinter::tool {
 
 int runGradCheck(const std::string& path, const GradCheckOptions& opts) {
-  frontend::DiagnosticEngine diags;
-  auto m = compileModel(path, diags);
-  if (!m) return reportDiagnostics(diags);
+  driver::Compilation c(path);
+  if (!c.ok()) return c.reportErrors();
+  const ir::Module* m = &c.graph();
   if (!m->train) {
     fmt::print(stderr, "error: {}: no train block, so no loss to differentiate\n", path);
     return 1;

@@ -1,5 +1,6 @@
-// Compiling a model in this process for `sinter train`, `run` and `bench`: the pipeline of pipeline.h, then
-// codegen::JitModel (LLVM's ORC), which emits and optimizes the module exactly as `sinter build` does.
+// Compiling a model in this process for `sinter train`, `run` and `bench`: the pipeline of
+// compiler/driver/compilation.h up to its JIT, which emits and optimizes the module exactly as `sinter build`
+// does.
 #pragma once
 
 #include <memory>

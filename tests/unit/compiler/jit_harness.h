@@ -5,6 +5,7 @@
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/codegen.h"
+#include "compiler/driver/compilation.h"
 #include "compiler/passes/dce.h"
 #include "test_graphs.h"
 
@@ -19,6 +20,15 @@ inline ir::Module makeModule(ir::Graph g) {
   m.trainStep = autodiff::buildTrainStep(m.forward, "loss");
   passes::eliminateDeadCode(m.trainStep);
   return m;
+}
+
+// The module compiled through the pipeline (compiler/driver) to its JIT, with dead-code elimination for its only
+// graph pass: these tests check code generation on the graphs as they were built, ops and all.
+inline std::unique_ptr<codegen::JitModel> compileJit(const ir::Module& m, codegen::Options o = {}) {
+  driver::Options d;
+  d.codegen = std::move(o);
+  d.passList = {"dce"};
+  return driver::Compilation(m, d).jit();
 }
 
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.

@@ -21,7 +21,7 @@ void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn, std::int64_t
 
 TEST_CASE("JIT-compiled MLP forward and train step match the interpreter") {
   ir::Module m = makeModule(test::mlpGraph(13, 17, 5));
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   const sinter_model_desc* desc = jit->descriptor();
   REQUIRE(desc->abi_version == SINTER_ABI_VERSION);
   for (std::int64_t batch : {1, 3, 8, 33}) {
@@ -33,7 +33,7 @@ TEST_CASE("JIT-compiled MLP forward and train step match the interpreter") {
 
 TEST_CASE("JIT-compiled mul, broadcast, softmax_grad and sum_to match the interpreter") {
   ir::Module m = makeModule(test::mixedGraph());
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   compareWithInterpreter(m.forward, jit->descriptor()->forward, 6, 5);
   compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, 6, 6);
 }
@@ -42,7 +42,7 @@ TEST_CASE("the descriptor describes the model") {
   ir::Module m = makeModule(test::mlpGraph());
   m.train->batch = 64;
   m.train->lr = 0.5;
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   const sinter_model_desc& d = *jit->descriptor();
   CHECK(std::string(d.name) == "MLP");
   REQUIRE(d.num_syms == 1);
@@ -70,7 +70,7 @@ TEST_CASE("the descriptor describes the model") {
 TEST_CASE("the descriptor carries the train block's metrics") {
   ir::Module m = makeModule(test::mlpGraph());
   m.train->metrics = ir::TrainConfig::MetricLoss;
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   CHECK(jit->descriptor()->train.metrics == SINTER_METRIC_LOSS);
 }
 
@@ -96,21 +96,22 @@ TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
 }
 
 TEST_CASE("object files and assembly are emitted for the host") {
-  ir::Module m = makeModule(test::mlpGraph());
-  const std::string asmText = codegen::emitAssembly(m, {});
+  driver::Compilation c(makeModule(test::mlpGraph()));
+  const std::string asmText = c.assembly();
   CHECK_THAT(asmText, Catch::Contains("sinter_model_train_step:"));
   const std::string path = std::string(SINTER_BINARY_DIR) + "/test_codegen_mlp.o";
-  codegen::emitObjectFile(m, {}, path);
+  c.writeObject(path);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   REQUIRE(f);
   unsigned char magic[4] = {};
   CHECK(std::fread(magic, 1, 4, f) == 4);
   std::fclose(f);
   CHECK((magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F'));
-  CHECK_THROWS_WITH(codegen::emitObjectFile(m, {}, "/nonexistent-dir/x.o"), Catch::Contains("cannot write"));
-  codegen::Options bad;
-  bad.targetCpu = "not-a-cpu";
-  CHECK_THROWS_WITH(codegen::emitAssembly(m, bad), Catch::Contains("unknown CPU 'not-a-cpu'"));
+  CHECK_THROWS_WITH(c.writeObject("/nonexistent-dir/x.o"), Catch::Contains("cannot write"));
+  driver::Options bad;
+  bad.codegen.targetCpu = "not-a-cpu";
+  CHECK_THROWS_WITH(driver::Compilation(makeModule(test::mlpGraph()), bad).assembly(),
+                    Catch::Contains("unknown CPU 'not-a-cpu'"));
 }
 
 TEST_CASE("f64 graphs compile and match the interpreter to f64 precision") {
@@ -125,7 +126,7 @@ TEST_CASE("f64 graphs compile and match the interpreter to f64 precision") {
   auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y});
   g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
   ir::Module m = makeModule(g);
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   auto args = test::randomArgs(m.forward, 6, 3);
   test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {6}, 1e-12, 1e-13);
   test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {6}, 1e-12, 1e-13);
@@ -150,7 +151,7 @@ TEST_CASE("matrix products with whole register tiles and ragged edges match the 
     auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y});
     g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
     ir::Module mod = makeModule(g);
-    auto jit = codegen::JitModel::compile(mod, {});
+    auto jit = test::compileJit(mod, {});
     auto args = test::randomArgs(mod.forward, m, 17);
     test::compareWithInterpreter(mod.forward, jit->descriptor()->forward, args, {m}, 1e-4, 1e-4);
     test::compareWithInterpreter(mod.trainStep, jit->descriptor()->train_step, args, {m}, 1e-4, 1e-4);

@@ -107,7 +107,7 @@ TEST_CASE("losses at extreme logits: generated code matches the hand-derived val
     for (ir::DType dtype : {ir::DType::F32, ir::DType::F64}) {
       SECTION(std::string(c.name) + (dtype == ir::DType::F32 ? " f32" : " f64")) {
         const ir::Module m = lossModule(c, dtype);
-        auto jit = codegen::JitModel::compile(m, {});
+        auto jit = test::compileJit(m, {});
         const auto got = test::runEntry(jit->descriptor()->train_step, m.trainStep, lossArgs(c), {});
         checkAgainstHand(c, got, dtype == ir::DType::F32 ? 1e-6 : 1e-12);
         // The forward entry point computes the same loss.

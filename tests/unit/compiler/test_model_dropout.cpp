@@ -59,7 +59,7 @@ void makeBatch(std::map<std::string, ir::Tensor>& args, std::uint64_t seed) {
 
 TEST_CASE("a model with Dropout: generated code draws the interpreter's masks", "[dropout][e2e]") {
   ir::Module m = compileDropModel();
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   auto args = autodiff::randomArguments(m.forward, kBatch, 5);
   makeBatch(args, 1);
   // Loss and every gradient of the generated train step equal the interpreter's with the same seed.
@@ -76,7 +76,7 @@ TEST_CASE("a model with Dropout: generated code draws the interpreter's masks", 
 
 TEST_CASE("a model with Dropout trains with SGD on generated train steps", "[dropout][e2e]") {
   ir::Module m = compileDropModel();
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   auto args = autodiff::randomArguments(m.forward, kBatch, 3);
   const ir::Graph& step = m.trainStep;
   auto evalLoss = [&](std::uint64_t batchSeed) {

@@ -36,7 +36,7 @@ TEST_CASE("every op: generated code matches the interpreter, forward and train s
       ir::Graph g = wrap(b, c.build(b));
       ir::Module m = test::makeModule(g);
       REQUIRE(ir::verify(m.trainStep).empty());
-      auto jit = codegen::JitModel::compile(m, {});
+      auto jit = test::compileJit(m, {});
       auto args = argsFor(b, 11);
       test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-5, {false, 0});
       test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-5, {true, 12345});
@@ -73,7 +73,7 @@ TEST_CASE("random shapes: products and convolutions match the interpreter") {
     ir::NodeId product = b.op(form, {a, w});
     if (round % 2 == 1) product = b.op(Op::Add, {b.P("acc", shape(M, N)), product});
     ir::Module m = test::makeModule(wrap(b, product));
-    auto jit = codegen::JitModel::compile(m, {});
+    auto jit = test::compileJit(m, {});
     auto args = argsFor(b, static_cast<std::uint64_t>(round));
     test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});
     test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-4, {true, 1});
@@ -89,7 +89,7 @@ TEST_CASE("random shapes: products and convolutions match the interpreter") {
     ir::NodeId y = b.op(Op::Conv2D, {b.P("x", {d(images), d(C), d(H), d(W)}), b.P("w", {d(O), d(C), d(kh), d(kw)})},
                         attrs({{"stride", Ints{s0, s1}}, {"padding", Ints{p0, p1}}, {"dilation", Ints{d0, d1}}}));
     ir::Module m = test::makeModule(wrap(b, y));
-    auto jit = codegen::JitModel::compile(m, {});
+    auto jit = test::compileJit(m, {});
     auto args = argsFor(b, 100 + static_cast<std::uint64_t>(round));
     test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});
     test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {3}, 1e-4, 1e-4, {true, 1});
@@ -152,7 +152,7 @@ TEST_CASE("dropout drops a fraction p while training, scales the rest, and is th
   ir::Graph g =
       wrap(b, b.op(Op::Dropout, {b.op(Op::Add, {x, b.P("bias", {})})}, attrs({{"p", 0.3}, {"salt", std::int64_t{1}}})));
   ir::Module m = test::makeModule(g);
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   auto args = argsFor(b, 3);
   for (double& v : args.at("in").data) v = 1.0;
   args.at("bias").data[0] = 0.0;
@@ -209,7 +209,7 @@ TEST_CASE("the table's newer activations at hand-derived points") {
     const auto out = ir::interpret(g, {{"x", {{}, {p.x}}}, {"probe", {{}, {1.0}}}});
     CHECK(out[0].data[0] == Approx(p.expect).epsilon(1e-14).margin(1e-15));
     // The same formula in generated f32 code.
-    auto jit = codegen::JitModel::compile(test::makeModule(g), {});
+    auto jit = test::compileJit(test::makeModule(g), {});
     const auto got = test::runEntry(jit->descriptor()->forward, g, {{"x", {{}, {p.x}}}, {"probe", {{}, {1.0}}}}, {});
     CHECK(got[0][0] == Approx(p.expect).epsilon(2e-7).margin(1e-7));
   }

@@ -96,7 +96,7 @@ void* nanScratch(std::int32_t slot, std::int64_t bytes) {
 
 TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and threads") {
   ir::Module m = test::makeModule(smallConvNet());
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   const sinter_model_desc* desc = jit->descriptor();
   REQUIRE(desc->parallel_for != nullptr);
   REQUIRE(*desc->parallel_for == nullptr);  // no runtime installed: each entry point runs its loops itself

@@ -28,7 +28,7 @@ std::map<std::string, std::vector<double>> evaluate(const std::vector<double>& x
   ir::Module m;
   m.name = g.name;
   m.forward = g;
-  auto jit = codegen::JitModel::compile(m, {});
+  auto jit = test::compileJit(m, {});
   ir::Tensor in = ir::Tensor::zeros({static_cast<std::int64_t>(xs.size())});
   in.data = xs;
   ir::Tensor one = ir::Tensor::zeros({static_cast<std::int64_t>(xs.size())});
