@@ -1,16 +1,14 @@
-// The pass pipeline on the training step of every example model: the verifier accepts the graph after
-// every pass, the reference interpreter computes the same loss and gradients, and the text round-trips.
+// The pipeline (compiler/driver) on the training step of every example model: the verifier accepts the graph
+// after every pass, the reference interpreter computes the same loss and gradients, the text round-trips and
+// the memory plan of the kernel program never overlaps live values.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
 
-#include "compiler/autodiff/autodiff.h"
+#include "compiler/driver/compilation.h"
 #include "compiler/ir/interpreter.h"
 #include "compiler/ir/parser.h"
-#include "compiler/lower/memory_plan.h"
-#include "compiler/passes/pipeline.h"
-#include "frontend/frontend.h"
 #include "memory_checks.h"
 #include "op_graphs.h"
 
@@ -24,23 +22,22 @@ TEST_CASE("the pipeline keeps the values of the train step of every example") {
   REQUIRE_FALSE(files.empty());
   for (const auto& file : files) {
     INFO(file.filename().string());
-    frontend::DiagnosticEngine diags;
-    auto m = frontend::compileFile(file.string(), diags);
-    REQUIRE(m);
-    if (!m->train) continue;
-    const ir::Graph step = autodiff::buildTrainStep(m->forward, m->train->loss);
-    ir::Graph opt = step;
+    driver::Options o;
+    o.passes.verifyEach = true;
     std::ostringstream log;
-    passes::PassManagerOptions o;
-    o.verifyEach = true;
-    passes::runPipeline(opt, passes::defaultPipeline(), o, log);
+    o.log = &log;
+    driver::Compilation c(file.string(), o);
+    REQUIRE(c.ok());
+    if (!c.graph().train) continue;
+    const ir::Graph& step = c.grad().trainStep;
+    const ir::Graph& opt = c.optimized().trainStep;
 
     std::vector<ir::ParseError> errs;
     auto parsed = ir::parseGraph(ir::print(opt), "opt.ir", errs);
     REQUIRE(parsed);
     CHECK(ir::print(*parsed) == ir::print(opt));
 
-    const auto plan = lower::planMemory(opt, {{"batch", 64}});
+    const auto plan = c.memoryPlan({{"batch", 64}});  // with the kernel program's fused groups
     for (std::int64_t n : {1, 64}) test::checkNoOverlap(opt, plan, {{"batch", n}});
 
     const auto args = test::randomInputs(step, 2, 11);
