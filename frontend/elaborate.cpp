@@ -143,20 +143,7 @@ void Elaborator::finish(const std::optional<ir::TrainConfig>& train) {
   order.insert(order.end(), g_.params.begin(), g_.params.end());
   for (const ir::Node& n : g_.nodes)
     if (n.op != ir::Op::Input && n.op != ir::Op::Param) order.push_back(n.id);
-  std::vector<ir::NodeId> newId(g_.nodes.size());
-  for (std::size_t i = 0; i < order.size(); ++i) newId[static_cast<std::size_t>(order[i])] = static_cast<ir::NodeId>(i);
-  std::vector<ir::Node> nodes;
-  nodes.reserve(order.size());
-  for (ir::NodeId old : order) {
-    ir::Node n = std::move(g_.nodes[static_cast<std::size_t>(old)]);
-    n.id = newId[static_cast<std::size_t>(old)];
-    for (ir::NodeId& o : n.operands) o = newId[static_cast<std::size_t>(o)];
-    nodes.push_back(std::move(n));
-  }
-  g_.nodes = std::move(nodes);
-  for (ir::NodeId& i : g_.inputs) i = newId[static_cast<std::size_t>(i)];
-  for (ir::NodeId& p : g_.params) p = newId[static_cast<std::size_t>(p)];
-  for (ir::Result& res : g_.results) res.node = newId[static_cast<std::size_t>(res.node)];
+  ir::reorderNodes(g_, order);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "compiler/ir/grad_builder.h"
+#include "compiler/ir/node_map.h"
 
 namespace sinter::autodiff {
 namespace {
@@ -20,21 +21,21 @@ using ir::TensorType;
 class Differentiator final : public ir::GradBuilder {
  public:
   explicit Differentiator(ir::Graph& g)
-      : g_(g), adjoint_(g.nodes.size(), -1), dependsOnParam_(g.nodes.size(), false) {
+      : g_(g), adjoint_(g, -1), dependsOnParam_(g, false) {
     graph_ = &g;
     for (const Node& n : g.nodes) {
       bool dep = n.op == Op::Param;
-      for (NodeId o : n.operands) dep = dep || dependsOnParam_[static_cast<std::size_t>(o)];
-      dependsOnParam_[static_cast<std::size_t>(n.id)] = dep;
+      for (NodeId o : n.operands) dep = dep || dependsOnParam_[o];
+      dependsOnParam_[n.id] = dep;
     }
   }
 
-  void seed(NodeId loss) { adjoint_[static_cast<std::size_t>(loss)] = constantFor(1.0, loss, g_.node(loss).type); }
+  void seed(NodeId loss) { adjoint_[loss] = constantFor(1.0, loss, g_.node(loss).type); }
 
   // Visits forward nodes in reverse topological order, pushing each node's adjoint to its operands.
   void run(NodeId last) {
     for (NodeId id = last; id >= 0; --id) {
-      const NodeId dy = adjoint_[static_cast<std::size_t>(id)];
+      const NodeId dy = adjoint_[id];
       if (dy >= 0) pushToOperands(id, dy);
     }
     if (!missing_.empty()) {
@@ -44,7 +45,7 @@ class Differentiator final : public ir::GradBuilder {
     }
   }
 
-  NodeId adjointOf(NodeId id) const { return adjoint_[static_cast<std::size_t>(id)]; }
+  NodeId adjointOf(NodeId id) const { return adjoint_[id]; }
 
   // ---- GradBuilder ----------------------------------------------------------------------------------------
   void to(int i, const std::function<NodeId()>& make) override {
@@ -72,8 +73,8 @@ class Differentiator final : public ir::GradBuilder {
 
  private:
   ir::Graph& g_;
-  std::vector<NodeId> adjoint_;  // forward node -> node holding d(loss)/d(node), or -1
-  std::vector<bool> dependsOnParam_;
+  ir::NodeMap<NodeId> adjoint_;  // forward node -> node holding d(loss)/d(node), or -1
+  ir::NodeMap<bool> dependsOnParam_;
   std::vector<std::string> missing_;  // ops on a gradient path without a rule, with their locations
   Node fwd_;                          // a copy of the forward node whose rule runs: emitting nodes moves g_.nodes
   int wrt_ = -1;                      // and the operand it differentiates
@@ -86,13 +87,13 @@ class Differentiator final : public ir::GradBuilder {
   }
 
   void accumulate(NodeId target, NodeId grad) {
-    NodeId& slot = adjoint_[static_cast<std::size_t>(target)];
+    NodeId& slot = adjoint_[target];
     slot = slot < 0 ? grad : emit(Op::Add, {slot, grad}, {}, {});
   }
 
   bool needsGrad(NodeId id) const {
     const Node& n = g_.node(id);
-    return ir::isFloat(n.type.dtype) && dependsOnParam_[static_cast<std::size_t>(id)];
+    return ir::isFloat(n.type.dtype) && dependsOnParam_[id];
   }
 
   void pushToOperands(NodeId id, NodeId dy) {

@@ -22,7 +22,7 @@ KernelEmitter::KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Gr
       plan_(plan),
       memory_(memory),
       program_(program),
-      inFused_(g.nodes.size(), false),
+      inFused_(g, false),
       lanes_(vectorFloats),
       training_(training) {}
 
@@ -41,13 +41,13 @@ void KernelEmitter::emit() {
   if (training_ && random)  // the ABI's extra sym_dims entry: a fresh seed for every train step
     seed_ = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i64(), symDims, plan_.symbols.size()), "seed");
 
-  ptr_.resize(g_.nodes.size(), nullptr);
+  ptr_.assign(g_.nodes.size(), nullptr);
   const std::vector<Value*> slots = allocateArena();
   for (const ir::FusionGroup& k : program_.kernels)
     if (k.fused())
-      for (ir::NodeId id : k.nodes) inFused_[static_cast<std::size_t>(id)] = true;
+      for (ir::NodeId id : k.nodes) inFused_[id] = true;
   for (const ir::Node& n : g_.nodes) {
-    const std::size_t id = static_cast<std::size_t>(n.id);
+    const ir::NodeId id = n.id;
     const lower::Slot& s = plan_.home[id];
     if (s.kind == lower::Slot::Temporary && inFused_[id] && memory_.slotOf[id] < 0)
       continue;  // in registers only
@@ -65,7 +65,7 @@ void KernelEmitter::emit() {
   constexpr int kArenaHome = 1 << 20;
   homeOf_.assign(g_.nodes.size(), -1);
   for (const ir::Node& n : g_.nodes) {
-    const std::size_t id = static_cast<std::size_t>(n.id);
+    const ir::NodeId id = n.id;
     if (!ptr_[id]) continue;
     const lower::Slot& s = plan_.home[id];
     homeOf_[id] = s.kind != lower::Slot::Temporary ? s.buffer : kArenaHome + memory_.slotOf[id];
@@ -83,10 +83,10 @@ void KernelEmitter::emit() {
     std::vector<int> homes;
     std::vector<Value*> args = {env_, c64(0), c64(0)};
     for (ir::NodeId id : touched) {
-      const int h = homeOf_[static_cast<std::size_t>(id)];
+      const int h = homeOf_[id];
       if (h < 0 || std::find(homes.begin(), homes.end(), h) != homes.end()) continue;
       homes.push_back(h);
-      args.push_back(ptr_[static_cast<std::size_t>(id)]);
+      args.push_back(ptr_[id]);
     }
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
     if (!f) {
@@ -104,7 +104,7 @@ void KernelEmitter::emit() {
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
-    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[static_cast<std::size_t>(n.id)], llvm::MaybeAlign(4),
+    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[n.id], llvm::MaybeAlign(4),
                     bytes(n.type));
   }
   if (arena_.ptr) releaseScratch({arena_});
@@ -120,7 +120,7 @@ std::string KernelEmitter::kernelKey(const ir::FusionGroup& k, const std::vector
   std::string key = fmt::format("{} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0);
   for (ir::NodeId id : touched) {
     const ir::Node& n = g_.node(id);
-    const int h = homeOf_[static_cast<std::size_t>(id)];
+    const int h = homeOf_[id];
     const auto home = h < 0 ? -1 : std::find(homes.begin(), homes.end(), h) - homes.begin();
     key += fmt::format("[{} {} home {}", ir::opName(n.op), n.type.str(), home);
     if (std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end()) {

@@ -13,6 +13,7 @@
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
 #include "compiler/ir/graph.h"
+#include "compiler/ir/node_map.h"
 #include "compiler/lower/buffer_plan.h"
 #include "compiler/lower/memory_plan.h"
 
@@ -43,12 +44,12 @@ class KernelEmitter {
   const lower::BufferPlan& plan_;
   const lower::MemoryPlan& memory_;
   const KernelProgram& program_;
-  std::vector<bool> inFused_;  // per node: computed by a fused kernel (its members may live in registers only)
+  ir::NodeMap<bool> inFused_;  // per node: computed by a fused kernel (its members may live in registers only)
   int lanes_;                  // f32 lanes of one vector register of the target
   bool training_;              // a train step: dropout drops, with the seed in sym_dims[num_syms]
   Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;
-  std::vector<Value*> ptr_;  // per node: its buffer
+  ir::NodeMap<Value*> ptr_;  // per node: its buffer
   // Memory from the runtime's scratch hook (model_abi.h), or from aligned_alloc when no runtime installed one
   // (fromMalloc: then it is freed at the end of its use).
   struct ScratchBlock {
@@ -61,7 +62,7 @@ class KernelEmitter {
   // The entry point's environment for its kernel functions: the symbols, then the seed (parallel_loops.cpp).
   Value* env_ = nullptr;
   llvm::Function* entryFn_ = nullptr;     // the entry point (whose ptr_ are its own values)
-  std::vector<int> homeOf_;               // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
+  ir::NodeMap<int> homeOf_;               // per node: its memory, an ABI buffer index or kArenaHome + slot, or -1
   llvm::Function* homeArgsFn_ = nullptr;  // the kernel function whose arguments homeArgs_ are
   std::map<int, Value*> homeArgs_;        // home -> that function's argument
   std::vector<int> homeOrder_;            // that function's homes, in argument order

@@ -12,11 +12,11 @@ namespace sinter::codegen {
 KernelProgram planKernels(const ir::Graph& g) {
   KernelProgram p;
   const std::vector<ir::FusionGroup> fused = fusedKernels(g);
-  std::vector<int> fusedOf(g.nodes.size(), -1);
+  ir::NodeMap<int> fusedOf(g, -1);
   for (std::size_t k = 0; k < fused.size(); ++k)
-    for (ir::NodeId id : fused[k].nodes) fusedOf[static_cast<std::size_t>(id)] = static_cast<int>(k);
+    for (ir::NodeId id : fused[k].nodes) fusedOf[id] = static_cast<int>(k);
   for (const ir::Node& n : g.nodes) {
-    const int k = fusedOf[static_cast<std::size_t>(n.id)];
+    const int k = fusedOf[n.id];
     if (k >= 0) {
       const ir::FusionGroup& f = fused[static_cast<std::size_t>(k)];
       if (fusedPosition(g, f) == n.id) p.kernels.push_back(f);
@@ -50,7 +50,7 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     if (n.op == ir::Op::Input || n.op == ir::Op::Param) return "argument";
     for (const ir::Result& r : g.results)
       if (r.node == id) return fmt::format("result \"{}\"", r.name);
-    const int slot = memory.slotOf[static_cast<std::size_t>(id)];
+    const int slot = memory.slotOf[id];
     if (slot < 0) return "registers";
     return fmt::format("slot {} @{}", slot, offsets[static_cast<std::size_t>(slot)]);
   };

@@ -31,11 +31,10 @@ llvm::GlobalVariable* scratchHook(llvm::Module& mod) {
 // A node's buffer in the function being emitted: in a kernel function or its parallel body, the argument
 // (or environment slot) of the node's memory.
 Value* KernelEmitter::buffer(ir::NodeId id) {
-  const std::size_t i = static_cast<std::size_t>(id);
-  if (!ptr_[i] && fn_ != entryFn_ && fn_ == homeArgsFn_)
-    if (auto it = homeArgs_.find(homeOf_[i]); it != homeArgs_.end()) ptr_[i] = it->second;
-  if (!ptr_[i]) throw std::logic_error(fmt::format("codegen: %{} has no buffer in this kernel", id));
-  return ptr_[i];
+  if (!ptr_[id] && fn_ != entryFn_ && fn_ == homeArgsFn_)
+    if (auto it = homeArgs_.find(homeOf_[id]); it != homeArgs_.end()) ptr_[id] = it->second;
+  if (!ptr_[id]) throw std::logic_error(fmt::format("codegen: %{} has no buffer in this kernel", id));
+  return ptr_[id];
 }
 
 // Every environment starts with the symbols' values and the seed, 8 bytes a slot; a parallel body's
@@ -73,7 +72,7 @@ llvm::Function* KernelEmitter::outline(const std::string& name, const std::funct
   // environment; unused loads vanish in the optimizer.
   const auto savedIP = b_.saveIP();
   llvm::Function* savedFn = fn_;
-  const std::vector<Value*> savedPtr = ptr_;
+  const ir::NodeMap<Value*> savedPtr = ptr_;
   const std::map<std::string, Value*> savedSyms = syms_;
   Value* savedSeed = seed_;
   Value* savedEnv = env_;
@@ -85,7 +84,7 @@ llvm::Function* KernelEmitter::outline(const std::string& name, const std::funct
   Value* env = outlined->getArg(0);
   env_ = env;  // kernels inside may run parallel loops of their own
   auto slot = [&](std::size_t i) { return b_.CreateConstInBoundsGEP1_64(i64(), env, i); };
-  std::fill(ptr_.begin(), ptr_.end(), nullptr);  // loaded from env on first use (buffer())
+  ptr_.fill(nullptr);  // loaded from env on first use (buffer())
   for (std::size_t k = 0; k < plan_.symbols.size(); ++k)
     syms_[plan_.symbols[k]] = b_.CreateLoad(i64(), slot(k), plan_.symbols[k]);
   if (seed_) seed_ = b_.CreateLoad(i64(), slot(plan_.symbols.size()), "seed");

@@ -1,5 +1,7 @@
 #include "compiler/ir/dot.h"
 
+#include "compiler/ir/node_map.h"
+
 #include <fmt/format.h>
 
 namespace sinter::ir {
@@ -32,10 +34,11 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
   auto isArg = [](const Node& n) { return n.op == Op::Input || n.op == Op::Param; };
   // Side of a node: 0 argument, 1 forward, 2 backward; a box's side is its nodes' if they agree, else 3.
   auto side = [&](const Node& n) { return isArg(n) ? 0 : n.gradOf < 0 ? 1 : 2; };
-  std::vector<int> boxOf(g.nodes.size(), -1), boxSide(boxes.size(), -1);
+  NodeMap<int> boxOf(g, -1);
+  std::vector<int> boxSide(boxes.size(), -1);
   for (std::size_t b = 0; b < boxes.size(); ++b)
     for (NodeId id : boxes[b].nodes) {
-      boxOf[static_cast<std::size_t>(id)] = static_cast<int>(b);
+      boxOf[id] = static_cast<int>(b);
       const int s = side(g.node(id));
       boxSide[b] = boxSide[b] < 0 || boxSide[b] == s ? s : 3;
     }
@@ -57,7 +60,7 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
   auto cluster = [&](const char* id, const char* title, const char* style, int s) {
     std::string body;
     for (const Node& n : g.nodes)
-      if (side(n) == s && boxOf[static_cast<std::size_t>(n.id)] < 0) body += nodeLine(n, "    ");
+      if (side(n) == s && boxOf[n.id] < 0) body += nodeLine(n, "    ");
     body += boxesOn(s, "    ");
     if (body.empty()) return;
     out += fmt::format("  subgraph cluster_{} {{\n    label=\"{}\";\n    {}\n{}  }}\n", id, title, style, body);

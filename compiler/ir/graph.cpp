@@ -1,5 +1,7 @@
 #include "compiler/ir/graph.h"
 
+#include "compiler/ir/node_map.h"
+
 #include <fmt/format.h>
 #include <algorithm>
 #include <stdexcept>
@@ -115,6 +117,26 @@ const Result* Graph::findResult(std::string_view resultName) const {
   for (const Result& r : results)
     if (r.name == resultName) return &r;
   return nullptr;
+}
+
+void reorderNodes(Graph& g, const std::vector<NodeId>& order) {
+  NodeMap<NodeId> newId(g, -1);
+  for (std::size_t i = 0; i < order.size(); ++i) newId[order[i]] = static_cast<NodeId>(i);
+  auto remap = [&](NodeId& id) {
+    if (id >= 0) id = newId[id];
+  };
+  std::vector<Node> nodes;
+  nodes.reserve(order.size());
+  for (NodeId id : order) nodes.push_back(std::move(g.node(id)));
+  for (Node& n : nodes) {
+    remap(n.id);
+    for (NodeId& o : n.operands) remap(o);
+    remap(n.gradOf);
+  }
+  for (NodeId& id : g.inputs) remap(id);
+  for (NodeId& id : g.params) remap(id);
+  for (Result& r : g.results) remap(r.node);
+  g.nodes = std::move(nodes);
 }
 
 }  // namespace sinter::ir

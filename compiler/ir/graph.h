@@ -68,6 +68,10 @@ class Graph {
   const Result* findResult(std::string_view name) const;
 };
 
+// Puts g's nodes in `order` (every node once, operands before users) and renumbers them: node ids,
+// operands, backward marks, arguments and results.
+void reorderNodes(Graph& g, const std::vector<NodeId>& order);
+
 // Checks every invariant of a graph; returns one message per problem (empty when valid).
 std::vector<std::string> verify(const Graph& g);
 

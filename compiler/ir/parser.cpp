@@ -653,7 +653,7 @@ class Parser {
       const StmtText& s = gt.stmts[stmtAt[static_cast<std::size_t>(n.id)]];
       const OpDef& info = opDef(n.op);
       std::vector<TensorType> types;
-      for (NodeId o : n.operands) types.push_back(g.nodes[static_cast<std::size_t>(o)].type);
+      for (NodeId o : n.operands) types.push_back(g.node(o).type);
       TensorType out;
       if (std::string e = info.typeRule(n, types, out); !e.empty())
         report(s.opLine, s.opCol, fmt::format("{}: {}", info.name, e));

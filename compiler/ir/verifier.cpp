@@ -38,7 +38,7 @@ std::vector<std::string> verify(const Graph& g) {
         bad(n, fmt::format("operand %{} is not defined before use", o));
         operandsOk = false;
       } else {
-        types.push_back(g.nodes[static_cast<std::size_t>(o)].type);
+        types.push_back(g.node(o).type);
       }
     }
     if (!operandsOk) continue;
@@ -59,7 +59,7 @@ std::vector<std::string> verify(const Graph& g) {
     for (const Node& n : g.nodes) count += n.op == op;
     if (count != list.size()) errs.push_back(fmt::format("graph lists {} {}s but holds {}", list.size(), what, count));
     for (NodeId id : list)
-      if (id < 0 || id >= static_cast<NodeId>(g.nodes.size()) || g.nodes[static_cast<std::size_t>(id)].op != op)
+      if (id < 0 || id >= static_cast<NodeId>(g.nodes.size()) || g.node(id).op != op)
         errs.push_back(fmt::format("%{} is listed as a {} but is not one", id, what));
   };
   checkList(g.inputs, Op::Input, "input");

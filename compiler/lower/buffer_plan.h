@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "compiler/ir/node_map.h"
 
 namespace sinter::lower {
 
@@ -23,7 +24,7 @@ struct Copy {
 
 struct BufferPlan {
   std::vector<std::string> symbols;  // symbolic dims, in sym_dims order
-  std::vector<Slot> home;            // per node: where its value is computed
+  ir::NodeMap<Slot> home;            // per node: where its value is computed
   std::vector<Copy> copies;          // results that share their node with an argument or another result
   int numBuffers = 0;                // arguments (inputs, params) then results
 };

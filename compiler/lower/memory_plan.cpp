@@ -87,36 +87,36 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
   MemoryPlan plan;
   plan.slotOf.assign(n, -1);
   plan.inPlaceOf.assign(n, -1);
-  plan.lastUse.resize(n);
+  plan.lastUse.assign(n, 0);
   // A node runs over [start, end]: its own position, or its fused kernel's first to last member.
-  std::vector<int> start(n), end(n), readers(n, 0);
-  std::vector<bool> temporary(n, true), fused(n, false);
+  ir::NodeMap<int> start(n), end(n), readers(n, 0);
+  ir::NodeMap<bool> temporary(n, true), fused(n, false);
   for (const ir::Node& node : g.nodes)
-    start[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)] = node.id;
+    start[node.id] = end[node.id] = node.id;
   for (const ir::FusionGroup& k : kernels) {
     if (!k.fused()) continue;  // a node alone runs at its own position
     for (ir::NodeId id : k.nodes) {
-      start[static_cast<std::size_t>(id)] = k.nodes.front();
-      end[static_cast<std::size_t>(id)] = k.nodes.back();
-      fused[static_cast<std::size_t>(id)] = true;
+      start[id] = k.nodes.front();
+      end[id] = k.nodes.back();
+      fused[id] = true;
       if (std::find(k.stored.begin(), k.stored.end(), id) == k.stored.end())
-        temporary[static_cast<std::size_t>(id)] = false;  // lives in registers only
+        temporary[id] = false;  // lives in registers only
     }
   }
   for (const ir::Node& node : g.nodes) {
-    plan.lastUse[static_cast<std::size_t>(node.id)] = end[static_cast<std::size_t>(node.id)];
-    if (isArgument(node)) temporary[static_cast<std::size_t>(node.id)] = false;
+    plan.lastUse[node.id] = end[node.id];
+    if (isArgument(node)) temporary[node.id] = false;
     for (ir::NodeId o : node.operands) {
-      plan.lastUse[static_cast<std::size_t>(o)] =
-          std::max(plan.lastUse[static_cast<std::size_t>(o)], end[static_cast<std::size_t>(node.id)]);
-      ++readers[static_cast<std::size_t>(o)];
+      plan.lastUse[o] =
+          std::max(plan.lastUse[o], end[node.id]);
+      ++readers[o];
     }
   }
-  for (const ir::Result& r : g.results) temporary[static_cast<std::size_t>(r.node)] = false;
+  for (const ir::Result& r : g.results) temporary[r.node] = false;
 
   std::vector<int> busyUntil;  // per slot: last use of the value it holds
   for (const ir::Node& node : g.nodes) {
-    const std::size_t id = static_cast<std::size_t>(node.id);
+    const ir::NodeId id = node.id;
     if (!temporary[id]) continue;
     const SymSize size = SymSize::ofType(node.type);
     // In place: an elementwise op may write over an operand of its own size that it reads last. In a
@@ -124,7 +124,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
     // threads among them) read it while this one writes.
     if (opDef(node.op).flags & ir::kElementwise) {
       for (ir::NodeId o : node.operands) {
-        const std::size_t oi = static_cast<std::size_t>(o);
+        const ir::NodeId oi = o;
         const bool lastReader =
             fused[id] ? readers[oi] == 1 && plan.lastUse[oi] == end[id] : plan.lastUse[oi] == node.id;
         if (temporary[oi] && lastReader && g.node(o).type.shape == node.type.shape &&
@@ -181,14 +181,14 @@ MemoryStats memoryStats(const ir::Graph& g, const MemoryPlan& plan, const Bindin
     if (!plan.isTemporary(n.id)) continue;
     const std::int64_t bytes = SymSize::ofType(n.type).eval(b);
     ++st.temporaries;
-    st.inPlace += plan.inPlaceOf[static_cast<std::size_t>(n.id)] >= 0;
+    st.inPlace += plan.inPlaceOf[n.id] >= 0;
     st.naiveBytes += bytes;
     // A value overwritten in place shares its bytes with its successor.
-    delta[static_cast<std::size_t>(n.id)] += plan.inPlaceOf[static_cast<std::size_t>(n.id)] >= 0 ? 0 : bytes;
+    delta[static_cast<std::size_t>(n.id)] += plan.inPlaceOf[n.id] >= 0 ? 0 : bytes;
     bool overwritten = false;
     for (const ir::Node& u : g.nodes)
-      if (plan.inPlaceOf[static_cast<std::size_t>(u.id)] == n.id) overwritten = true;
-    if (!overwritten) delta[static_cast<std::size_t>(plan.lastUse[static_cast<std::size_t>(n.id)]) + 1] -= bytes;
+      if (plan.inPlaceOf[u.id] == n.id) overwritten = true;
+    if (!overwritten) delta[static_cast<std::size_t>(plan.lastUse[n.id]) + 1] -= bytes;
   }
   // In-place chains hand their bytes down: the last value of a chain releases them.
   std::int64_t live = 0;
@@ -221,9 +221,9 @@ std::string memoryReport(const ir::Graph& g, const MemoryPlan& plan, const Bindi
   out += "  value  op                     type               slot  live      bytes\n";
   for (const ir::Node& n : g.nodes) {
     if (!plan.isTemporary(n.id)) continue;
-    const ir::NodeId ip = plan.inPlaceOf[static_cast<std::size_t>(n.id)];
+    const ir::NodeId ip = plan.inPlaceOf[n.id];
     out += fmt::format("  %{:<5} {:<22} {:<18} {:>4}  {:>3}..{:<3} {:>8}{}\n", n.id, ir::opName(n.op), n.type.str(),
-                       plan.slotOf[static_cast<std::size_t>(n.id)], n.id, plan.lastUse[static_cast<std::size_t>(n.id)],
+                       plan.slotOf[n.id], n.id, plan.lastUse[n.id],
                        SymSize::ofType(n.type).eval(b), ip >= 0 ? fmt::format("  in place of %{}", ip) : "");
   }
   return out;

@@ -12,6 +12,7 @@
 
 #include "compiler/ir/fusion_group.h"
 #include "compiler/ir/graph.h"
+#include "compiler/ir/node_map.h"
 
 namespace sinter::lower {
 
@@ -35,17 +36,17 @@ struct SymSize {
 struct MemoryPlan {
   // Per node (index = id): its slot in the arena, or -1 for arguments and results (the caller's
   // buffers); and the operand it overwrites in place, or -1.
-  std::vector<int> slotOf;
-  std::vector<ir::NodeId> inPlaceOf;
-  std::vector<int> lastUse;       // per node: position of its last reader (its own position if none)
+  ir::NodeMap<int> slotOf;
+  ir::NodeMap<ir::NodeId> inPlaceOf;
+  ir::NodeMap<int> lastUse;       // per node: position of its last reader (its own position if none)
   std::vector<SymSize> slotSize;  // per slot: at least the size of every value it holds
 
-  bool isTemporary(ir::NodeId id) const { return slotOf[static_cast<std::size_t>(id)] >= 0; }
+  bool isTemporary(ir::NodeId id) const { return slotOf[id] >= 0; }
   // Byte offset of every slot, each a multiple of kArenaAlignment, then the arena size (one more entry).
   std::vector<std::int64_t> slotOffsets(const Bindings& b) const;
   std::int64_t arenaBytes(const Bindings& b) const { return slotOffsets(b).back(); }
   std::int64_t offset(ir::NodeId id, const Bindings& b) const {
-    return slotOffsets(b)[static_cast<std::size_t>(slotOf[static_cast<std::size_t>(id)])];
+    return slotOffsets(b)[static_cast<std::size_t>(slotOf[id])];
   }
 };
 

@@ -17,8 +17,8 @@ bool isElementwise(const ir::Node& n) { return (opDef(n.op).flags & ir::kElement
 class Grouper {
  public:
   explicit Grouper(const ir::Graph& g)
-      : g_(g), users_(users(g)), groupOf_(g.nodes.size(), -1), returned_(g.nodes.size(), false) {
-    for (const ir::Result& r : g.results) returned_[static_cast<std::size_t>(r.node)] = true;
+      : g_(g), users_(users(g)), groupOf_(g, -1), returned_(g, false) {
+    for (const ir::Result& r : g.results) returned_[r.node] = true;
   }
 
   std::vector<ir::FusionGroup> run() {
@@ -30,10 +30,10 @@ class Grouper {
       std::sort(grp.nodes.begin(), grp.nodes.end());
       for (NodeId id : grp.nodes) {
         const bool outside =
-            returned_[static_cast<std::size_t>(id)] ||
-            std::any_of(users_[static_cast<std::size_t>(id)].begin(), users_[static_cast<std::size_t>(id)].end(),
+            returned_[id] ||
+            std::any_of(users_[id].begin(), users_[id].end(),
                         [&](NodeId u) {
-                          return groupOf_[static_cast<std::size_t>(u)] != groupOf_[static_cast<std::size_t>(id)];
+                          return groupOf_[u] != groupOf_[id];
                         });
         if (outside) grp.stored.push_back(id);
       }
@@ -42,11 +42,11 @@ class Grouper {
   }
 
  private:
-  bool free(NodeId id) const { return groupOf_[static_cast<std::size_t>(id)] < 0; }
+  bool free(NodeId id) const { return groupOf_[id] < 0; }
   // The only reader of id, when it has exactly one and id is not returned.
   NodeId soleUser(NodeId id) const {
-    const auto& u = users_[static_cast<std::size_t>(id)];
-    if (returned_[static_cast<std::size_t>(id)] || u.empty()) return -1;
+    const auto& u = users_[id];
+    if (returned_[id] || u.empty()) return -1;
     return std::all_of(u.begin(), u.end(), [&](NodeId x) { return x == u[0]; }) ? u[0] : -1;
   }
   int open(ir::KernelKind k, NodeId first) {
@@ -55,7 +55,7 @@ class Grouper {
     return static_cast<int>(groups_.size()) - 1;
   }
   void join(int grp, NodeId id) {
-    groupOf_[static_cast<std::size_t>(id)] = grp;
+    groupOf_[id] = grp;
     groups_[static_cast<std::size_t>(grp)].nodes.push_back(id);
   }
 
@@ -65,7 +65,7 @@ class Grouper {
     for (const ir::Node& ce : g_.nodes) {
       if (ce.op != Op::CrossEntropy || !free(ce.id)) continue;
       const int grp = open(ir::KernelKind::SoftmaxCrossEntropy, ce.id);
-      for (NodeId u : users_[static_cast<std::size_t>(ce.operands[0])]) {
+      for (NodeId u : users_[ce.operands[0]]) {
         const ir::Node& n = g_.node(u);
         if (!free(u)) continue;
         if ((n.op == Op::CrossEntropyGrad && n.operands[1] == ce.operands[0] && n.operands[2] == ce.operands[1]) ||
@@ -84,7 +84,7 @@ class Grouper {
     };
     if (NodeId s = soleUser(cur); fits(s)) return s;
     NodeId only = -1;
-    for (NodeId u : users_[static_cast<std::size_t>(cur)]) {
+    for (NodeId u : users_[cur]) {
       if (!fits(u) || opDef(g_.node(u).op).arity != 1) continue;
       if (only >= 0 && only != u) return -1;
       only = u;
@@ -96,7 +96,7 @@ class Grouper {
   bool readyFor(NodeId id, int grp, NodeId first) const {
     const auto& ops = g_.node(id).operands;
     return std::all_of(ops.begin(), ops.end(), [&](NodeId o) {
-      return o < first || (grp >= 0 && groupOf_[static_cast<std::size_t>(o)] == grp);
+      return o < first || (grp >= 0 && groupOf_[o] == grp);
     });
   }
 
@@ -119,7 +119,7 @@ class Grouper {
     for (const ir::Node& s : g_.nodes) {
       if (s.op != Op::SumTo || !free(s.id)) continue;
       const NodeId dy = s.operands[0];
-      for (NodeId u : users_[static_cast<std::size_t>(dy)]) {
+      for (NodeId u : users_[dy]) {
         const ir::Node& t = g_.node(u);
         // A product that already has an epilogue keeps it (code generation fuses one or the other).
         if (t.op != Op::MatMulTN || t.operands[1] != dy || !free(u)) continue;
@@ -146,13 +146,13 @@ class Grouper {
       for (NodeId p : n.operands) {
         const ir::Node& pn = g_.node(p);
         if (!(chainable(pn) || (slice(pn) && free(p))) || !(pn.type == n.type)) continue;
-        const int pg = groupOf_[static_cast<std::size_t>(p)];
+        const int pg = groupOf_[p];
         if (pg >= 0 && groups_[static_cast<std::size_t>(pg)].kind != ir::KernelKind::ElementwiseChain) continue;
         const NodeId first = pg >= 0 ? *std::min_element(groups_[static_cast<std::size_t>(pg)].nodes.begin(),
                                                          groups_[static_cast<std::size_t>(pg)].nodes.end())
                                      : p;
         const bool ready = std::all_of(n.operands.begin(), n.operands.end(), [&](NodeId o) {
-          return o == p || (pg >= 0 && groupOf_[static_cast<std::size_t>(o)] == pg) || o < first;
+          return o == p || (pg >= 0 && groupOf_[o] == pg) || o < first;
         });
         if (!ready) continue;
         join(pg >= 0 ? pg : open(ir::KernelKind::ElementwiseChain, p), n.id);
@@ -162,9 +162,9 @@ class Grouper {
   }
 
   const ir::Graph& g_;
-  std::vector<std::vector<NodeId>> users_;
-  std::vector<int> groupOf_;
-  std::vector<bool> returned_;
+  ir::NodeMap<std::vector<NodeId>> users_;
+  ir::NodeMap<int> groupOf_;
+  ir::NodeMap<bool> returned_;
   std::vector<ir::FusionGroup> groups_;
 };
 

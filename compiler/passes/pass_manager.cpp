@@ -1,5 +1,7 @@
 #include "compiler/passes/pass_manager.h"
 
+#include "compiler/passes/rewrite.h"
+
 #include <fmt/format.h>
 #include <algorithm>
 #include <map>
@@ -26,14 +28,10 @@ void checkNames(const std::vector<PipelineEntry>& pipeline, const PassManagerOpt
 // Ops of the nodes some result depends on: the rewriting passes leave dead nodes for dce, and what
 // they did shows in the live ones.
 std::map<std::string_view, int> opCounts(const ir::Graph& g) {
-  std::vector<bool> live(g.nodes.size(), false);
-  for (const ir::Result& r : g.results) live[static_cast<std::size_t>(r.node)] = true;
-  for (std::size_t i = g.nodes.size(); i-- > 0;)
-    if (live[i])
-      for (ir::NodeId o : g.nodes[i].operands) live[static_cast<std::size_t>(o)] = true;
+  const ir::NodeMap<bool> live = reachableFromResults(g);
   std::map<std::string_view, int> counts;
   for (const ir::Node& n : g.nodes)
-    if (live[static_cast<std::size_t>(n.id)]) ++counts[ir::opName(n.op)];
+    if (live[n.id]) ++counts[ir::opName(n.op)];
   return counts;
 }
 

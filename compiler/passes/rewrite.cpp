@@ -18,30 +18,20 @@ bool replaceAllUses(ir::Graph& g, ir::NodeId from, ir::NodeId to) {
   return used;
 }
 
-void reorder(ir::Graph& g, const std::vector<ir::NodeId>& order) {
-  std::vector<ir::NodeId> newId(g.nodes.size(), -1);
-  for (std::size_t i = 0; i < order.size(); ++i) newId[static_cast<std::size_t>(order[i])] = static_cast<ir::NodeId>(i);
-  auto remap = [&](ir::NodeId& id) {
-    if (id >= 0) id = newId[static_cast<std::size_t>(id)];
-  };
-  std::vector<ir::Node> nodes;
-  nodes.reserve(order.size());
-  for (ir::NodeId id : order) nodes.push_back(std::move(g.nodes[static_cast<std::size_t>(id)]));
-  for (ir::Node& n : nodes) {
-    remap(n.id);
-    for (ir::NodeId& o : n.operands) remap(o);
-    remap(n.gradOf);
-  }
-  for (ir::NodeId& id : g.inputs) remap(id);
-  for (ir::NodeId& id : g.params) remap(id);
-  for (ir::Result& r : g.results) remap(r.node);
-  g.nodes = std::move(nodes);
+ir::NodeMap<bool> reachableFromResults(const ir::Graph& g) {
+  ir::NodeMap<bool> live(g, false);
+  for (const ir::Result& r : g.results) live[r.node] = true;
+  // Operands precede their users, so one backward sweep finds every node a result depends on.
+  for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it)
+    if (live[it->id])
+      for (ir::NodeId o : it->operands) live[o] = true;
+  return live;
 }
 
-std::vector<std::vector<ir::NodeId>> users(const ir::Graph& g) {
-  std::vector<std::vector<ir::NodeId>> out(g.nodes.size());
+ir::NodeMap<std::vector<ir::NodeId>> users(const ir::Graph& g) {
+  ir::NodeMap<std::vector<ir::NodeId>> out(g);
   for (const ir::Node& n : g.nodes)
-    for (ir::NodeId o : n.operands) out[static_cast<std::size_t>(o)].push_back(n.id);
+    for (ir::NodeId o : n.operands) out[o].push_back(n.id);
   return out;
 }
 

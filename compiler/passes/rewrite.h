@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "compiler/ir/node_map.h"
 
 namespace sinter::passes {
 
@@ -12,12 +13,12 @@ namespace sinter::passes {
 // `from` had a user.
 bool replaceAllUses(ir::Graph& g, ir::NodeId from, ir::NodeId to);
 
-// Puts the nodes in `order` (a permutation of the ids that keeps operands first) and renumbers
-// operands, backward marks, argument lists and results to match.
-void reorder(ir::Graph& g, const std::vector<ir::NodeId>& order);
+
+// Whether each node is one some result depends on (the result itself included).
+ir::NodeMap<bool> reachableFromResults(const ir::Graph& g);
 
 // The users of every node, in id order (a node using a value twice is listed twice).
-std::vector<std::vector<ir::NodeId>> users(const ir::Graph& g);
+ir::NodeMap<std::vector<ir::NodeId>> users(const ir::Graph& g);
 
 // True when `id` is a constant whose elements all equal `value`.
 bool isConstant(const ir::Graph& g, ir::NodeId id, double value);

@@ -13,21 +13,21 @@ inline void checkNoOverlap(const ir::Graph& g, const lower::MemoryPlan& plan, co
   const std::vector<std::int64_t> offsets = plan.slotOffsets(b);
   for (const ir::Node& x : g.nodes) {
     if (!plan.isTemporary(x.id)) continue;
-    const std::int64_t xo = offsets[static_cast<std::size_t>(plan.slotOf[static_cast<std::size_t>(x.id)])];
+    const std::int64_t xo = offsets[static_cast<std::size_t>(plan.slotOf[x.id])];
     const std::int64_t xs = lower::SymSize::ofType(x.type).eval(b);
     CHECK(xo % lower::kArenaAlignment == 0);
     CHECK(xo + xs <= offsets.back());
     for (const ir::Node& y : g.nodes) {
       if (y.id <= x.id || !plan.isTemporary(y.id)) continue;
-      const bool overlapInTime = y.id <= plan.lastUse[static_cast<std::size_t>(x.id)];
-      if (!overlapInTime || plan.inPlaceOf[static_cast<std::size_t>(y.id)] == x.id) continue;
+      const bool overlapInTime = y.id <= plan.lastUse[x.id];
+      if (!overlapInTime || plan.inPlaceOf[y.id] == x.id) continue;
       // A chain of in-place ops hands one buffer down: y may overwrite x's successor in the chain.
       bool chained = false;
-      for (ir::NodeId c = plan.inPlaceOf[static_cast<std::size_t>(y.id)]; c >= 0;
-           c = plan.inPlaceOf[static_cast<std::size_t>(c)])
+      for (ir::NodeId c = plan.inPlaceOf[y.id]; c >= 0;
+           c = plan.inPlaceOf[c])
         chained |= c == x.id;
       if (chained) continue;
-      const std::int64_t yo = offsets[static_cast<std::size_t>(plan.slotOf[static_cast<std::size_t>(y.id)])];
+      const std::int64_t yo = offsets[static_cast<std::size_t>(plan.slotOf[y.id])];
       const std::int64_t ys = lower::SymSize::ofType(y.type).eval(b);
       if (!(xo + xs <= yo || yo + ys <= xo))
         FAIL_CHECK("%" << x.id << " and %" << y.id << " overlap in time and in memory");

@@ -46,8 +46,8 @@ TEST_CASE("an elementwise chain runs in place in one slot") {
   const lower::Bindings at64 = {{"batch", 64}};
   const auto plan = lower::planMemory(g, at64);
   CHECK(plan.slotSize.size() == 1);
-  CHECK(plan.inPlaceOf[static_cast<std::size_t>(b)] == a);
-  CHECK(plan.inPlaceOf[static_cast<std::size_t>(c)] == b);
+  CHECK(plan.inPlaceOf[b] == a);
+  CHECK(plan.inPlaceOf[c] == b);
   const auto st = lower::memoryStats(g, plan, at64);
   CHECK(st.naiveBytes == 3 * 400 * 64);
   CHECK(st.arenaBytes == 400 * 64);
