@@ -111,6 +111,15 @@ class Elaborator {
   Value evalCall(Frame& f, const ast::Expr& e);
   Value callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& spec, const std::vector<Value>& args);
   Value evalIndex(Frame& f, const ast::Expr& e);
+  std::optional<std::optional<std::int64_t>> indexPart(Frame& f, const ast::ExprPtr& p, std::string_view what);
+  Value indexTuple(Frame& f, const ast::Expr& e, const Value& base);
+  // The elements [start, end) with `step` that an index item selects of one axis (end < 0: all of it);
+  // `drop` for an index, whose axis disappears.
+  struct AxisRange {
+    std::int64_t start, end, step;
+    bool drop;
+  };
+  std::optional<AxisRange> axisRange(Frame& f, const ast::Expr& e, std::size_t axis, const ir::TensorType& t);
   Value evalMember(Frame& f, const ast::Expr& e);
   Value numberOp(Frame& f, ast::BinaryOp op, const Value& a, const Value& b, const ast::Expr& e);
   Value matmul(Frame& f, const Value& a, const Value& b, const ast::Expr& e);

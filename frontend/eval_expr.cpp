@@ -424,102 +424,110 @@ Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
 // ---------------------------------------------------------------------------------------------------
 // Indexing: x[i], x[a:b], x[:, t, :]. An index picks one position and drops the axis; a slice keeps it.
 
-Value Elaborator::evalIndex(Frame& f, const ast::Expr& e) {
+// An index, a slice's start, end or step: nullopt after an error, an empty optional when not written.
+std::optional<std::optional<std::int64_t>> Elaborator::indexPart(Frame& f, const ast::ExprPtr& p,
+                                                                 std::string_view what) {
+  if (!p) return std::optional<std::int64_t>();
+  const Value v = eval(f, *p);
+  if (!v.ok()) return std::nullopt;
+  if (v.kind != Value::Number || !v.isInt) {
+    f.r->error(p->range, fmt::format("{} must be an integer known at compile time, but it is {}", what, v.describe()));
+    return std::nullopt;
+  }
+  return std::optional<std::int64_t>(static_cast<std::int64_t>(v.num));
+}
+
+// t[i] of a tuple: one value.
+Value Elaborator::indexTuple(Frame& f, const ast::Expr& e, const Value& base) {
+  if (e.items.size() != 1 || e.items[0].isSlice) {
+    f.r->error(e.opRange, "a tuple takes one index, such as t[0]", {e.range});
+    return Value::error();
+  }
+  auto i = indexPart(f, e.items[0].index, "an index");
+  if (!i) return Value::error();
+  const auto n = static_cast<std::int64_t>(base.elems.size());
+  const std::int64_t k = **i < 0 ? **i + n : **i;
+  if (k < 0 || k >= n) {
+    f.r->error(e.items[0].range, fmt::format("index {} is out of range for a tuple of {} values", **i, n));
+    return Value::error();
+  }
+  return base.elems[static_cast<std::size_t>(k)];
+}
+
+// What item `axis` of x[...] selects of tensor type t: nullopt after an error. Python's rules: negative
+// positions count from the end; a slice's positions clamp to the axis; an index drops the axis.
+std::optional<Elaborator::AxisRange> Elaborator::axisRange(Frame& f, const ast::Expr& e, std::size_t axis,
+                                                           const ir::TensorType& t) {
   Reporter& r = *f.r;
-  const Value base = eval(f, *e.lhs);
-  if (!base.ok()) return base;
-  // Every part of every item, evaluated once.
-  auto part = [&](const ast::ExprPtr& p, std::string_view what) -> std::optional<std::optional<std::int64_t>> {
-    if (!p) return std::optional<std::int64_t>();
-    const Value v = eval(f, *p);
-    if (!v.ok()) return std::nullopt;
-    if (v.kind != Value::Number || !v.isInt) {
-      r.error(p->range, fmt::format("{} must be an integer known at compile time, but it is {}", what, v.describe()));
+  const ast::IndexItem& it = e.items[axis];
+  const ir::Dim& d = t.shape[axis];
+  auto fixedSize = [&](const char* verb) {
+    if (!d.isSymbolic()) return true;
+    r.error(it.range, fmt::format("cannot {} axis {} of {}: its size '{}' is only known at run time", verb, axis,
+                                  t.str(), d.symbol));
+    return false;
+  };
+  if (!it.isSlice) {
+    auto i = indexPart(f, it.index, "an index");
+    if (!i || !fixedSize("index")) return std::nullopt;
+    const std::int64_t start = **i < 0 ? **i + d.size : **i;
+    if (start < 0 || start >= d.size) {
+      r.error(it.range, fmt::format("index {} is out of range for axis {} of {} (size {})", **i, axis, t.str(), d.size));
+      noteDeclaration(f, e.lhs.get());
       return std::nullopt;
     }
-    return std::optional<std::int64_t>(static_cast<std::int64_t>(v.num));
-  };
-  if (base.kind == Value::Tuple) {
-    if (e.items.size() != 1 || e.items[0].isSlice) {
-      r.error(e.opRange, "a tuple takes one index, such as t[0]", {e.range});
-      return Value::error();
-    }
-    auto i = part(e.items[0].index, "an index");
-    if (!i) return Value::error();
-    const auto n = static_cast<std::int64_t>(base.elems.size());
-    const std::int64_t k = **i < 0 ? **i + n : **i;
-    if (k < 0 || k >= n) {
-      r.error(e.items[0].range, fmt::format("index {} is out of range for a tuple of {} values", **i, n));
-      return Value::error();
-    }
-    return base.elems[static_cast<std::size_t>(k)];
+    return AxisRange{start, start + 1, 1, true};
   }
+  auto s = indexPart(f, it.start, "a slice's start");
+  auto en = indexPart(f, it.end, "a slice's end");
+  auto st = indexPart(f, it.step, "a slice's step");
+  if (!s || !en || !st) return std::nullopt;
+  if (!*s && !*en && (!*st || **st == 1)) return AxisRange{0, -1, 1, false};  // ':' keeps the whole axis
+  if (*st && **st < 1) {
+    r.error(it.step->range, fmt::format("a slice's step must be positive, got {}", **st));
+    return std::nullopt;
+  }
+  if (!fixedSize("slice")) return std::nullopt;
+  auto clampPos = [&](std::int64_t p) { return std::clamp(p < 0 ? p + d.size : p, std::int64_t{0}, d.size); };
+  AxisRange out{*s ? clampPos(**s) : 0, *en ? clampPos(**en) : d.size, *st ? **st : 1, false};
+  if (out.start >= out.end) {
+    r.error(it.range, fmt::format("the slice is empty: it selects {}..{} of axis {} of {} (size {})", out.start,
+                                  out.end, axis, t.str(), d.size));
+    return std::nullopt;
+  }
+  if (out.start == 0 && out.end == d.size && out.step == 1) out.end = -1;  // the whole axis after all
+  return out;
+}
+
+// x[i, a:b:s, ...]: a slice per axis that selects less than all of it, then a reshape that drops the
+// indexed axes; t[i] of a tuple.
+Value Elaborator::evalIndex(Frame& f, const ast::Expr& e) {
+  const Value base = eval(f, *e.lhs);
+  if (!base.ok()) return base;
+  if (base.kind == Value::Tuple) return indexTuple(f, e, base);
   if (!base.isTensor()) {
-    r.error(e.opRange, fmt::format("only tensors and tuples can be indexed, not {}", base.describe()), {e.lhs->range});
+    f.r->error(e.opRange, fmt::format("only tensors and tuples can be indexed, not {}", base.describe()),
+               {e.lhs->range});
     return Value::error();
   }
   const ir::TensorType& t = base.type;
   if (e.items.size() > t.shape.size()) {
-    r.error(e.items[t.shape.size()].range,
-            fmt::format("too many indices: {} has rank {}, but {} are given", t.str(), t.shape.size(), e.items.size()));
+    f.r->error(e.items[t.shape.size()].range, fmt::format("too many indices: {} has rank {}, but {} are given",
+                                                          t.str(), t.shape.size(), e.items.size()));
     noteDeclaration(f, e.lhs.get());
     return Value::error();
   }
   Value cur = base;
   std::vector<bool> dropped(t.shape.size(), false);
   for (std::size_t axis = 0; axis < e.items.size(); ++axis) {
-    const ast::IndexItem& it = e.items[axis];
-    const ir::Dim& d = t.shape[axis];
-    std::int64_t start = 0, end = 0, step = 1;
-    if (!it.isSlice) {
-      auto i = part(it.index, "an index");
-      if (!i) return Value::error();
-      if (d.isSymbolic()) {
-        r.error(it.range, fmt::format("cannot index axis {} of {}: its size '{}' is only known at run time", axis,
-                                      t.str(), d.symbol));
-        return Value::error();
-      }
-      start = **i < 0 ? **i + d.size : **i;
-      if (start < 0 || start >= d.size) {
-        r.error(it.range,
-                fmt::format("index {} is out of range for axis {} of {} (size {})", **i, axis, t.str(), d.size));
-        noteDeclaration(f, e.lhs.get());
-        return Value::error();
-      }
-      end = start + 1;
-      dropped[axis] = true;
-    } else {
-      auto s = part(it.start, "a slice's start");
-      auto en = part(it.end, "a slice's end");
-      auto st = part(it.step, "a slice's step");
-      if (!s || !en || !st) return Value::error();
-      if (!*s && !*en && (!*st || **st == 1)) continue;  // ':' keeps the whole axis
-      if (*st && **st < 1) {
-        r.error(it.step->range, fmt::format("a slice's step must be positive, got {}", **st));
-        return Value::error();
-      }
-      if (d.isSymbolic()) {
-        r.error(it.range, fmt::format("cannot slice axis {} of {}: its size '{}' is only known at run time", axis,
-                                      t.str(), d.symbol));
-        return Value::error();
-      }
-      // Python's rules: negative positions count from the end, and positions clamp to the axis.
-      auto clampPos = [&](std::int64_t p) { return std::clamp(p < 0 ? p + d.size : p, std::int64_t{0}, d.size); };
-      start = *s ? clampPos(**s) : 0;
-      end = *en ? clampPos(**en) : d.size;
-      step = *st ? **st : 1;
-      if (start >= end) {
-        r.error(it.range, fmt::format("the slice is empty: it selects {}..{} of axis {} of {} (size {})", start, end,
-                                      axis, t.str(), d.size));
-        return Value::error();
-      }
-      if (start == 0 && end == d.size && step == 1) continue;
-    }
-    ir::Attrs attrs;
-    attrs.set("axis", static_cast<std::int64_t>(axis));
-    attrs.set("start", start);
-    attrs.set("end", end);
-    attrs.set("step", step);
+    const std::optional<AxisRange> range = axisRange(f, e, axis, t);
+    if (!range) return Value::error();
+    dropped[axis] = range->drop;
+    if (range->end < 0) continue;  // the whole axis
+    ir::Attrs attrs = ir::Attrs::of({{"axis", static_cast<std::int64_t>(axis)},
+                                     {"start", range->start},
+                                     {"end", range->end},
+                                     {"step", range->step}});
     cur = emit(f, ir::Op::Slice, {cur.node}, std::move(attrs), e.opRange);
     if (!cur.ok()) return cur;
   }
