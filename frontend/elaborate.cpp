@@ -592,8 +592,8 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
   return v;
 }
 
-Value Elaborator::callFunction(Frame& f, const ast::Function& fn, std::shared_ptr<Instance> self, const ast::Expr& call,
-                               std::vector<Value> args) {
+Value Elaborator::callFunction(Frame& f, const ast::Function& fn, const std::shared_ptr<Instance>& self,
+                               const ast::Expr& call, std::vector<Value> args) {
   Reporter& r = *f.r;
   if (callDepth_ >= kMaxCallDepth) {
     r.error(call.range, fmt::format("calls nest more than {} deep; is {} recursive?", kMaxCallDepth, quoted(fn.name)));

@@ -91,7 +91,7 @@ class Elaborator {
   ir::Init resolveInit(Frame& f, const std::optional<ast::CallExpr>& init);
   void collectNames(Frame& f, const std::vector<ast::Decl>& body);
   Value instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args);
-  Value callFunction(Frame& f, const ast::Function& fn, std::shared_ptr<Instance> self, const ast::Expr& call,
+  Value callFunction(Frame& f, const ast::Function& fn, const std::shared_ptr<Instance>& self, const ast::Expr& call,
                      std::vector<Value> args);
   // Binds evaluated arguments to a layer's or def's parameters (defaults evaluated in its own file).
   std::optional<std::vector<Value>> bindParams(Frame& f, const ast::Expr& call, std::string_view kind,

@@ -295,7 +295,7 @@ Value Elaborator::evalBinary(Frame& f, const ast::Expr& e) {
 }
 
 Value Elaborator::evalNeg(Frame& f, const ast::Expr& e) {
-  const Value a = eval(f, *e.lhs);
+  Value a = eval(f, *e.lhs);
   if (!a.ok()) return a;
   if (a.kind == Value::Number) return Value::number(-a.num, a.isInt);
   if (!a.isTensor() || !ir::isFloat(a.type.dtype)) {
@@ -395,7 +395,7 @@ Value Elaborator::callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& s
 }
 
 Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
-  const Value base = eval(f, *e.lhs);
+  Value base = eval(f, *e.lhs);
   if (!base.ok()) return base;
   if (base.kind != Value::Instance) {
     f.r->error(e.opRange, fmt::format("'.' needs a layer instance on its left, but it is {}", base.describe()),
@@ -472,7 +472,8 @@ std::optional<Elaborator::AxisRange> Elaborator::axisRange(Frame& f, const ast::
     if (!i || !fixedSize("index")) return std::nullopt;
     const std::int64_t start = **i < 0 ? **i + d.size : **i;
     if (start < 0 || start >= d.size) {
-      r.error(it.range, fmt::format("index {} is out of range for axis {} of {} (size {})", **i, axis, t.str(), d.size));
+      r.error(it.range,
+              fmt::format("index {} is out of range for axis {} of {} (size {})", **i, axis, t.str(), d.size));
       noteDeclaration(f, e.lhs.get());
       return std::nullopt;
     }
@@ -502,7 +503,7 @@ std::optional<Elaborator::AxisRange> Elaborator::axisRange(Frame& f, const ast::
 // x[i, a:b:s, ...]: a slice per axis that selects less than all of it, then a reshape that drops the
 // indexed axes; t[i] of a tuple.
 Value Elaborator::evalIndex(Frame& f, const ast::Expr& e) {
-  const Value base = eval(f, *e.lhs);
+  Value base = eval(f, *e.lhs);
   if (!base.ok()) return base;
   if (base.kind == Value::Tuple) return indexTuple(f, e, base);
   if (!base.isTensor()) {
@@ -512,8 +513,8 @@ Value Elaborator::evalIndex(Frame& f, const ast::Expr& e) {
   }
   const ir::TensorType& t = base.type;
   if (e.items.size() > t.shape.size()) {
-    f.r->error(e.items[t.shape.size()].range, fmt::format("too many indices: {} has rank {}, but {} are given",
-                                                          t.str(), t.shape.size(), e.items.size()));
+    f.r->error(e.items[t.shape.size()].range, fmt::format("too many indices: {} has rank {}, but {} are given", t.str(),
+                                                          t.shape.size(), e.items.size()));
     noteDeclaration(f, e.lhs.get());
     return Value::error();
   }

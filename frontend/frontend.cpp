@@ -254,7 +254,7 @@ std::string formatSummary(const ModelSummary& s) {
   };
   auto bytes = [](std::int64_t b) {
     if (b < 1024) return fmt::format("{} B", b);
-    if (b < 1024 * 1024) return fmt::format("{:.2f} KiB", static_cast<double>(b) / 1024);
+    if (b < std::int64_t{1024} * 1024) return fmt::format("{:.2f} KiB", static_cast<double>(b) / 1024);
     return fmt::format("{:.2f} MiB", static_cast<double>(b) / (1024.0 * 1024));
   };
   std::vector<std::array<std::string, 3>> rows;

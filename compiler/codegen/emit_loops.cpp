@@ -229,7 +229,8 @@ void KernelEmitter::emitCompute(const loop::Compute& c) {
       for (ir::NodeId o : n.operands) args.push_back(known.at(o));
       // A stochastic op (dropout) gets the mask of the element's index as one more operand: drawn from the
       // step's seed in a train step, all ones otherwise.
-      if (ir::opDef(n.op).flags & ir::kStochastic) args.push_back(seed_ ? dropoutScale(n, eval(out->index)) : fconst(n, 1.0));
+      if (ir::opDef(n.op).flags & ir::kStochastic)
+        args.push_back(seed_ ? dropoutScale(n, eval(out->index)) : fconst(n, 1.0));
       v = elementwiseValue(n, args);
     }
     known[id] = v;
@@ -282,7 +283,8 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
       }
       return emitCrossEntropyFused(n, grad, softmax);
     }
-    case ir::KernelKind::CrossEntropy: return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
+    case ir::KernelKind::CrossEntropy:
+      return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
     case ir::KernelKind::Softmax: return emitSoftmaxFamily(n);
     case ir::KernelKind::Reduction: return emitReduce(n);
     case ir::KernelKind::Loss: return emitLoss(n);
@@ -320,15 +322,15 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
   // Column masks: lanes at or past N are neither read nor written.
   std::vector<Value*> masks;
-  for (int v = 0; v < vectors; ++v) masks.push_back(lanesBelow(b_.CreateAdd(j0, c64(v * lanes_)), N));
+  for (int v = 0; v < vectors; ++v) masks.push_back(lanesBelow(b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_)), N));
   std::vector<Value*> rowIdx;
   for (int r = 0; r < p.rows; ++r) {
     Value* i = b_.CreateAdd(i0, c64(r));
     rowIdx.push_back(b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last));
   }
   auto cAt = [&](int r, int v) {
-    return gep(cPtr,
-               b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
+    return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N),
+                                  b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
   };
   // The first K block of a product that does not accumulate starts from zero, every other from C.
   // The first K block of a product that does not accumulate starts from zero (or from `init`, for
@@ -337,9 +339,9 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
   Value* initPtr = q.addTo ? address(q.init) : nullptr;
   auto initAt = [&](int r, int v) {
-    return b_.CreateInBoundsGEP(
-        t, initPtr,
-        b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N), b_.CreateAdd(j0, c64(v * lanes_))));
+    return b_.CreateInBoundsGEP(t, initPtr,
+                                b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N),
+                                             b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
   };
   std::vector<Value*> acc;
   for (int r = 0; r < p.rows; ++r)
@@ -376,9 +378,11 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
         for (int v = 0; v < vectors; ++v) {
           if (!p.panel.empty()) {
             bv.push_back(b_.CreateAlignedLoad(
-                vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.stripCols)), c64(v * lanes_))), align));
+                vec, gep(bBase, b_.CreateAdd(b_.CreateMul(k, c64(p.stripCols)), c64(std::int64_t{v} * lanes_))),
+                align));
           } else {
-            Value* off = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(v * lanes_)));
+            Value* off =
+                b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k), N), b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_)));
             bv.push_back(b_.CreateMaskedLoad(vec, gep(bBase, off), align, masks[static_cast<std::size_t>(v)],
                                              llvm::Constant::getNullValue(vec)));
           }
@@ -388,7 +392,8 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
               b_.CreateVectorSplat(static_cast<unsigned>(lanes_),
                                    b_.CreateLoad(t, gep(aRow[static_cast<std::size_t>(r)], b_.CreateMul(k, aStep))));
           for (int v = 0; v < vectors; ++v) {
-            Value* slot = acc[static_cast<std::size_t>(r * vectors + v)];
+            Value* slot =
+                acc[static_cast<std::size_t>(r) * static_cast<std::size_t>(vectors) + static_cast<std::size_t>(v)];
             b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
                                               {a, bv[static_cast<std::size_t>(v)], b_.CreateLoad(vec, slot)}),
                            slot);
@@ -398,8 +403,10 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
       "microkernel.k");
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v)
-      b_.CreateMaskedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * vectors + v)]), cAt(r, v), align,
-                           masks[static_cast<std::size_t>(v)]);
+      b_.CreateMaskedStore(
+          b_.CreateLoad(
+              vec, acc[static_cast<std::size_t>(r) * static_cast<std::size_t>(vectors) + static_cast<std::size_t>(v)]),
+          cAt(r, v), align, masks[static_cast<std::size_t>(v)]);
 }
 
 // panel[strip][k][l] = op(B)[k0 + k, j0 + strip cols + l], zero past N: the micro-kernel then reads one
@@ -430,11 +437,11 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
               [&](Value* k) {
                 Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
                 for (int v = 0; v < p.cols / lanes_; ++v) {
-                  Value* j = b_.CreateAdd(js, c64(v * lanes_));
+                  Value* j = b_.CreateAdd(js, c64(std::int64_t{v} * lanes_));
                   Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, lanesBelow(j, N),
                                                  llvm::Constant::getNullValue(vec));
-                  b_.CreateAlignedStore(x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(v * lanes_))),
-                                        align);
+                  b_.CreateAlignedStore(
+                      x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(std::int64_t{v} * lanes_))), align);
                 }
               },
               "pack.k");
@@ -508,10 +515,11 @@ std::vector<Value*> KernelEmitter::transposeSquare(std::vector<Value*> rows) {
     }
     for (int r = 0; r < n; ++r) {
       if (r & h) continue;
-      Value* a = rows[static_cast<std::size_t>(r)];
-      Value* b = rows[static_cast<std::size_t>(r + h)];
-      rows[static_cast<std::size_t>(r)] = b_.CreateShuffleVector(a, b, low);
-      rows[static_cast<std::size_t>(r + h)] = b_.CreateShuffleVector(a, b, high);
+      Value*& a = rows[static_cast<std::size_t>(r)];
+      Value*& b = rows[static_cast<std::size_t>(r) + static_cast<std::size_t>(h)];
+      Value* low2 = b_.CreateShuffleVector(a, b, low);
+      b = b_.CreateShuffleVector(a, b, high);
+      a = low2;
     }
   }
   return rows;

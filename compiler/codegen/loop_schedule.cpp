@@ -239,7 +239,7 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
   if (!rowsKnown && !p.transB) {
     loop::If small;
     small.lhs = r1 - r0;
-    small.rhs = 2 * kGemmRows;
+    small.rhs = std::int64_t{2} * kGemmRows;
     small.role = "rows of the chunk: two tiles or more";
     if (pack) packedNest(small.then, p, panel, cols, tiles);
     else tiles(small.then, 0, p.N, 0, p.K, "");
@@ -302,13 +302,13 @@ void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& pan
 bool packs(const Product& p, int lanes) {
   if (p.transB) return true;
   // A product of two row tiles or fewer reads each strip of B once or twice: a copy would not pay for itself.
-  if (p.M.isConst() && p.M.value <= 2 * kGemmRows) return false;
+  if (p.M.isConst() && p.M.value <= std::int64_t{2} * kGemmRows) return false;
   if (!p.N.isConst() || !p.K.isConst()) return true;
-  return p.N.value > 2 * lanes && p.N.value * p.K.value >= 16384;
+  return p.N.value > std::int64_t{2} * lanes && p.N.value * p.K.value >= 16384;
 }
 
 loop::Scratch panelScratch(const Product& p, int lanes) {
-  const std::int64_t cols = 2 * lanes;
+  const std::int64_t cols = std::int64_t{2} * lanes;
   // K rounded up to whole vectors: a transposed pack writes whole square blocks (see emit_loops.cpp).
   return {"panel", ceilDiv(min(p.K, kKc), lanes) * Expr(lanes) * min(ceilDiv(p.N, cols) * Expr(cols), kNc)};
 }
@@ -592,7 +592,9 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
           nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape)));
       break;
     case ir::KernelKind::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
-    case ir::KernelKind::Layout: nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape))); break;
+    case ir::KernelKind::Layout:
+      nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape)));
+      break;
     case ir::KernelKind::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;
   }
   return nest;

@@ -115,7 +115,7 @@ std::string opReference() {
     out += "| op | computes | operands | attributes | gradient | kernel | flags |\n|---|---|---|---|---|---|---|\n";
     for (const OpDef& d : f.ops) {
       std::string flags = flagList(d);
-      if (!d.builtin.name.empty()) flags = flags.empty() ? "builtin" : "builtin, " + flags;
+      if (!d.builtin.name.empty()) flags.insert(0, flags.empty() ? "builtin" : "builtin, ");
       out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", d.name, cell(d.doc),
                          d.arity < 0 ? "1 or more" : std::to_string(d.arity), cell(attrList(d)), cell(d.grad.doc),
                          kernelKindName(d.kernel), flags);

@@ -62,8 +62,7 @@ std::optional<Shape> broadcastShapes(const Shape& a, const Shape& b) {
     const Dim* db = i < b.size() ? &b[b.size() - 1 - i] : nullptr;
     Dim& o = out[rank - 1 - i];
     if (!da) o = *db;
-    else if (!db) o = *da;
-    else if (*da == *db) o = *da;
+    else if (!db || *da == *db) o = *da;
     else if (!da->isSymbolic() && da->size == 1) o = *db;
     else if (!db->isSymbolic() && db->size == 1) o = *da;
     else return std::nullopt;

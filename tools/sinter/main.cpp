@@ -69,7 +69,7 @@ Command dumpCommand(CLI::App& app, Flags& f) {
   addCodegenFlags(cmd, f.dump.compile.codegen, true);
   tool::addDumpFlags(cmd, f.dump);
   return {cmd, [&f] {
-            for (auto s : CLI::detail::split(f.stages, ',')) f.dump.stages.push_back(CLI::detail::trim_copy(s));
+            for (const auto& s : CLI::detail::split(f.stages, ',')) f.dump.stages.push_back(CLI::detail::trim_copy(s));
             return tool::runDump(f.model.path, f.dump);
           }};
 }
@@ -197,9 +197,8 @@ int main(int argc, char** argv) {
         break;
       }
   const std::vector<Command> commands = {
-      checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f),
-      plotCommand(app, f),  trainCommand(app, f), runCommand(app, f),  benchCommand(app, f),
-      opsCommand(app),
+      checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f), plotCommand(app, f),
+      trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), opsCommand(app),
   };
   try {
     app.parse(argc, argv);

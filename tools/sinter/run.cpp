@@ -53,7 +53,7 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
            name,
            [&o, name](const std::string& v) {
              if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
-               throw CLI::ValidationError(name, "invalid value '" + v + "': expected " + expected);
+               throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
            },
            f.help)
         ->type_name(f.value)

@@ -9,9 +9,17 @@ using namespace num;
 
 OpDef binary(Op op, std::string_view name, unsigned flags, std::string_view doc, ScalarFormula f, Gradient g,
              Builtin builtin = {}) {
-  return {.op = op, .name = name, .arity = 2, .flags = kElementwise | kBroadcasting | flags,
-          .typeRule = binaryBroadcast, .doc = doc, .scalar = f, .grad = g, .reference = refElementwise,
-          .kernel = KernelKind::Elementwise, .builtin = builtin};
+  return {.op = op,
+          .name = name,
+          .arity = 2,
+          .flags = kElementwise | kBroadcasting | flags,
+          .typeRule = binaryBroadcast,
+          .doc = doc,
+          .scalar = f,
+          .grad = g,
+          .reference = refElementwise,
+          .kernel = KernelKind::Elementwise,
+          .builtin = builtin};
 }
 
 // d max(a, b) = dy [a >= b], dy [a < b];  d min(a, b) = dy [b >= a], dy [b < a]
@@ -72,10 +80,12 @@ std::vector<OpDef> entries() {
               "sum_to(dy · b · a^(b−1)), sum_to(dy · y · log a)"}),
       binary(Op::Maximum, "maximum", 0, "a ≥ b ? a : b",
              binaryFormula([](auto a, auto b) { return select(a >= b, a, b); }),
-             {extremumGrad<true>, "dy · [a ≥ b], dy · (1 − [a ≥ b])"}, {"maximum", "take the maximum of"}),
+             {extremumGrad<true>, "dy · [a ≥ b], dy · (1 − [a ≥ b])"},
+             {"maximum", "take the maximum of", Builtin::IfOperandsAre}),
       binary(Op::Minimum, "minimum", 0, "a ≤ b ? a : b",
              binaryFormula([](auto a, auto b) { return select(a <= b, a, b); }),
-             {extremumGrad<false>, "dy · [b ≥ a], dy · (1 − [b ≥ a])"}, {"minimum", "take the minimum of"}),
+             {extremumGrad<false>, "dy · [b ≥ a], dy · (1 − [b ≥ a])"},
+             {"minimum", "take the minimum of", Builtin::IfOperandsAre}),
       binary(Op::GreaterEqual, "greater_equal", 0, "1 where a ≥ b, else 0",
              binaryFormula([](auto a, auto b) { return select(a >= b, lit(a, 1), 0.0); }),
              {zeroGradient, "zero (piecewise constant)"}, {"greater_equal", "compare", Builtin::Always}),

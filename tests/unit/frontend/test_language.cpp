@@ -69,6 +69,21 @@ TEST_CASE("language: arithmetic operators and unary minus", "[language]") {
   CHECK(d.module->forward.nodes.back().op == ir::Op::Mul);
 }
 
+// Builtins of the op table fold numbers with the op's own formula, the one generated code uses: softplus of a
+// large number is that number (log1p(exp(x)) overflowed to infinity and was reported as undefined).
+TEST_CASE("language: elementwise builtins fold numbers with the op's formula", "[language]") {
+  auto c = compile(model("  input x: f32[batch, 2]\n  output y = x * (softplus(1000) - 999 + silu(0) + erf(0))\n"));
+  REQUIRE(ok(c) == "");
+  const ir::Graph& g = c.module->forward;
+  REQUIRE(g.node(g.nodes.back().operands[1]).op == ir::Op::Constant);
+  CHECK(g.node(g.nodes.back().operands[1]).scalar == 1.0);
+  CHECK(compile(model("  a = log(-1)\n")).first() == "m.sn:2:11: error: 'log' of the number -1 is undefined");
+  // maximum of two integers is an integer (a dimension), of an integer and a float a float.
+  CHECK(ok(compile(model("  n = maximum(2, 3)\n  input x: f32[n]\n"))) == "");
+  CHECK(compile(model("  n = maximum(2, 3.5)\n  input x: f32[n]\n")).first() ==
+        "m.sn:3:16: error: dimension 'n' must be a positive integer, but it is the number 3.5");
+}
+
 TEST_CASE("language: indexing and slicing along any axis", "[language]") {
   auto c = compile(withX("  a = x[:, 3, :]\n  b = x[:, 2:5]\n  e = x[:, -1]\n  f = x[:, ::2, 0:16:4]\n"));
   REQUIRE(ok(c) == "");
