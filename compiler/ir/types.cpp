@@ -61,11 +61,12 @@ std::optional<Shape> broadcastShapes(const Shape& a, const Shape& b) {
     const Dim* da = i < a.size() ? &a[a.size() - 1 - i] : nullptr;
     const Dim* db = i < b.size() ? &b[b.size() - 1 - i] : nullptr;
     Dim& o = out[rank - 1 - i];
-    if (!da) o = *db;
-    else if (!db || *da == *db) o = *da;
-    else if (!da->isSymbolic() && da->size == 1) o = *db;
-    else if (!db->isSymbolic() && db->size == 1) o = *da;
-    else return std::nullopt;
+    auto isOne = [](const Dim* d) { return !d->isSymbolic() && d->size == 1; };
+    // A missing or size-1 axis takes the other's size; otherwise the two must agree.
+    const bool takeB = !da || (db && !(*da == *db) && isOne(da));
+    const bool takeA = da && (!db || *da == *db || isOne(db));
+    if (!takeA && !takeB) return std::nullopt;
+    o = takeB ? *db : *da;
   }
   return out;
 }

@@ -14,6 +14,11 @@ TEST_CASE("broadcasting follows NumPy") {
   REQUIRE(s);
   CHECK(ir::shapeStr(*s) == "batch,256");
   CHECK(ir::shapeStr(*ir::broadcastShapes({d(1), d(3)}, {d(4), d(1)})) == "4,3");
+  // The shorter shape may come first or second.
+  CHECK(ir::shapeStr(*ir::broadcastShapes({d(256)}, {batch(), d(256)})) == "batch,256");
+  CHECK(ir::shapeStr(*ir::broadcastShapes({}, {d(2), d(1)})) == "2,1");
+  CHECK(ir::shapeStr(*ir::broadcastShapes({d(1)}, {batch()})) == "batch");
+  CHECK_FALSE(ir::broadcastShapes({d(3)}, {d(2), d(4)}));
   CHECK_FALSE(ir::broadcastShapes({batch(), d(256)}, {d(128)}));
   CHECK_FALSE(ir::broadcastShapes({ir::Dim::sym("n")}, {ir::Dim::sym("m")}));
 }
