@@ -43,29 +43,7 @@ struct Weights {
   void* ptrs[2] = {w.data(), b.data()};
 };
 
-// A saved file split into its JSON header and its data section, to be edited and written back.
-struct File {
-  json header;
-  std::vector<uint8_t> data;
-
-  explicit File(const std::string& path) {
-    const std::vector<uint8_t> bytes = readBytes(path);
-    uint64_t n = 0;
-    std::memcpy(&n, bytes.data(), 8);
-    header = json::parse(std::string(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n)));
-    data.assign(bytes.begin() + 8 + static_cast<long>(n), bytes.end());
-  }
-  void write(const std::string& path) const {
-    std::string text = header.dump();
-    text.append((8 - text.size() % 8) % 8, ' ');
-    std::vector<uint8_t> out(8);
-    const uint64_t n = text.size();
-    std::memcpy(out.data(), &n, 8);
-    out.insert(out.end(), text.begin(), text.end());
-    out.insert(out.end(), data.begin(), data.end());
-    writeBytes(path, out);
-  }
-};
+using File = SafetensorsFile;
 
 // The error of loading `path` into fresh buffers, or "" when it loads.
 std::string loadError(const std::string& path) {
