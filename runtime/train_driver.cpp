@@ -162,13 +162,14 @@ void Trainer::checkOutputs() const {
   if (o_.batch < 1) throw Error("the batch size must be >= 1 (pass --batch)");
   if (o_.resume && !std::filesystem::exists(checkpointPath()))
     throw Error("--resume: no checkpoint " + checkpointPath() + " to resume from");
-  if (!o_.savePath.empty()) checkWritable(o_.savePath, "--save");
+  // The checkpoint directory first: it is created when missing, and --save may point inside it.
   if (!o_.checkpointDir.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(o_.checkpointDir, ec)) std::filesystem::create_directories(o_.checkpointDir, ec);
     if (ec) throw Error("--checkpoint-dir " + o_.checkpointDir + ": cannot create the directory: " + ec.message());
     checkWritable(checkpointPath(), "--checkpoint-dir");
   }
+  if (!o_.savePath.empty()) checkWritable(o_.savePath, "--save");
   if (!o_.metricsPath.empty()) checkAppendable(o_.metricsPath, "--metrics");
 }
 
