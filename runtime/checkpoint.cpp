@@ -112,53 +112,63 @@ std::string structureHash(const sinter_model_desc& model) {
   return buf;
 }
 
-void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
-                    const CheckpointExtras* extras) {
+namespace {
+
+// What a save writes: the padded JSON header, then each tensor's bytes in data order.
+struct SavePlan {
+  std::string header;
+  std::vector<std::pair<const void*, uint64_t>> tensors;
+};
+
+// The header of a save: the metadata (with a CRC-32 per tensor), then the params in ABI order and the
+// extra tensors, contiguous in the data section.
+SavePlan planSave(const std::string& path, const sinter_model_desc& model, const void* const* params,
+                  const CheckpointExtras* extras) {
   json header = json::object();
   header["__metadata__"] = {
       {"format", "pt"}, {"sinter_model", model.name ? model.name : ""}, {"sinter_structure", structureHash(model)}};
   if (extras)
     for (const auto& [k, v] : extras->metadata) header["__metadata__"][k] = v;
+  SavePlan plan;
   uint64_t offset = 0;
-  std::vector<uint64_t> bytes(static_cast<size_t>(model.num_params));
+  auto add = [&](const std::string& name, int32_t dtype, const std::vector<int64_t>& shape, const void* data,
+                 uint64_t bytes) {
+    header["__metadata__"][kChecksumKey + name] = hex32(checksum(data, bytes));
+    header[name] = {{"dtype", dtypeName(dtype)}, {"shape", shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    plan.tensors.emplace_back(data, bytes);
+  };
   for (int32_t i = 0; i < model.num_params; ++i) {
     const sinter_tensor_desc& t = model.params[i];
     const std::string name = paramName(t);
     if (name.empty() || name == "__metadata__" || header.contains(name))
       throw Error(path + ": cannot save param named '" + name + "': empty, reserved or duplicate");
-    bytes[i] = static_cast<uint64_t>(checkedParamCount(path, t)) * elementBytes(t.dtype);
-    header["__metadata__"][kChecksumKey + name] = hex32(checksum(params[i], bytes[i]));
-    header[name] = {
-        {"dtype", dtypeName(t.dtype)}, {"shape", modelShape(t)}, {"data_offsets", {offset, offset + bytes[i]}}};
-    offset += bytes[i];
+    add(name, t.dtype, modelShape(t), params[i],
+        static_cast<uint64_t>(checkedParamCount(path, t)) * elementBytes(t.dtype));
   }
-  std::vector<uint64_t> extraBytes;
   if (extras)
     for (const ExtraTensor& t : extras->tensors) {
       uint64_t n = 1;
       for (int64_t d : t.shape) n *= static_cast<uint64_t>(d);
       if (t.name.find('/') == std::string::npos || header.contains(t.name))
         throw Error(path + ": cannot save extra tensor named '" + t.name + "': it needs a '/' and a unique name");
-      extraBytes.push_back(n * elementBytes(t.dtype));
-      header["__metadata__"][kChecksumKey + t.name] = hex32(checksum(t.data, extraBytes.back()));
-      header[t.name] = {
-          {"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + extraBytes.back()}}};
-      offset += extraBytes.back();
+      add(t.name, t.dtype, t.shape, t.data, n * elementBytes(t.dtype));
     }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const uint64_t headerLen = text.size();  // little-endian on disk: see the static_assert
+  plan.header = header.dump();
+  plan.header.append((8 - plan.header.size() % 8) % 8, ' ');
+  return plan;
+}
 
-  // Through a symlink to its target; never over a device node or anything else that is not a file.
-  const std::string target = atomicWriteTarget(path, "checkpoint");
+// Writes the plan into "<target>.tmp", fsyncs it, renames it over target and fsyncs the directory.
+void writeAtomically(const std::string& target, const SavePlan& plan) {
   const std::string tmp = target + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw IoError(tmp + ": cannot create checkpoint: " + errnoText());
   try {
+    const uint64_t headerLen = plan.header.size();  // little-endian on disk: see the static_assert
     writeAll(fd, &headerLen, sizeof headerLen, tmp);
-    writeAll(fd, text.data(), text.size(), tmp);
-    for (int32_t i = 0; i < model.num_params; ++i) writeAll(fd, params[i], bytes[i], tmp);
-    for (size_t i = 0; i < extraBytes.size(); ++i) writeAll(fd, extras->tensors[i].data, extraBytes[i], tmp);
+    writeAll(fd, plan.header.data(), plan.header.size(), tmp);
+    for (const auto& [data, bytes] : plan.tensors) writeAll(fd, data, bytes, tmp);
     if (!syncFd(fd)) throw IoError(tmp + ": fsync failed: " + errnoText());
   } catch (...) {
     ::close(fd);
@@ -182,6 +192,15 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
     syncFd(dfd);
     ::close(dfd);
   }
+}
+
+}  // namespace
+
+void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
+                    const CheckpointExtras* extras) {
+  const SavePlan plan = planSave(path, model, params, extras);
+  // Through a symlink to its target; never over a device node or anything else that is not a file.
+  writeAtomically(atomicWriteTarget(path, "checkpoint"), plan);
 }
 
 namespace {
