@@ -1,5 +1,7 @@
 #include "frontend/diagnostics.h"
 
+#include "frontend/source.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -85,12 +87,11 @@ std::string header(const Diagnostic& d) {
 std::optional<std::string_view> lineOf(std::string_view text, int n) {
   std::size_t begin = 0;
   for (int i = 1; i < n; ++i) {
-    begin = text.find('\n', begin);
-    if (begin == std::string_view::npos) return std::nullopt;
+    begin = lineEnd(text, begin);
+    if (begin == text.size()) return std::nullopt;
     ++begin;
   }
-  std::size_t end = text.find('\n', begin);
-  if (end == std::string_view::npos) end = text.size();
+  std::size_t end = lineEnd(text, begin);
   if (end > begin && text[end - 1] == '\r') --end;
   return text.substr(begin, end - begin);
 }

@@ -92,7 +92,7 @@ class Lexer {
   std::vector<Token> run() {
     while (i_ < s_.size()) {
       const char c = s_[i_];
-      if (c == '\n') newline();
+      if (endsLine(s_, i_)) newline();
       else if (isSpace(c)) advance(1);
       else if (c == '#') skipComment();
       else if (isDigit(c) || (c == '.' && i_ + 1 < s_.size() && isDigit(s_[i_ + 1]))) number();
@@ -128,8 +128,7 @@ class Lexer {
   }
 
   void skipComment() {
-    std::size_t end = s_.find('\n', i_);
-    advance((end == std::string_view::npos ? s_.size() : end) - i_);
+    advance(lineEnd(s_, i_) - i_);
   }
 
   std::size_t scanWhile(std::size_t j, bool (*pred)(char)) const {
@@ -168,7 +167,7 @@ class Lexer {
   // string = '"' { any byte but '"' and a line break } '"'     (no escapes: strings only name files)
   void string() {
     std::size_t j = i_ + 1;
-    while (j < s_.size() && s_[j] != '"' && s_[j] != '\n') ++j;
+    while (j < s_.size() && s_[j] != '"' && !endsLine(s_, j)) ++j;
     if (j == s_.size() || s_[j] != '"') {
       const Range range{{line_, col_}, {line_, col_ + 1}};
       r_.error(range, "unterminated string: a string ends with '\"' on the same line");
@@ -186,7 +185,7 @@ class Lexer {
   // A character that starts no token. A run of them is one error, so binary garbage stays readable.
   bool startsNothing(std::size_t j) const {
     const char c = s_[j];
-    return !(c == '\n' || isSpace(c) || c == '#' || isDigit(c) || isIdentStart(c) || c == '.' || c == '"' ||
+    return !(endsLine(s_, j) || isSpace(c) || c == '#' || isDigit(c) || isIdentStart(c) || c == '.' || c == '"' ||
              punctuation(c) != Tok::Eof);
   }
 

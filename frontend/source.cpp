@@ -10,7 +10,7 @@ namespace sinter::frontend {
 SourceFile::SourceFile(std::string name, std::string_view text) : name_(std::move(name)), text_(text) {
   lineStarts_.push_back(0);
   for (std::size_t i = 0; i < text_.size(); ++i)
-    if (text_[i] == '\n') lineStarts_.push_back(i + 1);
+    if (endsLine(text_, i)) lineStarts_.push_back(i + 1);
 }
 
 std::string_view SourceFile::line(int n) const {

@@ -23,6 +23,18 @@ struct Range {
 
 inline Range join(Range a, Range b) { return {a.begin, b.end}; }
 
+// Lines end with "\n", "\r\n" or a lone "\r" (old Mac OS files, some exporters): true when text[i] ends a
+// line, that is a '\n' or a '\r' not followed by '\n' (the '\r' of "\r\n" is trailing space).
+inline bool endsLine(std::string_view text, std::size_t i) {
+  return text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'));
+}
+
+// The index of the first character at or after `from` that ends a line, or text.size().
+inline std::size_t lineEnd(std::string_view text, std::size_t from) {
+  while (from < text.size() && !endsLine(text, from)) ++from;
+  return from;
+}
+
 // A file's name and text, with the offsets of its lines so that diagnostics can quote them.
 class SourceFile {
  public:
@@ -31,7 +43,7 @@ class SourceFile {
   const std::string& name() const { return name_; }
   std::string_view text() const { return text_; }
   int lineCount() const { return static_cast<int>(lineStarts_.size()); }
-  // Line n without its line break (and without a trailing '\r'); empty when out of range.
+  // Line n without its line break ("\n", "\r\n" or "\r"); empty when out of range.
   std::string_view line(int n) const;
   ir::SourceLoc loc(Pos p) const { return {name_, p.line, p.col}; }
 

@@ -103,6 +103,13 @@ const sinter_tensor_desc* tensorsOf(const sinter_model_desc& m, int32_t kind, in
   }
 }
 
+// Labels outside [0, classes) make cross_entropy read past its row (NaN, or a finite garbage loss): an
+// argument error naming the sample, for every entry point that takes the labels input.
+void checkLabelsInput(const sinter_model_desc& m, const void* const* inputs, int64_t batch) {
+  const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
+  if (a.found()) rt::checkLabels(m, a, inputs[a.labelInput], batch);
+}
+
 const char* kindName(int32_t kind) {
   return kind == SINTER_INPUT ? "input" : kind == SINTER_PARAM ? "param" : "output";
 }
@@ -209,6 +216,7 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
     rt::checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
     rt::checkOutputsApart(m, batch, inputs, in->paramPtrs.data(), outputs);
+    checkLabelsInput(m, inputs, batch);
     std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs);
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
     syms.back() = 0;
@@ -223,6 +231,7 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
     rt::checkBatch(batch);
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
+    checkLabelsInput(m, inputs, batch);
     double slot = 0;  // the loss, in the loss output's dtype
     std::vector<void*> buffers;
     for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
@@ -240,6 +249,12 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
       return SINTER_ERROR_NONFINITE;
     }
     in->optimizer->step(in->paramPtrs.data(), in->gradPtrs.data());
+    // The loss was finite but a gradient was not, or the update overflowed: say which param, at once.
+    if (const int32_t i = in->optimizer->nonFiniteParam(); i >= 0) {
+      in->error = "param '" + str(m.params[i].name) + "' holds a NaN or an infinity after the update of step " +
+                  std::to_string(in->optimizer->steps()) + " (a non-finite gradient, or a learning rate too large)";
+      return SINTER_ERROR_NONFINITE;
+    }
     return SINTER_OK;
   });
 }
@@ -254,7 +269,7 @@ sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* co
     if (!metrics) throw ArgumentError("metrics is NULL");
     const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
     const bool accuracy = (rt::declaredMetrics(m) & SINTER_METRIC_ACCURACY) && a.found();
-    if (accuracy) rt::checkLabels(m, a, inputs[a.labelInput], batch);
+    checkLabelsInput(m, inputs, batch);
     std::vector<void*> outputs = evalOutputs(*in, batch);
     std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs.data());
     const rt::BatchMetrics r = rt::evaluateBatch(m, accuracy ? &a : nullptr, buffers.data(), batch);

@@ -42,8 +42,10 @@ std::string structureHash(const sinter_model_desc& model);
 
 // Writes every param of `model` (params[i] holds param i, f32 or f64 with fixed dims) to `path`
 // atomically: into "<path>.tmp", flushed and fsynced, then renamed over path, so that a crash leaves
-// either the old file or the new one. Throws sinter::rt::Error naming the file on any failure
-// (IoError when the file cannot be created or written).
+// either the old file or the new one. A symbolic link is written through (its target is replaced, the
+// link stays); a path that is a device node, FIFO, socket or directory is refused. The metadata records
+// the CRC-32 of every tensor ("sinter_crc32:<name>"). Throws sinter::rt::Error naming the file on any
+// failure (IoError when the file cannot be created or written).
 void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras = nullptr);
 
@@ -51,11 +53,14 @@ void saveCheckpoint(const std::string& path, const sinter_model_desc& model, con
 // be present with its shape) into its data. Tensors whose name contains '/' that extras does not ask for
 // are ignored, so a training checkpoint loads as plain weights. When the file records a structure hash
 // that differs from the model's, the load fails naming both models. Returns the file's __metadata__.
-// Validates the whole header before writing any param, so that a bad file leaves them untouched: file
-// readable, header length sane, JSON valid, every param present with the model's dtype (F32 or F64) and
-// shape, offsets inside the data section, no tensor the model lacks. Throws sinter::rt::Error (IoError
-// when the file cannot be opened or read) naming the file and the tensor at fault (with both shapes for a
-// shape mismatch). Only an I/O error while reading the data can leave params partly loaded.
+// Validates the whole header before writing any param, so that a bad header leaves them untouched: a
+// regular file, header length sane, JSON valid, metadata all strings, every entry well formed (known
+// dtype, shape, offsets spanning exactly its bytes) and the entries tiling the data section without
+// overlap or gap, every param present with the model's dtype (F32 or F64) and shape, no tensor the model
+// lacks. Then, while reading, each tensor's CRC-32 (when the file records one) and that every value is
+// finite. Throws sinter::rt::Error (IoError when the file cannot be opened or read) naming the file and
+// the tensor at fault (with both shapes for a shape mismatch). A CRC mismatch, a non-finite value or an
+// I/O error while reading the data can leave params partly loaded: load into copies when that matters.
 std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
                                                   void* const* params, const CheckpointExtras* extras = nullptr);
 

@@ -1,16 +1,31 @@
 #include "runtime/csv_reader.h"
 
 #include "runtime/error.h"
+#include "runtime/file_io.h"
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
 
 namespace sinter::rt {
 namespace {
+
+// A cell's text in quotes for a message: cut when long, and control bytes written as \xNN so that a NUL
+// in the file cannot end the message early (nor an escape sequence reach the terminal).
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < 40; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + (s.size() > 40 ? "...'" : "'");
+}
 
 struct Field {
   std::string text;
@@ -80,7 +95,7 @@ class Lexer {
       }
       while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) advance();
       if (!atEnd())
-        throw Error(where(line_, col_) + "unexpected '" + std::string(1, s_[i_]) + "' after a quoted field");
+        throw Error(where(line_, col_) + "unexpected " + quoted(std::string(1, s_[i_])) + " after a quoted field");
       return f;
     }
     while (!atEnd()) {
@@ -99,15 +114,11 @@ class Lexer {
   int64_t line_ = 1, col_ = 1;
 };
 
-std::string quoted(const std::string& s) { return "'" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "'"; }
 
 }  // namespace
 
 CsvTable readCsv(const std::string& path, const CsvOptions& o) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path + ": read error");
+  const std::string text = readFile(path);
   Lexer lex(path, text, o.delimiter);
   std::vector<Field> rec;
   int64_t line = 0;

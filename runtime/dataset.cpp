@@ -48,6 +48,7 @@ std::vector<int64_t> permutation(int64_t n, uint64_t seed, RandomPurpose purpose
 Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& what) const {
   Dataset d;
   d.source = source + " (" + what + ")";
+  if (!labelSource.empty()) d.labelSource = labelSource + " (" + what + ")";
   d.features = features;
   d.shapeText = shapeText;
   d.n = static_cast<int64_t>(rows.size());

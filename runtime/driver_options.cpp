@@ -260,6 +260,11 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
   if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");
   if (o.checkpointEvery > 0 && o.checkpointDir.empty()) return fail("--checkpoint-every needs --checkpoint-dir DIR");
   if (!o.testCsv.empty() && o.trainCsv.empty()) return fail("--test-csv needs --train-csv");
+  // CSV replaces the IDX and NPY files: a run given both would silently read only the CSV.
+  if (!o.trainCsv.empty())
+    for (const auto& [flag, value] : {std::pair{"--train-images", &o.trainImages}, std::pair{"--train-labels", &o.trainLabels},
+                                      std::pair{"--test-images", &o.testImages}, std::pair{"--test-labels", &o.testLabels}})
+      if (!value->empty()) return fail(std::string(flag) + " and --train-csv name two training sets: give one of them");
   return ParseResult::Run;
 }
 

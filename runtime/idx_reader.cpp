@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace sinter::rt {
@@ -64,6 +65,9 @@ const char* typeName(unsigned t) {
 }  // namespace
 
 IdxData readIdx(const std::string& path) {
+  // gzopen accepts a directory and its first read fails with a bare "Is a directory": say it plainly.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory, not a file");
   errno = 0;
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) {

@@ -1,11 +1,9 @@
 #include "runtime/npy_reader.h"
 
 #include "runtime/error.h"
+#include "runtime/file_io.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 
 namespace sinter::rt {
@@ -38,9 +36,7 @@ std::string dictValue(const std::string& path, size_t base, const std::string& h
 }  // namespace
 
 NpyArray readNpy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string b = readFile(path);
   if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0)
     throw Error(at(path, 0) + "not an NPY file (magic \\x93NUMPY missing)");
   const int major = static_cast<unsigned char>(b[6]);

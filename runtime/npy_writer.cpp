@@ -1,6 +1,7 @@
 #include "runtime/npy_writer.h"
 
 #include "runtime/error.h"
+#include "runtime/file_io.h"
 
 #include <bit>
 #include <cerrno>
@@ -36,7 +37,9 @@ void writeNpy(const std::string& path, const std::vector<int64_t>& shape, const 
   const std::string dict = header(shape);
   if (dict.size() > 0xffff)
     throw Error(path + ": the NPY header of " + std::to_string(shape.size()) + " dimensions is too long");
-  const std::string tmp = path + ".tmp";
+  // Through a symlink to its target; never over a device node or anything else that is not a file.
+  const std::string target = atomicWriteTarget(path, "NPY file");
+  const std::string tmp = target + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
@@ -52,7 +55,7 @@ void writeNpy(const std::string& path, const std::vector<int64_t>& shape, const 
       throw IoError("cannot write '" + path + "': " + std::strerror(errno));
     }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
     throw IoError("cannot write '" + path + "': " + why);

@@ -8,7 +8,9 @@
 #include "runtime/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -50,6 +52,17 @@ template <class T>
 const T* typed(const void* p) {
   return static_cast<const T*>(p);
 }
+
+// True when no element is NaN or infinite. Branch-free (an OR of comparisons) so that it vectorizes; NaN
+// fails every ordered comparison, so !(|x| <= max) holds for NaN and the infinities alike.
+template <class T>
+inline bool allFiniteBody(const T* __restrict p, int64_t n) {
+  bool bad = false;
+  for (int64_t k = 0; k < n; ++k) bad |= !(std::fabs(p[k]) <= std::numeric_limits<T>::max());
+  return !bad;
+}
+SINTER_VECTOR_CLONES bool allFinite(const float* p, int64_t n) { return allFiniteBody(p, n); }
+SINTER_VECTOR_CLONES bool allFinite(const double* p, int64_t n) { return allFiniteBody(p, n); }
 
 // One Adam element loop: see the class comment for the formulas. vmax is null without amsgrad.
 template <class T>
@@ -150,6 +163,29 @@ SINTER_VECTOR_CLONES void adagradLoop(double* p, const double* g, double* sum, i
   adagradBody(p, g, sum, n, clr, wd, eps);
 }
 
+}  // namespace
+
+void Optimizer::beginStep() {
+  ++t_;
+  std::fill(nonFinite_.begin(), nonFinite_.end(), 0);
+}
+
+void Optimizer::checkFinite(size_t i, const float* p, int64_t n) {
+  if (!allFinite(p, n)) std::atomic_ref<unsigned char>(nonFinite_[i]).store(1, std::memory_order_relaxed);
+}
+
+void Optimizer::checkFinite(size_t i, const double* p, int64_t n) {
+  if (!allFinite(p, n)) std::atomic_ref<unsigned char>(nonFinite_[i]).store(1, std::memory_order_relaxed);
+}
+
+int32_t Optimizer::nonFiniteParam() const {
+  for (size_t i = 0; i < nonFinite_.size(); ++i)
+    if (nonFinite_[i]) return static_cast<int32_t>(i);
+  return -1;
+}
+
+namespace {
+
 template <class T>
 constexpr int32_t dtypeOf() {
   return sizeof(T) == sizeof(double) ? SINTER_F64 : SINTER_F32;
@@ -187,7 +223,7 @@ class Sgd final : public Optimizer {
 
   using Optimizer::step;
   void step(void* const* params, const void* const* grads) override {
-    ++t_;
+    beginStep();
     const T lr = lr_, mu = momentum_, wd = wd_, keep = T(1) - damp_;
     const bool first = t_ == 1;
     for (size_t i = 0; i < sizes_.size(); ++i) {
@@ -197,6 +233,7 @@ class Sgd final : public Optimizer {
         const int64_t n = to - from;
         if (mu == T(0)) {
           for (int64_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+          checkFinite(i, p, n);
           return;
         }
         T* __restrict b = buf_[i].data() + from;
@@ -208,6 +245,7 @@ class Sgd final : public Optimizer {
           for (int64_t k = 0; k < n; ++k) p[k] -= lr * ((g[k] + wd * p[k]) + mu * b[k]);
         else
           for (int64_t k = 0; k < n; ++k) p[k] -= lr * b[k];
+        checkFinite(i, p, n);
       });
     }
   }
@@ -250,7 +288,7 @@ class Adam final : public Optimizer {
 
   using Optimizer::step;
   void step(void* const* params, const void* const* grads) override {
-    ++t_;
+    beginStep();
     // Bias corrections once per step, in double: b^t underflows gracefully and loses no precision.
     const double bc1 = 1.0 - std::pow(static_cast<double>(b1_), static_cast<double>(t_));
     const double bc2 = 1.0 - std::pow(static_cast<double>(b2_), static_cast<double>(t_));
@@ -266,6 +304,7 @@ class Adam final : public Optimizer {
           for (int64_t k = b; k < e; ++k) p[k] *= shrink;
         if (amsgrad_) amsgradLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, vmax_[i].data() + b, e - b, c);
         else adamLoop(p + b, g + b, m_[i].data() + b, v_[i].data() + b, e - b, c);
+        checkFinite(i, p + b, e - b);
       });
     }
   }
@@ -308,7 +347,7 @@ class RmsProp final : public Optimizer {
 
   using Optimizer::step;
   void step(void* const* params, const void* const* grads) override {
-    ++t_;
+    beginStep();
     const RmsConsts<T> c{lr_, alpha_, T(1) - alpha_, eps_, wd_, momentum_};
     for (size_t i = 0; i < sizes_.size(); ++i) {
       avg_.resize(static_cast<size_t>(sizes_[i]));
@@ -316,6 +355,7 @@ class RmsProp final : public Optimizer {
         rmspropLoop(typed<T>(params[i]) + b, typed<T>(grads[i]) + b, sq_[i].data() + b,
                     centered_ ? ga_[i].data() + b : nullptr, momentum_ > T(0) ? buf_[i].data() + b : nullptr,
                     avg_.data() + b, e - b, c);
+        checkFinite(i, typed<T>(params[i]) + b, e - b);
       });
     }
   }
@@ -350,11 +390,12 @@ class Adagrad final : public Optimizer {
 
   using Optimizer::step;
   void step(void* const* params, const void* const* grads) override {
-    ++t_;
+    beginStep();
     const T clr = static_cast<T>(lr_ / (1.0 + static_cast<double>(t_ - 1) * decay_));
     for (size_t i = 0; i < sizes_.size(); ++i)
       splitElements(sizes_[i], [&](int64_t b, int64_t e) {
         adagradLoop(typed<T>(params[i]) + b, typed<T>(grads[i]) + b, sum_[i].data() + b, e - b, clr, wd_, eps_);
+        checkFinite(i, typed<T>(params[i]) + b, e - b);
       });
   }
 

@@ -50,13 +50,29 @@ class Optimizer {
   int64_t steps() const { return t_; }
   void setSteps(int64_t t) { t_ = t; }
 
+  // The first param (in order) that holds a NaN or an infinity after the last step(), or -1. Every step
+  // checks the elements it has just written while they are still in cache, so a gradient that is finite
+  // in the loss but not in the update (or an update that overflows) is caught at the step that made it.
+  int32_t nonFiniteParam() const;
+
  protected:
-  Optimizer(float lr, std::vector<int64_t> sizes, int32_t dtype) : lr_(lr), sizes_(std::move(sizes)), dtype_(dtype) {}
+  Optimizer(float lr, std::vector<int64_t> sizes, int32_t dtype)
+      : lr_(lr), sizes_(std::move(sizes)), dtype_(dtype), nonFinite_(sizes_.size(), 0) {}
+
+  // Called by step() first: counts the step and clears the non-finite flags.
+  void beginStep();
+  // Called by step() for each chunk of param i it updated: flags the param if a value is not finite.
+  // Chunks run on several threads; the flag is written atomically.
+  void checkFinite(size_t i, const float* p, int64_t n);
+  void checkFinite(size_t i, const double* p, int64_t n);
 
   float lr_;
   int64_t t_ = 0;
   std::vector<int64_t> sizes_;
   int32_t dtype_;
+
+ private:
+  std::vector<unsigned char> nonFinite_;  // per param, set during the last step
 };
 
 // The learning rate of optimizer step `step` (from 0) in epoch `epoch` (from 0) of a run of `totalSteps`

@@ -72,9 +72,11 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
   }
   if (d.n == 0) throw Error(d.source + " holds no samples");
+  // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
+  const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
   for (int64_t i = 0; i < d.n; ++i)
     if (d.labels[i] >= l.classes)
-      throw Error(d.source + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
+      throw Error(labelFile + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
                   " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
                   std::to_string(l.classes) + " classes");
 }

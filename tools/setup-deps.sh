@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Sinter needs to build, test and run its demo.
+# Installs the Debian 12 packages Sinter needs to build, test and run its demo; with --fuzz, also clang-19
+# and its sanitizer and libFuzzer runtimes for the fuzz targets (tools/test.sh --fuzz).
 # Idempotent: when every package is present it only checks and returns at once.
 set -euo pipefail
 
@@ -12,7 +13,11 @@ packages=(
   dataset-fashion-mnist         # real data for the demo and end-to-end tests
   python3-torch python3-numpy   # the PyTorch peer: parity tests and tools/bench
   libopenblas0-openmp           # so that torch's BLAS is a tuned one, not the reference BLAS
+  valgrind                      # helgrind checks the C API's threads (tests/capi)
 )
+if [ "${1:-}" = --fuzz ]; then
+  packages+=(clang-19 libclang-rt-19-dev)   # libFuzzer, ASan and UBSan for clang
+fi
 
 missing=()
 for p in "${packages[@]}"; do

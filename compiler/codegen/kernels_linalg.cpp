@@ -349,7 +349,8 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
             Value* xi = b_.CreateSelect(valid, at2(pl, H, h, W, w), c64(0));
             Value* v = load(x, xi);
             b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, sum), b_.CreateSelect(valid, v, fconst(t, 0))), sum);
-            Value* better = b_.CreateAnd(valid, b_.CreateFCmpOGT(v, b_.CreateLoad(t, best)));
+            Value* better = b_.CreateAnd(valid, b_.CreateOr(b_.CreateFCmpOGT(v, b_.CreateLoad(t, best)),
+                                                            b_.CreateFCmpUNO(v, v)));  // a NaN wins, as in PyTorch
             b_.CreateStore(b_.CreateSelect(better, v, b_.CreateLoad(t, best)), best);
             b_.CreateStore(b_.CreateSelect(better, xi, b_.CreateLoad(i64(), arg)), arg);
           });
@@ -405,15 +406,15 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
               return;
             }
             const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
-            // The first maximum (strictly greater wins, so ties and NaN keep the earlier element; a window of NaN
-            // or -inf has none, as in the interpreter).
+            // The first maximum (strictly greater wins, so ties keep the earlier element; a NaN wins, as in
+            // PyTorch; a window of -inf has none).
             Value* best = llvm::ConstantFP::getInfinity(t, true);
             Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
             Value* sum = fconst(t, 0);
             for (std::size_t e = 0; e < xi.size(); ++e) {
               Value* v = load(x, xi[e]);
               sum = b_.CreateFAdd(sum, v);
-              Value* better = b_.CreateFCmpOGT(v, best);
+              Value* better = b_.CreateOr(b_.CreateFCmpOGT(v, best), b_.CreateFCmpUNO(v, v));
               best = b_.CreateSelect(better, v, best);
               arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
             }

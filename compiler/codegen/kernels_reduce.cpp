@@ -31,7 +31,7 @@ void KernelEmitter::emitReduce(const ir::Node& n) {
   forEachElement(x.type.shape, {kept}, [&](const Offsets& o) {
     Value* acc = load(n, o[1]);
     Value* v = load(x, o[0]);
-    store(n, o[1], isMax ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, acc, v) : b_.CreateFAdd(acc, v));
+    store(n, o[1], isMax ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, v) : b_.CreateFAdd(acc, v));
   });
   if (n.op == ir::Op::ReduceMean) {
     Value* inv = b_.CreateFDiv(fconst(n, 1), b_.CreateSIToFP(count, t));

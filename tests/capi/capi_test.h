@@ -22,6 +22,9 @@ static int failures = 0;
 #define CHECK_ERROR(m, text) CHECK(strstr(sinter_last_error(m), text) != NULL, "message: %s", sinter_last_error(m))
 
 /* n points in 4-D whose class is the largest of three fixed projections: learnable by softmax regression. */
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
 static void make_batch(unsigned seed, int n, float* x, int32_t* y) {
   unsigned s = seed * 2654435761u + 1;
   for (int i = 0; i < n; ++i) {

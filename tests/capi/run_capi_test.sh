@@ -5,13 +5,16 @@
 set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
-rm -f libtiny.so libtiny.a tiny.h libother.so other.h train_shared train_static evaluate_tiny threads_tiny save_other \
+rm -f libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
+  evaluate_tiny threads_tiny save_other \
   threads_helgrind haswell/libtiny.so
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
 "$sinter" build "$src/other.sn" --emit header -o other.h
 "$sinter" build "$src/other.sn" --emit shared -o libother.so
+"$sinter" build "$src/nan_ops.sn" --emit header -o nan_ops.h
+"$sinter" build "$src/nan_ops.sn" --emit shared -o libnan_ops.so
 # The header is valid C11 and C++ with every warning on.
 cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -x c tiny.h
 c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ tiny.h
@@ -25,6 +28,10 @@ cc "${cflags[@]}" "$src/train_tiny.c" -ltiny "${link[@]}" -o train_shared
 ./train_shared "$work/tiny_shared.safetensors" "$work/other.safetensors"
 cc "${cflags[@]}" "$src/evaluate_tiny.c" -ltiny "${link[@]}" -o evaluate_tiny
 ./evaluate_tiny
+cc "${cflags[@]}" "$src/reliability.c" -ltiny "${link[@]}" -o reliability
+./reliability "$work"
+cc "${cflags[@]}" "$src/nan_ops.c" -lnan_ops "${link[@]}" -o nan_ops
+./nan_ops
 cc "${cflags[@]}" -pthread "$src/threads_tiny.c" -ltiny "${link[@]}" -o threads_tiny
 ./threads_tiny
 # Helgrind sees the data races that timing may hide. Valgrind lacks AVX-512, so its library is built for

@@ -79,7 +79,8 @@ std::vector<OpDef> entries() {
               },
               "sum_to(dy · b · a^(b−1)), sum_to(dy · y · log a)"}),
       binary(Op::Maximum, "maximum", 0, "a ≥ b ? a : b",
-             binaryFormula([](auto a, auto b) { return select(a >= b, a, b); }),
+             // a + b where either is NaN: NaN propagates, as torch.maximum does.
+             binaryFormula([](auto a, auto b) { return select(a >= b, a, select(a < b, b, a + b)); }),
              {extremumGrad<true>, "dy · [a ≥ b], dy · (1 − [a ≥ b])"},
              {"maximum", "take the maximum of", Builtin::IfOperandsAre}),
       binary(Op::Minimum, "minimum", 0, "a ≤ b ? a : b",

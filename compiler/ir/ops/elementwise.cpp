@@ -93,7 +93,7 @@ std::vector<OpDef> entries() {
              },
              "dy · (1 − y²)"},
             {"tanh"}),
-      unary(Op::Relu, "relu", 0, "max(x, 0)", unaryFormula([](auto x) { return select(x > 0, x, 0.0); }),
+      unary(Op::Relu, "relu", 0, "max(x, 0)", unaryFormula([](auto x) { return select(x < 0, 0.0, x); }),
             {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::ReluGrad, {d.dy(), d.x(0)}); }); },
              "`relu_grad(dy, x)` = dy · [x > 0]"},
             {"relu", {}, kIntegral}),

@@ -23,7 +23,9 @@ typedef enum sinter_status {
                                  out of range */
   SINTER_ERROR_IO = 2,        /* a file could not be read or written */
   SINTER_ERROR_MISMATCH = 3,  /* weights of another model, or a malformed file */
-  SINTER_ERROR_NONFINITE = 4, /* the loss became NaN or infinite; the weights were not updated */
+  SINTER_ERROR_NONFINITE = 4, /* the loss became NaN or infinite (the weights were not updated), or the
+                                 update made a weight NaN or infinite (the message names the param; the
+                                 weights then hold those values: load good ones back) */
   SINTER_ERROR_MEMORY = 5     /* out of memory */
 } sinter_status;
 
@@ -70,13 +72,16 @@ sinter_status sinter_tensor_shape(sinter_instance* instance, int32_t kind, int32
                                   sinter_tensor_info* info, int64_t* dims, int32_t capacity);
 
 /* forward: inputs[i] points to input i (model->inputs, batch rows), outputs[i] receives output i. An output
- * buffer that overlaps another output, an input or a param is SINTER_ERROR_ARGUMENT; buffer sizes are the
- * caller's to get right (sinter_tensor_shape gives them). */
+ * buffer that overlaps another output, an input or a param is SINTER_ERROR_ARGUMENT, and so is a label out
+ * of range (as for sinter_train_step); buffer sizes are the caller's to get right (sinter_tensor_shape
+ * gives them). */
 sinter_status sinter_forward(sinter_instance* instance, int64_t batch, const void* const* inputs, void* const* outputs);
 
 /* One training step on a batch: computes the loss and the gradients, then applies the optimizer. The loss
  * is written to *loss when loss is not NULL (rounded to float for an f64 model, whose weights, gradients and
- * optimizer state stay f64). */
+ * optimizer state stay f64). Labels (an i32 [batch] input of a model with a [batch, classes] prediction)
+ * outside [0, classes) are SINTER_ERROR_ARGUMENT naming the sample, and nothing changes. After the update
+ * every weight is checked: a NaN or an infinity is SINTER_ERROR_NONFINITE naming the param. */
 sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs, float* loss);
 
 /* What sinter_evaluate measures on a batch: the metrics of the model's train block (its `metrics` list;
@@ -114,10 +119,13 @@ sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
  * bits for any count: threads split independent outputs, never a sum. Returns the count now in effect. */
 int sinter_set_threads(int threads);
 
-/* Weights as safetensors files (the format of checkpoints; written atomically). Loading checks the whole
- * file against the model first (names, dtypes, shapes, and the structure of the model that wrote it):
- * another model's weights fail with SINTER_ERROR_MISMATCH, an unreadable file with SINTER_ERROR_IO, and a
- * failed load leaves every weight as it was. */
+/* Weights as safetensors files (the format of checkpoints; written atomically, with a CRC-32 of each tensor
+ * in the metadata). Saving through a symbolic link replaces the link's target and keeps the link; a path
+ * that is a device node, FIFO, socket or directory is SINTER_ERROR_IO and is left alone. Loading checks the
+ * whole file against the model first (names, dtypes, shapes, offsets, and the structure of the model that
+ * wrote it), then each tensor's CRC-32 and that every value is finite: another model's weights, a corrupt
+ * file or non-finite weights fail with SINTER_ERROR_MISMATCH naming the tensor, an unreadable file with
+ * SINTER_ERROR_IO, and a failed load leaves every weight as it was. */
 sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
 sinter_status sinter_load_weights(sinter_instance* instance, const char* path);
 

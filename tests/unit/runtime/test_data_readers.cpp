@@ -3,6 +3,7 @@
 #include "runtime/csv_reader.h"
 #include "runtime/dataset.h"
 #include "runtime/error.h"
+#include "runtime/idx_reader.h"
 #include "runtime/npy_reader.h"
 #include "runtime/npy_writer.h"
 #include "test_util.h"
@@ -280,4 +281,21 @@ TEST_CASE("npy and csv: every truncation of a valid file is an error or a shorte
       CHECK_THAT(std::string(e.what()), Catch::StartsWith(dir.file("t.csv")));
     }
   }
+}
+
+TEST_CASE("readers: a directory given as a data file is named as such") {
+  TempDir dir("dirs");
+  const std::string d = dir.file("data.csv");
+  std::filesystem::create_directories(d);
+  CHECK(csvError(d) == d + ": is a directory, not a file");
+  CHECK(npyError(d) == d + ": is a directory, not a file");
+  CHECK_THROWS_WITH(readIdx(d), d + ": is a directory, not a file");
+}
+
+TEST_CASE("csv: a NUL or another control byte in a cell is shown escaped, and the message goes on") {
+  TempDir dir("csv");
+  const std::string path = writeText(dir, "nul.csv", std::string("a,b\n1,2\n3\0x,1\n", 15));
+  CHECK(csvError(path) == path + ":3:1: non-numeric cell '3\\x00x' in column 'a'");
+  const std::string esc = writeText(dir, "esc.csv", "a,b\n\x1b[2J,1\n");
+  CHECK_THAT(csvError(esc), Catch::Contains("'\\x1b[2J'") && Catch::EndsWith("in column 'a'"));
 }

@@ -1,6 +1,7 @@
 // Helpers shared by the runtime tests: scratch directories, IDX files, captured output.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include <fcntl.h>
@@ -68,6 +69,30 @@ inline std::vector<uint8_t> idxBytes(uint8_t type, const std::vector<uint32_t>& 
   out.insert(out.end(), data.begin(), data.end());
   return out;
 }
+
+// A safetensors file split into its JSON header and its data section, to be edited and written back
+// (the header re-padded to a multiple of 8 bytes).
+struct SafetensorsFile {
+  nlohmann::json header;
+  std::vector<uint8_t> data;
+
+  explicit SafetensorsFile(const std::string& path) {
+    const std::vector<uint8_t> bytes = readBytes(path);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | bytes.at(static_cast<size_t>(i));
+    header = nlohmann::json::parse(std::string(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n)));
+    data.assign(bytes.begin() + 8 + static_cast<long>(n), bytes.end());
+  }
+  void write(const std::string& path) const {
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');
+    std::vector<uint8_t> out;
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(text.size() >> (8 * i)));
+    out.insert(out.end(), text.begin(), text.end());
+    out.insert(out.end(), data.begin(), data.end());
+    writeBytes(path, out);
+  }
+};
 
 // Redirects stdout and stderr (file descriptors 1 and 2) into files while alive; out()/err() read them
 // after stop().
