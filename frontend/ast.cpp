@@ -10,6 +10,12 @@ std::string_view spelling(BinaryOp op) {
     case BinaryOp::Div: return "/";
     case BinaryOp::MatMul: return "@";
     case BinaryOp::Pow: return "**";
+    case BinaryOp::Less: return "<";
+    case BinaryOp::LessEqual: return "<=";
+    case BinaryOp::Greater: return ">";
+    case BinaryOp::GreaterEqual: return ">=";
+    case BinaryOp::Equal: return "==";
+    case BinaryOp::NotEqual: return "!=";
   }
   return "?";
 }

@@ -22,8 +22,21 @@ struct Arg {
   ExprPtr value;
 };
 
-enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, MatMul, Pow };
-std::string_view spelling(BinaryOp op);  // "+", "-", "*", "/", "@", "**"
+enum class BinaryOp : std::uint8_t {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  MatMul,
+  Pow,
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual,
+  Equal,
+  NotEqual
+};
+std::string_view spelling(BinaryOp op);  // "+", "-", "*", "/", "@", "**", "<", ...
 
 // One item of x[...]: an index (`t`, `-1`) or a slice (`2:5`, `:`, `::2`).
 struct IndexItem {
@@ -73,16 +86,17 @@ struct CallExpr {
 
 // A statement of a model, layer or def body.
 struct Decl {
-  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return };
+  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return, If };
   Kind kind = Let;
-  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return'; the name itself for an assignment
+  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return', 'if'; the name itself for an assignment
   std::string name;    // For: the loop variable; Return: empty
   Range nameRange;
   TypeExpr type;                 // Input, Param
   std::optional<CallExpr> init;  // Param
-  ExprPtr value;                 // Let, Output, Return; For: the range's start
+  ExprPtr value;                 // Let, Output, Return; For: the range's start; If: the condition
   ExprPtr end;                   // For: the range's end (exclusive)
-  std::vector<Decl> body;        // For
+  std::vector<Decl> body;        // For; If: the statements when the condition holds
+  std::vector<Decl> otherwise;   // If: the 'else' statements (an `else if` is one If statement here)
   // Let: `h, c = cell(x, h, c)` binds several names; `name` is the first of them.
   struct Target {
     std::string name;

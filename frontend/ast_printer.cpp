@@ -59,17 +59,20 @@ class Printer {
   }
 
   void decl(int indent, const ast::Decl& d) {
-    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let", "Output", "For", "Return"};
+    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let", "Output", "For", "Return", "If"};
     std::string head = fmt::format("{} {}", kKinds[d.kind], d.name);
-    if (d.kind == ast::Decl::Return) head = "Return";
+    if (d.kind == ast::Decl::Return || d.kind == ast::Decl::If) head = kKinds[d.kind];
     for (std::size_t i = 1; i < d.targets.size(); ++i) head += ", " + d.targets[i].name;
     if (d.kind == ast::Decl::Input || d.kind == ast::Decl::Param) head += " : " + type(d.type);
-    const Pos pos = d.kind == ast::Decl::Return || d.kind == ast::Decl::For ? d.keywordRange.begin : d.nameRange.begin;
+    const bool keyword = d.kind == ast::Decl::Return || d.kind == ast::Decl::For || d.kind == ast::Decl::If;
+    const Pos pos = keyword ? d.keywordRange.begin : d.nameRange.begin;
     line(indent, fmt::format("{} {}{}", head, at(pos), d.broken ? " (broken)" : ""));
     if (d.init) call(indent + 1, "Init", *d.init);
     if (d.value) expr(indent + 1, *d.value);
     if (d.end) expr(indent + 1, *d.end);
     for (const ast::Decl& b : d.body) decl(indent + 1, b);
+    if (!d.otherwise.empty()) line(indent, "Else");
+    for (const ast::Decl& b : d.otherwise) decl(indent + 1, b);
   }
 
   void call(int indent, std::string_view kind, const ast::CallExpr& c) {

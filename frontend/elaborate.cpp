@@ -151,8 +151,9 @@ void Elaborator::finish(const std::optional<ir::TrainConfig>& train) {
 
 void Elaborator::collectNames(Frame& f, const std::vector<ast::Decl>& body) {
   for (const ast::Decl& d : body) {
-    if (d.kind == ast::Decl::For) {
+    if (d.kind == ast::Decl::For || d.kind == ast::Decl::If) {
       collectNames(f, d.body);
+      collectNames(f, d.otherwise);
       continue;
     }
     if (d.kind == ast::Decl::Return) continue;
@@ -228,6 +229,7 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
       }
       case ast::Decl::Let: assign(f, d); break;
       case ast::Decl::For: forLoop(f, d); break;
+      case ast::Decl::If: ifStatement(f, d); break;
       case ast::Decl::Return: {
         if (f.kind != Frame::Def) {
           misplaced("'return'", "a 'def'");
@@ -343,6 +345,20 @@ void Elaborator::forLoop(Frame& f, const ast::Decl& d) {
   }
   --f.loops;
   f.env->erase(d.name);
+}
+
+// `if cond { ... } else { ... }`: the condition is a number known at compile time (a setting, a size, a
+// comparison of them); the statements of the branch it picks run as if written in place.
+void Elaborator::ifStatement(Frame& f, const ast::Decl& d) {
+  const Value c = eval(f, *d.value);
+  if (!c.ok()) return;
+  if (c.kind != Value::Number) {
+    f.r->error(d.value->range, fmt::format("'if' needs a condition known at compile time (a number, such as a "
+                                           "comparison of sizes or settings), but it is {}; for tensors, use where()",
+                                           c.describe()));
+    return;
+  }
+  statements(f, c.num != 0 ? d.body : d.otherwise);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class Elaborator {
   bool bind(Frame& f, const ast::Decl& d, const std::string& name, Range at, Value v, bool fixed);
   void assign(Frame& f, const ast::Decl& d);
   void forLoop(Frame& f, const ast::Decl& d);
+  void ifStatement(Frame& f, const ast::Decl& d);
   void input(Frame& f, const ast::Decl& d);
   void param(Frame& f, const ast::Decl& d);
   std::optional<ir::TensorType> resolveType(Frame& f, const ast::Decl& d, bool isParam);
@@ -111,13 +112,15 @@ class Elaborator {
   Value evalCall(Frame& f, const ast::Expr& e);
   Value callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& spec, const std::vector<Value>& args);
   Value evalIndex(Frame& f, const ast::Expr& e);
+  Value transposeLastTwo(Frame& f, const Value& x, const ast::Expr& e);
   std::optional<std::optional<std::int64_t>> indexPart(Frame& f, const ast::ExprPtr& p, std::string_view what);
   Value indexTuple(Frame& f, const ast::Expr& e, const Value& base);
-  // The elements [start, end) with `step` that an index item selects of one axis (end < 0: all of it);
-  // `drop` for an index, whose axis disappears.
+  // The elements start, start + step, ... before end that an index item selects of one axis (a negative
+  // step walks down; end -1 is before element 0); `drop` for an index, whose axis disappears; `whole` when
+  // it selects the axis as it is.
   struct AxisRange {
     std::int64_t start, end, step;
-    bool drop;
+    bool drop, whole;
   };
   std::optional<AxisRange> axisRange(Frame& f, const ast::Expr& e, std::size_t axis, const ir::TensorType& t);
   Value evalMember(Frame& f, const ast::Expr& e);

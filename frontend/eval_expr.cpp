@@ -23,6 +23,12 @@ std::string_view verb(ast::BinaryOp op) {
     case ast::BinaryOp::Div: return "divide";
     case ast::BinaryOp::Pow: return "raise to a power";
     case ast::BinaryOp::MatMul: return "matmul";
+    case ast::BinaryOp::Less:
+    case ast::BinaryOp::LessEqual:
+    case ast::BinaryOp::Greater:
+    case ast::BinaryOp::GreaterEqual:
+    case ast::BinaryOp::Equal:
+    case ast::BinaryOp::NotEqual: return "compare";
   }
   return "?";
 }
@@ -35,6 +41,12 @@ ir::Op elementwiseOp(ast::BinaryOp op) {
     case ast::BinaryOp::Div: return ir::Op::Div;
     case ast::BinaryOp::Pow: return ir::Op::Pow;
     case ast::BinaryOp::MatMul: return ir::Op::MatMul;
+    case ast::BinaryOp::Less: return ir::Op::Less;
+    case ast::BinaryOp::LessEqual: return ir::Op::LessEqual;
+    case ast::BinaryOp::Greater: return ir::Op::Greater;
+    case ast::BinaryOp::GreaterEqual: return ir::Op::GreaterEqual;
+    case ast::BinaryOp::Equal: return ir::Op::Equal;
+    case ast::BinaryOp::NotEqual: return ir::Op::NotEqual;
   }
   throw std::logic_error("unknown binary operator");
 }
@@ -106,7 +118,7 @@ Value Elaborator::constant(Frame& f, double v, ir::DType dtype, Range at) {
 }
 
 Value Elaborator::asTensor(Frame& f, const Value& v, ir::DType dtype, Range at) {
-  if (v.kind == Value::Number) return constant(f, v.num, ir::isFloat(dtype) ? dtype : ir::DType::F32, at);
+  if (v.kind == Value::Number) return constant(f, v.num, dtype, at);
   return v;
 }
 
@@ -206,6 +218,18 @@ Value Elaborator::numberOp(Frame& f, ast::BinaryOp op, const Value& a, const Val
     case ast::BinaryOp::MatMul:
       f.r->error(e.opRange, "'@' needs tensors of rank 2 or more, not numbers", {e.lhs->range, e.rhs->range});
       return Value::error();
+    case ast::BinaryOp::Less:
+    case ast::BinaryOp::LessEqual:
+    case ast::BinaryOp::Greater:
+    case ast::BinaryOp::GreaterEqual:
+    case ast::BinaryOp::Equal:
+    case ast::BinaryOp::NotEqual: {
+      // The comparison op's own formula: 1 or 0, an integer, so that `if n > 2 { ... }` and masks fold alike.
+      const double x[] = {a.num, b.num};
+      v = ir::opDef(elementwiseOp(op)).scalar.f64({}, ir::DType::F64, x);
+      isInt = true;
+      break;
+    }
   }
   if (!std::isfinite(v)) {
     f.r->error(e.opRange, fmt::format("this arithmetic on numbers gives {}", v), {e.lhs->range, e.rhs->range});
@@ -230,12 +254,20 @@ Value Elaborator::elementwise(Frame& f, ir::Op op, std::string_view how, const V
     return Value::error();
   }
   const Value& t = a.isTensor() ? a : b;  // at least one is a tensor
-  if (!ir::isFloat(t.type.dtype)) {
-    r.error(
-        at,
-        fmt::format("cannot {} {} and {}: arithmetic needs floating-point tensors", how, a.describe(), b.describe()),
-        both);
+  // Integer tensors (labels, token ids, lengths) add, subtract, multiply and compare; a quotient or a power of
+  // them would not be an integer.
+  if (!ir::isFloat(t.type.dtype) && (op == ir::Op::Div || op == ir::Op::Pow)) {
+    r.error(at,
+            fmt::format("cannot {} {} and {}: this arithmetic needs floating-point tensors; convert with f32(...)", how,
+                        a.describe(), b.describe()),
+            both);
     noteDeclaration(f, a.isTensor() ? lhs : rhs);
+    return Value::error();
+  }
+  const Value& other = a.isTensor() ? b : a;
+  if (!ir::isFloat(t.type.dtype) && other.kind == Value::Number && !other.isInt) {
+    r.error(at, fmt::format("cannot {} {} and {}: an i32 tensor meets only integers", how, a.describe(), b.describe()),
+            both);
     return Value::error();
   }
   const Value x = asTensor(f, a, t.type.dtype, lhs ? lhs->range : at);
@@ -397,6 +429,7 @@ Value Elaborator::callBuiltin(Frame& f, const ast::Expr& e, const BuiltinSpec& s
 Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
   Value base = eval(f, *e.lhs);
   if (!base.ok()) return base;
+  if (base.isTensor() && e.text == "T") return transposeLastTwo(f, base, e);
   if (base.kind != Value::Instance) {
     f.r->error(e.opRange, fmt::format("'.' needs a layer instance on its left, but it is {}", base.describe()),
                {e.lhs->range});
@@ -423,6 +456,20 @@ Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
 
 // ---------------------------------------------------------------------------------------------------
 // Indexing: x[i], x[a:b], x[:, t, :]. An index picks one position and drops the axis; a slice keeps it.
+
+// x.T: the last two axes swapped, as NumPy's and PyTorch's .T of a matrix (and .mT of a batch of them).
+Value Elaborator::transposeLastTwo(Frame& f, const Value& x, const ast::Expr& e) {
+  const std::size_t rank = x.type.shape.size();
+  if (rank < 2) {
+    f.r->error(e.opRange, fmt::format("'.T' swaps the last two axes, so it needs rank 2 or more, got {}", x.type.str()),
+               {e.lhs->range});
+    return Value::error();
+  }
+  std::vector<std::int64_t> perm(rank);
+  for (std::size_t i = 0; i < rank; ++i) perm[i] = static_cast<std::int64_t>(i);
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  return emit(f, ir::Op::Transpose, {x.node}, ir::Attrs::of({{"perm", perm}}), e.opRange);
+}
 
 // An index, a slice's start, end or step: nullopt after an error, an empty optional when not written.
 std::optional<std::optional<std::int64_t>> Elaborator::indexPart(Frame& f, const ast::ExprPtr& p,
@@ -477,26 +524,35 @@ std::optional<Elaborator::AxisRange> Elaborator::axisRange(Frame& f, const ast::
       noteDeclaration(f, e.lhs.get());
       return std::nullopt;
     }
-    return AxisRange{start, start + 1, 1, true};
+    return AxisRange{start, start + 1, 1, true, false};
   }
   auto s = indexPart(f, it.start, "a slice's start");
   auto en = indexPart(f, it.end, "a slice's end");
   auto st = indexPart(f, it.step, "a slice's step");
   if (!s || !en || !st) return std::nullopt;
-  if (!*s && !*en && (!*st || **st == 1)) return AxisRange{0, -1, 1, false};  // ':' keeps the whole axis
-  if (*st && **st < 1) {
-    r.error(it.step->range, fmt::format("a slice's step must be positive, got {}", **st));
+  if (!*s && !*en && (!*st || **st == 1)) return AxisRange{0, d.size, 1, false, true};  // ':' keeps it all
+  if (*st && **st == 0) {
+    r.error(it.step->range, "a slice's step cannot be 0");
     return std::nullopt;
   }
   if (!fixedSize("slice")) return std::nullopt;
-  auto clampPos = [&](std::int64_t p) { return std::clamp(p < 0 ? p + d.size : p, std::int64_t{0}, d.size); };
-  AxisRange out{*s ? clampPos(**s) : 0, *en ? clampPos(**en) : d.size, *st ? **st : 1, false};
-  if (out.start >= out.end) {
-    r.error(it.range, fmt::format("the slice is empty: it selects {}..{} of axis {} of {} (size {})", out.start,
-                                  out.end, axis, t.str(), d.size));
+  AxisRange out{0, d.size, *st ? **st : 1, false, false};
+  if (out.step > 0) {
+    auto clampPos = [&](std::int64_t p) { return std::clamp(p < 0 ? p + d.size : p, std::int64_t{0}, d.size); };
+    out.start = *s ? clampPos(**s) : 0;
+    out.end = *en ? clampPos(**en) : d.size;
+  } else {  // walking down: from the last element by default, to before element 0 (end -1)
+    auto clampDown = [&](std::int64_t p) { return std::clamp(p < 0 ? p + d.size : p, std::int64_t{-1}, d.size - 1); };
+    out.start = *s ? clampDown(**s) : d.size - 1;
+    out.end = *en ? clampDown(**en) : -1;
+  }
+  if (out.step > 0 ? out.start >= out.end : out.start <= out.end) {
+    const std::string by = out.step == 1 ? "" : fmt::format(" by {}", out.step);
+    r.error(it.range, fmt::format("the slice is empty: it selects {}..{}{} of axis {} of {} (size {})", out.start,
+                                  out.end, by, axis, t.str(), d.size));
     return std::nullopt;
   }
-  if (out.start == 0 && out.end == d.size && out.step == 1) out.end = -1;  // the whole axis after all
+  out.whole = out.start == 0 && out.end == d.size && out.step == 1;
   return out;
 }
 
@@ -524,7 +580,7 @@ Value Elaborator::evalIndex(Frame& f, const ast::Expr& e) {
     const std::optional<AxisRange> range = axisRange(f, e, axis, t);
     if (!range) return Value::error();
     dropped[axis] = range->drop;
-    if (range->end < 0) continue;  // the whole axis
+    if (range->whole) continue;
     ir::Attrs attrs = ir::Attrs::of({{"axis", static_cast<std::int64_t>(axis)},
                                      {"start", range->start},
                                      {"end", range->end},

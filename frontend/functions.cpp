@@ -182,7 +182,7 @@ Value tableOp(CallSite& s) {
     x.push_back(s.args[i].num);
   }
   if (numbers) {
-    const double v = def.scalar.f64(attrs, x.data());
+    const double v = def.scalar.f64(attrs, ir::DType::F64, x.data());
     if (!std::isfinite(v)) {
       const std::string what = operands == 1 ? fmt::format("the number {}", x[0])
                                              : fmt::format("the numbers {} and {}", x[0], x[1]);
@@ -405,7 +405,8 @@ std::int64_t windowOut(std::int64_t in, std::int64_t k, std::int64_t st, std::in
 Value conv2d(CallSite& s) {
   auto x = s.tensor(0);
   auto w = s.tensor(1);
-  if (!x || !w) return Value::error();
+  auto groups = s.integer(5);
+  if (!x || !w || !groups) return Value::error();
   const ir::TensorType &xt = x->type, &wt = w->type;
   if (xt.shape.size() != 4) return s.fail(0, fmt::format("conv2d needs an input x[N, C, H, W], got {}", xt.str()));
   if (wt.shape.size() != 4) return s.fail(1, fmt::format("conv2d needs filters w[O, C, KH, KW], got {}", wt.str()));
@@ -416,9 +417,13 @@ Value conv2d(CallSite& s) {
   }
   if (xt.dtype != wt.dtype)
     return s.failCall(fmt::format("conv2d's input {} and filters {} differ in dtype", xt.str(), wt.str()));
-  if (!(xt.shape[1] == wt.shape[1]))
+  const std::int64_t g = *groups;
+  if (g < 1 || wt.shape[0].size % g != 0)
+    return s.fail(5, fmt::format("groups must be a positive divisor of the filters' {} output channels, got {}",
+                                 wt.shape[0].size, g));
+  if (xt.shape[1].size != wt.shape[1].size * g)
     return s.failCall(fmt::format("conv2d's input {} has {} channels, but the filters {} expect {}", xt.str(),
-                                  xt.shape[1].str(), wt.str(), wt.shape[1].str()));
+                                  xt.shape[1].str(), wt.str(), wt.shape[1].size * g));
   auto st = s.pair(2, 1);
   auto pad = s.pair(3, 0);
   auto dil = s.pair(4, 1);
@@ -430,11 +435,88 @@ Value conv2d(CallSite& s) {
       return s.failCall(fmt::format("conv2d's {}x{} kernel does not fit the padded {}x{} input", wt.shape[2].size,
                                     wt.shape[3].size, xt.shape[2].size, xt.shape[3].size));
   }
-  ir::Attrs a;
-  a.set("stride", *st);
-  a.set("padding", *pad);
-  a.set("dilation", *dil);
-  return s.el.emit(s.f, ir::Op::Conv2D, {x->node, w->node}, std::move(a), s.call.opRange);
+  const ir::Attrs a = ir::Attrs::of({{"stride", *st}, {"padding", *pad}, {"dilation", *dil}});
+  if (g == 1) return s.el.emit(s.f, ir::Op::Conv2D, {x->node, w->node}, a, s.call.opRange);
+  // Grouped: group i convolves its slice of the input channels with its slice of the filters, and the
+  // outputs are concatenated along the channels (PyTorch's groups, filters w[O, C / groups, KH, KW]).
+  auto channels = [&](ir::NodeId of, std::int64_t axis, std::int64_t width, std::int64_t i) {
+    return s.el.emit(
+        s.f, ir::Op::Slice, {of},
+        ir::Attrs::of({{"axis", axis}, {"start", i * width}, {"end", (i + 1) * width}, {"step", std::int64_t{1}}}),
+        s.call.opRange);
+  };
+  std::vector<ir::NodeId> outputs;
+  for (std::int64_t i = 0; i < g; ++i) {
+    const Value xs = channels(x->node, 1, wt.shape[1].size, i);
+    const Value ws = channels(w->node, 0, wt.shape[0].size / g, i);
+    if (!xs.ok() || !ws.ok()) return Value::error();
+    const Value y = s.el.emit(s.f, ir::Op::Conv2D, {xs.node, ws.node}, a, s.call.opRange);
+    if (!y.ok()) return y;
+    outputs.push_back(y.node);
+  }
+  return s.el.emit(s.f, ir::Op::Concat, std::move(outputs), ir::Attrs::of({{"axis", std::int64_t{1}}}), s.call.opRange);
+}
+
+// conv_transpose2d(x[N, C, H, W], w[C, O, KH, KW], stride, padding, output_padding, dilation) -> [N, O, OH, OW]
+// with OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1: the adjoint of conv2d
+// (its input gradient, conv2d_grad_input in the IR), with PyTorch's ConvTranspose2d weight layout.
+Value convTranspose2d(CallSite& s) {
+  auto x = s.tensor(0);
+  auto w = s.tensor(1);
+  if (!x || !w) return Value::error();
+  const ir::TensorType &xt = x->type, &wt = w->type;
+  if (xt.shape.size() != 4)
+    return s.fail(0, fmt::format("conv_transpose2d needs an input x[N, C, H, W], got {}", xt.str()));
+  if (wt.shape.size() != 4)
+    return s.fail(1, fmt::format("conv_transpose2d needs filters w[C, O, KH, KW], got {}", wt.str()));
+  for (std::size_t i = 1; i < 4; ++i)
+    if (xt.shape[i].isSymbolic())
+      return s.fail(0, fmt::format("conv_transpose2d needs fixed channels, height and width, but {} has '{}'", xt.str(),
+                                   xt.shape[i].symbol));
+  if (xt.dtype != wt.dtype || !(xt.shape[1] == wt.shape[0]))
+    return s.failCall(fmt::format("conv_transpose2d's input {} has {} channels of {}, but the filters {} expect {}",
+                                  xt.str(), xt.shape[1].str(), ir::dtypeName(xt.dtype), wt.str(), wt.shape[0].str()));
+  auto st = s.pair(2, 1);
+  auto pad = s.pair(3, 0);
+  auto extra = s.pair(4, 0);
+  auto dil = s.pair(5, 1);
+  if (!st || !pad || !extra || !dil) return Value::error();
+  ir::Shape out = {xt.shape[0], wt.shape[1], {}, {}};
+  for (std::size_t k = 0; k < 2; ++k) {
+    if ((*extra)[k] >= std::max((*st)[k], (*dil)[k]))
+      return s.fail(4, "output_padding must be smaller than the stride or the dilation");
+    const std::int64_t size = (xt.shape[2 + k].size - 1) * (*st)[k] - 2 * (*pad)[k] +
+                              (*dil)[k] * (wt.shape[2 + k].size - 1) + (*extra)[k] + 1;
+    if (size < 1) return s.failCall("conv_transpose2d's padding leaves no output");
+    out[2 + k] = ir::Dim::fixed(size);
+  }
+  const ir::Attrs a = ir::Attrs::of({{"stride", *st}, {"padding", *pad}, {"dilation", *dil}});
+  return s.el.emitTyped(s.f, ir::Op::Conv2DGradInput, {x->node, w->node}, {xt.dtype, out}, a, s.call.opRange);
+}
+
+// upsample2d(x[N, C, H, W], scale): nearest neighbour, each pixel repeated scale x scale times, as
+// torch.nn.Upsample(scale_factor=scale): x seen as [N, C, H, 1, W, 1], broadcast, reshaped.
+Value upsample2d(CallSite& s) {
+  auto x = s.tensor(0);
+  auto k = s.pair(1, 1);
+  if (!x || !k) return Value::error();
+  const ir::TensorType& xt = x->type;
+  if (xt.shape.size() != 4 || xt.shape[2].isSymbolic() || xt.shape[3].isSymbolic())
+    return s.fail(
+        0, fmt::format("upsample2d needs an input x[N, C, H, W] with a fixed height and width, got {}", xt.str()));
+  const ir::Shape& sh = xt.shape;
+  const auto one = ir::Dim::fixed(1);
+  const Value spread = s.el.emitTyped(s.f, ir::Op::Reshape, {x->node},
+                                      {xt.dtype, {sh[0], sh[1], sh[2], one, sh[3], one}}, {}, s.call.opRange);
+  if (!spread.ok()) return spread;
+  const Value repeated = s.el.emitTyped(
+      s.f, ir::Op::Broadcast, {spread.node},
+      {xt.dtype, {sh[0], sh[1], sh[2], ir::Dim::fixed((*k)[0]), sh[3], ir::Dim::fixed((*k)[1])}}, {}, s.call.opRange);
+  if (!repeated.ok()) return repeated;
+  return s.el.emitTyped(
+      s.f, ir::Op::Reshape, {repeated.node},
+      {xt.dtype, {sh[0], sh[1], ir::Dim::fixed(sh[2].size * (*k)[0]), ir::Dim::fixed(sh[3].size * (*k)[1])}}, {},
+      s.call.opRange);
 }
 
 // max_pool2d / avg_pool2d(x[N,C,H,W], kernel, stride = kernel, padding = 0)
@@ -473,6 +555,95 @@ Value gather(CallSite& s) {
   if (ids->type.dtype != ir::DType::I32)
     return s.fail(1, fmt::format("'{}' needs integer indices (i32), got {}", s.name, ids->type.str()));
   return s.el.emit(s.f, ir::Op::Gather, {table->node, ids->node}, {}, s.call.opRange);
+}
+
+// where(cond, a, b): a where cond is nonzero, else b; all three broadcast. Numbers take the branches' dtype.
+Value where(CallSite& s) {
+  const Value &c = s.args[0], &a = s.args[1], &b = s.args[2];
+  if (c.kind == Value::Number && a.kind == Value::Number && b.kind == Value::Number) return c.num != 0 ? a : b;
+  const ir::DType dt = a.isTensor() ? a.type.dtype : b.isTensor() ? b.type.dtype : ir::DType::F32;
+  std::vector<ir::NodeId> nodes;
+  std::optional<ir::Shape> shape = ir::Shape{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Value& v = s.args[i];
+    Value t = v;
+    if (v.kind == Value::Number) t = s.el.constant(s.f, v.num, i == 0 ? ir::DType::F32 : dt, s.at(i));
+    else if (!v.isTensor())
+      return s.fail(i, fmt::format("'where' needs tensors or numbers, but this is {}", v.describe()));
+    if (!t.ok()) return t;
+    if (i > 0 && t.type.dtype != dt)
+      return s.failCall(fmt::format("where's branches differ in dtype: {} and {}", a.describe(), b.describe()));
+    if (shape) shape = ir::broadcastShapes(*shape, t.type.shape);
+    nodes.push_back(t.node);
+  }
+  if (!shape)
+    return s.failCall(
+        fmt::format("where's condition {}, a {} and b {} do not broadcast", c.describe(), a.describe(), b.describe()));
+  return s.el.emit(s.f, ir::Op::Where, std::move(nodes), {}, s.call.opRange);
+}
+
+// f32(x), f64(x), i32(x): x in another dtype; to i32 truncated toward zero and saturated (NaN gives 0).
+template <ir::DType kTo>
+Value castTo(CallSite& s) {
+  const Value& v = s.args[0];
+  if (v.kind == Value::Number) return Value::number(ir::num::convert(v.num, kTo), kTo == ir::DType::I32 || v.isInt);
+  auto x = s.tensor(0, false);
+  if (!x) return Value::error();
+  if (x->type.dtype == kTo) return *x;
+  return s.el.emitTyped(s.f, ir::Op::Cast, {x->node}, {kTo, x->type.shape}, {}, s.call.opRange);
+}
+
+// argmax(x, axis = -1): the i32 index of the first maximum along the axis.
+Value argmax(CallSite& s) {
+  auto x = s.tensor(0);
+  if (!x) return Value::error();
+  if (x->type.shape.empty()) return s.fail(0, fmt::format("'argmax' needs rank 1 or more, got {}", x->type.str()));
+  auto axis = s.axis(1, x->type);
+  if (!axis) return Value::error();
+  return s.el.emit(s.f, ir::Op::ArgMax, {x->node}, ir::Attrs::of({{"axis", *axis}}), s.call.opRange);
+}
+
+// one_hot(indices, classes): f32 rows with a 1 at each index (zeros for an index outside [0, classes)).
+Value oneHot(CallSite& s) {
+  auto ids = s.tensor(0, false);
+  auto classes = s.integer(1);
+  if (!ids || !classes) return Value::error();
+  if (ids->type.dtype != ir::DType::I32)
+    return s.fail(0, fmt::format("'one_hot' needs integer indices (i32), got {}", ids->type.str()));
+  if (*classes < 1 || *classes > (std::int64_t{1} << 24))
+    return s.fail(1, fmt::format("'one_hot' needs 1 to 16777216 classes, got {}", *classes));
+  return s.el.emit(s.f, ir::Op::OneHot, {ids->node}, ir::Attrs::of({{"classes", *classes}}), s.call.opRange);
+}
+
+// pad(x, pads, value = 0): as torch.nn.functional.pad, pairs (before, after) for the last axes, the last
+// axis first: pad(img, (1, 1, 2, 2)) adds 1 column on each side and 2 rows above and below.
+Value pad(CallSite& s) {
+  auto x = s.tensor(0, false);
+  auto value = s.number(2);
+  if (!x || !value) return Value::error();
+  const std::size_t rank = x->type.shape.size();
+  const Value& p = s.args[1];
+  const std::vector<Value> items = p.kind == Value::Tuple ? p.elems : std::vector<Value>{p};
+  if (items.size() % 2 != 0 || items.size() > 2 * rank)
+    return s.fail(1, fmt::format("'pad' takes pairs (before, after) for the last axes, last axis first: an even "
+                                 "count of at most {} integers for {}",
+                                 2 * rank, x->type.str()));
+  std::vector<std::int64_t> before(rank, 0), after(rank, 0);
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const Value& v = items[k];
+    if (v.kind != Value::Number || !v.isInt || v.num < 0 || v.num > 1e9)
+      return s.fail(1, fmt::format("'pad' needs counts that are integers >= 0, but one is {}", v.describe()));
+    const std::size_t axis = rank - 1 - k / 2;
+    (k % 2 == 0 ? before : after)[axis] = static_cast<std::int64_t>(v.num);
+    if (v.num > 0 && x->type.shape[axis].isSymbolic())
+      return s.fail(1, fmt::format("cannot pad axis {} of {}: its size '{}' is only known at run time", axis,
+                                   x->type.str(), x->type.shape[axis].symbol));
+  }
+  if (std::all_of(before.begin(), before.end(), [](auto b) { return b == 0; }) &&
+      std::all_of(after.begin(), after.end(), [](auto a) { return a == 0; }))
+    return *x;
+  return s.el.emit(s.f, ir::Op::Pad, {x->node},
+                   ir::Attrs::of({{"before", before}, {"after", after}, {"value", *value}}), s.call.opRange);
 }
 
 // cross_entropy(logits[N, C], labels): labels are class indices i32[N], or one-hot (or soft) targets of
@@ -575,9 +746,21 @@ const std::vector<BuiltinSpec>& writtenBuiltins() {
       {"concat", {{"xs", {}}, {"axis", 0.0}}, concat},
       {"stack", {{"xs", {}}, {"axis", 0.0}}, stack},
       {"gather", {{"table", {}}, {"indices", {}}}, gather},
+      {"one_hot", {{"indices", {}}, {"classes", {}}}, oneHot},
+      {"pad", {{"x", {}}, {"pads", {}}, {"value", 0.0}}, pad},
+      // Selection, conversion and indices.
+      {"where", {{"cond", {}}, {"a", {}}, {"b", {}}}, where},
+      {"f32", {{"x", {}}}, castTo<ir::DType::F32>},
+      {"f64", {{"x", {}}}, castTo<ir::DType::F64>},
+      {"i32", {{"x", {}}}, castTo<ir::DType::I32>},
+      {"argmax", {{"x", {}}, {"axis", -1.0}}, argmax},
       {"matmul", {{"a", {}}, {"b", {}}}, matmul},
       // Convolution and pooling, NCHW.
-      {"conv2d", {{"x", {}}, {"w", {}}, {"stride", 1.0}, {"padding", 0.0}, {"dilation", 1.0}}, conv2d},
+      {"conv2d", {{"x", {}}, {"w", {}}, {"stride", 1.0}, {"padding", 0.0}, {"dilation", 1.0}, {"groups", 1.0}}, conv2d},
+      {"conv_transpose2d",
+       {{"x", {}}, {"w", {}}, {"stride", 1.0}, {"padding", 0.0}, {"output_padding", 0.0}, {"dilation", 1.0}},
+       convTranspose2d},
+      {"upsample2d", {{"x", {}}, {"scale", 2.0}}, upsample2d},
       {"max_pool2d", {{"x", {}}, {"kernel", {}}, {"stride", kNone}, {"padding", 0.0}}, pool<O::MaxPool2D>},
       {"avg_pool2d", {{"x", {}}, {"kernel", {}}, {"stride", kNone}, {"padding", 0.0}}, pool<O::AvgPool2D>},
       // Losses.

@@ -23,6 +23,8 @@ Tok keywordOrIdent(std::string_view word) {
   if (word == "for") return Tok::KwFor;
   if (word == "return") return Tok::KwReturn;
   if (word == "import") return Tok::KwImport;
+  if (word == "if") return Tok::KwIf;
+  if (word == "else") return Tok::KwElse;
   return Tok::Ident;
 }
 
@@ -100,6 +102,7 @@ class Lexer {
       else if (c == '*' && i_ + 1 < s_.size() && s_[i_ + 1] == '*') emit(Tok::Power, 2);
       else if (c == '.' && i_ + 1 < s_.size() && s_[i_ + 1] == '.') emit(Tok::DotDot, 2);
       else if (c == '.') emit(Tok::Dot, 1);
+      else if (Tok cmp = comparison(); cmp != Tok::Eof) emit(cmp, tokLength(cmp));
       else if (c == '"') string();
       else if (Tok p = punctuation(c); p != Tok::Eof) emit(p, 1);
       else unknownCharacters();
@@ -109,6 +112,18 @@ class Lexer {
   }
 
  private:
+  // < <= > >= == != at the current position, else Tok::Eof (a lone '=' is punctuation: assignment).
+  Tok comparison() const {
+    const char c = s_[i_];
+    const bool eq = i_ + 1 < s_.size() && s_[i_ + 1] == '=';
+    if (c == '<') return eq ? Tok::LessEqual : Tok::Less;
+    if (c == '>') return eq ? Tok::GreaterEqual : Tok::Greater;
+    if (c == '=' && eq) return Tok::EqualEqual;
+    if (c == '!' && eq) return Tok::NotEqual;
+    return Tok::Eof;
+  }
+  static std::size_t tokLength(Tok k) { return k == Tok::Less || k == Tok::Greater ? 1 : 2; }
+
   void advance(std::size_t n) {
     i_ += n;
     col_ += static_cast<int>(n);

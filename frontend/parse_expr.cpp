@@ -44,8 +44,29 @@ ast::ExprPtr Parser::binary(ast::BinaryOp op, const Token& opTok, ast::ExprPtr l
   return e;
 }
 
-// expr = term { ( "+" | "-" ) term }
+// expr = sum [ ( "<" | "<=" | ">" | ">=" | "==" | "!=" ) sum ]      (lowest precedence; no chains)
 ast::ExprPtr Parser::expr() {
+  ast::ExprPtr lhs = sum();
+  const Token op = cur();
+  ast::BinaryOp kind{};
+  if (op.is(Tok::Less)) kind = ast::BinaryOp::Less;
+  else if (op.is(Tok::LessEqual)) kind = ast::BinaryOp::LessEqual;
+  else if (op.is(Tok::Greater)) kind = ast::BinaryOp::Greater;
+  else if (op.is(Tok::GreaterEqual)) kind = ast::BinaryOp::GreaterEqual;
+  else if (op.is(Tok::EqualEqual)) kind = ast::BinaryOp::Equal;
+  else if (op.is(Tok::NotEqual)) kind = ast::BinaryOp::NotEqual;
+  else return lhs;
+  take();
+  ast::ExprPtr e = binary(kind, op, std::move(lhs), sum());
+  const Token& next = cur();
+  if (next.is(Tok::Less) || next.is(Tok::LessEqual) || next.is(Tok::Greater) || next.is(Tok::GreaterEqual) ||
+      next.is(Tok::EqualEqual) || next.is(Tok::NotEqual))
+    fail(next.range(), "comparisons do not chain: write logical_and(a < b, b < c)");
+  return e;
+}
+
+// sum = term { ( "+" | "-" ) term }
+ast::ExprPtr Parser::sum() {
   ast::ExprPtr lhs = term();
   while (at(Tok::Plus) || at(Tok::Minus)) {
     const Token op = take();

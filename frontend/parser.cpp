@@ -270,7 +270,7 @@ void Parser::statement(std::vector<ast::Decl>& out) {
   try {
     declaration(d);
   } catch (const Abort&) {
-    if (!d.name.empty() && d.kind != ast::Decl::For) {
+    if (!d.name.empty() && d.kind != ast::Decl::For && d.kind != ast::Decl::If) {
       d.broken = true;
       d.value.reset();
       out.push_back(std::move(d));
@@ -281,6 +281,7 @@ void Parser::statement(std::vector<ast::Decl>& out) {
   const std::string_view what = d.kind == ast::Decl::Input   ? "the input declaration"
                                 : d.kind == ast::Decl::Param ? "the parameter declaration"
                                 : d.kind == ast::Decl::For   ? "the loop"
+                                : d.kind == ast::Decl::If    ? "the 'if'"
                                                              : "the expression";
   out.push_back(std::move(d));
   endOfStatement(what);
@@ -294,6 +295,8 @@ void Parser::statement(std::vector<ast::Decl>& out) {
 void Parser::declaration(ast::Decl& d) {
   const Token first = cur();
   if (first.is(Tok::KwFor)) return forLoop(d);
+  if (first.is(Tok::KwIf)) return ifStatement(d);
+  if (first.is(Tok::KwElse)) fail(first.range(), "'else' must follow the '}' of an 'if' on the same line");
   if (first.is(Tok::KwReturn)) return returnStatement(d);
   if (first.is(Tok::KwInput)) {
     d.kind = ast::Decl::Input;
@@ -306,7 +309,7 @@ void Parser::declaration(ast::Decl& d) {
   } else if (first.is(Tok::KwDef)) {
     fail(first.range(), "'def' is allowed at the top of a file or directly in a layer, not here");
   } else {
-    fail(first.range(), fmt::format("expected a statement (input, param, output, for, return or NAME = "
+    fail(first.range(), fmt::format("expected a statement (input, param, output, for, if, return or NAME = "
                                     "expression), found {}",
                                     describe(first)));
   }
@@ -383,6 +386,20 @@ bool Parser::assignmentHead(ast::Decl& d, const Token& first) {
     failExpected(
         fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
   failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
+}
+
+// if = "if" expr block [ "else" ( if | block ) ]      (the condition is a number known at compile time)
+void Parser::ifStatement(ast::Decl& d) {
+  d.kind = ast::Decl::If;
+  d.keywordRange = take().range();
+  d.value = expr();
+  block(d.body, "the 'if'");
+  if (!accept(Tok::KwElse)) return;
+  if (at(Tok::KwIf)) {
+    d.otherwise.emplace_back();
+    return ifStatement(d.otherwise.back());
+  }
+  block(d.otherwise, "the 'else'");
 }
 
 // for_loop = "for" NAME "in" expr ".." expr block

@@ -62,12 +62,14 @@ class Parser {
   void returnStatement(ast::Decl& d);
   bool assignmentHead(ast::Decl& d, const Token& first);
   void forLoop(ast::Decl& d);
+  void ifStatement(ast::Decl& d);
   ast::TypeExpr type();
   ast::DimExpr dim();
   bool closeBlock(const Token& open, std::string_view what);
 
   // --- expressions (parse_expr.cpp) ---
   ast::ExprPtr expr();
+  ast::ExprPtr sum();
   ast::ExprPtr term();
   ast::ExprPtr unary();
   ast::ExprPtr power();

@@ -21,6 +21,8 @@ std::string_view tokName(Tok k) {
     case Tok::KwFor: return "'for'";
     case Tok::KwReturn: return "'return'";
     case Tok::KwImport: return "'import'";
+    case Tok::KwIf: return "'if'";
+    case Tok::KwElse: return "'else'";
     case Tok::String: return "a string";
     case Tok::LParen: return "'('";
     case Tok::RParen: return "')'";
@@ -39,6 +41,12 @@ std::string_view tokName(Tok k) {
     case Tok::At: return "'@'";
     case Tok::Dot: return "'.'";
     case Tok::DotDot: return "'..'";
+    case Tok::Less: return "'<'";
+    case Tok::LessEqual: return "'<='";
+    case Tok::Greater: return "'>'";
+    case Tok::GreaterEqual: return "'>='";
+    case Tok::EqualEqual: return "'=='";
+    case Tok::NotEqual: return "'!='";
   }
   return "?";
 }

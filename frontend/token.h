@@ -27,6 +27,8 @@ enum class Tok : std::uint8_t {
   KwFor,
   KwReturn,
   KwImport,
+  KwIf,
+  KwElse,
   String,  // "nn.sn": only after 'import'; the token's text keeps the quotes
   // Punctuation.
   LParen,
@@ -46,6 +48,12 @@ enum class Tok : std::uint8_t {
   At,
   Dot,     // .   (a layer instance's member: enc.fc1)
   DotDot,  // ..  (a static range: 0..28)
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual,
+  EqualEqual,
+  NotEqual,
 };
 
 struct Token {

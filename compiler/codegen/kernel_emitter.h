@@ -156,6 +156,7 @@ class KernelEmitter {
   // ---- kernels a primitive runs (kernels_*.cpp) -------------------------------------------------------
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp
   Value* dropoutScale(const ir::Node& n, Value* index);
+  void emitArgMax(const ir::Node& n);  // kernels_reduce.cpp
   void emitReduce(const ir::Node& n);  // kernels_reduce.cpp
   void emitSoftmaxFamily(const ir::Node& n);
   std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);

@@ -64,6 +64,8 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
         case Cmp::Le: return b_.CreateFCmpOLE(a, b);
         case Cmp::Gt: return b_.CreateFCmpOGT(a, b);
         case Cmp::Ge: return b_.CreateFCmpOGE(a, b);
+        case Cmp::Eq: return b_.CreateFCmpOEQ(a, b);
+        case Cmp::Ne: return b_.CreateFCmpUNE(a, b);  // NaN != anything, as in C
       }
     }
     switch (c) {
@@ -71,11 +73,24 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
       case Cmp::Le: return b_.CreateICmpSLE(a, b);
       case Cmp::Gt: return b_.CreateICmpSGT(a, b);
       case Cmp::Ge: return b_.CreateICmpSGE(a, b);
+      case Cmp::Eq: return b_.CreateICmpEQ(a, b);
+      case Cmp::Ne: return b_.CreateICmpNE(a, b);
     }
     throw std::logic_error("codegen: unknown comparison of a formula");
   }
 
   void* select(void* c, void* a, void* b) override { return b_.CreateSelect(value(c), value(a), value(b)); }
+
+  // As num::convert: to i32 saturating (fptosi.sat: NaN gives 0), between floats by rounding.
+  void* convert(void* xp, ir::DType to) override {
+    Value* x = value(xp);
+    llvm::Type* from = x->getType();
+    llvm::Type* t = e_.elem(to);
+    if (from == t) return x;
+    if (!from->isFloatingPointTy()) return b_.CreateSIToFP(x, t);
+    if (t->isIntegerTy()) return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, from}, {x});
+    return t->getPrimitiveSizeInBits() > from->getPrimitiveSizeInBits() ? b_.CreateFPExt(x, t) : b_.CreateFPTrunc(x, t);
+  }
 
  private:
   static Value* value(void* p) { return static_cast<Value*>(p); }
@@ -105,7 +120,7 @@ Value* KernelEmitter::elementwiseValue(const ir::Node& n, const std::vector<Valu
   CodeEmitter builder(*this);
   std::vector<ir::Code> operands;
   for (Value* x : v) operands.push_back({&builder, x});
-  return static_cast<Value*>(f.code(n.attrs, operands.data()).value);
+  return static_cast<Value*>(f.code(n.attrs, n.type.dtype, operands.data()).value);
 }
 
 }  // namespace sinter::codegen

@@ -1,4 +1,4 @@
-// Layout kernels: reshape, transpose, concat, slice (and its adjoint), gather (and its adjoint).
+// Layout kernels: reshape, transpose, concat, slice (and its adjoint), one-hot, padding, gather (and its adjoint).
 #include "compiler/codegen/kernel_emitter.h"
 
 namespace sinter::codegen {
@@ -40,6 +40,24 @@ void KernelEmitter::emitLayout(const ir::Node& n) {
       if (grad) store(n, bigOff, load(x, o[0]));
       else store(n, o[0], load(x, bigOff));
     });
+  } else if (n.op == ir::Op::OneHot) {  // zeros, then a 1 at each index in range
+    const std::int64_t classes = n.attrs.getInt("classes");
+    fill(n, fconst(n, 0));
+    forLoop(numel(x.type.shape), [&](Value* s) {
+      Value* id = b_.CreateSExt(load(x, s), i64());
+      Value* inRange = b_.CreateAnd(b_.CreateICmpSGE(id, c64(0)), b_.CreateICmpSLT(id, c64(classes)));
+      Value* row = b_.CreateMul(s, c64(classes));
+      store(n, b_.CreateSelect(inRange, b_.CreateAdd(row, id), row),
+            b_.CreateSelect(inRange, fconst(n, 1), fconst(n, 0)));
+    });
+  } else if (n.op == ir::Op::Pad) {  // the value everywhere, then x shifted by `before` along every axis
+    fill(n, fconst(n, n.attrs.getFloat("value")));
+    const std::vector<Value*> os = strides(n.type.shape);
+    const auto& before = n.attrs.getInts("before");
+    Value* shift = c64(0);
+    for (std::size_t d = 0; d < before.size(); ++d) shift = b_.CreateAdd(shift, b_.CreateMul(c64(before[d]), os[d]));
+    loopNest(extents(x.type.shape), {os, strides(x.type.shape)},
+             [&](const Offsets& o) { store(n, b_.CreateAdd(o[0], shift), load(x, o[1])); });
   } else {
     throw std::logic_error("codegen: not a layout op");
   }

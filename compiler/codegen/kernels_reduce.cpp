@@ -8,6 +8,7 @@ namespace sinter::codegen {
 // reduce_sum/mean/max, sum_to: out[j] ⊕= x[i] for every input element i, where j is i with the reduced
 // axes dropped (out is read as x's shape with those axes of size 1, so broadcast strides find j).
 void KernelEmitter::emitReduce(const ir::Node& n) {
+  if (n.op == ir::Op::ArgMax) return emitArgMax(n);
   const ir::Node& x = operand(n, 0);
   if (n.op == ir::Op::Count) {  // product of the extents along the axes
     Value* c = c64(1);
@@ -37,6 +38,33 @@ void KernelEmitter::emitReduce(const ir::Node& n) {
     Value* inv = b_.CreateFDiv(fconst(n, 1), b_.CreateSIToFP(count, t));
     forEachElement(n.type.shape, {}, [&](const Offsets& o) { store(n, o[0], b_.CreateFMul(load(n, o[0]), inv)); });
   }
+}
+
+// argmax along an axis: x viewed as (outer, len, inner); the first maximum wins, and a NaN counts as the
+// maximum (the first NaN), as in the interpreter and torch.argmax.
+void KernelEmitter::emitArgMax(const ir::Node& n) {
+  const ir::Node& x = operand(n, 0);
+  const auto axis = static_cast<std::size_t>(n.attrs.getInt("axis"));
+  const std::vector<Value*> dims = extents(x.type.shape);
+  Value* len = dims[axis];
+  Value* inner = product(dims, axis + 1, dims.size());
+  llvm::Type* t = elem(x.type.dtype);
+  forLoop(product(dims, 0, axis), [&](Value* o) {
+    forLoop(inner, [&](Value* i) {
+      Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateMul(o, len), inner), i);
+      Value* best = scalarSlot(i64(), c64(0));
+      Value* bestValue = scalarSlot(t, load(x, base));
+      forRange(c64(1), len, [&](Value* k) {
+        Value* v = load(x, b_.CreateAdd(base, b_.CreateMul(k, inner)));
+        Value* b = b_.CreateLoad(t, bestValue);
+        Value* better =
+            b_.CreateAnd(b_.CreateOr(b_.CreateFCmpOGT(v, b), b_.CreateFCmpUNO(v, v)), b_.CreateFCmpORD(b, b));
+        b_.CreateStore(b_.CreateSelect(better, k, b_.CreateLoad(i64(), best)), best);
+        b_.CreateStore(b_.CreateSelect(better, v, b), bestValue);
+      });
+      store(n, b_.CreateAdd(b_.CreateMul(o, inner), i), b_.CreateTrunc(b_.CreateLoad(i64(), best), b_.getInt32Ty()));
+    });
+  });
 }
 
 // The max and Σ exp(x - max) of the `len` elements base, base + stride, ...

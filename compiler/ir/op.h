@@ -33,6 +33,8 @@ enum class Op : std::uint8_t {
   Mish,
   Hardswish,
   Softsign,
+  LogicalNot,
+  Cast,
   StopGradient,
   Dropout,
   // ops/elementwise.cpp: the derivatives the backward pass uses.
@@ -41,7 +43,7 @@ enum class Op : std::uint8_t {
   GeluGrad,
   DropoutGrad,
 
-  // ops/arithmetic.cpp: two operands, NumPy broadcasting.
+  // ops/arithmetic.cpp: operands that broadcast NumPy-style: arithmetic, comparisons, logic, where.
   Add,
   Sub,
   Mul,
@@ -49,13 +51,22 @@ enum class Op : std::uint8_t {
   Pow,
   Maximum,
   Minimum,
+  Less,
+  LessEqual,
+  Greater,
   GreaterEqual,
+  Equal,
+  NotEqual,
+  LogicalAnd,
+  LogicalOr,
+  Where,
 
   // ops/reduce.cpp: reductions, broadcasts and the softmax family.
   ReduceSum,
   ReduceMean,
   ReduceMax,
   Count,
+  ArgMax,
   SumTo,
   Broadcast,
   Softmax,
@@ -63,7 +74,7 @@ enum class Op : std::uint8_t {
   LogSoftmax,
   LogSoftmaxGrad,
 
-  // ops/layout.cpp: reshape, transpose, concat, slices and gathers.
+  // ops/layout.cpp: reshape, transpose, concat, slices, gathers, one-hot and padding.
   Reshape,
   Transpose,
   Concat,
@@ -71,6 +82,8 @@ enum class Op : std::uint8_t {
   SliceGrad,
   Gather,
   GatherGrad,
+  OneHot,
+  Pad,
 
   // ops/linalg.cpp: matrix products.
   MatMul,

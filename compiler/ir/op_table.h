@@ -18,11 +18,11 @@
 namespace sinter::ir {
 
 enum OpFlags : unsigned {
-  kLeaf = 1u << 0,          // no operands: a graph argument or a constant
-  kElementwise = 1u << 1,   // result[i] depends only on operand elements at i (after broadcasting)
-  kBroadcasting = 1u << 2,  // two operands that broadcast NumPy-style against each other
-  kReduction = 1u << 3,     // sums over some axes
-  kStochastic = 1u << 4,    // draws random numbers: never folded, merged or moved across calls
+  kLeaf = 1u << 0,            // no operands: a graph argument or a constant
+  kElementwise = 1u << 1,     // result[i] depends only on operand elements at i (after broadcasting)
+  kBroadcasting = 1u << 2,    // operands that broadcast NumPy-style against each other
+  kReduction = 1u << 3,       // sums over some axes
+  kStochastic = 1u << 4,      // draws random numbers: never folded, merged or moved across calls
   kTranscendental = 1u << 5,  // computes exp, log, tanh, erf or pow: inline vector code in f32, a libm call in
                               // f64 (so an f64 loop of it does not vectorize)
 };

@@ -14,7 +14,11 @@
 #include <cmath>
 #include <type_traits>
 
+#include <cstdint>
+#include <limits>
+
 #include "compiler/ir/attrs.h"
+#include "compiler/ir/types.h"
 
 namespace sinter::ir {
 
@@ -31,13 +35,14 @@ class CodeBuilder {
  public:
   enum class Fn1 { Neg, Exp, Log, Log1p, Sqrt, Abs, Tanh, Erf };
   enum class Fn2 { Add, Sub, Mul, Div, Pow, MaxNum, MinNum };
-  enum class Cmp { Lt, Le, Gt, Ge };
+  enum class Cmp { Lt, Le, Gt, Ge, Eq, Ne };
 
   virtual void* constant(void* like, double v) = 0;  // a constant of like's type
   virtual void* apply(Fn1 f, void* x) = 0;
   virtual void* apply(Fn2 f, void* a, void* b) = 0;
   virtual void* compare(Cmp c, void* a, void* b) = 0;  // ordered: false when either is NaN
   virtual void* select(void* condition, void* a, void* b) = 0;
+  virtual void* convert(void* x, DType to) = 0;  // as num::convert says
 
  protected:
   ~CodeBuilder() = default;
@@ -59,6 +64,19 @@ inline double pow(double a, double b) { return std::pow(a, b); }
 // IEEE maxNum / minNum: a NaN operand gives the other one.
 inline double maxnum(double a, double b) { return std::fmax(a, b); }
 inline double minnum(double a, double b) { return std::fmin(a, b); }
+// x as a value of dtype `to`: an integer saturates at the i32 range and truncates toward zero (NaN gives 0),
+// as LLVM's fptosi.sat does; to f32, the nearest float.
+inline double convert(double x, DType to) {
+  switch (to) {
+    case DType::I32:
+      if (std::isnan(x)) return 0;
+      return std::trunc(std::fmin(std::fmax(x, double{std::numeric_limits<std::int32_t>::min()}),
+                                  double{std::numeric_limits<std::int32_t>::max()}));
+    case DType::F32: return static_cast<double>(static_cast<float>(x));
+    case DType::F64: return x;
+  }
+  return x;
+}
 
 // ---- Code: each operation asks the builder for an instruction -------------------------------------------
 // Files that define formulas say `using namespace num;`: the operators and functions on Code live here
@@ -83,6 +101,7 @@ inline Code maxnum(Code a, Code b) { return apply(CodeBuilder::Fn2::MaxNum, a, b
 inline Code maxnum(Code a, double b) { return maxnum(a, lit(a, b)); }
 inline Code minnum(Code a, Code b) { return apply(CodeBuilder::Fn2::MinNum, a, b); }
 inline Code minnum(Code a, double b) { return minnum(a, lit(a, b)); }
+inline Code convert(Code x, DType to) { return {x.builder, x.builder->convert(x.value, to)}; }
 
 inline Code operator-(Code x) { return apply(CodeBuilder::Fn1::Neg, x); }
 #define SINTER_CODE_OPERATOR(OP, KIND, WHICH)                                                        \
@@ -97,15 +116,18 @@ SINTER_CODE_OPERATOR(<, compare, Cmp::Lt)
 SINTER_CODE_OPERATOR(<=, compare, Cmp::Le)
 SINTER_CODE_OPERATOR(>, compare, Cmp::Gt)
 SINTER_CODE_OPERATOR(>=, compare, Cmp::Ge)
+SINTER_CODE_OPERATOR(==, compare, Cmp::Eq)
+SINTER_CODE_OPERATOR(!=, compare, Cmp::Ne)
 #undef SINTER_CODE_OPERATOR
 
 }  // namespace num
 
 // An elementwise op's formula in both instantiations: f64 for the interpreter and folding, code for code
 // generation. Operands come in order; a stochastic op receives its random factor as one more operand.
+// `result` is the node's dtype, which only a conversion needs (every other op's result has its operands').
 struct ScalarFormula {
-  double (*f64)(const Attrs& attrs, const double* operands) = nullptr;
-  Code (*code)(const Attrs& attrs, const Code* operands) = nullptr;
+  double (*f64)(const Attrs& attrs, DType result, const double* operands) = nullptr;
+  Code (*code)(const Attrs& attrs, DType result, const Code* operands) = nullptr;
   explicit operator bool() const { return f64 != nullptr; }
 };
 
@@ -116,8 +138,8 @@ ScalarFormula unaryFormula(F) {
     if constexpr (std::is_invocable_v<F, decltype(x[0]), const Attrs&>) return F{}(x[0], a);
     else return F{}(x[0]);
   };
-  return {[](const Attrs& a, const double* x) -> double { return decltype(call)()(a, x); },
-          [](const Attrs& a, const Code* x) -> Code { return decltype(call)()(a, x); }};
+  return {[](const Attrs& a, DType, const double* x) -> double { return decltype(call)()(a, x); },
+          [](const Attrs& a, DType, const Code* x) -> Code { return decltype(call)()(a, x); }};
 }
 
 // ScalarFormula from a captureless generic lambda f(a, b) or f(a, b, attrs).
@@ -127,8 +149,21 @@ ScalarFormula binaryFormula(F) {
     if constexpr (std::is_invocable_v<F, decltype(x[0]), decltype(x[1]), const Attrs&>) return F{}(x[0], x[1], at);
     else return F{}(x[0], x[1]);
   };
-  return {[](const Attrs& a, const double* x) -> double { return decltype(call)()(a, x); },
-          [](const Attrs& a, const Code* x) -> Code { return decltype(call)()(a, x); }};
+  return {[](const Attrs& a, DType, const double* x) -> double { return decltype(call)()(a, x); },
+          [](const Attrs& a, DType, const Code* x) -> Code { return decltype(call)()(a, x); }};
+}
+
+// ScalarFormula from a captureless generic lambda f(a, b, c).
+template <class F>
+ScalarFormula ternaryFormula(F) {
+  return {[](const Attrs&, DType, const double* x) -> double { return F{}(x[0], x[1], x[2]); },
+          [](const Attrs&, DType, const Code* x) -> Code { return F{}(x[0], x[1], x[2]); }};
+}
+
+// The conversion of one operand to the result's dtype (the cast op's formula).
+inline ScalarFormula conversionFormula() {
+  return {[](const Attrs&, DType to, const double* x) -> double { return num::convert(x[0], to); },
+          [](const Attrs&, DType to, const Code* x) -> Code { return num::convert(x[0], to); }};
 }
 
 }  // namespace sinter::ir

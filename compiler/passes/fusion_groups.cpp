@@ -140,7 +140,10 @@ class Grouper {
     };
     // A slice of a floating-point value can start a chain: the kernel then reads the sliced elements where
     // they are (an LSTM's gates, slices of one product), instead of a copy.
-    auto slice = [&](const ir::Node& n) { return n.op == Op::Slice && ir::isFloat(n.type.dtype); };
+    // (A step down the axis, x[::-1], is copied first: the loop nests read forward.)
+    auto slice = [&](const ir::Node& n) {
+      return n.op == Op::Slice && ir::isFloat(n.type.dtype) && n.attrs.getInt("step") > 0;
+    };
     for (const ir::Node& n : g_.nodes) {
       if (!chainable(n) || !free(n.id)) continue;
       for (NodeId p : n.operands) {

@@ -180,7 +180,7 @@ class Simplifier {
   Outcome redundantBroadcast(NodeId id) {
     const Node& n = at(id);
     if (!(ir::opDef(n.op).flags & ir::kBroadcasting)) return Outcome::None;
-    for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t i = 0; i < n.operands.size(); ++i)
       if (at(n.operands[i]).op == Op::Broadcast) {
         std::vector<NodeId> ops = n.operands;
         ops[i] = at(n.operands[i]).operands[0];

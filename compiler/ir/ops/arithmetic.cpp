@@ -1,5 +1,7 @@
 // Elementwise ops of two operands that broadcast NumPy-style: arithmetic, maximum and minimum, and the
 // comparison the backward pass uses as a mask. Their gradients sum the adjoint back over broadcast axes.
+#include <fmt/format.h>
+
 #include "compiler/ir/ops/common.h"
 
 namespace sinter::ir::ops {
@@ -9,17 +11,22 @@ using namespace num;
 
 OpDef binary(Op op, std::string_view name, unsigned flags, std::string_view doc, ScalarFormula f, Gradient g,
              Builtin builtin = {}) {
-  return {.op = op,
-          .name = name,
-          .arity = 2,
-          .flags = kElementwise | kBroadcasting | flags,
-          .typeRule = binaryBroadcast,
-          .doc = doc,
-          .scalar = f,
-          .grad = g,
-          .reference = refElementwise,
-          .kernel = KernelKind::Elementwise,
-          .builtin = builtin};
+  return elementwiseEntry(op, name, 2, kBroadcasting | flags, binaryBroadcast, doc, f, g, builtin);
+}
+
+// 1 where the comparison holds, else 0, in the operands' dtype: a mask to multiply by, or a condition.
+OpDef comparison(Op op, std::string_view name, std::string_view doc, ScalarFormula f) {
+  return binary(op, name, 0, doc, f, {zeroGradient, "zero (piecewise constant)"}, {name, "compare", Builtin::Always});
+}
+
+// where(c, a, b): c any dtype (nonzero is true), a and b of one dtype; all three broadcast.
+std::string where(const Node&, const Types& in, TensorType& out) {
+  if (in[1].dtype != in[2].dtype) return fmt::format("the branches' dtypes differ: {} vs {}", in[1].str(), in[2].str());
+  auto s = broadcastShapes(in[0].shape, in[1].shape);
+  if (s) s = broadcastShapes(*s, in[2].shape);
+  if (!s) return fmt::format("shapes do not broadcast: {}, {}, {}", in[0].str(), in[1].str(), in[2].str());
+  out = {in[1].dtype, *s};
+  return {};
 }
 
 // d max(a, b) = dy [a >= b], dy [a < b];  d min(a, b) = dy [b >= a], dy [b < a]
@@ -87,9 +94,39 @@ std::vector<OpDef> entries() {
              binaryFormula([](auto a, auto b) { return select(a <= b, a, b); }),
              {extremumGrad<false>, "dy · [b ≥ a], dy · (1 − [b ≥ a])"},
              {"minimum", "take the minimum of", Builtin::IfOperandsAre}),
-      binary(Op::GreaterEqual, "greater_equal", 0, "1 where a ≥ b, else 0",
-             binaryFormula([](auto a, auto b) { return select(a >= b, lit(a, 1), 0.0); }),
-             {zeroGradient, "zero (piecewise constant)"}, {"greater_equal", "compare", Builtin::Always}),
+      comparison(Op::Less, "less", "1 where a < b, else 0 (the operator <)",
+                 binaryFormula([](auto a, auto b) { return select(a < b, lit(a, 1), 0.0); })),
+      comparison(Op::LessEqual, "less_equal", "1 where a ≤ b, else 0 (the operator <=)",
+                 binaryFormula([](auto a, auto b) { return select(a <= b, lit(a, 1), 0.0); })),
+      comparison(Op::Greater, "greater", "1 where a > b, else 0 (the operator >)",
+                 binaryFormula([](auto a, auto b) { return select(a > b, lit(a, 1), 0.0); })),
+      comparison(Op::GreaterEqual, "greater_equal", "1 where a ≥ b, else 0 (the operator >=)",
+                 binaryFormula([](auto a, auto b) { return select(a >= b, lit(a, 1), 0.0); })),
+      comparison(Op::Equal, "equal", "1 where a = b, else 0 (the operator ==)",
+                 binaryFormula([](auto a, auto b) { return select(a == b, lit(a, 1), 0.0); })),
+      comparison(Op::NotEqual, "not_equal", "1 where a ≠ b (or either is NaN), else 0 (the operator !=)",
+                 binaryFormula([](auto a, auto b) { return select(a != b, lit(a, 1), 0.0); })),
+      binary(Op::LogicalAnd, "logical_and", 0, "1 where a and b are both nonzero, else 0",
+             binaryFormula([](auto a, auto b) { return select(a != 0, select(b != 0, lit(a, 1), 0.0), 0.0); }),
+             {zeroGradient, "zero (piecewise constant)"}, {"logical_and", "combine", Builtin::Always}),
+      binary(Op::LogicalOr, "logical_or", 0, "1 where a or b is nonzero, else 0",
+             binaryFormula([](auto a, auto b) { return select(a != 0, lit(a, 1), select(b != 0, lit(a, 1), 0.0)); }),
+             {zeroGradient, "zero (piecewise constant)"}, {"logical_or", "combine", Builtin::Always}),
+      // d where(c, a, b) = where(c, dy, 0) to a, where(c, 0, dy) to b; none to the condition.
+      {.op = Op::Where,
+       .name = "where",
+       .arity = 3,
+       .flags = kElementwise | kBroadcasting,
+       .typeRule = where,
+       .doc = "a where c is nonzero, else b",
+       .scalar = ternaryFormula([](auto c, auto a, auto b) { return select(c != 0, a, b); }),
+       .grad = {[](GradBuilder& d) {
+                  d.to(1, [&] { return d.sumTo(d.emit(Op::Where, {d.x(0), d.dy(), d.scalar(0)}), d.x(1)); });
+                  d.to(2, [&] { return d.sumTo(d.emit(Op::Where, {d.x(0), d.scalar(0), d.dy()}), d.x(2)); });
+                },
+                "sum_to(where(c, dy, 0)) to a, sum_to(where(c, 0, dy)) to b; none to c"},
+       .reference = refElementwise,
+       .kernel = KernelKind::Elementwise},
   };
 }
 

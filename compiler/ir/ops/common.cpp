@@ -76,9 +76,24 @@ Tensor refElementwise(const RefCall& c) {
     if (random)
       x.back() = c.mode.training ? dropoutScale(c.mode.seed, c.node.attrs.getInt("salt"), i, c.node.attrs.getFloat("p"))
                                  : 1.0;
-    r.data[static_cast<std::size_t>(i)] = def.scalar.f64(c.node.attrs, x.data());
+    r.data[static_cast<std::size_t>(i)] = def.scalar.f64(c.node.attrs, c.node.type.dtype, x.data());
   }
   return r;
+}
+
+OpDef elementwiseEntry(Op op, std::string_view name, int arity, unsigned flags, TypeRule typeRule,
+                       std::string_view doc, ScalarFormula f, Gradient g, Builtin builtin) {
+  return {.op = op,
+          .name = name,
+          .arity = arity,
+          .flags = kElementwise | flags,
+          .typeRule = typeRule,
+          .doc = doc,
+          .scalar = f,
+          .grad = g,
+          .reference = refElementwise,
+          .kernel = KernelKind::Elementwise,
+          .builtin = builtin};
 }
 
 }  // namespace sinter::ir::ops

@@ -51,4 +51,9 @@ struct AxisView {
 // for a stochastic op, its random factor as one more operand).
 Tensor refElementwise(const RefCall& c);
 
+// The entry of an elementwise op computed by its scalar formula alone: the shape every family's helper
+// (unary, binary, derivative) fills in with its own arity, flags and type rule.
+OpDef elementwiseEntry(Op op, std::string_view name, int arity, unsigned flags, TypeRule typeRule,
+                       std::string_view doc, ScalarFormula f, Gradient g, Builtin builtin = {});
+
 }  // namespace sinter::ir::ops

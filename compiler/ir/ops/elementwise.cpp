@@ -23,18 +23,29 @@ std::string dropout(const Node& n, const Types& in, TensorType& out) {
   return unaryFloat(n, in, out);
 }
 
+// Any dtype; the result has the operand's type.
+std::string sameType(const Node&, const Types& in, TensorType& out) {
+  out = in[0];
+  return {};
+}
+
+// cast(x) carries its type: x's shape in another dtype.
+std::string cast(const Node& n, const Types& in, TensorType& out) {
+  if (!(in[0].shape == n.type.shape))
+    return fmt::format("cannot cast {} to {}: the shapes differ", in[0].str(), n.type.str());
+  out = n.type;
+  return {};
+}
+
 // The entry of a one-operand op computed by its formula alone.
 OpDef unary(Op op, std::string_view name, unsigned flags, std::string_view doc, ScalarFormula f, Gradient g,
             Builtin builtin = {}) {
-  return {.op = op, .name = name, .arity = 1, .flags = kElementwise | flags, .typeRule = unaryFloat, .doc = doc,
-          .scalar = f, .grad = g, .reference = refElementwise, .kernel = KernelKind::Elementwise,
-          .builtin = builtin};
+  return elementwiseEntry(op, name, 1, flags, unaryFloat, doc, f, g, builtin);
 }
 
 // The entry of a backward op f(dy, x): elementwise in both, of the result's type.
 OpDef derivative(Op op, std::string_view name, unsigned flags, std::string_view doc, ScalarFormula f, Gradient g) {
-  return {.op = op, .name = name, .arity = 2, .flags = kElementwise | flags, .typeRule = sameAsBoth, .doc = doc,
-          .scalar = f, .grad = g, .reference = refElementwise, .kernel = KernelKind::Elementwise};
+  return elementwiseEntry(op, name, 2, flags, sameAsBoth, doc, f, g);
 }
 
 constexpr Builtin::Integral kIntegral = Builtin::IfOperandsAre;
@@ -170,6 +181,31 @@ std::vector<OpDef> entries() {
              },
              "dy / (1 + |x|)²"},
             {"softsign"}),
+      {.op = Op::LogicalNot,
+       .name = "logical_not",
+       .arity = 1,
+       .flags = kElementwise,
+       .typeRule = sameType,
+       .doc = "1 where x is 0, else 0 (any dtype)",
+       .scalar = unaryFormula([](auto x) { return select(x == 0, lit(x, 1), 0.0); }),
+       .grad = {zeroGradient, "zero (piecewise constant)"},
+       .reference = refElementwise,
+       .kernel = KernelKind::Elementwise,
+       .builtin = {"logical_not", {}, Builtin::Always}},
+      // The cast back to x's dtype carries the adjoint; an integer x gets none (it needs no gradient).
+      {.op = Op::Cast,
+       .name = "cast",
+       .arity = 1,
+       .flags = kElementwise,
+       .carriesType = true,
+       .typeRule = cast,
+       .doc = "x in the carried dtype: to i32 truncated toward zero and saturated (NaN gives 0), between floats "
+              "rounded to nearest",
+       .scalar = conversionFormula(),
+       .grad = {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::Cast, {d.dy()}, {}, d.type(d.x(0))); }); },
+                "cast(dy) back to x's dtype"},
+       .reference = refElementwise,
+       .kernel = KernelKind::Elementwise},
       unary(Op::StopGradient, "stop_gradient", 0, "x, through which no gradient flows",
             unaryFormula([](auto x) { return x; }), {zeroGradient, "none, by definition"}, {"stop_gradient"}),
       // The mask factor (0 or 1 / (1 − p)) comes as a second operand: drawn from the step's seed, the node's

@@ -62,17 +62,20 @@ std::string concat(const Node& n, const Types& in, TensorType& out) {
   return {};
 }
 
-// slice{axis, start, end, step}: elements start, start+step, ... < end along a fixed-size axis.
+// slice{axis, start, end, step}: elements start, start+step, ... along a fixed-size axis, before end: below it
+// for a positive step, above it for a negative one (end = -1 reaches element 0).
 std::string sliceShape(const Node& n, const TensorType& x, TensorType& out) {
   const std::int64_t axis = n.attrs.getInt("axis"), start = n.attrs.getInt("start"), end = n.attrs.getInt("end"),
                      step = n.attrs.getInt("step");
   if (axis < 0 || axis >= static_cast<std::int64_t>(x.shape.size())) return fmt::format("axis {} out of range", axis);
   const Dim& d = x.shape[static_cast<std::size_t>(axis)];
   if (d.isSymbolic()) return "cannot slice a symbolic dimension";
-  if (step < 1 || start < 0 || end > d.size || start >= end)
-    return fmt::format("slice {}:{}:{} is empty or outside 0..{}", start, end, step, d.size);
+  const bool up = step > 0 && start >= 0 && end <= d.size && start < end;
+  const bool down = step < 0 && start < d.size && end >= -1 && start > end;
+  if (!up && !down) return fmt::format("slice {}:{}:{} is empty or outside 0..{}", start, end, step, d.size);
   out = x;
-  out.shape[static_cast<std::size_t>(axis)] = Dim::fixed((end - start + step - 1) / step);
+  const std::int64_t span = up ? end - start : start - end, stride = up ? step : -step;
+  out.shape[static_cast<std::size_t>(axis)] = Dim::fixed((span + stride - 1) / stride);
   return {};
 }
 
@@ -100,6 +103,32 @@ std::string gatherGrad(const Node& n, const Types& in, TensorType& out) {
   if (auto e = gather(n, {n.type, in[1]}, g); !e.empty()) return e;
   if (!(g == in[0])) return fmt::format("gathering from {} does not give {}", n.type.str(), in[0].str());
   out = n.type;
+  return {};
+}
+
+// one_hot{classes}(indices i32[S...]) -> f32[S..., classes]
+std::string oneHot(const Node& n, const Types& in, TensorType& out) {
+  if (in[0].dtype != DType::I32) return "indices must be i32";
+  if (n.attrs.getInt("classes") < 1) return "classes must be at least 1";
+  out = {DType::F32, in[0].shape};
+  out.shape.push_back(Dim::fixed(n.attrs.getInt("classes")));
+  return {};
+}
+
+// pad{before, after, value}(x): each axis grows by before[i] + after[i] elements of `value`.
+std::string pad(const Node& n, const Types& in, TensorType& out) {
+  const Ints& before = n.attrs.getInts("before");
+  const Ints& after = n.attrs.getInts("after");
+  if (before.size() != in[0].shape.size() || after.size() != in[0].shape.size())
+    return fmt::format("before and after must list one count per axis of {}", in[0].str());
+  out = in[0];
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (before[i] < 0 || after[i] < 0) return "padding counts must be >= 0";
+    Dim& d = out.shape[i];
+    if (before[i] + after[i] == 0) continue;
+    if (d.isSymbolic()) return fmt::format("cannot pad axis {}: its size '{}' is only known at run time", i, d.symbol);
+    d = Dim::fixed(d.size + before[i] + after[i]);
+  }
   return {};
 }
 
@@ -181,6 +210,36 @@ Tensor refGather(const RefCall& c) {
   return r;
 }
 
+// out[..., c] = 1 where indices[...] = c; an index outside [0, classes) gives a row of zeros.
+Tensor refOneHot(const RefCall& c) {
+  const Tensor& idx = *c.in[0];
+  const std::int64_t classes = c.node.attrs.getInt("classes");
+  Tensor r = Tensor::zeros(c.shape);
+  for (std::int64_t s = 0; s < idx.numel(); ++s) {
+    const double id = idx.data[s];
+    if (id >= 0 && id < static_cast<double>(classes)) r.data[s * classes + static_cast<std::int64_t>(id)] = 1;
+  }
+  return r;
+}
+
+// The value everywhere, then x's elements at their shifted positions.
+Tensor refPad(const RefCall& c) {
+  const Tensor& x = *c.in[0];
+  const Ints& before = c.node.attrs.getInts("before");
+  Tensor r = Tensor::zeros(c.shape);
+  std::fill(r.data.begin(), r.data.end(), c.node.attrs.getFloat("value"));
+  const Extents xs = strides(x.shape), rs = strides(c.shape);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    std::int64_t dst = 0, rest = i;
+    for (std::size_t d = 0; d < x.shape.size(); ++d) {
+      dst += (rest / xs[d] + before[d]) * rs[d];
+      rest %= xs[d];
+    }
+    r.data[dst] = x.data[i];
+  }
+  return r;
+}
+
 // ---- entries -------------------------------------------------------------------------------------------------
 
 const std::vector<AttrSpec> kSliceAttrs = {
@@ -200,6 +259,24 @@ void concatGrad(GradBuilder& d) {
     });
     start += len;
   }
+}
+
+// The adjoint of a padding is dy without the padding: a slice of every padded axis.
+void padGrad(GradBuilder& d) {
+  d.to(0, [&] {
+    const Ints& before = d.attrs().getInts("before");
+    const Shape shape = d.type(d.x(0)).shape;  // a copy: emitting nodes moves them
+    NodeId g = d.dy();
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      if (d.type(g).shape[i] == shape[i]) continue;
+      g = d.emit(Op::Slice, {g},
+                 Attrs::of({{"axis", static_cast<std::int64_t>(i)},
+                            {"start", before[i]},
+                            {"end", before[i] + shape[i].size},
+                            {"step", std::int64_t{1}}}));
+    }
+    return g;
+  });
 }
 
 std::vector<OpDef> entries() {
@@ -244,6 +321,14 @@ std::vector<OpDef> entries() {
                 },
                 "`gather_grad(dy, idx)`: rows of dy scatter-added into the table; none to the indices"},
        .reference = refGather, .kernel = KernelKind::Gather},
+      {.op = Op::OneHot, .name = "one_hot", .arity = 1, .attrs = {{"classes", AttrKind::Int}}, .typeRule = oneHot,
+       .doc = "f32 rows of `classes` values, 1 at each i32 index (a row of zeros for an index out of range)",
+       .grad = {zeroGradient, "none: integer indices"}, .reference = refOneHot, .kernel = KernelKind::Layout},
+      {.op = Op::Pad, .name = "pad", .arity = 1,
+       .attrs = {{"before", AttrKind::Ints}, {"after", AttrKind::Ints}, {"value", AttrKind::Float}},
+       .typeRule = pad, .doc = "x with before[i] and after[i] elements of `value` added around axis i",
+       .grad = {padGrad, "dy sliced back to x's extent on every padded axis"}, .reference = refPad,
+       .kernel = KernelKind::Layout},
       {.op = Op::GatherGrad, .name = "gather_grad", .arity = 2, .carriesType = true, .typeRule = gatherGrad,
        .doc = "gather's adjoint: rows of dy added into zeros of the table's type",
        .grad = {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::Gather, {d.dy(), d.x(1)}); }); },

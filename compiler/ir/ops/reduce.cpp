@@ -36,6 +36,17 @@ std::string count(const Node& n, const Types& in, TensorType& out) {
   return {};
 }
 
+// argmax{axis}(x): i32 indices, x's shape without the axis.
+std::string argmax(const Node& n, const Types& in, TensorType& out) {
+  const std::int64_t axis = n.attrs.getInt("axis");
+  if (axis < 0 || axis >= static_cast<std::int64_t>(in[0].shape.size()))
+    return fmt::format("axis {} out of range", axis);
+  if (!isFloat(in[0].dtype)) return "operand must be floating point";
+  out = {DType::I32, in[0].shape};
+  out.shape.erase(out.shape.begin() + axis);
+  return {};
+}
+
 // sum_to and broadcast carry their result type; the operand must broadcast to / from it.
 std::string sumTo(const Node& n, const Types& in, TensorType& out) {
   auto s = broadcastShapes(in[0].shape, n.type.shape);
@@ -100,6 +111,23 @@ Tensor refReduce(const RefCall& c) {
     const double n = static_cast<double>(x.numel()) / static_cast<double>(std::max<std::int64_t>(1, r.numel()));
     for (double& o : r.data) o /= n;
   }
+  return r;
+}
+
+// The index of the first maximum along the axis; a NaN counts as the maximum, as torch.argmax has it.
+Tensor refArgMax(const RefCall& c) {
+  const Tensor& x = *c.in[0];
+  const AxisView v(x.shape, c.node.attrs.getInt("axis"));
+  Tensor r = Tensor::zeros(c.shape);
+  for (std::int64_t o = 0; o < v.outer; ++o)
+    for (std::int64_t i = 0; i < v.inner; ++i) {
+      std::int64_t best = 0;
+      for (std::int64_t k = 1; k < v.len; ++k) {
+        const double a = x.data[v.at(o, k, i)], b = x.data[v.at(o, best, i)];
+        if (!std::isnan(b) && (a > b || std::isnan(a))) best = k;
+      }
+      r.data[o * v.inner + i] = static_cast<double>(best);
+    }
   return r;
 }
 
@@ -181,6 +209,9 @@ std::vector<OpDef> entries() {
        .doc = "the number of elements along the axes, as a scalar (symbolic sizes included)",
        .grad = {zeroGradient, "none (depends on shapes only)"}, .reference = refReduce,
        .kernel = KernelKind::Reduction},
+      {.op = Op::ArgMax, .name = "argmax", .arity = 1, .attrs = {kAxis}, .typeRule = argmax,
+       .doc = "i32 index of the first maximum along the axis (a NaN counts as the maximum)",
+       .grad = {zeroGradient, "none: integer indices"}, .reference = refArgMax, .kernel = KernelKind::Reduction},
       {.op = Op::SumTo, .name = "sum_to", .arity = 1, .flags = kReduction, .carriesType = true, .typeRule = sumTo,
        .doc = "x summed over the axes it was broadcast along, to the carried type (undoes broadcasting)",
        .grad = {[](GradBuilder& d) { d.to(0, [&] { return d.broadcastTo(d.dy(), d.type(d.x(0))); }); },

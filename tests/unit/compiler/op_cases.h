@@ -102,6 +102,47 @@ inline std::vector<OpCase> cases() {
       {"maximum", binary(Op::Maximum, {d(3), d(4)}, {d(4)})},
       {"minimum", binary(Op::Minimum, {d(3), d(4)}, {d(3), d(4)})},
       {"greater_equal", binary(Op::GreaterEqual, {d(3), d(4)}, {d(4)})},
+      // Comparisons, logic and selection: masks of 0 and 1 (the operands' dtype).
+      {"less", binary(Op::Less, {d(3), d(4)}, {d(4)})},
+      {"less_equal", binary(Op::LessEqual, {d(3), d(4)}, {d(3), d(1)})},
+      {"greater", binary(Op::Greater, {d(3), d(4)}, {d(4)})},
+      {"equal (of a value and itself)",
+       [](Builder& b) {
+         const ir::NodeId x = b.P("x", {d(3), d(4)});
+         return b.op(Op::Equal, {x, b.op(Op::Relu, {x})});
+       }},
+      {"not_equal",
+       [](Builder& b) {
+         const ir::NodeId x = b.P("x", {d(3), d(4)});
+         return b.op(Op::NotEqual, {x, b.op(Op::Relu, {x})});
+       }},
+      {"logical_and, logical_or and logical_not",
+       [](Builder& b) {
+         const ir::NodeId zero = b.g.addConstant(0, test::f32({}));
+         const ir::NodeId pos = b.op(Op::Greater, {b.P("a", {d(3), d(4)}), zero});
+         const ir::NodeId neg = b.op(Op::Less, {b.P("b", {d(4)}), zero});
+         return b.op(Op::LogicalOr, {b.op(Op::LogicalAnd, {pos, neg}), b.op(Op::LogicalNot, {pos})});
+       }},
+      {"where (broadcast condition and branches)",
+       [](Builder& b) {
+         const ir::NodeId c = b.op(Op::Greater, {b.P("c", {d(3), d(1)}), b.g.addConstant(0, test::f32({}))});
+         return b.op(Op::Where, {c, b.P("a", {d(3), d(4)}), b.P("b", {d(4)})});
+       }},
+      {"cast f32 to f64",
+       [](Builder& b) {
+         return b.typed(Op::Cast, {b.P("x", {d(3), d(4)})}, {ir::DType::F64, {d(3), d(4)}});
+       }},
+      {"cast to i32 (truncated) and back",
+       [](Builder& b) {
+         const ir::NodeId big = b.op(Op::Mul, {b.P("x", {d(3), d(4)}), b.g.addConstant(3, test::f32({}))});
+         const ir::NodeId i = b.typed(Op::Cast, {big}, {ir::DType::I32, {d(3), d(4)}});
+         return b.typed(Op::Cast, {i}, test::f32({d(3), d(4)}));
+       }},
+      {"argmax (as f32)",
+       [](Builder& b) {
+         const ir::NodeId i = b.op(Op::ArgMax, {b.P("x", {d(2), d(5), d(3)})}, attrs({{"axis", std::int64_t{1}}}));
+         return b.typed(Op::Cast, {i}, test::f32({d(2), d(3)}));
+       }},
       {"add with a symbolic batch",
        [](Builder& b) {
          return b.op(Op::Add,
@@ -151,6 +192,23 @@ inline std::vector<OpCase> cases() {
                             {"start", std::int64_t{1}},
                             {"end", std::int64_t{7}},
                             {"step", std::int64_t{2}}}));
+       }},
+      {"slice with a negative step",
+       [](Builder& b) {
+         return b.op(Op::Slice, {b.P("x", {d(3), d(8)})},
+                     attrs({{"axis", std::int64_t{1}},
+                            {"start", std::int64_t{6}},
+                            {"end", std::int64_t{-1}},
+                            {"step", std::int64_t{-2}}}));
+       }},
+      {"one_hot (an index out of range gives zeros)",
+       [](Builder& b) {
+         return b.op(Op::OneHot, {b.I32("idx", {d(2), d(4)}, 6)}, attrs({{"classes", std::int64_t{5}}}));
+       }},
+      {"pad",
+       [](Builder& b) {
+         return b.op(Op::Pad, {b.P("x", {d(2), d(3), d(4)})},
+                     attrs({{"before", Ints{0, 1, 2}}, {"after", Ints{1, 0, 3}}, {"value", 0.5}}));
        }},
       {"gather (embedding)",
        [](Builder& b) {

@@ -131,8 +131,9 @@ TEST_CASE("diagnostics: unexpected tokens", "[diagnostics]") {
         "m.sn:2:4: error: expected '=' after 'x'; declarations start with 'input' or 'param'");
   CHECK(compile(model("  inptu x: f32[2]\n")).first() ==
         "m.sn:2:3: error: unknown statement 'inptu'; did you mean 'input'?");
-  CHECK(compile(model("  ( = 1\n")).first() ==
-        "m.sn:2:3: error: expected a statement (input, param, output, for, return or NAME = expression), found '('");
+  CHECK(
+      compile(model("  ( = 1\n")).first() ==
+      "m.sn:2:3: error: expected a statement (input, param, output, for, if, return or NAME = expression), found '('");
   CHECK(compile("model {\n}\n").first() == "m.sn:1:6: error: expected a model name after 'model'");
   CHECK(compile("model M\n  input x: f32[2]\n").first() == "m.sn:1:8: error: expected '{' after the model name");
 }
@@ -141,8 +142,9 @@ TEST_CASE("diagnostics: operators on values that do not fit", "[diagnostics]") {
   CHECK(compile(withXW("  y = x - x\n  z = x / 2\n  u = x ** 2\n  v = -x\n")).first() == "");
   CHECK(compile(withXW("  input n: i32[batch]\n  y = -n\n")).first() ==
         "m.sn:5:7: error: unary '-' needs a floating-point tensor or a number, but its operand is i32[batch]");
-  CHECK(compile(withXW("  input n: i32[batch]\n  y = n / 2\n")).first() ==
-        "m.sn:5:9: error: cannot divide i32[batch] and the number 2: arithmetic needs floating-point tensors");
+  CHECK(
+      compile(withXW("  input n: i32[batch]\n  y = n / 2\n")).first() ==
+      "m.sn:5:9: error: cannot divide i32[batch] and the number 2: this arithmetic needs floating-point tensors; convert with f32(...)");
   CHECK(compile(withXW("  y = 1 / 0\n")).first() == "m.sn:4:9: error: division by zero");
   CHECK(compile(withXW("  y = 2 @ 3\n")).first() ==
         "m.sn:4:9: error: '@' needs tensors of rank 2 or more, not numbers");

@@ -32,12 +32,15 @@ inline ir::Graph everyOpGraph() {
   g.addConstant(-1e-8, f32({batch(), d(4)}));
   // Every elementwise op of one operand and no attributes, and every broadcasting one, from the table.
   for (const ir::OpDef& def : ir::allOps())
-    if ((def.flags & ir::kElementwise) && def.arity == 1 && def.attrs.empty()) g.addOp(def.op, {x}, at, "u");
+    if ((def.flags & ir::kElementwise) && def.arity == 1 && def.attrs.empty() && !def.carriesType)
+      g.addOp(def.op, {x}, at, "u");
+  g.addTyped(Op::Cast, {x}, {ir::DType::I32, {batch(), d(4)}});
+  g.addOp(Op::Where, {g.addOp(Op::Less, {x, c}), x, c});
   g.addOp(Op::LeakyRelu, {x}, attrs({{"alpha", 0.01}}));
   auto drop = attrs({{"p", 0.25}, {"salt", std::int64_t{3}}});
   g.addOp(Op::DropoutGrad, {g.addOp(Op::Dropout, {x}, drop)}, drop);
   for (const ir::OpDef& def : ir::allOps())
-    if (def.flags & ir::kBroadcasting) g.addOp(def.op, {x, c});
+    if ((def.flags & ir::kBroadcasting) && def.arity == 2) g.addOp(def.op, {x, c});
   g.addOp(Op::ReluGrad, {x, x});
   g.addOp(Op::LeakyReluGrad, {x, x}, attrs({{"alpha", 0.2}}));
   g.addOp(Op::GeluGrad, {x, x});
@@ -58,6 +61,14 @@ inline ir::Graph everyOpGraph() {
       {{"axis", std::int64_t{1}}, {"start", std::int64_t{0}}, {"end", std::int64_t{4}}, {"step", std::int64_t{2}}});
   auto s = g.addOp(Op::Slice, {x}, sl);
   g.addTyped(Op::SliceGrad, {s}, f32({batch(), d(4)}), sl);
+  g.addOp(Op::Slice, {x},
+          attrs({{"axis", std::int64_t{1}},
+                 {"start", std::int64_t{3}},
+                 {"end", std::int64_t{-1}},
+                 {"step", std::int64_t{-1}}}));
+  g.addOp(Op::ArgMax, {x}, attrs({{"axis", std::int64_t{1}}}));
+  g.addOp(Op::OneHot, {idx}, attrs({{"classes", std::int64_t{5}}}));
+  g.addOp(Op::Pad, {x}, attrs({{"before", ints({0, 1})}, {"after", ints({0, 2})}, {"value", -1.5}}));
   auto ga = g.addOp(Op::Gather, {tab, idx});
   g.addTyped(Op::GatherGrad, {ga, idx}, f32({d(7), d(3)}));
   auto mm = g.addOp(Op::MatMul, {x, w}, at, "logits");
