@@ -250,7 +250,8 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
 }
 
 // Binds a name in the frame's scope. Inside a loop a name may be bound again (that is how state flows
-// from one step to the next); elsewhere a name is bound once.
+// from one step to the next), and so inside an if or else block (a configuration that changes a value);
+// elsewhere a name is bound once.
 bool Elaborator::bind(Frame& f, const ast::Decl& d, const std::string& name, Range at, Value v, bool fixed) {
   Reporter& r = *f.r;
   if (const Binding* prev = f.env->find(name)) {
@@ -261,8 +262,9 @@ bool Elaborator::bind(Frame& f, const ast::Decl& d, const std::string& name, Ran
                               prev->value.layer ? "layer" : "function"));
       return false;
     }
-    if (!local || prev->fixed || f.loops == 0 || fixed) {
-      if (prev->fixed && local && f.loops > 0) {
+    const bool rebinding = f.loops > 0 || f.branches > 0;
+    if (!local || prev->fixed || !rebinding || fixed) {
+      if (prev->fixed && local && rebinding) {
         const std::string_view what = !prev->decl                            ? "a loop variable"
                                       : prev->decl->kind == ast::Decl::Input ? "an input"
                                       : prev->decl->kind == ast::Decl::Param ? "a param"
@@ -358,7 +360,9 @@ void Elaborator::ifStatement(Frame& f, const ast::Decl& d) {
                                            c.describe()));
     return;
   }
+  ++f.branches;
   statements(f, c.num != 0 ? d.body : d.otherwise);
+  --f.branches;
 }
 
 // ---------------------------------------------------------------------------------------------------

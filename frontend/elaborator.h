@@ -39,6 +39,7 @@ struct Frame {
   const SourceFile* file = nullptr;
   std::shared_ptr<Instance> self;  // LayerBody, and methods of a layer
   int loops = 0;                   // enclosing for loops
+  int branches = 0;                // enclosing if and else blocks
   std::optional<Value> returned;   // Def: the value of 'return'
   const ast::Decl* current = nullptr;
   std::string assigning;  // the name the current statement binds: it names a layer instance made there

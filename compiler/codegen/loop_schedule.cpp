@@ -131,10 +131,16 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
   for (std::size_t s = 0; s < loads.size(); ++s)
     c.loads.push_back({loads[s].value, {Buffer::of(loads[s].from), index[stored.size() + s]}});
   std::vector<Stmt> body = {Stmt::of(std::move(c))};
+  const int width = lanes * 4 / static_cast<int>(ir::dtypeSize(g.node(ops.back()).type.dtype));
   for (std::size_t d = ext.size(); d-- > 0;) {
-    const bool inner = d + 1 == ext.size() && vectorizes(g, ops);
+    // The innermost loop vectorizes unless it is known to be shorter than a vector: LLVM cannot honour a
+    // forced width there (it warns "loop not vectorized"), and a loop of 2 or 3 is unrolled anyway, as in
+    // the broadcast of nearest-neighbour upsampling.
+    const Expr trip = end[d] - begin[d];
+    const bool shortLoop = trip.isConst() && trip.value < width;
+    const bool inner = d + 1 == ext.size() && vectorizes(g, ops) && !shortLoop;
     Loop l = makeLoop("e" + std::to_string(d), begin[d], end[d], 1, inner ? Loop::Vector : Loop::Serial);
-    if (inner) l.width = lanes * 4 / static_cast<int>(ir::dtypeSize(g.node(ops.back()).type.dtype));
+    if (inner) l.width = width;
     l.body = std::move(body);
     body = {Stmt::of(std::move(l))};
   }

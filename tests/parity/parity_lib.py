@@ -316,6 +316,10 @@ def build_variant(sinter, source, workdir, tag, optimizer_line, substitutions, o
     lib = os.path.join(workdir, f"lib{stem}_{tag}.so")
     p = subprocess.run([sinter, "build", sn, "--emit", "shared", "-O", str(opt_level), "-o", lib], capture_output=True, text=True)
     assert p.returncode == 0, f"sinter build {sn} failed:\n{p.stdout}{p.stderr}"
+    # A clean build says nothing: LLVM's remarks (a loop it was told to vectorize and could not) or warnings
+    # mean the generated code is not what the compiler planned.
+    noise = [l for l in p.stderr.splitlines() if "remark:" in l or "warning:" in l]
+    assert not noise, f"sinter build {sn} printed:\n" + "\n".join(noise)
     return SinterModel(lib)
 
 
