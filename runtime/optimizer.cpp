@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -53,16 +54,20 @@ const T* typed(const void* p) {
   return static_cast<const T*>(p);
 }
 
-// True when no element is NaN or infinite. Branch-free (an OR of comparisons) so that it vectorizes; NaN
-// fails every ordered comparison, so !(|x| <= max) holds for NaN and the infinities alike.
-template <class T>
+// True when no element is NaN or infinite, i.e. none has an exponent of all ones. Computed on the bits as the
+// maximum of the exponent fields, a reduction every vector unit does in one instruction per vector; the
+// floating form (an OR of !(|x| <= max)) did not vectorize and cost as much as Adam's update itself.
+template <class T, class Bits>
 inline bool allFiniteBody(const T* __restrict p, int64_t n) {
-  bool bad = false;
-  for (int64_t k = 0; k < n; ++k) bad |= !(std::fabs(p[k]) <= std::numeric_limits<T>::max());
-  return !bad;
+  static_assert(sizeof(T) == sizeof(Bits));
+  // The exponent field: the bits of +infinity.
+  constexpr Bits kExponent = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  Bits highest = 0;
+  for (int64_t k = 0; k < n; ++k) highest = std::max(highest, std::bit_cast<Bits>(p[k]) & kExponent);
+  return highest != kExponent;
 }
-SINTER_VECTOR_CLONES bool allFinite(const float* p, int64_t n) { return allFiniteBody(p, n); }
-SINTER_VECTOR_CLONES bool allFinite(const double* p, int64_t n) { return allFiniteBody(p, n); }
+SINTER_VECTOR_CLONES bool allFinite(const float* p, int64_t n) { return allFiniteBody<float, uint32_t>(p, n); }
+SINTER_VECTOR_CLONES bool allFinite(const double* p, int64_t n) { return allFiniteBody<double, uint64_t>(p, n); }
 
 // One Adam element loop: see the class comment for the formulas. vmax is null without amsgrad.
 template <class T>
