@@ -184,16 +184,17 @@ Value tableOp(CallSite& s) {
   if (numbers) {
     const double v = def.scalar.f64(attrs, ir::DType::F64, x.data());
     if (!std::isfinite(v)) {
-      const std::string what = operands == 1 ? fmt::format("the number {}", x[0])
-                                             : fmt::format("the numbers {} and {}", x[0], x[1]);
+      const std::string what =
+          operands == 1 ? fmt::format("the number {}", x[0]) : fmt::format("the numbers {} and {}", x[0], x[1]);
       return s.fail(0, fmt::format("'{}' of {} is undefined", s.name, what));
     }
-    const bool integral = def.builtin.integral == ir::Builtin::Always ||
-                          (def.builtin.integral == ir::Builtin::IfOperandsAre && integers);
+    const bool integral =
+        def.builtin.integral == ir::Builtin::Always || (def.builtin.integral == ir::Builtin::IfOperandsAre && integers);
     return Value::number(v, integral);
   }
   if (operands == 2)
-    return s.el.elementwise(s.f, def.op, def.builtin.verb, s.args[0], s.args[1], s.call.opRange, s.exprs[0], s.exprs[1]);
+    return s.el.elementwise(s.f, def.op, def.builtin.verb, s.args[0], s.args[1], s.call.opRange, s.exprs[0],
+                            s.exprs[1]);
   auto t = s.tensor(0);
   if (!t) return Value::error();
   return s.el.emit(s.f, def.op, {t->node}, std::move(attrs), s.call.opRange);
@@ -450,7 +451,7 @@ Value conv2d(CallSite& s) {
     const Value xs = channels(x->node, 1, wt.shape[1].size, i);
     const Value ws = channels(w->node, 0, wt.shape[0].size / g, i);
     if (!xs.ok() || !ws.ok()) return Value::error();
-    const Value y = s.el.emit(s.f, ir::Op::Conv2D, {xs.node, ws.node}, a, s.call.opRange);
+    Value y = s.el.emit(s.f, ir::Op::Conv2D, {xs.node, ws.node}, a, s.call.opRange);
     if (!y.ok()) return y;
     outputs.push_back(y.node);
   }
@@ -506,10 +507,10 @@ Value upsample2d(CallSite& s) {
         0, fmt::format("upsample2d needs an input x[N, C, H, W] with a fixed height and width, got {}", xt.str()));
   const ir::Shape& sh = xt.shape;
   const auto one = ir::Dim::fixed(1);
-  const Value spread = s.el.emitTyped(s.f, ir::Op::Reshape, {x->node},
-                                      {xt.dtype, {sh[0], sh[1], sh[2], one, sh[3], one}}, {}, s.call.opRange);
+  Value spread = s.el.emitTyped(s.f, ir::Op::Reshape, {x->node}, {xt.dtype, {sh[0], sh[1], sh[2], one, sh[3], one}}, {},
+                                s.call.opRange);
   if (!spread.ok()) return spread;
-  const Value repeated = s.el.emitTyped(
+  Value repeated = s.el.emitTyped(
       s.f, ir::Op::Broadcast, {spread.node},
       {xt.dtype, {sh[0], sh[1], sh[2], ir::Dim::fixed((*k)[0]), sh[3], ir::Dim::fixed((*k)[1])}}, {}, s.call.opRange);
   if (!repeated.ok()) return repeated;

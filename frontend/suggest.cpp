@@ -20,7 +20,7 @@ int boundedEditDistance(std::string_view a, std::string_view b, int limit) {
   if (std::abs(n - m) > limit) return limit + 1;
   const int big = limit + 1;
   // Three rows on the stack for the names people write; the heap only for absurdly long ones.
-  constexpr std::size_t kStackCells = 3 * 96;
+  constexpr std::size_t kStackCells = std::size_t{3} * 96;
   const std::size_t width = static_cast<std::size_t>(n) + 1;
   int stackCells[kStackCells];
   std::vector<int> heapCells;

@@ -98,7 +98,7 @@ IdxData readIdx(const std::string& path) {
   uint64_t total = 1, bound = 1;
   std::string shape;
   for (unsigned i = 0; i < rank; ++i) {
-    const uint32_t d = bigEndian32(&dimBytes[4 * i]);
+    const uint32_t d = bigEndian32(&dimBytes[std::size_t{4} * i]);
     out.dims.push_back(d);
     shape += (i ? "x" : "") + std::to_string(d);
     // bound <= 2^32 before the multiplication and d < 2^32, so the u64 product cannot wrap. Zero dims

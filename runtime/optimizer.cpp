@@ -461,9 +461,10 @@ double scheduledLr(const sinter_train_config& c, double lr, int64_t step, int64_
   double out = lr;
   switch (c.schedule) {
     case SINTER_SCHED_CONSTANT: break;
-    case SINTER_SCHED_STEP:
-      out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch / std::max<int64_t>(c.step_size, 1)));
-      break;
+    case SINTER_SCHED_STEP: {
+      const int64_t periods = epoch / std::max<int64_t>(c.step_size, 1);  // StepLR: whole periods only
+      out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(periods));
+    } break;
     case SINTER_SCHED_EXPONENTIAL: out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch)); break;
     case SINTER_SCHED_COSINE: {
       const double frac =

@@ -78,7 +78,7 @@ class SignalGuard {
 std::array<int64_t, 2> evalSymbols(int64_t batch) { return {batch, 0}; }
 
 std::string formatDuration(double s) {
-  const int64_t t = static_cast<int64_t>(s + 0.5);
+  const int64_t t = std::llround(s);
   char buf[48];
   if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(t / 3600),
@@ -195,11 +195,11 @@ Position Trainer::startPosition() {
   const std::map<std::string, std::string> meta = loadCheckpoint(path, m_, b_.paramPtrs.data(), &x);
   const Resumed r = readPosition(meta, identity(), steps_, path);
   opt_->setSteps(r.optimizerSteps);
-  lastCheckpoint_ = path + " (epoch " + std::to_string(r.position.epoch + 1) + " step " +
-                    std::to_string(r.position.epochStep) + ")";
+  lastCheckpoint_ =
+      path + " (epoch " + std::to_string(r.position.epoch + 1) + " step " + std::to_string(r.position.epochStep) + ")";
   if (!o_.quiet)
     std::printf("resuming from %s at epoch %lld step %lld\n", path.c_str(),
-                static_cast<long long>(r.position.epoch + 1), static_cast<long long>(r.position.epochStep));
+                static_cast<long long>(r.position.epoch) + 1, static_cast<long long>(r.position.epochStep));
   return r.position;
 }
 
@@ -223,8 +223,8 @@ void Trainer::checkpoint(const Position& p) {
                   " by step " + std::to_string(opt_->steps()) + "; " + whatIsKept());
   const CheckpointExtras x = extras(p);
   saveCheckpoint(checkpointPath(), m_, b_.paramPtrs.data(), &x);
-  lastCheckpoint_ = checkpointPath() + " (epoch " + std::to_string(p.epoch + 1) + " step " +
-                    std::to_string(p.epochStep) + ")";
+  lastCheckpoint_ =
+      checkpointPath() + " (epoch " + std::to_string(p.epoch + 1) + " step " + std::to_string(p.epochStep) + ")";
 }
 
 // What a run that stops on bad values leaves behind, as it is: only files this run wrote or resumed from.
@@ -242,7 +242,7 @@ int Trainer::diverged(const Position& pos, int64_t optimizerStep, const std::str
   clearProgress();
   std::fflush(stdout);
   std::fprintf(stderr, "error: training diverged at epoch %lld step %lld (optimizer step %lld): %s; %s\n",
-               static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.epochStep + 1),
+               static_cast<long long>(pos.epoch) + 1, static_cast<long long>(pos.epochStep) + 1,
                static_cast<long long>(optimizerStep), why.c_str(), whatIsKept().c_str());
   return 1;
 }
@@ -262,7 +262,7 @@ int Trainer::interrupted(const Position& p) {
   }
   std::fflush(stdout);
   std::fprintf(stderr, "interrupted by %s at epoch %lld step %lld: %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               static_cast<long long>(p.epoch + 1), static_cast<long long>(p.epochStep), where.c_str());
+               static_cast<long long>(p.epoch) + 1, static_cast<long long>(p.epochStep), where.c_str());
   return 128 + sig;
 }
 
@@ -274,7 +274,7 @@ void Trainer::drawProgress(const Position& p, int64_t epochSeen, Clock::time_poi
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>', bar.append(static_cast<size_t>(kWidth - filled - 1), ' ');
   std::fprintf(stderr, "\r[%s] epoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %s\x1b[K", bar.c_str(),
-               static_cast<long long>(p.epoch + 1), static_cast<long long>(o_.epochs),
+               static_cast<long long>(p.epoch) + 1, static_cast<long long>(o_.epochs),
                static_cast<long long>(p.epochStep), static_cast<long long>(steps_),
                p.seen ? p.lossSum / static_cast<double>(p.seen) : 0.0, rate,
                formatDuration(static_cast<double>(data_.train.n - p.seen) / std::max(rate, 1e-9)).c_str());
@@ -354,7 +354,7 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
     clearProgress();
     std::fflush(stdout);
     std::fprintf(stderr, "warning: at epoch %lld step %lld (optimizer step %lld) %s\n",
-                 static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.epochStep + 1),
+                 static_cast<long long>(pos.epoch) + 1, static_cast<long long>(pos.epochStep) + 1,
                  static_cast<long long>(opt_->steps()), warning.c_str());
   }
   pos.lossSum += loss * static_cast<double>(bs);
@@ -369,7 +369,7 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
   const double trainLoss = pos.lossSum / n;
   EpochReport r;
   r.json = {{"epoch", pos.epoch + 1}, {"step", opt_->steps()}, {"train_loss", trainLoss}};
-  appendf(r.text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch + 1),
+  appendf(r.text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch) + 1,
           static_cast<long long>(o_.epochs), trainLoss);
   if (trainAccuracy()) {
     r.json["train_accuracy"] = static_cast<double>(pos.correct) / n;

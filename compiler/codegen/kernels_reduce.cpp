@@ -1,5 +1,6 @@
 // Reductions, the softmax family along any axis, and the losses.
 #include <algorithm>
+#include <tuple>
 
 #include "compiler/codegen/kernel_emitter.h"
 
@@ -99,7 +100,8 @@ void KernelEmitter::emitSoftmaxFamily(const ir::Node& n) {
       Value* base = b_.CreateAdd(b_.CreateMul(b_.CreateMul(o, len), inner), i);
       auto off = [&](Value* k) { return b_.CreateAdd(base, b_.CreateMul(k, inner)); };
       if (n.op == ir::Op::Softmax || n.op == ir::Op::LogSoftmax) {
-        auto [m, sum] = rowMaxAndSum(a, base, len, inner);
+        Value *m, *sum;  // not a structured binding: clang before 16 cannot capture one in a lambda
+        std::tie(m, sum) = rowMaxAndSum(a, base, len, inner);
         Value* inv = b_.CreateFDiv(fconst(n, 1), sum);
         Value* logSum = b_.CreateFAdd(m, vlog(sum));
         forLoop(len, [&](Value* k) {
@@ -138,7 +140,8 @@ void KernelEmitter::emitCrossEntropy(const ir::Node& n) {
   Value* total = scalarSlot(t, fconst(n, 0));
   forLoop(N, [&](Value* r) {
     Value* base = b_.CreateMul(r, C);
-    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value *m, *sum;  // not a structured binding: clang before 16 cannot capture one in a lambda
+    std::tie(m, sum) = rowMaxAndSum(x, base, C, c64(1));
     Value* lse = b_.CreateFAdd(m, vlog(sum));
     Value* l = b_.CreateSExt(load(labels, r), i64());
     Value* valid = b_.CreateAnd(b_.CreateICmpSGE(l, c64(0)), b_.CreateICmpSLT(l, C));
@@ -160,7 +163,8 @@ void KernelEmitter::emitCrossEntropyGrad(const ir::Node& n) {
   Value* scale = b_.CreateFDiv(load(dloss, c64(0)), b_.CreateSIToFP(N, t));
   forLoop(N, [&](Value* r) {
     Value* base = b_.CreateMul(r, C);
-    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value *m, *sum;  // not a structured binding: clang before 16 cannot capture one in a lambda
+    std::tie(m, sum) = rowMaxAndSum(x, base, C, c64(1));
     Value* inv = b_.CreateFDiv(fconst(n, 1), sum);
     Value* l = b_.CreateSExt(load(labels, r), i64());
     forLoop(C, [&](Value* c) {
@@ -182,7 +186,8 @@ void KernelEmitter::emitCrossEntropyFused(const ir::Node& ce, const ir::Node* gr
   Value* total = scalarSlot(t, fconst(ce, 0));
   forLoop(N, [&](Value* r) {
     Value* base = b_.CreateMul(r, C);
-    auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+    Value *m, *sum;  // not a structured binding: clang before 16 cannot capture one in a lambda
+    std::tie(m, sum) = rowMaxAndSum(x, base, C, c64(1));
     Value* inv = b_.CreateFDiv(fconst(ce, 1), sum);
     Value* l = b_.CreateSExt(load(labels, r), i64());
     Value* valid = b_.CreateAnd(b_.CreateICmpSGE(l, c64(0)), b_.CreateICmpSLT(l, C));
@@ -219,7 +224,8 @@ void KernelEmitter::emitLoss(const ir::Node& n) {
     count = N;
     forLoop(N, [&](Value* r) {
       Value* base = b_.CreateMul(r, C);
-      auto [m, sum] = rowMaxAndSum(x, base, C, c64(1));
+      Value *m, *sum;  // not a structured binding: clang before 16 cannot capture one in a lambda
+      std::tie(m, sum) = rowMaxAndSum(x, base, C, c64(1));
       Value* lse = b_.CreateFAdd(m, vlog(sum));
       forLoop(C, [&](Value* c) {
         Value* off = b_.CreateAdd(base, c);
