@@ -383,8 +383,7 @@ bool Parser::assignmentHead(ast::Decl& d, const Token& first) {
   recordName(first);
   take();
   if (next.is(Tok::Colon))
-    failExpected(
-        fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
+    failExpected(fmt::format("expected '=' after {}; declarations start with 'input' or 'param'", quoted(first.text)));
   failExpected(fmt::format("expected '=' after {}", quoted(first.text)));
 }
 
@@ -396,8 +395,16 @@ void Parser::ifStatement(ast::Decl& d) {
   block(d.body, "the 'if'");
   if (!accept(Tok::KwElse)) return;
   if (at(Tok::KwIf)) {
+    // An `else if` is an if nested in the else: it counts as a block, so that a long chain cannot
+    // exhaust the stack of the parser and the elaborator, which both recurse along it.
+    if (++blocks_ > kMaxBlocks) {
+      --blocks_;
+      fail(cur().range(), fmt::format("blocks nest too deeply (more than {} levels)", kMaxBlocks));
+    }
     d.otherwise.emplace_back();
-    return ifStatement(d.otherwise.back());
+    ifStatement(d.otherwise.back());
+    --blocks_;
+    return;
   }
   block(d.otherwise, "the 'else'");
 }
