@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sinter the way a user meets it: `cmake --install` into a scratch prefix, then two out-of-tree projects
+# built against that prefix alone — examples/embed-cmake (find_package(Sinter) + sinter_add_model(), two
+# models in one C++ program) and examples/embed-make (a Makefile with pkg-config) — which must agree on
+# the predictions of the model they share. Then the prefix is moved: the tool still finds its standard
+# library and runtime. And only the C API and the models' descriptors are exported.
+#   run_install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -euo pipefail
+build=$1 src=$2 work=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$work" && mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+for f in bin/sinter lib/libsinter_runtime.a lib/libsinter_runtime.so include/sinter/sinter.h \
+  include/sinter/model_abi.h share/sinter/lib/nn.sn lib/cmake/Sinter/SinterConfig.cmake lib/pkgconfig/sinter.pc \
+  share/bash-completion/completions/sinter; do
+  [ -e "$prefix/$f" ] || fail "the install has no $f"
+done
+"$prefix/bin/sinter" --version | grep -q "^sinter [0-9]" || fail "sinter --version"
+
+# The projects are copies, so that nothing is written into the source tree.
+cp -r "$src/examples/embed-cmake" "$src/examples/embed-make" "$work/"
+cd "$work"
+# Neither the source tree nor the build tree may be found: only the prefix is on the search paths.
+cmake -S embed-cmake -B embed-cmake/build -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > cmake.log ||
+  { cat cmake.log; fail "configuring examples/embed-cmake"; }
+cmake --build embed-cmake/build > build.log 2>&1 || { cat build.log; fail "building examples/embed-cmake"; }
+embed-cmake/build/embed "$work/classifier.safetensors" > cmake_run.txt || { cat cmake_run.txt; fail "embed"; }
+cat cmake_run.txt
+[ -s "$work/classifier.safetensors" ] || fail "embed wrote no weights"
+
+# Editing a file the model imports (not the model file itself) compiles the model again.
+touch embed-cmake/layers.sn
+ninja -C embed-cmake/build -n | grep -q "Compiling model .*classifier.sn" ||
+  fail "editing layers.sn does not rebuild the classifier (the depfile)"
+
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C embed-make > make.log 2>&1 || { cat make.log; fail "make"; }
+embed-make/embed > make_run.txt || { cat make_run.txt; fail "embed-make"; }
+# The same model on the same batches: the same predictions, through a static archive and a shared library
+# built by CMake and through an object and the shared runtime built by make.
+diff <(grep "^Linear predictions" cmake_run.txt) make_run.txt || fail "the two builds predict differently"
+
+# Exports: the runtime's C API only; a model's shared library adds its descriptor.
+extra() { nm -D --defined-only "$1" | awk '{print $3}' | grep -v "^sinter_" | grep -vx "${2:-}" || true; }
+[ -z "$(extra "$prefix/lib/libsinter_runtime.so")" ] ||
+  fail "libsinter_runtime.so exports more than sinter_*: $(extra "$prefix/lib/libsinter_runtime.so" | head)"
+lib=embed-cmake/build/sinter_models/linear/liblinear.so
+[ -z "$(extra $lib Linear_model)" ] || fail "liblinear.so exports more than Linear_model and sinter_*"
+nm -D --defined-only $lib | grep -q " Linear_model$" || fail "liblinear.so does not export Linear_model"
+
+# A relocated prefix still works: the tool looks beside itself, nothing is compiled in.
+mv "$prefix" "$work/moved"
+"$work/moved/bin/sinter" build embed-cmake/classifier.sn --emit shared -o libmoved.so > /dev/null ||
+  fail "a moved install cannot compile a model that imports nn.sn"
+echo "install: all passed"
