@@ -4,13 +4,27 @@
 # models in one C++ program) and examples/embed-make (a Makefile with pkg-config) — which must agree on
 # the predictions of the model they share. Then the prefix is moved: the tool still finds its standard
 # library and runtime. And only the C API and the models' descriptors are exported.
-#   run_install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR
+# With `deb`, the prefix is the Debian package that `cpack -G DEB` makes, unpacked into a scratch root.
+#   run_install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR [deb]
 set -euo pipefail
-build=$1 src=$2 work=$3
+build=$1 src=$2 work=$3 how=${4:-install}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 rm -rf "$work" && mkdir -p "$work"
 prefix=$work/prefix
-cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+if [ "$how" = deb ]; then
+  cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/cpack" > "$work/cpack.log" || { cat "$work/cpack.log"; fail cpack; }
+  deb=$(echo "$work"/cpack/sinter_*.deb)
+  [ -f "$deb" ] || fail "cpack made no sinter_*.deb"
+  # What apt checks: the dependencies, the shared libraries' included, and what `sinter build` runs.
+  depends=$(dpkg-deb -f "$deb" Depends)
+  for d in g++ zlib1g-dev libllvm19 libstdc++6; do
+    [[ $depends == *"$d"* ]] || fail "the package does not depend on $d: $depends"
+  done
+  dpkg-deb -x "$deb" "$work/root"
+  mv "$work/root/usr" "$prefix"
+else
+  cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+fi
 for f in bin/sinter lib/libsinter_runtime.a lib/libsinter_runtime.so include/sinter/sinter.h \
   include/sinter/model_abi.h share/sinter/lib/nn.sn lib/cmake/Sinter/SinterConfig.cmake lib/pkgconfig/sinter.pc \
   share/bash-completion/completions/sinter; do
@@ -52,4 +66,4 @@ nm -D --defined-only $lib | grep -q " Linear_model$" || fail "liblinear.so does 
 mv "$prefix" "$work/moved"
 "$work/moved/bin/sinter" build embed-cmake/classifier.sn --emit shared -o libmoved.so > /dev/null ||
   fail "a moved install cannot compile a model that imports nn.sn"
-echo "install: all passed"
+echo "install ($how): all passed"
