@@ -7,6 +7,7 @@
 #   share/sinter/lib/                       the standard library (nn.sn)
 #   lib/cmake/Sinter/                       find_package(Sinter) and sinter_add_model()
 #   lib/pkgconfig/sinter.pc                 pkg-config
+#   lib/python3/dist-packages/sinter/       the Python package (on Debian's sys.path when the prefix is /usr)
 #   share/doc/sinter/, share/man/man1/sinter.1, share/bash-completion/completions/sinter
 include(CMakePackageConfigHelpers)
 set(SINTER_CMAKE_DIR lib/cmake/Sinter)
@@ -29,6 +30,8 @@ install(FILES ${PROJECT_BINARY_DIR}/SinterConfig.cmake ${PROJECT_BINARY_DIR}/Sin
 
 configure_file(cmake/sinter.pc.in ${PROJECT_BINARY_DIR}/sinter.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sinter.pc DESTINATION lib/pkgconfig)
+
+install(DIRECTORY python/sinter DESTINATION lib/python3/dist-packages PATTERN "__pycache__" EXCLUDE)
 
 install(FILES README.md DESTINATION share/doc/sinter)
 install(DIRECTORY docs/ DESTINATION share/doc/sinter/docs)

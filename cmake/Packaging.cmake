@@ -13,8 +13,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "g++, zlib1g-dev")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cmake, pkg-config, python3-numpy")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cmake, pkg-config, python3-numpy")  # python3-numpy: the Python package
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "g++-aarch64-linux-gnu, python3-torch")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "Sinter compiles a model written in a small language into native code through LLVM: a training\n executable, or a library with a C header that C, C++, Python or anything with a C FFI can call.\n Includes the runtime, a CMake package with sinter_add_model() and a pkg-config file.")
+    "Sinter compiles a model written in a small language into native code through LLVM: a training\n executable, or a library with a C header that C, C++, Python or anything with a C FFI can call.\n Includes the runtime, a CMake package with sinter_add_model(), a pkg-config file and a Python package.")
 include(CPack)

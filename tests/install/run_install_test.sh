@@ -2,7 +2,7 @@
 # Sinter the way a user meets it: `cmake --install` into a scratch prefix, then two out-of-tree projects
 # built against that prefix alone — examples/embed-cmake (find_package(Sinter) + sinter_add_model(), two
 # models in one C++ program) and examples/embed-make (a Makefile with pkg-config) — which must agree on
-# the predictions of the model they share. Then the prefix is moved: the tool still finds its standard
+# the predictions of the model they share, and so must examples/embed-python through the installed package. Then the prefix is moved: the tool still finds its standard
 # library and runtime. And only the C API and the models' descriptors are exported.
 # With `deb`, the prefix is the Debian package that `cpack -G DEB` makes, unpacked into a scratch root.
 #   run_install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR [deb]
@@ -27,10 +27,13 @@ else
 fi
 for f in bin/sinter lib/libsinter_runtime.a lib/libsinter_runtime.so include/sinter/sinter.h \
   include/sinter/model_abi.h share/sinter/lib/nn.sn lib/cmake/Sinter/SinterConfig.cmake lib/pkgconfig/sinter.pc \
-  share/bash-completion/completions/sinter; do
+  share/bash-completion/completions/sinter lib/python3/dist-packages/sinter/__init__.py; do
   [ -e "$prefix/$f" ] || fail "the install has no $f"
 done
 "$prefix/bin/sinter" --version | grep -q "^sinter [0-9]" || fail "sinter --version"
+if command -v help2man > /dev/null; then
+  grep -q "build" "$prefix/share/man/man1/sinter.1" || fail "the man page lacks the commands"
+fi
 
 # The projects are copies, so that nothing is written into the source tree.
 cp -r "$src/examples/embed-cmake" "$src/examples/embed-make" "$work/"
@@ -45,14 +48,20 @@ cat cmake_run.txt
 
 # Editing a file the model imports (not the model file itself) compiles the model again.
 touch embed-cmake/layers.sn
-ninja -C embed-cmake/build -n | grep -q "Compiling model .*classifier.sn" ||
-  fail "editing layers.sn does not rebuild the classifier (the depfile)"
+# (Into a file first: `grep -q` would end the pipe early, and pipefail would count ninja's SIGPIPE.)
+ninja -C embed-cmake/build -n > rebuild.txt
+grep -q "Compiling model .*classifier.sn" rebuild.txt || fail "editing layers.sn does not rebuild the classifier (the depfile)"
+grep -q "Compiling model .*linear.sn" rebuild.txt && fail "editing layers.sn rebuilds linear.sn, which does not import it"
 
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C embed-make > make.log 2>&1 || { cat make.log; fail "make"; }
 embed-make/embed > make_run.txt || { cat make_run.txt; fail "embed-make"; }
 # The same model on the same batches: the same predictions, through a static archive and a shared library
 # built by CMake and through an object and the shared runtime built by make.
 diff <(grep "^Linear predictions" cmake_run.txt) make_run.txt || fail "the two builds predict differently"
+# The installed Python package on the library that CMake built: the same predictions again.
+PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 "$src/examples/embed-python/linear.py" \
+  embed-cmake/build/sinter_models/linear/liblinear.so > python_run.txt || { cat python_run.txt; fail "linear.py"; }
+diff python_run.txt make_run.txt || fail "the Python package predicts differently"
 
 # Exports: the runtime's C API only; a model's shared library adds its descriptor.
 extra() { nm -D --defined-only "$1" | awk '{print $3}' | grep -v "^sinter_" | grep -vx "${2:-}" || true; }
@@ -60,7 +69,7 @@ extra() { nm -D --defined-only "$1" | awk '{print $3}' | grep -v "^sinter_" | gr
   fail "libsinter_runtime.so exports more than sinter_*: $(extra "$prefix/lib/libsinter_runtime.so" | head)"
 lib=embed-cmake/build/sinter_models/linear/liblinear.so
 [ -z "$(extra $lib Linear_model)" ] || fail "liblinear.so exports more than Linear_model and sinter_*"
-nm -D --defined-only $lib | grep -q " Linear_model$" || fail "liblinear.so does not export Linear_model"
+[[ $(nm -D --defined-only $lib) == *" Linear_model"* ]] || fail "liblinear.so does not export Linear_model"
 
 # A relocated prefix still works: the tool looks beside itself, nothing is compiled in.
 mv "$prefix" "$work/moved"
