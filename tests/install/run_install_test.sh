@@ -31,6 +31,11 @@ for f in bin/sinter lib/libsinter_runtime.a lib/libsinter_runtime.so include/sin
   [ -e "$prefix/$f" ] || fail "the install has no $f"
 done
 "$prefix/bin/sinter" --version | grep -q "^sinter [0-9]" || fail "sinter --version"
+# Bash completion lists the installed tool's commands and a command's flags.
+completions() { (source "$prefix/share/bash-completion/completions/sinter" && COMP_WORDS=("$prefix/bin/sinter" "$@") &&
+  COMP_CWORD=$# && _sinter && echo "${COMPREPLY[*]}"); }
+[ "$(completions bu)" = build ] || fail "completion of 'sinter bu': '$(completions bu)'"
+[ "$(completions build --emi)" = --emit ] || fail "completion of 'sinter build --emi': '$(completions build --emi)'"
 if command -v help2man > /dev/null; then
   grep -q "build" "$prefix/share/man/man1/sinter.1" || fail "the man page lacks the commands"
 fi

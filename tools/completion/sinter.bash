@@ -4,7 +4,7 @@ _sinter() {
   local cur=${COMP_WORDS[COMP_CWORD]}
   if [ "$COMP_CWORD" -eq 1 ]; then
     local commands
-    commands=$("${COMP_WORDS[0]}" --help 2>/dev/null | sed -n '/^SUBCOMMANDS:/,$ s/^  \([a-z]\+\) .*/\1/p')
+    commands=$("${COMP_WORDS[0]}" --help 2>/dev/null | sed -n '/^SUBCOMMANDS:/I,$ s/^  \([a-z]\+\) .*/\1/p')
     mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
     return
   fi
