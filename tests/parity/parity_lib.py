@@ -35,6 +35,9 @@ import time
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import sinter as sinter_package  # noqa: E402  (python/sinter: model_names)
+
 DATA = "/usr/share/datasets/fashion-mnist"
 
 # The optimizers of the training comparison: a train-block line, torch.optim, and for Adam and AdamW the most
@@ -89,7 +92,7 @@ class Tensor:
 class SinterModel:
     """A compiled model driven through the C API, with one instance (its weights and optimizer state)."""
 
-    def __init__(self, lib_path, model_name, seed=1):
+    def __init__(self, lib_path, seed=1):
         self.lib = ctypes.CDLL(lib_path)
         L = self.lib
         L.sinter_create.restype = ctypes.c_void_p
@@ -105,7 +108,8 @@ class SinterModel:
         L.sinter_set_threads.argtypes = [ctypes.c_int]
         # One thread: the machine is shared, and the results are the same bits for any count.
         L.sinter_set_threads(1)
-        # A library's descriptor is named after its model (sinter build: <Model>_model).
+        # A library's descriptor is named after its model (<Model>_model); the sinter package reads its name.
+        [model_name] = sinter_package.model_names(lib_path)
         self.desc = ModelDesc.in_dll(L, f"{model_name}_model")
         d = self.desc
         assert d.abi_version == 4, f"model ABI version {d.abi_version}, the test knows 4"
@@ -317,7 +321,7 @@ def build_variant(sinter, source, workdir, tag, optimizer_line, substitutions, o
     lib = os.path.join(workdir, f"lib{stem}_{tag}.so")
     p = subprocess.run([sinter, "build", sn, "--emit", "shared", "-O", str(opt_level), "-o", lib], capture_output=True, text=True)
     assert p.returncode == 0, f"sinter build {sn} failed:\n{p.stdout}{p.stderr}"
-    return SinterModel(lib, re.search(r"^model (\w+)", text, re.M).group(1))
+    return SinterModel(lib)
 
 
 # The unrolled models (recurrent, recursive) compile at -O0: LLVM's -O3 pipeline takes from 5 s (recursive)
