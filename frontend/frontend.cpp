@@ -198,7 +198,23 @@ CompileOptions& defaultOptions() {
   return opts;
 }
 
-std::string stdlibDir() { return SINTER_STDLIB_DIR; }
+// The install tree and the build tree share a layout, share/sinter/lib beside bin/ (or above tools/, tests/),
+// so the nearest such directory above the running executable is the one installed or built with it, and
+// a relocated copy of either still finds its own; no path is compiled in.
+std::string stdlibDir() {
+  static const std::string dir = [] {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return std::string();
+    for (fs::path d = exe.parent_path(); !d.empty(); d = d.parent_path()) {
+      const fs::path lib = d / "share" / "sinter" / "lib";
+      if (fs::is_regular_file(lib / "nn.sn", ec)) return lib.string();
+      if (d == d.root_path()) break;
+    }
+    return std::string();
+  }();
+  return dir;
+}
 
 std::optional<ir::Module> compileSource(std::string_view text, const std::string& path, DiagnosticEngine& diags,
                                         const CompileOptions& opts) {

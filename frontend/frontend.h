@@ -37,7 +37,7 @@ std::string formatSummary(const ModelSummary& s);
 struct CompileOptions {
   // Where `import "x.sn"` looks after the importing file's own directory, in order.
   std::vector<std::string> includeDirs;
-  // Then the standard library's directory (lib/ of the source tree, set by CMake), unless false.
+  // Then the standard library's directory (stdlibDir()), unless false.
   bool useStdlib = true;
   // Whether `import` may name any file, by an absolute path or through ".." (the fuzzer turns this off).
   bool absoluteImports = true;
@@ -46,7 +46,8 @@ struct CompileOptions {
 
 // The options the `sinter` tool's -I flags fill; compileFile uses them when given none.
 CompileOptions& defaultOptions();
-// The directory of the standard library (lib/ in the source tree).
+// The directory of the standard library: share/sinter/lib in the nearest directory above the running
+// executable that has one (the install prefix, or the build tree); "" when there is none.
 std::string stdlibDir();
 
 // Parses, resolves and shape-checks a model file and builds its forward graph. The Module's

@@ -13,7 +13,7 @@ cmake -S . -B build -G Ninja
 cmake --build build -j "$(nproc)"
 
 echo "== compiling examples/fashion_mlp.sn into build/fashion_mlp"
-build/tools/sinter build examples/fashion_mlp.sn --emit exe -o build/fashion_mlp
+build/tools/sinter build examples/fashion_mlp.sn --emit exe --target-cpu native -o build/fashion_mlp
 
 echo "== training on Fashion-MNIST (/usr/share/datasets/fashion-mnist)"
 build/fashion_mlp --data /usr/share/datasets/fashion-mnist --save build/fashion_mlp.safetensors \

@@ -14,6 +14,8 @@ packages=(
   python3-torch python3-numpy   # the PyTorch peer: parity tests and tools/bench
   libopenblas0-openmp           # so that torch's BLAS is a tuned one, not the reference BLAS
   valgrind                      # helgrind checks the C API's threads (tests/capi)
+  help2man dpkg-dev file pkgconf  # the man page, cpack -G DEB's dependencies, tests/install
+  g++-aarch64-linux-gnu zlib1g-dev:arm64 qemu-user  # the aarch64 runtime and tests/cross under qemu
 )
 if [ "${1:-}" = --fuzz ]; then
   packages+=(clang-19 libclang-rt-19-dev)   # libFuzzer, ASan and UBSan for clang
@@ -35,5 +37,7 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# zlib1g-dev:arm64 is a multiarch package: apt knows arm64 packages once dpkg knows the architecture.
+dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

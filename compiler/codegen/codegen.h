@@ -1,8 +1,9 @@
 // Code generation: an ir::Module becomes native code for the target CPU, through LLVM. The steps (lowering,
 // emitting, optimizing, object code, the JIT) are sequenced by compiler/driver's Compilation.
 //
-// Every artifact holds three symbols: `<prefix>forward` and `<prefix>train_step` (sinter_entry_fn, see
-// runtime/include/sinter/model_abi.h) and the constant descriptor `<descriptor>` (a sinter_model_desc).
+// Every artifact holds three symbols: the constant descriptor `<descriptor>` (a sinter_model_desc), the only
+// one a library exports, and the entry points it points to, `<descriptor>_forward` and
+// `<descriptor>_train_step` (sinter_entry_fn, see runtime/include/sinter/model_abi.h), of hidden visibility.
 #pragma once
 
 #include <memory>
@@ -15,11 +16,20 @@
 namespace sinter::codegen {
 
 struct Options {
-  std::string targetTriple;                 // empty: the host's
-  std::string targetCpu;                    // empty: the host's CPU, with all its features
-  int optLevel = 3;                         // LLVM optimization level 0..3
-  std::string descriptor = "sinter_model";  // symbol of the model descriptor
+  std::string targetTriple;  // empty: the host's
+  std::string targetCpu;     // empty: the host's CPU, with all its features
+  int optLevel = 3;          // LLVM optimization level 0..3
+  // Symbol of the model descriptor. A training executable's main() and the JIT use the default; a library
+  // leaves it empty so that every model has its own symbols (descriptorSymbol) and two link into one program.
+  std::string descriptor = "sinter_model";
+  std::string symbolPrefix;  // prepended to the model's name when `descriptor` is empty (--symbol-prefix)
 };
+
+// The descriptor's symbol: `descriptor`, or when empty `<symbolPrefix><Model>_model` with the model's name
+// made a C identifier (FashionMLP -> FashionMLP_model).
+std::string descriptorSymbol(const Options& opts, const std::string& modelName);
+// A C identifier from a Sinter name: dots and other punctuation become underscores.
+std::string cIdentifier(const std::string& name);
 
 // A model compiled in this process with LLVM's ORC JIT. Lives as long as the object.
 class JitModel {

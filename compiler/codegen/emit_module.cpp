@@ -5,6 +5,7 @@
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <sinter/model_abi.h>
+#include <cctype>
 
 #include "compiler/codegen/emit_kernels.h"
 
@@ -165,6 +166,17 @@ class DescriptorBuilder {
 
 }  // namespace
 
+std::string cIdentifier(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
+}
+
+std::string descriptorSymbol(const Options& opts, const std::string& modelName) {
+  return opts.descriptor.empty() ? cIdentifier(opts.symbolPrefix + modelName) + "_model" : opts.descriptor;
+}
+
 llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
@@ -190,10 +202,14 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
   const ir::Graph& fwd = m.forward;
   // The forward graph's symbols fix sym_dims' order for every entry point.
   const std::vector<std::string> symbols = fwd.symbols();
-  const std::string prefix = opts.descriptor + "_";
+  const std::string descriptor = descriptorSymbol(opts, m.name);
 
+  // The entry points are reached through the descriptor: hidden, so that a library exports the descriptor only.
   auto function = [&](const std::string& name, const ir::Graph& g, const LoweredGraph& l, bool training) {
-    return emitGraphFunction(*mod, prefix + name, g, l.buffers, l.memory, l.program, lanes, training);
+    llvm::Function* f =
+        emitGraphFunction(*mod, descriptor + "_" + name, g, l.buffers, l.memory, l.program, lanes, training);
+    f->setVisibility(llvm::GlobalValue::HiddenVisibility);
+    return f;
   };
   llvm::Function* forward = function("forward", fwd, lowered, false);
   llvm::Function* train = trainStep ? function("train_step", m.trainStep, *trainStep, true) : nullptr;
@@ -214,7 +230,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
                d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd), forward,
                train ? static_cast<llvm::Constant*>(train) : d.null(), d.i32(m.train ? 1 : 0), d.i32(0),
                d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
-  new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, opts.descriptor);
+  new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }
 

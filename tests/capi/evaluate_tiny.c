@@ -146,7 +146,7 @@ static void check_shapes(sinter_instance* m) {
         (long long)dims[1], (long long)dims[2]);
   CHECK(info.elements == 20 && info.bytes == 80, "x at batch 5: %lld elements, %lld bytes", (long long)info.elements,
         (long long)info.bytes);
-  CHECK(info.elements == sinter_tensor_elements(&sinter_model.inputs[Tiny_INPUT_x], 5),
+  CHECK(info.elements == sinter_tensor_elements(&Tiny_model.inputs[Tiny_INPUT_x], 5),
         "disagrees with sinter_tensor_elements");
   CHECK(sinter_tensor_shape(m, SINTER_INPUT, Tiny_INPUT_y, 5, &info, dims, 4) == SINTER_OK, "%s", sinter_last_error(m));
   CHECK(strcmp(info.name, "y") == 0 && info.dtype == SINTER_I32 && info.rank == 1 && dims[0] == 5 && info.bytes == 20,

@@ -5,7 +5,7 @@
 set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
-rm -f libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
+rm -f two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
   evaluate_tiny threads_tiny save_other \
   threads_helgrind haswell/libtiny.so
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
@@ -47,3 +47,18 @@ fi
 # Static: the runtime is C++, so the C program links the C++ standard library too.
 cc "${cflags[@]}" "$src/train_tiny.c" libtiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} -o train_static
 ./train_static "$work/tiny_static.safetensors" "$work/other.safetensors"
+# Two models in one program, and one model twice under --symbol-prefix: shared libraries and static ones.
+"$sinter" build "$src/tiny.sn" --emit header --symbol-prefix p_ -o p_tiny.h
+"$sinter" build "$src/tiny.sn" --emit shared --symbol-prefix p_ -o libp_tiny.so
+"$sinter" build "$src/tiny.sn" --emit static --symbol-prefix p_ -o libp_tiny.a
+"$sinter" build "$src/other.sn" --emit static -o libother.a
+cc "${cflags[@]}" "$src/two_models.c" -ltiny -lother -lp_tiny "${link[@]}" -o two_models_shared
+./two_models_shared
+cc "${cflags[@]}" "$src/two_models.c" libtiny.a libother.a libp_tiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} \
+  -o two_models_static
+./two_models_static
+# A shared library exports its descriptor and the C API, nothing of the runtime's internals.
+exports=$(nm -D --defined-only libtiny.so | awk '{print $3}' | grep -v '^Tiny_model$' | grep -v '^sinter_' || true)
+if [ -n "$exports" ]; then echo "FAIL: libtiny.so exports more than Tiny_model and sinter_*:"; echo "$exports"; exit 1; fi
+nm -D --defined-only libtiny.so | grep -q ' Tiny_model$' || { echo "FAIL: libtiny.so does not export Tiny_model"; exit 1; }
+echo "c_api: all passed"

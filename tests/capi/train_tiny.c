@@ -110,7 +110,7 @@ static void check_bad_arguments(sinter_instance* m, const float* x, const int32_
   /* sinter_create says why it returned NULL: a NULL model, a model of another ABI version. */
   CHECK(sinter_create(NULL, 1) == NULL, "create(NULL) gave an instance");
   CHECK(strstr(sinter_last_error(NULL), "model is NULL") != NULL, "message: %s", sinter_last_error(NULL));
-  sinter_model_desc future = sinter_model;
+  sinter_model_desc future = Tiny_model;
   future.abi_version = SINTER_ABI_VERSION + 1;
   CHECK(sinter_create(&future, 1) == NULL, "a model of another ABI version gave an instance");
   CHECK(strstr(sinter_last_error(NULL), "ABI version") != NULL, "message: %s", sinter_last_error(NULL));
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   sinter_instance* m = Tiny_create(7);
   CHECK(m != NULL, "create failed: %s", sinter_last_error(NULL));
   if (!m) return 1;
-  CHECK(sinter_model.num_params == Tiny_NUM_PARAMS, "%d params", sinter_model.num_params);
+  CHECK(Tiny_model.num_params == Tiny_NUM_PARAMS, "%d params", Tiny_model.num_params);
 
   /* Training lowers the loss and learns the rule. */
   for (int step = 0; step < 300; ++step) {

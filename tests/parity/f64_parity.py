@@ -76,7 +76,7 @@ class SinterF64:
         L.sinter_forward.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         L.sinter_last_error.restype = ctypes.c_char_p
         L.sinter_last_error.argtypes = [ctypes.c_void_p]
-        self.inst = L.sinter_create(ctypes.addressof(ctypes.c_char.in_dll(L, "sinter_model")), 7)
+        self.inst = L.sinter_create(ctypes.addressof(ctypes.c_char.in_dll(L, "F64Mlp_model")), 7)
         assert self.inst, "sinter_create failed"
 
     def params(self):

@@ -35,6 +35,9 @@ import time
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import sinter as sinter_package  # noqa: E402  (python/sinter: model_names)
+
 DATA = "/usr/share/datasets/fashion-mnist"
 
 # The optimizers of the training comparison: a train-block line, torch.optim, and for Adam and AdamW the most
@@ -105,7 +108,9 @@ class SinterModel:
         L.sinter_set_threads.argtypes = [ctypes.c_int]
         # One thread: the machine is shared, and the results are the same bits for any count.
         L.sinter_set_threads(1)
-        self.desc = ModelDesc.in_dll(L, "sinter_model")
+        # A library's descriptor is named after its model (<Model>_model); the sinter package reads its name.
+        [model_name] = sinter_package.model_names(lib_path)
+        self.desc = ModelDesc.in_dll(L, f"{model_name}_model")
         d = self.desc
         assert d.abi_version == 4, f"model ABI version {d.abi_version}, the test knows 4"
         # Every symbolic dimension of the examples is the batch size.

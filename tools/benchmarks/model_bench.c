@@ -10,6 +10,7 @@
  * line per job with the median and quartiles of the time per call in microseconds. tools/benchmarks/
  * torch_models.py follows the same protocol for the PyTorch peer. */
 #define _POSIX_C_SOURCE 199309L
+/* tools/bench defines SINTER_BENCH_MODEL, the descriptor of the model in libmodel.so: <Model>_model. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,7 @@ static int run_job(const char* job, long max_samples, double seconds) {
     return 0;
   }
   const int train = !strcmp(mode, "train");
-  const sinter_model_desc* m = &sinter_model;
+  const sinter_model_desc* m = &SINTER_BENCH_MODEL;
   if (m->num_inputs > MAX_IO || m->num_outputs > MAX_IO || (train && !m->has_train)) return 0;
   sinter_set_threads((int)threads);
   unsigned s = 12345;

@@ -1,14 +1,17 @@
-// `sinter build`: an object file, LLVM IR, assembly, or a training executable linked with the runtime.
+// `sinter build`: an object file, LLVM IR, assembly, a C header, or an artifact linked with the runtime
+// (tools/sinter/link.h); with --depfile, the files it was made from, for make and ninja.
 #include <fmt/format.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <cstdlib>
+#include <llvm/TargetParser/Host.h>
+#include <llvm/TargetParser/Triple.h>
+
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "compiler/driver/compilation.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/header.h"
-#include "compiler/driver/compilation.h"
+#include "tools/sinter/link.h"
 
 namespace sinter::tool {
 namespace {
@@ -31,57 +34,58 @@ void writeText(const std::string& path, const std::string& text) {
   if (!os) throw std::runtime_error(fmt::format("cannot write '{}'", path));
 }
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+// A Makefile rule "output: model imports...". The imports are the files the model's nodes come from (its
+// layers and functions); every path is escaped as make and ninja read it.
+std::string depfileRule(const std::string& output, const std::string& model, const ir::Module& m) {
+  std::set<std::string> files = {std::filesystem::absolute(model).lexically_normal().string()};
+  auto addFrom = [&files](const ir::Graph& g) {
+    for (const ir::Node& n : g.nodes)
+      if (!n.loc.file.empty()) files.insert(std::filesystem::absolute(n.loc.file).lexically_normal().string());
+  };
+  addFrom(m.forward);
+  auto escape = [](const std::string& s) {
+    std::string out;
+    for (char c : s) out += c == ' ' ? std::string("\\ ") : c == '$' ? std::string("$$") : std::string(1, c);
+    return out;
+  };
+  std::string rule = escape(output) + ":";
+  for (const std::string& f : files) rule += " \\\n  " + escape(f);
+  return rule + "\n";
 }
 
-void run(const std::string& cmd, const char* what) {
-  const int status = std::system(cmd.c_str());
-  if (status != 0)
-    throw std::runtime_error(fmt::format("{} failed (exit status {}): {}", what, WEXITSTATUS(status), cmd));
-}
-
-// The runtime archives and link flags come from CMake; SINTER_RUNTIME_DIR and CXX may point elsewhere.
-std::string runtimeLib(const char* file, const char* builtIn) {
-  if (const char* dir = std::getenv("SINTER_RUNTIME_DIR")) return std::string(dir) + "/" + file;
-  return builtIn;
-}
-
-std::string cxx() {
-  const char* c = std::getenv("CXX");
-  return c && *c ? c : "c++";
-}
-
-// Links the model's object with the runtime's training driver (exe), or with the runtime alone into a
-// self-contained shared library: neither needs anything of the compiler or LLVM at run time.
-void link(const std::string& object, const std::string& output, bool shared) {
-  // A shared library exports the whole C API, which the model's object does not reference: take every
-  // member of the runtime archive.
-  const std::string runtime = shellQuote(runtimeLib("libsinter_runtime.a", SINTER_RUNTIME_LIB));
-  const std::string libs = shared ? "-Wl,--whole-archive " + runtime + " -Wl,--no-whole-archive"
-                                  : shellQuote(runtimeLib("libsinter_exe_main.a", SINTER_EXE_MAIN_LIB)) + " " + runtime;
-  run(fmt::format("{} {}-o {} {} {} -lz -lm {}", cxx(), shared ? "-shared " : "", shellQuote(output),
-                  shellQuote(object), libs, SINTER_EXE_LINK_FLAGS),
-      "linking");
-}
-
-// A static library: the runtime archive with the model's object added.
-void archive(const std::string& object, const std::string& output) {
-  std::filesystem::copy_file(runtimeLib("libsinter_runtime.a", SINTER_RUNTIME_LIB), output,
-                             std::filesystem::copy_options::overwrite_existing);
-  run(fmt::format("ar rcs {} {}", shellQuote(output), shellQuote(object)), "archiving");
+// `--emit exe|shared|static`: the object, linked with the runtime.
+void writeLinked(driver::Compilation& c, const BuildOptions& opts, const std::string& out,
+                 const std::string& descriptor) {
+  const LinkJob job{out + ".o.tmp", out, descriptor, opts.codegen.targetTriple};
+  c.writeObject(job.object);
+  try {
+    if (opts.emit == "static") archiveStatic(job);
+    else if (opts.emit == "shared") linkShared(job);
+    else linkExecutable(job);
+  } catch (...) {
+    std::filesystem::remove(job.object);
+    throw;
+  }
+  std::filesystem::remove(job.object);
 }
 
 }  // namespace
 
+std::string portableCpu(const std::string& emit, const codegen::Options& opts) {
+  if (emit != "obj" && emit != "static" && emit != "shared" && emit != "exe") return "";
+  const llvm::Triple triple(opts.targetTriple.empty() ? llvm::sys::getProcessTriple() : opts.targetTriple);
+  return triple.getArch() == llvm::Triple::x86_64 ? "x86-64-v3" : "";
+}
+
 int runBuild(const std::string& path, const BuildOptions& opts) {
   driver::Options o;
   o.codegen = opts.codegen;
+  // A training executable's main() calls sinter_model; a library's descriptor is named after its model.
+  if (opts.emit != "exe") o.codegen.descriptor.clear();
   driver::Compilation c(path, o);
   if (!c.ok()) return c.reportErrors();
   const std::string out = opts.output.empty() ? defaultOutput(path, opts.emit) : opts.output;
+  const std::string descriptor = codegen::descriptorSymbol(o.codegen, c.graph().name);
   if (opts.emit == "llvm") {
     writeText(out, c.llvmText());
   } else if (opts.emit == "asm") {
@@ -89,26 +93,18 @@ int runBuild(const std::string& path, const BuildOptions& opts) {
   } else if (opts.emit == "obj") {
     c.writeObject(out);
   } else if (opts.emit == "header") {
-    writeText(out, emitHeader(c.optimized(), path, opts.codegen.descriptor));
+    writeText(out, emitHeader(c.optimized(), path, o.codegen));
   } else if (opts.emit == "exe" || opts.emit == "shared" || opts.emit == "static") {
     if (opts.emit == "exe" && !c.graph().train) {
       fmt::print(stderr, "error: {}: a training executable needs a train block\n", path);
       return 1;
     }
-    const std::string object = out + ".o.tmp";
-    c.writeObject(object);
-    try {
-      if (opts.emit == "static") archive(object, out);
-      else link(object, out, opts.emit == "shared");
-    } catch (...) {
-      std::filesystem::remove(object);
-      throw;
-    }
-    std::filesystem::remove(object);
+    writeLinked(c, opts, out, descriptor);
   } else {
     fmt::print(stderr, "error: unknown --emit kind '{}' (exe, obj, static, shared, header, llvm, asm)\n", opts.emit);
     return 1;
   }
+  if (!opts.depfile.empty()) writeText(opts.depfile, depfileRule(out, path, c.graph()));
   fmt::print(stderr, "wrote {}\n", out);
   return 0;
 }

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "compiler/codegen/codegen.h"
-#include "runtime/driver_options.h"
 #include "compiler/driver/compilation.h"
+#include "runtime/driver_options.h"
 
 namespace CLI {
 class App;
@@ -22,6 +22,7 @@ struct DumpOptions {
   std::vector<std::string> stages;    // names of printable stages (compiler/driver/stage.h)
   driver::Options compile;            // pass manager flags (--print-after-all, --stop-after, ...), codegen
   std::string format = "text";        // graph stages: text (the IR's textual form) or dot (graphviz)
+  std::string outputDir;              // several stages in DOT: where their files go
   std::vector<std::string> bindings;  // SYM=N values of symbolic dimensions for the memory report
 };
 int runDump(const std::string& path, const DumpOptions& opts);
@@ -31,9 +32,13 @@ void addDumpFlags(CLI::App* cmd, DumpOptions& opts);
 struct BuildOptions {
   std::string emit = "exe";  // exe, obj, static, shared, header, llvm, asm
   std::string output;        // default: derived from the model file's name
+  std::string depfile;       // when set: a Makefile rule naming the model and the files it imports
   codegen::Options codegen;
 };
 int runBuild(const std::string& path, const BuildOptions& opts);
+// The CPU `sinter build` generates code for when --target-cpu is not given: x86-64-v3 for an x86-64 obj,
+// static, shared or exe (artifacts that go to other machines), else "" (the host's, or the target's generic).
+std::string portableCpu(const std::string& emit, const codegen::Options& opts);
 
 struct GradCheckOptions {
   std::string param;  // only this param (default: all)

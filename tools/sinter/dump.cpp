@@ -2,7 +2,10 @@
 // (.ir): IR files go through the same graph passes, which is how the golden tests of the passes run.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/emit_module.h"
@@ -97,7 +100,8 @@ int dumpIr(const std::string& path, const std::vector<driver::Stage>& stages, co
   if (!graphs) return 1;
   for (Stage stage : stages) {
     if (stage == Stage::Ast || stage == Stage::Llvm || stage == Stage::Asm) {
-      fmt::print(stderr, "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n",
+      fmt::print(stderr,
+                 "error: stage '{}' needs a model file; a .ir file has graph, grad, opt, fusion, kernel and memory\n",
                  driver::stageInfo(stage).name);
       return 1;
     }
@@ -129,12 +133,61 @@ std::optional<std::vector<driver::Stage>> parseStages(const std::vector<std::str
   return out;
 }
 
+// The printed form of one stage of a model file; nullopt after an error (printed, or the compilation's).
+std::optional<std::string> stageText(driver::Stage stage, driver::Compilation& c, const std::string& path,
+                                     const DumpOptions& opts) {
+  using driver::Stage;
+  if (stage == Stage::Ast) return c.ast();
+  if (!c.ok()) return std::nullopt;
+  const bool dot = opts.format == "dot";
+  if (stage == Stage::Graph) return (dot ? "" : "// forward graph\n") + show(c.graph().forward, opts);
+  if (stage == Stage::Grad) {
+    if (!c.graph().train) {
+      fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);
+      return std::nullopt;
+    }
+    return (dot ? "" : "// training step: forward and backward\n") + show(c.grad().trainStep, opts);
+  }
+  if (stage == Stage::Llvm) return c.llvmText();
+  if (stage == Stage::Asm) return c.assembly();
+  // The stages after the graph passes show the train step, or the forward graph of a model without one.
+  const char* title = c.graph().train ? "// training step: forward and backward, after graph passes\n"
+                                      : "// forward graph, after graph passes\n";
+  return (stage == Stage::Opt && !dot ? title : "") + laterStage(stage, c, opts);
+}
+
+// Graphs have a DOT form; the AST, kernels, memory plan, LLVM IR and assembly are text only.
+bool checkDotStages(const std::vector<driver::Stage>& stages) {
+  using driver::Stage;
+  for (Stage s : stages)
+    if (s != Stage::Graph && s != Stage::Grad && s != Stage::Opt && s != Stage::Fusion) {
+      fmt::print(stderr,
+                 "error: --format=dot: stage '{}' has no DOT form (graph, grad, opt and fusion have one)\n"
+                 "Run 'sinter dump --help' for more information.\n",
+                 driver::stageInfo(s).name);
+      return false;
+    }
+  return true;
+}
+
+// <dir>/<model>.<stage>.dot
+void writeDotFile(const std::string& path, driver::Stage stage, const std::string& text, const std::string& dir) {
+  const std::filesystem::path out =
+      std::filesystem::path(dir.empty() ? "." : dir) /
+      fmt::format("{}.{}.dot", std::filesystem::path(path).stem().string(), driver::stageInfo(stage).name);
+  std::ofstream os(out);
+  os << text;
+  if (!os.flush()) throw std::runtime_error(fmt::format("cannot write '{}'", out.string()));
+  fmt::print(stderr, "wrote {}\n", out.string());
+}
+
 }  // namespace
 
 void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
   passes::PassManagerOptions& p = opts.compile.passes;
   cmd->add_flag("--print-after-all", p.printAfterAll, "Print the graph after every pass (to stderr)");
-  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")->delimiter(',');
+  cmd->add_option("--print-after", p.printAfter, "Print the graph after these passes (comma-separated)")
+      ->delimiter(',');
   cmd->add_flag("--print-changed", p.printChanged,
                 "Print the graph after every pass that changed it, '(unchanged)' otherwise");
   cmd->add_option("--stop-after", p.stopAfter, "Stop the pass pipeline after this pass");
@@ -147,6 +200,9 @@ void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
   cmd->add_option("--format", opts.format, "Format of graph stages: text or dot (graphviz)")
       ->check(CLI::IsMember({"text", "dot"}))
       ->capture_default_str();
+  cmd->add_option("--dot-dir", opts.outputDir,
+                  "With --format=dot and several stages: the directory of their files, <model>.<stage>.dot "
+                  "(default: the current one)");
   cmd->add_option("--bind", opts.bindings,
                   "Values of symbolic dimensions for --stage=memory, e.g. batch=64 (default: the train block's batch)")
       ->delimiter(',');
@@ -156,36 +212,17 @@ int runDump(const std::string& path, const DumpOptions& opts) {
   using driver::Stage;
   const auto stages = parseStages(opts.stages);
   if (!stages) return 1;
+  if (opts.format == "dot" && !checkDotStages(*stages)) return 2;
   if (driver::isIrFile(path)) return dumpIr(path, *stages, opts);
   driver::Compilation c(path, opts.compile);
+  // Several DOT graphs in one stream would not be one file graphviz reads: each stage gets its own file.
+  const bool dotFiles = opts.format == "dot" && stages->size() > 1;
   bool optimized = false;
   for (Stage stage : *stages) {
-    if (stage == Stage::Ast) {
-      auto ast = c.ast();
-      if (!ast) return c.reportErrors();
-      fmt::print("{}", *ast);
-      continue;
-    }
-    if (!c.ok()) return c.reportErrors();
-    const bool dot = opts.format == "dot";
-    if (stage == Stage::Graph) {
-      fmt::print("{}{}", dot ? "" : "// forward graph\n", show(c.graph().forward, opts));
-    } else if (stage == Stage::Grad) {
-      if (!c.graph().train) {
-        fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);
-        return 1;
-      }
-      fmt::print("{}{}", dot ? "" : "// training step: forward and backward\n", show(c.grad().trainStep, opts));
-    } else if (stage == Stage::Llvm) {
-      fmt::print("{}", c.llvmText());
-    } else if (stage == Stage::Asm) {
-      fmt::print("{}", c.assembly());
-    } else {
-      // The stages after the graph passes show the train step, or the forward graph of a model without one.
-      const char* title = c.graph().train ? "// training step: forward and backward, after graph passes\n"
-                                          : "// forward graph, after graph passes\n";
-      fmt::print("{}{}", stage == Stage::Opt && !dot ? title : "", laterStage(stage, c, opts));
-    }
+    const std::optional<std::string> text = stageText(stage, c, path, opts);
+    if (!text) return c.ok() ? 1 : c.reportErrors();
+    if (dotFiles) writeDotFile(path, stage, *text, opts.outputDir);
+    else fmt::print("{}", *text);
     optimized = optimized || stage >= Stage::Opt;
   }
   // `sinter dump --print-changed model.sn`: the pass log was asked for, so run the passes for it even

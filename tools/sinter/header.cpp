@@ -13,13 +13,7 @@ extern const char* const kApiHeader;
 
 namespace {
 
-// A C identifier from a Sinter name: dots and other punctuation become underscores.
-std::string cName(const std::string& s) {
-  std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
-  return out;
-}
+std::string cName(const std::string& s) { return codegen::cIdentifier(s); }
 
 std::string cType(ir::DType t) {
   switch (t) {
@@ -42,9 +36,11 @@ std::string indexEnum(const std::string& model, const std::string& kind, const s
 
 }  // namespace
 
-std::string emitHeader(const ir::Module& m, const std::string& source, const std::string& descriptor) {
+std::string emitHeader(const ir::Module& m, const std::string& source, const codegen::Options& opts) {
   const ir::Graph& g = m.forward;
-  const std::string name = cName(m.name);
+  // The wrappers' names carry the --symbol-prefix too: two models of one name can share a program.
+  const std::string name = cName(opts.symbolPrefix + m.name);
+  const std::string descriptor = codegen::descriptorSymbol(opts, m.name);
   std::string guard = "SINTER_MODEL_" + name + "_H";
   for (char& c : guard) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
 

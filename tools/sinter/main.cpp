@@ -4,11 +4,16 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
+#include <optional>
+
+#include <llvm/Config/llvm-config.h>
+#include <sinter/sinter.h>
 
 #include "compiler/driver/stage.h"
 #include "compiler/ir/op_table.h"
 #include "frontend/frontend.h"
 #include "tools/sinter/commands.h"
+#include "tools/sinter/install_paths.h"
 
 namespace {
 
@@ -45,12 +50,17 @@ void addModelArgs(CLI::App* cmd, ModelArgs& m, const char* what = "Model file") 
 }
 
 // The target flags; `crossCompiles` adds --target-triple (not for the commands that run the code here).
-void addCodegenFlags(CLI::App* cmd, codegen::Options& o, bool crossCompiles) {
-  cmd->add_option("--target-cpu", o.targetCpu, "CPU to generate code for (default: this machine's)");
+// Returns --target-cpu, whose default `sinter build` chooses per artifact.
+CLI::Option* addCodegenFlags(CLI::App* cmd, codegen::Options& o, bool crossCompiles,
+                             const char* cpuHelp = "CPU to generate code for (default and `native`: this machine's)") {
+  CLI::Option* cpu = cmd->add_option("--target-cpu", o.targetCpu, cpuHelp)->transform([](const std::string& v) {
+    return v == "native" ? std::string() : v;  // the host's CPU, with all its features
+  });
   if (crossCompiles)
     cmd->add_option("--target-triple", o.targetTriple, "Target triple for cross compilation (default: host)");
   // -O0 skips LLVM's optimizer (faster to compile, slower to run), e.g. while debugging a model.
   cmd->add_option("-O", o.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
+  return cpu;
 }
 
 Command checkCommand(CLI::App& app, Flags& f) {
@@ -85,8 +95,19 @@ Command buildCommand(CLI::App& app, Flags& f) {
       ->check(CLI::IsMember({"exe", "obj", "static", "shared", "header", "llvm", "asm"}))
       ->capture_default_str();
   cmd->add_option("-o,--output", build.output, "Output file (default: the model's name with a fitting suffix)");
-  addCodegenFlags(cmd, build.codegen, true);
-  return {cmd, [&f] { return tool::runBuild(f.model.path, f.build); }};
+  cmd->add_option("--symbol-prefix", build.codegen.symbolPrefix,
+                  "Prefix of the model's symbols: the descriptor <PREFIX><Model>_model and the header's "
+                  "<PREFIX><Model>_* functions (default: none)");
+  cmd->add_option("--depfile", build.depfile,
+                  "Also write a Makefile rule: the output depends on the model file and every file it imports");
+  CLI::Option* cpu = addCodegenFlags(
+      cmd, build.codegen, true,
+      "CPU to generate code for: `native` for this machine's; default x86-64-v3 (AVX2, FMA) for an x86-64 "
+      "obj, static, shared or exe, so that it runs on other machines");
+  return {cmd, [&f, cpu] {
+            if (cpu->count() == 0) f.build.codegen.targetCpu = tool::portableCpu(f.build.emit, f.build.codegen);
+            return tool::runBuild(f.model.path, f.build);
+          }};
 }
 
 Command gradcheckCommand(CLI::App& app, Flags& f) {
@@ -178,15 +199,40 @@ int guarded(const std::function<int()>& run) {
   }
 }
 
+// `sinter bogus`: the first word that is not a flag names no command.
+std::optional<std::string> unknownCommand(int argc, char** argv, const std::vector<Command>& commands) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  for (const Command& c : commands)
+    if (c.app->get_name() == argv[1]) return std::nullopt;
+  std::string names;
+  for (const Command& c : commands) names += (names.empty() ? "" : ", ") + c.app->get_name();
+  return fmt::format("unknown command '{}' (commands: {})", argv[1], names);
+}
+
+// A usage error: one line and where to read more, exit status 2 (not CLI11's own codes and usage text).
+int usageError(const std::string& message, const std::vector<Command>& commands) {
+  std::string where = "sinter";
+  for (const Command& c : commands)
+    if (c.app->parsed()) where += " " + c.app->get_name();
+  fmt::print(stderr, "sinter: error: {}\nRun '{} --help' for more information.\n", message, where);
+  return 2;
+}
+
+std::string versionText() {
+  return fmt::format("sinter {} (Sinter runtime {}, LLVM {})", SINTER_VERSION, sinter_version(), LLVM_VERSION_STRING);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "Sinter: an ahead-of-time compiler for deep-learning models.\n"
-      "Compiles a model file (.sn) into native code through LLVM: a training executable, an object file,\n"
-      "or IR dumps of every stage; or compiles it in process to train, evaluate or time it.\n"
-      "See docs/ for the language and the IR."};
+      "Compiles a model file (.sn) into native code through LLVM: a training executable, a library with a C\n"
+      "header, an object file, or IR dumps of every stage; or compiles it in process to train, evaluate or\n"
+      "time it. `import` looks in the importing file's directory, the -I directories, SINTER_PATH (colon-\n"
+      "separated) and the standard library (share/sinter/lib beside the executable)."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", versionText());
   Flags f;
   // `sinter train MODEL -- FLAGS`: everything after "--" belongs to the training driver, --help included.
   if (argc > 1 && std::string(argv[1]) == "train")
@@ -200,12 +246,20 @@ int main(int argc, char** argv) {
       checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f), plotCommand(app, f),
       trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), opsCommand(app),
   };
+  if (auto unknown = unknownCommand(argc, argv, commands)) return usageError(*unknown, commands);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usageError(e.what(), commands);
   }
   frontend::defaultOptions().includeDirs = f.model.includeDirs;
+  for (const std::string& d : tool::sinterPathDirs()) frontend::defaultOptions().includeDirs.push_back(d);
   for (const Command& c : commands)
     if (*c.app) return guarded(c.run);
   return 0;

@@ -1,8 +1,9 @@
 /* The contract between code that Sinter generates and the runtime that drives it.
  *
- * Every compiled model exports one constant `sinter_model_desc` (named `sinter_model` in a training
- * executable) that describes its tensors, its entry points and its training configuration. The
- * runtime reads nothing else from the model. Plain C so that any language with a C FFI can use it. */
+ * Every compiled model exports one constant `sinter_model_desc` that describes its tensors, its entry
+ * points and its training configuration: `<Model>_model` in a library or object file (`sinter build
+ * --symbol-prefix P` makes it `P<Model>_model`), `sinter_model` in a training executable. The runtime
+ * reads nothing else from the model. Plain C so that any language with a C FFI can use it. */
 #ifndef SINTER_MODEL_ABI_H
 #define SINTER_MODEL_ABI_H
 
@@ -13,6 +14,14 @@ extern "C" {
 #endif
 
 #define SINTER_ABI_VERSION 4
+
+/* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
+ * (the C API, the training driver's entry point) is visible outside a shared library. */
+#if defined(__GNUC__)
+#define SINTER_API __attribute__((visibility("default")))
+#else
+#define SINTER_API
+#endif
 
 enum sinter_dtype { SINTER_F32 = 0, SINTER_F64 = 1, SINTER_I32 = 2 };
 
@@ -150,7 +159,7 @@ typedef struct sinter_model_desc {
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process
  * exit status. A training executable's main() is one call of this. */
-int sinter_train_main(const sinter_model_desc* model, int argc, char** argv);
+SINTER_API int sinter_train_main(const sinter_model_desc* model, int argc, char** argv);
 
 #ifdef __cplusplus
 }

@@ -31,20 +31,23 @@ typedef enum sinter_status {
 
 typedef struct sinter_instance sinter_instance;
 
+/* The version of the runtime, e.g. "0.1". */
+SINTER_API const char* sinter_version(void);
+
 /* A new instance with its params initialized from `seed` by the model's initializers, and the optimizer
  * of the model's train block. NULL only when out of memory, `model` is NULL, malformed or of another ABI
  * version, or a trainable model mixes f32 and f64 params (the optimizer works in one dtype);
  * sinter_last_error(NULL) then says which. */
-sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed);
-void sinter_destroy(sinter_instance* instance);
+SINTER_API sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed);
+SINTER_API void sinter_destroy(sinter_instance* instance);
 
 /* The message of the instance's last error ("" when the last call succeeded), valid until its next call.
  * With instance NULL: why the calling thread's last sinter_create returned NULL. Each instance has its own
  * message, so threads that use different instances never see each other's errors. */
-const char* sinter_last_error(const sinter_instance* instance);
+SINTER_API const char* sinter_last_error(const sinter_instance* instance);
 
 /* Number of elements of a tensor of the model for a batch size (symbolic dimensions = batch). */
-int64_t sinter_tensor_elements(const sinter_tensor_desc* tensor, int64_t batch);
+SINTER_API int64_t sinter_tensor_elements(const sinter_tensor_desc* tensor, int64_t batch);
 
 /* Shape queries. Tensors are numbered per kind in the model's order (model->inputs, params, outputs), the
  * order of the buffers that sinter_forward takes; a generated header names these numbers
@@ -62,27 +65,29 @@ typedef struct sinter_tensor_info {
 
 /* How many tensors of `kind` (enum sinter_tensor_kind) the model has; -1 for a NULL instance or an unknown
  * kind. */
-int32_t sinter_num_tensors(sinter_instance* instance, int32_t kind);
+SINTER_API int32_t sinter_num_tensors(sinter_instance* instance, int32_t kind);
 
 /* Tensor `index` of `kind` at batch size `batch` (>= 1; every symbolic dimension takes it, params have
  * none): fills *info and, when dims is not NULL, dims[0 .. rank) with its extents. `capacity` is the length
  * of dims, which must be at least the rank. SINTER_ERROR_ARGUMENT for a NULL instance or info, an unknown
  * kind, an index out of range, a bad batch or a capacity below the rank; nothing is written then. */
-sinter_status sinter_tensor_shape(sinter_instance* instance, int32_t kind, int32_t index, int64_t batch,
-                                  sinter_tensor_info* info, int64_t* dims, int32_t capacity);
+SINTER_API sinter_status sinter_tensor_shape(sinter_instance* instance, int32_t kind, int32_t index, int64_t batch,
+                                             sinter_tensor_info* info, int64_t* dims, int32_t capacity);
 
 /* forward: inputs[i] points to input i (model->inputs, batch rows), outputs[i] receives output i. An output
  * buffer that overlaps another output, an input or a param is SINTER_ERROR_ARGUMENT, and so is a label out
  * of range (as for sinter_train_step); buffer sizes are the caller's to get right (sinter_tensor_shape
  * gives them). */
-sinter_status sinter_forward(sinter_instance* instance, int64_t batch, const void* const* inputs, void* const* outputs);
+SINTER_API sinter_status sinter_forward(sinter_instance* instance, int64_t batch, const void* const* inputs,
+                                        void* const* outputs);
 
 /* One training step on a batch: computes the loss and the gradients, then applies the optimizer. The loss
  * is written to *loss when loss is not NULL (rounded to float for an f64 model, whose weights, gradients and
  * optimizer state stay f64). Labels (an i32 [batch] input of a model with a [batch, classes] prediction)
  * outside [0, classes) are SINTER_ERROR_ARGUMENT naming the sample, and nothing changes. After the update
  * every weight is checked: a NaN or an infinity is SINTER_ERROR_NONFINITE naming the param. */
-sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs, float* loss);
+SINTER_API sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs,
+                                           float* loss);
 
 /* What sinter_evaluate measures on a batch: the metrics of the model's train block (its `metrics` list;
  * model_abi.h, enum sinter_metric), computed as the training driver computes them for its validation and
@@ -104,20 +109,20 @@ typedef struct sinter_metrics {
  * has an i32 [batch] labels input and a [batch, classes] prediction output; the labels must then be in
  * [0, classes). SINTER_ERROR_ARGUMENT for a model without a train block (it has no loss), a NULL pointer, a
  * bad batch or a label out of range; *metrics is written only on success. */
-sinter_status sinter_evaluate(sinter_instance* instance, int64_t batch, const void* const* inputs,
-                              sinter_metrics* metrics);
+SINTER_API sinter_status sinter_evaluate(sinter_instance* instance, int64_t batch, const void* const* inputs,
+                                         sinter_metrics* metrics);
 
 /* Param i's data (model->params[i], fixed dims), for reading or writing weights in place; NULL when i is
  * out of range or the param is not f32 (respectively f64). */
-float* sinter_param_data(sinter_instance* instance, int32_t index);
-double* sinter_param_data_f64(sinter_instance* instance, int32_t index);
+SINTER_API float* sinter_param_data(sinter_instance* instance, int32_t index);
+SINTER_API double* sinter_param_data_f64(sinter_instance* instance, int32_t index);
 
-sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
+SINTER_API sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
 
 /* Threads the kernels of every model in this process may use, the caller included; 0 restores the default
  * (the SINTER_NUM_THREADS environment variable, else the machine's hardware threads). Results are the same
  * bits for any count: threads split independent outputs, never a sum. Returns the count now in effect. */
-int sinter_set_threads(int threads);
+SINTER_API int sinter_set_threads(int threads);
 
 /* Weights as safetensors files (the format of checkpoints; written atomically, with a CRC-32 of each tensor
  * in the metadata). Saving through a symbolic link replaces the link's target and keeps the link; a path
@@ -126,8 +131,8 @@ int sinter_set_threads(int threads);
  * wrote it), then each tensor's CRC-32 and that every value is finite: another model's weights, a corrupt
  * file or non-finite weights fail with SINTER_ERROR_MISMATCH naming the tensor, an unreadable file with
  * SINTER_ERROR_IO, and a failed load leaves every weight as it was. */
-sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
-sinter_status sinter_load_weights(sinter_instance* instance, const char* path);
+SINTER_API sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
+SINTER_API sinter_status sinter_load_weights(sinter_instance* instance, const char* path);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,24 @@
+# The runtime's sources: for the host (CMakeLists.txt) and for a cross target (cross/CMakeLists.txt).
+set(SINTER_RUNTIME_SOURCES
+  optimizer.cpp
+  idx_reader.cpp
+  checkpoint.cpp
+  file_io.cpp
+  init.cpp
+  driver_options.cpp
+  train_driver.cpp
+  train_position.cpp
+  train_diagnosis.cpp
+  metrics_log.cpp
+  eval_driver.cpp
+  splits.cpp
+  csv_reader.cpp
+  npy_reader.cpp
+  npy_writer.cpp
+  dataset.cpp
+  model_layout.cpp
+  metrics.cpp
+  c_api.cpp
+  api_checks.cpp
+  parallel.cpp
+  version.cpp)
