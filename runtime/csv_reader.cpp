@@ -114,7 +114,6 @@ class Lexer {
   int64_t line_ = 1, col_ = 1;
 };
 
-
 }  // namespace
 
 CsvTable readCsv(const std::string& path, const CsvOptions& o) {
@@ -122,7 +121,10 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
   Lexer lex(path, text, o.delimiter);
   std::vector<Field> rec;
   int64_t line = 0;
-  if (!lex.record(rec, line)) throw Error(path + ": no records (empty file)");
+  for (int64_t k = 0; k <= o.skipRows; ++k)  // the skipped records, then the first one
+    if (!lex.record(rec, line))
+      throw Error(path + (o.skipRows ? ": no records after the " + std::to_string(o.skipRows) + " skipped (--skip-rows)"
+                                     : std::string(": no records (empty file)")));
   const size_t columns = rec.size();
   if (columns < 2)
     throw Error(path + ":" + std::to_string(line) +
@@ -170,13 +172,24 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
       const char* b = f.text.data();
       const char* e = b + f.text.size();
       if (b < e && *b == '+' && e - b > 1 && b[1] != '-') ++b;  // from_chars takes no '+'
+      if (c == label && !o.classLabels) {
+        float v = 0;
+        const auto [p, ec] = std::from_chars(b, e, v);
+        if (f.text.empty() || ec != std::errc() || p != e || !std::isfinite(v))
+          throw Error(place + "target " + quoted(f.text) + " in column " + quoted(names[c]) +
+                      " is not a finite number");
+        t.targets.push_back(v);
+        continue;
+      }
       if (c == label) {
         // "3.0" is accepted as the class 3: NumPy's savetxt writes labels as floats.
         double d = -1;
         const auto [p, ec] = std::from_chars(b, e, d);
         if (f.text.empty() || ec != std::errc() || p != e || !(d >= 0) || d != std::floor(d) || d > INT32_MAX)
-          throw Error(place + "label " + quoted(f.text) + " in column " + quoted(names[c]) +
-                      " is not a class index (an integer >= 0)");
+          throw Error(
+              place + "label " + quoted(f.text) + " in column " + quoted(names[c]) +
+              " is not a class index (an integer >= 0); a model whose target input is floating (f32 [batch]) reads "
+              "any number");
         t.labels.push_back(static_cast<int32_t>(d));
         continue;
       }

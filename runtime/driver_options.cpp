@@ -46,8 +46,9 @@ bool parseMetrics(std::string_view s, int32_t& out) {
     std::string_view name = s.substr(0, comma);
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);  // "loss, accuracy" reads as meant
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name == "accuracy") bits |= SINTER_METRIC_ACCURACY;
-    else if (name != "loss") return false;
+    const MetricName* known = findMetricName(name);
+    if (!known) return false;
+    bits |= known->bit;
     if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
     if (s.empty()) return false;  // a trailing comma
@@ -56,7 +57,12 @@ bool parseMetrics(std::string_view s, int32_t& out) {
   return true;
 }
 
-std::string metricsText(int32_t bits) { return (bits & SINTER_METRIC_ACCURACY) ? "loss,accuracy" : "loss"; }
+std::string metricsText(int32_t bits) {
+  std::string s;
+  for (const MetricName& n : metricNames())
+    if (bits & n.bit) s += (s.empty() ? "" : ",") + std::string(n.name);
+  return s;
+}
 
 const char* programName(int argc, char** argv, const sinter_model_desc& model) {
   if (argc > 0 && argv[0] && argv[0][0]) return argv[0];
@@ -95,10 +101,12 @@ const std::vector<DataFlag>& dataFlags() {
       {"--label-column", "C", "CSV label column: a header name or a 0-based index (default: the last)"},
       {"--no-header", "", "the CSV files have no header line"},
       {"--delimiter", "C", "CSV field separator (default ,)"},
+      {"--skip-rows", "N", "CSV records to skip before the header, such as a count line (default 0)"},
       {"--normalize", "MODE", "none (default) or standard: per-feature (x - mean) / std of the training set"},
       {"--val-split", "F", "hold out a fraction F in (0, 1) of the training set for validation"},
       {"--limit-train", "N", "use only the first N training samples (default 0 = all)"},
       {"--limit-test", "N", "use only the first N test samples (default 0 = all)"},
+      {"--top-k", "K", "top_k_accuracy counts a label among the K largest predictions (default 5)"},
   };
   return flags;
 }
@@ -133,6 +141,10 @@ std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::stri
     if (!parseInt(v, 0, o.limitTrain)) return "an integer >= 0";
   } else if (flag == "--limit-test") {
     if (!parseInt(v, 0, o.limitTest)) return "an integer >= 0";
+  } else if (flag == "--skip-rows") {
+    if (!parseInt(v, 0, o.csvSkipRows)) return "an integer >= 0";
+  } else if (flag == "--top-k") {
+    if (!parseInt(v, 1, o.topK)) return "an integer >= 1";
   } else {
     return "a data flag";  // not in dataFlags(): a caller's bug, reported rather than ignored
   }
@@ -156,9 +168,9 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "  --lr X                base learning rate (default " << d.lr << ")\n"
      << "  --seed N              seed of initialization, shuffling and the split (default " << d.seed << ")\n"
      << "  --eval-every N        evaluate every N epochs and after the last (default 1)\n"
-     << "  --metrics-list LIST   what each epoch reports: loss, or loss,accuracy (default " << metricsText(d.metrics)
-     << ";\n"
-     << "                        the loss is always reported)\n"
+     << "  --metrics-list LIST   what each epoch reports, of " << metricNameList() << "\n"
+     << "                        (default " << metricsText(d.metrics) << "; the loss is always reported);\n"
+     << "                        --metric LIST is the same flag\n"
      << "  --no-train-acc        skip the training accuracy (saves one forward pass per batch)\n"
      << "  --threads N           threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware\n"
      << "                        thread); results are the same bits for any N\n"
@@ -213,9 +225,9 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       hasValue = true;
     }
     static constexpr std::string_view valued[] = {
-        "--epochs",  "--batch",       "--lr",         "--seed",           "--save",
-        "--load",    "--metrics",     "--eval-every", "--checkpoint-dir", "--checkpoint-every",
-        "--threads", "--metrics-list"};
+        "--epochs",  "--batch",        "--lr",         "--seed",           "--save",
+        "--load",    "--metrics",      "--eval-every", "--checkpoint-dir", "--checkpoint-every",
+        "--threads", "--metrics-list", "--metric"};
     const DataFlag* data = findDataFlag(flag);
     bool known = data && !data->value.empty();
     for (std::string_view v : valued) known = known || v == flag;
@@ -238,8 +250,8 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     } else if (flag == "--save") o.savePath = v;
     else if (flag == "--load") o.loadPath = v;
     else if (flag == "--metrics") o.metricsPath = v;
-    else if (flag == "--metrics-list") {
-      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy");
+    else if (flag == "--metrics-list" || flag == "--metric") {
+      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of " + metricNameList());
     } else if (flag == "--epochs") {
       if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1");
     } else if (flag == "--batch") {
@@ -262,8 +274,9 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
   if (!o.testCsv.empty() && o.trainCsv.empty()) return fail("--test-csv needs --train-csv");
   // CSV replaces the IDX and NPY files: a run given both would silently read only the CSV.
   if (!o.trainCsv.empty())
-    for (const auto& [flag, value] : {std::pair{"--train-images", &o.trainImages}, std::pair{"--train-labels", &o.trainLabels},
-                                      std::pair{"--test-images", &o.testImages}, std::pair{"--test-labels", &o.testLabels}})
+    for (const auto& [flag, value] :
+         {std::pair{"--train-images", &o.trainImages}, std::pair{"--train-labels", &o.trainLabels},
+          std::pair{"--test-images", &o.testImages}, std::pair{"--test-labels", &o.testLabels}})
       if (!value->empty()) return fail(std::string(flag) + " and --train-csv name two training sets: give one of them");
   return ParseResult::Run;
 }

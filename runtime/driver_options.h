@@ -33,12 +33,14 @@ struct DriverOptions {
   std::string trainCsv, testCsv, labelColumn;
   bool csvHeader = true;
   char csvDelimiter = ',';
+  int64_t csvSkipRows = 0;   // records before the header (--skip-rows)
   bool standardize = false;  // --normalize standard
   double valSplit = 0;       // fraction of the training set held out for validation
   int64_t evalEvery = 1;     // evaluate every N epochs (and after the last)
-  // Bits of sinter_metric: what each epoch reports (the loss always). From the train block's `metrics`,
-  // overridden by --metrics-list.
+  // Bits of sinter_metric: what each epoch reports (the loss always). From the train block's `metrics` (else
+  // the task's), overridden by --metrics-list (or --metric).
   int32_t metrics = SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+  int64_t topK = 5;           // top_k_accuracy's k (--top-k)
   bool trainAccuracy = true;  // --no-train-acc: accuracy (when reported) on the validation and test sets only
   std::string checkpointDir;
   int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only

@@ -19,8 +19,10 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 // CSV files replace the IDX and NPY files when either CSV flag is given.
 bool csvData(const DriverOptions& o) { return !o.trainCsv.empty() || !o.testCsv.empty(); }
 
-Dataset readCsvSplit(const DriverOptions& o, const std::string& path) {
-  CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter});
+LabelKind labelKind(const Layout& l) { return l.valueTarget ? LabelKind::Values : LabelKind::Classes; }
+
+Dataset readCsvSplit(const DriverOptions& o, const Layout& l, const std::string& path) {
+  CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter, !l.valueTarget, o.csvSkipRows});
   Dataset s;
   s.source = path;
   s.n = t.rows;
@@ -28,57 +30,78 @@ Dataset readCsvSplit(const DriverOptions& o, const std::string& path) {
   s.shapeText = std::to_string(t.features) + " columns";
   s.values = std::move(t.values);
   s.labels = std::move(t.labels);
+  s.targets = std::move(t.targets);
+  s.targetWidth = l.valueTarget ? 1 : 0;
   return s;
 }
 
-Dataset readSamples(const std::string& samples, const std::string& labels) {
-  return endsWith(samples, ".npy") ? loadNpy(samples, labels) : loadIdx(samples, labels);
+Dataset readSamples(const Layout& l, const std::string& samples, const std::string& labels) {
+  return endsWith(samples, ".npy") ? loadNpy(samples, labels, labelKind(l)) : loadIdx(samples, labels, labelKind(l));
 }
 
 std::string trainImages(const DriverOptions& o) { return dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz"); }
 
-Dataset readTrainSplit(const DriverOptions& o) {
+Dataset readTrainSplit(const DriverOptions& o, const Layout& l) {
   if (csvData(o)) {
     if (o.trainCsv.empty()) throw Error("no training set: pass --train-csv FILE");
-    return readCsvSplit(o, o.trainCsv);
+    return readCsvSplit(o, l, o.trainCsv);
   }
-  return readSamples(trainImages(o), dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"));
+  return readSamples(l, trainImages(o), dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"));
 }
 
 // The test split, when the flags name one: NPY training files make the test files optional (there is no
 // standard name to fall back on), and so does CSV.
-std::optional<Dataset> readTestSplit(const DriverOptions& o) {
+std::optional<Dataset> readTestSplit(const DriverOptions& o, const Layout& l) {
   if (csvData(o)) {
     if (o.testCsv.empty()) return std::nullopt;
-    return readCsvSplit(o, o.testCsv);
+    return readCsvSplit(o, l, o.testCsv);
   }
   if (endsWith(trainImages(o), ".npy") && o.testImages.empty()) return std::nullopt;
-  return readSamples(dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
+  return readSamples(l, dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
                      dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
 }
 
-// Checks a loaded split against the model: features per sample and label range. Applies the limit.
+// Floating targets: as many values per sample as the model's target input takes, for every sample.
+void checkTargets(const sinter_model_desc& m, const Layout& l, const Dataset& d, const std::string& file) {
+  const std::string input = "model input '" + str(m.inputs[l.labelInput].name) + "'";
+  if (d.targetWidth != l.targetWidth)
+    throw Error(input + " takes " + std::to_string(l.targetWidth) + " target value" + (l.targetWidth == 1 ? "" : "s") +
+                " per sample, " + file + " has " + std::to_string(d.targetWidth) +
+                (l.targetWidth == 1 ? " (give targets [n] or [n, 1])" : ""));
+  if (static_cast<int64_t>(d.targets.size()) != d.n * d.targetWidth)
+    throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + file + " has " +
+                std::to_string(d.targets.size() / static_cast<size_t>(std::max<int64_t>(d.targetWidth, 1))) +
+                " targets");
+}
+
+// Checks a loaded split against the model: features per sample, targets and label range. Applies the limit.
 void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
   if (d.features != l.features)
     throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
                 " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
-  if (static_cast<int64_t>(d.labels.size()) != d.n)
+  // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
+  const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
+  if (l.valueTarget) checkTargets(m, l, d, labelFile);
+  else if (static_cast<int64_t>(d.labels.size()) != d.n)
     throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
                 std::to_string(d.labels.size()) + " labels");
   if (limit > 0 && limit < d.n) {
     d.n = limit;
-    d.labels.resize(static_cast<size_t>(limit));
+    if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
+    d.targets.resize(static_cast<size_t>(limit * d.targetWidth));
     if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
   }
   if (d.n == 0) throw Error(d.source + " holds no samples");
-  // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
-  const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
+  if (l.valueTarget) return;
   for (int64_t i = 0; i < d.n; ++i)
     if (d.labels[i] >= l.classes)
       throw Error(labelFile + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
                   " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
-                  std::to_string(l.classes) + " classes");
+                  std::to_string(l.classes) + " classes (labels 0 to " + std::to_string(l.classes - 1) +
+                  "); give that output as many columns as there are classes, or, for a regression, declare "
+                  "the target input '" +
+                  str(m.inputs[l.labelInput].name) + "' f32 [batch] and minimize a squared error");
 }
 
 // The training split once checked: split for validation, the normalization fitted on what is left.
@@ -95,8 +118,8 @@ void splitAndFit(const DriverOptions& o, Splits& d) {
 
 Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
   Splits d;
-  d.train = readTrainSplit(o);
-  if (std::optional<Dataset> test = readTestSplit(o)) d.test = std::move(*test), d.hasTest = true;
+  d.train = readTrainSplit(o, l);
+  if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
   checkSplit(m, l, d.train, o.limitTrain);
   if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
   splitAndFit(o, d);
@@ -104,7 +127,7 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
 }
 
 Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
-  std::optional<Dataset> test = readTestSplit(o);
+  std::optional<Dataset> test = readTestSplit(o, l);
   if (!test)
     throw Error(csvData(o) ? "no test set to evaluate: pass --test-csv FILE"
                            : "no test set to evaluate: pass --test-images FILE and --test-labels FILE");
@@ -117,7 +140,7 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
       throw Error(
           "--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
           "--limit-train and --val-split training had)");
-    d.train = readTrainSplit(o);
+    d.train = readTrainSplit(o, l);
     checkSplit(m, l, d.train, o.limitTrain);
     splitAndFit(o, d);
     d.train = d.val = Dataset{};  // only the statistics are needed
@@ -128,30 +151,36 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
 
 void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
                const Layout& l, Buffers& b) {
-  if (l.dtype == SINTER_F32)
-    return gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), b.labels(l));
-  b.staging.resize(static_cast<size_t>(count * l.features));
-  gather(set, norm, order, first, count, b.staging.data(), b.labels(l));
-  std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
+  int32_t* labels = l.valueTarget ? nullptr : b.labels(l);
+  void* target = b.inputs[l.labelInput].get();
+  if (l.dtype == SINTER_F32) {
+    gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), labels);
+    if (l.valueTarget) gatherTargets(set, order, first, count, static_cast<float*>(target));
+    return;
+  }
+  b.staging.resize(static_cast<size_t>(count * std::max(l.features, l.targetWidth)));
+  gather(set, norm, order, first, count, b.staging.data(), labels);
+  std::copy(b.staging.begin(), b.staging.begin() + count * l.features, static_cast<double*>(b.images(l)));
+  if (!l.valueTarget) return;
+  gatherTargets(set, order, first, count, b.staging.data());
+  std::copy(b.staging.begin(), b.staging.begin() + count * l.targetWidth, static_cast<double*>(target));
 }
 
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
-                           int64_t batch, Buffers& b,
+                           int64_t batch, int64_t topK, Buffers& b,
                            const std::function<void(int64_t first, int64_t count)>& onBatch) {
-  double lossSum = 0;
-  SplitMetrics r;
-  const AccuracyTensors accuracy = l.accuracy();
+  MetricSums sums(l.targetWidth);
   for (int64_t first = 0; first < set.n; first += batch) {
     const int64_t bs = std::min(batch, set.n - first);
     feedBatch(set, norm, nullptr, first, bs, l, b);
-    const BatchMetrics e = evaluateBatch(m, &accuracy, b.forwardArgs.data(), bs);
-    lossSum += e.loss * static_cast<double>(bs);
-    r.correct += e.correct;
+    const BatchMetrics e = evaluateBatch(m, nullptr, b.forwardArgs.data(), bs);
+    sums.addLoss(e.loss, bs);
+    const void* pred = b.outputs[l.predOutput].get();
+    if (l.valueTarget) sums.addValues(b.inputs[l.labelInput].get(), pred, l.dtype, bs);
+    else sums.addClasses(b.labels(l), pred, l.dtype, l.classes, bs, topK);
     if (onBatch) onBatch(first, bs);
   }
-  r.loss = lossSum / static_cast<double>(set.n);
-  r.accuracy = static_cast<double>(r.correct) / static_cast<double>(set.n);
-  return r;
+  return sums.result();
 }
 
 }  // namespace sinter::rt

@@ -77,6 +77,12 @@ int runModel(const std::string& path, const RunOptions& opts) {
              r.batch, r.threads, r.threads == 1 ? "" : "s");
   fmt::print("loss        {:.4f}\n", r.loss);
   if (r.accuracyMeasured) fmt::print("accuracy    {:.2f}% ({} of {})\n", 100.0 * r.accuracy, r.correct, r.samples);
+  for (const rt::MetricName& n : rt::metricNames()) {
+    if (!(r.metrics & n.bit) || n.bit == SINTER_METRIC_LOSS || n.bit == SINTER_METRIC_ACCURACY) continue;
+    const std::string name = n.bit == SINTER_METRIC_TOP_K ? fmt::format("top-{}", r.topK) : std::string(n.name);
+    if (n.percent) fmt::print("{:<11} {:.2f}%\n", name, 100.0 * r.figures.value(n.bit));
+    else fmt::print("{:<11} {:.4f}\n", name, r.figures.value(n.bit));
+  }
   fmt::print("throughput  {:.0f} samples/s ({:.3f} s)\n", static_cast<double>(r.samples) / std::max(r.seconds, 1e-9),
              r.seconds);
   if (!opts.predictions.empty()) {

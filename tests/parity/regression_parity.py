@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""A regression trained from the command line, against PyTorch: examples/housing_regression.sn on
+python3-sklearn's boston_house_prices.csv (506 rows, 13 features, the target MEDV a float).
+
+`sinter train` reads the CSV (--skip-rows 1 for its count line), standardizes the features and trains 8 full
+batches of Adam from weights it initialized and saved with --lr 0; the same 8 steps run in float32 PyTorch
+from those weights on the same standardized data. Checked: the loss of every step (the epoch's train_loss),
+the final weights, and MAE, RMSE and R^2 of the test split, printed by the driver each epoch and by
+`sinter run`, against NumPy's figures from the torch model's predictions. Then the errors of a model that
+does not fit the data or the metric: a class-label model reading MEDV, and accuracy asked of a regression."""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+CSV = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv"
+STEPS, LR = 8, 0.05
+failures = []
+
+
+def check(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def run(cmd):
+    print("+", " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    sys.stdout.write(p.stdout + p.stderr)
+    return p
+
+
+def read_weights(path):
+    """The F32 tensors of a safetensors file, by name."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def standardized():
+    """The driver's --normalize standard: mean and population std in double, stored as float32, then
+    (x - mean) * (1 / std) in float32."""
+    data = np.loadtxt(CSV, delimiter=",", skiprows=2, dtype=np.float32)
+    x, y = data[:, :13], data[:, 13]
+    x64 = x.astype(np.float64)
+    mean = x64.mean(0)
+    inv = (1.0 / np.sqrt(((x64 - mean) ** 2).mean(0))).astype(np.float32)
+    return (x - mean.astype(np.float32)) * inv, y
+
+
+def torch_training(w, x, y):
+    params = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in w.items()}
+    opt = torch.optim.Adam(params.values(), lr=LR)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+
+    def predict():
+        h = torch.relu(xt @ params["w1"] + params["b1"])
+        return (h @ params["w2"] + params["b2"]).reshape(-1)
+
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = torch.mean((predict() - yt) ** 2)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = predict().numpy().astype(np.float64)
+    return losses, {k: v.detach().numpy() for k, v in params.items()}, pred
+
+
+def figures(pred, y):
+    y = y.astype(np.float64)
+    e = y - pred
+    return {"mae": np.abs(e).mean(), "rmse": np.sqrt((e * e).mean()), "r2": 1 - (e * e).sum() / ((y - y.mean()) ** 2).sum()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sinter", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    if not os.path.exists(CSV):
+        print(f"SKIP: {CSV} missing (apt-get install python3-sklearn)")
+        return
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    model = os.path.join(a.source, "examples", "housing_regression.sn")
+    data = ["--train-csv", CSV, "--skip-rows", "1", "--normalize", "standard"]
+    init, final = os.path.join(a.workdir, "init.safetensors"), os.path.join(a.workdir, "final.safetensors")
+    metrics = os.path.join(a.workdir, "metrics.jsonl")
+
+    p = run([a.sinter, "train", model, "--", *data, "--batch", "506", "--epochs", "1", "--lr", "0", "--save", init,
+             "--quiet"])
+    check(p.returncode == 0, "the initial weights are saved (Adam with lr 0 leaves them as initialized)")
+    p = run([a.sinter, "train", model, "--", *data, "--test-csv", CSV, "--batch", "506", "--epochs", str(STEPS),
+             "--lr", str(LR), "--load", init, "--save", final, "--metrics", metrics])
+    check(p.returncode == 0, f"{STEPS} full-batch steps of `sinter train` on the CSV")
+    if failures:
+        sys.exit(1)
+
+    x, y = standardized()
+    losses, weights, pred = torch_training(read_weights(init), x, y)
+    epochs = [json.loads(line) for line in open(metrics) if line.strip()]
+    ours = [e["train_loss"] for e in epochs]
+    worst = max(abs(s - t) / abs(t) for s, t in zip(ours, losses))
+    print("losses: sinter", ["%.5f" % v for v in ours], "\n        torch ", ["%.5f" % v for v in losses])
+    check(len(ours) == STEPS and worst < 1e-5, f"the loss of each of {STEPS} steps within 1e-5 of torch (worst {worst:.1e})")
+    check(losses[-1] < 0.8 * losses[0], "the loss falls")
+    trained = read_weights(final)
+    worst = max(float(np.max(np.abs(trained[k] - v)) / max(1e-3, float(np.max(np.abs(v))))) for k, v in weights.items())
+    check(worst < 1e-5, f"the weights after {STEPS} Adam steps within 1e-5 of torch (worst {worst:.1e}, relative)")
+
+    want = figures(pred, y)
+    last = epochs[-1]
+    for k, v in want.items():
+        check(abs(last["test_" + k] - v) <= 1e-4 * max(1.0, abs(v)),
+              f"test_{k} of the last epoch {last['test_' + k]:.6f}, numpy from torch's predictions {v:.6f}")
+    check("train_accuracy" not in last and "test_accuracy" not in last, "a regression reports no accuracy")
+
+    p = run([a.sinter, "run", model, "--load", final, "--test-csv", CSV, *data])
+    printed = dict(re.findall(r"^(mae|rmse|r2)\s+(\S+)$", p.stdout, re.M))
+    check(p.returncode == 0 and sorted(printed) == ["mae", "r2", "rmse"], "`sinter run` prints MAE, RMSE and R^2")
+    for k, v in printed.items():
+        check(abs(float(v) - want[k]) <= 1e-4 * max(1.0, abs(want[k])), f"`sinter run` {k} {v} = {want[k]:.4f}")
+
+    # What does not fit is an error that says what would.
+    classes = os.path.join(a.workdir, "classes.sn")
+    with open(model) as f, open(classes, "w") as g:
+        g.write(f.read().replace("input medv: f32[batch]", "input medv: i32[batch]")
+                .replace("param w2: f32[32, 1]", "param w2: f32[32, 3]").replace("param b2: f32[1]", "param b2: f32[3]")
+                .replace("output pred = reshape(relu(x @ w1 + b1) @ w2 + b2, (-1,))", "output pred = relu(x @ w1 + b1) @ w2 + b2")
+                .replace("loss = mse(pred, medv)", "loss = cross_entropy(pred, medv)"))
+    p = run([a.sinter, "train", classes, "--", *data, "--no-save"])
+    check(p.returncode == 1 and "is not a class index" in p.stderr and "f32 [batch]" in p.stderr,
+          "class labels read from a float column: the error names the cell and suggests an f32 target")
+    p = run([a.sinter, "train", model, "--", *data, "--no-save", "--metric", "loss,accuracy"])
+    check(p.returncode == 1 and "metric accuracy does not fit" in p.stderr and "mae, rmse, r2" in p.stderr,
+          "accuracy asked of a regression: the error lists the metrics that fit")
+    if failures:
+        print(f"FAIL: {len(failures)} check(s)")
+        sys.exit(1)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
