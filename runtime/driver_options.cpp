@@ -92,6 +92,8 @@ std::string dataFile(const DriverOptions& opts, const std::string& override, con
 const std::vector<DataFlag>& dataFlags() {
   static const std::vector<DataFlag> flags = {
       {"--data", "DIR", std::string("directory of the four standard IDX files (default ") + kDefaultDataDir + ")"},
+      {"--input", "NAME=FILE", "the training data of model input NAME (IDX or .npy), for each input", true},
+      {"--test-input", "NAME=FILE", "the test data of model input NAME, for each input", true},
       {"--train-images", "FILE", "default DIR/train-images-idx3-ubyte.gz; a .npy file reads NPY"},
       {"--train-labels", "FILE", "default DIR/train-labels-idx1-ubyte.gz; a .npy file reads NPY"},
       {"--test-images", "FILE", "default DIR/t10k-images-idx3-ubyte.gz"},
@@ -119,7 +121,11 @@ const DataFlag* findDataFlag(std::string_view name) {
 
 std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::string& v) {
   if (flag == "--data") o.dataDir = v;
-  else if (flag == "--train-images") o.trainImages = v;
+  else if (flag == "--input" || flag == "--test-input") {
+    const size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) return "NAME=FILE, a model input and its data";
+    (flag == "--input" ? o.trainInputs : o.testInputs).push_back(v);
+  } else if (flag == "--train-images") o.trainImages = v;
   else if (flag == "--train-labels") o.trainLabels = v;
   else if (flag == "--test-images") o.testImages = v;
   else if (flag == "--test-labels") o.testLabels = v;

@@ -18,6 +18,8 @@ struct DriverOptions {
   std::string dataDir = kDefaultDataDir;
   // Empty: the standard MNIST file name under dataDir.
   std::string trainImages, trainLabels, testImages, testLabels;
+  // --input NAME=FILE and --test-input NAME=FILE as given: model inputs bound by name (splits.h bindInputs).
+  std::vector<std::string> trainInputs, testInputs;
   int64_t epochs = 1;
   int64_t batch = 1;
   float lr = 0.0f;
@@ -63,9 +65,10 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
 // The flags that choose and prepare the data, one table for the training driver's parser and usage and for
 // `sinter run`, which reads its test set exactly as training does.
 struct DataFlag {
-  std::string name;   // "--data"
-  std::string value;  // what it takes, as the usage shows it ("DIR"); empty for a switch
-  std::string help;   // one line
+  std::string name;         // "--data"
+  std::string value;        // what it takes, as the usage shows it ("DIR"); empty for a switch
+  std::string help;         // one line
+  bool repeatable = false;  // may be given more than once, each adding a value
 };
 const std::vector<DataFlag>& dataFlags();
 const DataFlag* findDataFlag(std::string_view name);

@@ -16,6 +16,50 @@ bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string inputList(const sinter_model_desc& m) {
+  std::string s;
+  for (int32_t i = 0; i < m.num_inputs; ++i) s += (i ? ", " : "") + str(m.inputs[i].name);
+  return s;
+}
+
+// Binds `specs` (NAME=FILE, from `flag`) to the files of the samples and the target, where the flags named
+// `samplesFlag` and `targetFlag` would put them; an input named twice is an error, and so is one of the two
+// left out once the other is bound.
+void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<std::string>& specs, const char* flag,
+               std::string& samples, std::string& target, const char* samplesFlag, const char* targetFlag) {
+  if (specs.empty()) return;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    const std::string name = spec.substr(0, eq), file = spec.substr(eq + 1);
+    int32_t input = -1;
+    for (int32_t i = 0; i < m.num_inputs; ++i)
+      if (str(m.inputs[i].name) == name) input = i;
+    if (input < 0)
+      throw Error(std::string(flag) + " " + spec + ": model '" + str(m.name) + "' has no input '" + name +
+                  "'; its inputs are " + inputList(m));
+    std::string& slot = input == l.imageInput ? samples : target;
+    if (!slot.empty())
+      throw Error(std::string(flag) + " " + spec + ": input '" + name + "' already has its data (" + slot + ", from " +
+                  flag + " or " + (input == l.imageInput ? samplesFlag : targetFlag) + "): give one");
+    slot = file;
+  }
+  if (samples.empty() || target.empty())
+    throw Error(std::string(flag) + " binds input '" +
+                str(m.inputs[samples.empty() ? l.labelInput : l.imageInput].name) + "' but not '" +
+                str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name) + "': pass " + flag + " " +
+                str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name) + "=FILE too");
+}
+
+// --input and --test-input, resolved against the model into the files of the two splits.
+DriverOptions bindInputs(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  if (!o.trainInputs.empty() && !o.trainCsv.empty())
+    throw Error("--input and --train-csv name two training sets: give one of them");
+  DriverOptions b = o;
+  bindSplit(m, l, o.trainInputs, "--input", b.trainImages, b.trainLabels, "--train-images", "--train-labels");
+  bindSplit(m, l, o.testInputs, "--test-input", b.testImages, b.testLabels, "--test-images", "--test-labels");
+  return b;
+}
+
 // CSV files replace the IDX and NPY files when either CSV flag is given.
 bool csvData(const DriverOptions& o) { return !o.trainCsv.empty() || !o.testCsv.empty(); }
 
@@ -56,7 +100,7 @@ std::optional<Dataset> readTestSplit(const DriverOptions& o, const Layout& l) {
     if (o.testCsv.empty()) return std::nullopt;
     return readCsvSplit(o, l, o.testCsv);
   }
-  if (endsWith(trainImages(o), ".npy") && o.testImages.empty()) return std::nullopt;
+  if ((endsWith(trainImages(o), ".npy") || !o.trainInputs.empty()) && o.testImages.empty()) return std::nullopt;
   return readSamples(l, dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
                      dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
 }
@@ -77,8 +121,10 @@ void checkTargets(const sinter_model_desc& m, const Layout& l, const Dataset& d,
 // Checks a loaded split against the model: features per sample, targets and label range. Applies the limit.
 void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
   if (d.features != l.features)
-    throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
-                " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
+    throw Error(
+        "model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
+        " features per sample, data " + d.source + " has " +
+        (d.shapeText == std::to_string(d.features) ? d.shapeText : d.shapeText + "=" + std::to_string(d.features)));
   // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
   const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
   if (l.valueTarget) checkTargets(m, l, d, labelFile);
@@ -116,7 +162,8 @@ void splitAndFit(const DriverOptions& o, Splits& d) {
 
 }  // namespace
 
-Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
+  const DriverOptions o = bindInputs(m, l, flags);
   Splits d;
   d.train = readTrainSplit(o, l);
   if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
@@ -126,11 +173,13 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
   return d;
 }
 
-Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
+  const DriverOptions o = bindInputs(m, l, flags);
   std::optional<Dataset> test = readTestSplit(o, l);
   if (!test)
     throw Error(csvData(o) ? "no test set to evaluate: pass --test-csv FILE"
-                           : "no test set to evaluate: pass --test-images FILE and --test-labels FILE");
+                           : "no test set to evaluate: pass --test-input NAME=FILE for each input (or --test-images "
+                             "FILE and --test-labels FILE)");
   Splits d;
   d.test = std::move(*test);
   d.hasTest = true;

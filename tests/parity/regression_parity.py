@@ -136,6 +136,31 @@ def main():
     for k, v in printed.items():
         check(abs(float(v) - want[k]) <= 1e-4 * max(1.0, abs(want[k])), f"`sinter run` {k} {v} = {want[k]:.4f}")
 
+    # The same data as NPY files bound to the model's inputs by name: the same losses.
+    xs, ys = os.path.join(a.workdir, "x.npy"), os.path.join(a.workdir, "medv.npy")
+    np.save(xs, x)
+    np.save(ys, y.astype(np.float64))
+    metrics = os.path.join(a.workdir, "npy.jsonl")
+    p = run([a.sinter, "train", model, "--", "--input", "x=" + xs, "--input", "medv=" + ys, "--test-input", "x=" + xs,
+             "--test-input", "medv=" + ys, "--batch", "506", "--epochs", str(STEPS), "--lr", str(LR), "--load", init,
+             "--no-save", "--metrics", metrics])
+    bound = [json.loads(line) for line in open(metrics) if line.strip()] if p.returncode == 0 else []
+    worst = max((abs(e["train_loss"] - t) / t for e, t in zip(bound, losses)), default=1)
+    check(len(bound) == STEPS and worst < 1e-5, f"--input x=x.npy --input medv=medv.npy: torch's losses (worst {worst:.1e})")
+    check(bool(bound) and abs(bound[-1]["test_r2"] - want["r2"]) < 1e-4, "--test-input: the test split's R^2")
+    p = run([a.sinter, "train", model, "--", "--input", "y=" + ys, "--no-save"])
+    check(p.returncode == 1 and "has no input 'y'; its inputs are x, medv" in p.stderr,
+          "--input of an unknown name lists the model's inputs")
+    p = run([a.sinter, "train", model, "--", "--input", "x=" + xs, "--no-save"])
+    check(p.returncode == 1 and "pass --input medv=FILE too" in p.stderr, "--input of the samples alone names the target")
+    p = run([a.sinter, "train", model, "--", "--input", "x=" + ys, "--input", "medv=" + ys, "--no-save"])
+    check(p.returncode == 1 and "takes 13 features per sample, data " + ys + " has 1\n" in p.stderr,
+          "--input of the wrong shape says the right one")
+    p = run([a.sinter, "run", model, "--load", final, "--test-input", "x=" + xs, "--test-input", "medv=" + ys])
+    printed = dict(re.findall(r"^(mae|rmse|r2)\s+(\S+)$", p.stdout, re.M))
+    check(p.returncode == 0 and abs(float(printed.get("r2", "nan")) - want["r2"]) < 1e-4,
+          "`sinter run --test-input x=... --test-input medv=...`: the same R^2")
+
     # What does not fit is an error that says what would.
     classes = os.path.join(a.workdir, "classes.sn")
     with open(model) as f, open(classes, "w") as g:

@@ -49,15 +49,18 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
           ->group(group);
       continue;
     }
-    cmd->add_option_function<std::string>(
-           name,
-           [&o, name](const std::string& v) {
-             if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
-               throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
-           },
-           f.help)
-        ->type_name(f.value)
-        ->group(group);
+    auto set = [&o, name](const std::string& v) {
+      if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
+        throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
+    };
+    if (f.repeatable) {  // --test-input NAME=FILE, once per input
+      cmd->add_option_function<std::vector<std::string>>(
+             name, [set](const std::vector<std::string>& vs) { std::for_each(vs.begin(), vs.end(), set); }, f.help)
+          ->type_name(f.value)
+          ->group(group);
+      continue;
+    }
+    cmd->add_option_function<std::string>(name, set, f.help)->type_name(f.value)->group(group);
   }
 }
 
