@@ -65,31 +65,36 @@ Layout checkModel(const sinter_model_desc& m) {
     bool restFixed = true;
     for (int32_t d = 1; d < t.rank; ++d) restFixed = restFixed && !symbolic(t, d);
     const bool floating = t.dtype == SINTER_F32 || t.dtype == SINTER_F64;
-    if (floating && batchFirst && restFixed && l.imageInput < 0) {
+    // Token ids: an i32 [batch, ...] of rank 2 or more (an i32 [batch] is class labels).
+    const bool tokens = t.dtype == SINTER_I32 && t.rank >= 2;
+    if ((floating || tokens) && batchFirst && restFixed && l.imageInput < 0) {
       l.imageInput = i;
-      l.dtype = t.dtype;
+      l.integerSamples = tokens;
+      // Integer samples leave the floating dtype to the loss.
+      const int32_t lossDtype = m.outputs[m.loss_output].dtype;
+      l.dtype = tokens ? (lossDtype == SINTER_F64 ? SINTER_F64 : SINTER_F32) : t.dtype;
       for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
     } else if (isLabelsTensor(t) && l.labelInput < 0) {
       l.labelInput = i;
     } else if (floating && batchFirst && restFixed && l.labelInput < 0) {
       if (t.dtype != l.dtype)
-        throw Error(model + ": target input '" + str(t.name) + "' is " + dtypeName(t.dtype) +
-                    " but the samples input '" + str(m.inputs[l.imageInput].name) + "' is " + dtypeName(l.dtype) +
-                    "; declare both " + dtypeName(l.dtype));
+        throw Error(model + ": target input '" + str(t.name) + "' is " + dtypeName(t.dtype) + " but the " +
+                    (l.integerSamples ? "loss" : "samples input '" + str(m.inputs[l.imageInput].name) + "'") + " is " +
+                    dtypeName(l.dtype) + "; declare both " + dtypeName(l.dtype));
       l.labelInput = i;
       l.valueTarget = true;
       l.targetWidth = elementCount(t, 1);
     } else {
       throw Error(model + ": input '" + str(t.name) + "' (" + dtypeName(t.dtype) +
                   ") is not what the training driver feeds: it needs exactly two inputs, the samples (f32 or "
-                  "f64 [batch, ...]) and then the target: class labels (i32 [batch]) or values (the samples' "
-                  "dtype, [batch] or [batch, ...])");
+                  "f64 [batch, ...], or token ids i32 [batch, n, ...]) and then the target: class labels (i32 "
+                  "[batch]) or values (the samples' dtype, [batch] or [batch, ...])");
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
     throw Error(model +
-                " needs two inputs: the samples (f32 or f64 [batch, ...]) and the target: class labels (i32 [batch]) "
-                "or values (the samples' dtype, [batch] or [batch, ...])");
+                " needs two inputs: the samples (f32 or f64 [batch, ...], or token ids i32 [batch, n, ...]) and the "
+                "target: class labels (i32 [batch]) or values (the samples' dtype, [batch] or [batch, ...])");
 
   // One floating dtype for the whole model: the optimizer updates every param in it.
   const std::string dtype = l.dtype == SINTER_F64 ? "f64" : "f32";
@@ -100,8 +105,10 @@ Layout checkModel(const sinter_model_desc& m) {
                   (t.dtype == SINTER_F64   ? "f64"
                    : t.dtype == SINTER_F32 ? "f32"
                                            : "not floating") +
-                  " but the samples input '" + str(m.inputs[l.imageInput].name) + "' is " + dtype +
-                  "; the training driver trains models of one floating dtype (declare every param " + dtype + ")");
+                  " but the " +
+                  (l.integerSamples ? "loss" : "samples input '" + str(m.inputs[l.imageInput].name) + "'") + " is " +
+                  dtype + "; the training driver trains models of one floating dtype (declare every param " + dtype +
+                  ")");
     l.paramSizes.push_back(fixedElementCount(t));
   }
 

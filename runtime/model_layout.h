@@ -30,7 +30,8 @@ Storage allocate(size_t bytes);
 struct Layout {
   int32_t dtype = SINTER_F32;  // of the samples, params, loss and prediction: SINTER_F32 or SINTER_F64
   int32_t imageInput = -1, labelInput = -1;
-  int64_t features = 1;  // product of the image input's non-batch dims
+  int64_t features = 1;         // product of the image input's non-batch dims
+  bool integerSamples = false;  // the samples are token ids, an i32 [batch, n, ...]
   int32_t predOutput = -1;
   int64_t classes = 0;       // class labels: the prediction's columns
   bool valueTarget = false;  // floating targets rather than class labels

@@ -4,6 +4,7 @@
 #include "runtime/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -118,6 +119,17 @@ void checkTargets(const sinter_model_desc& m, const Layout& l, const Dataset& d,
                 " targets");
 }
 
+// Token ids: every value an integer that an i32 holds (IDX bytes always are).
+void checkTokens(const sinter_model_desc& m, const Layout& l, const Dataset& d) {
+  for (size_t k = 0; k < d.values.size(); ++k) {
+    const float v = d.values[k];
+    if (v != std::floor(v) || v < -2147483648.0f || v >= 2147483648.0f)
+      throw Error(d.source + ": element " + std::to_string(k % static_cast<size_t>(d.features)) + " of sample " +
+                  std::to_string(k / static_cast<size_t>(d.features)) + " is " + std::to_string(v) +
+                  ", not a token id: model input '" + str(m.inputs[l.imageInput].name) + "' is i32");
+  }
+}
+
 // Checks a loaded split against the model: features per sample, targets and label range. Applies the limit.
 void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
   if (d.features != l.features)
@@ -139,6 +151,7 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
   }
   if (d.n == 0) throw Error(d.source + " holds no samples");
+  if (l.integerSamples) checkTokens(m, l, d);
   if (l.valueTarget) return;
   for (int64_t i = 0; i < d.n; ++i)
     if (d.labels[i] >= l.classes)
@@ -151,7 +164,10 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
 }
 
 // The training split once checked: split for validation, the normalization fitted on what is left.
-void splitAndFit(const DriverOptions& o, Splits& d) {
+void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o, Splits& d) {
+  if (o.standardize && l.integerSamples)
+    throw Error("--normalize standard: model input '" + str(m.inputs[l.imageInput].name) +
+                "' takes token ids (i32), which are not standardized; drop --normalize");
   if (o.valSplit > 0) {
     Dataset all = std::move(d.train);
     splitValidation(all, o.valSplit, o.seed, d.train, d.val);
@@ -169,7 +185,7 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
   if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
   checkSplit(m, l, d.train, o.limitTrain);
   if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
-  splitAndFit(o, d);
+  splitAndFit(m, l, o, d);
   return d;
 }
 
@@ -191,7 +207,7 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
           "--limit-train and --val-split training had)");
     d.train = readTrainSplit(o, l);
     checkSplit(m, l, d.train, o.limitTrain);
-    splitAndFit(o, d);
+    splitAndFit(m, l, o, d);
     d.train = d.val = Dataset{};  // only the statistics are needed
     d.hasVal = false;
   }
@@ -202,6 +218,23 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
                const Layout& l, Buffers& b) {
   int32_t* labels = l.valueTarget ? nullptr : b.labels(l);
   void* target = b.inputs[l.labelInput].get();
+  if (l.integerSamples) {  // token ids as they are: no scaling, no normalization
+    auto* ids = static_cast<int32_t*>(b.images(l));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t k = order ? order[first + i] : first + i;
+      for (int64_t j = 0; j < l.features; ++j)
+        ids[i * l.features + j] =
+            static_cast<int32_t>(set.pixels.empty() ? set.values[k * l.features + j] : set.pixels[k * l.features + j]);
+    }
+    b.staging.resize(static_cast<size_t>(count * std::max(l.features, l.targetWidth)));
+    gather(set, norm, order, first, count, b.staging.data(), labels);  // the labels
+    if (l.valueTarget) {
+      gatherTargets(set, order, first, count, b.staging.data());
+      if (l.dtype == SINTER_F32) std::copy_n(b.staging.begin(), count * l.targetWidth, static_cast<float*>(target));
+      else std::copy_n(b.staging.begin(), count * l.targetWidth, static_cast<double*>(target));
+    }
+    return;
+  }
   if (l.dtype == SINTER_F32) {
     gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), labels);
     if (l.valueTarget) gatherTargets(set, order, first, count, static_cast<float*>(target));

@@ -7,7 +7,9 @@ batches of Adam from weights it initialized and saved with --lr 0; the same 8 st
 from those weights on the same standardized data. Checked: the loss of every step (the epoch's train_loss),
 the final weights, and MAE, RMSE and R^2 of the test split, printed by the driver each epoch and by
 `sinter run`, against NumPy's figures from the torch model's predictions. Then the errors of a model that
-does not fit the data or the metric: a class-label model reading MEDV, and accuracy asked of a regression."""
+does not fit the data or the metric: a class-label model reading MEDV, and accuracy asked of a regression.
+Last, token ids: a bag-of-embeddings classifier whose samples are an i32 [batch, 5] input, fed from NPY files
+bound by name, against torch over the same steps."""
 import argparse
 import json
 import os
@@ -84,6 +86,67 @@ def figures(pred, y):
     y = y.astype(np.float64)
     e = y - pred
     return {"mae": np.abs(e).mean(), "rmse": np.sqrt((e * e).mean()), "r2": 1 - (e * e).sum() / ((y - y.mean()) ** 2).sum()}
+
+
+TOKENS = """
+model Bag {
+  input tokens: i32[batch, 5]
+  input label: i32[batch]
+  param table: f32[20, 8] = normal(std = 1)
+  param w: f32[8, 3] = glorot_uniform
+  param b: f32[3] = zeros
+  logits = mean(gather(table, tokens), axis = 1) @ w + b
+  output probs = softmax(logits)
+  loss = cross_entropy(logits, label)
+}
+
+train Bag {
+  minimize loss
+  optimizer adam(lr = 0.1)
+  batch 64
+  seed 5
+}
+"""
+
+
+def check_tokens(sinter, workdir):
+    """Token ids as samples: i32 NPY data through --input, the losses of 6 full-batch Adam steps against torch."""
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 20, size=(64, 5)).astype(np.int32)
+    labels = (tokens.sum(1) % 3).astype(np.int64)
+    model = os.path.join(workdir, "bag.sn")
+    with open(model, "w") as f:
+        f.write(TOKENS)
+    t, y = os.path.join(workdir, "tokens.npy"), os.path.join(workdir, "labels.npy")
+    np.save(t, tokens)
+    np.save(y, labels)
+    init, metrics = os.path.join(workdir, "bag0.safetensors"), os.path.join(workdir, "bag.jsonl")
+    bound = ["--input", "tokens=" + t, "--input", "label=" + y, "--batch", "64"]
+    p = run([sinter, "train", model, "--", *bound, "--lr", "0", "--save", init, "--quiet"])
+    p = run([sinter, "train", model, "--", *bound, "--epochs", "6", "--load", init, "--no-save", "--metrics", metrics])
+    check(p.returncode == 0, "an i32 [batch, 5] input of token ids trains from NPY")
+    ours = [json.loads(line)["train_loss"] for line in open(metrics) if line.strip()] if p.returncode == 0 else []
+    w = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in read_weights(init).items()}
+    opt = torch.optim.Adam(w.values(), lr=0.1)
+    ids, target = torch.tensor(tokens.astype(np.int64)), torch.tensor(labels)
+    theirs = []
+    for _ in range(6):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(w["table"][ids].mean(1) @ w["w"] + w["b"], target)
+        theirs.append(loss.item())
+        loss.backward()
+        opt.step()
+    worst = max((abs(s - r) / r for s, r in zip(ours, theirs)), default=1)
+    check(len(ours) == 6 and worst < 1e-5, f"token ids: the loss of 6 steps within 1e-5 of torch (worst {worst:.1e})")
+    np.save(t, tokens.astype(np.float32) + 0.5)
+    p = run([sinter, "train", model, "--", *bound, "--no-save"])
+    check(p.returncode == 1 and f"element 0 of sample 0 is {tokens[0, 0] + 0.5:.6f}, not a token id: model input "
+          "'tokens' is i32" in p.stderr,
+          "a fractional token id is refused, naming the file, sample and input")
+    np.save(t, tokens)
+    p = run([sinter, "train", model, "--", *bound, "--no-save", "--normalize", "standard"])
+    check(p.returncode == 1 and "takes token ids (i32), which are not standardized" in p.stderr,
+          "--normalize standard of token ids is refused")
 
 
 def main():
@@ -174,6 +237,7 @@ def main():
     p = run([a.sinter, "train", model, "--", *data, "--no-save", "--metric", "loss,accuracy"])
     check(p.returncode == 1 and "metric accuracy does not fit" in p.stderr and "mae, rmse, r2" in p.stderr,
           "accuracy asked of a regression: the error lists the metrics that fit")
+    check_tokens(a.sinter, a.workdir)
     if failures:
         print(f"FAIL: {len(failures)} check(s)")
         sys.exit(1)
