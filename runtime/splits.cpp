@@ -23,6 +23,17 @@ std::string inputList(const sinter_model_desc& m) {
   return s;
 }
 
+std::string bindingError(const char* flag, const std::string& spec, const std::string& what) {
+  return std::string(flag) + " " + spec + ": " + what;
+}
+
+std::string boundTwice(const char* flag, const std::string& spec, const std::string& name, const std::string& file,
+                       const char* otherFlag) {
+  return bindingError(
+      flag, spec,
+      "input '" + name + "' already has its data (" + file + ", from " + flag + " or " + otherFlag + "): give one");
+}
+
 // Binds `specs` (NAME=FILE, from `flag`) to the files of the samples and the target, where the flags named
 // `samplesFlag` and `targetFlag` would put them; an input named twice is an error, and so is one of the two
 // left out once the other is bound.
@@ -36,19 +47,19 @@ void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<st
     for (int32_t i = 0; i < m.num_inputs; ++i)
       if (str(m.inputs[i].name) == name) input = i;
     if (input < 0)
-      throw Error(std::string(flag) + " " + spec + ": model '" + str(m.name) + "' has no input '" + name +
-                  "'; its inputs are " + inputList(m));
+      throw Error(bindingError(
+          flag, spec, "model '" + str(m.name) + "' has no input '" + name + "'; its inputs are " + inputList(m)));
     std::string& slot = input == l.imageInput ? samples : target;
     if (!slot.empty())
-      throw Error(std::string(flag) + " " + spec + ": input '" + name + "' already has its data (" + slot + ", from " +
-                  flag + " or " + (input == l.imageInput ? samplesFlag : targetFlag) + "): give one");
+      throw Error(boundTwice(flag, spec, name, slot, input == l.imageInput ? samplesFlag : targetFlag));
     slot = file;
   }
-  if (samples.empty() || target.empty())
-    throw Error(std::string(flag) + " binds input '" +
-                str(m.inputs[samples.empty() ? l.labelInput : l.imageInput].name) + "' but not '" +
-                str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name) + "': pass " + flag + " " +
-                str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name) + "=FILE too");
+  if (samples.empty() || target.empty()) {
+    const std::string bound = str(m.inputs[samples.empty() ? l.labelInput : l.imageInput].name);
+    const std::string missing = str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name);
+    throw Error(std::string(flag) + " binds input '" + bound + "' but not '" + missing + "': pass " + flag + " " +
+                missing + "=FILE too");
+  }
 }
 
 // --input and --test-input, resolved against the model into the files of the two splits.
