@@ -87,7 +87,7 @@ Dataset readCsvSplit(const DriverOptions& o, const Layout& l, const std::string&
   s.values = std::move(t.values);
   s.labels = std::move(t.labels);
   s.targets = std::move(t.targets);
-  s.targetWidth = l.valueTarget ? 1 : 0;
+  s.targetWidth = l.valueTarget ? t.targetWidth : 0;
   return s;
 }
 

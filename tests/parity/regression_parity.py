@@ -149,6 +149,46 @@ def check_tokens(sinter, workdir):
           "--normalize standard of token ids is refused")
 
 
+def check_vector_target(sinter, workdir):
+    """A target [batch, 2] from a CSV column group: two of boston's columns predicted from the other twelve, by
+    a linear model; the reported R^2 is the mean of numpy's per column for the saved weights."""
+    model = os.path.join(workdir, "two.sn")
+    with open(model, "w") as f:
+        f.write("""model Two {
+  input x: f32[batch, 12]
+  input y: f32[batch, 2]
+  param w: f32[12, 2] = glorot_uniform
+  param b: f32[2] = zeros
+  output pred = x @ w + b
+  loss = mse(pred, y)
+}
+train Two {
+  minimize loss
+  optimizer adam(lr = 0.5)
+  batch 64
+  epochs 30
+}
+""")
+    weights = os.path.join(workdir, "two.safetensors")
+    p = run([sinter, "train", model, "--", "--train-csv", CSV, "--test-csv", CSV, "--skip-rows", "1", "--label-column",
+             "MEDV,RM", "--normalize", "standard", "--save", weights, "--metrics", os.path.join(workdir, "two.jsonl")])
+    check(p.returncode == 0, "--label-column MEDV,RM feeds a target [batch, 2]")
+    if p.returncode:
+        return
+    last = [json.loads(line) for line in open(os.path.join(workdir, "two.jsonl")) if line.strip()][-1]
+    data = np.loadtxt(CSV, delimiter=",", skiprows=2, dtype=np.float32)
+    y = data[:, [13, 5]].astype(np.float64)
+    x = np.delete(data, [13, 5], axis=1)
+    x64 = x.astype(np.float64)
+    mean = x64.mean(0)
+    inv = (1.0 / np.sqrt(((x64 - mean) ** 2).mean(0))).astype(np.float32)
+    w = read_weights(weights)
+    pred = (((x - mean.astype(np.float32)) * inv) @ w["w"] + w["b"]).astype(np.float64)
+    r2 = np.mean([1 - ((y[:, c] - pred[:, c]) ** 2).sum() / ((y[:, c] - y[:, c].mean()) ** 2).sum() for c in range(2)])
+    check(abs(last["test_r2"] - r2) < 1e-4 and r2 > 0.5,
+          f"test_r2 {last['test_r2']:.5f}: numpy's mean of the two columns' R^2 {r2:.5f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sinter", required=True)
@@ -238,6 +278,7 @@ def main():
     check(p.returncode == 1 and "metric accuracy does not fit" in p.stderr and "mae, rmse, r2" in p.stderr,
           "accuracy asked of a regression: the error lists the metrics that fit")
     check_tokens(a.sinter, a.workdir)
+    check_vector_target(a.sinter, a.workdir)
     if failures:
         print(f"FAIL: {len(failures)} check(s)")
         sys.exit(1)

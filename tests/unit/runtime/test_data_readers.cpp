@@ -125,6 +125,32 @@ TEST_CASE("csv: floating targets, and records skipped before the header") {
   CHECK_THAT(csvError(bad, o), Catch::Contains("b.csv:2:3: target 'nan' in column 'y' is not a finite number"));
 }
 
+TEST_CASE("csv: a group of label columns is a floating target's, its values in the group's order") {
+  TempDir dir("csv");
+  const std::string path = writeText(dir, "g.csv", "y1,a,y2,\"b,c\"\n1,2,3,4\n5,6,7,8\n");
+  CsvOptions o{true, "y2,y1", ','};
+  o.classLabels = false;
+  const CsvTable t = readCsv(path, o);
+  CHECK(t.targetWidth == 2);
+  CHECK(t.targets == std::vector<float>{3, 1, 7, 5});
+  CHECK(t.features == 2);
+  CHECK(t.values == std::vector<float>{2, 4, 6, 8});
+  o.labelColumn = "0,2";  // by index
+  CHECK(readCsv(path, o).targets == std::vector<float>{1, 3, 5, 7});
+  o.labelColumn = "b,c";  // a header name holding a comma is that column
+  CHECK(readCsv(path, o).targets == std::vector<float>{4, 8});
+  o.labelColumn = "y1,y1";
+  CHECK_THAT(csvError(path, o), Catch::Contains("label column 'y1' is listed twice"));
+  o.labelColumn = "y1,z";
+  CHECK_THAT(csvError(path, o), Catch::Contains("no column named 'z'"));
+  o.labelColumn = "y1,a,y2,3";
+  CHECK_THAT(csvError(path, o), Catch::Contains("leave no feature column"));
+  o.labelColumn = "y1,y2";
+  o.classLabels = true;
+  CHECK_THAT(csvError(path, o), Catch::Contains("are 2 columns; class labels take one") &&
+                                    Catch::Contains("floating target input [batch, 2]"));
+}
+
 TEST_CASE("csv: a quoted field may span lines and hold doubled quotes") {
   TempDir dir("csv");
   const std::string path = writeText(dir, "q.csv", "\"a \"\"x\"\"\nb\",y\n1,0\n");
