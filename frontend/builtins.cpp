@@ -90,6 +90,11 @@ const std::vector<MetricSpec>& metrics() {
   static const std::vector<MetricSpec> table = {
       {"loss", ir::TrainConfig::MetricLoss},
       {"accuracy", ir::TrainConfig::MetricAccuracy},
+      {"top_k_accuracy", ir::TrainConfig::MetricTopK},
+      {"mae", ir::TrainConfig::MetricMae},
+      {"rmse", ir::TrainConfig::MetricRmse},
+      {"r2", ir::TrainConfig::MetricR2},
+      {"perplexity", ir::TrainConfig::MetricPerplexity},
   };
   return table;
 }

@@ -645,15 +645,16 @@ Value Elaborator::callFunction(Frame& f, const ast::Function& fn, const std::sha
     return Value::error();
   }
   Value out = std::move(*body.returned);
-  if (self && out.ok() && fn.name == "forward") {
-    ++self->calls;
+  if (self && out.ok()) {
     std::string t = out.describe();
     if (out.kind == Value::Tuple) {
       t = "(";
       for (std::size_t i = 0; i < out.elems.size(); ++i) t += (i ? ", " : "") + out.elems[i].describe();
       t += ")";
     }
-    self->output = self->calls > 1 && self->output != t ? "multiple" : t;
+    // A layer used only through another method (l1.sequence(rows)) shows that method's result, named.
+    if (fn.name == "forward") self->output = ++self->calls > 1 && self->output != t ? "multiple" : t;
+    else if (self->calls == 0) self->output = fmt::format("{} (.{})", t, fn.name);
   }
   return out;
 }

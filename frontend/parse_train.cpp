@@ -103,7 +103,7 @@ void Parser::setting(ast::TrainBlock& t) {
         const Token open = take();
         Nest nest(*this);
         while (!at(Tok::RBracket)) {
-          const Token name = expectName("expected the name of a metric (loss or accuracy)");
+          const Token name = expectName("expected the name of a metric such as loss, accuracy or mae");
           s.names.push_back({std::string(name.text), name.range()});
           if (!accept(Tok::Comma)) break;
         }

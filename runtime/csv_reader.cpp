@@ -3,6 +3,7 @@
 #include "runtime/error.h"
 #include "runtime/file_io.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -114,6 +115,49 @@ class Lexer {
   int64_t line_ = 1, col_ = 1;
 };
 
+// One column by header name or 0-based index.
+size_t findColumn(const std::string& path, const std::vector<std::string>& names, bool header,
+                  const std::string& spec) {
+  for (size_t c = 0; c < names.size() && header; ++c)
+    if (names[c] == spec) return c;
+  size_t idx = 0;
+  const auto [p, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), idx);
+  if (ec == std::errc() && p == spec.data() + spec.size()) {
+    if (idx >= names.size())
+      throw Error(path + ": label column " + spec + " is out of range: the file has " + std::to_string(names.size()) +
+                  " columns");
+    return idx;
+  }
+  std::string list;
+  for (size_t c = 0; c < names.size(); ++c) list += (c ? ", " : "") + quoted(names[c]);
+  throw Error(path + ": no column named " + quoted(spec) +
+              (header ? "; the header has " + list : "; without a header, give a 0-based index"));
+}
+
+// The label columns: the last by default; a header name (even one holding a comma); else a comma-separated
+// group, the columns of a floating target in its order.
+std::vector<size_t> labelColumns(const std::string& path, const std::vector<std::string>& names, const CsvOptions& o) {
+  if (o.labelColumn.empty()) return {names.size() - 1};
+  if (o.header && std::find(names.begin(), names.end(), o.labelColumn) != names.end())
+    return {findColumn(path, names, o.header, o.labelColumn)};
+  std::vector<size_t> group;
+  std::string_view rest = o.labelColumn;
+  for (;;) {
+    const size_t comma = rest.find(',');
+    const size_t c = findColumn(path, names, o.header, std::string(rest.substr(0, comma)));
+    if (std::find(group.begin(), group.end(), c) != group.end())
+      throw Error(path + ": label column " + quoted(names[c]) + " is listed twice");
+    group.push_back(c);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (group.size() >= names.size()) throw Error(path + ": label columns " + o.labelColumn + " leave no feature column");
+  if (group.size() > 1 && o.classLabels)
+    throw Error(path + ": label columns " + o.labelColumn + " are " + std::to_string(group.size()) +
+                " columns; class labels take one (a floating target input [batch, " + std::to_string(group.size()) +
+                "] takes several)");
+  return group;
+}
 
 }  // namespace
 
@@ -122,7 +166,10 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
   Lexer lex(path, text, o.delimiter);
   std::vector<Field> rec;
   int64_t line = 0;
-  if (!lex.record(rec, line)) throw Error(path + ": no records (empty file)");
+  for (int64_t k = 0; k <= o.skipRows; ++k)  // the skipped records, then the first one
+    if (!lex.record(rec, line))
+      throw Error(path + (o.skipRows ? ": no records after the " + std::to_string(o.skipRows) + " skipped (--skip-rows)"
+                                     : std::string(": no records (empty file)")));
   const size_t columns = rec.size();
   if (columns < 2)
     throw Error(path + ":" + std::to_string(line) +
@@ -130,31 +177,13 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
   std::vector<std::string> names;
   for (size_t c = 0; c < columns; ++c) names.push_back(o.header ? rec[c].text : "column " + std::to_string(c));
 
-  size_t label = columns - 1;
-  if (!o.labelColumn.empty()) {
-    bool found = false;
-    for (size_t c = 0; c < columns && o.header; ++c)
-      if (names[c] == o.labelColumn) label = c, found = true;
-    size_t idx = 0;
-    const auto [p, ec] = std::from_chars(o.labelColumn.data(), o.labelColumn.data() + o.labelColumn.size(), idx);
-    if (!found && ec == std::errc() && p == o.labelColumn.data() + o.labelColumn.size()) {
-      if (idx >= columns)
-        throw Error(path + ": label column " + o.labelColumn + " is out of range: the file has " +
-                    std::to_string(columns) + " columns");
-      label = idx, found = true;
-    }
-    if (!found) {
-      std::string list;
-      for (size_t c = 0; c < columns; ++c) list += (c ? ", " : "") + quoted(names[c]);
-      throw Error(path + ": no column named " + quoted(o.labelColumn) +
-                  (o.header ? "; the header has " + list : "; without a header, give a 0-based index"));
-    }
-  }
-
+  const std::vector<size_t> labels = labelColumns(path, names, o);
   CsvTable t;
-  t.features = static_cast<int64_t>(columns - 1);
+  t.features = static_cast<int64_t>(columns - labels.size());
+  t.targetWidth = static_cast<int64_t>(labels.size());
   for (size_t c = 0; c < columns; ++c)
-    if (c != label) t.featureNames.push_back(names[c]);
+    if (std::find(labels.begin(), labels.end(), c) == labels.end()) t.featureNames.push_back(names[c]);
+  std::vector<float> row(labels.size());  // a record's targets, in the order of the label columns
   bool first = o.header;
   do {
     if (first) {
@@ -170,13 +199,25 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
       const char* b = f.text.data();
       const char* e = b + f.text.size();
       if (b < e && *b == '+' && e - b > 1 && b[1] != '-') ++b;  // from_chars takes no '+'
-      if (c == label) {
+      const auto label = std::find(labels.begin(), labels.end(), c);
+      if (label != labels.end() && !o.classLabels) {
+        float v = 0;
+        const auto [p, ec] = std::from_chars(b, e, v);
+        if (f.text.empty() || ec != std::errc() || p != e || !std::isfinite(v))
+          throw Error(place + "target " + quoted(f.text) + " in column " + quoted(names[c]) +
+                      " is not a finite number");
+        row[static_cast<size_t>(label - labels.begin())] = v;
+        continue;
+      }
+      if (label != labels.end()) {
         // "3.0" is accepted as the class 3: NumPy's savetxt writes labels as floats.
         double d = -1;
         const auto [p, ec] = std::from_chars(b, e, d);
         if (f.text.empty() || ec != std::errc() || p != e || !(d >= 0) || d != std::floor(d) || d > INT32_MAX)
-          throw Error(place + "label " + quoted(f.text) + " in column " + quoted(names[c]) +
-                      " is not a class index (an integer >= 0)");
+          throw Error(
+              place + "label " + quoted(f.text) + " in column " + quoted(names[c]) +
+              " is not a class index (an integer >= 0); a model whose target input is floating (f32 [batch]) reads "
+              "any number");
         t.labels.push_back(static_cast<int32_t>(d));
         continue;
       }
@@ -187,6 +228,7 @@ CsvTable readCsv(const std::string& path, const CsvOptions& o) {
                     " in column " + quoted(names[c]));
       t.values.push_back(v);
     }
+    if (!o.classLabels) t.targets.insert(t.targets.end(), row.begin(), row.end());
     ++t.rows;
   } while (lex.record(rec, line));
   if (t.rows == 0) throw Error(path + ": no data records after the header");

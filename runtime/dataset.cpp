@@ -56,12 +56,14 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& wha
     if (!pixels.empty())
       d.pixels.insert(d.pixels.end(), pixels.begin() + r * features, pixels.begin() + (r + 1) * features);
     else d.values.insert(d.values.end(), values.begin() + r * features, values.begin() + (r + 1) * features);
-    d.labels.push_back(labels[r]);
+    if (!labels.empty()) d.labels.push_back(labels[r]);
+    d.targets.insert(d.targets.end(), targets.begin() + r * targetWidth, targets.begin() + (r + 1) * targetWidth);
   }
+  d.targetWidth = targetWidth;
   return d;
 }
 
-Dataset loadIdx(const std::string& imagesPath, const std::string& labelsPath) {
+Dataset loadIdx(const std::string& imagesPath, const std::string& labelsPath, LabelKind kind) {
   IdxData images = readIdx(imagesPath), labels = readIdx(labelsPath);
   if (images.dims.size() < 2) throw Error(imagesPath + ": expected samples [n, rows, cols], the file has 1 dimension");
   if (labels.dims.size() != 1)
@@ -73,15 +75,19 @@ Dataset loadIdx(const std::string& imagesPath, const std::string& labelsPath) {
   d.n = images.dims[0];
   d.shapeText = shapeOf(images.dims, d.features);
   d.pixels = std::move(images.data);
-  d.labels.assign(labels.data.begin(), labels.data.end());
+  if (kind == LabelKind::Values) d.targets.assign(labels.data.begin(), labels.data.end()), d.targetWidth = 1;
+  else d.labels.assign(labels.data.begin(), labels.data.end());
   return d;
 }
 
-Dataset loadNpy(const std::string& samplesPath, const std::string& labelsPath) {
+Dataset loadNpy(const std::string& samplesPath, const std::string& labelsPath, LabelKind kind) {
   NpyArray x = readNpy(samplesPath), y = readNpy(labelsPath);
   if (x.shape.empty()) throw Error(samplesPath + ": expected samples [n, ...], the file holds a scalar");
-  if (y.shape.size() != 1)
-    throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(y.shape.size()) + " dimensions");
+  if (kind == LabelKind::Values && y.shape.empty())
+    throw Error(labelsPath + ": expected targets [n, ...], the file holds a scalar");
+  if (kind == LabelKind::Classes && y.shape.size() != 1)
+    throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(y.shape.size()) +
+                " dimensions (a model whose target input is floating takes targets [n, ...])");
   Dataset d;
   d.source = samplesPath;
   d.labelSource = labelsPath;
@@ -93,6 +99,16 @@ Dataset loadNpy(const std::string& samplesPath, const std::string& labelsPath) {
       throw Error(samplesPath + ": element " + std::to_string(i) + " (sample " + std::to_string(i / d.features) +
                   ") is not finite");
   d.values = std::move(x.values);
+  if (kind == LabelKind::Values) {
+    d.targetWidth = 1;
+    for (size_t k = 1; k < y.shape.size(); ++k) d.targetWidth *= y.shape[k];
+    for (size_t i = 0; i < y.values.size(); ++i)
+      if (!std::isfinite(y.values[i]))
+        throw Error(labelsPath + ": target element " + std::to_string(i) + " (sample " +
+                    std::to_string(static_cast<int64_t>(i) / std::max<int64_t>(d.targetWidth, 1)) + ") is not finite");
+    d.targets = std::move(y.values);
+    return d;
+  }
   for (int64_t i = 0; i < y.shape[0]; ++i) {
     const float v = y.values[i];
     if (!(v >= 0) || v != std::floor(v) || v > 2147483647.0f)
@@ -151,7 +167,15 @@ void gather(const Dataset& d, const Normalizer& z, const int64_t* order, int64_t
     }
     if (norm)
       for (int64_t j = 0; j < f; ++j) row[j] = (row[j] - z.mean[j]) * z.invStd[j];
-    y[i] = d.labels[k];
+    if (!d.labels.empty()) y[i] = d.labels[k];
+  }
+}
+
+void gatherTargets(const Dataset& d, const int64_t* order, int64_t first, int64_t count, float* t) {
+  const int64_t w = d.targetWidth;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t k = order ? order[first + i] : first + i;
+    std::copy(d.targets.begin() + k * w, d.targets.begin() + (k + 1) * w, t + i * w);
   }
 }
 

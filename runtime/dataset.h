@@ -15,7 +15,9 @@ struct Dataset {
   std::string shapeText;        // per-sample shape as read, e.g. "28x28"
   std::vector<uint8_t> pixels;  // IDX: u8 values, scaled to [0, 1] by gather
   std::vector<float> values;    // CSV, NPY: the values as read
-  std::vector<int32_t> labels;
+  std::vector<int32_t> labels;  // class labels, n of them
+  std::vector<float> targets;   // or floating targets, n x targetWidth (the driver's valueTarget)
+  int64_t targetWidth = 0;
 
   // Keeps only the samples `rows` (in that order).
   Dataset subset(const std::vector<int64_t>& rows, const std::string& what) const;
@@ -25,11 +27,15 @@ struct Dataset {
   }
 };
 
+// What the labels file holds: class indices, or floating targets (a regression).
+enum class LabelKind { Classes, Values };
+
 // IDX images [n, ...] and labels [n] (gzip or plain). The caller checks that the counts agree (after
 // checking the features, the more telling error).
-Dataset loadIdx(const std::string& images, const std::string& labels);
-// NPY samples [n, ...] (any supported dtype) and labels [n] (integers >= 0, possibly stored as floats).
-Dataset loadNpy(const std::string& samples, const std::string& labels);
+Dataset loadIdx(const std::string& images, const std::string& labels, LabelKind kind = LabelKind::Classes);
+// NPY samples [n, ...] (any supported dtype) and labels: class indices [n] (integers >= 0, possibly stored as
+// floats), or finite values [n, ...].
+Dataset loadNpy(const std::string& samples, const std::string& labels, LabelKind kind = LabelKind::Classes);
 
 // Per-feature standardization x' = (x - mean) / std, with mean and std from the training set; a constant
 // feature (std 0) is only centred. Inactive when empty.
@@ -47,8 +53,10 @@ void splitValidation(const Dataset& all, double fraction, uint64_t seed, Dataset
 std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, int64_t epoch);
 
 // Copies samples order[first..first+count) (first.. without an order) into x (count x features floats,
-// normalized) and y.
+// normalized) and their class labels into y (when d has them).
 void gather(const Dataset& d, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count, float* x,
             int32_t* y);
+// The same samples' floating targets, count x targetWidth.
+void gatherTargets(const Dataset& d, const int64_t* order, int64_t first, int64_t count, float* t);
 
 }  // namespace sinter::rt

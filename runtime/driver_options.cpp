@@ -46,8 +46,9 @@ bool parseMetrics(std::string_view s, int32_t& out) {
     std::string_view name = s.substr(0, comma);
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);  // "loss, accuracy" reads as meant
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name == "accuracy") bits |= SINTER_METRIC_ACCURACY;
-    else if (name != "loss") return false;
+    const MetricName* known = findMetricName(name);
+    if (!known) return false;
+    bits |= known->bit;
     if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
     if (s.empty()) return false;  // a trailing comma
@@ -56,7 +57,12 @@ bool parseMetrics(std::string_view s, int32_t& out) {
   return true;
 }
 
-std::string metricsText(int32_t bits) { return (bits & SINTER_METRIC_ACCURACY) ? "loss,accuracy" : "loss"; }
+std::string metricsText(int32_t bits) {
+  std::string s;
+  for (const MetricName& n : metricNames())
+    if (bits & n.bit) s += (s.empty() ? "" : ",") + std::string(n.name);
+  return s;
+}
 
 const char* programName(int argc, char** argv, const sinter_model_desc& model) {
   if (argc > 0 && argv[0] && argv[0][0]) return argv[0];
@@ -86,6 +92,8 @@ std::string dataFile(const DriverOptions& opts, const std::string& override, con
 const std::vector<DataFlag>& dataFlags() {
   static const std::vector<DataFlag> flags = {
       {"--data", "DIR", std::string("directory of the four standard IDX files (default ") + kDefaultDataDir + ")"},
+      {"--input", "NAME=FILE", "the training data of model input NAME (IDX or .npy), for each input", true},
+      {"--test-input", "NAME=FILE", "the test data of model input NAME, for each input", true},
       {"--train-images", "FILE", "default DIR/train-images-idx3-ubyte.gz; a .npy file reads NPY"},
       {"--train-labels", "FILE", "default DIR/train-labels-idx1-ubyte.gz; a .npy file reads NPY"},
       {"--test-images", "FILE", "default DIR/t10k-images-idx3-ubyte.gz"},
@@ -95,10 +103,12 @@ const std::vector<DataFlag>& dataFlags() {
       {"--label-column", "C", "CSV label column: a header name or a 0-based index (default: the last)"},
       {"--no-header", "", "the CSV files have no header line"},
       {"--delimiter", "C", "CSV field separator (default ,)"},
+      {"--skip-rows", "N", "CSV records to skip before the header, such as a count line (default 0)"},
       {"--normalize", "MODE", "none (default) or standard: per-feature (x - mean) / std of the training set"},
       {"--val-split", "F", "hold out a fraction F in (0, 1) of the training set for validation"},
       {"--limit-train", "N", "use only the first N training samples (default 0 = all)"},
       {"--limit-test", "N", "use only the first N test samples (default 0 = all)"},
+      {"--top-k", "K", "top_k_accuracy counts a label among the K largest predictions (default 5)"},
   };
   return flags;
 }
@@ -111,7 +121,11 @@ const DataFlag* findDataFlag(std::string_view name) {
 
 std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::string& v) {
   if (flag == "--data") o.dataDir = v;
-  else if (flag == "--train-images") o.trainImages = v;
+  else if (flag == "--input" || flag == "--test-input") {
+    const size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) return "NAME=FILE, a model input and its data";
+    (flag == "--input" ? o.trainInputs : o.testInputs).push_back(v);
+  } else if (flag == "--train-images") o.trainImages = v;
   else if (flag == "--train-labels") o.trainLabels = v;
   else if (flag == "--test-images") o.testImages = v;
   else if (flag == "--test-labels") o.testLabels = v;
@@ -133,6 +147,10 @@ std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::stri
     if (!parseInt(v, 0, o.limitTrain)) return "an integer >= 0";
   } else if (flag == "--limit-test") {
     if (!parseInt(v, 0, o.limitTest)) return "an integer >= 0";
+  } else if (flag == "--skip-rows") {
+    if (!parseInt(v, 0, o.csvSkipRows)) return "an integer >= 0";
+  } else if (flag == "--top-k") {
+    if (!parseInt(v, 1, o.topK)) return "an integer >= 1";
   } else {
     return "a data flag";  // not in dataFlags(): a caller's bug, reported rather than ignored
   }
@@ -156,9 +174,9 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "  --lr X                base learning rate (default " << d.lr << ")\n"
      << "  --seed N              seed of initialization, shuffling and the split (default " << d.seed << ")\n"
      << "  --eval-every N        evaluate every N epochs and after the last (default 1)\n"
-     << "  --metrics-list LIST   what each epoch reports: loss, or loss,accuracy (default " << metricsText(d.metrics)
-     << ";\n"
-     << "                        the loss is always reported)\n"
+     << "  --metrics-list LIST   what each epoch reports, of " << metricNameList() << "\n"
+     << "                        (default " << metricsText(d.metrics) << "; the loss is always reported);\n"
+     << "                        --metric LIST is the same flag\n"
      << "  --no-train-acc        skip the training accuracy (saves one forward pass per batch)\n"
      << "  --threads N           threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware\n"
      << "                        thread); results are the same bits for any N\n"
@@ -213,9 +231,9 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       hasValue = true;
     }
     static constexpr std::string_view valued[] = {
-        "--epochs",  "--batch",       "--lr",         "--seed",           "--save",
-        "--load",    "--metrics",     "--eval-every", "--checkpoint-dir", "--checkpoint-every",
-        "--threads", "--metrics-list"};
+        "--epochs",  "--batch",        "--lr",         "--seed",           "--save",
+        "--load",    "--metrics",      "--eval-every", "--checkpoint-dir", "--checkpoint-every",
+        "--threads", "--metrics-list", "--metric"};
     const DataFlag* data = findDataFlag(flag);
     bool known = data && !data->value.empty();
     for (std::string_view v : valued) known = known || v == flag;
@@ -238,8 +256,8 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     } else if (flag == "--save") o.savePath = v;
     else if (flag == "--load") o.loadPath = v;
     else if (flag == "--metrics") o.metricsPath = v;
-    else if (flag == "--metrics-list") {
-      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of loss and accuracy");
+    else if (flag == "--metrics-list" || flag == "--metric") {
+      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of " + metricNameList());
     } else if (flag == "--epochs") {
       if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1");
     } else if (flag == "--batch") {
@@ -262,8 +280,9 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
   if (!o.testCsv.empty() && o.trainCsv.empty()) return fail("--test-csv needs --train-csv");
   // CSV replaces the IDX and NPY files: a run given both would silently read only the CSV.
   if (!o.trainCsv.empty())
-    for (const auto& [flag, value] : {std::pair{"--train-images", &o.trainImages}, std::pair{"--train-labels", &o.trainLabels},
-                                      std::pair{"--test-images", &o.testImages}, std::pair{"--test-labels", &o.testLabels}})
+    for (const auto& [flag, value] :
+         {std::pair{"--train-images", &o.trainImages}, std::pair{"--train-labels", &o.trainLabels},
+          std::pair{"--test-images", &o.testImages}, std::pair{"--test-labels", &o.testLabels}})
       if (!value->empty()) return fail(std::string(flag) + " and --train-csv name two training sets: give one of them");
   return ParseResult::Run;
 }

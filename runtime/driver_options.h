@@ -18,6 +18,8 @@ struct DriverOptions {
   std::string dataDir = kDefaultDataDir;
   // Empty: the standard MNIST file name under dataDir.
   std::string trainImages, trainLabels, testImages, testLabels;
+  // --input NAME=FILE and --test-input NAME=FILE as given: model inputs bound by name (splits.h bindInputs).
+  std::vector<std::string> trainInputs, testInputs;
   int64_t epochs = 1;
   int64_t batch = 1;
   float lr = 0.0f;
@@ -33,12 +35,14 @@ struct DriverOptions {
   std::string trainCsv, testCsv, labelColumn;
   bool csvHeader = true;
   char csvDelimiter = ',';
+  int64_t csvSkipRows = 0;   // records before the header (--skip-rows)
   bool standardize = false;  // --normalize standard
   double valSplit = 0;       // fraction of the training set held out for validation
   int64_t evalEvery = 1;     // evaluate every N epochs (and after the last)
-  // Bits of sinter_metric: what each epoch reports (the loss always). From the train block's `metrics`,
-  // overridden by --metrics-list.
+  // Bits of sinter_metric: what each epoch reports (the loss always). From the train block's `metrics` (else
+  // the task's), overridden by --metrics-list (or --metric).
   int32_t metrics = SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+  int64_t topK = 5;           // top_k_accuracy's k (--top-k)
   bool trainAccuracy = true;  // --no-train-acc: accuracy (when reported) on the validation and test sets only
   std::string checkpointDir;
   int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only
@@ -61,9 +65,10 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
 // The flags that choose and prepare the data, one table for the training driver's parser and usage and for
 // `sinter run`, which reads its test set exactly as training does.
 struct DataFlag {
-  std::string name;   // "--data"
-  std::string value;  // what it takes, as the usage shows it ("DIR"); empty for a switch
-  std::string help;   // one line
+  std::string name;         // "--data"
+  std::string value;        // what it takes, as the usage shows it ("DIR"); empty for a switch
+  std::string help;         // one line
+  bool repeatable = false;  // may be given more than once, each adding a value
 };
 const std::vector<DataFlag>& dataFlags();
 const DataFlag* findDataFlag(std::string_view name);

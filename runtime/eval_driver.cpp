@@ -39,6 +39,7 @@ EvalReport evaluateTestSet(const sinter_model_desc& m, const DriverOptions& o, c
   if (o.batch < 1) throw Error("the batch size must be >= 1 (pass --batch)");
   if (o.loadPath.empty()) throw Error("no weights to evaluate: pass --load FILE");
   const Layout l = checkModel(m);
+  checkMetricsFit(m, l, o.metrics);
   const int32_t predOut = predictionsPath.empty() ? -1 : predictionsOutput(m);
   if (!predictionsPath.empty()) {
     const std::filesystem::path dir = std::filesystem::path(predictionsPath).parent_path();
@@ -79,14 +80,17 @@ EvalReport evaluateTestSet(const sinter_model_desc& m, const DriverOptions& o, c
   {
     DenormalGuard ftz(o.flushDenormals);
     const auto start = std::chrono::steady_clock::now();
-    if (predOut >= 0) e = evaluateSplit(m, l, set, data.norm, r.batch, b, keepPredictions);
-    else e = evaluateSplit(m, l, set, data.norm, r.batch, b);
+    if (predOut >= 0) e = evaluateSplit(m, l, set, data.norm, r.batch, o.topK, b, keepPredictions);
+    else e = evaluateSplit(m, l, set, data.norm, r.batch, o.topK, b);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   r.loss = e.loss;
   r.accuracyMeasured = (o.metrics & SINTER_METRIC_ACCURACY) != 0;
   r.accuracy = e.accuracy;
   r.correct = e.correct;
+  r.metrics = o.metrics;
+  r.topK = o.topK;
+  r.figures = e;
   if (predOut >= 0) writeNpy(predictionsPath, r.predictionsShape, predictions);
   return r;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runtime/driver_options.h"
+#include "runtime/metrics.h"
 
 #include <sinter/model_abi.h>
 
@@ -21,6 +22,9 @@ struct EvalReport {
   bool accuracyMeasured = false;  // the train block's metrics ask for accuracy
   double accuracy = 0;
   int64_t correct = 0;
+  int32_t metrics = 0;                    // what to report, bits of sinter_metric
+  int64_t topK = 0;                       // SINTER_METRIC_TOP_K's k
+  SplitMetrics figures;                   // every figure of the task
   double seconds = 0;                     // feeding the batches and the forward passes, not reading or writing files
   std::string predictionsOutput;          // the output written to the predictions file, when one was
   std::vector<int64_t> predictionsShape;  // [samples, ...]

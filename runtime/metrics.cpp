@@ -2,12 +2,42 @@
 
 #include "runtime/model_layout.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace sinter::rt {
 
+const std::vector<MetricName>& metricNames() {
+  static const std::vector<MetricName> table = {
+      {SINTER_METRIC_LOSS, "loss", "loss", false},
+      {SINTER_METRIC_ACCURACY, "accuracy", "acc", true},
+      {SINTER_METRIC_TOP_K, "top_k_accuracy", "top_k", true},
+      {SINTER_METRIC_MAE, "mae", "mae", false},
+      {SINTER_METRIC_RMSE, "rmse", "rmse", false},
+      {SINTER_METRIC_R2, "r2", "r2", false},
+      {SINTER_METRIC_PERPLEXITY, "perplexity", "ppl", false},
+  };
+  return table;
+}
+
+const MetricName* findMetricName(std::string_view name) {
+  for (const MetricName& n : metricNames())
+    if (name == n.name) return &n;
+  return nullptr;
+}
+
+std::string metricNameList() {
+  std::string s;
+  for (const MetricName& n : metricNames()) s += (s.empty() ? "" : ", ") + std::string(n.name);
+  return s;
+}
+
 int32_t declaredMetrics(const sinter_model_desc& m) {
-  return m.train.metrics == 0 ? SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY : m.train.metrics | SINTER_METRIC_LOSS;
+  if (m.train.metrics != 0) return m.train.metrics | SINTER_METRIC_LOSS;
+  for (int32_t i = 0; i < m.num_inputs; ++i)
+    if (isLabelsTensor(m.inputs[i])) return SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+  return SINTER_METRIC_LOSS | kValueMetrics;
 }
 
 bool isLabelsTensor(const sinter_tensor_desc& t) { return t.dtype == SINTER_I32 && t.rank == 1 && t.dims[0] < 0; }
@@ -52,6 +82,77 @@ BatchMetrics evaluateBatch(const sinter_model_desc& m, const AccuracyTensors* ac
   BatchMetrics r;
   r.loss = floatAt(forwardArgs[m.num_inputs + m.num_params + m.loss_output], m.outputs[m.loss_output].dtype, 0);
   if (accuracy) r.correct = correctPredictions(m, *accuracy, forwardArgs, batch);
+  return r;
+}
+
+double SplitMetrics::value(int32_t bit) const {
+  switch (bit) {
+    case SINTER_METRIC_LOSS: return loss;
+    case SINTER_METRIC_ACCURACY: return accuracy;
+    case SINTER_METRIC_TOP_K: return topK;
+    case SINTER_METRIC_MAE: return mae;
+    case SINTER_METRIC_RMSE: return rmse;
+    case SINTER_METRIC_R2: return r2;
+    case SINTER_METRIC_PERPLEXITY: return perplexity;
+    default: return std::nan("");
+  }
+}
+
+void MetricSums::addLoss(double loss, int64_t count) {
+  lossSum_ += loss * static_cast<double>(count);
+  n_ += count;
+}
+
+void MetricSums::addClasses(const int32_t* labels, const void* pred, int32_t dtype, int64_t classes, int64_t count,
+                            int64_t k) {
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t row = i * classes;
+    int64_t best = 0, above = 0;  // the first largest element; the elements above the label's
+    const double target = floatAt(pred, dtype, row + labels[i]);
+    for (int64_t c = 0; c < classes; ++c) {
+      const double v = floatAt(pred, dtype, row + c);
+      if (v > floatAt(pred, dtype, row + best)) best = c;
+      above += v > target;
+    }
+    correct_ += best == labels[i];
+    topK_ += above < k;
+  }
+}
+
+void MetricSums::addValues(const void* target, const void* pred, int32_t dtype, int64_t count) {
+  const auto width = static_cast<int64_t>(ySum_.size());
+  for (int64_t i = 0; i < count * width; ++i) {
+    const double y = floatAt(target, dtype, i), e = y - floatAt(pred, dtype, i);
+    const auto c = static_cast<size_t>(i % width);
+    absSum_ += std::fabs(e);
+    sqSum_ += e * e;
+    ySum_[c] += y;
+    y2Sum_[c] += y * y;
+    resSum_[c] += e * e;
+  }
+}
+
+SplitMetrics MetricSums::result() const {
+  SplitMetrics r;
+  if (n_ == 0) return r;
+  const auto n = static_cast<double>(n_);
+  r.samples = n_;
+  r.loss = lossSum_ / n;
+  r.perplexity = std::exp(r.loss);
+  r.correct = correct_;
+  r.topKCorrect = topK_;
+  r.accuracy = static_cast<double>(correct_) / n;
+  r.topK = static_cast<double>(topK_) / n;
+  const double values = n * static_cast<double>(ySum_.size());
+  r.mae = absSum_ / values;
+  r.rmse = std::sqrt(sqSum_ / values);
+  // sklearn's r2_score: a column with constant targets scores 1 when predicted exactly, else 0.
+  double r2 = 0;
+  for (size_t c = 0; c < ySum_.size(); ++c) {
+    const double total = y2Sum_[c] - ySum_[c] * ySum_[c] / n;
+    r2 += total > 0 ? 1 - resSum_[c] / total : (resSum_[c] == 0 ? 1.0 : 0.0);
+  }
+  r.r2 = r2 / static_cast<double>(ySum_.size());
   return r;
 }
 

@@ -6,11 +6,33 @@
 #include <sinter/model_abi.h>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace sinter::rt {
 
-// The metrics the train block asks for, as bits of sinter_metric, the loss always among them. A mask of 0 in
-// the descriptor (one written before the field existed) means loss and accuracy.
+// Every sinter_metric bit by the name train blocks, flags and reports use: `name` in a list and in the
+// metrics file's keys (train_<name>), `column` in the line each epoch prints.
+struct MetricName {
+  int32_t bit;
+  const char* name;
+  const char* column;
+  bool percent;  // printed as a percentage
+};
+const std::vector<MetricName>& metricNames();
+const MetricName* findMetricName(std::string_view name);
+// "loss, accuracy, ...": every name, for messages.
+std::string metricNameList();
+
+// The metrics that compare class labels with the prediction's largest elements, and those that compare
+// floating targets with the prediction.
+inline constexpr int32_t kClassMetrics = SINTER_METRIC_ACCURACY | SINTER_METRIC_TOP_K;
+inline constexpr int32_t kValueMetrics = SINTER_METRIC_MAE | SINTER_METRIC_RMSE | SINTER_METRIC_R2;
+
+// The metrics the train block asks for, as bits of sinter_metric, the loss always among them. A mask of 0
+// (no `metrics` setting) means the task's: loss and accuracy for a model with an i32 [batch] labels input,
+// else loss, MAE, RMSE and R^2.
 int32_t declaredMetrics(const sinter_model_desc& m);
 
 // What accuracy compares: class labels, an i32 [batch] tensor, and predictions, a [batch, classes] tensor of
@@ -45,5 +67,36 @@ struct BatchMetrics {
 // `accuracy` is not NULL. The model must have a loss output.
 BatchMetrics evaluateBatch(const sinter_model_desc& m, const AccuracyTensors* accuracy, void* const* forwardArgs,
                            int64_t batch);
+
+// A split's figures. Only those of the task are measured; the others stay 0.
+struct SplitMetrics {
+  int64_t samples = 0;
+  double loss = 0, perplexity = 0;
+  double accuracy = 0, topK = 0;  // class labels
+  int64_t correct = 0, topKCorrect = 0;
+  double mae = 0, rmse = 0, r2 = 0;  // floating targets
+  double value(int32_t bit) const;   // the figure of one sinter_metric bit
+};
+
+// Sums over a split's batches from which every metric follows, so that any batch size gives the same figures
+// (up to the rounding of the sums).
+class MetricSums {
+ public:
+  explicit MetricSums(int64_t targetWidth = 1) : ySum_(targetWidth), y2Sum_(targetWidth), resSum_(targetWidth) {}
+  // The batch's mean loss.
+  void addLoss(double loss, int64_t count);
+  // Class labels [count] and predictions [count, classes] of `dtype`: accuracy and, for k > 0, top-k.
+  void addClasses(const int32_t* labels, const void* pred, int32_t dtype, int64_t classes, int64_t count, int64_t k);
+  // Floating targets and predictions, both [count, width] of `dtype`.
+  void addValues(const void* target, const void* pred, int32_t dtype, int64_t count);
+  SplitMetrics result() const;
+
+ private:
+  int64_t n_ = 0;
+  double lossSum_ = 0;
+  int64_t correct_ = 0, topK_ = 0;
+  double absSum_ = 0, sqSum_ = 0;
+  std::vector<double> ySum_, y2Sum_, resSum_;  // per target column: sum y, sum y^2, sum (y - p)^2
+};
 
 }  // namespace sinter::rt

@@ -12,6 +12,10 @@ namespace {
 
 std::string str(const char* s) { return s ? s : ""; }
 
+std::string dtypeName(int32_t dtype) {
+  return dtype == SINTER_F64 ? "f64" : dtype == SINTER_F32 ? "f32" : dtype == SINTER_I32 ? "i32" : "?";
+}
+
 }  // namespace
 
 size_t dtypeSize(const sinter_tensor_desc& t) {
@@ -60,21 +64,37 @@ Layout checkModel(const sinter_model_desc& m) {
     const bool batchFirst = t.rank >= 1 && symbolic(t, 0);
     bool restFixed = true;
     for (int32_t d = 1; d < t.rank; ++d) restFixed = restFixed && !symbolic(t, d);
-    if ((t.dtype == SINTER_F32 || t.dtype == SINTER_F64) && batchFirst && restFixed && l.imageInput < 0) {
+    const bool floating = t.dtype == SINTER_F32 || t.dtype == SINTER_F64;
+    // Token ids: an i32 [batch, ...] of rank 2 or more (an i32 [batch] is class labels).
+    const bool tokens = t.dtype == SINTER_I32 && t.rank >= 2;
+    if ((floating || tokens) && batchFirst && restFixed && l.imageInput < 0) {
       l.imageInput = i;
-      l.dtype = t.dtype;
+      l.integerSamples = tokens;
+      // Integer samples leave the floating dtype to the loss.
+      const int32_t lossDtype = m.outputs[m.loss_output].dtype;
+      l.dtype = tokens ? (lossDtype == SINTER_F64 ? SINTER_F64 : SINTER_F32) : t.dtype;
       for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
     } else if (isLabelsTensor(t) && l.labelInput < 0) {
       l.labelInput = i;
+    } else if (floating && batchFirst && restFixed && l.labelInput < 0) {
+      if (t.dtype != l.dtype)
+        throw Error(model + ": target input '" + str(t.name) + "' is " + dtypeName(t.dtype) + " but the " +
+                    (l.integerSamples ? "loss" : "samples input '" + str(m.inputs[l.imageInput].name) + "'") + " is " +
+                    dtypeName(l.dtype) + "; declare both " + dtypeName(l.dtype));
+      l.labelInput = i;
+      l.valueTarget = true;
+      l.targetWidth = elementCount(t, 1);
     } else {
-      throw Error(model + ": input '" + str(t.name) +
-                  "' is not what the training driver feeds: it needs exactly one f32 or f64 input [batch, ...] "
-                  "(the samples) and one i32 input [batch] (the labels)");
+      throw Error(model + ": input '" + str(t.name) + "' (" + dtypeName(t.dtype) +
+                  ") is not what the training driver feeds: it needs exactly two inputs, the samples (f32 or "
+                  "f64 [batch, ...], or token ids i32 [batch, n, ...]) and then the target: class labels (i32 "
+                  "[batch]) or values (the samples' dtype, [batch] or [batch, ...])");
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
     throw Error(model +
-                " needs one f32 or f64 input [batch, ...] (the samples) and one i32 input [batch] (the labels)");
+                " needs two inputs: the samples (f32 or f64 [batch, ...], or token ids i32 [batch, n, ...]) and the "
+                "target: class labels (i32 [batch]) or values (the samples' dtype, [batch] or [batch, ...])");
 
   // One floating dtype for the whole model: the optimizer updates every param in it.
   const std::string dtype = l.dtype == SINTER_F64 ? "f64" : "f32";
@@ -85,8 +105,10 @@ Layout checkModel(const sinter_model_desc& m) {
                   (t.dtype == SINTER_F64   ? "f64"
                    : t.dtype == SINTER_F32 ? "f32"
                                            : "not floating") +
-                  " but the samples input '" + str(m.inputs[l.imageInput].name) + "' is " + dtype +
-                  "; the training driver trains models of one floating dtype (declare every param " + dtype + ")");
+                  " but the " +
+                  (l.integerSamples ? "loss" : "samples input '" + str(m.inputs[l.imageInput].name) + "'") + " is " +
+                  dtype + "; the training driver trains models of one floating dtype (declare every param " + dtype +
+                  ")");
     l.paramSizes.push_back(fixedElementCount(t));
   }
 
@@ -96,13 +118,36 @@ Layout checkModel(const sinter_model_desc& m) {
     if (i == m.loss_output) {
       if (t.dtype != l.dtype || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
         throw Error(model + ": loss output '" + str(t.name) + "' is not one " + dtype + " value");
-    } else if (l.predOutput < 0 && isPredictionTensor(t, l.dtype)) {
+    } else if (l.predOutput < 0 && !l.valueTarget && isPredictionTensor(t, l.dtype)) {
       l.predOutput = i;
       l.classes = t.dims[1];
+    } else if (l.predOutput < 0 && l.valueTarget && t.dtype == l.dtype && t.rank >= 1 && t.dims[0] < 0 &&
+               elementCount(t, 1) == l.targetWidth && elementCount(t, 2) == 2 * l.targetWidth) {
+      l.predOutput = i;
     }
   }
-  if (l.predOutput < 0) throw Error(model + " has no prediction output: an " + dtype + " output [batch, classes]");
+  if (l.predOutput < 0 && !l.valueTarget)
+    throw Error(model + " has no prediction output: an " + dtype + " output [batch, classes]");
+  if (l.predOutput < 0)
+    throw Error(model + " has no prediction output for its target '" + str(m.inputs[l.labelInput].name) + "': an " +
+                dtype + " output [batch, ...] of " + std::to_string(l.targetWidth) + " value" +
+                (l.targetWidth == 1 ? "" : "s") + " per sample");
   return l;
+}
+
+void checkMetricsFit(const sinter_model_desc& m, const Layout& l, int32_t metrics) {
+  const int32_t wrong = metrics & (l.valueTarget ? kClassMetrics : kValueMetrics);
+  if (!wrong) return;
+  const sinter_tensor_desc& t = m.inputs[l.labelInput];
+  std::string names, fitting;
+  for (const MetricName& n : metricNames()) {
+    if (n.bit & wrong) names += (names.empty() ? "" : ", ") + std::string(n.name);
+    if (n.bit & (l.valueTarget ? kValueMetrics : kClassMetrics))
+      fitting += (fitting.empty() ? "" : ", ") + std::string(n.name);
+  }
+  throw Error("metric " + names + " does not fit model '" + str(m.name) + "': its target '" + str(t.name) + "' holds " +
+              (l.valueTarget ? "floating values (" : "class labels (") + dtypeName(t.dtype) + "); choose among loss, " +
+              fitting + " and perplexity (the train block's `metrics`, or --metrics-list)");
 }
 
 Buffers makeBuffers(const sinter_model_desc& m, const Layout& l, int64_t maxBatch) {

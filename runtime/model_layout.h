@@ -24,22 +24,32 @@ int64_t elementCount(const sinter_tensor_desc& t, int64_t batch);
 using Storage = std::unique_ptr<std::byte[]>;
 Storage allocate(size_t bytes);
 
-// Which tensors of the model the driver feeds and reads.
+// Which tensors of the model the driver feeds and reads. The target (labelInput) holds class labels, an i32
+// [batch], or floating values [batch, ...] of the samples' dtype (a regression); the prediction output is
+// then [batch, classes], or of the target's shape.
 struct Layout {
   int32_t dtype = SINTER_F32;  // of the samples, params, loss and prediction: SINTER_F32 or SINTER_F64
   int32_t imageInput = -1, labelInput = -1;
-  int64_t features = 1;  // product of the image input's non-batch dims
+  int64_t features = 1;         // product of the image input's non-batch dims
+  bool integerSamples = false;  // the samples are token ids, an i32 [batch, n, ...]
   int32_t predOutput = -1;
-  int64_t classes = 0;
+  int64_t classes = 0;       // class labels: the prediction's columns
+  bool valueTarget = false;  // floating targets rather than class labels
+  int64_t targetWidth = 1;   // floating targets: values per sample
   std::vector<int64_t> paramSizes;
 
   AccuracyTensors accuracy() const { return {labelInput, predOutput, classes}; }
 };
 
 // Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one floating
-// samples input and one i32 labels input, params, a scalar loss and a [batch, C] prediction all of the
-// samples' dtype, f32 or f64) and returns its layout. Throws Error with the reason otherwise.
+// samples input, then one target input: i32 [batch] class labels or floating [batch, ...] values; params, a
+// scalar loss and a prediction ([batch, C], or the target's shape) all of the samples' dtype, f32 or f64)
+// and returns its layout. Throws Error with the reason, and what would fit, otherwise.
 Layout checkModel(const sinter_model_desc& m);
+
+// Checks that the metrics (bits of sinter_metric) fit the task: accuracy and top-k need class labels, MAE,
+// RMSE and R^2 floating targets. Throws Error saying which would fit otherwise.
+void checkMetricsFit(const sinter_model_desc& m, const Layout& l, int32_t metrics);
 
 // Element i of a buffer of f32 or f64 values, as a double.
 double floatAt(const void* data, int32_t dtype, int64_t i);

@@ -4,6 +4,7 @@
 #include "runtime/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -16,11 +17,68 @@ bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string inputList(const sinter_model_desc& m) {
+  std::string s;
+  for (int32_t i = 0; i < m.num_inputs; ++i) s += (i ? ", " : "") + str(m.inputs[i].name);
+  return s;
+}
+
+std::string bindingError(const char* flag, const std::string& spec, const std::string& what) {
+  return std::string(flag) + " " + spec + ": " + what;
+}
+
+std::string boundTwice(const char* flag, const std::string& spec, const std::string& name, const std::string& file,
+                       const char* otherFlag) {
+  return bindingError(
+      flag, spec,
+      "input '" + name + "' already has its data (" + file + ", from " + flag + " or " + otherFlag + "): give one");
+}
+
+// Binds `specs` (NAME=FILE, from `flag`) to the files of the samples and the target, where the flags named
+// `samplesFlag` and `targetFlag` would put them; an input named twice is an error, and so is one of the two
+// left out once the other is bound.
+void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<std::string>& specs, const char* flag,
+               std::string& samples, std::string& target, const char* samplesFlag, const char* targetFlag) {
+  if (specs.empty()) return;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    const std::string name = spec.substr(0, eq), file = spec.substr(eq + 1);
+    int32_t input = -1;
+    for (int32_t i = 0; i < m.num_inputs; ++i)
+      if (str(m.inputs[i].name) == name) input = i;
+    if (input < 0)
+      throw Error(bindingError(
+          flag, spec, "model '" + str(m.name) + "' has no input '" + name + "'; its inputs are " + inputList(m)));
+    std::string& slot = input == l.imageInput ? samples : target;
+    if (!slot.empty())
+      throw Error(boundTwice(flag, spec, name, slot, input == l.imageInput ? samplesFlag : targetFlag));
+    slot = file;
+  }
+  if (samples.empty() || target.empty()) {
+    const std::string bound = str(m.inputs[samples.empty() ? l.labelInput : l.imageInput].name);
+    const std::string missing = str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name);
+    throw Error(std::string(flag) + " binds input '" + bound + "' but not '" + missing + "': pass " + flag + " " +
+                missing + "=FILE too");
+  }
+}
+
+// --input and --test-input, resolved against the model into the files of the two splits.
+DriverOptions bindInputs(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  if (!o.trainInputs.empty() && !o.trainCsv.empty())
+    throw Error("--input and --train-csv name two training sets: give one of them");
+  DriverOptions b = o;
+  bindSplit(m, l, o.trainInputs, "--input", b.trainImages, b.trainLabels, "--train-images", "--train-labels");
+  bindSplit(m, l, o.testInputs, "--test-input", b.testImages, b.testLabels, "--test-images", "--test-labels");
+  return b;
+}
+
 // CSV files replace the IDX and NPY files when either CSV flag is given.
 bool csvData(const DriverOptions& o) { return !o.trainCsv.empty() || !o.testCsv.empty(); }
 
-Dataset readCsvSplit(const DriverOptions& o, const std::string& path) {
-  CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter});
+LabelKind labelKind(const Layout& l) { return l.valueTarget ? LabelKind::Values : LabelKind::Classes; }
+
+Dataset readCsvSplit(const DriverOptions& o, const Layout& l, const std::string& path) {
+  CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter, !l.valueTarget, o.csvSkipRows});
   Dataset s;
   s.source = path;
   s.n = t.rows;
@@ -28,61 +86,99 @@ Dataset readCsvSplit(const DriverOptions& o, const std::string& path) {
   s.shapeText = std::to_string(t.features) + " columns";
   s.values = std::move(t.values);
   s.labels = std::move(t.labels);
+  s.targets = std::move(t.targets);
+  s.targetWidth = l.valueTarget ? t.targetWidth : 0;
   return s;
 }
 
-Dataset readSamples(const std::string& samples, const std::string& labels) {
-  return endsWith(samples, ".npy") ? loadNpy(samples, labels) : loadIdx(samples, labels);
+Dataset readSamples(const Layout& l, const std::string& samples, const std::string& labels) {
+  return endsWith(samples, ".npy") ? loadNpy(samples, labels, labelKind(l)) : loadIdx(samples, labels, labelKind(l));
 }
 
 std::string trainImages(const DriverOptions& o) { return dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz"); }
 
-Dataset readTrainSplit(const DriverOptions& o) {
+Dataset readTrainSplit(const DriverOptions& o, const Layout& l) {
   if (csvData(o)) {
     if (o.trainCsv.empty()) throw Error("no training set: pass --train-csv FILE");
-    return readCsvSplit(o, o.trainCsv);
+    return readCsvSplit(o, l, o.trainCsv);
   }
-  return readSamples(trainImages(o), dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"));
+  return readSamples(l, trainImages(o), dataFile(o, o.trainLabels, "train-labels-idx1-ubyte.gz"));
 }
 
 // The test split, when the flags name one: NPY training files make the test files optional (there is no
 // standard name to fall back on), and so does CSV.
-std::optional<Dataset> readTestSplit(const DriverOptions& o) {
+std::optional<Dataset> readTestSplit(const DriverOptions& o, const Layout& l) {
   if (csvData(o)) {
     if (o.testCsv.empty()) return std::nullopt;
-    return readCsvSplit(o, o.testCsv);
+    return readCsvSplit(o, l, o.testCsv);
   }
-  if (endsWith(trainImages(o), ".npy") && o.testImages.empty()) return std::nullopt;
-  return readSamples(dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
+  if ((endsWith(trainImages(o), ".npy") || !o.trainInputs.empty()) && o.testImages.empty()) return std::nullopt;
+  return readSamples(l, dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
                      dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
 }
 
-// Checks a loaded split against the model: features per sample and label range. Applies the limit.
+// Floating targets: as many values per sample as the model's target input takes, for every sample.
+void checkTargets(const sinter_model_desc& m, const Layout& l, const Dataset& d, const std::string& file) {
+  const std::string input = "model input '" + str(m.inputs[l.labelInput].name) + "'";
+  if (d.targetWidth != l.targetWidth)
+    throw Error(input + " takes " + std::to_string(l.targetWidth) + " target value" + (l.targetWidth == 1 ? "" : "s") +
+                " per sample, " + file + " has " + std::to_string(d.targetWidth) +
+                (l.targetWidth == 1 ? " (give targets [n] or [n, 1])" : ""));
+  if (static_cast<int64_t>(d.targets.size()) != d.n * d.targetWidth)
+    throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + file + " has " +
+                std::to_string(d.targets.size() / static_cast<size_t>(std::max<int64_t>(d.targetWidth, 1))) +
+                " targets");
+}
+
+// Token ids: every value an integer that an i32 holds (IDX bytes always are).
+void checkTokens(const sinter_model_desc& m, const Layout& l, const Dataset& d) {
+  for (size_t k = 0; k < d.values.size(); ++k) {
+    const float v = d.values[k];
+    if (v != std::floor(v) || v < -2147483648.0f || v >= 2147483648.0f)
+      throw Error(d.source + ": element " + std::to_string(k % static_cast<size_t>(d.features)) + " of sample " +
+                  std::to_string(k / static_cast<size_t>(d.features)) + " is " + std::to_string(v) +
+                  ", not a token id: model input '" + str(m.inputs[l.imageInput].name) + "' is i32");
+  }
+}
+
+// Checks a loaded split against the model: features per sample, targets and label range. Applies the limit.
 void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t limit) {
   if (d.features != l.features)
-    throw Error("model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
-                " features per sample, data " + d.source + " has " + d.shapeText + "=" + std::to_string(d.features));
-  if (static_cast<int64_t>(d.labels.size()) != d.n)
+    throw Error(
+        "model input '" + str(m.inputs[l.imageInput].name) + "' takes " + std::to_string(l.features) +
+        " features per sample, data " + d.source + " has " +
+        (d.shapeText == std::to_string(d.features) ? d.shapeText : d.shapeText + "=" + std::to_string(d.features)));
+  // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
+  const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
+  if (l.valueTarget) checkTargets(m, l, d, labelFile);
+  else if (static_cast<int64_t>(d.labels.size()) != d.n)
     throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
                 std::to_string(d.labels.size()) + " labels");
   if (limit > 0 && limit < d.n) {
     d.n = limit;
-    d.labels.resize(static_cast<size_t>(limit));
+    if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
+    d.targets.resize(static_cast<size_t>(limit * d.targetWidth));
     if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
   }
   if (d.n == 0) throw Error(d.source + " holds no samples");
-  // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
-  const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
+  if (l.integerSamples) checkTokens(m, l, d);
+  if (l.valueTarget) return;
   for (int64_t i = 0; i < d.n; ++i)
     if (d.labels[i] >= l.classes)
       throw Error(labelFile + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
                   " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
-                  std::to_string(l.classes) + " classes");
+                  std::to_string(l.classes) + " classes (labels 0 to " + std::to_string(l.classes - 1) +
+                  "); give that output as many columns as there are classes, or, for a regression, declare "
+                  "the target input '" +
+                  str(m.inputs[l.labelInput].name) + "' f32 [batch] and minimize a squared error");
 }
 
 // The training split once checked: split for validation, the normalization fitted on what is left.
-void splitAndFit(const DriverOptions& o, Splits& d) {
+void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o, Splits& d) {
+  if (o.standardize && l.integerSamples)
+    throw Error("--normalize standard: model input '" + str(m.inputs[l.imageInput].name) +
+                "' takes token ids (i32), which are not standardized; drop --normalize");
   if (o.valSplit > 0) {
     Dataset all = std::move(d.train);
     splitValidation(all, o.valSplit, o.seed, d.train, d.val);
@@ -93,21 +189,24 @@ void splitAndFit(const DriverOptions& o, Splits& d) {
 
 }  // namespace
 
-Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
+  const DriverOptions o = bindInputs(m, l, flags);
   Splits d;
-  d.train = readTrainSplit(o);
-  if (std::optional<Dataset> test = readTestSplit(o)) d.test = std::move(*test), d.hasTest = true;
+  d.train = readTrainSplit(o, l);
+  if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
   checkSplit(m, l, d.train, o.limitTrain);
   if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
-  splitAndFit(o, d);
+  splitAndFit(m, l, o, d);
   return d;
 }
 
-Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
-  std::optional<Dataset> test = readTestSplit(o);
+Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
+  const DriverOptions o = bindInputs(m, l, flags);
+  std::optional<Dataset> test = readTestSplit(o, l);
   if (!test)
     throw Error(csvData(o) ? "no test set to evaluate: pass --test-csv FILE"
-                           : "no test set to evaluate: pass --test-images FILE and --test-labels FILE");
+                           : "no test set to evaluate: pass --test-input NAME=FILE for each input (or --test-images "
+                             "FILE and --test-labels FILE)");
   Splits d;
   d.test = std::move(*test);
   d.hasTest = true;
@@ -117,9 +216,9 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
       throw Error(
           "--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
           "--limit-train and --val-split training had)");
-    d.train = readTrainSplit(o);
+    d.train = readTrainSplit(o, l);
     checkSplit(m, l, d.train, o.limitTrain);
-    splitAndFit(o, d);
+    splitAndFit(m, l, o, d);
     d.train = d.val = Dataset{};  // only the statistics are needed
     d.hasVal = false;
   }
@@ -128,30 +227,53 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
 
 void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
                const Layout& l, Buffers& b) {
-  if (l.dtype == SINTER_F32)
-    return gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), b.labels(l));
-  b.staging.resize(static_cast<size_t>(count * l.features));
-  gather(set, norm, order, first, count, b.staging.data(), b.labels(l));
-  std::copy(b.staging.begin(), b.staging.end(), static_cast<double*>(b.images(l)));
+  int32_t* labels = l.valueTarget ? nullptr : b.labels(l);
+  void* target = b.inputs[l.labelInput].get();
+  if (l.integerSamples) {  // token ids as they are: no scaling, no normalization
+    auto* ids = static_cast<int32_t*>(b.images(l));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t k = order ? order[first + i] : first + i;
+      for (int64_t j = 0; j < l.features; ++j)
+        ids[i * l.features + j] =
+            static_cast<int32_t>(set.pixels.empty() ? set.values[k * l.features + j] : set.pixels[k * l.features + j]);
+    }
+    b.staging.resize(static_cast<size_t>(count * std::max(l.features, l.targetWidth)));
+    gather(set, norm, order, first, count, b.staging.data(), labels);  // the labels
+    if (l.valueTarget) {
+      gatherTargets(set, order, first, count, b.staging.data());
+      if (l.dtype == SINTER_F32) std::copy_n(b.staging.begin(), count * l.targetWidth, static_cast<float*>(target));
+      else std::copy_n(b.staging.begin(), count * l.targetWidth, static_cast<double*>(target));
+    }
+    return;
+  }
+  if (l.dtype == SINTER_F32) {
+    gather(set, norm, order, first, count, static_cast<float*>(b.images(l)), labels);
+    if (l.valueTarget) gatherTargets(set, order, first, count, static_cast<float*>(target));
+    return;
+  }
+  b.staging.resize(static_cast<size_t>(count * std::max(l.features, l.targetWidth)));
+  gather(set, norm, order, first, count, b.staging.data(), labels);
+  std::copy(b.staging.begin(), b.staging.begin() + count * l.features, static_cast<double*>(b.images(l)));
+  if (!l.valueTarget) return;
+  gatherTargets(set, order, first, count, b.staging.data());
+  std::copy(b.staging.begin(), b.staging.begin() + count * l.targetWidth, static_cast<double*>(target));
 }
 
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
-                           int64_t batch, Buffers& b,
+                           int64_t batch, int64_t topK, Buffers& b,
                            const std::function<void(int64_t first, int64_t count)>& onBatch) {
-  double lossSum = 0;
-  SplitMetrics r;
-  const AccuracyTensors accuracy = l.accuracy();
+  MetricSums sums(l.targetWidth);
   for (int64_t first = 0; first < set.n; first += batch) {
     const int64_t bs = std::min(batch, set.n - first);
     feedBatch(set, norm, nullptr, first, bs, l, b);
-    const BatchMetrics e = evaluateBatch(m, &accuracy, b.forwardArgs.data(), bs);
-    lossSum += e.loss * static_cast<double>(bs);
-    r.correct += e.correct;
+    const BatchMetrics e = evaluateBatch(m, nullptr, b.forwardArgs.data(), bs);
+    sums.addLoss(e.loss, bs);
+    const void* pred = b.outputs[l.predOutput].get();
+    if (l.valueTarget) sums.addValues(b.inputs[l.labelInput].get(), pred, l.dtype, bs);
+    else sums.addClasses(b.labels(l), pred, l.dtype, l.classes, bs, topK);
     if (onBatch) onBatch(first, bs);
   }
-  r.loss = lossSum / static_cast<double>(set.n);
-  r.accuracy = static_cast<double>(r.correct) / static_cast<double>(set.n);
-  return r;
+  return sums.result();
 }
 
 }  // namespace sinter::rt

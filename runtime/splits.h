@@ -30,21 +30,15 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
 Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o);
 
 // Copies samples order[first..first+count) (first.. without an order) into the model's samples input and
-// labels; an f64 model's samples are gathered as f32 (the data's precision) and widened exactly.
+// target; an f64 model's samples and targets are gathered as f32 (the data's precision) and widened exactly.
 void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
                const Layout& l, Buffers& b);
 
-// The mean loss over a split, and the samples predicted right and their fraction (the largest element of
-// the layout's prediction output is the label), whether or not the run reports accuracy.
-struct SplitMetrics {
-  double loss = 0, accuracy = 0;
-  int64_t correct = 0;
-};
-
 // Runs the forward pass over `set` in order, `batch` samples at a time (the last batch may be smaller),
-// summing the metrics of every batch. After each batch, `onBatch(first, count)` may read b.outputs.
+// summing every metric of the task (class labels: accuracy and top-`topK`; floating targets: MAE, RMSE, R^2),
+// whether or not the run reports it. After each batch, `onBatch(first, count)` may read b.outputs.
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
-                           int64_t batch, Buffers& b,
+                           int64_t batch, int64_t topK, Buffers& b,
                            const std::function<void(int64_t first, int64_t count)>& onBatch = {});
 
 }  // namespace sinter::rt

@@ -13,8 +13,8 @@ std::string str(const char* s) { return s ? s : ""; }
 std::string report(const std::string& what, const sinter_tensor_desc& t, const void* p, int64_t n) {
   const int64_t k = firstNonFinite(p, t.dtype, n);
   if (k < 0) return "";
-  return what + " '" + str(t.name) + "' holds " + valueName(floatAt(p, t.dtype, k)) + " (element " +
-         std::to_string(k) + ")";
+  return what + " '" + str(t.name) + "' holds " + valueName(floatAt(p, t.dtype, k)) + " (element " + std::to_string(k) +
+         ")";
 }
 
 }  // namespace
@@ -29,7 +29,8 @@ std::string valueName(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" 
 
 std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffers& b, int64_t bs) {
   const sinter_tensor_desc& x = m.inputs[l.imageInput];
-  if (auto s = report("input", x, b.images(l), elementCount(x, bs)); !s.empty()) return s;
+  if (!l.integerSamples)  // token ids are integers, always finite
+    if (auto s = report("input", x, b.images(l), elementCount(x, bs)); !s.empty()) return s;
   for (int32_t i = 0; i < m.num_params; ++i)
     if (auto s = report("param", m.params[i], b.paramPtrs[i], l.paramSizes[i]); !s.empty()) return s;
   const std::array<int64_t, 2> syms = {bs, 0};  // the batch, and no seed: forward draws nothing

@@ -101,9 +101,24 @@ void appendf(std::string& s, const char* format, A... args) {
   s += buf;
 }
 
+// Appends the figures of `split` that `bits` ask for to the epoch's line and object: "val_mae 0.1234" and
+// "val_mae": 0.1234; a fraction prints as a percentage ("val_acc 84.05%"), top-k's column names its k.
+void addFigures(EpochReport& r, const std::string& split, const SplitMetrics& e, int32_t bits, int64_t topK) {
+  for (const MetricName& n : metricNames()) {
+    if (!(bits & n.bit)) continue;
+    const double v = e.value(n.bit);
+    r.json[split + "_" + n.name] = v;
+    const std::string column = n.bit == SINTER_METRIC_TOP_K ? "top" + std::to_string(topK) : std::string(n.column);
+    if (n.percent) appendf(r.text, "  %s_%s %.2f%%", split.c_str(), column.c_str(), 100.0 * v);
+    else appendf(r.text, "  %s_%s %.4f", split.c_str(), column.c_str(), v);
+  }
+}
+
 class Trainer {
  public:
-  Trainer(const sinter_model_desc& m, const DriverOptions& o) : m_(m), o_(o), l_(checkModel(m)) {}
+  Trainer(const sinter_model_desc& m, const DriverOptions& o) : m_(m), o_(o), l_(checkModel(m)) {
+    checkMetricsFit(m, l_, o.metrics);
+  }
 
   int run();
 
@@ -368,21 +383,19 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
   const double n = static_cast<double>(data_.train.n);
   const double trainLoss = pos.lossSum / n;
   EpochReport r;
-  r.json = {{"epoch", pos.epoch + 1}, {"step", opt_->steps()}, {"train_loss", trainLoss}};
-  appendf(r.text, "epoch %lld/%lld  train_loss %.4f", static_cast<long long>(pos.epoch) + 1,
-          static_cast<long long>(o_.epochs), trainLoss);
-  if (trainAccuracy()) {
-    r.json["train_accuracy"] = static_cast<double>(pos.correct) / n;
-    appendf(r.text, "  train_acc %.2f%%", 100.0 * static_cast<double>(pos.correct) / n);
-  }
+  r.json = {{"epoch", pos.epoch + 1}, {"step", opt_->steps()}};
+  appendf(r.text, "epoch %lld/%lld", static_cast<long long>(pos.epoch) + 1, static_cast<long long>(o_.epochs));
+  // The training split's running figures: the loss, and what follows from it or the accuracy count.
+  SplitMetrics train;
+  train.loss = trainLoss;
+  train.perplexity = std::exp(trainLoss);
+  train.accuracy = static_cast<double>(pos.correct) / n;
+  addFigures(
+      r, "train", train,
+      SINTER_METRIC_LOSS | (trainAccuracy() ? SINTER_METRIC_ACCURACY : 0) | (o_.metrics & SINTER_METRIC_PERPLEXITY),
+      o_.topK);
   auto addEval = [&](const char* name, const Dataset& set) {
-    const SplitMetrics e = evaluateSplit(m_, l_, set, data_.norm, maxBatch_, b_);
-    r.json[std::string(name) + "_loss"] = e.loss;
-    appendf(r.text, "  %s_loss %.4f", name, e.loss);
-    if (accuracy()) {
-      r.json[std::string(name) + "_accuracy"] = e.accuracy;
-      appendf(r.text, "  %s_acc %.2f%%", name, 100.0 * e.accuracy);
-    }
+    addFigures(r, name, evaluateSplit(m_, l_, set, data_.norm, maxBatch_, o_.topK, b_), o_.metrics, o_.topK);
   };
   if ((pos.epoch + 1) % o_.evalEvery == 0 || pos.epoch + 1 == o_.epochs) {
     if (data_.hasVal) addEval("val", data_.val);

@@ -130,8 +130,18 @@ class DescriptorBuilder {
       case ir::TrainConfig::Cosine: sched = SINTER_SCHED_COSINE; break;
     }
     // The bits are sinter_metric's; the loss is always reported.
-    std::int64_t metrics = SINTER_METRIC_LOSS;
-    if (c.metrics & ir::TrainConfig::MetricAccuracy) metrics |= SINTER_METRIC_ACCURACY;
+    // The bits are sinter_metric's; 0 (no `metrics` setting) lets the driver choose the task's.
+    const std::pair<ir::TrainConfig::Metric, int> bits[] = {
+        {ir::TrainConfig::MetricLoss, SINTER_METRIC_LOSS},
+        {ir::TrainConfig::MetricAccuracy, SINTER_METRIC_ACCURACY},
+        {ir::TrainConfig::MetricTopK, SINTER_METRIC_TOP_K},
+        {ir::TrainConfig::MetricMae, SINTER_METRIC_MAE},
+        {ir::TrainConfig::MetricRmse, SINTER_METRIC_RMSE},
+        {ir::TrainConfig::MetricR2, SINTER_METRIC_R2},
+        {ir::TrainConfig::MetricPerplexity, SINTER_METRIC_PERPLEXITY}};
+    std::int64_t metrics = 0;
+    for (const auto& [bit, abi] : bits)
+      if (c.metrics & bit) metrics |= abi;
     return llvm::ConstantStruct::get(trainConfigType(ctx_), {i32(opt),
                                                              i32(c.nesterov),
                                                              f32(c.lr),

@@ -14,7 +14,15 @@ struct TrainConfig {
   enum Optimizer { SGD, Adam, AdamW, RMSProp, Adagrad };
   enum Schedule { Constant, Step, Exponential, Cosine };
   // What the training driver reports per epoch: bits, as sinter_metric. The loss is always among them.
-  enum Metric : std::uint32_t { MetricLoss = 1, MetricAccuracy = 2 };
+  enum Metric : std::uint32_t {
+    MetricLoss = 1,
+    MetricAccuracy = 2,
+    MetricTopK = 4,
+    MetricMae = 8,
+    MetricRmse = 16,
+    MetricR2 = 32,
+    MetricPerplexity = 64
+  };
   std::string loss;  // name of the scalar value to minimize
   Optimizer optimizer = Adam;
   double lr = 1e-3;
@@ -36,7 +44,7 @@ struct TrainConfig {
   std::int64_t batch = 32;
   std::int64_t epochs = 1;
   std::uint64_t seed = 0;
-  std::uint32_t metrics = MetricLoss | MetricAccuracy;
+  std::uint32_t metrics = 0;  // 0 (no `metrics` setting): the task's, chosen by the driver
 };
 
 struct Module {

@@ -49,15 +49,18 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
           ->group(group);
       continue;
     }
-    cmd->add_option_function<std::string>(
-           name,
-           [&o, name](const std::string& v) {
-             if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
-               throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
-           },
-           f.help)
-        ->type_name(f.value)
-        ->group(group);
+    auto set = [&o, name](const std::string& v) {
+      if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
+        throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
+    };
+    if (f.repeatable) {  // --test-input NAME=FILE, once per input
+      cmd->add_option_function<std::vector<std::string>>(
+             name, [set](const std::vector<std::string>& vs) { std::for_each(vs.begin(), vs.end(), set); }, f.help)
+          ->type_name(f.value)
+          ->group(group);
+      continue;
+    }
+    cmd->add_option_function<std::string>(name, set, f.help)->type_name(f.value)->group(group);
   }
 }
 
@@ -77,6 +80,12 @@ int runModel(const std::string& path, const RunOptions& opts) {
              r.batch, r.threads, r.threads == 1 ? "" : "s");
   fmt::print("loss        {:.4f}\n", r.loss);
   if (r.accuracyMeasured) fmt::print("accuracy    {:.2f}% ({} of {})\n", 100.0 * r.accuracy, r.correct, r.samples);
+  for (const rt::MetricName& n : rt::metricNames()) {
+    if (!(r.metrics & n.bit) || n.bit == SINTER_METRIC_LOSS || n.bit == SINTER_METRIC_ACCURACY) continue;
+    const std::string name = n.bit == SINTER_METRIC_TOP_K ? fmt::format("top-{}", r.topK) : std::string(n.name);
+    if (n.percent) fmt::print("{:<11} {:.2f}%\n", name, 100.0 * r.figures.value(n.bit));
+    else fmt::print("{:<11} {:.4f}\n", name, r.figures.value(n.bit));
+  }
   fmt::print("throughput  {:.0f} samples/s ({:.3f} s)\n", static_cast<double>(r.samples) / std::max(r.seconds, 1e-9),
              r.seconds);
   if (!opts.predictions.empty()) {

@@ -65,11 +65,17 @@ enum sinter_schedule_kind {
 };
 
 /* What the training driver reports per epoch, as bits of sinter_train_config.metrics. The loss is always
- * reported (the compiler always sets its bit); a mask of 0, from a descriptor written before the field
- * existed, means the default: loss and accuracy. */
+ * reported; a mask of 0 (a train block without `metrics`) means the task's: loss and accuracy for class
+ * labels, loss, MAE, RMSE and R^2 for floating targets. The bits after ACCURACY came after ABI version 4
+ * without changing the layout: a runtime that does not know them ignores them. */
 enum sinter_metric {
-  SINTER_METRIC_LOSS = 1,    /* the mean loss of the split */
-  SINTER_METRIC_ACCURACY = 2 /* the fraction of samples whose largest prediction is the label */
+  SINTER_METRIC_LOSS = 1,       /* the mean loss of the split */
+  SINTER_METRIC_ACCURACY = 2,   /* the fraction of samples whose largest prediction is the label */
+  SINTER_METRIC_TOP_K = 4,      /* the fraction whose label is among the k largest predictions (k: --top-k) */
+  SINTER_METRIC_MAE = 8,        /* floating targets: mean absolute error over every target value */
+  SINTER_METRIC_RMSE = 16,      /* floating targets: root of the mean squared error */
+  SINTER_METRIC_R2 = 32,        /* floating targets: 1 - SS_res / SS_tot, averaged over the target's columns */
+  SINTER_METRIC_PERPLEXITY = 64 /* exp of the mean loss (for a mean cross-entropy per token) */
 };
 
 typedef struct sinter_train_config {
@@ -98,7 +104,7 @@ typedef struct sinter_train_config {
   int64_t step_size;         /* step schedule: epochs between decays */
   int64_t warmup_steps;      /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
   /* Appended in ABI version 3. */
-  int32_t metrics; /* bits of enum sinter_metric; 0: loss and accuracy */
+  int32_t metrics; /* bits of enum sinter_metric; 0: the task's (see enum sinter_metric) */
 } sinter_train_config;
 
 /* A generated entry point. buffers holds one pointer per tensor in ABI order (see below), and no two of

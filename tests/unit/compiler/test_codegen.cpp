@@ -64,7 +64,7 @@ TEST_CASE("the descriptor describes the model") {
   CHECK(d.train.optimizer == SINTER_OPT_ADAM);
   CHECK(d.train.batch == 64);
   CHECK(d.train.lr == 0.5f);
-  CHECK(d.train.metrics == (SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY));  // the default
+  CHECK(d.train.metrics == 0);  // no `metrics` setting: the driver chooses the task's
 }
 
 TEST_CASE("the descriptor carries the train block's metrics") {
@@ -72,6 +72,9 @@ TEST_CASE("the descriptor carries the train block's metrics") {
   m.train->metrics = ir::TrainConfig::MetricLoss;
   auto jit = test::compileJit(m, {});
   CHECK(jit->descriptor()->train.metrics == SINTER_METRIC_LOSS);
+  m.train->metrics = ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricR2 | ir::TrainConfig::MetricTopK;
+  jit = test::compileJit(m, {});
+  CHECK(jit->descriptor()->train.metrics == (SINTER_METRIC_LOSS | SINTER_METRIC_R2 | SINTER_METRIC_TOP_K));
 }
 
 TEST_CASE("LLVM's layout of the descriptor equals the C header's") {

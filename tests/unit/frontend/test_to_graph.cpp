@@ -146,7 +146,7 @@ TEST_CASE("to_graph: train configuration", "[to_graph]") {
     CHECK(t.batch == 32);
     CHECK(t.epochs == 1);
     CHECK(t.seed == 0);
-    CHECK(t.metrics == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
+    CHECK(t.metrics == 0);  // the task's, chosen by the training driver
   }
   SECTION("metrics: the loss is always among them, listed or not") {
     auto metricsOf = [&](const std::string& list) {
@@ -160,6 +160,10 @@ TEST_CASE("to_graph: train configuration", "[to_graph]") {
     CHECK(metricsOf("[accuracy, loss]") == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricAccuracy));
     CHECK(metricsOf("[loss]") == ir::TrainConfig::MetricLoss);
     CHECK(metricsOf("[]") == ir::TrainConfig::MetricLoss);
+    CHECK(metricsOf("[mae, rmse, r2]") == (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricMae |
+                                           ir::TrainConfig::MetricRmse | ir::TrainConfig::MetricR2));
+    CHECK(metricsOf("[top_k_accuracy, perplexity]") ==
+          (ir::TrainConfig::MetricLoss | ir::TrainConfig::MetricTopK | ir::TrainConfig::MetricPerplexity));
   }
   SECTION("sgd with positional and keyword arguments") {
     auto c = compile(base +

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,17 @@ std::vector<uint8_t> npyBytes(const std::string& descr, const std::string& shape
   return out;
 }
 
+// The message of the Error `f` throws.
+template <class F>
+std::string loadError(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 std::string npyError(const std::string& path) {
   try {
     readNpy(path);
@@ -86,6 +98,57 @@ TEST_CASE("csv: header, label column by name or index, quoted fields, CRLF and b
   CHECK(p.rows == 2);
   CHECK(p.labels == std::vector<int32_t>{0, 1});
   CHECK(p.featureNames[0] == "column 0");
+}
+
+TEST_CASE("csv: floating targets, and records skipped before the header") {
+  TempDir dir("csv");
+  // sklearn's layout: a count line, the header, then data whose target is not an integer.
+  const std::string path = writeText(dir, "r.csv", "2,1,,\na,price\n1,21.5\n2,-3e-1\n");
+  CsvOptions o{true, "", ','};
+  o.classLabels = false;
+  o.skipRows = 1;
+  const CsvTable t = readCsv(path, o);
+  CHECK(t.rows == 2);
+  CHECK(t.featureNames == std::vector<std::string>{"a"});
+  CHECK(t.targets == std::vector<float>{21.5f, -0.3f});
+  CHECK(t.labels.empty());
+  o.classLabels = true;  // the same column as class labels: the error says where and what would read it
+  CHECK_THAT(csvError(path, o), Catch::Contains("r.csv:3:3: label '21.5' in column 'price' is not a class index") &&
+                                    Catch::Contains("f32 [batch]"));
+  o.classLabels = false;
+  o.skipRows = 0;  // the count line is then the header
+  CHECK_THAT(csvError(path, o), Catch::Contains("r.csv:2:1: expected 4 fields, found 2"));
+  o.skipRows = 4;
+  CHECK_THAT(csvError(path, o), Catch::Contains("no records after the 4 skipped (--skip-rows)"));
+  o.skipRows = 0;
+  const std::string bad = writeText(dir, "b.csv", "a,y\n1,nan\n");
+  CHECK_THAT(csvError(bad, o), Catch::Contains("b.csv:2:3: target 'nan' in column 'y' is not a finite number"));
+}
+
+TEST_CASE("csv: a group of label columns is a floating target's, its values in the group's order") {
+  TempDir dir("csv");
+  const std::string path = writeText(dir, "g.csv", "y1,a,y2,\"b,c\"\n1,2,3,4\n5,6,7,8\n");
+  CsvOptions o{true, "y2,y1", ','};
+  o.classLabels = false;
+  const CsvTable t = readCsv(path, o);
+  CHECK(t.targetWidth == 2);
+  CHECK(t.targets == std::vector<float>{3, 1, 7, 5});
+  CHECK(t.features == 2);
+  CHECK(t.values == std::vector<float>{2, 4, 6, 8});
+  o.labelColumn = "0,2";  // by index
+  CHECK(readCsv(path, o).targets == std::vector<float>{1, 3, 5, 7});
+  o.labelColumn = "b,c";  // a header name holding a comma is that column
+  CHECK(readCsv(path, o).targets == std::vector<float>{4, 8});
+  o.labelColumn = "y1,y1";
+  CHECK_THAT(csvError(path, o), Catch::Contains("label column 'y1' is listed twice"));
+  o.labelColumn = "y1,z";
+  CHECK_THAT(csvError(path, o), Catch::Contains("no column named 'z'"));
+  o.labelColumn = "y1,a,y2,3";
+  CHECK_THAT(csvError(path, o), Catch::Contains("leave no feature column"));
+  o.labelColumn = "y1,y2";
+  o.classLabels = true;
+  CHECK_THAT(csvError(path, o), Catch::Contains("are 2 columns; class labels take one") &&
+                                    Catch::Contains("floating target input [batch, 2]"));
 }
 
 TEST_CASE("csv: a quoted field may span lines and hold doubled quotes") {
@@ -167,6 +230,21 @@ TEST_CASE("npy: f4, f8, u1 and i8 arrays, versions 1 and 2") {
   CHECK(ds.n == 2);
   CHECK(ds.features == 3);
   CHECK(ds.labels == std::vector<int32_t>{1, 0});
+
+  // Floating targets [n, k] for a model whose target input is floating: any finite values.
+  const float t[] = {0.5f, -1, 2.25f, 3};
+  writeBytes(dir.file("t.npy"), npyBytes("<f4", "(2, 2)", t, sizeof t));
+  const Dataset r = loadNpy(dir.file("f.npy"), dir.file("t.npy"), LabelKind::Values);
+  CHECK(r.targetWidth == 2);
+  CHECK(r.targets == std::vector<float>(t, t + 4));
+  CHECK(r.labels.empty());
+  CHECK_THAT(loadError([&] { loadNpy(dir.file("f.npy"), dir.file("t.npy")); }),
+             Catch::Contains("expected labels [n], the file has 2 dimensions") &&
+                 Catch::Contains("floating takes targets [n, ...]"));
+  const float inf[] = {1, INFINITY};
+  writeBytes(dir.file("inf.npy"), npyBytes("<f4", "(2,)", inf, sizeof inf));
+  CHECK_THAT(loadError([&] { loadNpy(dir.file("f.npy"), dir.file("inf.npy"), LabelKind::Values); }),
+             Catch::Contains("target element 1 (sample 1) is not finite"));
 }
 
 TEST_CASE("npy: broken files name the file and the byte offset") {

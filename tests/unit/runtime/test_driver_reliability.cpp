@@ -84,9 +84,9 @@ TEST_CASE("driver reliability: after --resume the metrics file keeps its lines o
   TempDir dir("rel");
   writeDataset(dir);
   const std::string metrics = dir.file("m.jsonl");
-  const std::vector<std::string> args = {"--data",           dir.file(""),  "--epochs", "3",       "--batch",
-                                         "32",               "--no-save",   "--quiet",  "--metrics", metrics,
-                                         "--checkpoint-dir", dir.file("ck")};
+  const std::vector<std::string> args = {"--data",    dir.file(""), "--epochs",         "3",
+                                         "--batch",   "32",         "--no-save",        "--quiet",
+                                         "--metrics", metrics,      "--checkpoint-dir", dir.file("ck")};
   g_raiseAt = 13;  // epoch 2 step 4 (10 steps an epoch): the file holds epoch 1
   REQUIRE(runDriver(dir, args).rc == 128 + SIGTERM);
   g_raiseAt = -1;
@@ -218,4 +218,7 @@ TEST_CASE("driver reliability: a label out of range names the labels file") {
                                    "--test-labels", dir.file("labels3.gz")});
   CHECK(r.rc == 1);
   CHECK_THAT(r.err, Catch::StartsWith("error: " + dir.file("labels3.gz") + ": label 3 of sample 1 is out of range"));
+  // ... and says what to do: the classes there are, and how to declare a regression instead.
+  CHECK_THAT(r.err, Catch::Contains("(labels 0 to 2)") && Catch::Contains("declare the target input") &&
+                        Catch::Contains("f32 [batch]"));
 }

@@ -2,7 +2,9 @@
 // descriptors and buffers.
 #include <catch2/catch.hpp>
 
+#include "runtime/error.h"
 #include "runtime/metrics.h"
+#include "runtime/model_layout.h"
 
 #include <cmath>
 #include <vector>
@@ -41,9 +43,12 @@ void fixedForward(void* const* buf, const int64_t* sym) {
 
 using namespace sinter::rt;
 
-TEST_CASE("metrics: the train block's list, 0 meaning loss and accuracy") {
+TEST_CASE("metrics: the train block's list, 0 meaning the task's") {
   sinter_model_desc m = model();
   CHECK(declaredMetrics(m) == (SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY));
+  m.num_inputs = 1;  // no class labels: a regression's
+  CHECK(declaredMetrics(m) == (SINTER_METRIC_LOSS | SINTER_METRIC_MAE | SINTER_METRIC_RMSE | SINTER_METRIC_R2));
+  m = model();
   m.train.metrics = SINTER_METRIC_LOSS;
   CHECK(declaredMetrics(m) == SINTER_METRIC_LOSS);
   m.train.metrics = SINTER_METRIC_ACCURACY;  // the loss is always reported
@@ -83,4 +88,113 @@ TEST_CASE("metrics: one batch's loss and correct predictions, the first maximum 
   y[1] = 0;
   CHECK(correctPredictions(m, a, buffers, 4) == 3);
   CHECK(correctPredictions(m, a, buffers, 2) == 2);
+}
+
+TEST_CASE("metrics: accuracy and top-k over batches of class labels") {
+  // Rows of 3 classes; labels 1, 1, 2, 0: ranks 1, 2 (a tie with the first counts below it), 3, 1.
+  const float probs[] = {0.1f, 0.8f, 0.1f, 0.5f, 0.5f, 0.0f, 0.2f, 0.3f, 0.1f, 0.9f, 0.05f, 0.05f};
+  const int32_t labels[] = {1, 1, 2, 0};
+  MetricSums s;
+  s.addLoss(2.0, 3);  // batches of 3 and 1: the split's figures are per sample
+  s.addClasses(labels, probs, SINTER_F32, 3, 3, 2);
+  s.addLoss(4.0, 1);
+  s.addClasses(labels + 3, probs + 9, SINTER_F32, 3, 1, 2);
+  const SplitMetrics r = s.result();
+  CHECK(r.samples == 4);
+  CHECK(r.loss == 2.5);
+  CHECK(r.perplexity == Approx(std::exp(2.5)));
+  CHECK(r.correct == 2);  // rows 0 and 3; row 1's tie goes to class 0
+  CHECK(r.accuracy == 0.5);
+  CHECK(r.topKCorrect == 3);  // top-2: rows 0, 1 (nothing above 0.5 but the equal 0.5), 3
+  CHECK(r.topK == 0.75);
+  CHECK(r.value(SINTER_METRIC_TOP_K) == 0.75);
+}
+
+TEST_CASE("metrics: MAE, RMSE and R^2 of floating targets, by hand") {
+  // Two target columns over three samples, in two batches. Column 0: y 1, 2, 3, p 1, 2, 5: residuals 0, 0,
+  // -2, SS_tot 2, R^2 1 - 4/2 = -1. Column 1: y 0, 0, 4, p 1, 0, 4: residuals -1, 0, 0, SS_tot 32/3,
+  // R^2 1 - 3/32. MAE (2 + 1) / 6, RMSE sqrt(5 / 6), R^2 the mean of both columns'.
+  const double y[] = {1, 0, 2, 0, 3, 4}, p[] = {1, 1, 2, 0, 5, 4};
+  MetricSums s(2);
+  s.addLoss(0, 2);
+  s.addValues(y, p, SINTER_F64, 2);
+  s.addLoss(0, 1);
+  s.addValues(y + 4, p + 4, SINTER_F64, 1);
+  const SplitMetrics r = s.result();
+  CHECK(r.mae == Approx(0.5));
+  CHECK(r.rmse == Approx(std::sqrt(5.0 / 6.0)));
+  CHECK(r.r2 == Approx((-1.0 + (1.0 - 3.0 / 32.0)) / 2));
+  // A column of constant targets predicted exactly scores 1 (as sklearn's r2_score).
+  const double c[] = {2, 2}, q[] = {2, 2};
+  MetricSums k(1);
+  k.addLoss(0, 2);
+  k.addValues(c, q, SINTER_F64, 2);
+  CHECK(k.result().r2 == 1.0);
+}
+
+namespace {
+
+const int64_t kT[] = {-1}, kT2[] = {-1, 2}, kP2[] = {-1, 2};
+const sinter_tensor_desc kRegInputs[] = {{"x", SINTER_F32, 2, kX, 0, 0, 0}, {"y", SINTER_F32, 2, kT2, 0, 0, 0}};
+const sinter_tensor_desc kRegOutputs[] = {{"loss", SINTER_F32, 0, nullptr, 0, 0, 0},
+                                          {"pred", SINTER_F32, 2, kP2, 0, 0, 0}};
+
+void noEntry(void* const*, const int64_t*) {}
+
+sinter_model_desc regression() {
+  sinter_model_desc m = model();
+  m.has_train = 1;
+  m.forward = noEntry;
+  m.train_step = noEntry;
+  m.inputs = kRegInputs;
+  m.outputs = kRegOutputs;
+  return m;
+}
+
+std::string layoutError(const sinter_model_desc& m) {
+  try {
+    checkModel(m);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("layout: a floating target input makes a regression, predicted by an output of its shape") {
+  sinter_model_desc m = regression();
+  const Layout l = checkModel(m);
+  CHECK(l.valueTarget);
+  CHECK(l.labelInput == 1);
+  CHECK(l.targetWidth == 2);
+  CHECK(l.predOutput == 1);
+  CHECK_NOTHROW(checkMetricsFit(m, l, SINTER_METRIC_LOSS | SINTER_METRIC_R2 | SINTER_METRIC_PERPLEXITY));
+  try {
+    checkMetricsFit(m, l, SINTER_METRIC_ACCURACY);
+    FAIL("accuracy fits a regression");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("metric accuracy does not fit") && Catch::Contains("mae, rmse, r2"));
+  }
+  const Layout classes = checkModel([] {
+    sinter_model_desc c = model();
+    c.has_train = 1;
+    c.forward = noEntry;
+    c.train_step = noEntry;
+    return c;
+  }());
+  CHECK_FALSE(classes.valueTarget);
+  CHECK_THROWS_WITH(checkMetricsFit(m, classes, SINTER_METRIC_MAE), Catch::Contains("accuracy, top_k_accuracy"));
+
+  // A prediction of another width: the error says what would fit.
+  const sinter_tensor_desc wide[] = {{"loss", SINTER_F32, 0, nullptr, 0, 0, 0},
+                                     {"pred", SINTER_F32, 2, kProbs, 0, 0, 0}};
+  m.outputs = wide;
+  CHECK_THAT(layoutError(m), Catch::Contains("no prediction output for its target 'y'") &&
+                                 Catch::Contains("[batch, ...] of 2 values per sample"));
+  // A target of the other floating dtype.
+  const sinter_tensor_desc f64Target[] = {kRegInputs[0], {"y", SINTER_F64, 1, kT, 0, 0, 0}};
+  m = regression();
+  m.inputs = f64Target;
+  CHECK_THAT(layoutError(m), Catch::Contains("target input 'y' is f64 but the samples input 'x' is f32"));
 }

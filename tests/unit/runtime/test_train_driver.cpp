@@ -24,7 +24,6 @@ using namespace sinter::test;
 
 #include "driver_fixture.h"
 
-
 TEST_CASE("driver: trains softmax regression to ~100% and checkpoints it") {
   TempDir dir("drv");
   writeDataset(dir);
@@ -266,6 +265,12 @@ TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
                                                      {"--seed", "-3"},
                                                      {"--limit-train", "1x"},
                                                      {"--metrics-list", "acc"},
+                                                     {"--metric", "loss,mse"},
+                                                     {"--top-k", "0"},
+                                                     {"--input", "x.npy"},
+                                                     {"--input", "=x.npy"},
+                                                     {"--test-input", "x="},
+                                                     {"--skip-rows", "-1"},
                                                      {"--metrics-list", "loss,"},
                                                      {"--metrics-list"}};
   for (const auto& args : bad) {
