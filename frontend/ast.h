@@ -86,14 +86,16 @@ struct CallExpr {
 
 // A statement of a model, layer or def body.
 struct Decl {
-  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return, If };
+  // State: `state NAME: type = init`; Update: `update NAME = expr` (state and update are keywords only there).
+  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return, If, State, Update };
   Kind kind = Let;
-  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return', 'if'; the name itself for an assignment
+  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return', 'if', 'state', 'update'; the name itself
+                       // for an assignment
   std::string name;    // For: the loop variable; Return: empty
   Range nameRange;
-  TypeExpr type;                 // Input, Param
-  std::optional<CallExpr> init;  // Param
-  ExprPtr value;                 // Let, Output, Return; For: the range's start; If: the condition
+  TypeExpr type;                 // Input, Param, State
+  std::optional<CallExpr> init;  // Param, State
+  ExprPtr value;                 // Let, Output, Return, Update; For: the range's start; If: the condition
   ExprPtr end;                   // For: the range's end (exclusive)
   std::vector<Decl> body;        // For; If: the statements when the condition holds
   std::vector<Decl> otherwise;   // If: the 'else' statements (an `else if` is one If statement here)

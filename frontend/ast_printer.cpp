@@ -59,11 +59,13 @@ class Printer {
   }
 
   void decl(int indent, const ast::Decl& d) {
-    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let", "Output", "For", "Return", "If"};
+    static constexpr std::string_view kKinds[] = {"Input",  "Param", "Let",   "Output", "For",
+                                                  "Return", "If",    "State", "Update"};
     std::string head = fmt::format("{} {}", kKinds[d.kind], d.name);
     if (d.kind == ast::Decl::Return || d.kind == ast::Decl::If) head = kKinds[d.kind];
     for (std::size_t i = 1; i < d.targets.size(); ++i) head += ", " + d.targets[i].name;
-    if (d.kind == ast::Decl::Input || d.kind == ast::Decl::Param) head += " : " + type(d.type);
+    if (d.kind == ast::Decl::Input || d.kind == ast::Decl::Param || d.kind == ast::Decl::State)
+      head += " : " + type(d.type);
     const bool keyword = d.kind == ast::Decl::Return || d.kind == ast::Decl::For || d.kind == ast::Decl::If;
     const Pos pos = keyword ? d.keywordRange.begin : d.nameRange.begin;
     line(indent, fmt::format("{} {}{}", head, at(pos), d.broken ? " (broken)" : ""));

@@ -94,6 +94,7 @@ void Elaborator::model(const ast::Model& m, const SourceFile& file, Reporter& r)
     summary_->model = m.name;
     for (const auto& inst : instances_) summarize(*inst);
     for (ir::NodeId p : g_.params) {
+      if (g_.node(p).state) continue;  // not a trained param, as torch's buffers
       const ir::TensorType& t = g_.node(p).type;
       const std::int64_t n = ir::staticNumElements(t.shape).value_or(0);
       summary_->totalParams += n;
@@ -136,6 +137,15 @@ void Elaborator::finish(const std::optional<ir::TrainConfig>& train) {
   if (train)
     if (const Binding* b = modelEnv_->findLocal(loss); b && b->value.isTensor())
       g_.results.push_back({loss, b->value.node, ir::Result::Loss});
+  // The ABI lists the trained params first, then the states; in train mode every state has a next value, its
+  // own when no update gave it one.
+  std::stable_partition(g_.params.begin(), g_.params.end(), [&](ir::NodeId p) { return !g_.node(p).state; });
+  if (training_)
+    for (ir::NodeId p : g_.params)
+      if (g_.node(p).state) {
+        auto next = nextState_.find(p);
+        g_.results.push_back({g_.node(p).name, next == nextState_.end() ? p : next->second.value, ir::Result::State});
+      }
   // Inputs first, then params, then the operations, each group in the order it was made: params are
   // made as layers instantiate, between operations, but the printed graph reads best with its arguments
   // first.
@@ -201,12 +211,15 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
         input(f, d);
         break;
       case ast::Decl::Param:
+      case ast::Decl::State:
         if (f.kind == Frame::Def || f.loops) {
-          misplaced("'param'", "a model or a layer's body (outside loops and 'def')");
+          misplaced(d.kind == ast::Decl::Param ? "'param'" : "'state'",
+                    "a model or a layer's body (outside loops and 'def')");
           break;
         }
         param(f, d);
         break;
+      case ast::Decl::Update: update(f, d); break;
       case ast::Decl::Output: {
         if (f.kind != Frame::Model || f.loops) {
           misplaced("'output'", "the top level of a model");
@@ -382,10 +395,41 @@ void Elaborator::param(Frame& f, const ast::Decl& d) {
   if (type) {
     const std::string name = f.self ? f.self->path + "." + d.name : d.name;
     const ir::NodeId id = g_.addParam(name, *type, init, f.file->loc(d.nameRange.begin));
-    if (f.self) f.self->params.push_back(id);
+    g_.node(id).state = d.kind == ast::Decl::State;
+    if (f.self && !g_.node(id).state) f.self->params.push_back(id);
     v = Value::tensor(*type, id);
   }
   bind(f, d, d.name, d.nameRange, v, true);
+}
+
+// `update NAME = value`: in train mode, the value the state NAME holds after the step. Reads of NAME in the
+// step see the value before it. Inference checks the update and ignores it: it never changes a state.
+void Elaborator::update(Frame& f, const ast::Decl& d) {
+  Reporter& r = *f.r;
+  const Binding* b = f.env->find(d.name);
+  Value v = eval(f, *d.value);
+  const ir::Node* state = b && b->value.isTensor() ? &g_.node(b->value.node) : nullptr;
+  if (!state || !state->state) {
+    if (b && !b->value.ok()) return;
+    r.error(d.nameRange, fmt::format("{} is {}; 'update' gives a state (declared with 'state') its next value",
+                                     quoted(d.name), b ? "not a state" : "not defined"));
+    if (b)
+      if (auto it = reporters_.find(b->file); it != reporters_.end())
+        it->second->note(b->range, fmt::format("{} is defined here", quoted(d.name)));
+    return;
+  }
+  if (!v.ok()) return;
+  if (!v.isTensor() || !(v.type == state->type)) {
+    r.error(d.value->range, fmt::format("the next value of state {} must be {} like the state, but it is {}",
+                                        quoted(d.name), state->type.str(), v.describe()));
+    return;
+  }
+  if (!training_) return;
+  auto [it, fresh] = nextState_.emplace(b->value.node, NextState{v.node, d.keywordRange, &r});
+  if (!fresh) {
+    r.error(d.keywordRange, fmt::format("state {} is updated twice in one train step", quoted(state->name)));
+    it->second.r->note(it->second.at, "the first update is here");
+  }
 }
 
 std::optional<ir::TensorType> Elaborator::resolveType(Frame& f, const ast::Decl& decl, bool isParam) {
@@ -404,8 +448,9 @@ std::optional<ir::TensorType> Elaborator::resolveType(Frame& f, const ast::Decl&
     ok = false;
   }
   if (ok && isParam && !ir::isFloat(out.dtype)) {
-    r.error(t.dtypeRange, fmt::format("parameter {} must have a floating-point dtype (f32 or f64), not {}",
-                                      quoted(decl.name), t.dtype));
+    r.error(t.dtypeRange,
+            fmt::format("{} {} must have a floating-point dtype (f32 or f64), not {}",
+                        decl.kind == ast::Decl::State ? "state" : "parameter", quoted(decl.name), t.dtype));
     ok = false;
   }
   for (const ast::DimExpr& d : t.dims) {
@@ -441,8 +486,9 @@ std::optional<ir::Dim> Elaborator::resolveDim(Frame& f, const ast::DimExpr& d, c
       return std::nullopt;
     }
     if (!isParam) return ir::Dim::sym(d.text);
-    r.error(d.range, fmt::format("the shape of parameter {} must be fixed, but {} is a symbolic dimension",
-                                 quoted(decl.name), quoted(d.text)));
+    r.error(d.range,
+            fmt::format("the shape of {} {} must be fixed, but {} is a symbolic dimension",
+                        decl.kind == ast::Decl::State ? "state" : "parameter", quoted(decl.name), quoted(d.text)));
     return std::nullopt;
   }
   std::int64_t v = 0;

@@ -53,13 +53,18 @@ struct BuiltinSpec;
 
 class Elaborator {
  public:
-  Elaborator(ir::Graph& g, ModelSummary* summary) : g_(g), summary_(summary) {}
+  // `training`: elaborate the train mode, where the name `training` is 1 and `update` statements give the
+  // states their next values (State results); otherwise inference, where it is 0 and updates change nothing.
+  Elaborator(ir::Graph& g, ModelSummary* summary, bool training = false)
+      : g_(g), summary_(summary), training_(training) {}
 
   // Registers a file's layers and defs (reporting duplicates) so that any file may use them.
   void define(ast::File& f, const SourceFile& file, Reporter& r);
   // Elaborates the model into the graph; the returned Scope holds its top-level tensor values.
   void model(const ast::Model& m, const SourceFile& file, Reporter& r);
   const Scope& scope() const { return scope_; }
+  // Whether the model read the name `training`: then its train mode is a graph of its own.
+  bool readsTraining() const { return readsTraining_; }
   // After the train block is checked: results (outputs, then the loss) and the canonical node order.
   void finish(const std::optional<ir::TrainConfig>& train);
 
@@ -88,6 +93,7 @@ class Elaborator {
   void ifStatement(Frame& f, const ast::Decl& d);
   void input(Frame& f, const ast::Decl& d);
   void param(Frame& f, const ast::Decl& d);
+  void update(Frame& f, const ast::Decl& d);
   std::optional<ir::TensorType> resolveType(Frame& f, const ast::Decl& d, bool isParam);
   std::optional<ir::Dim> resolveDim(Frame& f, const ast::DimExpr& d, const ast::Decl& decl, bool isParam);
   ir::Init resolveInit(Frame& f, const std::optional<ast::CallExpr>& init);
@@ -144,6 +150,15 @@ class Elaborator {
   std::int64_t steps_ = 0;
   bool aborted_ = false;  // a limit was hit: stop elaborating
   std::int64_t dropoutSalts_ = 0;
+  const bool training_;
+  bool readsTraining_ = false;
+  // Train mode: each updated state's next value, and where the update is (for "updated twice").
+  struct NextState {
+    ir::NodeId value;
+    Range at;
+    Reporter* r;
+  };
+  std::map<ir::NodeId, NextState> nextState_;
 };
 
 }  // namespace sinter::frontend

@@ -186,6 +186,10 @@ Value Elaborator::evalName(Frame& f, const ast::Expr& e) {
     }
     return Value::error();
   }
+  if (e.text == "training") {  // a name the model may rebind; unbound, whether this is the train step
+    readsTraining_ = true;
+    return Value::number(training_ ? 1 : 0, true);
+  }
   std::vector<std::string_view> names = f.env->names();
   r.error(e.range, fmt::format("use of undefined value {}{}", quoted(e.text), didYouMean(e.text, names)));
   if (auto best = closestName(e.text, names)) {

@@ -114,7 +114,42 @@ class Compilation {
     if (!main.tree.trains.empty()) mod.train = checkTrain(main.tree.trains.front(), model, el.scope(), r);
     if (diags_.errorCount() != errorsBefore) return std::nullopt;
     el.finish(mod.train);
+    if (mod.train && (el.readsTraining() || mod.forward.params.size() != mod.forward.trainedParams().size())) {
+      mod.trainForward.emplace();
+      if (!elaborateTrainMode(main, model, *mod.train, mod.forward, *mod.trainForward)) return std::nullopt;
+    }
     return mod;
+  }
+
+  // The model again with `training` = 1 and its states updated: the graph autodiff differentiates. Its
+  // errors are those of code only the train mode runs; its arguments must be inference's.
+  bool elaborateTrainMode(Unit& main, const ast::Model& model, const ir::TrainConfig& train, const ir::Graph& inference,
+                          ir::Graph& out) {
+    Reporter& r = *main.reporter;
+    const int errorsBefore = diags_.errorCount();
+    Elaborator el(out, nullptr, true);
+    for (std::size_t i = 1; i < units_.size(); ++i) el.define(units_[i]->tree, *units_[i]->file, *units_[i]->reporter);
+    el.define(main.tree, *main.file, r);
+    el.model(model, *main.file, r);
+    if (diags_.errorCount() != errorsBefore) return false;
+    el.finish(train);
+    auto args = [](const ir::Graph& g) {
+      std::vector<std::string> list;
+      for (const auto* ids : {&g.inputs, &g.params})
+        for (ir::NodeId id : *ids) list.push_back(std::string(ir::argKeyword(g.node(id))) + " " + g.node(id).name);
+      return list;
+    };
+    if (args(out) != args(inference)) {
+      r.error(model.nameRange,
+              "the model declares other inputs, params or states when training; declare them "
+              "outside 'if training'");
+      return false;
+    }
+    if (!out.findResult(train.loss)) {
+      r.error(model.nameRange, fmt::format("the loss {} is not defined when training", frontend::quoted(train.loss)));
+      return false;
+    }
+    return true;
   }
 
   // Loads a unit's imports, depth first; `loading_` holds the chain of files being loaded.

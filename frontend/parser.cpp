@@ -278,17 +278,21 @@ void Parser::statement(std::vector<ast::Decl>& out) {
     sync(true);
     return;
   }
-  const std::string_view what = d.kind == ast::Decl::Input   ? "the input declaration"
-                                : d.kind == ast::Decl::Param ? "the parameter declaration"
-                                : d.kind == ast::Decl::For   ? "the loop"
-                                : d.kind == ast::Decl::If    ? "the 'if'"
-                                                             : "the expression";
+  const std::string_view what = d.kind == ast::Decl::Input    ? "the input declaration"
+                                : d.kind == ast::Decl::Param  ? "the parameter declaration"
+                                : d.kind == ast::Decl::State  ? "the state declaration"
+                                : d.kind == ast::Decl::For    ? "the loop"
+                                : d.kind == ast::Decl::If     ? "the 'if'"
+                                : d.kind == ast::Decl::Update ? "the update"
+                                                              : "the expression";
   out.push_back(std::move(d));
   endOfStatement(what);
 }
 
 // input_decl  = "input" NAME ":" type
 // param_decl  = "param" NAME ":" type [ "=" initializer ]
+// state_decl  = "state" NAME ":" type [ "=" initializer ]
+// update      = "update" NAME "=" expr
 // output_decl = "output" NAME "=" expr
 // assignment  = NAME { "," NAME } "=" expr
 // return      = "return" expr { "," expr }
@@ -304,6 +308,9 @@ void Parser::declaration(ast::Decl& d) {
     d.kind = ast::Decl::Param;
   } else if (first.is(Tok::KwOutput)) {
     d.kind = ast::Decl::Output;
+  } else if (first.is(Tok::Ident) && peek(1).is(Tok::Ident) && (first.text == "state" || first.text == "update")) {
+    // Keywords only here, before a name: `state` stays a good name for a recurrent net's hidden state.
+    d.kind = first.text == "state" ? ast::Decl::State : ast::Decl::Update;
   } else if (first.is(Tok::Ident)) {
     if (!assignmentHead(d, first)) return;
   } else if (first.is(Tok::KwDef)) {
@@ -318,14 +325,14 @@ void Parser::declaration(ast::Decl& d) {
   d.keywordRange = first.range();
   d.name = name.text;
   d.nameRange = name.range();
-  if (d.kind == ast::Decl::Let || d.kind == ast::Decl::Output) {
+  if (d.kind == ast::Decl::Let || d.kind == ast::Decl::Output || d.kind == ast::Decl::Update) {
     if (!accept(Tok::Equal)) failExpected(fmt::format("expected '=' after {}", quoted(d.name)));
     d.value = expr();
     return;
   }
   if (!accept(Tok::Colon)) failExpected(fmt::format("expected ':' and a type after {}", quoted(d.name)));
   d.type = type();
-  if (d.kind == ast::Decl::Param && accept(Tok::Equal))
+  if ((d.kind == ast::Decl::Param || d.kind == ast::Decl::State) && accept(Tok::Equal))
     d.init = call("expected an initializer such as zeros or glorot_uniform after '='");
 }
 

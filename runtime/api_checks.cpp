@@ -74,7 +74,7 @@ void checkDescriptor(const sinter_model_desc* model) {
                 std::to_string(SINTER_ABI_VERSION) + "; rebuild it with this version of sinter");
   if (!model->forward || model->num_inputs < 0 || model->num_params < 0 || model->num_outputs < 0 ||
       (model->num_inputs > 0 && !model->inputs) || (model->num_params > 0 && !model->params) ||
-      (model->num_outputs > 0 && !model->outputs))
+      (model->num_outputs > 0 && !model->outputs) || model->num_state < 0 || model->num_state > model->num_params)
     throw Error(name + ": malformed descriptor (no forward entry point, or a NULL tensor list)");
 }
 

@@ -25,8 +25,9 @@ namespace rt = sinter::rt;
 // different threads share nothing but the read-only model and the thread pool.
 struct sinter_instance {
   const sinter_model_desc* model = nullptr;
-  std::vector<rt::Storage> params, grads;
+  std::vector<rt::Storage> params, grads;  // grads: one per trained param
   std::vector<void*> paramPtrs, gradPtrs;
+  rt::NextStates next;
   std::unique_ptr<rt::Optimizer> optimizer;
   std::vector<rt::Storage> evalOutputs;  // sinter_evaluate's outputs, sized for evalBatch samples
   int64_t evalBatch = 0;
@@ -144,10 +145,13 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
       sizes.push_back(sinter_tensor_elements(&t, 1));
       const size_t bytes = static_cast<size_t>(sizes.back()) * rt::dtypeSize(t);
       in->params.push_back(rt::allocate(bytes));
-      in->grads.push_back(rt::allocate(bytes));
       in->paramPtrs.push_back(in->params.back().get());
+      if (i >= rt::trainedCount(*model)) continue;
+      in->grads.push_back(rt::allocate(bytes));
       in->gradPtrs.push_back(in->grads.back().get());
     }
+    sizes.resize(static_cast<size_t>(rt::trainedCount(*model)));
+    in->next = rt::NextStates(*model);
     rt::initParams(*model, seed, in->paramPtrs.data());
     // The optimizer works in the params' dtype; a model that mixes f32 and f64 params has none to offer.
     if (model->has_train) {
@@ -238,6 +242,7 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     for (void* p : in->paramPtrs) buffers.push_back(p);
     buffers.push_back(&slot);
     for (void* g : in->gradPtrs) buffers.push_back(g);
+    for (const rt::Storage& s : in->next.buffers) buffers.push_back(s.get());
     // sym_dims: the batch for every symbol, then a fresh seed for this step's random ops.
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);
     syms.back() = static_cast<int64_t>(in->seed * 0x9E3779B97F4A7C15ull + ++in->steps);
@@ -255,6 +260,7 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
                   std::to_string(in->optimizer->steps()) + " (a non-finite gradient, or a learning rate too large)";
       return SINTER_ERROR_NONFINITE;
     }
+    in->next.commit(m, in->paramPtrs.data());
     return SINTER_OK;
   });
 }

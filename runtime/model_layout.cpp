@@ -5,6 +5,7 @@
 #include "runtime/metrics.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace sinter::rt {
@@ -47,6 +48,7 @@ Layout checkModel(const sinter_model_desc& m) {
   if (!m.has_train || !m.train_step || m.loss_output < 0 || m.loss_output >= m.num_outputs)
     throw Error(model + " has no train block: nothing to train");
   if (!m.forward) throw Error(model + " has no forward entry point");
+  if (m.num_state < 0 || m.num_state > m.num_params) throw Error(model + ": malformed descriptor (num_state)");
   if (m.num_syms != 1)
     throw Error(model + " has " + std::to_string(m.num_syms) +
                 " symbolic dimensions; the training driver supports exactly one, the batch");
@@ -111,6 +113,7 @@ Layout checkModel(const sinter_model_desc& m) {
                   ")");
     l.paramSizes.push_back(fixedElementCount(t));
   }
+  l.trainedSizes.assign(l.paramSizes.begin(), l.paramSizes.begin() + trainedCount(m));
 
   for (int32_t i = 0; i < m.num_outputs; ++i) {
     const sinter_tensor_desc& t = m.outputs[i];
@@ -150,25 +153,40 @@ void checkMetricsFit(const sinter_model_desc& m, const Layout& l, int32_t metric
               fitting + " and perplexity (the train block's `metrics`, or --metrics-list)");
 }
 
+NextStates::NextStates(const sinter_model_desc& m) {
+  for (int32_t i = trainedCount(m); i < m.num_params; ++i) {
+    bytes.push_back(static_cast<size_t>(fixedElementCount(m.params[i])) * dtypeSize(m.params[i]));
+    buffers.push_back(allocate(bytes.back()));
+  }
+}
+
+void NextStates::commit(const sinter_model_desc& m, void* const* paramPtrs) const {
+  for (size_t s = 0; s < buffers.size(); ++s)
+    std::memcpy(paramPtrs[static_cast<size_t>(trainedCount(m)) + s], buffers[s].get(), bytes[s]);
+}
+
 Buffers makeBuffers(const sinter_model_desc& m, const Layout& l, int64_t maxBatch) {
   Buffers b;
+  b.next = NextStates(m);
   b.dtype = l.dtype;
   auto make = [&](const sinter_tensor_desc& t) { return allocate(elementCount(t, maxBatch) * dtypeSize(t)); };
   for (int32_t i = 0; i < m.num_inputs; ++i) b.inputs.push_back(make(m.inputs[i]));
   for (int32_t i = 0; i < m.num_params; ++i) {
     b.params.push_back(make(m.params[i]));
-    b.grads.push_back(make(m.params[i]));
     b.paramPtrs.push_back(b.params.back().get());
+    if (i >= trainedCount(m)) continue;
+    b.grads.push_back(make(m.params[i]));
     b.gradPtrs.push_back(b.grads.back().get());
   }
   for (int32_t i = 0; i < m.num_outputs; ++i) b.outputs.push_back(make(m.outputs[i]));
-  // forward: inputs..., params..., outputs...; train_step: inputs..., params..., loss, grads...
+  // forward: inputs..., params..., outputs...; train_step: inputs..., params..., loss, grads..., next states...
   for (auto& s : b.inputs) b.forwardArgs.push_back(s.get());
   for (auto& s : b.params) b.forwardArgs.push_back(s.get());
   b.trainArgs = b.forwardArgs;
   for (auto& s : b.outputs) b.forwardArgs.push_back(s.get());
   b.trainArgs.push_back(b.loss.get());
   for (auto& s : b.grads) b.trainArgs.push_back(s.get());
+  for (auto& s : b.next.buffers) b.trainArgs.push_back(s.get());
   return b;
 }
 

@@ -24,6 +24,20 @@ int64_t elementCount(const sinter_tensor_desc& t, int64_t batch);
 using Storage = std::unique_ptr<std::byte[]>;
 Storage allocate(size_t bytes);
 
+// The params the optimizer trains: the first trainedCount(m); the last m.num_state are states.
+inline int32_t trainedCount(const sinter_model_desc& m) { return m.num_params - m.num_state; }
+
+// A model's states (BatchNorm's running statistics): train_step writes their next values into buffers of their
+// own, since no two of its buffers may overlap; commit() copies them over the states once the step is kept.
+struct NextStates {
+  std::vector<Storage> buffers;
+  std::vector<size_t> bytes;
+
+  NextStates() = default;
+  explicit NextStates(const sinter_model_desc& m);
+  void commit(const sinter_model_desc& m, void* const* paramPtrs) const;
+};
+
 // Which tensors of the model the driver feeds and reads. The target (labelInput) holds class labels, an i32
 // [batch], or floating values [batch, ...] of the samples' dtype (a regression); the prediction output is
 // then [batch, classes], or of the target's shape.
@@ -33,10 +47,11 @@ struct Layout {
   int64_t features = 1;         // product of the image input's non-batch dims
   bool integerSamples = false;  // the samples are token ids, an i32 [batch, n, ...]
   int32_t predOutput = -1;
-  int64_t classes = 0;       // class labels: the prediction's columns
-  bool valueTarget = false;  // floating targets rather than class labels
-  int64_t targetWidth = 1;   // floating targets: values per sample
-  std::vector<int64_t> paramSizes;
+  int64_t classes = 0;                // class labels: the prediction's columns
+  bool valueTarget = false;           // floating targets rather than class labels
+  int64_t targetWidth = 1;            // floating targets: values per sample
+  std::vector<int64_t> paramSizes;    // every param's, states included
+  std::vector<int64_t> trainedSizes;  // the trained params': a prefix of paramSizes
 
   AccuracyTensors accuracy() const { return {labelInput, predOutput, classes}; }
 };
@@ -54,11 +69,12 @@ void checkMetricsFit(const sinter_model_desc& m, const Layout& l, int32_t metric
 // Element i of a buffer of f32 or f64 values, as a double.
 double floatAt(const void* data, int32_t dtype, int64_t i);
 
-// Buffers of the model's inputs, params, outputs, loss and grads, sized for the largest batch, and the
-// argument arrays of forward (inputs..., params..., outputs...) and train_step (inputs..., params..., loss,
-// grads...). Floating buffers hold the layout's dtype.
+// Buffers of the model's inputs, params, outputs, loss, grads and next states, sized for the largest batch, and
+// the argument arrays of forward (inputs..., params..., outputs...) and train_step (inputs..., params..., loss,
+// grads..., next states...). Floating buffers hold the layout's dtype.
 struct Buffers {
-  std::vector<Storage> inputs, params, outputs, grads;
+  std::vector<Storage> inputs, params, outputs, grads;  // grads: one per trained param
+  NextStates next;
   Storage loss = allocate(sizeof(double));
   int32_t dtype = SINTER_F32;
   std::vector<float> staging;  // an f64 model's samples, gathered as f32 before widening

@@ -42,7 +42,7 @@ std::string diagnoseNonFinite(const sinter_model_desc& m, const Layout& l, Buffe
       return s;
   }
   if (!std::isfinite(b.lossValue())) return "the loss is " + valueName(b.lossValue());
-  for (int32_t i = 0; i < m.num_params; ++i)
+  for (int32_t i = 0; i < trainedCount(m); ++i)
     if (auto s = report("the gradient of param", m.params[i], b.gradPtrs[i], l.paramSizes[i]); !s.empty()) return s;
   return "a value inside the train step";
 }

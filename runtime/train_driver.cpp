@@ -197,7 +197,7 @@ void Trainer::prepare() {
   else initParams(m_, o_.seed, b_.paramPtrs.data());
   config_ = m_.train;
   config_.lr = o_.lr;
-  opt_ = Optimizer::create(config_, l_.paramSizes, l_.dtype);
+  opt_ = Optimizer::create(config_, l_.trainedSizes, l_.dtype);
   steps_ = (data_.train.n + o_.batch - 1) / o_.batch;
   totalSteps_ = steps_ * o_.epochs;
 }
@@ -353,7 +353,7 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
   m_.train_step(b_.trainArgs.data(), syms.data());
   const double loss = b_.lossValue();
   const double norm =
-      config_.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.paramSizes, l_.dtype, config_.clip_norm) : 0.0;
+      config_.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.trainedSizes, l_.dtype, config_.clip_norm) : 0.0;
   if (!std::isfinite(loss) || !std::isfinite(norm))
     return diverged(pos, opt_->steps() + 1, diagnoseNonFinite(m_, l_, b_, bs));
   if (trainAccuracy()) {
@@ -365,6 +365,7 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
   opt_->step(b_.paramPtrs.data(), b_.gradPtrs.data());
   if (const int32_t i = opt_->nonFiniteParam(); i >= 0)
     return diverged(pos, opt_->steps(), nonFiniteParamText(m_, l_, b_, i) + " in the optimizer's update");
+  b_.next.commit(m_, b_.paramPtrs.data());  // the states (running statistics) move with the kept step
   if (const std::string warning = divergence_.observe(loss); !warning.empty()) {
     clearProgress();
     std::fflush(stdout);

@@ -20,11 +20,10 @@ using ir::TensorType;
 
 class Differentiator final : public ir::GradBuilder {
  public:
-  explicit Differentiator(ir::Graph& g)
-      : g_(g), adjoint_(g, -1), dependsOnParam_(g, false) {
+  explicit Differentiator(ir::Graph& g) : g_(g), adjoint_(g, -1), dependsOnParam_(g, false) {
     graph_ = &g;
     for (const Node& n : g.nodes) {
-      bool dep = n.op == Op::Param;
+      bool dep = n.op == Op::Param && !n.state;  // states are not trained
       for (NodeId o : n.operands) dep = dep || dependsOnParam_[o];
       dependsOnParam_[n.id] = dep;
     }
@@ -128,11 +127,14 @@ ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName) 
   d.run(loss->node);
 
   g.results.push_back({lossName, loss->node, ir::Result::Loss});
-  for (NodeId p : forward.params) {
+  for (NodeId p : forward.trainedParams()) {
     NodeId grad = d.adjointOf(p);
     if (grad < 0) grad = g.addConstant(0.0, g.node(p).type, g.node(p).loc);  // the param does not reach the loss
     g.results.push_back({"grad." + g.node(p).name, grad, ir::Result::Grad});
   }
+  // The states' next values come through as computed by the forward pass (in train mode).
+  for (const ir::Result& r : forward.results)
+    if (r.kind == ir::Result::State) g.results.push_back(r);
   return g;
 }
 

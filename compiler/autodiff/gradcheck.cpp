@@ -12,7 +12,8 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
                                     const std::map<std::string, ir::Tensor>& args, std::int64_t maxPerParam, double h,
                                     double tolerance, const std::string& onlyParam) {
   const ir::Graph step = buildTrainStep(forward, lossName);
-  const std::vector<ir::Tensor> analytic = ir::interpret(step, args);  // loss, then one grad per param
+  // The loss, then one grad per trained param (states have none).
+  const std::vector<ir::Tensor> analytic = ir::interpret(step, args);
   const ir::NodeId lossNode = forward.findResult(lossName)->node;
   auto lossAt = [&](const std::map<std::string, ir::Tensor>& a) {
     return ir::interpretAll(forward, a)[static_cast<std::size_t>(lossNode)].data[0];
@@ -20,9 +21,10 @@ std::vector<GradCheckRow> gradCheck(const ir::Graph& forward, const std::string&
 
   std::vector<GradCheckRow> rows;
   std::map<std::string, ir::Tensor> work = args;
-  for (std::size_t p = 0; p < forward.params.size(); ++p) {
+  const std::vector<ir::NodeId> trained = forward.trainedParams();
+  for (std::size_t p = 0; p < trained.size(); ++p) {
     GradCheckRow row;
-    row.param = forward.node(forward.params[p]).name;
+    row.param = forward.node(trained[p]).name;
     if (!onlyParam.empty() && row.param != onlyParam) continue;
     ir::Tensor& value = work.at(row.param);
     const ir::Tensor& grad = analytic[p + 1];

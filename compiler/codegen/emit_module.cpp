@@ -238,8 +238,9 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
                d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
                d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
                d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd), forward,
-               train ? static_cast<llvm::Constant*>(train) : d.null(), d.i32(m.train ? 1 : 0), d.i32(0),
-               d.trainConfig(m.train), parallelHook(*mod), scratchHook(*mod)});
+               train ? static_cast<llvm::Constant*>(train) : d.null(), d.i32(m.train ? 1 : 0),
+               d.i32(static_cast<std::int64_t>(fwd.params.size() - fwd.trainedParams().size())), d.trainConfig(m.train),
+               parallelHook(*mod), scratchHook(*mod)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }

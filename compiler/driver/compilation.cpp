@@ -71,6 +71,7 @@ bool Compilation::ok() {
     return false;
   }
   verifyOrThrow(m->forward, "the frontend");
+  if (m->trainForward) verifyOrThrow(*m->trainForward, "the frontend (train mode)");
   graph_ = std::move(m);
   timed(Stage::Graph, start);
   return true;
@@ -100,14 +101,14 @@ const ir::Module& Compilation::grad() {
   if (m.train) {
     loss = m.train->loss;
   } else {
-    for (const ir::Result& r : m.forward.results)
+    for (const ir::Result& r : m.trainingGraph().results)
       if (r.kind == ir::Result::Loss && loss.empty()) loss = r.name;
   }
   if (loss.empty())
     throw std::runtime_error(fmt::format("{}: no train block and no loss result, so no loss to differentiate", path_));
   const double start = now();
   ir::Module g = m;
-  g.trainStep = autodiff::buildTrainStep(m.forward, loss);
+  g.trainStep = autodiff::buildTrainStep(m.trainingGraph(), loss);
   verifyOrThrow(g.trainStep, "autodiff");
   grad_ = std::move(g);
   timed(Stage::Grad, start);

@@ -9,7 +9,7 @@ namespace {
 
 std::string label(const Graph& g, const Node& n) {
   if (n.op == Op::Input || n.op == Op::Param) {
-    std::string s = fmt::format("%{}\n{} {}", n.name, opName(n.op), n.type.str());
+    std::string s = fmt::format("%{}\n{} {}", n.name, argKeyword(n), n.type.str());
     if (n.op == Op::Param) s += "\n= " + initStr(n.init);
     return s;
   }
@@ -75,7 +75,10 @@ std::string printDot(const Graph& g, const std::vector<DotBox>& boxes) {
                          n.operands.size() > 1 ? fmt::format(" [label=\"{}\"]", i) : "");
   for (std::size_t i = 0; i < g.results.size(); ++i) {
     const Result& r = g.results[i];
-    const char* kind = r.kind == Result::Output ? "output" : r.kind == Result::Loss ? "loss" : "grad";
+    const char* kind = r.kind == Result::Output ? "output"
+                       : r.kind == Result::Loss ? "loss"
+                       : r.kind == Result::Grad ? "grad"
+                                                : "state";
     out += fmt::format("  r{} [shape=note, label={}];\n  n{} -> r{};\n", i,
                        quote(fmt::format("{} \"{}\"", kind, r.name)), r.node, i);
   }

@@ -67,6 +67,18 @@ NodeId Graph::addParam(std::string argName, TensorType t, Init init, SourceLoc l
   return id;
 }
 
+std::vector<NodeId> Graph::trainedParams() const {
+  std::vector<NodeId> out;
+  for (NodeId id : params)
+    if (!node(id).state) out.push_back(id);
+  return out;
+}
+
+std::string_view argKeyword(const Node& n) {
+  if (n.op == Op::Input) return "input";
+  return n.state ? "state" : "param";
+}
+
 NodeId Graph::addConstant(double value, TensorType t, SourceLoc loc) {
   Node n;
   n.op = Op::Constant;

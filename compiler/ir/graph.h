@@ -30,12 +30,15 @@ struct Node {
   std::string name;      // input/param name; for other nodes the user's value name, if any
   double scalar = 0;     // constant: the value every element holds
   Init init;             // param: initializer
+  bool state = false;    // param: state (a buffer such as a running mean): not trained, no gradient; the train
+                         //   step's State results give its next value
   NodeId gradOf = -1;    // backward nodes: the forward node whose operand they differentiate
   int gradOperand = -1;  //   and which operand of it
 };
 
 struct Result {
-  enum Kind { Output, Loss, Grad };
+  // State: the value a state param holds after the train step (named as the param).
+  enum Kind { Output, Loss, Grad, State };
   std::string name;
   NodeId node = -1;
   Kind kind = Output;
@@ -46,7 +49,7 @@ class Graph {
   std::string name;
   std::vector<Node> nodes;      // node i has id i; operands always have smaller ids
   std::vector<NodeId> inputs;   // Input nodes, in ABI order
-  std::vector<NodeId> params;   // Param nodes, in ABI order
+  std::vector<NodeId> params;   // Param nodes, in ABI order: the trained ones, then the states
   std::vector<Result> results;  // in ABI order
 
   // Appends a node, assigns its id and (for non-leaves) infers its type with the op table's rule.
@@ -66,7 +69,12 @@ class Graph {
   // Symbolic dimension names in order of first appearance over the arguments and nodes.
   std::vector<std::string> symbols() const;
   const Result* findResult(std::string_view name) const;
+  // The params that are trained: those before the first state.
+  std::vector<NodeId> trainedParams() const;
 };
+
+// The keyword of an argument in the textual IR and in dumps: "input", "param" or "state".
+std::string_view argKeyword(const Node& n);
 
 // Puts g's nodes in `order` (every node once, operands before users) and renumbers them: node ids,
 // operands, backward marks, arguments and results.

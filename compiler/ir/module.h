@@ -50,8 +50,16 @@ struct TrainConfig {
 struct Module {
   std::string name;
   Graph forward;  // results: the model's outputs, then the loss (kind Loss) when training
+  // The model elaborated in train mode (`training` is 1; each state's next value is a State result), when
+  // that differs from forward: the model reads `training` or has states. Same inputs and params as forward.
+  std::optional<Graph> trainForward;
   std::optional<TrainConfig> train;
-  Graph trainStep;  // results: the loss, then one gradient per param in param order (empty if !train)
+  // results: the loss, one gradient per trained param in param order, then the states' next values (empty if
+  // !train)
+  Graph trainStep;
+
+  // The graph autodiff differentiates: the train-mode one.
+  const Graph& trainingGraph() const { return trainForward ? *trainForward : forward; }
 };
 
 }  // namespace sinter::ir

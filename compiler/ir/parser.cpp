@@ -343,7 +343,7 @@ class Parser {
     return i;
   }
 
-  // arg ::= '%' name ':' type ('input' | 'param' ['=' init]) [loc]
+  // arg ::= '%' name ':' type ('input' | ('param' | 'state') ['=' init]) [loc]
   ArgText arg() {
     ArgText a;
     const Token& t = expect(Tok::Percent, "an argument (%name)");
@@ -352,17 +352,18 @@ class Parser {
     a.node.name = t.text;
     expectPunct(':');
     a.node.type = type();
-    const Token& kind = expect(Tok::Ident, "'input' or 'param'");
+    const Token& kind = expect(Tok::Ident, "'input', 'param' or 'state'");
     if (kind.text == "input") {
       a.node.op = Op::Input;
-    } else if (kind.text == "param") {
+    } else if (kind.text == "param" || kind.text == "state") {
       a.node.op = Op::Param;
+      a.node.state = kind.text == "state";
       if (isPunct('=')) {
         next();
         a.node.init = init();
       }
     } else {
-      fail(kind, fmt::format("expected 'input' or 'param', found '{}'", kind.text));
+      fail(kind, fmt::format("expected 'input', 'param' or 'state', found '{}'", kind.text));
     }
     if (isIdent("loc")) a.node.loc = loc();
     return a;
@@ -473,14 +474,15 @@ class Parser {
     return s;
   }
 
-  // result ::= ('output' | 'loss' | 'grad') string '=' value
+  // result ::= ('output' | 'loss' | 'grad' | 'state') string '=' value
   ResultText result() {
     ResultText r;
-    const Token& k = expect(Tok::Ident, "'output', 'loss' or 'grad'");
+    const Token& k = expect(Tok::Ident, "'output', 'loss', 'grad' or 'state'");
     if (k.text == "output") r.result.kind = Result::Output;
     else if (k.text == "loss") r.result.kind = Result::Loss;
     else if (k.text == "grad") r.result.kind = Result::Grad;
-    else fail(k, fmt::format("expected 'output', 'loss' or 'grad', found '{}'", k.text));
+    else if (k.text == "state") r.result.kind = Result::State;
+    else fail(k, fmt::format("expected 'output', 'loss', 'grad' or 'state', found '{}'", k.text));
     r.result.name = expect(Tok::String, "a quoted result name").text;
     expectPunct('=');
     r.ref = ref();

@@ -22,6 +22,7 @@ std::string_view kindStr(Result::Kind k) {
     case Result::Output: return "output";
     case Result::Loss: return "loss";
     case Result::Grad: return "grad";
+    case Result::State: return "state";
   }
   return "?";
 }
@@ -47,7 +48,7 @@ std::string print(const Graph& g) {
       const Node& n = g.node(id);
       out += first ? "\n    " : ",\n    ";
       first = false;
-      out += fmt::format("%{}: {} {}", n.name, n.type.str(), opName(n.op));
+      out += fmt::format("%{}: {} {}", n.name, n.type.str(), argKeyword(n));
       if (n.op == Op::Param) out += " = " + initStr(n.init);
       if (n.loc.valid()) out += "  " + locStr(n.loc);
     }

@@ -5,6 +5,33 @@
 #include "compiler/ir/graph.h"
 
 namespace sinter::ir {
+namespace {
+
+// States: params only, listed after every trained param (the ABI puts them last), and each State result
+// names one state and has its type (result names are unique: a state has at most one).
+void checkStates(const Graph& g, std::vector<std::string>& errs) {
+  auto valid = [&](NodeId id) { return id >= 0 && id < static_cast<NodeId>(g.nodes.size()); };
+  for (const Node& n : g.nodes)
+    if (n.state && n.op != Op::Param) errs.push_back(fmt::format("%{} is marked as state but is not a param", n.id));
+  bool sawState = false;
+  for (NodeId id : g.params) {
+    if (!valid(id)) continue;
+    if (g.node(id).state) sawState = true;
+    else if (sawState) errs.push_back(fmt::format("param '{}' is listed after a state", g.node(id).name));
+  }
+  for (const Result& r : g.results) {
+    if (r.kind != Result::State || !valid(r.node)) continue;
+    const Node* s = nullptr;
+    for (NodeId id : g.params)
+      if (valid(id) && g.node(id).state && g.node(id).name == r.name) s = &g.node(id);
+    if (!s) errs.push_back(fmt::format("state result '{}' names no state", r.name));
+    else if (!(g.node(r.node).type == s->type))
+      errs.push_back(
+          fmt::format("state result '{}' is {} but the state is {}", r.name, g.node(r.node).type.str(), s->type.str()));
+  }
+}
+
+}  // namespace
 
 std::vector<std::string> verify(const Graph& g) {
   std::vector<std::string> errs;
@@ -64,6 +91,7 @@ std::vector<std::string> verify(const Graph& g) {
   };
   checkList(g.inputs, Op::Input, "input");
   checkList(g.params, Op::Param, "param");
+  checkStates(g, errs);
   std::set<std::string> resultNames;
   for (const Result& r : g.results) {
     if (r.node < 0 || r.node >= static_cast<NodeId>(g.nodes.size()))

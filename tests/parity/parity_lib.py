@@ -66,12 +66,13 @@ ENTRY = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(c
 
 
 class ModelDesc(ctypes.Structure):
-    # Only the leading fields up to train_step: the train config and the hook that follow are not read here.
+    # Only the leading fields up to num_state: the train config and the hooks that follow are not read here.
     _fields_ = [("abi_version", ctypes.c_int32), ("num_syms", ctypes.c_int32), ("name", ctypes.c_char_p),
                 ("sym_names", ctypes.POINTER(ctypes.c_char_p)), ("num_inputs", ctypes.c_int32),
                 ("num_params", ctypes.c_int32), ("num_outputs", ctypes.c_int32), ("loss_output", ctypes.c_int32),
                 ("inputs", ctypes.POINTER(TensorDesc)), ("params", ctypes.POINTER(TensorDesc)),
-                ("outputs", ctypes.POINTER(TensorDesc)), ("forward", ENTRY), ("train_step", ENTRY)]
+                ("outputs", ctypes.POINTER(TensorDesc)), ("forward", ENTRY), ("train_step", ENTRY),
+                ("has_train", ctypes.c_int32), ("num_state", ctypes.c_int32)]
 
 
 NUMPY_DTYPE = {0: np.float32, 1: np.float64, 2: np.int32}
@@ -112,12 +113,14 @@ class SinterModel:
         [model_name] = sinter_package.model_names(lib_path)
         self.desc = ModelDesc.in_dll(L, f"{model_name}_model")
         d = self.desc
-        assert d.abi_version == 4, f"model ABI version {d.abi_version}, the test knows 4"
+        assert d.abi_version == 5, f"model ABI version {d.abi_version}, the test knows 5"
         # Every symbolic dimension of the examples is the batch size.
         syms = [d.sym_names[i].decode() for i in range(d.num_syms)]
         assert syms == ["batch"], f"symbolic dimensions {syms}, expected only 'batch'"
         self.inputs = [Tensor(d.inputs[i]) for i in range(d.num_inputs)]
-        self.params = [Tensor(d.params[i]) for i in range(d.num_params)]
+        self.params = [Tensor(d.params[i]) for i in range(d.num_params)]  # the trained params, then the states
+        self.trained = self.params[:d.num_params - d.num_state]
+        self.states = self.params[d.num_params - d.num_state:]
         self.outputs = [Tensor(d.outputs[i]) for i in range(d.num_outputs)]
         self.loss_name = self.outputs[d.loss_output].name
         self.inst = L.sinter_create(ctypes.addressof(d), seed)
@@ -143,18 +146,20 @@ class SinterModel:
         return outs
 
     def gradients(self, batch_inputs):
-        """The loss and every param's gradient, by name, from the generated train-step entry point itself
-        (buffers: inputs, params, loss, gradients), so that no optimizer update stands in between. The
-        instance's weights are read, not changed."""
+        """The loss, every trained param's gradient and every state's next value, by name, from the generated
+        train-step entry point itself (buffers: inputs, params, loss, gradients, next states), so that no
+        optimizer update stands in between. The instance's weights are read, not changed."""
         batch = len(batch_inputs[0])
         loss = np.zeros(1, dtype=np.float32)
-        grads = {p.name: np.zeros(p.shape(None), dtype=np.float32) for p in self.params}
+        grads = {p.name: np.zeros(p.shape(None), dtype=np.float32) for p in self.trained}
+        states = {p.name: np.zeros(p.shape(None), dtype=np.float32) for p in self.states}
         params = [ctypes.cast(self.lib.sinter_param_data(self.inst, i), ctypes.c_void_p).value
                   for i in range(len(self.params))]
-        buffers = self._input_ptrs(batch_inputs) + params + [loss.ctypes.data] + [g.ctypes.data for g in grads.values()]
+        buffers = (self._input_ptrs(batch_inputs) + params + [loss.ctypes.data] +
+                   [a.ctypes.data for a in list(grads.values()) + list(states.values())])
         syms = (ctypes.c_int64 * 2)(batch, 0)  # the batch, then the seed of random ops (none when p = 0)
         self.desc.train_step((ctypes.c_void_p * len(buffers))(*buffers), syms)
-        return float(loss[0]), grads
+        return float(loss[0]), grads, states
 
     def train_step(self, batch_inputs):
         """One step through the C API: loss and gradients, then the train block's optimizer."""
@@ -235,9 +240,13 @@ def max_abs(a, b):
 
 
 def compare_forward(c, model, twin, batch_inputs, tol, label="forward"):
-    """Every output (the loss included) for one batch; returns the twin's outputs."""
+    """Every output (the loss included) for one batch, inference against the twin in eval mode (BatchNorm's
+    running statistics); returns the twin's outputs."""
     outs = model.forward(batch_inputs)
-    touts = twin(*torch_inputs(batch_inputs))
+    twin.eval()
+    with torch.no_grad():
+        touts = twin(*torch_inputs(batch_inputs))
+    twin.train()
     for name, value in outs.items():
         assert name in touts, f"the twin does not compute output '{name}'"
         ref = touts[name].detach().numpy()
@@ -250,13 +259,20 @@ def compare_forward(c, model, twin, batch_inputs, tol, label="forward"):
 def compare_forward_and_gradients(c, model, make_twin, batch_inputs, tol):
     """Outputs, loss and gradients for one batch, from the same weights."""
     twin = load_twin(make_twin(), model.weights())
-    touts = compare_forward(c, model, twin, batch_inputs, tol)
-    loss, grads = model.gradients(batch_inputs)
-    tloss = touts[model.loss_name]
+    compare_forward(c, model, twin, batch_inputs, tol)
+    loss, grads, states = model.gradients(batch_inputs)
+    tloss = twin(*torch_inputs(batch_inputs))[model.loss_name]  # train mode: batch statistics, states updated
     c.check(abs(loss - tloss.item()) <= tol["forward"] * abs(tloss.item()),
             f"train step: loss {loss:.6f} vs torch {tloss.item():.6f}")
+    theirs = twin_weights(twin)
+    for name, value in states.items():
+        err = max_abs(value, theirs[name])
+        c.check(err <= tol["forward"] * max(1.0, float(np.max(np.abs(theirs[name])))),
+                f"train step: next value of state {name} {list(value.shape)} max abs difference {err:.2e}")
     tloss.backward()
     for name, (param, view) in twin.layout().items():
+        if name not in grads:
+            continue  # a state: no gradient
         ref = view(param.grad).numpy()
         err = max_abs(grads[name], ref)
         bound = tol["grad"] * float(np.max(np.abs(ref))) + 1e-7
@@ -286,9 +302,16 @@ def compare_training(c, label, model, make_twin, make_opt, adaptive_step, batche
             f"{label}: loss at each of {len(batches)} steps within {tol['train_loss']:g} relative (worst {worst_loss:.2e})")
     ours, theirs = model.weights(), twin_weights(twin)
     noise = set(getattr(twin, "zero_gradient", lambda: [])()) if adaptive_step else set()
-    name, err = max(((n, max_abs(ours[n], theirs[n])) for n in ours if n not in noise), key=lambda t: t[1])
+    states = {s.name for s in model.states}
+    name, err = max(((n, max_abs(ours[n], theirs[n])) for n in ours if n not in noise | states), key=lambda t: t[1])
     c.check(err <= tol["train_weights"],
             f"{label}: weights after {len(batches)} steps within {tol['train_weights']:g} (worst {err:.2e}, in {name})")
+    if states:
+        # Running statistics grow with the values they average (a variance of 30 is common): relative to them.
+        name, err = max(((n, max_abs(ours[n], theirs[n]) / max(1.0, float(np.max(np.abs(theirs[n]))))) for n in states),
+                        key=lambda t: t[1])
+        c.check(err <= tol["train_weights"], f"{label}: states after {len(batches)} steps within "
+                                             f"{tol['train_weights']:g} relative (worst {err:.2e}, in {name})")
     for n in sorted(noise):
         bound = tol["train_weights"] + adaptive_step * len(batches)
         err = max_abs(ours[n], theirs[n])

@@ -24,10 +24,14 @@ int runCheck(const std::string& path) {
     for (const auto& e : errs) msg += "\n  " + e;
     throw std::logic_error(msg);
   }
-  std::int64_t values = 0;
-  for (ir::NodeId p : m->forward.params) values += ir::staticNumElements(m->forward.node(p).type.shape).value_or(0);
-  fmt::print("{}: ok: model {} with {} inputs, {} params ({} values), {} results{}\n", path, m->name,
-             m->forward.inputs.size(), m->forward.params.size(), values, m->forward.results.size(),
+  std::int64_t values = 0, stateValues = 0;
+  for (ir::NodeId p : m->forward.params)
+    (m->forward.node(p).state ? stateValues : values) +=
+        ir::staticNumElements(m->forward.node(p).type.shape).value_or(0);
+  const std::size_t trained = m->forward.trainedParams().size(), states = m->forward.params.size() - trained;
+  fmt::print("{}: ok: model {} with {} inputs, {} params ({} values){}, {} results{}\n", path, m->name,
+             m->forward.inputs.size(), trained, values,
+             states ? fmt::format(", {} states ({} values)", states, stateValues) : "", m->forward.results.size(),
              m->train ? fmt::format(", trains '{}'", m->train->loss) : "");
   fmt::print("{}", frontend::formatSummary(summary));
   return 0;

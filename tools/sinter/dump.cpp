@@ -140,7 +140,15 @@ std::optional<std::string> stageText(driver::Stage stage, driver::Compilation& c
   if (stage == Stage::Ast) return c.ast();
   if (!c.ok()) return std::nullopt;
   const bool dot = opts.format == "dot";
-  if (stage == Stage::Graph) return (dot ? "" : "// forward graph\n") + show(c.graph().forward, opts);
+  if (stage == Stage::Graph) {
+    const ir::Module& m = c.graph();
+    // A model with states or `training` has a train mode of its own; DOT gets one graph per output.
+    if (!m.trainForward || dot) return (dot ? "" : "// forward graph\n") + show(m.forward, opts);
+    return "// forward graph (inference: training = 0)\n" + show(m.forward, opts) +
+           "\n// forward graph in train mode (training = 1; the states' next values), which autodiff "
+           "differentiates\n" +
+           show(*m.trainForward, opts);
+  }
   if (stage == Stage::Grad) {
     if (!c.graph().train) {
       fmt::print(stderr, "error: {} has no train block, so there is no backward graph\n", path);

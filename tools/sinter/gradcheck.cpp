@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "compiler/autodiff/gradcheck.h"
-#include "tools/sinter/commands.h"
 #include "compiler/driver/compilation.h"
+#include "tools/sinter/commands.h"
 
 namespace sinter::tool {
 
@@ -17,16 +17,18 @@ int runGradCheck(const std::string& path, const GradCheckOptions& opts) {
     return 1;
   }
   if (!opts.param.empty()) {
-    bool found = false;
-    for (ir::NodeId p : m->forward.params) found = found || m->forward.node(p).name == opts.param;
-    if (!found) {
-      fmt::print(stderr, "error: {} has no param '{}'\n", path, opts.param);
+    const ir::Node* found = nullptr;
+    for (ir::NodeId p : m->forward.params)
+      if (m->forward.node(p).name == opts.param) found = &m->forward.node(p);
+    if (!found || found->state) {
+      fmt::print(stderr, "error: {} has no {} '{}'{}\n", path, found ? "trained param" : "param", opts.param,
+                 found ? ": it is a state, which has no gradient" : "");
       return 1;
     }
   }
-  const auto args = autodiff::randomArguments(m->forward, opts.batch, opts.seed);
-  const auto rows =
-      autodiff::gradCheck(m->forward, m->train->loss, args, opts.samples, opts.eps, opts.tolerance, opts.param);
+  const ir::Graph& g = m->trainingGraph();
+  const auto args = autodiff::randomArguments(g, opts.batch, opts.seed);
+  const auto rows = autodiff::gradCheck(g, m->train->loss, args, opts.samples, opts.eps, opts.tolerance, opts.param);
   fmt::print("gradient check of '{}' in {} (batch {}, eps {:g}, tolerance {:g}, seed {})\n", m->train->loss, path,
              opts.batch, opts.eps, opts.tolerance, opts.seed);
   fmt::print("{:<24} {:<18} {:>8} {:>13} {:>13}  {}\n", "param", "type", "checked", "max abs err", "max rel err",

@@ -24,7 +24,10 @@ std::string cType(ir::DType t) {
   return "void";
 }
 
-std::string describe(const ir::Graph& g, ir::NodeId id) { return g.node(id).name + " " + g.node(id).type.str(); }
+std::string describe(const ir::Graph& g, ir::NodeId id) {
+  const ir::Node& n = g.node(id);
+  return n.name + " " + n.type.str() + (n.state ? " (state)" : "");
+}
 
 // enum { Model_KIND_name = i, ..., Model_NUM_KINDS = n };
 std::string indexEnum(const std::string& model, const std::string& kind, const std::vector<std::string>& names) {

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 4
+#define SINTER_ABI_VERSION 5
 
 /* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
  * (the C API, the training driver's entry point) is visible outside a shared library. */
@@ -143,17 +143,20 @@ typedef struct sinter_model_desc {
   int32_t num_outputs;
   int32_t loss_output; /* index into outputs of the training loss, -1 without a train block */
   const sinter_tensor_desc* inputs;
-  const sinter_tensor_desc* params;
+  const sinter_tensor_desc* params; /* the trained params, then the num_state states (see num_state) */
   const sinter_tensor_desc* outputs;
   /* forward: buffers = inputs..., params..., outputs... */
   sinter_entry_fn forward;
   /* train_step: buffers = inputs..., params..., loss (one value of the loss output's dtype), grads... (one per
-   * param, param order).
-   * Computes the loss and the gradients; the runtime's optimizer then updates the params. NULL without
-   * a train block. */
+   * trained param, param order), next states... (one per state, state order).
+   * Computes the loss, the gradients and the states' next values; the runtime's optimizer then updates the
+   * trained params, and the runtime copies each next state over its state. NULL without a train block. */
   sinter_entry_fn train_step;
   int32_t has_train;
-  int32_t reserved;
+  /* ABI version 5 (in the place of a reserved 0): the last num_state entries of params are states, buffers
+   * such as BatchNorm's running statistics: not trained, saved and loaded with the params, read by forward
+   * and replaced by train_step's next states. */
+  int32_t num_state;
   sinter_train_config train;
   /* Appended in ABI version 3: the model's own writable hook, NULL until a runtime installs its parallel
    * loop there. Every entry point reads it on each call. */
