@@ -51,7 +51,8 @@ struct GradCheckOptions {
 int runGradCheck(const std::string& path, const GradCheckOptions& opts);
 
 // Draws the loss and accuracy curves of a metrics file (JSON Lines of the training driver) as SVG.
-int runPlot(const std::string& metricsPath, const std::string& output);
+// Draws the runs of one or more metrics files on shared axes; `labels` names the runs (empty: the file names).
+int runPlot(const std::vector<std::string>& paths, const std::vector<std::string>& labels, const std::string& output);
 
 // Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
 int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);

@@ -145,7 +145,7 @@ std::optional<std::string> stageText(driver::Stage stage, driver::Compilation& c
     // A model with states or `training` has a train mode of its own; DOT gets one graph per output.
     if (!m.trainForward || dot) return (dot ? "" : "// forward graph\n") + show(m.forward, opts);
     return "// forward graph (inference: training = 0)\n" + show(m.forward, opts) +
-           "\n// forward graph in train mode (training = 1; the states' next values), which autodiff "
+           "// forward graph in train mode (training = 1; the states' next values), which autodiff "
            "differentiates\n" +
            show(*m.trainForward, opts);
   }

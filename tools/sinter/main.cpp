@@ -33,6 +33,7 @@ struct Flags {
   tool::BuildOptions build;
   tool::GradCheckOptions gradcheck;
   std::string plotOutput = "curves.svg";
+  std::vector<std::string> plotFiles, plotLabels;
   codegen::Options train;
   std::vector<std::string> driverArgs;  // `sinter train MODEL -- FLAGS`: what follows "--"
   tool::RunOptions run;
@@ -130,11 +131,15 @@ Command gradcheckCommand(CLI::App& app, Flags& f) {
 }
 
 Command plotCommand(CLI::App& app, Flags& f) {
-  ModelArgs& m = f.model;
-  CLI::App* cmd = app.add_subcommand("plot", "Draw the loss and accuracy curves of a metrics file (JSON Lines) as SVG");
-  cmd->add_option("metrics", m.path, "Metrics file written by --metrics")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "plot",
+      "Draw the loss and accuracy curves of metrics files (JSON Lines) as SVG; several files overlay their runs");
+  cmd->add_option("metrics", f.plotFiles, "Metrics files written by --metrics")->required();
+  cmd->add_option("--labels", f.plotLabels,
+                  "Names of the runs, one per file, comma-separated (default: the file names)")
+      ->delimiter(',');
   cmd->add_option("-o,--output", f.plotOutput, "SVG file to write")->capture_default_str();
-  return {cmd, [&f] { return tool::runPlot(f.model.path, f.plotOutput); }};
+  return {cmd, [&f] { return tool::runPlot(f.plotFiles, f.plotLabels, f.plotOutput); }};
 }
 
 // `sinter train MODEL -- FLAGS`: everything after the model file goes to the training driver untouched.

@@ -1,5 +1,7 @@
 // `sinter plot metrics.jsonl -o curves.svg`: the loss and accuracy curves of a training run, drawn as a
-// self-contained SVG by hand (no plotting library), for a user who would rather look than read.
+// self-contained SVG by hand (no plotting library), for a user who would rather look than read. Several files
+// overlay their runs on shared axes (`sinter plot sgd.jsonl adam.jsonl --labels sgd,adam`): a colour per run,
+// a dash pattern per split.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@ namespace {
 
 struct Series {
   std::string key, label, color;
+  std::string dash;                               // SVG stroke-dasharray; empty: solid
   std::vector<std::pair<double, double>> points;  // (epoch, value)
 };
 
@@ -83,40 +86,50 @@ std::string panel(const std::string& title, std::vector<Series> series, double x
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:g}</text>\n", px(t), y0 + h + 18, t);
   }
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">epoch</text>\n", x0 + w / 2, y0 + h + 36);
-  // Loss falls and accuracy rises: the legend goes where the curves usually are not, on a white box.
+  // Loss falls and accuracy rises: the legend goes where the curves usually are not, on a white box as wide
+  // as its longest label (about 7 px a character).
+  std::size_t longest = 0;
+  for (const Series& s : series) longest = std::max(longest, s.label.size());
+  const double lw = 40 + 7.0 * static_cast<double>(longest);
   double ly = percent ? y0 + h - 16.0 * static_cast<double>(series.size()) - 4 : y0 + 16;
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"116\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
-                     x0 + w - 118, ly - 11, 16 * series.size() + 4);
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
+                     x0 + w - lw - 2, ly - 11, lw, 16 * series.size() + 4);
   for (const Series& s : series) {
     std::string pts;
     for (auto [x, y] : s.points) pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
     pts.pop_back();
-    svg += fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", s.key,
-                       s.color, pts);
+    const std::string dash = s.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", s.dash);
+    svg += fmt::format("<polyline class=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>\n",
+                       s.key, s.color, dash, pts);
     for (auto [x, y] : s.points)
       svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(x), py(y), s.color);
     svg += fmt::format(
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>"
         "<text x=\"{}\" y=\"{}\">{}</text>\n",
-        x0 + w - 112, ly, x0 + w - 92, ly, s.color, x0 + w - 86, ly + 4, escape(s.label));
+        x0 + w - lw + 4, ly, x0 + w - lw + 24, ly, s.color, dash, x0 + w - lw + 30, ly + 4, escape(s.label));
     ly += 16;
   }
   return svg + "</g>\n";
 }
 
-}  // namespace
-
-int runPlot(const std::string& metricsPath, const std::string& output) {
-  if (output.size() >= 4 && output.compare(output.size() - 4, 4, ".png") == 0)
-    throw std::runtime_error("PNG output is not supported (it would need an image library); write an .svg file");
-  std::ifstream in(metricsPath);
-  if (!in) throw std::runtime_error(metricsPath + ": cannot open");
-  const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c"};
-  std::vector<Series> loss, acc;
-  for (const char* split : {"train", "val", "test"}) {
-    const size_t i = loss.size();
-    loss.push_back({std::string(split) + "_loss", std::string(split) + " loss", colors[i], {}});
-    acc.push_back({std::string(split) + "_accuracy", std::string(split) + " accuracy", colors[i], {}});
+// The loss and accuracy series of one metrics file, appended to `loss` and `acc`. One run: a colour per split.
+// Several: a colour per run (`run` from 0, named `label`), a dash pattern per split.
+void readRun(const std::string& path, const std::string& label, int run, bool overlay, std::vector<Series>& loss,
+             std::vector<Series>& acc) {
+  static const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  static const char* const kDashes[] = {"", "6,3", "2,3"};
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  const std::size_t first = loss.size();
+  int split = 0;
+  for (const char* name : {"train", "val", "test"}) {
+    const std::string prefix = overlay ? label + " " + name : name;
+    const std::string color = kColors[(overlay ? run : split) % 10];
+    const std::string dash = overlay ? kDashes[split] : "";
+    loss.push_back({std::string(name) + "_loss", prefix + " loss", color, dash, {}});
+    acc.push_back({std::string(name) + "_accuracy", prefix + " accuracy", color, dash, {}});
+    ++split;
   }
   int lineNo = 0;
   for (std::string line; std::getline(in, line);) {
@@ -124,15 +137,36 @@ int runPlot(const std::string& metricsPath, const std::string& output) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("epoch") || !j["epoch"].is_number())
-      throw std::runtime_error(
-          fmt::format("{}:{}: not a metrics record (a JSON object with \"epoch\")", metricsPath, lineNo));
+      throw std::runtime_error(fmt::format("{}:{}: not a metrics record (a JSON object with \"epoch\")", path, lineNo));
     const double epoch = j["epoch"].get<double>();
     for (auto* group : {&loss, &acc})
-      for (Series& s : *group)
+      for (std::size_t k = first; k < group->size(); ++k) {
+        Series& s = (*group)[k];
         if (j.contains(s.key) && j[s.key].is_number() && std::isfinite(j[s.key].get<double>()))
           s.points.emplace_back(epoch, j[s.key].get<double>());
+      }
   }
-  if (lineNo == 0) throw std::runtime_error(metricsPath + ": no records");
+  if (lineNo == 0) throw std::runtime_error(path + ": no records");
+}
+
+}  // namespace
+
+int runPlot(const std::vector<std::string>& paths, const std::vector<std::string>& labels, const std::string& output) {
+  if (output.size() >= 4 && output.compare(output.size() - 4, 4, ".png") == 0)
+    throw std::runtime_error("PNG output is not supported (it would need an image library); write an .svg file");
+  if (!labels.empty() && labels.size() != paths.size())
+    throw std::runtime_error(
+        fmt::format("--labels names {} runs but {} metrics files are given", labels.size(), paths.size()));
+  std::vector<Series> loss, acc;
+  for (std::size_t r = 0; r < paths.size(); ++r) {
+    // A run is named by its label, else by its file's name without the directory and the extension.
+    std::string label = labels.empty() ? paths[r] : labels[r];
+    if (labels.empty()) {
+      label = label.substr(label.find_last_of('/') + 1);
+      label = label.substr(0, label.find('.'));
+    }
+    readRun(paths[r], label, static_cast<int>(r), paths.size() > 1, loss, acc);
+  }
   std::string svg =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"400\" viewBox=\"0 0 960 400\">\n"
