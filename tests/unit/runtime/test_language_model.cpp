@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -25,7 +26,7 @@ constexpr int kSteps = 3, kClasses = 4;
 float bigram(const int32_t* text, const int32_t* next, const float* w, int64_t n, float* probs) {
   double loss = 0;
   for (int64_t k = 0; k < n * kSteps; ++k) {
-    const float* row = w + text[k] * kClasses;
+    const float* row = w + static_cast<int64_t>(text[k]) * kClasses;
     float zmax = row[0], sum = 0;
     for (int c = 1; c < kClasses; ++c) zmax = std::max(zmax, row[c]);
     for (int c = 0; c < kClasses; ++c) sum += (probs[k * kClasses + c] = std::exp(row[c] - zmax));
@@ -49,7 +50,7 @@ void trainStepFn(void* const* buf, const int64_t* sym) {
   std::vector<float> probs(static_cast<size_t>(n * kSteps * kClasses));
   *static_cast<float*>(buf[3]) = bigram(text, next, static_cast<const float*>(buf[2]), n, probs.data());
   auto* dw = static_cast<float*>(buf[4]);
-  std::fill(dw, dw + kClasses * kClasses, 0.0f);
+  std::fill_n(dw, kClasses * kClasses, 0.0f);
   for (int64_t k = 0; k < n * kSteps; ++k)
     for (int c = 0; c < kClasses; ++c)
       dw[text[k] * kClasses + c] +=
