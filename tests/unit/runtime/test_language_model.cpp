@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -42,8 +43,11 @@ void forwardFn(void* const* buf, const int64_t* sym) {
                                         static_cast<const float*>(buf[2]), sym[0], static_cast<float*>(buf[3]));
 }
 
+int g_calls = 0, g_raiseAt = -1;  // train_step calls so far; the call (from 0) that raises SIGTERM, as `kill` would
+
 // train_step: text, next, W, loss, dW. d loss / d W[text[k], c] += (probs[k, c] - [c == next[k]]) / (n T).
 void trainStepFn(void* const* buf, const int64_t* sym) {
+  if (g_calls++ == g_raiseAt) std::raise(SIGTERM);
   const int64_t n = sym[0];
   const auto* text = static_cast<const int32_t*>(buf[0]);
   const auto* next = static_cast<const int32_t*>(buf[1]);
@@ -219,4 +223,27 @@ TEST_CASE("language model: per-step labels from NPY files bound by name") {
   CHECK(r.rc == 1);
   CHECK_THAT(r.err, Catch::Contains("label 4 of sample 1 (step 2) is out of range: model output 'probs' has 4 "
                                     "classes"));
+}
+
+TEST_CASE("language model: a run stopped mid-epoch resumes with its per-token accuracy count") {
+  // The running count of right tokens exceeds the samples seen (3 labels a sample): the checkpoint's record
+  // must still be accepted, and the resumed run must end where an uninterrupted one does.
+  TempDir dir("lm");
+  const std::string text = writeText(dir, "abc.txt", "abcabcabcabcabcabcabcab");
+  const std::string whole = dir.file("whole.jsonl"), resumed = dir.file("resumed.jsonl"), ckpt = dir.file("ckpt");
+  Result r = runDriver(dir, {"--train-text", text, "--epochs", "2", "--metrics", whole});
+  REQUIRE(r.rc == 0);
+  g_calls = 0;
+  g_raiseAt = 6;  // epoch 2 (4 steps an epoch), after its third step
+  r = runDriver(dir, {"--train-text", text, "--epochs", "2", "--checkpoint-dir", ckpt, "--metrics", resumed});
+  g_raiseAt = -1;
+  REQUIRE(r.rc == 143);
+  r = runDriver(dir,
+                {"--train-text", text, "--epochs", "2", "--checkpoint-dir", ckpt, "--metrics", resumed, "--resume"});
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.out, Catch::Contains("at epoch 2 step 3"));
+  const nlohmann::json a = lastMetrics(whole), b = lastMetrics(resumed);
+  CHECK(a["train_accuracy"] == b["train_accuracy"]);
+  CHECK(a["train_loss"] == b["train_loss"]);
+  CHECK(b["train_accuracy"].get<double>() > 0.9);
 }
