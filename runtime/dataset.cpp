@@ -56,10 +56,12 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& wha
     if (!pixels.empty())
       d.pixels.insert(d.pixels.end(), pixels.begin() + r * features, pixels.begin() + (r + 1) * features);
     else d.values.insert(d.values.end(), values.begin() + r * features, values.begin() + (r + 1) * features);
-    if (!labels.empty()) d.labels.push_back(labels[r]);
+    if (!labels.empty())
+      d.labels.insert(d.labels.end(), labels.begin() + r * labelWidth, labels.begin() + (r + 1) * labelWidth);
     d.targets.insert(d.targets.end(), targets.begin() + r * targetWidth, targets.begin() + (r + 1) * targetWidth);
   }
   d.targetWidth = targetWidth;
+  d.labelWidth = labelWidth;
   return d;
 }
 
@@ -85,6 +87,9 @@ Dataset loadNpy(const std::string& samplesPath, const std::string& labelsPath, L
   if (x.shape.empty()) throw Error(samplesPath + ": expected samples [n, ...], the file holds a scalar");
   if (kind == LabelKind::Values && y.shape.empty())
     throw Error(labelsPath + ": expected targets [n, ...], the file holds a scalar");
+  if (kind == LabelKind::StepClasses && y.shape.size() < 2)
+    throw Error(labelsPath + ": expected labels per time step [n, T, ...], the file has " +
+                std::to_string(y.shape.size()) + " dimension" + (y.shape.size() == 1 ? "" : "s"));
   if (kind == LabelKind::Classes && y.shape.size() != 1)
     throw Error(labelsPath + ": expected labels [n], the file has " + std::to_string(y.shape.size()) +
                 " dimensions (a model whose target input is floating takes targets [n, ...])");
@@ -109,10 +114,11 @@ Dataset loadNpy(const std::string& samplesPath, const std::string& labelsPath, L
     d.targets = std::move(y.values);
     return d;
   }
-  for (int64_t i = 0; i < y.shape[0]; ++i) {
+  for (size_t k = 1; k < y.shape.size(); ++k) d.labelWidth *= y.shape[k];
+  for (int64_t i = 0; i < y.shape[0] * d.labelWidth; ++i) {
     const float v = y.values[i];
     if (!(v >= 0) || v != std::floor(v) || v > 2147483647.0f)
-      throw Error(labelsPath + ": label " + std::to_string(v) + " of sample " + std::to_string(i) +
+      throw Error(labelsPath + ": label " + std::to_string(v) + " of sample " + std::to_string(i / d.labelWidth) +
                   " is not a class index (an integer >= 0)");
     d.labels.push_back(static_cast<int32_t>(v));
   }
@@ -167,7 +173,7 @@ void gather(const Dataset& d, const Normalizer& z, const int64_t* order, int64_t
     }
     if (norm)
       for (int64_t j = 0; j < f; ++j) row[j] = (row[j] - z.mean[j]) * z.invStd[j];
-    if (!d.labels.empty()) y[i] = d.labels[k];
+    if (!d.labels.empty()) std::copy_n(d.labels.begin() + k * d.labelWidth, d.labelWidth, y + i * d.labelWidth);
   }
 }
 

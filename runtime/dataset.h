@@ -15,8 +15,9 @@ struct Dataset {
   std::string shapeText;        // per-sample shape as read, e.g. "28x28"
   std::vector<uint8_t> pixels;  // IDX: u8 values, scaled to [0, 1] by gather
   std::vector<float> values;    // CSV, NPY: the values as read
-  std::vector<int32_t> labels;  // class labels, n of them
-  std::vector<float> targets;   // or floating targets, n x targetWidth (the driver's valueTarget)
+  std::vector<int32_t> labels;  // class labels, n x labelWidth (per-time-step labels: labelWidth steps)
+  int64_t labelWidth = 1;
+  std::vector<float> targets;  // or floating targets, n x targetWidth (the driver's valueTarget)
   int64_t targetWidth = 0;
 
   // Keeps only the samples `rows` (in that order).
@@ -27,8 +28,9 @@ struct Dataset {
   }
 };
 
-// What the labels file holds: class indices, or floating targets (a regression).
-enum class LabelKind { Classes, Values };
+// What the labels file holds: class indices, one a sample or one a time step ([n, T, ...]: NPY only), or
+// floating targets (a regression).
+enum class LabelKind { Classes, StepClasses, Values };
 
 // IDX images [n, ...] and labels [n] (gzip or plain). The caller checks that the counts agree (after
 // checking the features, the more telling error).
@@ -53,7 +55,7 @@ void splitValidation(const Dataset& all, double fraction, uint64_t seed, Dataset
 std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, int64_t epoch);
 
 // Copies samples order[first..first+count) (first.. without an order) into x (count x features floats,
-// normalized) and their class labels into y (when d has them).
+// normalized) and their class labels into y (count x labelWidth, when d has them).
 void gather(const Dataset& d, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count, float* x,
             int32_t* y);
 // The same samples' floating targets, count x targetWidth.

@@ -104,6 +104,8 @@ const std::vector<DataFlag>& dataFlags() {
       {"--no-header", "", "the CSV files have no header line"},
       {"--delimiter", "C", "CSV field separator (default ,)"},
       {"--skip-rows", "N", "CSV records to skip before the header, such as a count line (default 0)"},
+      {"--train-text", "FILE", "UTF-8 text for a language model: windows of token ids and their next characters"},
+      {"--test-text", "FILE", "test text (its characters must be in the training text's vocabulary)"},
       {"--normalize", "MODE", "none (default) or standard: per-feature (x - mean) / std of the training set"},
       {"--val-split", "F", "hold out a fraction F in (0, 1) of the training set for validation"},
       {"--limit-train", "N", "use only the first N training samples (default 0 = all)"},
@@ -132,6 +134,8 @@ std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::stri
   else if (flag == "--train-csv") o.trainCsv = v;
   else if (flag == "--test-csv") o.testCsv = v;
   else if (flag == "--label-column") o.labelColumn = v;
+  else if (flag == "--train-text") o.trainText = v;
+  else if (flag == "--test-text") o.testText = v;
   else if (flag == "--no-header") o.csvHeader = false;
   else if (flag == "--delimiter") {
     if (v.size() != 1 || v[0] == '"' || v[0] == '\n') return "one character";
@@ -160,8 +164,8 @@ std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::stri
 void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os) {
   const DriverOptions d = defaultOptions(model);
   os << "usage: " << program << " [flags]\n"
-     << "Trains model '" << (model.name ? model.name : "") << "' on IDX (MNIST format, gzip or plain), NPY or CSV\n"
-     << "data, evaluates it, checkpoints it (safetensors) and resumes after a crash. See docs/training.md.\n\n"
+     << "Trains model '" << (model.name ? model.name : "") << "' on IDX (MNIST format, gzip or plain), NPY, CSV\n"
+     << "or text data, evaluates it, checkpoints it (safetensors) and resumes after a crash. See docs/training.md.\n\n"
      << "data:\n";
   for (const DataFlag& f : dataFlags()) {
     std::string left = f.name + (f.value.empty() ? "" : " " + f.value);

@@ -35,7 +35,10 @@ struct DriverOptions {
   std::string trainCsv, testCsv, labelColumn;
   bool csvHeader = true;
   char csvDelimiter = ',';
-  int64_t csvSkipRows = 0;   // records before the header (--skip-rows)
+  int64_t csvSkipRows = 0;  // records before the header (--skip-rows)
+  // Text for a character-level language model (text_reader.h): windows of token ids and their next
+  // characters; the vocabulary comes from the training text.
+  std::string trainText, testText;
   bool standardize = false;  // --normalize standard
   double valSplit = 0;       // fraction of the training set held out for validation
   int64_t evalEvery = 1;     // evaluate every N epochs (and after the last)

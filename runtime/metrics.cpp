@@ -35,8 +35,13 @@ std::string metricNameList() {
 
 int32_t declaredMetrics(const sinter_model_desc& m) {
   if (m.train.metrics != 0) return m.train.metrics | SINTER_METRIC_LOSS;
-  for (int32_t i = 0; i < m.num_inputs; ++i)
-    if (isLabelsTensor(m.inputs[i])) return SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+  int32_t sequences = 0;  // i32 [batch, n, ...] inputs: token ids, then per-step labels
+  for (int32_t i = 0; i < m.num_inputs; ++i) {
+    const sinter_tensor_desc& t = m.inputs[i];
+    if (isLabelsTensor(t)) return SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY;
+    sequences += t.dtype == SINTER_I32 && t.rank >= 2 && t.dims[0] < 0;
+  }
+  if (sequences >= 2) return SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY | SINTER_METRIC_PERPLEXITY;
   return SINTER_METRIC_LOSS | kValueMetrics;
 }
 
@@ -64,7 +69,7 @@ int64_t correctPredictions(const sinter_model_desc& m, const AccuracyTensors& a,
   const void* pred = forwardArgs[m.num_inputs + m.num_params + a.predOutput];
   const int32_t dtype = m.outputs[a.predOutput].dtype;
   int64_t correct = 0;
-  for (int64_t i = 0; i < batch; ++i) {
+  for (int64_t i = 0; i < batch * a.width; ++i) {
     int64_t best = 0;
     for (int64_t c = 1; c < a.classes; ++c)
       if (floatAt(pred, dtype, i * a.classes + c) > floatAt(pred, dtype, i * a.classes + best)) best = c;
@@ -117,6 +122,7 @@ void MetricSums::addClasses(const int32_t* labels, const void* pred, int32_t dty
     correct_ += best == labels[i];
     topK_ += above < k;
   }
+  rows_ += count;
 }
 
 void MetricSums::addValues(const void* target, const void* pred, int32_t dtype, int64_t count) {
@@ -141,8 +147,9 @@ SplitMetrics MetricSums::result() const {
   r.perplexity = std::exp(r.loss);
   r.correct = correct_;
   r.topKCorrect = topK_;
-  r.accuracy = static_cast<double>(correct_) / n;
-  r.topK = static_cast<double>(topK_) / n;
+  r.labels = rows_;
+  r.accuracy = rows_ ? static_cast<double>(correct_) / static_cast<double>(rows_) : 0.0;
+  r.topK = rows_ ? static_cast<double>(topK_) / static_cast<double>(rows_) : 0.0;
   const double values = n * static_cast<double>(ySum_.size());
   r.mae = absSum_ / values;
   r.rmse = std::sqrt(sqSum_ / values);

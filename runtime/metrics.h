@@ -32,7 +32,8 @@ inline constexpr int32_t kValueMetrics = SINTER_METRIC_MAE | SINTER_METRIC_RMSE 
 
 // The metrics the train block asks for, as bits of sinter_metric, the loss always among them. A mask of 0
 // (no `metrics` setting) means the task's: loss and accuracy for a model with an i32 [batch] labels input,
-// else loss, MAE, RMSE and R^2.
+// loss, accuracy and perplexity for a language model (token ids and per-step labels, two i32 [batch, T]
+// inputs), else loss, MAE, RMSE and R^2.
 int32_t declaredMetrics(const sinter_model_desc& m);
 
 // What accuracy compares: class labels, an i32 [batch] tensor, and predictions, a [batch, classes] tensor of
@@ -44,14 +45,15 @@ bool isPredictionTensor(const sinter_tensor_desc& t, int32_t dtype);
 struct AccuracyTensors {
   int32_t labelInput = -1, predOutput = -1;
   int64_t classes = 0;
+  int64_t width = 1;  // labels per sample: time steps for per-step labels, each a prediction row
   bool found() const { return labelInput >= 0 && predOutput >= 0; }
 };
 
 // The model's accuracy tensors; found() is false when it has no loss, no labels input or no prediction.
 AccuracyTensors findAccuracyTensors(const sinter_model_desc& m);
 
-// Samples of a batch predicted right: the largest element of the prediction row (the first of equal ones,
-// as std::max_element) is the label. `forwardArgs` are the buffers of a forward call that has run
+// Labels of a batch predicted right (batch x width of them): the largest element of the label's prediction
+// row (the first of equal ones, as std::max_element) is the label. `forwardArgs` are the buffers of a forward call that has run
 // (inputs..., params..., outputs...).
 int64_t correctPredictions(const sinter_model_desc& m, const AccuracyTensors& a, const void* const* forwardArgs,
                            int64_t batch);
@@ -72,8 +74,8 @@ BatchMetrics evaluateBatch(const sinter_model_desc& m, const AccuracyTensors* ac
 struct SplitMetrics {
   int64_t samples = 0;
   double loss = 0, perplexity = 0;
-  double accuracy = 0, topK = 0;  // class labels
-  int64_t correct = 0, topKCorrect = 0;
+  double accuracy = 0, topK = 0;  // class labels: fractions of `labels` (samples, or tokens for per-step labels)
+  int64_t correct = 0, topKCorrect = 0, labels = 0;
   double mae = 0, rmse = 0, r2 = 0;  // floating targets
   double value(int32_t bit) const;   // the figure of one sinter_metric bit
 };
@@ -85,14 +87,15 @@ class MetricSums {
   explicit MetricSums(int64_t targetWidth = 1) : ySum_(targetWidth), y2Sum_(targetWidth), resSum_(targetWidth) {}
   // The batch's mean loss.
   void addLoss(double loss, int64_t count);
-  // Class labels [count] and predictions [count, classes] of `dtype`: accuracy and, for k > 0, top-k.
+  // Class labels [rows] and predictions [rows, classes] of `dtype`: accuracy and, for k > 0, top-k. Per-step
+  // labels give several rows a sample, and the accuracy is per label (per token).
   void addClasses(const int32_t* labels, const void* pred, int32_t dtype, int64_t classes, int64_t count, int64_t k);
   // Floating targets and predictions, both [count, width] of `dtype`.
   void addValues(const void* target, const void* pred, int32_t dtype, int64_t count);
   SplitMetrics result() const;
 
  private:
-  int64_t n_ = 0;
+  int64_t n_ = 0, rows_ = 0;  // samples; labels compared (rows of the prediction)
   double lossSum_ = 0;
   int64_t correct_ = 0, topK_ = 0;
   double absSum_ = 0, sqSum_ = 0;

@@ -17,6 +17,20 @@ std::string dtypeName(int32_t dtype) {
   return dtype == SINTER_F64 ? "f64" : dtype == SINTER_F32 ? "f32" : dtype == SINTER_I32 ? "i32" : "?";
 }
 
+// A prediction for per-step labels [batch, T, ...]: [batch, T, ..., classes] of the loss's dtype.
+bool isStepPrediction(const sinter_tensor_desc& t, const sinter_tensor_desc& labels, int32_t dtype) {
+  if (t.dtype != dtype || t.rank != labels.rank + 1 || t.dims[0] >= 0 || t.dims[t.rank - 1] <= 0) return false;
+  for (int32_t d = 1; d < labels.rank; ++d)
+    if (t.dims[d] != labels.dims[d]) return false;
+  return true;
+}
+
+std::string stepPredictionShape(const sinter_tensor_desc& labels) {
+  std::string s = "[batch";
+  for (int32_t d = 1; d < labels.rank; ++d) s += ", " + std::to_string(labels.dims[d]);
+  return s + ", classes]";
+}
+
 }  // namespace
 
 size_t dtypeSize(const sinter_tensor_desc& t) {
@@ -78,6 +92,10 @@ Layout checkModel(const sinter_model_desc& m) {
       for (int32_t d = 1; d < t.rank; ++d) l.features *= t.dims[d];
     } else if (isLabelsTensor(t) && l.labelInput < 0) {
       l.labelInput = i;
+    } else if (tokens && batchFirst && restFixed && l.labelInput < 0 && l.integerSamples) {
+      l.labelInput = i;  // after token ids, one class label per time step: a language model's targets
+      l.stepLabels = true;
+      l.labelWidth = elementCount(t, 1);
     } else if (floating && batchFirst && restFixed && l.labelInput < 0) {
       if (t.dtype != l.dtype)
         throw Error(model + ": target input '" + str(t.name) + "' is " + dtypeName(t.dtype) + " but the " +
@@ -90,7 +108,8 @@ Layout checkModel(const sinter_model_desc& m) {
       throw Error(model + ": input '" + str(t.name) + "' (" + dtypeName(t.dtype) +
                   ") is not what the training driver feeds: it needs exactly two inputs, the samples (f32 or "
                   "f64 [batch, ...], or token ids i32 [batch, n, ...]) and then the target: class labels (i32 "
-                  "[batch]) or values (the samples' dtype, [batch] or [batch, ...])");
+                  "[batch]; after token ids also i32 [batch, n, ...], one per time step) or values (the samples' "
+                  "dtype, [batch] or [batch, ...])");
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
@@ -121,6 +140,8 @@ Layout checkModel(const sinter_model_desc& m) {
     if (i == m.loss_output) {
       if (t.dtype != l.dtype || elementCount(t, 0) != 1 || elementCount(t, 2) != 1)
         throw Error(model + ": loss output '" + str(t.name) + "' is not one " + dtype + " value");
+    } else if (l.predOutput < 0 && l.stepLabels) {
+      if (isStepPrediction(t, m.inputs[l.labelInput], l.dtype)) l.predOutput = i, l.classes = t.dims[t.rank - 1];
     } else if (l.predOutput < 0 && !l.valueTarget && isPredictionTensor(t, l.dtype)) {
       l.predOutput = i;
       l.classes = t.dims[1];
@@ -129,6 +150,10 @@ Layout checkModel(const sinter_model_desc& m) {
       l.predOutput = i;
     }
   }
+  if (l.predOutput < 0 && l.stepLabels)
+    throw Error(model + " has no prediction output for its per-step target '" + str(m.inputs[l.labelInput].name) +
+                "': an " + dtype + " output " + stepPredictionShape(m.inputs[l.labelInput]) +
+                " (the classes of every step last)");
   if (l.predOutput < 0 && !l.valueTarget)
     throw Error(model + " has no prediction output: an " + dtype + " output [batch, classes]");
   if (l.predOutput < 0)

@@ -39,8 +39,9 @@ struct NextStates {
 };
 
 // Which tensors of the model the driver feeds and reads. The target (labelInput) holds class labels, an i32
-// [batch], or floating values [batch, ...] of the samples' dtype (a regression); the prediction output is
-// then [batch, classes], or of the target's shape.
+// [batch] (or, after token ids, an i32 [batch, T, ...]: one label per time step, a language model's), or
+// floating values [batch, ...] of the samples' dtype (a regression); the prediction output is then
+// [batch, classes] ([batch, T, ..., classes]), or of the target's shape.
 struct Layout {
   int32_t dtype = SINTER_F32;  // of the samples, params, loss and prediction: SINTER_F32 or SINTER_F64
   int32_t imageInput = -1, labelInput = -1;
@@ -48,12 +49,14 @@ struct Layout {
   bool integerSamples = false;  // the samples are token ids, an i32 [batch, n, ...]
   int32_t predOutput = -1;
   int64_t classes = 0;                // class labels: the prediction's columns
+  bool stepLabels = false;            // class labels per time step, an i32 [batch, T, ...] after token ids
+  int64_t labelWidth = 1;             // class labels per sample: T * ... for per-step labels
   bool valueTarget = false;           // floating targets rather than class labels
   int64_t targetWidth = 1;            // floating targets: values per sample
   std::vector<int64_t> paramSizes;    // every param's, states included
   std::vector<int64_t> trainedSizes;  // the trained params': a prefix of paramSizes
 
-  AccuracyTensors accuracy() const { return {labelInput, predOutput, classes}; }
+  AccuracyTensors accuracy() const { return {labelInput, predOutput, classes, labelWidth}; }
 };
 
 // Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one floating

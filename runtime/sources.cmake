@@ -12,6 +12,7 @@ set(SINTER_RUNTIME_SOURCES
   metrics_log.cpp
   eval_driver.cpp
   splits.cpp
+  text_reader.cpp
   csv_reader.cpp
   npy_reader.cpp
   npy_writer.cpp

@@ -2,6 +2,7 @@
 
 #include "runtime/csv_reader.h"
 #include "runtime/error.h"
+#include "runtime/text_reader.h"
 
 #include <algorithm>
 #include <cmath>
@@ -62,8 +63,26 @@ void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<st
   }
 }
 
+// Text replaces every other source when either text flag is given.
+bool textData(const DriverOptions& o) { return !o.trainText.empty() || !o.testText.empty(); }
+
+// Text and another source at once would leave one of them unread: an error, not a choice.
+void checkTextFlags(const DriverOptions& o) {
+  if (!textData(o)) return;
+  const char* flag = o.trainText.empty() ? "--test-text" : "--train-text";
+  for (const auto& [other, set] :
+       {std::pair{"--train-csv", !o.trainCsv.empty()}, std::pair{"--test-csv", !o.testCsv.empty()},
+        std::pair{"--input", !o.trainInputs.empty()}, std::pair{"--test-input", !o.testInputs.empty()},
+        std::pair{"--train-images", !o.trainImages.empty()}, std::pair{"--train-labels", !o.trainLabels.empty()},
+        std::pair{"--test-images", !o.testImages.empty()}, std::pair{"--test-labels", !o.testLabels.empty()}})
+    if (set) throw Error(std::string(other) + " and " + flag + " name two data sets: give one of them");
+  if (o.trainText.empty())
+    throw Error("--test-text needs --train-text FILE: the vocabulary is that of the training text");
+}
+
 // --input and --test-input, resolved against the model into the files of the two splits.
 DriverOptions bindInputs(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  checkTextFlags(o);
   if (!o.trainInputs.empty() && !o.trainCsv.empty())
     throw Error("--input and --train-csv name two training sets: give one of them");
   DriverOptions b = o;
@@ -75,7 +94,9 @@ DriverOptions bindInputs(const sinter_model_desc& m, const Layout& l, const Driv
 // CSV files replace the IDX and NPY files when either CSV flag is given.
 bool csvData(const DriverOptions& o) { return !o.trainCsv.empty() || !o.testCsv.empty(); }
 
-LabelKind labelKind(const Layout& l) { return l.valueTarget ? LabelKind::Values : LabelKind::Classes; }
+LabelKind labelKind(const Layout& l) {
+  return l.valueTarget ? LabelKind::Values : l.stepLabels ? LabelKind::StepClasses : LabelKind::Classes;
+}
 
 Dataset readCsvSplit(const DriverOptions& o, const Layout& l, const std::string& path) {
   CsvTable t = readCsv(path, CsvOptions{o.csvHeader, o.labelColumn, o.csvDelimiter, !l.valueTarget, o.csvSkipRows});
@@ -117,6 +138,43 @@ std::optional<Dataset> readTestSplit(const DriverOptions& o, const Layout& l) {
                      dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
 }
 
+// The text reader feeds a character-level language model only: windows of T token ids and their next
+// characters, one class label per step, predicted with a class per vocabulary entry.
+void checkTextModel(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  const char* flag = o.trainText.empty() ? "--test-text" : "--train-text";
+  const sinter_tensor_desc& samples = m.inputs[l.imageInput];
+  if (!l.integerSamples || !l.stepLabels || samples.rank != 2 || l.labelWidth != l.features)
+    throw Error(std::string(flag) + ": model '" + str(m.name) +
+                "' is not a character-level language model: the text reader feeds windows of T characters as "
+                "token ids, an i32 [batch, T] input, then the character after each as a class label per step, an "
+                "i32 [batch, T] input, predicted by an output [batch, T, classes]");
+}
+
+// The vocabulary must fit the prediction: one class (and one embedding row) per character.
+void checkVocabulary(const sinter_model_desc& m, const Layout& l, const Vocabulary& v) {
+  if (v.size() > l.classes)
+    throw Error(v.source + " has " + std::to_string(v.size()) + " distinct characters, more than the " +
+                std::to_string(l.classes) + " classes of model output '" + str(m.outputs[l.predOutput].name) +
+                "': give that output (and the embedding) at least " + std::to_string(v.size()) + " classes");
+}
+
+struct TextSplits {
+  Dataset train;
+  std::optional<Dataset> test;
+};
+
+// --train-text and --test-text as windows of the model's sequence length, both in the training text's
+// vocabulary.
+TextSplits readTextSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  checkTextModel(m, l, o);
+  const Text train = readText(o.trainText);
+  const Vocabulary vocab = Vocabulary::of(train);
+  checkVocabulary(m, l, vocab);
+  TextSplits t{textWindows(train, vocab, l.features), std::nullopt};
+  if (!o.testText.empty()) t.test = textWindows(readText(o.testText), vocab, l.features);
+  return t;
+}
+
 // Floating targets: as many values per sample as the model's target input takes, for every sample.
 void checkTargets(const sinter_model_desc& m, const Layout& l, const Dataset& d, const std::string& file) {
   const std::string input = "model input '" + str(m.inputs[l.labelInput].name) + "'";
@@ -151,12 +209,15 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
   // The labels' own file when they have one (IDX and NPY keep them apart from the samples).
   const std::string& labelFile = d.labelSource.empty() ? d.source : d.labelSource;
   if (l.valueTarget) checkTargets(m, l, d, labelFile);
-  else if (static_cast<int64_t>(d.labels.size()) != d.n)
+  else if (d.labelWidth != l.labelWidth)
+    throw Error("model input '" + str(m.inputs[l.labelInput].name) + "' takes " + std::to_string(l.labelWidth) +
+                " class labels per sample (one a time step), " + labelFile + " has " + std::to_string(d.labelWidth));
+  else if (static_cast<int64_t>(d.labels.size()) != d.n * d.labelWidth)
     throw Error(d.source + " has " + std::to_string(d.n) + " samples but " + d.labelSource + " has " +
                 std::to_string(d.labels.size()) + " labels");
   if (limit > 0 && limit < d.n) {
     d.n = limit;
-    if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit));
+    if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(limit * d.labelWidth));
     d.targets.resize(static_cast<size_t>(limit * d.targetWidth));
     if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
@@ -164,9 +225,11 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
   if (d.n == 0) throw Error(d.source + " holds no samples");
   if (l.integerSamples) checkTokens(m, l, d);
   if (l.valueTarget) return;
-  for (int64_t i = 0; i < d.n; ++i)
-    if (d.labels[i] >= l.classes)
-      throw Error(labelFile + ": label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
+  for (int64_t k = 0; k < d.n * d.labelWidth; ++k)
+    if (d.labels[k] >= l.classes)
+      throw Error(labelFile + ": label " + std::to_string(d.labels[k]) + " of sample " +
+                  std::to_string(k / d.labelWidth) +
+                  (d.labelWidth > 1 ? " (step " + std::to_string(k % d.labelWidth) + ")" : std::string()) +
                   " is out of range: model output '" + str(m.outputs[l.predOutput].name) + "' has " +
                   std::to_string(l.classes) + " classes (labels 0 to " + std::to_string(l.classes - 1) +
                   "); give that output as many columns as there are classes, or, for a regression, declare "
@@ -174,11 +237,16 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
                   str(m.inputs[l.labelInput].name) + "' f32 [batch] and minimize a squared error");
 }
 
-// The training split once checked: split for validation, the normalization fitted on what is left.
-void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o, Splits& d) {
+// Token ids are fed as they are: standardizing them would make them fractional.
+void checkNormalize(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
   if (o.standardize && l.integerSamples)
     throw Error("--normalize standard: model input '" + str(m.inputs[l.imageInput].name) +
                 "' takes token ids (i32), which are not standardized; drop --normalize");
+}
+
+// The training split once checked: split for validation, the normalization fitted on what is left.
+void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o, Splits& d) {
+  checkNormalize(m, l, o);
   if (o.valSplit > 0) {
     Dataset all = std::move(d.train);
     splitValidation(all, o.valSplit, o.seed, d.train, d.val);
@@ -192,8 +260,14 @@ void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOption
 Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
   const DriverOptions o = bindInputs(m, l, flags);
   Splits d;
-  d.train = readTrainSplit(o, l);
-  if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
+  if (textData(o)) {
+    TextSplits t = readTextSplits(m, l, o);
+    d.train = std::move(t.train);
+    if (t.test) d.test = std::move(*t.test), d.hasTest = true;
+  } else {
+    d.train = readTrainSplit(o, l);
+    if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
+  }
   checkSplit(m, l, d.train, o.limitTrain);
   if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
   splitAndFit(m, l, o, d);
@@ -202,7 +276,12 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
 
 Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
   const DriverOptions o = bindInputs(m, l, flags);
-  std::optional<Dataset> test = readTestSplit(o, l);
+  checkNormalize(m, l, o);
+  if (textData(o) && o.testText.empty())
+    throw Error(
+        "no test text to evaluate: pass --test-text FILE (and the --train-text FILE training read, for its "
+        "vocabulary)");
+  std::optional<Dataset> test = textData(o) ? readTextSplits(m, l, o).test : readTestSplit(o, l);
   if (!test)
     throw Error(csvData(o) ? "no test set to evaluate: pass --test-csv FILE"
                            : "no test set to evaluate: pass --test-input NAME=FILE for each input (or --test-images "
@@ -270,7 +349,7 @@ SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Da
     sums.addLoss(e.loss, bs);
     const void* pred = b.outputs[l.predOutput].get();
     if (l.valueTarget) sums.addValues(b.inputs[l.labelInput].get(), pred, l.dtype, bs);
-    else sums.addClasses(b.labels(l), pred, l.dtype, l.classes, bs, topK);
+    else sums.addClasses(b.labels(l), pred, l.dtype, l.classes, bs * l.labelWidth, topK);
     if (onBatch) onBatch(first, bs);
   }
   return sums.result();

@@ -136,7 +136,7 @@ class Trainer {
   EpochReport epochReport(const Position& pos, double seconds, double rate, double lr);
 
   // Checkpoints, metrics and the messages of a run that stops.
-  RunIdentity identity() const { return {o_.seed, o_.batch, m_.train.optimizer, data_.train.n}; }
+  RunIdentity identity() const { return {o_.seed, o_.batch, m_.train.optimizer, data_.train.n, l_.labelWidth}; }
   std::string checkpointPath() const {
     return (std::filesystem::path(o_.checkpointDir) / "checkpoint.safetensors").string();
   }
@@ -390,7 +390,7 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
   SplitMetrics train;
   train.loss = trainLoss;
   train.perplexity = std::exp(trainLoss);
-  train.accuracy = static_cast<double>(pos.correct) / n;
+  train.accuracy = static_cast<double>(pos.correct) / (n * static_cast<double>(l_.labelWidth));  // per label
   addFigures(
       r, "train", train,
       SINTER_METRIC_LOSS | (trainAccuracy() ? SINTER_METRIC_ACCURACY : 0) | (o_.metrics & SINTER_METRIC_PERPLEXITY),

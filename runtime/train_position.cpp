@@ -71,8 +71,8 @@ std::map<std::string, std::string> positionMetadata(const Position& p, int64_t o
           {"sinter_correct", std::to_string(p.correct)}};
 }
 
-Resumed readPosition(const std::map<std::string, std::string>& metadata, const RunIdentity& now,
-                     int64_t stepsPerEpoch, const std::string& path) {
+Resumed readPosition(const std::map<std::string, std::string>& metadata, const RunIdentity& now, int64_t stepsPerEpoch,
+                     const std::string& path) {
   const MetadataReader r(metadata, path);
   auto same = [&](const char* key, auto value, const char* flag) {
     if (r.number<decltype(value)>(key) != value)
@@ -107,9 +107,10 @@ Resumed readPosition(const std::map<std::string, std::string>& metadata, const R
     throw r.fail("sinter_seen", "is " + std::to_string(p.seen) + " but " + std::to_string(p.epochStep) +
                                     " steps of batch " + std::to_string(now.batch) + " see " +
                                     std::to_string(p.epochStep * now.batch) + " samples");
-  if (p.correct > p.seen)
-    throw r.fail("sinter_correct", "is " + std::to_string(p.correct) + ", more than the " + std::to_string(p.seen) +
-                                       " samples seen");
+  if (p.correct > p.seen * now.labelsPerSample)
+    throw r.fail("sinter_correct", "is " + std::to_string(p.correct) + ", more than the " +
+                                       std::to_string(p.seen * now.labelsPerSample) +
+                                       (now.labelsPerSample == 1 ? " samples seen" : " labels seen"));
   return out;
 }
 

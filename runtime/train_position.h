@@ -22,6 +22,7 @@ struct RunIdentity {
   int64_t batch = 1;
   int32_t optimizer = 0;  // sinter_optimizer_kind
   int64_t trainSamples = 0;
+  int64_t labelsPerSample = 1;  // accuracy counts labels: time steps for per-step labels (not recorded)
 };
 
 // The checkpoint metadata of a position after `optimizerSteps` steps of a run (sinter_epoch,
@@ -38,8 +39,8 @@ struct Resumed {
 // loss sum a finite number); the run's settings must be this run's (the error names the flag); and the
 // fields must agree with each other: the step inside the epoch, the optimizer step count equal to
 // epoch * stepsPerEpoch + epoch step, the samples seen equal to the steps times the batch, the correct
-// predictions at most the samples seen. Throws Error naming the checkpoint and the field.
-Resumed readPosition(const std::map<std::string, std::string>& metadata, const RunIdentity& now,
-                     int64_t stepsPerEpoch, const std::string& path);
+// predictions at most the labels seen. Throws Error naming the checkpoint and the field.
+Resumed readPosition(const std::map<std::string, std::string>& metadata, const RunIdentity& now, int64_t stepsPerEpoch,
+                     const std::string& path);
 
 }  // namespace sinter::rt

@@ -79,7 +79,9 @@ int runModel(const std::string& path, const RunOptions& opts) {
   fmt::print("evaluating {} on {} samples of {}: batch {}, {} thread{}\n", m.name ? m.name : "", r.samples, r.source,
              r.batch, r.threads, r.threads == 1 ? "" : "s");
   fmt::print("loss        {:.4f}\n", r.loss);
-  if (r.accuracyMeasured) fmt::print("accuracy    {:.2f}% ({} of {})\n", 100.0 * r.accuracy, r.correct, r.samples);
+  if (r.accuracyMeasured)  // of the labels: one a sample, or one a token for per-step labels
+    fmt::print("accuracy    {:.2f}% ({} of {}{})\n", 100.0 * r.accuracy, r.correct, r.figures.labels,
+               r.figures.labels == r.samples ? "" : " tokens");
   for (const rt::MetricName& n : rt::metricNames()) {
     if (!(r.metrics & n.bit) || n.bit == SINTER_METRIC_LOSS || n.bit == SINTER_METRIC_ACCURACY) continue;
     const std::string name = n.bit == SINTER_METRIC_TOP_K ? fmt::format("top-{}", r.topK) : std::string(n.name);

@@ -198,3 +198,54 @@ TEST_CASE("layout: a floating target input makes a regression, predicted by an o
   m.inputs = f64Target;
   CHECK_THAT(layoutError(m), Catch::Contains("target input 'y' is f64 but the samples input 'x' is f32"));
 }
+
+TEST_CASE("metrics: per-step class labels, a prediction per step, accuracy per token") {
+  // A language model: token ids text[batch, 2], a label per step next[batch, 2], probs[batch, 2, 3].
+  const int64_t seq[] = {-1, 2}, stepProbs[] = {-1, 2, 3};
+  const sinter_tensor_desc inputs[] = {{"text", SINTER_I32, 2, seq, 0, 0, 0}, {"next", SINTER_I32, 2, seq, 0, 0, 0}};
+  const sinter_tensor_desc outputs[] = {{"loss", SINTER_F32, 0, nullptr, 0, 0, 0},
+                                        {"probs", SINTER_F32, 3, stepProbs, 0, 0, 0}};
+  sinter_model_desc m = regression();
+  m.inputs = inputs;
+  m.outputs = outputs;
+  const Layout l = checkModel(m);
+  CHECK(l.integerSamples);
+  CHECK(l.stepLabels);
+  CHECK_FALSE(l.valueTarget);
+  CHECK(l.labelInput == 1);
+  CHECK(l.labelWidth == 2);
+  CHECK(l.classes == 3);
+  CHECK(l.predOutput == 1);
+  CHECK(declaredMetrics(m) == (SINTER_METRIC_LOSS | SINTER_METRIC_ACCURACY | SINTER_METRIC_PERPLEXITY));
+  CHECK_NOTHROW(checkMetricsFit(m, l, SINTER_METRIC_TOP_K | SINTER_METRIC_PERPLEXITY));
+  CHECK_THROWS_WITH(checkMetricsFit(m, l, SINTER_METRIC_R2), Catch::Contains("accuracy, top_k_accuracy"));
+
+  // Two samples of two steps: rows predict 1, 0, 2, 0 against labels 1, 1, 2, 2; 2 of 4 tokens right.
+  float probs[] = {0.1f, 0.8f, 0.1f, 0.5f, 0.4f, 0.1f, 0.2f, 0.3f, 0.5f, 0.9f, 0.07f, 0.03f};
+  int32_t text[4] = {}, next[] = {1, 1, 2, 2};
+  float loss = 0;
+  void* buffers[] = {text, next, nullptr, &loss, probs};
+  CHECK(correctPredictions(m, l.accuracy(), buffers, 2) == 2);
+  CHECK(correctPredictions(m, l.accuracy(), buffers, 1) == 1);  // the first sample's two steps
+  MetricSums s;
+  s.addLoss(1.5, 1);
+  s.addClasses(next, probs, SINTER_F32, 3, 2, 2);  // the first sample: two rows
+  s.addLoss(0.5, 1);
+  s.addClasses(next + 2, probs + 6, SINTER_F32, 3, 2, 2);
+  const SplitMetrics r = s.result();
+  CHECK(r.samples == 2);
+  CHECK(r.labels == 4);
+  CHECK(r.correct == 2);
+  CHECK(r.accuracy == 0.5);
+  CHECK(r.topKCorrect == 3);  // top-2: rows 0, 1 (0.4 is second), 2; not row 3
+  CHECK(r.topK == 0.75);
+  CHECK(r.loss == 1.0);
+  CHECK(r.perplexity == Approx(std::exp(1.0)));
+
+  // A prediction whose steps differ from the labels': the error says what would fit.
+  const int64_t wrongSteps[] = {-1, 3, 3};
+  const sinter_tensor_desc wrong[] = {outputs[0], {"probs", SINTER_F32, 3, wrongSteps, 0, 0, 0}};
+  m.outputs = wrong;
+  CHECK_THAT(layoutError(m), Catch::Contains("no prediction output for its per-step target 'next': an f32 output "
+                                             "[batch, 2, classes]"));
+}
