@@ -142,7 +142,9 @@ class Lexer {
     col_ = 1;
   }
 
-  void skipComment() { advance(lineEnd(s_, i_) - i_); }
+  void skipComment() {
+    advance(lineEnd(s_, i_) - i_);
+  }
 
   std::size_t scanWhile(std::size_t j, bool (*pred)(char)) const {
     while (j < s_.size() && pred(s_[j])) ++j;

@@ -93,7 +93,8 @@ TEST_CASE("checkpoint integrity: data_offsets must tile the data section") {
     CHECK_THAT(e, Catch::Contains("overlap"));
   }
   SECTION("reversed offsets") {
-    CHECK_THAT(errorAfter([](File& f) { f.header["b"]["data_offsets"] = {36, 24}; }), Catch::Contains("out of order"));
+    CHECK_THAT(errorAfter([](File& f) { f.header["b"]["data_offsets"] = {36, 24}; }),
+               Catch::Contains("out of order"));
   }
   SECTION("a gap between tensors") {
     const std::string e = errorAfter([](File& f) {
@@ -127,9 +128,7 @@ TEST_CASE("checkpoint integrity: every header field is checked") {
   CHECK_THAT(errorAfter([](File& f) { f.header["w"]["shape"] = {2, -3}; }), Catch::Contains("invalid dimension"));
   CHECK_THAT(errorAfter([](File& f) { f.header["w"]["dtype"] = "F17"; }), Catch::Contains("unknown dtype"));
   // Tensors the model ignores (optimizer state) are checked as strictly.
-  CHECK_THAT(errorAfter([](File& f) {
-               f.header["optimizer/x/w"] = {{"dtype", "F32"}, {"shape", {1}}};
-             }),
+  CHECK_THAT(errorAfter([](File& f) { f.header["optimizer/x/w"] = {{"dtype", "F32"}, {"shape", {1}}}; }),
              Catch::Contains("'optimizer/x/w'") && Catch::Contains("needs dtype, shape and data_offsets"));
   CHECK_THAT(errorAfter([](File& f) { f.header["__metadata__"]["sinter_crc32:w"] = "xyz"; }),
              Catch::Contains("not a CRC-32"));
