@@ -30,6 +30,7 @@ std::string_view settingName(Setting::Kind k) {
     case Setting::Schedule: return "schedule";
     case Setting::ClipNorm: return "clip_norm";
     case Setting::Metrics: return "metrics";
+    case Setting::Group: return "group";
   }
   return "?";
 }

@@ -152,18 +152,19 @@ struct Import {
 };
 
 struct Setting {
-  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm, Metrics };
-  static constexpr int kNumKinds = 8;
+  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm, Metrics, Group };
+  static constexpr int kNumKinds = 9;
   Kind kind = Minimize;
   Range keyRange;
-  std::string value;   // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling
-  Range valueRange;    // Metrics: the whole list, brackets included
-  CallExpr optimizer;  // Optimizer; Schedule: the schedule call
+  std::string value;   // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling;
+                       // Group: its name
+  Range valueRange;    // Metrics: the whole list, brackets included; Group: the name
+  CallExpr optimizer;  // Optimizer; Schedule: the schedule call; Group: its overrides (keyword args)
   struct Name {
     std::string name;
     Range range;
   };
-  std::vector<Name> names;  // Metrics: the list's names, in order
+  std::vector<Name> names;  // Metrics: the list's names, in order; Group: its patterns, without the quotes
   bool broken = false;
 };
 

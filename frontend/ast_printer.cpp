@@ -153,6 +153,11 @@ class Printer {
         std::string names;
         for (const ast::Setting::Name& n : s.names) names += (names.empty() ? "" : ", ") + n.name;
         line(2, fmt::format("{} [{}] {}{}", key, names, at(s.keyRange.begin), broken));
+      } else if (s.kind == ast::Setting::Group && !s.broken) {
+        std::string patterns;
+        for (const ast::Setting::Name& n : s.names) patterns += (patterns.empty() ? "\"" : ", \"") + n.name + "\"";
+        line(2, fmt::format("{} {} [{}] {}", key, s.value, patterns, at(s.keyRange.begin)));
+        call(3, "Overrides", s.optimizer);
       } else {
         const std::string value = s.value.empty() ? "" : " " + s.value;
         line(2, fmt::format("{}{} {}{}", key, value, at(s.keyRange.begin), broken));

@@ -81,6 +81,21 @@ const std::vector<ScheduleSpec>& schedules() {
       {"cosine",
        C::Cosine,
        {{"min_lr", &C::minLr, H::NonNegative, 0}, {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
+      // torch's defaults are start_factor 1/3, end_factor 1, total_iters 5; these decay to 0 over the run.
+      {"linear",
+       C::Linear,
+       {{"start_factor", &C::startFactor, H::Positive, 1},
+        {"end_factor", &C::endFactor, H::NonNegative, 0},
+        {"total_iters", &C::totalIters, H::NonNegativeInt, 0},
+        {"per_epoch", &C::schedPerEpoch, H::Bool, 0},
+        {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
+      {"one_cycle",
+       C::OneCycle,
+       {{"pct_start", &C::pctStart, H::OpenFraction, 0.3},
+        {"div_factor", &C::divFactor, H::Positive, 25},
+        {"final_div_factor", &C::finalDivFactor, H::Positive, 1e4},
+        {"per_epoch", &C::schedPerEpoch, H::Bool, 0},
+        {"warmup", &C::warmupSteps, H::NonNegativeInt, 0}}},
   };
   return table;
 }

@@ -32,6 +32,7 @@ struct HyperParam {
     Positive,
     NonNegative,
     Fraction /* [0, 1) */,
+    OpenFraction /* (0, 1) */,
     UnitInterval /* [0, 1] */,
     Bool,
     PositiveInt,

@@ -9,19 +9,22 @@
 #include "frontend/builtins.h"
 #include "frontend/suggest.h"
 #include "frontend/train_checker.h"
+#include "frontend/train_groups.h"
 
 namespace sinter::frontend {
 namespace {
 
 class TrainChecker {
  public:
-  TrainChecker(const ast::TrainBlock& t, const ast::Model& m, const Scope& scope, Reporter& r)
-      : t_(t), m_(m), scope_(scope), r_(r) {}
+  TrainChecker(const ast::TrainBlock& t, const ast::Model& m, const Scope& scope,
+               const std::vector<std::string>* params, Reporter& r)
+      : t_(t), m_(m), scope_(scope), params_(params), r_(r) {}
 
   std::optional<ir::TrainConfig> run() {
     checkModelName();
     const ast::Setting* first[ast::Setting::kNumKinds] = {};
     for (const ast::Setting& s : t_.settings) {
+      if (s.kind == ast::Setting::Group) continue;  // a block may have many; checkParamGroups checks them
       const ast::Setting*& seen = first[s.kind];
       if (seen) {
         r_.error(s.keyRange, fmt::format("'{}' is set twice", ast::settingName(s.kind)));
@@ -43,8 +46,17 @@ class TrainChecker {
         case ast::Setting::Epochs: cfg_.epochs = positiveInt(*s).value_or(cfg_.epochs); break;
         case ast::Setting::Seed: cfg_.seed = seed(*s).value_or(cfg_.seed); break;
         case ast::Setting::Metrics: metrics(*s); break;
+        case ast::Setting::Group: break;
       }
     }
+    // After every other setting: a group starts from the optimizer's values. A broken optimizer line leaves
+    // the groups' settings unchecked ("" names no optimizer) rather than checked against adam's.
+    const ast::Setting* opt = first[ast::Setting::Optimizer];
+    checkParamGroups(t_,
+                     !opt          ? std::string_view("adam")
+                     : opt->broken ? std::string_view()
+                                   : opt->optimizer.name,
+                     params_, cfg_, r_);
     if (!first[ast::Setting::Minimize] && !t_.broken)
       r_.error(t_.keywordRange, "train block has no 'minimize' setting; add 'minimize <value>' naming the loss",
                {t_.modelRange});
@@ -112,12 +124,8 @@ class TrainChecker {
     for (std::size_t i = 0; i < hyper.size(); ++i) {
       const HyperParam& h = hyper[i];
       const ast::Arg* a = bound ? (*bound)[i] : nullptr;
-      std::optional<double> v = a ? hyperValue(h, *a) : std::optional<double>(h.fallback);
-      if (!v) continue;
-      if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field)) cfg_.*(*d) = *v;
-      else if (auto* n = std::get_if<std::int64_t ir::TrainConfig::*>(&h.field))
-        cfg_.*(*n) = static_cast<std::int64_t>(*v);
-      else cfg_.*std::get<bool ir::TrainConfig::*>(h.field) = *v != 0;
+      std::optional<double> v = a ? hyperValue(h, *a, r_) : std::optional<double>(h.fallback);
+      if (v) setHyper(cfg_, h, *v);
     }
   }
 
@@ -163,39 +171,6 @@ class TrainChecker {
     return v;
   }
 
-  // A hyper-parameter's value, checked against its bound; nullopt after an error.
-  std::optional<double> hyperValue(const HyperParam& h, const ast::Arg& a) {
-    const ast::Expr& v = *a.value;
-    if (h.bound == HyperParam::Bool) {
-      if (v.kind == ast::Expr::Name && (v.text == "true" || v.text == "false")) return v.text == "true" ? 1.0 : 0.0;
-      if (v.kind == ast::Expr::Number && (v.number == 0 || v.number == 1)) return v.number;
-      r_.error(v.range, fmt::format("'{}' must be true or false", h.name));
-      return std::nullopt;
-    }
-    if (v.kind != ast::Expr::Number) {
-      r_.error(v.range, fmt::format("'{}' must be a number", h.name));
-      return std::nullopt;
-    }
-    const double x = v.number;
-    const char* problem = nullptr;
-    switch (h.bound) {
-      case HyperParam::Positive: problem = x > 0 ? nullptr : "must be positive"; break;
-      case HyperParam::NonNegative: problem = x >= 0 ? nullptr : "must not be negative"; break;
-      case HyperParam::Fraction: problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)"; break;
-      case HyperParam::UnitInterval: problem = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]"; break;
-      case HyperParam::PositiveInt:
-        problem = x >= 1 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a positive integer";
-        break;
-      case HyperParam::NonNegativeInt:
-        problem = x >= 0 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a non-negative integer";
-        break;
-      case HyperParam::Bool: break;
-    }
-    if (!problem) return x;
-    r_.error(v.range, fmt::format("'{}' {}, got {}", h.name, problem, v.text));
-    return std::nullopt;
-  }
-
   // batch and epochs: integers >= 1.
   std::optional<std::int64_t> positiveInt(const ast::Setting& s) {
     const std::string_view key = ast::settingName(s.kind);
@@ -239,15 +214,55 @@ class TrainChecker {
   const ast::TrainBlock& t_;
   const ast::Model& m_;
   const Scope& scope_;
+  const std::vector<std::string>* params_;
   Reporter& r_;
   ir::TrainConfig cfg_;
 };
 
 }  // namespace
 
+std::optional<double> hyperValue(const HyperParam& h, const ast::Arg& a, Reporter& r) {
+  const ast::Expr& v = *a.value;
+  if (h.bound == HyperParam::Bool) {
+    if (v.kind == ast::Expr::Name && (v.text == "true" || v.text == "false")) return v.text == "true" ? 1.0 : 0.0;
+    if (v.kind == ast::Expr::Number && (v.number == 0 || v.number == 1)) return v.number;
+    r.error(v.range, fmt::format("'{}' must be true or false", h.name));
+    return std::nullopt;
+  }
+  if (v.kind != ast::Expr::Number) {
+    r.error(v.range, fmt::format("'{}' must be a number", h.name));
+    return std::nullopt;
+  }
+  const double x = v.number;
+  const char* problem = nullptr;
+  switch (h.bound) {
+    case HyperParam::Positive: problem = x > 0 ? nullptr : "must be positive"; break;
+    case HyperParam::NonNegative: problem = x >= 0 ? nullptr : "must not be negative"; break;
+    case HyperParam::Fraction: problem = x >= 0 && x < 1 ? nullptr : "must be in [0, 1)"; break;
+    case HyperParam::OpenFraction: problem = x > 0 && x < 1 ? nullptr : "must be in (0, 1)"; break;
+    case HyperParam::UnitInterval: problem = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]"; break;
+    case HyperParam::PositiveInt:
+      problem = x >= 1 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a positive integer";
+      break;
+    case HyperParam::NonNegativeInt:
+      problem = x >= 0 && x == std::floor(x) && x < 9.2e18 ? nullptr : "must be a non-negative integer";
+      break;
+    case HyperParam::Bool: break;
+  }
+  if (!problem) return x;
+  r.error(v.range, fmt::format("'{}' {}, got {}", h.name, problem, v.text));
+  return std::nullopt;
+}
+
+void setHyper(ir::TrainConfig& c, const HyperParam& h, double v) {
+  if (auto* d = std::get_if<double ir::TrainConfig::*>(&h.field)) c.*(*d) = v;
+  else if (auto* n = std::get_if<std::int64_t ir::TrainConfig::*>(&h.field)) c.*(*n) = static_cast<std::int64_t>(v);
+  else c.*std::get<bool ir::TrainConfig::*>(h.field) = v != 0;
+}
+
 std::optional<ir::TrainConfig> checkTrain(const ast::TrainBlock& t, const ast::Model& m, const Scope& scope,
-                                          Reporter& r) {
-  return TrainChecker(t, m, scope, r).run();
+                                          const std::vector<std::string>* params, Reporter& r) {
+  return TrainChecker(t, m, scope, params, r).run();
 }
 
 }  // namespace sinter::frontend

@@ -111,7 +111,13 @@ class Compilation {
     el.define(main.tree, *main.file, r);
     const int errorsBefore = diags_.errorCount();
     el.model(model, *main.file, r);
-    if (!main.tree.trains.empty()) mod.train = checkTrain(main.tree.trains.front(), model, el.scope(), r);
+    // Group patterns are matched against the params only when the model elaborated whole: a param missing
+    // because of an earlier error would make a pattern match nothing. States are not trained: no group holds one.
+    std::vector<std::string> params;
+    for (ir::NodeId id : mod.forward.trainedParams()) params.push_back(mod.forward.node(id).name);
+    const bool whole = diags_.errorCount() == errorsBefore;
+    if (!main.tree.trains.empty())
+      mod.train = checkTrain(main.tree.trains.front(), model, el.scope(), whole ? &params : nullptr, r);
     if (diags_.errorCount() != errorsBefore) return std::nullopt;
     el.finish(mod.train);
     if (mod.train && (el.readsTraining() || mod.forward.params.size() != mod.forward.trainedParams().size())) {

@@ -42,12 +42,20 @@ ast::TrainBlock Parser::train() {
 //         | ( "optimizer" | "schedule" ) NAME [ "(" [ args ] ")" ]
 //         | ( "batch" | "epochs" | "seed" | "clip_norm" ) [ "-" ] NUMBER
 //         | "metrics" "[" [ NAME { "," NAME } [ "," ] ] "]"
+//         | "group" NAME "(" groupItem { "," groupItem } [ "," ] ")"
 void Parser::setting(ast::TrainBlock& t) {
   // In the order of ast::Setting::Kind, with an example value of each for the message about '='.
-  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",     "epochs",
-                                                      "seed",     "schedule",  "clip_norm", "metrics"};
-  static const std::vector<std::string_view> kExamples = {"loss", "adam(lr = 1e-3)", "64",  "10",
-                                                          "42",   "cosine",          "1.0", "[loss, accuracy]"};
+  static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",   "epochs", "seed",
+                                                      "schedule", "clip_norm", "metrics", "group"};
+  static const std::vector<std::string_view> kExamples = {"loss",
+                                                          "adam(lr = 1e-3)",
+                                                          "64",
+                                                          "10",
+                                                          "42",
+                                                          "cosine",
+                                                          "1.0",
+                                                          "[loss, accuracy]",
+                                                          "no_decay(\"*.b\", weight_decay = 0)"};
   ast::Setting s;
   bool haveKey = false;
   try {
@@ -81,8 +89,10 @@ void Parser::setting(ast::TrainBlock& t) {
         s.optimizer = call("expected an optimizer (adam, adamw, sgd, rmsprop or adagrad) after 'optimizer'");
         break;
       case ast::Setting::Schedule:
-        s.optimizer = call("expected a schedule (constant, step, exponential or cosine) after 'schedule'");
+        s.optimizer =
+            call("expected a schedule (constant, step, exponential, cosine, linear or one_cycle) after 'schedule'");
         break;
+      case ast::Setting::Group: group(s); break;
       case ast::Setting::Batch:
       case ast::Setting::Epochs:
       case ast::Setting::Seed:
@@ -124,6 +134,49 @@ void Parser::setting(ast::TrainBlock& t) {
   const std::string what = fmt::format("the '{}' setting", ast::settingName(s.kind));
   t.settings.push_back(std::move(s));
   endOfStatement(what);
+}
+
+// group     = "group" NAME "(" groupItem { "," groupItem } [ "," ] ")"
+// groupItem = STRING | NAME "=" expr
+// The strings are patterns of param names; the keyword arguments override the optimizer's settings.
+void Parser::group(ast::Setting& s) {
+  const Token name =
+      expectName("expected the name of the group after 'group', as in 'group no_decay(\"*.b\", weight_decay = 0)'");
+  s.value = name.text;
+  s.valueRange = name.range();
+  s.optimizer.name = name.text;
+  s.optimizer.nameRange = name.range();
+  if (!at(Tok::LParen))
+    failExpected(
+        "expected '(' with the group's param patterns and settings, as in 'group no_decay(\"*.b\", weight_decay = 0)'");
+  const Token open = cur();
+  enterNesting(open);
+  take();
+  {
+    Nest nest(*this);
+    s.optimizer.hasParens = true;
+    while (!at(Tok::RParen)) {
+      if (at(Tok::String)) {
+        const Token p = take();
+        s.names.push_back({std::string(p.text.substr(1, p.text.size() - 2)), p.range()});
+      } else if (at(Tok::Ident) && peek(1).is(Tok::Equal)) {
+        ast::Arg a;
+        const Token k = take();
+        a.keyword = k.text;
+        a.keywordRange = k.range();
+        take();
+        a.value = expr();
+        s.optimizer.args.push_back(std::move(a));
+      } else {
+        failExpected("expected a param pattern in quotes such as \"*.b\", or a setting such as 'weight_decay = 0'");
+      }
+      if (!accept(Tok::Comma)) break;
+    }
+    if (!at(Tok::RParen)) failExpected("expected ',' or ')' in the group", &open);
+    take();
+  }
+  --depth_;
+  s.optimizer.range = {name.pos, prevEnd_};
 }
 
 }  // namespace sinter::frontend

@@ -86,6 +86,7 @@ class Parser {
   // --- train blocks (parse_train.cpp) ---
   ast::TrainBlock train();
   void setting(ast::TrainBlock& t);
+  void group(ast::Setting& s);
 
   const std::vector<Token>& toks_;
   Reporter& r_;

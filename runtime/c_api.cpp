@@ -160,7 +160,7 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
         if (model->params[i].dtype != dtype)
           throw rt::Error("model '" + str(model->name) + "' mixes param dtypes ('" + str(model->params[0].name) +
                           "' and '" + str(model->params[i].name) + "'); its optimizer updates params of one dtype");
-      in->optimizer = rt::Optimizer::create(model->train, sizes, dtype);
+      in->optimizer = rt::Optimizer::create(model->train, sizes, dtype, rt::paramGroupsOf(*model));
     }
     return in.release();
   } catch (const std::bad_alloc&) {

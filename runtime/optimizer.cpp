@@ -5,6 +5,7 @@
 // update in f32 and an f64 param's in f64, and so do these.
 #include "runtime/optimizer.h"
 
+#include "runtime/grouped_optimizer.h"
 #include "runtime/parallel.h"
 
 #include <algorithm>
@@ -449,34 +450,13 @@ double clipTyped(void* const* grads, const std::vector<int64_t>& sizes, double m
 }  // namespace
 
 std::unique_ptr<Optimizer> Optimizer::create(const sinter_train_config& config, std::vector<int64_t> paramSizes,
-                                             int32_t dtype) {
+                                             int32_t dtype, std::vector<ParamGroup> groups) {
   for (int64_t n : paramSizes)
     if (n < 0) throw std::invalid_argument("optimizer: negative parameter size " + std::to_string(n));
+  if (!groups.empty()) return createGrouped(config, std::move(paramSizes), dtype, std::move(groups));
   if (dtype == SINTER_F32) return createTyped<float>(config, std::move(paramSizes));
   if (dtype == SINTER_F64) return createTyped<double>(config, std::move(paramSizes));
   throw std::invalid_argument("optimizer: params must be f32 or f64, not dtype " + std::to_string(dtype));
-}
-
-double scheduledLr(const sinter_train_config& c, double lr, int64_t step, int64_t epoch, int64_t totalSteps) {
-  double out = lr;
-  switch (c.schedule) {
-    case SINTER_SCHED_CONSTANT: break;
-    case SINTER_SCHED_STEP: {
-      const int64_t periods = epoch / std::max<int64_t>(c.step_size, 1);  // StepLR: whole periods only
-      out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(periods));
-    } break;
-    case SINTER_SCHED_EXPONENTIAL: out = lr * std::pow(static_cast<double>(c.gamma), static_cast<double>(epoch)); break;
-    case SINTER_SCHED_COSINE: {
-      const double frac =
-          totalSteps > 0 ? static_cast<double>(std::min(step, totalSteps)) / static_cast<double>(totalSteps) : 0.0;
-      out = c.min_lr + (lr - c.min_lr) * (1.0 + std::cos(std::numbers::pi * frac)) / 2.0;
-      break;
-    }
-    default: throw std::invalid_argument("unknown learning-rate schedule kind " + std::to_string(c.schedule));
-  }
-  if (c.warmup_steps > 0 && step < c.warmup_steps)
-    out *= static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);
-  return out;
 }
 
 double clipGradNorm(void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype, double maxNorm) {

@@ -6,6 +6,7 @@
 #include <sinter/model_abi.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,13 +22,26 @@ struct StateBuffer {
   int32_t dtype;  // SINTER_F32 or SINTER_F64
 };
 
+// A set of params with hyper-parameters of their own: torch.optim's param groups, the train block's `group`.
+struct ParamGroup {
+  sinter_train_config config;   // the optimizer's hyper-parameters for these params (its kind is the optimizer's)
+  std::vector<int32_t> params;  // indices of its params
+  double lrRatio = 1;           // its base rate over the train config's: a schedule or --lr scales both alike
+};
+
+// The groups of a model's descriptor (sinter_model_desc.param_groups), none when it has none. Throws
+// std::invalid_argument for a malformed table: a group index out of range, a group of another optimizer,
+// a group rate with a train rate of 0.
+std::vector<ParamGroup> paramGroupsOf(const sinter_model_desc& model);
+
 class Optimizer {
  public:
   // Builds the optimizer of config.optimizer for parameters of paramSizes[i] elements of `dtype` each
-  // (SINTER_F32 or SINTER_F64). Throws std::invalid_argument for an unknown optimizer kind or dtype, or a
-  // negative size.
+  // (SINTER_F32 or SINTER_F64); the params of `groups` take their group's hyper-parameters, the others
+  // config's. Throws std::invalid_argument for an unknown optimizer kind or dtype, a negative size, or a
+  // param of no or two groups' index.
   static std::unique_ptr<Optimizer> create(const sinter_train_config& config, std::vector<int64_t> paramSizes,
-                                           int32_t dtype = SINTER_F32);
+                                           int32_t dtype = SINTER_F32, std::vector<ParamGroup> groups = {});
 
   virtual ~Optimizer() = default;
 
@@ -43,17 +57,23 @@ class Optimizer {
   // through these pointers saves and restores the optimizer exactly (with setSteps).
   virtual std::vector<StateBuffer> state() = 0;
 
-  // The learning rate can change between steps (schedules); the optimizer state is kept.
-  void setLr(float lr) { lr_ = lr; }
+  // The learning rates can change between steps (schedules); the optimizer state is kept. Every group's
+  // rate becomes rate(its lrRatio), the rate of the params in no group rate(1).
+  virtual void setLrs(const std::function<double(double lrRatio)>& rate) { lr_ = static_cast<float>(rate(1.0)); }
+  // The same with every group's rate lr * its lrRatio: lr is the rate of the params in no group.
+  void setLr(float lr) {
+    setLrs([lr](double ratio) { return static_cast<double>(lr) * ratio; });
+  }
+  // The rate of the params in no group.
   float lr() const { return lr_; }
   // Number of step() calls so far; setSteps restores it from a checkpoint.
   int64_t steps() const { return t_; }
-  void setSteps(int64_t t) { t_ = t; }
+  virtual void setSteps(int64_t t) { t_ = t; }
 
   // The first param (in order) that holds a NaN or an infinity after the last step(), or -1. Every step
   // checks the elements it has just written while they are still in cache, so a gradient that is finite
   // in the loss but not in the update (or an update that overflows) is caught at the step that made it.
-  int32_t nonFiniteParam() const;
+  virtual int32_t nonFiniteParam() const;
 
  protected:
   Optimizer(float lr, std::vector<int64_t> sizes, int32_t dtype)
@@ -74,11 +94,6 @@ class Optimizer {
  private:
   std::vector<unsigned char> nonFinite_;  // per param, set during the last step
 };
-
-// The learning rate of optimizer step `step` (from 0) in epoch `epoch` (from 0) of a run of `totalSteps`
-// optimizer steps, for base rate `lr` and the schedule of `config` (see sinter_schedule_kind), computed
-// in double. Throws std::invalid_argument for an unknown schedule kind.
-double scheduledLr(const sinter_train_config& config, double lr, int64_t step, int64_t epoch, int64_t totalSteps);
 
 // torch.nn.utils.clip_grad_norm_: total = sqrt(sum of squares of every gradient element), accumulated in
 // double; when total > maxNorm, every gradient is multiplied by maxNorm / (total + 1e-6). Returns total.

@@ -1,6 +1,8 @@
 # The runtime's sources: for the host (CMakeLists.txt) and for a cross target (cross/CMakeLists.txt).
 set(SINTER_RUNTIME_SOURCES
   optimizer.cpp
+  grouped_optimizer.cpp
+  lr_schedule.cpp
   idx_reader.cpp
   checkpoint.cpp
   file_io.cpp

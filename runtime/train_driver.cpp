@@ -7,6 +7,7 @@
 #include "runtime/error.h"
 #include "runtime/file_io.h"
 #include "runtime/init.h"
+#include "runtime/lr_schedule.h"
 #include "runtime/metrics.h"
 #include "runtime/metrics_log.h"
 #include "runtime/model_layout.h"
@@ -197,7 +198,7 @@ void Trainer::prepare() {
   else initParams(m_, o_.seed, b_.paramPtrs.data());
   config_ = m_.train;
   config_.lr = o_.lr;
-  opt_ = Optimizer::create(config_, l_.trainedSizes, l_.dtype);
+  opt_ = Optimizer::create(config_, l_.trainedSizes, l_.dtype, paramGroupsOf(m_));
   steps_ = (data_.train.n + o_.batch - 1) / o_.batch;
   totalSteps_ = steps_ * o_.epochs;
 }
@@ -360,8 +361,10 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
     m_.forward(b_.forwardArgs.data(), evalSymbols(bs).data());  // the params are those the loss was computed with
     pos.correct += correctPredictions(m_, l_.accuracy(), b_.forwardArgs.data(), bs);
   }
-  lr = scheduledLr(config_, o_.lr, opt_->steps(), pos.epoch, totalSteps_);
-  opt_->setLr(static_cast<float>(lr));
+  // Each group's rate is scheduled from its own base: --lr scaled by the group's ratio to the train block's.
+  const RunLength run{totalSteps_, o_.epochs};
+  opt_->setLrs([&](double ratio) { return scheduledLr(config_, o_.lr * ratio, opt_->steps(), pos.epoch, run); });
+  lr = scheduledLr(config_, o_.lr, opt_->steps(), pos.epoch, run);  // the params in no group: the epoch's `lr`
   opt_->step(b_.paramPtrs.data(), b_.gradPtrs.data());
   if (const int32_t i = opt_->nonFiniteParam(); i >= 0)
     return diverged(pos, opt_->steps(), nonFiniteParamText(m_, l_, b_, i) + " in the optimizer's update");

@@ -24,9 +24,14 @@ llvm::StructType* trainConfigType(llvm::LLVMContext& ctx) {
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   auto* f32 = llvm::Type::getFloatTy(ctx);
-  // sinter_train_config: ABI 1 fields, then those appended in ABI 2, then ABI 3's metrics.
-  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64, i32,
-                                     i32, f32, f32, f32, f32, f32, i32, f32, f32, i64, i64, i32});
+  // sinter_train_config: ABI 1 fields, then those appended in ABI 2, ABI 3's metrics, ABI 5's schedules.
+  return llvm::StructType::get(ctx, {i32, i32, f32, f32, f32, f32, f32, f32, i64, i64, i64, i32, i32, f32, f32, f32,
+                                     f32, f32, i32, f32, f32, i64, i64, i32, i32, f32, f32, f32, f32, f32, i64});
+}
+
+// sinter_param_group: a name and a train config.
+llvm::StructType* paramGroupType(llvm::LLVMContext& ctx) {
+  return llvm::StructType::get(ctx, {llvm::PointerType::getUnqual(ctx), trainConfigType(ctx)});
 }
 
 class DescriptorBuilder {
@@ -128,6 +133,8 @@ class DescriptorBuilder {
       case ir::TrainConfig::Step: sched = SINTER_SCHED_STEP; break;
       case ir::TrainConfig::Exponential: sched = SINTER_SCHED_EXPONENTIAL; break;
       case ir::TrainConfig::Cosine: sched = SINTER_SCHED_COSINE; break;
+      case ir::TrainConfig::Linear: sched = SINTER_SCHED_LINEAR; break;
+      case ir::TrainConfig::OneCycle: sched = SINTER_SCHED_ONE_CYCLE; break;
     }
     // The bits are sinter_metric's; the loss is always reported.
     // The bits are sinter_metric's; 0 (no `metrics` setting) lets the driver choose the task's.
@@ -165,7 +172,35 @@ class DescriptorBuilder {
                                                              f32(c.minLr),
                                                              i64(c.stepSize),
                                                              i64(c.warmupSteps),
-                                                             i32(metrics)});
+                                                             i32(metrics),
+                                                             i32(c.schedPerEpoch),
+                                                             f32(c.startFactor),
+                                                             f32(c.endFactor),
+                                                             f32(c.pctStart),
+                                                             f32(c.divFactor),
+                                                             f32(c.finalDivFactor),
+                                                             i64(c.totalIters)});
+  }
+
+  // sinter_model_desc's param_groups and param_group (one entry per param of g, -1 for none).
+  std::pair<llvm::Constant*, llvm::Constant*> paramGroups(const ir::Graph& g,
+                                                          const std::optional<ir::TrainConfig>& tc) {
+    if (!tc || tc->groups.empty()) return {null(), null()};
+    std::vector<llvm::Constant*> groups, of;
+    for (const ir::TrainConfig::Group& group : tc->groups)
+      groups.push_back(
+          llvm::ConstantStruct::get(paramGroupType(ctx_), {string(group.name), trainConfig(group.config)}));
+    for (ir::NodeId id : g.params) {
+      std::int64_t index = -1;
+      for (std::size_t k = 0; k < tc->groups.size(); ++k) {
+        const std::vector<std::string>& members = tc->groups[k].params;
+        if (std::find(members.begin(), members.end(), g.node(id).name) != members.end())
+          index = static_cast<std::int64_t>(k);
+      }
+      of.push_back(i32(index));
+    }
+    return {array(paramGroupType(ctx_), groups, ".param_groups"),
+            array(llvm::Type::getInt32Ty(ctx_), of, ".param_group")};
   }
 
  private:
@@ -191,7 +226,7 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   return llvm::StructType::get(
-      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p});
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -231,16 +266,31 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
   for (std::size_t i = 0; i < fwd.results.size(); ++i)
     if (fwd.results[i].kind == ir::Result::Loss) lossOutput = static_cast<int>(i);
 
+  const auto [groups, groupOf] = d.paramGroups(fwd, m.train);
+  const std::int64_t numGroups = m.train ? static_cast<std::int64_t>(m.train->groups.size()) : 0;
   auto* descTy = modelDescType(ctx);
-  llvm::Constant* init = llvm::ConstantStruct::get(
-      descTy, {d.i32(SINTER_ABI_VERSION), d.i32(static_cast<std::int64_t>(symbols.size())), d.string(m.name),
-               d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
-               d.i32(static_cast<std::int64_t>(fwd.inputs.size())), d.i32(static_cast<std::int64_t>(fwd.params.size())),
-               d.i32(static_cast<std::int64_t>(fwd.results.size())), d.i32(lossOutput),
-               d.tensors(fwd, fwd.inputs, ".inputs"), d.tensors(fwd, fwd.params, ".params"), d.outputs(fwd), forward,
-               train ? static_cast<llvm::Constant*>(train) : d.null(), d.i32(m.train ? 1 : 0),
-               d.i32(static_cast<std::int64_t>(fwd.params.size() - fwd.trainedParams().size())), d.trainConfig(m.train),
-               parallelHook(*mod), scratchHook(*mod)});
+  llvm::Constant* init =
+      llvm::ConstantStruct::get(descTy, {d.i32(SINTER_ABI_VERSION),
+                                         d.i32(static_cast<std::int64_t>(symbols.size())),
+                                         d.string(m.name),
+                                         d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
+                                         d.i32(static_cast<std::int64_t>(fwd.inputs.size())),
+                                         d.i32(static_cast<std::int64_t>(fwd.params.size())),
+                                         d.i32(static_cast<std::int64_t>(fwd.results.size())),
+                                         d.i32(lossOutput),
+                                         d.tensors(fwd, fwd.inputs, ".inputs"),
+                                         d.tensors(fwd, fwd.params, ".params"),
+                                         d.outputs(fwd),
+                                         forward,
+                                         train ? static_cast<llvm::Constant*>(train) : d.null(),
+                                         d.i32(m.train ? 1 : 0),
+                                         d.i32(static_cast<std::int64_t>(fwd.params.size() - fwd.trainedParams().size())),
+                                         d.trainConfig(m.train),
+                                         parallelHook(*mod),
+                                         scratchHook(*mod),
+                                         d.i32(numGroups),
+                                         groups,
+                                         groupOf});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }

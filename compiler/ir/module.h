@@ -12,7 +12,8 @@ namespace sinter::ir {
 // Mirrors sinter_train_config (runtime/include/sinter/model_abi.h); emit_module.cpp copies it field by field.
 struct TrainConfig {
   enum Optimizer { SGD, Adam, AdamW, RMSProp, Adagrad };
-  enum Schedule { Constant, Step, Exponential, Cosine };
+  enum Schedule { Constant, Step, Exponential, Cosine, Linear, OneCycle };
+  struct Group;
   // What the training driver reports per epoch: bits, as sinter_metric. The loss is always among them.
   enum Metric : std::uint32_t {
     MetricLoss = 1,
@@ -41,10 +42,22 @@ struct TrainConfig {
   double minLr = 0;           // cosine
   std::int64_t stepSize = 1;  // step: epochs between decays
   std::int64_t warmupSteps = 0;
+  double startFactor = 1, endFactor = 0;                        // linear
+  std::int64_t totalIters = 0;                                  // linear: 0 for the whole run
+  double pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4;  // one-cycle
+  bool schedPerEpoch = false;                                   // linear, one-cycle: stepped per epoch
   std::int64_t batch = 32;
   std::int64_t epochs = 1;
   std::uint64_t seed = 0;
   std::uint32_t metrics = 0;  // 0 (no `metrics` setting): the task's, chosen by the driver
+  std::vector<Group> groups;  // param groups, in the order of the train block
+};
+
+// A param group: params whose optimizer hyper-parameters differ from the train block's.
+struct TrainConfig::Group {
+  std::string name;
+  std::vector<std::string> params;  // the names of its params, in the forward graph's param order
+  TrainConfig config;               // the train block's config with the group's overrides; no groups
 };
 
 struct Module {

@@ -56,12 +56,16 @@ enum sinter_optimizer_kind {
   SINTER_OPT_ADAGRAD = 4
 };
 
-/* Learning-rate schedules; every kind is multiplied by a linear warm-up when warmup_steps > 0. */
+/* Learning-rate schedules; every kind is multiplied by a linear warm-up when warmup_steps > 0. For LINEAR
+ * and ONE_CYCLE, t counts optimizer steps from 0 and T is the run's optimizer steps, or with
+ * sched_per_epoch t is the epoch from 0 and T the run's epochs (docs/training.md has the formulas). */
 enum sinter_schedule_kind {
   SINTER_SCHED_CONSTANT = 0,
   SINTER_SCHED_STEP = 1,        /* lr * gamma^floor(epoch / step_size), epochs counted from 0 */
   SINTER_SCHED_EXPONENTIAL = 2, /* lr * gamma^epoch */
-  SINTER_SCHED_COSINE = 3       /* min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2 over all T optimizer steps */
+  SINTER_SCHED_COSINE = 3,      /* min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2 over all T optimizer steps */
+  SINTER_SCHED_LINEAR = 4,      /* torch's LinearLR: lr * (start + (end - start) min(t, n) / n), n = total_iters or T */
+  SINTER_SCHED_ONE_CYCLE = 5    /* torch's OneCycleLR (cosine annealing, no momentum cycling), max_lr = lr */
 };
 
 /* What the training driver reports per epoch, as bits of sinter_train_config.metrics. The loss is always
@@ -105,7 +109,25 @@ typedef struct sinter_train_config {
   int64_t warmup_steps;      /* linear warm-up: lr * min(1, (t + 1) / warmup_steps) at optimizer step t from 0 */
   /* Appended in ABI version 3. */
   int32_t metrics; /* bits of enum sinter_metric; 0: the task's (see enum sinter_metric) */
+  /* Appended in ABI version 5. */
+  int32_t sched_per_epoch; /* linear, one-cycle: 1 to step the schedule once per epoch instead of per step */
+  float start_factor;      /* linear */
+  float end_factor;        /* linear */
+  float pct_start;         /* one-cycle: the fraction of the cycle spent increasing the rate */
+  float div_factor;        /* one-cycle: the initial rate is lr / div_factor */
+  float final_div_factor;  /* one-cycle: the final rate is lr / div_factor / final_div_factor */
+  int64_t total_iters;     /* linear: steps (epochs) of the ramp; 0: the whole run */
 } sinter_train_config;
+
+/* A parameter group (the train block's `group`): params whose optimizer hyper-parameters differ from the
+ * train config's, as torch.optim's param groups. config is the train config with the group's overrides;
+ * of it the optimizer reads only the hyper-parameters (lr, momentum, dampening, nesterov, betas, eps,
+ * weight_decay, amsgrad, alpha, centered, lr_decay, initial_accumulator). A schedule scales a group's rate
+ * from config.lr as it scales the train config's from its lr. */
+typedef struct sinter_param_group {
+  const char* name;
+  sinter_train_config config;
+} sinter_param_group;
 
 /* A generated entry point. buffers holds one pointer per tensor in ABI order (see below), and no two of
  * them may overlap (generated kernels assume distinct tensors are distinct memory); sym_dims holds
@@ -164,6 +186,12 @@ typedef struct sinter_model_desc {
   /* Appended in ABI version 4: the model's writable scratch hook, NULL until a runtime installs its
    * per-thread scratch there. */
   sinter_scratch_fn* scratch;
+  /* Appended in ABI version 5: parameter groups. param_group holds num_params entries when
+   * num_param_groups > 0 (NULL otherwise): the index of each param's group, or -1 for a param in none,
+   * which follows the train config (every state is in none). */
+  int32_t num_param_groups;
+  const sinter_param_group* param_groups;
+  const int32_t* param_group;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process

@@ -117,6 +117,9 @@ SINTER_API sinter_status sinter_evaluate(sinter_instance* instance, int64_t batc
 SINTER_API float* sinter_param_data(sinter_instance* instance, int32_t index);
 SINTER_API double* sinter_param_data_f64(sinter_instance* instance, int32_t index);
 
+/* The optimizer's learning rate from the next train step on (the train block's lr until then; the C API
+ * applies no schedule). A param group's rate keeps its ratio to it: a group of lr 3e-3 under an optimizer
+ * of lr 1e-3 runs at 3 * lr. */
 SINTER_API sinter_status sinter_set_learning_rate(sinter_instance* instance, float lr);
 
 /* Threads the kernels of every model in this process may use, the caller included; 0 restores the default

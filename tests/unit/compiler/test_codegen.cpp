@@ -77,6 +77,34 @@ TEST_CASE("the descriptor carries the train block's metrics") {
   CHECK(jit->descriptor()->train.metrics == (SINTER_METRIC_LOSS | SINTER_METRIC_R2 | SINTER_METRIC_TOP_K));
 }
 
+TEST_CASE("the descriptor carries the param groups and the new schedules' settings") {
+  ir::Module m = makeModule(test::mlpGraph());
+  auto jit = test::compileJit(m, {});
+  CHECK(jit->descriptor()->num_param_groups == 0);
+  CHECK(jit->descriptor()->param_group == nullptr);
+  m.train->schedule = ir::TrainConfig::OneCycle;
+  m.train->pctStart = 0.25;
+  m.train->totalIters = 9;
+  ir::TrainConfig::Group g{"no_decay", {"b1", "b2"}, *m.train};
+  g.config.weightDecay = 0;
+  g.config.lr = 0.5;
+  m.train->weightDecay = 0.25;
+  m.train->groups.push_back(g);
+  jit = test::compileJit(m, {});
+  const sinter_model_desc& d = *jit->descriptor();
+  CHECK(d.train.schedule == SINTER_SCHED_ONE_CYCLE);
+  CHECK(d.train.pct_start == 0.25f);
+  CHECK(d.train.total_iters == 9);
+  REQUIRE(d.num_param_groups == 1);
+  CHECK(std::string(d.param_groups[0].name) == "no_decay");
+  CHECK(d.param_groups[0].config.weight_decay == 0.0f);
+  CHECK(d.param_groups[0].config.lr == 0.5f);
+  CHECK(d.param_groups[0].config.pct_start == 0.25f);
+  CHECK(d.train.weight_decay == 0.25f);
+  // w1, b1, w2, b2: the biases are in group 0.
+  CHECK(std::vector<int32_t>(d.param_group, d.param_group + 4) == std::vector<int32_t>{-1, 0, -1, 0});
+}
+
 TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
   llvm::LLVMContext ctx;
   llvm::DataLayout dl("e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128");
@@ -96,6 +124,11 @@ TEST_CASE("LLVM's layout of the descriptor equals the C header's") {
   CHECK(tl->getElementOffset(17) == offsetof(sinter_train_config, clip_norm));
   CHECK(tl->getElementOffset(22) == offsetof(sinter_train_config, warmup_steps));
   CHECK(tl->getElementOffset(23) == offsetof(sinter_train_config, metrics));
+  CHECK(tl->getElementOffset(24) == offsetof(sinter_train_config, sched_per_epoch));
+  CHECK(tl->getElementOffset(30) == offsetof(sinter_train_config, total_iters));
+  CHECK(sl->getElementOffset(18) == offsetof(sinter_model_desc, num_param_groups));
+  CHECK(sl->getElementOffset(19) == offsetof(sinter_model_desc, param_groups));
+  CHECK(sl->getElementOffset(20) == offsetof(sinter_model_desc, param_group));
 }
 
 TEST_CASE("object files and assembly are emitted for the host") {

@@ -105,6 +105,13 @@ TEST_CASE("parser: train block", "[parser]") {
         "  Train M <1:1>\n"
         "    metrics [loss, accuracy] <2:3>\n"
         "    metrics [] <4:3>\n");
+  // A group: its patterns, then its settings as the arguments of a call named after it.
+  CHECK(ast("train M {\n  group nd(\"*.b\",\n    \"ln*\", weight_decay = 0,)\n}\n") ==
+        "  Train M <1:1>\n"
+        "    group nd [\"*.b\", \"ln*\"] <2:3>\n"
+        "      Overrides nd() <2:9>\n"
+        "        Arg weight_decay <3:12>\n"
+        "          Number 0 <3:27>\n");
 }
 
 TEST_CASE("parser: comments, blank lines and '{' on its own line", "[parser]") {

@@ -198,6 +198,52 @@ TEST_CASE("to_graph: train configuration", "[to_graph]") {
     CHECK(t.eps == 1e-6);
     CHECK(t.weightDecay == 0.1);
   }
+  SECTION("param groups: patterns pick params in param order, settings start from the optimizer's") {
+    const std::string two =
+        "model M {\n  input x: f32[n, 2]\n  input y: i32[n]\n  param w: f32[2, 2]\n  param b: f32[2]\n"
+        "  param w2: f32[2, 2]\n  loss = cross_entropy(x @ w + b, y) + mean(w2)\n}\n";
+    auto c = compile(two +
+                     "train M {\n  minimize loss\n  group no_decay(\"b\", \"w?\", weight_decay = 0)\n"
+                     "  optimizer adamw(lr = 0.01, beta1 = 0.8, weight_decay = 0.1)\n"
+                     "  group fast(\"w\", lr = 0.1, amsgrad = true)\n}\n");
+    INFO(c.text());
+    REQUIRE(c.module);
+    const ir::TrainConfig& t = *c.module->train;
+    REQUIRE(t.groups.size() == 2);
+    CHECK(t.groups[0].name == "no_decay");
+    CHECK(t.groups[0].params == std::vector<std::string>{"b", "w2"});
+    CHECK(t.groups[0].config.weightDecay == 0);
+    CHECK(t.groups[0].config.lr == 0.01);  // the optimizer's, set after the group in the block
+    CHECK(t.groups[0].config.beta1 == 0.8);
+    CHECK(t.groups[1].params == std::vector<std::string>{"w"});
+    CHECK(t.groups[1].config.lr == 0.1);
+    CHECK(t.groups[1].config.weightDecay == 0.1);
+    CHECK(t.groups[1].config.amsgrad);
+    CHECK(t.groups[1].config.groups.empty());
+    CHECK(t.weightDecay == 0.1);
+  }
+  SECTION("linear and one-cycle schedules") {
+    auto c = compile(base +
+                     "train M {\n  minimize loss\n  schedule linear(0.5, end_factor = 0.1, total_iters = 7, "
+                     "per_epoch = true, warmup = 3)\n}\n");
+    INFO(c.text());
+    REQUIRE(c.module);
+    const ir::TrainConfig& t = *c.module->train;
+    CHECK(t.schedule == ir::TrainConfig::Linear);
+    CHECK(t.startFactor == 0.5);
+    CHECK(t.endFactor == 0.1);
+    CHECK(t.totalIters == 7);
+    CHECK(t.schedPerEpoch);
+    CHECK(t.warmupSteps == 3);
+    auto d = compile(base + "train M {\n  minimize loss\n  schedule one_cycle(pct_start = 0.25, div_factor = 10)\n}\n");
+    REQUIRE(d.module);
+    const ir::TrainConfig& u = *d.module->train;
+    CHECK(u.schedule == ir::TrainConfig::OneCycle);
+    CHECK(u.pctStart == 0.25);
+    CHECK(u.divFactor == 10);
+    CHECK(u.finalDivFactor == 1e4);
+    CHECK_FALSE(u.schedPerEpoch);
+  }
   SECTION("no train block") {
     auto c = compile(base);
     REQUIRE(c.module);

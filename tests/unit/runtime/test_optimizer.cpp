@@ -1,5 +1,6 @@
 // The optimizers against arithmetic done by hand (in comments) and against plain double-precision
 // re-implementations of the torch.optim formulas written independently of runtime/optimizer.cpp.
+#include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
 
 #include <catch2/catch.hpp>
@@ -424,26 +425,26 @@ TEST_CASE("Optimizer state buffers are named as in torch and restore a run exact
 TEST_CASE("Schedules: constant, step, exponential, cosine and warm-up") {
   sinter_train_config c{};
   c.schedule = SINTER_SCHED_CONSTANT;
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 57, 3, 100) == 0.1);
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 57, 3, {100, 10}) == 0.1);
   c.schedule = SINTER_SCHED_STEP;
   c.step_size = 2;
   c.gamma = 0.5f;
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 1, 100) == Approx(0.1));   // epochs 0, 1: lr
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 2, 100) == Approx(0.05));  // epochs 2, 3: lr * gamma
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 5, 100) == Approx(0.025));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 1, {100, 10}) == Approx(0.1));   // epochs 0, 1: lr
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 2, {100, 10}) == Approx(0.05));  // epochs 2, 3: lr * gamma
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 5, {100, 10}) == Approx(0.025));
   c.schedule = SINTER_SCHED_EXPONENTIAL;
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 3, 100) == Approx(0.0125));  // 0.1 * 0.5^3
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 3, {100, 10}) == Approx(0.0125));  // 0.1 * 0.5^3
   c.schedule = SINTER_SCHED_COSINE;
   c.min_lr = 0.01f;
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, 100) == Approx(0.1));
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 50, 0, 100) == Approx(0.055));  // halfway: the mean of lr and min_lr
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 100, 0, 100) == Approx(0.01));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, {100, 10}) == Approx(0.1));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 50, 0, {100, 10}) == Approx(0.055));  // halfway: the mean of lr and min_lr
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 100, 0, {100, 10}) == Approx(0.01));
   c.warmup_steps = 4;  // warm-up multiplies: (t + 1) / 4 for t < 4
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, 100) == Approx(0.025));
-  CHECK(sinter::rt::scheduledLr(c, 0.1, 3, 0, 100) ==
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 0, 0, {100, 10}) == Approx(0.025));
+  CHECK(sinter::rt::scheduledLr(c, 0.1, 3, 0, {100, 10}) ==
         Approx(0.01 + 0.09 * (1 + std::cos(3.141592653589793 * 0.03)) / 2));
   c.schedule = 9;
-  CHECK_THROWS(sinter::rt::scheduledLr(c, 0.1, 0, 0, 1));
+  CHECK_THROWS(sinter::rt::scheduledLr(c, 0.1, 0, 0, {1, 1}));
 }
 
 TEST_CASE("Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_") {

@@ -68,6 +68,53 @@ def compare(name, got, want, tol=2e-6):
 LR_TOL = 1e-7
 
 
+def check_epoch_schedule(trace):
+    """Linear decay stepped once per epoch of 3 optimizer steps: torch's LinearLR stepped after every third step."""
+    params, grads = data(400)
+    ps = [p.clone().requires_grad_(True) for p in params]
+    opt = torch.optim.SGD(ps, lr=0.1)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.2, total_iters=STEPS // 3)
+    want = []
+    for s, step in enumerate(grads):
+        for p, g in zip(ps, step):
+            p.grad = g.clone()
+        opt.step()
+        if s % 3 == 2:
+            sched.step()
+        want.append([p.detach().clone() for p in ps])
+    cfg = {"optimizer": 0, "lr": 0.1, "schedule": 4, "start_factor": 1.0, "end_factor": 0.2, "sched_per_epoch": 1}
+    return compare("linear schedule per epoch", run_sinter(trace, cfg, params, grads, {"steps_per_epoch": 3}), want, tol=1e-5)
+
+
+def check_groups(trace):
+    """Param groups: AdamW with param 1 in a group without weight decay and a tenth of the rate, under a
+    one-cycle schedule and a warm-up that scale both groups' rates; torch.optim.AdamW with two groups, the
+    warm-up as a LambdaLR chained before OneCycleLR's closed form (it multiplies every group's rate)."""
+    params, grads = data(500)
+    ps = [p.clone().requires_grad_(True) for p in params]
+    opt = torch.optim.AdamW([{"params": [ps[0]]}, {"params": [ps[1]], "weight_decay": 0.0, "lr": 1e-3}],
+                            lr=1e-2, weight_decay=0.1)
+    onecycle = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-2, 1e-3], total_steps=STEPS, pct_start=0.3,
+                                                   cycle_momentum=False)
+    W = 3
+    want = []
+    for s, step in enumerate(grads):
+        for p, g in zip(ps, step):
+            p.grad = g.clone()
+        rates = [grp["lr"] for grp in opt.param_groups]
+        for grp in opt.param_groups:
+            grp["lr"] *= min(1.0, (s + 1) / W)
+        opt.step()
+        for grp, r in zip(opt.param_groups, rates):
+            grp["lr"] = r
+        onecycle.step()
+        want.append([p.detach().clone() for p in ps])
+    cfg = {"optimizer": 2, "lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.1, "schedule": 5,
+           "pct_start": 0.3, "div_factor": 25, "final_div_factor": 1e4, "warmup_steps": W}
+    extra = {"groups": [{"params": [1], "config": {"weight_decay": 0.0, "lr": 1e-3}}]}
+    return compare("param groups, one-cycle and warm-up", run_sinter(trace, cfg, params, grads, extra), want, tol=1e-5)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trace", required=True)
@@ -108,6 +155,15 @@ def main():
         ("exponential schedule", {"schedule": 2, "gamma": 0.8}, lambda o: O.lr_scheduler.ExponentialLR(o, 0.8)),
         ("cosine schedule", {"schedule": 3, "min_lr": 0.001},
          lambda o: O.lr_scheduler.CosineAnnealingLR(o, T_max=STEPS, eta_min=0.001)),
+        ("linear schedule", {"schedule": 4, "start_factor": 0.5, "end_factor": 0.1, "total_iters": 8},
+         lambda o: O.lr_scheduler.LinearLR(o, start_factor=0.5, end_factor=0.1, total_iters=8)),
+        ("linear schedule over the run", {"schedule": 4, "start_factor": 1.0, "end_factor": 0.0},
+         lambda o: O.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.0, total_iters=STEPS)),
+        ("one-cycle schedule", {"schedule": 5, "pct_start": 0.25, "div_factor": 25, "final_div_factor": 1e4},
+         lambda o: O.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=STEPS, pct_start=0.25, cycle_momentum=False)),
+        ("one-cycle schedule, pct_start 0.3", {"schedule": 5, "pct_start": 0.3, "div_factor": 10, "final_div_factor": 100},
+         lambda o: O.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=STEPS, pct_start=0.3, div_factor=10,
+                                             final_div_factor=100, cycle_momentum=False)),
     ]
     for i, (name, cfg, make) in enumerate(sched):
         params, grads = data(100 + i)
@@ -127,6 +183,9 @@ def main():
     lr_err = max(abs(x - y) for x, y in zip(got["lrs"], lrs))
     print(f"     warm-up: largest learning-rate difference {lr_err:.1e}")
     ok &= lr_err < LR_TOL and compare("warm-up", got, want, tol=1e-5)
+
+    ok &= check_epoch_schedule(a.trace)
+    ok &= check_groups(a.trace)
 
     params, grads = data(300)
     want, norms, _ = run_torch(lambda p: O.SGD(p, lr=0.1), params, grads, clip=1.5)
