@@ -133,6 +133,9 @@ class Pool {
       seen = awaitChange(ticket_, seen);
       if (stop_.load(std::memory_order_relaxed)) return;
       seen = claimAll(true);
+      // claimAll's last read may already be the destructor's bumped ticket (it stores stop_ first): no
+      // change would follow, so waiting for one would hang the join. CI hit this once in 300 tests.
+      if (stop_.load(std::memory_order_acquire)) return;
     }
   }
 
