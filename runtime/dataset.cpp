@@ -62,6 +62,11 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows, const std::string& wha
   }
   d.targetWidth = targetWidth;
   d.labelWidth = labelWidth;
+  for (const ExtraColumn& e : extras) {
+    ExtraColumn& c = d.extras.emplace_back(ExtraColumn{e.input, e.source + " (" + what + ")", e.width, {}});
+    for (int64_t r : rows)
+      c.values.insert(c.values.end(), e.values.begin() + r * e.width, e.values.begin() + (r + 1) * e.width);
+  }
   return d;
 }
 

@@ -8,6 +8,15 @@
 
 namespace sinter::rt {
 
+// The values of one extra input (model_layout.h ExtraInput) for every sample, n x width, read from its own
+// file and fed as they are.
+struct ExtraColumn {
+  int32_t input = -1;  // the model input it feeds
+  std::string source;  // its file, for messages
+  int64_t width = 1;
+  std::vector<float> values;  // as the samples, at f32 precision (integers up to 2^24 exactly)
+};
+
 struct Dataset {
   std::string source;       // the file it came from, for messages
   std::string labelSource;  // the labels' file when separate
@@ -19,6 +28,7 @@ struct Dataset {
   int64_t labelWidth = 1;
   std::vector<float> targets;  // or floating targets, n x targetWidth (the driver's valueTarget)
   int64_t targetWidth = 0;
+  std::vector<ExtraColumn> extras;  // the extra inputs' values, in the layout's order
 
   // Keeps only the samples `rows` (in that order).
   Dataset subset(const std::vector<int64_t>& rows, const std::string& what) const;
@@ -60,5 +70,13 @@ void gather(const Dataset& d, const Normalizer& norm, const int64_t* order, int6
             int32_t* y);
 // The same samples' floating targets, count x targetWidth.
 void gatherTargets(const Dataset& d, const int64_t* order, int64_t first, int64_t count, float* t);
+// The same samples' values of extra column e, count x e.width, converted to T (float, double or int32_t).
+template <typename T>
+void gatherExtra(const ExtraColumn& e, const int64_t* order, int64_t first, int64_t count, T* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t k = order ? order[first + i] : first + i;
+    for (int64_t j = 0; j < e.width; ++j) out[i * e.width + j] = static_cast<T>(e.values[k * e.width + j]);
+  }
+}
 
 }  // namespace sinter::rt

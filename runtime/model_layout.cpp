@@ -83,7 +83,14 @@ Layout checkModel(const sinter_model_desc& m) {
     const bool floating = t.dtype == SINTER_F32 || t.dtype == SINTER_F64;
     // Token ids: an i32 [batch, ...] of rank 2 or more (an i32 [batch] is class labels).
     const bool tokens = t.dtype == SINTER_I32 && t.rank >= 2;
-    if ((floating || tokens) && batchFirst && restFixed && l.imageInput < 0) {
+    if (l.imageInput >= 0 && l.labelInput >= 0) {
+      // After the samples and the target: an extra input (a mask, lengths), fed as it is from its own file.
+      if (!batchFirst || !restFixed)
+        throw Error(model + ": input '" + str(t.name) +
+                    "' is not what the training driver feeds: an extra input after the samples and the target "
+                    "needs the batch first and fixed dimensions after it, [batch, ...]");
+      l.extras.push_back({i, t.dtype, elementCount(t, 1)});
+    } else if ((floating || tokens) && batchFirst && restFixed && l.imageInput < 0) {
       l.imageInput = i;
       l.integerSamples = tokens;
       // Integer samples leave the floating dtype to the loss.
@@ -106,10 +113,10 @@ Layout checkModel(const sinter_model_desc& m) {
       l.targetWidth = elementCount(t, 1);
     } else {
       throw Error(model + ": input '" + str(t.name) + "' (" + dtypeName(t.dtype) +
-                  ") is not what the training driver feeds: it needs exactly two inputs, the samples (f32 or "
-                  "f64 [batch, ...], or token ids i32 [batch, n, ...]) and then the target: class labels (i32 "
-                  "[batch]; after token ids also i32 [batch, n, ...], one per time step) or values (the samples' "
-                  "dtype, [batch] or [batch, ...])");
+                  ") is not what the training driver feeds: it needs first the samples (f32 or f64 [batch, ...], "
+                  "or token ids i32 [batch, n, ...]), then the target: class labels (i32 [batch]; after token ids "
+                  "also i32 [batch, n, ...], one per time step) or values (the samples' dtype, [batch] or "
+                  "[batch, ...]), then any extra inputs such as masks or lengths (declare those after the target)");
     }
   }
   if (l.imageInput < 0 || l.labelInput < 0)
@@ -159,7 +166,9 @@ Layout checkModel(const sinter_model_desc& m) {
   if (l.predOutput < 0)
     throw Error(model + " has no prediction output for its target '" + str(m.inputs[l.labelInput].name) + "': an " +
                 dtype + " output [batch, ...] of " + std::to_string(l.targetWidth) + " value" +
-                (l.targetWidth == 1 ? "" : "s") + " per sample");
+                (l.targetWidth == 1 ? "" : "s") +
+                " per sample (the target is the input after the samples: declare extra inputs such as masks or "
+                "lengths after it)");
   return l;
 }
 

@@ -38,6 +38,14 @@ struct NextStates {
   void commit(const sinter_model_desc& m, void* const* paramPtrs) const;
 };
 
+// An input fed from its own file beside the samples and the target: a mask, lengths, any per-sample data the
+// model reads as it is (no scaling, no normalization).
+struct ExtraInput {
+  int32_t input = -1;
+  int32_t dtype = SINTER_F32;  // f32, f64 or i32
+  int64_t width = 1;           // values per sample: the product of the input's non-batch dims
+};
+
 // Which tensors of the model the driver feeds and reads. The target (labelInput) holds class labels, an i32
 // [batch] (or, after token ids, an i32 [batch, T, ...]: one label per time step, a language model's), or
 // floating values [batch, ...] of the samples' dtype (a regression); the prediction output is then
@@ -55,12 +63,14 @@ struct Layout {
   int64_t targetWidth = 1;            // floating targets: values per sample
   std::vector<int64_t> paramSizes;    // every param's, states included
   std::vector<int64_t> trainedSizes;  // the trained params': a prefix of paramSizes
+  std::vector<ExtraInput> extras;     // every input after the target, in input order
 
   AccuracyTensors accuracy() const { return {labelInput, predOutput, classes, labelWidth}; }
 };
 
 // Checks that the driver can train m (ABI version, a train block, one symbolic dimension, one floating
-// samples input, then one target input: i32 [batch] class labels or floating [batch, ...] values; params, a
+// samples input, then one target input: i32 [batch] class labels or floating [batch, ...] values, then any
+// extra inputs [batch, ...] of f32, f64 or i32, each fed from its own file; params, a
 // scalar loss and a prediction ([batch, C], or the target's shape) all of the samples' dtype, f32 or f64)
 // and returns its layout. Throws Error with the reason, and what would fit, otherwise.
 Layout checkModel(const sinter_model_desc& m);

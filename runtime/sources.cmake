@@ -14,6 +14,7 @@ set(SINTER_RUNTIME_SOURCES
   metrics_log.cpp
   eval_driver.cpp
   splits.cpp
+  extra_inputs.cpp
   text_reader.cpp
   csv_reader.cpp
   npy_reader.cpp

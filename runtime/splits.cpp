@@ -2,6 +2,7 @@
 
 #include "runtime/csv_reader.h"
 #include "runtime/error.h"
+#include "runtime/extra_inputs.h"
 #include "runtime/text_reader.h"
 
 #include <algorithm>
@@ -35,11 +36,13 @@ std::string boundTwice(const char* flag, const std::string& spec, const std::str
       "input '" + name + "' already has its data (" + file + ", from " + flag + " or " + otherFlag + "): give one");
 }
 
-// Binds `specs` (NAME=FILE, from `flag`) to the files of the samples and the target, where the flags named
-// `samplesFlag` and `targetFlag` would put them; an input named twice is an error, and so is one of the two
-// left out once the other is bound.
+// Binds `specs` (NAME=FILE, from `flag`) to the files of the samples, the target and the extra inputs, where
+// the flags named `samplesFlag` and `targetFlag` would put the first two; an input named twice is an error,
+// and so is one of the samples and the target left out once the other is bound (both left out: they come
+// from those flags or the default files).
 void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<std::string>& specs, const char* flag,
-               std::string& samples, std::string& target, const char* samplesFlag, const char* targetFlag) {
+               std::string& samples, std::string& target, ExtraFiles& extras, const char* samplesFlag,
+               const char* targetFlag) {
   if (specs.empty()) return;
   for (const std::string& spec : specs) {
     const size_t eq = spec.find('=');
@@ -50,12 +53,17 @@ void bindSplit(const sinter_model_desc& m, const Layout& l, const std::vector<st
     if (input < 0)
       throw Error(bindingError(
           flag, spec, "model '" + str(m.name) + "' has no input '" + name + "'; its inputs are " + inputList(m)));
+    if (input != l.imageInput && input != l.labelInput) {
+      if (auto [it, fresh] = extras.emplace(input, file); !fresh)
+        throw Error(boundTwice(flag, spec, name, it->second, flag));
+      continue;
+    }
     std::string& slot = input == l.imageInput ? samples : target;
     if (!slot.empty())
       throw Error(boundTwice(flag, spec, name, slot, input == l.imageInput ? samplesFlag : targetFlag));
     slot = file;
   }
-  if (samples.empty() || target.empty()) {
+  if (samples.empty() != target.empty()) {
     const std::string bound = str(m.inputs[samples.empty() ? l.labelInput : l.imageInput].name);
     const std::string missing = str(m.inputs[samples.empty() ? l.imageInput : l.labelInput].name);
     throw Error(std::string(flag) + " binds input '" + bound + "' but not '" + missing + "': pass " + flag + " " +
@@ -80,14 +88,22 @@ void checkTextFlags(const DriverOptions& o) {
     throw Error("--test-text needs --train-text FILE: the vocabulary is that of the training text");
 }
 
-// --input and --test-input, resolved against the model into the files of the two splits.
-DriverOptions bindInputs(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+// The flags with --input and --test-input resolved against the model: the samples' and targets' files in
+// the places of --train-images and the rest, the extra inputs' files apart.
+struct Bound {
+  DriverOptions o;
+  ExtraFiles trainExtras, testExtras;
+};
+
+Bound bindInputs(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
   checkTextFlags(o);
   if (!o.trainInputs.empty() && !o.trainCsv.empty())
     throw Error("--input and --train-csv name two training sets: give one of them");
-  DriverOptions b = o;
-  bindSplit(m, l, o.trainInputs, "--input", b.trainImages, b.trainLabels, "--train-images", "--train-labels");
-  bindSplit(m, l, o.testInputs, "--test-input", b.testImages, b.testLabels, "--test-images", "--test-labels");
+  Bound b{o, {}, {}};
+  bindSplit(m, l, o.trainInputs, "--input", b.o.trainImages, b.o.trainLabels, b.trainExtras, "--train-images",
+            "--train-labels");
+  bindSplit(m, l, o.testInputs, "--test-input", b.o.testImages, b.o.testLabels, b.testExtras, "--test-images",
+            "--test-labels");
   return b;
 }
 
@@ -221,6 +237,7 @@ void checkSplit(const sinter_model_desc& m, const Layout& l, Dataset& d, int64_t
     d.targets.resize(static_cast<size_t>(limit * d.targetWidth));
     if (!d.pixels.empty()) d.pixels.resize(static_cast<size_t>(limit * d.features));
     if (!d.values.empty()) d.values.resize(static_cast<size_t>(limit * d.features));
+    for (ExtraColumn& e : d.extras) e.values.resize(static_cast<size_t>(limit * e.width));
   }
   if (d.n == 0) throw Error(d.source + " holds no samples");
   if (l.integerSamples) checkTokens(m, l, d);
@@ -255,10 +272,21 @@ void splitAndFit(const sinter_model_desc& m, const Layout& l, const DriverOption
   if (o.standardize) d.norm = Normalizer::fit(d.train);
 }
 
+// CSV and text feed the samples and the target only.
+void checkExtrasFed(const sinter_model_desc& m, const Layout& l, const DriverOptions& o) {
+  if (l.extras.empty() || (!csvData(o) && !textData(o))) return;
+  throw Error("model '" + str(m.name) + "' has extra input '" + str(m.inputs[l.extras[0].input].name) + "': the " +
+              (csvData(o) ? "CSV" : "text") +
+              " reader feeds only the samples and the target; give every input an NPY or IDX file with --input "
+              "NAME=FILE (and --test-input NAME=FILE)");
+}
+
 }  // namespace
 
 Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
-  const DriverOptions o = bindInputs(m, l, flags);
+  const Bound bound = bindInputs(m, l, flags);
+  const DriverOptions& o = bound.o;
+  checkExtrasFed(m, l, o);
   Splits d;
   if (textData(o)) {
     TextSplits t = readTextSplits(m, l, o);
@@ -268,15 +296,21 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
     d.train = readTrainSplit(o, l);
     if (std::optional<Dataset> test = readTestSplit(o, l)) d.test = std::move(*test), d.hasTest = true;
   }
+  attachExtras(m, l, bound.trainExtras, "--input", d.train);
   checkSplit(m, l, d.train, o.limitTrain);
-  if (d.hasTest) checkSplit(m, l, d.test, o.limitTest);
+  if (d.hasTest) {
+    attachExtras(m, l, bound.testExtras, "--test-input", d.test);
+    checkSplit(m, l, d.test, o.limitTest);
+  }
   splitAndFit(m, l, o, d);
   return d;
 }
 
 Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& flags) {
-  const DriverOptions o = bindInputs(m, l, flags);
+  const Bound bound = bindInputs(m, l, flags);
+  const DriverOptions& o = bound.o;
   checkNormalize(m, l, o);
+  checkExtrasFed(m, l, o);
   if (textData(o) && o.testText.empty())
     throw Error(
         "no test text to evaluate: pass --test-text FILE (and the --train-text FILE training read, for its "
@@ -289,13 +323,14 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
   Splits d;
   d.test = std::move(*test);
   d.hasTest = true;
+  attachExtras(m, l, bound.testExtras, "--test-input", d.test);
   checkSplit(m, l, d.test, o.limitTest);
   if (o.standardize) {
     if (csvData(o) && o.trainCsv.empty())
       throw Error(
           "--normalize standard uses the statistics of the training set: pass --train-csv FILE (with the "
           "--limit-train and --val-split training had)");
-    d.train = readTrainSplit(o, l);
+    d.train = readTrainSplit(o, l);  // for the samples' statistics only: its extra inputs are not read
     checkSplit(m, l, d.train, o.limitTrain);
     splitAndFit(m, l, o, d);
     d.train = d.val = Dataset{};  // only the statistics are needed
@@ -304,8 +339,10 @@ Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOp
   return d;
 }
 
-void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
-               const Layout& l, Buffers& b) {
+namespace {
+
+void feedSamplesAndTarget(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first,
+                          int64_t count, const Layout& l, Buffers& b) {
   int32_t* labels = l.valueTarget ? nullptr : b.labels(l);
   void* target = b.inputs[l.labelInput].get();
   if (l.integerSamples) {  // token ids as they are: no scaling, no normalization
@@ -336,6 +373,14 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
   if (!l.valueTarget) return;
   gatherTargets(set, order, first, count, b.staging.data());
   std::copy(b.staging.begin(), b.staging.begin() + count * l.targetWidth, static_cast<double*>(target));
+}
+
+}  // namespace
+
+void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
+               const Layout& l, Buffers& b) {
+  feedSamplesAndTarget(set, norm, order, first, count, l, b);
+  feedExtras(set, order, first, count, l, b);
 }
 
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,

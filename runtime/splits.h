@@ -30,7 +30,8 @@ Splits loadTrainingSplits(const sinter_model_desc& m, const Layout& l, const Dri
 Splits loadTestSplit(const sinter_model_desc& m, const Layout& l, const DriverOptions& o);
 
 // Copies samples order[first..first+count) (first.. without an order) into the model's samples input and
-// target; an f64 model's samples and targets are gathered as f32 (the data's precision) and widened exactly.
+// target, and their extra inputs; an f64 model's samples and targets are gathered as f32 (the data's precision)
+// and widened exactly.
 void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order, int64_t first, int64_t count,
                const Layout& l, Buffers& b);
 

@@ -9,45 +9,21 @@ script cuts the windows on its own from the same file (the oracle of the reader)
 weights the executable saved with --lr 0. Over 6 full-batch steps of the first 64 windows it checks the loss of
 every step, the test split's loss, per-token accuracy and perplexity after every step, the final weights, and
 what `sinter run` prints for them. Then a few inputs the reader refuses, each with its message."""
-import argparse
 import json
 import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import torch
 
+from parity_lib import CHECKS, check, read_weights, run, script_args
+
 TEXT = "/usr/share/common-licenses/GPL-3"
 T, WINDOWS, STEPS, LR, CLIP = 32, 64, 6, 3e-3, 1.0
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-
-
-def run(cmd):
-    print("+", " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    sys.stdout.write(p.stdout + p.stderr)
-    return p
-
-
-def read_weights(path):
-    """The F32 tensors of a safetensors file, by name."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
+failures = CHECKS.failures
 
 
 def windows(path):
@@ -133,11 +109,7 @@ def check_errors(exe, workdir):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sinter", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
+    a = script_args()
     if not os.path.exists(TEXT):
         print(f"SKIP: {TEXT} missing (Debian's base-files ships it)")
         return

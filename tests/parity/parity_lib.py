@@ -25,6 +25,7 @@ with the value they keep, e.g. the second bias of torch.nn.LSTM, which Sinter's 
 import argparse
 import ctypes
 import gzip
+import json
 import os
 import re
 import struct
@@ -204,6 +205,40 @@ class Checker:
             self.failures.append(what)
 
 
+# Checks of the scripts that drive the command line: each prints ok/FAIL and the script exits with 1 at the
+# end when any failed (CHECKS.failures).
+CHECKS = Checker()
+check = CHECKS.check
+
+
+def script_args():
+    """The command line ctest gives every parity script: the sinter binary, the source tree and a scratch dir."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sinter", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--workdir", required=True)
+    return ap.parse_args()
+
+
+def run(cmd):
+    """Runs a command, echoing it and its output; returns the CompletedProcess (the caller checks the status)."""
+    print("+", " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    sys.stdout.write(p.stdout + p.stderr)
+    return p
+
+
+def read_weights(path):
+    """The F32 tensors of a safetensors file, by name."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
 def load_twin(twin, weights):
     """Gives the twin Sinter's weights (float64) and checks that the layout covers every trainable torch
     parameter exactly once, so that nothing keeps torch's own random initialization."""
@@ -358,11 +393,7 @@ def main(example, make_twin, substitutions=(), tolerances=None, batch=32, steps=
     """The whole parity test of examples/<example>: parses the command line ctest passes, runs every check
     and exits with 1 when any failed. `substitutions` are (old, new) text edits applied to the model before
     compiling, e.g. to turn dropout off; `notes` are printed first to say what the test leaves out."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sinter", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
+    a = script_args()
     os.makedirs(a.workdir, exist_ok=True)
     torch.set_num_threads(1)
     tol = dict(DEFAULT_TOLERANCES, **(tolerances or {}))

@@ -10,44 +10,20 @@ the final weights, and MAE, RMSE and R^2 of the test split, printed by the drive
 does not fit the data or the metric: a class-label model reading MEDV, and accuracy asked of a regression.
 Last, token ids: a bag-of-embeddings classifier whose samples are an i32 [batch, 5] input, fed from NPY files
 bound by name, against torch over the same steps."""
-import argparse
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import torch
 
+from parity_lib import CHECKS, check, read_weights, run, script_args
+
 CSV = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv"
 STEPS, LR = 8, 0.05
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-
-
-def run(cmd):
-    print("+", " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    sys.stdout.write(p.stdout + p.stderr)
-    return p
-
-
-def read_weights(path):
-    """The F32 tensors of a safetensors file, by name."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
+failures = CHECKS.failures
 
 
 def standardized():
@@ -190,11 +166,7 @@ train Two {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sinter", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
+    a = script_args()
     if not os.path.exists(CSV):
         print(f"SKIP: {CSV} missing (apt-get install python3-sklearn)")
         return

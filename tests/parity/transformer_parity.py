@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -150,7 +149,7 @@ def check_command_line(c, sinter, source, workdir):
     run([exe, *data, "--epochs", str(EPOCHS), "--load", init, "--save", final, "--metrics", metrics])
     losses = [json.loads(line)["train_loss"] for line in open(metrics) if line.strip()]
 
-    twin = P.load_twin(Transformer(), read_weights(init))
+    twin = P.load_twin(Transformer(), P.read_weights(init))
     opt = grouped_adamw(twin)
     decay = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=EPOCHS)
     image, label = P.fashion_batches(ROWS, 1)[0]
@@ -172,18 +171,7 @@ def check_command_line(c, sinter, source, workdir):
     worst = max(abs(a - b) / b for a, b in zip(losses, theirs)) if len(losses) == EPOCHS else 1.0
     c.check(worst < 1e-4, f"sinter train: loss of {EPOCHS} steps within 1e-4 of torch (worst {worst:.1e}; "
                           f"{losses[0]:.4f} -> {losses[-1]:.4f})")
-    check_weights(c, "sinter train, warm-up + linear decay + clipping", read_weights(final), P.twin_weights(twin), EPOCHS)
-
-
-def read_weights(path):
-    """The F32 tensors of a safetensors file, by name."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
+    check_weights(c, "sinter train, warm-up + linear decay + clipping", P.read_weights(final), P.twin_weights(twin), EPOCHS)
 
 
 def main():

@@ -199,6 +199,38 @@ TEST_CASE("layout: a floating target input makes a regression, predicted by an o
   CHECK_THAT(layoutError(m), Catch::Contains("target input 'y' is f64 but the samples input 'x' is f32"));
 }
 
+TEST_CASE("layout: inputs after the target are extra inputs, fed as they are") {
+  // x[batch, 2], y[batch, 2], then a mask[batch, 2] and lengths[batch] of every dtype the driver feeds.
+  const int64_t fixedRest[] = {-1, 2}, scalar[] = {-1}, batchLast[] = {2, -1};
+  const sinter_tensor_desc inputs[] = {kRegInputs[0],
+                                       kRegInputs[1],
+                                       {"mask", SINTER_F64, 2, fixedRest, 0, 0, 0},
+                                       {"lengths", SINTER_I32, 1, scalar, 0, 0, 0}};
+  sinter_model_desc m = regression();
+  m.inputs = inputs;
+  m.num_inputs = 4;
+  const Layout l = checkModel(m);
+  CHECK(l.labelInput == 1);
+  REQUIRE(l.extras.size() == 2);
+  CHECK(l.extras[0].input == 2);
+  CHECK(l.extras[0].dtype == SINTER_F64);
+  CHECK(l.extras[0].width == 2);
+  CHECK(l.extras[1].input == 3);
+  CHECK(l.extras[1].width == 1);
+  // Without the batch first, an input cannot be cut into samples.
+  const sinter_tensor_desc transposed[] = {kRegInputs[0], kRegInputs[1], {"mask", SINTER_F32, 2, batchLast, 0, 0, 0}};
+  m.inputs = transposed;
+  m.num_inputs = 3;
+  CHECK_THAT(layoutError(m), Catch::Contains("input 'mask' is not what the training driver feeds: an extra input "
+                                             "after the samples and the target needs the batch first"));
+  // A mask declared before the target is taken for the target: the error says where extra inputs go.
+  const int64_t wide[] = {-1, 5};
+  const sinter_tensor_desc early[] = {kRegInputs[0], {"mask", SINTER_F32, 2, wide, 0, 0, 0}, kRegInputs[1]};
+  m.inputs = early;
+  CHECK_THAT(layoutError(m), Catch::Contains("no prediction output for its target 'mask'") &&
+                                 Catch::Contains("declare extra inputs such as masks or lengths after it"));
+}
+
 TEST_CASE("metrics: per-step class labels, a prediction per step, accuracy per token") {
   // A language model: token ids text[batch, 2], a label per step next[batch, 2], probs[batch, 2, 3].
   const int64_t seq[] = {-1, 2}, stepProbs[] = {-1, 2, 3};
