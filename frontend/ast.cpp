@@ -31,6 +31,7 @@ std::string_view settingName(Setting::Kind k) {
     case Setting::ClipNorm: return "clip_norm";
     case Setting::Metrics: return "metrics";
     case Setting::Group: return "group";
+    case Setting::Data: return "data";
   }
   return "?";
 }

@@ -152,8 +152,8 @@ struct Import {
 };
 
 struct Setting {
-  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm, Metrics, Group };
-  static constexpr int kNumKinds = 9;
+  enum Kind : std::uint8_t { Minimize, Optimizer, Batch, Epochs, Seed, Schedule, ClipNorm, Metrics, Group, Data };
+  static constexpr int kNumKinds = 10;
   Kind kind = Minimize;
   Range keyRange;
   std::string value;   // Minimize: the value's name; Batch, Epochs, Seed, ClipNorm: the number's spelling;
@@ -164,7 +164,12 @@ struct Setting {
     std::string name;
     Range range;
   };
-  std::vector<Name> names;  // Metrics: the list's names, in order; Group: its patterns, without the quotes
+  std::vector<Name> names;   // Metrics: the list's names, in order; Group: its patterns, without the quotes
+  struct Field {             // Data: `key = "text"` or `key = number`
+    std::string key, value;  // the value without quotes, or the number's spelling
+    Range keyRange, valueRange;
+  };
+  std::vector<Field> fields;  // Data: in order
   bool broken = false;
 };
 

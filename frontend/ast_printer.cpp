@@ -158,6 +158,10 @@ class Printer {
         for (const ast::Setting::Name& n : s.names) patterns += (patterns.empty() ? "\"" : ", \"") + n.name + "\"";
         line(2, fmt::format("{} {} [{}] {}", key, s.value, patterns, at(s.keyRange.begin)));
         call(3, "Overrides", s.optimizer);
+      } else if (s.kind == ast::Setting::Data) {
+        std::string fields;
+        for (const ast::Setting::Field& f : s.fields) fields += (fields.empty() ? "" : ", ") + f.key + " = " + f.value;
+        line(2, fmt::format("{} ({}) {}{}", key, fields, at(s.keyRange.begin), broken));
       } else {
         const std::string value = s.value.empty() ? "" : " " + s.value;
         line(2, fmt::format("{}{} {}{}", key, value, at(s.keyRange.begin), broken));

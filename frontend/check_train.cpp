@@ -4,12 +4,14 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "frontend/args.h"
 #include "frontend/builtins.h"
 #include "frontend/suggest.h"
 #include "frontend/train_checker.h"
 #include "frontend/train_groups.h"
+#include "runtime/driver_options.h"
 
 namespace sinter::frontend {
 namespace {
@@ -47,6 +49,7 @@ class TrainChecker {
         case ast::Setting::Seed: cfg_.seed = seed(*s).value_or(cfg_.seed); break;
         case ast::Setting::Metrics: metrics(*s); break;
         case ast::Setting::Group: break;
+        case ast::Setting::Data: data(*s); break;
       }
     }
     // After every other setting: a group starts from the optimizer's values. A broken optimizer line leaves
@@ -127,6 +130,45 @@ class TrainChecker {
       std::optional<double> v = a ? hyperValue(h, *a, r_) : std::optional<double>(h.fallback);
       if (v) setHyper(cfg_, h, *v);
     }
+  }
+
+  // data: defaults of the training driver's data flags, spelled with '_' (train_csv for --train-csv). One
+  // table, the driver's, says which flags name or prepare the data and what values they take.
+  void data(const ast::Setting& s) {
+    std::vector<std::string> keys;
+    for (const rt::DataFlag& f : rt::dataFlags())
+      if (f.source && !f.value.empty()) keys.push_back(settingKey(f.name));
+    std::map<std::string, Range> seen;
+    rt::DriverOptions scratch;
+    for (const ast::Setting::Field& f : s.fields) {
+      std::string flag = "--" + f.key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      const rt::DataFlag* d = rt::findDataFlag(flag);
+      if (!d || !d->source || d->value.empty() || f.key.find('-') != std::string::npos) {
+        const std::vector<std::string_view> known(keys.begin(), keys.end());
+        std::string hint = didYouMean(f.key, known);
+        if (hint.empty()) hint = "; the data settings are " + listNames(known, "and");
+        r_.error(f.keyRange, fmt::format("unknown data setting {}{}", quoted(f.key), hint));
+        continue;
+      }
+      if (auto [it, fresh] = seen.emplace(f.key, f.keyRange); !fresh && !d->repeatable) {
+        r_.error(f.keyRange, fmt::format("data setting {} is set twice", quoted(f.key)));
+        r_.note(it->second, "first set here");
+        continue;
+      }
+      if (const std::string expected = rt::setDataFlag(scratch, flag, f.value); !expected.empty()) {
+        r_.error(f.valueRange, fmt::format("invalid value {} for data setting {}: expected {}", quoted(f.value),
+                                           quoted(f.key), expected));
+        continue;
+      }
+      cfg_.dataFlags.push_back(flag + "=" + f.value);
+    }
+  }
+
+  static std::string settingKey(const std::string& flag) {
+    std::string key = flag.substr(2);
+    std::replace(key.begin(), key.end(), '-', '_');
+    return key;
   }
 
   // metrics: names from the metrics table, each at most once. The loss is reported whether or not it is

@@ -43,10 +43,11 @@ ast::TrainBlock Parser::train() {
 //         | ( "batch" | "epochs" | "seed" | "clip_norm" ) [ "-" ] NUMBER
 //         | "metrics" "[" [ NAME { "," NAME } [ "," ] ] "]"
 //         | "group" NAME "(" groupItem { "," groupItem } [ "," ] ")"
+//         | "data" "(" dataField { "," dataField } [ "," ] ")"
 void Parser::setting(ast::TrainBlock& t) {
   // In the order of ast::Setting::Kind, with an example value of each for the message about '='.
   static const std::vector<std::string_view> kKeys = {"minimize", "optimizer", "batch",   "epochs", "seed",
-                                                      "schedule", "clip_norm", "metrics", "group"};
+                                                      "schedule", "clip_norm", "metrics", "group",  "data"};
   static const std::vector<std::string_view> kExamples = {"loss",
                                                           "adam(lr = 1e-3)",
                                                           "64",
@@ -55,7 +56,8 @@ void Parser::setting(ast::TrainBlock& t) {
                                                           "cosine",
                                                           "1.0",
                                                           "[loss, accuracy]",
-                                                          "no_decay(\"*.b\", weight_decay = 0)"};
+                                                          "no_decay(\"*.b\", weight_decay = 0)",
+                                                          "(train_csv = \"data.csv\")"};
   ast::Setting s;
   bool haveKey = false;
   try {
@@ -93,6 +95,7 @@ void Parser::setting(ast::TrainBlock& t) {
             call("expected a schedule (constant, step, exponential, cosine, linear or one_cycle) after 'schedule'");
         break;
       case ast::Setting::Group: group(s); break;
+      case ast::Setting::Data: dataFields(s); break;
       case ast::Setting::Batch:
       case ast::Setting::Epochs:
       case ast::Setting::Seed:
@@ -177,6 +180,43 @@ void Parser::group(ast::Setting& s) {
   }
   --depth_;
   s.optimizer.range = {name.pos, prevEnd_};
+}
+
+// dataField = NAME "=" ( STRING | [ "-" ] NUMBER )
+// The training driver's data flags, spelled with '_' (train_csv for --train-csv); check_train knows which.
+void Parser::dataFields(ast::Setting& s) {
+  if (!at(Tok::LParen))
+    failExpected("expected '(' with the data settings, as in 'data(train_csv = \"data.csv\", val_split = 0.1)'");
+  const Token open = cur();
+  enterNesting(open);
+  take();
+  {
+    Nest nest(*this);
+    while (!at(Tok::RParen)) {
+      ast::Setting::Field f;
+      // `input` is a keyword elsewhere; here it names the --input flag.
+      const Token key =
+          at(Tok::KwInput) ? take() : expectName("expected a data setting such as 'train_csv = \"data.csv\"'");
+      f.key = key.text;
+      f.keyRange = key.range();
+      if (!accept(Tok::Equal)) failExpected(fmt::format("expected '=' and a value after '{}'", key.text));
+      const bool negative = at(Tok::Minus) && peek(1).is(Tok::Number);
+      if (!negative && !at(Tok::String) && !at(Tok::Number))
+        failExpected(fmt::format("expected a string in quotes or a number as the value of '{}'", key.text));
+      const Pos begin = cur().pos;
+      if (negative) take();
+      const Token v = take();
+      f.value = v.is(Tok::String) ? std::string(v.text.substr(1, v.text.size() - 2))
+                                  : (negative ? "-" : "") + std::string(v.text);
+      f.valueRange = {begin, v.end()};
+      s.fields.push_back(std::move(f));
+      if (!accept(Tok::Comma)) break;
+    }
+    if (!at(Tok::RParen)) failExpected("expected ',' or ')' in the data settings", &open);
+    take();
+  }
+  --depth_;
+  s.valueRange = {open.pos, prevEnd_};
 }
 
 }  // namespace sinter::frontend

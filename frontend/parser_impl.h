@@ -87,6 +87,7 @@ class Parser {
   ast::TrainBlock train();
   void setting(ast::TrainBlock& t);
   void group(ast::Setting& s);
+  void dataFields(ast::Setting& s);
 
   const std::vector<Token>& toks_;
   Reporter& r_;

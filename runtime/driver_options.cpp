@@ -1,5 +1,6 @@
 #include "runtime/driver_options.h"
 
+#include "runtime/error.h"
 #include "runtime/metrics.h"
 
 #include <algorithm>
@@ -108,9 +109,9 @@ const std::vector<DataFlag>& dataFlags() {
       {"--test-text", "FILE", "test text (its characters must be in the training text's vocabulary)"},
       {"--normalize", "MODE", "none (default) or standard: per-feature (x - mean) / std of the training set"},
       {"--val-split", "F", "hold out a fraction F in (0, 1) of the training set for validation"},
-      {"--limit-train", "N", "use only the first N training samples (default 0 = all)"},
-      {"--limit-test", "N", "use only the first N test samples (default 0 = all)"},
-      {"--top-k", "K", "top_k_accuracy counts a label among the K largest predictions (default 5)"},
+      {"--limit-train", "N", "use only the first N training samples (default 0 = all)", false, false},
+      {"--limit-test", "N", "use only the first N test samples (default 0 = all)", false, false},
+      {"--top-k", "K", "top_k_accuracy counts a label among the K largest predictions (default 5)", false, false},
   };
   return flags;
 }
@@ -161,12 +162,38 @@ std::string setDataFlag(DriverOptions& o, std::string_view flag, const std::stri
   return "";
 }
 
+namespace {
+
+// The flag of a command-line argument: "--name" of "--name=value" or "--name".
+std::string_view flagOf(std::string_view arg) { return arg.substr(0, arg.find('=')); }
+
+}  // namespace
+
+void applyModelData(const sinter_model_desc& model, const std::vector<std::string_view>& args, DriverOptions& o) {
+  if (!model.data_flags) return;
+  for (std::string_view a : args)
+    if (const DataFlag* f = findDataFlag(flagOf(a)); f && f->source) return;
+  for (const char* const* p = model.data_flags; *p; ++p) {
+    const std::string_view arg = *p, flag = flagOf(arg);
+    const DataFlag* f = findDataFlag(flag);
+    const std::string value(arg.size() > flag.size() ? arg.substr(flag.size() + 1) : std::string_view());
+    const std::string expected = f && f->source ? setDataFlag(o, flag, value) : "a data flag";
+    if (!expected.empty())
+      throw Error("model '" + std::string(model.name ? model.name : "") + "': its train block's data setting '" +
+                  std::string(arg) + "' is not valid (expected " + expected + "); rebuild it with this sinter");
+  }
+}
+
 void printUsage(const sinter_model_desc& model, const char* program, std::ostream& os) {
   const DriverOptions d = defaultOptions(model);
   os << "usage: " << program << " [flags]\n"
      << "Trains model '" << (model.name ? model.name : "") << "' on IDX (MNIST format, gzip or plain), NPY, CSV\n"
      << "or text data, evaluates it, checkpoints it (safetensors) and resumes after a crash. See docs/training.md.\n\n"
      << "data:\n";
+  if (model.data_flags) {
+    os << "  the train block's data settings (any flag below but --limit-* and --top-k replaces them all):\n";
+    for (const char* const* p = model.data_flags; *p; ++p) os << "    " << *p << "\n";
+  }
   for (const DataFlag& f : dataFlags()) {
     std::string left = f.name + (f.value.empty() ? "" : " " + f.value);
     left.resize(std::max<size_t>(left.size() + 1, 22), ' ');
@@ -206,6 +233,13 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     printUsage(model, program, err);
     return ParseResult::Error;
   };
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] ? argv[i] : "");
+  try {
+    applyModelData(model, args, o);
+  } catch (const Error& e) {
+    return fail(e.what());
+  }
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i] ? argv[i] : "";
     if (arg == "--help" || arg == "-h") {

@@ -72,6 +72,9 @@ struct DataFlag {
   std::string value;        // what it takes, as the usage shows it ("DIR"); empty for a switch
   std::string help;         // one line
   bool repeatable = false;  // may be given more than once, each adding a value
+  // Names or prepares the data itself (not --limit-*, --top-k): a train block's `data` may set it, and
+  // one on the command line replaces all of the block's.
+  bool source = true;
 };
 const std::vector<DataFlag>& dataFlags();
 const DataFlag* findDataFlag(std::string_view name);
@@ -79,6 +82,11 @@ const DataFlag* findDataFlag(std::string_view name);
 // Applies data flag `name` with `value` ("" for a switch) to opts. Returns "" when done, else what the
 // flag expects ("an integer >= 0"); opts is then unchanged.
 std::string setDataFlag(DriverOptions& opts, std::string_view name, const std::string& value);
+
+// Applies the train block's data flags (sinter_model_desc.data_flags) to opts, unless `args` (a command
+// line, without the program name) gives a data source flag of its own: those then replace them all. Throws
+// Error for a flag the table does not know or a value it refuses (the compiler checks both first).
+void applyModelData(const sinter_model_desc& model, const std::vector<std::string_view>& args, DriverOptions& opts);
 
 // The file a split reads: the override when given, else dataDir/<standard name>.
 std::string dataFile(const DriverOptions& opts, const std::string& override, const char* standardName);

@@ -203,6 +203,15 @@ class DescriptorBuilder {
             array(llvm::Type::getInt32Ty(ctx_), of, ".param_group")};
   }
 
+  // sinter_model_desc's data_flags: the train block's data settings, NULL-terminated; NULL without any.
+  llvm::Constant* dataFlags(const std::optional<ir::TrainConfig>& tc) {
+    if (!tc || tc->dataFlags.empty()) return null();
+    std::vector<llvm::Constant*> flags;
+    for (const std::string& f : tc->dataFlags) flags.push_back(string(f));
+    flags.push_back(null());
+    return array(llvm::PointerType::getUnqual(ctx_), flags, ".data_flags");
+  }
+
  private:
   llvm::Module& mod_;
   llvm::LLVMContext& ctx_;
@@ -226,7 +235,7 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   return llvm::StructType::get(
-      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p});
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -269,28 +278,29 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
   const auto [groups, groupOf] = d.paramGroups(fwd, m.train);
   const std::int64_t numGroups = m.train ? static_cast<std::int64_t>(m.train->groups.size()) : 0;
   auto* descTy = modelDescType(ctx);
-  llvm::Constant* init =
-      llvm::ConstantStruct::get(descTy, {d.i32(SINTER_ABI_VERSION),
-                                         d.i32(static_cast<std::int64_t>(symbols.size())),
-                                         d.string(m.name),
-                                         d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
-                                         d.i32(static_cast<std::int64_t>(fwd.inputs.size())),
-                                         d.i32(static_cast<std::int64_t>(fwd.params.size())),
-                                         d.i32(static_cast<std::int64_t>(fwd.results.size())),
-                                         d.i32(lossOutput),
-                                         d.tensors(fwd, fwd.inputs, ".inputs"),
-                                         d.tensors(fwd, fwd.params, ".params"),
-                                         d.outputs(fwd),
-                                         forward,
-                                         train ? static_cast<llvm::Constant*>(train) : d.null(),
-                                         d.i32(m.train ? 1 : 0),
-                                         d.i32(static_cast<std::int64_t>(fwd.params.size() - fwd.trainedParams().size())),
-                                         d.trainConfig(m.train),
-                                         parallelHook(*mod),
-                                         scratchHook(*mod),
-                                         d.i32(numGroups),
-                                         groups,
-                                         groupOf});
+  llvm::Constant* init = llvm::ConstantStruct::get(
+      descTy, {d.i32(SINTER_ABI_VERSION),
+               d.i32(static_cast<std::int64_t>(symbols.size())),
+               d.string(m.name),
+               d.array(llvm::PointerType::getUnqual(ctx), symNames, ".sym_names"),
+               d.i32(static_cast<std::int64_t>(fwd.inputs.size())),
+               d.i32(static_cast<std::int64_t>(fwd.params.size())),
+               d.i32(static_cast<std::int64_t>(fwd.results.size())),
+               d.i32(lossOutput),
+               d.tensors(fwd, fwd.inputs, ".inputs"),
+               d.tensors(fwd, fwd.params, ".params"),
+               d.outputs(fwd),
+               forward,
+               train ? static_cast<llvm::Constant*>(train) : d.null(),
+               d.i32(m.train ? 1 : 0),
+               d.i32(static_cast<std::int64_t>(fwd.params.size() - fwd.trainedParams().size())),
+               d.trainConfig(m.train),
+               parallelHook(*mod),
+               scratchHook(*mod),
+               d.i32(numGroups),
+               groups,
+               groupOf,
+               d.dataFlags(m.train)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }

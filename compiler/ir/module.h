@@ -51,6 +51,8 @@ struct TrainConfig {
   std::uint64_t seed = 0;
   std::uint32_t metrics = 0;  // 0 (no `metrics` setting): the task's, chosen by the driver
   std::vector<Group> groups;  // param groups, in the order of the train block
+  // The block's `data` settings as the training driver's flags, "--train-csv=FILE", in the block's order.
+  std::vector<std::string> dataFlags;
 };
 
 // A param group: params whose optimizer hyper-parameters differ from the train block's.

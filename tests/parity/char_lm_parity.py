@@ -121,6 +121,11 @@ def main():
     check(p.returncode == 0, "the example builds into a training executable")
     if failures:
         sys.exit(1)
+    # No data flag: the train block's data(train_text = GPL-3, val_split = 0.1); the limit cuts first, then 3 of
+    # the 32 windows are held out.
+    p = run([exe, "--epochs", "1", "--limit-train", "32", "--no-save"])
+    check(p.returncode == 0 and "training CharLM: 29 samples" in p.stdout and "val_ppl" in p.stdout,
+          "with no data flag the executable reads the train block's text and holds out a validation split")
     init, final = os.path.join(a.workdir, "init.safetensors"), os.path.join(a.workdir, "final.safetensors")
     metrics = os.path.join(a.workdir, "metrics.jsonl")
     data = ["--train-text", TEXT, "--limit-train", str(WINDOWS), "--batch", str(WINDOWS)]

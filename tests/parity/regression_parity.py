@@ -223,6 +223,9 @@ def main():
     worst = max((abs(e["train_loss"] - t) / t for e, t in zip(bound, losses)), default=1)
     check(len(bound) == STEPS and worst < 1e-5, f"--input x=x.npy --input medv=medv.npy: torch's losses (worst {worst:.1e})")
     check(bool(bound) and abs(bound[-1]["test_r2"] - want["r2"]) < 1e-4, "--test-input: the test split's R^2")
+    p = run([a.sinter, "train", model, "--", "--epochs", "1", "--no-save"])
+    check(p.returncode == 0 and "training Housing: 405 samples" in p.stdout and "val_r2" in p.stdout,
+          "with no data flag the train block's data(...) reads the CSV and holds out 20% for validation")
     p = run([a.sinter, "train", model, "--", "--input", "y=" + ys, "--no-save"])
     check(p.returncode == 1 and "has no input 'y'; its inputs are x, medv" in p.stderr,
           "--input of an unknown name lists the model's inputs")

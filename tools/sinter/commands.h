@@ -62,6 +62,7 @@ struct RunOptions {
   std::optional<int64_t> batch;  // default: the train block's
   std::optional<uint64_t> seed;  // of --val-split; default: the train block's
   std::string predictions;       // .npy file for the first non-loss output; empty: none
+  bool dataSourceGiven = false;  // a data flag naming the data: the train block's `data` is then not used
   codegen::Options codegen;
 };
 // Compiles the model with the JIT and evaluates trained weights on a test set (runtime/eval_driver.h).

@@ -43,13 +43,20 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
   const char* group = "Data (as `sinter train`; the training set is read only for --normalize standard)";
   for (const rt::DataFlag& f : rt::dataFlags()) {
     const std::string name = f.name;
+    const bool source = f.source;
     if (f.value.empty()) {
       cmd->add_flag_callback(
-             name, [&o, name] { rt::setDataFlag(o.data, name, ""); }, f.help)
+             name,
+             [&o, name, source] {
+               rt::setDataFlag(o.data, name, "");
+               o.dataSourceGiven = o.dataSourceGiven || source;
+             },
+             f.help)
           ->group(group);
       continue;
     }
-    auto set = [&o, name](const std::string& v) {
+    auto set = [&o, name, source](const std::string& v) {
+      o.dataSourceGiven = o.dataSourceGiven || source;
       if (const std::string expected = rt::setDataFlag(o.data, name, v); !expected.empty())
         throw CLI::ValidationError(name, fmt::format("invalid value '{}': expected {}", v, expected));
     };
@@ -71,6 +78,8 @@ int runModel(const std::string& path, const RunOptions& opts) {
   // Defaults the training driver takes from the train block.
   const rt::DriverOptions defaults = rt::defaultOptions(m);
   rt::DriverOptions o = opts.data;
+  // The train block's data settings, unless the command line named the data (as the training driver does).
+  if (!opts.dataSourceGiven) rt::applyModelData(m, {}, o);
   o.batch = opts.batch.value_or(defaults.batch);
   o.seed = opts.seed.value_or(defaults.seed);
   o.metrics = defaults.metrics;

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 5
+#define SINTER_ABI_VERSION 6
 
 /* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
  * (the C API, the training driver's entry point) is visible outside a shared library. */
@@ -192,6 +192,10 @@ typedef struct sinter_model_desc {
   int32_t num_param_groups;
   const sinter_param_group* param_groups;
   const int32_t* param_group;
+  /* Appended in ABI version 6: the train block's `data` settings, the training driver's data flags as
+   * "--name=value" strings, NULL-terminated (NULL without any). They are the defaults of the data flags: a
+   * command line that gives any data flag replaces them all. */
+  const char* const* data_flags;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process

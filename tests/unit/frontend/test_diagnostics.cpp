@@ -401,7 +401,7 @@ TEST_CASE("diagnostics: missing minimize and repeated settings", "[diagnostics]"
         "m.sn:10:3: error: unknown train setting 'epoch'; did you mean 'epochs'?");
   CHECK(compile(std::string(kTrainable) + "train M {\n  minimize loss\n  lr 3\n}\n").first() ==
         "m.sn:10:3: error: unknown train setting 'lr'; the settings are minimize, optimizer, batch, epochs, seed, "
-        "schedule, clip_norm, metrics and group");
+        "schedule, clip_norm, metrics, group and data");
 }
 
 TEST_CASE("diagnostics: metrics", "[diagnostics]") {

@@ -1,6 +1,7 @@
 // The training driver end to end on a model written by hand against the ABI: softmax regression from
 // 2x2 "images" to 3 classes, trained on tiny synthetic linearly separable IDX files.
 #include "runtime/checkpoint.h"
+#include "runtime/driver_options.h"
 #include "test_util.h"
 
 #include <sinter/model_abi.h>
@@ -505,4 +506,41 @@ TEST_CASE("driver: CSV data with standardization, a validation split and --eval-
   const Result bad = runDriver(dir, {"--train-csv", dir.file("train.csv"), "--label-column", "klass", "--no-save"});
   CHECK(bad.rc == 1);
   CHECK_THAT(bad.err, Catch::Contains("no column named 'klass'"));
+}
+
+TEST_CASE("driver: the train block's data settings are defaults that any data flag replaces") {
+  using sinter::rt::DriverOptions;
+  using sinter::rt::ParseResult;
+  sinter_model_desc m = tinyModel();
+  const char* block[] = {"--data=/block/dir", "--val-split=0.25", nullptr};
+  m.data_flags = block;
+  auto parse = [&m](std::vector<const char*> args, DriverOptions& o, std::string* err = nullptr) {
+    args.insert(args.begin(), "prog");
+    std::ostringstream out, errs;
+    o = sinter::rt::defaultOptions(m);
+    const ParseResult r =
+        sinter::rt::parseOptions(m, static_cast<int>(args.size()), const_cast<char**>(args.data()), o, out, errs);
+    if (err) *err = errs.str();
+    return r;
+  };
+  DriverOptions o;
+  REQUIRE(parse({}, o) == ParseResult::Run);
+  CHECK(o.dataDir == "/block/dir");
+  CHECK(o.valSplit == 0.25);
+  // --limit-* and --top-k only cut or measure the data: the block's settings stay.
+  REQUIRE(parse({"--limit-train", "5", "--top-k=2"}, o) == ParseResult::Run);
+  CHECK(o.dataDir == "/block/dir");
+  CHECK(o.limitTrain == 5);
+  // A flag that names the data replaces them all: no validation split from the block either.
+  REQUIRE(parse({"--train-images=x.gz"}, o) == ParseResult::Run);
+  CHECK(o.dataDir == sinter::rt::kDefaultDataDir);
+  CHECK(o.valSplit == 0);
+  CHECK(o.trainImages == "x.gz");
+  // A descriptor whose block the runtime refuses (the compiler checks first) is an error, not ignored.
+  const char* bad[] = {"--val-split=2", nullptr};
+  m.data_flags = bad;
+  std::string err;
+  CHECK(parse({}, o, &err) == ParseResult::Error);
+  CHECK_THAT(err, Catch::Contains("model 'tiny': its train block's data setting '--val-split=2' is not valid "
+                                  "(expected a fraction in (0, 1))"));
 }
