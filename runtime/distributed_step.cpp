@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
 
 namespace sinter::rt {
@@ -14,6 +15,8 @@ namespace {
 // The seed of the random ops (dropout) of the piece of a batch that starts at sample `offset`: the step's
 // own for the first piece, so that one process draws what it always drew, and a different one for each
 // other piece, which would otherwise repeat the first piece's masks.
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
 int64_t pieceSeed(uint64_t stepSeed, int64_t offset) {
   return static_cast<int64_t>(stepSeed + static_cast<uint64_t>(offset) * 0xD1B54A32D192ED03ull);
 }
@@ -78,11 +81,13 @@ StepFigures DistributedStep::allReduce(const GlobalBatch& g, bool countCorrect) 
   }
   flat_.resize(static_cast<size_t>(elements_) * elementBytes_);
   pack(static_cast<double>(share.count) / static_cast<double>(g.count), flat_.data());
+  const double start = now();
   if (l_.dtype == SINTER_F64) comm_.allreduceSum(reinterpret_cast<double*>(flat_.data()), elements_);
   else comm_.allreduceSum(reinterpret_cast<float*>(flat_.data()), elements_);
   unpack(flat_.data());
   std::array<double, 2> sums = {loss * static_cast<double>(share.count), static_cast<double>(f.correct)};
   comm_.allreduceSum(sums.data(), 2);
+  commSeconds_ += now() - start;
   f.loss = sums[0] / static_cast<double>(g.count);
   f.correct = static_cast<int64_t>(sums[1]);
   return f;
@@ -114,8 +119,10 @@ StepFigures DistributedStep::chunked(const GlobalBatch& g, bool countCorrect) {
     bytes[static_cast<size_t>(r)] = n * static_cast<int64_t>(slot);
     scalarBytes[static_cast<size_t>(r)] = n * 2 * static_cast<int64_t>(sizeof(double));
   }
+  const double start = now();
   comm_.allgather(flat_.data(), bytes.data(), gathered_.data());
   comm_.allgather(scalars.data(), scalarBytes.data(), allScalars.data());
+  commSeconds_ += now() - start;
   std::vector<std::byte> sum(slot);
   if (l_.dtype == SINTER_F64) sumInOrder<double>(gathered_.data(), chunks, elements_, sum.data());
   else sumInOrder<float>(gathered_.data(), chunks, elements_, sum.data());

@@ -42,6 +42,10 @@ class DistributedStep {
   // Leaves the global batch's mean gradient in b.gradPtrs. `countCorrect` runs the forward pass too.
   StepFigures run(const GlobalBatch& g, bool countCorrect);
 
+  // Seconds this process spent in the collectives of its steps so far (waiting for the slowest process
+  // included): what the communication costs, for the epoch's report and tools/bench's dist part.
+  double commSeconds() const { return commSeconds_; }
+
   // The largest number of samples this process feeds at once, for sizing its buffers.
   static int64_t localBatch(int64_t globalBatch, int ranks, int64_t reduceChunk);
 
@@ -63,6 +67,7 @@ class DistributedStep {
   int64_t elements_ = 0;  // of all trained gradients
   size_t elementBytes_ = 4;
   std::vector<std::byte> flat_, gathered_;
+  double commSeconds_ = 0;
 };
 
 }  // namespace sinter::rt

@@ -117,8 +117,15 @@ def parity(a):
     if "2 processes" not in p.stdout:
         fail("the run does not say it trains with 2 processes")
     with open(os.path.join(two, "metrics.jsonl")) as f:
-        if len(f.readlines()) != 1:
-            fail("the metrics file of the 2-process run does not hold exactly one line")
+        lines = f.readlines()
+    if len(lines) != 1:
+        fail("the metrics file of the 2-process run does not hold exactly one line")
+    line = json.loads(lines[0])
+    if line.get("processes") != 2 or not 0 <= line.get("comm_seconds", -1) <= line["seconds"]:
+        fail("the 2-process metrics do not report 2 processes and the seconds spent communicating")
+    with open(os.path.join(single, "metrics.jsonl")) as f:
+        if "comm_seconds" in f.read():
+            fail("a run of one process reports communication")
     w1, w2 = tensors(os.path.join(single, "w.safetensors")), tensors(os.path.join(two, "w.safetensors"))
     worst = max(float(np.max(np.abs(w1[k] - w2[k]))) for k in w1)
     moved = max(float(np.max(np.abs(w1[k]))) for k in w1)
