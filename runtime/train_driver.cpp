@@ -259,6 +259,7 @@ void Trainer::shareStart(Position& pos) {
 bool Trainer::stopRequested() {
   int64_t sig = gSignal;
   comm_.allreduceMax(&sig, 1);
+  if (sig != 0 && gSignal == 0) gSignal = static_cast<std::sig_atomic_t>(sig);  // another process's signal
   return sig != 0;
 }
 
@@ -309,7 +310,7 @@ int Trainer::diverged(const Position& pos, int64_t optimizerStep, const std::str
 
 int Trainer::interrupted(const Position& p) {
   clearProgress();
-  const int sig = gSignal ? static_cast<int>(gSignal) : SIGTERM;  // another process's signal stopped this one
+  const int sig = gSignal;
   if (comm_.rank() != 0) return 128 + sig;
   std::string where;
   if (!o_.checkpointDir.empty()) {
