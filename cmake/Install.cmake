@@ -18,6 +18,9 @@ install(TARGETS sinter_runtime sinter_runtime_shared sinter_exe_main EXPORT Sint
 set_target_properties(sinter_runtime PROPERTIES EXPORT_NAME runtime)
 set_target_properties(sinter_runtime_shared PROPERTIES EXPORT_NAME runtime_shared)
 set_target_properties(sinter_exe_main PROPERTIES EXPORT_NAME exe_main)
+if(TARGET sinter_exe_main_mpi)  # main() of `sinter build --mpi` executables
+  install(TARGETS sinter_exe_main_mpi ARCHIVE DESTINATION lib)
+endif()
 install(EXPORT SinterTargets NAMESPACE Sinter:: DESTINATION ${SINTER_CMAKE_DIR})
 install(FILES runtime/include/sinter/sinter.h runtime/include/sinter/model_abi.h DESTINATION include/sinter)
 install(DIRECTORY lib/ DESTINATION share/sinter/lib FILES_MATCHING PATTERN "*.sn")

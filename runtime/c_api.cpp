@@ -25,8 +25,11 @@ namespace rt = sinter::rt;
 // different threads share nothing but the read-only model and the thread pool.
 struct sinter_instance {
   const sinter_model_desc* model = nullptr;
-  std::vector<rt::Storage> params, grads;  // grads: one per trained param
-  std::vector<void*> paramPtrs, gradPtrs;
+  std::vector<rt::Storage> params;
+  rt::Storage grads;                       // every trained param's gradient, in param order (sinter_gradients)
+  int64_t gradElements = 0;                // of the flat buffer, the gaps included
+  std::vector<void*> paramPtrs, gradPtrs;  // gradPtrs: into `grads`, one per trained param
+  bool gradientsReady = false;             // computed and not applied yet
   rt::NextStates next;
   std::unique_ptr<rt::Optimizer> optimizer;
   std::vector<rt::Storage> evalOutputs;  // sinter_evaluate's outputs, sized for evalBatch samples
@@ -44,6 +47,8 @@ using rt::ArgumentError;
 thread_local std::string tCreateError;
 
 std::string str(const char* s) { return s ? s : ""; }
+
+constexpr size_t kGradAlign = 64;
 
 // Runs `body`, turning an exception into a status and the instance's error message.
 template <class F>
@@ -140,6 +145,8 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
     in->seed = seed;
     rt::installParallelFor(*model);
     std::vector<int64_t> sizes;
+    std::vector<size_t> gradOffsets;
+    size_t gradBytes = 0;
     for (int32_t i = 0; i < model->num_params; ++i) {
       const sinter_tensor_desc& t = model->params[i];
       sizes.push_back(sinter_tensor_elements(&t, 1));
@@ -147,9 +154,15 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
       in->params.push_back(rt::allocate(bytes));
       in->paramPtrs.push_back(in->params.back().get());
       if (i >= rt::trainedCount(*model)) continue;
-      in->grads.push_back(rt::allocate(bytes));
-      in->gradPtrs.push_back(in->grads.back().get());
+      gradOffsets.push_back(gradBytes);
+      gradBytes += (bytes + kGradAlign - 1) / kGradAlign * kGradAlign;
     }
+    // One flat buffer, each gradient at a 64-byte boundary: the gaps stay zero, so a sum over processes of
+    // the whole buffer is a sum of every gradient.
+    in->grads = rt::allocate(gradBytes);
+    for (size_t off : gradOffsets) in->gradPtrs.push_back(in->grads.get() + off);
+    const size_t elementBytes = model->num_params > 0 ? rt::dtypeSize(model->params[0]) : sizeof(float);
+    in->gradElements = static_cast<int64_t>(gradBytes / elementBytes);
     sizes.resize(static_cast<size_t>(rt::trainedCount(*model)));
     in->next = rt::NextStates(*model);
     rt::initParams(*model, seed, in->paramPtrs.data());
@@ -229,7 +242,8 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
   });
 }
 
-sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
+// The loss and gradients of a batch into the instance's buffers; the update is left to applyGradients.
+static sinter_status computeGradients(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
   return guarded(in, [&] {
     const sinter_model_desc& m = *in->model;
     if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
@@ -249,10 +263,22 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     m.train_step(buffers.data(), syms.data());
     const double value = rt::floatAt(&slot, m.outputs[m.loss_output].dtype, 0);
     if (loss) *loss = static_cast<float>(value);
+    in->gradientsReady = std::isfinite(value);
     if (!std::isfinite(value)) {
       in->error = "the loss is " + std::to_string(value) + "; the weights were not updated";
       return SINTER_ERROR_NONFINITE;
     }
+    return SINTER_OK;
+  });
+}
+
+static sinter_status applyGradients(sinter_instance* in) {
+  return guarded(in, [&] {
+    const sinter_model_desc& m = *in->model;
+    if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
+    if (!in->gradientsReady)
+      throw ArgumentError("no gradients to apply: call sinter_compute_gradients first (each set applies once)");
+    in->gradientsReady = false;
     in->optimizer->step(in->paramPtrs.data(), in->gradPtrs.data());
     // The loss was finite but a gradient was not, or the update overflowed: say which param, at once.
     if (const int32_t i = in->optimizer->nonFiniteParam(); i >= 0) {
@@ -264,6 +290,22 @@ sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* 
     return SINTER_OK;
   });
 }
+
+sinter_status sinter_train_step(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
+  const sinter_status s = computeGradients(in, batch, inputs, loss);
+  return s == SINTER_OK ? applyGradients(in) : s;
+}
+
+sinter_status sinter_compute_gradients(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
+  return computeGradients(in, batch, inputs, loss);
+}
+
+void* sinter_gradients(sinter_instance* in, int64_t* elements) {
+  if (elements) *elements = in && in->optimizer ? in->gradElements : 0;
+  return in && in->optimizer ? in->grads.get() : nullptr;
+}
+
+sinter_status sinter_apply_gradients(sinter_instance* in) { return applyGradients(in); }
 
 sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* const* inputs, sinter_metrics* metrics) {
   return guarded(in, [&] {

@@ -212,6 +212,10 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "  --threads N           threads for the kernels (default: $SINTER_NUM_THREADS, else every hardware\n"
      << "                        thread); results are the same bits for any N\n"
      << "  --no-ftz              keep denormals (default: flush to zero, faster on x86)\n"
+     << "several processes (a training executable built with --mpi, under mpirun; docs/distributed.md):\n"
+     << "  --deterministic-reduce  sum the gradients of fixed sample chunks in a fixed order: the same bits\n"
+     << "                        for any number of processes and threads\n"
+     << "  --reduce-chunk N      samples per chunk of --deterministic-reduce (default " << kDefaultReduceChunk << ")\n"
      << "checkpoints and output:\n"
      << "  --checkpoint-dir DIR  keep DIR/checkpoint.safetensors (weights, optimizer state, position)\n"
      << "  --checkpoint-every N  also checkpoint every N optimizer steps (default 0: at epoch ends)\n"
@@ -246,8 +250,12 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       printUsage(model, program, out);
       return ParseResult::Help;
     }
-    static constexpr std::string_view switches[] = {"--quiet",        "--no-ftz", "--no-save",
-                                                    "--no-train-acc", "--resume", "--help"};
+    static constexpr std::string_view switches[] = {
+        "--quiet", "--no-ftz", "--no-save", "--no-train-acc", "--resume", "--help", "--deterministic-reduce"};
+    if (arg == "--deterministic-reduce") {
+      if (o.reduceChunk == 0) o.reduceChunk = kDefaultReduceChunk;
+      continue;
+    }
     if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-train-acc" || arg == "--resume") {
       if (arg == "--quiet") o.quiet = true;
       if (arg == "--no-ftz") o.flushDenormals = false;
@@ -271,7 +279,7 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
     static constexpr std::string_view valued[] = {
         "--epochs",  "--batch",        "--lr",         "--seed",           "--save",
         "--load",    "--metrics",      "--eval-every", "--checkpoint-dir", "--checkpoint-every",
-        "--threads", "--metrics-list", "--metric"};
+        "--threads", "--metrics-list", "--metric",     "--reduce-chunk"};
     const DataFlag* data = findDataFlag(flag);
     bool known = data && !data->value.empty();
     for (std::string_view v : valued) known = known || v == flag;
@@ -311,6 +319,8 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
       if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256");
     } else if (flag == "--checkpoint-every") {
       if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0");
+    } else if (flag == "--reduce-chunk") {
+      if (!parseInt(v, 1, o.reduceChunk)) return badValue("an integer >= 1");
     }
   }
   if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");

@@ -51,7 +51,13 @@ struct DriverOptions {
   int64_t checkpointEvery = 0;  // optimizer steps between checkpoints; 0: at epoch ends only
   bool resume = false;
   int64_t threads = 0;  // 0: SINTER_NUM_THREADS, else the machine's hardware threads
+  // --deterministic-reduce: gradients of fixed chunks of this many samples summed in a fixed order, so that
+  // the weights are the same bits for any number of processes (docs/distributed.md); 0: off.
+  int64_t reduceChunk = 0;
 };
+
+// The sample chunk of --deterministic-reduce when --reduce-chunk is not given.
+inline constexpr int64_t kDefaultReduceChunk = 16;
 
 enum class ParseResult { Run, Help, Error };
 

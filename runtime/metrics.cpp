@@ -163,4 +163,29 @@ SplitMetrics MetricSums::result() const {
   return r;
 }
 
+std::vector<double> MetricSums::packed() const {
+  std::vector<double> s = {static_cast<double>(n_),
+                           static_cast<double>(rows_),
+                           lossSum_,
+                           static_cast<double>(correct_),
+                           static_cast<double>(topK_),
+                           absSum_,
+                           sqSum_};
+  for (const std::vector<double>* v : {&ySum_, &y2Sum_, &resSum_}) s.insert(s.end(), v->begin(), v->end());
+  return s;
+}
+
+void MetricSums::unpack(const std::vector<double>& s) {
+  n_ = static_cast<int64_t>(s[0]);
+  rows_ = static_cast<int64_t>(s[1]);
+  lossSum_ = s[2];
+  correct_ = static_cast<int64_t>(s[3]);
+  topK_ = static_cast<int64_t>(s[4]);
+  absSum_ = s[5];
+  sqSum_ = s[6];
+  size_t at = 7;
+  for (std::vector<double>* v : {&ySum_, &y2Sum_, &resSum_})
+    for (double& x : *v) x = s[at++];
+}
+
 }  // namespace sinter::rt

@@ -93,6 +93,10 @@ class MetricSums {
   // Floating targets and predictions, both [count, width] of `dtype`.
   void addValues(const void* target, const void* pred, int32_t dtype, int64_t count);
   SplitMetrics result() const;
+  // Every sum as doubles (the counts exact up to 2^53), and back: what the processes of a distributed run
+  // add up to measure a split each evaluated a shard of.
+  std::vector<double> packed() const;
+  void unpack(const std::vector<double>& sums);
 
  private:
   int64_t n_ = 0, rows_ = 0;  // samples; labels compared (rows of the prediction)

@@ -9,6 +9,10 @@ set(SINTER_RUNTIME_SOURCES
   init.cpp
   driver_options.cpp
   train_driver.cpp
+  communicator.cpp
+  distributed_step.cpp
+  rank_share.cpp
+  sharded_eval.cpp
   train_position.cpp
   train_diagnosis.cpp
   metrics_log.cpp

@@ -386,6 +386,12 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
                            int64_t batch, int64_t topK, Buffers& b,
                            const std::function<void(int64_t first, int64_t count)>& onBatch) {
+  return sumSplit(m, l, set, norm, batch, topK, b, onBatch).result();
+}
+
+MetricSums sumSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
+                    int64_t batch, int64_t topK, Buffers& b,
+                    const std::function<void(int64_t first, int64_t count)>& onBatch) {
   MetricSums sums(l.targetWidth);
   for (int64_t first = 0; first < set.n; first += batch) {
     const int64_t bs = std::min(batch, set.n - first);
@@ -397,7 +403,7 @@ SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Da
     else sums.addClasses(b.labels(l), pred, l.dtype, l.classes, bs * l.labelWidth, topK);
     if (onBatch) onBatch(first, bs);
   }
-  return sums.result();
+  return sums;
 }
 
 }  // namespace sinter::rt

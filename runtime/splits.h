@@ -41,5 +41,9 @@ void feedBatch(const Dataset& set, const Normalizer& norm, const int64_t* order,
 SplitMetrics evaluateSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
                            int64_t batch, int64_t topK, Buffers& b,
                            const std::function<void(int64_t first, int64_t count)>& onBatch = {});
+// The same measurement as sums, which the shards of a split add up to (runtime/sharded_eval.h).
+MetricSums sumSplit(const sinter_model_desc& m, const Layout& l, const Dataset& set, const Normalizer& norm,
+                    int64_t batch, int64_t topK, Buffers& b,
+                    const std::function<void(int64_t first, int64_t count)>& onBatch = {});
 
 }  // namespace sinter::rt

@@ -1,8 +1,12 @@
 // sinter_train_main: the whole training program of a compiled model. Used by ahead-of-time training
 // executables (exe_main.c) and in-process by the JIT, so it never exits the process, restores the FPU
 // state and signal handlers it changes and reports every failure through its return value.
+#include "runtime/train_main.h"
+
 #include "runtime/checkpoint.h"
+#include "runtime/communicator.h"
 #include "runtime/denormals.h"
+#include "runtime/distributed_step.h"
 #include "runtime/driver_options.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
@@ -13,6 +17,8 @@
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
+#include "runtime/rank_share.h"
+#include "runtime/sharded_eval.h"
 #include "runtime/splits.h"
 #include "runtime/train_diagnosis.h"
 #include "runtime/train_position.h"
@@ -36,6 +42,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,9 +81,6 @@ class SignalGuard {
   struct sigaction oldInt_ {
   }, oldTerm_{};
 };
-
-// sym_dims of an evaluation call: the batch (the one symbol), then the seed slot, unused outside training.
-std::array<int64_t, 2> evalSymbols(int64_t batch) { return {batch, 0}; }
 
 std::string formatDuration(double s) {
   const int64_t t = std::llround(s);
@@ -117,7 +121,10 @@ void addFigures(EpochReport& r, const std::string& split, const SplitMetrics& e,
 
 class Trainer {
  public:
-  Trainer(const sinter_model_desc& m, const DriverOptions& o) : m_(m), o_(o), l_(checkModel(m)) {
+  // Every process of a distributed run trains; only rank 0 prints and writes (trainMain clears the other
+  // ranks' output flags).
+  Trainer(const sinter_model_desc& m, const DriverOptions& o, Communicator& comm)
+      : m_(m), o_(o), l_(checkModel(m)), comm_(comm) {
     checkMetricsFit(m, l_, o.metrics);
   }
 
@@ -129,10 +136,16 @@ class Trainer {
   void checkOutputs() const;
   void prepare();
   Position startPosition();
+  void shareStart(Position& pos);
+  // A signal that reached any process stops every one of them after the same step.
+  bool stopRequested();
 
   // Training. Each returns the exit status when the run must stop (a signal, divergence), else nothing.
   std::optional<int> trainEpoch(Position& pos);
   std::optional<int> step(Position& pos, const std::vector<int64_t>& order, double& lr);
+  SplitMetrics evaluate(const Dataset& shard) {
+    return evaluateShards(m_, l_, shard, data_.norm, maxBatch_, o_.topK, b_, comm_);
+  }
   void endEpoch(const Position& pos, double seconds, double rate, double lr);
   EpochReport epochReport(const Position& pos, double seconds, double rate, double lr);
 
@@ -144,6 +157,7 @@ class Trainer {
   CheckpointExtras extras(const Position& p);
   void checkpoint(const Position& p);
   std::string whatIsKept() const;
+  std::string processesText() const { return comm_.single() ? "" : ", " + std::to_string(comm_.size()) + " processes"; }
   int diverged(const Position& pos, int64_t optimizerStep, const std::string& why);
   int interrupted(const Position& p);
   void clearProgress() const {
@@ -159,8 +173,12 @@ class Trainer {
   const sinter_model_desc& m_;
   const DriverOptions& o_;
   const Layout l_;
+  Communicator& comm_;
   sinter_train_config config_{};
   Splits data_;
+  Dataset valShard_, testShard_;  // this process's shards of the validation and test splits
+  std::unique_ptr<DistributedStep> grads_;
+  double commAtEpochStart_ = 0;
   Buffers b_;
   std::unique_ptr<Optimizer> opt_;
   int64_t maxBatch_ = 1, steps_ = 1, totalSteps_ = 1;  // largest batch; optimizer steps an epoch, a run
@@ -176,6 +194,7 @@ class Trainer {
 void Trainer::checkOutputs() const {
   if (o_.epochs < 1) throw Error("the number of epochs must be >= 1 (pass --epochs)");
   if (o_.batch < 1) throw Error("the batch size must be >= 1 (pass --batch)");
+  if (comm_.rank() != 0) return;  // the other ranks write nothing and read the checkpoint from rank 0
   if (o_.resume && !std::filesystem::exists(checkpointPath()))
     throw Error("--resume: no checkpoint " + checkpointPath() + " to resume from");
   // The checkpoint directory first: it is created when missing, and --save may point inside it.
@@ -192,8 +211,11 @@ void Trainer::checkOutputs() const {
 void Trainer::prepare() {
   data_ = loadTrainingSplits(m_, l_, o_);
   const int64_t largest = std::max({data_.train.n, data_.hasVal ? data_.val.n : 0, data_.hasTest ? data_.test.n : 0});
-  maxBatch_ = std::min(o_.batch, largest);
+  maxBatch_ = std::min(DistributedStep::localBatch(o_.batch, comm_.size(), o_.reduceChunk), largest);
   b_ = makeBuffers(m_, l_, maxBatch_);
+  grads_ = std::make_unique<DistributedStep>(m_, l_, b_, comm_, o_.reduceChunk);
+  if (data_.hasVal) valShard_ = evaluationShard(data_.val, comm_);
+  if (data_.hasTest) testShard_ = evaluationShard(data_.test, comm_);
   if (!o_.loadPath.empty()) loadCheckpoint(o_.loadPath, m_, b_.paramPtrs.data());
   else initParams(m_, o_.seed, b_.paramPtrs.data());
   config_ = m_.train;
@@ -205,7 +227,7 @@ void Trainer::prepare() {
 
 // The start of a fresh run, or the checkpoint's position, params and optimizer state with --resume.
 Position Trainer::startPosition() {
-  if (!o_.resume) return {};
+  if (!o_.resume || comm_.rank() != 0) return {};
   const std::string path = checkpointPath();
   CheckpointExtras x = extras({});
   const std::map<std::string, std::string> meta = loadCheckpoint(path, m_, b_.paramPtrs.data(), &x);
@@ -217,6 +239,28 @@ Position Trainer::startPosition() {
     std::printf("resuming from %s at epoch %lld step %lld\n", path.c_str(),
                 static_cast<long long>(r.position.epoch) + 1, static_cast<long long>(r.position.epochStep));
   return r.position;
+}
+
+// Rank 0's start (fresh, --load or --resume) copied to every other process: the params, the optimizer's
+// state and step count, and the position, so that only rank 0 needs to read the files.
+void Trainer::shareStart(Position& pos) {
+  if (comm_.single()) return;
+  const size_t element = l_.dtype == SINTER_F64 ? sizeof(double) : sizeof(float);
+  for (int32_t i = 0; i < m_.num_params; ++i)
+    comm_.broadcast(b_.paramPtrs[i], l_.paramSizes[i] * static_cast<int64_t>(element));
+  for (const StateBuffer& s : opt_->state())
+    comm_.broadcast(s.data, l_.paramSizes[s.param] * (s.dtype == SINTER_F64 ? 8 : 4));
+  int64_t steps = opt_->steps();
+  comm_.broadcast(&steps, sizeof steps);
+  opt_->setSteps(steps);
+  comm_.broadcast(&pos, sizeof pos);
+}
+
+bool Trainer::stopRequested() {
+  int64_t sig = gSignal;
+  comm_.allreduceMax(&sig, 1);
+  if (sig != 0 && gSignal == 0) gSignal = static_cast<std::sig_atomic_t>(sig);  // another process's signal
+  return sig != 0;
 }
 
 CheckpointExtras Trainer::extras(const Position& p) {
@@ -255,6 +299,7 @@ std::string Trainer::whatIsKept() const {
 }
 
 int Trainer::diverged(const Position& pos, int64_t optimizerStep, const std::string& why) {
+  if (comm_.rank() != 0) return 1;  // every process diverges at the same step: rank 0 says it
   clearProgress();
   std::fflush(stdout);
   std::fprintf(stderr, "error: training diverged at epoch %lld step %lld (optimizer step %lld): %s; %s\n",
@@ -266,6 +311,7 @@ int Trainer::diverged(const Position& pos, int64_t optimizerStep, const std::str
 int Trainer::interrupted(const Position& p) {
   clearProgress();
   const int sig = gSignal;
+  if (comm_.rank() != 0) return 128 + sig;
   std::string where;
   if (!o_.checkpointDir.empty()) {
     checkpoint(p);
@@ -301,6 +347,7 @@ int Trainer::run() {
   checkOutputs();
   prepare();
   Position pos = startPosition();
+  shareStart(pos);
   if (pos.epoch >= o_.epochs) {
     if (!o_.quiet)
       std::printf("the checkpoint is at the end of epoch %lld: nothing to train (raise --epochs to continue)\n",
@@ -310,9 +357,9 @@ int Trainer::run() {
   setThreads(static_cast<int>(o_.threads));
   installParallelFor(m_);
   if (!o_.quiet)
-    std::printf("training %s: %lld samples, batch %lld, %d thread%s\n", str(m_.name).c_str(),
+    std::printf("training %s: %lld samples, batch %lld, %d thread%s%s\n", str(m_.name).c_str(),
                 static_cast<long long>(data_.train.n), static_cast<long long>(o_.batch), threads(),
-                threads() == 1 ? "" : "s");
+                threads() == 1 ? "" : "s", processesText().c_str());
   if (!o_.metricsPath.empty()) metrics_.open(o_.metricsPath, o_.resume, pos.epoch);
   progress_ = !o_.quiet && isatty(fileno(stderr));
   SignalGuard signals;
@@ -325,12 +372,13 @@ int Trainer::run() {
 
 std::optional<int> Trainer::trainEpoch(Position& pos) {
   const std::vector<int64_t> order = epochOrder(data_.train.n, o_.seed, pos.epoch);
+  commAtEpochStart_ = grads_->commSeconds();
   const Clock::time_point start = Clock::now();
   Clock::time_point lastDraw = start;
   const int64_t seenAtStart = pos.seen;
   double lr = o_.lr;
   while (pos.epochStep < steps_) {
-    if (gSignal) return interrupted(pos);
+    if (stopRequested()) return interrupted(pos);
     if (const std::optional<int> status = step(pos, order, lr)) return status;
     if (progress_ && (secondsSince(lastDraw) >= 0.1 || pos.epochStep == steps_)) {
       lastDraw = Clock::now();
@@ -346,21 +394,17 @@ std::optional<int> Trainer::trainEpoch(Position& pos) {
 // One optimizer step on the batch at `pos`: the loss and gradients, checked, then the update, checked.
 std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& order, double& lr) {
   const int64_t first = pos.epochStep * o_.batch, bs = std::min(o_.batch, data_.train.n - first);
-  feedBatch(data_.train, data_.norm, order.data(), first, bs, l_, b_);
   // The step's seed for random ops (dropout) comes from the run's seed and the optimizer step, so
   // that a resumed run draws what an uninterrupted one would.
-  const std::array<int64_t, 2> syms = {
-      bs, static_cast<int64_t>(o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1)};
-  m_.train_step(b_.trainArgs.data(), syms.data());
-  const double loss = b_.lossValue();
+  const uint64_t seed = o_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(opt_->steps()) + 1;
+  // The gradients of the global batch's mean loss, summed over the processes (distributed_step.h).
+  const StepFigures f = grads_->run({&data_.train, &data_.norm, order.data(), first, bs, seed}, trainAccuracy());
+  const double loss = f.loss;
   const double norm =
       config_.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.trainedSizes, l_.dtype, config_.clip_norm) : 0.0;
   if (!std::isfinite(loss) || !std::isfinite(norm))
-    return diverged(pos, opt_->steps() + 1, diagnoseNonFinite(m_, l_, b_, bs));
-  if (trainAccuracy()) {
-    m_.forward(b_.forwardArgs.data(), evalSymbols(bs).data());  // the params are those the loss was computed with
-    pos.correct += correctPredictions(m_, l_.accuracy(), b_.forwardArgs.data(), bs);
-  }
+    return diverged(pos, opt_->steps() + 1, diagnoseNonFinite(m_, l_, b_, std::max<int64_t>(f.localBatch, 1)));
+  pos.correct += f.correct;
   // Each group's rate is scheduled from its own base: --lr scaled by the group's ratio to the train block's.
   const RunLength run{totalSteps_, o_.epochs};
   opt_->setLrs([&](double ratio) { return scheduledLr(config_, o_.lr * ratio, opt_->steps(), pos.epoch, run); });
@@ -369,7 +413,7 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
   if (const int32_t i = opt_->nonFiniteParam(); i >= 0)
     return diverged(pos, opt_->steps(), nonFiniteParamText(m_, l_, b_, i) + " in the optimizer's update");
   b_.next.commit(m_, b_.paramPtrs.data());  // the states (running statistics) move with the kept step
-  if (const std::string warning = divergence_.observe(loss); !warning.empty()) {
+  if (const std::string warning = divergence_.observe(loss); !warning.empty() && comm_.rank() == 0) {
     clearProgress();
     std::fflush(stdout);
     std::fprintf(stderr, "warning: at epoch %lld step %lld (optimizer step %lld) %s\n",
@@ -398,17 +442,21 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
       r, "train", train,
       SINTER_METRIC_LOSS | (trainAccuracy() ? SINTER_METRIC_ACCURACY : 0) | (o_.metrics & SINTER_METRIC_PERPLEXITY),
       o_.topK);
-  auto addEval = [&](const char* name, const Dataset& set) {
-    addFigures(r, name, evaluateSplit(m_, l_, set, data_.norm, maxBatch_, o_.topK, b_), o_.metrics, o_.topK);
+  auto addEval = [&](const char* name, const Dataset& shard) {
+    addFigures(r, name, evaluate(shard), o_.metrics, o_.topK);
   };
   if ((pos.epoch + 1) % o_.evalEvery == 0 || pos.epoch + 1 == o_.epochs) {
-    if (data_.hasVal) addEval("val", data_.val);
-    if (data_.hasTest) addEval("test", data_.test);
+    if (data_.hasVal) addEval("val", valShard_);
+    if (data_.hasTest) addEval("test", testShard_);
   }
   appendf(r.text, "  %.1fs  %.0f samples/s", seconds, rate);
   r.json["lr"] = lr;
   r.json["seconds"] = seconds;
   r.json["samples_per_second"] = rate;
+  if (!comm_.single()) {  // rank 0's seconds in the gradients' collectives this epoch
+    r.json["processes"] = comm_.size();
+    r.json["comm_seconds"] = grads_->commSeconds() - commAtEpochStart_;
+  }
   return r;
 }
 
@@ -430,8 +478,12 @@ void Trainer::endEpoch(const Position& pos, double seconds, double rate, double 
 }  // namespace
 }  // namespace sinter::rt
 
-extern "C" int sinter_train_main(const sinter_model_desc* model, int argc, char** argv) {
-  using namespace sinter::rt;
+namespace sinter::rt {
+
+int trainMain(const sinter_model_desc* model, int argc, char** argv, Communicator& comm) {
+  // "error (rank 1 of 4): ..." when several processes may each report their own.
+  const std::string who =
+      comm.single() ? "" : " (rank " + std::to_string(comm.rank()) + " of " + std::to_string(comm.size()) + ")";
   // Nothing may escape into C code, the JIT's host included: every failure becomes a status.
   try {
     if (!model) {
@@ -439,22 +491,45 @@ extern "C" int sinter_train_main(const sinter_model_desc* model, int argc, char*
       return 1;
     }
     DriverOptions opts = defaultOptions(*model);
-    switch (parseOptions(*model, argc, argv, opts, std::cout, std::cerr)) {
+    // Every process parses the same flags; only rank 0 prints the usage or what is wrong with them.
+    std::ostringstream muted;
+    const bool root = comm.rank() == 0;
+    switch (parseOptions(*model, argc, argv, opts, root ? std::cout : muted, root ? std::cerr : muted)) {
       case ParseResult::Help: std::cout.flush(); return 0;
       case ParseResult::Error: return 2;
       case ParseResult::Run: break;
     }
+    // A batch that does not split fails every process alike: rank 0 says so, as for a bad flag.
+    try {
+      checkBatchSplits(opts.batch, comm.size());
+    } catch (const Error& e) {
+      if (root) std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
+    if (!root) {  // the other processes train without a word or a file
+      opts.quiet = true;
+      opts.metricsPath.clear();
+      opts.savePath.clear();
+      opts.checkpointDir.clear();
+    }
     DenormalGuard ftz(opts.flushDenormals);
-    Trainer trainer(*model, opts);
+    Trainer trainer(*model, opts, comm);
     return trainer.run();
   } catch (const std::bad_alloc&) {
     std::fflush(stdout);
-    std::fputs("error: out of memory\n", stderr);
+    std::fprintf(stderr, "error%s: out of memory\n", who.c_str());
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error%s: %s\n", who.c_str(), e.what());
   } catch (...) {
-    std::fputs("error: unexpected exception\n", stderr);
+    std::fprintf(stderr, "error%s: unexpected exception\n", who.c_str());
   }
   return 1;
+}
+
+}  // namespace sinter::rt
+
+extern "C" int sinter_train_main(const sinter_model_desc* model, int argc, char** argv) {
+  sinter::rt::SingleProcess one;
+  return sinter::rt::trainMain(model, argc, argv, one);
 }

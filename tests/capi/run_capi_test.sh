@@ -6,7 +6,7 @@ set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
 rm -f two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
-  evaluate_tiny threads_tiny save_other \
+  evaluate_tiny threads_tiny save_other split_gradients \
   threads_helgrind haswell/libtiny.so
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
@@ -34,6 +34,8 @@ cc "${cflags[@]}" "$src/nan_ops.c" -lnan_ops "${link[@]}" -o nan_ops
 ./nan_ops
 cc "${cflags[@]}" -pthread "$src/threads_tiny.c" -ltiny "${link[@]}" -o threads_tiny
 ./threads_tiny
+cc "${cflags[@]}" "$src/split_gradients.c" -ltiny "${link[@]}" -o split_gradients
+./split_gradients
 # Helgrind sees the data races that timing may hide. Valgrind lacks AVX-512, so its library is built for
 # Haswell; a sanitizer build (SINTER_LINK_FLAGS) does not run under valgrind.
 if command -v valgrind >/dev/null && [ "$(uname -m)" = x86_64 ] && [ -z "${SINTER_LINK_FLAGS:-}" ]; then

@@ -56,7 +56,7 @@ std::string depfileRule(const std::string& output, const std::string& model, con
 // `--emit exe|shared|static`: the object, linked with the runtime.
 void writeLinked(driver::Compilation& c, const BuildOptions& opts, const std::string& out,
                  const std::string& descriptor) {
-  const LinkJob job{out + ".o.tmp", out, descriptor, opts.codegen.targetTriple};
+  const LinkJob job{out + ".o.tmp", out, descriptor, opts.codegen.targetTriple, opts.mpi};
   c.writeObject(job.object);
   try {
     if (opts.emit == "static") archiveStatic(job);
@@ -82,6 +82,12 @@ int runBuild(const std::string& path, const BuildOptions& opts) {
   o.codegen = opts.codegen;
   // A training executable's main() calls sinter_model; a library's descriptor is named after its model.
   if (opts.emit != "exe") o.codegen.descriptor.clear();
+  if (opts.mpi && (opts.emit != "exe" || !opts.codegen.targetTriple.empty())) {
+    fmt::print(stderr,
+               "error: --mpi builds a training executable for this machine's MPI: it needs --emit exe and "
+               "no --target-triple\n");
+    return 1;
+  }
   driver::Compilation c(path, o);
   if (!c.ok()) return c.reportErrors();
   const std::string out = opts.output.empty() ? defaultOutput(path, opts.emit) : opts.output;

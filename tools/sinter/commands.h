@@ -33,6 +33,7 @@ struct BuildOptions {
   std::string emit = "exe";  // exe, obj, static, shared, header, llvm, asm
   std::string output;        // default: derived from the model file's name
   std::string depfile;       // when set: a Makefile rule naming the model and the files it imports
+  bool mpi = false;          // exe: one process of an MPI job (docs/distributed.md), linked with libmpi
   codegen::Options codegen;
 };
 int runBuild(const std::string& path, const BuildOptions& opts);

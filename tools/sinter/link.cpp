@@ -56,8 +56,17 @@ class ScratchFile {
 
 void linkExecutable(const LinkJob& job) {
   const RuntimeArchives rt = runtimeArchives(job.triple);
-  run(fmt::format("{} -o {} {} {} {} -lz -lm {}", cxx(job.triple), shellQuote(job.output), shellQuote(job.object),
-                  shellQuote(rt.exeMain), shellQuote(rt.runtime), SINTER_EXE_LINK_FLAGS),
+  std::string main = rt.exeMain, mpi;
+  if (job.mpi) {
+    main = (std::filesystem::path(rt.runtime).parent_path() / "libsinter_exe_main_mpi.a").string();
+    if (!job.triple.empty() || !std::filesystem::is_regular_file(main))
+      throw std::runtime_error(fmt::format(
+          "--mpi: this Sinter was built without MPI ({} not found); install Open MPI (libopenmpi-dev) and rebuild it",
+          main));
+    mpi = SINTER_MPI_LINK_FLAGS;
+  }
+  run(fmt::format("{} -o {} {} {} {} -lz -lm {} {}", cxx(job.triple), shellQuote(job.output), shellQuote(job.object),
+                  shellQuote(main), shellQuote(rt.runtime), mpi, SINTER_EXE_LINK_FLAGS),
       "linking");
 }
 

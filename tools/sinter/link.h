@@ -11,6 +11,7 @@ struct LinkJob {
   std::string output;      // the artifact to write
   std::string descriptor;  // the descriptor's symbol, exported by a shared library
   std::string triple;      // the target ("" for the host): picks the runtime and the cross linker
+  bool mpi = false;        // an executable: the MPI main() and libmpi
 };
 
 void linkExecutable(const LinkJob& job);

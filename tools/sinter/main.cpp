@@ -101,6 +101,9 @@ Command buildCommand(CLI::App& app, Flags& f) {
                   "<PREFIX><Model>_* functions (default: none)");
   cmd->add_option("--depfile", build.depfile,
                   "Also write a Makefile rule: the output depends on the model file and every file it imports");
+  cmd->add_flag("--mpi", build.mpi,
+                "A training executable that runs as one process of an MPI job (mpirun -np N): data-parallel "
+                "training, linked with libmpi (docs/distributed.md)");
   CLI::Option* cpu = addCodegenFlags(
       cmd, build.codegen, true,
       "CPU to generate code for: `native` for this machine's; default x86-64-v3 (AVX2, FMA) for an x86-64 "

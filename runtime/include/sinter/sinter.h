@@ -89,6 +89,25 @@ SINTER_API sinter_status sinter_forward(sinter_instance* instance, int64_t batch
 SINTER_API sinter_status sinter_train_step(sinter_instance* instance, int64_t batch, const void* const* inputs,
                                            float* loss);
 
+/* sinter_train_step in two halves, for a caller with its own communication (MPI, NCCL, Horovod-like
+ * data-parallel training): sinter_compute_gradients runs the forward and backward pass of a batch (checks and
+ * *loss as sinter_train_step) and leaves the gradients, the mean over the batch, in the flat buffer of
+ * sinter_gradients; the caller may change them there (e.g. sum them over processes and divide by the number
+ * of processes); sinter_apply_gradients then runs the optimizer on them (and commits the model's states,
+ * such as BatchNorm's running statistics), once: a second apply without a new compute is
+ * SINTER_ERROR_ARGUMENT. compute followed by apply is sinter_train_step, bit for bit. A non-finite loss is
+ * SINTER_ERROR_NONFINITE and leaves nothing to apply. */
+SINTER_API sinter_status sinter_compute_gradients(sinter_instance* instance, int64_t batch, const void* const* inputs,
+                                                  float* loss);
+SINTER_API sinter_status sinter_apply_gradients(sinter_instance* instance);
+
+/* The flat gradient buffer of the trained params (the model's params but its states), in param order, each
+ * gradient starting at a 64-byte boundary; the gaps between them are zero and must stay zero (a sum over
+ * processes keeps them so). Its elements are of the params' dtype (float, or double for an f64 model);
+ * *elements (when not NULL) receives its length, gaps included. The buffer lives as long as the instance.
+ * NULL (and 0) for a NULL instance or a model without a train block. */
+SINTER_API void* sinter_gradients(sinter_instance* instance, int64_t* elements);
+
 /* What sinter_evaluate measures on a batch: the metrics of the model's train block (its `metrics` list;
  * model_abi.h, enum sinter_metric), computed as the training driver computes them for its validation and
  * test splits. To evaluate a data set batch by batch, sum loss * count and correct, then divide by the
