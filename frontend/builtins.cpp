@@ -110,6 +110,7 @@ const std::vector<MetricSpec>& metrics() {
       {"rmse", ir::TrainConfig::MetricRmse},
       {"r2", ir::TrainConfig::MetricR2},
       {"perplexity", ir::TrainConfig::MetricPerplexity},
+      {"grad_norm", ir::TrainConfig::MetricGradNorm},
   };
   return table;
 }

@@ -88,7 +88,7 @@ EvalReport evaluateTestSet(const sinter_model_desc& m, const DriverOptions& o, c
   r.accuracyMeasured = (o.metrics & SINTER_METRIC_ACCURACY) != 0;
   r.accuracy = e.accuracy;
   r.correct = e.correct;
-  r.metrics = o.metrics;
+  r.metrics = o.metrics & ~kStepMetrics;  // gradient norms are of training steps
   r.topK = o.topK;
   r.figures = e;
   if (predOut >= 0) writeNpy(predictionsPath, r.predictionsShape, predictions);

@@ -17,6 +17,7 @@ const std::vector<MetricName>& metricNames() {
       {SINTER_METRIC_RMSE, "rmse", "rmse", false},
       {SINTER_METRIC_R2, "r2", "r2", false},
       {SINTER_METRIC_PERPLEXITY, "perplexity", "ppl", false},
+      {SINTER_METRIC_GRAD_NORM, "grad_norm", "grad_norm", false},
   };
   return table;
 }

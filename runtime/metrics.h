@@ -29,6 +29,8 @@ std::string metricNameList();
 // floating targets with the prediction.
 inline constexpr int32_t kClassMetrics = SINTER_METRIC_ACCURACY | SINTER_METRIC_TOP_K;
 inline constexpr int32_t kValueMetrics = SINTER_METRIC_MAE | SINTER_METRIC_RMSE | SINTER_METRIC_R2;
+// The metrics of the training steps themselves, not of a split: no evaluation reports them.
+inline constexpr int32_t kStepMetrics = SINTER_METRIC_GRAD_NORM;
 
 // The metrics the train block asks for, as bits of sinter_metric, the loss always among them. A mask of 0
 // (no `metrics` setting) means the task's: loss and accuracy for a model with an i32 [batch] labels input,

@@ -429,14 +429,21 @@ std::unique_ptr<Optimizer> createTyped(const sinter_train_config& config, std::v
 }
 
 template <class T>
-double clipTyped(void* const* grads, const std::vector<int64_t>& sizes, double maxNorm) {
-  double sum = 0;
+std::vector<double> squaredNorms(const void* const* grads, const std::vector<int64_t>& sizes) {
+  std::vector<double> norms(sizes.size());
   for (size_t i = 0; i < sizes.size(); ++i) {
-    const T* g = typed<T>(static_cast<const void*>(grads[i]));
+    const T* g = static_cast<const T*>(grads[i]);
     double s = 0;
     for (int64_t k = 0; k < sizes[i]; ++k) s += static_cast<double>(g[k]) * static_cast<double>(g[k]);
-    sum += s;
+    norms[i] = s;
   }
+  return norms;
+}
+
+template <class T>
+double clipTyped(void* const* grads, const std::vector<int64_t>& sizes, double maxNorm) {
+  double sum = 0;
+  for (double s : squaredNorms<T>(grads, sizes)) sum += s;
   const double total = std::sqrt(sum);
   const double coef = maxNorm / (total + 1e-6);
   if (coef < 1.0) {
@@ -457,6 +464,13 @@ std::unique_ptr<Optimizer> Optimizer::create(const sinter_train_config& config, 
   if (dtype == SINTER_F32) return createTyped<float>(config, std::move(paramSizes));
   if (dtype == SINTER_F64) return createTyped<double>(config, std::move(paramSizes));
   throw std::invalid_argument("optimizer: params must be f32 or f64, not dtype " + std::to_string(dtype));
+}
+
+std::vector<double> gradNorms(const void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype) {
+  std::vector<double> norms =
+      dtype == SINTER_F64 ? squaredNorms<double>(grads, sizes) : squaredNorms<float>(grads, sizes);
+  for (double& n : norms) n = std::sqrt(n);
+  return norms;
 }
 
 double clipGradNorm(void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype, double maxNorm) {

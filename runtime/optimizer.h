@@ -100,4 +100,8 @@ class Optimizer {
 // grads[i] holds sizes[i] elements of `dtype` (SINTER_F32 or SINTER_F64).
 double clipGradNorm(void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype, double maxNorm);
 
+// The L2 norm of each gradient grads[i] (sizes[i] elements of `dtype`), accumulated in double: the
+// grad_norm metric's figures.
+std::vector<double> gradNorms(const void* const* grads, const std::vector<int64_t>& sizes, int32_t dtype);
+
 }  // namespace sinter::rt

@@ -147,6 +147,8 @@ class Trainer {
     return evaluateShards(m_, l_, shard, data_.norm, maxBatch_, o_.topK, b_, comm_);
   }
   void endEpoch(const Position& pos, double seconds, double rate, double lr);
+  void addGradNorms(Position& pos) const;
+  void reportGradNorms(const Position& pos, EpochReport& r) const;
   EpochReport epochReport(const Position& pos, double seconds, double rate, double lr);
 
   // Checkpoints, metrics and the messages of a run that stops.
@@ -363,7 +365,7 @@ int Trainer::run() {
   if (!o_.metricsPath.empty()) metrics_.open(o_.metricsPath, o_.resume, pos.epoch);
   progress_ = !o_.quiet && isatty(fileno(stderr));
   SignalGuard signals;
-  for (; pos.epoch < o_.epochs; pos = Position{pos.epoch + 1, 0, 0, 0, 0})
+  for (; pos.epoch < o_.epochs; pos = epochStart(pos.epoch + 1))
     if (const std::optional<int> status = trainEpoch(pos)) return *status;
   if (!o_.savePath.empty() && !o_.quiet) std::printf("saved weights to %s\n", o_.savePath.c_str());
   std::fflush(stdout);
@@ -400,6 +402,7 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
   // The gradients of the global batch's mean loss, summed over the processes (distributed_step.h).
   const StepFigures f = grads_->run({&data_.train, &data_.norm, order.data(), first, bs, seed}, trainAccuracy());
   const double loss = f.loss;
+  if (o_.metrics & SINTER_METRIC_GRAD_NORM) addGradNorms(pos);
   const double norm =
       config_.clip_norm > 0 ? clipGradNorm(b_.gradPtrs.data(), l_.trainedSizes, l_.dtype, config_.clip_norm) : 0.0;
   if (!std::isfinite(loss) || !std::isfinite(norm))
@@ -427,6 +430,28 @@ std::optional<int> Trainer::step(Position& pos, const std::vector<int64_t>& orde
   return std::nullopt;
 }
 
+// The step's gradient norms (of the global batch's gradients, before clipping) added to the epoch's sums.
+void Trainer::addGradNorms(Position& pos) const {
+  const std::vector<double> norms = gradNorms(b_.gradPtrs.data(), l_.trainedSizes, l_.dtype);
+  pos.gradNormSums.resize(norms.size());
+  double squares = 0;
+  for (size_t i = 0; i < norms.size(); ++i) pos.gradNormSums[i] += norms[i], squares += norms[i] * norms[i];
+  pos.globalGradNormSum += std::sqrt(squares);
+  ++pos.gradNormSteps;
+}
+
+// grad_norm, means over the epoch's steps: the norm of all the gradients together ("train_grad_norm", on the
+// line too) and each param's ("grad_norms": {"w1": ...}, in the metrics file only).
+void Trainer::reportGradNorms(const Position& pos, EpochReport& r) const {
+  if (!(o_.metrics & SINTER_METRIC_GRAD_NORM) || pos.gradNormSteps == 0) return;
+  const auto steps = static_cast<double>(pos.gradNormSteps);
+  nlohmann::ordered_json norms = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < pos.gradNormSums.size(); ++i) norms[str(m_.params[i].name)] = pos.gradNormSums[i] / steps;
+  r.json["train_grad_norm"] = pos.globalGradNormSum / steps;
+  r.json["grad_norms"] = norms;
+  appendf(r.text, "  train_grad_norm %.4g", pos.globalGradNormSum / steps);
+}
+
 EpochReport Trainer::epochReport(const Position& pos, double seconds, double rate, double lr) {
   const double n = static_cast<double>(data_.train.n);
   const double trainLoss = pos.lossSum / n;
@@ -443,12 +468,13 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
       SINTER_METRIC_LOSS | (trainAccuracy() ? SINTER_METRIC_ACCURACY : 0) | (o_.metrics & SINTER_METRIC_PERPLEXITY),
       o_.topK);
   auto addEval = [&](const char* name, const Dataset& shard) {
-    addFigures(r, name, evaluate(shard), o_.metrics, o_.topK);
+    addFigures(r, name, evaluate(shard), o_.metrics & ~kStepMetrics, o_.topK);
   };
   if ((pos.epoch + 1) % o_.evalEvery == 0 || pos.epoch + 1 == o_.epochs) {
     if (data_.hasVal) addEval("val", valShard_);
     if (data_.hasTest) addEval("test", testShard_);
   }
+  reportGradNorms(pos, r);
   appendf(r.text, "  %.1fs  %.0f samples/s", seconds, rate);
   r.json["lr"] = lr;
   r.json["seconds"] = seconds;
@@ -467,7 +493,7 @@ void Trainer::endEpoch(const Position& pos, double seconds, double rate, double 
     std::fflush(stdout);
   }
   // The checkpoint first: if the process dies between the two, the resumed run rewrites this line.
-  checkpoint(Position{pos.epoch + 1, 0, 0, 0, 0});
+  checkpoint(epochStart(pos.epoch + 1));
   metrics_.write(r.json);
   if (!o_.savePath.empty()) {
     saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data());

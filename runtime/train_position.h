@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace sinter::rt {
 
@@ -14,7 +15,19 @@ struct Position {
   int64_t epochStep = 0;  // optimizer steps done in it
   double lossSum = 0;
   int64_t seen = 0, correct = 0;
+  // With the grad_norm metric: each trained param's gradient norm summed over the epoch's steps (before
+  // clipping). A checkpoint does not keep them: after a resume the mean is over the steps since.
+  std::vector<double> gradNormSums;
+  double globalGradNormSum = 0;  // of the norm of all the gradients together
+  int64_t gradNormSteps = 0;
 };
+
+// The position at the start of epoch `epoch`, nothing seen yet.
+inline Position epochStart(int64_t epoch) {
+  Position p;
+  p.epoch = epoch;
+  return p;
+}
 
 // What a position means: the run's settings that fix the order of the samples and the optimizer.
 struct RunIdentity {

@@ -136,7 +136,6 @@ class DescriptorBuilder {
       case ir::TrainConfig::Linear: sched = SINTER_SCHED_LINEAR; break;
       case ir::TrainConfig::OneCycle: sched = SINTER_SCHED_ONE_CYCLE; break;
     }
-    // The bits are sinter_metric's; the loss is always reported.
     // The bits are sinter_metric's; 0 (no `metrics` setting) lets the driver choose the task's.
     const std::pair<ir::TrainConfig::Metric, int> bits[] = {
         {ir::TrainConfig::MetricLoss, SINTER_METRIC_LOSS},
@@ -145,7 +144,8 @@ class DescriptorBuilder {
         {ir::TrainConfig::MetricMae, SINTER_METRIC_MAE},
         {ir::TrainConfig::MetricRmse, SINTER_METRIC_RMSE},
         {ir::TrainConfig::MetricR2, SINTER_METRIC_R2},
-        {ir::TrainConfig::MetricPerplexity, SINTER_METRIC_PERPLEXITY}};
+        {ir::TrainConfig::MetricPerplexity, SINTER_METRIC_PERPLEXITY},
+        {ir::TrainConfig::MetricGradNorm, SINTER_METRIC_GRAD_NORM}};
     std::int64_t metrics = 0;
     for (const auto& [bit, abi] : bits)
       if (c.metrics & bit) metrics |= abi;

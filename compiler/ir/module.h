@@ -22,7 +22,8 @@ struct TrainConfig {
     MetricMae = 8,
     MetricRmse = 16,
     MetricR2 = 32,
-    MetricPerplexity = 64
+    MetricPerplexity = 64,
+    MetricGradNorm = 128
   };
   std::string loss;  // name of the scalar value to minimize
   Optimizer optimizer = Adam;

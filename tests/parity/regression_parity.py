@@ -58,6 +58,16 @@ def torch_training(w, x, y):
     return losses, {k: v.detach().numpy() for k, v in params.items()}, pred
 
 
+def torch_grad_norms(w, x, y):
+    """Each param's gradient norm and the norm of all of them at weights w, over the whole set, in float64."""
+    params = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in w.items()}
+    h = torch.relu(torch.tensor(x, dtype=torch.float64) @ params["w1"] + params["b1"])
+    loss = torch.mean(((h @ params["w2"] + params["b2"]).reshape(-1) - torch.tensor(y, dtype=torch.float64)) ** 2)
+    loss.backward()
+    norms = {k: float(p.grad.norm()) for k, p in params.items()}
+    return norms, float(np.sqrt(sum(v * v for v in norms.values())))
+
+
 def figures(pred, y):
     y = y.astype(np.float64)
     e = y - pred
@@ -223,6 +233,15 @@ def main():
     worst = max((abs(e["train_loss"] - t) / t for e, t in zip(bound, losses)), default=1)
     check(len(bound) == STEPS and worst < 1e-5, f"--input x=x.npy --input medv=medv.npy: torch's losses (worst {worst:.1e})")
     check(bool(bound) and abs(bound[-1]["test_r2"] - want["r2"]) < 1e-4, "--test-input: the test split's R^2")
+    # grad_norm: one full-batch step at lr 0 from the saved weights: the norms of torch's gradient there.
+    gn = os.path.join(a.workdir, "grad_norm.jsonl")
+    p = run([a.sinter, "train", model, "--", *data, "--batch", "506", "--epochs", "1", "--lr", "0", "--load", init,
+             "--no-save", "--metrics-list", "loss,grad_norm", "--metrics", gn])
+    line = json.loads(open(gn).readline()) if p.returncode == 0 else {}
+    norms, total = torch_grad_norms(read_weights(init), x, y)
+    worst = max((abs(line.get("grad_norms", {}).get(k, 0) - v) / v for k, v in norms.items()), default=1)
+    check(worst < 1e-5 and abs(line.get("train_grad_norm", 0) - total) < 1e-5 * total and "train_grad_norm" in p.stdout,
+          f"--metrics-list loss,grad_norm: every param's gradient norm within 1e-5 of torch's (worst {worst:.1e})")
     p = run([a.sinter, "train", model, "--", "--epochs", "1", "--no-save"])
     check(p.returncode == 0 and "training Housing: 405 samples" in p.stdout and "val_r2" in p.stdout,
           "with no data flag the train block's data(...) reads the CSV and holds out 20% for validation")

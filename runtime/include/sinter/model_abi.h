@@ -73,13 +73,14 @@ enum sinter_schedule_kind {
  * labels, loss, MAE, RMSE and R^2 for floating targets. The bits after ACCURACY came after ABI version 4
  * without changing the layout: a runtime that does not know them ignores them. */
 enum sinter_metric {
-  SINTER_METRIC_LOSS = 1,       /* the mean loss of the split */
-  SINTER_METRIC_ACCURACY = 2,   /* the fraction of samples whose largest prediction is the label */
-  SINTER_METRIC_TOP_K = 4,      /* the fraction whose label is among the k largest predictions (k: --top-k) */
-  SINTER_METRIC_MAE = 8,        /* floating targets: mean absolute error over every target value */
-  SINTER_METRIC_RMSE = 16,      /* floating targets: root of the mean squared error */
-  SINTER_METRIC_R2 = 32,        /* floating targets: 1 - SS_res / SS_tot, averaged over the target's columns */
-  SINTER_METRIC_PERPLEXITY = 64 /* exp of the mean loss (for a mean cross-entropy per token) */
+  SINTER_METRIC_LOSS = 1,        /* the mean loss of the split */
+  SINTER_METRIC_ACCURACY = 2,    /* the fraction of samples whose largest prediction is the label */
+  SINTER_METRIC_TOP_K = 4,       /* the fraction whose label is among the k largest predictions (k: --top-k) */
+  SINTER_METRIC_MAE = 8,         /* floating targets: mean absolute error over every target value */
+  SINTER_METRIC_RMSE = 16,       /* floating targets: root of the mean squared error */
+  SINTER_METRIC_R2 = 32,         /* floating targets: 1 - SS_res / SS_tot, averaged over the target's columns */
+  SINTER_METRIC_PERPLEXITY = 64, /* exp of the mean loss (for a mean cross-entropy per token) */
+  SINTER_METRIC_GRAD_NORM = 128  /* training only: each trained param's gradient L2 norm, mean over the epoch's steps */
 };
 
 typedef struct sinter_train_config {
