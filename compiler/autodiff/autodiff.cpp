@@ -18,18 +18,21 @@ using ir::NodeId;
 using ir::Op;
 using ir::TensorType;
 
+ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt);
+
 class Differentiator final : public ir::GradBuilder {
  public:
-  explicit Differentiator(ir::Graph& g) : g_(g), adjoint_(g, -1), dependsOnParam_(g, false) {
+  // Differentiates with respect to `roots`: the trained params of a train step, a body's inputs in a vjp.
+  Differentiator(ir::Graph& g, const std::vector<NodeId>& roots) : g_(g), adjoint_(g, -1), dependsOnRoot_(g, false) {
     graph_ = &g;
-    for (const Node& n : g.nodes) {
-      bool dep = n.op == Op::Param && !n.state;  // states are not trained
-      for (NodeId o : n.operands) dep = dep || dependsOnParam_[o];
-      dependsOnParam_[n.id] = dep;
-    }
+    for (NodeId r : roots) dependsOnRoot_[r] = true;
+    for (const Node& n : g.nodes)
+      for (NodeId o : n.operands) dependsOnRoot_[n.id] = dependsOnRoot_[n.id] || dependsOnRoot_[o];
   }
 
   void seed(NodeId loss) { adjoint_[loss] = constantFor(1.0, loss, g_.node(loss).type); }
+  // Adds `adjoint`, a node of the graph, to the adjoint of `id`.
+  void seedWith(NodeId id, NodeId adjoint) { accumulate(id, adjoint); }
 
   // Visits forward nodes in reverse topological order, pushing each node's adjoint to its operands.
   void run(NodeId last) {
@@ -70,10 +73,28 @@ class Differentiator final : public ir::GradBuilder {
 
   NodeId scalar(double v) override { return constantFor(v, fwd_.id, {type(fwd_.id).dtype, {}}); }
 
+  bool wants(int i) const override { return needsGrad(x(i)); }
+
+  NodeId emitRegion(Op op, std::vector<NodeId> operands, Attrs attrs, std::shared_ptr<const ir::Graph> body) override {
+    Node n;
+    n.op = op;
+    n.operands = std::move(operands);
+    n.attrs = std::move(attrs);
+    n.body = std::move(body);
+    n.loc = fwd_.loc;
+    n.gradOf = fwd_.id;
+    n.gradOperand = wrt_;
+    return g_.add(std::move(n));
+  }
+
+  ir::Graph vjp(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) override {
+    return vectorJacobianProduct(body, seeded, wrt);
+  }
+
  private:
   ir::Graph& g_;
   ir::NodeMap<NodeId> adjoint_;  // forward node -> node holding d(loss)/d(node), or -1
-  ir::NodeMap<bool> dependsOnParam_;
+  ir::NodeMap<bool> dependsOnRoot_;
   std::vector<std::string> missing_;  // ops on a gradient path without a rule, with their locations
   Node fwd_;                          // a copy of the forward node whose rule runs: emitting nodes moves g_.nodes
   int wrt_ = -1;                      // and the operand it differentiates
@@ -92,7 +113,7 @@ class Differentiator final : public ir::GradBuilder {
 
   bool needsGrad(NodeId id) const {
     const Node& n = g_.node(id);
-    return ir::isFloat(n.type.dtype) && dependsOnParam_[id];
+    return ir::isFloat(n.type.dtype) && dependsOnRoot_[id];
   }
 
   void pushToOperands(NodeId id, NodeId dy) {
@@ -110,6 +131,33 @@ class Differentiator final : public ir::GradBuilder {
   }
 };
 
+// See GradBuilder::vjp. The body's nodes come first, so that the backward nodes can read them: a loop's
+// reverse body recomputes its step's forward values from the saved carries.
+ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) {
+  ir::Graph v = body;
+  v.name = body.name + ".vjp";
+  v.results.clear();
+  std::vector<NodeId> roots;
+  for (std::size_t i = 0; i < body.inputs.size(); ++i)
+    if (wrt[i]) roots.push_back(body.inputs[i]);
+  const NodeId last = static_cast<NodeId>(body.nodes.size()) - 1;
+  Differentiator d(v, roots);
+  for (std::size_t r = 0; r < body.results.size(); ++r) {
+    if (!seeded[r]) continue;
+    const ir::Result& res = body.results[r];
+    d.seedWith(res.node, v.addInput("d." + res.name, body.node(res.node).type));
+  }
+  d.run(last);
+  for (std::size_t i = 0; i < body.inputs.size(); ++i) {
+    if (!wrt[i]) continue;
+    const Node& in = body.node(body.inputs[i]);
+    NodeId adj = d.adjointOf(in.id);
+    if (adj < 0) adj = v.addConstant(0.0, in.type, in.loc);
+    v.results.push_back({"d." + in.name, adj, ir::Result::Output});
+  }
+  return v;
+}
+
 }  // namespace
 
 ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName) {
@@ -122,7 +170,7 @@ ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName) 
   ir::Graph g = forward;
   g.name = forward.name + ".train_step";
   g.results.clear();
-  Differentiator d(g);
+  Differentiator d(g, forward.trainedParams());
   d.seed(loss->node);
   d.run(loss->node);
 

@@ -293,7 +293,8 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
     case ir::KernelKind::None:
     case ir::KernelKind::Fill:
     case ir::KernelKind::Elementwise:
-    case ir::KernelKind::ElementwiseChain: break;
+    case ir::KernelKind::ElementwiseChain:
+    case ir::KernelKind::Loop: break;
   }
   throw std::logic_error("codegen: no node primitive for this kernel kind");
 }

@@ -20,6 +20,9 @@ KernelProgram planKernels(const ir::Graph& g) {
     if (k >= 0) {
       const ir::FusionGroup& f = fused[static_cast<std::size_t>(k)];
       if (fusedPosition(g, f) == n.id) p.kernels.push_back(f);
+    } else if (ir::opDef(n.op).flags & ir::kRegion) {
+      throw std::runtime_error(fmt::format("{} at {}: code generation does not compile loops yet (issue 16)",
+                                           ir::opName(n.op), n.loc.valid() ? n.loc.str() : "<no location>"));
     } else if (n.op != ir::Op::Input && n.op != ir::Op::Param) {
       p.kernels.push_back({ir::opDef(n.op).kernel, {n.id}, {n.id}});
     }

@@ -4,6 +4,7 @@
 // im2col and the same product; the other kinds are a primitive per node, their own loops inside.
 #include <fmt/format.h>
 #include <algorithm>
+#include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
@@ -535,6 +536,7 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
   loop::Nest nest;
   switch (k.kind) {
     case ir::KernelKind::None: break;  // arguments: never a kernel
+    case ir::KernelKind::Loop: throw std::logic_error("codegen: a loop is not one kernel");
     case ir::KernelKind::Fill:
       if (n.op == ir::Op::Constant) nest.body = elementwiseNest(g, {n.id}, {n.id}, {}, n.type.shape, t.lanes);
       break;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "compiler/ir/graph.h"
@@ -15,7 +16,7 @@ namespace sinter::ir {
 class GradBuilder {
  public:
   const Node& node() const { return *node_; }  // the forward node being differentiated
-  NodeId y() const { return node_->id; }        // its value
+  NodeId y() const { return node_->id; }       // its value
   NodeId x(int i) const { return node_->operands[static_cast<std::size_t>(i)]; }
   NodeId dy() const { return dy_; }  // d loss / d y
   const TensorType& type(NodeId id) const { return graph_->node(id).type; }
@@ -31,6 +32,16 @@ class GradBuilder {
   virtual NodeId emit(Op op, std::vector<NodeId> operands, Attrs attrs = {}, TensorType carried = {}) = 0;
   // A constant scalar of y's dtype.
   virtual NodeId scalar(double v) = 0;
+
+  // ---- for region ops (scan) ----------------------------------------------------------------------------------
+  // Whether operand i needs a gradient: to(i, ...) would call its make().
+  virtual bool wants(int i) const = 0;
+  // Appends a backward node that holds a body (the scan's rule emits loops).
+  virtual NodeId emitRegion(Op op, std::vector<NodeId> operands, Attrs attrs, std::shared_ptr<const Graph> body) = 0;
+  // Reverse mode inside a body, the vector-Jacobian product of `body`: a graph that takes body's inputs, then
+  // one adjoint "d.<name>" per result r with seeded[r] (of its type), and returns "d.<name>" for each input i
+  // with wrt[i]: the sum over the seeded results of adjoint · d result / d input (zeros where none reaches).
+  virtual Graph vjp(const Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) = 0;
 
   // ---- shared steps of the rules, built on emit ----------------------------------------------------------
   // v summed over the axes it was broadcast along, to the type of `operand` (undoes broadcasting).

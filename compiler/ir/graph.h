@@ -1,6 +1,7 @@
 // The Graph IR: an append-only list of SSA nodes in topological order, with named arguments and results.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 namespace sinter::ir {
 
 using NodeId = int;
+class Graph;
 
 // How a parameter is initialized before training.
 struct Init {
@@ -34,6 +36,9 @@ struct Node {
                          //   step's State results give its next value
   NodeId gradOf = -1;    // backward nodes: the forward node whose operand they differentiate
   int gradOperand = -1;  //   and which operand of it
+  // Region ops (scan): the graph run at each step. Shared, never mutated: the nodes that read one loop's
+  // several results hold the same body, and the printer writes it once.
+  std::shared_ptr<const Graph> body;
 };
 
 struct Result {

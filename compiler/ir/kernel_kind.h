@@ -21,6 +21,7 @@ enum class KernelKind : std::uint8_t {
   Gemm,          // matmul, matmul_tn, matmul_nt
   Convolution,   // conv2d and its gradients
   Pooling,       // max and average pooling and their gradients
+  Loop,          // a region op (scan): a native loop around its body's kernels
 
   // Fused groups.
   ElementwiseChain,     // elementwise ops in one loop

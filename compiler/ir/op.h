@@ -105,9 +105,12 @@ enum class Op : std::uint8_t {
   SoftCrossEntropy,
   Mse,
   BceWithLogits,
+
+  // ops/loops.cpp: region ops, whose node holds a body graph.
+  Scan,
 };
 
 // The number of ops: one more than the last enumerator.
-inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::BceWithLogits) + 1;
+inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::Scan) + 1;
 
 }  // namespace sinter::ir

@@ -20,8 +20,8 @@ struct Table {
 // every test would hit, so it is reported at the first lookup.
 Table build() {
   Table t;
-  t.families = {ops::leafOps(),   ops::elementwiseOps(), ops::arithmeticOps(), ops::reduceOps(),
-                ops::layoutOps(), ops::linalgOps(),      ops::convOps(),       ops::lossOps()};
+  t.families = {ops::leafOps(),   ops::elementwiseOps(), ops::arithmeticOps(), ops::reduceOps(), ops::layoutOps(),
+                ops::linalgOps(), ops::convOps(),        ops::lossOps(),       ops::loopOps()};
   std::vector<const OpDef*> slot(kOpCount, nullptr);
   for (const OpFamily& f : t.families)
     for (const OpDef& d : f.ops) {
@@ -59,6 +59,7 @@ std::string flagList(const OpDef& d) {
   add(kReduction, "reduction");
   add(kStochastic, "stochastic");
   add(kTranscendental, "transcendental");
+  add(kRegion, "region");
   if (d.carriesType) s += fmt::format("{}carries its type", s.empty() ? "" : ", ");
   return s;
 }
@@ -86,6 +87,7 @@ std::string_view kernelKindName(KernelKind k) {
     case KernelKind::Gemm: return "gemm";
     case KernelKind::Convolution: return "convolution";
     case KernelKind::Pooling: return "pooling";
+    case KernelKind::Loop: return "loop";
     case KernelKind::ElementwiseChain: return "elementwise chain";
     case KernelKind::GemmEpilogue: return "gemm + epilogue";
     case KernelKind::GemmBiasGradient: return "gemm + bias gradient";

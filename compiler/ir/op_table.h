@@ -25,6 +25,7 @@ enum OpFlags : unsigned {
   kStochastic = 1u << 4,      // draws random numbers: never folded, merged or moved across calls
   kTranscendental = 1u << 5,  // computes exp, log, tanh, erf or pow: inline vector code in f32, a libm call in
                               // f64 (so an f64 loop of it does not vectorize)
+  kRegion = 1u << 6,          // holds a body graph (Node::body) that it runs, such as a loop's step
 };
 
 struct Node;

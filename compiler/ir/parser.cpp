@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 
 namespace sinter::ir {
 namespace {
@@ -155,6 +156,7 @@ struct StmtText {
   int printedId = 0, line = 0, col = 0, opLine = 0, opCol = 0, typeLine = 0, typeCol = 0;
   std::vector<Ref> operands;
   std::optional<Ref> gradOf;
+  std::optional<Ref> bodyRef;  // `body(%7)`: the body of an earlier statement
 };
 
 struct ResultText {
@@ -405,6 +407,7 @@ class Parser {
 
   // stmt ::= '%' integer '=' op ('constant' number | '(' [value (',' value)*] ')') [attrs] ':' type annotation*
   // annotation ::= 'name' '(' string ')' | 'grad' '(' value [',' 'wrt' integer] ')' | loc
+  // A region op ends with its body: stmt ::= ... annotation* ('body' graph | 'body' '(' value ')')
   StmtText stmt() {
     StmtText s;
     const Token& id = expect(Tok::Percent, "a statement (%id = ...)");
@@ -465,6 +468,8 @@ class Parser {
         expectPunct(')');
       } else if (isIdent("loc")) {
         s.node.loc = loc();
+      } else if (isIdent("body")) {
+        if (body(s)) return s;  // the body's closing brace ends the statement
       } else {
         break;
       }
@@ -472,6 +477,24 @@ class Parser {
     if (peek().kind != Tok::End && peek().line == s.line)
       fail(peek(), fmt::format("unexpected {} after the statement", describe(peek())));
     return s;
+  }
+
+  // Reads a body after 'body': a nested graph, which it returns true after, or a reference to the body of
+  // an earlier statement.
+  bool body(StmtText& s) {
+    next();  // body
+    if (isPunct('(')) {
+      next();
+      s.bodyRef = ref();
+      expectPunct(')');
+      return false;
+    }
+    if (!isIdent("graph"))
+      fail(peek(), fmt::format("expected a graph or '(' after 'body', found {}", describe(peek())));
+    GraphText gt;
+    if (parseGraph(gt))
+      if (auto g = build(gt)) s.node.body = std::make_shared<const Graph>(std::move(*g));
+    return true;
   }
 
   // result ::= ('output' | 'loss' | 'grad' | 'state') string '=' value
@@ -638,6 +661,12 @@ class Parser {
       n.id = stmtIds[i];
       for (const Ref& r : s.operands) n.operands.push_back(resolve(r, i));
       if (s.gradOf) n.gradOf = resolve(*s.gradOf, i);
+      if (s.bodyRef) {
+        const NodeId holder = resolve(*s.bodyRef, i);
+        if (holder >= 0 && !g.node(holder).body)
+          report(s.bodyRef->line, s.bodyRef->col, fmt::format("'%{}' has no body", s.bodyRef->text));
+        else if (holder >= 0) n.body = g.node(holder).body;
+      }
       stmtAt[static_cast<std::size_t>(n.id)] = i;
       g.nodes[static_cast<std::size_t>(n.id)] = std::move(n);
     }

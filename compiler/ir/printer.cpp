@@ -1,6 +1,8 @@
 // The textual form of a graph (docs/ir.md describes it).
 #include <fmt/format.h>
 
+#include <map>
+
 #include "compiler/ir/graph.h"
 
 namespace sinter::ir {
@@ -25,6 +27,17 @@ std::string_view kindStr(Result::Kind k) {
     case Result::State: return "state";
   }
   return "?";
+}
+
+// Every line after the first indented by two more spaces: a body nested in the statement that holds it.
+std::string indented(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '\n' && i + 1 < text.size()) out += "  ";
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
 }
 
 }  // namespace
@@ -54,6 +67,7 @@ std::string print(const Graph& g) {
     }
   }
   out += ") {\n";
+  std::map<const Graph*, NodeId> bodies;  // each body is printed with the first node that holds it
   for (const Node& n : g.nodes) {
     if (n.op == Op::Input || n.op == Op::Param) continue;
     std::string lhs = fmt::format("  %{} = {}", n.id, opName(n.op));
@@ -71,6 +85,10 @@ std::string print(const Graph& g) {
     else if (n.gradOf >= 0) line += fmt::format(" grad({})", ref(g, n.gradOf));  // the seed d(loss)/d(loss)
     if (n.loc.valid()) line += " " + locStr(n.loc);
     while (!line.empty() && line.back() == ' ') line.pop_back();
+    if (n.body) {
+      auto [it, isNew] = bodies.emplace(n.body.get(), n.id);
+      line += isNew ? " body " + indented(print(*n.body)) : fmt::format(" body(%{})", it->second);
+    }
     out += line + "\n";
   }
   out += "  return";

@@ -80,6 +80,9 @@ std::vector<std::string> verify(const Graph& g) {
     }
     if (n.op == Op::Param && !isFloat(n.type.dtype)) bad(n, "params must be floating point");
     if (n.gradOf >= n.id) bad(n, "differentiates a node that comes after it");
+    if (n.body && !(info.flags & kRegion)) bad(n, "only a region op holds a body");
+    if (n.body && (n.id == 0 || g.node(n.id - 1).body != n.body))  // a body shared by neighbours is checked once
+      for (const std::string& e : verify(*n.body)) bad(n, "in its body: " + e);
   }
   auto checkList = [&](const std::vector<NodeId>& list, Op op, const char* what) {
     std::size_t count = 0;

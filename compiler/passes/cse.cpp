@@ -34,7 +34,7 @@ std::size_t hashNode(const ir::Node& n) {
 // Same value for sure: inputs and params are distinct by definition, so only computed nodes and
 // constants compare; constants compare bit for bit (so 0 and -0 stay apart).
 bool sameValue(const ir::Node& a, const ir::Node& b) {
-  return a.op == b.op && operandKey(a) == operandKey(b) && a.attrs == b.attrs && a.type == b.type &&
+  return a.op == b.op && operandKey(a) == operandKey(b) && a.attrs == b.attrs && a.type == b.type && a.body == b.body &&
          std::bit_cast<std::uint64_t>(a.scalar) == std::bit_cast<std::uint64_t>(b.scalar);
 }
 

@@ -23,6 +23,7 @@ OpFamily layoutOps();       // layout.cpp
 OpFamily linalgOps();       // linalg.cpp
 OpFamily convOps();         // conv.cpp
 OpFamily lossOps();         // losses.cpp
+OpFamily loopOps();         // loops.cpp
 
 // ---- type rules ------------------------------------------------------------------------------------------------
 // One floating operand; the result has its type.

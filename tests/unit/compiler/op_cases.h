@@ -8,6 +8,7 @@
 
 #include "compiler/autodiff/gradcheck.h"
 #include "jit_harness.h"
+#include "scan_graphs.h"
 
 namespace sinter::test::ops {
 
@@ -45,9 +46,20 @@ struct OpCase {
   const char* name;
   std::function<ir::NodeId(Builder&)> build;
   bool gradMatches = true;  // false for stop_gradient: its gradient is zero by definition, not by calculus
+  bool compiled = true;     // false for scan until code generation compiles loops (issue 16)
 };
 
 inline std::vector<OpCase> cases() {
+  // An RNN cell (tests/unit/compiler/scan_graphs.h) over `steps` steps, every operand a param.
+  auto rnnScan = [](std::int64_t steps, bool reverse, std::int64_t result) {
+    return [=](Builder& b) {
+      const std::vector<ir::NodeId> operands = {b.P("h0", {test::batch(), d(3)}),
+                                                b.P("xs", {test::batch(), d(steps), d(2)}), b.P("wx", {d(2), d(3)}),
+                                                b.P("wh", {d(3), d(3)}), b.P("b", {d(3)})};
+      const ir::ScanShape s{.axis = 1, .carries = 1, .seqs = 1, .result = 0, .reverse = reverse};
+      return test::addScan(b.g, test::rnnCell(2, 3), operands, s, result);
+    };
+  };
   auto unary = [](Op o, Attrs a = {}) { return [o, a](Builder& b) { return b.op(o, {b.P("x", {d(3), d(5)})}, a); }; };
   auto positive = [](Op o) { return [o](Builder& b) { return b.op(o, {b.pos(b.P("x", {d(3), d(5)}))}); }; };
   auto binary = [](Op o, std::vector<ir::Dim> sa, std::vector<ir::Dim> sb, bool posB = false) {
@@ -281,6 +293,8 @@ inline std::vector<OpCase> cases() {
        [](Builder& b) {
          return b.op(Op::BceWithLogits, {b.P("logits", {d(2), d(3), d(2)}), b.P("targets", {d(2), d(3), d(2)})});
        }},
+      {"scan: an RNN cell over 4 steps, its stacked output", rnnScan(4, false, 1), true, false},
+      {"scan: the last carry of a reverse loop", rnnScan(3, true, 0), true, false},
       {"mse with a symbolic batch",
        [](Builder& b) {
          return b.op(Op::Mse, {b.op(Op::Tanh, {b.g.addInput("in", test::f32({test::batch(), d(4)}))}),

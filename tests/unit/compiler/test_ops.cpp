@@ -31,6 +31,7 @@ TEST_CASE("every op: gradient matches central differences") {
 
 TEST_CASE("every op: generated code matches the interpreter, forward and train step") {
   for (const OpCase& c : cases()) {
+    if (!c.compiled) continue;
     SECTION(c.name) {
       Builder b;
       ir::Graph g = wrap(b, c.build(b));

@@ -95,6 +95,20 @@ inline ir::Graph everyOpGraph() {
   g.addOp(Op::SoftCrossEntropy, {logits, g.addOp(Op::Softmax, {logits}, attrs({{"axis", std::int64_t{1}}}))});
   g.addOp(Op::Mse, {x, x});
   g.addOp(Op::BceWithLogits, {x, g.addOp(Op::Sigmoid, {x})});
+  // A loop: the running sum of x's columns (body: h' = h + x_t, stacked), and its last carry.
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "running_sum";
+  auto next = body->addOp(Op::Add, {body->addInput("h", f32({batch()})), body->addInput("xt", f32({batch()}))});
+  body->results = {{"h", next, ir::Result::Output}, {"y", next, ir::Result::Output}};
+  ir::Node scan;
+  scan.op = Op::Scan;
+  scan.operands = {g.addOp(Op::ReduceMax, {x}, attrs({{"axes", ints({1})}, {"keepdims", std::int64_t{0}}})), x};
+  scan.body = body;
+  for (std::int64_t r : {1, 0}) {
+    scan.attrs = attrs({{"axis", std::int64_t{1}}, {"carries", std::int64_t{1}}, {"seqs", std::int64_t{1}},
+                        {"result", r}, {"reverse", r}});
+    g.add(scan);
+  }
   g.results = {
       {"loss", loss, ir::Result::Loss}, {"grad.logits", dl, ir::Result::Grad}, {"out \"x\"", x, ir::Result::Output}};
   return g;

@@ -1,0 +1,137 @@
+// The gradient of a scan: a second loop that runs the steps backwards (docs/autodiff.md, "Loops").
+//
+// Forward, step t maps (c_t, x_t, p) to (c_{t+1}, y_t). Backward, step t maps the adjoint of c_{t+1} and
+// dy_t to the adjoint of c_t (carried to step t-1), dx_t (stacked) and its share of dp (summed in a carry).
+// The step's Jacobians are taken at its own inputs: the forward loop saves each c_t (a stacked result of a
+// loop that runs the same body again, sized by the trip count) and the reverse body recomputes the step's
+// forward values from c_t before differentiating them. That stores one carry a step rather than every
+// intermediate value: the same trade as gradient checkpointing with one checkpoint a step.
+#include "compiler/ir/ops/scan_grad.h"
+
+#include <memory>
+
+#include "compiler/ir/scan.h"
+
+namespace sinter::ir::ops {
+namespace {
+
+// Which operands of the forward scan (by index) take part in the reverse loop.
+struct ReversePlan {
+  std::vector<std::size_t> carries;  // floating carries: their adjoints are carried backwards
+  std::vector<std::size_t> sums;     // closures that want a gradient: summed over the steps in a carry
+  std::vector<std::size_t> seqs;     // sequences that want a gradient: one slice a step, stacked
+  bool stackedSeed = false;          // the node differentiated is a stacked result: its adjoint is sliced
+};
+
+// The forward body with the carries as they enter each step appended as results, to be stacked.
+std::shared_ptr<const Graph> savingBody(const Graph& body, std::int64_t carries) {
+  auto a = std::make_shared<Graph>(body);
+  a->name = body.name + ".saving";
+  for (std::size_t i = 0; i < static_cast<std::size_t>(carries); ++i)
+    a->results.push_back({"saved." + body.node(body.inputs[i]).name, body.inputs[i], Result::Output});
+  return a;
+}
+
+// The reverse loop's body. Inputs: the carries' adjoints and the closures' running sums (carried), the saved
+// carries, the sequences and the adjoint of the stacked result (sliced), the closures. Results: the carried
+// values' next values, then the sequences' adjoints.
+std::shared_ptr<const Graph> reverseBody(GradBuilder& d, const Graph& body, const ScanShape& s, const ReversePlan& p) {
+  const std::size_t nin = body.inputs.size();
+  std::vector<bool> seeded(body.results.size(), false), wrt(nin, false);
+  for (std::size_t i : p.carries) seeded[i] = wrt[i] = true;
+  if (p.stackedSeed) seeded[static_cast<std::size_t>(s.result)] = true;
+  for (std::size_t i : p.sums) wrt[i] = true;
+  for (std::size_t i : p.seqs) wrt[i] = true;
+  Graph v = d.vjp(body, seeded, wrt);
+  // v's inputs: body's, then the seeds in result order; its results: the adjoints of the wrt inputs in order.
+  std::vector<NodeId> adjointOf(nin, -1);
+  for (std::size_t i = 0, r = 0; i < nin; ++i)
+    if (wrt[i]) adjointOf[i] = v.results[r++].node;
+  auto name = [&](std::size_t i) { return body.node(body.inputs[i]).name; };
+
+  std::vector<NodeId> inputs;
+  std::vector<Result> results;
+  for (std::size_t k = 0; k < p.carries.size(); ++k) {
+    inputs.push_back(v.inputs[nin + k]);
+    results.push_back({"d." + name(p.carries[k]), adjointOf[p.carries[k]], Result::Output});
+  }
+  for (std::size_t i : p.sums) {
+    const NodeId sum = v.addInput("sum.d." + name(i), body.node(body.inputs[i]).type);
+    inputs.push_back(sum);
+    results.push_back({"sum.d." + name(i), v.addOp(Op::Add, {sum, adjointOf[i]}), Result::Output});
+  }
+  for (std::size_t i = 0; i < static_cast<std::size_t>(s.carries + s.seqs); ++i) inputs.push_back(body.inputs[i]);
+  if (p.stackedSeed) inputs.push_back(v.inputs[nin + p.carries.size()]);
+  for (std::size_t i = static_cast<std::size_t>(s.carries + s.seqs); i < nin; ++i) inputs.push_back(body.inputs[i]);
+  for (std::size_t i : p.seqs) results.push_back({"d." + name(i), adjointOf[i], Result::Output});
+  v.name = body.name + ".reverse";
+  v.inputs = std::move(inputs);
+  v.results = std::move(results);
+  return std::make_shared<const Graph>(std::move(v));
+}
+
+ReversePlan planReverse(const GradBuilder& d, const ScanShape& s) {
+  ReversePlan p;
+  for (std::size_t i = 0; i < d.node().operands.size(); ++i) {
+    const int op = static_cast<int>(i);
+    if (s.isCarry(i) && isFloat(d.type(d.x(op)).dtype)) p.carries.push_back(i);
+    if (s.isSeq(i) && d.wants(op)) p.seqs.push_back(i);
+    if (s.isClosure(i) && d.wants(op)) p.sums.push_back(i);
+  }
+  p.stackedSeed = s.result >= s.carries;
+  return p;
+}
+
+}  // namespace
+
+void scanGradient(GradBuilder& d) {
+  const Node& n = d.node();
+  const ScanShape s = ScanShape::of(n);
+  int first = -1;
+  for (int i = static_cast<int>(n.operands.size()) - 1; i >= 0; --i)
+    if (d.wants(i)) first = i;
+  if (first < 0) return;
+  d.sharedBy(first);
+  const ReversePlan p = planReverse(d, s);
+  const Graph& body = *n.body;
+
+  // The carries as they enter each step, stacked along the axis.
+  const std::shared_ptr<const Graph> saving = savingBody(body, s.carries);
+  std::vector<NodeId> saved;
+  for (std::int64_t i = 0; i < s.carries; ++i)
+    saved.push_back(
+        d.emitRegion(Op::Scan, n.operands, s.attrsFor(static_cast<std::int64_t>(body.results.size()) + i), saving));
+
+  // The reverse loop's operands: the carries' adjoints start from dy for the carry this node is (zero for the
+  // others) and the sums from zero; then its sequences and closures.
+  auto zeros = [&](std::size_t i) {
+    const TensorType t = d.type(d.x(static_cast<int>(i)));  // a copy: emitting nodes moves the graph's types
+    return d.broadcastTo(d.scalar(0), t);
+  };
+  std::vector<NodeId> operands;
+  for (std::size_t i : p.carries) operands.push_back(static_cast<std::int64_t>(i) == s.result ? d.dy() : zeros(i));
+  for (std::size_t i : p.sums) operands.push_back(zeros(i));
+  operands.insert(operands.end(), saved.begin(), saved.end());
+  for (std::size_t i = 0; i < n.operands.size(); ++i)
+    if (s.isSeq(i)) operands.push_back(n.operands[i]);
+  if (p.stackedSeed) operands.push_back(d.dy());
+  for (std::size_t i = 0; i < n.operands.size(); ++i)
+    if (s.isClosure(i)) operands.push_back(n.operands[i]);
+  const ScanShape r{.axis = s.axis,
+                    .carries = static_cast<std::int64_t>(p.carries.size() + p.sums.size()),
+                    .seqs = s.carries + s.seqs + (p.stackedSeed ? 1 : 0),
+                    .result = 0,
+                    .reverse = !s.reverse};
+  const std::shared_ptr<const Graph> reverse = reverseBody(d, body, s, p);
+
+  auto result = [&](std::size_t k) {
+    return d.emitRegion(Op::Scan, operands, r.attrsFor(static_cast<std::int64_t>(k)), reverse);
+  };
+  for (std::size_t k = 0; k < p.carries.size(); ++k) d.to(static_cast<int>(p.carries[k]), [&] { return result(k); });
+  for (std::size_t k = 0; k < p.sums.size(); ++k)
+    d.to(static_cast<int>(p.sums[k]), [&] { return result(p.carries.size() + k); });
+  for (std::size_t k = 0; k < p.seqs.size(); ++k)
+    d.to(static_cast<int>(p.seqs[k]), [&] { return result(static_cast<std::size_t>(r.carries) + k); });
+}
+
+}  // namespace sinter::ir::ops
