@@ -80,4 +80,10 @@ struct BenchOptions {
 int runBench(const std::string& path, const BenchOptions& opts);
 void addBenchFlags(CLI::App* cmd, BenchOptions& opts);
 
+struct ImportOptions {
+  std::string weights;  // the initializers as a safetensors file; empty: none
+};
+// Imports an ONNX model (frontend/onnx), prints what it holds and writes its initializers.
+int runImport(const std::string& path, const ImportOptions& opts);
+
 }  // namespace sinter::tool

@@ -38,6 +38,7 @@ struct Flags {
   std::vector<std::string> driverArgs;  // `sinter train MODEL -- FLAGS`: what follows "--"
   tool::RunOptions run;
   tool::BenchOptions bench;
+  tool::ImportOptions import;
 };
 
 struct Command {
@@ -182,6 +183,17 @@ Command benchCommand(CLI::App& app, Flags& f) {
   return {cmd, [&f] { return tool::runBench(f.model.path, f.bench); }};
 }
 
+Command importCommand(CLI::App& app, Flags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "import", "Import an ONNX model: check that every node is supported and write its initializers (docs/onnx.md)");
+  cmd->add_option("model", f.model.path, "ONNX model file (.onnx)")->required();
+  cmd->add_option("--weights", f.import.weights,
+                  "Write the initializers, in the layout of the params of `sinter build MODEL.onnx`, to this "
+                  "safetensors file (for --load and sinter_load_weights)")
+      ->type_name("OUT.safetensors");
+  return {cmd, [&f] { return tool::runImport(f.model.path, f.import); }};
+}
+
 Command opsCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "ops", "Print the op reference of the Graph IR (docs/ir.md's, generated from the op table) as Markdown");
@@ -249,7 +261,7 @@ int main(int argc, char** argv) {
       }
   const std::vector<Command> commands = {
       checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f), plotCommand(app, f),
-      trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), opsCommand(app),
+      trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), importCommand(app, f),    opsCommand(app),
   };
   if (auto unknown = unknownCommand(argc, argv, commands)) return usageError(*unknown, commands);
   try {
