@@ -89,8 +89,9 @@ void pool(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Op o) {
   if (a.i("storage_order", 0) != 0) throw Unsupported("storage_order = 1 is not supported; supported: 0");
   if (pair(a, "dilations", {1, 1}) != Ints{1, 1}) throw Unsupported("dilations other than 1 are not supported");
   const Ints pads = symmetricPads(a);
-  // The IR's average excludes padding (as count_include_pad = 0) only in its reference: allow none.
-  if (o == Op::AvgPool2D && pads != Ints{0, 0}) throw Unsupported("AveragePool with pads is not supported");
+  // The IR's average counts the padding (PyTorch's default): so must the model's, where there is any.
+  if (o == Op::AvgPool2D && pads != Ints{0, 0} && a.i("count_include_pad", 0) == 0)
+    throw Unsupported("AveragePool with pads and count_include_pad = 0 is not supported; supported: 1");
   const Ints kernel = pair(a, "kernel_shape", {});
   const ir::Attrs attrs =
       ir::Attrs::of({{"kernel", kernel}, {"stride", pair(a, "strides", {1, 1})}, {"padding", pads}});

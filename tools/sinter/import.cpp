@@ -3,61 +3,14 @@
 // `--load` read into the library or executable `sinter build model.onnx` makes.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <deque>
 #include <iostream>
 
 #include "frontend/onnx/onnx_import.h"
 #include "runtime/checkpoint.h"
 #include "tools/sinter/commands.h"
+#include "tools/sinter/descriptor.h"
 
 namespace sinter::tool {
-namespace {
-
-// The descriptor's tables the compiled model will have (as codegen/emit_module.cpp builds them), as far as
-// a checkpoint reads them: names, dtypes and dims of the inputs, params and outputs, which its structure hash
-// covers. The storage they point into lives here.
-class Descriptor {
- public:
-  explicit Descriptor(const ir::Graph& g) : symbols_(g.symbols()) {
-    for (ir::NodeId id : g.inputs) inputs_.push_back(tensor(g.node(id).name, g.node(id).type));
-    for (ir::NodeId id : g.params) params_.push_back(tensor(g.node(id).name, g.node(id).type));
-    for (const ir::Result& r : g.results) outputs_.push_back(tensor(r.name, g.node(r.node).type));
-    desc_.abi_version = SINTER_ABI_VERSION;
-    desc_.name = g.name.c_str();
-    desc_.num_inputs = static_cast<int32_t>(inputs_.size());
-    desc_.num_params = static_cast<int32_t>(params_.size());
-    desc_.num_outputs = static_cast<int32_t>(outputs_.size());
-    desc_.inputs = inputs_.data();
-    desc_.params = params_.data();
-    desc_.outputs = outputs_.data();
-  }
-  const sinter_model_desc& desc() const { return desc_; }
-
- private:
-  std::vector<std::string> symbols_;
-  std::deque<std::vector<int64_t>> dims_;
-  std::vector<sinter_tensor_desc> inputs_, params_, outputs_;
-  sinter_model_desc desc_{};
-
-  sinter_tensor_desc tensor(const std::string& name, const ir::TensorType& t) {
-    std::vector<int64_t>& dims = dims_.emplace_back();
-    for (const ir::Dim& d : t.shape) {  // a symbolic dimension k is -k-1, as in the ABI
-      const auto s = std::find(symbols_.begin(), symbols_.end(), d.symbol);
-      dims.push_back(d.isSymbolic() ? -static_cast<int64_t>(s - symbols_.begin()) - 1 : d.size);
-    }
-    int32_t dtype = SINTER_F32;
-    switch (t.dtype) {
-      case ir::DType::F32: dtype = SINTER_F32; break;
-      case ir::DType::F64: dtype = SINTER_F64; break;
-      case ir::DType::I32: dtype = SINTER_I32; break;
-    }
-    return {name.c_str(), dtype, static_cast<int32_t>(dims.size()), dims.data(), SINTER_INIT_ZEROS, 0, 0};
-  }
-};
-
-}  // namespace
-
 int runImport(const std::string& path, const ImportOptions& opts) {
   frontend::DiagnosticEngine diags;
   if (!onnxio::isOnnxFile(path)) diags.error({path, 0, 0}, "sinter import reads ONNX models: a file named *.onnx");

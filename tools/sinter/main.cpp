@@ -39,6 +39,7 @@ struct Flags {
   tool::RunOptions run;
   tool::BenchOptions bench;
   tool::ImportOptions import;
+  tool::ExportOptions exportOpts;
 };
 
 struct Command {
@@ -194,6 +195,18 @@ Command importCommand(CLI::App& app, Flags& f) {
   return {cmd, [&f] { return tool::runImport(f.model.path, f.import); }};
 }
 
+Command exportCommand(CLI::App& app, Flags& f) {
+  ModelArgs& m = f.model;
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Write a model's inference graph with trained weights as an ONNX model (opset 17; docs/onnx.md)");
+  addModelArgs(cmd, m);
+  cmd->add_option("--load", f.exportOpts.load, "The trained weights: a safetensors file of `sinter train --save`")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("-o,--output", f.exportOpts.output, "The ONNX file to write")->required()->type_name("OUT.onnx");
+  return {cmd, [&f] { return tool::runExport(f.model.path, f.exportOpts); }};
+}
+
 Command opsCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "ops", "Print the op reference of the Graph IR (docs/ir.md's, generated from the op table) as Markdown");
@@ -260,8 +273,9 @@ int main(int argc, char** argv) {
         break;
       }
   const std::vector<Command> commands = {
-      checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f), plotCommand(app, f),
-      trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), importCommand(app, f),    opsCommand(app),
+      checkCommand(app, f),  dumpCommand(app, f),   buildCommand(app, f), gradcheckCommand(app, f),
+      plotCommand(app, f),   trainCommand(app, f),  runCommand(app, f),   benchCommand(app, f),
+      importCommand(app, f), exportCommand(app, f), opsCommand(app),
   };
   if (auto unknown = unknownCommand(argc, argv, commands)) return usageError(*unknown, commands);
   try {
