@@ -10,6 +10,8 @@ packages=(
   llvm-19-tools                 # FileCheck and lit for golden tests
   libfmt-dev libboost-graph-dev catch2 zlib1g-dev libcli11-dev nlohmann-json3-dev
   python3                       # lit runs on python3
+  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX in and out (frontend/onnx): protobuf classes, checker
+  nodejs                        # runs ONNX Runtime (npm's onnxruntime-node, which tests/onnx installs) on exports
   dataset-fashion-mnist         # real data for the demo and end-to-end tests
   python3-torch python3-numpy   # the PyTorch peer: parity tests and tools/bench
   libopenblas0-openmp           # so that torch's BLAS is a tuned one, not the reference BLAS

@@ -18,6 +18,7 @@
 #include "compiler/passes/fusion_groups.h"
 #include "compiler/passes/pipeline.h"
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 
 namespace sinter::driver {
 namespace {
@@ -65,7 +66,12 @@ Compilation::Compilation(ir::Module m, Options opts) : path_(m.name), opts_(std:
 bool Compilation::ok() {
   if (graph_ || failed_) return !failed_;
   const double start = now();
-  std::optional<ir::Module> m = frontend::compileFile(path_, diags_);
+  std::optional<ir::Module> m;
+  if (onnxio::isOnnxFile(path_)) {  // an ONNX model enters the same pipeline as a model file
+    if (auto imported = onnxio::importFile(path_, diags_)) m = std::move(imported->module);
+  } else {
+    m = frontend::compileFile(path_, diags_);
+  }
   if (!m || diags_.hasErrors()) {
     failed_ = true;
     return false;
@@ -84,6 +90,10 @@ int Compilation::reportErrors() const {
 
 std::optional<std::string> Compilation::ast() {
   const double start = now();
+  if (onnxio::isOnnxFile(path_)) {
+    diags_.error({path_, 0, 0}, "an ONNX model has no syntax tree: dump its graph (--stage=graph) instead");
+    return std::nullopt;
+  }
   std::optional<std::string> text = frontend::dumpAst(path_, diags_);
   timed(Stage::Ast, start);
   return text;

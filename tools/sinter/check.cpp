@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 #include "tools/sinter/commands.h"
 
 namespace sinter::tool {
@@ -13,7 +14,12 @@ int runCheck(const std::string& path) {
   frontend::ModelSummary summary;
   frontend::CompileOptions opts = frontend::defaultOptions();
   opts.summary = &summary;
-  auto m = frontend::compileFile(path, diags, opts);
+  std::optional<ir::Module> m;
+  if (onnxio::isOnnxFile(path)) {  // no layers to summarize: the graph's nodes are ONNX's
+    if (auto imported = onnxio::importFile(path, diags)) m = std::move(imported->module);
+  } else {
+    m = frontend::compileFile(path, diags, opts);
+  }
   if (!m) {
     diags.print(std::cerr);
     return 1;
@@ -33,7 +39,7 @@ int runCheck(const std::string& path) {
              m->forward.inputs.size(), trained, values,
              states ? fmt::format(", {} states ({} values)", states, stateValues) : "", m->forward.results.size(),
              m->train ? fmt::format(", trains '{}'", m->train->loss) : "");
-  fmt::print("{}", frontend::formatSummary(summary));
+  if (!onnxio::isOnnxFile(path)) fmt::print("{}", frontend::formatSummary(summary));
   return 0;
 }
 

@@ -82,4 +82,17 @@ struct BenchOptions {
 int runBench(const std::string& path, const BenchOptions& opts);
 void addBenchFlags(CLI::App* cmd, BenchOptions& opts);
 
+struct ImportOptions {
+  std::string weights;  // the initializers as a safetensors file; empty: none
+};
+// Imports an ONNX model (frontend/onnx), prints what it holds and writes its initializers.
+int runImport(const std::string& path, const ImportOptions& opts);
+
+struct ExportOptions {
+  std::string load;    // the trained weights (safetensors)
+  std::string output;  // the .onnx file
+};
+// Writes the model's inference graph with the weights of opts.load as an ONNX model (docs/onnx.md).
+int runExport(const std::string& path, const ExportOptions& opts);
+
 }  // namespace sinter::tool

@@ -38,6 +38,8 @@ struct Flags {
   std::vector<std::string> driverArgs;  // `sinter train MODEL -- FLAGS`: what follows "--"
   tool::RunOptions run;
   tool::BenchOptions bench;
+  tool::ImportOptions import;
+  tool::ExportOptions exportOpts;
 };
 
 struct Command {
@@ -185,6 +187,29 @@ Command benchCommand(CLI::App& app, Flags& f) {
   return {cmd, [&f] { return tool::runBench(f.model.path, f.bench); }};
 }
 
+Command importCommand(CLI::App& app, Flags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "import", "Import an ONNX model: check that every node is supported and write its initializers (docs/onnx.md)");
+  cmd->add_option("model", f.model.path, "ONNX model file (.onnx)")->required();
+  cmd->add_option("--weights", f.import.weights,
+                  "Write the initializers, in the layout of the params of `sinter build MODEL.onnx`, to this "
+                  "safetensors file (for --load and sinter_load_weights)")
+      ->type_name("OUT.safetensors");
+  return {cmd, [&f] { return tool::runImport(f.model.path, f.import); }};
+}
+
+Command exportCommand(CLI::App& app, Flags& f) {
+  ModelArgs& m = f.model;
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Write a model's inference graph with trained weights as an ONNX model (opset 17; docs/onnx.md)");
+  addModelArgs(cmd, m);
+  cmd->add_option("--load", f.exportOpts.load, "The trained weights: a safetensors file of `sinter train --save`")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("-o,--output", f.exportOpts.output, "The ONNX file to write")->required()->type_name("OUT.onnx");
+  return {cmd, [&f] { return tool::runExport(f.model.path, f.exportOpts); }};
+}
+
 Command opsCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "ops", "Print the op reference of the Graph IR (docs/ir.md's, generated from the op table) as Markdown");
@@ -251,8 +276,9 @@ int main(int argc, char** argv) {
         break;
       }
   const std::vector<Command> commands = {
-      checkCommand(app, f), dumpCommand(app, f), buildCommand(app, f), gradcheckCommand(app, f), plotCommand(app, f),
-      trainCommand(app, f), runCommand(app, f),  benchCommand(app, f), opsCommand(app),
+      checkCommand(app, f),  dumpCommand(app, f),   buildCommand(app, f), gradcheckCommand(app, f),
+      plotCommand(app, f),   trainCommand(app, f),  runCommand(app, f),   benchCommand(app, f),
+      importCommand(app, f), exportCommand(app, f), opsCommand(app),
   };
   if (auto unknown = unknownCommand(argc, argv, commands)) return usageError(*unknown, commands);
   try {

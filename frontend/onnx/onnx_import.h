@@ -1,0 +1,44 @@
+// Importing an ONNX model (what torch.onnx.export writes, opsets 11-17) into the Graph IR: the graph's inputs
+// become inputs (symbolic axes become symbolic dimensions), its initializers params and its outputs results,
+// so that `sinter check`, `dump` and `build` treat an .onnx file as they treat a .sn file. Parsing, the
+// checker and the op schemas are Debian's libonnx (docs/onnx.md); this header names none of its types, so
+// that only this library's users link protobuf.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/ir/module.h"
+#include "frontend/diagnostics.h"
+
+namespace sinter::onnxio {
+
+// A param's initial value, in the param's (Sinter's) layout: Gemm's transposed weight is stored [in, out]
+// as Dense's is, a convolution's bias [out, 1, 1], a batch normalization folded into a scale and a shift.
+struct Weight {
+  std::vector<std::int64_t> shape;
+  std::vector<float> data;
+};
+
+struct Imported {
+  ir::Module module;                      // the forward graph; no train block
+  std::map<std::string, Weight> weights;  // by param name: one per param of module.forward
+};
+
+// Whether a model path names an ONNX file (by its extension, ".onnx").
+bool isOnnxFile(const std::string& path);
+
+// The ONNX op types the importer knows, sorted: what the error for any other op lists.
+std::vector<std::string> supportedOps();
+
+// Reads, checks (the ONNX checker) and imports a model file. Every problem is an error in `diags` naming the
+// file and, for a node, its name and op type; returns nullopt when any was reported.
+std::optional<Imported> importFile(const std::string& path, frontend::DiagnosticEngine& diags);
+// The same for the bytes of a model; `path` names it in messages and source locations.
+std::optional<Imported> importBytes(std::string_view bytes, const std::string& path, frontend::DiagnosticEngine& diags);
+
+}  // namespace sinter::onnxio

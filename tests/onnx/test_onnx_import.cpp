@@ -1,0 +1,191 @@
+// The ONNX importer (frontend/onnx): graphs built in code (onnx_models.h) imported and evaluated by the
+// reference interpreter against hand-derived values, and every kind of bad input rejected with an error
+// naming the file, the node, its op type and what is supported. tests/onnx/onnx_import_parity.py compares
+// models exported by PyTorch.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "compiler/ir/interpreter.h"
+#include "frontend/onnx/onnx_import.h"
+#include "tests/onnx/onnx_models.h"
+
+using namespace sinter;
+using onnxtest::ModelBuilder;
+
+namespace {
+
+std::optional<onnxio::Imported> import(const std::string& bytes, frontend::DiagnosticEngine& d) {
+  return onnxio::importBytes(bytes, "m.onnx", d);
+}
+
+// The one error an import reports (the test fails if it imported or reported another number of errors).
+std::string importError(const std::string& bytes) {
+  frontend::DiagnosticEngine d;
+  const auto m = import(bytes, d);
+  CHECK_FALSE(m);
+  REQUIRE(d.errorCount() == 1);
+  return d.str();
+}
+
+// The model's outputs for `x`, with its imported weights as the params.
+std::vector<ir::Tensor> evaluate(const onnxio::Imported& m, const ir::Tensor& x) {
+  std::map<std::string, ir::Tensor> args{{"x", x}};
+  for (const auto& [name, w] : m.weights) args[name] = ir::Tensor{w.shape, {w.data.begin(), w.data.end()}};
+  return ir::interpret(m.module.forward, args);
+}
+
+}  // namespace
+
+TEST_CASE("a Gemm with transB imports as a matmul by the transposed weight, the batch symbolic") {
+  frontend::DiagnosticEngine d;
+  const auto m = import(onnxtest::mlp().bytes(), d);
+  REQUIRE(m);
+  CHECK(d.str().empty());
+  const ir::Graph& g = m->module.forward;
+  CHECK(m->module.name == "m");
+  REQUIRE(g.inputs.size() == 1);
+  CHECK(g.node(g.inputs[0]).type.str() == "f32[batch,2]");
+  CHECK(m->weights.at("fc.weight").shape == std::vector<std::int64_t>{2, 3});  // [in, out], as Dense's
+  CHECK(m->weights.at("fc.weight").data == std::vector<float>{1, 3, 5, 2, 4, 6});
+  REQUIRE(g.results.size() == 1);
+  CHECK(g.results[0].name == "y");
+  // x = [1, 1]: x W^T + b = [3.5, -93, 11] -> relu [3.5, 0, 11] -> softmax.
+  const auto y = evaluate(*m, {{1, 2}, {1, 1}});
+  const double z = std::exp(3.5) + 1 + std::exp(11.0);
+  CHECK(y[0].data[0] == Approx(std::exp(3.5) / z));
+  CHECK(y[0].data[1] == Approx(1 / z));
+  CHECK(y[0].data[2] == Approx(std::exp(11.0) / z));
+}
+
+TEST_CASE("a reshape, a padded convolution, max pooling and flatten keep the symbolic batch") {
+  frontend::DiagnosticEngine d;
+  const auto m = import(onnxtest::cnn().bytes(), d);
+  REQUIRE(m);
+  const ir::Graph& g = m->module.forward;
+  CHECK(g.node(g.results[0].node).type.str() == "f32[batch,4]");
+  CHECK(m->weights.at("bias").shape == std::vector<std::int64_t>{1, 1, 1});  // broadcasts over NCHW
+  // The identity kernel: each 2x2 window's maximum of x, plus the bias.
+  ir::Tensor x{{2, 16}, {}};
+  for (int i = 0; i < 32; ++i) x.data.push_back(i == 5 ? 100 : i);
+  const auto y = evaluate(*m, x);
+  REQUIRE(y[0].shape == std::vector<std::int64_t>{2, 4});
+  CHECK(y[0].data == std::vector<double>{100.25, 7.25, 13.25, 15.25, 21.25, 23.25, 29.25, 31.25});
+}
+
+TEST_CASE("an op type the importer lacks is an error naming the node, the op type and the supported ops") {
+  ModelBuilder b = onnxtest::mlp();
+  b.graph().mutable_node(1)->set_op_type("Elu");
+  const std::string e = importError(b.bytes());
+  CHECK_THAT(e,
+             Catch::Contains("m.onnx: error: node '/Relu' (Elu, node 2 of the graph): op type Elu is not supported"));
+  CHECK_THAT(e, Catch::Contains("supported: Abs, Add, AveragePool, BatchNormalization,"));
+}
+
+TEST_CASE("every unsupported node is reported, and the nodes that use its output are not") {
+  ModelBuilder b = onnxtest::mlp();
+  b.graph().mutable_node(0)->set_op_type("Elu");  // Gemm's inputs are not Elu's, but the checker only sees ops
+  b.graph().mutable_node(0)->clear_attribute();
+  b.graph().mutable_node(0)->mutable_input()->DeleteSubrange(1, 2);
+  b.graph().mutable_node(2)->set_op_type("Hardmax");
+  frontend::DiagnosticEngine d;
+  CHECK_FALSE(import(b.bytes(), d));
+  CHECK(d.errorCount() == 1);  // Relu and Hardmax only see Elu's output
+  CHECK_THAT(d.str(), Catch::Contains("op type Elu is not supported"));
+}
+
+TEST_CASE("unsupported attribute values are errors naming the node and the value") {
+  SECTION("Gemm transA") {
+    ModelBuilder b = onnxtest::mlp();
+    ModelBuilder::attr(*b.graph().mutable_node(0), "transA", std::int64_t{1});
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("node '/fc/Gemm' (Gemm, node 1 of the graph): transA = 1 is "
+                                                       "not supported"));
+  }
+  SECTION("grouped convolution") {
+    ModelBuilder b = onnxtest::cnn();
+    ModelBuilder::attr(*b.graph().mutable_node(1), "group", std::int64_t{2});
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("(Conv, node 2 of the graph): group = 2 is not supported"));
+  }
+  SECTION("asymmetric pads") {
+    ModelBuilder b = onnxtest::cnn();
+    b.graph().mutable_node(1)->mutable_attribute(0)->set_ints(2, 0);
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("pads [1, 1, 0, 1] differ between the two sides"));
+  }
+  SECTION("ceil mode pooling") {
+    ModelBuilder b = onnxtest::cnn();
+    ModelBuilder::attr(*b.graph().mutable_node(2), "ceil_mode", std::int64_t{1});
+    CHECK_THAT(importError(b.bytes()),
+               Catch::Contains("node '/MaxPool' (MaxPool, node 3 of the graph): ceil_mode = 1"));
+  }
+  SECTION("an attribute of the op's schema that the importer does not read") {
+    ModelBuilder b = onnxtest::mlp();
+    onnx::NodeProto& c = b.node("Constant", {}, {"s"}, "/Constant");
+    onnx::AttributeProto* a = c.add_attribute();
+    a->set_name("value_string");
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s("text");
+    CHECK_THAT(importError(b.bytes()),
+               Catch::Contains("node '/Constant' (Constant, node 4 of the graph): attribute 'value_string' is not "
+                               "supported; supported: value, value_float, value_floats, value_int, value_ints"));
+  }
+  SECTION("an attribute outside the op's schema (the ONNX checker's error)") {
+    ModelBuilder b = onnxtest::mlp();
+    ModelBuilder::attr(*b.graph().mutable_node(1), "alpha", std::int64_t{1});
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("the ONNX checker says: Unrecognized attribute: alpha for "
+                                                       "operator Relu"));
+  }
+}
+
+TEST_CASE("opsets outside 11 to 17 are errors") {
+  for (std::int64_t opset : {9, 10}) {
+    CAPTURE(opset);
+    ModelBuilder b = onnxtest::mlp(opset);
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("m.onnx: error: opset " + std::to_string(opset) +
+                                                       " is not supported; supported: opsets 11 to 17"));
+  }
+  ModelBuilder b = onnxtest::mlp(11);  // and an op of another domain
+  b.graph().mutable_node(1)->set_domain("com.microsoft");
+  onnx::OperatorSetIdProto* o = b.model().add_opset_import();
+  o->set_domain("com.microsoft");
+  o->set_version(1);
+  CHECK_THAT(importError(b.bytes()), Catch::Contains("domain 'com.microsoft' is not supported"));
+}
+
+TEST_CASE("corrupt and truncated files are errors, never a crash") {
+  CHECK_THAT(importError("\x0a\xff\xff\xff\xff\x0f garbage"), Catch::Contains("m.onnx: error: not an ONNX model"));
+  const std::string whole = onnxtest::cnn().bytes();
+  for (std::size_t n = 0; n < whole.size(); n += 7) {  // every cut gives one error, whichever
+    frontend::DiagnosticEngine d;
+    const auto m = import(whole.substr(0, n), d);
+    CAPTURE(n);
+    CHECK_FALSE(m);
+    CHECK(d.errorCount() == 1);
+  }
+  frontend::DiagnosticEngine d;
+  CHECK_FALSE(onnxio::importFile("/nonexistent/model.onnx", d));
+  CHECK_THAT(d.str(), Catch::Contains("/nonexistent/model.onnx: error: cannot read the file"));
+}
+
+TEST_CASE("shapes a graph cannot state are errors: merging the batch into another dim, an unnamed axis") {
+  ModelBuilder b = onnxtest::cnn();
+  onnx::TensorProto& shape = *b.graph().mutable_initializer(0);  // [-1, 8]: the -1 would be 2 batch
+  shape.clear_int64_data();
+  shape.add_int64_data(-1);
+  shape.add_int64_data(8);
+  shape.set_dims(0, 2);
+  CHECK_THAT(importError(b.bytes()), Catch::Contains("node '/Reshape' (Reshape, node 1 of the graph): its -1 would "
+                                                     "merge symbolic dimension 'batch' with other dims"));
+  ModelBuilder u = onnxtest::mlp();
+  u.graph().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->clear_dim_param();
+  CHECK_THAT(importError(u.bytes()), Catch::Contains("input 'x': dim 0 has neither a positive size nor a name"));
+}
+
+TEST_CASE("operands whose shapes do not fit are errors naming the node") {
+  ModelBuilder b = onnxtest::mlp();
+  b.graph().mutable_initializer(1)->add_dims(1);  // bias [3, 1]: broadcasts to [batch, 3]? no: [3, 3]
+  b.graph().mutable_initializer(1)->set_dims(0, 2);
+  b.graph().mutable_initializer(1)->set_dims(1, 2);
+  b.graph().mutable_initializer(1)->add_float_data(1);
+  const std::string e = importError(b.bytes());
+  CHECK_THAT(e, Catch::Contains("node '/fc/Gemm' (Gemm, node 1 of the graph): its operands do not fit"));
+}
