@@ -209,7 +209,7 @@ std::string Exporter::emit(ir::NodeId id) {
     case Op::StopGradient:
     case Op::Dropout: return in(0);  // inference
     case Op::LeakyRelu: {
-      const std::string out = unary("LeakyRelu", id);
+      std::string out = unary("LeakyRelu", id);
       setAttr(*graph_->mutable_node(graph_->node_size() - 1), "alpha", n.attrs.getFloat("alpha"));
       return out;
     }
@@ -327,7 +327,8 @@ std::string Exporter::emit(ir::NodeId id) {
     case Op::CrossEntropyGrad:
     case Op::SoftCrossEntropy:
     case Op::Mse:
-    case Op::BceWithLogits: unsupported(n);
+    case Op::BceWithLogits:
+    case Op::Scan: unsupported(n);
   }
   unsupported(n);
 }
