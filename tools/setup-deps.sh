@@ -29,6 +29,10 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
+# npm installs the test-only ONNX Runtime (tests/onnx). A machine whose Node.js bundles its own npm (NodeSource's)
+# keeps it: Debian's npm package would conflict with that Node.js.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
