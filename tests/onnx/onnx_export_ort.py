@@ -29,6 +29,11 @@ EXAMPLES = ["fashion_mlp", "fashion_cnn"]
 COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid)\(")
 
 
+# node and npm run no code of Sinter's: in a sanitizer build they must not get the ASan runtime that ctest
+# preloads for the libraries this script loads (tests/CMakeLists.txt, sinter_preload_sanitizer).
+NODE_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -44,7 +49,7 @@ def install_ort(workdir):
     if not shutil.which("npm") or not shutil.which("node"):
         return None, "node and npm are not installed (Debian: apt-get install nodejs npm)"
     r = subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", prefix,
-                        "onnxruntime-node"], capture_output=True, text=True, timeout=600)
+                        "onnxruntime-node"], capture_output=True, text=True, timeout=600, env=NODE_ENV)
     if r.returncode != 0:
         return None, "npm install --ignore-scripts onnxruntime-node failed (is the npm registry reachable?):\n" + \
             (r.stderr or r.stdout)[-2000:]
@@ -86,7 +91,7 @@ def check_example(args, name, x, y, modules):
         x.tofile(work("x.f32"))
         out = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "run_ort.js"), modules,
                               onnx, "image", work("x.f32"), ",".join(map(str, x.shape)), work(name + "_ort_")],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=NODE_ENV)
         if out.returncode != 0:
             sys.exit(f"FAIL: ONNX Runtime could not run {onnx}:\n{out.stderr}")
         first = json.loads(out.stdout.splitlines()[0])
