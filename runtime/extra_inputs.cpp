@@ -13,10 +13,6 @@ namespace {
 
 std::string str(const char* s) { return s ? s : ""; }
 
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string shapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -28,7 +24,7 @@ std::string shapeText(const std::vector<int64_t>& shape) {
 ExtraColumn readColumn(const std::string& file, std::vector<int64_t>& shape) {
   ExtraColumn c;
   c.source = file;
-  if (endsWith(file, ".npy")) {
+  if (file.ends_with(".npy")) {
     NpyArray a = readNpy(file);
     shape = std::move(a.shape);
     c.values = std::move(a.values);

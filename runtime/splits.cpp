@@ -15,10 +15,6 @@ namespace {
 
 std::string str(const char* s) { return s ? s : ""; }
 
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string inputList(const sinter_model_desc& m) {
   std::string s;
   for (int32_t i = 0; i < m.num_inputs; ++i) s += (i ? ", " : "") + str(m.inputs[i].name);
@@ -129,7 +125,7 @@ Dataset readCsvSplit(const DriverOptions& o, const Layout& l, const std::string&
 }
 
 Dataset readSamples(const Layout& l, const std::string& samples, const std::string& labels) {
-  return endsWith(samples, ".npy") ? loadNpy(samples, labels, labelKind(l)) : loadIdx(samples, labels, labelKind(l));
+  return samples.ends_with(".npy") ? loadNpy(samples, labels, labelKind(l)) : loadIdx(samples, labels, labelKind(l));
 }
 
 std::string trainImages(const DriverOptions& o) { return dataFile(o, o.trainImages, "train-images-idx3-ubyte.gz"); }
@@ -149,7 +145,7 @@ std::optional<Dataset> readTestSplit(const DriverOptions& o, const Layout& l) {
     if (o.testCsv.empty()) return std::nullopt;
     return readCsvSplit(o, l, o.testCsv);
   }
-  if ((endsWith(trainImages(o), ".npy") || !o.trainInputs.empty()) && o.testImages.empty()) return std::nullopt;
+  if ((trainImages(o).ends_with(".npy") || !o.trainInputs.empty()) && o.testImages.empty()) return std::nullopt;
   return readSamples(l, dataFile(o, o.testImages, "t10k-images-idx3-ubyte.gz"),
                      dataFile(o, o.testLabels, "t10k-labels-idx1-ubyte.gz"));
 }
