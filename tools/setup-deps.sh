@@ -19,6 +19,7 @@ packages=(
   help2man dpkg-dev file pkgconf  # the man page, cpack -G DEB's dependencies, tests/install
   g++-aarch64-linux-gnu zlib1g-dev:arm64 qemu-user  # the aarch64 runtime and tests/cross under qemu
   libopenmpi-dev openmpi-bin    # `sinter build --mpi`: data-parallel training (docs/distributed.md)
+  librsvg2-dev                  # `sinter plot -o curves.png` rasterizes its SVG
 )
 if [ "${1:-}" = --fuzz ]; then
   packages+=(clang-19 libclang-rt-19-dev)   # libFuzzer, ASan and UBSan for clang

@@ -51,9 +51,16 @@ struct GradCheckOptions {
 };
 int runGradCheck(const std::string& path, const GradCheckOptions& opts);
 
-// Draws the loss and accuracy curves of a metrics file (JSON Lines of the training driver) as SVG.
-// Draws the runs of one or more metrics files on shared axes; `labels` names the runs (empty: the file names).
-int runPlot(const std::vector<std::string>& paths, const std::vector<std::string>& labels, const std::string& output);
+struct PlotOptions {
+  std::vector<std::string> files;   // metrics files (JSON Lines of the training driver)
+  std::vector<std::string> labels;  // a name per run; empty: the file names
+  std::vector<std::string> params;  // the params whose gradient norms are drawn; empty: all
+  std::string output = "curves.svg";
+};
+
+// Draws the loss and accuracy curves (and gradient norms) of one or more metrics files on shared axes, as an
+// SVG or PNG file.
+int runPlot(const PlotOptions& options);
 
 // Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
 int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);

@@ -32,8 +32,7 @@ struct Flags {
   std::string stages = "graph,grad";
   tool::BuildOptions build;
   tool::GradCheckOptions gradcheck;
-  std::string plotOutput = "curves.svg";
-  std::vector<std::string> plotFiles, plotLabels;
+  tool::PlotOptions plot;
   codegen::Options train;
   std::vector<std::string> driverArgs;  // `sinter train MODEL -- FLAGS`: what follows "--"
   tool::RunOptions run;
@@ -138,13 +137,18 @@ Command gradcheckCommand(CLI::App& app, Flags& f) {
 Command plotCommand(CLI::App& app, Flags& f) {
   CLI::App* cmd = app.add_subcommand(
       "plot",
-      "Draw the loss and accuracy curves of metrics files (JSON Lines) as SVG; several files overlay their runs");
-  cmd->add_option("metrics", f.plotFiles, "Metrics files written by --metrics")->required();
-  cmd->add_option("--labels", f.plotLabels,
+      "Draw the loss and accuracy curves of metrics files (JSON Lines) as SVG or PNG; several files overlay their "
+      "runs, and runs with the grad_norm metric add a panel of gradient norms each");
+  cmd->add_option("metrics", f.plot.files, "Metrics files written by --metrics")->required();
+  cmd->add_option("--labels", f.plot.labels,
                   "Names of the runs, one per file, comma-separated (default: the file names)")
       ->delimiter(',');
-  cmd->add_option("-o,--output", f.plotOutput, "SVG file to write")->capture_default_str();
-  return {cmd, [&f] { return tool::runPlot(f.plotFiles, f.plotLabels, f.plotOutput); }};
+  cmd->add_option("--params", f.plot.params,
+                  "Params whose gradient norms are drawn, comma-separated (default: every param in the files)")
+      ->delimiter(',');
+  cmd->add_option("-o,--output", f.plot.output, "File to write: .svg, or .png for a raster image")
+      ->capture_default_str();
+  return {cmd, [&f] { return tool::runPlot(f.plot); }};
 }
 
 // `sinter train MODEL -- FLAGS`: everything after the model file goes to the training driver untouched.
