@@ -100,7 +100,10 @@ void selectParams(std::vector<Run>& runs, const std::vector<std::string>& params
                       known.empty() ? "they have none: train with --metrics-list grad_norm" : "they have " + known));
     }
   const std::set<std::string> keep(params.begin(), params.end());
-  for (Run& r : runs) std::erase_if(r.gradNorms, [&](const Series& s) { return !keep.contains(s.label); });
+  for (Run& r : runs) {
+    std::erase_if(r.gradNorms, [&](const Series& s) { return !keep.contains(s.label); });
+    for (std::size_t k = 0; k < r.gradNorms.size(); ++k) r.gradNorms[k].color = kColors[k % 10];  // no gaps
+  }
 }
 
 std::string runLabel(const std::string& path, const std::vector<std::string>& labels, std::size_t r) {
@@ -108,6 +111,23 @@ std::string runLabel(const std::string& path, const std::vector<std::string>& la
   // A run is named by its file's name without the directory and the extension.
   std::string label = path.substr(path.find_last_of('/') + 1);
   return label.substr(0, label.find('.'));
+}
+
+// Several runs: a legend of the runs (their colours) and then of the splits (their dash patterns), shorter than
+// one entry per run and split. One run: empty, an entry per series. `metric` picks the loss or accuracy series.
+std::vector<Series> overlayLegend(const std::vector<Run>& runs, std::vector<Series> Run::*metric) {
+  if (runs.size() < 2) return {};
+  std::vector<Series> entries, splits;
+  for (const Run& r : runs)
+    for (const Series& s : r.*metric) {
+      if (s.points.empty()) continue;
+      if (entries.empty() || entries.back().label != r.label) entries.push_back({s.key, r.label, s.color, "", {}});
+      const std::string split = s.key.substr(0, s.key.find('_'));
+      if (std::none_of(splits.begin(), splits.end(), [&](const Series& e) { return e.label == split; }))
+        splits.push_back({s.key, split, "#444", s.dash, {}});
+    }
+  entries.insert(entries.end(), splits.begin(), splits.end());
+  return entries;
 }
 
 }  // namespace
@@ -141,13 +161,13 @@ int runPlot(const PlotOptions& o) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n",
       width, height);
-  svg += drawPanel({"loss", Scale::Linear, 70, 40, 380, 300, {}}, loss);
-  svg += drawPanel({"accuracy", Scale::Percent, 560, 40, 380, 300, {}}, accuracy);
+  svg += drawPanel({"loss", Scale::Linear, 70, 40, 380, 300, {}, overlayLegend(runs, &Run::loss)}, loss);
+  svg += drawPanel({"accuracy", Scale::Percent, 560, 40, 380, 300, {}, overlayLegend(runs, &Run::accuracy)}, accuracy);
   const auto normRange = valueRange(allNorms, Scale::Log);
   for (std::size_t k = 0; k < withNorms.size(); ++k) {
     const std::string title = runs.size() > 1 ? "gradient norms: " + withNorms[k]->label : "gradient norm per param";
     const double x0 = k % 2 == 0 ? 70 : 560, y0 = 440 + 400.0 * std::floor(static_cast<double>(k) / 2);
-    svg += drawPanel({title, Scale::Log, x0, y0, 380, 300, normRange}, withNorms[k]->gradNorms);
+    svg += drawPanel({title, Scale::Log, x0, y0, 380, 300, normRange, {}}, withNorms[k]->gradNorms);
   }
   svg += "</svg>\n";
   if (png) {

@@ -151,7 +151,7 @@ std::string drawPanel(const PanelFrame& f, std::vector<Series> series) {
     for (auto [x, y] : s.points)
       svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(x), py(y), s.color);
   }
-  return svg + legend(f, series) + "</g>\n";
+  return svg + legend(f, f.legend.empty() ? series : f.legend) + "</g>\n";
 }
 
 }  // namespace sinter::tool

@@ -25,6 +25,8 @@ struct PanelFrame {
   // The vertical range in the scale's own units (log10 for `Log`); empty: fitted to the series. Panels that are
   // compared with each other are given one range.
   std::optional<std::pair<double, double>> range;
+  // The legend's entries (label, colour, dash); empty: one per series that has points.
+  std::vector<Series> legend;
 };
 
 // The smallest and largest value of the series in the scale's units, or nothing when no point can be drawn.
