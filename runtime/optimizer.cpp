@@ -70,6 +70,24 @@ inline bool allFiniteBody(const T* __restrict p, int64_t n) {
 SINTER_VECTOR_CLONES bool allFinite(const float* p, int64_t n) { return allFiniteBody<float, uint32_t>(p, n); }
 SINTER_VECTOR_CLONES bool allFinite(const double* p, int64_t n) { return allFiniteBody<double, uint64_t>(p, n); }
 
+// Σ g² in double. Sixteen running sums instead of one: with a single sum every add waited for the one before
+// (a 4-cycle chain per element), which made the grad_norm metric cost a quarter of the MLP's training step;
+// independent sums vectorize. The order of the additions is fixed, so every clone gives the same bits.
+template <class T>
+inline double sumOfSquaresBody(const T* __restrict g, int64_t n) {
+  constexpr int64_t kSums = 16;
+  double partial[kSums] = {};
+  int64_t k = 0;
+  for (; k + kSums <= n; k += kSums)
+    for (int64_t l = 0; l < kSums; ++l) partial[l] += static_cast<double>(g[k + l]) * static_cast<double>(g[k + l]);
+  double sum = 0;
+  for (; k < n; ++k) sum += static_cast<double>(g[k]) * static_cast<double>(g[k]);
+  for (double p : partial) sum += p;
+  return sum;
+}
+SINTER_VECTOR_CLONES double sumOfSquares(const float* g, int64_t n) { return sumOfSquaresBody(g, n); }
+SINTER_VECTOR_CLONES double sumOfSquares(const double* g, int64_t n) { return sumOfSquaresBody(g, n); }
+
 // One Adam element loop: see the class comment for the formulas. vmax is null without amsgrad.
 template <class T>
 struct AdamConsts {
@@ -432,10 +450,7 @@ template <class T>
 std::vector<double> squaredNorms(const void* const* grads, const std::vector<int64_t>& sizes) {
   std::vector<double> norms(sizes.size());
   for (size_t i = 0; i < sizes.size(); ++i) {
-    const T* g = static_cast<const T*>(grads[i]);
-    double s = 0;
-    for (int64_t k = 0; k < sizes[i]; ++k) s += static_cast<double>(g[k]) * static_cast<double>(g[k]);
-    norms[i] = s;
+    norms[i] = sumOfSquares(static_cast<const T*>(grads[i]), sizes[i]);
   }
   return norms;
 }
