@@ -90,8 +90,7 @@ void KernelEmitter::emit() {
     if (k.kind == ir::KernelKind::Loop) {  // a loop is one of a kind: its body is a function of its own
       const std::string name = fmt::format("{}.k{}.loop", entryFn_->getName().str(), index);
       const LoweredGraph& body = *program_.bodies.at(index);
-      llvm::Function* bodyFn =
-          emitBodyFunction(mod_, name + ".body", *g_.node(k.nodes.front()).body, body, lanes_, training_);
+      llvm::Function* bodyFn = emitBodyFunction(mod_, name + ".body", *loopBody(g_, k).body, body, lanes_, training_);
       b_.CreateCall(outline(
                         name, [&](Value*, Value*) { emitLoopKernel(k, bodyFn, body); }, homes, false),
                     args);

@@ -12,20 +12,41 @@ namespace sinter::codegen {
 
 namespace {
 
-// Two nodes that are results of one loop: the same body run over the same operands.
-bool sameLoop(const ir::Node& a, const ir::Node& b) {
-  if (a.op != b.op || a.body != b.body || a.operands != b.operands) return false;
+// Whether body `big` computes what `small` does, with the same results first: a saving loop's body is its
+// forward loop's with the saved carries appended as results (docs/autodiff.md).
+bool extends(const ir::Graph& big, const ir::Graph& small) {
+  if (&big == &small) return true;
+  if (big.results.size() < small.results.size() || big.nodes.size() != small.nodes.size()) return false;
+  ir::Graph cut = big;
+  cut.results.resize(small.results.size());
+  cut.name = small.name;
+  return ir::print(cut) == ir::print(small);
+}
+
+// Two nodes that may be results of one loop: the same op, attributes (but the result) and operands.
+bool sameSteps(const ir::Node& a, const ir::Node& b) {
+  if (a.op != b.op || !a.body || !b.body || a.operands != b.operands) return false;
   ir::Attrs x = a.attrs, y = b.attrs;
   x.set("result", std::int64_t{0});
   y.set("result", std::int64_t{0});
   return x.str() == y.str();
 }
 
-// The loop that computes region node `n` and every later node of the same loop.
+// The loop that computes region node `n` and every later node of the same loop: the same steps, each body
+// one that the loop's body (the biggest) extends. The forward pass's loop thus becomes its saving loop.
 ir::FusionGroup loopKernel(const ir::Graph& g, const ir::Node& n) {
   ir::FusionGroup k{ir::KernelKind::Loop, {}, {}};
-  for (std::size_t i = static_cast<std::size_t>(n.id); i < g.nodes.size(); ++i)
-    if (sameLoop(n, g.nodes[i])) k.nodes.push_back(g.nodes[i].id);
+  const ir::Graph* body = n.body.get();
+  for (std::size_t i = static_cast<std::size_t>(n.id); i < g.nodes.size(); ++i) {
+    const ir::Node& m = g.nodes[i];
+    if (!sameSteps(n, m)) continue;
+    if (extends(*body, *m.body)) {
+      k.nodes.push_back(m.id);
+    } else if (extends(*m.body, *body)) {  // and so every member's, by transitivity
+      k.nodes.push_back(m.id);
+      body = m.body.get();
+    }
+  }
   k.stored = k.nodes;  // every result of a loop is written to memory
   return k;
 }
@@ -40,6 +61,13 @@ void checkBody(const ir::Node& loop) {
 }
 
 }  // namespace
+
+const ir::Node& loopBody(const ir::Graph& g, const ir::FusionGroup& loop) {
+  const ir::Node* most = &g.node(loop.nodes.front());
+  for (ir::NodeId id : loop.nodes)
+    if (g.node(id).body->results.size() > most->body->results.size()) most = &g.node(id);
+  return *most;
+}
 
 KernelProgram planKernels(const ir::Graph& g) {
   KernelProgram p;
@@ -74,7 +102,7 @@ LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symb
     const ir::FusionGroup& loop = l.program.kernels[k];
     if (loop.kind == ir::KernelKind::Loop)
       l.program.bodies[k] =
-          std::make_shared<const LoweredGraph>(lowerGraph(*g.node(loop.nodes.front()).body, symbols, reference));
+          std::make_shared<const LoweredGraph>(lowerGraph(*loopBody(g, loop).body, symbols, reference));
   }
   return l;
 }
@@ -84,7 +112,7 @@ namespace {
 // A loop kernel: its steps, and its body's kernel program once, indented under it.
 std::string printLoop(const ir::Graph& g, const ir::FusionGroup& k, const KernelProgram& p, std::size_t index,
                       const lower::Bindings& bindings, int lanes) {
-  const ir::Node& first = g.node(k.nodes.front());
+  const ir::Node& first = loopBody(g, k);
   const ir::ScanShape s = ir::ScanShape::of(first);
   const ir::Dim trip =
       g.node(first.operands[static_cast<std::size_t>(s.carries)]).type.shape[static_cast<std::size_t>(s.axis)];

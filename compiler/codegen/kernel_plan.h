@@ -30,9 +30,12 @@ struct KernelProgram {
 };
 
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the nodes of one loop
-// (scan nodes with the same body and operands, one result each) at the first's, the other nodes alone in node
-// order.
+// (scan nodes with the same operands whose bodies one body extends: one result each) at the first's, the
+// other nodes alone in node order.
 KernelProgram planKernels(const ir::Graph& g);
+// The member of a loop kernel whose body the loop runs: the one with the most results (a saving loop's body
+// extends its forward loop's).
+const ir::Node& loopBody(const ir::Graph& g, const ir::FusionGroup& loop);
 
 // A graph lowered for code generation: its kernel program, where its arguments and results live (the ABI's
 // buffers, sym_dims in the order of `symbols`) and the arena of its temporaries, planned at `reference`.

@@ -48,7 +48,7 @@ void KernelEmitter::copyStep(const ir::Node& seq, std::size_t axis, Value* seqBa
 }
 
 void KernelEmitter::emitLoopKernel(const ir::FusionGroup& k, llvm::Function* body, const LoweredGraph& l) {
-  const ir::Node& first = g_.node(k.nodes.front());
+  const ir::Node& first = loopBody(g_, k);
   const ir::ScanShape s = ir::ScanShape::of(first);
   const ir::Graph& bg = *first.body;
   const auto axis = static_cast<std::size_t>(s.axis);

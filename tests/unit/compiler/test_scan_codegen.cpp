@@ -1,10 +1,15 @@
 // Generated code of loops: the loop kernel of a scan (its body a function of its own, called per step) against
 // the f64 reference interpreter, forward and train step (the saving loop and the reverse loop), for fixed trip
 // counts and for one compiled library run at several trip counts.
+#include <fmt/format.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include "compiler/codegen/kernel_plan.h"
+#include "compiler/ir/parser.h"
 #include "jit_harness.h"
 #include "scan_graphs.h"
 
@@ -65,6 +70,9 @@ TEST_CASE("one compiled scan runs sequences of different lengths: the trip count
     const ir::Module m = test::makeModule(test::rnnGraph(std::nullopt, reverse));
     auto jit = test::compileJit(m);
     for (std::int64_t steps : {1, 4, 9}) checkAt(m, *jit, 2, steps);
+    // The default pipeline's passes (CSE, folding, fusion) keep the loop: the same results.
+    auto optimized = driver::Compilation(m).jit();
+    for (std::int64_t steps : {3, 7}) checkAt(m, *optimized, 5, steps);
   }
 }
 
@@ -96,4 +104,86 @@ TEST_CASE("the results of one loop are one loop kernel; its body is lowered once
   CHECK(body.buffers.numBuffers == 6 + 4);  // one per body input, one per body result
   // The train step: a loop that saves (the forward results share it) and the reverse loops.
   CHECK(loopKernels(m.trainStep) >= 2);
+}
+
+namespace {
+
+// An Elman RNN (28 inputs, 128 hidden) over `steps` steps (a number, or `seq`), with loss mean(h²).
+std::string rnnIr(const std::string& steps) {
+  return fmt::format(R"(graph @rnn(%h0: f32[batch,128] input, %xs: f32[batch,{},28] input,
+    %wx: f32[28,128] param = glorot_uniform, %wh: f32[128,128] param = glorot_uniform, %b: f32[128] param = zeros) {{
+  %5 = scan(%h0, %xs, %wx, %wh, %b) {{axis = 1, carries = 1, seqs = 1, result = 0, reverse = 0}} : f32[batch,128] body graph @cell(
+      %h: f32[batch,128] input, %x: f32[batch,28] input, %wx: f32[28,128] input, %wh: f32[128,128] input,
+      %b: f32[128] input) {{
+    %1 = matmul(%x, %wx) : f32[batch,128]
+    %2 = matmul(%h, %wh) : f32[batch,128]
+    %3 = add(%1, %2) : f32[batch,128]
+    %4 = add(%3, %b) : f32[batch,128]
+    %5 = tanh(%4) : f32[batch,128]
+    return
+      output "h" = %5
+  }}
+  %6 = mul(%5, %5) : f32[batch,128]
+  %7 = reduce_mean(%6) {{axes = [0, 1], keepdims = 0}} : f32[]
+  return
+    output "h" = %5,
+    loss "loss" = %7
+}}
+)",
+                     steps);
+}
+
+}  // namespace
+
+// Not a test: compile time and train-step time of the RNN over 28 and 784 steps (batch 64, JIT without the
+// runtime's threads), printed. Run it by its tag: sinter_compiler_tests "[.bench]"
+TEST_CASE("bench: compile and train-step time of an RNN scan over 28 and 784 steps", "[.bench]") {
+  using Clock = std::chrono::steady_clock;
+  const std::int64_t batch = 64;
+  // SINTER_BENCH_UNROLLED=FILE.sn: the same net unrolled by the front end, timed the same way.
+  const char* unrolled = std::getenv("SINTER_BENCH_UNROLLED");
+  for (const std::string steps : {"28", "784", "seq", "unrolled"}) {
+    if (steps == "unrolled" && !unrolled) continue;
+    const auto start = Clock::now();
+    std::optional<driver::Compilation> c;
+    if (steps == "unrolled") {
+      c.emplace(unrolled);
+      REQUIRE(c->ok());
+    } else {
+      std::vector<ir::ParseError> errs;
+      std::optional<ir::Graph> g = ir::parseGraph(rnnIr(steps), "rnn.ir", errs);
+      REQUIRE(errs.empty());
+      c.emplace(test::makeModule(*g));
+    }
+    auto jit = c->jit();
+    const ir::Module& m = c->optimized();
+    const double compile = std::chrono::duration<double>(Clock::now() - start).count();
+    for (std::int64_t t : {std::int64_t{28}, std::int64_t{784}}) {
+      if (steps != "seq" && steps != std::to_string(t) && (steps != "unrolled" || t != 28)) continue;
+      auto args = argsAt(m.trainStep, batch, t, 1);
+      std::vector<std::vector<float>> data;
+      std::vector<void*> buffers;
+      for (const auto* list : {&m.trainStep.inputs, &m.trainStep.params})
+        for (ir::NodeId id : *list) {
+          const auto& v = args.at(m.trainStep.node(id).name).data;
+          buffers.push_back(data.emplace_back(v.begin(), v.end()).data());
+        }
+      for (std::size_t r = 0; r < m.trainStep.results.size(); ++r)
+        buffers.push_back(data.emplace_back(std::size_t{1} << 20).data());
+      std::vector<std::int64_t> syms;
+      for (const std::string& s : m.forward.symbols()) syms.push_back(s == "seq" ? t : batch);
+      syms.push_back(0);
+      std::vector<double> times;
+      for (int i = 0; i < 21; ++i) {
+        const auto at = Clock::now();
+        jit->descriptor()->train_step(buffers.data(), syms.data());
+        times.push_back(std::chrono::duration<double>(Clock::now() - at).count());
+      }
+      std::sort(times.begin(), times.end());
+      fmt::print(
+          "rnn scan, trip count {:>3} run at {:>3} steps: compile {:.0f} ms, train step median {:.2f} ms "
+          "(p25 {:.2f}, p75 {:.2f}) at batch {}\n",
+          steps, t, compile * 1e3, times[10] * 1e3, times[5] * 1e3, times[15] * 1e3, batch);
+    }
+  }
 }
