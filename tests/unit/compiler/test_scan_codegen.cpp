@@ -106,6 +106,20 @@ TEST_CASE("the results of one loop are one loop kernel; its body is lowered once
   CHECK(loopKernels(m.trainStep) >= 2);
 }
 
+TEST_CASE("in a train step the forward loop is its gradient's saving loop: one loop kernel runs both") {
+  const ir::Module m = test::makeModule(test::rnnGraph(std::nullopt));
+  const codegen::KernelProgram p = codegen::planKernels(m.trainStep);
+  std::vector<const ir::FusionGroup*> loops;
+  for (const ir::FusionGroup& k : p.kernels)
+    if (k.kind == ir::KernelKind::Loop) loops.push_back(&k);
+  // The forward loop (ys, h) and the two saving loops (one per differentiated result), then two reverse loops.
+  REQUIRE(loops.size() == 3);
+  CHECK(loops[0]->nodes.size() == 4);
+  CHECK(codegen::loopBody(m.trainStep, *loops[0]).body->name == "cell.saving");
+  for (const ir::FusionGroup* k : {loops[1], loops[2]})
+    CHECK(codegen::loopBody(m.trainStep, *k).body->name == "cell.reverse");
+}
+
 namespace {
 
 // An Elman RNN (28 inputs, 128 hidden) over `steps` steps (a number, or `seq`), with loss mean(h²).
