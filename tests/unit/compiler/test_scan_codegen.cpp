@@ -87,6 +87,40 @@ TEST_CASE("a compiled scan with two carries, two sequences and stacked results, 
     }
 }
 
+TEST_CASE("a scan inside a scan's body: the inner loop kernel is emitted inside the outer body's function") {
+  // Outer steps over xs[seq, 2, batch, 3] (time-major); each runs the RNN cell over its two sub-steps.
+  auto cell = test::rnnCell(3, 4);
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "outer";
+  auto h = body->addInput("h", test::f32({test::batch(), test::d(4)}));
+  auto x = body->addInput("x", test::f32({test::d(2), test::batch(), test::d(3)}));
+  auto wx = body->addInput("wx", test::f32({test::d(3), test::d(4)}));
+  auto wh = body->addInput("wh", test::f32({test::d(4), test::d(4)}));
+  auto b = body->addInput("b", test::f32({test::d(4)}));
+  const ir::ScanShape inner{.axis = 0, .carries = 1, .seqs = 1, .result = 0, .reverse = false};
+  auto next = test::addScan(*body, cell, {h, x, wx, wh, b}, inner, 0);
+  body->results = {{"h", next, ir::Result::Output}, {"y", next, ir::Result::Output}};
+
+  ir::Graph g;
+  g.name = "Nested";
+  auto h0 = g.addInput("h0", test::f32({test::batch(), test::d(4)}));
+  auto xs = g.addInput("xs", test::f32({ir::Dim::sym("seq"), test::d(2), test::batch(), test::d(3)}));
+  auto pwx = g.addParam("wx", test::f32({test::d(3), test::d(4)}), {ir::Init::GlorotUniform});
+  auto pwh = g.addParam("wh", test::f32({test::d(4), test::d(4)}), {ir::Init::GlorotUniform});
+  auto pb = g.addParam("b", test::f32({test::d(4)}), {ir::Init::Zeros});
+  const ir::ScanShape outer{.axis = 0, .carries = 1, .seqs = 1, .result = 0, .reverse = true};
+  auto ys = test::addScan(g, body, {h0, xs, pwx, pwh, pb}, outer, 1);
+  auto sq = g.addOp(ir::Op::Mul, {ys, ys});
+  auto loss =
+      g.addOp(ir::Op::ReduceMean, {sq},
+              ir::Attrs::of({{"axes", std::vector<std::int64_t>{0, 1, 2}}, {"keepdims", std::int64_t{0}}}), {}, "loss");
+  g.results = {{"ys", ys, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
+  REQUIRE(ir::verify(g).empty());
+  const ir::Module m = test::makeModule(g);
+  auto jit = test::compileJit(m);
+  for (std::int64_t steps : {1, 3}) checkAt(m, *jit, 2, steps);
+}
+
 TEST_CASE("the results of one loop are one loop kernel; its body is lowered once") {
   const ir::Module m = test::makeModule(test::gatedGraph(0));
   // The forward graph's four scan nodes are one loop.
