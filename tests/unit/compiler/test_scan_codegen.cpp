@@ -250,3 +250,15 @@ TEST_CASE("bench: compile and train-step time of an RNN scan over 28 and 784 ste
     }
   }
 }
+
+TEST_CASE("dropout inside a loop body is not compiled yet: a clear error naming the scan and the op") {
+  auto body = std::make_shared<ir::Graph>(*test::rnnCell(3, 4));
+  const ir::NodeId y = body->results[1].node;
+  body->results[1].node = body->addOp(ir::Op::Dropout, {y}, ir::Attrs::of({{"p", 0.5}, {"salt", std::int64_t{1}}}));
+  ir::Graph g = test::rnnGraph(4);
+  for (ir::Node& n : g.nodes)
+    if (n.op == ir::Op::Scan) n.body = body;
+  CHECK_THROWS_WITH(
+      codegen::planKernels(g),
+      Catch::Contains("scan at <no location>: code generation does not compile dropout inside a loop body"));
+}
