@@ -38,6 +38,12 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
                                   const lower::BufferPlan& buffers, const lower::MemoryPlan& memory,
                                   const KernelProgram& program, int vectorFloats, bool training);
 
+// Defines the function of a loop's body (lowered by lowerGraph with its loop's symbols), internal to `mod`:
+// `void name(ptr buffers, ptr sym_dims, ptr arena)`, like emitGraphFunction's but with the arena its loop
+// allocates once for all steps (kernels_loop.cpp).
+llvm::Function* emitBodyFunction(llvm::Module& mod, const std::string& name, const ir::Graph& body,
+                                 const LoweredGraph& l, int vectorFloats, bool training);
+
 // The module's parallel_for hook (model_abi.h): a writable pointer, NULL until the runtime installs its
 // parallel loop. Created on first use; the descriptor points at it.
 llvm::GlobalVariable* parallelHook(llvm::Module& mod);

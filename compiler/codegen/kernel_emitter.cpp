@@ -49,8 +49,7 @@ void KernelEmitter::emit() {
   for (const ir::Node& n : g_.nodes) {
     const ir::NodeId id = n.id;
     const lower::Slot& s = plan_.home[id];
-    if (s.kind == lower::Slot::Temporary && inFused_[id] && memory_.slotOf[id] < 0)
-      continue;  // in registers only
+    if (s.kind == lower::Slot::Temporary && inFused_[id] && memory_.slotOf[id] < 0) continue;  // in registers only
     if (s.kind != lower::Slot::Temporary) {
       ptr_[id] = bufferArg(s.buffer);
       continue;
@@ -88,6 +87,15 @@ void KernelEmitter::emit() {
       homes.push_back(h);
       args.push_back(ptr_[id]);
     }
+    if (k.kind == ir::KernelKind::Loop) {  // a loop is one of a kind: its body is a function of its own
+      const std::string name = fmt::format("{}.k{}.loop", entryFn_->getName().str(), index);
+      const LoweredGraph& body = *program_.bodies.at(index);
+      llvm::Function* bodyFn = emitBodyFunction(mod_, name + ".body", *loopBody(g_, k).body, body, lanes_, training_);
+      b_.CreateCall(outline(
+                        name, [&](Value*, Value*) { emitLoopKernel(k, bodyFn, body); }, homes, false),
+                    args);
+      continue;
+    }
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
     if (!f) {
       const loop::Nest nest = scheduleKernel(g_, k, {lanes_});
@@ -104,8 +112,7 @@ void KernelEmitter::emit() {
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
-    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[n.id], llvm::MaybeAlign(4),
-                    bytes(n.type));
+    b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[n.id], llvm::MaybeAlign(4), bytes(n.type));
   }
   if (arena_.ptr) releaseScratch({arena_});
   b_.CreateRetVoid();
@@ -190,21 +197,32 @@ Value* KernelEmitter::symSize(const lower::SymSize& s) {
 
 // One aligned allocation per call holds every temporary, at the offsets of the memory plan (slots shared
 // by values whose lifetimes do not overlap); the same formula as lower::MemoryPlan::slotOffsets.
-std::vector<Value*> KernelEmitter::allocateArena() {
-  if (memory_.slotSize.empty()) return {};
+std::vector<Value*> KernelEmitter::arenaOffsets(const lower::MemoryPlan& memory) {
   const std::int64_t align = lower::kArenaAlignment;
   std::vector<Value*> offsets = {c64(0)};
-  for (const lower::SymSize& size : memory_.slotSize) {
+  for (const lower::SymSize& size : memory.slotSize) {
     Value* end = b_.CreateAdd(offsets.back(), b_.CreateAdd(symSize(size), c64(align - 1)));
     offsets.push_back(b_.CreateAnd(end, c64(~(align - 1))));
   }
-  // The runtime's per-thread scratch (its last slot; kernels use the others) keeps the arena between calls:
-  // an unrolled LSTM's arena is 17 MiB at batch 64, and allocating it on every call meant page faults and
-  // zeroing on every call.
-  arena_ = allocateScratch(kArenaScratchSlot, b_.CreateAdd(offsets.back(), c64(align)), "arena");
+  return offsets;
+}
+
+std::vector<Value*> KernelEmitter::allocateArena() {
+  if (memory_.slotSize.empty()) return {};
+  const std::vector<Value*> offsets = arenaOffsets(memory_);
+  Value* base = nullptr;
+  if (fn_->arg_size() > 2) {  // a loop body: its loop allocated the arena once for every step
+    base = fn_->getArg(2);
+  } else {
+    // The runtime's per-thread scratch (its last slot; kernels use the others) keeps the arena between calls:
+    // an unrolled LSTM's arena is 17 MiB at batch 64, and allocating it on every call meant page faults and
+    // zeroing on every call.
+    arena_ = allocateScratch(kArenaScratchSlot, b_.CreateAdd(offsets.back(), c64(lower::kArenaAlignment)), "arena");
+    base = arena_.ptr;
+  }
   std::vector<Value*> slots;
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
-    slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena_.ptr, offsets[s]));
+    slots.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), base, offsets[s]));
   return slots;
 }
 

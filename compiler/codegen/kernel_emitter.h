@@ -80,8 +80,10 @@ class KernelEmitter {
   Value* product(const std::vector<Value*>& xs, std::size_t from, std::size_t to);
   Value* bytes(const ir::TensorType& t);
   Value* bufferArg(int index);
-  // Allocates the arena and returns the address of every slot.
+  // Allocates the arena (or takes a loop body's from its third argument) and returns the address of every slot.
   std::vector<Value*> allocateArena();
+  // The byte offset of every slot of `memory`, then the arena's size (lower::MemoryPlan::slotOffsets).
+  std::vector<Value*> arenaOffsets(const lower::MemoryPlan& memory);
   Value* symSize(const lower::SymSize& s);
   Value* at(const ir::Node& n, Value* offset);
   Value* load(const ir::Node& n, Value* offset);
@@ -129,8 +131,8 @@ class KernelEmitter {
                           const std::vector<int>& homes, bool homesInEnv);
 
   // ---- the loop-level kernel IR (emit_loops.cpp) --------------------------------------------------
-  std::map<std::string, Value*> vars_;     // loop variables in scope
-  std::map<std::string, Value*> scratch_;  // scratch buffers in scope
+  std::map<std::string, Value*> vars_;       // loop variables in scope
+  std::map<std::string, Value*> scratch_;    // scratch buffers in scope
   const ir::FusionGroup* kernel_ = nullptr;  // the kernel being emitted
   void emitNest(const loop::Nest& nest, const ir::FusionGroup& k);
   void emitStmt(const loop::Stmt& s);
@@ -152,6 +154,13 @@ class KernelEmitter {
   llvm::MDNode* vectorHints(int width);
   void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints,
                    const std::function<void(Value*)>& body, const std::string& name = "loop");
+
+  // ---- loops (kernels_loop.cpp) ------------------------------------------------------------------------
+  // The loop kernel k (the sibling scan nodes of one loop): the steps calling `body`, the function of its
+  // lowered body `l`, with the pointers of each step.
+  void emitLoopKernel(const ir::FusionGroup& k, llvm::Function* body, const LoweredGraph& l);
+  // Copies step t of `seq` (sliced along `axis`) to the contiguous `step`, or back when `in` is false.
+  void copyStep(const ir::Node& seq, std::size_t axis, Value* seqBase, Value* t, Value* step, bool in);
 
   // ---- kernels a primitive runs (kernels_*.cpp) -------------------------------------------------------
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp

@@ -6,8 +6,68 @@
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
+#include "compiler/ir/scan.h"
 
 namespace sinter::codegen {
+
+namespace {
+
+// Whether body `big` computes what `small` does, with the same results first: a saving loop's body is its
+// forward loop's with the saved carries appended as results (docs/autodiff.md).
+bool extends(const ir::Graph& big, const ir::Graph& small) {
+  if (&big == &small) return true;
+  if (big.results.size() < small.results.size() || big.nodes.size() != small.nodes.size()) return false;
+  ir::Graph cut = big;
+  cut.results.resize(small.results.size());
+  cut.name = small.name;
+  return ir::print(cut) == ir::print(small);
+}
+
+// Two nodes that may be results of one loop: the same op, attributes (but the result) and operands.
+bool sameSteps(const ir::Node& a, const ir::Node& b) {
+  if (a.op != b.op || !a.body || !b.body || a.operands != b.operands) return false;
+  ir::Attrs x = a.attrs, y = b.attrs;
+  x.set("result", std::int64_t{0});
+  y.set("result", std::int64_t{0});
+  return x.str() == y.str();
+}
+
+// The loop that computes region node `n` and every later node of the same loop: the same steps, each body
+// one that the loop's body (the biggest) extends. The forward pass's loop thus becomes its saving loop.
+ir::FusionGroup loopKernel(const ir::Graph& g, const ir::Node& n) {
+  ir::FusionGroup k{ir::KernelKind::Loop, {}, {}};
+  const ir::Graph* body = n.body.get();
+  for (std::size_t i = static_cast<std::size_t>(n.id); i < g.nodes.size(); ++i) {
+    const ir::Node& m = g.nodes[i];
+    if (!sameSteps(n, m)) continue;
+    if (extends(*body, *m.body)) {
+      k.nodes.push_back(m.id);
+    } else if (extends(*m.body, *body)) {  // and so every member's, by transitivity
+      k.nodes.push_back(m.id);
+      body = m.body.get();
+    }
+  }
+  k.stored = k.nodes;  // every result of a loop is written to memory
+  return k;
+}
+
+// Random ops draw from the train step's seed, one value per call; a body runs many times per call.
+void checkBody(const ir::Node& loop) {
+  for (const ir::Node& n : loop.body->nodes)
+    if (ir::opDef(n.op).flags & ir::kStochastic)
+      throw std::runtime_error(fmt::format("{} at {}: code generation does not compile {} inside a loop body yet",
+                                           ir::opName(loop.op), loop.loc.valid() ? loop.loc.str() : "<no location>",
+                                           ir::opName(n.op)));
+}
+
+}  // namespace
+
+const ir::Node& loopBody(const ir::Graph& g, const ir::FusionGroup& loop) {
+  const ir::Node* most = &g.node(loop.nodes.front());
+  for (ir::NodeId id : loop.nodes)
+    if (g.node(id).body->results.size() > most->body->results.size()) most = &g.node(id);
+  return *most;
+}
 
 KernelProgram planKernels(const ir::Graph& g) {
   KernelProgram p;
@@ -15,14 +75,17 @@ KernelProgram planKernels(const ir::Graph& g) {
   ir::NodeMap<int> fusedOf(g, -1);
   for (std::size_t k = 0; k < fused.size(); ++k)
     for (ir::NodeId id : fused[k].nodes) fusedOf[id] = static_cast<int>(k);
+  ir::NodeMap<bool> inLoop(g, false);
   for (const ir::Node& n : g.nodes) {
     const int k = fusedOf[n.id];
     if (k >= 0) {
       const ir::FusionGroup& f = fused[static_cast<std::size_t>(k)];
       if (fusedPosition(g, f) == n.id) p.kernels.push_back(f);
     } else if (ir::opDef(n.op).flags & ir::kRegion) {
-      throw std::runtime_error(fmt::format("{} at {}: code generation does not compile loops yet (issue 16)",
-                                           ir::opName(n.op), n.loc.valid() ? n.loc.str() : "<no location>"));
+      if (inLoop[n.id]) continue;
+      checkBody(n);
+      p.kernels.push_back(loopKernel(g, n));
+      for (ir::NodeId id : p.kernels.back().nodes) inLoop[id] = true;
     } else if (n.op != ir::Op::Input && n.op != ir::Op::Param) {
       p.kernels.push_back({ir::opDef(n.op).kernel, {n.id}, {n.id}});
     }
@@ -35,8 +98,43 @@ LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symb
   l.program = planKernels(g);
   l.buffers = lower::planBuffers(g, symbols);
   l.memory = lower::planMemory(g, reference, l.program.kernels);
+  for (std::size_t k = 0; k < l.program.kernels.size(); ++k) {
+    const ir::FusionGroup& loop = l.program.kernels[k];
+    if (loop.kind == ir::KernelKind::Loop)
+      l.program.bodies[k] =
+          std::make_shared<const LoweredGraph>(lowerGraph(*loopBody(g, loop).body, symbols, reference));
+  }
   return l;
 }
+
+namespace {
+
+// A loop kernel: its steps, and its body's kernel program once, indented under it.
+std::string printLoop(const ir::Graph& g, const ir::FusionGroup& k, const KernelProgram& p, std::size_t index,
+                      const lower::Bindings& bindings, int lanes) {
+  const ir::Node& first = loopBody(g, k);
+  const ir::ScanShape s = ir::ScanShape::of(first);
+  const ir::Dim trip =
+      g.node(first.operands[static_cast<std::size_t>(s.carries)]).type.shape[static_cast<std::size_t>(s.axis)];
+  std::string out =
+      fmt::format("    for t in {}: @{}(carries {}, sequences {} sliced along axis {}, {} closures){}\n",
+                  s.reverse ? fmt::format("{}-1..0", trip.str()) : fmt::format("0..{}", trip.str()), first.body->name,
+                  s.carries, s.seqs, s.axis, first.operands.size() - static_cast<std::size_t>(s.carries + s.seqs),
+                  s.axis == 0 ? "" : ", steps copied in and out");
+  auto body = p.bodies.find(index);
+  if (body == p.bodies.end()) return out;
+  const LoweredGraph& l = *body->second;
+  out += fmt::format("    body arena {} bytes, carries double-buffered\n", l.memory.arenaBytes(bindings));
+  const std::string text = printKernels(*first.body, l.program, l.memory, bindings, lanes);
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t eol = text.find('\n', at);
+    out += "      " + text.substr(at, eol - at) + "\n";
+    at = eol == std::string::npos ? text.size() : eol + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
                          const lower::Bindings& bindings, int lanes) {
@@ -63,7 +161,8 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     for (ir::NodeId id : k.nodes)
       members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     out += fmt::format("kernel {} {}: {}\n", i, ir::kernelKindName(k.kind), members);
-    out += loop::print(g, scheduleKernel(g, k, {lanes}), 4);
+    if (k.kind == ir::KernelKind::Loop) out += printLoop(g, k, p, i, bindings, lanes);
+    else out += loop::print(g, scheduleKernel(g, k, {lanes}), 4);
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)

@@ -4,6 +4,8 @@
 // the program with every nest and the buffers each kernel reads and writes.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,19 +17,29 @@
 
 namespace sinter::codegen {
 
+struct LoweredGraph;
+
 // The kernels of a generated function in execution order: the fused groups code generation emits as one
-// loop nest each (kernels_fused.cpp), at their position, and every other computed node as a group of one of
-// its op's kernel kind.
+// loop nest each (kernels_fused.cpp), at their position, the loops (kind `loop`: the sibling scan nodes of
+// one loop, kernels_loop.cpp), and every other computed node as a group of one of its op's kernel kind.
 struct KernelProgram {
   std::vector<ir::FusionGroup> kernels;
+  // Per loop kernel (by index in `kernels`): its body lowered like a graph, its own kernel program and arena
+  // (lowerGraph fills it; planKernels alone leaves it empty).
+  std::map<std::size_t, std::shared_ptr<const LoweredGraph>> bodies;
 };
 
-// Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the other nodes
-// alone in node order.
+// Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the nodes of one loop
+// (scan nodes with the same operands whose bodies one body extends: one result each) at the first's, the
+// other nodes alone in node order.
 KernelProgram planKernels(const ir::Graph& g);
+// The member of a loop kernel whose body the loop runs: the one with the most results (a saving loop's body
+// extends its forward loop's).
+const ir::Node& loopBody(const ir::Graph& g, const ir::FusionGroup& loop);
 
 // A graph lowered for code generation: its kernel program, where its arguments and results live (the ABI's
 // buffers, sym_dims in the order of `symbols`) and the arena of its temporaries, planned at `reference`.
+// The bodies of its loops are lowered the same way, with the same symbols (a body's symbols are its loop's).
 struct LoweredGraph {
   KernelProgram program;
   lower::BufferPlan buffers;

@@ -49,9 +49,11 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
       case Fn2::Div: return fp ? b_.CreateFDiv(a, b) : b_.CreateSDiv(a, b);
       case Fn2::Pow: return b_.CreateBinaryIntrinsic(llvm::Intrinsic::pow, a, b);
       case Fn2::MaxNum:
-        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, a, b) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, b);
+        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, a, b)
+                  : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, b);
       case Fn2::MinNum:
-        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, a, b) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, b);
+        return fp ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, a, b)
+                  : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, b);
     }
     throw std::logic_error("codegen: unknown operation of a formula");
   }

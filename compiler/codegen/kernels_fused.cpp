@@ -18,9 +18,7 @@ bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN |
 bool stored(const ir::FusionGroup& k, ir::NodeId id) {
   return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
 }
-bool member(const ir::FusionGroup& k, ir::NodeId id) {
-  return std::binary_search(k.nodes.begin(), k.nodes.end(), id);
-}
+bool member(const ir::FusionGroup& k, ir::NodeId id) { return std::binary_search(k.nodes.begin(), k.nodes.end(), id); }
 
 const ir::Node* memberOf(const ir::Graph& g, const ir::FusionGroup& k, ir::Op op) {
   for (ir::NodeId id : k.nodes)

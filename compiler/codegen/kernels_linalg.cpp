@@ -425,9 +425,9 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
             } else {  // max_pool2d_grad: dy to the window's first maximum, zero to the others
               Value* d = load(operand(n, 0), yi);
               for (std::size_t e = 0; e < xi.size(); ++e)
-                store(n, xi[e],
-                      b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d,
-                                      fconst(t, 0)));
+                store(
+                    n, xi[e],
+                    b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d, fconst(t, 0)));
             }
           },
           "window");

@@ -13,7 +13,6 @@
 #include <mutex>
 #include <stdexcept>
 
-
 namespace sinter::codegen {
 namespace {
 
@@ -108,8 +107,10 @@ std::string emitCode(llvm::Module& mod, llvm::TargetMachine& tm, CodeFile kind) 
   llvm::SmallString<0> buf;
   llvm::raw_svector_ostream os(buf);
   llvm::legacy::PassManager pm;
-  const auto type = kind == CodeFile::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, type)) throw std::runtime_error("the target cannot emit this kind of file");
+  const auto type =
+      kind == CodeFile::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type))
+    throw std::runtime_error("the target cannot emit this kind of file");
   pm.run(mod);
   return std::string(buf.str());
 }

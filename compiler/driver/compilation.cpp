@@ -151,7 +151,8 @@ const ir::Graph& Compilation::subject() {
 
 std::vector<ir::FusionGroup> Compilation::fusionGroups() { return passes::findFusionGroups(subject()); }
 
-codegen::KernelProgram Compilation::kernelProgram() { return codegen::planKernels(subject()); }
+// Lowered, so that its loops hold their lowered bodies.
+codegen::KernelProgram Compilation::kernelProgram() { return lowered(subject(), referenceBindings()).program; }
 
 lower::MemoryPlan Compilation::memoryPlan(const lower::Bindings& b) {
   return lower::planMemory(subject(), b, kernelProgram().kernels);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "compiler/ir/scan.h"
+
 namespace sinter::lower {
 
 // ---- SymSize ------------------------------------------------------------------------------------
@@ -80,6 +82,14 @@ namespace {
 
 bool isArgument(const ir::Node& n) { return n.op == ir::Op::Input || n.op == ir::Op::Param; }
 
+// A loop's per-step values stacked over its steps (a saving loop's saved carries among them): sized by the
+// trip count, so the report names them.
+bool isStacked(const ir::Node& n) {
+  if (n.op != ir::Op::Scan) return false;
+  const ir::ScanShape s = ir::ScanShape::of(n);
+  return s.result >= s.carries;
+}
+
 }  // namespace
 
 MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::vector<ir::FusionGroup>& kernels) {
@@ -91,8 +101,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
   // A node runs over [start, end]: its own position, or its fused kernel's first to last member.
   ir::NodeMap<int> start(n), end(n), readers(n, 0);
   ir::NodeMap<bool> temporary(n, true), fused(n, false);
-  for (const ir::Node& node : g.nodes)
-    start[node.id] = end[node.id] = node.id;
+  for (const ir::Node& node : g.nodes) start[node.id] = end[node.id] = node.id;
   for (const ir::FusionGroup& k : kernels) {
     if (!k.fused()) continue;  // a node alone runs at its own position
     for (ir::NodeId id : k.nodes) {
@@ -107,8 +116,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
     plan.lastUse[node.id] = end[node.id];
     if (isArgument(node)) temporary[node.id] = false;
     for (ir::NodeId o : node.operands) {
-      plan.lastUse[o] =
-          std::max(plan.lastUse[o], end[node.id]);
+      plan.lastUse[o] = std::max(plan.lastUse[o], end[node.id]);
       ++readers[o];
     }
   }
@@ -211,6 +219,16 @@ std::string memoryReport(const ir::Graph& g, const MemoryPlan& plan, const Bindi
   out += fmt::format("  arena slots     {:>4}   planned   {:>12} bytes ({}), {:.1f}% below the naive sum\n", st.slots,
                      st.arenaBytes, kib(st.arenaBytes), saved);
   out += fmt::format("  in place        {:>4}   elementwise ops overwrite an operand they read last\n", st.inPlace);
+  int stacked = 0;
+  std::int64_t stackedBytes = 0;
+  for (const ir::Node& n : g.nodes)
+    if (plan.isTemporary(n.id) && isStacked(n)) {
+      ++stacked;
+      stackedBytes += SymSize::ofType(n.type).eval(b);
+    }
+  if (stacked)
+    out += fmt::format("  stacked         {:>4}   loop results, every step kept: {} bytes ({})\n", stacked,
+                       stackedBytes, kib(stackedBytes));
   out += fmt::format("  slots start at {}-byte boundaries: offset[k] = alignUp(offset[k-1] + size[k-1], {})\n",
                      kArenaAlignment, kArenaAlignment);
   out += "  slot        offset          size  size in symbols\n";
@@ -222,9 +240,10 @@ std::string memoryReport(const ir::Graph& g, const MemoryPlan& plan, const Bindi
   for (const ir::Node& n : g.nodes) {
     if (!plan.isTemporary(n.id)) continue;
     const ir::NodeId ip = plan.inPlaceOf[n.id];
-    out += fmt::format("  %{:<5} {:<22} {:<18} {:>4}  {:>3}..{:<3} {:>8}{}\n", n.id, ir::opName(n.op), n.type.str(),
-                       plan.slotOf[n.id], n.id, plan.lastUse[n.id],
-                       SymSize::ofType(n.type).eval(b), ip >= 0 ? fmt::format("  in place of %{}", ip) : "");
+    out += fmt::format("  %{:<5} {:<22} {:<18} {:>4}  {:>3}..{:<3} {:>8}{}{}\n", n.id, ir::opName(n.op), n.type.str(),
+                       plan.slotOf[n.id], n.id, plan.lastUse[n.id], SymSize::ofType(n.type).eval(b),
+                       ip >= 0 ? fmt::format("  in place of %{}", ip) : "",
+                       isStacked(n) ? fmt::format("  stacked: {}", SymSize::ofType(n.type).str()) : "");
   }
   return out;
 }

@@ -60,6 +60,64 @@ inline ir::Graph rnnGraph(std::optional<std::int64_t> steps, bool reverse = fals
   return g;
 }
 
+// A loop with two carries (h, c), two sequences (xs, and a gate ms) sliced along `axis` (0: time-major) over
+// `seq` steps, and two stacked results, one of them a body input (the carry c entering each step, as a saving
+// loop stores it). The body: z = tanh(x w + h u), c' = c * sigmoid(h u) + z * m, h' = tanh(c').
+// Results: "h", "c" (after the last step), "ys" (every h'), "cs" (every c entering a step) and a loss over all.
+inline ir::Graph gatedGraph(std::int64_t axis, bool reverse = false) {
+  auto seqOf = [&](std::int64_t features) {
+    return axis == 0 ? f32({ir::Dim::sym("seq"), batch(), d(features)})
+                     : f32({batch(), ir::Dim::sym("seq"), d(features)});
+  };
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "gated";
+  auto h = body->addInput("h", f32({batch(), d(4)}));
+  auto c = body->addInput("c", f32({batch(), d(4)}));
+  auto x = body->addInput("x", f32({batch(), d(3)}));
+  auto m = body->addInput("m", f32({batch(), d(4)}));
+  auto w = body->addInput("w", f32({d(3), d(4)}));
+  auto u = body->addInput("u", f32({d(4), d(4)}));
+  auto hu = body->addOp(ir::Op::MatMul, {h, u});
+  auto z = body->addOp(ir::Op::Tanh, {body->addOp(ir::Op::Add, {body->addOp(ir::Op::MatMul, {x, w}), hu})});
+  auto c2 = body->addOp(ir::Op::Add, {body->addOp(ir::Op::Mul, {c, body->addOp(ir::Op::Sigmoid, {hu})}),
+                                      body->addOp(ir::Op::Mul, {z, m})});
+  auto h2 = body->addOp(ir::Op::Tanh, {c2});
+  body->results = {{"h", h2, ir::Result::Output},
+                   {"c", c2, ir::Result::Output},
+                   {"y", h2, ir::Result::Output},
+                   {"c.in", c, ir::Result::Output}};
+
+  ir::Graph g;
+  g.name = "Gated";
+  auto h0 = g.addInput("h0", f32({batch(), d(4)}));
+  auto c0 = g.addInput("c0", f32({batch(), d(4)}));
+  auto xs = g.addInput("xs", seqOf(3));
+  auto ms = g.addInput("ms", seqOf(4));
+  auto wp = g.addParam("w", f32({d(3), d(4)}), {ir::Init::GlorotUniform});
+  auto up = g.addParam("u", f32({d(4), d(4)}), {ir::Init::GlorotUniform});
+  const ir::ScanShape s{.axis = axis, .carries = 2, .seqs = 2, .result = 0, .reverse = reverse};
+  const std::vector<ir::NodeId> operands = {h0, c0, xs, ms, wp, up};
+  auto hN = addScan(g, body, operands, s, 0);
+  auto cN = addScan(g, body, operands, s, 1);
+  auto ys = addScan(g, body, operands, s, 2);
+  auto cs = addScan(g, body, operands, s, 3);
+  auto mean = [&](ir::NodeId v) {
+    std::vector<std::int64_t> axes;
+    for (std::size_t i = 0; i < g.node(v).type.shape.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
+    return g.addOp(ir::Op::ReduceMean, {v}, ir::Attrs::of({{"axes", axes}, {"keepdims", std::int64_t{0}}}));
+  };
+  auto loss = g.addOp(ir::Op::Add,
+                      {g.addOp(ir::Op::Add, {mean(g.addOp(ir::Op::Mul, {ys, ys})), mean(cs)}),
+                       g.addOp(ir::Op::Add, {mean(hN), mean(g.addOp(ir::Op::Mul, {cN, cN}))})},
+                      {}, "loss");
+  g.results = {{"h", hN, ir::Result::Output},
+               {"c", cN, ir::Result::Output},
+               {"ys", ys, ir::Result::Output},
+               {"cs", cs, ir::Result::Output},
+               {"loss", loss, ir::Result::Loss}};
+  return g;
+}
+
 // The same RNN by plain loops: ys[batch,steps,hidden], the oracle for the scan's reference kernel.
 inline ir::Tensor rnnByHand(const std::map<std::string, ir::Tensor>& a, bool reverse = false) {
   const ir::Tensor &xs = a.at("xs"), &wx = a.at("wx"), &wh = a.at("wh"), &b = a.at("b");
