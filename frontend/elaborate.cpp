@@ -161,7 +161,7 @@ void Elaborator::finish(const std::optional<ir::TrainConfig>& train) {
 
 void Elaborator::collectNames(Frame& f, const std::vector<ast::Decl>& body) {
   for (const ast::Decl& d : body) {
-    if (d.kind == ast::Decl::For || d.kind == ast::Decl::If) {
+    if (d.kind == ast::Decl::For || d.kind == ast::Decl::If || d.kind == ast::Decl::Scan) {
       collectNames(f, d.body);
       collectNames(f, d.otherwise);
       continue;
@@ -242,6 +242,8 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
       }
       case ast::Decl::Let: assign(f, d); break;
       case ast::Decl::For: forLoop(f, d); break;
+      case ast::Decl::Scan: scanLoop(f, d); break;
+      case ast::Decl::Stack: stackStatement(f, d); break;
       case ast::Decl::If: ifStatement(f, d); break;
       case ast::Decl::Return: {
         if (f.kind != Frame::Def) {
@@ -296,12 +298,12 @@ bool Elaborator::bind(Frame& f, const ast::Decl& d, const std::string& name, Ran
 
 void Elaborator::assign(Frame& f, const ast::Decl& d) {
   f.assigning = d.targets.empty() ? d.name : std::string();
-  const std::size_t before = g_.nodes.size();
+  const ir::NodeId before = nextId();
   Value v = eval(f, *d.value);
   // The outermost name wins: `h1 = relu(...)` names the relu node h1, even when a layer named it first.
   const std::string prefix = f.self && f.kind == Frame::Def ? f.self->path + "." : std::string();
   auto name = [&](const Value& x, const std::string& n) {
-    if (x.isTensor() && static_cast<std::size_t>(x.node) >= before) g_.node(x.node).name = prefix + n;
+    if (ir::Node* node = nodeSince(x, before)) node->name = prefix + n;
   };
   if (d.targets.empty()) {
     name(v, d.name);
@@ -406,9 +408,13 @@ void Elaborator::param(Frame& f, const ast::Decl& d) {
 // step see the value before it. Inference checks the update and ignores it: it never changes a state.
 void Elaborator::update(Frame& f, const ast::Decl& d) {
   Reporter& r = *f.r;
+  if (level() > 0) {
+    r.error(d.keywordRange, "'update' is not allowed in a loop over sequences; update the state after the loop");
+    return;
+  }
   const Binding* b = f.env->find(d.name);
   Value v = eval(f, *d.value);
-  const ir::Node* state = b && b->value.isTensor() ? &g_.node(b->value.node) : nullptr;
+  const ir::Node* state = b && b->value.isTensor() ? &nodeOf(b->value.node) : nullptr;
   if (!state || !state->state) {
     if (b && !b->value.ok()) return;
     r.error(d.nameRange, fmt::format("{} is {}; 'update' gives a state (declared with 'state') its next value",
