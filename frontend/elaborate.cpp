@@ -594,9 +594,9 @@ std::optional<std::vector<Value>> Elaborator::bindParams(Frame& f, const ast::Ex
 
 Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args) {
   Reporter& r = *f.r;
-  if (f.kind == Frame::Def || f.loops) {
-    r.error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside loops "
-                                    "and 'def'; create it there and call the instance here",
+  if (f.kind == Frame::Def || level() > 0) {
+    r.error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside 'def' "
+                                    "and loops over sequences; create it there and call the instance here",
                                     quoted(layer.name)));
     return Value::error();
   }
@@ -627,6 +627,10 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
   // `fc1 = Dense(...)` names the instance fc1; `y = Dense(...)(x)` leaves it unnamed.
   std::string local = f.current && f.current->value.get() == &call ? f.assigning : std::string();
   const std::string prefix = f.self ? f.self->path + "." : std::string();
+  // Each run of a loop over a range makes a new instance, numbered after the name its statement assigns:
+  // `blocks = blocks + (Block(64),)` makes blocks.0, blocks.1, ..., as torch's ModuleList names them.
+  if (f.loops > 0 && !f.assigning.empty())
+    local = fmt::format("{}.{}", f.assigning, loopInstances_[prefix + f.assigning]++);
   if (local.empty()) {
     // dense_1, dense_2, ...: a name no statement of this body binds, so that params stay unique.
     std::string base;

@@ -200,9 +200,10 @@ class Elaborator {
   Scope scope_;
   std::unique_ptr<Env> modelEnv_;
   std::vector<std::pair<std::string, ir::NodeId>> outputs_;
-  std::vector<std::shared_ptr<Instance>> instances_;   // made by the model, in order
-  std::map<std::string, int, std::less<>> autoNames_;  // "dense" -> instances named dense_1, dense_2, ...
-  std::set<std::string> usedPaths_;                    // every instance's path
+  std::vector<std::shared_ptr<Instance>> instances_;       // made by the model, in order
+  std::map<std::string, int, std::less<>> autoNames_;      // "dense" -> instances named dense_1, dense_2, ...
+  std::map<std::string, int, std::less<>> loopInstances_;  // "blocks" -> instances blocks.0, ... made in loops
+  std::set<std::string> usedPaths_;                        // every instance's path
   int callDepth_ = 0;
   int evalDepth_ = 0;
   std::int64_t steps_ = 0;
