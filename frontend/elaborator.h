@@ -123,6 +123,12 @@ class Elaborator {
   std::optional<ScanHeader> scanHeader(Frame& f, const ast::Decl& d);
   std::vector<std::string> carriedNames(Frame& f, const ast::Decl& d, bool& ok);
   void scanFailed(Frame& f, const ast::Decl& d, const std::vector<std::string>& carries);
+  bool bodyResult(Frame& f, const ast::Decl& d, ir::Graph& body, const std::string& name, ir::NodeId value);
+  struct ScanBuild;
+  bool checkStepNames(Frame& f, const ast::Decl& d);
+  void openBody(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix);
+  bool closeBody(Frame& f, const ast::Decl& d, ScanBuild& b, bool ok);
+  void emitScan(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix);
   ir::NodeId addScanNode(Frame& f, const ast::Decl& d, const std::shared_ptr<const ir::Graph>& body,
                          const std::vector<ir::NodeId>& operands, ir::Attrs attrs, const std::string& name);
   // graph_levels.cpp: the graph being built and the ids of its nodes.

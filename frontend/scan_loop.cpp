@@ -165,116 +165,151 @@ ir::NodeId Elaborator::addScanNode(Frame& f, const ast::Decl& d, const std::shar
   }
 }
 
-// for x_t, m_t in x, m along 1 reverse { body }
-void Elaborator::scanLoop(Frame& f, const ast::Decl& d) {
-  Reporter& r = *f.r;
+// One result of the body being built (the innermost level): a value of it, or of an outer graph (a closure).
+bool Elaborator::bodyResult(Frame& f, const ast::Decl& d, ir::Graph& body, const std::string& name, ir::NodeId value) {
+  const std::optional<ir::NodeId> local = localAt(value, level());
+  if (!local) {
+    f.r->error(d.keywordRange,
+               fmt::format("internal compiler error: {}", "a loop's result is a value of a loop inside"));
+    return false;
+  }
+  body.results.push_back({name, *local, ir::Result::Output});
+  return true;
+}
+
+// A loop being built: its header, carried names and body.
+struct Elaborator::ScanBuild {
+  ScanHeader header;
+  std::vector<std::string> carries;
+  std::vector<Binding> before;  // the carries' bindings before the loop
+  std::shared_ptr<ir::Graph> body;
+  std::unique_ptr<Env> env;          // the body's names: carries, step names, values of the step
+  std::vector<ir::NodeId> operands;  // the scan's carries and sequences, level ids one level out
+  LoopStacks stacks;
+};
+
+bool Elaborator::checkStepNames(Frame& f, const ast::Decl& d) {
   bool ok = true;
   for (std::size_t i = 0; i < d.targets.size(); ++i) {
     const ast::Decl::Target& t = d.targets[i];
     const bool twice = std::any_of(d.targets.begin(), d.targets.begin() + static_cast<std::ptrdiff_t>(i),
                                    [&](const ast::Decl::Target& u) { return u.name == t.name; });
     if (twice || f.env->findLocal(t.name) || globals_.findLocal(t.name)) {
-      r.error(t.range, fmt::format("step name {} hides another name; choose another name", quoted(t.name)));
+      f.r->error(t.range, fmt::format("step name {} hides another name; choose another name", quoted(t.name)));
       ok = false;
     }
   }
+  return ok;
+}
+
+// A new level: the body graph with an input per carry and per sequence, and the names the body starts with.
+void Elaborator::openBody(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix) {
+  b.body = std::make_shared<ir::Graph>();
+  b.body->name = fmt::format("{}loop{}", prefix, ++loopBodies_);
+  levels_.push_back({b.body.get(), {}, {}, {}});
+  const std::size_t inner = level();
+  b.env = std::make_unique<Env>(f.env);
+  for (const std::string& c : b.carries) {
+    b.before.push_back(*f.env->findLocal(c));
+    const Binding& was = b.before.back();
+    const ir::NodeId in =
+        addBodyInput(*b.body, levels_.back().inputNames, c, was.value.type, f.file->loc(d.keywordRange.begin));
+    b.env->set(c, {Value::tensor(was.value.type, levelId(inner, in)), was.decl, was.range, f.file, false});
+    b.operands.push_back(was.value.node);
+  }
+  for (std::size_t i = 0; i < b.header.seqs.size(); ++i) {
+    const ast::Decl::Target& t = d.targets[i];
+    const ir::TensorType step = ir::stepType(b.header.seqs[i].type, static_cast<std::size_t>(b.header.axis));
+    const ir::NodeId in = addBodyInput(*b.body, levels_.back().inputNames, t.name, step, f.file->loc(t.range.begin));
+    b.env->set(t.name, {Value::tensor(step, levelId(inner, in)), nullptr, t.range, f.file, true});
+    b.operands.push_back(b.header.seqs[i].node);
+  }
+  b.stacks.axis = b.header.axis;
+}
+
+// The body's results, the carries' next values then the stacked values; closes the level. False after an error.
+bool Elaborator::closeBody(Frame& f, const ast::Decl& d, ScanBuild& b, bool ok) {
+  for (std::size_t i = 0; ok && i < b.carries.size(); ++i) {
+    const Binding& next = *b.env->findLocal(b.carries[i]);
+    const Value& init = b.before[i].value;
+    if (!next.value.ok()) {
+      ok = false;
+    } else if (!next.value.isTensor() || !(next.value.type == init.type)) {
+      f.r->error(next.range, fmt::format("{} is carried from one step of the loop to the next: it enters the loop as "
+                                         "{} but a step leaves it {}",
+                                         quoted(b.carries[i]), init.type.str(), next.value.describe()));
+      f.r->note(b.before[i].range, fmt::format("{} is defined here", quoted(b.carries[i])));
+      ok = false;
+    } else {
+      ok = bodyResult(f, d, *b.body, b.carries[i], next.value.node);
+    }
+  }
+  for (const StackedValue& s : b.stacks.values) ok = ok && bodyResult(f, d, *b.body, s.name, s.node);
+  b.operands.insert(b.operands.end(), levels_.back().closures.begin(), levels_.back().closures.end());
+  levels_.pop_back();
+  if (!ok) return false;
+  // The body's arguments first, as in the model's graph.
+  std::vector<ir::NodeId> order(b.body->inputs.begin(), b.body->inputs.end());
+  for (const ir::Node& n : b.body->nodes)
+    if (n.op != ir::Op::Input) order.push_back(n.id);
+  ir::reorderNodes(*b.body, order);
+  return true;
+}
+
+// One scan node per result, sharing the body; binds the carried and stacked names to them.
+void Elaborator::emitScan(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix) {
+  const auto local = localOperands(f, b.operands, d.keywordRange);
+  if (!local) return;
+  const ir::ScanShape shape{b.header.axis, static_cast<std::int64_t>(b.carries.size()),
+                            static_cast<std::int64_t>(b.header.seqs.size()), 0, d.reverse};
+  const std::shared_ptr<const ir::Graph> shared = b.body;
+  for (std::size_t k = 0; k < b.body->results.size(); ++k) {
+    const ir::NodeId id = addScanNode(f, d, shared, *local, shape.attrsFor(static_cast<std::int64_t>(k)),
+                                      prefix + b.body->results[k].name);
+    if (id < 0) return;
+    const Value v = Value::tensor(graph().node(id).type, levelId(level(), id));
+    if (k < b.carries.size()) {
+      Binding was = b.before[k];
+      was.value = v;
+      f.env->set(b.carries[k], std::move(was));
+    } else {
+      const StackedValue& s = b.stacks.values[k - b.carries.size()];
+      bind(f, *s.decl, s.name, s.decl->nameRange, v, false);
+    }
+  }
+}
+
+// for x_t, m_t in x, m along 1 reverse { body }
+void Elaborator::scanLoop(Frame& f, const ast::Decl& d) {
+  bool ok = checkStepNames(f, d);
   std::optional<ScanHeader> header = scanHeader(f, d);
-  ok = ok && header;
-  const std::vector<std::string> carries = carriedNames(f, d, ok);
-  if (!ok || graph().nodes.size() >= kMaxNodes) {
-    scanFailed(f, d, carries);
+  ScanBuild b;
+  b.carries = carriedNames(f, d, ok);
+  if (!ok || !header || graph().nodes.size() >= kMaxNodes) {
+    scanFailed(f, d, b.carries);
     return;
   }
-  const std::size_t outer = level();
+  b.header = std::move(*header);
   const std::string prefix = f.self && f.kind == Frame::Def ? f.self->path + "." : std::string();
-  auto body = std::make_shared<ir::Graph>();
-  body->name = fmt::format("{}loop{}", prefix, ++loopBodies_);
-  levels_.push_back({body.get(), {}, {}, {}});
-  const std::size_t inner = level();
-  Env env(f.env);
-  std::vector<ir::NodeId> operands;  // level ids one level out
-  std::vector<Binding> before;       // the carries' bindings before the loop
-  for (const std::string& c : carries) {
-    before.push_back(*f.env->findLocal(c));
-    const ir::TensorType& t = before.back().value.type;
-    const ir::NodeId in = addBodyInput(*body, levels_.back().inputNames, c, t, f.file->loc(d.keywordRange.begin));
-    env.set(c, {Value::tensor(t, levelId(inner, in)), before.back().decl, before.back().range, f.file, false});
-    operands.push_back(before.back().value.node);
-  }
-  for (std::size_t i = 0; i < header->seqs.size(); ++i) {
-    const ast::Decl::Target& t = d.targets[i];
-    const ir::TensorType step = ir::stepType(header->seqs[i].type, static_cast<std::size_t>(header->axis));
-    const ir::NodeId in = addBodyInput(*body, levels_.back().inputNames, t.name, step, f.file->loc(t.range.begin));
-    env.set(t.name, {Value::tensor(step, levelId(inner, in)), nullptr, t.range, f.file, true});
-    operands.push_back(header->seqs[i].node);
-  }
-
-  LoopStacks stacks{header->axis, {}};
+  openBody(f, d, b, prefix);
   Env* outerEnv = f.env;
   LoopStacks* outerStacks = f.stacks;
-  f.env = &env;
-  f.stacks = &stacks;
+  f.env = b.env.get();
+  f.stacks = &b.stacks;
   ++f.loops;
-  const int errorsBefore = r.errorReports();
+  const int errorsBefore = f.r->errorReports();
   statements(f, d.body);
   --f.loops;
   f.env = outerEnv;
   f.stacks = outerStacks;
-  ok = r.errorReports() == errorsBefore && !aborted_;
-
-  // The body's results: the carries' next values, then the stacked values.
-  for (std::size_t i = 0; ok && i < carries.size(); ++i) {
-    const Binding& next = *env.findLocal(carries[i]);
-    const Value& init = before[i].value;
-    if (!next.value.ok()) {
-      ok = false;
-    } else if (!next.value.isTensor() || !(next.value.type == init.type)) {
-      r.error(next.range, fmt::format("{} is carried from one step of the loop to the next: it enters the loop as {} "
-                                      "but a step leaves it {}",
-                                      quoted(carries[i]), init.type.str(), next.value.describe()));
-      r.note(before[i].range, fmt::format("{} is defined here", quoted(carries[i])));
-      ok = false;
-    } else {
-      body->results.push_back({carries[i], *localAt(next.value.node, inner), ir::Result::Output});
-    }
-  }
-  for (const StackedValue& s : stacks.values)
-    if (ok) body->results.push_back({s.name, *localAt(s.node, inner), ir::Result::Output});
-  const std::vector<ir::NodeId> closures = levels_.back().closures;
-  levels_.pop_back();
-  if (!ok) {
-    scanFailed(f, d, carries);
+  if (!closeBody(f, d, b, f.r->errorReports() == errorsBefore && !aborted_)) {
+    scanFailed(f, d, b.carries);
     return;
   }
-  // The body's arguments first, as in the model's graph.
-  std::vector<ir::NodeId> order(body->inputs.begin(), body->inputs.end());
-  for (const ir::Node& n : body->nodes)
-    if (n.op != ir::Op::Input) order.push_back(n.id);
-  ir::reorderNodes(*body, order);
-
-  operands.insert(operands.end(), closures.begin(), closures.end());
-  const auto local = localOperands(f, operands, d.keywordRange);
-  if (!local) return;
-  const ir::ScanShape shape{header->axis, static_cast<std::int64_t>(carries.size()),
-                            static_cast<std::int64_t>(header->seqs.size()), 0, d.reverse};
-  const std::shared_ptr<const ir::Graph> shared = body;
-  for (std::size_t k = 0; k < body->results.size(); ++k) {
-    const ir::NodeId id =
-        addScanNode(f, d, shared, *local, shape.attrsFor(static_cast<std::int64_t>(k)), prefix + body->results[k].name);
-    if (id < 0) return;
-    const Value v = Value::tensor(graph().node(id).type, levelId(outer, id));
-    if (k < carries.size()) {
-      Binding b = before[k];
-      b.value = v;
-      f.env->set(carries[k], std::move(b));
-    } else {
-      const StackedValue& s = stacks.values[k - carries.size()];
-      bind(f, *s.decl, s.name, s.decl->nameRange, v, false);
-    }
-  }
+  emitScan(f, d, b, prefix);
   // The step's own names end with the loop; a use after it gets an error that says so.
-  for (const std::string& name : env.order())
-    if (!std::count(carries.begin(), carries.end(), name)) f.stepValues[name] = d.keywordRange;
+  for (const std::string& name : b.env->order())
+    if (!std::count(b.carries.begin(), b.carries.end(), name)) f.stepValues[name] = d.keywordRange;
 }
 
 // stack NAME = value: in a loop over sequences, NAME is after the loop the value of every step, stacked along the
