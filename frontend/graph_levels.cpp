@@ -2,6 +2,8 @@
 // value of an outer graph used in a body becomes one of the body's inputs (a closure of the loop) on first use.
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "frontend/elaborator.h"
 
 namespace sinter::frontend {
@@ -20,7 +22,7 @@ ir::NodeId Elaborator::addBodyInput(ir::Graph& body, std::set<std::string>& name
   // Inputs need distinct names; the outer graph's unnamed nodes get their outer id.
   std::string unique = name;
   for (int k = 2; !names.insert(unique).second; ++k) unique = fmt::format("{}_{}", name, k);
-  return body.addInput(unique, t, loc);
+  return body.addInput(unique, t, std::move(loc));
 }
 
 std::optional<ir::NodeId> Elaborator::localAt(ir::NodeId id, std::size_t lvl) {
