@@ -87,24 +87,29 @@ struct CallExpr {
 // A statement of a model, layer or def body.
 struct Decl {
   // State: `state NAME: type = init`; Update: `update NAME = expr` (state and update are keywords only there).
-  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return, If, State, Update };
+  // Scan: `for x_t, m_t in x, m along 1 reverse { ... }`, a loop over sequences that stays a loop (a scan);
+  // Stack: `stack NAME = expr` in its body, every step's value stacked after it (stack: a keyword only there).
+  enum Kind : std::uint8_t { Input, Param, Let, Output, For, Return, If, State, Update, Scan, Stack };
   Kind kind = Let;
-  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return', 'if', 'state', 'update'; the name itself
+  Range keywordRange;  // 'input', 'param', 'output', 'for', 'return', 'if', 'state', 'update', 'stack'; the name itself
                        // for an assignment
   std::string name;    // For: the loop variable; Return: empty
   Range nameRange;
   TypeExpr type;                 // Input, Param, State
   std::optional<CallExpr> init;  // Param, State
-  ExprPtr value;                 // Let, Output, Return, Update; For: the range's start; If: the condition
+  ExprPtr value;                 // Let, Output, Return, Update, Stack; For: the range's start; If: the condition
   ExprPtr end;                   // For: the range's end (exclusive)
-  std::vector<Decl> body;        // For; If: the statements when the condition holds
+  std::vector<Decl> body;        // For, Scan; If: the statements when the condition holds
   std::vector<Decl> otherwise;   // If: the 'else' statements (an `else if` is one If statement here)
   // Let: `h, c = cell(x, h, c)` binds several names; `name` is the first of them.
   struct Target {
     std::string name;
     Range range;
   };
-  std::vector<Target> targets;  // Let with more than one name: all of them, `name` included
+  std::vector<Target> targets;  // Let with more than one name: all of them, `name` included; Scan: the step names
+  std::vector<ExprPtr> seqs;    // Scan: the sequences, one per step name
+  ExprPtr axis;                 // Scan: the expression after 'along' (none: axis 0)
+  bool reverse = false;         // Scan: 'reverse' runs the steps from last to first
   // A statement whose syntax was broken after its name: the name exists, its type is an error type,
   // so later uses report nothing more.
   bool broken = false;

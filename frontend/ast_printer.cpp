@@ -59,16 +59,26 @@ class Printer {
   }
 
   void decl(int indent, const ast::Decl& d) {
-    static constexpr std::string_view kKinds[] = {"Input",  "Param", "Let",   "Output", "For",
-                                                  "Return", "If",    "State", "Update"};
+    static constexpr std::string_view kKinds[] = {"Input", "Param", "Let",    "Output", "For",  "Return",
+                                                  "If",    "State", "Update", "Scan",   "Stack"};
     std::string head = fmt::format("{} {}", kKinds[d.kind], d.name);
     if (d.kind == ast::Decl::Return || d.kind == ast::Decl::If) head = kKinds[d.kind];
     for (std::size_t i = 1; i < d.targets.size(); ++i) head += ", " + d.targets[i].name;
     if (d.kind == ast::Decl::Input || d.kind == ast::Decl::Param || d.kind == ast::Decl::State)
       head += " : " + type(d.type);
-    const bool keyword = d.kind == ast::Decl::Return || d.kind == ast::Decl::For || d.kind == ast::Decl::If;
+    if (d.reverse) head += " reverse";
+    const bool keyword =
+        d.kind == ast::Decl::Return || d.kind == ast::Decl::For || d.kind == ast::Decl::If || d.kind == ast::Decl::Scan;
     const Pos pos = keyword ? d.keywordRange.begin : d.nameRange.begin;
     line(indent, fmt::format("{} {}{}", head, at(pos), d.broken ? " (broken)" : ""));
+    for (const ast::ExprPtr& s : d.seqs) {
+      line(indent + 1, "Sequence");
+      expr(indent + 2, *s);
+    }
+    if (d.axis) {
+      line(indent + 1, "Along");
+      expr(indent + 2, *d.axis);
+    }
     if (d.init) call(indent + 1, "Init", *d.init);
     if (d.value) expr(indent + 1, *d.value);
     if (d.end) expr(indent + 1, *d.end);

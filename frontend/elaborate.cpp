@@ -161,7 +161,7 @@ void Elaborator::finish(const std::optional<ir::TrainConfig>& train) {
 
 void Elaborator::collectNames(Frame& f, const std::vector<ast::Decl>& body) {
   for (const ast::Decl& d : body) {
-    if (d.kind == ast::Decl::For || d.kind == ast::Decl::If) {
+    if (d.kind == ast::Decl::For || d.kind == ast::Decl::If || d.kind == ast::Decl::Scan) {
       collectNames(f, d.body);
       collectNames(f, d.otherwise);
       continue;
@@ -242,6 +242,8 @@ void Elaborator::statement(Frame& f, const ast::Decl& d) {
       }
       case ast::Decl::Let: assign(f, d); break;
       case ast::Decl::For: forLoop(f, d); break;
+      case ast::Decl::Scan: scanLoop(f, d); break;
+      case ast::Decl::Stack: stackStatement(f, d); break;
       case ast::Decl::If: ifStatement(f, d); break;
       case ast::Decl::Return: {
         if (f.kind != Frame::Def) {
@@ -296,12 +298,12 @@ bool Elaborator::bind(Frame& f, const ast::Decl& d, const std::string& name, Ran
 
 void Elaborator::assign(Frame& f, const ast::Decl& d) {
   f.assigning = d.targets.empty() ? d.name : std::string();
-  const std::size_t before = g_.nodes.size();
+  const ir::NodeId before = nextId();
   Value v = eval(f, *d.value);
   // The outermost name wins: `h1 = relu(...)` names the relu node h1, even when a layer named it first.
   const std::string prefix = f.self && f.kind == Frame::Def ? f.self->path + "." : std::string();
   auto name = [&](const Value& x, const std::string& n) {
-    if (x.isTensor() && static_cast<std::size_t>(x.node) >= before) g_.node(x.node).name = prefix + n;
+    if (ir::Node* node = nodeSince(x, before)) node->name = prefix + n;
   };
   if (d.targets.empty()) {
     name(v, d.name);
@@ -406,9 +408,13 @@ void Elaborator::param(Frame& f, const ast::Decl& d) {
 // step see the value before it. Inference checks the update and ignores it: it never changes a state.
 void Elaborator::update(Frame& f, const ast::Decl& d) {
   Reporter& r = *f.r;
+  if (level() > 0) {
+    r.error(d.keywordRange, "'update' is not allowed in a loop over sequences; update the state after the loop");
+    return;
+  }
   const Binding* b = f.env->find(d.name);
   Value v = eval(f, *d.value);
-  const ir::Node* state = b && b->value.isTensor() ? &g_.node(b->value.node) : nullptr;
+  const ir::Node* state = b && b->value.isTensor() ? &nodeOf(b->value.node) : nullptr;
   if (!state || !state->state) {
     if (b && !b->value.ok()) return;
     r.error(d.nameRange, fmt::format("{} is {}; 'update' gives a state (declared with 'state') its next value",
@@ -588,9 +594,9 @@ std::optional<std::vector<Value>> Elaborator::bindParams(Frame& f, const ast::Ex
 
 Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args) {
   Reporter& r = *f.r;
-  if (f.kind == Frame::Def || f.loops) {
-    r.error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside loops "
-                                    "and 'def'; create it there and call the instance here",
+  if (f.kind == Frame::Def || level() > 0) {
+    r.error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside 'def' "
+                                    "and loops over sequences; create it there and call the instance here",
                                     quoted(layer.name)));
     return Value::error();
   }
@@ -621,6 +627,10 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
   // `fc1 = Dense(...)` names the instance fc1; `y = Dense(...)(x)` leaves it unnamed.
   std::string local = f.current && f.current->value.get() == &call ? f.assigning : std::string();
   const std::string prefix = f.self ? f.self->path + "." : std::string();
+  // Each run of a loop over a range makes a new instance, numbered after the name its statement assigns:
+  // `blocks = blocks + (Block(64),)` makes blocks.0, blocks.1, ..., as torch's ModuleList names them.
+  if (f.loops > 0 && !f.assigning.empty())
+    local = fmt::format("{}.{}", f.assigning, loopInstances_[prefix + f.assigning]++);
   if (local.empty()) {
     // dense_1, dense_2, ...: a name no statement of this body binds, so that params stay unique.
     std::string base;

@@ -30,6 +30,24 @@ inline constexpr std::size_t kMaxTupleSize = 1024;     // values of a tuple buil
 inline constexpr int kMaxEvalDepth = 2048;             // nested expressions, across calls
 inline constexpr std::int64_t kMaxSteps = 1000000;     // statements run, loops unrolled
 
+// A tensor Value's node id names its graph too: the model's graph is level 0, the body of a loop over sequences
+// being elaborated inside it level 1, and so on (loops nest). Ids of level k are k * kLevelStride + the id in
+// that graph; kLevelStride is above kMaxNodes, and 64 nested blocks keep every id in an int.
+inline constexpr ir::NodeId kLevelStride = 1 << 24;
+
+// A value `stack NAME = expr` gives at each step of a loop over sequences: after the loop NAME is every step's
+// value stacked along the loop's axis.
+struct StackedValue {
+  std::string name;
+  ir::NodeId node;  // the step's value, in the body (a level id)
+  const ast::Decl* decl;
+  const SourceFile* file;
+};
+struct LoopStacks {
+  std::int64_t axis = 0;
+  std::vector<StackedValue> values;
+};
+
 // Where statements run.
 struct Frame {
   enum Kind { Model, LayerBody, Def };
@@ -46,6 +64,10 @@ struct Frame {
   // Every name the body binds, for "used before it is defined".
   std::map<std::string, const ast::Decl*, std::less<>> everyName;
   const ast::Expr* callSite = nullptr;  // Def: the call that entered it
+  LoopStacks* stacks = nullptr;         // in the body of a loop over sequences: what 'stack' collects
+  // Values of one step of a loop over sequences that ended: each name, and the loop's 'for', for the error
+  // that a step value is used after its loop.
+  std::map<std::string, Range, std::less<>> stepValues;
 };
 
 struct CallSite;
@@ -56,7 +78,9 @@ class Elaborator {
   // `training`: elaborate the train mode, where the name `training` is 1 and `update` statements give the
   // states their next values (State results); otherwise inference, where it is 0 and updates change nothing.
   Elaborator(ir::Graph& g, ModelSummary* summary, bool training = false)
-      : g_(g), summary_(summary), training_(training) {}
+      : g_(g), summary_(summary), training_(training) {
+    levels_.push_back({&g_, {}, {}, {}});
+  }
 
   // Registers a file's layers and defs (reporting duplicates) so that any file may use them.
   void define(ast::File& f, const SourceFile& file, Reporter& r);
@@ -73,6 +97,8 @@ class Elaborator {
   Value emitTyped(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::TensorType type, ir::Attrs attrs,
                   Range at);
   Value constant(Frame& f, double v, ir::DType dtype, Range at);
+  Value emitNode(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, std::optional<ir::TensorType> type,
+                 ir::Attrs attrs, Range at);
   // A number next to a tensor becomes a constant of the tensor's dtype; tensors pass through.
   Value asTensor(Frame& f, const Value& v, ir::DType dtype, Range at);
   // Elementwise binary operation with NumPy broadcasting (also used by maximum, minimum, ...).
@@ -90,6 +116,44 @@ class Elaborator {
   bool bind(Frame& f, const ast::Decl& d, const std::string& name, Range at, Value v, bool fixed);
   void assign(Frame& f, const ast::Decl& d);
   void forLoop(Frame& f, const ast::Decl& d);
+  // scan_loop.cpp: a loop over sequences, elaborated once into the body of scan nodes.
+  void scanLoop(Frame& f, const ast::Decl& d);
+  void stackStatement(Frame& f, const ast::Decl& d);
+  struct ScanHeader;
+  std::optional<ScanHeader> scanHeader(Frame& f, const ast::Decl& d);
+  std::vector<std::string> carriedNames(Frame& f, const ast::Decl& d, bool& ok);
+  void scanFailed(Frame& f, const ast::Decl& d, const std::vector<std::string>& carries);
+  bool bodyResult(Frame& f, const ast::Decl& d, ir::Graph& body, const std::string& name, ir::NodeId value);
+  struct ScanBuild;
+  bool checkStepNames(Frame& f, const ast::Decl& d);
+  void openBody(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix);
+  bool closeBody(Frame& f, const ast::Decl& d, ScanBuild& b, bool ok);
+  void emitScan(Frame& f, const ast::Decl& d, ScanBuild& b, const std::string& prefix);
+  ir::NodeId addScanNode(Frame& f, const ast::Decl& d, const std::shared_ptr<const ir::Graph>& body,
+                         const std::vector<ir::NodeId>& operands, ir::Attrs attrs, const std::string& name);
+  // graph_levels.cpp: the graph being built and the ids of its nodes.
+  struct Level {
+    ir::Graph* graph;
+    std::map<ir::NodeId, ir::NodeId> captured;  // an outer value's level id -> its closure input here
+    std::vector<ir::NodeId> closures;           // the closures' operands, level ids one level out
+    std::set<std::string> inputNames;
+  };
+  std::size_t level() const { return levels_.size() - 1; }
+  ir::Graph& graph() { return *levels_.back().graph; }
+  static ir::NodeId levelId(std::size_t level, ir::NodeId local) {
+    return static_cast<ir::NodeId>(level) * kLevelStride + local;
+  }
+  const ir::Node& nodeOf(ir::NodeId id) const;
+  // The node of a value at `level`: itself when it is that level's, else the body's input that brings it
+  // in from an outer graph (a closure, made on first use). nullopt for a value of a loop that ended.
+  std::optional<ir::NodeId> localAt(ir::NodeId id, std::size_t level);
+  ir::NodeId addBodyInput(ir::Graph& body, std::set<std::string>& names, const std::string& name,
+                          const ir::TensorType& t, ir::SourceLoc loc);
+  // The first id that a node made from now on gets: naming uses it to tell new nodes from old ones.
+  ir::NodeId nextId() { return levelId(level(), static_cast<ir::NodeId>(graph().nodes.size())); }
+  // The node of a value when it was made at or after `mark` in the current graph, else nullptr.
+  ir::Node* nodeSince(const Value& v, ir::NodeId mark);
+  std::optional<std::vector<ir::NodeId>> localOperands(Frame& f, std::vector<ir::NodeId> operands, Range at);
   void ifStatement(Frame& f, const ast::Decl& d);
   void input(Frame& f, const ast::Decl& d);
   void param(Frame& f, const ast::Decl& d);
@@ -142,9 +206,10 @@ class Elaborator {
   Scope scope_;
   std::unique_ptr<Env> modelEnv_;
   std::vector<std::pair<std::string, ir::NodeId>> outputs_;
-  std::vector<std::shared_ptr<Instance>> instances_;   // made by the model, in order
-  std::map<std::string, int, std::less<>> autoNames_;  // "dense" -> instances named dense_1, dense_2, ...
-  std::set<std::string> usedPaths_;                    // every instance's path
+  std::vector<std::shared_ptr<Instance>> instances_;       // made by the model, in order
+  std::map<std::string, int, std::less<>> autoNames_;      // "dense" -> instances named dense_1, dense_2, ...
+  std::map<std::string, int, std::less<>> loopInstances_;  // "blocks" -> instances blocks.0, ... made in loops
+  std::set<std::string> usedPaths_;                        // every instance's path
   int callDepth_ = 0;
   int evalDepth_ = 0;
   std::int64_t steps_ = 0;
@@ -159,6 +224,8 @@ class Elaborator {
     Reporter* r;
   };
   std::map<ir::NodeId, NextState> nextState_;
+  std::vector<Level> levels_;  // the model's graph, then the bodies being elaborated, innermost last
+  int loopBodies_ = 0;         // bodies made, for their names
 };
 
 }  // namespace sinter::frontend

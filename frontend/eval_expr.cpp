@@ -75,14 +75,35 @@ std::string Value::describe() const {
 // Nodes
 
 Value Elaborator::emit(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::Attrs attrs, Range at) {
-  if (g_.nodes.size() >= kMaxNodes) {
+  return emitNode(f, op, std::move(operands), std::nullopt, std::move(attrs), at);
+}
+
+Value Elaborator::emitTyped(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::TensorType type, ir::Attrs attrs,
+                            Range at) {
+  return emitNode(f, op, std::move(operands), std::move(type), std::move(attrs), at);
+}
+
+Value Elaborator::emitNode(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, std::optional<ir::TensorType> type,
+                           ir::Attrs attrs, Range at) {
+  if (graph().nodes.size() >= kMaxNodes) {
     if (!aborted_) f.r->error(at, fmt::format("the model is too large: it needs more than {} graph nodes", kMaxNodes));
     aborted_ = true;
     return Value::error();
   }
+  if (op == ir::Op::Dropout && level() > 0) {
+    f.r->error(at,
+               "dropout in a loop over sequences would draw one mask for every step; apply it to the sequence "
+               "before the loop or to the stacked values after it");
+    return Value::error();
+  }
+  auto local = localOperands(f, std::move(operands), at);
+  if (!local) return Value::error();
   try {
-    const ir::NodeId id = g_.addOp(op, std::move(operands), std::move(attrs), f.file->loc(at.begin));
-    return Value::tensor(g_.node(id).type, id);
+    ir::Graph& g = graph();
+    const ir::SourceLoc loc = f.file->loc(at.begin);
+    const ir::NodeId id = type ? g.addTyped(op, std::move(*local), std::move(*type), std::move(attrs), loc)
+                               : g.addOp(op, std::move(*local), std::move(attrs), loc);
+    return Value::tensor(g.node(id).type, levelId(level(), id));
   } catch (const std::logic_error& e) {
     // The checks before each emit should make this unreachable; a message beats an abort.
     f.r->error(at, fmt::format("internal compiler error: the IR rejects this {}: {}", ir::opName(op), e.what()));
@@ -90,31 +111,14 @@ Value Elaborator::emit(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir
   }
 }
 
-Value Elaborator::emitTyped(Frame& f, ir::Op op, std::vector<ir::NodeId> operands, ir::TensorType type, ir::Attrs attrs,
-                            Range at) {
-  if (g_.nodes.size() >= kMaxNodes) {
-    if (!aborted_) f.r->error(at, fmt::format("the model is too large: it needs more than {} graph nodes", kMaxNodes));
-    aborted_ = true;
-    return Value::error();
-  }
-  try {
-    const ir::NodeId id =
-        g_.addTyped(op, std::move(operands), std::move(type), std::move(attrs), f.file->loc(at.begin));
-    return Value::tensor(g_.node(id).type, id);
-  } catch (const std::logic_error& e) {
-    f.r->error(at, fmt::format("internal compiler error: the IR rejects this {}: {}", ir::opName(op), e.what()));
-    return Value::error();
-  }
-}
-
 Value Elaborator::constant(Frame& f, double v, ir::DType dtype, Range at) {
-  if (g_.nodes.size() >= kMaxNodes) {
+  if (graph().nodes.size() >= kMaxNodes) {
     if (!aborted_) f.r->error(at, fmt::format("the model is too large: it needs more than {} graph nodes", kMaxNodes));
     aborted_ = true;
     return Value::error();
   }
   ir::TensorType t{dtype, {}};
-  return Value::tensor(t, g_.addConstant(v, t, f.file->loc(at.begin)));
+  return Value::tensor(t, levelId(level(), graph().addConstant(v, t, f.file->loc(at.begin))));
 }
 
 Value Elaborator::asTensor(Frame& f, const Value& v, ir::DType dtype, Range at) {
@@ -175,6 +179,14 @@ Value Elaborator::evalName(Frame& f, const ast::Expr& e) {
   if (const Binding* b = f.env->find(e.text)) return b->value;
   if (findBuiltin(e.text)) {
     r.error(e.range, fmt::format("{} is a function; call it as {}(...)", quoted(e.text), e.text));
+    return Value::error();
+  }
+  if (auto step = f.stepValues.find(e.text); step != f.stepValues.end()) {
+    r.error(e.range, fmt::format("{} is a value of one step of a loop over sequences, and is gone after the loop; "
+                                 "'stack' it in the loop to keep every step's value, or assign it to a name "
+                                 "defined before the loop to carry it",
+                                 quoted(e.text)));
+    r.note(step->second, "the loop is here");
     return Value::error();
   }
   if (auto later = f.everyName.find(e.text); later != f.everyName.end()) {

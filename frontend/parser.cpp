@@ -264,13 +264,13 @@ ast::Function Parser::function() {
 // ---------------------------------------------------------------------------------------------------
 // Statements
 
-// statement = input_decl | param_decl | output_decl | assignment | for_loop | return
+// statement = input_decl | param_decl | output_decl | assignment | for_loop | scan_loop | stack | return
 void Parser::statement(std::vector<ast::Decl>& out) {
   ast::Decl d;
   try {
     declaration(d);
   } catch (const Abort&) {
-    if (!d.name.empty() && d.kind != ast::Decl::For && d.kind != ast::Decl::If) {
+    if (!d.name.empty() && d.kind != ast::Decl::For && d.kind != ast::Decl::If && d.kind != ast::Decl::Scan) {
       d.broken = true;
       d.value.reset();
       out.push_back(std::move(d));
@@ -282,8 +282,10 @@ void Parser::statement(std::vector<ast::Decl>& out) {
                                 : d.kind == ast::Decl::Param  ? "the parameter declaration"
                                 : d.kind == ast::Decl::State  ? "the state declaration"
                                 : d.kind == ast::Decl::For    ? "the loop"
+                                : d.kind == ast::Decl::Scan   ? "the loop"
                                 : d.kind == ast::Decl::If     ? "the 'if'"
                                 : d.kind == ast::Decl::Update ? "the update"
+                                : d.kind == ast::Decl::Stack  ? "the stacked value"
                                                               : "the expression";
   out.push_back(std::move(d));
   endOfStatement(what);
@@ -293,6 +295,7 @@ void Parser::statement(std::vector<ast::Decl>& out) {
 // param_decl  = "param" NAME ":" type [ "=" initializer ]
 // state_decl  = "state" NAME ":" type [ "=" initializer ]
 // update      = "update" NAME "=" expr
+// stack       = "stack" NAME "=" expr
 // output_decl = "output" NAME "=" expr
 // assignment  = NAME { "," NAME } "=" expr
 // return      = "return" expr { "," expr }
@@ -308,9 +311,11 @@ void Parser::declaration(ast::Decl& d) {
     d.kind = ast::Decl::Param;
   } else if (first.is(Tok::KwOutput)) {
     d.kind = ast::Decl::Output;
-  } else if (first.is(Tok::Ident) && peek(1).is(Tok::Ident) && (first.text == "state" || first.text == "update")) {
-    // Keywords only here, before a name: `state` stays a good name for a recurrent net's hidden state.
-    d.kind = first.text == "state" ? ast::Decl::State : ast::Decl::Update;
+  } else if (first.is(Tok::Ident) && peek(1).is(Tok::Ident) &&
+             (first.text == "state" || first.text == "update" || first.text == "stack")) {
+    // Keywords only here, before a name: `state` stays a good name for a recurrent net's hidden state, and
+    // `stack(xs)` a call.
+    d.kind = first.text == "state" ? ast::Decl::State : first.text == "update" ? ast::Decl::Update : ast::Decl::Stack;
   } else if (first.is(Tok::Ident)) {
     if (!assignmentHead(d, first)) return;
   } else if (first.is(Tok::KwDef)) {
@@ -325,7 +330,8 @@ void Parser::declaration(ast::Decl& d) {
   d.keywordRange = first.range();
   d.name = name.text;
   d.nameRange = name.range();
-  if (d.kind == ast::Decl::Let || d.kind == ast::Decl::Output || d.kind == ast::Decl::Update) {
+  if (d.kind == ast::Decl::Let || d.kind == ast::Decl::Output || d.kind == ast::Decl::Update ||
+      d.kind == ast::Decl::Stack) {
     if (!accept(Tok::Equal)) failExpected(fmt::format("expected '=' after {}", quoted(d.name)));
     d.value = expr();
     return;
@@ -416,19 +422,53 @@ void Parser::ifStatement(ast::Decl& d) {
   block(d.otherwise, "the 'else'");
 }
 
-// for_loop = "for" NAME "in" expr ".." expr block
+// for_loop  = "for" NAME "in" expr ".." expr block
+// scan_loop = "for" NAME { "," NAME } "in" expr { "," expr } [ "along" expr ] [ "reverse" ] block
+// A range unrolls; sequences (tensors) make a loop that stays a loop.
 void Parser::forLoop(ast::Decl& d) {
   d.kind = ast::Decl::For;
   d.keywordRange = take().range();
   const Token name = expectName("expected a loop variable after 'for'");
   d.name = name.text;
   d.nameRange = name.range();
+  d.targets.push_back({std::string(name.text), name.range()});
+  while (accept(Tok::Comma)) {
+    const Token next = expectName("expected a step name after ','");
+    d.targets.push_back({std::string(next.text), next.range()});
+  }
   if (!(at(Tok::Ident) && cur().text == "in")) failExpected(fmt::format("expected 'in' after 'for {}'", name.text));
   take();
-  d.value = expr();
-  if (!at(Tok::DotDot)) failExpected("expected '..' in the loop's range, as in 'for t in 0..28'");
-  take();
-  d.end = expr();
+  ast::ExprPtr first = expr();
+  if (at(Tok::DotDot) && d.targets.size() == 1) {
+    d.targets.clear();
+    take();
+    d.value = std::move(first);
+    d.end = expr();
+    block(d.body, "the loop");
+    return;
+  }
+  if (at(Tok::DotDot))
+    fail(join(d.targets[1].range, d.targets.back().range),
+         "a loop over a range has one variable; several names are for a loop over as many sequences");
+  d.kind = ast::Decl::Scan;
+  d.seqs.push_back(std::move(first));
+  while (accept(Tok::Comma)) d.seqs.push_back(expr());
+  if (d.seqs.size() != d.targets.size())
+    fail(join(d.seqs.front()->range, d.seqs.back()->range),
+         fmt::format("a loop over sequences takes one step name per sequence, but it has {} names and {} sequences",
+                     d.targets.size(), d.seqs.size()));
+  if (at(Tok::Ident) && cur().text == "along") {
+    take();
+    d.axis = expr();
+  }
+  if (at(Tok::Ident) && cur().text == "reverse") {
+    take();
+    d.reverse = true;
+  }
+  if (!at(Tok::LBrace) && d.targets.size() == 1 && d.seqs.size() == 1 && !d.axis && !d.reverse)
+    failExpected(
+        "expected '..' in the loop's range, as in 'for t in 0..28', or '{' after the sequence of a loop "
+        "over sequences, as in 'for x_t in x along 1 {'");
   block(d.body, "the loop");
 }
 
