@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds tests/capi/tiny.sn into a shared and a static library with a generated header, compiles the C
-# test programs against them with the system C compiler, and runs them. other.sn, another model, writes
-# the weights that train_tiny.c must refuse to load.
+# test programs against them with the system C compiler, and runs them. other.sn, another model whose bias
+# has another shape, writes the weights that train_tiny.c must refuse to load; tiny_twin.sn, Tiny without
+# its label and loss, must load Tiny's.
 set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
 rm -rf two_shared two_static two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
   evaluate_tiny threads_tiny save_other split_gradients \
-  threads_helgrind haswell/libtiny.so
+  threads_helgrind haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
@@ -60,6 +61,11 @@ mkdir -p two_shared two_static
 cc "${cflags[@]}" "$src/two_models.c" libtiny.a libother.a libp_tiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} \
   -o two_models_static
 ./two_models_static two_static
+# Tiny's trained weights in its label-free twin (no label, no loss, no train block): the same predictions.
+"$sinter" build "$src/tiny_twin.sn" --emit header -o tiny_twin.h
+"$sinter" build "$src/tiny_twin.sn" --emit shared -o libtiny_twin.so
+cc "${cflags[@]}" "$src/twin_tiny.c" -ltiny_twin "${link[@]}" -o twin_tiny
+./twin_tiny two_shared
 # Each model's outputs in the program are what `sinter run` computes from that model's .sn file and the
 # weights the program saved; static linking gives the same bits as shared.
 for name in Tiny Other p_Tiny; do
