@@ -396,15 +396,32 @@ void readSlices(int fd, const Header& h, const std::vector<Slice>& slices,
 
 }  // namespace
 
+namespace {
+
+// A checkpoint file opened for reading, closed on scope exit.
+struct OpenFile {
+  int fd;
+  OpenFile(const std::string& path, const std::string& where) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd < 0) throw IoError(where + ": cannot open: " + errnoText());
+  }
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  ~OpenFile() { ::close(fd); }
+};
+
+}  // namespace
+
+std::map<std::string, std::string> checkpointMetadata(const std::string& path) {
+  const std::string where = "checkpoint " + path;
+  const OpenFile file(path, where);
+  return readHeader(file.fd, where).metadata;
+}
+
 std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
                                                   void* const* params, const CheckpointExtras* extras) {
   const std::string where = "checkpoint " + path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(where + ": cannot open: " + errnoText());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const OpenFile file(path, where);
+  const int fd = file.fd;
   // Check every tensor before writing any, so that a bad header leaves the params untouched.
   const Header h = readHeader(fd, where);
   const std::map<std::string, Entry> entries = parseEntries(h, where);

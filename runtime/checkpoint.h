@@ -45,6 +45,10 @@ struct CheckpointExtras {
 void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras = nullptr);
 
+// The __metadata__ of the checkpoint at `path` (its header read and checked, no tensor). Throws as
+// loadCheckpoint does.
+std::map<std::string, std::string> checkpointMetadata(const std::string& path);
+
 // Reads the params of `model` from `path` into params[i], and each tensor of extras->tensors (which must
 // be present with its shape) into its data. Tensors whose name contains '/' that extras does not ask for
 // are ignored, so a training checkpoint loads as plain weights. Only the params are compared (names,

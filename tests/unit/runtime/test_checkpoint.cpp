@@ -3,6 +3,7 @@
 #include "runtime/checkpoint.h"
 
 #include "runtime/error.h"
+#include "runtime/saved_normalizer.h"
 #include "test_util.h"
 
 #include <catch2/catch.hpp>
@@ -270,4 +271,34 @@ TEST_CASE("checkpoint: the params decide: another model with the same params loa
                                         Catch::Contains("model 'wide' needs F64"));
   CHECK_THAT(loadError(path, model(kParamsT, 2)),
              Catch::Contains("(written by model 'tiny'): tensor 'w': shape [2, 3] in the file but [3, 2] in model"));
+}
+
+TEST_CASE("checkpoint: --normalize standard statistics round trip with the weights; plain loads ignore them") {
+  TempDir dir("ckpt");
+  const std::string path = dir.file("norm.safetensors"), plainPath = dir.file("plain.safetensors");
+  const sinter_model_desc m = model(kParams, 2);
+  Weights w;
+  Normalizer z;
+  z.mean = {0.5f, -1.25f, 3.0f};
+  z.invStd = {2.0f, 0.125f, 1.0f};
+  CheckpointExtras x;
+  addNormalizer(x, z);
+  saveCheckpoint(path, m, w.ptrs, &x);
+  saveCheckpoint(plainPath, m, w.ptrs);
+  CHECK(hasSavedNormalizer(path));
+  CHECK_FALSE(hasSavedNormalizer(plainPath));
+  Weights got;
+  Normalizer back;
+  loadWithNormalizer(path, m, got.ptrs, 3, back);
+  CHECK(back.mean == z.mean);
+  CHECK(back.invStd == z.invStd);
+  CHECK(got.w == w.w);
+  CHECK_NOTHROW(loadCheckpoint(path, m, got.ptrs));
+  // Statistics of another width than the model's samples are refused, naming the tensor.
+  CHECK_THROWS_WITH(loadWithNormalizer(path, m, got.ptrs, 4, back), Catch::Contains("'normalize/mean'"));
+  // An inactive normalizer adds nothing.
+  CheckpointExtras none;
+  Normalizer inactive;
+  addNormalizer(none, inactive);
+  CHECK(none.tensors.empty());
 }
