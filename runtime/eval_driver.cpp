@@ -49,9 +49,10 @@ EvalReport evaluateTestSet(const sinter_model_desc& m, const DriverOptions& o, c
       throw Error("--predictions: directory " + dir.string() + " does not exist");
   }
 
-  // Statistics saved with the weights standardize the test set as training did: nothing is fitted again
-  // (and no training data is needed), with or without --normalize standard.
-  const bool savedNorm = hasSavedNormalizer(o.loadPath);
+  // With --normalize standard, statistics saved with the weights standardize the test set as training did:
+  // nothing is fitted again and no training data is needed. Without it the samples are fed as they are
+  // (a caller may have standardized them already).
+  const bool savedNorm = o.standardize && hasSavedNormalizer(o.loadPath);
   DriverOptions testOpts = o;
   testOpts.standardize = o.standardize && !savedNorm;
   Splits data = loadTestSplit(m, l, testOpts);
