@@ -169,6 +169,11 @@ class Compilation {
       if (!found) {
         std::string where = "next to the importing file";
         for (const std::string& d : searchDirs()) where += ", in " + d;
+        // A copied `sinter` has no share/sinter/lib above it: say how to point it at the standard library.
+        if (opts_.useStdlib && stdlibDir().empty())
+          where +=
+              "; no standard library (share/sinter/lib/nn.sn) above the executable: set SINTER_PATH or -I "
+              "to its directory";
         r.error(im.pathRange, fmt::format("cannot find \"{}\" (looked {})", im.path, where));
         continue;
       }

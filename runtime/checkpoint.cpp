@@ -5,8 +5,8 @@
 #include "runtime/init.h"
 #include "runtime/model_layout.h"
 
-#include <nlohmann/json.hpp>
 #include <zlib.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -84,36 +84,6 @@ void writeAll(int fd, const void* data, size_t n, const std::string& path) {
   }
 }
 
-void hashBytes(uint64_t& h, const void* data, size_t n) {
-  const unsigned char* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-}
-
-void hashTensors(uint64_t& h, const sinter_tensor_desc* ts, int32_t n) {
-  hashBytes(h, &n, sizeof n);
-  for (int32_t i = 0; i < n; ++i) {
-    const std::string name = paramName(ts[i]);
-    hashBytes(h, name.c_str(), name.size() + 1);
-    hashBytes(h, &ts[i].dtype, sizeof ts[i].dtype);
-    hashBytes(h, &ts[i].rank, sizeof ts[i].rank);
-    for (int32_t d = 0; d < ts[i].rank; ++d) hashBytes(h, &ts[i].dims[d], sizeof(int64_t));
-  }
-}
-
-}  // namespace
-
-std::string structureHash(const sinter_model_desc& model) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  hashTensors(h, model.inputs, model.num_inputs);
-  hashTensors(h, model.params, model.num_params);
-  hashTensors(h, model.outputs, model.num_outputs);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-namespace {
-
 // What a save writes: the padded JSON header, then each tensor's bytes in data order.
 struct SavePlan {
   std::string header;
@@ -125,8 +95,7 @@ struct SavePlan {
 SavePlan planSave(const std::string& path, const sinter_model_desc& model, const void* const* params,
                   const CheckpointExtras* extras) {
   json header = json::object();
-  header["__metadata__"] = {
-      {"format", "pt"}, {"sinter_model", model.name ? model.name : ""}, {"sinter_structure", structureHash(model)}};
+  header["__metadata__"] = {{"format", "pt"}, {"sinter_model", model.name ? model.name : ""}};
   if (extras)
     for (const auto& [k, v] : extras->metadata) header["__metadata__"][k] = v;
   SavePlan plan;
@@ -223,9 +192,8 @@ struct Entry {
 // Bytes per element of the safetensors dtypes (the format's list); 0 for an unknown name.
 uint64_t safetensorsDtypeBytes(const std::string& dtype) {
   static const std::map<std::string, uint64_t> sizes = {
-      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2}, {"U16", 2},
-      {"F16", 2},  {"BF16", 2}, {"I32", 4}, {"U32", 4},     {"F32", 4},     {"F64", 8}, {"I64", 8},
-      {"U64", 8}};
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2}, {"U16", 2}, {"F16", 2},
+      {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4},     {"F64", 8},     {"I64", 8}, {"U64", 8}};
   const auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
 }
@@ -356,49 +324,49 @@ struct Slice {
 // The entry of tensor `name`, checked against what the model expects of it.
 const Entry& expectTensor(const std::map<std::string, Entry>& entries, const std::string& name,
                           const std::vector<int64_t>& modelShape, int32_t dtype, const char* what,
-                          const std::string& where) {
+                          const std::string& model, const std::string& where) {
   const auto it = entries.find(name);
-  if (it == entries.end()) throw Error(where + ": " + what + " '" + name + "' of the model is missing");
+  if (it == entries.end()) throw Error(where + ": " + what + " '" + name + "' of " + model + " is missing");
   const Entry& e = it->second;
   const std::string bad = where + ": tensor '" + name + "': ";
   if (e.dtype != dtypeName(dtype))
-    throw Error(bad + "dtype \"" + e.dtype + "\" in the file, the model needs " + dtypeName(dtype));
+    throw Error(bad + "dtype \"" + e.dtype + "\" in the file, " + model + " needs " + dtypeName(dtype));
   if (e.shape != modelShape)
-    throw Error(bad + "shape " + shapeText(e.shape) + " in the file but " + shapeText(modelShape) + " in the model");
+    throw Error(bad + "shape " + shapeText(e.shape) + " in the file but " + shapeText(modelShape) + " in " + model);
   return e;
 }
 
-// Every tensor the model (and the extras) asks for, checked; no tensor the model lacks but state ('/').
+// Every tensor the model (and the extras) asks for, checked; no tensor the model lacks but state ('/'). The
+// params are matched by name, shape and dtype, nothing else of the model: weights trained with a loss load
+// into the model's label-free twin. The first difference in ABI order is named, with the model that wrote
+// the file (its metadata "sinter_model").
 std::vector<Slice> matchModel(const std::map<std::string, Entry>& entries, const sinter_model_desc& model,
-                              void* const* params, const CheckpointExtras* extras, const std::string& where) {
+                              void* const* params, const CheckpointExtras* extras,
+                              const std::map<std::string, std::string>& metadata, const std::string& path) {
+  const auto writer = metadata.find("sinter_model");
+  const std::string where =
+      "checkpoint " + path + (writer != metadata.end() ? " (written by model '" + writer->second + "')" : "");
+  const std::string name = "model '" + std::string(model.name ? model.name : "") + "'";
   std::vector<Slice> slices;
   std::set<std::string> known;
   for (int32_t i = 0; i < model.num_params; ++i) {
     const sinter_tensor_desc& t = model.params[i];
     checkedParamCount(where, t);
     known.insert(paramName(t));
-    slices.push_back({&expectTensor(entries, paramName(t), modelShape(t), t.dtype, "param", where), t.dtype, params[i]});
+    slices.push_back(
+        {&expectTensor(entries, paramName(t), modelShape(t), t.dtype, "param", name, where), t.dtype, params[i]});
   }
   if (extras)
     for (const ExtraTensor& t : extras->tensors) {
       known.insert(t.name);
-      slices.push_back({&expectTensor(entries, t.name, t.shape, t.dtype, "optimizer state", where), t.dtype, t.data});
+      slices.push_back(
+          {&expectTensor(entries, t.name, t.shape, t.dtype, "optimizer state", name, where), t.dtype, t.data});
     }
-  for (const auto& [name, e] : entries)
-    if (!known.count(name) && name.find('/') == std::string::npos)
-      throw Error(where + ": holds tensor '" + name + "' that model '" + (model.name ? model.name : "") +
-                  "' does not have (a checkpoint of another model?)");
+  for (const auto& [tensor, e] : entries)
+    if (!known.count(tensor) && tensor.find('/') == std::string::npos)
+      throw Error(where + ": holds tensor '" + tensor + "' that " + name +
+                  " does not have (a checkpoint of another model?)");
   return slices;
-}
-
-void checkStructure(const std::map<std::string, std::string>& metadata, const sinter_model_desc& model,
-                    const std::string& where) {
-  const auto it = metadata.find("sinter_structure");
-  if (it == metadata.end() || it->second == structureHash(model)) return;
-  const auto name = metadata.find("sinter_model");
-  throw Error(where + ": written by model '" + (name != metadata.end() ? name->second : "") + "' of structure " +
-              it->second + ", but model '" + (model.name ? model.name : "") + "' has structure " +
-              structureHash(model) + " (its inputs or outputs differ)");
 }
 
 // Reads each slice into its destination, then checks its CRC (when recorded) and that every value is
@@ -428,21 +396,37 @@ void readSlices(int fd, const Header& h, const std::vector<Slice>& slices,
 
 }  // namespace
 
+namespace {
+
+// A checkpoint file opened for reading, closed on scope exit.
+struct OpenFile {
+  int fd;
+  OpenFile(const std::string& path, const std::string& where) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd < 0) throw IoError(where + ": cannot open: " + errnoText());
+  }
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  ~OpenFile() { ::close(fd); }
+};
+
+}  // namespace
+
+std::map<std::string, std::string> checkpointMetadata(const std::string& path) {
+  const std::string where = "checkpoint " + path;
+  const OpenFile file(path, where);
+  return readHeader(file.fd, where).metadata;
+}
+
 std::map<std::string, std::string> loadCheckpoint(const std::string& path, const sinter_model_desc& model,
                                                   void* const* params, const CheckpointExtras* extras) {
   const std::string where = "checkpoint " + path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(where + ": cannot open: " + errnoText());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const OpenFile file(path, where);
+  const int fd = file.fd;
   // Check every tensor before writing any, so that a bad header leaves the params untouched.
   const Header h = readHeader(fd, where);
   const std::map<std::string, Entry> entries = parseEntries(h, where);
   const std::map<std::string, uint32_t> checksums = recordedChecksums(h, entries, where);
-  const std::vector<Slice> slices = matchModel(entries, model, params, extras, where);
-  checkStructure(h.metadata, model, where);
+  const std::vector<Slice> slices = matchModel(entries, model, params, extras, h.metadata, path);
   readSlices(fd, h, slices, checksums, where);
   return h.metadata;
 }

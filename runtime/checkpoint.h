@@ -36,10 +36,6 @@ struct CheckpointExtras {
   std::vector<ExtraTensor> tensors;
 };
 
-// A hash of the model's structure: the name, dtype and dims of every input, param and output, in ABI
-// order (FNV-1a 64, as 16 hex digits). Stored as metadata "sinter_structure".
-std::string structureHash(const sinter_model_desc& model);
-
 // Writes every param of `model` (params[i] holds param i, f32 or f64 with fixed dims) to `path`
 // atomically: into "<path>.tmp", flushed and fsynced, then renamed over path, so that a crash leaves
 // either the old file or the new one. A symbolic link is written through (its target is replaced, the
@@ -49,10 +45,15 @@ std::string structureHash(const sinter_model_desc& model);
 void saveCheckpoint(const std::string& path, const sinter_model_desc& model, const void* const* params,
                     const CheckpointExtras* extras = nullptr);
 
+// The __metadata__ of the checkpoint at `path` (its header read and checked, no tensor). Throws as
+// loadCheckpoint does.
+std::map<std::string, std::string> checkpointMetadata(const std::string& path);
+
 // Reads the params of `model` from `path` into params[i], and each tensor of extras->tensors (which must
 // be present with its shape) into its data. Tensors whose name contains '/' that extras does not ask for
-// are ignored, so a training checkpoint loads as plain weights. When the file records a structure hash
-// that differs from the model's, the load fails naming both models. Returns the file's __metadata__.
+// are ignored, so a training checkpoint loads as plain weights. Only the params are compared (names,
+// dtypes, shapes): the weights of a model trained with a loss load into its label-free twin; a difference
+// is named with the model that wrote the file (metadata "sinter_model"). Returns the file's __metadata__.
 // Validates the whole header before writing any param, so that a bad header leaves them untouched: a
 // regular file, header length sane, JSON valid, metadata all strings, every entry well formed (known
 // dtype, shape, offsets spanning exactly its bytes) and the entries tiling the data section without

@@ -232,9 +232,9 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
 ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, DriverOptions& o, std::ostream& out,
                          std::ostream& err) {
   const char* program = programName(argc, argv, model);
+  // One line and a hint, as `sinter` does: the whole usage would bury the message.
   auto fail = [&](const std::string& message) {
-    err << "error: " << message << "\n\n";
-    printUsage(model, program, err);
+    err << "error: " << message << "\nRun '" << program << " --help' for the flags.\n";
     return ParseResult::Error;
   };
   std::vector<std::string_view> args;

@@ -6,6 +6,7 @@
 #include "runtime/model_layout.h"
 #include "runtime/npy_writer.h"
 #include "runtime/parallel.h"
+#include "runtime/saved_normalizer.h"
 #include "runtime/splits.h"
 
 #include <algorithm>
@@ -48,14 +49,21 @@ EvalReport evaluateTestSet(const sinter_model_desc& m, const DriverOptions& o, c
       throw Error("--predictions: directory " + dir.string() + " does not exist");
   }
 
-  const Splits data = loadTestSplit(m, l, o);
+  // With --normalize standard, statistics saved with the weights standardize the test set as training did:
+  // nothing is fitted again and no training data is needed. Without it the samples are fed as they are
+  // (a caller may have standardized them already).
+  const bool savedNorm = o.standardize && hasSavedNormalizer(o.loadPath);
+  DriverOptions testOpts = o;
+  testOpts.standardize = o.standardize && !savedNorm;
+  Splits data = loadTestSplit(m, l, testOpts);
   const Dataset& set = data.test;
   EvalReport r;
   r.source = set.source;
   r.samples = set.n;
   r.batch = std::min(o.batch, set.n);
   Buffers b = makeBuffers(m, l, r.batch);
-  loadCheckpoint(o.loadPath, m, b.paramPtrs.data());
+  if (savedNorm) loadWithNormalizer(o.loadPath, m, b.paramPtrs.data(), l.features, data.norm);
+  else loadCheckpoint(o.loadPath, m, b.paramPtrs.data());
 
   // The predictions as float32, whatever the model's dtype: what numpy users expect from an .npy file.
   std::vector<float> predictions;

@@ -5,6 +5,7 @@ set(SINTER_RUNTIME_SOURCES
   lr_schedule.cpp
   idx_reader.cpp
   checkpoint.cpp
+  saved_normalizer.cpp
   file_io.cpp
   init.cpp
   driver_options.cpp

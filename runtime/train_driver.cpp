@@ -18,6 +18,7 @@
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
 #include "runtime/rank_share.h"
+#include "runtime/saved_normalizer.h"
 #include "runtime/sharded_eval.h"
 #include "runtime/splits.h"
 #include "runtime/train_diagnosis.h"
@@ -157,6 +158,7 @@ class Trainer {
     return (std::filesystem::path(o_.checkpointDir) / "checkpoint.safetensors").string();
   }
   CheckpointExtras extras(const Position& p);
+  void saveWeights();
   void checkpoint(const Position& p);
   std::string whatIsKept() const;
   std::string processesText() const { return comm_.single() ? "" : ", " + std::to_string(comm_.size()) + " processes"; }
@@ -276,6 +278,13 @@ CheckpointExtras Trainer::extras(const Position& p) {
   return x;
 }
 
+// Writes the weights to --save, with the statistics of --normalize standard (sinter run applies them).
+void Trainer::saveWeights() {
+  CheckpointExtras x;
+  addNormalizer(x, data_.norm);
+  saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data(), &x);
+}
+
 // Writes the training checkpoint, refusing params that went non-finite so that the last good one stays.
 void Trainer::checkpoint(const Position& p) {
   if (o_.checkpointDir.empty()) return;
@@ -283,7 +292,8 @@ void Trainer::checkpoint(const Position& p) {
     if (const int64_t k = firstNonFinite(b_.paramPtrs[i], l_.dtype, l_.paramSizes[i]); k >= 0)
       throw Error("param '" + str(m_.params[i].name) + "' became " + valueName(floatAt(b_.paramPtrs[i], l_.dtype, k)) +
                   " by step " + std::to_string(opt_->steps()) + "; " + whatIsKept());
-  const CheckpointExtras x = extras(p);
+  CheckpointExtras x = extras(p);
+  addNormalizer(x, data_.norm);
   saveCheckpoint(checkpointPath(), m_, b_.paramPtrs.data(), &x);
   lastCheckpoint_ =
       checkpointPath() + " (epoch " + std::to_string(p.epoch + 1) + " step " + std::to_string(p.epochStep) + ")";
@@ -319,7 +329,7 @@ int Trainer::interrupted(const Position& p) {
     checkpoint(p);
     where = "checkpoint written to " + checkpointPath() + "; continue with --resume";
   } else if (!o_.savePath.empty()) {
-    saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data());
+    saveWeights();
     where = "weights written to " + o_.savePath + " (no --checkpoint-dir: the run cannot be resumed exactly)";
   } else {
     where = "nothing written";
@@ -496,7 +506,7 @@ void Trainer::endEpoch(const Position& pos, double seconds, double rate, double 
   checkpoint(epochStart(pos.epoch + 1));
   metrics_.write(r.json);
   if (!o_.savePath.empty()) {
-    saveCheckpoint(o_.savePath, m_, b_.paramPtrs.data());
+    saveWeights();
     weightsEpoch_ = pos.epoch + 1;
   }
 }

@@ -1,10 +1,13 @@
 // Two models compiled by sinter_add_model() in one C++ program: each has its own symbols (Classifier_*,
 // Linear_*), so each <Model>_create makes an instance of that model. Both learn a rule of 4 features into 3
-// classes; the program prints their held-out accuracy and Linear's predictions (which the Makefile example
-// prints too, from the same model and data), saves the Classifier's weights and loads them into a second
-// instance. Exit status 1 when a model fails to learn or a call fails.
+// classes; the program prints their held-out accuracy and predictions (the Makefile example prints Linear's
+// too, from the same model and data), saves the Classifier's weights and loads them into a second instance,
+// and writes the held-out rows beside the weights as CSV, so that the command line can check the library:
+//   sinter run classifier.sn --load classifier.safetensors --test-csv classifier.heldout.csv
+// Exit status 1 when a model fails to learn or a call fails.
 //   embed [WEIGHTS_FILE]      (default: classifier.safetensors in the current directory)
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "classifier.h"
@@ -40,6 +43,25 @@ double accuracy(const std::vector<float>& probs, const std::vector<int32_t>& y, 
   return static_cast<double>(right) / static_cast<double>(y.size());
 }
 
+void printPredictions(const char* model, const std::vector<int>& predicted) {
+  std::printf("%s predictions:", model);
+  for (int p : predicted) std::printf(" %d", p);
+  std::printf("\n");
+}
+
+// The rows as `sinter run --test-csv` reads them: the features, then the label.
+bool writeCsv(const std::string& path, const std::vector<float>& x, const std::vector<int32_t>& y) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "embed: cannot write %s\n", path.c_str());
+    return false;
+  }
+  std::fprintf(f, "x0,x1,x2,x3,label\n");
+  for (size_t i = 0; i < y.size(); ++i)
+    std::fprintf(f, "%.9g,%.9g,%.9g,%.9g,%d\n", x[i * 4], x[i * 4 + 1], x[i * 4 + 2], x[i * 4 + 3], y[i]);
+  return std::fclose(f) == 0;
+}
+
 bool ok(sinter_status s, sinter_instance* m, const char* what) {
   if (s != SINTER_OK) std::fprintf(stderr, "embed: %s: %s\n", what, sinter_last_error(m));
   return s == SINTER_OK;
@@ -66,15 +88,20 @@ int main(int argc, char** argv) {
       return 1;
   }
   makeBatch(3, 64, x, y);
-  std::vector<int> predicted, predicted2;
+  std::vector<int> predicted;
   if (!ok(Classifier_forward(classifier, 64, x.data(), y.data(), probs.data(), &loss), classifier, "forward")) return 1;
   const double classifierAccuracy = accuracy(probs, y, predicted);
+  std::vector<int> linearPredicted;
   if (!ok(Linear_forward(linear, 64, x.data(), y.data(), probs.data(), &loss), linear, "forward")) return 1;
-  const double linearAccuracy = accuracy(probs, y, predicted);
-  std::printf("held-out accuracy: Classifier %.2f, Linear %.2f\nLinear predictions:", classifierAccuracy,
-              linearAccuracy);
-  for (int p : predicted) std::printf(" %d", p);
-  std::printf("\n");
+  const double linearAccuracy = accuracy(probs, y, linearPredicted);
+  std::printf("held-out accuracy: Classifier %.2f, Linear %.2f\n", classifierAccuracy, linearAccuracy);
+  printPredictions("Classifier", predicted);
+  printPredictions("Linear", linearPredicted);
+  std::string heldout = weights;
+  const std::string suffix = ".safetensors";
+  if (heldout.size() > suffix.size() && heldout.compare(heldout.size() - suffix.size(), suffix.size(), suffix) == 0)
+    heldout.resize(heldout.size() - suffix.size());
+  if (!writeCsv(heldout + ".heldout.csv", x, y)) return 1;
 
   // The weights file round-trips into a fresh instance: the same predictions.
   sinter_instance* reloaded = Classifier_create(2);

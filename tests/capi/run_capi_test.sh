@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds tests/capi/tiny.sn into a shared and a static library with a generated header, compiles the C
-# test programs against them with the system C compiler, and runs them. other.sn, another model, writes
-# the weights that train_tiny.c must refuse to load.
+# test programs against them with the system C compiler, and runs them. other.sn, another model whose bias
+# has another shape, writes the weights that train_tiny.c must refuse to load; tiny_twin.sn, Tiny without
+# its label and loss, must load Tiny's.
 set -euo pipefail
 sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
-rm -f two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
+rm -rf two_shared two_static two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
   evaluate_tiny threads_tiny save_other split_gradients \
-  threads_helgrind haswell/libtiny.so
+  threads_helgrind haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
@@ -55,10 +56,30 @@ cc "${cflags[@]}" "$src/train_tiny.c" libtiny.a -lstdc++ -lz -lm ${SINTER_LINK_F
 "$sinter" build "$src/tiny.sn" --emit static --symbol-prefix p_ -o libp_tiny.a
 "$sinter" build "$src/other.sn" --emit static -o libother.a
 cc "${cflags[@]}" "$src/two_models.c" -ltiny -lother -lp_tiny "${link[@]}" -o two_models_shared
-./two_models_shared
+mkdir -p two_shared two_static
+./two_models_shared two_shared
 cc "${cflags[@]}" "$src/two_models.c" libtiny.a libother.a libp_tiny.a -lstdc++ -lz -lm ${SINTER_LINK_FLAGS:-} \
   -o two_models_static
-./two_models_static
+./two_models_static two_static
+# Tiny's trained weights in its label-free twin (no label, no loss, no train block): the same predictions.
+"$sinter" build "$src/tiny_twin.sn" --emit header -o tiny_twin.h
+"$sinter" build "$src/tiny_twin.sn" --emit shared -o libtiny_twin.so
+cc "${cflags[@]}" "$src/twin_tiny.c" -ltiny_twin "${link[@]}" -o twin_tiny
+./twin_tiny two_shared
+# Each model's outputs in the program are what `sinter run` computes from that model's .sn file and the
+# weights the program saved; static linking gives the same bits as shared.
+for name in Tiny Other p_Tiny; do
+  model=$src/$(echo "${name#p_}" | tr '[:upper:]' '[:lower:]').sn
+  "$sinter" run "$model" --load "two_shared/$name.safetensors" --test-csv two_shared/batch.csv --train-csv two_shared/batch.csv \
+    --threads 1 --predictions "two_shared/$name.npy" > "two_shared/$name.run.log" ||
+    { cat "two_shared/$name.run.log"; echo "FAIL: sinter run $name"; exit 1; }
+  /usr/bin/python3 -c '
+import sys, numpy as np
+got, want = np.loadtxt(sys.argv[1], ndmin=2), np.load(sys.argv[2])
+if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-6):
+    sys.exit(f"FAIL: {sys.argv[1]} differs from sinter run:\n{got}\n{want}")' "two_shared/$name.txt" "two_shared/$name.npy"
+  cmp "two_shared/$name.txt" "two_static/$name.txt" || { echo "FAIL: $name predicts differently linked statically"; exit 1; }
+done
 # A shared library exports its descriptor and the C API, nothing of the runtime's internals.
 exports=$(nm -D --defined-only libtiny.so | awk '{print $3}' | grep -v '^Tiny_model$' | grep -v '^sinter_' || true)
 if [ -n "$exports" ]; then echo "FAIL: libtiny.so exports more than Tiny_model and sinter_*:"; echo "$exports"; exit 1; fi

@@ -2,8 +2,10 @@
 # Sinter the way a user meets it: `cmake --install` into a scratch prefix, then two out-of-tree projects
 # built against that prefix alone — examples/embed-cmake (find_package(Sinter) + sinter_add_model(), two
 # models in one C++ program) and examples/embed-make (a Makefile with pkg-config) — which must agree on
-# the predictions of the model they share, and so must examples/embed-python through the installed package. Then the prefix is moved: the tool still finds its standard
-# library and runtime. And only the C API and the models' descriptors are exported.
+# the predictions of the model they share, and so must examples/embed-python through the installed package;
+# the other model's predictions are `sinter run`'s on the weights and rows the program wrote. Then the prefix
+# is moved: the tool still finds its standard library and runtime. And only the C API and the models'
+# descriptors are exported.
 # With `deb`, the prefix is the Debian package that `cpack -G DEB` makes, unpacked into a scratch root.
 #   run_install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR [deb]
 set -euo pipefail
@@ -50,6 +52,16 @@ cmake --build embed-cmake/build > build.log 2>&1 || { cat build.log; fail "build
 embed-cmake/build/embed "$work/classifier.safetensors" > cmake_run.txt || { cat cmake_run.txt; fail "embed"; }
 cat cmake_run.txt
 [ -s "$work/classifier.safetensors" ] || fail "embed wrote no weights"
+# The installed command line, JIT-compiling the model file with the weights the program saved, predicts what
+# the program's static library predicted on the same held-out rows.
+"$prefix/bin/sinter" run embed-cmake/classifier.sn --load classifier.safetensors --test-csv classifier.heldout.csv \
+  --predictions classifier.npy > run.log || { cat run.log; fail "sinter run on the program's weights"; }
+/usr/bin/python3 -c '
+import sys, numpy as np
+want = " ".join(str(i) for i in np.load(sys.argv[2]).argmax(axis=1))
+got = next(l for l in open(sys.argv[1]) if l.startswith("Classifier predictions:")).split(":")[1].strip()
+sys.exit(0 if got == want else f"the program predicts {got}\nsinter run predicts   {want}")' cmake_run.txt classifier.npy ||
+  fail "the embedded classifier and sinter run disagree"
 
 # Editing a file the model imports (not the model file itself) compiles the model again.
 touch embed-cmake/layers.sn

@@ -229,14 +229,15 @@ def run(cmd):
 
 
 def read_weights(path):
-    """The F32 tensors of a safetensors file, by name."""
+    """The F32 params of a safetensors file, by name: not the tensors saved beside them, whose names hold a '/'
+    (the --normalize statistics, optimizer state)."""
     with open(path, "rb") as f:
         raw = f.read()
     n = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + n])
     body = raw[8 + n:]
     return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
+            for k, v in header.items() if k != "__metadata__" and "/" not in k}
 
 
 def load_twin(twin, weights):

@@ -89,6 +89,27 @@ expect_error(lambda: fresh.load(other_path), sinter.Error, "Other", "loading Oth
 expect_error(lambda: fresh.load(os.path.join(work, "missing.safetensors")), sinter.Error, "missing.safetensors",
              "a missing file")
 
+# Weights of `sinter train` (a model with a label and a loss) in the label-free twin (tiny_twin.sn: the same
+# params, no label, no loss, no train block): its forward predicts what `sinter run` of the trained model does.
+xs, ys = batch(11, 96)
+csv = os.path.join(work, "tiny.csv")
+np.savetxt(csv, np.column_stack([xs, ys]), fmt=["%.9g"] * 4 + ["%d"], delimiter=",", header="a,b,c,d,label",
+           comments="")
+trained, predicted = os.path.join(work, "trained.safetensors"), os.path.join(work, "trained.npy")
+tiny_sn = os.path.join(src, "tests", "capi", "tiny.sn")
+subprocess.run([sinter_exe, "train", tiny_sn, "--", "--train-csv", csv, "--epochs", "3", "--save", trained], check=True,
+               capture_output=True)
+subprocess.run([sinter_exe, "run", tiny_sn, "--load", trained, "--test-csv", csv, "--threads", "1", "--predictions",
+                predicted], check=True, capture_output=True)
+twin = sinter.Model(build("tiny_twin"))
+check([t.name for t in twin.inputs] == ["x"] and [t.name for t in twin.outputs] == ["probs"], "the twin's tensors")
+twin.load(trained)
+got, want = twin.forward(xs)["probs"], np.load(predicted)
+check(got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-7),
+      f"the twin predicts other than `sinter run` of the trained model: {np.abs(got - want).max()}")
+expect_error(lambda: twin.load(other_path), sinter.Error, "tensor 'b': shape [1, 3] in the file but [3]",
+             "loading Other's weights (another bias shape) into the twin")
+
 # Bad inputs: a label out of range (the runtime's check), a wrong shape, a wrong name, a wrong model name.
 bad_y = y.copy()
 bad_y[2] = 7

@@ -13,8 +13,8 @@
 namespace sinter::tool {
 
 // The descriptor's tables the compiled model will have (as codegen/emit_module.cpp builds them), as far as
-// a checkpoint reads them: names, dtypes and dims of the inputs, params and outputs, which its structure hash
-// covers. The storage they point into lives here.
+// a checkpoint reads them: names, dtypes and dims of the inputs, params and outputs (a checkpoint is checked
+// against the params'). The storage they point into lives here.
 class Descriptor {
  public:
   explicit Descriptor(const ir::Graph& g);

@@ -124,8 +124,9 @@ std::optional<std::vector<driver::Stage>> parseStages(const std::vector<std::str
   for (const std::string& name : names) {
     auto s = driver::stageNamed(name);
     if (!s || !driver::stageInfo(*s).printable) {
-      fmt::print(stderr, "error: {} stage '{}' (stages: {}){}\n", s ? "cannot print the" : "unknown", name,
-                 driver::printableStageNames(), s ? "; `sinter build --emit obj` writes an object file" : "");
+      fmt::print(stderr, "error: {} stage '{}' (stages: {}){}\nRun 'sinter dump --help' for more information.\n",
+                 s ? "cannot print the" : "unknown", name, driver::printableStageNames(),
+                 s ? "; `sinter build --emit obj` writes an object file" : "");
       return std::nullopt;
     }
     out.push_back(*s);
@@ -219,7 +220,7 @@ void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
 int runDump(const std::string& path, const DumpOptions& opts) {
   using driver::Stage;
   const auto stages = parseStages(opts.stages);
-  if (!stages) return 1;
+  if (!stages) return 2;  // a usage error, like --format=dot on a stage without a DOT form
   if (opts.format == "dot" && !checkDotStages(*stages)) return 2;
   if (driver::isIrFile(path)) return dumpIr(path, *stages, opts);
   driver::Compilation c(path, opts.compile);

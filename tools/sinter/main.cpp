@@ -48,7 +48,11 @@ struct Command {
 
 void addModelArgs(CLI::App* cmd, ModelArgs& m, const char* what = "Model file") {
   cmd->add_option("model", m.path, what)->required();
-  cmd->add_option("-I,--include", m.includeDirs, "Directory searched by `import` (repeatable)");
+  // One directory per -I, so that `-I dir model.sn` leaves the model to the positional argument.
+  cmd->add_option("-I,--include", m.includeDirs, "Directory searched by `import` (repeatable: -I a -I b)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("DIR");
 }
 
 // The target flags; `crossCompiles` adds --target-triple (not for the commands that run the code here).

@@ -149,8 +149,8 @@ SINTER_API int sinter_set_threads(int threads);
 /* Weights as safetensors files (the format of checkpoints; written atomically, with a CRC-32 of each tensor
  * in the metadata). Saving through a symbolic link replaces the link's target and keeps the link; a path
  * that is a device node, FIFO, socket or directory is SINTER_ERROR_IO and is left alone. Loading checks the
- * whole file against the model first (names, dtypes, shapes, offsets, and the structure of the model that
- * wrote it), then each tensor's CRC-32 and that every value is finite: another model's weights, a corrupt
+ * whole file against the model first (the params' names, dtypes and shapes, and the offsets; nothing else of the
+ * model, so the weights of a model trained with a loss load into its label-free twin), then each tensor's CRC-32 and that every value is finite: another model's weights, a corrupt
  * file or non-finite weights fail with SINTER_ERROR_MISMATCH naming the tensor, an unreadable file with
  * SINTER_ERROR_IO, and a failed load leaves every weight as it was. */
 SINTER_API sinter_status sinter_save_weights(sinter_instance* instance, const char* path);

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -253,7 +254,7 @@ TEST_CASE("driver: the train block's metrics choose what each epoch reports; --m
   }
 }
 
-TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
+TEST_CASE("driver: bad flags print one line and a hint and return 2, --help returns 0") {
   TempDir dir("drv");
   const std::vector<std::vector<std::string>> bad = {{"--bogus"},
                                                      {"--epochs", "abc"},
@@ -278,7 +279,9 @@ TEST_CASE("driver: bad flags print usage and return 2, --help returns 0") {
     INFO(args[0]);
     const Result r = runDriver(dir, args);
     CHECK(r.rc == 2);
-    CHECK_THAT(r.err, Catch::StartsWith("error: ") && Catch::Contains("usage:"));
+    CHECK_THAT(r.err, Catch::StartsWith("error: ") && Catch::EndsWith(" --help' for the flags.\n") &&
+                          !Catch::Contains("usage:"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 2);
   }
   const Result help = runDriver(dir, {"--help"});
   CHECK(help.rc == 0);
