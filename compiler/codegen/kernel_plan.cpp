@@ -12,26 +12,6 @@ namespace sinter::codegen {
 
 namespace {
 
-// Whether body `big` computes what `small` does, with the same results first: a saving loop's body is its
-// forward loop's with the saved carries appended as results (docs/autodiff.md).
-bool extends(const ir::Graph& big, const ir::Graph& small) {
-  if (&big == &small) return true;
-  if (big.results.size() < small.results.size() || big.nodes.size() != small.nodes.size()) return false;
-  ir::Graph cut = big;
-  cut.results.resize(small.results.size());
-  cut.name = small.name;
-  return ir::print(cut) == ir::print(small);
-}
-
-// Two nodes that may be results of one loop: the same op, attributes (but the result) and operands.
-bool sameSteps(const ir::Node& a, const ir::Node& b) {
-  if (a.op != b.op || !a.body || !b.body || a.operands != b.operands) return false;
-  ir::Attrs x = a.attrs, y = b.attrs;
-  x.set("result", std::int64_t{0});
-  y.set("result", std::int64_t{0});
-  return x.str() == y.str();
-}
-
 // The loop that computes region node `n` and every later node of the same loop: the same steps, each body
 // one that the loop's body (the biggest) extends. The forward pass's loop thus becomes its saving loop.
 ir::FusionGroup loopKernel(const ir::Graph& g, const ir::Node& n) {
@@ -39,10 +19,10 @@ ir::FusionGroup loopKernel(const ir::Graph& g, const ir::Node& n) {
   const ir::Graph* body = n.body.get();
   for (std::size_t i = static_cast<std::size_t>(n.id); i < g.nodes.size(); ++i) {
     const ir::Node& m = g.nodes[i];
-    if (!sameSteps(n, m)) continue;
-    if (extends(*body, *m.body)) {
+    if (!ir::sameSteps(n, m)) continue;
+    if (ir::extendsBody(*body, *m.body)) {
       k.nodes.push_back(m.id);
-    } else if (extends(*m.body, *body)) {  // and so every member's, by transitivity
+    } else if (ir::extendsBody(*m.body, *body)) {  // and so every member's, by transitivity
       k.nodes.push_back(m.id);
       body = m.body.get();
     }

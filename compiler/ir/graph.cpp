@@ -151,4 +151,39 @@ void reorderNodes(Graph& g, const std::vector<NodeId>& order) {
   g.nodes = std::move(nodes);
 }
 
+bool removeDeadNodes(Graph& g) {
+  const std::size_t n = g.nodes.size();
+  NodeMap<bool> live(g, false);
+  for (const Result& r : g.results) live[r.node] = true;
+  // Operands precede their users, so one backward sweep finds every node a result depends on.
+  for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it)
+    if (live[it->id])
+      for (NodeId o : it->operands) live[o] = true;
+  for (NodeId id : g.inputs) live[id] = true;
+  for (NodeId id : g.params) live[id] = true;
+
+  NodeMap<NodeId> newId(g, -1);
+  std::vector<Node> kept;
+  for (Node& node : g.nodes) {
+    if (!live[node.id]) continue;
+    newId[node.id] = static_cast<NodeId>(kept.size());
+    kept.push_back(std::move(node));
+  }
+  if (kept.size() == n) {
+    g.nodes = std::move(kept);
+    return false;
+  }
+  auto remap = [&](NodeId& id) { id = newId[id]; };
+  for (Node& node : kept) {
+    remap(node.id);
+    for (NodeId& o : node.operands) remap(o);
+    if (node.gradOf >= 0) remap(node.gradOf);  // -1 when the forward node itself died
+  }
+  for (NodeId& id : g.inputs) remap(id);
+  for (NodeId& id : g.params) remap(id);
+  for (Result& r : g.results) remap(r.node);
+  g.nodes = std::move(kept);
+  return true;
+}
+
 }  // namespace sinter::ir

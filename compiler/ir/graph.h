@@ -81,6 +81,10 @@ class Graph {
 // The keyword of an argument in the textual IR and in dumps: "input", "param" or "state".
 std::string_view argKeyword(const Node& n);
 
+// Dead-code elimination: drops every node that no result depends on (inputs and params stay: they are the
+// graph's ABI) and renumbers the rest. Returns true when it removed something.
+bool removeDeadNodes(Graph& g);
+
 // Puts g's nodes in `order` (every node once, operands before users) and renumbers them: node ids,
 // operands, backward marks, arguments and results.
 void reorderNodes(Graph& g, const std::vector<NodeId>& order);

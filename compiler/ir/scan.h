@@ -29,6 +29,13 @@ struct ScanShape {
   }
 };
 
+// Whether body `big` computes what `small` does, with the same results first: a saving loop's body is its
+// forward loop's with the saved values appended as results (docs/autodiff.md), so one loop runs both.
+bool extendsBody(const Graph& big, const Graph& small);
+
+// Whether two region nodes may be results of one loop: the same op, attributes (but the result) and operands.
+bool sameSteps(const Node& a, const Node& b);
+
 // One step of a sequence: its type without `axis`.
 inline TensorType stepType(TensorType seq, std::size_t axis) {
   seq.shape.erase(seq.shape.begin() + static_cast<std::ptrdiff_t>(axis));

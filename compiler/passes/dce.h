@@ -3,8 +3,7 @@
 
 namespace sinter::passes {
 
-// Dead-code elimination: drops every node that no result depends on (inputs and params stay: they are
-// the graph's ABI) and renumbers the rest. Returns true when it removed something.
+// Dead-code elimination as a pass: ir::removeDeadNodes (a loop's gradient rule prunes its reverse body with it).
 bool eliminateDeadCode(ir::Graph& g);
 
 }  // namespace sinter::passes

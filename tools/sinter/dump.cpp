@@ -204,7 +204,7 @@ void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
   cmd->add_flag("--verify-each", p.verifyEach, "Run the IR verifier after every pass");
   cmd->add_option("--passes", opts.compile.passList,
                   "Run these passes once each, in this order, instead of the pipeline (comma-separated: simplify, "
-                  "fold, cse, dce, schedule)")
+                  "fold, loops, cse, dce, schedule)")
       ->delimiter(',');
   cmd->add_option("--format", opts.format, "Format of graph stages: text or dot (graphviz)")
       ->check(CLI::IsMember({"text", "dot"}))

@@ -2,11 +2,12 @@
 //
 // Forward, step t maps (c_t, x_t, p) to (c_{t+1}, y_t). Backward, step t maps the adjoint of c_{t+1} and
 // dy_t to the adjoint of c_t (carried to step t-1), dx_t (stacked) and its share of dp (summed in a carry).
-// The step's Jacobians are taken at its own inputs: the forward loop saves each c_t (a stacked result of a
-// loop that runs the same body again, sized by the trip count) and the reverse body recomputes the step's
-// forward values from c_t before differentiating them. That stores one carry a step rather than every
-// intermediate value: the same trade as gradient checkpointing with one checkpoint a step.
+// The step's Jacobians are taken at its own values: the forward loop also stacks, for every step, the carries
+// as they enter it and the step's values that the derivatives read (its "residuals": gate activations, the
+// products the gates multiply), so the reverse body reads them instead of recomputing the step's products.
 #include "compiler/ir/ops/scan_grad.h"
+
+#include <fmt/format.h>
 
 #include <memory>
 
@@ -23,30 +24,77 @@ struct ReversePlan {
   bool stackedSeed = false;          // the node differentiated is a stacked result: its adjoint is sliced
 };
 
-// The forward body with the carries as they enter each step appended as results, to be stacked.
-std::shared_ptr<const Graph> savingBody(const Graph& body, std::int64_t carries) {
+std::string keptName(NodeId id) { return fmt::format("kept.{}", id); }
+
+// The body's values that the derivative part of `v` (a vjp of body: body's nodes first, same ids) reads and
+// that change from step to step: computed from a carry or a step of a sequence, not from the closures alone
+// (those every step shares, recomputed at no cost per step), and not inputs (sliced or saved already).
+// Floating values only: a mask or index costs little to recompute from them.
+std::vector<NodeId> residuals(const Graph& body, const ScanShape& s, const Graph& v) {
+  const auto primal = static_cast<NodeId>(body.nodes.size());
+  std::vector<bool> varies(body.nodes.size(), false), read(body.nodes.size(), false), input(body.nodes.size(), false);
+  for (std::size_t i = 0; i < body.inputs.size(); ++i) {
+    input[static_cast<std::size_t>(body.inputs[i])] = true;
+    varies[static_cast<std::size_t>(body.inputs[i])] = !s.isClosure(i);
+  }
+  for (const Node& n : body.nodes)
+    for (NodeId o : n.operands)
+      varies[static_cast<std::size_t>(n.id)] =
+          varies[static_cast<std::size_t>(n.id)] || varies[static_cast<std::size_t>(o)];
+  for (const Node& n : v.nodes)
+    if (n.id >= primal)
+      for (NodeId o : n.operands)
+        if (o < primal) read[static_cast<std::size_t>(o)] = true;
+  for (const Result& r : v.results)
+    if (r.node < primal) read[static_cast<std::size_t>(r.node)] = true;
+  std::vector<NodeId> kept;
+  for (const Node& n : body.nodes) {
+    const auto i = static_cast<std::size_t>(n.id);
+    if (read[i] && varies[i] && !input[i] && isFloat(n.type.dtype)) kept.push_back(n.id);
+  }
+  return kept;
+}
+
+// The forward body with the carries as they enter each step, then the residuals, appended as results: the
+// saving loop stacks them.
+std::shared_ptr<const Graph> savingBody(const Graph& body, std::int64_t carries, const std::vector<NodeId>& kept) {
   auto a = std::make_shared<Graph>(body);
   a->name = body.name + ".saving";
   for (std::size_t i = 0; i < static_cast<std::size_t>(carries); ++i)
     a->results.push_back({"saved." + body.node(body.inputs[i]).name, body.inputs[i], Result::Output});
+  for (NodeId id : kept) a->results.push_back({keptName(id), id, Result::Output});
   return a;
 }
 
+// The body's results seeded and inputs differentiated by the reverse loop of one result (`stacked`: when that
+// result is a stacked one, else no stacked result is seeded), or of every result of the loop (`all`).
+struct VjpSpec {
+  std::vector<bool> seeded, wrt;
+};
+VjpSpec vjpSpec(const Graph& body, const ScanShape& s, const ReversePlan& p, bool allStacked) {
+  VjpSpec v{std::vector<bool>(body.results.size(), false), std::vector<bool>(body.inputs.size(), false)};
+  for (std::size_t i : p.carries) v.seeded[i] = v.wrt[i] = true;
+  if (p.stackedSeed) v.seeded[static_cast<std::size_t>(s.result)] = true;
+  for (std::size_t r = static_cast<std::size_t>(s.carries); allStacked && r < body.results.size(); ++r)
+    v.seeded[r] = isFloat(body.node(body.results[r].node).type.dtype);
+  for (std::size_t i : p.sums) v.wrt[i] = true;
+  for (std::size_t i : p.seqs) v.wrt[i] = true;
+  return v;
+}
+
 // The reverse loop's body. Inputs: the carries' adjoints and the closures' running sums (carried), the saved
-// carries, the sequences and the adjoint of the stacked result (sliced), the closures. Results: the carried
-// values' next values, then the sequences' adjoints.
-std::shared_ptr<const Graph> reverseBody(GradBuilder& d, const Graph& body, const ScanShape& s, const ReversePlan& p) {
+// carries, the sequences, the adjoint of the stacked result and the residuals (sliced), the closures. Results:
+// the carried values' next values, then the sequences' adjoints. The residuals become inputs, and what only
+// computed them is dropped.
+std::shared_ptr<const Graph> reverseBody(GradBuilder& d, const Graph& body, const ScanShape& s, const ReversePlan& p,
+                                         const std::vector<NodeId>& kept) {
   const std::size_t nin = body.inputs.size();
-  std::vector<bool> seeded(body.results.size(), false), wrt(nin, false);
-  for (std::size_t i : p.carries) seeded[i] = wrt[i] = true;
-  if (p.stackedSeed) seeded[static_cast<std::size_t>(s.result)] = true;
-  for (std::size_t i : p.sums) wrt[i] = true;
-  for (std::size_t i : p.seqs) wrt[i] = true;
-  Graph v = d.vjp(body, seeded, wrt);
+  const VjpSpec spec = vjpSpec(body, s, p, false);
+  Graph v = d.vjp(body, spec.seeded, spec.wrt);
   // v's inputs: body's, then the seeds in result order; its results: the adjoints of the wrt inputs in order.
   std::vector<NodeId> adjointOf(nin, -1);
   for (std::size_t i = 0, r = 0; i < nin; ++i)
-    if (wrt[i]) adjointOf[i] = v.results[r++].node;
+    if (spec.wrt[i]) adjointOf[i] = v.results[r++].node;
   auto name = [&](std::size_t i) { return body.node(body.inputs[i]).name; };
 
   std::vector<NodeId> inputs;
@@ -62,11 +110,20 @@ std::shared_ptr<const Graph> reverseBody(GradBuilder& d, const Graph& body, cons
   }
   for (std::size_t i = 0; i < static_cast<std::size_t>(s.carries + s.seqs); ++i) inputs.push_back(body.inputs[i]);
   if (p.stackedSeed) inputs.push_back(v.inputs[nin + p.carries.size()]);
+  for (NodeId id : kept) {
+    Node& k = v.node(id);
+    k.op = Op::Input;
+    k.operands.clear();
+    k.attrs = {};
+    k.name = keptName(id);
+    inputs.push_back(id);
+  }
   for (std::size_t i = static_cast<std::size_t>(s.carries + s.seqs); i < nin; ++i) inputs.push_back(body.inputs[i]);
   for (std::size_t i : p.seqs) results.push_back({"d." + name(i), adjointOf[i], Result::Output});
   v.name = body.name + ".reverse";
   v.inputs = std::move(inputs);
   v.results = std::move(results);
+  removeDeadNodes(v);  // the forward values that only the residuals needed
   return std::make_shared<const Graph>(std::move(v));
 }
 
@@ -95,12 +152,16 @@ void scanGradient(GradBuilder& d) {
   const ReversePlan p = planReverse(d, s);
   const Graph& body = *n.body;
 
-  // The carries as they enter each step, stacked along the axis.
-  const std::shared_ptr<const Graph> saving = savingBody(body, s.carries);
+  // The residuals of the reverse loop of every result of this loop: one saving body for all of them, so that
+  // code generation runs the forward loop and every saving loop as one.
+  const VjpSpec every = vjpSpec(body, s, p, true);
+  const std::vector<NodeId> kept = residuals(body, s, d.vjp(body, every.seeded, every.wrt));
+  // The carries as they enter each step, then the residuals, stacked along the axis.
+  const std::shared_ptr<const Graph> saving = savingBody(body, s.carries, kept);
   std::vector<NodeId> saved;
-  for (std::int64_t i = 0; i < s.carries; ++i)
+  for (std::size_t i = 0; i < static_cast<std::size_t>(s.carries) + kept.size(); ++i)
     saved.push_back(
-        d.emitRegion(Op::Scan, n.operands, s.attrsFor(static_cast<std::int64_t>(body.results.size()) + i), saving));
+        d.emitRegion(Op::Scan, n.operands, s.attrsFor(static_cast<std::int64_t>(body.results.size() + i)), saving));
 
   // The reverse loop's operands: the carries' adjoints start from dy for the carry this node is (zero for the
   // others) and the sums from zero; then its sequences and closures.
@@ -111,18 +172,19 @@ void scanGradient(GradBuilder& d) {
   std::vector<NodeId> operands;
   for (std::size_t i : p.carries) operands.push_back(static_cast<std::int64_t>(i) == s.result ? d.dy() : zeros(i));
   for (std::size_t i : p.sums) operands.push_back(zeros(i));
-  operands.insert(operands.end(), saved.begin(), saved.end());
+  operands.insert(operands.end(), saved.begin(), saved.begin() + s.carries);
   for (std::size_t i = 0; i < n.operands.size(); ++i)
     if (s.isSeq(i)) operands.push_back(n.operands[i]);
   if (p.stackedSeed) operands.push_back(d.dy());
+  operands.insert(operands.end(), saved.begin() + s.carries, saved.end());
   for (std::size_t i = 0; i < n.operands.size(); ++i)
     if (s.isClosure(i)) operands.push_back(n.operands[i]);
   const ScanShape r{.axis = s.axis,
                     .carries = static_cast<std::int64_t>(p.carries.size() + p.sums.size()),
-                    .seqs = s.carries + s.seqs + (p.stackedSeed ? 1 : 0),
+                    .seqs = s.carries + s.seqs + (p.stackedSeed ? 1 : 0) + static_cast<std::int64_t>(kept.size()),
                     .result = 0,
                     .reverse = !s.reverse};
-  const std::shared_ptr<const Graph> reverse = reverseBody(d, body, s, p);
+  const std::shared_ptr<const Graph> reverse = reverseBody(d, body, s, p, kept);
 
   auto result = [&](std::size_t k) {
     return d.emitRegion(Op::Scan, operands, r.attrsFor(static_cast<std::int64_t>(k)), reverse);
