@@ -16,15 +16,7 @@
 #include <stdlib.h>
 
 #include "sampling.h"
-
-#if defined(__AVX512F__)
-enum { VECTOR_BYTES = 64 };
-#elif defined(__AVX__)
-enum { VECTOR_BYTES = 32 };
-#else
-enum { VECTOR_BYTES = 16 };
-#endif
-typedef float vec __attribute__((vector_size(VECTOR_BYTES)));
+#include "widest_vector.h"
 
 /* Two loads a cycle and an add latency of 2 to 4 cycles: 8 sums in flight keep the loads the limit. */
 enum { ACCUMULATORS = 8 };
@@ -72,13 +64,9 @@ static int read_call(void* ctx) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS BYTES:THREADS...\n", argv[0]);
-    return 2;
-  }
-  const long max_samples = atol(argv[1]);
-  const double seconds = atof(argv[2]);
-  if (max_samples < MIN_SAMPLES) return 2;
+  long max_samples = 0;
+  double seconds = 0;
+  if (!parse_budget(argc, argv, "BYTES:THREADS...", &max_samples, &seconds)) return 2;
   double* t = malloc(max_samples * sizeof *t);
   for (int i = 3; i < argc; ++i) {
     long bytes = 0;
