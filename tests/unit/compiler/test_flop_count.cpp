@@ -24,7 +24,7 @@ TEST_CASE("a dense layer's product and its two gradient forms cost 2 B I O each"
   auto r = g.addOp(ir::Op::Relu, {y});
   g.results = {{"r", r}, {"dw", dw}, {"dx", dx}};
   const lower::FlopCount c = lower::countFlops(g, {{"batch", 64}});
-  const std::int64_t dense = 2 * 64 * 6 * 5;
+  const std::int64_t dense = std::int64_t{2} * 64 * 6 * 5;
   CHECK(c.total == 3 * dense);
   REQUIRE(c.products.size() == 3);
   CHECK(c.products[0].dims == "64x6x5");
@@ -41,7 +41,7 @@ TEST_CASE("a batched product costs its batch times one product; broadcast operan
   auto c = g.addOp(ir::Op::MatMul, {a, b});
   g.results = {{"c", c}};
   const lower::FlopCount n = lower::countFlops(g, {});
-  CHECK(n.total == 2 * 3 * 4 * 7 * 2);
+  CHECK(n.total == std::int64_t{2} * 3 * 4 * 7 * 2);
   CHECK(n.products.at(0).dims == "3*4x7x2");
 }
 
@@ -58,7 +58,7 @@ TEST_CASE("a convolution and its gradients cost 2 N O OH OW C KH KW each") {
   auto dw = g.addTyped(ir::Op::Conv2DGradWeight, {x, y}, g.node(w).type, attrs);
   g.results = {{"dx", dx}, {"dw", dw}};
   const lower::FlopCount c = lower::countFlops(g, {{"batch", 4}});
-  const std::int64_t conv = 2 * 4 * 3 * 5 * 5 * 2 * 3 * 3;
+  const std::int64_t conv = std::int64_t{2} * 4 * 3 * 5 * 5 * 2 * 3 * 3;
   CHECK(c.total == 3 * conv);
   for (const lower::ProductFlops& p : c.products) {
     CHECK(p.flops == conv);
@@ -68,7 +68,7 @@ TEST_CASE("a convolution and its gradients cost 2 N O OH OW C KH KW each") {
 
 TEST_CASE("a loop's body counts once per step, once however many of its results are read") {
   // The RNN cell per step: x[B,3] wx[3,4] and h[B,4] wh[4,4]; both results of the loop share one body.
-  const std::int64_t step = 2 * 2 * 3 * 4 + 2 * 2 * 4 * 4;
+  const std::int64_t step = std::int64_t{2} * 2 * 3 * 4 + std::int64_t{2} * 2 * 4 * 4;
   const lower::FlopCount fixed = lower::countFlops(test::rnnGraph(5), {{"batch", 2}});
   CHECK(fixed.total == 5 * step);
   REQUIRE(fixed.products.size() == 2);
