@@ -15,15 +15,7 @@
 #include <stdlib.h>
 
 #include "sampling.h"
-
-#if defined(__AVX512F__)
-enum { VECTOR_BYTES = 64 };
-#elif defined(__AVX__)
-enum { VECTOR_BYTES = 32 };
-#else
-enum { VECTOR_BYTES = 16 };
-#endif
-typedef float vec __attribute__((vector_size(VECTOR_BYTES)));
+#include "widest_vector.h"
 
 /* 12 chains cover an FMA latency of 4 to 6 cycles on two ports (Intel's and AMD's cores have 8 to 12 FMAs
  * in flight), and 12 accumulators plus m and a still fit in 16 vector registers. */
@@ -61,13 +53,9 @@ static int peak_call(void* ctx) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS THREADS...\n", argv[0]);
-    return 2;
-  }
-  const long max_samples = atol(argv[1]);
-  const double seconds = atof(argv[2]);
-  if (max_samples < MIN_SAMPLES) return 2;
+  long max_samples = 0;
+  double seconds = 0;
+  if (!parse_budget(argc, argv, "THREADS...", &max_samples, &seconds)) return 2;
   double* t = malloc(max_samples * sizeof *t);
   for (int i = 3; i < argc; ++i) {
     threads = atoi(argv[i]);

@@ -84,13 +84,9 @@ static int run_shape(const char* shape, long max_samples, double seconds) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS SHAPE...  (SHAPE = nn|tn|nt:M:K:N[:THREADS])\n", argv[0]);
-    return 2;
-  }
-  const long max_samples = atol(argv[1]);
-  const double seconds = atof(argv[2]);
-  if (max_samples < MIN_SAMPLES) return 2;
+  long max_samples = 0;
+  double seconds = 0;
+  if (!parse_budget(argc, argv, "SHAPE...  (SHAPE = nn|tn|nt:M:K:N[:THREADS])", &max_samples, &seconds)) return 2;
   for (int i = 3; i < argc; ++i)
     if (!run_shape(argv[i], max_samples, seconds)) return 1;
   return 0;

@@ -109,14 +109,10 @@ static int run_job(const char* job, long max_samples, double seconds) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS JOB...  (JOB = train:BATCH:THREADS | forward:BATCH:THREADS)\n",
-            argv[0]);
+  long max_samples = 0;
+  double seconds = 0;
+  if (!parse_budget(argc, argv, "JOB...  (JOB = train:BATCH:THREADS | forward:BATCH:THREADS)", &max_samples, &seconds))
     return 2;
-  }
-  const long max_samples = atol(argv[1]);
-  const double seconds = atof(argv[2]);
-  if (max_samples < MIN_SAMPLES) return 2;
   for (int i = 3; i < argc; ++i)
     if (!run_job(argv[i], max_samples, seconds)) return 1;
   return 0;

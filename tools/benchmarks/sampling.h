@@ -3,6 +3,7 @@
 #ifndef SINTER_BENCH_SAMPLING_H
 #define SINTER_BENCH_SAMPLING_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -44,6 +45,18 @@ static long take_samples(int (*call)(void* ctx), void* ctx, double seconds, long
   }
   qsort(t, n, sizeof *t, cmp);
   return n;
+}
+
+/* The arguments every benchmark program starts with, MAX_SAMPLES SECONDS, then at least one item (`items`
+ * names them in the usage line). Returns 0 after printing the usage when they are missing or out of range. */
+static inline int parse_budget(int argc, char** argv, const char* items, long* max_samples, double* seconds) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s MAX_SAMPLES SECONDS %s\n", argv[0], items);
+    return 0;
+  }
+  *max_samples = atol(argv[1]);
+  *seconds = atof(argv[2]);
+  return *max_samples >= MIN_SAMPLES;
 }
 
 #endif

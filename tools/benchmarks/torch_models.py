@@ -7,13 +7,20 @@ tools/benchmarks/model_bench.c so that both sides of a ratio are measured alike.
   torch_models.py MODEL job DATA_DIR LIMIT_TRAIN LIMIT_TEST BATCH THREADS
 
 `time` prints one JSON line per job: the median and quartiles of the time per call in microseconds, the
-torch version and the BLAS library the process really loaded. A train call is zero_grad, forward,
+torch version, the BLAS library the process really loaded, the kernel family OpenBLAS chose
+(openblas_get_corename: OPENBLAS_CORETYPE's, or the CPU's), the CPU capability PyTorch's own kernels run
+(ATEN_CPU_CAPABILITY's, or the CPU's), and `blas_error`: the largest relative error of float32 products in
+this process against float64 ones computed without BLAS. tools/bench runs this script in several such
+configurations and keeps the fastest whose products are right (older OpenBLAS kernels compute wrong results
+on some newer CPUs, which is why some environments pin OPENBLAS_CORETYPE). A train call is zero_grad, forward,
 cross-entropy, backward and the optimizer step, what sinter_train_step does; a forward call is the
 probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does. `job` trains one
 epoch on a slice of Fashion-MNIST and evaluates, the job of a Sinter training executable, so that the two
 processes' peak memory can be compared."""
+import ctypes
 import gzip
 import json
+import re
 import sys
 import time
 
@@ -64,7 +71,42 @@ def loaded_blas():
         return "unknown"
 
 
-def time_job(name, job, max_samples, seconds):
+def openblas_core():
+    """The kernel family the loaded OpenBLAS runs, or None when torch loaded another BLAS."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[-1] for line in f if "libopenblas" in line})
+        if not libs:
+            return None
+        lib = ctypes.CDLL(libs[0])
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "unknown"
+
+
+def cpu_capability():
+    """What torch.__config__.show() says its kernels use: "AVX2", "AVX512", ..."""
+    m = re.search(r"CPU capability usage: (\S+)", torch.__config__.show())
+    return m.group(1) if m else "unknown"
+
+
+def blas_error():
+    """The largest error of float32 products (torch's: its BLAS) relative to the largest element of float64
+    references from NumPy's einsum (its own loops, not BLAS), over the three forms a training step uses (x w,
+    xᵀ dy, dy wᵀ), a one-row product (batch-1 inference) and odd sizes. Rounding alone stays below 1e-5."""
+    gen = torch.Generator().manual_seed(7)
+    worst = 0.0
+    for m, k, n in ((64, 784, 256), (1, 128, 512), (257, 300, 129), (784, 64, 256)):
+        a = torch.rand(m, k, generator=gen) - 0.5
+        b = torch.rand(k, n, generator=gen) - 0.5
+        ref = np.einsum("ik,kj->ij", a.double().numpy(), b.double().numpy())
+        for got in (a @ b, a.t().contiguous().t() @ b, a @ b.t().contiguous().t()):
+            worst = max(worst, float(np.abs(got.double().numpy() - ref).max() / np.abs(ref).max()))
+    return worst
+
+
+def time_job(name, job, max_samples, seconds, config):
     mode, batch, threads = job.split(":")
     batch, threads = int(batch), int(threads)
     torch.set_num_threads(threads)
@@ -108,7 +150,7 @@ def time_job(name, job, max_samples, seconds):
     n = len(t)
     print(json.dumps({"mode": mode, "batch": batch, "threads": torch.get_num_threads(), "median_us": t[n // 2],
                       "p25_us": t[n // 4], "p75_us": t[3 * n // 4], "samples": n, "reps": reps,
-                      "torch": torch.__version__, "blas": loaded_blas()}), flush=True)
+                      "torch": torch.__version__, "blas": loaded_blas(), **config}), flush=True)
 
 
 def read_idx(path):
@@ -155,8 +197,9 @@ def main():
     name, what = sys.argv[1], sys.argv[2]
     if what == "time":
         max_samples, seconds = int(sys.argv[3]), float(sys.argv[4])
+        config = {"blas_core": openblas_core(), "capability": cpu_capability(), "blas_error": blas_error()}
         for job in sys.argv[5:]:
-            time_job(name, job, max_samples, seconds)
+            time_job(name, job, max_samples, seconds, config)
     elif what == "job":
         data_dir, limit_train, limit_test, batch, threads = sys.argv[3], *(int(a) for a in sys.argv[4:8])
         train_job(name, data_dir, limit_train, limit_test, batch, threads)

@@ -28,6 +28,18 @@ struct DumpOptions {
 int runDump(const std::string& path, const DumpOptions& opts);
 // Adds the dump sub-command's pass manager, format and binding flags.
 void addDumpFlags(CLI::App* cmd, DumpOptions& opts);
+// The values of --bind SYM=N,... (std::runtime_error names a malformed one), then `defaults` for the symbols
+// left unbound.
+lower::Bindings parseBindings(const std::vector<std::string>& specs, const lower::Bindings& defaults);
+
+struct StatsOptions {
+  std::vector<std::string> bindings;  // SYM=N values of symbolic dimensions
+  bool json = false;                  // one JSON object, what tools/bench reads
+};
+// Prints the FLOPs of the products and convolutions of the optimized forward graph and train step, and the
+// bytes of weights each reads.
+int runStats(const std::string& path, const StatsOptions& opts);
+void addStatsFlags(CLI::App* cmd, StatsOptions& opts);
 
 struct BuildOptions {
   std::string emit = "exe";  // exe, obj, static, shared, header, llvm, asm

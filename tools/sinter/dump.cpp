@@ -51,24 +51,13 @@ std::string codegenReport(const ir::Graph& g, const std::vector<ir::FusionGroup>
       kernels.size() == 1 ? "" : "s", fused.empty() ? "none" : fused, computed - members + kernels.size(), computed);
 }
 
-// --bind batch=64,seq=128; the symbols of the shown graph left unbound take the compilation's reference
-// value (the train block's batch, else 64).
+// The bindings of the shown graph: --bind's, then the compilation's reference value (the train block's batch,
+// else 64) for each symbol left unbound.
 lower::Bindings bindings(driver::Compilation& c, const DumpOptions& opts) {
-  lower::Bindings b;
-  for (const std::string& s : opts.bindings) {
-    const auto eq = s.find('=');
-    std::int64_t v = 0;
-    try {
-      v = eq == std::string::npos ? 0 : std::stoll(s.substr(eq + 1));
-    } catch (const std::exception&) {
-    }
-    if (eq == std::string::npos || eq == 0 || v < 1)
-      throw std::runtime_error(fmt::format("--bind wants SYMBOL=N with N >= 1, not '{}'", s));
-    b[s.substr(0, eq)] = v;
-  }
-  const lower::Bindings reference = c.referenceBindings();
-  for (const std::string& sym : c.subject().symbols()) b.emplace(sym, reference.at(sym));
-  return b;
+  lower::Bindings reference;
+  const lower::Bindings all = c.referenceBindings();
+  for (const std::string& sym : c.subject().symbols()) reference.emplace(sym, all.at(sym));
+  return parseBindings(opts.bindings, reference);
 }
 
 std::string memoryStage(driver::Compilation& c, const DumpOptions& opts) {
@@ -191,6 +180,23 @@ void writeDotFile(const std::string& path, driver::Stage stage, const std::strin
 }
 
 }  // namespace
+
+lower::Bindings parseBindings(const std::vector<std::string>& specs, const lower::Bindings& defaults) {
+  lower::Bindings b;
+  for (const std::string& s : specs) {
+    const auto eq = s.find('=');
+    std::int64_t v = 0;
+    try {
+      v = eq == std::string::npos ? 0 : std::stoll(s.substr(eq + 1));
+    } catch (const std::exception&) {
+    }
+    if (eq == std::string::npos || eq == 0 || v < 1)
+      throw std::runtime_error(fmt::format("--bind wants SYMBOL=N with N >= 1, not '{}'", s));
+    b[s.substr(0, eq)] = v;
+  }
+  for (const auto& [sym, v] : defaults) b.emplace(sym, v);
+  return b;
+}
 
 void addDumpFlags(CLI::App* cmd, DumpOptions& opts) {
   passes::PassManagerOptions& p = opts.compile.passes;

@@ -29,6 +29,7 @@ struct ModelArgs {
 struct Flags {
   ModelArgs model;
   tool::DumpOptions dump;
+  tool::StatsOptions stats;
   std::string stages = "graph,grad";
   tool::BuildOptions build;
   tool::GradCheckOptions gradcheck;
@@ -88,6 +89,16 @@ Command dumpCommand(CLI::App& app, Flags& f) {
             for (const auto& s : CLI::detail::split(f.stages, ',')) f.dump.stages.push_back(CLI::detail::trim_copy(s));
             return tool::runDump(f.model.path, f.dump);
           }};
+}
+
+Command statsCommand(CLI::App& app, Flags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "stats",
+      "Print the FLOPs of a model's matrix products and convolutions per forward call and train step, and "
+      "the bytes of weights each reads");
+  addModelArgs(cmd, f.model);
+  tool::addStatsFlags(cmd, f.stats);
+  return {cmd, [&f] { return tool::runStats(f.model.path, f.stats); }};
 }
 
 Command buildCommand(CLI::App& app, Flags& f) {
@@ -286,7 +297,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       checkCommand(app, f),  dumpCommand(app, f),   buildCommand(app, f), gradcheckCommand(app, f),
       plotCommand(app, f),   trainCommand(app, f),  runCommand(app, f),   benchCommand(app, f),
-      importCommand(app, f), exportCommand(app, f), opsCommand(app),
+      importCommand(app, f), exportCommand(app, f), statsCommand(app, f), opsCommand(app),
   };
   if (auto unknown = unknownCommand(argc, argv, commands)) return usageError(*unknown, commands);
   try {
