@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""`sinter run` on models without a train block, against PyTorch: models built in PyTorch 1.13 and exported by
+torch.onnx.export (symbolic batch) run with `sinter run model.onnx --predictions` on the first real
+Fashion-MNIST test images (read by Sinter from the standard IDX file, scaled to [0, 1] as training scales them),
+with a batch that leaves a partial last batch; the predictions must equal the float64 torch model's within
+1e-5. The weights are the ONNX file's initializers, or a `sinter import --weights` file passed with --load.
+A .sn model without a train block runs too, with weights written here as safetensors; without --load it is
+a clear error."""
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "parity"))
+import parity_lib as P  # noqa: E402  (read_idx, DATA)
+
+TOLERANCE = 1e-5
+SAMPLES = 300  # batch 128: two full batches and a partial one
+
+
+class MLP(nn.Module):
+    """Gemm, Relu, Softmax: two outputs (the first is what --predictions writes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 64), nn.Linear(64, 10)
+
+    def forward(self, image):
+        logits = self.fc2(torch.relu(self.fc1(image)))
+        return logits, torch.softmax(logits, 1)
+
+
+# (name, model, opset, how the weights reach `sinter run`: the file's initializers or an imported file)
+CASES = [
+    ("mlp_initializers", MLP, 13, "initializers"),
+    ("mlp_load", MLP, 17, "load"),
+]
+
+
+def run(cmd, expect_fail=False):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if (r.returncode != 0) != expect_fail:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
+    return r.stdout + r.stderr
+
+
+def export(model, path, opset):
+    with torch.no_grad():
+        outs = model(torch.zeros(2, 784))
+    names = ["out%d" % i for i in range(len(outs) if isinstance(outs, tuple) else 1)]
+    torch.onnx.export(model, torch.zeros(2, 784), path, input_names=["image"], output_names=names,
+                      dynamic_axes={name: {0: "batch"} for name in ["image"] + names}, opset_version=opset)
+
+
+def compare(name, got, want):
+    assert got.shape == want.shape, f"{name}: predictions {got.shape}, torch {want.shape}"
+    err = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
+    ok = err <= TOLERANCE
+    print(f"{'ok  ' if ok else 'FAIL'} {name:24} max error {err:.2e} (tolerance {TOLERANCE:g})")
+    return ok
+
+
+def check_case(args, name, make, opset, weights, images):
+    torch.manual_seed(sum(map(ord, name)))
+    model = make().eval()
+    path = os.path.join(args.workdir, name + ".onnx")
+    export(model, path, opset)
+    preds = os.path.join(args.workdir, name + ".npy")
+    cmd = [args.sinter, "run", path, "--predictions", preds, "--limit-test", str(SAMPLES), "--batch", "128"]
+    if weights == "load":
+        load = os.path.join(args.workdir, name + ".safetensors")
+        run([args.sinter, "import", path, "--weights", load])
+        cmd += ["--load", load]
+    out = run(cmd)
+    assert f"on {SAMPLES} samples" in out, f"{name}: unexpected report:\n{out}"
+    with torch.no_grad():
+        want = model.double()(torch.from_numpy(images).double())
+    want = (want[0] if isinstance(want, tuple) else want).numpy()
+    return compare(name, np.load(preds), want)
+
+
+def write_safetensors(path, tensors):
+    header, data = {}, b""
+    for key, value in tensors.items():
+        raw = np.ascontiguousarray(value, dtype="<f4").tobytes()
+        header[key] = {"dtype": "F32", "shape": list(value.shape), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data)
+
+
+SN_MODEL = """# A forward-only model: layers and outputs, no loss and no train block.
+model Forward {
+  input image: f32[batch, 784]
+  param w: f32[784, 10]
+  param b: f32[10]
+  output scores = tanh(image @ w + b)
+}
+"""
+
+
+def check_sn(args, images):
+    """A .sn model without a train block: `sinter run --load` gives its outputs; without --load, an error."""
+    path = os.path.join(args.workdir, "forward.sn")
+    with open(path, "w") as f:
+        f.write(SN_MODEL)
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(0, 0.05, (784, 10)).astype(np.float32), rng.normal(0, 0.1, 10).astype(np.float32)
+    weights = os.path.join(args.workdir, "forward.safetensors")
+    write_safetensors(weights, {"w": w, "b": b})
+    preds = os.path.join(args.workdir, "forward.npy")
+    run([args.sinter, "run", path, "--load", weights, "--predictions", preds, "--limit-test", str(SAMPLES),
+         "--batch", "128"])
+    ok = compare("sn_forward_only", np.load(preds), np.tanh(images.astype(np.float64) @ w + b))
+    err = run([args.sinter, "run", path, "--limit-test", "10"], expect_fail=True)
+    if "pass --load" not in err:
+        print(f"FAIL sn_forward_only without --load: expected an error asking for --load, got:\n{err}")
+        ok = False
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sinter", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--only", help="run the cases whose name contains this")
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    torch.set_num_threads(1)
+    images = P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), SAMPLES)
+    images = images.reshape(-1, 784).astype(np.float32) / 255
+    cases = [c for c in CASES if not args.only or args.only in c[0]]
+    results = [check_case(args, *case, images) for case in cases]
+    if not args.only:
+        results.append(check_sn(args, images))
+    if not all(results):
+        sys.exit(f"FAIL: {results.count(False)} of {len(results)} models differ from PyTorch")
+    print(f"all {len(results)} models run by `sinter run` match PyTorch")
+
+
+if __name__ == "__main__":
+    main()
