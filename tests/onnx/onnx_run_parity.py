@@ -8,6 +8,7 @@ A .sn model without a train block runs too, with weights written here as safeten
 a clear error."""
 import argparse
 import json
+import math
 import os
 import struct
 import subprocess
@@ -36,10 +37,73 @@ class MLP(nn.Module):
         return logits, torch.softmax(logits, 1)
 
 
+class Attention(nn.Module):
+    """A transformer encoder block on 16 patches of 7x7 pixels: patch projection and a position table,
+    LayerNorm (LayerNormalization at opset 17, its ReduceMean/Sub/Pow/Sqrt/Div decomposition before),
+    4-head self-attention (Reshape, Transpose, MatMul, Div, Softmax), an exact-GELU MLP (Erf), residuals,
+    the first token (Gather at a constant index) plus the mean over tokens (ReduceMean)."""
+
+    def __init__(self, d=32, heads=4, tokens=16):
+        super().__init__()
+        self.h, self.d, self.t = heads, d, tokens
+        self.proj = nn.Linear(49, d)
+        self.pos = nn.Parameter(torch.randn(tokens, d) * 0.1)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        with torch.no_grad():  # affine params far from a fresh layer's identity
+            for ln in (self.ln1, self.ln2):
+                ln.weight.uniform_(0.5, 1.5)
+                ln.bias.uniform_(-0.3, 0.3)
+        self.fc1, self.fc2 = nn.Linear(d, 64), nn.Linear(64, d)
+        self.head = nn.Linear(d, 10)
+
+    def split(self, x):
+        return x.view(x.shape[0], self.t, self.h, self.d // self.h).transpose(1, 2)
+
+    def forward(self, image):
+        b = image.shape[0]
+        x = image.view(b, 4, 7, 4, 7).transpose(2, 3).reshape(b, self.t, 49)
+        x = self.proj(x) + self.pos
+        y = self.ln1(x)
+        q, k, v = self.split(self.q(y)), self.split(self.k(y)), self.split(self.v(y))
+        att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d // self.h), -1)
+        x = x + self.o((att @ v).transpose(1, 2).reshape(b, self.t, self.d))
+        x = x + self.fc2(nn.functional.gelu(self.fc1(self.ln2(x))))
+        return self.head(x[:, 0] + x.mean(1))
+
+
+class Embedding(nn.Module):
+    """Token ids (an int64 input: each 7x7 patch's mean brightness in 16 levels) through nn.Embedding (Gather
+    of a table's rows), beside the image's patches; LayerNorm over the last axis."""
+
+    inputs = ("image", "tokens")
+
+    def __init__(self, d=24):
+        super().__init__()
+        self.emb, self.proj = nn.Embedding(16, d), nn.Linear(49, d)
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 10)
+
+    def forward(self, image, tokens):
+        b = image.shape[0]
+        x = self.proj(image.view(b, 4, 7, 4, 7).transpose(2, 3).reshape(b, 16, 49)) + self.emb(tokens)
+        return self.head(torch.tanh(self.ln(x)).mean(1))
+
+
+def patch_tokens(images):
+    """Each image's 16 patch means in 16 levels, int64 [n, 16]."""
+    patches = images.reshape(-1, 4, 7, 4, 7).mean(axis=(2, 4))
+    return np.minimum((patches * 16).astype(np.int64), 15).reshape(-1, 16)
+
+
 # (name, model, opset, how the weights reach `sinter run`: the file's initializers or an imported file)
 CASES = [
     ("mlp_initializers", MLP, 13, "initializers"),
     ("mlp_load", MLP, 17, "load"),
+    ("attention_opset13", Attention, 13, "initializers"),
+    ("attention_opset17", Attention, 17, "load"),
+    ("embedding_opset17", Embedding, 17, "initializers"),
+    ("embedding_opset11", Embedding, 11, "initializers"),
 ]
 
 
@@ -50,12 +114,20 @@ def run(cmd, expect_fail=False):
     return r.stdout + r.stderr
 
 
+def example_inputs(model):
+    """A batch of 2 of each input: the images, and token ids for a model that takes them."""
+    return tuple(torch.zeros(2, 784) if name == "image" else torch.zeros(2, 16, dtype=torch.long)
+                 for name in getattr(model, "inputs", ("image",)))
+
+
 def export(model, path, opset):
+    inputs = example_inputs(model)
     with torch.no_grad():
-        outs = model(torch.zeros(2, 784))
+        outs = model(*inputs)
     names = ["out%d" % i for i in range(len(outs) if isinstance(outs, tuple) else 1)]
-    torch.onnx.export(model, torch.zeros(2, 784), path, input_names=["image"], output_names=names,
-                      dynamic_axes={name: {0: "batch"} for name in ["image"] + names}, opset_version=opset)
+    input_names = list(getattr(model, "inputs", ("image",)))
+    torch.onnx.export(model, inputs, path, input_names=input_names, output_names=names,
+                      dynamic_axes={name: {0: "batch"} for name in input_names + names}, opset_version=opset)
 
 
 def compare(name, got, want):
@@ -77,10 +149,16 @@ def check_case(args, name, make, opset, weights, images):
         load = os.path.join(args.workdir, name + ".safetensors")
         run([args.sinter, "import", path, "--weights", load])
         cmd += ["--load", load]
+    feeds = [torch.from_numpy(images).double()]
+    if "tokens" in getattr(model, "inputs", ()):
+        tokens = patch_tokens(images)
+        np.save(os.path.join(args.workdir, name + "_tokens.npy"), tokens)
+        cmd += ["--test-input", "tokens=" + os.path.join(args.workdir, name + "_tokens.npy")]
+        feeds.append(torch.from_numpy(tokens))
     out = run(cmd)
     assert f"on {SAMPLES} samples" in out, f"{name}: unexpected report:\n{out}"
     with torch.no_grad():
-        want = model.double()(torch.from_numpy(images).double())
+        want = model.double()(*feeds)
     want = (want[0] if isinstance(want, tuple) else want).numpy()
     return compare(name, np.load(preds), want)
 

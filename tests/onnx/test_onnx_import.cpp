@@ -189,3 +189,61 @@ TEST_CASE("operands whose shapes do not fit are errors naming the node") {
   const std::string e = importError(b.bytes());
   CHECK_THAT(e, Catch::Contains("node '/fc/Gemm' (Gemm, node 1 of the graph): its operands do not fit"));
 }
+
+namespace {
+
+// y = LayerNormalization(x[batch, 4], scale, bias) at opset 17 (over the last axis), epsilon 0.
+ModelBuilder layerNorm() {
+  ModelBuilder b(17);
+  b.input("x", {std::string("batch"), std::int64_t{4}});
+  b.floats("scale", {4}, {1, 2, 1, 1});
+  b.floats("bias", {4}, {0, 0, 0, 10});
+  onnx::NodeProto& n = b.node("LayerNormalization", {"x", "scale", "bias"}, {"y"}, "/ln/LayerNormalization");
+  onnx::AttributeProto* eps = n.add_attribute();
+  eps->set_name("epsilon");
+  eps->set_type(onnx::AttributeProto::FLOAT);
+  eps->set_f(0);
+  b.output("y", {std::string("batch"), std::int64_t{4}});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("LayerNormalization normalizes over the last axis, then scales and shifts") {
+  frontend::DiagnosticEngine d;
+  const auto m = import(layerNorm().bytes(), d);
+  REQUIRE(m);
+  // [1, 2, 3, 4]: mean 2.5, variance 1.25; (x - 2.5) / sqrt(1.25) * scale + bias.
+  const auto y = evaluate(*m, {{1, 4}, {1, 2, 3, 4}});
+  const double s = std::sqrt(1.25);
+  CHECK(y[0].data[0] == Approx(-1.5 / s));
+  CHECK(y[0].data[1] == Approx(2 * -0.5 / s));
+  CHECK(y[0].data[2] == Approx(0.5 / s));
+  CHECK(y[0].data[3] == Approx(1.5 / s + 10));
+}
+
+TEST_CASE("attention-block ops with unsupported attribute values are errors naming the node") {
+  SECTION("LayerNormalization's training outputs") {
+    ModelBuilder b = layerNorm();
+    b.graph().mutable_node(0)->add_output("mean");
+    CHECK_THAT(importError(b.bytes()),
+               Catch::Contains("node '/ln/LayerNormalization' (LayerNormalization, node 1 of the graph): its Mean "
+                               "and InvStdDev outputs"));
+  }
+  SECTION("Gather at computed indices along another axis than 0") {
+    ModelBuilder b(13);
+    b.input("x", {std::string("batch"), std::int64_t{4}});
+    b.floats("table", {5, 3}, std::vector<float>(15, 1));
+    b.node("Cast", {"x"}, {"ids"}, "/Cast").add_attribute()->CopyFrom([] {
+      onnx::AttributeProto a;
+      a.set_name("to");
+      a.set_type(onnx::AttributeProto::INT);
+      a.set_i(onnx::TensorProto::INT64);
+      return a;
+    }());
+    ModelBuilder::attr(b.node("Gather", {"table", "ids"}, {"y"}, "/Gather"), "axis", std::int64_t{1});
+    b.output("y", {std::string("batch"), std::int64_t{5}, std::int64_t{4}});
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("node '/Gather' (Gather, node 2 of the graph): gathering at "
+                                                       "computed indices is supported along axis 0"));
+  }
+}
