@@ -106,6 +106,34 @@ void gather(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.addConstant(std::move(c));
 }
 
+// ConstantOfShape: a float fill of a (constant, possibly symbolic) shape is a constant node, what torch
+// writes for an RNN's zero initial state [dirs, batch, hidden]; an integer fill of a fixed shape folds.
+void constantOfShape(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
+  const Constant& shape = im.requireConstant(n.input(0), "shape");
+  Constant fill;
+  fill.values = {0.0};
+  for (const onnx::AttributeProto& attr : n.attribute())
+    if (attr.name() == "value") fill = decodeTensor(attr.t());
+  if (a.has("value") && fill.values.size() != 1) throw Unsupported("its value must hold one element");
+  if (fill.isFloat) {
+    ir::Shape dims;
+    for (std::size_t i = 0; i < shape.values.size(); ++i) dims.push_back(shape.dim(i));
+    return im.define(n.output(0), im.graph.addConstant(fill.values[0], {ir::DType::F32, dims}, {}));
+  }
+  if (!shape.symbols.empty()) throw Unsupported("an integer fill of a symbolic shape is not supported");
+  Constant c;
+  c.name = n.output(0);
+  c.isFloat = false;
+  std::int64_t count = 1;
+  for (double d : shape.values) {
+    c.dims.push_back(static_cast<std::int64_t>(d));
+    count *= c.dims.back();
+  }
+  if (count < 0 || count > (std::int64_t{1} << 24)) throw Unsupported("its shape is invalid or too large to fold");
+  c.values.assign(static_cast<std::size_t>(count), fill.values[0]);
+  im.addConstant(std::move(c));
+}
+
 void unsqueeze(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   Ints axes = axesOf(im, n, a);
   const Constant* c = im.constant(n.input(0));
@@ -199,6 +227,7 @@ void addShapeConverters(std::vector<OpConverter>& t) {
   t.push_back({"Squeeze", {"axes"}, squeeze});
   t.push_back({"Concat", {"axis"}, concat});
   t.push_back({"Pad", {"mode"}, pad});
+  t.push_back({"ConstantOfShape", {"value"}, constantOfShape});
 }
 
 }  // namespace sinter::onnxio

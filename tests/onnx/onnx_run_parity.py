@@ -8,6 +8,7 @@ A .sn model without a train block runs too, with weights written here as safeten
 a clear error."""
 import argparse
 import json
+import warnings
 import math
 import os
 import struct
@@ -90,6 +91,36 @@ class Embedding(nn.Module):
         return self.head(torch.tanh(self.ln(x)).mean(1))
 
 
+class Recurrent(nn.Module):
+    """nn.LSTM, nn.GRU or nn.RNN over the image's 28 rows (batch_first or time first, bidirectional or not):
+    the last step's output (Y) and the final hidden state (Y_h; for an LSTM the final cell too, Y_c) into a
+    linear head. torch writes the zero initial state as ConstantOfShape of [dirs, batch, hidden]."""
+
+    kind, batch_first, bidirectional, nonlinearity = nn.LSTM, True, False, "tanh"
+
+    def __init__(self):
+        super().__init__()
+        extra = {"nonlinearity": self.nonlinearity} if self.kind is nn.RNN else {}
+        self.rnn = self.kind(28, 20, batch_first=self.batch_first, bidirectional=self.bidirectional, **extra)
+        dirs = 2 if self.bidirectional else 1
+        self.fc_y, self.fc_h, self.fc_c = nn.Linear(20 * dirs, 10), nn.Linear(20, 10), nn.Linear(20, 10)
+
+    def forward(self, image):
+        x = image.view(-1, 28, 28)
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        y, state = self.rnn(x)
+        out = self.fc_y(y[:, -1] if self.batch_first else y[-1])
+        if self.kind is nn.LSTM:
+            return out + self.fc_h(state[0][-1]) + self.fc_c(state[1][0])
+        return out + self.fc_h(state[-1])
+
+
+def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh"):
+    attrs = {"kind": kind, "batch_first": batch_first, "bidirectional": bidirectional, "nonlinearity": nonlinearity}
+    return type(kind.__name__, (Recurrent,), attrs)
+
+
 def patch_tokens(images):
     """Each image's 16 patch means in 16 levels, int64 [n, 16]."""
     patches = images.reshape(-1, 4, 7, 4, 7).mean(axis=(2, 4))
@@ -104,6 +135,14 @@ CASES = [
     ("attention_opset17", Attention, 17, "load"),
     ("embedding_opset17", Embedding, 17, "initializers"),
     ("embedding_opset11", Embedding, 11, "initializers"),
+    ("lstm_batch_first", recurrent(nn.LSTM, True), 13, "initializers"),
+    ("lstm_time_first", recurrent(nn.LSTM, False), 17, "initializers"),
+    ("lstm_bidirectional", recurrent(nn.LSTM, True, True), 11, "initializers"),
+    ("gru_batch_first", recurrent(nn.GRU, True), 13, "initializers"),
+    ("gru_time_first", recurrent(nn.GRU, False), 11, "initializers"),
+    ("gru_bidirectional", recurrent(nn.GRU, False, True), 17, "initializers"),
+    ("rnn_tanh", recurrent(nn.RNN, True), 13, "initializers"),
+    ("rnn_relu_time_first", recurrent(nn.RNN, False, False, "relu"), 17, "initializers"),
 ]
 
 
@@ -212,6 +251,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")  # the exporter's notes on RNNs with batch sizes other than 1
     images = P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), SAMPLES)
     images = images.reshape(-1, 784).astype(np.float32) / 255
     cases = [c for c in CASES if not args.only or args.only in c[0]]
