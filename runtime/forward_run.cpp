@@ -137,20 +137,36 @@ bool perSample(const sinter_tensor_desc& t, const Batching& b) {
   return true;
 }
 
+// --predictions writes the first output: it must hold values per sample, and its directory must exist.
+void checkPredictions(const sinter_model_desc& m, const Batching& batching, const std::string& predictionsPath) {
+  if (predictionsPath.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(predictionsPath).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+    throw Error("--predictions: directory " + dir.string() + " does not exist");
+  if (!perSample(m.outputs[0], batching))
+    throw Error("--predictions: output '" + str(m.outputs[0].name) + "' of model '" + str(m.name) +
+                "' is not a floating tensor [batch, ...] with fixed other dimensions: it has no values per sample");
+}
+
+// A per-sample output's shape [samples, ...] and mean.
+ForwardReport::Output summarize(const sinter_tensor_desc& t, int64_t samples, const std::vector<double>& values) {
+  ForwardReport::Output out;
+  out.name = str(t.name);
+  out.shape = {samples};
+  for (int32_t d = 1; d < t.rank; ++d) out.shape.push_back(t.dims[d]);
+  double sum = 0;
+  for (double v : values) sum += v;
+  out.mean = values.empty() ? 0 : sum / static_cast<double>(values.size());
+  return out;
+}
+
 }  // namespace
 
 ForwardReport runForward(const sinter_model_desc& m, const DriverOptions& o, const ParamLoader& loadParams,
                          const std::string& predictionsPath) {
   const Batching batching = checkBatching(m);
-  if (!predictionsPath.empty()) {
-    const std::filesystem::path dir = std::filesystem::path(predictionsPath).parent_path();
-    std::error_code ec;
-    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
-      throw Error("--predictions: directory " + dir.string() + " does not exist");
-    if (!perSample(m.outputs[0], batching))
-      throw Error("--predictions: output '" + str(m.outputs[0].name) + "' of model '" + str(m.name) +
-                  "' is not a floating tensor [batch, ...] with fixed other dimensions: it has no values per sample");
-  }
+  checkPredictions(m, batching, predictionsPath);
   const std::vector<Column> cols = readInputs(m, o);
   ForwardReport r;
   r.samples = cols[0].n;
@@ -192,22 +208,14 @@ ForwardReport runForward(const sinter_model_desc& m, const DriverOptions& o, con
       const int64_t syms[2] = {batch, 0};
       m.forward(args.data(), syms);
       for (int32_t i = 0; i < m.num_outputs; ++i) {
-        const void* out = args[static_cast<size_t>(m.num_inputs + m.num_params + i)];
+        const void* out = args[args.size() - static_cast<size_t>(m.num_outputs) + static_cast<size_t>(i)];
         for (int64_t k = 0; k < count * widths[i]; ++k) values[i].push_back(floatAt(out, m.outputs[i].dtype, k));
       }
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  for (int32_t i = 0; i < m.num_outputs; ++i) {
-    if (widths[i] == 0) continue;
-    ForwardReport::Output& out = r.outputs.emplace_back();
-    out.name = str(m.outputs[i].name);
-    out.shape = {r.samples};
-    for (int32_t d = 1; d < m.outputs[i].rank; ++d) out.shape.push_back(m.outputs[i].dims[d]);
-    double sum = 0;
-    for (double v : values[i]) sum += v;
-    out.mean = values[i].empty() ? 0 : sum / static_cast<double>(values[i].size());
-  }
+  for (int32_t i = 0; i < m.num_outputs; ++i)
+    if (widths[i] > 0) r.outputs.push_back(summarize(m.outputs[i], r.samples, values[i]));
   if (!predictionsPath.empty()) {
     r.predictionsOutput = str(m.outputs[0].name);
     writeNpy(predictionsPath, r.outputs[0].shape, std::vector<float>(values[0].begin(), values[0].end()));
