@@ -18,6 +18,7 @@ set(SINTER_RUNTIME_SOURCES
   train_diagnosis.cpp
   metrics_log.cpp
   eval_driver.cpp
+  forward_run.cpp
   splits.cpp
   extra_inputs.cpp
   text_reader.cpp

@@ -2,6 +2,8 @@
 // Identity), and Constant nodes.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "frontend/onnx/importer.h"
 
 namespace sinter::onnxio {
@@ -133,6 +135,28 @@ void constant(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.addConstant(std::move(c));
 }
 
+// Cast between float and the integers (int64 and int32 are the IR's i32): to an integer truncates toward
+// zero, as ONNX's does.
+void cast(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
+  const std::int64_t to = a.i("to", 0);
+  ir::DType dtype = ir::DType::F32;
+  if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32) dtype = ir::DType::I32;
+  else if (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE)
+    throw Unsupported(fmt::format("to = {} is not supported; supported: FLOAT, DOUBLE (as float), INT64, INT32",
+                                  onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(to))));
+  if (const Constant* c = im.constant(n.input(0))) {  // a shape's cast stays a constant
+    Constant copy = *c;
+    copy.name = n.output(0);
+    copy.isFloat = dtype == ir::DType::F32;
+    if (!copy.isFloat)
+      for (double& v : copy.values) v = std::trunc(v);
+    return im.addConstant(std::move(copy));
+  }
+  const ir::NodeId x = im.value(n.input(0));
+  if (im.type(x).dtype == dtype) return im.define(n.output(0), x);
+  im.define(n.output(0), im.typed(Op::Cast, {x}, {dtype, im.type(x).shape}));
+}
+
 }  // namespace
 
 void addMathConverters(std::vector<OpConverter>& t) {
@@ -163,6 +187,7 @@ void addMathConverters(std::vector<OpConverter>& t) {
                }});
   t.push_back({"Dropout", {"ratio", "seed", "is_test"}, dropout});
   t.push_back({"Identity", {}, identity});
+  t.push_back({"Cast", {"to"}, cast});
   t.push_back({"Constant", {"value", "value_float", "value_floats", "value_int", "value_ints"}, constant});
 }
 

@@ -52,13 +52,47 @@ void shape(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.addConstant(std::move(c));
 }
 
-// Gather of a constant vector (a shape's entries); gathering computed values (embeddings) is not supported.
+// Gather of a value at constant indices (x[:, 0], a few rows): a slice per index along the axis, then the
+// indices' shape in the axis's place.
+void gatherConstantIndices(Importer& im, const onnx::NodeProto& n, std::int64_t axis, const Constant& idx) {
+  const ir::NodeId x = im.value(n.input(0));
+  const ir::Shape& in = im.type(x).shape;
+  const auto rank = static_cast<std::int64_t>(in.size());
+  axis = normalizedAxis(axis, rank);
+  if (in[axis].isSymbolic())
+    throw Unsupported(fmt::format("its axis {} is the symbolic dimension '{}'", axis, in[axis].symbol));
+  std::vector<ir::NodeId> rows;
+  for (double v : idx.values) {
+    const std::int64_t i = normalizedAxis(static_cast<std::int64_t>(v), in[axis].size);
+    rows.push_back(im.op(Op::Slice, {x},
+                         ir::Attrs::of({{"axis", axis}, {"start", i}, {"end", i + 1}, {"step", std::int64_t{1}}})));
+  }
+  ir::NodeId y = rows.size() == 1 ? rows[0] : im.op(Op::Concat, rows, ir::Attrs::of({{"axis", axis}}));
+  ir::Shape out(in.begin(), in.begin() + axis);
+  for (std::int64_t d : idx.dims) out.push_back(ir::Dim::fixed(d));
+  out.insert(out.end(), in.begin() + axis + 1, in.end());
+  im.define(n.output(0), reshapeTo(im, y, out));
+}
+
+// Gather: of a constant vector at constant indices (a shape's entries), folded; of a value at constant
+// indices, slices; of a table's rows (axis 0) at computed integer indices, the IR's gather (an embedding).
 void gather(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   const Constant* data = im.constant(n.input(0));
-  if (!data || data->dims.size() != 1)
-    throw Unsupported("only gathering from a constant vector (a shape) is supported, not from computed values");
+  const Constant* indices = im.constant(n.input(1));
+  if (indices && indices->isFloat) throw Unsupported("its indices are floating-point");
+  if (indices && (!data || data->dims.size() != 1 || !indices->symbols.empty()))
+    return gatherConstantIndices(im, n, a.i("axis", 0), *indices);
+  if (!indices) {
+    const ir::NodeId table = im.value(n.input(0)), idx = im.value(n.input(1));
+    if (im.type(idx).dtype != ir::DType::I32)
+      throw Unsupported(
+          fmt::format("its indices '{}' are {}: integer indices are supported", n.input(1), im.type(idx).str()));
+    if (normalizedAxis(a.i("axis", 0), static_cast<std::int64_t>(im.type(table).shape.size())) != 0)
+      throw Unsupported("gathering at computed indices is supported along axis 0 (a table's rows) only");
+    return im.define(n.output(0), im.op(Op::Gather, {table, idx}));
+  }
   if (normalizedAxis(a.i("axis", 0), 1) != 0) throw Unsupported("axis must be 0");
-  const Constant& idx = im.requireConstant(n.input(1), "indices");
+  const Constant& idx = *indices;
   Constant c;
   c.name = n.output(0);
   c.dims = idx.dims;
@@ -69,6 +103,34 @@ void gather(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
     c.values.push_back(data->values[i]);
     c.symbols.push_back(data->symbol(i));
   }
+  im.addConstant(std::move(c));
+}
+
+// ConstantOfShape: a float fill of a (constant, possibly symbolic) shape is a constant node, what torch
+// writes for an RNN's zero initial state [dirs, batch, hidden]; an integer fill of a fixed shape folds.
+void constantOfShape(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
+  const Constant& shape = im.requireConstant(n.input(0), "shape");
+  Constant fill;
+  fill.values = {0.0};
+  for (const onnx::AttributeProto& attr : n.attribute())
+    if (attr.name() == "value") fill = decodeTensor(attr.t());
+  if (a.has("value") && fill.values.size() != 1) throw Unsupported("its value must hold one element");
+  if (fill.isFloat) {
+    ir::Shape dims;
+    for (std::size_t i = 0; i < shape.values.size(); ++i) dims.push_back(shape.dim(i));
+    return im.define(n.output(0), im.graph.addConstant(fill.values[0], {ir::DType::F32, dims}, {}));
+  }
+  if (!shape.symbols.empty()) throw Unsupported("an integer fill of a symbolic shape is not supported");
+  Constant c;
+  c.name = n.output(0);
+  c.isFloat = false;
+  std::int64_t count = 1;
+  for (double d : shape.values) {
+    c.dims.push_back(static_cast<std::int64_t>(d));
+    count *= c.dims.back();
+  }
+  if (count < 0 || count > (std::int64_t{1} << 24)) throw Unsupported("its shape is invalid or too large to fold");
+  c.values.assign(static_cast<std::size_t>(count), fill.values[0]);
   im.addConstant(std::move(c));
 }
 
@@ -165,6 +227,7 @@ void addShapeConverters(std::vector<OpConverter>& t) {
   t.push_back({"Squeeze", {"axes"}, squeeze});
   t.push_back({"Concat", {"axis"}, concat});
   t.push_back({"Pad", {"mode"}, pad});
+  t.push_back({"ConstantOfShape", {"value"}, constantOfShape});
 }
 
 }  // namespace sinter::onnxio

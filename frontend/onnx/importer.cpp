@@ -170,6 +170,8 @@ const std::vector<OpConverter>& converters() {
     addNnConverters(t);
     addLayoutConverters(t);
     addShapeConverters(t);
+    addReduceConverters(t);
+    addRnnConverters(t);
     std::sort(t.begin(), t.end(), [](const OpConverter& a, const OpConverter& b) { return a.op < b.op; });
     return t;
   }();

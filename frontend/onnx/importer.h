@@ -109,11 +109,14 @@ struct OpConverter {
   Convert convert;
 };
 
-// The converters of each family, in convert_math.cpp, convert_nn.cpp and convert_layout.cpp.
+// The converters of each family, in convert_math.cpp, convert_nn.cpp, convert_layout.cpp, convert_shape.cpp
+// convert_reduce.cpp and convert_rnn.cpp.
 void addMathConverters(std::vector<OpConverter>& table);
 void addNnConverters(std::vector<OpConverter>& table);
 void addLayoutConverters(std::vector<OpConverter>& table);
 void addShapeConverters(std::vector<OpConverter>& table);
+void addReduceConverters(std::vector<OpConverter>& table);
+void addRnnConverters(std::vector<OpConverter>& table);
 // All of them, sorted by op type.
 const std::vector<OpConverter>& converters();
 

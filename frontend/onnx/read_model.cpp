@@ -66,9 +66,11 @@ void GraphReader::readInput(const onnx::ValueInfoProto& v) {
   const std::string where = fmt::format("input '{}'", v.name());
   if (!v.type().has_tensor_type()) return error(where + " is not a tensor");
   const onnx::TypeProto_Tensor& t = v.type().tensor_type();
-  if (t.elem_type() != onnx::TensorProto::FLOAT)
+  // Integer inputs (token ids, what an embedding gathers at) become i32 inputs.
+  const bool integer = t.elem_type() == onnx::TensorProto::INT64 || t.elem_type() == onnx::TensorProto::INT32;
+  if (t.elem_type() != onnx::TensorProto::FLOAT && !integer)
     return error(
-        fmt::format("{} has element type {}; supported: float", where,
+        fmt::format("{} has element type {}; supported: float, int64 and int32 (as i32)", where,
                     onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.elem_type()))));
   if (!t.has_shape()) return error(where + " has no shape");
   ir::Shape shape;
@@ -86,7 +88,8 @@ void GraphReader::readInput(const onnx::ValueInfoProto& v) {
       return error(fmt::format("{}: dim {} has neither a positive size nor a name", where, i));
     }
   }
-  im_.define(v.name(), im_.graph.addInput(im_.irName(v.name()), {ir::DType::F32, shape}, file_));
+  const ir::DType dtype = integer ? ir::DType::I32 : ir::DType::F32;
+  im_.define(v.name(), im_.graph.addInput(im_.irName(v.name()), {dtype, shape}, file_));
 }
 
 void GraphReader::readNode(const onnx::NodeProto& n, int index) {

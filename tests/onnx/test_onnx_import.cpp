@@ -189,3 +189,129 @@ TEST_CASE("operands whose shapes do not fit are errors naming the node") {
   const std::string e = importError(b.bytes());
   CHECK_THAT(e, Catch::Contains("node '/fc/Gemm' (Gemm, node 1 of the graph): its operands do not fit"));
 }
+
+namespace {
+
+// y = LayerNormalization(x[batch, 4], scale, bias) at opset 17 (over the last axis), epsilon 0.
+ModelBuilder layerNorm() {
+  ModelBuilder b(17);
+  b.input("x", {std::string("batch"), std::int64_t{4}});
+  b.floats("scale", {4}, {1, 2, 1, 1});
+  b.floats("bias", {4}, {0, 0, 0, 10});
+  onnx::NodeProto& n = b.node("LayerNormalization", {"x", "scale", "bias"}, {"y"}, "/ln/LayerNormalization");
+  onnx::AttributeProto* eps = n.add_attribute();
+  eps->set_name("epsilon");
+  eps->set_type(onnx::AttributeProto::FLOAT);
+  eps->set_f(0);
+  b.output("y", {std::string("batch"), std::int64_t{4}});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("LayerNormalization normalizes over the last axis, then scales and shifts") {
+  frontend::DiagnosticEngine d;
+  const auto m = import(layerNorm().bytes(), d);
+  REQUIRE(m);
+  // [1, 2, 3, 4]: mean 2.5, variance 1.25; (x - 2.5) / sqrt(1.25) * scale + bias.
+  const auto y = evaluate(*m, {{1, 4}, {1, 2, 3, 4}});
+  const double s = std::sqrt(1.25);
+  CHECK(y[0].data[0] == Approx(-1.5 / s));
+  CHECK(y[0].data[1] == Approx(2 * -0.5 / s));
+  CHECK(y[0].data[2] == Approx(0.5 / s));
+  CHECK(y[0].data[3] == Approx(1.5 / s + 10));
+}
+
+TEST_CASE("attention-block ops with unsupported attribute values are errors naming the node") {
+  SECTION("LayerNormalization's training outputs") {
+    ModelBuilder b = layerNorm();
+    b.graph().mutable_node(0)->add_output("mean");
+    CHECK_THAT(importError(b.bytes()),
+               Catch::Contains("node '/ln/LayerNormalization' (LayerNormalization, node 1 of the graph): its Mean "
+                               "and InvStdDev outputs"));
+  }
+  SECTION("Gather at computed indices along another axis than 0") {
+    ModelBuilder b(13);
+    b.input("x", {std::string("batch"), std::int64_t{4}});
+    b.floats("table", {5, 3}, std::vector<float>(15, 1));
+    b.node("Cast", {"x"}, {"ids"}, "/Cast").add_attribute()->CopyFrom([] {
+      onnx::AttributeProto a;
+      a.set_name("to");
+      a.set_type(onnx::AttributeProto::INT);
+      a.set_i(onnx::TensorProto::INT64);
+      return a;
+    }());
+    ModelBuilder::attr(b.node("Gather", {"table", "ids"}, {"y"}, "/Gather"), "axis", std::int64_t{1});
+    b.output("y", {std::string("batch"), std::int64_t{5}, std::int64_t{4}});
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("node '/Gather' (Gather, node 2 of the graph): gathering at "
+                                                       "computed indices is supported along axis 0"));
+  }
+}
+
+namespace {
+
+// A GRU of hidden size 1 over x[2, batch, 1] (two steps): W = [z 0, r 0, h 1], R = [0, 0, 1], the
+// candidate's recurrent bias 0.5; its output Y_h [1, batch, 1].
+ModelBuilder gru(std::int64_t linearBeforeReset) {
+  ModelBuilder b(13);
+  b.input("x", {std::int64_t{2}, std::string("batch"), std::int64_t{1}});
+  b.floats("W", {1, 3, 1}, {0, 0, 1});
+  b.floats("R", {1, 3, 1}, {0, 0, 1});
+  b.floats("B", {1, 6}, {0, 0, 0, 0, 0, 0.5f});
+  onnx::NodeProto& n = b.node("GRU", {"x", "W", "R", "B"}, {"", "h"}, "/rnn/GRU");
+  ModelBuilder::attr(n, "hidden_size", std::int64_t{1});
+  ModelBuilder::attr(n, "linear_before_reset", linearBeforeReset);
+  b.output("h", {std::int64_t{1}, std::string("batch"), std::int64_t{1}});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("a GRU unrolls over the sequence, with the reset gate before or after the recurrent product") {
+  // x = [1, 0], h0 = 0: z = r = sigmoid(0) = 0.5 at both steps, h_t = 0.5 cand_t + 0.5 h_{t-1}.
+  for (const std::int64_t lbr : {0, 1}) {
+    frontend::DiagnosticEngine d;
+    const auto m = import(gru(lbr).bytes(), d);
+    REQUIRE(m);
+    const auto y = evaluate(*m, {{2, 1, 1}, {1, 0}});
+    // linear_before_reset 1: cand = tanh(W x + r (R h + 0.5)); 0: cand = tanh(W x + R (r h) + 0.5).
+    const double h1 = 0.5 * std::tanh(lbr ? 1.25 : 1.5);
+    const double h2 = 0.5 * std::tanh(lbr ? 0.5 * (h1 + 0.5) : 0.5 * h1 + 0.5) + 0.5 * h1;
+    CHECK(y[0].data[0] == Approx(h2));
+  }
+}
+
+TEST_CASE("recurrent ops with unsupported attribute values are errors naming the node") {
+  auto lstm = [](std::vector<std::string> inputs) {
+    ModelBuilder b(13);
+    b.input("x", {std::int64_t{2}, std::string("batch"), std::int64_t{1}});
+    b.floats("W", {1, 4, 1}, {1, 1, 1, 1});
+    b.floats("R", {1, 4, 1}, {1, 1, 1, 1});
+    b.floats("P", {1, 3}, {1, 1, 1});
+    onnx::NodeProto& n = b.node("LSTM", inputs, {"", "h"}, "/rnn/LSTM");
+    ModelBuilder::attr(n, "hidden_size", std::int64_t{1});
+    b.output("h", {std::int64_t{1}, std::string("batch"), std::int64_t{1}});
+    return b;
+  };
+  SECTION("peepholes") {
+    CHECK_THAT(importError(lstm({"x", "W", "R", "", "", "", "", "P"}).bytes()),
+               Catch::Contains("node '/rnn/LSTM' (LSTM, node 1 of the graph): peepholes (input P) are not supported"));
+  }
+  SECTION("clip") {
+    ModelBuilder b = lstm({"x", "W", "R"});
+    onnx::AttributeProto* clip = b.graph().mutable_node(0)->add_attribute();
+    clip->set_name("clip");
+    clip->set_type(onnx::AttributeProto::FLOAT);
+    clip->set_f(3);
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("(LSTM, node 1 of the graph): clip is not supported"));
+  }
+  SECTION("other activations") {
+    ModelBuilder b = lstm({"x", "W", "R"});
+    onnx::AttributeProto* acts = b.graph().mutable_node(0)->add_attribute();
+    acts->set_name("activations");
+    acts->set_type(onnx::AttributeProto::STRINGS);
+    for (const char* a : {"Sigmoid", "Relu", "Tanh"}) acts->add_strings(a);
+    CHECK_THAT(importError(b.bytes()), Catch::Contains("activations [Sigmoid, Relu, Tanh] are not supported; "
+                                                       "supported: [Sigmoid, Tanh, Tanh]"));
+  }
+}

@@ -187,7 +187,8 @@ Command runCommand(CLI::App& app, Flags& f) {
   CLI::App* cmd = app.add_subcommand(
       "run",
       "JIT-compile a trained model and evaluate its weights on a test set: loss, accuracy, throughput, "
-      "and the predictions for every sample with --predictions");
+      "and the predictions for every sample with --predictions; a model without a train block (an .onnx "
+      "file) runs forward only: its outputs for every sample");
   addModelArgs(cmd, m);
   addCodegenFlags(cmd, f.run.codegen, false);
   tool::addRunFlags(cmd, f.run);

@@ -3,22 +3,32 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "frontend/onnx/onnx_import.h"
+#include "runtime/error.h"
 #include "runtime/eval_driver.h"
+#include "runtime/forward_run.h"
+#include "runtime/model_layout.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/jit.h"
 
 namespace sinter::tool {
 
+// Samples a forward pass of a model without a train block takes, unless --batch says.
+constexpr int64_t kForwardBatch = 256;
+
 void addRunFlags(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--load", o.data.loadPath,
-                  "Weights to evaluate: a safetensors file of `sinter train --save` (or a checkpoint)")
-      ->required()
+                  "Weights to evaluate: a safetensors file of `sinter train --save` (or a checkpoint); an ONNX "
+                  "model's default: its initializers")
       ->type_name("FILE");
   cmd->add_option_function<int64_t>(
          "--batch", [&o](const int64_t& n) { o.batch = n; },
-         "Samples per forward pass (default: the train block's batch)")
+         "Samples per forward pass (default: the train block's batch; 256 without a train block)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->type_name("N");
   cmd->add_option("--threads", o.data.threads,
@@ -71,10 +81,54 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
   }
 }
 
+namespace {
+
+// An ONNX model's initializers, imported again (the JIT's compilation keeps only the graph), by param name.
+rt::ParamLoader onnxInitializers(const std::string& path, const sinter_model_desc& m) {
+  return [&path, &m](void* const* params) {
+    frontend::DiagnosticEngine diags;
+    std::optional<onnxio::Imported> imported = onnxio::importFile(path, diags);
+    if (!imported) throw rt::Error(path + ": cannot read its initializers");
+    for (int32_t i = 0; i < m.num_params; ++i) {
+      const auto it = imported->weights.find(m.params[i].name);
+      if (it == imported->weights.end() || m.params[i].dtype != SINTER_F32 ||
+          static_cast<int64_t>(it->second.data.size()) != rt::elementCount(m.params[i], 0))
+        throw rt::Error(path + ": no initializer fits param '" + std::string(m.params[i].name) + "'");
+      std::copy(it->second.data.begin(), it->second.data.end(), static_cast<float*>(params[i]));
+    }
+  };
+}
+
+// A model without a train block: its outputs for every sample (runtime/forward_run.h).
+int runForwardOnly(const std::string& path, const sinter_model_desc& m, const RunOptions& opts) {
+  rt::DriverOptions o = opts.data;
+  o.batch = opts.batch.value_or(kForwardBatch);
+  const bool initializers = o.loadPath.empty() && onnxio::isOnnxFile(path);
+  if (o.loadPath.empty() && !initializers)
+    throw rt::Error(path + ": no weights to run: pass --load FILE (a safetensors file of `sinter train --save`)");
+  const rt::ForwardReport r =
+      rt::runForward(m, o, initializers ? onnxInitializers(path, m) : rt::ParamLoader{}, opts.predictions);
+  std::string sources;
+  for (const std::string& s : r.sources) sources += (sources.empty() ? "" : ", ") + s;
+  fmt::print("running {} (forward only: no train block) on {} samples of {}: batch {}, {} thread{}\n",
+             m.name ? m.name : "", r.samples, sources, r.batch, r.threads, r.threads == 1 ? "" : "s");
+  for (const rt::ForwardReport::Output& out : r.outputs)
+    fmt::print("output      {} [{}] mean {:.6g}\n", out.name, fmt::join(out.shape, ", "), out.mean);
+  fmt::print("throughput  {:.0f} samples/s ({:.3f} s)\n", static_cast<double>(r.samples) / std::max(r.seconds, 1e-9),
+             r.seconds);
+  if (!opts.predictions.empty())
+    fmt::print("predictions '{}' [{}] written to {}\n", r.predictionsOutput, fmt::join(r.outputs[0].shape, ", "),
+               opts.predictions);
+  return 0;
+}
+
+}  // namespace
+
 int runModel(const std::string& path, const RunOptions& opts) {
-  auto jit = compileJit(path, opts.codegen, /*needsTrain=*/true, "run");
+  auto jit = compileJit(path, opts.codegen, /*needsTrain=*/false, "run");
   if (!jit) return 1;
   const sinter_model_desc& m = *jit->descriptor();
+  if (!m.has_train) return runForwardOnly(path, m, opts);
   // Defaults the training driver takes from the train block.
   const rt::DriverOptions defaults = rt::defaultOptions(m);
   rt::DriverOptions o = opts.data;
