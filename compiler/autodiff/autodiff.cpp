@@ -18,13 +18,16 @@ using ir::NodeId;
 using ir::Op;
 using ir::TensorType;
 
-ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt);
+ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt,
+                                bool recomputeLoops);
 
 class Differentiator final : public ir::GradBuilder {
  public:
   // Differentiates with respect to `roots`: the trained params of a train step, a body's inputs in a vjp.
-  Differentiator(ir::Graph& g, const std::vector<NodeId>& roots) : g_(g), adjoint_(g, -1), dependsOnRoot_(g, false) {
+  Differentiator(ir::Graph& g, const std::vector<NodeId>& roots, bool recomputeLoops)
+      : g_(g), adjoint_(g, -1), dependsOnRoot_(g, false) {
     graph_ = &g;
+    recomputeLoops_ = recomputeLoops;
     for (NodeId r : roots) dependsOnRoot_[r] = true;
     for (const Node& n : g.nodes)
       for (NodeId o : n.operands) dependsOnRoot_[n.id] = dependsOnRoot_[n.id] || dependsOnRoot_[o];
@@ -88,7 +91,7 @@ class Differentiator final : public ir::GradBuilder {
   }
 
   ir::Graph vjp(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) override {
-    return vectorJacobianProduct(body, seeded, wrt);
+    return vectorJacobianProduct(body, seeded, wrt, recomputeLoops_);
   }
 
  private:
@@ -133,7 +136,8 @@ class Differentiator final : public ir::GradBuilder {
 
 // See GradBuilder::vjp. The body's nodes come first, so that the backward nodes can read them: a loop's
 // reverse body recomputes its step's forward values from the saved carries.
-ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) {
+ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt,
+                                bool recomputeLoops) {
   ir::Graph v = body;
   v.name = body.name + ".vjp";
   v.results.clear();
@@ -141,7 +145,7 @@ ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& 
   for (std::size_t i = 0; i < body.inputs.size(); ++i)
     if (wrt[i]) roots.push_back(body.inputs[i]);
   const NodeId last = static_cast<NodeId>(body.nodes.size()) - 1;
-  Differentiator d(v, roots);
+  Differentiator d(v, roots, recomputeLoops);
   for (std::size_t r = 0; r < body.results.size(); ++r) {
     if (!seeded[r]) continue;
     const ir::Result& res = body.results[r];
@@ -160,7 +164,7 @@ ir::Graph vectorJacobianProduct(const ir::Graph& body, const std::vector<bool>& 
 
 }  // namespace
 
-ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName) {
+ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName, const GradOptions& opts) {
   const ir::Result* loss = forward.findResult(lossName);
   if (!loss) throw std::invalid_argument(fmt::format("'{}' is not a result of graph @{}", lossName, forward.name));
   const ir::TensorType& lt = forward.node(loss->node).type;
@@ -170,7 +174,7 @@ ir::Graph buildTrainStep(const ir::Graph& forward, const std::string& lossName) 
   ir::Graph g = forward;
   g.name = forward.name + ".train_step";
   g.results.clear();
-  Differentiator d(g, forward.trainedParams());
+  Differentiator d(g, forward.trainedParams(), opts.recomputeLoops);
   d.seed(loss->node);
   d.run(loss->node);
 

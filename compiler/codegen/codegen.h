@@ -23,6 +23,9 @@ struct Options {
   // leaves it empty so that every model has its own symbols (descriptorSymbol) and two link into one program.
   std::string descriptor = "sinter_model";
   std::string symbolPrefix;  // prepended to the model's name when `descriptor` is empty (--symbol-prefix)
+  // For the train step's gradient, which every compiling command builds: loops store only their carries and
+  // recompute the rest backwards (--recompute-loops, autodiff::GradOptions).
+  bool recomputeLoops = false;
 };
 
 // The descriptor's symbol: `descriptor`, or when empty `<symbolPrefix><Model>_model` with the model's name

@@ -267,7 +267,8 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
     case ir::KernelKind::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
     case ir::KernelKind::Gemm:
     case ir::KernelKind::GemmEpilogue:
-    case ir::KernelKind::GemmBiasGradient: {  // f64: plain loops over the chunk's rows
+    case ir::KernelKind::GemmBiasGradient:
+    case ir::KernelKind::GemmSummedBatches: {  // f64: plain loops over the chunk's rows
       const loop::Product& q = p.product;
       return emitGemmNaive({address(q.a), address(q.b), address(q.c), elem(n.type.dtype), eval(q.M), eval(q.N),
                             eval(q.K), q.transA, q.transB, q.accumulate},

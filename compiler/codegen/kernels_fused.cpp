@@ -60,7 +60,8 @@ bool fusible(const ir::Graph& g, const ir::FusionGroup& k) {
     if ((opDef(n.op).flags & ir::kElementwise) && n.type.shape != last.type.shape) return false;
   }
   // A bias gradient: sum_to(dy) of a matrix dy[B, N] down to N values, beside a 2-D matmul_tn(x, dy).
-  if (const ir::Node* s = memberOf(g, k, ir::Op::SumTo)) {
+  const ir::Node* s = memberOf(g, k, ir::Op::SumTo);
+  if (s && k.kind == ir::KernelKind::GemmBiasGradient) {
     const ir::Node* t = memberOf(g, k, ir::Op::MatMulTN);
     const ir::Node& dy = g.node(s->operands[0]);
     if (k.nodes.size() != 2 || !t || t->operands[1] != s->operands[0] || t->type.shape.size() != 2 ||

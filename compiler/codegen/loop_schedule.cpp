@@ -321,17 +321,20 @@ loop::Scratch panelScratch(const Product& p, int lanes) {
 }
 
 // matmul, matmul_tn, matmul_nt (batched over leading axes), with an epilogue or the bias gradient's
-// column sums: threads split the row blocks; each chunk runs its products, then its epilogue rows.
+// column sums: threads split the row blocks; each chunk runs its products, then its epilogue rows. With
+// `summedInto`, a matmul_tn's products over its batch axes are summed into that node: one product whose K
+// runs over the rows of every batch, which lie one after the other in both operands.
 std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue,
-                           const ir::Node* columnSums, int lanes) {
+                           const ir::Node* columnSums, int lanes, const ir::Node* summedInto = nullptr) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = g.node(n.operands[0]);
   const ir::Node& B = g.node(n.operands[1]);
   const ir::Shape& s = n.type.shape;
   const std::size_t r = s.size(), ra = A.type.shape.size();
-  const Expr M = Expr::dim(s[r - 2]), N = Expr::dim(s[r - 1]),
-             K = Expr::dim(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
-  const ir::Shape batch(s.begin(), s.end() - 2);
+  const ir::Shape batch = summedInto ? ir::Shape{} : ir::Shape(s.begin(), s.end() - 2);
+  const Expr M = Expr::dim(s[r - 2]), N = Expr::dim(s[r - 1]);
+  Expr K = Expr::dim(transA ? A.type.shape[ra - 2] : A.type.shape[ra - 1]);
+  if (summedInto) K = loop::numel(ir::Shape(s.begin(), s.end() - 2)) * K;
   const Expr blocks = ceilDiv(M, kGemmRows);
   Loop par = makeLoop("ib", 0, blocks, 1, Loop::Parallel, fmt::format("blocks of {} rows of C", kGemmRows));
   par.work = loop::numel(batch) * M * N * K;
@@ -347,11 +350,14 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   p.transB = transB;
   p.a.buffer = Buffer::of(A.id);
   p.b.buffer = Buffer::of(B.id);
-  p.c.buffer = Buffer::of(n.id);
+  p.c.buffer = Buffer::of(summedInto ? summedInto->id : n.id);
   // Batch axes: one product per index of the result's leading axes, operands broadcast.
   std::vector<Stmt>* body = &par.body;
-  const auto sa = broadcastStrides(ir::Shape(A.type.shape.begin(), A.type.shape.end() - 2), batch);
-  const auto sb = broadcastStrides(ir::Shape(B.type.shape.begin(), B.type.shape.end() - 2), batch);
+  auto lead = [&](const ir::Node& x) {
+    return summedInto ? ir::Shape{} : ir::Shape(x.type.shape.begin(), x.type.shape.end() - 2);
+  };
+  const auto sa = broadcastStrides(lead(A), batch);
+  const auto sb = broadcastStrides(lead(B), batch);
   const auto sc = strides(batch);
   for (std::size_t d = 0; d < batch.size(); ++d) {
     const Expr v = Expr::var("b" + std::to_string(d));
@@ -564,6 +570,9 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
     case ir::KernelKind::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
     case ir::KernelKind::GemmBiasGradient:
       nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes);
+      break;
+    case ir::KernelKind::GemmSummedBatches:
+      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, nullptr, t.lanes, find(ir::Op::SumTo));
       break;
     case ir::KernelKind::Convolution: nest.body = convNest(g, n, t.lanes); break;
     case ir::KernelKind::Pooling: {

@@ -118,7 +118,7 @@ const ir::Module& Compilation::grad() {
     throw std::runtime_error(fmt::format("{}: no train block and no loss result, so no loss to differentiate", path_));
   const double start = now();
   ir::Module g = m;
-  g.trainStep = autodiff::buildTrainStep(m.trainingGraph(), loss);
+  g.trainStep = autodiff::buildTrainStep(m.trainingGraph(), loss, {.recomputeLoops = opts_.codegen.recomputeLoops});
   verifyOrThrow(g.trainStep, "autodiff");
   grad_ = std::move(g);
   timed(Stage::Grad, start);

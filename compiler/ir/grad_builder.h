@@ -42,6 +42,9 @@ class GradBuilder {
   // one adjoint "d.<name>" per result r with seeded[r] (of its type), and returns "d.<name>" for each input i
   // with wrt[i]: the sum over the seeded results of adjoint · d result / d input (zeros where none reaches).
   virtual Graph vjp(const Graph& body, const std::vector<bool>& seeded, const std::vector<bool>& wrt) = 0;
+  // Whether a loop's gradient recomputes each step's values from the saved carries rather than storing them
+  // (`--recompute-loops`: less memory for long sequences, a step's forward products run again backwards).
+  bool recomputesLoops() const { return recomputeLoops_; }
 
   // ---- shared steps of the rules, built on emit ----------------------------------------------------------
   // v summed over the axes it was broadcast along, to the type of `operand` (undoes broadcasting).
@@ -58,6 +61,7 @@ class GradBuilder {
  protected:
   ~GradBuilder() = default;
   const Graph* graph_ = nullptr;
+  bool recomputeLoops_ = false;
   const Node* node_ = nullptr;
   NodeId dy_ = -1;
 };

@@ -91,6 +91,7 @@ std::string_view kernelKindName(KernelKind k) {
     case KernelKind::ElementwiseChain: return "elementwise chain";
     case KernelKind::GemmEpilogue: return "gemm + epilogue";
     case KernelKind::GemmBiasGradient: return "gemm + bias gradient";
+    case KernelKind::GemmSummedBatches: return "gemm over summed batches";
     case KernelKind::SoftmaxCrossEntropy: return "softmax + cross-entropy";
   }
   return "?";

@@ -16,25 +16,21 @@ bool isElementwise(const ir::Node& n) { return (opDef(n.op).flags & ir::kElement
 
 class Grouper {
  public:
-  explicit Grouper(const ir::Graph& g)
-      : g_(g), users_(users(g)), groupOf_(g, -1), returned_(g, false) {
+  explicit Grouper(const ir::Graph& g) : g_(g), users_(users(g)), groupOf_(g, -1), returned_(g, false) {
     for (const ir::Result& r : g.results) returned_[r.node] = true;
   }
 
   std::vector<ir::FusionGroup> run() {
     softmaxCrossEntropy();
+    summedBatches();
     gemmEpilogues();
     biasGradients();
     elementwiseChains();
     for (ir::FusionGroup& grp : groups_) {
       std::sort(grp.nodes.begin(), grp.nodes.end());
       for (NodeId id : grp.nodes) {
-        const bool outside =
-            returned_[id] ||
-            std::any_of(users_[id].begin(), users_[id].end(),
-                        [&](NodeId u) {
-                          return groupOf_[u] != groupOf_[id];
-                        });
+        const bool outside = returned_[id] || std::any_of(users_[id].begin(), users_[id].end(),
+                                                          [&](NodeId u) { return groupOf_[u] != groupOf_[id]; });
         if (outside) grp.stored.push_back(id);
       }
     }
@@ -95,9 +91,7 @@ class Grouper {
   // Whether every operand of `id` outside group `grp` is computed before `first`, where the group runs.
   bool readyFor(NodeId id, int grp, NodeId first) const {
     const auto& ops = g_.node(id).operands;
-    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) {
-      return o < first || (grp >= 0 && groupOf_[o] == grp);
-    });
+    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) { return o < first || (grp >= 0 && groupOf_[o] == grp); });
   }
 
   // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient. The
@@ -110,6 +104,25 @@ class Grouper {
       if (next < 0 || !readyFor(next, -1, n.id + 1)) continue;
       const int grp = open(ir::KernelKind::GemmEpilogue, n.id);
       for (; next >= 0 && readyFor(next, grp, n.id); next = nextInChain(next)) join(grp, next);
+    }
+  }
+
+  // sum_to(matmul_tn(a[L.., K, M], b[L.., K, N])) down to [M, N]: a weight gradient over every step of a loop
+  // or every position of a sequence. Each operand's leading axes lie in memory as K rows after K rows, so the
+  // sum over L of the products is one product over L·K rows, with no [L.., M, N] between.
+  void summedBatches() {
+    for (const ir::Node& s : g_.nodes) {
+      if (s.op != Op::SumTo || !free(s.id)) continue;
+      const ir::Node& t = g_.node(s.operands[0]);
+      if (t.op != Op::MatMulTN || !free(t.id) || soleUser(t.id) != s.id || t.type.shape.size() < 3) continue;
+      const ir::Shape& shape = t.type.shape;
+      const ir::Shape matrix(shape.end() - 2, shape.end());
+      auto lead = [](const ir::Shape& x) { return ir::Shape(x.begin(), x.end() - 2); };
+      const ir::Shape batch = lead(shape);
+      if (!(s.type.shape == matrix) || !(lead(g_.node(t.operands[0]).type.shape) == batch) ||
+          !(lead(g_.node(t.operands[1]).type.shape) == batch))
+        continue;
+      join(open(ir::KernelKind::GemmSummedBatches, t.id), s.id);
     }
   }
 
@@ -154,9 +167,8 @@ class Grouper {
         const NodeId first = pg >= 0 ? *std::min_element(groups_[static_cast<std::size_t>(pg)].nodes.begin(),
                                                          groups_[static_cast<std::size_t>(pg)].nodes.end())
                                      : p;
-        const bool ready = std::all_of(n.operands.begin(), n.operands.end(), [&](NodeId o) {
-          return o == p || (pg >= 0 && groupOf_[o] == pg) || o < first;
-        });
+        const bool ready = std::all_of(n.operands.begin(), n.operands.end(),
+                                       [&](NodeId o) { return o == p || (pg >= 0 && groupOf_[o] == pg) || o < first; });
         if (!ready) continue;
         join(pg >= 0 ? pg : open(ir::KernelKind::ElementwiseChain, p), n.id);
         break;
@@ -184,7 +196,8 @@ std::string fusionReport(const ir::Graph& g, const std::vector<ir::FusionGroup>&
     for (ir::NodeId id : groups[i].nodes)
       members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     for (ir::NodeId id : groups[i].stored) stores += fmt::format("{}%{}", stores.empty() ? "" : ", ", id);
-    out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, ir::kernelKindName(groups[i].kind), members, stores);
+    out += fmt::format("//   group {:<3} {:<24} {}  (stores {})\n", i, ir::kernelKindName(groups[i].kind), members,
+                       stores);
     grouped += groups[i].nodes.size();
   }
   out += fmt::format("// {} groups hold {} of {} computed nodes: {} kernels instead of {}\n", groups.size(), grouped,

@@ -67,6 +67,9 @@ CLI::Option* addCodegenFlags(CLI::App* cmd, codegen::Options& o, bool crossCompi
     cmd->add_option("--target-triple", o.targetTriple, "Target triple for cross compilation (default: host)");
   // -O0 skips LLVM's optimizer (faster to compile, slower to run), e.g. while debugging a model.
   cmd->add_option("-O", o.optLevel, "LLVM optimization level")->check(CLI::Range(0, 3))->default_val(3);
+  cmd->add_flag("--recompute-loops", o.recomputeLoops,
+                "Train step: a loop's gradient stores only the carries entering each step and recomputes the "
+                "step's other values backwards, instead of storing them too (less memory, more time)");
   return cpu;
 }
 

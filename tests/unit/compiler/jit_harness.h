@@ -12,12 +12,12 @@
 namespace sinter::test {
 
 // A module whose train step differentiates the result named "loss".
-inline ir::Module makeModule(ir::Graph g) {
+inline ir::Module makeModule(ir::Graph g, const autodiff::GradOptions& grad = {}) {
   ir::Module m;
   m.name = g.name;
   m.forward = std::move(g);
   m.train = ir::TrainConfig{};
-  m.trainStep = autodiff::buildTrainStep(m.forward, "loss");
+  m.trainStep = autodiff::buildTrainStep(m.forward, "loss", grad);
   passes::eliminateDeadCode(m.trainStep);
   return m;
 }
