@@ -7,7 +7,8 @@ the runtime's C API (runtime/include/sinter/sinter.h) with ctypes and NumPy; no 
     loss = m.train_step(image=x, label=y)         # one optimizer step; returns the loss
     out = m.forward(image=x, label=y)             # {output name: array}
     m.evaluate(image=x, label=y)                  # {"loss": ..., "accuracy": ...}
-    m.save("w.safetensors"); m.load("w.safetensors")
+    m.save("w.safetensors"); m.load("w.safetensors")  # with the --normalize standard statistics they hold
+    m.normalizer                                  # (mean, inv_std) applied to the first input, or None
     m.param("w1")                                 # a param's array, a view of the instance's memory
 
 A failed call raises sinter.Error with the runtime's message (sinter_last_error).
@@ -93,6 +94,10 @@ def _api(lib):
         "sinter_load_weights": (ctypes.c_int, [p, ctypes.c_char_p]),
         "sinter_param_data": (p, [p, i32]), "sinter_param_data_f64": (p, [p, i32]),
         "sinter_set_threads": (ctypes.c_int, [ctypes.c_int]), "sinter_version": (ctypes.c_char_p, []),
+        "sinter_get_normalizer": (i64, [p, ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
+                                        ctypes.POINTER(ctypes.POINTER(ctypes.c_float))]),
+        "sinter_set_normalizer": (ctypes.c_int, [p, ctypes.POINTER(ctypes.c_float),
+                                                 ctypes.POINTER(ctypes.c_float), i64]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
@@ -192,10 +197,37 @@ class Model:
         raise KeyError(f"{self.name} has no param {name!r}")
 
     def save(self, path):
+        """The weights as a safetensors file, with the standardization statistics when the model holds some."""
         self._check(self._lib.sinter_save_weights(self._inst, str(path).encode()))
 
     def load(self, path):
+        """Weights from a safetensors file. Weights that `sinter train --normalize standard` saved carry its
+        statistics, and from then on forward, evaluate and train_step standardize the first input as training
+        did: give the samples as the training data held them. Weights without statistics drop them."""
         self._check(self._lib.sinter_load_weights(self._inst, str(path).encode()))
+
+    @property
+    def normalizer(self):
+        """The statistics applied to the first input, (mean, inv_std) as float32 copies: x' = (x - mean) *
+        inv_std per feature; None when the samples run as given."""
+        mean, inv_std = ctypes.POINTER(ctypes.c_float)(), ctypes.POINTER(ctypes.c_float)()
+        n = self._lib.sinter_get_normalizer(self._inst, ctypes.byref(mean), ctypes.byref(inv_std))
+        if n == 0:
+            return None
+        return tuple(np.ctypeslib.as_array(v, (n,)).copy() for v in (mean, inv_std))
+
+    @normalizer.setter
+    def normalizer(self, stats):
+        """Sets (mean, inv_std) of the first input's features, or drops the statistics with None."""
+        if stats is None:
+            self._check(self._lib.sinter_set_normalizer(self._inst, None, None, 0))
+            return
+        mean, inv_std = (np.ascontiguousarray(v, dtype=np.float32).ravel() for v in stats)
+        if mean.shape != inv_std.shape:
+            raise ValueError(f"mean has {mean.size} values, inv_std {inv_std.size}")
+        as_ptr = ctypes.POINTER(ctypes.c_float)
+        self._check(self._lib.sinter_set_normalizer(self._inst, mean.ctypes.data_as(as_ptr),
+                                                    inv_std.ctypes.data_as(as_ptr), mean.size))
 
     @property
     def runtime_version(self):
