@@ -10,6 +10,7 @@ the runtime's C API (runtime/include/sinter/sinter.h) with ctypes and NumPy; no 
     m.save("w.safetensors"); m.load("w.safetensors")  # with the --normalize standard statistics they hold
     m.normalizer                                  # (mean, inv_std) applied to the first input, or None
     m.param("w1")                                 # a param's array, a view of the instance's memory
+    m.load_state_dict(torch_sd, layout); m.state_dict(layout, torch_sd)   # PyTorch weights (state_dict.py)
 
 A failed call raises sinter.Error with the runtime's message (sinter_last_error).
 """
@@ -18,7 +19,13 @@ import struct
 
 import numpy as np
 
-__all__ = ["Model", "Tensor", "Error", "model_names"]
+from .state_dict import (batch_norm, conv2d, conv_bias, dense, embedding, gru, layer_norm, lstm, read_weights,
+                         recurrent_weights, rows, same, simple_rnn, to_sinter, to_state_dict, transposed,
+                         write_weights)
+
+__all__ = ["Model", "Tensor", "Error", "model_names", "read_weights", "write_weights", "to_sinter",
+           "to_state_dict", "same", "transposed", "conv_bias", "rows", "dense", "conv2d", "batch_norm",
+           "layer_norm", "recurrent_weights", "simple_rnn", "lstm", "gru", "embedding"]
 
 _DTYPES = {0: np.float32, 1: np.float64, 2: np.int32}
 _INPUT, _PARAM, _OUTPUT = 0, 1, 2
@@ -195,6 +202,34 @@ class Model:
                 ptr = ctypes.cast(get(self._inst, i), ctypes.POINTER(np.ctypeslib.as_ctypes_type(t.dtype)))
                 return np.ctypeslib.as_array(ptr, t.shape(1))
         raise KeyError(f"{self.name} has no param {name!r}")
+
+    def weights(self):
+        """Every param (states included) as a copy: {name: array}."""
+        return {t.name: self.param(t.name).copy() for t in self.params}
+
+    def set_weights(self, weights):
+        """Writes {name: array} into the params; every param must be there, with its shape. Nothing changes
+        when one is missing or of another shape."""
+        missing = [t.name for t in self.params if t.name not in weights]
+        unknown = [k for k in weights if k not in {t.name for t in self.params}]
+        if missing or unknown:
+            raise Error(f"{self.name}: weights lack params {missing}, have unknown ones {unknown}")
+        arrays = {t.name: np.asarray(weights[t.name], dtype=t.dtype) for t in self.params}
+        for t in self.params:
+            if arrays[t.name].shape != t.shape(1):
+                raise Error(f"{self.name}: param {t.name!r} is {list(t.shape(1))}, the weights give "
+                            f"{list(arrays[t.name].shape)}")
+        for t in self.params:
+            self.param(t.name)[...] = arrays[t.name]
+
+    def load_state_dict(self, state_dict, layout):
+        """Takes a PyTorch state_dict's weights through a layout ({Sinter name: (torch key, view)}, see
+        state_dict.py), which must cover every param."""
+        self.set_weights(to_sinter(state_dict, layout))
+
+    def state_dict(self, layout, template):
+        """The params as a PyTorch state_dict of the template's keys and shapes (the torch module's own)."""
+        return to_state_dict(self.weights(), layout, template)
 
     def save(self, path):
         """The weights as a safetensors file, with the standardization statistics when the model holds some."""
