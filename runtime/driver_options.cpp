@@ -247,19 +247,19 @@ struct VersionAsked {};
 // Adds a flag taking a value, set by `set` as it is parsed (so that, as on any command line, the last of
 // --save and --no-save wins); `set` returns "" when done, else what the flag expects.
 void addValued(CLI::App& app, const std::string& flag, const std::string& type,
-               std::function<std::string(const std::string&)> set, bool repeatable = false) {
-  CLI::Option* opt =
-      repeatable ? app.add_option_function<std::vector<std::string>>(flag,
-                                                                     [flag, set](const std::vector<std::string>& vs) {
-                                                                       for (const std::string& v : vs)
-                                                                         if (const std::string e = set(v); !e.empty())
-                                                                           refuse(flag, v, e);
-                                                                     })
-                 : app.add_option_function<std::string>(flag, [flag, set](const std::string& v) {
-                     if (const std::string e = set(v); !e.empty()) refuse(flag, v, e);
-                   });
+               const std::function<std::string(const std::string&)>& set, bool repeatable = false) {
+  auto apply = [flag, set](const std::string& v) {
+    if (const std::string e = set(v); !e.empty()) refuse(flag, v, e);
+  };
+  CLI::Option* opt = nullptr;
+  if (repeatable) {
+    opt = app.add_option_function<std::vector<std::string>>(
+        flag, [apply](const std::vector<std::string>& vs) { std::for_each(vs.begin(), vs.end(), apply); });
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  } else {
+    opt = app.add_option_function<std::string>(flag, apply);
+  }
   opt->type_name(type)->trigger_on_parse()->expected(1);
-  if (repeatable) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 void addSwitch(CLI::App& app, const std::string& flag, std::function<void()> set) {
