@@ -18,6 +18,7 @@
 #include "runtime/model_layout.h"
 #include "runtime/optimizer.h"
 #include "runtime/parallel.h"
+#include "runtime/saved_normalizer.h"
 
 namespace rt = sinter::rt;
 
@@ -36,6 +37,9 @@ struct sinter_instance {
   int64_t evalBatch = 0;
   uint64_t seed = 0;  // with the step count, the seed of each train step's random ops (dropout)
   uint64_t steps = 0;
+  rt::Normalizer norm;       // --normalize standard statistics of the samples input; inactive when empty
+  rt::Storage standardized;  // the samples input standardized, for normBatch samples
+  int64_t normBatch = 0;
   std::string error;
 };
 
@@ -114,6 +118,21 @@ const sinter_tensor_desc* tensorsOf(const sinter_model_desc& m, int32_t kind, in
 void checkLabelsInput(const sinter_model_desc& m, const void* const* inputs, int64_t batch) {
   const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
   if (a.found()) rt::checkLabels(m, a, inputs[a.labelInput], batch);
+}
+
+// The inputs a call runs on: the caller's, with the samples input (input 0) standardized into the
+// instance's buffer when the instance holds statistics.
+std::vector<const void*> samplesFor(sinter_instance& in, int64_t batch, const void* const* inputs) {
+  const sinter_model_desc& m = *in.model;
+  std::vector<const void*> out(inputs, inputs + m.num_inputs);
+  if (in.norm.mean.empty()) return out;
+  if (batch > in.normBatch) {
+    in.standardized = rt::allocate(static_cast<size_t>(rt::tensorBytes(m.inputs[0], batch)));
+    in.normBatch = batch;
+  }
+  rt::standardizeRows(in.norm, m.inputs[0].dtype, inputs[0], in.standardized.get(), batch);
+  out[0] = in.standardized.get();
+  return out;
 }
 
 const char* kindName(int32_t kind) {
@@ -234,7 +253,8 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
     rt::checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
     rt::checkOutputsApart(m, batch, inputs, in->paramPtrs.data(), outputs);
     checkLabelsInput(m, inputs, batch);
-    std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs);
+    const std::vector<const void*> samples = samplesFor(*in, batch, inputs);
+    std::vector<void*> buffers = forwardBuffers(*in, samples.data(), outputs);
     std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
     syms.back() = 0;
     m.forward(buffers.data(), syms.data());
@@ -252,7 +272,7 @@ static sinter_status computeGradients(sinter_instance* in, int64_t batch, const 
     checkLabelsInput(m, inputs, batch);
     double slot = 0;  // the loss, in the loss output's dtype
     std::vector<void*> buffers;
-    for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
+    for (const void* p : samplesFor(*in, batch, inputs)) buffers.push_back(const_cast<void*>(p));
     for (void* p : in->paramPtrs) buffers.push_back(p);
     buffers.push_back(&slot);
     for (void* g : in->gradPtrs) buffers.push_back(g);
@@ -319,7 +339,8 @@ sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* co
     const bool accuracy = (rt::declaredMetrics(m) & SINTER_METRIC_ACCURACY) && a.found();
     checkLabelsInput(m, inputs, batch);
     std::vector<void*> outputs = evalOutputs(*in, batch);
-    std::vector<void*> buffers = forwardBuffers(*in, inputs, outputs.data());
+    const std::vector<const void*> samples = samplesFor(*in, batch, inputs);
+    std::vector<void*> buffers = forwardBuffers(*in, samples.data(), outputs.data());
     const rt::BatchMetrics r = rt::evaluateBatch(m, accuracy ? &a : nullptr, buffers.data(), batch);
     sinter_metrics out{};
     out.metrics = SINTER_METRIC_LOSS | (accuracy ? SINTER_METRIC_ACCURACY : 0);
@@ -356,7 +377,9 @@ sinter_status sinter_set_learning_rate(sinter_instance* in, float lr) {
 sinter_status sinter_save_weights(sinter_instance* in, const char* path) {
   return guarded(in, [&] {
     if (!path) throw ArgumentError("path is NULL");
-    rt::saveCheckpoint(path, *in->model, in->paramPtrs.data());
+    rt::CheckpointExtras x;
+    rt::addNormalizer(x, in->norm);
+    rt::saveCheckpoint(path, *in->model, in->paramPtrs.data(), &x);
     return SINTER_OK;
   });
 }
@@ -372,11 +395,44 @@ sinter_status sinter_load_weights(sinter_instance* in, const char* path) {
       loaded.push_back(rt::allocate(static_cast<size_t>(rt::tensorBytes(m.params[i], 1))));
       ptrs.push_back(loaded.back().get());
     }
-    rt::loadCheckpoint(path, m, ptrs.data());
+    // The statistics of --normalize standard come with the weights, or none do: weights without them leave
+    // the samples as the caller gives them.
+    rt::Normalizer norm;
+    if (rt::hasSavedNormalizer(path)) rt::loadWithNormalizer(path, m, ptrs.data(), rt::standardizedFeatures(m), norm);
+    else rt::loadCheckpoint(path, m, ptrs.data());
     for (size_t i = 0; i < ptrs.size(); ++i)
       std::memcpy(in->paramPtrs[i], ptrs[i], static_cast<size_t>(rt::tensorBytes(m.params[i], 1)));
+    in->norm = std::move(norm);
     return SINTER_OK;
   });
+}
+
+sinter_status sinter_set_normalizer(sinter_instance* in, const float* mean, const float* inv_std, int64_t features) {
+  return guarded(in, [&] {
+    if (!mean && !inv_std) {
+      in->norm = {};
+      return SINTER_OK;
+    }
+    if (!mean || !inv_std) throw ArgumentError(std::string(mean ? "inv_std" : "mean") + " is NULL");
+    const int64_t want = rt::standardizedFeatures(*in->model);
+    if (features != want)
+      throw ArgumentError("statistics of " + std::to_string(features) + " features, but input '" +
+                          str(in->model->inputs[0].name) + "' holds " + std::to_string(want) + " per sample");
+    const auto n = static_cast<size_t>(features);
+    for (size_t j = 0; j < n; ++j)
+      if (!std::isfinite(mean[j]) || !std::isfinite(inv_std[j]))
+        throw ArgumentError("statistics of feature " + std::to_string(j) + " are not finite");
+    in->norm.mean.assign(mean, mean + n);
+    in->norm.invStd.assign(inv_std, inv_std + n);
+    return SINTER_OK;
+  });
+}
+
+int64_t sinter_get_normalizer(sinter_instance* in, const float** mean, const float** inv_std) {
+  const bool active = in && !in->norm.mean.empty();
+  if (mean) *mean = active ? in->norm.mean.data() : nullptr;
+  if (inv_std) *inv_std = active ? in->norm.invStd.data() : nullptr;
+  return active ? static_cast<int64_t>(in->norm.mean.size()) : 0;
 }
 
 }  // extern "C"

@@ -1,5 +1,6 @@
-// Checkpoints of a model's parameters in the safetensors format, readable by NumPy and PyTorch users
-// (safetensors.torch.load_file / safetensors.numpy.load_file).
+// Checkpoints of a model's parameters in the safetensors format: the `safetensors` package reads them where it
+// is installed (Debian 12 has none, and torch 1.13's torch.load cannot); python/sinter's read_weights and its
+// state_dict helpers read and write them with NumPy alone.
 //
 // File: an 8-byte little-endian u64 N, then N bytes of JSON header padded with spaces to a multiple of 8:
 //   {"__metadata__":{"format":"pt","sinter_model":"<model name>"},

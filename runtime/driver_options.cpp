@@ -3,9 +3,13 @@
 #include "runtime/error.h"
 #include "runtime/metrics.h"
 
+#include <sinter/sinter.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <ostream>
 #include <string_view>
@@ -229,6 +233,128 @@ void printUsage(const sinter_model_desc& model, const char* program, std::ostrea
      << "SIGINT and SIGTERM write a checkpoint and stop (exit status 130 and 143).\n";
 }
 
+namespace {
+
+// What a flag of the command line asks beyond setting options: help or the version, at once.
+struct HelpAsked {};
+struct VersionAsked {};
+
+// A flag's value refused: the message is the whole line the user sees.
+[[noreturn]] void refuse(const std::string& flag, const std::string& value, const std::string& expected) {
+  throw CLI::ValidationError("invalid value '" + value + "' for " + flag + ": expected " + expected);
+}
+
+// Adds a flag taking a value, set by `set` as it is parsed (so that, as on any command line, the last of
+// --save and --no-save wins); `set` returns "" when done, else what the flag expects.
+void addValued(CLI::App& app, const std::string& flag, const std::string& type,
+               const std::function<std::string(const std::string&)>& set, bool repeatable = false) {
+  auto apply = [flag, set](const std::string& v) {
+    if (const std::string e = set(v); !e.empty()) refuse(flag, v, e);
+  };
+  CLI::Option* opt = nullptr;
+  if (repeatable) {
+    opt = app.add_option_function<std::vector<std::string>>(
+        flag, [apply](const std::vector<std::string>& vs) { std::for_each(vs.begin(), vs.end(), apply); });
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  } else {
+    opt = app.add_option_function<std::string>(flag, apply);
+  }
+  opt->type_name(type)->trigger_on_parse()->expected(1);
+}
+
+void addSwitch(CLI::App& app, const std::string& flag, std::function<void()> set) {
+  app.add_flag_callback(flag, std::move(set))->trigger_on_parse()->disable_flag_override();
+}
+
+// An integer flag of at least `min`; `max` bounds it too when given.
+std::function<std::string(const std::string&)> integer(int64_t& out, int64_t min, int64_t max = 0) {
+  return [&out, min, max](const std::string& v) -> std::string {
+    int64_t n = 0;
+    if (!parseInt(v, min, n) || (max > 0 && n > max))
+      return max > 0 ? "an integer from " + std::to_string(min) + " to " + std::to_string(max)
+                     : "an integer >= " + std::to_string(min);
+    out = n;
+    return "";
+  };
+}
+
+std::function<std::string(const std::string&)> text(std::string& out) {
+  return [&out](const std::string& v) {
+    out = v;
+    return std::string();
+  };
+}
+
+// Every flag of the driver on `app`, each setting o as it is parsed.
+void addDriverFlags(CLI::App& app, DriverOptions& o) {
+  addSwitch(app, "-h,--help", [] { throw HelpAsked{}; });
+  addSwitch(app, "--version", [] { throw VersionAsked{}; });
+  for (const DataFlag& f : dataFlags()) {
+    const std::string name = f.name;
+    if (f.value.empty()) addSwitch(app, name, [&o, name] { setDataFlag(o, name, ""); });
+    else
+      addValued(
+          app, name, f.value, [&o, name](const std::string& v) { return setDataFlag(o, name, v); }, f.repeatable);
+  }
+  addValued(app, "--epochs", "N", integer(o.epochs, 1));
+  addValued(app, "--batch", "N", integer(o.batch, 1));
+  addValued(app, "--eval-every", "N", integer(o.evalEvery, 1));
+  addValued(app, "--threads", "N", integer(o.threads, 1, 256));
+  addValued(app, "--checkpoint-every", "N", integer(o.checkpointEvery, 0));
+  addValued(app, "--reduce-chunk", "N", integer(o.reduceChunk, 1));
+  addValued(app, "--seed", "N", [&o](const std::string& v) {
+    return parseU64(v, o.seed) ? std::string() : std::string("an unsigned integer");
+  });
+  addValued(app, "--lr", "X", [&o](const std::string& v) {
+    return parseLr(v, o.lr) ? std::string() : std::string("a finite number >= 0");
+  });
+  for (const char* flag : {"--metrics-list", "--metric"})
+    addValued(app, flag, "LIST", [&o](const std::string& v) {
+      return parseMetrics(v, o.metrics) ? std::string() : "a comma-separated list of " + metricNameList();
+    });
+  addValued(app, "--save", "PATH", text(o.savePath));
+  addValued(app, "--load", "PATH", text(o.loadPath));
+  addValued(app, "--metrics", "PATH", text(o.metricsPath));
+  addValued(app, "--checkpoint-dir", "DIR", text(o.checkpointDir));
+  addSwitch(app, "--quiet", [&o] { o.quiet = true; });
+  addSwitch(app, "--no-ftz", [&o] { o.flushDenormals = false; });
+  addSwitch(app, "--no-save", [&o] { o.savePath.clear(); });
+  addSwitch(app, "--no-train-acc", [&o] { o.trainAccuracy = false; });
+  addSwitch(app, "--resume", [&o] { o.resume = true; });
+  addSwitch(app, "--deterministic-reduce", [&o] {
+    if (o.reduceChunk == 0) o.reduceChunk = kDefaultReduceChunk;
+  });
+}
+
+// CLI11's message for a usage error, as one line in the words of the driver's other errors.
+std::string usageMessage(const CLI::ParseError& e) {
+  std::string m = e.what();
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && m.find(" required ") != std::string::npos)
+    return "flag " + m.substr(0, m.find(':')) + " needs a value";
+  std::replace(m.begin(), m.end(), '\n', ' ');
+  return m;
+}
+
+// The arguments as CLI11 takes them (reversed), "--flag=" split into "--flag" and an empty value (which CLI11
+// would refuse, and --metrics-list= means the loss alone); "" when fine, else the usage error of a switch
+// given a value (CLI11 would take --quiet=true).
+std::string argumentsFor(const CLI::App& app, int argc, char** argv, std::vector<std::string>& out) {
+  for (int i = argc - 1; i >= 1; --i) {
+    const std::string a = argv[i] ? argv[i] : "";
+    const size_t eq = a.find('=');
+    const CLI::Option* opt =
+        a.starts_with("--") && eq != std::string::npos ? app.get_option_no_throw(a.substr(0, eq)) : nullptr;
+    if (opt && opt->get_expected_max() == 0) return "flag " + a.substr(0, eq) + " takes no value";
+    if (opt && eq + 1 == a.size()) {
+      out.emplace_back();
+      out.push_back(a.substr(0, eq));
+    } else out.push_back(a);
+  }
+  return "";
+}
+
+}  // namespace
+
 ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, DriverOptions& o, std::ostream& out,
                          std::ostream& err) {
   const char* program = programName(argc, argv, model);
@@ -244,84 +370,27 @@ ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, 
   } catch (const Error& e) {
     return fail(e.what());
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i] ? argv[i] : "";
-    if (arg == "--help" || arg == "-h") {
-      printUsage(model, program, out);
-      return ParseResult::Help;
-    }
-    static constexpr std::string_view switches[] = {
-        "--quiet", "--no-ftz", "--no-save", "--no-train-acc", "--resume", "--help", "--deterministic-reduce"};
-    if (arg == "--deterministic-reduce") {
-      if (o.reduceChunk == 0) o.reduceChunk = kDefaultReduceChunk;
-      continue;
-    }
-    if (arg == "--quiet" || arg == "--no-ftz" || arg == "--no-save" || arg == "--no-train-acc" || arg == "--resume") {
-      if (arg == "--quiet") o.quiet = true;
-      if (arg == "--no-ftz") o.flushDenormals = false;
-      if (arg == "--no-save") o.savePath.clear();
-      if (arg == "--no-train-acc") o.trainAccuracy = false;
-      if (arg == "--resume") o.resume = true;
-      continue;
-    }
-    if (const DataFlag* d = findDataFlag(arg); d && d->value.empty()) {
-      setDataFlag(o, arg, "");
-      continue;
-    }
-    if (!arg.starts_with("--")) return fail("unexpected argument '" + std::string(arg) + "'");
-    std::string_view flag = arg, value;
-    bool hasValue = false;
-    if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      hasValue = true;
-    }
-    static constexpr std::string_view valued[] = {
-        "--epochs",  "--batch",        "--lr",         "--seed",           "--save",
-        "--load",    "--metrics",      "--eval-every", "--checkpoint-dir", "--checkpoint-every",
-        "--threads", "--metrics-list", "--metric",     "--reduce-chunk"};
-    const DataFlag* data = findDataFlag(flag);
-    bool known = data && !data->value.empty();
-    for (std::string_view v : valued) known = known || v == flag;
-    if (!known) {
-      if (data) return fail("flag " + std::string(flag) + " takes no value");
-      for (std::string_view sw : switches)
-        if (flag == sw) return fail("flag " + std::string(flag) + " takes no value");
-      return fail("unknown flag '" + std::string(flag) + "'");
-    }
-    if (!hasValue) {
-      if (i + 1 >= argc || !argv[i + 1]) return fail("flag " + std::string(flag) + " needs a value");
-      value = argv[++i];
-    }
-    const std::string v(value);
-    auto badValue = [&](const std::string& what) {
-      return fail("invalid value '" + v + "' for " + std::string(flag) + ": expected " + what);
-    };
-    if (data) {
-      if (const std::string expected = setDataFlag(o, flag, v); !expected.empty()) return badValue(expected);
-    } else if (flag == "--save") o.savePath = v;
-    else if (flag == "--load") o.loadPath = v;
-    else if (flag == "--metrics") o.metricsPath = v;
-    else if (flag == "--metrics-list" || flag == "--metric") {
-      if (!parseMetrics(v, o.metrics)) return badValue("a comma-separated list of " + metricNameList());
-    } else if (flag == "--epochs") {
-      if (!parseInt(v, 1, o.epochs)) return badValue("an integer >= 1");
-    } else if (flag == "--batch") {
-      if (!parseInt(v, 1, o.batch)) return badValue("an integer >= 1");
-    } else if (flag == "--seed") {
-      if (!parseU64(v, o.seed)) return badValue("an unsigned integer");
-    } else if (flag == "--lr") {
-      if (!parseLr(v, o.lr)) return badValue("a finite number >= 0");
-    } else if (flag == "--checkpoint-dir") o.checkpointDir = v;
-    else if (flag == "--eval-every") {
-      if (!parseInt(v, 1, o.evalEvery)) return badValue("an integer >= 1");
-    } else if (flag == "--threads") {
-      if (!parseInt(v, 1, o.threads) || o.threads > 256) return badValue("an integer from 1 to 256");
-    } else if (flag == "--checkpoint-every") {
-      if (!parseInt(v, 0, o.checkpointEvery)) return badValue("an integer >= 0");
-    } else if (flag == "--reduce-chunk") {
-      if (!parseInt(v, 1, o.reduceChunk)) return badValue("an integer >= 1");
-    }
+  CLI::App app("Trains model '" + std::string(model.name ? model.name : "") + "'", program);
+  app.set_help_flag();  // the driver's own usage (printUsage), which shows the train block's data settings
+  app.allow_extras();   // reported below as the driver words them
+  addDriverFlags(app, o);
+  std::vector<std::string> rest;
+  if (const std::string e = argumentsFor(app, argc, argv, rest); !e.empty()) return fail(e);
+  try {
+    app.parse(rest);
+  } catch (const HelpAsked&) {
+    printUsage(model, program, out);
+    return ParseResult::Help;
+  } catch (const VersionAsked&) {
+    out << program << " (model " << (model.name ? model.name : "") << "), Sinter runtime " << sinter_version() << "\n";
+    return ParseResult::Help;
+  } catch (const CLI::ParseError& e) {
+    return fail(usageMessage(e));
+  }
+  if (const std::vector<std::string> extra = app.remaining(); !extra.empty()) {
+    const std::string& a = extra.front();
+    if (!a.starts_with("-")) return fail("unexpected argument '" + a + "'");
+    return fail("unknown flag '" + a.substr(0, a.find('=')) + "'");
   }
   if (o.resume && o.checkpointDir.empty()) return fail("--resume needs --checkpoint-dir DIR");
   if (o.checkpointEvery > 0 && o.checkpointDir.empty()) return fail("--checkpoint-every needs --checkpoint-dir DIR");

@@ -1,5 +1,5 @@
-// Command-line flags of the training driver (sinter_train_main), parsed by hand: the runtime links no
-// argument-parsing library.
+// Command-line flags of the training driver (sinter_train_main), parsed with CLI11 (header-only, so the runtime
+// links no library for it) into DriverOptions, with the driver's own usage text and one-line errors.
 #pragma once
 
 #include <sinter/model_abi.h>
@@ -64,8 +64,9 @@ enum class ParseResult { Run, Help, Error };
 // Defaults come from the model's training configuration; `save` defaults to "<model name>.safetensors".
 DriverOptions defaultOptions(const sinter_model_desc& model);
 
-// Parses argv[1..argc) into opts (which holds the defaults). `--flag value` and `--flag=value` both
-// work. Help: usage went to `out`. Error: a message and the usage went to `err`.
+// Parses argv[1..argc) into opts (which holds the defaults), flags applied in command-line order (the last of
+// --save and --no-save wins). `--flag value` and `--flag=value` both work. Help: the usage (--help, -h) or
+// the version (--version) went to `out`. Error: one line and a hint went to `err`.
 ParseResult parseOptions(const sinter_model_desc& model, int argc, char** argv, DriverOptions& opts, std::ostream& out,
                          std::ostream& err);
 

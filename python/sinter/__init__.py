@@ -7,8 +7,10 @@ the runtime's C API (runtime/include/sinter/sinter.h) with ctypes and NumPy; no 
     loss = m.train_step(image=x, label=y)         # one optimizer step; returns the loss
     out = m.forward(image=x, label=y)             # {output name: array}
     m.evaluate(image=x, label=y)                  # {"loss": ..., "accuracy": ...}
-    m.save("w.safetensors"); m.load("w.safetensors")
+    m.save("w.safetensors"); m.load("w.safetensors")  # with the --normalize standard statistics they hold
+    m.normalizer                                  # (mean, inv_std) applied to the first input, or None
     m.param("w1")                                 # a param's array, a view of the instance's memory
+    m.load_state_dict(torch_sd, layout); m.state_dict(layout, torch_sd)   # PyTorch weights (state_dict.py)
 
 A failed call raises sinter.Error with the runtime's message (sinter_last_error).
 """
@@ -17,7 +19,13 @@ import struct
 
 import numpy as np
 
-__all__ = ["Model", "Tensor", "Error", "model_names"]
+from .state_dict import (batch_norm, conv2d, conv_bias, dense, embedding, gru, layer_norm, lstm, read_weights,
+                         recurrent_weights, rows, same, simple_rnn, to_sinter, to_state_dict, transposed,
+                         write_weights)
+
+__all__ = ["Model", "Tensor", "Error", "model_names", "read_weights", "write_weights", "to_sinter",
+           "to_state_dict", "same", "transposed", "conv_bias", "rows", "dense", "conv2d", "batch_norm",
+           "layer_norm", "recurrent_weights", "simple_rnn", "lstm", "gru", "embedding"]
 
 _DTYPES = {0: np.float32, 1: np.float64, 2: np.int32}
 _INPUT, _PARAM, _OUTPUT = 0, 1, 2
@@ -93,6 +101,10 @@ def _api(lib):
         "sinter_load_weights": (ctypes.c_int, [p, ctypes.c_char_p]),
         "sinter_param_data": (p, [p, i32]), "sinter_param_data_f64": (p, [p, i32]),
         "sinter_set_threads": (ctypes.c_int, [ctypes.c_int]), "sinter_version": (ctypes.c_char_p, []),
+        "sinter_get_normalizer": (i64, [p, ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
+                                        ctypes.POINTER(ctypes.POINTER(ctypes.c_float))]),
+        "sinter_set_normalizer": (ctypes.c_int, [p, ctypes.POINTER(ctypes.c_float),
+                                                 ctypes.POINTER(ctypes.c_float), i64]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
@@ -191,11 +203,66 @@ class Model:
                 return np.ctypeslib.as_array(ptr, t.shape(1))
         raise KeyError(f"{self.name} has no param {name!r}")
 
+    def weights(self):
+        """Every param (states included) as a copy: {name: array}."""
+        return {t.name: self.param(t.name).copy() for t in self.params}
+
+    def set_weights(self, weights):
+        """Writes {name: array} into the params; every param must be there, with its shape. Nothing changes
+        when one is missing or of another shape."""
+        missing = [t.name for t in self.params if t.name not in weights]
+        unknown = [k for k in weights if k not in {t.name for t in self.params}]
+        if missing or unknown:
+            raise Error(f"{self.name}: weights lack params {missing}, have unknown ones {unknown}")
+        arrays = {t.name: np.asarray(weights[t.name], dtype=t.dtype) for t in self.params}
+        for t in self.params:
+            if arrays[t.name].shape != t.shape(1):
+                raise Error(f"{self.name}: param {t.name!r} is {list(t.shape(1))}, the weights give "
+                            f"{list(arrays[t.name].shape)}")
+        for t in self.params:
+            self.param(t.name)[...] = arrays[t.name]
+
+    def load_state_dict(self, state_dict, layout):
+        """Takes a PyTorch state_dict's weights through a layout ({Sinter name: (torch key, view)}, see
+        state_dict.py), which must cover every param."""
+        self.set_weights(to_sinter(state_dict, layout))
+
+    def state_dict(self, layout, template):
+        """The params as a PyTorch state_dict of the template's keys and shapes (the torch module's own)."""
+        return to_state_dict(self.weights(), layout, template)
+
     def save(self, path):
+        """The weights as a safetensors file, with the standardization statistics when the model holds some."""
         self._check(self._lib.sinter_save_weights(self._inst, str(path).encode()))
 
     def load(self, path):
+        """Weights from a safetensors file. Weights that `sinter train --normalize standard` saved carry its
+        statistics, and from then on forward, evaluate and train_step standardize the first input as training
+        did: give the samples as the training data held them. Weights without statistics drop them."""
         self._check(self._lib.sinter_load_weights(self._inst, str(path).encode()))
+
+    @property
+    def normalizer(self):
+        """The statistics applied to the first input, (mean, inv_std) as float32 copies: x' = (x - mean) *
+        inv_std per feature; None when the samples run as given."""
+        mean, inv_std = ctypes.POINTER(ctypes.c_float)(), ctypes.POINTER(ctypes.c_float)()
+        n = self._lib.sinter_get_normalizer(self._inst, ctypes.byref(mean), ctypes.byref(inv_std))
+        if n == 0:
+            return None
+        return tuple(np.ctypeslib.as_array(v, (n,)).copy() for v in (mean, inv_std))
+
+    @normalizer.setter
+    def normalizer(self, stats):
+        """Sets (mean, inv_std) of the first input's features, or drops the statistics with None."""
+        if stats is None:
+            self._check(self._lib.sinter_set_normalizer(self._inst, None, None, 0))
+            return
+        mean, inv_std = (np.ascontiguousarray(v, dtype=np.float32).ravel() for v in stats)
+        if mean.shape != inv_std.shape:
+            raise ValueError(f"mean has {mean.size} values, inv_std {inv_std.size}")
+        as_ptr = ctypes.POINTER(ctypes.c_float)
+        self._check(self._lib.sinter_set_normalizer(self._inst, mean.ctypes.data_as(as_ptr),
+                                                    inv_std.ctypes.data_as(as_ptr), mean.size))
 
     @property
     def runtime_version(self):

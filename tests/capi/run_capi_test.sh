@@ -8,7 +8,7 @@ sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
 rm -rf two_shared two_static two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
   evaluate_tiny threads_tiny save_other split_gradients \
-  threads_helgrind haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny
+  threads_helgrind haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny normalized normalized_tiny
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
@@ -80,6 +80,48 @@ if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-6):
     sys.exit(f"FAIL: {sys.argv[1]} differs from sinter run:\n{got}\n{want}")' "two_shared/$name.txt" "two_shared/$name.npy"
   cmp "two_shared/$name.txt" "two_static/$name.txt" || { echo "FAIL: $name predicts differently linked statically"; exit 1; }
 done
+# Weights trained with --normalize standard carry its statistics: `sinter run`, the C API and the Python
+# package all standardize the raw test samples with them and predict the same. The data is offset and scaled
+# far from zero mean and unit variance, so that forgetting the statistics changes the predictions.
+mkdir -p normalized
+/usr/bin/python3 -c '
+import sys, numpy as np
+r = np.random.default_rng(4)
+for name, n in (("train", 160), ("test", 40)):
+    u = r.uniform(-1, 1, (n, 4))
+    y = np.stack([u[:, 0] + u[:, 1], u[:, 2] - u[:, 0], u[:, 3] - u[:, 1]], axis=1).argmax(axis=1)
+    x = u * [3, 0.5, 8, 2] + [20, -7, 100, 3]
+    with open(f"{sys.argv[1]}/{name}.csv", "w") as f:
+        f.write("a,b,c,d,y\n")
+        f.writelines(",".join("%.4f" % v for v in row) + ",%d\n" % c for row, c in zip(x, y))' normalized
+"$sinter" train "$src/tiny.sn" -- --train-csv normalized/train.csv --normalize standard --epochs 3 \
+  --save normalized/norm.safetensors > normalized/train.log
+"$sinter" train "$src/tiny.sn" -- --train-csv normalized/train.csv --epochs 1 --save normalized/plain.safetensors \
+  > normalized/plain.log
+"$sinter" run "$src/tiny.sn" --load normalized/norm.safetensors --test-csv normalized/test.csv --normalize standard \
+  --threads 1 --predictions normalized/run.npy > normalized/run.log
+cc "${cflags[@]}" "$src/normalized_tiny.c" -ltiny "${link[@]}" -lm -o normalized_tiny
+./normalized_tiny normalized/norm.safetensors normalized/plain.safetensors normalized/test.csv normalized/c.txt \
+  normalized/saved.safetensors
+PYTHONPATH="$src/../../python" /usr/bin/python3 -c '
+import sys, numpy as np, sinter
+lib, d = sys.argv[1:3]
+data = np.loadtxt(f"{d}/test.csv", delimiter=",", skiprows=1)
+m = sinter.Model(lib)
+m.load(f"{d}/norm.safetensors")
+mean, inv_std = m.normalizer
+probs = m.forward(x=data[:, :4], y=data[:, 4])["probs"]
+want, c = np.load(f"{d}/run.npy"), np.loadtxt(f"{d}/c.txt", ndmin=2)
+fails = []
+if not np.allclose(c, want, rtol=1e-5, atol=1e-6): fails.append(f"C API differs from sinter run:\n{c}\n{want}")
+if not np.allclose(probs, want, rtol=1e-5, atol=1e-6): fails.append(f"Python differs from sinter run:\n{probs}\n{want}")
+m.normalizer = None
+if np.allclose(m.forward(x=data[:, :4], y=data[:, 4])["probs"], want, atol=1e-3): fails.append("raw samples predict the same")
+m.normalizer = (mean, inv_std)
+if not np.array_equal(m.forward(x=data[:, :4], y=data[:, 4])["probs"], probs): fails.append("normalizer set back differs")
+m.load(f"{d}/plain.safetensors")
+if m.normalizer is not None: fails.append("weights without statistics kept them")
+sys.exit("FAIL: " + "\n".join(fails) if fails else 0)' "$work/libtiny.so" normalized
 # A shared library exports its descriptor and the C API, nothing of the runtime's internals.
 exports=$(nm -D --defined-only libtiny.so | awk '{print $3}' | grep -v '^Tiny_model$' | grep -v '^sinter_' || true)
 if [ -n "$exports" ]; then echo "FAIL: libtiny.so exports more than Tiny_model and sinter_*:"; echo "$exports"; exit 1; fi

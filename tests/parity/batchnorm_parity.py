@@ -17,8 +17,7 @@ import parity_lib as P
 
 def batch_norm(name, bn):
     # gamma and beta are torch's weight and bias; the running statistics are buffers there, states here.
-    return {f"{name}.gamma": (bn.weight, P.same), f"{name}.beta": (bn.bias, P.same),
-            f"{name}.running_mean": (bn.running_mean, P.same), f"{name}.running_var": (bn.running_var, P.same)}
+    return P.bound(P.sinter_package.batch_norm(name, ""), bn)
 
 
 class BatchNormCNN(nn.Module):

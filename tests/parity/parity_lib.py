@@ -25,7 +25,6 @@ with the value they keep, e.g. the second bias of torch.nn.LSTM, which Sinter's 
 import argparse
 import ctypes
 import gzip
-import json
 import os
 import re
 import struct
@@ -37,7 +36,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-import sinter as sinter_package  # noqa: E402  (python/sinter: model_names)
+import sinter as sinter_package  # noqa: E402  (python/sinter: model_names, the layouts of nn.sn's layers)
+from sinter import read_weights, same, transposed  # noqa: E402,F401  (for the parity scripts)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -228,18 +228,6 @@ def run(cmd):
     return p
 
 
-def read_weights(path):
-    """The F32 params of a safetensors file, by name: not the tensors saved beside them, whose names hold a '/'
-    (the --normalize statistics, optimizer state)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__" and "/" not in k}
-
-
 def load_twin(twin, weights):
     """Gives the twin Sinter's weights (float64) and checks that the layout covers every trainable torch
     parameter exactly once, so that nothing keeps torch's own random initialization."""
@@ -420,25 +408,23 @@ def main(example, make_twin, substitutions=(), tolerances=None, batch=32, steps=
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Layouts of common layers
+# Layouts of common layers: python/sinter's, bound to a twin's modules (a twin's layout maps to its parameter
+# objects, not to state_dict keys, so that its gradients can be viewed the same way)
 
-def same(t):
-    return t
-
-
-def transposed(t):
-    return t.T
+def bound(layout, module):
+    """A layout of python/sinter (keys relative to `module`) with each key replaced by the module's tensor."""
+    return {name: (getattr(module, key), view) for name, (key, view) in layout.items()}
 
 
 def dense(name, linear):
     """Sinter's Dense(in, out) (w [in, out], b [out]) is torch.nn.Linear (weight [out, in], bias [out])."""
-    return {f"{name}.w": (linear.weight, transposed), f"{name}.b": (linear.bias, same)}
+    return bound(sinter_package.dense(name, ""), linear)
 
 
 def recurrent_weights(name, rnn):
     """The input and recurrent weights of Sinter's cells (wx [in, k·hidden], wh [hidden, k·hidden]) are
     torch.nn.RNN/LSTM/GRU's weight_ih and weight_hh (layer 0), transposed; the gates are in torch's order."""
-    return {f"{name}.wx": (rnn.weight_ih_l0, transposed), f"{name}.wh": (rnn.weight_hh_l0, transposed)}
+    return bound(sinter_package.recurrent_weights(name, ""), rnn)
 
 
 class RowSequenceClassifier(torch.nn.Module):

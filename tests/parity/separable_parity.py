@@ -31,7 +31,7 @@ class Separable(nn.Module):
 
 def conv(name, c):
     # Conv weights keep torch's layout (ConvTranspose2d's [in, out, kh, kw] too); Sinter's bias is [out, 1, 1].
-    return {f"{name}.w": (c.weight, P.same), f"{name}.b": (c.bias, lambda t: t.view(-1, 1, 1))}
+    return P.bound(P.sinter_package.conv2d(name, ""), c)
 
 
 class SeparableNet(nn.Module):

@@ -156,6 +156,27 @@ SINTER_API int sinter_set_threads(int threads);
 SINTER_API sinter_status sinter_save_weights(sinter_instance* instance, const char* path);
 SINTER_API sinter_status sinter_load_weights(sinter_instance* instance, const char* path);
 
+/* Standardization of the samples. Weights that `sinter train --normalize standard` saved carry the
+ * statistics it fitted on the training set (the f32 tensors "normalize/mean" and "normalize/inv_std"
+ * [features], and the metadata "sinter_normalize": "standard"). sinter_load_weights loads them with the
+ * weights, and from then on sinter_forward, sinter_evaluate, sinter_train_step and sinter_compute_gradients
+ * standardize the model's first input (the samples: a floating [batch, ...] of `features` values per sample)
+ * as training did, x' = (x - mean[j]) * inv_std[j], into a buffer of the instance; the caller's buffer is not
+ * changed. So the samples are given as the training data held them (IDX pixels as floats in [0, 1], CSV values
+ * as they are). Loading weights without statistics drops them; sinter_save_weights saves them with the
+ * weights. Weights with statistics for a model whose first input is not such a tensor, or of another size,
+ * fail to load with SINTER_ERROR_MISMATCH. */
+
+/* The statistics in effect: their number of features (0 when none), and, when mean and inv_std are not NULL,
+ * pointers to them (NULL when none), valid until the next sinter_load_weights or sinter_set_normalizer. */
+SINTER_API int64_t sinter_get_normalizer(sinter_instance* instance, const float** mean, const float** inv_std);
+
+/* Sets the statistics (copied), for samples standardized elsewhere or by other means; mean and inv_std both
+ * NULL drop them, so the samples run as the caller gives them. SINTER_ERROR_ARGUMENT when only one is NULL,
+ * `features` is not the first input's values per sample, or a value is not finite. */
+SINTER_API sinter_status sinter_set_normalizer(sinter_instance* instance, const float* mean, const float* inv_std,
+                                               int64_t features);
+
 #ifdef __cplusplus
 }
 #endif

@@ -274,7 +274,11 @@ TEST_CASE("driver: bad flags print one line and a hint and return 2, --help retu
                                                      {"--test-input", "x="},
                                                      {"--skip-rows", "-1"},
                                                      {"--metrics-list", "loss,"},
-                                                     {"--metrics-list"}};
+                                                     {"--metrics-list"},
+                                                     {"--no-header=1"},
+                                                     {"--save"},
+                                                     {"-x"},
+                                                     {"--threads", "257"}};
   for (const auto& args : bad) {
     INFO(args[0]);
     const Result r = runDriver(dir, args);
@@ -287,6 +291,28 @@ TEST_CASE("driver: bad flags print one line and a hint and return 2, --help retu
   CHECK(help.rc == 0);
   CHECK_THAT(help.out, Catch::Contains("--epochs N") && Catch::Contains("(default 4)") &&
                            Catch::Contains("tiny.safetensors") && Catch::Contains("/usr/share/datasets/fashion-mnist"));
+  CHECK(runDriver(dir, {"--epochs", "abc", "-h"}).rc == 2);  // flags are read in order: the error comes first
+  CHECK(runDriver(dir, {"-h"}).out == help.out);
+  const Result version = runDriver(dir, {"--version"});
+  CHECK(version.rc == 0);
+  CHECK_THAT(version.out, Catch::StartsWith("tiny-train (model ") && Catch::Contains("), Sinter runtime "));
+  const Result messages = runDriver(dir, {"--bogus=3"});
+  CHECK_THAT(messages.err, Catch::StartsWith("error: unknown flag '--bogus'\n"));
+  CHECK_THAT(runDriver(dir, {"--quiet=1"}).err, Catch::StartsWith("error: flag --quiet takes no value\n"));
+  CHECK_THAT(runDriver(dir, {"--batch"}).err, Catch::StartsWith("error: flag --batch needs a value\n"));
+  CHECK_THAT(runDriver(dir, {"stray"}).err, Catch::StartsWith("error: unexpected argument 'stray'\n"));
+  CHECK_THAT(runDriver(dir, {"--epochs=0"}).err,
+             Catch::StartsWith("error: invalid value '0' for --epochs: expected an integer >= 1\n"));
+}
+
+TEST_CASE("driver: flags apply in command-line order, the last of --save and --no-save winning") {
+  TempDir dir("drv");
+  writeDataset(dir);
+  const std::string saved = dir.file("w.safetensors"), skipped = dir.file("skipped.safetensors");
+  CHECK(runDriver(dir, {"--data", dir.file(""), "--no-save", "--save", saved}).rc == 0);
+  CHECK(std::filesystem::exists(saved));
+  CHECK(runDriver(dir, {"--data", dir.file(""), "--save", skipped, "--no-save"}).rc == 0);
+  CHECK_FALSE(std::filesystem::exists(skipped));
 }
 
 TEST_CASE("driver: bad data is reported and returns 1") {
