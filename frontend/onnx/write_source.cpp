@@ -44,6 +44,8 @@ std::string pairArg(const Ints& v) { return v.size() == 2 && v[0] == v[1] ? std:
 
 std::string number(double v) {
   if (!std::isfinite(v)) throw std::runtime_error(fmt::format("the constant {} cannot be written", v));
+  // The model's constants are f32: 1e-5 widened from f32 reads better as the f32 it is.
+  if (const auto f = static_cast<float>(v); static_cast<double>(f) == v) return fmt::format("{}", f);
   return fmt::format("{}", v);
 }
 
@@ -78,6 +80,10 @@ class SourceWriter {
   void findLayers();
   bool matchDense(NodeId id);
   bool matchConv(NodeId id);
+  bool matchEmbedding(NodeId id);
+  bool matchLayerNorm(NodeId id);
+  bool isOp(NodeId id, Op op, int uses) const { return node(id).op == op && uses_[id] == uses; }
+  bool lastAxisMean(NodeId id, NodeId of) const;
   void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner);
   std::string declarations();
   void writeNode(NodeId id);
@@ -159,6 +165,59 @@ bool SourceWriter::matchConv(NodeId id) {
   return true;
 }
 
+// gather(table, ids) with a table[vocab, dim] param read only there: Embedding(vocab, dim).
+bool SourceWriter::matchEmbedding(NodeId id) {
+  const ir::Node& n = node(id);
+  if (n.op != Op::Gather || !isParam(n.operands[0], 2)) return false;
+  const NodeId table = n.operands[0];
+  addLayer(id, "embedding",
+           {"", fmt::format("Embedding({}, {})", size(table, 0), size(table, 1)), n.operands[1], {{"table", table}}},
+           {});
+  return true;
+}
+
+// A mean over the last axis, kept: what lib/nn.sn's LayerNorm takes of x and of the squared deviations.
+bool SourceWriter::lastAxisMean(NodeId id, NodeId of) const {
+  const ir::Node& n = node(id);
+  const auto rank = static_cast<std::int64_t>(node(of).type.shape.size());
+  return n.op == Op::ReduceMean && uses_[id] == 1 && n.operands[0] == of && n.attrs.getInt("keepdims") != 0 &&
+         n.attrs.getInts("axes") == Ints{rank - 1};
+}
+
+// d / sqrt(mean(d * d) + eps) * gamma + beta with d = x - mean(x) over the last axis, as LayerNormalization
+// imports and as torch decomposes it before opset 17 (with d ** 2): LayerNorm(features, eps).
+bool SourceWriter::matchLayerNorm(NodeId id) {
+  const ir::Node& add = node(id);
+  if (add.op != Op::Add || !isOp(add.operands[0], Op::Mul, 1) || !isParam(add.operands[1], 1)) return false;
+  const ir::Node& scale = node(add.operands[0]);
+  if (!isOp(scale.operands[0], Op::Div, 1) || !isParam(scale.operands[1], 1)) return false;
+  const ir::Node& div = node(scale.operands[0]);
+  const NodeId d = div.operands[0];
+  if (!isOp(div.operands[1], Op::Sqrt, 1) || node(d).op != Op::Sub) return false;
+  const ir::Node& shifted = node(node(div.operands[1]).operands[0]);  // var + eps
+  if (shifted.op != Op::Add || uses_[shifted.id] != 1 || node(shifted.operands[1]).op != Op::Constant) return false;
+  const NodeId x = node(d).operands[0];
+  if (!lastAxisMean(node(d).operands[1], x)) return false;
+  const NodeId var = shifted.operands[0];
+  if (node(var).op != Op::ReduceMean || uses_[var] != 1) return false;
+  const ir::Node& square = node(node(var).operands[0]);
+  const bool squared = uses_[square.id] == 1 && square.operands[0] == d &&
+                       ((square.op == Op::Mul && square.operands[1] == d && uses_[d] == 3) ||
+                        (square.op == Op::Pow && node(square.operands[1]).op == Op::Constant &&
+                         node(square.operands[1]).scalar == 2 && uses_[d] == 2));
+  if (!squared || !lastAxisMean(var, square.id)) return false;
+  const std::int64_t features = size(add.operands[1], 0);
+  if (node(x).type.shape.back() != ir::Dim::fixed(features) || size(scale.operands[1], 0) != features) return false;
+  const double eps = node(shifted.operands[1]).scalar;
+  addLayer(id, "layer_norm",
+           {"",
+            fmt::format("LayerNorm({}{})", features, static_cast<float>(eps) == 1e-5F ? "" : ", eps = " + number(eps)),
+            x,
+            {{"gamma", scale.operands[1]}, {"beta", add.operands[1]}}},
+           {scale.id, div.id, d, node(d).operands[1], div.operands[1], shifted.id, var, square.id});
+  return true;
+}
+
 // Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"), else its weight's name
 // ("fc1.weight"), else the kind; its params are its paths' weights.
 void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
@@ -180,7 +239,7 @@ void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const s
 // From the results back, so that a bias's add is matched before the product it adds to.
 void SourceWriter::findLayers() {
   for (NodeId id = static_cast<NodeId>(g_.nodes.size()) - 1; id >= 0; --id)
-    if (!inLayer_.count(id)) matchDense(id) || matchConv(id);
+    if (!inLayer_.count(id)) matchDense(id) || matchConv(id) || matchEmbedding(id) || matchLayerNorm(id);
 }
 
 std::string SourceWriter::shapeText(const ir::Shape& s, bool reshape) const {
