@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -457,7 +458,7 @@ ModelSource SourceWriter::write() {
     if (n.op != Op::Input && n.op != Op::Param && !inLayer_.count(n.id)) writeNode(n.id);
   std::string& s = out_.text;
   s = fmt::format("# {} imported by `sinter import` (docs/onnx.md): the weights file beside it holds the params.\n",
-                  onnxPath_);
+                  std::filesystem::path(onnxPath_).filename().string());
   if (!layers_.empty()) s += "import \"nn.sn\"\n";
   s += fmt::format("\nmodel {} {{\n{}\n", SourceNames::identifier(g_.name), decls);
   for (const std::string& st : statements_) s += st;
