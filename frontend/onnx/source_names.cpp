@@ -68,11 +68,11 @@ std::string SourceNames::layerPath(std::string_view onnxName) {
     const std::string_view part = path.substr(0, slash);
     path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
     if (!prev.empty() && part.substr(0, prev.size()) == prev && !out.empty()) {
-      out.resize(out.size() - identifier(prev).size());
+      out.resize(out.size() - prev.size());
       if (!out.empty() && out.back() == '_') out.pop_back();
     }
     if (!out.empty()) out += '_';
-    out += identifier(part);
+    for (char ch : part) out += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
     prev = part;
   }
   return lower(out);

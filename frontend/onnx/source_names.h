@@ -16,7 +16,8 @@ class SourceNames {
   std::string take(std::string_view raw);
   // An identifier for the value torch names "/fc1/Gemm_output_0": "fc1_gemm"; "" when it has no usable name.
   static std::string fromValueName(std::string_view onnxName);
-  // The layer path of a value ("/encoder/fc1/Gemm_output_0": "encoder_fc1"); "" at the top level.
+  // The layer path of a value ("/encoder/fc1/Gemm_output_0": "encoder_fc1", "/0/Gemm_output_0": "0"); "" at
+  // the top level.
   static std::string layerPath(std::string_view onnxName);
   // `raw` with every character other than a letter, digit or '_' made '_', and a leading digit prefixed.
   static std::string identifier(std::string_view raw);

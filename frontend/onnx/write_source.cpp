@@ -2,6 +2,7 @@
 // (single-use arithmetic inlined into its user), then the outputs.
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -226,7 +227,7 @@ void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const s
   if (const auto it = im_.valueNames.find(id); it != im_.valueNames.end()) base = SourceNames::layerPath(it->second);
   const std::string& wName = node(l.params[0].second).name;
   if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
-  if (base.empty()) base = kind;
+  if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
   l.instance = names_.take(base);
   for (const auto& [field, param] : l.params) {
     out_.weights[l.instance + "." + field] = im_.weights.at(node(param).name);
