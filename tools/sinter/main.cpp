@@ -214,8 +214,9 @@ Command importCommand(CLI::App& app, Flags& f) {
       "readable model file with its weights (docs/onnx.md)");
   cmd->add_option("model", f.model.path, "ONNX model file (.onnx)")->required();
   cmd->add_option("-o,--output", f.import.output,
-                  "Write the model as a model file: lib/nn.sn's Dense and Conv2D layers where the pattern is "
-                  "clear, built-in ops elsewhere; its weights go beside it (OUT.safetensors) unless --weights")
+                  "Write the model as a model file: lib/nn.sn's Dense, Conv2D, LayerNorm and Embedding layers "
+                  "where the pattern is clear, built-in ops elsewhere; its weights go beside it (OUT.safetensors) "
+                  "unless --weights")
       ->type_name("OUT.sn");
   cmd->add_option("--weights", f.import.weights,
                   "Write the initializers to this safetensors file (for --load and sinter_load_weights): in the "
