@@ -44,6 +44,7 @@ class Importer {
 
   ir::Graph graph;
   std::map<std::string, Weight> weights;
+  std::map<ir::NodeId, std::string> valueNames;  // the first ONNX value name bound to each computed node
 
   int opset() const { return opset_; }
   const std::string& path() const { return path_; }
@@ -60,7 +61,10 @@ class Importer {
   // node, any other float constant a param holding its value (once, however many nodes read it).
   ir::NodeId value(const std::string& name);
   // Binds an ONNX value name to the node that computes it.
-  void define(const std::string& name, ir::NodeId id) { values_[name] = id; }
+  void define(const std::string& name, ir::NodeId id) {
+    values_[name] = id;
+    valueNames.emplace(id, name);
+  }
   bool defined(const std::string& name) const { return values_.count(name) != 0; }
 
   // A new param named after `onnxName` (made a valid, unique IR name) holding `w`.

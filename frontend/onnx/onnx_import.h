@@ -27,6 +27,9 @@ struct Weight {
 struct Imported {
   ir::Module module;                      // the forward graph; no train block
   std::map<std::string, Weight> weights;  // by param name: one per param of module.forward
+  // The ONNX value name (torch's "/fc1/Gemm_output_0") each node of module.forward that an ONNX node's
+  // output is bound to computes: what `sinter import -o` names the model file's values after.
+  std::map<ir::NodeId, std::string> valueNames;
 };
 
 // Whether a model path names an ONNX file (by its extension, ".onnx").

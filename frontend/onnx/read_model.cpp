@@ -157,6 +157,7 @@ std::optional<Imported> GraphReader::read(const onnx::GraphProto& g) {
   im_.graph.name = out.module.name;
   out.module.forward = std::move(im_.graph);
   out.weights = std::move(im_.weights);
+  out.valueNames = std::move(im_.valueNames);
   return out;
 }
 

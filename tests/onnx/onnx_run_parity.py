@@ -4,8 +4,10 @@ torch.onnx.export (symbolic batch) run with `sinter run model.onnx --predictions
 Fashion-MNIST test images (read by Sinter from the standard IDX file, scaled to [0, 1] as training scales them),
 with a batch that leaves a partial last batch; the predictions must equal the float64 torch model's within
 1e-5. The weights are the ONNX file's initializers, or a `sinter import --weights` file passed with --load.
-A .sn model without a train block runs too, with weights written here as safetensors; without --load it is
-a clear error."""
+Each model is also written as a model file by `sinter import -o model.sn` (its weights beside it): `sinter
+check` accepts the file, and `sinter run model.sn --load model.safetensors` gives the predictions the ONNX
+file gives, within 1e-5. A .sn model without a train block runs too, with weights written here as
+safetensors; without --load it is a clear error."""
 import argparse
 import json
 import warnings
@@ -36,6 +38,28 @@ class MLP(nn.Module):
     def forward(self, image):
         logits = self.fc2(torch.relu(self.fc1(image)))
         return logits, torch.softmax(logits, 1)
+
+
+class CNN(nn.Module):
+    """Conv (padded; strided and bias-free; dilated, which Conv2D cannot express), MaxPool, a
+    BatchNormalization after it (the exporter folds one after a convolution into its weights), AveragePool,
+    x.view(x.size(0), -1) and a Gemm head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, bias=False)
+        self.conv3 = nn.Conv2d(8, 8, 3, dilation=2, padding=2)
+        self.fc = nn.Linear(8 * 3 * 3, 10)
+        with torch.no_grad():  # running statistics far from a fresh layer's
+            self.bn1.running_mean.uniform_(-0.5, 0.5)
+            self.bn1.running_var.uniform_(0.5, 2)
+
+    def forward(self, image):
+        x = self.bn1(nn.functional.max_pool2d(torch.relu(self.conv1(image.view(-1, 1, 28, 28))), 2))
+        x = nn.functional.avg_pool2d(torch.relu(self.conv3(torch.relu(self.conv2(x)))), 2)
+        return self.fc(x.view(x.size(0), -1))
 
 
 class Attention(nn.Module):
@@ -131,6 +155,7 @@ def patch_tokens(images):
 CASES = [
     ("mlp_initializers", MLP, 13, "initializers"),
     ("mlp_load", MLP, 17, "load"),
+    ("cnn", CNN, 13, "initializers"),
     ("attention_opset13", Attention, 13, "initializers"),
     ("attention_opset17", Attention, 17, "load"),
     ("embedding_opset17", Embedding, 17, "initializers"),
@@ -188,18 +213,51 @@ def check_case(args, name, make, opset, weights, images):
         load = os.path.join(args.workdir, name + ".safetensors")
         run([args.sinter, "import", path, "--weights", load])
         cmd += ["--load", load]
-    feeds = [torch.from_numpy(images).double()]
+    feeds, test_inputs = [torch.from_numpy(images).double()], []
     if "tokens" in getattr(model, "inputs", ()):
         tokens = patch_tokens(images)
         np.save(os.path.join(args.workdir, name + "_tokens.npy"), tokens)
-        cmd += ["--test-input", "tokens=" + os.path.join(args.workdir, name + "_tokens.npy")]
+        test_inputs = ["--test-input", "tokens=" + os.path.join(args.workdir, name + "_tokens.npy")]
         feeds.append(torch.from_numpy(tokens))
+    cmd += test_inputs
     out = run(cmd)
     assert f"on {SAMPLES} samples" in out, f"{name}: unexpected report:\n{out}"
     with torch.no_grad():
         want = model.double()(*feeds)
     want = (want[0] if isinstance(want, tuple) else want).numpy()
-    return compare(name, np.load(preds), want)
+    ok = compare(name, np.load(preds), want)
+    return check_model_file(args, name, path, weights == "load", test_inputs, np.load(preds), want) and ok
+
+
+def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want):
+    """`sinter import -o`: the model file with its weights (beside it, or where --weights says) run as the
+    ONNX file does, and as torch does."""
+    sn = os.path.join(args.workdir, name + ".sn")
+    weights = os.path.join(args.workdir, name + (".safetensors" if beside else ".sn.safetensors"))
+    run([args.sinter, "import", path, "-o", sn] + ([] if beside else ["--weights", weights]))
+    run([args.sinter, "check", sn])
+    preds = os.path.join(args.workdir, name + "_sn.npy")
+    run([args.sinter, "run", sn, "--load", weights, "--predictions", preds, "--limit-test", str(SAMPLES),
+         "--batch", "128"] + test_inputs)
+    same = compare(name + " .sn = .onnx", np.load(preds), onnx_preds)
+    return compare(name + " .sn = torch", np.load(preds), want) and same
+
+
+def check_import_errors(args):
+    """`sinter import -o` into a place it cannot write is an error naming the flag, and writes nothing."""
+    path = os.path.join(args.workdir, "mlp_initializers.onnx")
+    missing = os.path.join(args.workdir, "no_such_dir", "m.sn")
+    cases = [(["-o", missing], "-o " + missing + ": directory"),
+             (["-o", args.workdir], "is a directory, not a regular file"),
+             (["-o", os.path.join(args.workdir, "err.sn"), "--weights", missing], "--weights " + missing)]
+    ok = True
+    for flags, want in cases:
+        err = run([args.sinter, "import", path] + flags, expect_fail=True)
+        if want not in err or os.path.exists(os.path.join(args.workdir, "err.sn")):
+            print(f"FAIL sinter import {' '.join(flags)}: expected an error containing {want!r}, got:\n{err}")
+            ok = False
+    print(f"{'ok  ' if ok else 'FAIL'} import -o errors")
+    return ok
 
 
 def write_safetensors(path, tensors):
@@ -258,6 +316,7 @@ def main():
     results = [check_case(args, *case, images) for case in cases]
     if not args.only:
         results.append(check_sn(args, images))
+        results.append(check_import_errors(args))
     if not all(results):
         sys.exit(f"FAIL: {results.count(False)} of {len(results)} models differ from PyTorch")
     print(f"all {len(results)} models run by `sinter run` match PyTorch")

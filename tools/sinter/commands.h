@@ -102,9 +102,11 @@ int runBench(const std::string& path, const BenchOptions& opts);
 void addBenchFlags(CLI::App* cmd, BenchOptions& opts);
 
 struct ImportOptions {
-  std::string weights;  // the initializers as a safetensors file; empty: none
+  std::string weights;  // the initializers as a safetensors file; empty: none (with output: beside it)
+  std::string output;   // the model as a model file (.sn); empty: none
 };
-// Imports an ONNX model (frontend/onnx), prints what it holds and writes its initializers.
+// Imports an ONNX model (frontend/onnx), prints what it holds and writes its initializers, and with
+// opts.output the model as a readable model file with the weights of its params.
 int runImport(const std::string& path, const ImportOptions& opts);
 
 struct ExportOptions {

@@ -212,11 +212,18 @@ Command benchCommand(CLI::App& app, Flags& f) {
 
 Command importCommand(CLI::App& app, Flags& f) {
   CLI::App* cmd = app.add_subcommand(
-      "import", "Import an ONNX model: check that every node is supported and write its initializers (docs/onnx.md)");
+      "import",
+      "Import an ONNX model: check that every node is supported and write its initializers, or the model as a "
+      "readable model file with its weights (docs/onnx.md)");
   cmd->add_option("model", f.model.path, "ONNX model file (.onnx)")->required();
+  cmd->add_option("-o,--output", f.import.output,
+                  "Write the model as a model file: lib/nn.sn's Dense, Conv2D, LayerNorm and Embedding layers "
+                  "where the pattern is clear, built-in ops elsewhere; its weights go beside it (OUT.safetensors) "
+                  "unless --weights")
+      ->type_name("OUT.sn");
   cmd->add_option("--weights", f.import.weights,
-                  "Write the initializers, in the layout of the params of `sinter build MODEL.onnx`, to this "
-                  "safetensors file (for --load and sinter_load_weights)")
+                  "Write the initializers to this safetensors file (for --load and sinter_load_weights): in the "
+                  "layout of the params of `sinter build MODEL.onnx`, or with -o of the model file's params")
       ->type_name("OUT.safetensors");
   return {cmd, [&f] { return tool::runImport(f.model.path, f.import); }};
 }

@@ -1,0 +1,480 @@
+// An imported graph written as a model file: layers recognised, then one statement per ONNX node's value
+// (single-use arithmetic inlined into its user), then the outputs.
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "compiler/ir/op_table.h"
+#include "frontend/onnx/onnx_source.h"
+#include "frontend/onnx/source_names.h"
+
+namespace sinter::onnxio {
+
+namespace {
+
+using ir::NodeId;
+using ir::Op;
+using Ints = std::vector<std::int64_t>;
+
+// How tightly an expression binds, for the parentheses its users need.
+enum Level { kAdd = 1, kMul = 2, kMatMul = 3, kNeg = 4, kPow = 5, kAtom = 6 };
+
+struct Expr {
+  std::string text;
+  int level = kAtom;
+};
+
+// A recognised lib/nn.sn layer: the instance the model makes, and the call that replaces a node.
+struct Layer {
+  std::string instance;                                // "fc1"
+  std::string make;                                    // "Dense(784, 128)"
+  NodeId input = -1;                                   // the call's argument
+  std::vector<std::pair<std::string, NodeId>> params;  // ("w", the weight's param node), ...
+};
+
+std::string joined(const Ints& v) {
+  if (v.size() == 1) return fmt::format("({},)", v[0]);
+  return fmt::format("({})", fmt::join(v, ", "));
+}
+
+// A pair attribute as the language takes it: one number when both are equal.
+std::string pairArg(const Ints& v) { return v.size() == 2 && v[0] == v[1] ? std::to_string(v[0]) : joined(v); }
+
+std::string number(double v) {
+  if (!std::isfinite(v)) throw std::runtime_error(fmt::format("the constant {} cannot be written", v));
+  // The model's constants are f32: 1e-5 widened from f32 reads better as the f32 it is.
+  if (const auto f = static_cast<float>(v); static_cast<double>(f) == v) return fmt::format("{}", f);
+  return fmt::format("{}", v);
+}
+
+class SourceWriter {
+ public:
+  SourceWriter(const Imported& im, std::string onnxPath)
+      : im_(im), g_(im.module.forward), onnxPath_(std::move(onnxPath)), uses_(g_.nodes.size(), 0) {}
+  ModelSource write();
+
+ private:
+  const Imported& im_;
+  const ir::Graph& g_;
+  std::string onnxPath_;
+  std::vector<int> uses_;
+  SourceNames names_;
+  std::map<NodeId, Layer> layers_;     // by the node whose value the layer's call computes
+  std::set<NodeId> inLayer_;           // nodes a layer's call computes (its product, its params)
+  std::map<NodeId, std::string> ids_;  // nodes referred to by name: inputs, params, statements
+  std::vector<Expr> exprs_;            // per node, once written
+  std::vector<std::string> statements_;
+  std::vector<std::string> outputs_;       // per result, its name in the file
+  std::map<NodeId, std::size_t> results_;  // the computed nodes that are results: the first result's index
+  ModelSource out_;
+
+  const ir::Node& node(NodeId id) const { return g_.node(id); }
+  bool isParam(NodeId id, std::size_t rank) const {
+    return node(id).op == Op::Param && uses_[id] == 1 && node(id).type.shape.size() == rank;
+  }
+  std::int64_t size(NodeId id, std::size_t axis) const { return node(id).type.shape.at(axis).size; }
+
+  void countUses();
+  void findLayers();
+  bool matchDense(NodeId id);
+  bool matchConv(NodeId id);
+  bool matchEmbedding(NodeId id);
+  bool matchLayerNorm(NodeId id);
+  bool isOp(NodeId id, Op op, int uses) const { return node(id).op == op && uses_[id] == uses; }
+  bool lastAxisMean(NodeId id, NodeId of) const;
+  void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner);
+  std::string declarations();
+  void writeNode(NodeId id);
+  bool needsName(NodeId id) const;
+  Expr render(const ir::Node& n);
+  Expr operand(NodeId id) const;
+  std::string named(NodeId id) const;
+  Expr binary(const ir::Node& n, const char* op, int level);
+  Expr call(const std::string& fn, const std::vector<std::string>& args) const;
+  std::string shapeText(const ir::Shape& s, bool reshape) const;
+  std::string typeText(const ir::TensorType& t) const;
+  Expr slice(const ir::Node& n) const;
+  Expr pad(const ir::Node& n);
+  Expr constant(const ir::Node& n) const;
+};
+
+void SourceWriter::countUses() {
+  for (const ir::Node& n : g_.nodes)
+    for (NodeId o : n.operands) ++uses_[o];
+  for (const ir::Result& r : g_.results) ++uses_[r.node];
+}
+
+std::string SourceWriter::named(NodeId id) const {
+  const auto it = ids_.find(id);
+  if (it == ids_.end()) throw std::logic_error("write_source: a sliced value has no name");
+  return it->second;
+}
+
+// x @ w (+ b) with w[in, out] and b[out] params read only there: Dense(in, out).
+bool SourceWriter::matchDense(NodeId id) {
+  const ir::Node& n = node(id);
+  NodeId product = id, bias = -1;
+  for (int side = 0; side < 2 && n.op == Op::Add; ++side) {  // torch writes MatMul + b and b + MatMul
+    const NodeId p = n.operands[side], b = n.operands[1 - side];
+    if (node(p).op == Op::MatMul && uses_[p] == 1 && isParam(b, 1)) {
+      product = p;
+      bias = b;
+    }
+  }
+  const ir::Node& p = node(product);
+  if (p.op != Op::MatMul || !isParam(p.operands[1], 2)) return false;
+  const NodeId w = p.operands[1];
+  if (bias >= 0 && size(bias, 0) != size(w, 1)) return false;
+  Layer l{"",
+          fmt::format("Dense({}, {}{})", size(w, 0), size(w, 1), bias >= 0 ? "" : ", bias = 0"),
+          p.operands[0],
+          {{"w", w}}};
+  if (bias >= 0) l.params.emplace_back("b", bias);
+  addLayer(id, "dense", std::move(l), {product});
+  return true;
+}
+
+// conv2d(x, w) (+ b) with a square kernel w[out, in, k, k], b[out, 1, 1], the same stride and padding along
+// both axes and no dilation: Conv2D(in, out, k, ...).
+bool SourceWriter::matchConv(NodeId id) {
+  const ir::Node& n = node(id);
+  NodeId conv = id, bias = -1;
+  if (n.op == Op::Add && node(n.operands[0]).op == Op::Conv2D && uses_[n.operands[0]] == 1 &&
+      isParam(n.operands[1], 3)) {
+    conv = n.operands[0];
+    bias = n.operands[1];
+  }
+  const ir::Node& c = node(conv);
+  if (c.op != Op::Conv2D || !isParam(c.operands[1], 4)) return false;
+  const NodeId w = c.operands[1];
+  const Ints& stride = c.attrs.getInts("stride");
+  const Ints& padding = c.attrs.getInts("padding");
+  const bool square = size(w, 2) == size(w, 3) && stride[0] == stride[1] && padding[0] == padding[1];
+  if (!square || (c.attrs.has("dilation") && c.attrs.getInts("dilation") != Ints{1, 1})) return false;
+  if (c.attrs.has("groups") && c.attrs.getInt("groups") != 1) return false;
+  if (bias >= 0 && (size(bias, 0) != size(w, 0) || size(bias, 1) != 1 || size(bias, 2) != 1)) return false;
+  std::string make = fmt::format("Conv2D({}, {}, {}", size(w, 1), size(w, 0), size(w, 2));
+  if (stride[0] != 1) make += fmt::format(", stride = {}", stride[0]);
+  if (padding[0] != 0) make += fmt::format(", padding = {}", padding[0]);
+  make += bias >= 0 ? ")" : ", bias = 0)";
+  Layer l{"", make, c.operands[0], {{"w", w}}};
+  if (bias >= 0) l.params.emplace_back("b", bias);
+  addLayer(id, "conv", std::move(l), {conv});
+  return true;
+}
+
+// gather(table, ids) with a table[vocab, dim] param read only there: Embedding(vocab, dim).
+bool SourceWriter::matchEmbedding(NodeId id) {
+  const ir::Node& n = node(id);
+  if (n.op != Op::Gather || !isParam(n.operands[0], 2)) return false;
+  const NodeId table = n.operands[0];
+  addLayer(id, "embedding",
+           {"", fmt::format("Embedding({}, {})", size(table, 0), size(table, 1)), n.operands[1], {{"table", table}}},
+           {});
+  return true;
+}
+
+// A mean over the last axis, kept: what lib/nn.sn's LayerNorm takes of x and of the squared deviations.
+bool SourceWriter::lastAxisMean(NodeId id, NodeId of) const {
+  const ir::Node& n = node(id);
+  const auto rank = static_cast<std::int64_t>(node(of).type.shape.size());
+  return n.op == Op::ReduceMean && uses_[id] == 1 && n.operands[0] == of && n.attrs.getInt("keepdims") != 0 &&
+         n.attrs.getInts("axes") == Ints{rank - 1};
+}
+
+// d / sqrt(mean(d * d) + eps) * gamma + beta with d = x - mean(x) over the last axis, as LayerNormalization
+// imports and as torch decomposes it before opset 17 (with d ** 2): LayerNorm(features, eps).
+bool SourceWriter::matchLayerNorm(NodeId id) {
+  const ir::Node& add = node(id);
+  if (add.op != Op::Add || !isOp(add.operands[0], Op::Mul, 1) || !isParam(add.operands[1], 1)) return false;
+  const ir::Node& scale = node(add.operands[0]);
+  if (!isOp(scale.operands[0], Op::Div, 1) || !isParam(scale.operands[1], 1)) return false;
+  const ir::Node& div = node(scale.operands[0]);
+  const NodeId d = div.operands[0];
+  if (!isOp(div.operands[1], Op::Sqrt, 1) || node(d).op != Op::Sub) return false;
+  const ir::Node& shifted = node(node(div.operands[1]).operands[0]);  // var + eps
+  if (shifted.op != Op::Add || uses_[shifted.id] != 1 || node(shifted.operands[1]).op != Op::Constant) return false;
+  const NodeId x = node(d).operands[0];
+  if (!lastAxisMean(node(d).operands[1], x)) return false;
+  const NodeId var = shifted.operands[0];
+  if (node(var).op != Op::ReduceMean || uses_[var] != 1) return false;
+  const ir::Node& square = node(node(var).operands[0]);
+  const bool squared = uses_[square.id] == 1 && square.operands[0] == d &&
+                       ((square.op == Op::Mul && square.operands[1] == d && uses_[d] == 3) ||
+                        (square.op == Op::Pow && node(square.operands[1]).op == Op::Constant &&
+                         node(square.operands[1]).scalar == 2 && uses_[d] == 2));
+  if (!squared || !lastAxisMean(var, square.id)) return false;
+  const std::int64_t features = size(add.operands[1], 0);
+  if (node(x).type.shape.back() != ir::Dim::fixed(features) || size(scale.operands[1], 0) != features) return false;
+  const double eps = node(shifted.operands[1]).scalar;
+  addLayer(id, "layer_norm",
+           {"",
+            fmt::format("LayerNorm({}{})", features, static_cast<float>(eps) == 1e-5F ? "" : ", eps = " + number(eps)),
+            x,
+            {{"gamma", scale.operands[1]}, {"beta", add.operands[1]}}},
+           {scale.id, div.id, d, node(d).operands[1], div.operands[1], shifted.id, var, square.id});
+  return true;
+}
+
+// Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"), else its weight's name
+// ("fc1.weight"), else the kind; its params are its paths' weights.
+void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
+  std::string base;
+  if (const auto it = im_.valueNames.find(id); it != im_.valueNames.end()) base = SourceNames::layerPath(it->second);
+  const std::string& wName = node(l.params[0].second).name;
+  if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
+  if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
+  l.instance = names_.take(base);
+  for (const auto& [field, param] : l.params) {
+    out_.weights[l.instance + "." + field] = im_.weights.at(node(param).name);
+    inLayer_.insert(param);
+  }
+  for (NodeId i : inner)
+    if (i != id) inLayer_.insert(i);
+  layers_.emplace(id, std::move(l));
+}
+
+// From the results back, so that a bias's add is matched before the product it adds to.
+void SourceWriter::findLayers() {
+  for (NodeId id = static_cast<NodeId>(g_.nodes.size()) - 1; id >= 0; --id)
+    if (!inLayer_.count(id)) matchDense(id) || matchConv(id) || matchEmbedding(id) || matchLayerNorm(id);
+}
+
+std::string SourceWriter::shapeText(const ir::Shape& s, bool reshape) const {
+  int symbolic = 0;
+  for (const ir::Dim& d : s) symbolic += d.isSymbolic();
+  std::vector<std::string> dims;
+  for (const ir::Dim& d : s) {
+    if (!d.isSymbolic()) {
+      dims.push_back(std::to_string(d.size));
+    } else if (reshape && symbolic == 1) {
+      dims.emplace_back("-1");  // the one dimension left: torch's x.view(-1, ...)
+    } else {
+      std::string found;
+      for (NodeId in : g_.inputs)
+        for (std::size_t a = 0; a < node(in).type.shape.size() && found.empty(); ++a)
+          if (node(in).type.shape[a] == d) found = fmt::format("dim({}, {})", ids_.at(in), a);
+      if (found.empty())
+        throw std::runtime_error(fmt::format("the symbolic dimension {} is no input's dimension", d.symbol));
+      dims.push_back(found);
+    }
+  }
+  return dims.size() == 1 ? fmt::format("({},)", dims[0]) : fmt::format("({})", fmt::join(dims, ", "));
+}
+
+std::string SourceWriter::typeText(const ir::TensorType& t) const {
+  std::vector<std::string> dims;
+  for (const ir::Dim& d : t.shape) dims.push_back(d.isSymbolic() ? d.symbol : std::to_string(d.size));
+  return fmt::format("{}[{}]", ir::dtypeName(t.dtype), fmt::join(dims, ", "));
+}
+
+Expr SourceWriter::operand(NodeId id) const {
+  if (const auto it = ids_.find(id); it != ids_.end()) return {it->second, kAtom};
+  return exprs_.at(id);
+}
+
+Expr SourceWriter::binary(const ir::Node& n, const char* op, int level) {
+  const Expr a = operand(n.operands[0]), b = operand(n.operands[1]);
+  // `@` is parenthesized inside and around any other operator: its precedence against `*` is not obvious.
+  const auto wrap = [&](const Expr& e, bool right) {
+    const bool mixed = (e.level == kMatMul) != (level == kMatMul) && e.level != kAtom;
+    const bool low = e.level < level || (right && e.level == level) || (level == kPow && e.level != kAtom);
+    return mixed || low ? "(" + e.text + ")" : e.text;
+  };
+  return {fmt::format("{} {} {}", wrap(a, false), op, wrap(b, true)), level};
+}
+
+Expr SourceWriter::call(const std::string& fn, const std::vector<std::string>& args) const {
+  return {fmt::format("{}({})", fn, fmt::join(args, ", ")), kAtom};
+}
+
+Expr SourceWriter::slice(const ir::Node& n) const {
+  const std::int64_t axis = n.attrs.getInt("axis"), start = n.attrs.getInt("start"), end = n.attrs.getInt("end"),
+                     step = n.attrs.getInt("step");
+  std::string s;
+  for (std::int64_t i = 0; i < axis; ++i) s += ":, ";
+  s += fmt::format("{}:", start);
+  if (step > 0 || end >= 0) s += std::to_string(end);
+  if (step != 1) s += fmt::format(":{}", step);
+  return {fmt::format("{}[{}]", named(n.operands[0]), s), kAtom};
+}
+
+// The IR's before/after per axis as the language's (before, after) pairs from the last axis.
+Expr SourceWriter::pad(const ir::Node& n) {
+  const Ints& before = n.attrs.getInts("before");
+  const Ints& after = n.attrs.getInts("after");
+  std::size_t first = 0;
+  while (first < before.size() && before[first] == 0 && after[first] == 0) ++first;
+  Ints pairs;
+  for (std::size_t i = before.size(); i-- > first;) {
+    pairs.push_back(before[i]);
+    pairs.push_back(after[i]);
+  }
+  std::vector<std::string> args{operand(n.operands[0]).text, joined(pairs)};
+  if (const double v = n.attrs.getFloat("value"); v != 0) args.push_back("value = " + number(v));
+  return call("pad", args);
+}
+
+Expr SourceWriter::constant(const ir::Node& n) const {
+  if (n.type.shape.empty()) return {number(n.scalar), n.scalar < 0 ? kNeg : kAtom};
+  const std::string shape = shapeText(n.type.shape, false);
+  if (n.scalar == 0 || n.scalar == 1) return call(n.scalar == 0 ? "zeros" : "ones", {shape});
+  return {fmt::format("{} * ones({})", number(n.scalar), shape), kMul};
+}
+
+Expr SourceWriter::render(const ir::Node& n) {
+  const auto x = [&] { return operand(n.operands[0]).text; };
+  const auto axes = [&](const Ints& v) { return v.size() == 1 ? std::to_string(v[0]) : joined(v); };
+  if (n.op == Op::Add) return binary(n, "+", kAdd);
+  if (n.op == Op::Sub) return binary(n, "-", kAdd);
+  if (n.op == Op::Mul) return binary(n, "*", kMul);
+  if (n.op == Op::Div) return binary(n, "/", kMul);
+  if (n.op == Op::MatMul) return binary(n, "@", kMatMul);
+  if (n.op == Op::Pow) return binary(n, "**", kPow);
+  if (n.op == Op::Neg) {
+    const Expr e = operand(n.operands[0]);
+    return {e.level == kAtom ? "-" + e.text : "-(" + e.text + ")", kNeg};
+  }
+  if (n.op == Op::Constant) return constant(n);
+  if (n.op == Op::Conv2D) {
+    std::vector<std::string> args{x(), operand(n.operands[1]).text};
+    if (n.attrs.getInts("stride") != Ints{1, 1}) args.push_back("stride = " + pairArg(n.attrs.getInts("stride")));
+    if (n.attrs.getInts("padding") != Ints{0, 0}) args.push_back("padding = " + pairArg(n.attrs.getInts("padding")));
+    if (n.attrs.has("dilation") && n.attrs.getInts("dilation") != Ints{1, 1})
+      args.push_back("dilation = " + pairArg(n.attrs.getInts("dilation")));
+    return call("conv2d", args);
+  }
+  if (n.op == Op::MaxPool2D || n.op == Op::AvgPool2D) {
+    const Ints& k = n.attrs.getInts("kernel");
+    std::vector<std::string> args{x(), pairArg(k)};
+    if (n.attrs.getInts("stride") != k) args.push_back("stride = " + pairArg(n.attrs.getInts("stride")));
+    if (n.attrs.getInts("padding") != Ints{0, 0}) args.push_back("padding = " + pairArg(n.attrs.getInts("padding")));
+    return call(n.op == Op::MaxPool2D ? "max_pool2d" : "avg_pool2d", args);
+  }
+  if (n.op == Op::ReduceSum || n.op == Op::ReduceMean || n.op == Op::ReduceMax) {
+    const char* fn = n.op == Op::ReduceSum ? "sum" : n.op == Op::ReduceMean ? "mean" : "max";
+    std::vector<std::string> args{x(), "axis = " + axes(n.attrs.getInts("axes"))};
+    if (n.attrs.getInt("keepdims") != 0) args.emplace_back("keepdims = 1");
+    return call(fn, args);
+  }
+  if (n.op == Op::Softmax || n.op == Op::LogSoftmax)
+    return call(n.op == Op::Softmax ? "softmax" : "log_softmax",
+                {x(), fmt::format("axis = {}", n.attrs.getInt("axis"))});
+  if (n.op == Op::Reshape) return call("reshape", {x(), shapeText(n.type.shape, true)});
+  if (n.op == Op::Transpose) return call("transpose", {x(), joined(n.attrs.getInts("perm"))});
+  if (n.op == Op::Concat) {
+    std::vector<std::string> xs;
+    for (NodeId o : n.operands) xs.push_back(operand(o).text);
+    return call("concat", {fmt::format("({}{})", fmt::join(xs, ", "), xs.size() == 1 ? "," : ""),
+                           fmt::format("axis = {}", n.attrs.getInt("axis"))});
+  }
+  if (n.op == Op::Slice) return slice(n);
+  if (n.op == Op::Pad) return pad(n);
+  if (n.op == Op::Gather) return call("gather", {x(), operand(n.operands[1]).text});
+  if (n.op == Op::Cast) return call(std::string(ir::dtypeName(n.type.dtype)), {x()});
+  if (n.op == Op::LeakyRelu) return call("leaky_relu", {x(), "alpha = " + number(n.attrs.getFloat("alpha"))});
+
+  const ir::OpDef& def = ir::opDef(n.op);
+  if (def.builtin.name.empty() || n.operands.size() > 2)
+    throw std::runtime_error(fmt::format("the op {} has no form in the model language", def.name));
+  std::vector<std::string> args;
+  for (NodeId o : n.operands) args.push_back(operand(o).text);
+  return call(std::string(def.builtin.name), args);
+}
+
+// A statement for a value read more than once, a layer's call, a sliced value, and each ONNX node's value
+// other than single-use arithmetic (which reads better inline).
+bool SourceWriter::needsName(NodeId id) const {
+  const ir::Node& n = node(id);
+  if (results_.count(id)) return true;
+  for (const ir::Node& user : g_.nodes)
+    if (user.op == Op::Slice && user.operands[0] == id) return true;
+  if (n.op == Op::Constant) return false;
+  if (uses_[id] != 1 || layers_.count(id)) return true;
+  const bool onnxValue = im_.valueNames.count(id) != 0;
+  return onnxValue && !(ir::opDef(n.op).flags & ir::kElementwise);
+}
+
+void SourceWriter::writeNode(NodeId id) {
+  const ir::Node& n = node(id);
+  if (const auto it = layers_.find(id); it != layers_.end()) {
+    exprs_[id] = {fmt::format("{}({})", it->second.instance, operand(it->second.input).text), kAtom};
+  } else {
+    exprs_[id] = render(n);
+  }
+  if (!needsName(id)) return;
+  if (const auto r = results_.find(id); r != results_.end()) {  // an output is defined where it is computed
+    statements_.push_back(fmt::format("  output {} = {}\n", outputs_[r->second], exprs_[id].text));
+    ids_[id] = outputs_[r->second];
+    return;
+  }
+  std::string base;
+  if (const auto it = im_.valueNames.find(id); it != im_.valueNames.end())
+    base = SourceNames::fromValueName(it->second);
+  if (base.empty()) base = fmt::format("{}{}", ir::opName(n.op), id);
+  const std::string name = names_.take(base);
+  statements_.push_back(fmt::format("  {} = {}\n", name, exprs_[id].text));
+  ids_[id] = name;
+}
+
+std::string SourceWriter::declarations() {
+  std::string s;
+  for (NodeId in : g_.inputs) s += fmt::format("  input {}: {}\n", ids_.at(in), typeText(node(in).type));
+  if (!layers_.empty()) s += "\n";
+  for (const auto& [id, l] : layers_) s += fmt::format("  {} = {}\n", l.instance, l.make);
+  bool any = false;
+  for (NodeId p : g_.params) {
+    if (inLayer_.count(p)) continue;
+    if (!any) s += "\n";
+    any = true;
+    const std::string name = names_.take(node(p).name);
+    ids_[p] = name;
+    out_.weights[name] = im_.weights.at(node(p).name);
+    s += fmt::format("  param {}: {}\n", name, typeText(node(p).type));
+  }
+  return s;
+}
+
+ModelSource SourceWriter::write() {
+  countUses();
+  exprs_.resize(g_.nodes.size());
+  // The ABI keeps the inputs' and outputs' names: reserve them first.
+  for (NodeId in : g_.inputs) {
+    ids_[in] = SourceNames::identifier(node(in).name);
+    names_.reserve(ids_[in]);
+  }
+  for (std::size_t i = 0; i < g_.results.size(); ++i) {
+    outputs_.push_back(SourceNames::identifier(g_.results[i].name));
+    names_.reserve(outputs_.back());
+    const ir::Node& n = node(g_.results[i].node);
+    if (n.op != Op::Input && n.op != Op::Param) results_.emplace(n.id, i);
+  }
+  findLayers();
+  const std::string decls = declarations();
+  for (const ir::Node& n : g_.nodes)
+    if (n.op != Op::Input && n.op != Op::Param && !inLayer_.count(n.id)) writeNode(n.id);
+  std::string& s = out_.text;
+  s = fmt::format("# {} imported by `sinter import` (docs/onnx.md): the weights file beside it holds the params.\n",
+                  std::filesystem::path(onnxPath_).filename().string());
+  if (!layers_.empty()) s += "import \"nn.sn\"\n";
+  s += fmt::format("\nmodel {} {{\n{}\n", SourceNames::identifier(g_.name), decls);
+  for (const std::string& st : statements_) s += st;
+  // The outputs not defined where they are computed: a second name of a value, an input or a param.
+  for (std::size_t i = 0; i < g_.results.size(); ++i)
+    if (const auto r = results_.find(g_.results[i].node); r == results_.end() || r->second != i)
+      s += fmt::format("  output {} = {}\n", outputs_[i], operand(g_.results[i].node).text);
+  s += "}\n";
+  return std::move(out_);
+}
+
+}  // namespace
+
+ModelSource writeModelSource(const Imported& imported, const std::string& onnxPath) {
+  return SourceWriter(imported, onnxPath).write();
+}
+
+}  // namespace sinter::onnxio
