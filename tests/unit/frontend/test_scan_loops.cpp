@@ -198,3 +198,31 @@ TEST_CASE("loops over sequences nest, and a loop over a range may run inside one
       CHECK(y.data[static_cast<std::size_t>(b) * 3 + j] == Approx(h[j]).margin(1e-12));
   }
 }
+
+TEST_CASE("lib/nn.sn's recurrent layers: their loops compute what the cell unrolled computes", "[language][scan]") {
+  // Each layer's forward (a loop over time-major input products) against .unrolled (a copy of the cell per
+  // step), .reversed against .unrolled over the steps flipped, and .sequence's last step against forward.
+  std::string src = "import \"nn.sn\"\nmodel M {\n  input x: f32[batch, 5, 3]\n";
+  for (const char* layer : {"SimpleRNN", "LSTM", "GRU"}) {
+    const std::string n = std::string(layer) == "SimpleRNN" ? "r" : std::string(layer) == "LSTM" ? "l" : "g";
+    src += fmt::format(
+        "  {0} = {1}(3, 4)\n  output {0}_loop = {0}(x)\n  output {0}_unrolled = {0}.unrolled(x)\n"
+        "  output {0}_rev = {0}.reversed(x)\n  output {0}_rev_unrolled = {0}.unrolled(x[:, ::-1, :])\n"
+        "  output {0}_seq_last = {0}.sequence(x)[:, 4, :]\n",
+        n, layer);
+  }
+  src += "}\n";
+  const ir::Graph g = compiled(src);
+  CHECK(countOps(g, ir::Op::Scan) >= 9);
+  const auto args = autodiff::randomArguments(g, 3, 5);
+  const std::vector<ir::Tensor> out = ir::interpret(g, args);
+  for (std::size_t r = 0; r < g.results.size(); r += 5) {
+    INFO(g.results[r].name);
+    for (std::size_t i = 0; i < out[r].data.size(); ++i) {
+      CHECK(out[r].data[i] == Approx(out[r + 1].data[i]).margin(1e-12));      // loop = unrolled
+      CHECK(out[r + 2].data[i] == Approx(out[r + 3].data[i]).margin(1e-12));  // reversed = unrolled, flipped
+      CHECK(out[r + 4].data[i] == Approx(out[r].data[i]).margin(1e-12));      // sequence's last = forward
+    }
+    CHECK(out[r].data != out[r + 2].data);  // the direction matters
+  }
+}
