@@ -103,7 +103,12 @@ for name, n in (("train", 160), ("test", 40)):
 cc "${cflags[@]}" "$src/normalized_tiny.c" -ltiny "${link[@]}" -lm -o normalized_tiny
 ./normalized_tiny normalized/norm.safetensors normalized/plain.safetensors normalized/test.csv normalized/c.txt \
   normalized/saved.safetensors
-PYTHONPATH="$src/../../python" /usr/bin/python3 -c '
+# Under a sanitizer build python3 (not instrumented) loads an instrumented library: the sanitizer's runtime first.
+python_env=(PYTHONPATH="$src/../../python")
+if [ -n "${SINTER_PYTHON_PRELOAD:-}" ]; then
+  python_env+=(LD_PRELOAD="$SINTER_PYTHON_PRELOAD" ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0)
+fi
+env "${python_env[@]}" /usr/bin/python3 -c '
 import sys, numpy as np, sinter
 lib, d = sys.argv[1:3]
 data = np.loadtxt(f"{d}/test.csv", delimiter=",", skiprows=1)
