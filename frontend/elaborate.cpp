@@ -598,7 +598,7 @@ std::optional<std::vector<Value>> Elaborator::bindParams(Frame& f, const ast::Ex
   return out;
 }
 
-std::string Elaborator::instancePath(Frame& f, const ast::Expr& call, const std::string& layerName) {
+std::shared_ptr<Instance> Elaborator::newInstance(Frame& f, const ast::Expr& call, const std::string& layerName) {
   // `fc1 = Dense(...)` names the instance fc1; `y = Dense(...)(x)` leaves it unnamed.
   std::string local = f.current && f.current->value.get() == &call ? f.assigning : std::string();
   const std::string prefix = f.self ? f.self->path + "." : std::string();
@@ -614,8 +614,14 @@ std::string Elaborator::instancePath(Frame& f, const ast::Expr& call, const std:
       local = fmt::format("{}_{}", base, ++autoNames_[prefix + base]);
     } while (f.everyName.count(local) || f.env->find(local) || usedPaths_.count(prefix + local));
   }
-  usedPaths_.insert(prefix + local);
-  return prefix + local;
+  auto inst = std::make_shared<Instance>();
+  inst->path = prefix + local;
+  usedPaths_.insert(inst->path);
+  inst->createdAt = call.range;
+  inst->createdIn = f.file;
+  inst->depth = f.self ? f.self->depth + 1 : 0;
+  inst->members = std::make_unique<Env>(&globals_);
+  return inst;
 }
 
 bool Elaborator::mayInstantiate(Frame& f, const ast::Expr& call, const std::string& layerName) {
@@ -651,13 +657,8 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
       return Value::error();
     }
   }
-  auto inst = std::make_shared<Instance>();
+  std::shared_ptr<Instance> inst = newInstance(f, call, layer.name);
   inst->layer = &layer;
-  inst->path = instancePath(f, call, layer.name);
-  inst->createdAt = call.range;
-  inst->createdIn = f.file;
-  inst->depth = f.self ? f.self->depth + 1 : 0;
-  inst->members = std::make_unique<Env>(&globals_);
   for (std::size_t i = 0; i < layer.params.size(); ++i)
     inst->members->set(layer.params[i].name, {(*bound)[i], nullptr, layer.params[i].range, layer.file, true});
   if (f.self) f.self->children.push_back(inst);

@@ -172,8 +172,9 @@ class Elaborator {
   // starting from the file's values), and a call of it (its graph inlined, on the call's arguments).
   Value instantiateForeign(Frame& f, const ForeignKind& kind, const ast::Expr& call, std::vector<Value> args);
   Value callForeign(Frame& f, const std::shared_ptr<Instance>& inst, const ast::Expr& call, std::vector<Value> args);
-  // The path a new instance made by `call` in `f` gets ("fc1", "blocks.0", "dense_2"), marked as used.
-  std::string instancePath(Frame& f, const ast::Expr& call, const std::string& layerName);
+  // A new instance made by `call` in `f`, its path ("fc1", "blocks.0", "dense_2") marked as used; the caller sets
+  // its layer.
+  std::shared_ptr<Instance> newInstance(Frame& f, const ast::Expr& call, const std::string& layerName);
   // Whether an instance may be made here (a model or a layer's body, not a def or a loop over sequences).
   bool mayInstantiate(Frame& f, const ast::Expr& call, const std::string& layerName);
   Value instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args);

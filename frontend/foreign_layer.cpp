@@ -40,13 +40,8 @@ void Elaborator::defineForeign(const std::string& name, const std::string& path,
 Value Elaborator::instantiateForeign(Frame& f, const ForeignKind& kind, const ast::Expr& call, std::vector<Value> args) {
   if (!mayInstantiate(f, call, kind.name)) return Value::error();
   if (!bindParams(f, call, "layer", kind.name, {}, f.file, std::move(args))) return Value::error();
-  auto inst = std::make_shared<Instance>();
+  std::shared_ptr<Instance> inst = newInstance(f, call, kind.name);
   inst->foreign = &kind;
-  inst->path = instancePath(f, call, kind.name);
-  inst->createdAt = call.range;
-  inst->createdIn = f.file;
-  inst->depth = f.self ? f.self->depth + 1 : 0;
-  inst->members = std::make_unique<Env>(&globals_);
   const ir::Graph& g = kind.model->graph;
   for (ir::NodeId p : g.params) {
     const ir::Node& n = g.node(p);
