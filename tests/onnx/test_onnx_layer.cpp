@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/ir/interpreter.h"
@@ -18,12 +19,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Writes a file whole or not at all: ctest runs this executable's test cases in parallel processes, which
+// write the same files, and a reader must never see one half written.
+void writeAtomically(const fs::path& path, const std::string& bytes) {
+  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  std::ofstream(tmp, std::ios::binary) << bytes;
+  fs::rename(tmp, path);
+}
+
 // A directory of the build tree holding the test's ONNX files.
 fs::path modelDir() {
   const fs::path dir = SINTER_BINARY_DIR "/tests/onnx/layer_models";
   fs::create_directories(dir);
-  std::ofstream(dir / "mlp.onnx", std::ios::binary) << onnxtest::mlp().bytes();
-  std::ofstream(dir / "cnn.onnx", std::ios::binary) << onnxtest::cnn().bytes();
+  writeAtomically(dir / "mlp.onnx", onnxtest::mlp().bytes());
+  writeAtomically(dir / "cnn.onnx", onnxtest::cnn().bytes());
+  onnxtest::ModelBuilder two;  // two inputs sharing the batch axis, two outputs: s = a + b, d = a - b
+  two.input("a", {std::string("batch"), std::int64_t{2}});
+  two.input("b", {std::string("batch"), std::int64_t{2}});
+  two.node("Add", {"a", "b"}, {"s"}, "/Add");
+  two.node("Sub", {"a", "b"}, {"d"}, "/Sub");
+  two.output("s", {std::string("batch"), std::int64_t{2}});
+  two.output("d", {std::string("batch"), std::int64_t{2}});
+  writeAtomically(dir / "two.onnx", two.bytes());
   return dir;
 }
 
@@ -56,7 +73,7 @@ std::vector<ir::Tensor> runOnnx(const onnxtest::ModelBuilder& b, const ir::Tenso
 
 }  // namespace
 
-TEST_CASE("onnx layer: an imported MLP computes the ONNX graph's outputs; its params start from the file") {
+TEST_CASE("onnx layer: an imported MLP computes the ONNX graph's outputs, its params starting from the file") {
   frontend::DiagnosticEngine d;
   auto m = compile(
       "import \"mlp.onnx\" as Backbone\n"
@@ -92,7 +109,7 @@ TEST_CASE("onnx layer: an imported MLP computes the ONNX graph's outputs; its pa
   for (std::size_t k = 0; k < got[1].data.size(); ++k) CHECK(got[1].data[k] == Approx(doubled[0].data[k]));
 }
 
-TEST_CASE("onnx layer: a CNN as a layer with a loss and a train block is differentiated; groups name its params") {
+TEST_CASE("onnx layer: a CNN as a layer with a loss and a train block is differentiated, groups name its params") {
   frontend::DiagnosticEngine d;
   auto m = compile(
       "import \"nn.sn\"\n"
@@ -134,4 +151,26 @@ TEST_CASE("onnx layer: a CNN as a layer with a loss and a train block is differe
   REQUIRE(got[0].data.size() == want[0].data.size());
   for (std::size_t k = 0; k < got[0].data.size(); ++k) CHECK(got[0].data[k] == Approx(want[0].data[k]));
   CHECK(features->forward.node(features->forward.params[0]).name == "features_1.w");
+}
+
+TEST_CASE("onnx layer: inputs in the graph's order, several outputs as a tuple in the graph's order") {
+  frontend::DiagnosticEngine d;
+  auto m = compile(
+      "import \"two.onnx\" as Two\n"
+      "model ft {\n"
+      "  input x: f32[batch, 2]\n"
+      "  input y: f32[batch, 2]\n"
+      "  s, diff = Two()(x, y)\n"
+      "  output first = s\n"
+      "  output second = diff\n"
+      "}\n",
+      d);
+  INFO(d.str());
+  REQUIRE(m);
+  CHECK(m->forward.params.empty());
+  const std::vector<ir::Tensor> got =
+      ir::interpret(m->forward, {{"x", ir::Tensor{{1, 2}, {5, 1}}}, {"y", ir::Tensor{{1, 2}, {2, 3}}}});
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].data == std::vector<double>{7, 4});   // x + y
+  CHECK(got[1].data == std::vector<double>{3, -2});  // x - y: a is the first input
 }

@@ -23,6 +23,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "frontend/frontend.h"
@@ -149,8 +150,11 @@ void prepareOnnxModels() {
   namespace fs = std::filesystem;
   const fs::path dir = SINTER_BINARY_DIR "/tests/unit/frontend/onnx_models";
   fs::create_directories(dir);
+  // Whole or not at all: ctest runs this executable's test cases in parallel processes that write the same files.
   auto write = [&](const std::string& name, const std::string& bytes) {
-    std::ofstream(dir / name, std::ios::binary) << bytes;
+    const fs::path tmp = dir / (name + ".tmp" + std::to_string(::getpid()));
+    std::ofstream(tmp, std::ios::binary) << bytes;
+    fs::rename(tmp, dir / name);
   };
   write("mlp.onnx", sinter::onnxtest::mlp().bytes());  // x: f32[batch, 2] -> y: f32[batch, 3]
   sinter::onnxtest::ModelBuilder elu;
@@ -158,6 +162,12 @@ void prepareOnnxModels() {
   elu.node("Elu", {"x"}, {"y"}, "/act/Elu");
   elu.output("y", {std::string("batch"), std::int64_t{2}});
   write("elu.onnx", elu.bytes());
+  sinter::onnxtest::ModelBuilder two;  // two inputs sharing the batch axis: y = a + b
+  two.input("a", {std::string("batch"), std::int64_t{2}});
+  two.input("b", {std::string("batch"), std::int64_t{2}});
+  two.node("Add", {"a", "b"}, {"y"}, "/Add");
+  two.output("y", {std::string("batch"), std::int64_t{2}});
+  write("two.onnx", two.bytes());
   write("corrupt.onnx", "\x0a\xff\xff\xff not a model");
   CompileOptions& opts = defaultOptions();
   if (std::find(opts.includeDirs.begin(), opts.includeDirs.end(), dir.string()) == opts.includeDirs.end())
