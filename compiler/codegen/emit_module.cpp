@@ -95,6 +95,7 @@ class DescriptorBuilder {
         case ir::Init::GlorotUniform: kind = SINTER_INIT_GLOROT_UNIFORM; break;
         case ir::Init::HeNormal: kind = SINTER_INIT_HE_NORMAL; break;
         case ir::Init::LecunUniform: kind = SINTER_INIT_LECUN_UNIFORM; break;
+        case ir::Init::Data: kind = SINTER_INIT_DATA; break;
       }
     }
     return llvm::ConstantStruct::get(
@@ -203,6 +204,34 @@ class DescriptorBuilder {
             array(llvm::Type::getInt32Ty(ctx_), of, ".param_group")};
   }
 
+  // sinter_model_desc's param_init_data: per param, a constant array of its given values (Init::Data) in its
+  // dtype, or NULL; NULL when no param has any.
+  llvm::Constant* paramInitData(const ir::Graph& g) {
+    std::vector<llvm::Constant*> ptrs;
+    bool any = false;
+    for (ir::NodeId id : g.params) {
+      const ir::Node& n = g.node(id);
+      if (n.init.kind != ir::Init::Data || !n.init.data) {
+        ptrs.push_back(null());
+        continue;
+      }
+      any = true;
+      const std::vector<float>& v = *n.init.data;
+      llvm::Constant* values = nullptr;
+      if (n.type.dtype == ir::DType::F64) {
+        const std::vector<double> wide(v.begin(), v.end());
+        values = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<double>(wide));
+      } else {
+        values = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<float>(v));
+      }
+      auto* global = new llvm::GlobalVariable(mod_, values->getType(), true, llvm::GlobalValue::PrivateLinkage, values,
+                                              ".init_data");
+      global->setAlignment(llvm::Align(64));
+      ptrs.push_back(global);
+    }
+    return any ? array(llvm::PointerType::getUnqual(ctx_), ptrs, ".param_init_data") : null();
+  }
+
   // sinter_model_desc's data_flags: the train block's data settings, NULL-terminated; NULL without any.
   llvm::Constant* dataFlags(const std::optional<ir::TrainConfig>& tc) {
     if (!tc || tc->dataFlags.empty()) return null();
@@ -235,7 +264,7 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   return llvm::StructType::get(
-      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p});
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -300,7 +329,8 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
                d.i32(numGroups),
                groups,
                groupOf,
-               d.dataFlags(m.train)});
+               d.dataFlags(m.train),
+               d.paramInitData(fwd)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }

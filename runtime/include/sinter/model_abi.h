@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 6
+#define SINTER_ABI_VERSION 7
 
 /* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
  * (the C API, the training driver's entry point) is visible outside a shared library. */
@@ -35,7 +35,8 @@ enum sinter_init_kind {
   SINTER_INIT_HE_NORMAL = 6,      /* N(0, sqrt(2 / fan_in)) */
   SINTER_INIT_LECUN_UNIFORM = 7,  /* U[-l, l), l = 1 / sqrt(fan_in): torch.nn.Linear's default */
   SINTER_INIT_GLOROT_NORMAL = 8,  /* N(0, sqrt(2 / (fan_in + fan_out))) */
-  SINTER_INIT_HE_UNIFORM = 9      /* U[-l, l), l = sqrt(6 / fan_in) */
+  SINTER_INIT_HE_UNIFORM = 9,     /* U[-l, l), l = sqrt(6 / fan_in) */
+  SINTER_INIT_DATA = 10           /* the values sinter_model_desc.param_init_data gives (ABI version 7) */
 };
 
 typedef struct sinter_tensor_desc {
@@ -197,6 +198,10 @@ typedef struct sinter_model_desc {
    * "--name=value" strings, NULL-terminated (NULL without any). They are the defaults of the data flags: a
    * command line that gives any data flag replaces them all. */
   const char* const* data_flags;
+  /* Appended in ABI version 7: per param, its initial values (num_params entries; NULL for every param when
+   * none has any): for a param whose init is SINTER_INIT_DATA, every element in its dtype, row-major; NULL for
+   * the others. An ONNX model imported as a layer starts from its initializers this way (docs/onnx.md). */
+  const void* const* param_init_data;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process
