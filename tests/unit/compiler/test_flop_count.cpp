@@ -34,7 +34,7 @@ TEST_CASE("a dense layer's product and its two gradient forms cost 2 B I O each"
   CHECK(lower::nodeFlops(g, g.node(r), {{"batch", 64}}) == 0);  // elementwise work is not counted
 }
 
-TEST_CASE("a batched product costs its batch times one product; broadcast operands count once per result") {
+TEST_CASE("a batched product costs its batch times one product, broadcast operands count once per result") {
   ir::Graph g;
   auto a = g.addInput("a", f32({d(3), d(4), d(7)}));
   auto b = g.addInput("b", f32({d(7), d(2)}));  // broadcast over a's batch of 3

@@ -145,7 +145,7 @@ TEST_CASE("a scan inside a scan's body: the inner loop kernel is emitted inside 
   for (std::int64_t steps : {1, 3}) checkAt(m, *jit, 2, steps);
 }
 
-TEST_CASE("the results of one loop are one loop kernel; its body is lowered once") {
+TEST_CASE("the results of one loop are one loop kernel, its body is lowered once") {
   const ir::Module m = test::makeModule(test::gatedGraph(0));
   // The forward graph's four scan nodes are one loop.
   const codegen::KernelProgram p = codegen::planKernels(m.forward);

@@ -202,7 +202,7 @@ TEST_CASE("checkpoint: saving into a missing directory fails cleanly") {
                     Catch::Contains("m.safetensors"));
 }
 
-TEST_CASE("checkpoint: optimizer state and metadata round trip; weights-only loads ignore the state") {
+TEST_CASE("checkpoint: optimizer state and metadata round trip, weights-only loads ignore the state") {
   TempDir dir("ckpt");
   const std::string path = dir.file("train.safetensors");
   const sinter_model_desc m = model(kParams, 2);
@@ -273,7 +273,7 @@ TEST_CASE("checkpoint: the params decide: another model with the same params loa
              Catch::Contains("(written by model 'tiny'): tensor 'w': shape [2, 3] in the file but [3, 2] in model"));
 }
 
-TEST_CASE("checkpoint: --normalize standard statistics round trip with the weights; plain loads ignore them") {
+TEST_CASE("checkpoint: --normalize standard statistics round trip with the weights, plain loads ignore them") {
   TempDir dir("ckpt");
   const std::string path = dir.file("norm.safetensors"), plainPath = dir.file("plain.safetensors");
   const sinter_model_desc m = model(kParams, 2);

@@ -177,7 +177,7 @@ TEST_CASE("checkpoint integrity: a directory is named as such") {
   CHECK(std::filesystem::is_directory(dir.file("d.safetensors")));
 }
 
-TEST_CASE("checkpoint integrity: saving never replaces a device node; a symlink is written through") {
+TEST_CASE("checkpoint integrity: saving never replaces a device node, a symlink is written through") {
   TempDir dir("ckint");
   Weights wts;
   // Our own null device (major 1, minor 3, as /dev/null) in the scratch directory.

@@ -287,7 +287,7 @@ TEST_CASE("npy: broken files name the file and the byte offset") {
                     Catch::Contains("label 0.5") && Catch::Contains("of sample 0"));
 }
 
-TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes; failures name the file") {
+TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes, failures name the file") {
   TempDir dir("npyw");
   const std::vector<float> v = {0.5f, -1.0f, 3.25f, 1e-30f, 7.0f, 8.0f};
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3}, {6}, {1, 2, 3}}) {
@@ -304,7 +304,7 @@ TEST_CASE("npy writer: what it writes reads back, header aligned to 64 bytes; fa
                     Catch::Contains("cannot write '" + dir.file("absent/p.npy")));
 }
 
-TEST_CASE("dataset: per-epoch orders are permutations computable on their own; the split is seeded") {
+TEST_CASE("dataset: per-epoch orders are permutations computable on their own, the split is seeded") {
   const auto a = epochOrder(100, 7, 0), b = epochOrder(100, 7, 1), a2 = epochOrder(100, 7, 0);
   CHECK(a == a2);
   CHECK(a != b);

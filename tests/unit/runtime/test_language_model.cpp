@@ -125,7 +125,7 @@ nlohmann::json lastMetrics(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("language model: per-step targets; accuracy per token and perplexity, by hand") {
+TEST_CASE("language model: per-step targets, accuracy per token and perplexity, by hand") {
   TempDir dir("lm");
   // "abc" repeated: the vocabulary a, b, c (ids 0, 1, 2) and 7 windows of 3, each "abc" -> "bca".
   const std::string text = writeText(dir, "abc.txt", "abcabcabcabcabcabcabcab");

@@ -31,7 +31,7 @@ std::string readError(const TempDir& dir, const std::string& bytes) {
 
 }  // namespace
 
-TEST_CASE("text: UTF-8 decoded into characters with their lines and columns; a byte order mark skipped") {
+TEST_CASE("text: UTF-8 decoded into characters with their lines and columns, a byte order mark skipped") {
   TempDir dir("text");
   const Text t = readText(writeText(dir, "t.txt", "\xEF\xBB\xBFh\xC3\xA9\n\xE2\x82\xAC\xF0\x9F\x98\x80"));
   CHECK(t.chars == std::vector<char32_t>{U'h', U'\u00E9', U'\n', U'\u20AC', U'\U0001F600'});

@@ -179,7 +179,7 @@ TEST_CASE("driver: every epoch visits each sample once, in a new order") {
   }
 }
 
-TEST_CASE("driver: the train block's metrics choose what each epoch reports; --metrics-list overrides them") {
+TEST_CASE("driver: the train block's metrics choose what each epoch reports, --metrics-list overrides them") {
   TempDir dir("drv");
   writeDataset(dir);
   sinter_model_desc lossOnly = tinyModel();  // `metrics [loss]`
@@ -405,7 +405,7 @@ std::vector<uint8_t> fileBytes(const std::string& path) { return readBytes(path)
 
 }  // namespace
 
-TEST_CASE("driver: SIGTERM writes a checkpoint; --resume then ends with the uninterrupted run's weights") {
+TEST_CASE("driver: SIGTERM writes a checkpoint, --resume then ends with the uninterrupted run's weights") {
   TempDir dir("drv");
   writeDataset(dir);
   const std::vector<std::string> common = {"--data", dir.file(""), "--epochs", "3", "--batch", "32", "--quiet"};
