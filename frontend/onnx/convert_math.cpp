@@ -2,6 +2,8 @@
 // Identity), and Constant nodes.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "frontend/onnx/importer.h"
@@ -135,10 +137,26 @@ void constant(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.addConstant(std::move(c));
 }
 
+// The IR has no bool: a truth value is 1 or 0 in a number type, as its comparisons and logical ops give. A cast
+// to bool of one of those is the value itself; of another float, `x != 0` (ONNX: nonzero is true, NaN too).
+bool isTruthValue(const ir::Node& x) {
+  static const Op kTruth[] = {Op::Less,  Op::LessEqual,  Op::Greater,   Op::GreaterEqual, Op::Equal,
+                              Op::NotEqual, Op::LogicalAnd, Op::LogicalOr, Op::LogicalNot};
+  return std::find(std::begin(kTruth), std::end(kTruth), x.op) != std::end(kTruth);
+}
+
+void castToBool(Importer& im, const onnx::NodeProto& n) {
+  const ir::NodeId x = im.value(n.input(0));
+  if (isTruthValue(im.graph.node(x))) return im.define(n.output(0), x);
+  if (im.type(x).dtype != ir::DType::F32) throw Unsupported("to = BOOL of an integer is not supported; supported: of a float");
+  im.define(n.output(0), im.op(Op::NotEqual, {x, im.scalar(0)}));
+}
+
 // Cast between float and the integers (int64 and int32 are the IR's i32): to an integer truncates toward
 // zero, as ONNX's does.
 void cast(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   const std::int64_t to = a.i("to", 0);
+  if (to == onnx::TensorProto::BOOL) return castToBool(im, n);
   ir::DType dtype = ir::DType::F32;
   if (to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32) dtype = ir::DType::I32;
   else if (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE)
@@ -173,6 +191,17 @@ void addMathConverters(std::vector<OpConverter>& t) {
                                                             {"Min", Op::Minimum}};
   for (const auto& [name, o] : kBinary)
     t.push_back({name, {}, [o = o](Importer& im, const onnx::NodeProto& n, const NodeAttrs&) { binary(im, n, o); }});
+  // Comparisons and logic: ONNX's bools are the IR's 1 and 0 (see castToBool).
+  static const std::pair<std::string_view, Op> kTruth[] = {
+      {"Less", Op::Less},   {"LessOrEqual", Op::LessEqual}, {"Greater", Op::Greater}, {"GreaterOrEqual", Op::GreaterEqual},
+      {"Equal", Op::Equal}, {"And", Op::LogicalAnd},        {"Or", Op::LogicalOr}};
+  for (const auto& [name, o] : kTruth)
+    t.push_back({name, {}, [o = o](Importer& im, const onnx::NodeProto& n, const NodeAttrs&) { binary(im, n, o); }});
+  t.push_back({"Not", {}, [](Importer& im, const onnx::NodeProto& n, const NodeAttrs&) { unary(im, n, Op::LogicalNot); }});
+  t.push_back({"Where", {}, [](Importer& im, const onnx::NodeProto& n, const NodeAttrs&) {
+                 const ir::NodeId c = im.value(n.input(0)), x = im.value(n.input(1)), y = im.value(n.input(2));
+                 im.define(n.output(0), im.op(Op::Where, {c, x, y}));
+               }});
   t.push_back({"Gemm", {"alpha", "beta", "transA", "transB"}, gemm});
   t.push_back({"MatMul", {}, matmul});
   t.push_back({"LeakyRelu", {"alpha"}, [](Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {

@@ -81,6 +81,33 @@ void conv(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.define(n.output(0), y);
 }
 
+// ConvTranspose (the IR's conv_transpose2d, the adjoint of a convolution): x [N, C, H, W] by w [C, O, KH, KW]
+// to [N, O, (H - 1) s - 2 p + d (KH - 1) + 1 + output_padding, ...].
+void convTranspose(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
+  const ir::NodeId x = im.value(n.input(0));
+  requireRank4(im, x);
+  if (a.i("group", 1) != 1)
+    throw Unsupported(fmt::format("group = {} is not supported; supported: 1", a.i("group", 1)));
+  if (a.has("output_shape")) throw Unsupported("output_shape is not supported; give pads and output_padding");
+  const ir::NodeId w = im.value(n.input(1));
+  const ir::TensorType& wt = im.type(w);
+  const ir::Shape& xs = im.type(x).shape;
+  if (wt.shape.size() != 4 || !(wt.shape[0] == xs[1]))
+    throw Unsupported(fmt::format("its weight is {}, not [C, O, KH, KW] for the input {}", wt.str(), im.type(x).str()));
+  const Ints stride = pair(a, "strides", {1, 1}), pads = symmetricPads(a), dilation = pair(a, "dilations", {1, 1}),
+             extra = pair(a, "output_padding", {0, 0});
+  ir::Shape out{xs[0], wt.shape[1]};
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (xs[2 + i].isSymbolic() || wt.shape[2 + i].isSymbolic()) throw Unsupported("a symbolic image size is not supported");
+    out.push_back(ir::Dim::fixed((xs[2 + i].size - 1) * stride[i] - 2 * pads[i] +
+                                 dilation[i] * (wt.shape[2 + i].size - 1) + 1 + extra[i]));
+  }
+  const ir::Attrs attrs = ir::Attrs::of({{"stride", stride}, {"padding", pads}, {"dilation", dilation}});
+  ir::NodeId y = im.typed(Op::Conv2DGradInput, {x, w}, {im.type(x).dtype, out}, attrs);
+  if (const std::string b = input(n, 2); !b.empty()) y = im.op(Op::Add, {y, channelVector(im, b, 4)});
+  im.define(n.output(0), y);
+}
+
 void pool(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Op o) {
   const ir::NodeId x = im.value(n.input(0));
   requireRank4(im, x);
@@ -150,6 +177,9 @@ void addNnConverters(std::vector<OpConverter>& t) {
   t.push_back({"AveragePool",
                {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"},
                [](Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) { pool(im, n, a, Op::AvgPool2D); }});
+  t.push_back({"ConvTranspose",
+               {"auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides"},
+               convTranspose});
   t.push_back({"GlobalAveragePool", {}, globalAveragePool});
   t.push_back({"BatchNormalization", {"epsilon", "momentum", "training_mode"}, batchNorm});
 }

@@ -68,9 +68,23 @@ void layerNormalization(Importer& im, const onnx::NodeProto& n, const NodeAttrs&
   im.define(n.output(0), y);
 }
 
+
+// ArgMax without keepdims, of the first maximum (the IR's): i32 indices, which a Cast to int64 leaves alone.
+void argMax(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
+  if (a.i("keepdims", 1) != 0) throw Unsupported("keepdims = 1 is not supported; supported: 0");
+  if (a.i("select_last_index", 0) != 0) throw Unsupported("select_last_index = 1 is not supported; supported: 0");
+  const ir::NodeId x = im.value(n.input(0));
+  const auto rank = static_cast<std::int64_t>(im.type(x).shape.size());
+  std::int64_t axis = a.i("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) throw Unsupported(fmt::format("axis {} is not an axis of {}", a.i("axis", 0), im.type(x).str()));
+  im.define(n.output(0), im.op(Op::ArgMax, {x}, ir::Attrs::of({{"axis", axis}})));
+}
+
 }  // namespace
 
 void addReduceConverters(std::vector<OpConverter>& t) {
+  t.push_back({"ArgMax", {"axis", "keepdims", "select_last_index"}, argMax});
   static const std::pair<std::string_view, Op> kReduce[] = {
       {"ReduceMean", Op::ReduceMean}, {"ReduceSum", Op::ReduceSum}, {"ReduceMax", Op::ReduceMax}};
   for (const auto& [name, o] : kReduce)

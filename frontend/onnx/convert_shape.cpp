@@ -218,9 +218,32 @@ void pad(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a) {
   im.define(n.output(0), im.op(Op::Pad, {x}, ir::Attrs::of({{"before", before}, {"after", after}, {"value", value}})));
 }
 
+
+// Expand: x broadcast by NumPy's rules to a shape, whose entries may be symbols that Shape read (a zero state
+// of the input's batch, as `sinter export` writes it).
+void expand(Importer& im, const onnx::NodeProto& n, const NodeAttrs&) {
+  const Constant& to = im.requireConstant(n.input(1), "the shape of an Expand");
+  const ir::NodeId x = im.value(n.input(0));
+  const ir::Shape& in = im.type(x).shape;
+  const std::size_t rank = std::max(in.size(), to.values.size());
+  ir::Shape out(rank);
+  for (std::size_t k = 0; k < rank; ++k) {  // aligned on the last axis
+    const std::size_t back = rank - 1 - k;
+    const bool inHas = back < in.size(), toHas = back < to.values.size();
+    const ir::Dim a = inHas ? in[in.size() - 1 - back] : ir::Dim::fixed(1);
+    const ir::Dim b = toHas ? to.dim(to.values.size() - 1 - back) : ir::Dim::fixed(1);
+    if (b == ir::Dim::fixed(1)) out[k] = a;
+    else if (a == ir::Dim::fixed(1) || a == b) out[k] = b;
+    else throw Unsupported(fmt::format("its input {} does not broadcast to the shape's axis {} ({})", im.type(x).str(), k, b.str()));
+  }
+  if (out == in) return im.define(n.output(0), x);
+  im.define(n.output(0), im.typed(Op::Broadcast, {x}, {im.type(x).dtype, out}));
+}
+
 }  // namespace
 
 void addShapeConverters(std::vector<OpConverter>& t) {
+  t.push_back({"Expand", {}, expand});
   t.push_back({"Shape", {"start", "end"}, shape});
   t.push_back({"Gather", {"axis"}, gather});
   t.push_back({"Unsqueeze", {"axes"}, unsqueeze});

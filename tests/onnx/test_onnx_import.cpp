@@ -79,7 +79,7 @@ TEST_CASE("an op type the importer lacks is an error naming the node, the op typ
   const std::string e = importError(b.bytes());
   CHECK_THAT(e,
              Catch::Contains("m.onnx: error: node '/Relu' (Elu, node 2 of the graph): op type Elu is not supported"));
-  CHECK_THAT(e, Catch::Contains("supported: Abs, Add, AveragePool, BatchNormalization,"));
+  CHECK_THAT(e, Catch::Contains("supported: Abs, Add, And, ArgMax, AveragePool, BatchNormalization,"));
 }
 
 TEST_CASE("every unsupported node is reported, and the nodes that use its output are not") {
@@ -314,4 +314,36 @@ TEST_CASE("recurrent ops with unsupported attribute values are errors naming the
     CHECK_THAT(importError(b.bytes()), Catch::Contains("activations [Sigmoid, Relu, Tanh] are not supported; "
                                                        "supported: [Sigmoid, Tanh, Tanh]"));
   }
+}
+
+// What `sinter export` writes for a zero state of the input's batch and for where(x > 0, x, 0.1 x): Expand to a
+// shape read by Shape (start/end) and joined to fixed sizes, and a comparison's bools cast around a Where.
+TEST_CASE("Expand to a Shape-read batch, and Greater, Cast to bool and Where, against hand values") {
+  ModelBuilder b(17);
+  b.input("x", {std::string("batch"), std::int64_t{3}});
+  b.floats("zero", {}, {0.5f});
+  b.floats("tenth", {}, {0.1f});
+  b.ints("two", {2});
+  onnx::NodeProto& shape = b.node("Shape", {"x"}, {"n"});
+  ModelBuilder::attr(shape, "start", std::int64_t{0});
+  ModelBuilder::attr(shape, "end", std::int64_t{1});
+  ModelBuilder::attr(b.node("Concat", {"n", "two"}, {"shape"}), "axis", std::int64_t{0});
+  b.node("Expand", {"zero", "shape"}, {"state"});                 // [batch, 2] of 0.5
+  b.node("Greater", {"x", "zero"}, {"gt"});
+  ModelBuilder::attr(b.node("Cast", {"gt"}, {"gt_f"}), "to", std::int64_t{onnx::TensorProto::FLOAT});
+  ModelBuilder::attr(b.node("Cast", {"gt_f"}, {"cond"}), "to", std::int64_t{onnx::TensorProto::BOOL});
+  b.node("Mul", {"x", "tenth"}, {"small"});
+  b.node("Where", {"cond", "x", "small"}, {"leaky"});
+  b.output("state", {std::string("batch"), std::int64_t{2}});
+  b.output("leaky", {std::string("batch"), std::int64_t{3}});
+  frontend::DiagnosticEngine d;
+  const auto m = import(b.bytes(), d);
+  INFO(d.str());
+  REQUIRE(m);
+  const auto y = evaluate(*m, {{2, 3}, {-1, 0.25, 2, 0.5, 3, -4}});
+  REQUIRE(y[0].shape == std::vector<std::int64_t>{2, 2});
+  for (double v : y[0].data) CHECK(v == Approx(0.5));
+  // Greater than 0.5: kept; else times 0.1 (0.5 itself is not greater).
+  const std::vector<double> want{-0.1, 0.025, 2, 0.05, 3, -0.4};
+  for (std::size_t i = 0; i < want.size(); ++i) CHECK(y[1].data[i] == Approx(want[i]));
 }
