@@ -171,18 +171,8 @@ StepFigures DistributedStep::chunked(const GlobalBatch& g, bool countCorrect) {
 void DistributedStep::pack(double scale, void* flat) const {
   auto* out = static_cast<std::byte*>(flat);
   for (size_t i = 0; i < b_.gradPtrs.size(); ++i) {
-    const auto n = static_cast<size_t>(l_.trainedSizes[i]);
-    if (l_.dtype == SINTER_F64) {
-      const auto* g = static_cast<const double*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<double*>(out);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * scale;
-    } else {
-      const auto* g = static_cast<const float*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<float*>(out);
-      const auto s = static_cast<float>(scale);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * s;
-    }
-    out += n * elementBytes_;
+    scaledCopy(b_.gradPtrs[i], l_.trainedSizes[i], l_.dtype, scale, out);
+    out += static_cast<size_t>(l_.trainedSizes[i]) * elementBytes_;
   }
 }
 

@@ -13,6 +13,20 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 }  // namespace
 
+void scaledCopy(const void* grad, int64_t n, int32_t dtype, double scale, void* out) {
+  const auto count = static_cast<size_t>(n);
+  if (dtype == SINTER_F64) {
+    const auto* g = static_cast<const double*>(grad);
+    auto* o = static_cast<double*>(out);
+    for (size_t j = 0; j < count; ++j) o[j] = g[j] * scale;
+  } else {
+    const auto* g = static_cast<const float*>(grad);
+    auto* o = static_cast<float*>(out);
+    const auto s = static_cast<float>(scale);
+    for (size_t j = 0; j < count; ++j) o[j] = g[j] * s;
+  }
+}
+
 bool GradBuckets::available(const sinter_model_desc& m) {
   return m.num_grad_buckets > 0 && m.grad_bucket && m.bucket_hook;
 }
@@ -64,18 +78,8 @@ void GradBuckets::start(int32_t bucket) {
   started_[k] = true;
   std::byte* out = flat_.data() + static_cast<size_t>(offsets_[k]) * elementBytes_;
   for (size_t i : members_[k]) {
-    const auto n = static_cast<size_t>(trainedSizes_[i]);
-    if (dtype_ == SINTER_F64) {
-      const auto* g = static_cast<const double*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<double*>(out);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * scale_;
-    } else {
-      const auto* g = static_cast<const float*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<float*>(out);
-      const auto s = static_cast<float>(scale_);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * s;
-    }
-    out += n * elementBytes_;
+    scaledCopy(b_.gradPtrs[i], trainedSizes_[i], dtype_, scale_, out);
+    out += static_cast<size_t>(trainedSizes_[i]) * elementBytes_;
   }
   const double t = now();
   if (firstStart_ < 0) firstStart_ = t;

@@ -18,6 +18,10 @@
 
 namespace sinter::rt {
 
+// out[0, n) = grad[0, n) * scale, in the dtype of the gradients (f32: scale rounded to f32 first). A
+// process's gradients times its share of the batch, before they are summed.
+void scaledCopy(const void* grad, int64_t n, int32_t dtype, double scale, void* out);
+
 class GradBuckets {
  public:
   // Whether m's train step calls a bucket hook (a model compiled with buckets: every model with a train block).
