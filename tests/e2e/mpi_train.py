@@ -12,7 +12,9 @@ slices, with `mpirun -np 2 --oversubscribe --allow-run-as-root` on this machine:
                    kernels that complete them, last layer first, every trained param in one; --grad-bucket-kb
                    0 or -1 is a clear error; 2 processes with small buckets (many all-reduces started during
                    the step) give the bits of the default buckets, and report time computed while sums were in
-                   flight (comm_overlap_seconds > 0: the sums started before the step ended).
+                   flight (comm_overlap_seconds > 0: the sums started before the step ended); a last batch
+                   that leaves rank 1 without samples (it starts zero buckets after the step) agrees with 1
+                   process.
   failure          a global batch that does not split: a clear error; SIGKILL of rank 1 mid-epoch takes the
                    job down naming the rank; --resume (with 1 process) ends with the bits of an uninterrupted
                    deterministic run.
@@ -213,6 +215,16 @@ def buckets(a):
         print(f"{os.path.basename(d)}: comm_seconds {line['comm_seconds']:.4f}, comm_overlap_seconds {overlap:.4f}")
         if not 0 < overlap <= line["seconds"]:
             fail("no time computed while gradient sums were in flight: the buckets did not start during the step")
+    # 129 samples in batches of 64: the last batch has one sample, so rank 1 runs no step and starts its
+    # (zero) buckets after it; the weights still agree with one process's.
+    last = ["--limit-train", "129"]
+    _, one_last = s.train("one_last", 0, "--threads", "1", *last)
+    _, two_last = s.train("two_last", 2, "--threads", "1", *last)
+    w1, w2 = tensors(os.path.join(one_last, "w.safetensors")), tensors(os.path.join(two_last, "w.safetensors"))
+    worst = max(float(np.max(np.abs(w1[k] - w2[k]))) for k in w1)
+    print(f"a last batch that leaves rank 1 no sample: largest |w(2) - w(1)| = {worst:.3g}")
+    if not worst <= TOLERANCE:
+        fail("with a last batch that leaves rank 1 without samples, 2 processes and 1 train different weights")
     print("PASS")
 
 
