@@ -154,6 +154,8 @@ struct Import {
   Range keywordRange;
   std::string path;  // without the quotes
   Range pathRange;
+  std::string alias;  // `import "backbone.onnx" as Backbone`: the layer an ONNX model becomes; "" without `as`
+  Range aliasRange;
 };
 
 struct Setting {

@@ -11,7 +11,8 @@ class Printer {
 
   void file(const ast::File& f, const std::string& path) {
     line(0, fmt::format("File '{}'", path));
-    for (const ast::Import& i : f.imports) line(1, fmt::format("Import \"{}\" {}", i.path, at(i.keywordRange.begin)));
+    for (const ast::Import& i : f.imports)
+      line(1, fmt::format("Import \"{}\"{} {}", i.path, i.alias.empty() ? "" : " as " + i.alias, at(i.keywordRange.begin)));
     for (const ast::Layer& l : f.layers) layer(l);
     for (const ast::Function& fn : f.functions) function(1, fn);
     for (const ast::Model& m : f.models) model(m);

@@ -37,20 +37,26 @@ std::string_view frameName(Frame::Kind k) {
 // ---------------------------------------------------------------------------------------------------
 // Definitions
 
+void Elaborator::defineGlobal(const std::string& name, Range at, std::string_view kind, Value v, const SourceFile& file,
+                              Reporter& r) {
+  reporters_[&file] = &r;
+  if (findBuiltin(name)) {
+    r.error(at, fmt::format("{} is a built-in function; give the {} another name", quoted(name), kind));
+    return;
+  }
+  if (const Binding* prev = globals_.findLocal(name)) {
+    r.error(at, fmt::format("redefinition of {}", quoted(name)));
+    if (auto it = reporters_.find(prev->file); it != reporters_.end())
+      it->second->note(prev->range, fmt::format("{} first defined here", quoted(name)));
+    return;
+  }
+  globals_.set(name, {std::move(v), nullptr, at, &file, true});
+}
+
 void Elaborator::define(ast::File& f, const SourceFile& file, Reporter& r) {
   reporters_[&file] = &r;
   auto add = [&](const std::string& name, Range at, std::string_view kind, Value v) {
-    if (findBuiltin(name)) {
-      r.error(at, fmt::format("{} is a built-in function; give the {} another name", quoted(name), kind));
-      return;
-    }
-    if (const Binding* prev = globals_.findLocal(name)) {
-      r.error(at, fmt::format("redefinition of {}", quoted(name)));
-      if (auto it = reporters_.find(prev->file); it != reporters_.end())
-        it->second->note(prev->range, fmt::format("{} first defined here", quoted(name)));
-      return;
-    }
-    globals_.set(name, {std::move(v), nullptr, at, &file, true});
+    defineGlobal(name, at, kind, std::move(v), file, r);
   };
   for (ast::Layer& l : f.layers) {
     l.file = &file;
@@ -122,7 +128,7 @@ std::int64_t Elaborator::countParams(const Instance& inst, std::int64_t* bytes) 
 void Elaborator::summarize(const Instance& inst) {
   LayerSummary s;
   s.path = inst.path;
-  s.layer = inst.layer->name;
+  s.layer = inst.layerName();
   s.depth = inst.depth;
   s.output = inst.output;
   s.params = countParams(inst, &s.bytes);
@@ -592,14 +598,43 @@ std::optional<std::vector<Value>> Elaborator::bindParams(Frame& f, const ast::Ex
   return out;
 }
 
+std::shared_ptr<Instance> Elaborator::newInstance(Frame& f, const ast::Expr& call, const std::string& layerName) {
+  // `fc1 = Dense(...)` names the instance fc1; `y = Dense(...)(x)` leaves it unnamed.
+  std::string local = f.current && f.current->value.get() == &call ? f.assigning : std::string();
+  const std::string prefix = f.self ? f.self->path + "." : std::string();
+  // Each run of a loop over a range makes a new instance, numbered after the name its statement assigns:
+  // `blocks = blocks + (Block(64),)` makes blocks.0, blocks.1, ..., as torch's ModuleList names them.
+  if (f.loops > 0 && !f.assigning.empty())
+    local = fmt::format("{}.{}", f.assigning, loopInstances_[prefix + f.assigning]++);
+  if (local.empty()) {
+    // dense_1, dense_2, ...: a name no statement of this body binds, so that params stay unique.
+    std::string base;
+    for (char c : layerName) base += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    do {
+      local = fmt::format("{}_{}", base, ++autoNames_[prefix + base]);
+    } while (f.everyName.count(local) || f.env->find(local) || usedPaths_.count(prefix + local));
+  }
+  auto inst = std::make_shared<Instance>();
+  inst->path = prefix + local;
+  usedPaths_.insert(inst->path);
+  inst->createdAt = call.range;
+  inst->createdIn = f.file;
+  inst->depth = f.self ? f.self->depth + 1 : 0;
+  inst->members = std::make_unique<Env>(&globals_);
+  return inst;
+}
+
+bool Elaborator::mayInstantiate(Frame& f, const ast::Expr& call, const std::string& layerName) {
+  if (f.kind != Frame::Def && level() == 0) return true;
+  f.r->error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside 'def' "
+                                     "and loops over sequences; create it there and call the instance here",
+                                     quoted(layerName)));
+  return false;
+}
+
 Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args) {
   Reporter& r = *f.r;
-  if (f.kind == Frame::Def || level() > 0) {
-    r.error(call.range, fmt::format("layer {} can only be instantiated in a model or a layer's body, outside 'def' "
-                                    "and loops over sequences; create it there and call the instance here",
-                                    quoted(layer.name)));
-    return Value::error();
-  }
+  if (!mayInstantiate(f, call, layer.name)) return Value::error();
   if (callDepth_ >= kMaxCallDepth) {
     r.error(call.range,
             fmt::format("layers nest more than {} deep; is layer {} recursive?", kMaxCallDepth, quoted(layer.name)));
@@ -622,29 +657,8 @@ Value Elaborator::instantiate(Frame& f, const ast::Layer& layer, const ast::Expr
       return Value::error();
     }
   }
-  auto inst = std::make_shared<Instance>();
+  std::shared_ptr<Instance> inst = newInstance(f, call, layer.name);
   inst->layer = &layer;
-  // `fc1 = Dense(...)` names the instance fc1; `y = Dense(...)(x)` leaves it unnamed.
-  std::string local = f.current && f.current->value.get() == &call ? f.assigning : std::string();
-  const std::string prefix = f.self ? f.self->path + "." : std::string();
-  // Each run of a loop over a range makes a new instance, numbered after the name its statement assigns:
-  // `blocks = blocks + (Block(64),)` makes blocks.0, blocks.1, ..., as torch's ModuleList names them.
-  if (f.loops > 0 && !f.assigning.empty())
-    local = fmt::format("{}.{}", f.assigning, loopInstances_[prefix + f.assigning]++);
-  if (local.empty()) {
-    // dense_1, dense_2, ...: a name no statement of this body binds, so that params stay unique.
-    std::string base;
-    for (char c : layer.name) base += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    do {
-      local = fmt::format("{}_{}", base, ++autoNames_[prefix + base]);
-    } while (f.everyName.count(local) || f.env->find(local) || usedPaths_.count(prefix + local));
-  }
-  inst->path = prefix + local;
-  usedPaths_.insert(inst->path);
-  inst->createdAt = call.range;
-  inst->createdIn = f.file;
-  inst->depth = f.self ? f.self->depth + 1 : 0;
-  inst->members = std::make_unique<Env>(&globals_);
   for (std::size_t i = 0; i < layer.params.size(); ++i)
     inst->members->set(layer.params[i].name, {(*bound)[i], nullptr, layer.params[i].range, layer.file, true});
   if (f.self) f.self->children.push_back(inst);

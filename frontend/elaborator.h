@@ -84,6 +84,9 @@ class Elaborator {
 
   // Registers a file's layers and defs (reporting duplicates) so that any file may use them.
   void define(ast::File& f, const SourceFile& file, Reporter& r);
+  // foreign_layer.cpp: registers a layer made from a foreign model (`import "x.onnx" as Name`).
+  void defineForeign(const std::string& name, const std::string& path, Range at,
+                     std::shared_ptr<const ForeignLayer> model, const SourceFile& file, Reporter& r);
   // Elaborates the model into the graph; the returned Scope holds its top-level tensor values.
   void model(const ast::Model& m, const SourceFile& file, Reporter& r);
   const Scope& scope() const { return scope_; }
@@ -111,6 +114,9 @@ class Elaborator {
 
  private:
   // elaborate.cpp
+  // Binds a layer's or def's name in every file's scope; a built-in's name or a name defined twice is an error.
+  void defineGlobal(const std::string& name, Range at, std::string_view kind, Value v, const SourceFile& file,
+                    Reporter& r);
   void statements(Frame& f, const std::vector<ast::Decl>& body);
   void statement(Frame& f, const ast::Decl& d);
   bool bind(Frame& f, const ast::Decl& d, const std::string& name, Range at, Value v, bool fixed);
@@ -162,6 +168,15 @@ class Elaborator {
   std::optional<ir::Dim> resolveDim(Frame& f, const ast::DimExpr& d, const ast::Decl& decl, bool isParam);
   ir::Init resolveInit(Frame& f, const std::optional<ast::CallExpr>& init);
   void collectNames(Frame& f, const std::vector<ast::Decl>& body);
+  // foreign_layer.cpp: an instance of a foreign model's layer (its params copied under the instance's path,
+  // starting from the file's values), and a call of it (its graph inlined, on the call's arguments).
+  Value instantiateForeign(Frame& f, const ForeignKind& kind, const ast::Expr& call, std::vector<Value> args);
+  Value callForeign(Frame& f, const std::shared_ptr<Instance>& inst, const ast::Expr& call, std::vector<Value> args);
+  // A new instance made by `call` in `f`, its path ("fc1", "blocks.0", "dense_2") marked as used; the caller sets
+  // its layer.
+  std::shared_ptr<Instance> newInstance(Frame& f, const ast::Expr& call, const std::string& layerName);
+  // Whether an instance may be made here (a model or a layer's body, not a def or a loop over sequences).
+  bool mayInstantiate(Frame& f, const ast::Expr& call, const std::string& layerName);
   Value instantiate(Frame& f, const ast::Layer& layer, const ast::Expr& call, std::vector<Value> args);
   Value callFunction(Frame& f, const ast::Function& fn, const std::shared_ptr<Instance>& self, const ast::Expr& call,
                      std::vector<Value> args);
@@ -225,6 +240,7 @@ class Elaborator {
   };
   std::map<ir::NodeId, NextState> nextState_;
   std::vector<Level> levels_;  // the model's graph, then the bodies being elaborated, innermost last
+  std::vector<std::unique_ptr<ForeignKind>> foreignKinds_;  // the layers defineForeign registered
   int loopBodies_ = 0;         // bodies made, for their names
 };
 

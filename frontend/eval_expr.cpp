@@ -62,9 +62,10 @@ std::string Value::describe() const {
     case Dim: return fmt::format("the symbolic dimension '{}'", dim.symbol);
     case Tensor: return type.str();
     case Tuple: return fmt::format("a tuple of {} value{}", elems.size(), elems.size() == 1 ? "" : "s");
-    case Instance: return fmt::format("layer instance '{}' ({})", inst->path, inst->layer->name);
+    case Instance: return fmt::format("layer instance '{}' ({})", inst->path, inst->layerName());
     case Callable:
       if (layer) return fmt::format("layer '{}'", layer->name);
+      if (foreign) return fmt::format("layer '{}'", foreign->name);
       if (function) return fmt::format("function '{}'", function->name);
       return "a built-in function";
   }
@@ -404,6 +405,7 @@ Value Elaborator::evalCall(Frame& f, const ast::Expr& e) {
   }
   if (!argsOk) return Value::error();
   if (callee.kind == Value::Instance) {
+    if (callee.inst->foreign) return callForeign(f, callee.inst, e, std::move(args));
     const ast::Layer& layer = *callee.inst->layer;
     for (const ast::Function& m : layer.methods)
       if (m.name == "forward") return callFunction(f, m, callee.inst, e, std::move(args));
@@ -417,6 +419,7 @@ Value Elaborator::evalCall(Frame& f, const ast::Expr& e) {
   }
   if (callee.builtin) return callBuiltin(f, e, *callee.builtin, args);
   if (callee.layer) return instantiate(f, *callee.layer, e, std::move(args));
+  if (callee.foreign) return instantiateForeign(f, *callee.foreign, e, std::move(args));
   return callFunction(f, *callee.function, callee.inst, e, std::move(args));
 }
 
@@ -453,7 +456,9 @@ Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
   }
   const Instance& inst = *base.inst;
   if (const Binding* b = inst.members->findLocal(e.text)) return b->value;
-  for (const ast::Function& m : inst.layer->methods) {
+  const std::vector<ast::Function> none;
+  const std::vector<ast::Function>& methods = inst.layer ? inst.layer->methods : none;
+  for (const ast::Function& m : methods) {
     if (m.name != e.text) continue;
     Value v;
     v.kind = Value::Callable;
@@ -462,11 +467,11 @@ Value Elaborator::evalMember(Frame& f, const ast::Expr& e) {
     return v;
   }
   std::vector<std::string_view> names(inst.members->order().begin(), inst.members->order().end());
-  for (const ast::Function& m : inst.layer->methods) names.push_back(m.name);
+  for (const ast::Function& m : methods) names.push_back(m.name);
   std::string hint = didYouMean(e.text, names);
   if (hint.empty() && !names.empty()) hint = "; its members are " + listNames(names, "and");
   f.r->error(e.opRange, fmt::format("instance {} of layer {} has no member {}{}", quoted(inst.path),
-                                    quoted(inst.layer->name), quoted(e.text), hint));
+                                    quoted(inst.layerName()), quoted(e.text), hint));
   return Value::error();
 }
 

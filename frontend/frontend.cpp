@@ -107,6 +107,7 @@ class Compilation {
     mod.name = model.name;
     Elaborator el(mod.forward, opts_.summary);
     // Imported definitions first, so that a clash names the model file's as the second one.
+    for (const ForeignImport& fi : foreign_) el.defineForeign(fi.name, fi.path, fi.at, fi.layer, *fi.file, *fi.r);
     for (std::size_t i = 1; i < units_.size(); ++i) el.define(units_[i]->tree, *units_[i]->file, *units_[i]->reporter);
     el.define(main.tree, *main.file, r);
     const int errorsBefore = diags_.errorCount();
@@ -134,6 +135,7 @@ class Compilation {
     Reporter& r = *main.reporter;
     const int errorsBefore = diags_.errorCount();
     Elaborator el(out, nullptr, true);
+    for (const ForeignImport& fi : foreign_) el.defineForeign(fi.name, fi.path, fi.at, fi.layer, *fi.file, *fi.r);
     for (std::size_t i = 1; i < units_.size(); ++i) el.define(units_[i]->tree, *units_[i]->file, *units_[i]->reporter);
     el.define(main.tree, *main.file, r);
     el.model(model, *main.file, r);
@@ -165,6 +167,19 @@ class Compilation {
     const std::vector<ast::Import> list = u.tree.imports;
     for (const ast::Import& im : list) {
       if (r.stopped()) return;
+      const bool onnx = fs::path(im.path).extension() == ".onnx";
+      if (onnx && im.alias.empty()) {
+        r.error(im.pathRange, fmt::format("an ONNX model is imported as a layer: name it, as in import \"{}\" as "
+                                          "Backbone",
+                                          im.path));
+        continue;
+      }
+      if (!onnx && !im.alias.empty()) {
+        r.error(im.aliasRange, fmt::format("'as' names the layer an ONNX model (a .onnx file) becomes; the layers "
+                                           "and defs of \"{}\" keep their own names",
+                                           im.path));
+        continue;
+      }
       auto found = resolve(*u.file, im.path);
       if (!found) {
         std::string where = "next to the importing file";
@@ -182,6 +197,10 @@ class Compilation {
         std::string chain;
         for (auto c = it; c != loading_.end(); ++c) chain += fs::path(*c).filename().string() + " imports ";
         r.error(im.pathRange, fmt::format("import cycle: {}{}", chain, fs::path(k).filename().string()));
+        continue;
+      }
+      if (onnx) {
+        importForeign(u, im, *found);
         continue;
       }
       if (done_.count(k)) continue;  // imported before, by this file or another: once is enough
@@ -205,6 +224,20 @@ class Compilation {
       imports(sub, depth + 1);
       loading_.pop_back();
     }
+  }
+
+  // `import "x.onnx" as Name`: the ONNX model read by the loader the tool installed, a layer named Name. Its
+  // reader's errors (a corrupt file, an unsupported op) are reported at the import statement.
+  void importForeign(Unit& u, const ast::Import& im, const std::string& path) {
+    Reporter& r = *u.reporter;
+    if (!opts_.onnxLoader) {
+      r.error(im.pathRange, "this program cannot read ONNX models (it has no ONNX importer); use the sinter tool");
+      return;
+    }
+    std::vector<std::string> errors;
+    std::shared_ptr<const ForeignLayer> layer = opts_.onnxLoader(path, errors);
+    for (const std::string& e : errors) r.error(im.pathRange, fmt::format("cannot import \"{}\": {}", im.path, e));
+    if (layer) foreign_.push_back({im.alias, im.path, im.aliasRange, std::move(layer), u.file.get(), &r});
   }
 
   std::vector<std::string> searchDirs() const {
@@ -235,6 +268,15 @@ class Compilation {
   std::deque<std::unique_ptr<Unit>> units_;
   std::vector<std::string> loading_;
   std::set<std::string> done_;
+  struct ForeignImport {
+    std::string name;
+    std::string path;  // as the import statement names it
+    Range at;
+    std::shared_ptr<const ForeignLayer> layer;
+    const SourceFile* file;
+    Reporter* r;
+  };
+  std::vector<ForeignImport> foreign_;  // in import order
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +36,18 @@ struct ModelSummary {
 // The summary as a table: layer (type), output shape, params, then the totals.
 std::string formatSummary(const ModelSummary& s);
 
+// A model of another format imported as a layer (`import "backbone.onnx" as Backbone`, docs/onnx.md): its
+// forward graph, whose inputs are the layer's call arguments in order, whose params (initialized with
+// Init::Data, the file's values) each instance copies under its own path, and whose results it returns.
+struct ForeignLayer {
+  std::string path;  // the file it was read from
+  ir::Graph graph;
+};
+// Reads a foreign model file; on failure returns nullptr with its problems in `errors`, each a message (no
+// location: the import statement is where they are reported).
+using ForeignLoader =
+    std::function<std::shared_ptr<const ForeignLayer>(const std::string& path, std::vector<std::string>& errors)>;
+
 struct CompileOptions {
   // Where `import "x.sn"` looks after the importing file's own directory, in order.
   std::vector<std::string> includeDirs;
@@ -42,6 +56,9 @@ struct CompileOptions {
   // Whether `import` may name any file, by an absolute path or through ".." (the fuzzer turns this off).
   bool absoluteImports = true;
   ModelSummary* summary = nullptr;  // filled when given
+  // Reads the `.onnx` files that `import ... as Name` names. The frontend does not link the ONNX importer:
+  // the `sinter` tool installs it (onnxio::installOnnxLayers), and without one such an import is an error.
+  ForeignLoader onnxLoader;
 };
 
 // The options the `sinter` tool's -I flags fill; compileFile uses them when given none.

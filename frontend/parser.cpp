@@ -195,7 +195,7 @@ ast::Model Parser::model() {
   return m;
 }
 
-// import = "import" STRING
+// import = "import" STRING [ "as" NAME ]      (`as` names the layer an ONNX model becomes)
 ast::Import Parser::import() {
   ast::Import im;
   im.keywordRange = take().range();
@@ -204,6 +204,12 @@ ast::Import Parser::import() {
   im.path = std::string(t.text.substr(1, t.text.size() - 2));
   im.pathRange = t.range();
   if (im.path.empty()) fail(t.range(), "the file name after 'import' is empty");
+  if (at(Tok::Ident) && cur().text == "as") {
+    take();
+    const Token name = expectName("expected the name of the layer after 'as', as in import \"backbone.onnx\" as Backbone");
+    im.alias = std::string(name.text);
+    im.aliasRange = name.range();
+  }
   return im;
 }
 

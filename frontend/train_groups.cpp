@@ -125,7 +125,11 @@ class GroupChecker {
         ok = false;
         continue;
       }
-      if (const std::optional<double> v = hyperValue(*h, a, r_)) setHyper(c, *h, *v);
+      // A group's rate may be 0: its params are frozen (as torch's param group with lr=0), the way to keep part
+      // of a model, such as an imported ONNX backbone, as it is.
+      HyperParam bound = *h;
+      if (bound.name == "lr") bound.bound = HyperParam::NonNegative;
+      if (const std::optional<double> v = hyperValue(bound, a, r_)) setHyper(c, *h, *v);
       else ok = false;
     }
     if (ok && c.nesterov && !(c.momentum > 0 && c.dampening == 0)) {

@@ -12,12 +12,20 @@
 
 #include "compiler/ir/graph.h"
 #include "frontend/ast.h"
+#include "frontend/frontend.h"
 #include "frontend/source.h"
 
 namespace sinter::frontend {
 
 struct Instance;
 struct BuiltinSpec;
+
+// A layer made from a foreign model file (`import "backbone.onnx" as Backbone`): its name, file and model.
+struct ForeignKind {
+  std::string name;
+  std::string file;  // as the import names it, for messages
+  std::shared_ptr<const ForeignLayer> model;
+};
 
 struct Value {
   enum Kind : std::uint8_t { Error, Number, Dim, Tensor, Tuple, Instance, Callable };
@@ -33,6 +41,7 @@ struct Value {
   const BuiltinSpec* builtin = nullptr;
   const ast::Function* function = nullptr;  // a def (a method when inst is set)
   const ast::Layer* layer = nullptr;        // a layer: calling it makes an instance
+  const ForeignKind* foreign = nullptr;     // a layer made from a foreign model: the same
 
   static Value error() { return {}; }
   static Value number(double v, bool isInt) {
@@ -109,7 +118,9 @@ class Env {
 
 // One instance of a layer: its params are graph nodes named after its dotted path ("encoder.fc1.w").
 struct Instance {
-  const ast::Layer* layer = nullptr;
+  const ast::Layer* layer = nullptr;    // a layer of the language, or
+  const ForeignKind* foreign = nullptr;  // one made from a foreign model: no body or methods, forward its graph
+  const std::string& layerName() const { return layer ? layer->name : foreign->name; }
   std::string path;
   Range createdAt;
   const SourceFile* createdIn = nullptr;

@@ -5,11 +5,26 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace sinter::rt {
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// The parallel loops of the step in flight, wrapped: Open MPI moves a non-blocking sum on only inside MPI
+// calls, so between buckets the kernels' parallel loops (called on the step's thread, before they split)
+// give it a chance, once a bucket's sum has started. The model's hook carries no context: one step at a
+// time, on one thread (the training driver's).
+Communicator* gProgress = nullptr;
+sinter_parallel_for_fn gInner = nullptr;
+std::thread::id gStepThread;
+
+void progressingParallelFor(sinter_parallel_body body, void* env, int64_t count, int64_t work) {
+  if (gProgress && std::this_thread::get_id() == gStepThread) gProgress->progress();
+  if (gInner) gInner(body, env, count, work);
+  else body(env, 0, count);
+}
 
 }  // namespace
 
@@ -66,7 +81,20 @@ void GradBuckets::begin(double scale) {
   firstStart_ = -1;
   blockedInStep_ = 0;
   *m_.bucket_hook = {&GradBuckets::onReady, this};
+  if (m_.parallel_for && *m_.parallel_for != progressingParallelFor) {
+    gInner = *m_.parallel_for;
+    *m_.parallel_for = progressingParallelFor;
+  }
+  gProgress = nullptr;  // until the first bucket starts
+  gStepThread = std::this_thread::get_id();
   installed_ = true;
+}
+
+void GradBuckets::uninstall() {
+  *m_.bucket_hook = {nullptr, nullptr};
+  if (m_.parallel_for && *m_.parallel_for == progressingParallelFor) *m_.parallel_for = gInner;
+  gProgress = nullptr;
+  installed_ = false;
 }
 
 // The bucket's gradients, times the share (as DistributedStep::pack), into its slice; then its sum starts,
@@ -83,6 +111,7 @@ void GradBuckets::start(int32_t bucket) {
   }
   const double t = now();
   if (firstStart_ < 0) firstStart_ = t;
+  if (installed_) gProgress = &comm_;
   std::byte* slice = flat_.data() + static_cast<size_t>(offsets_[k]) * elementBytes_;
   if (dtype_ == SINTER_F64) comm_.startAllreduceSum(reinterpret_cast<double*>(slice), sizes_[k]);
   else comm_.startAllreduceSum(reinterpret_cast<float*>(slice), sizes_[k]);
@@ -91,8 +120,7 @@ void GradBuckets::start(int32_t bucket) {
 }
 
 void GradBuckets::finish() {
-  *m_.bucket_hook = {nullptr, nullptr};
-  installed_ = false;
+  uninstall();
   for (size_t k = 0; k < started_.size(); ++k)
     if (!started_[k]) start(static_cast<int32_t>(k));
   const double t = now();
@@ -111,8 +139,7 @@ void GradBuckets::finish() {
 }
 
 void GradBuckets::abandon() {
-  if (installed_) *m_.bucket_hook = {nullptr, nullptr};
-  installed_ = false;
+  if (installed_) uninstall();
 }
 
 }  // namespace sinter::rt

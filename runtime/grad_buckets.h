@@ -30,7 +30,8 @@ class GradBuckets {
   GradBuckets(const sinter_model_desc& m, const Layout& l, Buffers& b, Communicator& comm);
 
   // Installs the hook for the train_step calls until finish(): each bucket the step completes is scaled by
-  // `scale` (the process's part of the global batch) and its sum started.
+  // `scale` (the process's part of the global batch) and its sum started. Meanwhile the model's parallel
+  // loops let the started sums progress (Communicator::progress) before they run.
   void begin(double scale);
   // Uninstalls the hook, starts the sums of the buckets the step did not complete (a process without samples
   // this step sends its zeroed gradients), waits for every sum and leaves it in b.gradPtrs.
@@ -49,6 +50,7 @@ class GradBuckets {
  private:
   static void onReady(void* self, int32_t bucket);
   void start(int32_t bucket);
+  void uninstall();
 
   const sinter_model_desc& m_;
   Buffers& b_;

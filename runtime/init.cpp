@@ -3,6 +3,7 @@
 #include "runtime/philox.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 #include <stdexcept>
@@ -81,7 +82,7 @@ void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut) {
 namespace {
 
 template <class T>
-void initTyped(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, T* data) {
+void initTyped(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, T* data, const void* given) {
   const int64_t n = fixedElementCount(t);
   int64_t fanIn = 0, fanOut = 0;
   computeFans(t, fanIn, fanOut);
@@ -131,20 +132,26 @@ void initTyped(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, T* d
       fillUniform(seed, stream, data, n, -l, l);
       return;
     }
+    case SINTER_INIT_DATA:
+      if (!given) throw bad("its init kind gives values, but the model holds none for it");
+      std::memcpy(data, given, static_cast<size_t>(n) * sizeof(T));
+      return;
     default: throw bad("unknown init kind " + std::to_string(t.init));
   }
 }
 
 }  // namespace
 
-void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data) {
-  if (t.dtype == SINTER_F32) return initTyped(t, seed, stream, static_cast<float*>(data));
-  if (t.dtype == SINTER_F64) return initTyped(t, seed, stream, static_cast<double*>(data));
+void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data, const void* given) {
+  if (t.dtype == SINTER_F32) return initTyped(t, seed, stream, static_cast<float*>(data), given);
+  if (t.dtype == SINTER_F64) return initTyped(t, seed, stream, static_cast<double*>(data), given);
   throw std::invalid_argument("parameter '" + tensorName(t) + "' must be f32 or f64 to be initialized");
 }
 
 void initParams(const sinter_model_desc& model, uint64_t seed, void* const* params) {
-  for (int32_t i = 0; i < model.num_params; ++i) initTensor(model.params[i], seed, static_cast<uint32_t>(i), params[i]);
+  for (int32_t i = 0; i < model.num_params; ++i)
+    initTensor(model.params[i], seed, static_cast<uint32_t>(i), params[i],
+               model.param_init_data ? model.param_init_data[i] : nullptr);
 }
 
 }  // namespace sinter::rt

@@ -29,11 +29,13 @@ int64_t fixedElementCount(const sinter_tensor_desc& t);
 void computeFans(const sinter_tensor_desc& t, int64_t& fanIn, int64_t& fanOut);
 
 // Fills data (fixedElementCount(t) elements of t.dtype, f32 or f64) per t.init, drawing from Philox stream
-// `stream` of `seed`. Throws std::invalid_argument for an unknown init kind or dtype, or invalid parameters
-// (uniform with b < a, normal with std < 0).
-void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data);
+// `stream` of `seed`; SINTER_INIT_DATA copies `given` (as many elements, in t's dtype). Throws
+// std::invalid_argument for an unknown init kind or dtype, invalid parameters (uniform with b < a, normal with
+// std < 0), or SINTER_INIT_DATA without `given`.
+void initTensor(const sinter_tensor_desc& t, uint64_t seed, uint32_t stream, void* data, const void* given = nullptr);
 
-// Initializes every param of the model (params[i] holds param i's elements); param i uses stream i.
+// Initializes every param of the model (params[i] holds param i's elements); param i uses stream i, or copies
+// model.param_init_data[i] (SINTER_INIT_DATA).
 void initParams(const sinter_model_desc& model, uint64_t seed, void* const* params);
 
 }  // namespace sinter::rt

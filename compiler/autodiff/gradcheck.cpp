@@ -86,6 +86,10 @@ void fillLikeInitializer(ir::Tensor& t, const ir::Init& init, std::mt19937_64& r
     }
     case ir::Init::HeNormal: return normal(0, std::sqrt(2.0 / fanIn));
     case ir::Init::LecunUniform: return uniform(-1 / std::sqrt(fanIn), 1 / std::sqrt(fanIn));
+    case ir::Init::Data:  // the given values, perturbed as a constant is
+      if (!init.data || init.data->size() != t.data.size()) return normal(0, 0.1);
+      for (std::size_t i = 0; i < t.data.size(); ++i) t.data[i] = (*init.data)[i] + std::normal_distribution(0.0, 0.01)(rng);
+      return;
   }
 }
 

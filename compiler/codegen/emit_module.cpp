@@ -95,6 +95,7 @@ class DescriptorBuilder {
         case ir::Init::GlorotUniform: kind = SINTER_INIT_GLOROT_UNIFORM; break;
         case ir::Init::HeNormal: kind = SINTER_INIT_HE_NORMAL; break;
         case ir::Init::LecunUniform: kind = SINTER_INIT_LECUN_UNIFORM; break;
+        case ir::Init::Data: kind = SINTER_INIT_DATA; break;
       }
     }
     return llvm::ConstantStruct::get(
@@ -203,6 +204,34 @@ class DescriptorBuilder {
             array(llvm::Type::getInt32Ty(ctx_), of, ".param_group")};
   }
 
+  // sinter_model_desc's param_init_data: per param, a constant array of its given values (Init::Data) in its
+  // dtype, or NULL; NULL when no param has any.
+  llvm::Constant* paramInitData(const ir::Graph& g) {
+    std::vector<llvm::Constant*> ptrs;
+    bool any = false;
+    for (ir::NodeId id : g.params) {
+      const ir::Node& n = g.node(id);
+      if (n.init.kind != ir::Init::Data || !n.init.data) {
+        ptrs.push_back(null());
+        continue;
+      }
+      any = true;
+      const std::vector<float>& v = *n.init.data;
+      llvm::Constant* values = nullptr;
+      if (n.type.dtype == ir::DType::F64) {
+        const std::vector<double> wide(v.begin(), v.end());
+        values = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<double>(wide));
+      } else {
+        values = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<float>(v));
+      }
+      auto* global = new llvm::GlobalVariable(mod_, values->getType(), true, llvm::GlobalValue::PrivateLinkage, values,
+                                              ".init_data");
+      global->setAlignment(llvm::Align(64));
+      ptrs.push_back(global);
+    }
+    return any ? array(llvm::PointerType::getUnqual(ctx_), ptrs, ".param_init_data") : null();
+  }
+
   // sinter_model_desc's grad_bucket: each trained param's bucket; NULL without a train step.
   llvm::Constant* bucketOf(const GradBuckets& b) {
     if (b.bucketOf.empty()) return null();
@@ -243,8 +272,8 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   return llvm::StructType::get(
-      ctx,
-      {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p, i32, p, p});
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p, p,
+            i32, p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -313,6 +342,7 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
                groups,
                groupOf,
                d.dataFlags(m.train),
+               d.paramInitData(fwd),
                d.i32(static_cast<std::int64_t>(buckets.buckets.size())),
                d.bucketOf(buckets),
                bucketHook(*mod)});

@@ -150,6 +150,7 @@ class KernelEmitter {
   std::vector<Value*> transposeSquare(std::vector<Value*> rows);
   Value* roundUp(Value* kc);
   Value* lanesBelow(Value* first, Value* end);
+  void vectorRun(Value* from, Value* to, Value* dst, Value* src);
   Value* eval(const loop::Expr& e);
   Value* base(const loop::Buffer& buf);
   llvm::Type* elemOf(const loop::Buffer& buf);

@@ -256,6 +256,16 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
               b_.CreateAdd(
                   b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)),
                   c64(shift)));
+          if (!transposed && c.s1 == 1) {
+            // The row is contiguous in col and, at stride 1, in the image: whole vectors, the last one masked.
+            // Rows are short (OW = 10 or 28 in the examples), too short for LLVM's vectorizer, which left
+            // these copies scalar and most of a small convolution's time.
+            Value* dst = colAt(r, q0);
+            vectorRun(c64(0), lo, dst, nullptr);
+            vectorRun(lo, hi, dst, src);
+            vectorRun(hi, c64(c.OW), dst, nullptr);
+            return;
+          }
           forRange(c64(0), lo, [&](Value* j) { b_.CreateStore(fconst(t, 0), colAt(r, b_.CreateAdd(q0, j))); });
           forRange(lo, hi, [&](Value* j) {
             b_.CreateStore(b_.CreateLoad(t, gep(src, b_.CreateMul(j, c64(c.s1)))), colAt(r, b_.CreateAdd(q0, j)));
@@ -265,6 +275,19 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
       });
     });
   }
+}
+
+// dst[j] = src[j] (zero without src) for j in [from, to), f32, in vectors of the target's width.
+void KernelEmitter::vectorRun(Value* from, Value* to, Value* dst, Value* src) {
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  Value* zero = llvm::Constant::getNullValue(vec);
+  const llvm::Align align(4);
+  steppedLoop(from, to, lanes_, nullptr, [&](Value* j) {
+    Value* mask = lanesBelow(j, to);
+    Value* v = src ? b_.CreateMaskedLoad(vec, b_.CreateInBoundsGEP(t, src, j), align, mask, zero) : zero;
+    b_.CreateMaskedStore(v, b_.CreateInBoundsGEP(t, dst, j), align, mask);
+  }, "run");
 }
 
 void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {

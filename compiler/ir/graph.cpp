@@ -18,6 +18,7 @@ std::string initStr(const Init& i) {
     case Init::GlorotUniform: return "glorot_uniform";
     case Init::HeNormal: return "he_normal";
     case Init::LecunUniform: return "lecun_uniform";
+    case Init::Data: return fmt::format("values({})", i.data ? i.data->size() : 0);
   }
   return "?";
 }

@@ -16,11 +16,14 @@ class Graph;
 
 // How a parameter is initialized before training.
 struct Init {
-  enum Kind { Zeros, Ones, Constant, Uniform, Normal, GlorotUniform, HeNormal, LecunUniform };
+  // Data: every element given, in row-major order (the initializers of an ONNX model imported as a layer,
+  // docs/onnx.md): the compiled model holds them, and the runtime copies them in.
+  enum Kind { Zeros, Ones, Constant, Uniform, Normal, GlorotUniform, HeNormal, LecunUniform, Data };
   Kind kind = Zeros;
   double a = 0, b = 0;  // constant: a; uniform: [a, b); normal: mean a, std b
+  std::shared_ptr<const std::vector<float>> data = nullptr;  // Data: one value per element; shared, never mutated
 };
-std::string initStr(const Init& i);  // "glorot_uniform", "normal(0, 0.01)"
+std::string initStr(const Init& i);  // "glorot_uniform", "normal(0, 0.01)", "values(100352)"
 
 struct Node {
   NodeId id = -1;

@@ -334,6 +334,8 @@ class Parser {
     if (t.text == "constant") i.kind = Init::Constant;
     else if (t.text == "uniform") i.kind = Init::Uniform;
     else if (t.text == "normal") i.kind = Init::Normal;
+    else if (t.text == "values")  // what the printer writes for Init::Data: the values themselves are not printed
+      fail(t, "a param initialized with given values (an imported ONNX model's) cannot be read back from text");
     else fail(t, fmt::format("unknown initializer '{}'", t.text));
     expectPunct('(');
     i.a = number();

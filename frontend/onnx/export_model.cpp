@@ -4,12 +4,15 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <onnx/onnx_pb.h>
+#include "compiler/ir/scan.h"
 #include "frontend/onnx/onnx_export.h"
 
 #include <algorithm>
+#include <set>
 
 namespace sinter::onnxio {
 namespace {
@@ -19,7 +22,8 @@ using Ints = std::vector<std::int64_t>;
 
 class Exporter {
  public:
-  Exporter(const ir::Graph& g, const std::map<std::string, Weight>& weights) : g_(g), weights_(weights) {
+  Exporter(const ir::Graph& g, const std::map<std::string, Weight>& weights)
+      : g_(g), weights_(weights), fresh_(&ownFresh_) {
     model_.set_ir_version(8);
     model_.set_producer_name("sinter");
     onnx::OperatorSetIdProto* o = model_.add_opset_import();
@@ -27,22 +31,39 @@ class Exporter {
     o->set_version(kExportOpset);
     graph_ = model_.mutable_graph();
     graph_->set_name(g.name);
+    names_.assign(g_.nodes.size(), "");
   }
 
   onnx::ModelProto run();
 
  private:
+  // A scan's body, written into `target`, the graph attribute of an ONNX Scan node: its nodes read the values
+  // of the enclosing graph by name (ONNX's outer scope), and share its counter of fresh names, since ONNX
+  // wants every name of a model defined once.
+  Exporter(const ir::Graph& body, Exporter& outer, onnx::GraphProto* target)
+      : g_(body), weights_(outer.weights_), graph_(target), fresh_(outer.fresh_) {
+    names_.assign(g_.nodes.size(), "");
+  }
+
   const ir::Graph& g_;
   const std::map<std::string, Weight>& weights_;
   onnx::ModelProto model_;
   onnx::GraphProto* graph_ = nullptr;
   std::vector<std::string> names_;  // per IR node: its ONNX value name, once exported
-  int fresh_ = 0;
+  int ownFresh_ = 0;
+  int* fresh_;
+  // The ONNX Scan nodes written so far: the IR node of the loop's first exported result, and the value names
+  // of the loop's results (a loop's results are several IR nodes, one ONNX node).
+  std::vector<std::pair<ir::NodeId, std::vector<std::string>>> scans_;
 
   const std::string& name(ir::NodeId id);
   std::string emit(ir::NodeId id);
+  std::string scan(const ir::Node& n);
+  std::string shapeOf(const ir::Node& n, const ir::Shape& shape);
+  std::string toBool(const std::string& x);
+  std::string fromBool(const ir::Node& n, const std::string& x);
   // A name no IR value has: IR names have no '/'.
-  std::string temp() { return fmt::format("/t{}", fresh_++); }
+  std::string temp() { return fmt::format("/t{}", (*fresh_)++); }
   onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in, const std::string& out);
   std::string floatConstant(double v);
   std::string intsConstant(const Ints& v);
@@ -88,7 +109,7 @@ onnx::TensorProto_DataType elemType(ir::DType t) {
 onnx::NodeProto& Exporter::node(const std::string& op, const std::vector<std::string>& in, const std::string& out) {
   onnx::NodeProto* n = graph_->add_node();
   n->set_op_type(op);
-  n->set_name(fmt::format("{}_{}", op, graph_->node_size()));
+  n->set_name(fmt::format("{}_{}", op, (*fresh_)++));
   for (const std::string& i : in) n->add_input(i);
   n->add_output(out);
   return *n;
@@ -154,6 +175,56 @@ std::string Exporter::reshape(const ir::Node& n) {
   return out;
 }
 
+// A truth value of the IR (nonzero) as ONNX's bool, and back as 1 or 0 in the node's dtype.
+std::string Exporter::toBool(const std::string& x) {
+  std::string out = temp();
+  setAttr(node("Cast", {x}, out), "to", std::int64_t{onnx::TensorProto::BOOL});
+  return out;
+}
+std::string Exporter::fromBool(const ir::Node& n, const std::string& x) {
+  std::string out = temp();
+  setAttr(node("Cast", {x}, out), "to", std::int64_t{elemType(n.type.dtype)});
+  return out;
+}
+
+// A shape as a 1-D int64 tensor, for Expand: a symbolic dimension (the batch) is read at run time from the
+// first input of the graph that has it, with Shape's start and end (opset 15).
+std::string Exporter::shapeOf(const ir::Node& n, const ir::Shape& shape) {
+  std::vector<std::string> parts;
+  Ints fixed;
+  auto flush = [&] {
+    if (!fixed.empty()) parts.push_back(intsConstant(fixed));
+    fixed.clear();
+  };
+  for (const ir::Dim& d : shape) {
+    if (!d.isSymbolic()) {
+      fixed.push_back(d.size);
+      continue;
+    }
+    flush();
+    std::string from;
+    std::int64_t axis = -1;
+    for (ir::NodeId id : g_.inputs) {
+      const ir::Shape& s = g_.node(id).type.shape;
+      const auto at = std::find(s.begin(), s.end(), d);
+      if (at == s.end()) continue;
+      from = name(id);
+      axis = at - s.begin();
+      break;
+    }
+    if (axis < 0) unsupported(n, fmt::format("no input of the graph has its dimension '{}'", d.symbol));
+    parts.push_back(temp());
+    onnx::NodeProto& x = node("Shape", {from}, parts.back());
+    setAttr(x, "start", axis);
+    setAttr(x, "end", axis + 1);
+  }
+  flush();
+  if (parts.size() == 1) return parts[0];
+  std::string out = temp();
+  setAttr(node("Concat", parts, out), "axis", std::int64_t{0});
+  return out;
+}
+
 // Conv and the pools: the IR pads both sides alike.
 std::string Exporter::window(const std::string& op, const ir::Node& n, const Ints& kernel) {
   std::vector<std::string> in;
@@ -182,16 +253,16 @@ std::string Exporter::emit(ir::NodeId id) {
     case Op::Param: return n.name;
     case Op::Constant: {
       if (!n.type.shape.empty()) {
-        Ints dims;
-        for (const ir::Dim& d : n.type.shape) {
-          if (d.isSymbolic()) unsupported(n, "a constant of symbolic shape");
-          dims.push_back(d.size);
-        }
         std::string out = temp();
-        node("Expand", {floatConstant(n.scalar), intsConstant(dims)}, out);
+        node("Expand", {floatConstant(n.scalar), shapeOf(n, n.type.shape)}, out);
         return out;
       }
       return floatConstant(n.scalar);
+    }
+    case Op::Broadcast: {  // NumPy's rules are ONNX's: Expand to the node's shape
+      std::string out = temp();
+      node("Expand", {in(0), shapeOf(n, n.type.shape)}, out);
+      return out;
     }
     case Op::Neg: return unary("Neg", id);
     case Op::Exp: return unary("Exp", id);
@@ -272,8 +343,12 @@ std::string Exporter::emit(ir::NodeId id) {
     }
     case Op::Slice: {
       std::string out = temp();
+      // The IR's end is a position, -1 past the first element when stepping back; ONNX reads a negative end
+      // from the back, and takes its lowest int64 for "past the first".
+      std::int64_t end = n.attrs.getInt("end");
+      if (end < 0) end = std::numeric_limits<std::int64_t>::min();
       node("Slice",
-           {in(0), intsConstant({n.attrs.getInt("start")}), intsConstant({n.attrs.getInt("end")}),
+           {in(0), intsConstant({n.attrs.getInt("start")}), intsConstant({end}),
             intsConstant({n.attrs.getInt("axis")}), intsConstant({n.attrs.getInt("step")})},
            out);
       return out;
@@ -289,37 +364,91 @@ std::string Exporter::emit(ir::NodeId id) {
       const ir::Shape& w = g_.node(n.operands[1]).type.shape;
       return window("Conv", n, {w[2].size, w[3].size});
     }
+    case Op::Conv2DGradInput: {  // a transposed convolution (conv_transpose2d): ONNX's ConvTranspose
+      const ir::Shape& x = g_.node(n.operands[0]).type.shape;
+      const ir::Shape& w = g_.node(n.operands[1]).type.shape;
+      const Ints& stride = n.attrs.getInts("stride");
+      const Ints& pad = n.attrs.getInts("padding");
+      const Ints dilation = n.attrs.has("dilation") ? n.attrs.getInts("dilation") : Ints{1, 1};
+      Ints extra;  // the output rows and columns past the last window: ONNX's output_padding
+      for (std::size_t i = 0; i < 2; ++i) {
+        const ir::Dim &from = x[2 + i], &to = n.type.shape[2 + i];
+        if (from.isSymbolic() || to.isSymbolic()) unsupported(n, "its image size is symbolic");
+        extra.push_back(to.size - ((from.size - 1) * stride[i] - 2 * pad[i] + dilation[i] * (w[2 + i].size - 1) + 1));
+      }
+      const std::string out = window("ConvTranspose", n, {w[2].size, w[3].size});
+      setAttr(*graph_->mutable_node(graph_->node_size() - 1), "output_padding", extra);
+      return out;
+    }
     case Op::MaxPool2D: return window("MaxPool", n, n.attrs.getInts("kernel"));
     case Op::AvgPool2D: return window("AveragePool", n, n.attrs.getInts("kernel"));
-    case Op::Mish:
-    case Op::LogicalNot:
-    case Op::Cast:
+    case Op::Mish: {  // x tanh(softplus(x))
+      const std::string sp = temp(), t = temp();
+      std::string out = temp();
+      node("Softplus", {in(0)}, sp);
+      node("Tanh", {sp}, t);
+      node("Mul", {in(0), t}, out);
+      return out;
+    }
+    // The IR's truth values are numbers, 1 or 0, in the operands' dtype; ONNX's are bools.
+    case Op::Less: return fromBool(n, binary("Less"));
+    case Op::LessEqual: return fromBool(n, binary("LessOrEqual"));
+    case Op::Greater: return fromBool(n, binary("Greater"));
+    case Op::GreaterEqual: return fromBool(n, binary("GreaterOrEqual"));
+    case Op::Equal: return fromBool(n, binary("Equal"));
+    case Op::NotEqual: {  // not(a = b): true where either is NaN, as the IR's
+      std::string out = temp();
+      node("Not", {binary("Equal")}, out);
+      return fromBool(n, out);
+    }
+    case Op::LogicalAnd:
+    case Op::LogicalOr: {
+      std::string out = temp();
+      node(n.op == Op::LogicalAnd ? "And" : "Or", {toBool(in(0)), toBool(in(1))}, out);
+      return fromBool(n, out);
+    }
+    case Op::LogicalNot: {
+      std::string out = temp();
+      node("Not", {toBool(in(0))}, out);
+      return fromBool(n, out);
+    }
+    case Op::Where: {
+      std::string out = temp();
+      node("Where", {toBool(in(0)), in(1), in(2)}, out);
+      return out;
+    }
+    case Op::Cast: {
+      std::string out = temp();
+      setAttr(node("Cast", {in(0)}, out), "to", std::int64_t{elemType(n.type.dtype)});
+      return out;
+    }
+    case Op::Gather: {  // rows of the table: ONNX's Gather along axis 0
+      std::string out = temp();
+      setAttr(node("Gather", {in(0), in(1)}, out), "axis", std::int64_t{0});
+      return out;
+    }
+    case Op::ArgMax: {  // ONNX's indices are int64; the first maximum, as the IR's
+      const std::string index = temp();
+      onnx::NodeProto& a = node("ArgMax", {in(0)}, index);
+      setAttr(a, "axis", n.attrs.getInt("axis"));
+      setAttr(a, "keepdims", std::int64_t{0});
+      std::string out = temp();
+      setAttr(node("Cast", {index}, out), "to", std::int64_t{onnx::TensorProto::INT32});
+      return out;
+    }
     case Op::ReluGrad:
     case Op::LeakyReluGrad:
     case Op::GeluGrad:
     case Op::DropoutGrad:
-    case Op::Less:
-    case Op::LessEqual:
-    case Op::Greater:
-    case Op::GreaterEqual:
-    case Op::Equal:
-    case Op::NotEqual:
-    case Op::LogicalAnd:
-    case Op::LogicalOr:
-    case Op::Where:
     case Op::Count:
-    case Op::ArgMax:
     case Op::SumTo:
-    case Op::Broadcast:
     case Op::SoftmaxGrad:
     case Op::LogSoftmaxGrad:
     case Op::SliceGrad:
-    case Op::Gather:
     case Op::GatherGrad:
     case Op::OneHot:
     case Op::MatMulTN:
     case Op::MatMulNT:
-    case Op::Conv2DGradInput:
     case Op::Conv2DGradWeight:
     case Op::MaxPool2DGrad:
     case Op::AvgPool2DGrad:
@@ -327,14 +456,77 @@ std::string Exporter::emit(ir::NodeId id) {
     case Op::CrossEntropyGrad:
     case Op::SoftCrossEntropy:
     case Op::Mse:
-    case Op::BceWithLogits:
-    case Op::Scan: unsupported(n);
+    case Op::BceWithLogits: unsupported(n);
+    case Op::Scan: return scan(n);
   }
   unsupported(n);
 }
 
+// scan → ONNX's Scan (opset 16+): the carries are its state variables, the sequences its scan inputs (sliced
+// along the same axis), the closures values of the outer scope that the body reads by name; the body's results
+// are the next carries, then the per-step values, which Scan stacks along the axis. A reverse scan reads its
+// sequences from the last step (scan_input_directions 1) and stacks each step's value at that step's index
+// (scan_output_directions 1, prepending), as the IR does.
+std::string Exporter::scan(const ir::Node& n) {
+  const ir::ScanShape s = ir::ScanShape::of(n);
+  for (const auto& [first, outs] : scans_)
+    if (g_.node(first).body == n.body && ir::sameSteps(g_.node(first), n)) return outs[static_cast<std::size_t>(s.result)];
+  const ir::Graph& b = *n.body;
+  // The outer values first: ONNX wants a graph's nodes in order, the Scan after what its body reads.
+  std::vector<std::string> operands;
+  for (ir::NodeId o : n.operands) operands.push_back(name(o));
+  onnx::NodeProto* x = graph_->add_node();
+  x->set_op_type("Scan");
+  x->set_name(fmt::format("Scan_{}", (*fresh_)++));
+  for (std::size_t i = 0; i < operands.size(); ++i)
+    if (!s.isClosure(i)) x->add_input(operands[i]);
+  std::vector<std::string> outs;
+  for (std::size_t r = 0; r < b.results.size(); ++r) {
+    outs.push_back(temp());
+    x->add_output(outs.back());
+  }
+  const std::size_t stacked = b.results.size() - static_cast<std::size_t>(s.carries);
+  setAttr(*x, "num_scan_inputs", s.seqs);
+  setAttr(*x, "scan_input_axes", Ints(static_cast<std::size_t>(s.seqs), s.axis));
+  if (stacked) setAttr(*x, "scan_output_axes", Ints(stacked, s.axis));  // ONNX refuses an empty list
+  if (s.reverse) {
+    setAttr(*x, "scan_input_directions", Ints(static_cast<std::size_t>(s.seqs), 1));
+    if (stacked) setAttr(*x, "scan_output_directions", Ints(stacked, 1));
+  }
+  onnx::AttributeProto* a = x->add_attribute();
+  a->set_name("body");
+  a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto* body = a->mutable_g();
+  body->set_name(fmt::format("{}_step", g_.name.empty() ? "scan" : g_.name));
+  Exporter inner(b, *this, body);
+  for (std::size_t i = 0; i < b.inputs.size(); ++i) {
+    const ir::Node& arg = b.node(b.inputs[i]);
+    if (s.isClosure(i)) {
+      inner.names_[arg.id] = operands[i];
+      continue;
+    }
+    inner.names_[arg.id] = temp();
+    describe(body->add_input(), inner.names_[arg.id], arg.type);
+  }
+  for (const ir::Result& r : b.results) {
+    const std::string value = inner.name(r.node), out = temp();
+    inner.node("Identity", {value}, out);
+    describe(body->add_output(), out, b.node(r.node).type);
+  }
+  scans_.push_back({n.id, outs});
+  return outs[static_cast<std::size_t>(s.result)];
+}
+
+// The value names the nodes of `g` read, those of the graphs in their attributes (a Scan's body) included.
+void readNames(const onnx::GraphProto& g, std::set<std::string>& out) {
+  for (const onnx::NodeProto& n : g.node()) {
+    out.insert(n.input().begin(), n.input().end());
+    for (const onnx::AttributeProto& a : n.attribute())
+      if (a.has_g()) readNames(a.g(), out);
+  }
+}
+
 onnx::ModelProto Exporter::run() {
-  names_.assign(g_.nodes.size(), "");
   for (ir::NodeId id : g_.params) {
     const ir::Node& p = g_.node(id);
     const auto w = weights_.find(p.name);
@@ -355,21 +547,15 @@ onnx::ModelProto Exporter::run() {
     describe(graph_->add_output(), r.name, g_.node(r.node).type);
   }
   if (!any) throw std::runtime_error("the model has no output besides its loss: nothing to export");
+  std::set<std::string> read;
+  readNames(*graph_, read);
   // The inputs the outputs need (a label read only by the loss is left out), in the graph's order.
   for (ir::NodeId id : g_.inputs)
-    for (const onnx::NodeProto& n : graph_->node())
-      if (std::find(n.input().begin(), n.input().end(), g_.node(id).name) != n.input().end()) {
-        describe(graph_->add_input(), g_.node(id).name, g_.node(id).type);
-        break;
-      }
+    if (read.count(g_.node(id).name)) describe(graph_->add_input(), g_.node(id).name, g_.node(id).type);
   // Only the params the outputs read: drop the others' initializers (a param used only by the loss).
   auto* inits = graph_->mutable_initializer();
-  for (int i = inits->size() - 1; i >= 0; --i) {
-    bool used = false;
-    for (const onnx::NodeProto& n : graph_->node())
-      used = used || std::find(n.input().begin(), n.input().end(), inits->Get(i).name()) != n.input().end();
-    if (!used) inits->DeleteSubrange(i, 1);
-  }
+  for (int i = inits->size() - 1; i >= 0; --i)
+    if (!read.count(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
   return model_;
 }
 

@@ -14,6 +14,7 @@
 
 #include "compiler/ir/module.h"
 #include "frontend/diagnostics.h"
+#include "frontend/frontend.h"
 
 namespace sinter::onnxio {
 
@@ -43,5 +44,11 @@ std::vector<std::string> supportedOps();
 std::optional<Imported> importFile(const std::string& path, frontend::DiagnosticEngine& diags);
 // The same for the bytes of a model; `path` names it in messages and source locations.
 std::optional<Imported> importBytes(std::string_view bytes, const std::string& path, frontend::DiagnosticEngine& diags);
+
+// layer_loader.cpp: the loader of `import "x.onnx" as Name` in a model file (frontend::CompileOptions::onnxLoader):
+// the imported forward graph, each param initialized (ir::Init::Data) with its initializer's values.
+frontend::ForeignLoader onnxLayerLoader();
+// Installs it in frontend::defaultOptions(), which compileFile and compileSource use when given no options.
+void installOnnxLayers();
 
 }  // namespace sinter::onnxio

@@ -2,9 +2,11 @@
 """ONNX export checked in ONNX Runtime: each example is compiled, given weights (its initializers drawn by
 `sinter_create`, saved as safetensors), exported with `sinter export`, and run in ONNX Runtime (npm's
 onnxruntime-node, CPU, installed by this test into its work directory with `npm install --ignore-scripts`).
-ONNX Runtime's outputs on 256 Fashion-MNIST test images must equal `sinter run --predictions` within 1e-5.
-Then the exported file is imported back (`sinter import`, `sinter build model.onnx`): the same outputs, and
-the same compute ops in its graph as the model file's forward graph.
+Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MNIST test images, or seeded
+random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
+`sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
+import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
+file's forward graph, except for the examples in NO_ROUND_TRIP, whose ops the importer does not read yet.
 
 When npm or the npm registry is missing, the ONNX Runtime comparison cannot run: the test says so and exits
 77, which ctest reports as skipped (the round trip still runs first)."""
@@ -24,7 +26,20 @@ import parity_lib as P  # noqa: E402
 
 TOLERANCE = 1e-5
 SKIP = 77
-EXAMPLES = ["fashion_mlp", "fashion_cnn"]
+BATCH = 256
+# Every example: each has outputs besides its loss (examples/README.md lists them).
+EXAMPLES = sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                           "..", "..", "examples")) if f.endswith(".sn"))
+# What the importer cannot read back yet (docs/onnx.md, "Not yet"): these exports are checked in ONNX Runtime only.
+NO_ROUND_TRIP = {
+    "char_lm": "the importer has no Expand (a zero initial state of symbolic batch) and no Scan",
+    "fashion_gru": "the importer has no Expand and no Scan (the recurrent layer's loop)",
+    "fashion_lstm": "the importer has no Expand and no Scan (the recurrent layer's loop)",
+    "fashion_pixel_gru": "the importer has no Expand and no Scan (the recurrent layer's loop)",
+    "fashion_rnn": "the importer has no Expand and no Scan (the recurrent layer's loop)",
+    "masked_gru": "the importer has no Expand, Scan or Where",
+    "fashion_separable": "the importer has no Greater, Where or ConvTranspose",
+}
 # The ops that compute (not the loss, not dropout, which is the identity in inference).
 COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid)\(")
 
@@ -57,10 +72,46 @@ def install_ort(workdir):
 
 
 def compute_ops(sinter, model):
-    return sorted(COMPUTE.findall(run([sinter, "dump", model, "--stage=graph"])))
+    # The first graph of the dump: the inference forward graph (a model with batch statistics also prints its
+    # train-mode forward graph after it).
+    dump = run([sinter, "dump", model, "--stage=graph"])
+    return sorted(COMPUTE.findall(dump.split("\n}\n")[0]))
 
 
-def check_example(args, name, x, y, modules):
+def example_inputs(model, images, batch, seed):
+    """A batch for every input of the model: Fashion-MNIST test images for an input of 784 values a sample
+    (in the input's shape), standard normal values for any other float input (features, masks), and integers
+    in [0, 10) for an integer one (labels, character ids: every vocabulary of the examples has at least 10)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for t in model.inputs:
+        shape = t.shape(batch)
+        if t.dtype == np.float32 and int(np.prod(shape[1:])) == 784:
+            out[t.name] = images[:batch].reshape(shape)
+        elif t.dtype == np.float32:
+            out[t.name] = rng.standard_normal(shape).astype(np.float32)
+        else:
+            out[t.name] = rng.integers(0, 10, shape).astype(t.dtype)
+    return out
+
+
+def compare(label, got, want):
+    """Whether every output of `want` is in `got` with the same shape and within TOLERANCE (integers: equal)."""
+    ok = True
+    for name, w in want.items():
+        g = got.get(name)
+        if g is None or g.shape != w.shape:
+            print(f"FAIL {label}: output '{name}' {w.shape} missing or of shape {None if g is None else g.shape}")
+            ok = False
+            continue
+        err = float(np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))) if w.size else 0.0
+        bound = 0 if w.dtype.kind == "i" else TOLERANCE
+        print(f"{'ok  ' if err <= bound else 'FAIL'} {label}: output '{name}' {list(w.shape)}, max error {err:.2e}")
+        ok = ok and err <= bound
+    return ok
+
+
+def check_example(args, name, images, modules):
     source = os.path.join(args.source, "examples", name + ".sn")
     work = lambda f: os.path.join(args.workdir, f)
     run([args.sinter, "build", source, "--emit", "shared", "-o", work(f"lib{name}.so"), "--target-cpu", "native"])
@@ -68,38 +119,40 @@ def check_example(args, name, x, y, modules):
     assert model.lib.sinter_save_weights(ctypes.c_void_p(model.inst), work(name + ".safetensors").encode()) == 0
     onnx = work(name + ".onnx")
     run([args.sinter, "export", source, "--load", work(name + ".safetensors"), "-o", onnx])
-    np.save(work("x.npy"), x)
-    np.save(work("y.npy"), y)
-    run([args.sinter, "run", source, "--load", work(name + ".safetensors"), "--test-input", "image=" + work("x.npy"),
-         "--test-input", "label=" + work("y.npy"), "--predictions", work(name + "_pred.npy"), "--threads", "1"])
-    want = np.load(work(name + "_pred.npy"))
+    inputs = example_inputs(model, images, BATCH, seed=len(name))
+    everything = model.forward([inputs[t.name] for t in model.inputs])
+    want = {k: v for k, v in everything.items() if k != model.loss_name}  # the export holds the outputs only
     ok = True
 
-    # Round trip: the exported file imported back computes the same outputs with the same ops.
-    run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
-    run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu", "native"])
-    back = P.SinterModel(work(f"lib{name}_back.so"))
-    assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
-    got = list(back.forward([x]).values())[0]
-    err = float(np.max(np.abs(got - want)))
-    same_ops = compute_ops(args.sinter, source) == compute_ops(args.sinter, onnx)
-    print(f"{'ok  ' if err <= TOLERANCE and same_ops else 'FAIL'} {name}: export -> import: max error {err:.2e}, "
-          f"same compute ops: {same_ops}")
-    ok = ok and err <= TOLERANCE and same_ops
+    if name in NO_ROUND_TRIP:
+        print(f"note {name}: no round trip: {NO_ROUND_TRIP[name]}")
+    else:
+        # Round trip: the exported file imported back computes the same outputs with the same ops.
+        run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
+        run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu",
+             "native"])
+        back = P.SinterModel(work(f"lib{name}_back.so"))
+        assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
+        got = back.forward([inputs[t.name] for t in back.inputs])
+        same_ops = compute_ops(args.sinter, source) == compute_ops(args.sinter, onnx)
+        print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> import: same compute ops: {same_ops}")
+        ok = compare(f"{name} export -> import", got, want) and same_ops and ok
 
     if modules:
-        x.tofile(work("x.f32"))
+        specs = []
+        for t in model.inputs:
+            a = np.ascontiguousarray(inputs[t.name])
+            a.tofile(work(f"{name}_in_{t.name}.bin"))
+            specs.append(f"{t.name}={work(f'{name}_in_{t.name}.bin')}:{a.dtype.name}:{','.join(map(str, a.shape))}")
         out = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "run_ort.js"), modules,
-                              onnx, "image", work("x.f32"), ",".join(map(str, x.shape)), work(name + "_ort_")],
-                             capture_output=True, text=True, env=NODE_ENV)
+                              onnx, work(name + "_ort_")] + specs, capture_output=True, text=True, env=NODE_ENV)
         if out.returncode != 0:
             sys.exit(f"FAIL: ONNX Runtime could not run {onnx}:\n{out.stderr}")
-        first = json.loads(out.stdout.splitlines()[0])
-        got = np.fromfile(work(name + "_ort_" + first["name"] + ".f32"), dtype=np.float32).reshape(first["dims"])
-        err = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
-        print(f"{'ok  ' if err <= TOLERANCE else 'FAIL'} {name}: ONNX Runtime vs sinter run: output "
-              f"'{first['name']}' {list(got.shape)}, max error {err:.2e} (tolerance {TOLERANCE:g})")
-        ok = ok and err <= TOLERANCE
+        got = {}
+        for line in out.stdout.splitlines():
+            o = json.loads(line)
+            got[o["name"]] = np.fromfile(work(name + "_ort_" + o["name"] + ".bin"), dtype=o["type"]).reshape(o["dims"])
+        ok = compare(f"{name} ONNX Runtime vs sinter_forward", got, want) and ok
     return ok
 
 
@@ -113,15 +166,15 @@ def main():
     modules, why = install_ort(args.workdir)
     if why:
         print(f"ONNX Runtime unavailable, its comparison is skipped: {why}")
-    x = (P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), 256).reshape(-1, 784) / 255).astype(np.float32)
-    y = P.read_idx(os.path.join(P.DATA, "t10k-labels-idx1-ubyte.gz"), 256).astype(np.int32)
-    results = [check_example(args, name, x, y, modules) for name in EXAMPLES]
+    images = (P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), BATCH).reshape(-1, 784) / 255).astype(np.float32)
+    results = [check_example(args, name, images, modules) for name in EXAMPLES]
     if not all(results):
         sys.exit("FAIL: an exported model differs")
     if why:
         print("SKIPPED: the ONNX Runtime comparison (see above); the round trip passed")
         sys.exit(SKIP)
-    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime and round trip")
+    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime; {len(EXAMPLES) - len(NO_ROUND_TRIP)} "
+          "of them also round trip")
 
 
 if __name__ == "__main__":

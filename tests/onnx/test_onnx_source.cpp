@@ -68,7 +68,7 @@ TEST_CASE("an MLP's Gemm is a Dense layer named after its module, its weight sto
   checkSameOutputs(m, src, {{2, 2}, {1, 1, -2, 0.5}});
 }
 
-TEST_CASE("a padded convolution with its bias is a Conv2D layer; pooling and reshapes are built-in ops") {
+TEST_CASE("a padded convolution with its bias is a Conv2D layer, pooling and reshapes are built-in ops") {
   const onnxio::Imported m = imported(onnxtest::cnn());
   const onnxio::ModelSource src = onnxio::writeModelSource(m, "m.onnx");
   CHECK_THAT(src.text, Catch::Contains("  conv = Conv2D(1, 1, 3, padding = 1)\n"));

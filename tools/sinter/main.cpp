@@ -12,6 +12,7 @@
 #include "compiler/driver/stage.h"
 #include "compiler/ir/op_table.h"
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/install_paths.h"
 
@@ -330,6 +331,7 @@ int main(int argc, char** argv) {
   }
   frontend::defaultOptions().includeDirs = f.model.includeDirs;
   for (const std::string& d : tool::sinterPathDirs()) frontend::defaultOptions().includeDirs.push_back(d);
+  onnxio::installOnnxLayers();  // `import "backbone.onnx" as Backbone` in model files
   for (const Command& c : commands)
     if (*c.app) return guarded(c.run);
   return 0;

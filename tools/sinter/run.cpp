@@ -12,6 +12,7 @@
 #include "runtime/error.h"
 #include "runtime/eval_driver.h"
 #include "runtime/forward_run.h"
+#include "runtime/init.h"
 #include "runtime/model_layout.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/jit.h"
@@ -104,10 +105,15 @@ int runForwardOnly(const std::string& path, const sinter_model_desc& m, const Ru
   rt::DriverOptions o = opts.data;
   o.batch = opts.batch.value_or(kForwardBatch);
   const bool initializers = o.loadPath.empty() && onnxio::isOnnxFile(path);
-  if (o.loadPath.empty() && !initializers)
+  // A model file whose params all start from given values (ONNX models imported as layers) runs from them.
+  bool given = o.loadPath.empty() && m.num_params > 0 && m.param_init_data;
+  for (int32_t i = 0; given && i < m.num_params; ++i) given = m.params[i].init == SINTER_INIT_DATA;
+  if (o.loadPath.empty() && !initializers && !given)
     throw rt::Error(path + ": no weights to run: pass --load FILE (a safetensors file of `sinter train --save`)");
-  const rt::ForwardReport r =
-      rt::runForward(m, o, initializers ? onnxInitializers(path, m) : rt::ParamLoader{}, opts.predictions);
+  rt::ParamLoader load;
+  if (initializers) load = onnxInitializers(path, m);
+  else if (given) load = [&m](void* const* params) { rt::initParams(m, 0, params); };
+  const rt::ForwardReport r = rt::runForward(m, o, load, opts.predictions);
   std::string sources;
   for (const std::string& s : r.sources) sources += (sources.empty() ? "" : ", ") + s;
   fmt::print("running {} (forward only: no train block) on {} samples of {}: batch {}, {} thread{}\n",

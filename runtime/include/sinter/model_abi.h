@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 7
+#define SINTER_ABI_VERSION 8
 
 /* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
  * (the C API, the training driver's entry point) is visible outside a shared library. */
@@ -35,7 +35,8 @@ enum sinter_init_kind {
   SINTER_INIT_HE_NORMAL = 6,      /* N(0, sqrt(2 / fan_in)) */
   SINTER_INIT_LECUN_UNIFORM = 7,  /* U[-l, l), l = 1 / sqrt(fan_in): torch.nn.Linear's default */
   SINTER_INIT_GLOROT_NORMAL = 8,  /* N(0, sqrt(2 / (fan_in + fan_out))) */
-  SINTER_INIT_HE_UNIFORM = 9      /* U[-l, l), l = sqrt(6 / fan_in) */
+  SINTER_INIT_HE_UNIFORM = 9,     /* U[-l, l), l = sqrt(6 / fan_in) */
+  SINTER_INIT_DATA = 10           /* the values sinter_model_desc.param_init_data gives (ABI version 7) */
 };
 
 typedef struct sinter_tensor_desc {
@@ -156,7 +157,7 @@ typedef void (*sinter_parallel_for_fn)(sinter_parallel_body body, void* env, int
 #define SINTER_SCRATCH_SLOTS 4
 typedef void* (*sinter_scratch_fn)(int32_t slot, int64_t bytes);
 
-/* Gradient buckets (ABI version 7), for data-parallel training (docs/distributed.md, "Buckets"). The compiler
+/* Gradient buckets (ABI version 8), for data-parallel training (docs/distributed.md, "Buckets"). The compiler
  * groups the trained params' gradients into buckets in the order train_step finishes them (the last layer's
  * first), a few hundred KB each (sinter build --grad-bucket-kb), and train_step calls
  * bucket_hook->ready(bucket_hook->ctx, b) on the calling thread right after the kernel that completes bucket
@@ -210,7 +211,11 @@ typedef struct sinter_model_desc {
    * "--name=value" strings, NULL-terminated (NULL without any). They are the defaults of the data flags: a
    * command line that gives any data flag replaces them all. */
   const char* const* data_flags;
-  /* Appended in ABI version 7: the gradient buckets (see sinter_bucket_hook). grad_bucket holds one entry per
+  /* Appended in ABI version 7: per param, its initial values (num_params entries; NULL for every param when
+   * none has any): for a param whose init is SINTER_INIT_DATA, every element in its dtype, row-major; NULL for
+   * the others. An ONNX model imported as a layer starts from its initializers this way (docs/onnx.md). */
+  const void* const* param_init_data;
+  /* Appended in ABI version 8: the gradient buckets (see sinter_bucket_hook). grad_bucket holds one entry per
    * trained param, the index of its bucket (NULL and num_grad_buckets 0 without a train block); bucket_hook
    * is the model's writable hook, its ready NULL until a runtime installs one. */
   int32_t num_grad_buckets;

@@ -23,10 +23,13 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 #include "message_templates.h"
+#include "tests/onnx/onnx_models.h"
 
 using namespace sinter::frontend;
 using sinter::frontend::test::frontendMessageTemplates;
@@ -130,6 +133,8 @@ const std::map<std::string, std::string>& exemptions() {
       {"imports nest more than {} deep",
        "a chain of 33 files: test_language.cpp, 'language: imports, include paths and cycles'"},
       {"file is larger than 256 MiB", "a 256 MiB input: too large for a unit test, and not tested"},
+      {"this program cannot read ONNX models (it has no ONNX importer); use the sinter tool",
+       "these tests install the importer: 'expected diagnostics: an ONNX import without an importer' below"},
       // The file system's errors.
       {"cannot open '{}': {}",
        "a file that exists but cannot be read: test_diagnostics.cpp, 'diagnostics: file not found', and "
@@ -138,10 +143,43 @@ const std::map<std::string, std::string>& exemptions() {
   return table;
 }
 
+// The ONNX models that expected/onnx_layers.sn imports, written into the build tree (models are built in code,
+// tests/onnx/onnx_models.h), whose directory joins the search path; and the ONNX importer, as the sinter tool
+// installs it.
+void prepareOnnxModels() {
+  namespace fs = std::filesystem;
+  const fs::path dir = SINTER_BINARY_DIR "/tests/unit/frontend/onnx_models";
+  fs::create_directories(dir);
+  // Whole or not at all: ctest runs this executable's test cases in parallel processes that write the same files.
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    const fs::path tmp = dir / (name + ".tmp" + std::to_string(::getpid()));
+    std::ofstream(tmp, std::ios::binary) << bytes;
+    fs::rename(tmp, dir / name);
+  };
+  write("mlp.onnx", sinter::onnxtest::mlp().bytes());  // x: f32[batch, 2] -> y: f32[batch, 3]
+  sinter::onnxtest::ModelBuilder elu;
+  elu.input("x", {std::string("batch"), std::int64_t{2}});
+  elu.node("Elu", {"x"}, {"y"}, "/act/Elu");
+  elu.output("y", {std::string("batch"), std::int64_t{2}});
+  write("elu.onnx", elu.bytes());
+  sinter::onnxtest::ModelBuilder two;  // two inputs sharing the batch axis: y = a + b
+  two.input("a", {std::string("batch"), std::int64_t{2}});
+  two.input("b", {std::string("batch"), std::int64_t{2}});
+  two.node("Add", {"a", "b"}, {"y"}, "/Add");
+  two.output("y", {std::string("batch"), std::int64_t{2}});
+  write("two.onnx", two.bytes());
+  write("corrupt.onnx", "\x0a\xff\xff\xff not a model");
+  CompileOptions& opts = defaultOptions();
+  if (std::find(opts.includeDirs.begin(), opts.includeDirs.end(), dir.string()) == opts.includeDirs.end())
+    opts.includeDirs.push_back(dir.string());
+  sinter::onnxio::installOnnxLayers();
+}
+
 // Runs every case of every file in tests/unit/frontend/expected/; returns the messages that matched an
 // annotation. Each failing case is a failed CHECK.
 std::vector<std::string> runExpectedCases() {
   namespace fs = std::filesystem;
+  prepareOnnxModels();
   int files = 0, cases = 0;
   std::vector<std::string> matched;
   std::vector<fs::path> paths;
@@ -200,4 +238,13 @@ TEST_CASE("expected diagnostics: every diagnostic the frontend can emit has an a
   }
   CHECK(templates.size() > 100);  // the scanner still finds the reporting calls
   WARN(covered << " of " << templates.size() << " message templates covered by annotated cases");
+}
+
+TEST_CASE("expected diagnostics: an ONNX import without an importer", "[diagnostics][expected]") {
+  prepareOnnxModels();
+  CompileOptions opts = defaultOptions();
+  opts.onnxLoader = nullptr;  // a program that links the frontend alone, as the fuzzer
+  DiagnosticEngine diags;
+  compileSource("import \"mlp.onnx\" as B\nmodel M {\n}\n", "m.sn", diags, opts);
+  CHECK_THAT(diags.str(), Catch::Contains("m.sn:1:8: error: this program cannot read ONNX models"));
 }

@@ -132,6 +132,24 @@ TEST_CASE("init: initParams gives param i stream i") {
   CHECK(c == ec);
 }
 
+TEST_CASE("init: SINTER_INIT_DATA copies the model's values for its param, the others draw as before") {
+  const sinter_tensor_desc params[] = {param("given", {2, 2}, SINTER_INIT_DATA), param("drawn", {3}, SINTER_INIT_ONES)};
+  const float values[] = {1.5f, -2, 0.25f, 8};
+  const void* data[] = {values, nullptr};
+  sinter_model_desc m{};
+  m.num_params = 2;
+  m.params = params;
+  m.param_init_data = data;
+  std::vector<float> a(4), b(3);
+  void* ptrs[] = {a.data(), b.data()};
+  initParams(m, 5, ptrs);
+  CHECK(a == std::vector<float>{1.5f, -2, 0.25f, 8});
+  CHECK(b == std::vector<float>(3, 1.0f));
+  // A data param without its values (a malformed descriptor) is an error naming it, never a read of nothing.
+  m.param_init_data = nullptr;
+  CHECK_THROWS_WITH(initParams(m, 5, ptrs), Catch::Contains("'given'"));
+}
+
 TEST_CASE("init: invalid descriptions are rejected") {
   std::vector<float> v(4);
   CHECK_THROWS_WITH(initTensor(param("w", {4}, 99), 1, 0, v.data()), Catch::Contains("'w'"));
