@@ -16,6 +16,13 @@ class Communicator {
   virtual void allreduceSum(float* data, int64_t n) = 0;
   virtual void allreduceSum(double* data, int64_t n) = 0;
   virtual void allreduceMax(int64_t* data, int64_t n) = 0;
+  // Non-blocking sums, in place, for the gradient buckets (grad_buckets.h): startAllreduceSum begins one
+  // (`data` must stay untouched until waitAll), progress() lets the started sums advance while the caller
+  // computes, waitAll() returns when every started sum is done. These defaults sum at once, blocking.
+  virtual void startAllreduceSum(float* data, int64_t n) { allreduceSum(data, n); }
+  virtual void startAllreduceSum(double* data, int64_t n) { allreduceSum(data, n); }
+  virtual void progress() {}
+  virtual void waitAll() {}
   // Rank r's `bytes[r]` bytes from `send`, concatenated in rank order into every rank's `recv`.
   virtual void allgather(const void* send, const int64_t* bytes, void* recv) = 0;
   // Rank 0's `bytes` bytes at `data` copied to every other rank.

@@ -38,6 +38,7 @@ DistributedStep::DistributedStep(const sinter_model_desc& m, const Layout& l, Bu
     : m_(m), l_(l), b_(b), comm_(comm), chunk_(reduceChunk) {
   for (int64_t n : l.trainedSizes) elements_ += n;
   elementBytes_ = l.dtype == SINTER_F64 ? sizeof(double) : sizeof(float);
+  if (!comm.single() && chunk_ == 0 && GradBuckets::available(m)) buckets_ = std::make_unique<GradBuckets>(m, l, b, comm);
 }
 
 int64_t DistributedStep::localBatch(int64_t globalBatch, int ranks, int64_t reduceChunk) {
@@ -68,29 +69,59 @@ StepFigures DistributedStep::allReduce(const GlobalBatch& g, bool countCorrect) 
   const Share share = rankShare(g.count, comm_.rank(), comm_.size());
   StepFigures f;
   f.localBatch = share.count;
-  double loss = 0;
-  if (share.count > 0) {
-    loss = compute(g, share.offset, share.count, countCorrect, f.correct);
-  } else {
-    for (size_t i = 0; i < b_.gradPtrs.size(); ++i)
-      std::memset(b_.gradPtrs[i], 0, static_cast<size_t>(l_.trainedSizes[i]) * elementBytes_);
-  }
   if (comm_.single()) {
-    f.loss = loss;
+    f.loss = compute(g, share.offset, share.count, countCorrect, f.correct);
     return f;
   }
-  flat_.resize(static_cast<size_t>(elements_) * elementBytes_);
-  pack(static_cast<double>(share.count) / static_cast<double>(g.count), flat_.data());
-  const double start = now();
-  if (l_.dtype == SINTER_F64) comm_.allreduceSum(reinterpret_cast<double*>(flat_.data()), elements_);
-  else comm_.allreduceSum(reinterpret_cast<float*>(flat_.data()), elements_);
-  unpack(flat_.data());
+  const double loss = buckets_ ? bucketedShare(g, share, countCorrect, f.correct)
+                               : blockingShare(g, share, countCorrect, f.correct);
   std::array<double, 2> sums = {loss * static_cast<double>(share.count), static_cast<double>(f.correct)};
+  const double start = now();
   comm_.allreduceSum(sums.data(), 2);
   commSeconds_ += now() - start;
   f.loss = sums[0] / static_cast<double>(g.count);
   f.correct = static_cast<int64_t>(sums[1]);
   return f;
+}
+
+// The share's train_step starts each bucket's sum as soon as it has produced the bucket (the hook calls
+// GradBuckets::start); the forward pass that counts correct predictions runs while the sums travel too.
+double DistributedStep::bucketedShare(const GlobalBatch& g, const Share& share, bool countCorrect, int64_t& correct) {
+  double loss = 0;
+  buckets_->begin(static_cast<double>(share.count) / static_cast<double>(g.count));
+  try {
+    if (share.count > 0) loss = compute(g, share.offset, share.count, countCorrect, correct);
+    else zeroGradients();
+  } catch (...) {
+    buckets_->abandon();
+    throw;
+  }
+  const double blocked = buckets_->blockedSeconds();
+  buckets_->finish();
+  commSeconds_ += buckets_->blockedSeconds() - blocked;
+  return loss;
+}
+
+// All gradients in one flat buffer, summed with one blocking all-reduce after the step: for a model without
+// buckets.
+double DistributedStep::blockingShare(const GlobalBatch& g, const Share& share, bool countCorrect, int64_t& correct) {
+  double loss = 0;
+  if (share.count > 0) loss = compute(g, share.offset, share.count, countCorrect, correct);
+  else zeroGradients();
+  flat_.resize(static_cast<size_t>(elements_) * elementBytes_);
+  pack(static_cast<double>(share.count) / static_cast<double>(g.count), flat_.data());
+  const double start = now();
+  if (l_.dtype == SINTER_F64) comm_.allreduceSum(reinterpret_cast<double*>(flat_.data()), elements_);
+  else comm_.allreduceSum(reinterpret_cast<float*>(flat_.data()), elements_);
+  commSeconds_ += now() - start;
+  unpack(flat_.data());
+  return loss;
+}
+
+// A process without samples in this (last, partial) batch contributes zeros.
+void DistributedStep::zeroGradients() {
+  for (size_t i = 0; i < b_.gradPtrs.size(); ++i)
+    std::memset(b_.gradPtrs[i], 0, static_cast<size_t>(l_.trainedSizes[i]) * elementBytes_);
 }
 
 // The global batch in chunks of chunk_ samples, whatever the number of processes: each process computes the
@@ -140,18 +171,8 @@ StepFigures DistributedStep::chunked(const GlobalBatch& g, bool countCorrect) {
 void DistributedStep::pack(double scale, void* flat) const {
   auto* out = static_cast<std::byte*>(flat);
   for (size_t i = 0; i < b_.gradPtrs.size(); ++i) {
-    const auto n = static_cast<size_t>(l_.trainedSizes[i]);
-    if (l_.dtype == SINTER_F64) {
-      const auto* g = static_cast<const double*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<double*>(out);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * scale;
-    } else {
-      const auto* g = static_cast<const float*>(b_.gradPtrs[i]);
-      auto* o = reinterpret_cast<float*>(out);
-      const auto s = static_cast<float>(scale);
-      for (size_t j = 0; j < n; ++j) o[j] = g[j] * s;
-    }
-    out += n * elementBytes_;
+    scaledCopy(b_.gradPtrs[i], l_.trainedSizes[i], l_.dtype, scale, out);
+    out += static_cast<size_t>(l_.trainedSizes[i]) * elementBytes_;
   }
 }
 

@@ -4,16 +4,20 @@
 // it, and the optimizer update that follows is the same on every process. docs/distributed.md explains the
 // two ways of summing: as MPI's all-reduce does (fast; equal to one process up to the reassociation of f32
 // sums) and --deterministic-reduce (fixed chunks summed in a fixed order: the same bits for any number of
-// processes).
+// processes). With several processes and a model compiled with gradient buckets, the fast way overlaps the
+// sums with the backward pass (grad_buckets.h).
 #pragma once
 
 #include "runtime/communicator.h"
+#include "runtime/grad_buckets.h"
 #include "runtime/dataset.h"
 #include "runtime/model_layout.h"
+#include "runtime/rank_share.h"
 
 #include <sinter/model_abi.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace sinter::rt {
@@ -45,6 +49,9 @@ class DistributedStep {
   // Seconds this process spent in the collectives of its steps so far (waiting for the slowest process
   // included): what the communication costs, for the epoch's report and tools/bench's dist part.
   double commSeconds() const { return commSeconds_; }
+  // Seconds this process computed while its gradient buckets' sums were in flight (0 without buckets): the
+  // window in which communication can hide behind the backward pass.
+  double overlapSeconds() const { return buckets_ ? buckets_->overlapSeconds() : 0.0; }
 
   // The largest number of samples this process feeds at once, for sizing its buffers.
   static int64_t localBatch(int64_t globalBatch, int ranks, int64_t reduceChunk);
@@ -54,6 +61,10 @@ class DistributedStep {
   // correct predictions to `correct`.
   double compute(const GlobalBatch& g, int64_t first, int64_t count, bool countCorrect, int64_t& correct);
   StepFigures allReduce(const GlobalBatch& g, bool countCorrect);
+  // The gradients of this process's share, summed: in buckets started during the step, or at once.
+  double bucketedShare(const GlobalBatch& g, const Share& share, bool countCorrect, int64_t& correct);
+  double blockingShare(const GlobalBatch& g, const Share& share, bool countCorrect, int64_t& correct);
+  void zeroGradients();
   StepFigures chunked(const GlobalBatch& g, bool countCorrect);
   // The trained params' gradients, times `scale`, to and from one flat buffer (`at` elements in).
   void pack(double scale, void* flat) const;
@@ -67,6 +78,7 @@ class DistributedStep {
   int64_t elements_ = 0;  // of all trained gradients
   size_t elementBytes_ = 4;
   std::vector<std::byte> flat_, gathered_;
+  std::unique_ptr<GradBuckets> buckets_;  // several processes, the fast way, a model with buckets
   double commSeconds_ = 0;
 };
 

@@ -12,6 +12,7 @@ set(SINTER_RUNTIME_SOURCES
   train_driver.cpp
   communicator.cpp
   distributed_step.cpp
+  grad_buckets.cpp
   rank_share.cpp
   sharded_eval.cpp
   train_position.cpp

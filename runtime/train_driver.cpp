@@ -182,7 +182,7 @@ class Trainer {
   Splits data_;
   Dataset valShard_, testShard_;  // this process's shards of the validation and test splits
   std::unique_ptr<DistributedStep> grads_;
-  double commAtEpochStart_ = 0;
+  double commAtEpochStart_ = 0, overlapAtEpochStart_ = 0;
   Buffers b_;
   std::unique_ptr<Optimizer> opt_;
   int64_t maxBatch_ = 1, steps_ = 1, totalSteps_ = 1;  // largest batch; optimizer steps an epoch, a run
@@ -385,6 +385,7 @@ int Trainer::run() {
 std::optional<int> Trainer::trainEpoch(Position& pos) {
   const std::vector<int64_t> order = epochOrder(data_.train.n, o_.seed, pos.epoch);
   commAtEpochStart_ = grads_->commSeconds();
+  overlapAtEpochStart_ = grads_->overlapSeconds();
   const Clock::time_point start = Clock::now();
   Clock::time_point lastDraw = start;
   const int64_t seenAtStart = pos.seen;
@@ -489,9 +490,10 @@ EpochReport Trainer::epochReport(const Position& pos, double seconds, double rat
   r.json["lr"] = lr;
   r.json["seconds"] = seconds;
   r.json["samples_per_second"] = rate;
-  if (!comm_.single()) {  // rank 0's seconds in the gradients' collectives this epoch
+  if (!comm_.single()) {  // rank 0's seconds in the gradients' collectives this epoch, and computing meanwhile
     r.json["processes"] = comm_.size();
     r.json["comm_seconds"] = grads_->commSeconds() - commAtEpochStart_;
+    r.json["comm_overlap_seconds"] = grads_->overlapSeconds() - overlapAtEpochStart_;
   }
   return r;
 }

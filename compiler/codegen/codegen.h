@@ -6,6 +6,7 @@
 // `<descriptor>_train_step` (sinter_entry_fn, see runtime/include/sinter/model_abi.h), of hidden visibility.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,10 @@ struct Options {
   // For the train step's gradient, which every compiling command builds: loops store only their carries and
   // recompute the rest backwards (--recompute-loops, autodiff::GradOptions).
   bool recomputeLoops = false;
+  // The train step's gradient buckets (grad_buckets.h) hold at most this many bytes, or one gradient
+  // (--grad-bucket-kb): a few hundred KB, enough that a bucket's all-reduce costs more than its latency,
+  // small enough that the first bucket is ready early in the backward pass.
+  std::int64_t gradBucketBytes = 256 * 1024;
 };
 
 // The descriptor's symbol: `descriptor`, or when empty `<symbolPrefix><Model>_model` with the model's name

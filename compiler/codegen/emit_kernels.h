@@ -6,6 +6,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/ir/graph.h"
 #include "compiler/lower/buffer_plan.h"
@@ -33,10 +34,12 @@ ir::NodeId fusedPosition(const ir::Graph& g, const ir::FusionGroup& k);
 // `memory` planned with its fused kernels) in order: arguments and results
 // in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`; vectorFloats is the
 // target's f32 vector width, for the register-blocked matrix kernel; training says whether random ops
-// (dropout) draw, from the seed the caller passes in sym_dims[num_syms].
+// (dropout) draw, from the seed the caller passes in sym_dims[num_syms]. With `buckets` (a train step), the
+// function calls the bucket hook after the kernel that completes each bucket (bucket_hook.cpp).
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& buffers, const lower::MemoryPlan& memory,
-                                  const KernelProgram& program, int vectorFloats, bool training);
+                                  const KernelProgram& program, int vectorFloats, bool training,
+                                  const GradBuckets* buckets = nullptr);
 
 // Defines the function of a loop's body (lowered by lowerGraph with its loop's symbols), internal to `mod`:
 // `void name(ptr buffers, ptr sym_dims, ptr arena)`, like emitGraphFunction's but with the arena its loop
@@ -50,5 +53,9 @@ llvm::GlobalVariable* parallelHook(llvm::Module& mod);
 // The module's scratch hook (model_abi.h, sinter_scratch_fn): NULL until the runtime installs its per-thread
 // scratch; kernels then malloc and free their own.
 llvm::GlobalVariable* scratchHook(llvm::Module& mod);
+// The module's gradient bucket hook (model_abi.h, sinter_bucket_hook: {ready, ctx}), zero until the runtime
+// installs one, and `void sinter.bucket_ready(i32)`, which calls it when installed (bucket_hook.cpp).
+llvm::GlobalVariable* bucketHook(llvm::Module& mod);
+llvm::Function* bucketReadyFunction(llvm::Module& mod);
 
 }  // namespace sinter::codegen

@@ -232,6 +232,14 @@ class DescriptorBuilder {
     return any ? array(llvm::PointerType::getUnqual(ctx_), ptrs, ".param_init_data") : null();
   }
 
+  // sinter_model_desc's grad_bucket: each trained param's bucket; NULL without a train step.
+  llvm::Constant* bucketOf(const GradBuckets& b) {
+    if (b.bucketOf.empty()) return null();
+    std::vector<llvm::Constant*> of;
+    for (int k : b.bucketOf) of.push_back(i32(k));
+    return array(llvm::Type::getInt32Ty(ctx_), of, ".grad_bucket");
+  }
+
   // sinter_model_desc's data_flags: the train block's data settings, NULL-terminated; NULL without any.
   llvm::Constant* dataFlags(const std::optional<ir::TrainConfig>& tc) {
     if (!tc || tc->dataFlags.empty()) return null();
@@ -264,7 +272,8 @@ llvm::StructType* modelDescType(llvm::LLVMContext& ctx) {
   auto* p = llvm::PointerType::getUnqual(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   return llvm::StructType::get(
-      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p, p});
+      ctx, {i32, i32, p, p, i32, i32, i32, i32, p, p, p, p, p, i32, i32, trainConfigType(ctx), p, p, i32, p, p, p, p,
+            i32, p, p});
 }
 
 int vectorFloats(const llvm::TargetMachine& tm) {
@@ -288,14 +297,17 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
   const std::string descriptor = descriptorSymbol(opts, m.name);
 
   // The entry points are reached through the descriptor: hidden, so that a library exports the descriptor only.
-  auto function = [&](const std::string& name, const ir::Graph& g, const LoweredGraph& l, bool training) {
+  auto function = [&](const std::string& name, const ir::Graph& g, const LoweredGraph& l, bool training,
+                      const GradBuckets* buckets) {
     llvm::Function* f =
-        emitGraphFunction(*mod, descriptor + "_" + name, g, l.buffers, l.memory, l.program, lanes, training);
+        emitGraphFunction(*mod, descriptor + "_" + name, g, l.buffers, l.memory, l.program, lanes, training, buckets);
     f->setVisibility(llvm::GlobalValue::HiddenVisibility);
     return f;
   };
-  llvm::Function* forward = function("forward", fwd, lowered, false);
-  llvm::Function* train = trainStep ? function("train_step", m.trainStep, *trainStep, true) : nullptr;
+  llvm::Function* forward = function("forward", fwd, lowered, false, nullptr);
+  GradBuckets buckets;
+  if (trainStep) buckets = planGradBuckets(m.trainStep, trainStep->program, opts.gradBucketBytes);
+  llvm::Function* train = trainStep ? function("train_step", m.trainStep, *trainStep, true, &buckets) : nullptr;
 
   DescriptorBuilder d(*mod, symbols);
   std::vector<llvm::Constant*> symNames;
@@ -330,7 +342,10 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
                groups,
                groupOf,
                d.dataFlags(m.train),
-               d.paramInitData(fwd)});
+               d.paramInitData(fwd),
+               d.i32(static_cast<std::int64_t>(buckets.buckets.size())),
+               d.bucketOf(buckets),
+               bucketHook(*mod)});
   new llvm::GlobalVariable(*mod, descTy, true, llvm::GlobalValue::ExternalLinkage, init, descriptor);
   return mod;
 }

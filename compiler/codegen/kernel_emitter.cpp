@@ -94,6 +94,7 @@ void KernelEmitter::emit() {
       b_.CreateCall(outline(
                         name, [&](Value*, Value*) { emitLoopKernel(k, bodyFn, body); }, homes, false),
                     args);
+      bucketsReadyAfter(index);
       continue;
     }
     llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
@@ -109,13 +110,24 @@ void KernelEmitter::emit() {
           homes, false);
     }
     b_.CreateCall(f, args);
+    bucketsReadyAfter(index);
   }
   for (const lower::Copy& c : plan_.copies) {
     const ir::Node& n = g_.node(c.from);
     b_.CreateMemCpy(bufferArg(c.buffer), llvm::MaybeAlign(4), ptr_[n.id], llvm::MaybeAlign(4), bytes(n.type));
   }
+  bucketsReadyAfter(program_.kernels.size());
   if (arena_.ptr) releaseScratch({arena_});
   b_.CreateRetVoid();
+}
+
+// The gradients of the buckets that kernel `kernel` completes are final: the runtime may start summing them
+// (grad_buckets.h).
+void KernelEmitter::bucketsReadyAfter(std::size_t kernel) {
+  if (!buckets_) return;
+  for (std::size_t i = 0; i < buckets_->buckets.size(); ++i)
+    if (buckets_->buckets[i].readyAfter == kernel)
+      b_.CreateCall(bucketReadyFunction(mod_), {b_.getInt32(static_cast<std::uint32_t>(i))});
 }
 
 // Everything the code of a kernel depends on, with node ids replaced by positions: two kernels with the
@@ -303,7 +315,8 @@ void KernelEmitter::fill(const ir::Node& n, Value* v) {
 
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& plan, const lower::MemoryPlan& memory,
-                                  const KernelProgram& program, int vectorFloats, bool training) {
+                                  const KernelProgram& program, int vectorFloats, bool training,
+                                  const GradBuckets* buckets) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -316,7 +329,9 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   // block's length: for the GRU's 788 calls it took a third of the compile time.
   fn->addFnAttr(llvm::Attribute::OptimizeNone);
   fn->addFnAttr(llvm::Attribute::NoInline);
-  KernelEmitter(mod, fn, g, plan, memory, program, vectorFloats, training).emit();
+  KernelEmitter e(mod, fn, g, plan, memory, program, vectorFloats, training);
+  e.notifyBuckets(buckets);
+  e.emit();
   return fn;
 }
 

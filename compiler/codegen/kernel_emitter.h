@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 
+#include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
 #include "compiler/ir/graph.h"
@@ -33,6 +34,8 @@ class KernelEmitter {
  public:
   KernelEmitter(llvm::Module& mod, llvm::Function* fn, const ir::Graph& g, const lower::BufferPlan& plan,
                 const lower::MemoryPlan& memory, const KernelProgram& program, int vectorFloats, bool training);
+  // A train step: call the bucket hook after the kernel that completes each bucket.
+  void notifyBuckets(const GradBuckets* buckets) { buckets_ = buckets; }
   void emit();
 
  private:
@@ -47,6 +50,8 @@ class KernelEmitter {
   ir::NodeMap<bool> inFused_;  // per node: computed by a fused kernel (its members may live in registers only)
   int lanes_;                  // f32 lanes of one vector register of the target
   bool training_;              // a train step: dropout drops, with the seed in sym_dims[num_syms]
+  const GradBuckets* buckets_ = nullptr;
+  void bucketsReadyAfter(std::size_t kernel);
   Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;
   ir::NodeMap<Value*> ptr_;  // per node: its buffer

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
+#include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/ir/scan.h"
 
@@ -117,7 +118,7 @@ std::string printLoop(const ir::Graph& g, const ir::FusionGroup& k, const Kernel
 }  // namespace
 
 std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
-                         const lower::Bindings& bindings, int lanes) {
+                         const lower::Bindings& bindings, int lanes, const GradBuckets* buckets) {
   const std::vector<std::int64_t> offsets = memory.slotOffsets(bindings);
   std::string binding;
   for (const auto& [sym, v] : bindings) binding += fmt::format("{}{}={}", binding.empty() ? "" : ", ", sym, v);
@@ -126,6 +127,18 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
   std::string out =
       fmt::format("// kernels of @{}: {} kernels for {} computed nodes; {} f32 lanes; arena offsets at {}\n", g.name,
                   p.kernels.size(), computed, lanes, binding.empty() ? "(no symbols)" : binding);
+  auto bucketsAfter = [&](std::size_t kernel) {
+    std::string lines;
+    if (!buckets) return lines;
+    for (std::size_t b = 0; b < buckets->buckets.size(); ++b)
+      if (buckets->buckets[b].readyAfter == kernel) lines += fmt::format("  {}\n", describeBucket(g, *buckets, b));
+    return lines;
+  };
+  if (buckets && !buckets->buckets.empty())
+    out += fmt::format(
+        "// {} gradient bucket{} of at most {} KB (--grad-bucket-kb), last layer first: the step calls the bucket "
+        "hook after the kernel that completes each\n",
+        buckets->buckets.size(), buckets->buckets.size() == 1 ? "" : "s", buckets->targetBytes / 1024);
   auto home = [&](ir::NodeId id) -> std::string {
     const ir::Node& n = g.node(id);
     if (n.op == ir::Op::Input || n.op == ir::Op::Param) return "argument";
@@ -153,7 +166,10 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     for (ir::NodeId id : reads) r += fmt::format("{}%{} ({})", r.empty() ? "" : ", ", id, home(id));
     for (ir::NodeId id : k.nodes) w += fmt::format("{}%{} ({})", w.empty() ? "" : ", ", id, home(id));
     out += fmt::format("    reads {}\n    writes {}\n", r.empty() ? "nothing" : r, w);
+    out += bucketsAfter(i);
   }
+  if (const std::string last = bucketsAfter(p.kernels.size()); !last.empty())
+    out += "after the copies of results that share a value:\n" + last;
   return out;
 }
 

@@ -50,9 +50,12 @@ LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symb
 // The loop nest of one kernel for target `t` (loop_schedule.cpp).
 loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const loop::Target& t);
 
+struct GradBuckets;
+
 // The program as text: per kernel its nodes, its loop nest for a target with `lanes` f32 lanes per vector,
-// and where what it reads and writes lives in `memory` at `bindings`.
+// and where what it reads and writes lives in `memory` at `bindings`; with `buckets` (a train step), the
+// gradient buckets after the kernel that completes each (grad_buckets.h).
 std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower::MemoryPlan& memory,
-                         const lower::Bindings& bindings, int lanes);
+                         const lower::Bindings& bindings, int lanes, const GradBuckets* buckets = nullptr);
 
 }  // namespace sinter::codegen

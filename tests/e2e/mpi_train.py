@@ -8,6 +8,13 @@ slices, with `mpirun -np 2 --oversubscribe --allow-run-as-root` on this machine:
                    one process gives the bits of the ordinary executable.
   deterministic EXAMPLE
                    --deterministic-reduce: the same bits for 1 process (1 and 2 threads) and 2 processes.
+  buckets          the gradient buckets: `sinter dump --stage=kernel` shows them, numbered in order after the
+                   kernels that complete them, last layer first, every trained param in one; --grad-bucket-kb
+                   0 or -1 is a clear error; 2 processes with small buckets (many all-reduces started during
+                   the step) give the bits of the default buckets, and report time computed while sums were in
+                   flight (comm_overlap_seconds > 0: the sums started before the step ended); a last batch
+                   that leaves rank 1 without samples (it starts zero buckets after the step) agrees with 1
+                   process.
   failure          a global batch that does not split: a clear error; SIGKILL of rank 1 mid-epoch takes the
                    job down naming the rank; --resume (with 1 process) ends with the bits of an uninterrupted
                    deterministic run.
@@ -153,6 +160,74 @@ def deterministic(a):
     print("PASS")
 
 
+def bucket_lines(a, model, *flags):
+    """(kernel, bucket number, [param names], text) for each bucket line of the train step's kernel dump."""
+    p = run([a.sinter, "dump", model, "--stage=kernel"] + list(flags))
+    out, kernel = [], -1
+    for line in p.stdout.splitlines():
+        if line.startswith("kernel "):
+            kernel = int(line.split()[1])
+        elif line.startswith("after the copies"):
+            kernel = 1 << 30
+        elif line.strip().startswith("bucket "):
+            head, rest = line.strip().split(" ready: ")
+            names = rest.split(" (")[0].split(", ")
+            if not rest.endswith("-> all-reduce starts"):
+                fail(f"unexpected bucket line: {line}")
+            out.append((kernel, int(head.split()[1]), names, line.strip()))
+    return out
+
+
+def buckets(a):
+    model = os.path.join(a.source, "examples", "fashion_mlp.sn")
+    params = ["w1", "b1", "w2", "b2", "w3", "b3"]
+    default, small = bucket_lines(a, model), bucket_lines(a, model, "--grad-bucket-kb", "16")
+    for lines in (default, small):
+        if [b for _, b, _, _ in lines] != list(range(len(lines))):
+            fail("the buckets are not numbered 0, 1, ... in the order of the kernels")
+        if [k for k, _, _, _ in lines] != sorted(k for k, _, _, _ in lines) or min(k for k, _, _, _ in lines) < 0:
+            fail("a bucket line is not after a kernel, or the buckets are not in kernel order")
+        names = [n for _, _, ns, _ in lines for n in ns]
+        if sorted(names) != sorted(params):
+            fail(f"the buckets hold {names}, not every trained param once")
+        if not set(lines[0][2]) <= {"w3", "b3", "w2", "b2"} or "w1" not in lines[-1][2]:
+            fail("the buckets are not last layer first")
+    if len(default) < 2 or len(small) <= len(default):
+        fail(f"expected at least 2 buckets by default and more with --grad-bucket-kb 16: {len(default)}, {len(small)}")
+    for bad in ("0", "-1"):
+        p = run([a.sinter, "build", model, "--emit", "exe", "--grad-bucket-kb", bad, "-o",
+                 os.path.join(a.workdir, "never")], expect_ok=False)
+        if p.returncode == 0 or "--grad-bucket-kb" not in p.stderr:
+            fail(f"--grad-bucket-kb {bad}: expected an error naming the flag")
+
+    s = Setup(a, "mlp")
+    small_exe = os.path.join(s.work, "train_mpi_small")
+    run([a.sinter, "build", model, "--emit", "exe", "--mpi", "--grad-bucket-kb", "16", "-o", small_exe])
+    _, two = s.train("two", 2, "--threads", "1")
+    _, two_small = s.train("two_small", 2, "--threads", "1", exe=small_exe)
+    if not same_bits(os.path.join(two, "w.safetensors"), os.path.join(two_small, "w.safetensors")):
+        fail("2 processes: small buckets and the default ones end with different bits (each element's sum is the "
+             "same two terms whichever bucket carries it)")
+    for d in (two, two_small):
+        with open(os.path.join(d, "metrics.jsonl")) as f:
+            line = json.loads(f.readline())
+        overlap = line.get("comm_overlap_seconds", -1)
+        print(f"{os.path.basename(d)}: comm_seconds {line['comm_seconds']:.4f}, comm_overlap_seconds {overlap:.4f}")
+        if not 0 < overlap <= line["seconds"]:
+            fail("no time computed while gradient sums were in flight: the buckets did not start during the step")
+    # 129 samples in batches of 64: the last batch has one sample, so rank 1 runs no step and starts its
+    # (zero) buckets after it; the weights still agree with one process's.
+    last = ["--limit-train", "129"]
+    _, one_last = s.train("one_last", 0, "--threads", "1", *last)
+    _, two_last = s.train("two_last", 2, "--threads", "1", *last)
+    w1, w2 = tensors(os.path.join(one_last, "w.safetensors")), tensors(os.path.join(two_last, "w.safetensors"))
+    worst = max(float(np.max(np.abs(w1[k] - w2[k]))) for k in w1)
+    print(f"a last batch that leaves rank 1 no sample: largest |w(2) - w(1)| = {worst:.3g}")
+    if not worst <= TOLERANCE:
+        fail("with a last batch that leaves rank 1 without samples, 2 processes and 1 train different weights")
+    print("PASS")
+
+
 def rank_pid(token, rank):
     """The pid of MPI rank `rank` of the job whose environment holds SINTER_MPI_TEST=token (Open MPI sets
     OMPI_COMM_WORLD_RANK)."""
@@ -217,10 +292,10 @@ def main():
     ap.add_argument("--sinter", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("part", choices=["parity", "deterministic", "failure"])
+    ap.add_argument("part", choices=["parity", "deterministic", "buckets", "failure"])
     ap.add_argument("example", nargs="?", default="mlp", choices=sorted(SLICES))
     a = ap.parse_args()
-    {"parity": parity, "deterministic": deterministic, "failure": failure}[a.part](a)
+    {"parity": parity, "deterministic": deterministic, "buckets": buckets, "failure": failure}[a.part](a)
 
 
 if __name__ == "__main__":

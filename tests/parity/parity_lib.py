@@ -114,7 +114,7 @@ class SinterModel:
         [model_name] = sinter_package.model_names(lib_path)
         self.desc = ModelDesc.in_dll(L, f"{model_name}_model")
         d = self.desc
-        assert d.abi_version == 7, f"model ABI version {d.abi_version}, the test knows 7"
+        assert d.abi_version == 8, f"model ABI version {d.abi_version}, the test knows 8"
         # Every symbolic dimension of the examples is the batch size.
         syms = [d.sym_names[i].decode() for i in range(d.num_syms)]
         assert syms == ["batch"], f"symbolic dimensions {syms}, expected only 'batch'"

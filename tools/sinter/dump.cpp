@@ -9,6 +9,7 @@
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/emit_module.h"
+#include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/target.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/dot.h"
@@ -69,7 +70,10 @@ std::string memoryStage(driver::Compilation& c, const DumpOptions& opts) {
 std::string kernelStage(driver::Compilation& c, const DumpOptions& opts) {
   const lower::Bindings b = bindings(c, opts);
   const int lanes = codegen::vectorFloats(*codegen::createTargetMachine(opts.compile.codegen));
-  return codegen::printKernels(c.subject(), c.kernelProgram(), c.memoryPlan(b), b, lanes);
+  const codegen::KernelProgram program = c.kernelProgram();
+  const codegen::GradBuckets buckets =
+      codegen::planGradBuckets(c.subject(), program, opts.compile.codegen.gradBucketBytes);
+  return codegen::printKernels(c.subject(), program, c.memoryPlan(b), b, lanes, &buckets);
 }
 
 // The stages after the graph passes, which `.ir` files have too.

@@ -71,6 +71,12 @@ CLI::Option* addCodegenFlags(CLI::App* cmd, codegen::Options& o, bool crossCompi
   cmd->add_flag("--recompute-loops", o.recomputeLoops,
                 "Train step: a loop's gradient stores only the carries entering each step and recomputes the "
                 "step's other values backwards, instead of storing them too (less memory, more time)");
+  // The buckets matter to --mpi executables only (docs/distributed.md); every train step has them.
+  cmd->add_option_function<std::int64_t>(
+         "--grad-bucket-kb", [&o](std::int64_t kb) { o.gradBucketBytes = kb * 1024; },
+         "Train step: the size of the gradient buckets whose all-reduce an MPI run starts as soon as the backward "
+         "pass has produced them, in KB (default 256)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   return cpu;
 }
 

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 7
+#define SINTER_ABI_VERSION 8
 
 /* The functions a library exports. The runtime is compiled with -fvisibility=hidden: only what is marked so
  * (the C API, the training driver's entry point) is visible outside a shared library. */
@@ -157,6 +157,19 @@ typedef void (*sinter_parallel_for_fn)(sinter_parallel_body body, void* env, int
 #define SINTER_SCRATCH_SLOTS 4
 typedef void* (*sinter_scratch_fn)(int32_t slot, int64_t bytes);
 
+/* Gradient buckets (ABI version 8), for data-parallel training (docs/distributed.md, "Buckets"). The compiler
+ * groups the trained params' gradients into buckets in the order train_step finishes them (the last layer's
+ * first), a few hundred KB each (sinter build --grad-bucket-kb), and train_step calls
+ * bucket_hook->ready(bucket_hook->ctx, b) on the calling thread right after the kernel that completes bucket
+ * b, for b = 0, 1, ... in that order, once each per call. From then on to the end of the call the bucket's
+ * gradients are final in their buffers: the hook may read them (and start sending them) but not write them.
+ * With ready NULL (as the model is loaded) nothing is called: a model works without the runtime. */
+typedef void (*sinter_bucket_ready_fn)(void* ctx, int32_t bucket);
+typedef struct sinter_bucket_hook {
+  sinter_bucket_ready_fn ready;
+  void* ctx;
+} sinter_bucket_hook;
+
 typedef struct sinter_model_desc {
   int32_t abi_version; /* SINTER_ABI_VERSION */
   int32_t num_syms;
@@ -202,6 +215,12 @@ typedef struct sinter_model_desc {
    * none has any): for a param whose init is SINTER_INIT_DATA, every element in its dtype, row-major; NULL for
    * the others. An ONNX model imported as a layer starts from its initializers this way (docs/onnx.md). */
   const void* const* param_init_data;
+  /* Appended in ABI version 8: the gradient buckets (see sinter_bucket_hook). grad_bucket holds one entry per
+   * trained param, the index of its bucket (NULL and num_grad_buckets 0 without a train block); bucket_hook
+   * is the model's writable hook, its ready NULL until a runtime installs one. */
+  int32_t num_grad_buckets;
+  const int32_t* grad_bucket;
+  sinter_bucket_hook* bucket_hook;
 } sinter_model_desc;
 
 /* The training driver: parses argv (see --help), trains, evaluates and checkpoints. Returns the process
