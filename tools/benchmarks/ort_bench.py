@@ -107,7 +107,8 @@ def measure(sinter, python_dir, benchmarks, models, work, rounds, seconds, max_s
                          "speedup_raw": statistics.median(t / s for t, s in zip(theirs, ours)),
                          "speedup": statistics.median(n / s for n, s in zip(net, ours)),
                          "sinter_rounds_us": ours, "ort_rounds_us": theirs, "binding_rounds_us": binding})
-    version = json.load(open(os.path.join(modules, "onnxruntime-node", "package.json")))["version"]
+    with open(os.path.join(modules, "onnxruntime-node", "package.json")) as f:
+        version = json.load(f)["version"]
     return {"onnxruntime_node": version, "rows": rows, "not_exported": unexported}
 
 
