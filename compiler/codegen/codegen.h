@@ -31,6 +31,9 @@ struct Options {
   // (--grad-bucket-kb): a few hundred KB, enough that a bucket's all-reduce costs more than its latency,
   // small enough that the first bucket is ready early in the backward pass.
   std::int64_t gradBucketBytes = 256 * 1024;
+  // Threads that optimize and compile parts of the module at once (parallel_codegen.h, --codegen-threads);
+  // 0: one per core. The object code's bytes depend on the number of parts, its behaviour does not.
+  int codegenThreads = 0;
 };
 
 // The descriptor's symbol: `descriptor`, or when empty `<symbolPrefix><Model>_model` with the model's name

@@ -6,6 +6,9 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <map>
+#include <string>
+
 #include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/ir/graph.h"
@@ -35,11 +38,14 @@ ir::NodeId fusedPosition(const ir::Graph& g, const ir::FusionGroup& k);
 // in the caller's buffers (`buffers`), temporaries in one arena laid out by `memory`; vectorFloats is the
 // target's f32 vector width, for the register-blocked matrix kernel; training says whether random ops
 // (dropout) draw, from the seed the caller passes in sym_dims[num_syms]. With `buckets` (a train step), the
-// function calls the bucket hook after the kernel that completes each bucket (bucket_hook.cpp).
+// function calls the bucket hook after the kernel that completes each bucket (bucket_hook.cpp). Entry points
+// emitted with the same `shared` map call one function for the kernels they have in common (the forward
+// pass's kernels, again in the train step): LLVM compiles each once.
+using KernelFunctions = std::map<std::string, llvm::Function*>;
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& buffers, const lower::MemoryPlan& memory,
                                   const KernelProgram& program, int vectorFloats, bool training,
-                                  const GradBuckets* buckets = nullptr);
+                                  const GradBuckets* buckets = nullptr, KernelFunctions* shared = nullptr);
 
 // Defines the function of a loop's body (lowered by lowerGraph with its loop's symbols), internal to `mod`:
 // `void name(ptr buffers, ptr sym_dims, ptr arena)`, like emitGraphFunction's but with the arena its loop

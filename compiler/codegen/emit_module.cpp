@@ -297,10 +297,11 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Module& m, const LoweredGraph
   const std::string descriptor = descriptorSymbol(opts, m.name);
 
   // The entry points are reached through the descriptor: hidden, so that a library exports the descriptor only.
+  KernelFunctions kernels;  // the forward pass's kernels, shared with the train step's
   auto function = [&](const std::string& name, const ir::Graph& g, const LoweredGraph& l, bool training,
                       const GradBuckets* buckets) {
-    llvm::Function* f =
-        emitGraphFunction(*mod, descriptor + "_" + name, g, l.buffers, l.memory, l.program, lanes, training, buckets);
+    llvm::Function* f = emitGraphFunction(*mod, descriptor + "_" + name, g, l.buffers, l.memory, l.program, lanes,
+                                          training, buckets, &kernels);
     f->setVisibility(llvm::GlobalValue::HiddenVisibility);
     return f;
   };

@@ -1,9 +1,9 @@
-// In-process compilation with ORC's LLJIT: the module `sinter build` would write as an object file, linked into this
+// In-process linking with ORC's LLJIT: the object files `sinter build` would link into a library, linked into this
 // process instead.
 #include <fmt/format.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <stdexcept>
 
 #include "compiler/codegen/jit.h"
@@ -25,23 +25,21 @@ class OrcModel final : public JitModel {
 
 }  // namespace
 
-std::unique_ptr<JitModel> loadJit(std::unique_ptr<llvm::Module> mod, std::unique_ptr<llvm::LLVMContext> ctx,
-                                  const llvm::TargetMachine& tm, const std::string& descriptor) {
+std::unique_ptr<JitModel> loadJit(std::vector<std::string> objects, const std::string& descriptor) {
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw std::runtime_error("JIT: " + message(jtmb.takeError()));
-  jtmb->setCPU(tm.getTargetCPU().str());
-  // The same instruction selection as `sinter build` at this -O: the builder's default (O2) spends a minute
-  // on an unrolled LSTM even at -O0.
-  jtmb->setCodeGenOptLevel(tm.getOptLevel());
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit) throw std::runtime_error("JIT: " + message(jit.takeError()));
   // Generated code calls malloc, free, expf and logf: resolve them in this process.
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
   if (!gen) throw std::runtime_error("JIT: " + message(gen.takeError()));
   (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
-  mod->setDataLayout((*jit)->getDataLayout());
-  if (auto e = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
-    throw std::runtime_error("JIT: " + message(std::move(e)));
+  // The parts call each other's functions by their (hidden) names: one JITDylib resolves them as a static
+  // link would.
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    auto buf = llvm::MemoryBuffer::getMemBufferCopy(objects[i], fmt::format("{}.part{}.o", descriptor, i));
+    if (auto e = (*jit)->addObjectFile(std::move(buf))) throw std::runtime_error("JIT: " + message(std::move(e)));
+  }
   auto sym = (*jit)->lookup(descriptor);
   if (!sym) throw std::runtime_error("JIT: " + message(sym.takeError()));
   auto* desc = sym->toPtr<const sinter_model_desc*>();

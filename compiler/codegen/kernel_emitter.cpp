@@ -2,6 +2,7 @@
 #include "compiler/codegen/kernel_emitter.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <algorithm>
 #include <stdexcept>
 
@@ -70,7 +71,8 @@ void KernelEmitter::emit() {
     homeOf_[id] = s.kind != lower::Slot::Temporary ? s.buffer : kArenaHome + memory_.slotOf[id];
   }
   // Kernels with the same structure (the time steps of an unrolled recurrent net) share one function.
-  std::map<std::string, llvm::Function*> emitted;
+  KernelFunctions own;
+  KernelFunctions& emitted = shared_ ? *shared_ : own;
   for (std::size_t index = 0; index < program_.kernels.size(); ++index) {
     const ir::FusionGroup& k = program_.kernels[index];
     std::vector<ir::NodeId> touched;  // members, then operands from outside, each once
@@ -136,7 +138,10 @@ void KernelEmitter::bucketsReadyAfter(std::size_t kernel) {
 std::string KernelEmitter::kernelKey(const ir::FusionGroup& k, const std::vector<ir::NodeId>& touched,
                                      const std::vector<int>& homes) const {
   auto pos = [&](ir::NodeId id) { return std::find(touched.begin(), touched.end(), id) - touched.begin(); };
-  std::string key = fmt::format("{} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0);
+  // A kernel reads the symbols and the seed from its entry point's environment: shared between entry points,
+  // it needs the same layout there.
+  std::string key = fmt::format("{} {} {} {}|", static_cast<int>(k.kind), k.nodes.size(), seed_ ? 1 : 0,
+                                fmt::join(plan_.symbols, ","));
   for (ir::NodeId id : touched) {
     const ir::Node& n = g_.node(id);
     const int h = homeOf_[id];
@@ -316,7 +321,7 @@ void KernelEmitter::fill(const ir::Node& n, Value* v) {
 llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, const ir::Graph& g,
                                   const lower::BufferPlan& plan, const lower::MemoryPlan& memory,
                                   const KernelProgram& program, int vectorFloats, bool training,
-                                  const GradBuckets* buckets) {
+                                  const GradBuckets* buckets, KernelFunctions* shared) {
   llvm::LLVMContext& ctx = mod.getContext();
   auto* ptrTy = llvm::PointerType::getUnqual(ctx);
   auto* fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
@@ -331,6 +336,7 @@ llvm::Function* emitGraphFunction(llvm::Module& mod, const std::string& name, co
   fn->addFnAttr(llvm::Attribute::NoInline);
   KernelEmitter e(mod, fn, g, plan, memory, program, vectorFloats, training);
   e.notifyBuckets(buckets);
+  e.shareKernels(shared);
   e.emit();
   return fn;
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 
+#include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/grad_buckets.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
@@ -36,6 +37,8 @@ class KernelEmitter {
                 const lower::MemoryPlan& memory, const KernelProgram& program, int vectorFloats, bool training);
   // A train step: call the bucket hook after the kernel that completes each bucket.
   void notifyBuckets(const GradBuckets* buckets) { buckets_ = buckets; }
+  // Kernel functions shared with other entry points of the module (emitGraphFunction).
+  void shareKernels(KernelFunctions* shared) { shared_ = shared; }
   void emit();
 
  private:
@@ -51,6 +54,7 @@ class KernelEmitter {
   int lanes_;                  // f32 lanes of one vector register of the target
   bool training_;              // a train step: dropout drops, with the seed in sym_dims[num_syms]
   const GradBuckets* buckets_ = nullptr;
+  KernelFunctions* shared_ = nullptr;
   void bucketsReadyAfter(std::size_t kernel);
   Value* seed_ = nullptr;
   std::map<std::string, Value*> syms_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/emit_module.h"
 #include "compiler/codegen/jit.h"
+#include "compiler/codegen/parallel_codegen.h"
 #include "compiler/codegen/target.h"
 #include "compiler/ir/parser.h"
 #include "compiler/passes/fusion_groups.h"
@@ -32,6 +34,13 @@ void verifyOrThrow(const ir::Graph& g, const char* after) {
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream os(path, std::ios::binary | std::ios::trunc);
+  os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  os.close();
+  if (!os) throw std::runtime_error(fmt::format("cannot write '{}'", path));
+}
 
 // The passes of --passes, each once, in the order given.
 std::vector<passes::PipelineEntry> customPipeline(const std::vector<std::string>& names) {
@@ -172,7 +181,7 @@ lower::Bindings Compilation::referenceBindings() {
   return b;
 }
 
-LlvmModule Compilation::llvm() {
+LlvmModule Compilation::emitted() {
   const ir::Module& m = optimized();
   const double start = now();
   LlvmModule out;
@@ -184,9 +193,26 @@ LlvmModule Compilation::llvm() {
   std::optional<codegen::LoweredGraph> train;
   if (m.train) train = lowered(m.trainStep, reference);
   out.module = codegen::emitModule(m, forward, train ? &*train : nullptr, opts_.codegen, *out.target, *out.context);
+  timed(Stage::Llvm, start);
+  return out;
+}
+
+LlvmModule Compilation::llvm() {
+  LlvmModule out = emitted();
+  const double start = now();
   codegen::optimizeModule(*out.module, *out.target, opts_.codegen);
   timed(Stage::Llvm, start);
   return out;
+}
+
+std::vector<std::string> Compilation::objectCode(unsigned parts) {
+  LlvmModule l = emitted();
+  const double start = now();
+  if (parts == 0) parts = codegen::codegenParts(*l.module, opts_.codegen);
+  const std::string prefix = codegen::descriptorSymbol(opts_.codegen, graph().name);
+  std::vector<std::string> objects = codegen::compileObjects(std::move(l.module), opts_.codegen, parts, prefix);
+  timed(Stage::Object, start);
+  return objects;
 }
 
 std::string Compilation::llvmText() {
@@ -205,23 +231,29 @@ std::string Compilation::assembly() {
   return text;
 }
 
-void Compilation::writeObject(const std::string& path) {
-  LlvmModule l = llvm();
-  const double start = now();
-  const std::string bytes = codegen::emitCode(*l.module, *l.target, codegen::CodeFile::Object);
-  std::ofstream os(path, std::ios::binary | std::ios::trunc);
-  os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  os.close();
-  if (!os) throw std::runtime_error(fmt::format("cannot write '{}'", path));
-  timed(Stage::Object, start);
+void Compilation::writeObject(const std::string& path) { writeFile(path, objectCode(1).front()); }
+
+std::vector<std::string> Compilation::writeObjects(const std::string& path) {
+  const std::vector<std::string> objects = objectCode(0);
+  std::vector<std::string> paths;
+  try {
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      paths.push_back(objects.size() == 1 ? path : fmt::format("{}.{}", path, i));
+      writeFile(paths.back(), objects[i]);
+    }
+  } catch (...) {
+    for (const std::string& p : paths) std::filesystem::remove(p);
+    throw;
+  }
+  return paths;
 }
 
 std::unique_ptr<codegen::JitModel> Compilation::jit() {
   if (!opts_.codegen.targetTriple.empty())
     throw std::runtime_error("the JIT runs on the host: --target-triple does not apply");
-  LlvmModule l = llvm();
+  std::vector<std::string> objects = objectCode(0);
   const double start = now();
-  auto model = codegen::loadJit(std::move(l.module), std::move(l.context), *l.target, opts_.codegen.descriptor);
+  auto model = codegen::loadJit(std::move(objects), opts_.codegen.descriptor);
   timed(Stage::Object, start);
   return model;
 }

@@ -66,17 +66,24 @@ class Compilation {
   // The graph the later stages show: the optimized train step, or the optimized forward graph of a model
   // without a train block.
   const ir::Graph& subject();
-  std::vector<ir::FusionGroup> fusionGroups();                            // Fusion, of subject()
-  codegen::KernelProgram kernelProgram();                                 // Kernel, of subject()
-  lower::MemoryPlan memoryPlan(const lower::Bindings& b);                 // Memory of subject(), planned at b
+  std::vector<ir::FusionGroup> fusionGroups();             // Fusion, of subject()
+  codegen::KernelProgram kernelProgram();                  // Kernel, of subject()
+  lower::MemoryPlan memoryPlan(const lower::Bindings& b);  // Memory of subject(), planned at b
   codegen::LoweredGraph lowered(const ir::Graph& g, const lower::Bindings& reference);
   // Every symbolic dimension at the train block's batch (64 without one): where code generation plans
   // memory, and what dumps bind by default.
   lower::Bindings referenceBindings();
-  LlvmModule llvm();  // Llvm: emitted and optimized for the target; a fresh module each call
+  LlvmModule llvm();     // Llvm: emitted and optimized for the target; a fresh module each call
+  LlvmModule emitted();  // the same before LLVM's optimizer
   std::string llvmText();
-  std::string assembly();                     // Asm
-  void writeObject(const std::string& path);  // Object; throws std::runtime_error when it cannot write
+  std::string assembly();  // Asm
+  // Object code of `parts` parts compiled on as many threads (parallel_codegen.h; 0: as many as
+  // codegen::codegenParts gives), each the bytes of a relocatable object file.
+  std::vector<std::string> objectCode(unsigned parts);
+  // One object file (--emit obj); throws std::runtime_error when it cannot write.
+  void writeObject(const std::string& path);
+  // The objects of objectCode(0), at `path` when there is one, else `path.0`, `path.1`...: what a link takes.
+  std::vector<std::string> writeObjects(const std::string& path);
   // The object code linked into this process (the target must be the host).
   std::unique_ptr<codegen::JitModel> jit();
 

@@ -53,20 +53,22 @@ std::string depfileRule(const std::string& output, const std::string& model, con
   return rule + "\n";
 }
 
-// `--emit exe|shared|static`: the object, linked with the runtime.
+// `--emit exe|shared|static`: the objects (one per part, parallel_codegen.h), linked with the runtime.
 void writeLinked(driver::Compilation& c, const BuildOptions& opts, const std::string& out,
                  const std::string& descriptor) {
-  const LinkJob job{out + ".o.tmp", out, descriptor, opts.codegen.targetTriple, opts.mpi};
-  c.writeObject(job.object);
+  LinkJob job{c.writeObjects(out + ".o.tmp"), out, descriptor, opts.codegen.targetTriple, opts.mpi};
+  const auto removeObjects = [&job] {
+    for (const std::string& o : job.objects) std::filesystem::remove(o);
+  };
   try {
     if (opts.emit == "static") archiveStatic(job);
     else if (opts.emit == "shared") linkShared(job);
     else linkExecutable(job);
   } catch (...) {
-    std::filesystem::remove(job.object);
+    removeObjects();
     throw;
   }
-  std::filesystem::remove(job.object);
+  removeObjects();
 }
 
 }  // namespace

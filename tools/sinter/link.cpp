@@ -26,10 +26,12 @@ void run(const std::string& cmd, const char* what) {
 }
 
 // The C++ driver that links: $CXX, else `c++` for the host and Debian's `<triple>-g++` for a cross target.
+// The compiler driver that links, with the faster linker for this host when the build found one.
 std::string cxx(const std::string& triple) {
   const char* c = std::getenv("CXX");
-  if (c && *c) return c;
-  return triple.empty() ? "c++" : triple + "-g++";
+  const std::string driver = c && *c ? c : triple.empty() ? "c++" : triple + "-g++";
+  const std::string linker = triple.empty() ? SINTER_HOST_LINKER_FLAG : "";
+  return linker.empty() ? driver : driver + " " + linker;
 }
 
 // A file beside the output, removed when the link is done (or failed).
@@ -52,6 +54,12 @@ class ScratchFile {
   std::string path_;
 };
 
+std::string quotedObjects(const LinkJob& job) {
+  std::string out;
+  for (const std::string& o : job.objects) out += (out.empty() ? "" : " ") + shellQuote(o);
+  return out;
+}
+
 }  // namespace
 
 void linkExecutable(const LinkJob& job) {
@@ -65,7 +73,7 @@ void linkExecutable(const LinkJob& job) {
           main));
     mpi = SINTER_MPI_LINK_FLAGS;
   }
-  run(fmt::format("{} -o {} {} {} {} -lz -lm {} {}", cxx(job.triple), shellQuote(job.output), shellQuote(job.object),
+  run(fmt::format("{} -o {} {} {} {} -lz -lm {} {}", cxx(job.triple), shellQuote(job.output), quotedObjects(job),
                   shellQuote(main), shellQuote(rt.runtime), mpi, SINTER_EXE_LINK_FLAGS),
       "linking");
 }
@@ -81,7 +89,7 @@ void linkShared(const LinkJob& job) {
   const std::string soname = std::filesystem::path(job.output).filename().string();
   run(fmt::format("{} -shared -o {} {} -Wl,--whole-archive {} -Wl,--no-whole-archive -lz -lm "
                   "-Wl,--version-script={} -Wl,-Bsymbolic -Wl,-soname,{} {}",
-                  cxx(job.triple), shellQuote(job.output), shellQuote(job.object), shellQuote(rt.runtime),
+                  cxx(job.triple), shellQuote(job.output), quotedObjects(job), shellQuote(rt.runtime),
                   shellQuote(script.path()), shellQuote(soname), SINTER_EXE_LINK_FLAGS),
       "linking");
 }
@@ -92,7 +100,7 @@ void archiveStatic(const LinkJob& job) {
   std::filesystem::copy_file(rt.runtime, job.output, std::filesystem::copy_options::overwrite_existing);
   const char* ar = std::getenv("AR");
   const std::string archiver = ar && *ar ? ar : job.triple.empty() ? "ar" : job.triple + "-ar";
-  run(fmt::format("{} rcs {} {}", archiver, shellQuote(job.output), shellQuote(job.object)), "archiving");
+  run(fmt::format("{} rcs {} {}", archiver, shellQuote(job.output), quotedObjects(job)), "archiving");
 }
 
 }  // namespace sinter::tool

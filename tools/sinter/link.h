@@ -3,15 +3,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace sinter::tool {
 
 struct LinkJob {
-  std::string object;      // the model's object file
-  std::string output;      // the artifact to write
-  std::string descriptor;  // the descriptor's symbol, exported by a shared library
-  std::string triple;      // the target ("" for the host): picks the runtime and the cross linker
-  bool mpi = false;        // an executable: the MPI main() and libmpi
+  std::vector<std::string> objects;  // the model's object files
+  std::string output;                // the artifact to write
+  std::string descriptor;            // the descriptor's symbol, exported by a shared library
+  std::string triple;                // the target ("" for the host): picks the runtime and the cross linker
+  bool mpi = false;                  // an executable: the MPI main() and libmpi
 };
 
 void linkExecutable(const LinkJob& job);

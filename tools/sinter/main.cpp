@@ -77,6 +77,10 @@ CLI::Option* addCodegenFlags(CLI::App* cmd, codegen::Options& o, bool crossCompi
          "Train step: the size of the gradient buckets whose all-reduce an MPI run starts as soon as the backward "
          "pass has produced them, in KB (default 256)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  cmd->add_option("--codegen-threads", o.codegenThreads,
+                  "Threads that optimize and compile parts of the model at once (default 0: one per core; the "
+                  "object code's bytes depend on it, its results do not)")
+      ->check(CLI::Range(0, 256));
   return cpu;
 }
 
