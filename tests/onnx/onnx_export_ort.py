@@ -6,7 +6,7 @@ Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MN
 random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
 `sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
 import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
-file's forward graph, except for the examples in NO_ROUND_TRIP, whose ops the importer does not read yet.
+file's forward graph; the recurrent examples' loops are ONNX Scans, which come back as the same loops.
 
 When npm or the npm registry is missing, the ONNX Runtime comparison cannot run: the test says so and exits
 77, which ctest reports as skipped (the round trip still runs first)."""
@@ -30,11 +30,9 @@ BATCH = 256
 # Every example: each has outputs besides its loss (examples/README.md lists them).
 EXAMPLES = sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                            "..", "..", "examples")) if f.endswith(".sn"))
-# What the importer cannot read back yet (docs/onnx.md, "Not yet"): these exports are checked in ONNX Runtime only.
-NO_ROUND_TRIP = {name: "the importer has no Scan (the recurrent layer's loop)"
-                 for name in ("char_lm", "fashion_gru", "fashion_lstm", "fashion_pixel_gru", "fashion_rnn", "masked_gru")}
-# The ops that compute (not the loss, not dropout, which is the identity in inference).
-COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid)\(")
+# The ops that compute (not the loss, not dropout, which is the identity in inference), a loop's body's included
+# (the dump prints it inside the graph), and the loops' scan nodes: a loop must come back a loop, not unrolled.
+COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid|scan)\(")
 
 
 # node and npm run no code of Sinter's: in a sanitizer build they must not get the ASan runtime that ctest
@@ -117,19 +115,18 @@ def check_example(args, name, images, modules):
     want = {k: v for k, v in everything.items() if k != model.loss_name}  # the export holds the outputs only
     ok = True
 
-    if name in NO_ROUND_TRIP:
-        print(f"note {name}: no round trip: {NO_ROUND_TRIP[name]}")
-    else:
-        # Round trip: the exported file imported back computes the same outputs with the same ops.
-        run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
-        run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu",
-             "native"])
-        back = P.SinterModel(work(f"lib{name}_back.so"))
-        assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
-        got = back.forward([inputs[t.name] for t in back.inputs])
-        same_ops = compute_ops(args.sinter, source) == compute_ops(args.sinter, onnx)
-        print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> import: same compute ops: {same_ops}")
-        ok = compare(f"{name} export -> import", got, want) and same_ops and ok
+    # Round trip: the exported file imported back computes the same outputs with the same ops.
+    run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
+    run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu", "native"])
+    back = P.SinterModel(work(f"lib{name}_back.so"))
+    assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
+    got = back.forward([inputs[t.name] for t in back.inputs])
+    want_ops = compute_ops(args.sinter, source)
+    got_ops = compute_ops(args.sinter, onnx)
+    same_ops = want_ops == got_ops
+    print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> import: same compute ops: {same_ops}"
+          + ("" if same_ops else f"\n  model file: {want_ops}\n  imported:   {got_ops}"))
+    ok = compare(f"{name} export -> import", got, want) and same_ops and ok
 
     if modules:
         specs = []
@@ -166,8 +163,7 @@ def main():
     if why:
         print("SKIPPED: the ONNX Runtime comparison (see above); the round trip passed")
         sys.exit(SKIP)
-    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime; {len(EXAMPLES) - len(NO_ROUND_TRIP)} "
-          "of them also round trip")
+    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime and round trip")
 
 
 if __name__ == "__main__":
