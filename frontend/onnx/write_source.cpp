@@ -122,7 +122,8 @@ class SourceWriter {
   Expr slice(const ir::Node& n) const;
   Expr pad(const ir::Node& n);
   Expr convTranspose(const ir::Node& n);
-  Expr constant(const ir::Node& n) const;
+  Expr constant(double v, const ir::Shape& s) const;
+  Expr broadcast(const ir::Node& n) const;
   const std::string& loop(const ir::Node& n);
   std::vector<std::string> bodyStatements(const std::vector<std::string>& resultNames, std::int64_t carries);
 };
@@ -376,11 +377,19 @@ Expr SourceWriter::convTranspose(const ir::Node& n) {
   return call("conv_transpose2d", args);
 }
 
-Expr SourceWriter::constant(const ir::Node& n) const {
-  if (n.type.shape.empty()) return {number(n.scalar), n.scalar < 0 ? kNeg : kAtom};
-  const std::string shape = shapeText(n.type.shape, false);
-  if (n.scalar == 0 || n.scalar == 1) return call(n.scalar == 0 ? "zeros" : "ones", {shape});
-  return {fmt::format("{} * ones({})", number(n.scalar), shape), kMul};
+Expr SourceWriter::constant(double v, const ir::Shape& s) const {
+  if (s.empty()) return {number(v), v < 0 ? kNeg : kAtom};
+  const std::string shape = shapeText(s, false);
+  if (v == 0 || v == 1) return call(v == 0 ? "zeros" : "ones", {shape});
+  return {fmt::format("{} * ones({})", number(v), shape), kMul};
+}
+
+// A broadcast: of a number (what ONNX's Expand of a zero state imports as), the constant of that shape;
+// of a tensor, its sum with zeros of the shape.
+Expr SourceWriter::broadcast(const ir::Node& n) const {
+  const ir::Node& x = node(n.operands[0]);
+  if (x.op == Op::Constant && x.type.shape.empty()) return constant(x.scalar, n.type.shape);
+  return {fmt::format("{} + {}", operand(x.id).text, constant(0, n.type.shape).text), kAdd};
 }
 
 Expr SourceWriter::render(const ir::Node& n) {
@@ -396,7 +405,8 @@ Expr SourceWriter::render(const ir::Node& n) {
     const Expr e = operand(n.operands[0]);
     return {e.level == kAtom ? "-" + e.text : "-(" + e.text + ")", kNeg};
   }
-  if (n.op == Op::Constant) return constant(n);
+  if (n.op == Op::Constant) return constant(n.scalar, n.type.shape);
+  if (n.op == Op::Broadcast) return broadcast(n);
   if (n.op == Op::Conv2D) {
     std::vector<std::string> args{x(), operand(n.operands[1]).text};
     if (n.attrs.getInts("stride") != Ints{1, 1}) args.push_back("stride = " + pairArg(n.attrs.getInts("stride")));

@@ -115,18 +115,25 @@ def check_example(args, name, images, modules):
     want = {k: v for k, v in everything.items() if k != model.loss_name}  # the export holds the outputs only
     ok = True
 
-    # Round trip: the exported file imported back computes the same outputs with the same ops.
-    run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
-    run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu", "native"])
-    back = P.SinterModel(work(f"lib{name}_back.so"))
-    assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
-    got = back.forward([inputs[t.name] for t in back.inputs])
+    # Round trip: the exported file imported back computes the same outputs with the same ops, compiled from
+    # the .onnx file and from the model file `sinter import -o` writes of it (which `sinter check` accepts).
     want_ops = compute_ops(args.sinter, source)
-    got_ops = compute_ops(args.sinter, onnx)
-    same_ops = want_ops == got_ops
-    print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> import: same compute ops: {same_ops}"
-          + ("" if same_ops else f"\n  model file: {want_ops}\n  imported:   {got_ops}"))
-    ok = compare(f"{name} export -> import", got, want) and same_ops and ok
+    written = work(name + "_source.sn")
+    run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
+    run([args.sinter, "import", onnx, "-o", written])  # and its weights beside it, NAME_source.safetensors
+    run([args.sinter, "check", written])
+    for label, model_path, stem in (("import", onnx, "_back"), ("import -o", written, "_source")):
+        lib = work(f"lib{name}{stem}.so")
+        run([args.sinter, "build", model_path, "--emit", "shared", "-o", lib, "--target-cpu", "native"])
+        back = P.SinterModel(lib)
+        weights = work(name + stem + ".safetensors").encode()
+        assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), weights) == 0
+        got = back.forward([inputs[t.name] for t in back.inputs])
+        got_ops = compute_ops(args.sinter, model_path)
+        same_ops = want_ops == got_ops
+        print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> {label}: same compute ops: {same_ops}"
+              + ("" if same_ops else f"\n  model file: {want_ops}\n  imported:   {got_ops}"))
+        ok = compare(f"{name} export -> {label}", got, want) and same_ops and ok
 
     if modules:
         specs = []
