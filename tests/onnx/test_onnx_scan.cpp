@@ -7,7 +7,9 @@
 #include <cmath>
 
 #include "compiler/ir/interpreter.h"
+#include "frontend/frontend.h"
 #include "frontend/onnx/onnx_import.h"
+#include "frontend/onnx/onnx_source.h"
 #include "tests/onnx/onnx_models.h"
 
 using namespace sinter;
@@ -74,6 +76,31 @@ ModelBuilder rnnScan(std::int64_t outAxis) {
   b.output("h", {std::string("batch"), std::int64_t{2}});
   if (outAxis == 1) b.output("hs", {std::string("batch"), std::string("seq"), std::int64_t{2}});
   else b.output("hs", {std::string("seq"), std::string("batch"), std::int64_t{2}});
+  return b;
+}
+
+// An outer loop over x[seq, 2, 3] whose body runs the cumulative sum over each step's 2 rows, each scaled by
+// the model's weight k (read through both bodies), from the outer carry: s = s0 + k * (the sum of all rows).
+ModelBuilder nestedScan() {
+  ModelBuilder b(16);
+  b.input("s0", {std::int64_t{3}});
+  b.input("x", {std::string("seq"), std::int64_t{2}, std::int64_t{3}});
+  b.floats("k", {3}, {1, 10, 100});
+  onnx::NodeProto& outer = b.node("Scan", {"s0", "x"}, {"s"}, "/outer/Scan");
+  ModelBuilder::attr(outer, "num_scan_inputs", std::int64_t{1});
+  onnx::GraphProto& ob = ModelBuilder::graphAttr(outer, "body");
+  ModelBuilder::describe(ob.add_input(), "acc", {std::int64_t{3}});
+  ModelBuilder::describe(ob.add_input(), "rows", {std::int64_t{2}, std::int64_t{3}});
+  onnx::NodeProto& inner = ModelBuilder::node(ob, "Scan", {"acc", "rows"}, {"acc_next"}, "/inner/Scan");
+  ModelBuilder::attr(inner, "num_scan_inputs", std::int64_t{1});
+  onnx::GraphProto& ib = ModelBuilder::graphAttr(inner, "body");
+  ModelBuilder::describe(ib.add_input(), "a", {std::int64_t{3}});
+  ModelBuilder::describe(ib.add_input(), "row", {std::int64_t{3}});
+  ModelBuilder::node(ib, "Mul", {"row", "k"}, {"scaled"}, "/inner/Mul");
+  ModelBuilder::node(ib, "Add", {"a", "scaled"}, {"a_next"}, "/inner/Add");
+  ModelBuilder::describe(ib.add_output(), "a_next", {std::int64_t{3}});
+  ModelBuilder::describe(ob.add_output(), "acc_next", {std::int64_t{3}});
+  b.output("s", {std::int64_t{3}});
   return b;
 }
 
@@ -208,27 +235,7 @@ TEST_CASE("scan inputs and outputs on other axes than the loop's are transposed 
 }
 
 TEST_CASE("a Scan inside a Scan's body reads the outermost graph's weight through both bodies") {
-  // Outer loop over x[seq, 2, 3]; its body runs the cumulative sum over each step's 2 rows, scaled by the
-  // outer weight k, and carries the sum of the inner sums: s_T = k * sum of all rows.
-  ModelBuilder b(16);
-  b.input("s0", {std::int64_t{3}});
-  b.input("x", {std::string("seq"), std::int64_t{2}, std::int64_t{3}});
-  b.floats("k", {3}, {1, 10, 100});
-  onnx::NodeProto& outer = b.node("Scan", {"s0", "x"}, {"s"}, "/outer/Scan");
-  ModelBuilder::attr(outer, "num_scan_inputs", std::int64_t{1});
-  onnx::GraphProto& ob = ModelBuilder::graphAttr(outer, "body");
-  ModelBuilder::describe(ob.add_input(), "acc", {std::int64_t{3}});
-  ModelBuilder::describe(ob.add_input(), "rows", {std::int64_t{2}, std::int64_t{3}});
-  onnx::NodeProto& inner = ModelBuilder::node(ob, "Scan", {"acc", "rows"}, {"acc_next"}, "/inner/Scan");
-  ModelBuilder::attr(inner, "num_scan_inputs", std::int64_t{1});
-  onnx::GraphProto& ib = ModelBuilder::graphAttr(inner, "body");
-  ModelBuilder::describe(ib.add_input(), "a", {std::int64_t{3}});
-  ModelBuilder::describe(ib.add_input(), "row", {std::int64_t{3}});
-  ModelBuilder::node(ib, "Mul", {"row", "k"}, {"scaled"}, "/inner/Mul");
-  ModelBuilder::node(ib, "Add", {"a", "scaled"}, {"a_next"}, "/inner/Add");
-  ModelBuilder::describe(ib.add_output(), "a_next", {std::int64_t{3}});
-  ModelBuilder::describe(ob.add_output(), "acc_next", {std::int64_t{3}});
-  b.output("s", {std::int64_t{3}});
+  const ModelBuilder b = nestedScan();
   frontend::DiagnosticEngine d;
   const auto m = import(b.bytes(), d);
   REQUIRE(m);
@@ -314,5 +321,105 @@ TEST_CASE("malformed and unsupported Scans are errors naming the node, never a c
       CHECK_FALSE(import(whole.substr(0, n), d));
       CHECK(d.errorCount() == 1);
     }
+  }
+}
+
+// ---- `sinter import -o`: a Scan written as a loop over sequences ------------------------------------------------
+
+namespace {
+
+// The model file written for `b` compiles, and with its weights computes what the imported graph computes.
+std::string checkWrittenSource(const ModelBuilder& b, const std::map<std::string, ir::Tensor>& inputs) {
+  frontend::DiagnosticEngine d;
+  const auto m = import(b.bytes(), d);
+  REQUIRE(m);
+  const onnxio::ModelSource src = onnxio::writeModelSource(*m, "m.onnx");
+  INFO(src.text);
+  const auto written = frontend::compileSource(src.text, "m.sn", d);
+  INFO(d.str());
+  REQUIRE(written);
+  std::map<std::string, ir::Tensor> args = inputs;
+  for (const auto& [name, w] : src.weights) args[name] = ir::Tensor{w.shape, {w.data.begin(), w.data.end()}};
+  const auto got = ir::interpret(written->forward, args);
+  const auto want = evaluate(*m, inputs);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].shape == want[i].shape);
+    CHECK(got[i].data == want[i].data);  // the same ops in the same order: the same doubles
+  }
+  CHECK(scans(written->forward).size() == scans(m->module.forward).size());  // still a loop, not unrolled
+  return src.text;
+}
+
+}  // namespace
+
+TEST_CASE("sinter import -o writes a Scan as a loop over sequences: carried names, steps, stacks, reverse") {
+  const std::map<std::string, ir::Tensor> in{{"s0", {{3}, {100, 200, 300}}},
+                                             {"x", {{4, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}}};
+  // The carried name is new (s0, an input, keeps its value); the outputs keep the ONNX names.
+  CHECK(checkWrittenSource(onnxtest::scanCumsum(), in) ==
+        "# m.onnx imported by `sinter import` (docs/onnx.md): the weights file beside it holds the params.\n"
+        "\n"
+        "model m {\n"
+        "  input s0: f32[3]\n"
+        "  input x: f32[seq, 3]\n"
+        "\n"
+        "  s_2 = s0\n"
+        "  for x_t_step in x along 0 {\n"
+        "    add2 = s_2 + x_t_step\n"
+        "    s_2 = add2\n"
+        "    stack ys_2 = add2\n"
+        "  }\n"
+        "  output s = s_2\n"
+        "  output ys = ys_2\n"
+        "}\n");
+  CHECK_THAT(checkWrittenSource(onnxtest::scanCumsum(true), in),
+             Catch::Contains("  for x_t_step in x along 0 reverse {\n"));
+}
+
+TEST_CASE("sinter import -o: a loop's closures are the model's params, its axis the Scan's, a loop in a loop") {
+  SECTION("an outer weight and the body's own initializer, along axis 1, stacked along axis 1 or 0") {
+    std::vector<double> x;
+    for (int i = 0; i < 12; ++i) x.push_back(std::sin(0.7 * i));
+    for (const std::int64_t outAxis : {1, 0}) {
+      const std::string text =
+          checkWrittenSource(rnnScan(outAxis), {{"h0", {{2, 2}, {0.1, -0.2, 0.3, 0.4}}}, {"x", {{2, 3, 2}, x}}});
+      CHECK_THAT(text, Catch::Contains("  param W: f32[2, 2]\n  param bias: f32[2]\n"));
+      CHECK_THAT(text, Catch::Contains(" in x along 1 {\n"));
+    }
+  }
+  SECTION("a Scan in a Scan's body") {
+    const ModelBuilder b = nestedScan();
+    const std::string text =
+        checkWrittenSource(b, {{"s0", {{3}, {1, 2, 3}}}, {"x", {{2, 2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}}});
+    CHECK_THAT(text, Catch::Contains("\n    for "));  // the inner loop, inside the outer one
+  }
+  SECTION("carries that swap, and a stacked previous state") {
+    // (a, b) <- (b, a + x_t), stacking the previous a: a Fibonacci-like recurrence whose body results are
+    // body inputs of other carries, which the written body copies before assigning the carried names.
+    ModelBuilder b(16);
+    b.input("a0", {std::int64_t{1}});
+    b.input("b0", {std::int64_t{1}});
+    b.input("x", {std::string("seq"), std::int64_t{1}});
+    onnx::NodeProto& scan = b.node("Scan", {"a0", "b0", "x"}, {"a", "b", "as"}, "/Scan");
+    ModelBuilder::attr(scan, "num_scan_inputs", std::int64_t{1});
+    onnx::GraphProto& body = ModelBuilder::graphAttr(scan, "body");
+    for (const char* in : {"a_in", "b_in", "x_t"}) ModelBuilder::describe(body.add_input(), in, {std::int64_t{1}});
+    ModelBuilder::node(body, "Add", {"a_in", "x_t"}, {"sum"});
+    for (const char* out : {"b_in", "sum", "a_in"}) ModelBuilder::describe(body.add_output(), out, {std::int64_t{1}});
+    b.output("a", {std::int64_t{1}});
+    b.output("b", {std::int64_t{1}});
+    b.output("as", {std::string("seq"), std::int64_t{1}});
+    const std::map<std::string, ir::Tensor> in{
+        {"a0", {{1}, {1}}}, {"b0", {{1}, {2}}}, {"x", {{4, 1}, {10, 20, 30, 40}}}};
+    frontend::DiagnosticEngine d;
+    const auto m = import(b.bytes(), d);
+    REQUIRE(m);
+    // By hand: (1, 2) -> (2, 11) -> (11, 22) -> (22, 41) -> (41, 62); stacked a: 1, 2, 11, 22.
+    const auto y = evaluate(*m, in);
+    CHECK(y[0].data == std::vector<double>{41});
+    CHECK(y[1].data == std::vector<double>{62});
+    CHECK(y[2].data == std::vector<double>{1, 2, 11, 22});
+    CHECK_THAT(checkWrittenSource(b, in), Catch::Contains("_before = "));
   }
 }
