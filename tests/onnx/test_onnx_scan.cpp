@@ -10,32 +10,18 @@
 #include "frontend/frontend.h"
 #include "frontend/onnx/onnx_import.h"
 #include "frontend/onnx/onnx_source.h"
+#include "tests/onnx/import_checks.h"
 #include "tests/onnx/onnx_models.h"
 
 using namespace sinter;
+using onnxtest::evaluate;
+using onnxtest::import;
+using onnxtest::importError;
 using onnxtest::ModelBuilder;
 
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-std::optional<onnxio::Imported> import(const std::string& bytes, frontend::DiagnosticEngine& d) {
-  return onnxio::importBytes(bytes, "m.onnx", d);
-}
-
-std::string importError(const std::string& bytes) {
-  frontend::DiagnosticEngine d;
-  const auto m = import(bytes, d);
-  CHECK_FALSE(m);
-  REQUIRE(d.errorCount() == 1);
-  return d.str();
-}
-
-// The model's outputs for the inputs given, with its imported weights as the params.
-std::vector<ir::Tensor> evaluate(const onnxio::Imported& m, std::map<std::string, ir::Tensor> args) {
-  for (const auto& [name, w] : m.weights) args[name] = ir::Tensor{w.shape, {w.data.begin(), w.data.end()}};
-  return ir::interpret(m.module.forward, args);
-}
 
 // The graph's scan nodes.
 std::vector<const ir::Node*> scans(const ir::Graph& g) {
