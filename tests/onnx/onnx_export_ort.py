@@ -6,7 +6,9 @@ Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MN
 random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
 `sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
 import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
-file's forward graph; the recurrent examples' loops are ONNX Scans, which come back as the same loops.
+file's forward graph, compiled from the .onnx file and from the model file `sinter import -o` writes; the
+recurrent examples' loops are ONNX Scans, which come back as the same loops. A loop over a symbolic number of
+steps round trips too, run at three lengths against NumPy.
 
 When npm or the npm registry is missing, the ONNX Runtime comparison cannot run: the test says so and exits
 77, which ctest reports as skipped (the round trip still runs first)."""
@@ -153,6 +155,53 @@ def check_example(args, name, images, modules):
     return ok
 
 
+# A loop over a symbolic number of steps, backwards, with a stacked value: the examples' loops have 28 or 784.
+SYMBOLIC_LOOP = """model seqloop {
+  input x: f32[batch, seq, 3]
+  h = zeros((dim(x, 0), 3))
+  for x_t in x along 1 reverse {
+    h = tanh(h + x_t)
+    stack hs = h * 2
+  }
+  output last = h
+  output all = hs
+}
+"""
+
+
+def check_symbolic_loop(args):
+    """The loop exported (a Scan over the symbol seq), imported back and compiled from the .onnx file and from
+    the model file `sinter import -o` writes: one library per form, run at three sequence lengths (the entry
+    point binds seq apart from batch), against NumPy in float64."""
+    work = lambda f: os.path.join(args.workdir, f)
+    with open(work("seqloop.sn"), "w") as f:
+        f.write(SYMBOLIC_LOOP)
+    with open(work("seqloop_none.safetensors"), "wb") as f:  # the model has no params
+        f.write(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    run([args.sinter, "export", work("seqloop.sn"), "--load", work("seqloop_none.safetensors"), "-o",
+         work("seqloop.onnx")])
+    run([args.sinter, "import", work("seqloop.onnx"), "-o", work("seqloop_source.sn")])
+    ok = True
+    for label, path in (("import", work("seqloop.onnx")), ("import -o", work("seqloop_source.sn"))):
+        lib_path = work(f"libseqloop_{'onnx' if path.endswith('.onnx') else 'source'}.so")
+        run([args.sinter, "build", path, "--emit", "shared", "-o", lib_path, "--target-cpu", "native"])
+        lib = ctypes.CDLL(lib_path)
+        desc = P.ModelDesc.in_dll(lib, "seqloop_model")
+        names = [desc.sym_names[i].decode() for i in range(desc.num_syms)]
+        for batch, seq in ((2, 3), (3, 17), (1, 1)):
+            x = np.random.default_rng(seq).standard_normal((batch, seq, 3)).astype(np.float32)
+            last, stacked = np.zeros((batch, 3), np.float32), np.zeros((batch, seq, 3), np.float32)
+            buffers = (ctypes.c_void_p * 3)(x.ctypes.data, last.ctypes.data, stacked.ctypes.data)
+            desc.forward(buffers, (ctypes.c_int64 * 3)(*[{"batch": batch, "seq": seq}[n] for n in names], 0))
+            h, want = np.zeros((batch, 3)), np.zeros((batch, seq, 3))
+            for t in reversed(range(seq)):
+                h = np.tanh(h + x[:, t])
+                want[:, t] = 2 * h
+            ok = compare(f"seqloop export -> {label} at seq = {seq}", {"last": last, "all": stacked},
+                         {"last": h, "all": want}) and ok
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sinter", required=True)
@@ -164,13 +213,14 @@ def main():
     if why:
         print(f"ONNX Runtime unavailable, its comparison is skipped: {why}")
     images = (P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), BATCH).reshape(-1, 784) / 255).astype(np.float32)
-    results = [check_example(args, name, images, modules) for name in EXAMPLES]
+    results = [check_example(args, name, images, modules) for name in EXAMPLES] + [check_symbolic_loop(args)]
     if not all(results):
         sys.exit("FAIL: an exported model differs")
     if why:
         print("SKIPPED: the ONNX Runtime comparison (see above); the round trip passed")
         sys.exit(SKIP)
-    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime and round trip")
+    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime and round trip, and a loop over a "
+          "symbolic length round trips")
 
 
 if __name__ == "__main__":
