@@ -68,9 +68,8 @@ class SourceWriter {
         names_(outer.names_),
         valueNames_(kNoNames),
         ids_(std::move(inputs)),
-        indent_(outer.indent_ + "  ") {
-    body_ = true;
-  }
+        indent_(outer.indent_ + "  "),
+        outer_(&outer) {}
 
   static inline const std::map<NodeId, std::string> kNoNames;  // a body's nodes have no ONNX value names
 
@@ -80,7 +79,6 @@ class SourceWriter {
   std::vector<int> uses_;
   SourceNames ownNames_;
   SourceNames& names_ = ownNames_;
-  bool body_ = false;
   const std::map<NodeId, std::string>& valueNames_ = im_.valueNames;
   std::map<NodeId, Layer> layers_;     // by the node whose value the layer's call computes
   std::set<NodeId> inLayer_;           // nodes a layer's call computes (its product, its params)
@@ -93,6 +91,7 @@ class SourceWriter {
   std::string indent_ = "  ";
   // The loops written: the first scan node of each, and the name of each of its body's results after it.
   std::vector<std::pair<NodeId, std::vector<std::string>>> loops_;
+  const SourceWriter* outer_ = nullptr;  // a body's writer: the writer of the graph that holds the loop
 
   const ir::Node& node(NodeId id) const { return g_.node(id); }
   bool isParam(NodeId id, std::size_t rank) const {
@@ -118,6 +117,7 @@ class SourceWriter {
   Expr binary(const ir::Node& n, const char* op, int level);
   Expr call(const std::string& fn, const std::vector<std::string>& args) const;
   std::string shapeText(const ir::Shape& s, bool reshape) const;
+  std::string dimText(const ir::Dim& d) const;
   std::string typeText(const ir::TensorType& t) const;
   Expr slice(const ir::Node& n) const;
   Expr pad(const ir::Node& n);
@@ -280,16 +280,20 @@ std::string SourceWriter::shapeText(const ir::Shape& s, bool reshape) const {
     } else if (reshape && symbolic == 1) {
       dims.emplace_back("-1");  // the one dimension left: torch's x.view(-1, ...)
     } else {
-      std::string found;
-      for (NodeId in : g_.inputs)
-        for (std::size_t a = 0; a < node(in).type.shape.size() && found.empty(); ++a)
-          if (node(in).type.shape[a] == d) found = fmt::format("dim({}, {})", ids_.at(in), a);
-      if (found.empty())
-        throw std::runtime_error(fmt::format("the symbolic dimension {} is no input's dimension", d.symbol));
-      dims.push_back(found);
+      dims.push_back(dimText(d));
     }
   }
   return dims.size() == 1 ? fmt::format("({},)", dims[0]) : fmt::format("({})", fmt::join(dims, ", "));
+}
+
+// A symbolic dimension as `dim(input, axis)` of the first input that has it; in a loop's body, of a body
+// input, else of the model's (a body reads names outside it).
+std::string SourceWriter::dimText(const ir::Dim& d) const {
+  for (NodeId in : g_.inputs)
+    for (std::size_t a = 0; a < node(in).type.shape.size(); ++a)
+      if (node(in).type.shape[a] == d) return fmt::format("dim({}, {})", ids_.at(in), a);
+  if (outer_) return outer_->dimText(d);
+  throw std::runtime_error(fmt::format("the symbolic dimension {} is no input's dimension", d.symbol));
 }
 
 std::string SourceWriter::typeText(const ir::TensorType& t) const {
@@ -482,12 +486,12 @@ void SourceWriter::writeNode(NodeId id) {
     exprs_[id] = {fmt::format("{}({})", it->second.instance, operand(it->second.input).text), kAtom};
   } else if (n.op == Op::Scan) {  // the loop's statement, at its first node; then the name of this result
     exprs_[id] = {loop(n), kAtom};
-    if (!results_.count(id) || body_) ids_[id] = exprs_[id].text;
+    if (!results_.count(id) || outer_) ids_[id] = exprs_[id].text;
   } else {
     exprs_[id] = render(n);
   }
   if (!needsName(id) || ids_.count(id)) return;
-  if (const auto r = results_.find(id); r != results_.end() && !body_) {  // an output is defined where it is computed
+  if (const auto r = results_.find(id); r != results_.end() && !outer_) {  // an output is defined where it is computed
     statements_.push_back(fmt::format("{}output {} = {}\n", indent_, outputs_[r->second], exprs_[id].text));
     ids_[id] = outputs_[r->second];
     return;

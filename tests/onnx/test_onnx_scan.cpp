@@ -380,6 +380,40 @@ TEST_CASE("sinter import -o: a loop's closures are the model's params, its axis 
         checkWrittenSource(b, {{"s0", {{3}, {1, 2, 3}}}, {"x", {{2, 2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}}});
     CHECK_THAT(text, Catch::Contains("\n    for "));  // the inner loop, inside the outer one
   }
+  SECTION("a constant of the body whose symbolic dimension only a model input has") {
+    // s += x_t + (the column sums of ones[n, 3]): the shape [n, 3] is read by Shape outside the loop, from y,
+    // which the body does not read; the file writes it as dim(y, 0) inside the loop.
+    ModelBuilder b(16);
+    b.input("s0", {std::int64_t{3}});
+    b.input("x", {std::string("seq"), std::int64_t{3}});
+    b.input("y", {std::string("n"), std::int64_t{2}});
+    b.ints("three", {3});
+    b.ints("axis0", {0});
+    b.floats("one", {}, {1});
+    onnx::NodeProto& shape = b.node("Shape", {"y"}, {"n_"});
+    ModelBuilder::attr(shape, "end", std::int64_t{1});
+    ModelBuilder::attr(b.node("Concat", {"n_", "three"}, {"shp"}), "axis", std::int64_t{0});
+    onnx::NodeProto& scan = b.node("Scan", {"s0", "x"}, {"s"}, "/Scan");
+    ModelBuilder::attr(scan, "num_scan_inputs", std::int64_t{1});
+    onnx::GraphProto& body = ModelBuilder::graphAttr(scan, "body");
+    for (const char* in : {"s_in", "x_t"}) ModelBuilder::describe(body.add_input(), in, {std::int64_t{3}});
+    ModelBuilder::node(body, "Expand", {"one", "shp"}, {"ones"});
+    ModelBuilder::attr(ModelBuilder::node(body, "ReduceSum", {"ones", "axis0"}, {"n3"}), "keepdims", std::int64_t{0});
+    ModelBuilder::node(body, "Add", {"s_in", "x_t"}, {"u"});
+    ModelBuilder::node(body, "Add", {"u", "n3"}, {"s_out"});
+    ModelBuilder::describe(body.add_output(), "s_out", {std::int64_t{3}});
+    b.output("s", {std::int64_t{3}});
+    // The reference interpreter binds a body's symbols from the body's inputs only, so it cannot run this
+    // body (`sinter build` does: the entry point passes every symbol to the loop); the file must compile.
+    frontend::DiagnosticEngine d;
+    const auto m = import(b.bytes(), d);
+    REQUIRE(m);
+    const onnxio::ModelSource src = onnxio::writeModelSource(*m, "m.onnx");
+    CHECK_THAT(src.text, Catch::Contains("  for x_t_step in x along 0 {\n"
+                                         "    add6 = s_2 + x_t_step + sum(ones((dim(y, 0), 3)), axis = 0)\n"));
+    CHECK(frontend::compileSource(src.text, "m.sn", d));
+    CHECK(d.str().empty());
+  }
   SECTION("carries that swap, and a stacked previous state") {
     // (a, b) <- (b, a + x_t), stacking the previous a: a Fibonacci-like recurrence whose body results are
     // body inputs of other carries, which the written body copies before assigning the carried names.
