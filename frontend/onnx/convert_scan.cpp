@@ -80,8 +80,9 @@ void checkDeclared(const onnx::ValueInfoProto& v, const ir::TensorType& t) {
 
 // Imports one node of the body; an error names it, inside the Scan node that read_model.cpp names.
 void bodyNode(Importer& inner, const onnx::NodeProto& n, int index) {
-  const std::string where = fmt::format("its body's node '{}' ({}, node {} of the body)",
-                                        n.name().empty() ? n.output(0) : n.name(), n.op_type(), index + 1);
+  const std::string where =
+      fmt::format("its body's node '{}' ({}, node {} of the body)",
+                  n.name().empty() && n.output_size() ? n.output(0) : n.name(), n.op_type(), index + 1);
   try {
     convertNode(inner, n);
   } catch (const Unsupported& e) {
