@@ -35,6 +35,19 @@ std::vector<std::int64_t> concrete(const Shape& s, const std::map<std::string, s
   return out;
 }
 
+// The symbols of the graphs being interpreted on this thread, the innermost last. A loop's body (which the scan's
+// reference kernel interprets as a graph of its own) may have a symbolic dimension none of its inputs has, as a
+// constant of the model's shape: it takes the enclosing graph's value, as generated code passes every symbol
+// to the loop's body.
+thread_local std::vector<const std::map<std::string, std::int64_t>*> enclosingSymbols;
+
+struct SymbolScope {
+  explicit SymbolScope(const std::map<std::string, std::int64_t>& syms) { enclosingSymbols.push_back(&syms); }
+  ~SymbolScope() { enclosingSymbols.pop_back(); }
+  SymbolScope(const SymbolScope&) = delete;
+  SymbolScope& operator=(const SymbolScope&) = delete;
+};
+
 }  // namespace
 
 std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Tensor>& args, RunMode mode) {
@@ -51,6 +64,9 @@ std::vector<Tensor> interpretAll(const Graph& g, const std::map<std::string, Ten
       for (std::size_t d = 0; d < n.type.shape.size(); ++d)
         if (n.type.shape[d].isSymbolic()) syms.emplace(n.type.shape[d].symbol, it->second.shape[d]);
     }
+  for (auto outer = enclosingSymbols.rbegin(); outer != enclosingSymbols.rend(); ++outer)
+    syms.insert((*outer)->begin(), (*outer)->end());  // the graph's own bindings stay
+  const SymbolScope scope(syms);
 
   std::vector<Tensor> v(g.nodes.size());
   for (const Node& n : g.nodes) {

@@ -73,7 +73,8 @@ void Importer::addConstant(Constant c) {
 const Constant* Importer::constant(const std::string& name) const {
   if (values_.count(name)) return nullptr;
   const auto it = constants_.find(name);
-  return it == constants_.end() ? nullptr : &it->second;
+  if (it != constants_.end()) return &it->second;
+  return outer_ ? outer_->constant(name) : nullptr;  // a body reads the outer scope's constants too
 }
 
 const Constant& Importer::requireConstant(const std::string& name, std::string_view what) const {
@@ -87,6 +88,7 @@ const Constant& Importer::requireConstant(const std::string& name, std::string_v
 ir::NodeId Importer::value(const std::string& name) {
   if (const auto it = values_.find(name); it != values_.end()) return it->second;
   const Constant* c = constant(name);
+  if (!c && outer_) return values_[name] = closure(outer_->value(name), name);  // computed in the outer scope
   if (!c) throw Unsupported(fmt::format("its input '{}' is not defined before it", name));
   if (!c->isFloat || !c->symbols.empty())
     throw Unsupported(fmt::format("its input '{}' is an integer constant (a shape), used as data", name));
@@ -95,6 +97,8 @@ ir::NodeId Importer::value(const std::string& name) {
     ir::Shape shape;
     for (std::int64_t d : c->dims) shape.push_back(ir::Dim::fixed(d));
     id = graph.addConstant(c->values[0], {ir::DType::F32, shape}, loc_);
+  } else if (outer_ && !constants_.count(name)) {
+    id = closure(outer_->value(name), name);  // an outer initializer: one param, however many bodies read it
   } else {
     id = param(name, Weight{c->dims, {c->values.begin(), c->values.end()}});
   }
@@ -102,7 +106,13 @@ ir::NodeId Importer::value(const std::string& name) {
   return id;
 }
 
+ir::NodeId Importer::closure(ir::NodeId id, std::string_view name) {
+  closures.push_back(id);
+  return graph.addInput(irName(name), outer_->type(id), loc_);
+}
+
 ir::NodeId Importer::param(std::string_view onnxName, Weight w) {
+  if (outer_) return closure(outer_->param(onnxName, std::move(w)), onnxName);  // params live in the model
   ir::Shape shape;
   for (std::int64_t d : w.shape) shape.push_back(ir::Dim::fixed(d));
   std::string name = irName(onnxName);
@@ -120,6 +130,11 @@ ir::NodeId Importer::op(ir::Op o, std::vector<ir::NodeId> operands, ir::Attrs at
 
 ir::NodeId Importer::typed(ir::Op o, std::vector<ir::NodeId> operands, ir::TensorType t, ir::Attrs attrs) {
   return graph.addTyped(o, std::move(operands), std::move(t), std::move(attrs), loc_);
+}
+
+ir::NodeId Importer::add(ir::Node n) {
+  n.loc = loc_;
+  return graph.add(std::move(n));
 }
 
 std::string Importer::irName(std::string_view name) {
@@ -155,6 +170,11 @@ std::string NodeAttrs::s(std::string_view name, const std::string& fallback) con
   return a ? a->s() : fallback;
 }
 
+const onnx::GraphProto* NodeAttrs::graph(std::string_view name) const {
+  const onnx::AttributeProto* a = find(name);
+  return a && a->has_g() ? &a->g() : nullptr;
+}
+
 const onnx::AttributeProto* NodeAttrs::find(std::string_view name) const {
   for (const onnx::AttributeProto& a : node_.attribute())
     if (a.name() == name) return &a;
@@ -172,6 +192,7 @@ const std::vector<OpConverter>& converters() {
     addShapeConverters(t);
     addReduceConverters(t);
     addRnnConverters(t);
+    addScanConverters(t);
     std::sort(t.begin(), t.end(), [](const OpConverter& a, const OpConverter& b) { return a.op < b.op; });
     return t;
   }();

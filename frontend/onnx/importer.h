@@ -41,10 +41,16 @@ struct Constant {
 class Importer {
  public:
   Importer(std::string path, int opset) : path_(std::move(path)), opset_(opset) {}
+  // The importer of a Scan's body (convert_scan.cpp): a graph of its own, whose nodes take the Scan node's
+  // location. A name the body reads from an enclosing graph (ONNX's outer scope), and every param the body
+  // would make, becomes a body input, a closure: `closures` lists the enclosing graph's nodes they stand for.
+  explicit Importer(Importer& outer) : path_(outer.path_), opset_(outer.opset_), loc_(outer.loc_), outer_(&outer) {}
+  Importer(const Importer&) = delete;
 
   ir::Graph graph;
   std::map<std::string, Weight> weights;
   std::map<ir::NodeId, std::string> valueNames;  // the first ONNX value name bound to each computed node
+  std::vector<ir::NodeId> closures;              // a body's: the enclosing graph's node of each closure input
 
   int opset() const { return opset_; }
   const std::string& path() const { return path_; }
@@ -73,6 +79,8 @@ class Importer {
 
   ir::NodeId op(ir::Op o, std::vector<ir::NodeId> operands, ir::Attrs attrs = {});
   ir::NodeId typed(ir::Op o, std::vector<ir::NodeId> operands, ir::TensorType t, ir::Attrs attrs = {});
+  // A node built whole (a scan, with its body), at the current node's location.
+  ir::NodeId add(ir::Node n);
   const ir::TensorType& type(ir::NodeId id) const { return graph.node(id).type; }
 
   // `name` as an IR name: letters, digits, '_' and '.', not starting with a digit, unique in the graph.
@@ -85,6 +93,10 @@ class Importer {
   std::map<std::string, Constant> constants_;
   std::map<std::string, ir::NodeId> values_;
   std::map<std::string, int> names_;  // IR names taken
+  Importer* outer_ = nullptr;         // a body's enclosing graph's importer
+
+  // A body's closure input standing for node `id` of the enclosing graph.
+  ir::NodeId closure(ir::NodeId id, std::string_view name);
 };
 
 // A node's attributes by name, with the ONNX defaults given at each read.
@@ -96,6 +108,7 @@ class NodeAttrs {
   double f(std::string_view name, double fallback) const;
   std::vector<std::int64_t> ints(std::string_view name, std::vector<std::int64_t> fallback = {}) const;
   std::string s(std::string_view name, const std::string& fallback) const;
+  const onnx::GraphProto* graph(std::string_view name) const;  // nullptr when absent or not a graph
 
  private:
   const onnx::NodeProto& node_;
@@ -113,16 +126,21 @@ struct OpConverter {
   Convert convert;
 };
 
-// The converters of each family, in convert_math.cpp, convert_nn.cpp, convert_layout.cpp, convert_shape.cpp
-// convert_reduce.cpp and convert_rnn.cpp.
+// The converters of each family, in convert_math.cpp, convert_nn.cpp, convert_layout.cpp, convert_shape.cpp,
+// convert_reduce.cpp, convert_rnn.cpp and convert_scan.cpp.
 void addMathConverters(std::vector<OpConverter>& table);
 void addNnConverters(std::vector<OpConverter>& table);
 void addLayoutConverters(std::vector<OpConverter>& table);
 void addShapeConverters(std::vector<OpConverter>& table);
 void addReduceConverters(std::vector<OpConverter>& table);
 void addRnnConverters(std::vector<OpConverter>& table);
+void addScanConverters(std::vector<OpConverter>& table);
 // All of them, sorted by op type.
 const std::vector<OpConverter>& converters();
+
+// Converts one node through its op type's converter (read_model.cpp): Unsupported for another domain, an
+// op type or attribute the importer lacks, or an output it did not define.
+void convertNode(Importer& im, const onnx::NodeProto& n);
 
 // Decodes an initializer or a Constant node's tensor; Unsupported for external data or a string tensor.
 Constant decodeTensor(const onnx::TensorProto& t);

@@ -104,25 +104,9 @@ void GraphReader::readNode(const onnx::NodeProto& n, int index) {
     error(where + ": " + message);
     failed_.insert(n.output().begin(), n.output().end());
   };
-  if (!n.domain().empty() && n.domain() != "ai.onnx")
-    return fail(fmt::format("domain '{}' is not supported; supported: ai.onnx", n.domain()));
-  const auto& table = converters();
-  const auto it = std::lower_bound(table.begin(), table.end(), n.op_type(),
-                                   [](const OpConverter& c, const std::string& op) { return c.op < op; });
-  if (it == table.end() || it->op != n.op_type())
-    return fail(fmt::format("op type {} is not supported; supported: {}", n.op_type(), join(supportedOps())));
-  for (const onnx::AttributeProto& a : n.attribute())
-    if (std::find(it->attrs.begin(), it->attrs.end(), a.name()) == it->attrs.end()) {
-      std::vector<std::string> known(it->attrs.begin(), it->attrs.end());
-      return fail(fmt::format("attribute '{}' is not supported; supported: {}", a.name(),
-                              known.empty() ? std::string("none") : join(known)));
-    }
   im_.setNode(index);
   try {
-    it->convert(im_, n, NodeAttrs(n));
-    for (const std::string& out : n.output())
-      if (!out.empty() && !im_.defined(out) && !im_.constant(out))
-        fail(fmt::format("output '{}' is not supported", out));
+    convertNode(im_, n);
   } catch (const Unsupported& e) {
     fail(e.what());
   } catch (const std::logic_error& e) {  // an IR type rule rejected the operands' shapes
@@ -162,6 +146,26 @@ std::optional<Imported> GraphReader::read(const onnx::GraphProto& g) {
 }
 
 }  // namespace
+
+void convertNode(Importer& im, const onnx::NodeProto& n) {
+  if (!n.domain().empty() && n.domain() != "ai.onnx")
+    throw Unsupported(fmt::format("domain '{}' is not supported; supported: ai.onnx", n.domain()));
+  const auto& table = converters();
+  const auto it = std::lower_bound(table.begin(), table.end(), n.op_type(),
+                                   [](const OpConverter& c, const std::string& op) { return c.op < op; });
+  if (it == table.end() || it->op != n.op_type())
+    throw Unsupported(fmt::format("op type {} is not supported; supported: {}", n.op_type(), join(supportedOps())));
+  for (const onnx::AttributeProto& a : n.attribute())
+    if (std::find(it->attrs.begin(), it->attrs.end(), a.name()) == it->attrs.end()) {
+      std::vector<std::string> known(it->attrs.begin(), it->attrs.end());
+      throw Unsupported(fmt::format("attribute '{}' is not supported; supported: {}", a.name(),
+                                    known.empty() ? std::string("none") : join(known)));
+    }
+  it->convert(im, n, NodeAttrs(n));
+  for (const std::string& out : n.output())
+    if (!out.empty() && !im.defined(out) && !im.constant(out))
+      throw Unsupported(fmt::format("output '{}' is not supported", out));
+}
 
 bool isOnnxFile(const std::string& path) { return std::filesystem::path(path).extension() == ".onnx"; }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "compiler/ir/op_table.h"
+#include "compiler/ir/scan.h"
 #include "frontend/onnx/onnx_source.h"
 #include "frontend/onnx/source_names.h"
 
@@ -58,11 +59,27 @@ class SourceWriter {
   ModelSource write();
 
  private:
+  // A loop's body, written inside the loop statement by `outer`: its inputs named by `inputs` (the carried
+  // names, the step names, the closures' names outside), its names taken from the outer writer's.
+  SourceWriter(SourceWriter& outer, const ir::Graph& body, std::map<NodeId, std::string> inputs)
+      : im_(outer.im_),
+        g_(body),
+        uses_(body.nodes.size(), 0),
+        names_(outer.names_),
+        valueNames_(kNoNames),
+        ids_(std::move(inputs)),
+        indent_(outer.indent_ + "  "),
+        outer_(&outer) {}
+
+  static inline const std::map<NodeId, std::string> kNoNames;  // a body's nodes have no ONNX value names
+
   const Imported& im_;
   const ir::Graph& g_;
   std::string onnxPath_;
   std::vector<int> uses_;
-  SourceNames names_;
+  SourceNames ownNames_;
+  SourceNames& names_ = ownNames_;
+  const std::map<NodeId, std::string>& valueNames_ = im_.valueNames;
   std::map<NodeId, Layer> layers_;     // by the node whose value the layer's call computes
   std::set<NodeId> inLayer_;           // nodes a layer's call computes (its product, its params)
   std::map<NodeId, std::string> ids_;  // nodes referred to by name: inputs, params, statements
@@ -71,6 +88,10 @@ class SourceWriter {
   std::vector<std::string> outputs_;       // per result, its name in the file
   std::map<NodeId, std::size_t> results_;  // the computed nodes that are results: the first result's index
   ModelSource out_;
+  std::string indent_ = "  ";
+  // The loops written: the first scan node of each, and the name of each of its body's results after it.
+  std::vector<std::pair<NodeId, std::vector<std::string>>> loops_;
+  const SourceWriter* outer_ = nullptr;  // a body's writer: the writer of the graph that holds the loop
 
   const ir::Node& node(NodeId id) const { return g_.node(id); }
   bool isParam(NodeId id, std::size_t rank) const {
@@ -96,10 +117,15 @@ class SourceWriter {
   Expr binary(const ir::Node& n, const char* op, int level);
   Expr call(const std::string& fn, const std::vector<std::string>& args) const;
   std::string shapeText(const ir::Shape& s, bool reshape) const;
+  std::string dimText(const ir::Dim& d) const;
   std::string typeText(const ir::TensorType& t) const;
   Expr slice(const ir::Node& n) const;
   Expr pad(const ir::Node& n);
-  Expr constant(const ir::Node& n) const;
+  Expr convTranspose(const ir::Node& n);
+  Expr constant(double v, const ir::Shape& s) const;
+  Expr broadcast(const ir::Node& n) const;
+  const std::string& loop(const ir::Node& n);
+  std::vector<std::string> bodyStatements(const std::vector<std::string>& resultNames, std::int64_t carries);
 };
 
 void SourceWriter::countUses() {
@@ -224,7 +250,7 @@ bool SourceWriter::matchLayerNorm(NodeId id) {
 // ("fc1.weight"), else the kind; its params are its paths' weights.
 void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
   std::string base;
-  if (const auto it = im_.valueNames.find(id); it != im_.valueNames.end()) base = SourceNames::layerPath(it->second);
+  if (const auto it = valueNames_.find(id); it != valueNames_.end()) base = SourceNames::layerPath(it->second);
   const std::string& wName = node(l.params[0].second).name;
   if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
   if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
@@ -254,16 +280,20 @@ std::string SourceWriter::shapeText(const ir::Shape& s, bool reshape) const {
     } else if (reshape && symbolic == 1) {
       dims.emplace_back("-1");  // the one dimension left: torch's x.view(-1, ...)
     } else {
-      std::string found;
-      for (NodeId in : g_.inputs)
-        for (std::size_t a = 0; a < node(in).type.shape.size() && found.empty(); ++a)
-          if (node(in).type.shape[a] == d) found = fmt::format("dim({}, {})", ids_.at(in), a);
-      if (found.empty())
-        throw std::runtime_error(fmt::format("the symbolic dimension {} is no input's dimension", d.symbol));
-      dims.push_back(found);
+      dims.push_back(dimText(d));
     }
   }
   return dims.size() == 1 ? fmt::format("({},)", dims[0]) : fmt::format("({})", fmt::join(dims, ", "));
+}
+
+// A symbolic dimension as `dim(input, axis)` of the first input that has it; in a loop's body, of a body
+// input, else of the model's (a body reads names outside it).
+std::string SourceWriter::dimText(const ir::Dim& d) const {
+  for (NodeId in : g_.inputs)
+    for (std::size_t a = 0; a < node(in).type.shape.size(); ++a)
+      if (node(in).type.shape[a] == d) return fmt::format("dim({}, {})", ids_.at(in), a);
+  if (outer_) return outer_->dimText(d);
+  throw std::runtime_error(fmt::format("the symbolic dimension {} is no input's dimension", d.symbol));
 }
 
 std::string SourceWriter::typeText(const ir::TensorType& t) const {
@@ -319,11 +349,51 @@ Expr SourceWriter::pad(const ir::Node& n) {
   return call("pad", args);
 }
 
-Expr SourceWriter::constant(const ir::Node& n) const {
-  if (n.type.shape.empty()) return {number(n.scalar), n.scalar < 0 ? kNeg : kAtom};
-  const std::string shape = shapeText(n.type.shape, false);
-  if (n.scalar == 0 || n.scalar == 1) return call(n.scalar == 0 ? "zeros" : "ones", {shape});
-  return {fmt::format("{} * ones({})", number(n.scalar), shape), kMul};
+// The language's function for a comparison or a logical op of two operands, or nullptr.
+const char* comparison(Op op) {
+  static const std::map<Op, const char*> fns = {{Op::Less, "less"},
+                                                {Op::LessEqual, "less_equal"},
+                                                {Op::Greater, "greater"},
+                                                {Op::GreaterEqual, "greater_equal"},
+                                                {Op::Equal, "equal"},
+                                                {Op::NotEqual, "not_equal"},
+                                                {Op::LogicalAnd, "logical_and"},
+                                                {Op::LogicalOr, "logical_or"}};
+  const auto it = fns.find(op);
+  return it == fns.end() ? nullptr : it->second;
+}
+
+// conv2d_grad_input as conv_transpose2d: its output_padding is what the node's size has beyond the size
+// the stride, padding and dilation give.
+Expr SourceWriter::convTranspose(const ir::Node& n) {
+  const Ints& stride = n.attrs.getInts("stride");
+  const Ints& padding = n.attrs.getInts("padding");
+  const Ints dilation = n.attrs.has("dilation") ? n.attrs.getInts("dilation") : Ints{1, 1};
+  Ints extra(2);
+  for (std::size_t k = 0; k < 2; ++k)
+    extra[k] = n.type.shape[2 + k].size - ((size(n.operands[0], 2 + k) - 1) * stride[k] - 2 * padding[k] +
+                                           dilation[k] * (size(n.operands[1], 2 + k) - 1) + 1);
+  std::vector<std::string> args{operand(n.operands[0]).text, operand(n.operands[1]).text};
+  if (stride != Ints{1, 1}) args.push_back("stride = " + pairArg(stride));
+  if (padding != Ints{0, 0}) args.push_back("padding = " + pairArg(padding));
+  if (extra != Ints{0, 0}) args.push_back("output_padding = " + pairArg(extra));
+  if (dilation != Ints{1, 1}) args.push_back("dilation = " + pairArg(dilation));
+  return call("conv_transpose2d", args);
+}
+
+Expr SourceWriter::constant(double v, const ir::Shape& s) const {
+  if (s.empty()) return {number(v), v < 0 ? kNeg : kAtom};
+  const std::string shape = shapeText(s, false);
+  if (v == 0 || v == 1) return call(v == 0 ? "zeros" : "ones", {shape});
+  return {fmt::format("{} * ones({})", number(v), shape), kMul};
+}
+
+// A broadcast: of a number (what ONNX's Expand of a zero state imports as), the constant of that shape;
+// of a tensor, its sum with zeros of the shape.
+Expr SourceWriter::broadcast(const ir::Node& n) const {
+  const ir::Node& x = node(n.operands[0]);
+  if (x.op == Op::Constant && x.type.shape.empty()) return constant(x.scalar, n.type.shape);
+  return {fmt::format("{} + {}", operand(x.id).text, constant(0, n.type.shape).text), kAdd};
 }
 
 Expr SourceWriter::render(const ir::Node& n) {
@@ -339,7 +409,8 @@ Expr SourceWriter::render(const ir::Node& n) {
     const Expr e = operand(n.operands[0]);
     return {e.level == kAtom ? "-" + e.text : "-(" + e.text + ")", kNeg};
   }
-  if (n.op == Op::Constant) return constant(n);
+  if (n.op == Op::Constant) return constant(n.scalar, n.type.shape);
+  if (n.op == Op::Broadcast) return broadcast(n);
   if (n.op == Op::Conv2D) {
     std::vector<std::string> args{x(), operand(n.operands[1]).text};
     if (n.attrs.getInts("stride") != Ints{1, 1}) args.push_back("stride = " + pairArg(n.attrs.getInts("stride")));
@@ -377,6 +448,12 @@ Expr SourceWriter::render(const ir::Node& n) {
   if (n.op == Op::Gather) return call("gather", {x(), operand(n.operands[1]).text});
   if (n.op == Op::Cast) return call(std::string(ir::dtypeName(n.type.dtype)), {x()});
   if (n.op == Op::LeakyRelu) return call("leaky_relu", {x(), "alpha = " + number(n.attrs.getFloat("alpha"))});
+  if (n.op == Op::ArgMax) return call("argmax", {x(), fmt::format("axis = {}", n.attrs.getInt("axis"))});
+  if (n.op == Op::Conv2DGradInput) return convTranspose(n);
+  // The comparisons as functions, not operators: `<` does not chain, and a function needs no parentheses.
+  if (const char* fn = comparison(n.op)) return call(fn, {x(), operand(n.operands[1]).text});
+  if (n.op == Op::Where)
+    return call("where", {x(), operand(n.operands[1]).text, operand(n.operands[2]).text});
 
   const ir::OpDef& def = ir::opDef(n.op);
   if (def.builtin.name.empty() || n.operands.size() > 2)
@@ -394,8 +471,12 @@ bool SourceWriter::needsName(NodeId id) const {
   for (const ir::Node& user : g_.nodes)
     if (user.op == Op::Slice && user.operands[0] == id) return true;
   if (n.op == Op::Constant) return false;
+  // A loop's operand: its body reads a name at every step, not an expression computed again.
+  for (const ir::Node& user : g_.nodes)
+    if (user.op == Op::Scan && std::find(user.operands.begin(), user.operands.end(), id) != user.operands.end())
+      return true;
   if (uses_[id] != 1 || layers_.count(id)) return true;
-  const bool onnxValue = im_.valueNames.count(id) != 0;
+  const bool onnxValue = valueNames_.count(id) != 0;
   return onnxValue && !(ir::opDef(n.op).flags & ir::kElementwise);
 }
 
@@ -403,22 +484,102 @@ void SourceWriter::writeNode(NodeId id) {
   const ir::Node& n = node(id);
   if (const auto it = layers_.find(id); it != layers_.end()) {
     exprs_[id] = {fmt::format("{}({})", it->second.instance, operand(it->second.input).text), kAtom};
+  } else if (n.op == Op::Scan) {  // the loop's statement, at its first node; then the name of this result
+    exprs_[id] = {loop(n), kAtom};
+    if (!results_.count(id) || outer_) ids_[id] = exprs_[id].text;
   } else {
     exprs_[id] = render(n);
   }
-  if (!needsName(id)) return;
-  if (const auto r = results_.find(id); r != results_.end()) {  // an output is defined where it is computed
-    statements_.push_back(fmt::format("  output {} = {}\n", outputs_[r->second], exprs_[id].text));
+  if (!needsName(id) || ids_.count(id)) return;
+  if (const auto r = results_.find(id); r != results_.end() && !outer_) {  // an output is defined where it is computed
+    statements_.push_back(fmt::format("{}output {} = {}\n", indent_, outputs_[r->second], exprs_[id].text));
     ids_[id] = outputs_[r->second];
     return;
   }
   std::string base;
-  if (const auto it = im_.valueNames.find(id); it != im_.valueNames.end())
-    base = SourceNames::fromValueName(it->second);
+  if (const auto it = valueNames_.find(id); it != valueNames_.end()) base = SourceNames::fromValueName(it->second);
   if (base.empty()) base = fmt::format("{}{}", ir::opName(n.op), id);
   const std::string name = names_.take(base);
-  statements_.push_back(fmt::format("  {} = {}\n", name, exprs_[id].text));
+  statements_.push_back(fmt::format("{}{} = {}\n", indent_, name, exprs_[id].text));
   ids_[id] = name;
+}
+
+// A scan as a loop over sequences (docs/language.md, "Loops over sequences"), written at its first node:
+//   h = <initial carry>
+//   for x_t, ... in <sequence>, ... along AXIS [reverse] {
+//     <the body's statements>
+//     h = <next carry>
+//     stack hs = <value of the step>
+//   }
+// The carried names are new, so that the initial values keep theirs. Returns the name of node n's result.
+const std::string& SourceWriter::loop(const ir::Node& n) {
+  const auto same = [&](NodeId first) { return node(first).body == n.body && ir::sameSteps(node(first), n); };
+  const ir::ScanShape s = ir::ScanShape::of(n);
+  for (const auto& [first, names] : loops_)
+    if (same(first)) return names.at(static_cast<std::size_t>(s.result));
+  const ir::Graph& b = *n.body;
+  std::vector<std::string> names(b.results.size());
+  for (const ir::Node& m : g_.nodes)  // named after the ONNX outputs the loop's nodes hold
+    if (m.op == Op::Scan && same(m.id))
+      if (const auto it = valueNames_.find(m.id); it != valueNames_.end())
+        names[static_cast<std::size_t>(m.attrs.getInt("result"))] = SourceNames::fromValueName(it->second);
+  for (std::size_t r = 0; r < names.size(); ++r)
+    names[r] = names_.take(names[r].empty() ? fmt::format("{}{}", s.isCarry(r) ? "state" : "steps", r) : names[r]);
+  std::map<NodeId, std::string> inputs;
+  std::vector<std::string> steps, seqs;
+  for (std::size_t i = 0; i < n.operands.size(); ++i) {
+    const Expr e = operand(n.operands[i]);
+    std::string& name = inputs[b.inputs[i]];
+    if (s.isCarry(i)) {
+      name = names[i];
+      statements_.push_back(fmt::format("{}{} = {}\n", indent_, name, e.text));
+    } else if (s.isSeq(i)) {
+      name = names_.take(b.node(b.inputs[i]).name + "_step");
+      steps.push_back(name);
+      seqs.push_back(e.text);
+    } else {
+      name = e.level == kAtom ? e.text : "(" + e.text + ")";  // a closure: the outer value, by its name
+    }
+  }
+  statements_.push_back(fmt::format("{}for {} in {} along {}{} {{\n", indent_, fmt::join(steps, ", "),
+                                    fmt::join(seqs, ", "), s.axis, s.reverse ? " reverse" : ""));
+  SourceWriter inner(*this, b, std::move(inputs));
+  for (std::string& st : inner.bodyStatements(names, s.carries)) statements_.push_back(std::move(st));
+  statements_.push_back(indent_ + "}\n");
+  loops_.emplace_back(n.id, std::move(names));
+  return loops_.back().second.at(static_cast<std::size_t>(s.result));
+}
+
+// The statements of a loop's body: its values, then the carried names' next values and the stacked values.
+// Every result is named first, so that assigning a carried name cannot change what another result reads.
+std::vector<std::string> SourceWriter::bodyStatements(const std::vector<std::string>& resultNames,
+                                                      std::int64_t carries) {
+  countUses();
+  exprs_.resize(g_.nodes.size());
+  for (std::size_t i = 0; i < g_.results.size(); ++i) results_.emplace(g_.results[i].node, i);
+  for (const ir::Node& n : g_.nodes)
+    if (n.op != Op::Input) writeNode(n.id);
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < g_.results.size(); ++i) {
+    std::string v = operand(g_.results[i].node).text;
+    // A carry's previous value as another result (two carries swapped, a stacked previous state): copied
+    // before the carried names are assigned.
+    const auto carried = g_.inputs.begin() + carries;
+    const auto in = std::find(g_.inputs.begin(), carried, g_.results[i].node);
+    if (in != carried && static_cast<std::size_t>(in - g_.inputs.begin()) != i) {
+      const std::string copy = names_.take(v + "_before");
+      statements_.push_back(fmt::format("{}{} = {}\n", indent_, copy, v));
+      v = copy;
+    }
+    values.push_back(std::move(v));
+  }
+  for (std::size_t r = 0; r < values.size(); ++r) {
+    if (static_cast<std::int64_t>(r) >= carries)
+      statements_.push_back(fmt::format("{}stack {} = {}\n", indent_, resultNames[r], values[r]));
+    else if (values[r] != resultNames[r])  // a carry the step leaves as it is needs no statement
+      statements_.push_back(fmt::format("{}{} = {}\n", indent_, resultNames[r], values[r]));
+  }
+  return std::move(statements_);
 }
 
 std::string SourceWriter::declarations() {

@@ -1,5 +1,5 @@
-// Seeds of the ONNX importer's fuzz target: the small models of tests/onnx/onnx_models.h at a few opsets,
-// serialized into the corpus directory given.
+// Seeds of the ONNX importer's fuzz target: the small models of tests/onnx/onnx_models.h (a Scan among them)
+// at a few opsets, serialized into the corpus directory given.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   }
   int i = 0;
   for (std::int64_t opset : {11, 13, 17})
-    for (const auto& model : {sinter::onnxtest::mlp(opset), sinter::onnxtest::cnn(opset)}) {
+    for (const auto& model : {sinter::onnxtest::mlp(opset), sinter::onnxtest::cnn(opset),
+                              sinter::onnxtest::scanCumsum(opset % 2 == 0, opset)}) {
       std::ofstream out(std::string(argv[1]) + "/onnx_seed_" + std::to_string(++i) + ".onnx", std::ios::binary);
       out << model.bytes();
       if (!out) return 1;

@@ -6,7 +6,9 @@ Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MN
 random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
 `sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
 import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
-file's forward graph, except for the examples in NO_ROUND_TRIP, whose ops the importer does not read yet.
+file's forward graph, compiled from the .onnx file and from the model file `sinter import -o` writes; the
+recurrent examples' loops are ONNX Scans, which come back as the same loops. A loop over a symbolic number of
+steps round trips too, run at three lengths against NumPy.
 
 When npm or the npm registry is missing, the ONNX Runtime comparison cannot run: the test says so and exits
 77, which ctest reports as skipped (the round trip still runs first)."""
@@ -30,11 +32,9 @@ BATCH = 256
 # Every example: each has outputs besides its loss (examples/README.md lists them).
 EXAMPLES = sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                            "..", "..", "examples")) if f.endswith(".sn"))
-# What the importer cannot read back yet (docs/onnx.md, "Not yet"): these exports are checked in ONNX Runtime only.
-NO_ROUND_TRIP = {name: "the importer has no Scan (the recurrent layer's loop)"
-                 for name in ("char_lm", "fashion_gru", "fashion_lstm", "fashion_pixel_gru", "fashion_rnn", "masked_gru")}
-# The ops that compute (not the loss, not dropout, which is the identity in inference).
-COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid)\(")
+# The ops that compute (not the loss, not dropout, which is the identity in inference), a loop's body's included
+# (the dump prints it inside the graph), and the loops' scan nodes: a loop must come back a loop, not unrolled.
+COMPUTE = re.compile(r"= (matmul|conv2d|max_pool2d|avg_pool2d|relu|softmax|tanh|sigmoid|scan)\(")
 
 
 # node and npm run no code of Sinter's: in a sanitizer build they must not get the ASan runtime that ctest
@@ -117,19 +117,25 @@ def check_example(args, name, images, modules):
     want = {k: v for k, v in everything.items() if k != model.loss_name}  # the export holds the outputs only
     ok = True
 
-    if name in NO_ROUND_TRIP:
-        print(f"note {name}: no round trip: {NO_ROUND_TRIP[name]}")
-    else:
-        # Round trip: the exported file imported back computes the same outputs with the same ops.
-        run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
-        run([args.sinter, "build", onnx, "--emit", "shared", "-o", work(f"lib{name}_back.so"), "--target-cpu",
-             "native"])
-        back = P.SinterModel(work(f"lib{name}_back.so"))
-        assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), work(name + "_back.safetensors").encode()) == 0
+    # Round trip: the exported file imported back computes the same outputs with the same ops, compiled from
+    # the .onnx file and from the model file `sinter import -o` writes of it (which `sinter check` accepts).
+    want_ops = compute_ops(args.sinter, source)
+    written = work(name + "_source.sn")
+    run([args.sinter, "import", onnx, "--weights", work(name + "_back.safetensors")])
+    run([args.sinter, "import", onnx, "-o", written])  # and its weights beside it, NAME_source.safetensors
+    run([args.sinter, "check", written])
+    for label, model_path, stem in (("import", onnx, "_back"), ("import -o", written, "_source")):
+        lib = work(f"lib{name}{stem}.so")
+        run([args.sinter, "build", model_path, "--emit", "shared", "-o", lib, "--target-cpu", "native"])
+        back = P.SinterModel(lib)
+        weights = work(name + stem + ".safetensors").encode()
+        assert back.lib.sinter_load_weights(ctypes.c_void_p(back.inst), weights) == 0
         got = back.forward([inputs[t.name] for t in back.inputs])
-        same_ops = compute_ops(args.sinter, source) == compute_ops(args.sinter, onnx)
-        print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> import: same compute ops: {same_ops}")
-        ok = compare(f"{name} export -> import", got, want) and same_ops and ok
+        got_ops = compute_ops(args.sinter, model_path)
+        same_ops = want_ops == got_ops
+        print(f"{'ok  ' if same_ops else 'FAIL'} {name}: export -> {label}: same compute ops: {same_ops}"
+              + ("" if same_ops else f"\n  model file: {want_ops}\n  imported:   {got_ops}"))
+        ok = compare(f"{name} export -> {label}", got, want) and same_ops and ok
 
     if modules:
         specs = []
@@ -149,6 +155,53 @@ def check_example(args, name, images, modules):
     return ok
 
 
+# A loop over a symbolic number of steps, backwards, with a stacked value: the examples' loops have 28 or 784.
+SYMBOLIC_LOOP = """model seqloop {
+  input x: f32[batch, seq, 3]
+  h = zeros((dim(x, 0), 3))
+  for x_t in x along 1 reverse {
+    h = tanh(h + x_t)
+    stack hs = h * 2
+  }
+  output last = h
+  output all = hs
+}
+"""
+
+
+def check_symbolic_loop(args):
+    """The loop exported (a Scan over the symbol seq), imported back and compiled from the .onnx file and from
+    the model file `sinter import -o` writes: one library per form, run at three sequence lengths (the entry
+    point binds seq apart from batch), against NumPy in float64."""
+    work = lambda f: os.path.join(args.workdir, f)
+    with open(work("seqloop.sn"), "w") as f:
+        f.write(SYMBOLIC_LOOP)
+    with open(work("seqloop_none.safetensors"), "wb") as f:  # the model has no params
+        f.write(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    run([args.sinter, "export", work("seqloop.sn"), "--load", work("seqloop_none.safetensors"), "-o",
+         work("seqloop.onnx")])
+    run([args.sinter, "import", work("seqloop.onnx"), "-o", work("seqloop_source.sn")])
+    ok = True
+    for label, path in (("import", work("seqloop.onnx")), ("import -o", work("seqloop_source.sn"))):
+        lib_path = work(f"libseqloop_{'onnx' if path.endswith('.onnx') else 'source'}.so")
+        run([args.sinter, "build", path, "--emit", "shared", "-o", lib_path, "--target-cpu", "native"])
+        lib = ctypes.CDLL(lib_path)
+        desc = P.ModelDesc.in_dll(lib, "seqloop_model")
+        names = [desc.sym_names[i].decode() for i in range(desc.num_syms)]
+        for batch, seq in ((2, 3), (3, 17), (1, 1)):
+            x = np.random.default_rng(seq).standard_normal((batch, seq, 3)).astype(np.float32)
+            last, stacked = np.zeros((batch, 3), np.float32), np.zeros((batch, seq, 3), np.float32)
+            buffers = (ctypes.c_void_p * 3)(x.ctypes.data, last.ctypes.data, stacked.ctypes.data)
+            desc.forward(buffers, (ctypes.c_int64 * 3)(*[{"batch": batch, "seq": seq}[n] for n in names], 0))
+            h, want = np.zeros((batch, 3)), np.zeros((batch, seq, 3))
+            for t in reversed(range(seq)):
+                h = np.tanh(h + x[:, t])
+                want[:, t] = 2 * h
+            ok = compare(f"seqloop export -> {label} at seq = {seq}", {"last": last, "all": stacked},
+                         {"last": h, "all": want}) and ok
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sinter", required=True)
@@ -160,14 +213,14 @@ def main():
     if why:
         print(f"ONNX Runtime unavailable, its comparison is skipped: {why}")
     images = (P.read_idx(os.path.join(P.DATA, "t10k-images-idx3-ubyte.gz"), BATCH).reshape(-1, 784) / 255).astype(np.float32)
-    results = [check_example(args, name, images, modules) for name in EXAMPLES]
+    results = [check_example(args, name, images, modules) for name in EXAMPLES] + [check_symbolic_loop(args)]
     if not all(results):
         sys.exit("FAIL: an exported model differs")
     if why:
         print("SKIPPED: the ONNX Runtime comparison (see above); the round trip passed")
         sys.exit(SKIP)
-    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime; {len(EXAMPLES) - len(NO_ROUND_TRIP)} "
-          "of them also round trip")
+    print(f"all {len(EXAMPLES)} exported examples match in ONNX Runtime and round trip, and a loop over a "
+          "symbolic length round trips")
 
 
 if __name__ == "__main__":

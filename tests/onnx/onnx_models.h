@@ -60,12 +60,26 @@ class ModelBuilder {
 
   onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
                         const std::vector<std::string>& outputs, const std::string& name = "") {
-    onnx::NodeProto* n = graph().add_node();
+    return node(graph(), op, inputs, outputs, name);
+  }
+  // A node of graph `g`: the model's, or a body's (a Scan's graph attribute).
+  static onnx::NodeProto& node(onnx::GraphProto& g, const std::string& op, const std::vector<std::string>& inputs,
+                               const std::vector<std::string>& outputs, const std::string& name = "") {
+    onnx::NodeProto* n = g.add_node();
     n->set_op_type(op);
-    n->set_name(name.empty() ? "/" + op + "_" + std::to_string(graph().node_size()) : name);
+    n->set_name(name.empty() ? "/" + op + "_" + std::to_string(g.node_size()) : name);
     for (const std::string& i : inputs) n->add_input(i);
     for (const std::string& o : outputs) n->add_output(o);
     return *n;
+  }
+
+  // The graph attribute `name` of node `n`, added empty.
+  static onnx::GraphProto& graphAttr(onnx::NodeProto& n, const std::string& name) {
+    onnx::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    a->mutable_g()->set_name(name);
+    return *a->mutable_g();
   }
 
   static void attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
@@ -115,6 +129,31 @@ inline ModelBuilder cnn(std::int64_t opset = 13) {
   ModelBuilder::attr(pool, "strides", std::vector<std::int64_t>{2, 2});
   b.node("Flatten", {"p"}, {"y"}, "/Flatten");
   b.output("y", {std::string("batch"), std::int64_t{4}});
+  return b;
+}
+
+// A Scan that sums the rows of x[seq, 3] (seq symbolic) onto s0[3]: output s is the sum after the last step,
+// ys[t] the running sum after step t. `reverse` steps from the last row and stacks each step's sum at its row
+// (scan_input_directions and scan_output_directions 1): ys[t] = s0 + x[t] + ... + x[seq - 1].
+inline ModelBuilder scanCumsum(bool reverse = false, std::int64_t opset = 16) {
+  ModelBuilder b(opset);
+  b.input("s0", {std::int64_t{3}});
+  b.input("x", {std::string("seq"), std::int64_t{3}});
+  onnx::NodeProto& scan = b.node("Scan", {"s0", "x"}, {"s", "ys"}, "/Scan");
+  ModelBuilder::attr(scan, "num_scan_inputs", std::int64_t{1});
+  if (reverse) {
+    ModelBuilder::attr(scan, "scan_input_directions", std::vector<std::int64_t>{1});
+    ModelBuilder::attr(scan, "scan_output_directions", std::vector<std::int64_t>{1});
+  }
+  onnx::GraphProto& body = ModelBuilder::graphAttr(scan, "body");
+  ModelBuilder::describe(body.add_input(), "s_in", {std::int64_t{3}});
+  ModelBuilder::describe(body.add_input(), "x_t", {std::int64_t{3}});
+  ModelBuilder::node(body, "Add", {"s_in", "x_t"}, {"s_out"}, "/body/Add");
+  ModelBuilder::node(body, "Identity", {"s_out"}, {"y_t"}, "/body/Identity");
+  ModelBuilder::describe(body.add_output(), "s_out", {std::int64_t{3}});
+  ModelBuilder::describe(body.add_output(), "y_t", {std::int64_t{3}});
+  b.output("s", {std::int64_t{3}});
+  b.output("ys", {std::string("seq"), std::int64_t{3}});
   return b;
 }
 

@@ -8,6 +8,7 @@
 
 #include "compiler/ir/interpreter.h"
 #include "frontend/onnx/onnx_import.h"
+#include "tests/onnx/import_checks.h"
 #include "tests/onnx/onnx_models.h"
 
 using namespace sinter;
@@ -15,24 +16,12 @@ using onnxtest::ModelBuilder;
 
 namespace {
 
-std::optional<onnxio::Imported> import(const std::string& bytes, frontend::DiagnosticEngine& d) {
-  return onnxio::importBytes(bytes, "m.onnx", d);
-}
-
-// The one error an import reports (the test fails if it imported or reported another number of errors).
-std::string importError(const std::string& bytes) {
-  frontend::DiagnosticEngine d;
-  const auto m = import(bytes, d);
-  CHECK_FALSE(m);
-  REQUIRE(d.errorCount() == 1);
-  return d.str();
-}
+using onnxtest::import;
+using onnxtest::importError;
 
 // The model's outputs for `x`, with its imported weights as the params.
 std::vector<ir::Tensor> evaluate(const onnxio::Imported& m, const ir::Tensor& x) {
-  std::map<std::string, ir::Tensor> args{{"x", x}};
-  for (const auto& [name, w] : m.weights) args[name] = ir::Tensor{w.shape, {w.data.begin(), w.data.end()}};
-  return ir::interpret(m.module.forward, args);
+  return onnxtest::evaluate(m, {{"x", x}});
 }
 
 }  // namespace
