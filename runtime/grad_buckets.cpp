@@ -99,7 +99,11 @@ void GradBuckets::uninstall() {
 
 // The bucket's gradients, times the share (as DistributedStep::pack), into its slice; then its sum starts,
 // and the sums started before get a chance to progress (MPI moves a non-blocking collective on only inside
-// MPI calls, unless it has a progress thread).
+// MPI calls, unless it has a progress thread). The last bucket (a lone one included) is summed at once, with
+// the blocking all-reduce: nothing of the step is left to overlap it, and MPI's blocking algorithms are its
+// tuned ones (Open MPI's non-blocking ones, libnbc, are slower for the same bytes). Every process starts the
+// buckets in the same order (the step's, or index order in finish()), so the last one is the last everywhere
+// and the blocking call matches the blocking call of the others, as MPI requires.
 void GradBuckets::start(int32_t bucket) {
   const auto k = static_cast<size_t>(bucket);
   if (k >= started_.size() || started_[k]) return;  // a model's step calls each bucket once; be safe
@@ -113,9 +117,14 @@ void GradBuckets::start(int32_t bucket) {
   if (firstStart_ < 0) firstStart_ = t;
   if (installed_) gProgress = &comm_;
   std::byte* slice = flat_.data() + static_cast<size_t>(offsets_[k]) * elementBytes_;
-  if (dtype_ == SINTER_F64) comm_.startAllreduceSum(reinterpret_cast<double*>(slice), sizes_[k]);
-  else comm_.startAllreduceSum(reinterpret_cast<float*>(slice), sizes_[k]);
-  comm_.progress();
+  if (k + 1 == started_.size()) {
+    if (dtype_ == SINTER_F64) comm_.allreduceSum(reinterpret_cast<double*>(slice), sizes_[k]);
+    else comm_.allreduceSum(reinterpret_cast<float*>(slice), sizes_[k]);
+  } else {
+    if (dtype_ == SINTER_F64) comm_.startAllreduceSum(reinterpret_cast<double*>(slice), sizes_[k]);
+    else comm_.startAllreduceSum(reinterpret_cast<float*>(slice), sizes_[k]);
+    comm_.progress();
+  }
   blockedInStep_ += now() - t;
 }
 

@@ -4,7 +4,8 @@
 // each. While a step runs with the hook installed, each call scales the bucket's gradients by the process's
 // share of the batch, copies them into the bucket's slice of one flat buffer and starts their sum
 // (Communicator::startAllreduceSum: MPI_Iallreduce), so that the sum travels while the rest of the backward
-// pass computes; finish() waits for every sum before the optimizer update and copies the sums back.
+// pass computes; the last bucket, which nothing is left to overlap, is summed at once with the blocking
+// all-reduce. finish() waits for every sum before the optimizer update and copies the sums back.
 #pragma once
 
 #include "runtime/communicator.h"
