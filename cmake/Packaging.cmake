@@ -1,6 +1,7 @@
 # `cpack -G DEB` in the build directory: sinter_<version>_<arch>.deb, installable with
 # `apt install ./sinter_*.deb` on Debian 12. Its dependencies: the shared libraries that dpkg-shlibdeps
-# finds (LLVM, fmt, zlib, the C++ library), and what `sinter build` runs at build time: a C++ compiler and
+# finds (LLVM, fmt, zlib, the C++ library; Open MPI's libopenmpi3 when Sinter is built with it, for
+# `sinter train --mpi`), and what `sinter build` runs at build time: a C++ compiler and
 # linker, and zlib's development files for -lz.
 set(CPACK_PACKAGE_NAME sinter)
 set(CPACK_PACKAGE_VENDOR "The Sinter authors")

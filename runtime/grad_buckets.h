@@ -1,10 +1,12 @@
 // The runtime's side of the gradient buckets (docs/distributed.md, "Buckets"): the compiler groups a train
 // step's gradients into buckets in the order the step finishes them, last layer first, and the generated
 // train_step calls the model's bucket hook (model_abi.h, sinter_bucket_hook) after the kernel that completes
-// each. While a step runs with the hook installed, each call scales the bucket's gradients by the process's
-// share of the batch, copies them into the bucket's slice of one flat buffer and starts their sum
+// each. The gradient buffers are slices of one flat buffer, laid out bucket by bucket (the object points
+// b.gradPtrs and the step's arguments there while it lives). While a step runs with the hook installed, each
+// call scales the bucket's gradients in place by the process's share of the batch and starts their sum
 // (Communicator::startAllreduceSum: MPI_Iallreduce), so that the sum travels while the rest of the backward
-// pass computes; finish() waits for every sum before the optimizer update and copies the sums back.
+// pass computes; the last bucket, which nothing is left to overlap, is summed at once with the blocking
+// all-reduce. finish() waits for every sum before the optimizer update.
 #pragma once
 
 #include "runtime/communicator.h"
@@ -28,6 +30,9 @@ class GradBuckets {
   static bool available(const sinter_model_desc& m);
 
   GradBuckets(const sinter_model_desc& m, const Layout& l, Buffers& b, Communicator& comm);
+  ~GradBuckets();
+  GradBuckets(const GradBuckets&) = delete;
+  GradBuckets& operator=(const GradBuckets&) = delete;
 
   // Installs the hook for the train_step calls until finish(): each bucket the step completes is scaled by
   // `scale` (the process's part of the global batch) and its sum started. Meanwhile the model's parallel
@@ -51,6 +56,9 @@ class GradBuckets {
   static void onReady(void* self, int32_t bucket);
   void start(int32_t bucket);
   void uninstall();
+  void repoint(void* from, void* to);
+
+  static constexpr size_t kLine = 64;  // bytes: each gradient starts on a cache line
 
   const sinter_model_desc& m_;
   Buffers& b_;
@@ -58,9 +66,11 @@ class GradBuckets {
   int32_t dtype_;
   size_t elementBytes_;
   std::vector<std::vector<size_t>> members_;  // per bucket: its trained params, in param order
-  std::vector<int64_t> offsets_, sizes_;      // per bucket: its slice of flat_, in elements
+  std::vector<int64_t> offsets_, sizes_;      // per bucket: its slice of the flat buffer, in elements
   const std::vector<int64_t>& trainedSizes_;
-  std::vector<std::byte> flat_;
+  std::vector<std::byte> flat_;               // the gradients; base_: its first cache line
+  std::byte* base_ = nullptr;
+  std::vector<void*> original_;               // per trained param: b.gradPtrs before this object
   std::vector<bool> started_;
   double scale_ = 1;
   double firstStart_ = -1;  // of the step; -1 before its first bucket

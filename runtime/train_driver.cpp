@@ -181,9 +181,9 @@ class Trainer {
   sinter_train_config config_{};
   Splits data_;
   Dataset valShard_, testShard_;  // this process's shards of the validation and test splits
+  Buffers b_;                                // before grads_, whose buckets point b_'s gradients back when destroyed
   std::unique_ptr<DistributedStep> grads_;
   double commAtEpochStart_ = 0, overlapAtEpochStart_ = 0;
-  Buffers b_;
   std::unique_ptr<Optimizer> opt_;
   int64_t maxBatch_ = 1, steps_ = 1, totalSteps_ = 1;  // largest batch; optimizer steps an epoch, a run
   bool progress_ = false;                              // a progress line redrawn on stderr

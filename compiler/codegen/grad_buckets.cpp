@@ -9,20 +9,27 @@ namespace sinter::codegen {
 
 namespace {
 
-// Per result of g: the kernel after which its buffer holds its value. A result computes straight into its
+// Per result of g: the kernel after which its buffer holds its value and the step no longer reads it (the
+// runtime sums a bucket in place, in flight during the rest of the step). A result computes straight into its
 // buffer in the kernel of its node, unless the buffer is filled by the copies at the end of the entry point
-// (lower::planBuffers: an argument's value, or a node that an earlier result already names).
+// (lower::planBuffers: an argument's value, or a node that an earlier result already names); a later kernel
+// that reads the node holds it back until then.
 std::vector<std::size_t> readyAfter(const ir::Graph& g, const KernelProgram& p) {
   std::vector<std::size_t> kernelOf(g.nodes.size(), p.kernels.size());
   for (std::size_t k = 0; k < p.kernels.size(); ++k)
     for (ir::NodeId id : p.kernels[k].nodes) kernelOf[static_cast<std::size_t>(id)] = k;
+  std::vector<std::size_t> lastUse = kernelOf;
+  for (std::size_t k = 0; k < p.kernels.size(); ++k)
+    for (ir::NodeId id : p.kernels[k].nodes)
+      for (ir::NodeId operand : g.node(id).operands)
+        lastUse[static_cast<std::size_t>(operand)] = std::max(lastUse[static_cast<std::size_t>(operand)], k);
   std::vector<std::size_t> out;
   std::vector<bool> named(g.nodes.size(), false);
   for (const ir::Result& r : g.results) {
     const ir::Node& n = g.node(r.node);
     const bool copied = named[static_cast<std::size_t>(r.node)] || n.op == ir::Op::Input || n.op == ir::Op::Param;
     named[static_cast<std::size_t>(r.node)] = true;
-    out.push_back(copied ? p.kernels.size() : kernelOf[static_cast<std::size_t>(r.node)]);
+    out.push_back(copied ? p.kernels.size() : lastUse[static_cast<std::size_t>(r.node)]);
   }
   return out;
 }

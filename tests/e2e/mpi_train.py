@@ -18,6 +18,15 @@ slices, with `mpirun -np 2 --oversubscribe --allow-run-as-root` on this machine:
   failure          a global batch that does not split: a clear error; SIGKILL of rank 1 mid-epoch takes the
                    job down naming the rank; --resume (with 1 process) ends with the bits of an uninterrupted
                    deterministic run.
+  train            `sinter train --mpi` (the JIT) under mpirun: 2 processes against `sinter train` alone (within
+                   TOLERANCE) and against the --mpi executable's 2 processes (within TOLERANCE: the JIT compiles
+                   for this CPU, the executable for x86-64-v3); one "training" line and one metrics line;
+                   --deterministic-reduce gives the bits of one process; SIGKILL of rank 1 and `--resume` with 2
+                   processes give the uninterrupted run's bits; without --mpi under mpirun, and --mpi without
+                   mpirun, it says what happens.
+  ranks3 EXAMPLE   3 processes (oversubscribed) on the bucketed path against 1 process (MLP or LSTM: no
+                   dropout), with a global batch of 96 whose last partial batch splits unevenly: within
+                   TOLERANCE, and --deterministic-reduce gives the bits of one process.
 """
 import argparse
 import json
@@ -256,15 +265,41 @@ def failure(a):
     _, full = s.train("full", 2, *det, "--checkpoint-dir", os.path.join(s.work, "full"))
     killed = os.path.join(s.work, "killed")
     os.makedirs(killed)
-    ckpt = os.path.join(killed, "checkpoint.safetensors")
-    cmd = MPIRUN + ["-np", "2", "-x", "SINTER_MPI_TEST", s.mpi_exe] + s.common + det + [
-        "--checkpoint-dir", killed, "--save", os.path.join(killed, "w.safetensors"), "--metrics",
-        os.path.join(killed, "metrics.jsonl")]
+    args = [s.mpi_exe] + s.common + det + ["--checkpoint-dir", killed, "--save", os.path.join(killed, "w.safetensors"),
+                                           "--metrics", os.path.join(killed, "metrics.jsonl")]
+    # Resume with another number of processes: positions are global sample indices.
+    kill_rank1_then_resume(MPIRUN + ["-np", "2", "-x", "SINTER_MPI_TEST"] + args, killed, args + ["--resume"])
+    if not same_bits(os.path.join(full, "w.safetensors"), os.path.join(killed, "w.safetensors")):
+        fail("the run killed with 2 processes and resumed with 1 ends with other bits than the uninterrupted one")
+    print("SIGKILL of rank 1 ended the job naming it; --resume with 1 process gave the uninterrupted run's bits")
+    print("PASS")
+
+
+def sinter_train(s, name, ranks, *extra, mpi=True):
+    """`sinter train` of s's example, under mpirun with `ranks` processes (0: alone); returns (process, dir)."""
+    d = os.path.join(s.work, name)
+    os.makedirs(d, exist_ok=True)
+    model = os.path.join(s.a.source, "examples", f"fashion_{s.example}.sn")
+    args = [s.a.sinter, "train", model] + (["--mpi"] if mpi else []) + s.common + [
+        "--save", os.path.join(d, "w.safetensors"), "--metrics", os.path.join(d, "metrics.jsonl")] + list(extra)
+    return run(MPIRUN + ["-np", str(ranks)] + args if ranks else args), d
+
+
+def largest_difference(a, b):
+    wa, wb = tensors(os.path.join(a, "w.safetensors")), tensors(os.path.join(b, "w.safetensors"))
+    return max(float(np.max(np.abs(wa[k] - wb[k]))) for k in wa)
+
+
+def kill_rank1_then_resume(cmd, checkpoint_dir, resume_cmd):
+    """Runs cmd (an mpirun job of 2 processes saving its weights in checkpoint_dir/w.safetensors), SIGKILLs rank 1
+    once the first checkpoint exists, checks that the job failed naming rank 1 before it finished, then runs
+    resume_cmd."""
+    ckpt = os.path.join(checkpoint_dir, "checkpoint.safetensors")
     print("+", " ".join(cmd), " (then SIGKILL of rank 1 after the first checkpoint)", flush=True)
     token = f"{os.getpid()}-{time.time()}"
     env = dict(os.environ, SINTER_MPI_TEST=token)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.001)
     victim = rank_pid(token, 1)
@@ -276,14 +311,83 @@ def failure(a):
     sys.stdout.write(out + err)
     if proc.returncode == 0 or "rank 1" not in out + err:
         fail(f"killing rank 1: expected a failed job and a message naming rank 1, status {proc.returncode}")
-    if os.path.exists(os.path.join(killed, "w.safetensors")):
+    if os.path.exists(os.path.join(checkpoint_dir, "w.safetensors")):
         fail("the killed run had already finished: nothing was tested")
-    # Resume with another number of processes: positions are global sample indices.
-    run([s.mpi_exe] + s.common + det + ["--checkpoint-dir", killed, "--save", os.path.join(killed, "w.safetensors"),
-                                        "--metrics", os.path.join(killed, "metrics.jsonl"), "--resume"])
+    run(resume_cmd)
+
+
+def train(a):
+    s = Setup(a, "mlp")
+    model = os.path.join(a.source, "examples", "fashion_mlp.sn")
+    # Without --mpi under mpirun every process would train alone: an error, printed once.
+    p = run(MPIRUN + ["-np", "2", a.sinter, "train", model] + s.common + ["--no-save"], expect_ok=False)
+    if p.returncode == 0 or p.stderr.count("without --mpi") != 1 or "add --mpi" not in p.stderr:
+        fail("`sinter train` under mpirun without --mpi: expected a failed job and one error saying to add --mpi")
+    # --mpi without mpirun: a job of one process, said so, with the bits of `sinter train` alone.
+    p, alone = sinter_train(s, "alone", 0, "--threads", "1", mpi=False)
+    p, single = sinter_train(s, "single", 0, "--threads", "1")
+    if "--mpi without mpirun" not in p.stderr or "mpirun -np N" not in p.stderr:
+        fail("`sinter train --mpi` without mpirun does not say it is a job of one process")
+    if not same_bits(os.path.join(alone, "w.safetensors"), os.path.join(single, "w.safetensors")):
+        fail("`sinter train --mpi` as one process does not give the bits of `sinter train`")
+
+    p, two = sinter_train(s, "two", 2, "--threads", "1")
+    if p.stdout.count("training Fashion") != 1 or p.stdout.count("epoch 1/1") != 1 or "2 processes" not in p.stdout:
+        fail("expected one 'training' line naming 2 processes and one epoch line from `sinter train --mpi`")
+    with open(os.path.join(two, "metrics.jsonl")) as f:
+        lines = f.readlines()
+    if len(lines) != 1 or json.loads(lines[0]).get("processes") != 2:
+        fail("the metrics file of `sinter train --mpi` with 2 processes does not hold one line of 2 processes")
+    _, exe_two = s.train("exe_two", 2, "--threads", "1")
+    for other, what in ((alone, "`sinter train` alone"), (exe_two, "the --mpi executable's 2 processes")):
+        worst = largest_difference(two, other)
+        print(f"largest |w(sinter train --mpi, 2 processes) - w({what})| = {worst:.3g} (tolerance {TOLERANCE})")
+        if not worst <= TOLERANCE:
+            fail(f"`sinter train --mpi` with 2 processes and {what} train different weights")
+
+    det = ["--deterministic-reduce", "--threads", "1"]
+    _, det_one = sinter_train(s, "det_one", 0, *det, mpi=False)
+    _, det_two = sinter_train(s, "det_two", 2, *det)
+    if not same_bits(os.path.join(det_one, "w.safetensors"), os.path.join(det_two, "w.safetensors")):
+        fail("`sinter train --mpi --deterministic-reduce`: 2 processes and 1 end with different bits")
+    print("--deterministic-reduce: `sinter train --mpi` with 2 processes gives the bits of `sinter train`")
+
+    ck = ["--quiet", "--checkpoint-every", "3"]
+    _, full = sinter_train(s, "full", 2, *det, *ck, "--checkpoint-dir", os.path.join(s.work, "full"))
+    killed = os.path.join(s.work, "killed")
+    os.makedirs(killed)
+    args = [a.sinter, "train", model, "--mpi"] + s.common + det + ck + [
+        "--checkpoint-dir", killed, "--save", os.path.join(killed, "w.safetensors"), "--metrics",
+        os.path.join(killed, "metrics.jsonl")]
+    kill_rank1_then_resume(MPIRUN + ["-np", "2", "-x", "SINTER_MPI_TEST"] + args, killed,
+                           MPIRUN + ["-np", "2"] + args + ["--resume"])
     if not same_bits(os.path.join(full, "w.safetensors"), os.path.join(killed, "w.safetensors")):
-        fail("the run killed with 2 processes and resumed with 1 ends with other bits than the uninterrupted one")
-    print("SIGKILL of rank 1 ended the job naming it; --resume with 1 process gave the uninterrupted run's bits")
+        fail("`sinter train --mpi`: killed and resumed with 2 processes, other bits than the uninterrupted run")
+    print("SIGKILL of rank 1 of `sinter train --mpi`, then --resume with 2 processes: the uninterrupted run's bits")
+    print("PASS")
+
+
+def ranks3(a):
+    s = Setup(a, a.example)
+    # 1024 (MLP) or 512 (LSTM) samples in global batches of 96: the last batch (64 or 32 samples) splits
+    # 22/21/21 or 11/11/10.
+    batch = ["--batch", "96", "--threads", "1"]
+    _, one = s.train("one", 0, *batch)
+    _, three = s.train("three", 3, *batch)
+    worst = largest_difference(one, three)
+    print(f"{a.example}: largest |w(3 processes) - w(1 process)| = {worst:.3g} (tolerance {TOLERANCE})")
+    if not worst <= TOLERANCE:
+        fail("3 processes and 1 process train different weights")
+    with open(os.path.join(three, "metrics.jsonl")) as f:
+        line = json.loads(f.readline())
+    if line.get("processes") != 3:
+        fail("the metrics of the 3-process run do not say 3 processes")
+    det = ["--deterministic-reduce", "--reduce-chunk", "16"]
+    _, det_one = s.train("det_one", 0, *batch, *det)
+    _, det_three = s.train("det_three", 3, *batch, *det)
+    if not same_bits(os.path.join(det_one, "w.safetensors"), os.path.join(det_three, "w.safetensors")):
+        fail("--deterministic-reduce: 3 processes and 1 process end with different bits")
+    print(f"{a.example}: --deterministic-reduce gives the same bits for 1 and 3 processes")
     print("PASS")
 
 
@@ -292,10 +396,11 @@ def main():
     ap.add_argument("--sinter", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("part", choices=["parity", "deterministic", "buckets", "failure"])
+    ap.add_argument("part", choices=["parity", "deterministic", "buckets", "failure", "train", "ranks3"])
     ap.add_argument("example", nargs="?", default="mlp", choices=sorted(SLICES))
     a = ap.parse_args()
-    {"parity": parity, "deterministic": deterministic, "buckets": buckets, "failure": failure}[a.part](a)
+    {"parity": parity, "deterministic": deterministic, "buckets": buckets, "failure": failure, "train": train,
+     "ranks3": ranks3}[a.part](a)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,10 @@ struct PlotOptions {
 // SVG or PNG file.
 int runPlot(const PlotOptions& options);
 
-// Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`.
-int runTrain(const std::string& path, const codegen::Options& codegen, const std::vector<std::string>& driverArgs);
+// Compiles the model with the JIT and runs the runtime's training driver with `driverArgs`; with `mpi`, as one
+// process of an MPI job (mpirun -np N sinter train MODEL --mpi ...; docs/distributed.md).
+int runTrain(const std::string& path, const codegen::Options& codegen, bool mpi,
+             const std::vector<std::string>& driverArgs);
 
 struct RunOptions {
   rt::DriverOptions data;        // the data flags of `sinter train`, and --load, --threads, --no-ftz

@@ -37,6 +37,7 @@ struct Flags {
   tool::PlotOptions plot;
   codegen::Options train;
   std::vector<std::string> driverArgs;  // `sinter train MODEL -- FLAGS`: what follows "--"
+  bool trainMpi = false;                // `sinter train --mpi`: one process of an MPI job
   tool::RunOptions run;
   tool::BenchOptions bench;
   tool::ImportOptions import;
@@ -189,10 +190,17 @@ Command trainCommand(CLI::App& app, Flags& f) {
   addModelArgs(cmd, m);
   cmd->prefix_command();
   addCodegenFlags(cmd, f.train, false);
+  cmd->add_flag("--mpi", f.trainMpi,
+                "Train as one process of an MPI job: `mpirun -np N sinter train MODEL --mpi ...` trains with N "
+                "processes, as an executable of `sinter build --mpi` (docs/distributed.md)");
   return {cmd, [cmd, &f] {
-            std::vector<std::string> extra = cmd->remaining();
+            // The driver's flags that precede --mpi carry it along with them (a prefix command): take it back.
+            std::vector<std::string> extra;
+            for (std::string& a : cmd->remaining())
+              if (a == "--mpi") f.trainMpi = true;
+              else extra.push_back(std::move(a));
             extra.insert(extra.end(), f.driverArgs.begin(), f.driverArgs.end());
-            return tool::runTrain(f.model.path, f.train, extra);
+            return tool::runTrain(f.model.path, f.train, f.trainMpi, extra);
           }};
 }
 

@@ -149,6 +149,35 @@ std::size_t elements(const ir::TensorType& t, std::int64_t batch) {
 
 }  // namespace
 
+// The runtime sums a bucket in place while the step goes on, so a kernel that still reads a gradient after
+// the one that computes it must run before the bucket is ready.
+TEST_CASE("a gradient read by a later kernel holds its bucket back until that kernel") {
+  driver::Compilation c(test::makeModule(threeLayers()), dceOnly());
+  ir::Graph g = c.subject();
+  codegen::KernelProgram p = c.kernelProgram();
+  const std::vector<std::size_t> kernelOf = producingKernels(g, p);
+  std::vector<ir::NodeId> gradNodes;
+  for (const ir::Result& r : g.results)
+    if (r.kind == ir::Result::Grad) gradNodes.push_back(r.node);
+  REQUIRE(gradNodes.size() == 6);
+  REQUIRE(paramName(g, 4) == "w3");
+  // A reader of w3's gradient, in a kernel of its own after every other.
+  const ir::NodeId reader = g.addOp(ir::Op::Neg, {gradNodes[4]});
+  g.results.push_back({"reader", reader, ir::Result::Output});
+  ir::FusionGroup last;
+  last.nodes = {reader};
+  p.kernels.push_back(last);
+  const std::size_t readerKernel = p.kernels.size() - 1;
+  REQUIRE(kernelOf[4] < readerKernel);
+  const codegen::GradBuckets b = codegen::planGradBuckets(g, p, 1);
+  CHECK(b.buckets[static_cast<std::size_t>(b.bucketOf[4])].readyAfter == readerKernel);
+  for (int i : {0, 1, 2, 3, 5}) {  // the others: right after the kernel that computes them
+    INFO(paramName(g, i));
+    CHECK(b.buckets[static_cast<std::size_t>(b.bucketOf[static_cast<std::size_t>(i)])].readyAfter ==
+          kernelOf[static_cast<std::size_t>(i)]);
+  }
+}
+
 TEST_CASE("the generated train step calls the bucket hook after the kernel that completes each bucket") {
   const ir::Module m = test::makeModule(threeLayers());
   codegen::Options o;

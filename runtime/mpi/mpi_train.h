@@ -1,0 +1,17 @@
+// The training driver as one process of an MPI job: what the main() of a `sinter build --mpi` executable
+// (exe_main_mpi.cpp) and `sinter train --mpi` (tools/sinter/train.cpp) run. docs/distributed.md.
+#pragma once
+
+#include <sinter/model_abi.h>
+
+namespace sinter::rt {
+
+// MPI_Init, the training driver (trainMain) with MPI_COMM_WORLD, MPI_Finalize; returns the exit status. A
+// process that failed on its own (status 1) ends the job with MPI_Abort instead of leaving the others waiting
+// in a collective.
+int mpiTrainMain(const sinter_model_desc* model, int argc, char** argv);
+
+// The MPI library's name and version, e.g. "Open MPI v4.1.4" (callable before MPI_Init).
+const char* mpiLibraryVersion();
+
+}  // namespace sinter::rt
