@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """ONNX import against PyTorch: models built in PyTorch 1.13, exported by torch.onnx.export with a symbolic
-batch axis at opsets 11, 13 and 17, are imported by Sinter (`sinter build model.onnx --emit shared`, driven through the C API) and must give
-PyTorch's outputs within 1e-5 on real Fashion-MNIST test images, at two batch sizes (the batch is a symbolic
-dimension): first as built (the params start from the file's initializers, no weights file loaded), then
-with the safetensors file `sinter import --weights` wrote loaded.
+batch axis at opsets 11, 13 and 17, are imported by Sinter (`sinter build model.onnx --emit shared`, driven
+through the C API) and must give PyTorch's outputs within 1e-5 on real Fashion-MNIST test images, at two batch
+sizes (the batch is a symbolic dimension): first as built (the params start from the file's initializers, no
+weights file loaded), then with the safetensors file `sinter import --weights` wrote loaded.
 
 The reference is the same torch model in float64, so that the differences measured are Sinter's float32
 rounding. Batch normalization has random running statistics (not the identity a fresh layer would be);
