@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 namespace sinter::onnxio {
 
@@ -116,8 +117,12 @@ ir::NodeId Importer::param(std::string_view onnxName, Weight w) {
   ir::Shape shape;
   for (std::int64_t d : w.shape) shape.push_back(ir::Dim::fixed(d));
   std::string name = irName(onnxName);
-  // The initializer given is the one training starts from (an ir::Init cannot hold it): zeros stands in.
-  const ir::NodeId id = graph.addParam(name, {ir::DType::F32, shape}, ir::Init{}, loc_);
+  // The param starts from the initializer's values: a library built from the file computes the ONNX model
+  // with no weights file loaded. `weights` keeps them too, for `sinter import`'s safetensors and its renaming.
+  ir::Init init;
+  init.kind = ir::Init::Data;
+  init.data = std::make_shared<const std::vector<float>>(w.data);
+  const ir::NodeId id = graph.addParam(name, {ir::DType::F32, shape}, std::move(init), loc_);
   weights[name] = std::move(w);
   return id;
 }

@@ -1,5 +1,6 @@
 // `import "backbone.onnx" as Backbone` (docs/onnx.md): the frontend asks for the ONNX model through the loader
-// installed here, and gets its forward graph with every param starting from the initializer it came from.
+// installed here, and gets its forward graph, every param starting from the initializer it came from (the
+// importer gives each ir::Init::Data with its values).
 #include <memory>
 
 #include "frontend/onnx/onnx_import.h"
@@ -17,13 +18,6 @@ frontend::ForeignLoader onnxLayerLoader() {
     auto layer = std::make_shared<frontend::ForeignLayer>();
     layer->path = path;
     layer->graph = std::move(imported->module.forward);
-    for (ir::NodeId id : layer->graph.params) {
-      ir::Node& p = layer->graph.node(id);
-      const Weight& w = imported->weights.at(p.name);  // the importer gives every param its value
-      p.init = ir::Init{};
-      p.init.kind = ir::Init::Data;
-      p.init.data = std::make_shared<const std::vector<float>>(w.data);
-    }
     return layer;
   };
 }

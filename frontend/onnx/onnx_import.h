@@ -26,8 +26,10 @@ struct Weight {
 };
 
 struct Imported {
-  ir::Module module;                      // the forward graph; no train block
-  std::map<std::string, Weight> weights;  // by param name: one per param of module.forward
+  // The forward graph, no train block; each param starts from its initializer's values (ir::Init::Data), so
+  // that a library built from the file computes the ONNX model with no weights file loaded.
+  ir::Module module;
+  std::map<std::string, Weight> weights;  // the same values by param name: one per param of module.forward
   // The ONNX value name (torch's "/fc1/Gemm_output_0") each node of module.forward that an ONNX node's
   // output is bound to computes: what `sinter import -o` names the model file's values after.
   std::map<ir::NodeId, std::string> valueNames;
@@ -46,7 +48,7 @@ std::optional<Imported> importFile(const std::string& path, frontend::Diagnostic
 std::optional<Imported> importBytes(std::string_view bytes, const std::string& path, frontend::DiagnosticEngine& diags);
 
 // layer_loader.cpp: the loader of `import "x.onnx" as Name` in a model file (frontend::CompileOptions::onnxLoader):
-// the imported forward graph, each param initialized (ir::Init::Data) with its initializer's values.
+// the imported forward graph, whose params start from their initializers' values as importFile's do.
 frontend::ForeignLoader onnxLayerLoader();
 // Installs it in frontend::defaultOptions(), which compileFile and compileSource use when given no options.
 void installOnnxLayers();

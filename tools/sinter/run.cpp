@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "frontend/onnx/onnx_import.h"
 #include "runtime/error.h"
 #include "runtime/eval_driver.h"
 #include "runtime/forward_run.h"
@@ -84,35 +83,18 @@ void addRunFlags(CLI::App* cmd, RunOptions& o) {
 
 namespace {
 
-// An ONNX model's initializers, imported again (the JIT's compilation keeps only the graph), by param name.
-rt::ParamLoader onnxInitializers(const std::string& path, const sinter_model_desc& m) {
-  return [&path, &m](void* const* params) {
-    frontend::DiagnosticEngine diags;
-    std::optional<onnxio::Imported> imported = onnxio::importFile(path, diags);
-    if (!imported) throw rt::Error(path + ": cannot read its initializers");
-    for (int32_t i = 0; i < m.num_params; ++i) {
-      const auto it = imported->weights.find(m.params[i].name);
-      if (it == imported->weights.end() || m.params[i].dtype != SINTER_F32 ||
-          static_cast<int64_t>(it->second.data.size()) != rt::elementCount(m.params[i], 0))
-        throw rt::Error(path + ": no initializer fits param '" + std::string(m.params[i].name) + "'");
-      std::copy(it->second.data.begin(), it->second.data.end(), static_cast<float*>(params[i]));
-    }
-  };
-}
-
 // A model without a train block: its outputs for every sample (runtime/forward_run.h).
 int runForwardOnly(const std::string& path, const sinter_model_desc& m, const RunOptions& opts) {
   rt::DriverOptions o = opts.data;
   o.batch = opts.batch.value_or(kForwardBatch);
-  const bool initializers = o.loadPath.empty() && onnxio::isOnnxFile(path);
-  // A model file whose params all start from given values (ONNX models imported as layers) runs from them.
-  bool given = o.loadPath.empty() && m.num_params > 0 && m.param_init_data;
+  // A model whose params all start from given values (an ONNX file's initializers, or ONNX models imported
+  // as layers) runs from them.
+  bool given = o.loadPath.empty() && (m.num_params == 0 || m.param_init_data);
   for (int32_t i = 0; given && i < m.num_params; ++i) given = m.params[i].init == SINTER_INIT_DATA;
-  if (o.loadPath.empty() && !initializers && !given)
+  if (o.loadPath.empty() && !given)
     throw rt::Error(path + ": no weights to run: pass --load FILE (a safetensors file of `sinter train --save`)");
   rt::ParamLoader load;
-  if (initializers) load = onnxInitializers(path, m);
-  else if (given) load = [&m](void* const* params) { rt::initParams(m, 0, params); };
+  if (given) load = [&m](void* const* params) { rt::initParams(m, 0, params); };
   const rt::ForwardReport r = rt::runForward(m, o, load, opts.predictions);
   std::string sources;
   for (const std::string& s : r.sources) sources += (sources.empty() ? "" : ", ") + s;
