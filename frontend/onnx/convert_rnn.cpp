@@ -151,6 +151,13 @@ struct Unroll {
   }
 };
 
+// An initial state that is absent or a zero constant (torch's ConstantOfShape).
+bool isZero(Importer& im, const std::string& name) {
+  if (name.empty()) return true;
+  const ir::Node& v = im.graph.node(im.value(name));
+  return v.op == Op::Constant && v.scalar == 0;
+}
+
 void checkAttrs(const onnx::NodeProto& n, const NodeAttrs& a, const Spec& s, std::int64_t dirs, bool& relu) {
   if (a.i("layout", 0) != 0) throw Unsupported("layout = 1 is not supported; supported: 0 (X is [seq, batch, input])");
   if (a.has("clip")) throw Unsupported("clip is not supported");
@@ -194,10 +201,13 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
                     im.type(x).str()));
   const std::int64_t steps = xs[0].size;
   u.batch = xs[1];
+  const auto first = static_cast<ir::NodeId>(im.graph.nodes.size());
+  DirWeights forward;
   std::vector<std::vector<ir::NodeId>> ys(static_cast<std::size_t>(dirs));
   std::vector<ir::NodeId> lastH, lastC;
   for (std::int64_t d = 0; d < dirs; ++d) {
     const DirWeights w = dirWeights(im, n, s, d, dirs, xs[2].size, u.hidden, u.linearBeforeReset);
+    if (d == 0) forward = w;
     const ir::NodeId gx = im.op(Op::Add, {im.op(Op::MatMul, {x, w.wx}), w.bx});  // [seq, batch, gates * hidden]
     ir::NodeId h = u.initial(input(n, 5), d);
     ir::NodeId c = cell == Cell::Lstm ? u.initial(input(n, 6), d) : -1;
@@ -230,6 +240,17 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
   }
   if (n.output_size() > 1 && !n.output(1).empty()) im.define(n.output(1), concat(lastH, 0));
   if (n.output_size() > 2 && !n.output(2).empty()) im.define(n.output(2), concat(lastC, 0));
+  // lib/nn.sn's layer of the kind computes it: forward from a zero state, with its activations; a GRU's
+  // candidate adds its recurrent bias before the reset gate's product. (Whether only Y_h is read is the
+  // writer's to see.)
+  const bool layerForm = direction == "forward" && !u.reluRnn && (cell != Cell::Gru || u.linearBeforeReset) &&
+                         isZero(im, input(n, 5)) && (cell != Cell::Lstm || isZero(im, input(n, 6))) &&
+                         n.output_size() > 1 && !n.output(1).empty();
+  if (layerForm) {
+    const char* layer = cell == Cell::Lstm ? "LSTM" : cell == Cell::Gru ? "GRU" : "SimpleRNN";
+    im.recurrent.push_back({layer, xs[2].size, u.hidden, x, first, static_cast<ir::NodeId>(im.graph.nodes.size()) - 1,
+                            lastH[0], forward.wx, forward.wh, forward.bx, forward.bh});
+  }
 }
 
 }  // namespace

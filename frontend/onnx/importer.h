@@ -51,6 +51,7 @@ class Importer {
   std::map<std::string, Weight> weights;
   std::map<ir::NodeId, std::string> valueNames;  // the first ONNX value name bound to each computed node
   std::vector<ir::NodeId> closures;              // a body's: the enclosing graph's node of each closure input
+  std::vector<RecurrentSite> recurrent;          // the recurrent nodes lib/nn.sn's layers compute
 
   int opset() const { return opset_; }
   const std::string& path() const { return path_; }

@@ -25,6 +25,18 @@ struct Weight {
   std::vector<float> data;
 };
 
+// An ONNX LSTM, GRU or RNN node that lib/nn.sn's LSTM, GRU or SimpleRNN computes: forward only, from a zero
+// state, with the default activations (a GRU with linear_before_reset, as torch writes it). The importer
+// unrolls it all the same (convert_rnn.cpp); `sinter import -o` writes the layer where only Y_h is read.
+struct RecurrentSite {
+  std::string layer;                    // "LSTM", "GRU", "SimpleRNN"
+  std::int64_t in = 0, hidden = 0;      // the layer's arguments
+  ir::NodeId x = -1;                    // X [seq, batch, input]
+  ir::NodeId first = -1, last = -1;     // the nodes the unrolling added are first..last
+  ir::NodeId finalState = -1;           // Y_h [1, batch, hidden], one of them
+  ir::NodeId wx = -1, wh = -1, bx = -1, bh = -1;  // the unrolling's params ([in, gates], its gate order)
+};
+
 struct Imported {
   // The forward graph, no train block; each param starts from its initializer's values (ir::Init::Data), so
   // that a library built from the file computes the ONNX model with no weights file loaded.
@@ -33,6 +45,7 @@ struct Imported {
   // The ONNX value name (torch's "/fc1/Gemm_output_0") each node of module.forward that an ONNX node's
   // output is bound to computes: what `sinter import -o` names the model file's values after.
   std::map<ir::NodeId, std::string> valueNames;
+  std::vector<RecurrentSite> recurrent;  // in the forward graph
 };
 
 // Whether a model path names an ONNX file (by its extension, ".onnx").

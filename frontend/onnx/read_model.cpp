@@ -142,6 +142,7 @@ std::optional<Imported> GraphReader::read(const onnx::GraphProto& g) {
   out.module.forward = std::move(im_.graph);
   out.weights = std::move(im_.weights);
   out.valueNames = std::move(im_.valueNames);
+  out.recurrent = std::move(im_.recurrent);
   return out;
 }
 

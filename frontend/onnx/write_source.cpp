@@ -2,6 +2,7 @@
 // (single-use arithmetic inlined into its user), then the outputs.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -35,7 +36,25 @@ struct Layer {
   std::string make;                                    // "Dense(784, 128)"
   NodeId input = -1;                                   // the call's argument
   std::vector<std::pair<std::string, NodeId>> params;  // ("w", the weight's param node), ...
+  // A recurrent layer's: its params' values in its layout (one per param, else the params' own), its input
+  // made batch-first, and its result made the node's shape.
+  std::vector<Weight> converted{};
+  bool transposeInput = false;
+  std::string resultShape{};
 };
+
+// Blocks of `width` columns of the rows of w (the last axis) in another order: block k of the result is
+// block order[k] of w's.
+Weight reorderedColumns(const Weight& w, const std::vector<std::int64_t>& order, std::int64_t width) {
+  const auto cols = static_cast<std::int64_t>(order.size()) * width;
+  const auto rows = static_cast<std::int64_t>(w.data.size()) / cols;
+  Weight out{w.shape, std::vector<float>(w.data.size())};
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < order.size(); ++k)
+      for (std::int64_t j = 0; j < width; ++j)
+        out.data[r * cols + static_cast<std::int64_t>(k) * width + j] = w.data[r * cols + order[k] * width + j];
+  return out;
+}
 
 std::string joined(const Ints& v) {
   if (v.size() == 1) return fmt::format("({},)", v[0]);
@@ -105,6 +124,7 @@ class SourceWriter {
   bool matchConv(NodeId id);
   bool matchEmbedding(NodeId id);
   bool matchLayerNorm(NodeId id);
+  void matchRecurrent(const RecurrentSite& site);
   bool isOp(NodeId id, Op op, int uses) const { return node(id).op == op && uses_[id] == uses; }
   bool lastAxisMean(NodeId id, NodeId of) const;
   void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner);
@@ -246,6 +266,64 @@ bool SourceWriter::matchLayerNorm(NodeId id) {
   return true;
 }
 
+// An unrolled ONNX LSTM, GRU or RNN that lib/nn.sn's layer computes (RecurrentSite) and whose steps nothing
+// else reads: its final state, reshape(rnn(x), (1, batch, hidden)), with x batch-first. The params go to the
+// layer's layout: ONNX's gate order (i, o, f, c for an LSTM; z, r, h for a GRU) to PyTorch's (i, f, g, o;
+// r, z, n); a GRU's recurrent biases of r and z are already in bx, the candidate's is bh's last block.
+void SourceWriter::matchRecurrent(const RecurrentSite& site) {
+  const auto inside = [&](NodeId id) { return id >= site.first && id <= site.last; };
+  std::set<NodeId> before;  // the nodes before the steps that only the steps read: the zero states
+  for (const ir::Node& n : g_.nodes) {
+    if (inside(n.id)) {
+      for (NodeId o : n.operands)
+        if (!inside(o) && o != site.x) before.insert(o);
+      continue;
+    }
+    for (NodeId o : n.operands)
+      if (inside(o) && o != site.finalState) return;
+  }
+  for (const ir::Result& r : g_.results)
+    if (inside(r.node) && r.node != site.finalState) return;
+  for (NodeId b : before)
+    if (node(b).op != Op::Constant) return;
+  for (const ir::Node& n : g_.nodes)
+    if (!inside(n.id))
+      for (NodeId o : n.operands)
+        if (before.count(o)) return;
+
+  const std::int64_t h = site.hidden;
+  const auto weight = [&](NodeId p) -> const Weight& { return im_.weights.at(node(p).name); };
+  std::vector<std::int64_t> order{0};
+  if (site.layer == "LSTM") order = {0, 2, 3, 1};
+  if (site.layer == "GRU") order = {1, 0, 2};
+  Layer l{"", fmt::format("{}({}, {})", site.layer, site.in, h), site.x, {{"cell.wx", site.wx}, {"cell.wh", site.wh}}};
+  l.converted = {reorderedColumns(weight(site.wx), order, h), reorderedColumns(weight(site.wh), order, h)};
+  const Weight bx = reorderedColumns(weight(site.bx), order, h);
+  if (site.layer == "GRU") {
+    Weight bh{{3 * h}, std::vector<float>(static_cast<std::size_t>(3 * h), 0.0f)};
+    std::copy(weight(site.bh).data.begin(), weight(site.bh).data.end(), bh.data.begin() + 2 * h);
+    l.params.insert(l.params.end(), {{"cell.bx", site.bx}, {"cell.bh", site.bh}});
+    l.converted.insert(l.converted.end(), {bx, bh});
+  } else {
+    l.params.emplace_back("cell.b", site.bx);
+    l.converted.push_back(bx);
+  }
+  // torch's batch_first input is a transpose to time-major that only the steps read: the layer takes it as is.
+  const ir::Node& x = node(site.x);
+  l.transposeInput = true;
+  if (x.op == Op::Transpose && x.attrs.getInts("perm") == Ints{1, 0, 2} && uses_[x.id] == 1) {
+    l.input = x.operands[0];
+    l.transposeInput = false;
+    before.insert(x.id);
+  }
+  l.resultShape = shapeText(node(site.finalState).type.shape, true);
+  std::vector<NodeId> inner(before.begin(), before.end());
+  for (NodeId id = site.first; id <= site.last; ++id) inner.push_back(id);
+  std::string kind = site.layer == "SimpleRNN" ? "rnn" : site.layer;
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+  addLayer(site.finalState, kind, std::move(l), inner);
+}
+
 // Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"), else its weight's name
 // ("fc1.weight"), else the kind; its params are its paths' weights.
 void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
@@ -255,8 +333,9 @@ void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const s
   if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
   if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
   l.instance = names_.take(base);
-  for (const auto& [field, param] : l.params) {
-    out_.weights[l.instance + "." + field] = im_.weights.at(node(param).name);
+  for (std::size_t i = 0; i < l.params.size(); ++i) {
+    const auto& [field, param] = l.params[i];
+    out_.weights[l.instance + "." + field] = l.converted.empty() ? im_.weights.at(node(param).name) : l.converted[i];
     inLayer_.insert(param);
   }
   for (NodeId i : inner)
@@ -266,6 +345,7 @@ void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const s
 
 // From the results back, so that a bias's add is matched before the product it adds to.
 void SourceWriter::findLayers() {
+  for (const RecurrentSite& site : im_.recurrent) matchRecurrent(site);
   for (NodeId id = static_cast<NodeId>(g_.nodes.size()) - 1; id >= 0; --id)
     if (!inLayer_.count(id)) matchDense(id) || matchConv(id) || matchEmbedding(id) || matchLayerNorm(id);
 }
@@ -483,7 +563,12 @@ bool SourceWriter::needsName(NodeId id) const {
 void SourceWriter::writeNode(NodeId id) {
   const ir::Node& n = node(id);
   if (const auto it = layers_.find(id); it != layers_.end()) {
-    exprs_[id] = {fmt::format("{}({})", it->second.instance, operand(it->second.input).text), kAtom};
+    const Layer& l = it->second;
+    std::string arg = operand(l.input).text;
+    if (l.transposeInput) arg = fmt::format("transpose({}, (1, 0, 2))", arg);
+    std::string text = fmt::format("{}({})", l.instance, arg);
+    if (!l.resultShape.empty()) text = fmt::format("reshape({}, {})", text, l.resultShape);
+    exprs_[id] = {text, kAtom};
   } else if (n.op == Op::Scan) {  // the loop's statement, at its first node; then the name of this result
     exprs_[id] = {loop(n), kAtom};
     if (!results_.count(id) || outer_) ids_[id] = exprs_[id].text;

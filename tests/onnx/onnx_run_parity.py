@@ -118,9 +118,11 @@ class Embedding(nn.Module):
 class Recurrent(nn.Module):
     """nn.LSTM, nn.GRU or nn.RNN over the image's 28 rows (batch_first or time first, bidirectional or not):
     the last step's output (Y) and the final hidden state (Y_h; for an LSTM the final cell too, Y_c) into a
-    linear head. torch writes the zero initial state as ConstantOfShape of [dirs, batch, hidden]."""
+    linear head. torch writes the zero initial state as ConstantOfShape of [dirs, batch, hidden]. With
+    state_only, the final hidden state alone: what lib/nn.sn's layer (`layer`) computes, so that `sinter
+    import -o` writes the layer instead of the unrolled steps."""
 
-    kind, batch_first, bidirectional, nonlinearity = nn.LSTM, True, False, "tanh"
+    kind, batch_first, bidirectional, nonlinearity, state_only = nn.LSTM, True, False, "tanh", False
 
     def __init__(self):
         super().__init__()
@@ -134,14 +136,19 @@ class Recurrent(nn.Module):
         if not self.batch_first:
             x = x.transpose(0, 1)
         y, state = self.rnn(x)
+        if self.state_only:
+            return self.fc_h((state[0] if self.kind is nn.LSTM else state)[-1])
         out = self.fc_y(y[:, -1] if self.batch_first else y[-1])
         if self.kind is nn.LSTM:
             return out + self.fc_h(state[0][-1]) + self.fc_c(state[1][0])
         return out + self.fc_h(state[-1])
 
 
-def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh"):
-    attrs = {"kind": kind, "batch_first": batch_first, "bidirectional": bidirectional, "nonlinearity": nonlinearity}
+def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh", state_only=False):
+    attrs = {"kind": kind, "batch_first": batch_first, "bidirectional": bidirectional, "nonlinearity": nonlinearity,
+             "state_only": state_only}
+    if state_only:
+        attrs["layer"] = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "SimpleRNN"}[kind] + "(28, 20)"
     return type(kind.__name__, (Recurrent,), attrs)
 
 
@@ -168,6 +175,9 @@ CASES = [
     ("gru_bidirectional", recurrent(nn.GRU, False, True), 17, "initializers"),
     ("rnn_tanh", recurrent(nn.RNN, True), 13, "initializers"),
     ("rnn_relu_time_first", recurrent(nn.RNN, False, False, "relu"), 17, "initializers"),
+    ("lstm_layer", recurrent(nn.LSTM, True, state_only=True), 13, "initializers"),
+    ("gru_layer_time_first", recurrent(nn.GRU, False, state_only=True), 17, "load"),
+    ("rnn_layer", recurrent(nn.RNN, True, state_only=True), 11, "initializers"),
 ]
 
 
@@ -226,16 +236,23 @@ def check_case(args, name, make, opset, weights, images):
         want = model.double()(*feeds)
     want = (want[0] if isinstance(want, tuple) else want).numpy()
     ok = compare(name, np.load(preds), want)
-    return check_model_file(args, name, path, weights == "load", test_inputs, np.load(preds), want) and ok
+    layer = getattr(model, "layer", None)
+    return check_model_file(args, name, path, weights == "load", test_inputs, np.load(preds), want, layer) and ok
 
 
-def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want):
+def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want, layer=None):
     """`sinter import -o`: the model file with its weights (beside it, or where --weights says) run as the
-    ONNX file does, and as torch does."""
+    ONNX file does, and as torch does; a recognised recurrent layer is declared in it, no step unrolled."""
     sn = os.path.join(args.workdir, name + ".sn")
     weights = os.path.join(args.workdir, name + (".safetensors" if beside else ".sn.safetensors"))
     run([args.sinter, "import", path, "-o", sn] + ([] if beside else ["--weights", weights]))
     run([args.sinter, "check", sn])
+    if layer is not None:
+        with open(sn) as f:
+            text = f.read()
+        if f"= {layer}\n" not in text or "sigmoid" in text or "tanh" in text:
+            print(f"FAIL {name}: the model file does not declare {layer} (or still unrolls steps):\n{text}")
+            return False
     preds = os.path.join(args.workdir, name + "_sn.npy")
     run([args.sinter, "run", sn, "--load", weights, "--predictions", preds, "--limit-test", str(SAMPLES),
          "--batch", "128"] + test_inputs)
