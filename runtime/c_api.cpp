@@ -12,6 +12,7 @@
 
 #include "runtime/api_checks.h"
 #include "runtime/checkpoint.h"
+#include "runtime/denormals.h"
 #include "runtime/error.h"
 #include "runtime/init.h"
 #include "runtime/metrics.h"
@@ -40,6 +41,7 @@ struct sinter_instance {
   rt::Normalizer norm;       // --normalize standard statistics of the samples input; inactive when empty
   rt::Storage standardized;  // the samples input standardized, for normBatch samples
   int64_t normBatch = 0;
+  bool flushDenormals = true;  // sinter_set_flush_denormals: the model runs with FTZ and DAZ, as the drivers do
   std::string error;
 };
 
@@ -74,6 +76,15 @@ sinter_status guarded(sinter_instance* in, F body) {
     in->error = e.what();
     return SINTER_ERROR_MISMATCH;
   }
+}
+
+// guarded for the calls that run the model: under the instance's flush-to-zero mode (the pool's workers take
+// the caller's MXCSR with each job), the caller's mode restored on every exit path.
+template <class F>
+sinter_status running(sinter_instance* in, F body) {
+  if (!in) return SINTER_ERROR_ARGUMENT;
+  rt::DenormalGuard ftz(in->flushDenormals);
+  return guarded(in, body);
 }
 
 // The buffers of a forward call: inputs..., params..., outputs...
@@ -246,7 +257,7 @@ sinter_status sinter_tensor_shape(sinter_instance* in, int32_t kind, int32_t ind
 }
 
 sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* const* inputs, void* const* outputs) {
-  return guarded(in, [&] {
+  return running(in, [&] {
     const sinter_model_desc& m = *in->model;
     rt::checkBatch(batch);
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
@@ -264,7 +275,7 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
 
 // The loss and gradients of a batch into the instance's buffers; the update is left to applyGradients.
 static sinter_status computeGradients(sinter_instance* in, int64_t batch, const void* const* inputs, float* loss) {
-  return guarded(in, [&] {
+  return running(in, [&] {
     const sinter_model_desc& m = *in->model;
     if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
     rt::checkBatch(batch);
@@ -293,7 +304,7 @@ static sinter_status computeGradients(sinter_instance* in, int64_t batch, const 
 }
 
 static sinter_status applyGradients(sinter_instance* in) {
-  return guarded(in, [&] {
+  return running(in, [&] {
     const sinter_model_desc& m = *in->model;
     if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
     if (!in->gradientsReady)
@@ -328,7 +339,7 @@ void* sinter_gradients(sinter_instance* in, int64_t* elements) {
 sinter_status sinter_apply_gradients(sinter_instance* in) { return applyGradients(in); }
 
 sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* const* inputs, sinter_metrics* metrics) {
-  return guarded(in, [&] {
+  return running(in, [&] {
     const sinter_model_desc& m = *in->model;
     if (m.loss_output < 0 || m.loss_output >= m.num_outputs)
       throw ArgumentError("model '" + str(m.name) + "' has no train block: it has no loss to evaluate");
@@ -370,6 +381,13 @@ sinter_status sinter_set_learning_rate(sinter_instance* in, float lr) {
     if (!in->optimizer) throw ArgumentError("the model has no optimizer");
     if (!(lr >= 0) || !std::isfinite(lr)) throw ArgumentError("the learning rate must be finite and >= 0");
     in->optimizer->setLr(lr);
+    return SINTER_OK;
+  });
+}
+
+sinter_status sinter_set_flush_denormals(sinter_instance* in, int enable) {
+  return guarded(in, [&] {
+    in->flushDenormals = enable != 0;
     return SINTER_OK;
   });
 }

@@ -1,5 +1,5 @@
-// The floating-point mode the drivers run models in (training and `sinter run` alike, so that both compute
-// a test set's metrics to the same bits).
+// The floating-point mode the drivers and the C API run models in (training, `sinter run` and an embedding
+// program alike, so that all compute a test set's metrics to the same bits).
 #pragma once
 
 #if defined(__x86_64__)
@@ -8,7 +8,7 @@
 
 namespace sinter::rt {
 
-// Flush-to-zero and denormals-are-zero while the driver trains or evaluates: denormal arithmetic is up to
+// Flush-to-zero and denormals-are-zero while a driver or a C API call runs the model: denormal arithmetic is up to
 // 100x slower on x86 and never matters for training. The previous MXCSR comes back on every exit path,
 // which matters when the JIT runs the driver inside a host process.
 class DenormalGuard {

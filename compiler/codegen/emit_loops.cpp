@@ -300,6 +300,13 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
   throw std::logic_error("codegen: no node primitive for this kernel kind");
 }
 
+// A hint to bring f32 element `index` of `base` into the caches for reading. The address may lie past the
+// buffer (a row below the last, a column past N): a prefetch never faults, and the GEP is not `inbounds`.
+void KernelEmitter::prefetch(Value* base, Value* index) {
+  b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {base->getType()},
+                     {b_.CreateGEP(b_.getFloatTy(), base, index), b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+}
+
 // The register-blocked micro-kernel: a tile of `rows` rows by two vectors of columns lives in 2 rows
 // vector registers for the whole k block; each k loads two vectors of B, broadcasts one element of A per
 // row and issues 2 rows FMAs. Rows past rowEnd - 1 read and write row rowEnd - 1 instead (a partial tile
@@ -345,6 +352,20 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
                                 b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N),
                                              b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
   };
+  // The tile below this one (the next rows of the same columns: the schedule walks rows inside columns)
+  // reads its C or `init` rows first thing; fetching them now lets this tile's k loop hide the wait. Those
+  // rows are a matrix's row length apart, a pattern the hardware prefetchers do not follow, and a product
+  // that adds to a buffer made long before (a loop's input products, computed for every step at once)
+  // would otherwise start every tile on cache misses.
+  if (p.rows > 1 && (q.addTo || !firstOnly)) {
+    Value* base = q.addTo ? initPtr : cPtr;
+    for (int r = 0; r < p.rows; ++r) {
+      Value* i = b_.CreateAdd(i0, c64(p.rows + r));
+      Value* row = b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last);
+      for (int v = 0; v < vectors; ++v)
+        prefetch(base, b_.CreateAdd(b_.CreateMul(row, N), b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
+    }
+  }
   std::vector<Value*> acc;
   for (int r = 0; r < p.rows; ++r)
     for (int v = 0; v < vectors; ++v) {

@@ -149,6 +149,7 @@ class KernelEmitter {
   void emitCompute(const loop::Compute& c);
   void emitPrim(const loop::Prim& p);
   void emitNodePrim(const loop::Prim& p);
+  void prefetch(llvm::Value* base, llvm::Value* index);
   void emitMicroKernel(const loop::Prim& p);
   void emitPackB(const loop::Prim& p);
   std::vector<Value*> transposeSquare(std::vector<Value*> rows);

@@ -8,7 +8,7 @@ sinter=$1 src=$2 work=$3
 mkdir -p "$work" && cd "$work"
 rm -rf two_shared two_static two_models_shared two_models_static libp_tiny.so libp_tiny.a p_tiny.h libother.a libtiny.so libtiny.a tiny.h libother.so other.h libnan_ops.so nan_ops.h reliability nan_ops train_shared train_static \
   evaluate_tiny threads_tiny save_other split_gradients \
-  threads_helgrind haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny normalized normalized_tiny
+  threads_helgrind denormals libdenormals.so denormals.h haswell/libtiny.so libtiny_twin.so tiny_twin.h twin_tiny normalized normalized_tiny
 "$sinter" build "$src/tiny.sn" --emit header -o tiny.h
 "$sinter" build "$src/tiny.sn" --emit shared -o libtiny.so
 "$sinter" build "$src/tiny.sn" --emit static -o libtiny.a
@@ -33,6 +33,10 @@ cc "${cflags[@]}" "$src/reliability.c" -ltiny "${link[@]}" -o reliability
 ./reliability "$work"
 cc "${cflags[@]}" "$src/nan_ops.c" -lnan_ops "${link[@]}" -o nan_ops
 ./nan_ops
+"$sinter" build "$src/denormals.sn" --emit header -o denormals.h
+"$sinter" build "$src/denormals.sn" --emit shared -o libdenormals.so
+cc "${cflags[@]}" "$src/denormals.c" -ldenormals "${link[@]}" -o denormals
+./denormals
 cc "${cflags[@]}" -pthread "$src/threads_tiny.c" -ltiny "${link[@]}" -o threads_tiny
 ./threads_tiny
 cc "${cflags[@]}" "$src/split_gradients.c" -ltiny "${link[@]}" -o split_gradients

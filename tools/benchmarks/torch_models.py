@@ -10,7 +10,8 @@ tools/benchmarks/model_bench.c so that both sides of a ratio are measured alike.
 torch version, the BLAS library the process really loaded, the kernel family OpenBLAS chose
 (openblas_get_corename: OPENBLAS_CORETYPE's, or the CPU's), the CPU capability PyTorch's own kernels run
 (ATEN_CPU_CAPABILITY's, or the CPU's), and `blas_error`: the largest relative error of float32 products in
-this process against float64 ones computed without BLAS. tools/bench runs this script in several such
+this process against float64 ones computed without BLAS, and `flush_denormal` (the process flushes denormals
+to zero, as Sinter's C API does). tools/bench runs this script in several such
 configurations and keeps the fastest whose products are right (older OpenBLAS kernels compute wrong results
 on some newer CPUs, which is why some environments pin OPENBLAS_CORETYPE). A train call is zero_grad, forward,
 cross-entropy, backward and the optimizer step, what sinter_train_step does; a forward call is the
@@ -198,6 +199,9 @@ def main():
     if what == "time":
         max_samples, seconds = int(sys.argv[3]), float(sys.argv[4])
         config = {"blas_core": openblas_core(), "capability": cpu_capability(), "blas_error": blas_error()}
+        # Sinter's C API and drivers flush denormals to zero (FTZ and DAZ) while a model runs; the peer does
+        # the same, or its Adam moments decaying into denormals would slow it and not Sinter.
+        config["flush_denormal"] = torch.set_flush_denormal(True)
         for job in sys.argv[5:]:
             time_job(name, job, max_samples, seconds, config)
     elif what == "job":

@@ -146,6 +146,14 @@ SINTER_API sinter_status sinter_set_learning_rate(sinter_instance* instance, flo
  * bits for any count: threads split independent outputs, never a sum. Returns the count now in effect. */
 SINTER_API int sinter_set_threads(int threads);
 
+/* Denormals: the calls that run the model (sinter_forward, sinter_train_step, sinter_compute_gradients,
+ * sinter_apply_gradients, sinter_evaluate) flush denormal floats to zero by default, as `sinter train` and
+ * `sinter run` do (FTZ and DAZ in MXCSR on x86-64, for the call's duration and on the threads it uses; the
+ * caller's mode is restored before the call returns). Denormal arithmetic is up to 100x slower on x86, and
+ * an optimizer's moments decay into that range when a gradient stays zero. enable = 0 keeps denormals
+ * (exact IEEE arithmetic, slower), 1 flushes them again. No effect on other architectures. */
+SINTER_API sinter_status sinter_set_flush_denormals(sinter_instance* instance, int enable);
+
 /* Weights as safetensors files (the format of checkpoints; written atomically, with a CRC-32 of each tensor
  * in the metadata). Saving through a symbolic link replaces the link's target and keeps the link; a path
  * that is a device node, FIFO, socket or directory is SINTER_ERROR_IO and is left alone. Loading checks the
