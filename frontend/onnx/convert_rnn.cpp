@@ -229,6 +229,7 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
   auto concat = [&im](const std::vector<ir::NodeId>& parts, std::int64_t axis) {
     return parts.size() == 1 ? parts[0] : im.op(Op::Concat, parts, ir::Attrs::of({{"axis", axis}}));
   };
+  ir::NodeId sequence = -1;
   if (!n.output(0).empty()) {  // Y: [seq, dirs, batch, hidden]
     std::vector<ir::NodeId> perDir;
     for (const std::vector<ir::NodeId>& hs : ys) {
@@ -236,20 +237,20 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
       for (ir::NodeId h : hs) blocks.push_back(u.asBlock(h, 2));
       perDir.push_back(concat(blocks, 0));
     }
-    im.define(n.output(0), concat(perDir, 1));
+    sequence = concat(perDir, 1);
+    im.define(n.output(0), sequence);
   }
   if (n.output_size() > 1 && !n.output(1).empty()) im.define(n.output(1), concat(lastH, 0));
   if (n.output_size() > 2 && !n.output(2).empty()) im.define(n.output(2), concat(lastC, 0));
   // lib/nn.sn's layer of the kind computes it: forward from a zero state, with its activations; a GRU's
-  // candidate adds its recurrent bias before the reset gate's product. (Whether only Y_h is read is the
-  // writer's to see.)
+  // candidate adds its recurrent bias before the reset gate's product. (Whether only Y_h or only Y is read
+  // is the writer's to see.)
   const bool layerForm = direction == "forward" && !u.reluRnn && (cell != Cell::Gru || u.linearBeforeReset) &&
-                         isZero(im, input(n, 5)) && (cell != Cell::Lstm || isZero(im, input(n, 6))) &&
-                         n.output_size() > 1 && !n.output(1).empty();
+                         isZero(im, input(n, 5)) && (cell != Cell::Lstm || isZero(im, input(n, 6)));
   if (layerForm) {
     const char* layer = cell == Cell::Lstm ? "LSTM" : cell == Cell::Gru ? "GRU" : "SimpleRNN";
     im.recurrent.push_back({layer, xs[2].size, u.hidden, x, first, static_cast<ir::NodeId>(im.graph.nodes.size()) - 1,
-                            lastH[0], forward.wx, forward.wh, forward.bx, forward.bh});
+                            lastH[0], sequence, forward.wx, forward.wh, forward.bx, forward.bh});
   }
 }
 

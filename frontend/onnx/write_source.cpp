@@ -40,6 +40,8 @@ struct Layer {
   // made batch-first, and its result made the node's shape.
   std::vector<Weight> converted{};
   bool transposeInput = false;
+  std::string method{};          // the layer's method called ("sequence"), else its forward
+  bool transposeResult = false;  // the call's [batch, T, ...] made time-major
   std::string resultShape{};
 };
 
@@ -127,7 +129,8 @@ class SourceWriter {
   void matchRecurrent(const RecurrentSite& site);
   bool isOp(NodeId id, Op op, int uses) const { return node(id).op == op && uses_[id] == uses; }
   bool lastAxisMean(NodeId id, NodeId of) const;
-  void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner);
+  NodeId soleUser(NodeId id) const;
+  void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner, NodeId nameFrom = -1);
   std::string declarations();
   void writeNode(NodeId id);
   bool needsName(NodeId id) const;
@@ -267,11 +270,22 @@ bool SourceWriter::matchLayerNorm(NodeId id) {
 }
 
 // An unrolled ONNX LSTM, GRU or RNN that lib/nn.sn's layer computes (RecurrentSite) and whose steps nothing
-// else reads: its final state, reshape(rnn(x), (1, batch, hidden)), with x batch-first. The params go to the
-// layer's layout: ONNX's gate order (i, o, f, c for an LSTM; z, r, h for a GRU) to PyTorch's (i, f, g, o;
-// r, z, n); a GRU's recurrent biases of r and z are already in bx, the candidate's is bh's last block.
+// else reads: its final state Y_h, reshape(rnn(x), (1, batch, hidden)), or its sequence Y,
+// rnn.sequence(x) [batch, T, hidden] made Y's [T, 1, batch, hidden] (torch's squeeze of Y's direction axis and
+// its transpose back to batch-first are taken into the call), with x batch-first. Not when both are read (the
+// layer's forward and sequence would run the loop twice) nor when an LSTM's Y_c is (the layer returns no
+// cell state). The params go to the layer's layout: ONNX's gate order (i, o, f, c for an LSTM; z, r, h for a
+// GRU) to PyTorch's (i, f, g, o; r, z, n); a GRU's recurrent biases of r and z are already in bx, the
+// candidate's is bh's last block.
 void SourceWriter::matchRecurrent(const RecurrentSite& site) {
   const auto inside = [&](NodeId id) { return id >= site.first && id <= site.last; };
+  NodeId read = -1;  // the one value of the node read after it: site.finalState or site.sequence
+  const auto readable = [&](NodeId o) {
+    if (!inside(o)) return true;
+    if ((o != site.finalState && o != site.sequence) || (read >= 0 && read != o)) return false;
+    read = o;
+    return true;
+  };
   std::set<NodeId> before;  // the nodes before the steps that only the steps read: the zero states
   for (const ir::Node& n : g_.nodes) {
     if (inside(n.id)) {
@@ -280,10 +294,11 @@ void SourceWriter::matchRecurrent(const RecurrentSite& site) {
       continue;
     }
     for (NodeId o : n.operands)
-      if (inside(o) && o != site.finalState) return;
+      if (!readable(o)) return;
   }
   for (const ir::Result& r : g_.results)
-    if (inside(r.node) && r.node != site.finalState) return;
+    if (!readable(r.node)) return;
+  if (read < 0) return;
   for (NodeId b : before)
     if (node(b).op != Op::Constant) return;
   for (const ir::Node& n : g_.nodes)
@@ -316,19 +331,51 @@ void SourceWriter::matchRecurrent(const RecurrentSite& site) {
     l.transposeInput = false;
     before.insert(x.id);
   }
-  l.resultShape = shapeText(node(site.finalState).type.shape, true);
   std::vector<NodeId> inner(before.begin(), before.end());
   for (NodeId id = site.first; id <= site.last; ++id) inner.push_back(id);
+  NodeId at = read;  // the node whose value the call computes
+  if (read == site.finalState) {
+    l.resultShape = shapeText(node(read).type.shape, true);
+  } else {
+    l.method = "sequence";
+    // Y [T, 1, batch, hidden] squeezed to [T, batch, hidden] (both ways of torch's), then perhaps transposed
+    // to [batch, T, hidden]: the layer's own result.
+    const ir::Shape& y = node(read).type.shape;
+    const NodeId squeeze = soleUser(read);
+    if (squeeze >= 0 && node(squeeze).op == Op::Reshape && node(squeeze).type.shape == ir::Shape{y[0], y[2], y[3]}) {
+      at = squeeze;
+      l.transposeResult = true;
+      const NodeId t = soleUser(squeeze);
+      if (t >= 0 && node(t).op == Op::Transpose && node(t).attrs.getInts("perm") == Ints{1, 0, 2}) {
+        inner.push_back(squeeze);
+        at = t;
+        l.transposeResult = false;
+      }
+    } else {
+      l.transposeResult = true;
+      l.resultShape = shapeText(y, true);
+    }
+  }
   std::string kind = site.layer == "SimpleRNN" ? "rnn" : site.layer;
   std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
-  addLayer(site.finalState, kind, std::move(l), inner);
+  addLayer(at, kind, std::move(l), inner, read);
 }
 
-// Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"), else its weight's name
-// ("fc1.weight"), else the kind; its params are its paths' weights.
-void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
+// The node that reads id, when it is id's only use (not a result); else -1.
+NodeId SourceWriter::soleUser(NodeId id) const {
+  if (uses_[id] != 1 || results_.count(id)) return -1;
+  for (const ir::Node& n : g_.nodes)
+    if (std::find(n.operands.begin(), n.operands.end(), id) != n.operands.end()) return n.id;
+  return -1;
+}
+
+// Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"; of node nameFrom's value if
+// given), else its weight's name ("fc1.weight"), else the kind; its params are its paths' weights.
+void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner,
+                            NodeId nameFrom) {
   std::string base;
-  if (const auto it = valueNames_.find(id); it != valueNames_.end()) base = SourceNames::layerPath(it->second);
+  if (const auto it = valueNames_.find(nameFrom >= 0 ? nameFrom : id); it != valueNames_.end())
+    base = SourceNames::layerPath(it->second);
   const std::string& wName = node(l.params[0].second).name;
   if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
   if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
@@ -532,8 +579,7 @@ Expr SourceWriter::render(const ir::Node& n) {
   if (n.op == Op::Conv2DGradInput) return convTranspose(n);
   // The comparisons as functions, not operators: `<` does not chain, and a function needs no parentheses.
   if (const char* fn = comparison(n.op)) return call(fn, {x(), operand(n.operands[1]).text});
-  if (n.op == Op::Where)
-    return call("where", {x(), operand(n.operands[1]).text, operand(n.operands[2]).text});
+  if (n.op == Op::Where) return call("where", {x(), operand(n.operands[1]).text, operand(n.operands[2]).text});
 
   const ir::OpDef& def = ir::opDef(n.op);
   if (def.builtin.name.empty() || n.operands.size() > 2)
@@ -566,7 +612,8 @@ void SourceWriter::writeNode(NodeId id) {
     const Layer& l = it->second;
     std::string arg = operand(l.input).text;
     if (l.transposeInput) arg = fmt::format("transpose({}, (1, 0, 2))", arg);
-    std::string text = fmt::format("{}({})", l.instance, arg);
+    std::string text = fmt::format("{}{}({})", l.instance, l.method.empty() ? "" : "." + l.method, arg);
+    if (l.transposeResult) text = fmt::format("transpose({}, (1, 0, 2))", text);
     if (!l.resultShape.empty()) text = fmt::format("reshape({}, {})", text, l.resultShape);
     exprs_[id] = {text, kAtom};
   } else if (n.op == Op::Scan) {  // the loop's statement, at its first node; then the name of this result
