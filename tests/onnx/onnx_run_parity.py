@@ -138,8 +138,9 @@ class Recurrent(nn.Module):
         if not self.batch_first:
             x = x.transpose(0, 1)
         y, state = self.rnn(x)
-        if self.state_only:
-            return self.fc_h((state[0] if self.kind is nn.LSTM else state)[-1])
+        if self.state_only:  # bidirectional: both halves of h_n, the backward one last
+            h_n = state[0] if self.kind is nn.LSTM else state
+            return self.fc_h(h_n[-1]) + (self.fc_y(torch.cat((h_n[0], h_n[1]), 1)) if self.bidirectional else 0)
         time = 1 if self.batch_first else 0
         if self.sequence == "last":
             return self.fc_y(y.select(time, -1))
@@ -156,7 +157,7 @@ def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh", state
              "state_only": state_only, "sequence": sequence}
     if state_only or sequence:
         attrs["layer"] = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "SimpleRNN"}[kind] + "(28, 20)"
-        attrs["call"] = ".sequence(" if sequence else "("
+        attrs["call"] = ".sequence(" if sequence else ".reversed(" if bidirectional else "("
     return type(kind.__name__, (Recurrent,), attrs)
 
 
@@ -191,6 +192,8 @@ CASES = [
     ("gru_sequence", recurrent(nn.GRU, True, sequence="all"), 11, "initializers"),
     ("gru_sequence_time_first", recurrent(nn.GRU, False, sequence="last"), 13, "initializers"),
     ("rnn_sequence", recurrent(nn.RNN, True, sequence="last"), 17, "initializers"),
+    ("lstm_bidirectional_layer", recurrent(nn.LSTM, True, True, state_only=True), 13, "initializers"),
+    ("gru_bidirectional_layer_time_first", recurrent(nn.GRU, False, True, state_only=True), 17, "load"),
 ]
 # The cases also exported back to ONNX without --load (`sinter export model.onnx -o back.onnx`): the
 # initializers must come out as they went in.
