@@ -4,7 +4,9 @@
 onnxruntime-node, CPU, installed by this test into its work directory with `npm install --ignore-scripts`).
 Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MNIST test images, or seeded
 random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
-`sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
+`sinter run` calls) within 1e-5, integer outputs exactly. Exported without --load (the params' initial
+values), with --seed 7 and with the train block's seed, the file is byte for byte the export of the weights
+`sinter_create` draws with that seed. Then the exported file is imported back (`sinter
 import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
 file's forward graph, compiled from the .onnx file and from the model file `sinter import -o` writes; the
 recurrent examples' loops are ONNX Scans, which come back as the same loops. A loop over a symbolic number of

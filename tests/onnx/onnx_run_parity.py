@@ -6,7 +6,9 @@ with a batch that leaves a partial last batch; the predictions must equal the fl
 1e-5. The weights are the ONNX file's initializers, or a `sinter import --weights` file passed with --load.
 Each model is also written as a model file by `sinter import -o model.sn` (its weights beside it): `sinter
 check` accepts the file, and `sinter run model.sn --load model.safetensors` gives the predictions the ONNX
-file gives, within 1e-5. A .sn model without a train block runs too, with weights written here as
+file gives, within 1e-5; recurrent nodes whose final state or sequence alone is read must be written as
+lib/nn.sn's layers. Some models are also exported back (`sinter export model.onnx -o back.onnx`, no
+--load): the initializers come out bit for bit, and back.onnx predicts what model.onnx does. A .sn model without a train block runs too, with weights written here as
 safetensors; without --load it is a clear error."""
 import argparse
 import json
