@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <tuple>
+
 #include "frontend/onnx/importer.h"
 
 namespace sinter::onnxio {
@@ -202,12 +204,14 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
   const std::int64_t steps = xs[0].size;
   u.batch = xs[1];
   const auto first = static_cast<ir::NodeId>(im.graph.nodes.size());
-  DirWeights forward;
   std::vector<std::vector<ir::NodeId>> ys(static_cast<std::size_t>(dirs));
   std::vector<ir::NodeId> lastH, lastC;
+  std::vector<DirWeights> weights;
+  std::vector<std::pair<ir::NodeId, ir::NodeId>> ranges;  // per direction, the nodes its steps added
   for (std::int64_t d = 0; d < dirs; ++d) {
+    const auto dirFirst = static_cast<ir::NodeId>(im.graph.nodes.size());
     const DirWeights w = dirWeights(im, n, s, d, dirs, xs[2].size, u.hidden, u.linearBeforeReset);
-    if (d == 0) forward = w;
+    weights.push_back(w);
     const ir::NodeId gx = im.op(Op::Add, {im.op(Op::MatMul, {x, w.wx}), w.bx});  // [seq, batch, gates * hidden]
     ir::NodeId h = u.initial(input(n, 5), d);
     ir::NodeId c = cell == Cell::Lstm ? u.initial(input(n, 6), d) : -1;
@@ -225,10 +229,12 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
     }
     lastH.push_back(u.asBlock(h, 1));
     if (cell == Cell::Lstm) lastC.push_back(u.asBlock(c, 1));
+    ranges.emplace_back(dirFirst, static_cast<ir::NodeId>(im.graph.nodes.size()) - 1);
   }
   auto concat = [&im](const std::vector<ir::NodeId>& parts, std::int64_t axis) {
     return parts.size() == 1 ? parts[0] : im.op(Op::Concat, parts, ir::Attrs::of({{"axis", axis}}));
   };
+  ir::NodeId sequence = -1;
   if (!n.output(0).empty()) {  // Y: [seq, dirs, batch, hidden]
     std::vector<ir::NodeId> perDir;
     for (const std::vector<ir::NodeId>& hs : ys) {
@@ -236,20 +242,38 @@ void recurrent(Importer& im, const onnx::NodeProto& n, const NodeAttrs& a, Cell 
       for (ir::NodeId h : hs) blocks.push_back(u.asBlock(h, 2));
       perDir.push_back(concat(blocks, 0));
     }
-    im.define(n.output(0), concat(perDir, 1));
+    sequence = concat(perDir, 1);
+    im.define(n.output(0), sequence);
   }
   if (n.output_size() > 1 && !n.output(1).empty()) im.define(n.output(1), concat(lastH, 0));
   if (n.output_size() > 2 && !n.output(2).empty()) im.define(n.output(2), concat(lastC, 0));
-  // lib/nn.sn's layer of the kind computes it: forward from a zero state, with its activations; a GRU's
-  // candidate adds its recurrent bias before the reset gate's product. (Whether only Y_h is read is the
-  // writer's to see.)
-  const bool layerForm = direction == "forward" && !u.reluRnn && (cell != Cell::Gru || u.linearBeforeReset) &&
-                         isZero(im, input(n, 5)) && (cell != Cell::Lstm || isZero(im, input(n, 6))) &&
-                         n.output_size() > 1 && !n.output(1).empty();
-  if (layerForm) {
+  // lib/nn.sn's layer of the kind computes each direction: from a zero state, with its activations; a GRU's
+  // candidate adds its recurrent bias before the reset gate's product. Forward is its forward (Y_h) or its
+  // sequence (Y), reverse its `reversed` (Y_h). (Which values are read is the writer's to see.)
+  const bool layerForm = !u.reluRnn && (cell != Cell::Gru || u.linearBeforeReset) && isZero(im, input(n, 5)) &&
+                         (cell != Cell::Lstm || isZero(im, input(n, 6)));
+  const auto last = static_cast<ir::NodeId>(im.graph.nodes.size()) - 1;
+  for (std::int64_t d = 0; layerForm && d < dirs; ++d) {
     const char* layer = cell == Cell::Lstm ? "LSTM" : cell == Cell::Gru ? "GRU" : "SimpleRNN";
-    im.recurrent.push_back({layer, xs[2].size, u.hidden, x, first, static_cast<ir::NodeId>(im.graph.nodes.size()) - 1,
-                            lastH[0], forward.wx, forward.wh, forward.bx, forward.bh});
+    const DirWeights& w = weights[static_cast<std::size_t>(d)];
+    const bool reversed = direction == "reverse" || d == 1;
+    RecurrentSite site{layer,
+                       xs[2].size,
+                       u.hidden,
+                       x,
+                       first,
+                       last,
+                       first,
+                       last,
+                       reversed,
+                       lastH[d],
+                       reversed || dirs > 1 ? -1 : sequence,
+                       w.wx,
+                       w.wh,
+                       w.bx,
+                       w.bh};
+    if (dirs > 1) std::tie(site.first, site.last) = ranges[static_cast<std::size_t>(d)];
+    im.recurrent.push_back(site);
   }
 }
 

@@ -25,15 +25,20 @@ struct Weight {
   std::vector<float> data;
 };
 
-// An ONNX LSTM, GRU or RNN node that lib/nn.sn's LSTM, GRU or SimpleRNN computes: forward only, from a zero
-// state, with the default activations (a GRU with linear_before_reset, as torch writes it). The importer
-// unrolls it all the same (convert_rnn.cpp); `sinter import -o` writes the layer where only Y_h is read.
+// One direction of an ONNX LSTM, GRU or RNN node that lib/nn.sn's LSTM, GRU or SimpleRNN computes: from a
+// zero state, with the default activations (a GRU with linear_before_reset, as torch writes it); a
+// bidirectional node is two, with the same node range. The importer unrolls it all the same
+// (convert_rnn.cpp); `sinter import -o` writes the layer where only Y_h is read (its `forward`, or
+// `reversed` for the reverse direction) or, forward and alone, only Y (its `sequence`).
 struct RecurrentSite {
-  std::string layer;                    // "LSTM", "GRU", "SimpleRNN"
-  std::int64_t in = 0, hidden = 0;      // the layer's arguments
-  ir::NodeId x = -1;                    // X [seq, batch, input]
-  ir::NodeId first = -1, last = -1;     // the nodes the unrolling added are first..last
-  ir::NodeId finalState = -1;           // Y_h [1, batch, hidden], one of them
+  std::string layer;                              // "LSTM", "GRU", "SimpleRNN"
+  std::int64_t in = 0, hidden = 0;                // the layer's arguments
+  ir::NodeId x = -1;                              // X [seq, batch, input]
+  ir::NodeId nodeFirst = -1, nodeLast = -1;       // the nodes the ONNX node's unrolling added
+  ir::NodeId first = -1, last = -1;               // those of this direction's steps (the node's, for one direction)
+  bool reversed = false;                          // the reverse direction: from the last step to the first
+  ir::NodeId finalState = -1;                     // this direction's Y_h [1, batch, hidden], one of the nodes
+  ir::NodeId sequence = -1;                       // Y [seq, 1, batch, hidden], one of them (forward alone, Y bound)
   ir::NodeId wx = -1, wh = -1, bx = -1, bh = -1;  // the unrolling's params ([in, gates], its gate order)
 };
 

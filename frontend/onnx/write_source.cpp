@@ -40,6 +40,8 @@ struct Layer {
   // made batch-first, and its result made the node's shape.
   std::vector<Weight> converted{};
   bool transposeInput = false;
+  std::string method{};          // the layer's method called ("sequence"), else its forward
+  bool transposeResult = false;  // the call's [batch, T, ...] made time-major
   std::string resultShape{};
 };
 
@@ -106,6 +108,9 @@ class SourceWriter {
   std::vector<std::string> statements_;
   std::vector<std::string> outputs_;       // per result, its name in the file
   std::map<NodeId, std::size_t> results_;  // the computed nodes that are results: the first result's index
+  // The results defined where they are computed: the first ones, so that the outputs keep the graph's order
+  // (the ABI's); the others are defined after the statements, in order.
+  std::size_t inlineOutputs_ = 0;
   ModelSource out_;
   std::string indent_ = "  ";
   // The loops written: the first scan node of each, and the name of each of its body's results after it.
@@ -124,10 +129,14 @@ class SourceWriter {
   bool matchConv(NodeId id);
   bool matchEmbedding(NodeId id);
   bool matchLayerNorm(NodeId id);
-  void matchRecurrent(const RecurrentSite& site);
+  void matchRecurrent(const std::vector<RecurrentSite>& sites);
+  void recurrentLayer(const RecurrentSite& site, NodeId read, NodeId input, bool transposeInput,
+                      std::vector<NodeId> inner, const std::string& suffix, const std::string& path);
   bool isOp(NodeId id, Op op, int uses) const { return node(id).op == op && uses_[id] == uses; }
   bool lastAxisMean(NodeId id, NodeId of) const;
-  void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner);
+  NodeId soleUser(NodeId id) const;
+  void addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner,
+                const std::string& path = "");
   std::string declarations();
   void writeNode(NodeId id);
   bool needsName(NodeId id) const;
@@ -266,37 +275,93 @@ bool SourceWriter::matchLayerNorm(NodeId id) {
   return true;
 }
 
-// An unrolled ONNX LSTM, GRU or RNN that lib/nn.sn's layer computes (RecurrentSite) and whose steps nothing
-// else reads: its final state, reshape(rnn(x), (1, batch, hidden)), with x batch-first. The params go to the
-// layer's layout: ONNX's gate order (i, o, f, c for an LSTM; z, r, h for a GRU) to PyTorch's (i, f, g, o;
-// r, z, n); a GRU's recurrent biases of r and z are already in bx, the candidate's is bh's last block.
-void SourceWriter::matchRecurrent(const RecurrentSite& site) {
-  const auto inside = [&](NodeId id) { return id >= site.first && id <= site.last; };
-  std::set<NodeId> before;  // the nodes before the steps that only the steps read: the zero states
+// An unrolled ONNX LSTM, GRU or RNN whose directions lib/nn.sn's layer computes (RecurrentSite, one per
+// direction) and whose steps nothing else reads, as one layer per direction. Of each direction one value is
+// read: its final state, reshape(rnn(x), (1, batch, hidden)) (reshape(rnn_reverse.reversed(x), ...) for the
+// reverse one; a bidirectional node's Y_h is written as the concat of both), or, forward and alone, its
+// sequence Y (recurrentLayer). Not when a forward node's Y and Y_h are both read (the layer's forward and
+// sequence would run the loop twice), a bidirectional node's Y, nor an LSTM's Y_c (the layer returns no cell
+// state). x is taken batch-first (torch's transpose to time-major dropped, else one written).
+void SourceWriter::matchRecurrent(const std::vector<RecurrentSite>& sites) {
+  const NodeId first = sites[0].nodeFirst, last = sites[0].nodeLast, xId = sites[0].x;
+  const auto inNode = [&](NodeId id) { return id >= first && id <= last; };
+  const auto siteOf = [&](NodeId id) {
+    for (std::size_t i = 0; i < sites.size(); ++i)
+      if (id >= sites[i].first && id <= sites[i].last) return static_cast<int>(i);
+    return -1;
+  };
+  // The node's values made after its directions' steps (a bidirectional node's Y, Y_h, Y_c): kept when read
+  // after the node or an output, else dropped with the steps.
+  std::set<NodeId> kept;
+  for (const ir::Node& n : g_.nodes)
+    for (NodeId o : n.operands)
+      if (!inNode(n.id) && inNode(o) && siteOf(o) < 0) kept.insert(o);
+  for (const ir::Result& r : g_.results)
+    if (inNode(r.node) && siteOf(r.node) < 0) kept.insert(r.node);
+  std::vector<NodeId> reads(sites.size(), -1);  // per direction, the one value read after its steps
+  const auto readable = [&](NodeId o) {
+    const int i = siteOf(o);
+    if (i < 0) return true;
+    const RecurrentSite& site = sites[static_cast<std::size_t>(i)];
+    NodeId& read = reads[static_cast<std::size_t>(i)];
+    if ((o != site.finalState && o != site.sequence) || (read >= 0 && read != o)) return false;
+    read = o;
+    return true;
+  };
+  std::set<NodeId> before, dropped;  // the zero states before the steps that only they read; the unread values
   for (const ir::Node& n : g_.nodes) {
-    if (inside(n.id)) {
+    if (inNode(n.id) && !kept.count(n.id)) {
+      if (siteOf(n.id) < 0) dropped.insert(n.id);
       for (NodeId o : n.operands)
-        if (!inside(o) && o != site.x) before.insert(o);
+        if (!inNode(o) && o != xId) before.insert(o);
       continue;
     }
     for (NodeId o : n.operands)
-      if (inside(o) && o != site.finalState) return;
+      if (!readable(o) || (kept.count(n.id) && inNode(o) && siteOf(o) < 0)) return;
   }
   for (const ir::Result& r : g_.results)
-    if (inside(r.node) && r.node != site.finalState) return;
+    if (!readable(r.node)) return;
+  if (std::find(reads.begin(), reads.end(), NodeId{-1}) != reads.end()) return;
   for (NodeId b : before)
     if (node(b).op != Op::Constant) return;
   for (const ir::Node& n : g_.nodes)
-    if (!inside(n.id))
+    if (!inNode(n.id) || kept.count(n.id))
       for (NodeId o : n.operands)
         if (before.count(o)) return;
 
+  // torch's batch_first input is a transpose to time-major that only the steps read: the layers take it as is.
+  const ir::Node& x = node(xId);
+  const bool dropTranspose = x.op == Op::Transpose && x.attrs.getInts("perm") == Ints{1, 0, 2} &&
+                             uses_[x.id] == static_cast<int>(sites.size());
+  if (dropTranspose) before.insert(x.id);
+  std::string path;  // torch's module: the instances' name
+  for (NodeId id = first; id <= last && path.empty(); ++id)
+    if (const auto it = valueNames_.find(id); it != valueNames_.end()) path = SourceNames::layerPath(it->second);
+  if (const std::string& w = node(sites[0].wx).name; path.empty()) path = w.substr(0, w.rfind(".wx"));  // the node's
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    std::vector<NodeId> inner;
+    if (i == 0) {
+      inner.assign(before.begin(), before.end());
+      inner.insert(inner.end(), dropped.begin(), dropped.end());
+    }
+    recurrentLayer(sites[i], reads[i], dropTranspose ? x.operands[0] : xId, !dropTranspose, std::move(inner),
+                   sites[i].reversed && sites.size() > 1 ? "_reverse" : "", path);
+  }
+}
+
+// One direction's layer, called on `input` (made time-major first if `transposeInput`) where `read` is: its
+// final state, or its sequence Y, rnn.sequence(x) [batch, T, hidden] made Y's [T, 1, batch, hidden] (torch's
+// squeeze of Y's direction axis and its transpose back to batch-first are taken into the call). The params go
+// to the layer's layout: ONNX's gate order (i, o, f, c for an LSTM; z, r, h for a GRU) to PyTorch's (i, f, g,
+// o; r, z, n); a GRU's recurrent biases of r and z are already in bx, the candidate's is bh's last block.
+void SourceWriter::recurrentLayer(const RecurrentSite& site, NodeId read, NodeId input, bool transposeInput,
+                                  std::vector<NodeId> inner, const std::string& suffix, const std::string& path) {
   const std::int64_t h = site.hidden;
   const auto weight = [&](NodeId p) -> const Weight& { return im_.weights.at(node(p).name); };
   std::vector<std::int64_t> order{0};
   if (site.layer == "LSTM") order = {0, 2, 3, 1};
   if (site.layer == "GRU") order = {1, 0, 2};
-  Layer l{"", fmt::format("{}({}, {})", site.layer, site.in, h), site.x, {{"cell.wx", site.wx}, {"cell.wh", site.wh}}};
+  Layer l{"", fmt::format("{}({}, {})", site.layer, site.in, h), input, {{"cell.wx", site.wx}, {"cell.wh", site.wh}}};
   l.converted = {reorderedColumns(weight(site.wx), order, h), reorderedColumns(weight(site.wh), order, h)};
   const Weight bx = reorderedColumns(weight(site.bx), order, h);
   if (site.layer == "GRU") {
@@ -308,27 +373,52 @@ void SourceWriter::matchRecurrent(const RecurrentSite& site) {
     l.params.emplace_back("cell.b", site.bx);
     l.converted.push_back(bx);
   }
-  // torch's batch_first input is a transpose to time-major that only the steps read: the layer takes it as is.
-  const ir::Node& x = node(site.x);
-  l.transposeInput = true;
-  if (x.op == Op::Transpose && x.attrs.getInts("perm") == Ints{1, 0, 2} && uses_[x.id] == 1) {
-    l.input = x.operands[0];
-    l.transposeInput = false;
-    before.insert(x.id);
-  }
-  l.resultShape = shapeText(node(site.finalState).type.shape, true);
-  std::vector<NodeId> inner(before.begin(), before.end());
+  l.transposeInput = transposeInput;
   for (NodeId id = site.first; id <= site.last; ++id) inner.push_back(id);
+  NodeId at = read;  // the node whose value the call computes
+  if (read == site.finalState) {
+    if (site.reversed) l.method = "reversed";
+    l.resultShape = shapeText(node(read).type.shape, true);
+  } else {
+    l.method = "sequence";
+    // Y [T, 1, batch, hidden] squeezed to [T, batch, hidden] (both ways of torch's), then perhaps transposed
+    // to [batch, T, hidden]: the layer's own result.
+    const ir::Shape& y = node(read).type.shape;
+    const NodeId squeeze = soleUser(read);
+    if (squeeze >= 0 && node(squeeze).op == Op::Reshape && node(squeeze).type.shape == ir::Shape{y[0], y[2], y[3]}) {
+      at = squeeze;
+      l.transposeResult = true;
+      const NodeId t = soleUser(squeeze);
+      if (t >= 0 && node(t).op == Op::Transpose && node(t).attrs.getInts("perm") == Ints{1, 0, 2}) {
+        inner.push_back(squeeze);
+        at = t;
+        l.transposeResult = false;
+      }
+    } else {
+      l.transposeResult = true;
+      l.resultShape = shapeText(y, true);
+    }
+  }
   std::string kind = site.layer == "SimpleRNN" ? "rnn" : site.layer;
   std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
-  addLayer(site.finalState, kind, std::move(l), inner);
+  addLayer(at, kind, std::move(l), inner, path + suffix);
 }
 
-// Names the instance after the ONNX node's module path (torch's "/fc1/Gemm"), else its weight's name
-// ("fc1.weight"), else the kind; its params are its paths' weights.
-void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner) {
-  std::string base;
-  if (const auto it = valueNames_.find(id); it != valueNames_.end()) base = SourceNames::layerPath(it->second);
+// The node that reads id, when it is id's only use (not a result); else -1.
+NodeId SourceWriter::soleUser(NodeId id) const {
+  if (uses_[id] != 1 || results_.count(id)) return -1;
+  for (const ir::Node& n : g_.nodes)
+    if (std::find(n.operands.begin(), n.operands.end(), id) != n.operands.end()) return n.id;
+  return -1;
+}
+
+// Names the instance `path` if given, else after the ONNX node's module path (torch's "/fc1/Gemm"), else its
+// weight's name ("fc1.weight"), else the kind; its params are its paths' weights.
+void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const std::vector<NodeId>& inner,
+                            const std::string& path) {
+  std::string base = path;
+  if (const auto it = valueNames_.find(id); base.empty() && it != valueNames_.end())
+    base = SourceNames::layerPath(it->second);
   const std::string& wName = node(l.params[0].second).name;
   if (base.empty() && wName.find('.') != std::string::npos) base = wName.substr(0, wName.rfind('.'));
   if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = kind + base;  // nn.Sequential's "0"
@@ -345,7 +435,13 @@ void SourceWriter::addLayer(NodeId id, const std::string& kind, Layer l, const s
 
 // From the results back, so that a bias's add is matched before the product it adds to.
 void SourceWriter::findLayers() {
-  for (const RecurrentSite& site : im_.recurrent) matchRecurrent(site);
+  // One ONNX node's directions together: they share its zero state and its Y_h.
+  for (auto it = im_.recurrent.begin(); it != im_.recurrent.end();) {
+    const auto end =
+        std::find_if(it, im_.recurrent.end(), [&](const RecurrentSite& s) { return s.nodeFirst != it->nodeFirst; });
+    matchRecurrent({it, end});
+    it = end;
+  }
   for (NodeId id = static_cast<NodeId>(g_.nodes.size()) - 1; id >= 0; --id)
     if (!inLayer_.count(id)) matchDense(id) || matchConv(id) || matchEmbedding(id) || matchLayerNorm(id);
 }
@@ -532,8 +628,7 @@ Expr SourceWriter::render(const ir::Node& n) {
   if (n.op == Op::Conv2DGradInput) return convTranspose(n);
   // The comparisons as functions, not operators: `<` does not chain, and a function needs no parentheses.
   if (const char* fn = comparison(n.op)) return call(fn, {x(), operand(n.operands[1]).text});
-  if (n.op == Op::Where)
-    return call("where", {x(), operand(n.operands[1]).text, operand(n.operands[2]).text});
+  if (n.op == Op::Where) return call("where", {x(), operand(n.operands[1]).text, operand(n.operands[2]).text});
 
   const ir::OpDef& def = ir::opDef(n.op);
   if (def.builtin.name.empty() || n.operands.size() > 2)
@@ -566,7 +661,8 @@ void SourceWriter::writeNode(NodeId id) {
     const Layer& l = it->second;
     std::string arg = operand(l.input).text;
     if (l.transposeInput) arg = fmt::format("transpose({}, (1, 0, 2))", arg);
-    std::string text = fmt::format("{}({})", l.instance, arg);
+    std::string text = fmt::format("{}{}({})", l.instance, l.method.empty() ? "" : "." + l.method, arg);
+    if (l.transposeResult) text = fmt::format("transpose({}, (1, 0, 2))", text);
     if (!l.resultShape.empty()) text = fmt::format("reshape({}, {})", text, l.resultShape);
     exprs_[id] = {text, kAtom};
   } else if (n.op == Op::Scan) {  // the loop's statement, at its first node; then the name of this result
@@ -576,13 +672,16 @@ void SourceWriter::writeNode(NodeId id) {
     exprs_[id] = render(n);
   }
   if (!needsName(id) || ids_.count(id)) return;
-  if (const auto r = results_.find(id); r != results_.end() && !outer_) {  // an output is defined where it is computed
+  // The next output in the graph's order is defined where it is computed.
+  if (const auto r = results_.find(id); r != results_.end() && !outer_ && r->second == inlineOutputs_) {
     statements_.push_back(fmt::format("{}output {} = {}\n", indent_, outputs_[r->second], exprs_[id].text));
     ids_[id] = outputs_[r->second];
+    ++inlineOutputs_;
     return;
   }
   std::string base;
   if (const auto it = valueNames_.find(id); it != valueNames_.end()) base = SourceNames::fromValueName(it->second);
+  if (const auto it = layers_.find(id); base.empty() && it != layers_.end()) base = it->second.instance + "_out";
   if (base.empty()) base = fmt::format("{}{}", ir::opName(n.op), id);
   const std::string name = names_.take(base);
   statements_.push_back(fmt::format("{}{} = {}\n", indent_, name, exprs_[id].text));
@@ -709,10 +808,10 @@ ModelSource SourceWriter::write() {
   if (!layers_.empty()) s += "import \"nn.sn\"\n";
   s += fmt::format("\nmodel {} {{\n{}\n", SourceNames::identifier(g_.name), decls);
   for (const std::string& st : statements_) s += st;
-  // The outputs not defined where they are computed: a second name of a value, an input or a param.
-  for (std::size_t i = 0; i < g_.results.size(); ++i)
-    if (const auto r = results_.find(g_.results[i].node); r == results_.end() || r->second != i)
-      s += fmt::format("  output {} = {}\n", outputs_[i], operand(g_.results[i].node).text);
+  // The outputs not defined where they are computed: computed before an earlier output, a second name of a
+  // value, an input or a param.
+  for (std::size_t i = inlineOutputs_; i < g_.results.size(); ++i)
+    s += fmt::format("  output {} = {}\n", outputs_[i], operand(g_.results[i].node).text);
   s += "}\n";
   return std::move(out_);
 }

@@ -4,7 +4,9 @@
 onnxruntime-node, CPU, installed by this test into its work directory with `npm install --ignore-scripts`).
 Every example in examples/: ONNX Runtime's outputs on a batch of 256 (Fashion-MNIST test images, or seeded
 random values for the inputs that are not images) must equal the compiled model's `sinter_forward` (what
-`sinter run` calls) within 1e-5, integer outputs exactly. Then the exported file is imported back (`sinter
+`sinter run` calls) within 1e-5, integer outputs exactly. Exported without --load (the params' initial
+values), with --seed 7 and with the train block's seed, the file is byte for byte the export of the weights
+`sinter_create` draws with that seed. Then the exported file is imported back (`sinter
 import`, `sinter build model.onnx`): the same outputs, and the same compute ops in its graph as the model
 file's forward graph, compiled from the .onnx file and from the model file `sinter import -o` writes; the
 recurrent examples' loops are ONNX Scans, which come back as the same loops. A loop over a symbolic number of
@@ -112,10 +114,10 @@ def check_example(args, name, images, modules):
     assert model.lib.sinter_save_weights(ctypes.c_void_p(model.inst), work(name + ".safetensors").encode()) == 0
     onnx = work(name + ".onnx")
     run([args.sinter, "export", source, "--load", work(name + ".safetensors"), "-o", onnx])
+    ok = check_initial_export(args, name, source, onnx)
     inputs = example_inputs(model, images, BATCH, seed=len(name))
     everything = model.forward([inputs[t.name] for t in model.inputs])
     want = {k: v for k, v in everything.items() if k != model.loss_name}  # the export holds the outputs only
-    ok = True
 
     # Round trip: the exported file imported back computes the same outputs with the same ops, compiled from
     # the .onnx file and from the model file `sinter import -o` writes of it (which `sinter check` accepts).
@@ -152,6 +154,31 @@ def check_example(args, name, images, modules):
             o = json.loads(line)
             got[o["name"]] = np.fromfile(work(name + "_ort_" + o["name"] + ".bin"), dtype=o["type"]).reshape(o["dims"])
         ok = compare(f"{name} ONNX Runtime vs sinter_forward", got, want) and ok
+    return ok
+
+
+def check_initial_export(args, name, source, onnx):
+    """`sinter export` without --load writes the params' initial values as the compiled model's sinter_create
+    draws them: with --seed 7, the same file byte for byte as the export of the weights an instance created
+    with seed 7 saved (`onnx`, which ONNX Runtime runs below); with no --seed, the same file as the export of
+    an instance created with the train block's seed (every example has one)."""
+    work = lambda f: os.path.join(args.workdir, f)
+    with open(source) as f:
+        block_seed = int(re.search(r"^\s*seed (\d+)", f.read(), re.M).group(1))
+    model = P.SinterModel(work(f"lib{name}.so"), seed=block_seed)
+    weights = work(f"{name}_seed{block_seed}.safetensors")
+    assert model.lib.sinter_save_weights(ctypes.c_void_p(model.inst), weights.encode()) == 0
+    run([args.sinter, "export", source, "--load", weights, "-o", work(name + "_block_seed.onnx")])
+    run([args.sinter, "export", source, "--seed", "7", "-o", work(name + "_seed7.onnx")])
+    run([args.sinter, "export", source, "-o", work(name + "_default.onnx")])
+    read = lambda path: open(path, "rb").read()
+    ok = True
+    for label, initial, loaded in (("--seed 7", "_seed7", onnx), ("no --seed", "_default", work(name + "_block_seed.onnx"))):
+        seed = 7 if initial == "_seed7" else block_seed
+        same = read(work(name + initial + ".onnx")) == read(loaded)
+        print(f"{'ok  ' if same else 'FAIL'} {name}: export {label} = export --load of sinter_create(seed {seed})'s "
+              "weights, byte for byte")
+        ok = ok and same
     return ok
 
 

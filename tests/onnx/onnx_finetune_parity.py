@@ -113,6 +113,20 @@ def main():
         c.check(ours.shape == (SAMPLES, 10) and err <= 1e-6,
                 f"forward: the layer's logits {list(ours.shape)} equal `sinter run mlp.onnx`'s (max abs difference {err:.1e})")
 
+    # The model file with the layer exported without --load: the layer's params hold mlp.onnx's initializers,
+    # so the export predicts what mlp.onnx does.
+    exported = os.path.join(a.workdir, "classifier.onnx")
+    p = P.run([a.sinter, "export", fwd, "-o", exported])
+    c.check(p.returncode == 0, "sinter export classifier.sn (no --load)")
+    back = os.path.join(a.workdir, "exported_preds.npy")
+    p = P.run([a.sinter, "run", exported, "--predictions", back, "--limit-test", str(SAMPLES), "--batch", "128"])
+    c.check(p.returncode == 0, "sinter run classifier.onnx")
+    if p.returncode == 0 and os.path.exists(preds["onnx"]):
+        ours, theirs = np.load(back), np.load(preds["onnx"])
+        err = P.max_abs(ours, theirs)
+        c.check(ours.shape == (SAMPLES, 10) and err <= 1e-6,
+                f"export without --load: classifier.onnx's logits equal mlp.onnx's (max abs difference {err:.1e})")
+
     # Fine-tuning against torch.
     batches = P.fashion_batches(32, 20)
     variants = [("sgd", "optimizer sgd(lr = 0.01, momentum = 0.9)", "", lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), None, False),

@@ -88,6 +88,12 @@ class ModelBuilder {
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(v);
   }
+  static void attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+    onnx::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
   static void attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
     onnx::AttributeProto* a = n.add_attribute();
     a->set_name(name);

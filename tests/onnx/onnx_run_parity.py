@@ -6,7 +6,9 @@ with a batch that leaves a partial last batch; the predictions must equal the fl
 1e-5. The weights are the ONNX file's initializers, or a `sinter import --weights` file passed with --load.
 Each model is also written as a model file by `sinter import -o model.sn` (its weights beside it): `sinter
 check` accepts the file, and `sinter run model.sn --load model.safetensors` gives the predictions the ONNX
-file gives, within 1e-5. A .sn model without a train block runs too, with weights written here as
+file gives, within 1e-5; recurrent nodes whose final state or sequence alone is read must be written as
+lib/nn.sn's layers. Some models are also exported back (`sinter export model.onnx -o back.onnx`, no
+--load): the initializers come out bit for bit, and back.onnx predicts what model.onnx does. A .sn model without a train block runs too, with weights written here as
 safetensors; without --load it is a clear error."""
 import argparse
 import json
@@ -120,9 +122,11 @@ class Recurrent(nn.Module):
     the last step's output (Y) and the final hidden state (Y_h; for an LSTM the final cell too, Y_c) into a
     linear head. torch writes the zero initial state as ConstantOfShape of [dirs, batch, hidden]. With
     state_only, the final hidden state alone: what lib/nn.sn's layer (`layer`) computes, so that `sinter
-    import -o` writes the layer instead of the unrolled steps."""
+    import -o` writes the layer instead of the unrolled steps. With sequence, the output sequence alone (the
+    usual `output, (h, c) = lstm(x)`): its last step ("last") or its mean over every step ("all"), which
+    the layer's `.sequence` computes."""
 
-    kind, batch_first, bidirectional, nonlinearity, state_only = nn.LSTM, True, False, "tanh", False
+    kind, batch_first, bidirectional, nonlinearity, state_only, sequence = nn.LSTM, True, False, "tanh", False, None
 
     def __init__(self):
         super().__init__()
@@ -136,19 +140,26 @@ class Recurrent(nn.Module):
         if not self.batch_first:
             x = x.transpose(0, 1)
         y, state = self.rnn(x)
-        if self.state_only:
-            return self.fc_h((state[0] if self.kind is nn.LSTM else state)[-1])
+        if self.state_only:  # bidirectional: both halves of h_n, the backward one last
+            h_n = state[0] if self.kind is nn.LSTM else state
+            return self.fc_h(h_n[-1]) + (self.fc_y(torch.cat((h_n[0], h_n[1]), 1)) if self.bidirectional else 0)
+        time = 1 if self.batch_first else 0
+        if self.sequence == "last":
+            return self.fc_y(y.select(time, -1))
+        if self.sequence == "all":
+            return self.fc_y(y.mean(time))
         out = self.fc_y(y[:, -1] if self.batch_first else y[-1])
         if self.kind is nn.LSTM:
             return out + self.fc_h(state[0][-1]) + self.fc_c(state[1][0])
         return out + self.fc_h(state[-1])
 
 
-def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh", state_only=False):
+def recurrent(kind, batch_first, bidirectional=False, nonlinearity="tanh", state_only=False, sequence=None):
     attrs = {"kind": kind, "batch_first": batch_first, "bidirectional": bidirectional, "nonlinearity": nonlinearity,
-             "state_only": state_only}
-    if state_only:
+             "state_only": state_only, "sequence": sequence}
+    if state_only or sequence:
         attrs["layer"] = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "SimpleRNN"}[kind] + "(28, 20)"
+        attrs["call"] = ".sequence(" if sequence else ".reversed(" if bidirectional else "("
     return type(kind.__name__, (Recurrent,), attrs)
 
 
@@ -178,7 +189,17 @@ CASES = [
     ("lstm_layer", recurrent(nn.LSTM, True, state_only=True), 13, "initializers"),
     ("gru_layer_time_first", recurrent(nn.GRU, False, state_only=True), 17, "load"),
     ("rnn_layer", recurrent(nn.RNN, True, state_only=True), 11, "initializers"),
+    ("lstm_sequence_last", recurrent(nn.LSTM, True, sequence="last"), 13, "initializers"),
+    ("lstm_sequence_time_first", recurrent(nn.LSTM, False, sequence="all"), 17, "load"),
+    ("gru_sequence", recurrent(nn.GRU, True, sequence="all"), 11, "initializers"),
+    ("gru_sequence_time_first", recurrent(nn.GRU, False, sequence="last"), 13, "initializers"),
+    ("rnn_sequence", recurrent(nn.RNN, True, sequence="last"), 17, "initializers"),
+    ("lstm_bidirectional_layer", recurrent(nn.LSTM, True, True, state_only=True), 13, "initializers"),
+    ("gru_bidirectional_layer_time_first", recurrent(nn.GRU, False, True, state_only=True), 17, "load"),
 ]
+# The cases also exported back to ONNX without --load (`sinter export model.onnx -o back.onnx`): the
+# initializers must come out as they went in.
+EXPORT_BACK = {"mlp_initializers", "cnn", "attention_opset17", "embedding_opset11", "lstm_sequence_last"}
 
 
 def run(cmd, expect_fail=False):
@@ -236,13 +257,52 @@ def check_case(args, name, make, opset, weights, images):
         want = model.double()(*feeds)
     want = (want[0] if isinstance(want, tuple) else want).numpy()
     ok = compare(name, np.load(preds), want)
-    layer = getattr(model, "layer", None)
+    if name in EXPORT_BACK:
+        ok = check_export_back(args, name, path, test_inputs, np.load(preds), want) and ok
+    layer = (getattr(model, "layer", None), getattr(model, "call", None))
     return check_model_file(args, name, path, weights == "load", test_inputs, np.load(preds), want, layer) and ok
 
 
-def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want, layer=None):
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    out = {}
+    for key, t in header.items():
+        if key == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", f"{path}: {key} is {t['dtype']}"
+        begin, end = t["data_offsets"]
+        out[key] = np.frombuffer(raw[8 + size + begin:8 + size + end], dtype="<f4").reshape(t["shape"])
+    return out
+
+
+def check_export_back(args, name, path, test_inputs, onnx_preds, want):
+    """`sinter export model.onnx -o back.onnx` with no --load: the params hold the ONNX file's initializers,
+    so back.onnx's initializers (as `sinter import --weights` reads them) equal model.onnx's bit for bit, and
+    `sinter run back.onnx` predicts what `sinter run model.onnx` and torch do."""
+    back = os.path.join(args.workdir, name + "_back.onnx")
+    run([args.sinter, "export", path, "-o", back])
+    files = [os.path.join(args.workdir, name + stem + "_weights.safetensors") for stem in ("", "_back")]
+    run([args.sinter, "import", path, "--weights", files[0]])
+    run([args.sinter, "import", back, "--weights", files[1]])
+    before, after = read_safetensors(files[0]), read_safetensors(files[1])
+    same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
+    print(f"{'ok  ' if same else 'FAIL'} {name + ' export -> .onnx':24} {len(before)} initializers "
+          f"{'identical' if same else 'differ: ' + str(sorted(before)) + ' vs ' + str(sorted(after))}")
+    preds = os.path.join(args.workdir, name + "_back.npy")
+    run([args.sinter, "run", back, "--predictions", preds, "--limit-test", str(SAMPLES), "--batch", "128"]
+        + test_inputs)
+    same_preds = compare(name + " back = .onnx", np.load(preds), onnx_preds)
+    return compare(name + " back = torch", np.load(preds), want) and same_preds and same
+
+
+def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want, layer=(None, None)):
     """`sinter import -o`: the model file with its weights (beside it, or where --weights says) run as the
-    ONNX file does, and as torch does; a recognised recurrent layer is declared in it, no step unrolled."""
+    ONNX file does, and as torch does; a recognised recurrent layer is declared in it and called (its
+    forward, or `.sequence`), no step unrolled."""
+    layer, call = layer
     sn = os.path.join(args.workdir, name + ".sn")
     weights = os.path.join(args.workdir, name + (".safetensors" if beside else ".sn.safetensors"))
     run([args.sinter, "import", path, "-o", sn] + ([] if beside else ["--weights", weights]))
@@ -250,8 +310,9 @@ def check_model_file(args, name, path, beside, test_inputs, onnx_preds, want, la
     if layer is not None:
         with open(sn) as f:
             text = f.read()
-        if f"= {layer}\n" not in text or "sigmoid" in text or "tanh" in text:
-            print(f"FAIL {name}: the model file does not declare {layer} (or still unrolls steps):\n{text}")
+        if f"= {layer}\n" not in text or call not in text or "sigmoid" in text or "tanh" in text:
+            print(f"FAIL {name}: the model file does not declare and call{call}) {layer} (or still unrolls "
+                  f"steps):\n{text}")
             return False
     preds = os.path.join(args.workdir, name + "_sn.npy")
     run([args.sinter, "run", sn, "--load", weights, "--predictions", preds, "--limit-test", str(SAMPLES),

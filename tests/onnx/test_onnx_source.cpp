@@ -80,6 +80,79 @@ TEST_CASE("a padded convolution with its bias is a Conv2D layer, pooling and res
   checkSameOutputs(m, src, x);
 }
 
+namespace {
+
+// A recurrent node of hidden size 2 over x[3, batch, 2] (three steps, time-major), its weights counted up so
+// that every gate differs, its outputs as given ("y" Y [3, dirs, batch, 2], "h" Y_h [dirs, batch, 2]).
+onnxtest::ModelBuilder recurrent(const std::string& op, const std::string& direction,
+                                 const std::vector<std::string>& outputs) {
+  const std::int64_t gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1, dirs = direction == "bidirectional" ? 2 : 1;
+  onnxtest::ModelBuilder b(13);
+  b.input("x", {std::int64_t{3}, std::string("batch"), std::int64_t{2}});
+  const auto counted = [](std::int64_t n, float scale) {
+    std::vector<float> v;
+    for (std::int64_t i = 0; i < n; ++i) v.push_back(scale * static_cast<float>((i * 7) % 11 - 5));
+    return v;
+  };
+  b.floats("W", {dirs, gates * 2, 2}, counted(dirs * gates * 4, 0.1F));
+  b.floats("R", {dirs, gates * 2, 2}, counted(dirs * gates * 4, -0.07F));
+  b.floats("B", {dirs, gates * 4}, counted(dirs * gates * 4, 0.03F));
+  onnx::NodeProto& n = b.node(op, {"x", "W", "R", "B"}, outputs, "/rnn/" + op);
+  onnxtest::ModelBuilder::attr(n, "hidden_size", std::int64_t{2});
+  onnxtest::ModelBuilder::attr(n, "direction", direction);
+  if (op == "GRU") onnxtest::ModelBuilder::attr(n, "linear_before_reset", std::int64_t{1});
+  // Y first, though the unrolling computes Y_h first: the model file's outputs keep the graph's order.
+  if (!outputs[0].empty()) b.output("y", {std::int64_t{3}, dirs, std::string("batch"), std::int64_t{2}});
+  if (outputs.size() > 1) b.output("h", {dirs, std::string("batch"), std::int64_t{2}});
+  return b;
+}
+
+ir::Tensor sequenceInput() {
+  ir::Tensor x{{3, 2, 2}, {}};
+  for (int i = 0; i < 12; ++i) x.data.push_back(0.3 * (i % 5) - 0.6);
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("recurrent nodes whose sequence or reverse state alone is read are lib/nn.sn's layers") {
+  SECTION("an LSTM's Y alone: .sequence, made Y's shape") {
+    const onnxio::Imported m = imported(recurrent("LSTM", "forward", {"y"}));
+    const onnxio::ModelSource src = onnxio::writeModelSource(m, "m.onnx");
+    CHECK_THAT(src.text, Catch::Contains("  rnn_LSTM = LSTM(2, 2)\n"));
+    CHECK_THAT(src.text,
+               Catch::Contains("reshape(transpose(rnn_LSTM.sequence(transpose(x, (1, 0, 2))), (1, 0, 2)), (3, 1, -1, 2))"));
+    CHECK_THAT(src.text, !Catch::Contains("sigmoid"));
+    checkSameOutputs(m, src, sequenceInput());
+  }
+  SECTION("a reverse RNN's Y_h: .reversed") {
+    const onnxio::Imported m = imported(recurrent("RNN", "reverse", {"", "h"}));
+    const onnxio::ModelSource src = onnxio::writeModelSource(m, "m.onnx");
+    CHECK_THAT(src.text, Catch::Contains("  rnn_RNN = SimpleRNN(2, 2)\n"));
+    CHECK_THAT(src.text, Catch::Contains("reshape(rnn_RNN.reversed(transpose(x, (1, 0, 2))), (1, -1, 2))"));
+    CHECK_THAT(src.text, !Catch::Contains("tanh"));
+    checkSameOutputs(m, src, sequenceInput());
+  }
+  SECTION("a bidirectional GRU's Y_h: a layer and a reversed one, concatenated") {
+    const onnxio::Imported m = imported(recurrent("GRU", "bidirectional", {"", "h"}));
+    const onnxio::ModelSource src = onnxio::writeModelSource(m, "m.onnx");
+    CHECK_THAT(src.text, Catch::Contains("  rnn_GRU = GRU(2, 2)\n  rnn_GRU_reverse = GRU(2, 2)\n"));
+    CHECK_THAT(src.text, Catch::Contains("rnn_GRU_reverse.reversed("));
+    CHECK_THAT(src.text, !Catch::Contains("sigmoid"));
+    checkSameOutputs(m, src, sequenceInput());
+  }
+  SECTION("a bidirectional LSTM's Y, or an LSTM's Y and Y_h both: unrolled") {
+    for (const auto& [direction, outputs] :
+         {std::pair<std::string, std::vector<std::string>>{"bidirectional", {"y"}}, {"forward", {"y", "h"}}}) {
+      const onnxio::Imported m = imported(recurrent("LSTM", direction, outputs));
+      const onnxio::ModelSource src = onnxio::writeModelSource(m, "m.onnx");
+      CHECK_THAT(src.text, !Catch::Contains("= LSTM("));
+      CHECK_THAT(src.text, Catch::Contains("sigmoid"));
+      checkSameOutputs(m, src, sequenceInput());
+    }
+  }
+}
+
 TEST_CASE("identifiers: torch's value names made readable, keywords and built-ins avoided, names unique") {
   CHECK(onnxio::SourceNames::fromValueName("/fc1/Gemm_output_0") == "fc1_gemm");
   CHECK(onnxio::SourceNames::fromValueName("23") == "v23");

@@ -112,10 +112,12 @@ struct ImportOptions {
 int runImport(const std::string& path, const ImportOptions& opts);
 
 struct ExportOptions {
-  std::string load;    // the trained weights (safetensors)
-  std::string output;  // the .onnx file
+  std::string load;              // the trained weights (safetensors); empty: the params' initial values
+  std::optional<uint64_t> seed;  // the seed of those initial values (default: the train block's, else 0)
+  std::string output;            // the .onnx file
 };
-// Writes the model's inference graph with the weights of opts.load as an ONNX model (docs/onnx.md).
+// Writes the model's inference graph with the weights of opts.load, or the params' initial values, as an
+// ONNX model (docs/onnx.md).
 int runExport(const std::string& path, const ExportOptions& opts);
 
 }  // namespace sinter::tool

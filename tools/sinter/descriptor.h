@@ -13,8 +13,9 @@
 namespace sinter::tool {
 
 // The descriptor's tables the compiled model will have (as codegen/emit_module.cpp builds them), as far as
-// a checkpoint reads them: names, dtypes and dims of the inputs, params and outputs (a checkpoint is checked
-// against the params'). The storage they point into lives here.
+// a checkpoint and the params' initialization read them: names, dtypes and dims of the inputs, params and
+// outputs (a checkpoint is checked against the params'), and each param's init kind and given values, so that
+// rt::initParams draws what the compiled model's sinter_create draws. The storage they point into lives here.
 class Descriptor {
  public:
   explicit Descriptor(const ir::Graph& g);
@@ -26,6 +27,7 @@ class Descriptor {
   std::vector<std::string> symbols_;
   std::deque<std::vector<int64_t>> dims_;
   std::vector<sinter_tensor_desc> inputs_, params_, outputs_;
+  std::vector<const void*> initData_;  // per param: its Init::Data values, else null
   sinter_model_desc desc_{};
 
   sinter_tensor_desc tensor(const std::string& name, const ir::TensorType& t);

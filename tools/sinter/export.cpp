@@ -1,5 +1,7 @@
-// `sinter export model.sn --load weights.safetensors -o model.onnx`: the model's inference graph with its
+// `sinter export model.sn [--load weights.safetensors] -o model.onnx`: the model's inference graph with its
 // trained weights as an ONNX model (frontend/onnx/onnx_export.h), for ONNX Runtime and the other peers.
+// Without --load the params hold their initial values, drawn as the compiled model's sinter_create draws them
+// (rt::initParams): an ONNX model's initializers (Init::Data) come out as they went in.
 #include <fmt/format.h>
 
 #include <fstream>
@@ -9,6 +11,7 @@
 #include "compiler/driver/compilation.h"
 #include "frontend/onnx/onnx_export.h"
 #include "runtime/checkpoint.h"
+#include "runtime/init.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/descriptor.h"
 
@@ -31,7 +34,13 @@ int runExport(const std::string& path, const ExportOptions& opts) {
     w.data.resize(static_cast<std::size_t>(ir::staticNumElements(p.type.shape).value_or(0)));
     data.push_back(w.data.data());
   }
-  rt::loadCheckpoint(opts.load, d.desc(), data.data());
+  if (!opts.load.empty()) {
+    rt::loadCheckpoint(opts.load, d.desc(), data.data());
+  } else {
+    // The seed the training driver would initialize with: --seed, else the train block's, else 0.
+    const std::optional<ir::TrainConfig>& train = c.graph().train;
+    rt::initParams(d.desc(), opts.seed.value_or(train ? train->seed : 0), data.data());
+  }
   const std::string bytes = onnxio::exportGraph(g, weights);
   std::ofstream out(opts.output, std::ios::binary | std::ios::trunc);
   out << bytes;

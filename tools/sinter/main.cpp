@@ -250,11 +250,19 @@ Command importCommand(CLI::App& app, Flags& f) {
 Command exportCommand(CLI::App& app, Flags& f) {
   ModelArgs& m = f.model;
   CLI::App* cmd = app.add_subcommand(
-      "export", "Write a model's inference graph with trained weights as an ONNX model (opset 17; docs/onnx.md)");
+      "export",
+      "Write a model's inference graph with its trained or initial weights as an ONNX model (opset 17; docs/onnx.md)");
   addModelArgs(cmd, m);
-  cmd->add_option("--load", f.exportOpts.load, "The trained weights: a safetensors file of `sinter train --save`")
-      ->required()
-      ->type_name("FILE");
+  auto* load = cmd->add_option("--load", f.exportOpts.load,
+                               "The trained weights: a safetensors file of `sinter train --save` (default: each "
+                               "param's initial value as the model declares it, drawn with --seed as training "
+                               "would; an ONNX model's or imported layer's initializers as they are)")
+                   ->type_name("FILE");
+  cmd->add_option_function<uint64_t>(
+         "--seed", [&f](const uint64_t& s) { f.exportOpts.seed = s; },
+         "Without --load: the seed of the params' initial values (default: the train block's, else 0)")
+      ->excludes(load)
+      ->type_name("N");
   cmd->add_option("-o,--output", f.exportOpts.output, "The ONNX file to write")->required()->type_name("OUT.onnx");
   return {cmd, [&f] { return tool::runExport(f.model.path, f.exportOpts); }};
 }
