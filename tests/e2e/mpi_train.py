@@ -400,7 +400,8 @@ def errors(a):
     def mpirun(*args):
         return run(MPIRUN + ["-np", "2"] + list(args), expect_ok=False)
 
-    once(mpirun(a.sinter, "train", bad, "--mpi", "--data", DATA), where, "`sinter train --mpi` of a model with a type error")
+    once(mpirun(a.sinter, "train", bad, "--mpi", "--data", DATA), where,
+         "`sinter train --mpi` of a model with a type error")
     missing = os.path.join(s.work, "missing.sn")
     once(mpirun(a.sinter, "train", missing, "--mpi"), f"cannot open '{missing}'", "a missing model file")
     once(mpirun(a.sinter, "train", good, "--mpi", "-O", "7"), "-O: Value 7 not in range", "a bad `sinter` flag")

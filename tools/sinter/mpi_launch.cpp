@@ -15,7 +15,8 @@ int envInt(const char* name) {
 }  // namespace
 
 MpiLaunch mpiLaunch() {
-  for (auto [size, rank] : {std::pair{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"}, std::pair{"PMI_SIZE", "PMI_RANK"}})
+  for (auto [size, rank] :
+       {std::pair{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"}, std::pair{"PMI_SIZE", "PMI_RANK"}})
     if (envInt(size) > 0) return {envInt(size), std::max(0, envInt(rank))};
   return {};
 }

@@ -95,8 +95,8 @@ int runTrain(const std::string& path, const codegen::Options& codegenOpts, bool 
     const int failed = rt::mpiJobReady(jit != nullptr);
     if (failed >= 0) {
       if (failed == job.rank && failed != 0)
-        fmt::print(stderr, "error: rank {} of {} could not compile {}, which rank 0 compiled:\n{}", job.rank,
-                   job.size, path, heldText);
+        fmt::print(stderr, "error: rank {} of {} could not compile {}, which rank 0 compiled:\n{}", job.rank, job.size,
+                   path, heldText);
       rt::mpiEndJob();
       return 1;
     }
