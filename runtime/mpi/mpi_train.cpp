@@ -12,7 +12,9 @@
 namespace sinter::rt {
 
 int mpiTrainMain(const sinter_model_desc* model, int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) MPI_Init(&argc, &argv);
   int status = 0;
   {
     MpiCommunicator comm(MPI_COMM_WORLD);
@@ -29,6 +31,20 @@ int mpiTrainMain(const sinter_model_desc* model, int argc, char** argv) {
   MPI_Finalize();
   return status;
 }
+
+int mpiJobReady(bool ready) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int lowest = ready ? size : rank;  // a ready process names no rank
+  MPI_Allreduce(MPI_IN_PLACE, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return lowest == size ? -1 : lowest;
+}
+
+void mpiEndJob() { MPI_Finalize(); }
 
 const char* mpiLibraryVersion() {
   static const std::string version = [] {

@@ -6,10 +6,18 @@
 
 namespace sinter::rt {
 
-// MPI_Init, the training driver (trainMain) with MPI_COMM_WORLD, MPI_Finalize; returns the exit status. A
-// process that failed on its own (status 1) ends the job with MPI_Abort instead of leaving the others waiting
-// in a collective.
+// MPI_Init (unless mpiJobReady already called it), the training driver (trainMain) with MPI_COMM_WORLD,
+// MPI_Finalize; returns the exit status. A process that failed on its own (status 1) ends the job with
+// MPI_Abort instead of leaving the others waiting in a collective.
 int mpiTrainMain(const sinter_model_desc* model, int argc, char** argv);
+
+// Before training, the processes of a job agree on whether each is ready (`sinter train --mpi`: compiled the
+// model): MPI_Init, then one collective. Returns the lowest rank that is not ready, -1 when all are. The caller
+// continues with mpiTrainMain when all are, else ends with mpiEndJob.
+int mpiJobReady(bool ready);
+
+// MPI_Finalize after mpiJobReady found a process not ready: every process ends normally, none aborts.
+void mpiEndJob();
 
 // The MPI library's name and version, e.g. "Open MPI v4.1.4" (callable before MPI_Init).
 const char* mpiLibraryVersion();

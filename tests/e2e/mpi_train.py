@@ -24,6 +24,13 @@ slices, with `mpirun -np 2 --oversubscribe --allow-run-as-root` on this machine:
                    --deterministic-reduce gives the bits of one process; SIGKILL of rank 1 and `--resume` with 2
                    processes give the uninterrupted run's bits; without --mpi under mpirun, and --mpi without
                    mpirun, it says what happens.
+  errors           under mpirun with 2 processes, a model with a type error, a missing model file, a bad
+                   `sinter` flag and bad flags of the --mpi executable: the message once (from rank 0, the model's
+                   with file:line:col), a non-zero exit status, the job ended; a model that only rank 1 fails to
+                   compile (mpirun's MPMD form): rank 1's diagnostics once, naming rank 1.
+  hostfile         the README's form `mpirun --hostfile FILE -np 2 ./train ...`, with a hostfile naming this
+                   machine (localhost slots=2): the bits of `mpirun -np 2` without one; -np 3 is refused (the
+                   hostfile's slots are what mpirun uses).
   ranks3 EXAMPLE   3 processes (oversubscribed) on the bucketed path against 1 process (MLP or LSTM: no
                    dropout), with a global batch of 96 whose last partial batch splits unevenly: within
                    TOLERANCE, and --deterministic-reduce gives the bits of one process.
@@ -367,6 +374,75 @@ def train(a):
     print("PASS")
 
 
+def once(p, text, what):
+    """Checks that a failed job printed `text` exactly once."""
+    out = p.stdout + p.stderr
+    if p.returncode == 0 or out.count(text) != 1:
+        fail(f"{what}: expected a non-zero exit status and {text!r} once, got status {p.returncode} and "
+             f"{out.count(text)} copies")
+
+
+def errors(a):
+    s = Setup(a, "mlp")
+    good = os.path.join(a.source, "examples", "fashion_mlp.sn")
+    bad = os.path.join(s.work, "bad.sn")
+    with open(good) as f:
+        text = f.read()
+    broken = text.replace("h2 = relu(h1 @ w2 + b2)", "h2 = relu(h1 @ w3 + b2)")
+    if broken == text:
+        fail("the example changed: the deliberate error was not put in")
+    with open(bad, "w") as f:
+        f.write(broken)
+    at = broken.index("h1 @ w3") + 3  # the '@', where the error points
+    line, column = 1 + broken[:at].count("\n"), at - broken.rfind("\n", 0, at)
+    where = f"{bad}:{line}:{column}: error: cannot matmul"
+
+    def mpirun(*args):
+        return run(MPIRUN + ["-np", "2"] + list(args), expect_ok=False)
+
+    once(mpirun(a.sinter, "train", bad, "--mpi", "--data", DATA), where,
+         "`sinter train --mpi` of a model with a type error")
+    missing = os.path.join(s.work, "missing.sn")
+    once(mpirun(a.sinter, "train", missing, "--mpi"), f"cannot open '{missing}'", "a missing model file")
+    once(mpirun(a.sinter, "train", good, "--mpi", "-O", "7"), "-O: Value 7 not in range", "a bad `sinter` flag")
+    once(mpirun(a.sinter, "train", good, "--mpi", "--bogus"), "unknown flag '--bogus'", "a bad flag of the driver")
+    once(mpirun(s.mpi_exe, "--bogus"), "unknown flag '--bogus'", "a bad flag of the --mpi executable")
+    once(mpirun(s.mpi_exe, "--batch", "abc"), "invalid value 'abc' for --batch", "a bad value of the --mpi executable")
+    # Rank 0 compiles the good model, rank 1 the broken one: rank 1 says why, once, naming itself, and rank 0
+    # does not start training alone.
+    p = run(MPIRUN + ["-np", "1", a.sinter, "train", good, "--mpi", "--data", DATA, ":", "-np", "1", a.sinter,
+                      "train", bad, "--mpi", "--data", DATA], expect_ok=False)
+    once(p, where, "a model only rank 1 fails to compile")
+    if "rank 1 of 2 could not compile" not in p.stderr or "training Fashion" in p.stdout:
+        fail("a model only rank 1 fails to compile: expected an error naming rank 1 and no training")
+    print("PASS")
+
+
+def hostfile(a):
+    s = Setup(a, "mlp")
+    hosts = os.path.join(s.work, "hosts")
+    with open(hosts, "w") as f:
+        f.write("localhost slots=2\n")
+    launch = ["mpirun", "--allow-run-as-root", "--hostfile", hosts]  # no --oversubscribe: the slots suffice
+    _, plain = s.train("plain", 2, "--threads", "1")
+    d = os.path.join(s.work, "hostfile")
+    os.makedirs(d)
+    p = run(launch + ["-np", "2", s.mpi_exe] + s.common + [
+        "--threads", "1", "--save", os.path.join(d, "w.safetensors"), "--metrics", os.path.join(d, "metrics.jsonl")])
+    if p.stdout.count("training Fashion") != 1 or "2 processes" not in p.stdout:
+        fail("with a hostfile: expected one 'training' line naming 2 processes")
+    with open(os.path.join(d, "metrics.jsonl")) as f:
+        if json.loads(f.readline()).get("processes") != 2:
+            fail("with a hostfile: the metrics do not say 2 processes")
+    if not same_bits(os.path.join(plain, "w.safetensors"), os.path.join(d, "w.safetensors")):
+        fail("`mpirun --hostfile FILE -np 2` and `mpirun -np 2` end with different bits")
+    p = run(launch + ["-np", "3", s.mpi_exe, "--version"], expect_ok=False)
+    if p.returncode == 0 or "not enough slots" not in p.stdout + p.stderr:
+        fail("-np 3 with a hostfile of 2 slots: expected mpirun to refuse (the hostfile was not read)")
+    print("`mpirun --hostfile` (localhost slots=2) -np 2 gives the bits of `mpirun -np 2`")
+    print("PASS")
+
+
 def ranks3(a):
     s = Setup(a, a.example)
     # 1024 (MLP) or 512 (LSTM) samples in global batches of 96: the last batch (64 or 32 samples) splits
@@ -396,11 +472,12 @@ def main():
     ap.add_argument("--sinter", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("part", choices=["parity", "deterministic", "buckets", "failure", "train", "ranks3"])
+    ap.add_argument("part", choices=["parity", "deterministic", "buckets", "failure", "train", "errors", "hostfile",
+                                       "ranks3"])
     ap.add_argument("example", nargs="?", default="mlp", choices=sorted(SLICES))
     a = ap.parse_args()
     {"parity": parity, "deterministic": deterministic, "buckets": buckets, "failure": failure, "train": train,
-     "ranks3": ranks3}[a.part](a)
+     "errors": errors, "hostfile": hostfile, "ranks3": ranks3}[a.part](a)
 
 
 if __name__ == "__main__":

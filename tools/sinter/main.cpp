@@ -15,6 +15,7 @@
 #include "frontend/onnx/onnx_import.h"
 #include "tools/sinter/commands.h"
 #include "tools/sinter/install_paths.h"
+#include "tools/sinter/mpi_launch.h"
 
 namespace {
 
@@ -301,6 +302,8 @@ std::optional<std::string> unknownCommand(int argc, char** argv, const std::vect
 
 // A usage error: one line and where to read more, exit status 2 (not CLI11's own codes and usage text).
 int usageError(const std::string& message, const std::vector<Command>& commands) {
+  // Under mpirun every process parses the same command line: rank 0 alone says what is wrong with it.
+  if (tool::mpiLaunch().rank > 0) return 2;
   std::string where = "sinter";
   for (const Command& c : commands)
     if (c.app->parsed()) where += " " + c.app->get_name();

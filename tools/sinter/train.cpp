@@ -3,13 +3,14 @@
 // runs as the `sinter build --mpi` executable's does (runtime/mpi/, docs/distributed.md).
 #include "tools/sinter/commands.h"
 #include "tools/sinter/jit.h"
+#include "tools/sinter/mpi_launch.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <algorithm>
-#include <cstdlib>
+#include <cstdio>
+#include <iostream>
 #include <string>
-#include <utility>
 
 #if SINTER_WITH_MPI
 #include "runtime/mpi/mpi_train.h"
@@ -18,29 +19,48 @@
 namespace sinter::tool {
 namespace {
 
-// The size of the MPI job and this process's rank in it, as the launcher tells a process before MPI_Init
-// (Open MPI's mpirun: OMPI_COMM_WORLD_*; a PMI launcher: PMI_*); size 0 when no launcher started it.
-struct Launch {
-  int size = 0;
-  int rank = 0;
+// Holds what this process writes to stderr (file descriptor 2, so that the diagnostics' printer, stdio and
+// LLVM all land in it) until release(), which gives it back and restores stderr.
+class HeldStderr {
+ public:
+  explicit HeldStderr(bool hold) {
+    if (!hold || !(file_ = std::tmpfile())) return;
+    std::cerr.flush();
+    std::fflush(stderr);
+    saved_ = dup(2);
+    if (saved_ >= 0) dup2(fileno(file_), 2);
+  }
+  HeldStderr(const HeldStderr&) = delete;
+  HeldStderr& operator=(const HeldStderr&) = delete;
+  ~HeldStderr() {
+    release();
+    if (file_) std::fclose(file_);
+  }
+
+  std::string release() {
+    if (saved_ < 0) return {};
+    std::cerr.flush();
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    saved_ = -1;
+    std::string text;
+    std::rewind(file_);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) text.append(buf, n);
+    return text;
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
 };
-
-int envInt(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : -1;
-}
-
-Launch launcher() {
-  for (auto [size, rank] : {std::pair{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"}, std::pair{"PMI_SIZE", "PMI_RANK"}})
-    if (envInt(size) > 0) return {envInt(size), std::max(0, envInt(rank))};
-  return {};
-}
 
 }  // namespace
 
 int runTrain(const std::string& path, const codegen::Options& codegenOpts, bool mpi,
              const std::vector<std::string>& driverArgs) {
-  const Launch job = launcher();
+  const MpiLaunch job = mpiLaunch();
   // Without --mpi every process of the job would train the whole model alone and write the same files.
   if (!mpi && job.size > 1) {
     if (job.rank == 0)
@@ -64,7 +84,24 @@ int runTrain(const std::string& path, const codegen::Options& codegenOpts, bool 
                "note: --mpi without mpirun: a job of one process, which trains as `sinter train` without --mpi; "
                "start it as `mpirun -np N sinter train {} --mpi ...` to train with N processes\n",
                path);
+  // Every process of an MPI job compiles the same model: rank 0 alone prints its diagnostics, the others hold
+  // theirs, shown only when rank 0 compiled and they did not (a file that differs on another machine).
+  const bool together = mpi && job.size > 1;
+  HeldStderr held(together && job.rank != 0);
   auto jit = compileJit(path, codegenOpts, /*needsTrain=*/true, "train");
+  const std::string heldText = held.release();
+#if SINTER_WITH_MPI
+  if (together) {
+    const int failed = rt::mpiJobReady(jit != nullptr);
+    if (failed >= 0) {
+      if (failed == job.rank && failed != 0)
+        fmt::print(stderr, "error: rank {} of {} could not compile {}, which rank 0 compiled:\n{}", job.rank, job.size,
+                   path, heldText);
+      rt::mpiEndJob();
+      return 1;
+    }
+  }
+#endif
   if (!jit) return 1;
   std::vector<std::string> args = {"sinter train " + path};
   args.insert(args.end(), driverArgs.begin(), driverArgs.end());
