@@ -204,8 +204,6 @@ class KernelEmitter {
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
   // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
   void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
-  void forEachPatchEntry(const ir::Node& n,
-                         const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image

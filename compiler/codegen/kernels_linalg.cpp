@@ -192,32 +192,23 @@ ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
           attr(n, "stride", 1),  attr(n, "padding", 0), attr(n, "padding", 1), attr(n, "dilation", 0),
           attr(n, "dilation", 1)};
 }
-}  // namespace
 
-// Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image offset it stands for.
-void KernelEmitter::forEachPatchEntry(
-    const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
-  const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
-  auto inRange = [&](Value* v, std::int64_t hi) {
-    return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi)));
+// The output columns j of kernel column kw whose image column w = j s1 + shift (shift = kw d1 - p1) lies
+// inside the image: [lo, hi). They are known when the code is generated.
+struct ColumnRange {
+  std::int64_t shift, lo, hi;
+};
+ColumnRange columnRange(const ConvGeometry& c, std::int64_t kw) {
+  const std::int64_t shift = kw * c.d1 - c.p1;
+  auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
+    const std::int64_t num = bound - shift;
+    const std::int64_t j = num <= 0 ? 0 : (num + c.s1 - 1) / c.s1;
+    return std::min(j, c.OW);
   };
-  forLoop(c64(c.C), [&](Value* ch) {
-    forLoop(c64(c.KH), [&](Value* kh) {
-      forLoop(c64(c.KW), [&](Value* kw) {
-        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), kw);
-        forLoop(c64(c.OH), [&](Value* i) {
-          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
-          forLoop(c64(c.OW), [&](Value* j) {
-            Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(c.s1)), c64(c.p1)), b_.CreateMul(kw, c64(c.d1)));
-            Value* valid = b_.CreateAnd(inRange(h, c.H), inRange(w, c.W));
-            Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), w);
-            body(r, b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
-          });
-        });
-      });
-    });
-  });
+  const std::int64_t lo = firstAtLeast(0);
+  return {shift, lo, std::max(lo, firstAtLeast(c.W))};
 }
+}  // namespace
 
 // Row (c, kh, kw) of col, output row i: the image row h = i s0 - p0 + kh d0 when it is inside the image, read at
 // w = j s1 - p1 + kw d1 for the columns j whose w is inside it. That range of j is known when the code is
@@ -233,14 +224,8 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
     return gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q));
   };
   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
-    // The columns j with 0 <= j s1 - p1 + kw d1 < W.
-    const std::int64_t shift = kw * c.d1 - c.p1;
-    auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
-      const std::int64_t num = bound - shift;
-      const std::int64_t j = num <= 0 ? 0 : (num + c.s1 - 1) / c.s1;
-      return std::min(j, c.OW);
-    };
-    const std::int64_t jlo = firstAtLeast(0), jhi = std::max(jlo, firstAtLeast(c.W));
+    const ColumnRange cr = columnRange(c, kw);
+    const std::int64_t shift = cr.shift, jlo = cr.lo, jhi = cr.hi;
     forLoop(c64(c.C), [&](Value* ch) {
       forLoop(c64(c.KH), [&](Value* kh) {
         Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
@@ -290,17 +275,80 @@ void KernelEmitter::vectorRun(Value* from, Value* to, Value* dst, Value* src) {
   }, "run");
 }
 
+// The adjoint of im2col: dx[image] = the sum of every column of col that reads each input element. At
+// stride 1, input (c, h, w) is read by row (c, kh, kw) at output position (h + p0 - kh d0, w + p1 - kw d1)
+// when that lies in the output, so a vector of w gathers its terms from one contiguous run of col per
+// (kh, kw), masked where the position falls outside, and is stored once: no read-modify-write of dx, whose
+// masked stores and reloads would stall on store forwarding. Each element sums its terms in the order (kh,
+// kw) from zero, as a scatter over col's rows in order would. Other strides scatter col's rows into dx.
 void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
   const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
   const std::int64_t P = c.OH * c.OW;
   llvm::Type* t = b_.getFloatTy();
   auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
   Value* dx = at(n, b_.CreateMul(image, c64(c.C * c.H * c.W)));
+  if (c.s0 == 1 && c.s1 == 1) {
+    auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+    const llvm::Align align(4);
+    Value* zero = llvm::Constant::getNullValue(vec);
+    const unsigned L = static_cast<unsigned>(lanes_);
+    std::vector<llvm::Constant*> laneIds;
+    for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+    Value* lane = llvm::ConstantVector::get(laneIds);
+    forLoop(c64(c.C), [&](Value* ch) {
+      forLoop(c64(c.H), [&](Value* h) {
+        for (std::int64_t w0 = 0; w0 < c.W; w0 += lanes_) {
+          Value* acc = scalarSlot(vec, zero);
+          forLoop(c64(c.KH), [&](Value* kh) {
+            Value* i = b_.CreateSub(b_.CreateAdd(h, c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+            Value* inside = b_.CreateAnd(b_.CreateICmpSGE(i, c64(0)), b_.CreateICmpSLT(i, c64(c.OH)));
+            Value* row = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW));
+            Value* at0 = b_.CreateAdd(b_.CreateMul(row, c64(P)), b_.CreateMul(b_.CreateSelect(inside, i, c64(0)), c64(c.OW)));
+            for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+              const std::int64_t j0 = w0 + c.p1 - kw * c.d1;  // the output column of lane 0
+              if (j0 >= c.OW || j0 + lanes_ <= 0) continue;
+              Value* j = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(j0)));
+              Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(w0)));
+              Value* mask = b_.CreateAnd(b_.CreateAnd(b_.CreateICmpSGE(j, b_.CreateVectorSplat(L, c64(0))),
+                                                      b_.CreateICmpSLT(j, b_.CreateVectorSplat(L, c64(c.OW)))),
+                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W))));
+              mask = b_.CreateAnd(mask, b_.CreateVectorSplat(L, inside));
+              // Lanes before column 0 are masked off; their addresses may lie before col, so no inbounds.
+              Value* from = b_.CreateGEP(t, col, b_.CreateAdd(at0, c64(kw * P + j0)));
+              Value* terms = b_.CreateMaskedLoad(vec, from, align, mask, zero);
+              b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(vec, acc), terms), acc);
+            }
+          });
+          Value* out = gep(dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(w0)));
+          b_.CreateMaskedStore(b_.CreateLoad(vec, acc), out, align, lanesBelow(c64(w0), c64(c.W)));
+        }
+      });
+    });
+    return;
+  }
   forLoop(c64(c.C * c.H * c.W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
-  forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
-    Value* v =
-        b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
-    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
+  forLoop(c64(c.C), [&](Value* ch) {
+    forLoop(c64(c.KH), [&](Value* kh) {
+      for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+        const ColumnRange cr = columnRange(c, kw);
+        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
+        forLoop(c64(c.OH), [&](Value* i) {
+          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+          Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+          Value* lo = b_.CreateSelect(inside, c64(cr.lo), c64(c.OW));
+          Value* hi = b_.CreateSelect(inside, c64(cr.hi), c64(c.OW));
+          Value* dst = gep(
+              dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))),
+                                            c64(c.W)),
+                               c64(cr.shift)));
+          Value* src = gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), b_.CreateMul(i, c64(c.OW))));
+          forRange(lo, hi, [&](Value* j) {
+            Value* to = gep(dst, b_.CreateMul(j, c64(c.s1)));
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, to), b_.CreateLoad(t, gep(src, j))), to);
+          });
+        });
+      }
+    });
   });
 }
 
