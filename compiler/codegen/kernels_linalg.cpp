@@ -198,6 +198,18 @@ ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
 struct ColumnRange {
   std::int64_t shift, lo, hi;
 };
+// The output channels of one register tile of the direct weight gradient: rows x KW sums, KW input vectors
+// and one of dy must fit the vector registers (32 with AVX-512, else 16); among the counts that fit, the
+// one that wastes fewest recomputed rows on O, then the largest.
+int directWeightRows(std::int64_t O, std::int64_t KW, int lanes) {
+  const std::int64_t registers = lanes >= 16 ? 31 : 15;
+  const std::int64_t most = std::clamp<std::int64_t>((registers - KW - 1) / KW, 1, kGemmRows);
+  std::int64_t best = 1;
+  for (std::int64_t r = 1; r <= most; ++r)
+    if ((O + r - 1) / r * r <= (O + best - 1) / best * best) best = r;
+  return static_cast<int>(best);
+}
+
 ColumnRange columnRange(const ConvGeometry& c, std::int64_t kw) {
   const std::int64_t shift = kw * c.d1 - c.p1;
   auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
@@ -348,6 +360,116 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
           });
         });
       }
+    });
+  });
+}
+
+bool directConvWeights(const ir::Graph& g, const ir::Node& n) {
+  if (n.op != ir::Op::Conv2DGradWeight || n.type.dtype != ir::DType::F32) return false;
+  const ConvGeometry c = geometry(n, g.node(n.operands[0]), g.node(n.operands[1]));
+  return c.s0 == 1 && c.s1 == 1 && c.C * c.KH * c.KW <= 32 && c.KW <= 8 && c.OW <= 64;
+}
+
+// conv2d_grad_weight at stride 1 with few taps per output channel (the first layer of an image net: one
+// input channel, 5x5), from x and dy directly: im2col would copy each input 25 times and the product's
+// depth would be only the taps. Each vector of an output row j.. multiplies dy[o, i, j..] by the input row
+// it was computed from, shifted by the tap kw (masked outside the image), into a lane-wise sum per (o, tap):
+// a tile of `rows` output channels by every kw lives in registers over the rows i of one image, and the
+// lane-wise sums in `sums` over the images; each weight is the ordered sum of its lanes at the end. The
+// order of every sum depends on nothing but the shapes, so any split of the output channels over threads
+// gives the same bits.
+void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& dy = operand(n, 1);
+  const ConvGeometry c = geometry(n, x, dy);
+  const std::int64_t O = n.type.shape[0].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
+  const int rows = directWeightRows(O, c.KW, lanes_);
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const unsigned L = static_cast<unsigned>(lanes_);
+  const llvm::Align align(4);
+  Value* zero = llvm::Constant::getNullValue(vec);
+  std::vector<llvm::Constant*> laneIds;
+  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lane = llvm::ConstantVector::get(laneIds);
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  auto sumAt = [&](Value* o, Value* tap) {
+    return gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
+  };
+  forRange(b_.CreateMul(begin, c64(taps)), b_.CreateMul(end, c64(taps)),
+           [&](Value* k) { b_.CreateAlignedStore(zero, gep(sums, b_.CreateMul(k, c64(lanes_))), align); });
+  Value* last = b_.CreateSub(end, c64(1));
+  forRange(c64(0), images, [&](Value* img) {
+    Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
+    Value* dyImg = at(dy, b_.CreateMul(img, c64(O * P)));
+    steppedLoop(
+        begin, end, rows, nullptr,
+        [&](Value* o0) {
+          // Rows past the chunk's last recompute it and store the same sums again.
+          std::vector<Value*> o;
+          for (int r = 0; r < rows; ++r) {
+            Value* row = b_.CreateAdd(o0, c64(r));
+            o.push_back(b_.CreateSelect(b_.CreateICmpSLT(row, last), row, last));
+          }
+          forLoop(c64(c.C), [&](Value* ch) {
+            for (std::int64_t kh = 0; kh < c.KH; ++kh) {
+              // The output rows i whose input row i + kh d0 - p0 is inside the image.
+              const std::int64_t ilo = std::max<std::int64_t>(0, c.p0 - kh * c.d0),
+                                 ihi = std::min<std::int64_t>(c.OH, c.H + c.p0 - kh * c.d0);
+              if (ihi <= ilo) continue;
+              Value* tap0 = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW));
+              std::vector<Value*> acc;  // [r][kw]
+              for (int r = 0; r < rows; ++r)
+                for (std::int64_t kw = 0; kw < c.KW; ++kw)
+                  acc.push_back(scalarSlot(
+                      vec, b_.CreateAlignedLoad(vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))),
+                                                align)));
+              forRange(c64(ilo), c64(ihi), [&](Value* i) {
+                Value* h = b_.CreateAdd(i, c64(kh * c.d0 - c.p0));
+                Value* xRow = gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
+                for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
+                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  std::vector<Value*> xs(static_cast<std::size_t>(c.KW), nullptr);
+                  for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                    const std::int64_t shift = j0 + kw * c.d1 - c.p1;  // input column of lane 0
+                    if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
+                    Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
+                    Value* mask = b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
+                                                                   b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
+                    // Lanes left of the image are masked off; their addresses may lie before x, so no inbounds.
+                    xs[static_cast<std::size_t>(kw)] =
+                        b_.CreateMaskedLoad(vec, b_.CreateGEP(t, xRow, c64(shift)), align, mask, zero);
+                  }
+                  for (int r = 0; r < rows; ++r) {
+                    Value* d = b_.CreateMaskedLoad(
+                        vec,
+                        gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
+                        align, inRow, zero);
+                    for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                      if (!xs[static_cast<std::size_t>(kw)]) continue;
+                      Value* slot = acc[static_cast<std::size_t>(r * c.KW + kw)];
+                      b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                                        {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
+                                     slot);
+                    }
+                  }
+                }
+              });
+              for (int r = 0; r < rows; ++r)
+                for (std::int64_t kw = 0; kw < c.KW; ++kw)
+                  b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
+                                        sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), align);
+            }
+          });
+        },
+        "direct.rows");
+  });
+  // Each weight: its lanes summed in order (an ordered reduction: no reassociation flag).
+  forRange(begin, end, [&](Value* o) {
+    forLoop(c64(taps), [&](Value* tap) {
+      Value* v = b_.CreateAlignedLoad(vec, sumAt(o, tap), align);
+      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), b_.CreateFAddReduce(fconst(t, -0.0), v));
     });
   });
 }
