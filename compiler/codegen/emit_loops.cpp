@@ -266,7 +266,9 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
   const ir::Node& n = g_.node(p.nodes[0]);
   switch (kernel_->kind) {
     case ir::KernelKind::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
-    case ir::KernelKind::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
+    case ir::KernelKind::Convolution:
+      if (n.type.dtype == ir::DType::F32) return emitDirectConv(n, eval(p.j0), eval(p.j1));
+      return emitConvRange(n, eval(p.j0), eval(p.j1));
     case ir::KernelKind::Gemm:
     case ir::KernelKind::GemmEpilogue:
     case ir::KernelKind::GemmBiasGradient:

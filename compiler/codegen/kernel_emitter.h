@@ -27,9 +27,10 @@ using Offsets = std::vector<Value*>;
 // Rows of the matrix micro-kernel's register tile (its columns are two vectors of the target).
 inline constexpr int kGemmRows = 6;
 
-// Whether an f32 conv2d_grad_weight is computed directly from x and dy (emitDirectConvWeights) rather than
-// by im2col and the product: stride 1, few taps per output channel, short output rows.
-bool directConvWeights(const ir::Graph& g, const ir::Node& n);
+// Whether an f32 conv2d or conv2d_grad_weight is computed directly from its operands (emitDirectConv,
+// emitDirectConvWeights) rather than by im2col and the product: stride 1, few taps per output channel,
+// short output rows.
+bool directConv(const ir::Graph& g, const ir::Node& n);
 // The runtime scratch slot (model_abi.h) that holds the entry point's arena; parallel chunks use the others.
 inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
 
@@ -209,7 +210,9 @@ class KernelEmitter {
   // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
   void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
-  // Output channels [begin, end) of a small stride-1 conv2d_grad_weight over `images`, without im2col.
+  // Images [begin, end) of a small stride-1 f32 conv2d, and output channels [begin, end) of its weight
+  // gradient over `images`, without im2col.
+  void emitDirectConv(const ir::Node& n, Value* begin, Value* end);
   void emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image

@@ -364,10 +364,100 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
   });
 }
 
-bool directConvWeights(const ir::Graph& g, const ir::Node& n) {
-  if (n.op != ir::Op::Conv2DGradWeight || n.type.dtype != ir::DType::F32) return false;
+bool directConv(const ir::Graph& g, const ir::Node& n) {
+  if ((n.op != ir::Op::Conv2D && n.op != ir::Op::Conv2DGradWeight) || n.type.dtype != ir::DType::F32) return false;
   const ConvGeometry c = geometry(n, g.node(n.operands[0]), g.node(n.operands[1]));
   return c.s0 == 1 && c.s1 == 1 && c.C * c.KH * c.KW <= 32 && c.KW <= 8 && c.OW <= 64;
+}
+
+// conv2d at stride 1 with few taps per output channel (one input channel, 5x5), images [begin, end), from x
+// directly: a tile of kGemmRows output channels by 4 output rows, each one vector of output columns wide,
+// lives in registers over the taps; per tap it loads the 4 shifted input vectors (masked outside the
+// image) and broadcasts the 6 weights. Each output is its taps' sum in the order (c, kh, kw) from zero.
+void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& wt = operand(n, 1);
+  const ConvGeometry c = geometry(n, x, wt);
+  const std::int64_t O = n.type.shape[1].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
+  const int rows = static_cast<int>(std::min<std::int64_t>(O, lanes_ >= 16 ? kGemmRows : 3));
+  const int outRows = static_cast<int>(std::min<std::int64_t>(c.OH, 4));
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const unsigned L = static_cast<unsigned>(lanes_);
+  const llvm::Align align(4);
+  Value* zero = llvm::Constant::getNullValue(vec);
+  std::vector<llvm::Constant*> laneIds;
+  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lane = llvm::ConstantVector::get(laneIds);
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  auto clamp = [&](Value* v, std::int64_t last) {
+    return b_.CreateSelect(b_.CreateICmpSLT(v, c64(last)), v, c64(last));
+  };
+  Value* w = at(wt, c64(0));
+  forRange(begin, end, [&](Value* img) {
+    Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
+    Value* yImg = at(n, b_.CreateMul(img, c64(O * P)));
+    // Tiles past the last output channel or row recompute it and store the same values again.
+    steppedLoop(c64(0), c64(O), rows, nullptr, [&](Value* o0) {
+      std::vector<Value*> o;
+      for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
+      steppedLoop(c64(0), c64(c.OH), outRows, nullptr, [&](Value* i0) {
+        std::vector<Value*> i;
+        for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+        for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
+          Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+          std::vector<Value*> acc;  // [r][u]
+          for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
+          forLoop(c64(c.C), [&](Value* ch) {
+            for (std::int64_t kh = 0; kh < c.KH; ++kh) {
+              // Per output row: its input row, and whether that row is inside the image.
+              std::vector<Value*> rowPtr, rowInside;
+              for (int u = 0; u < outRows; ++u) {
+                Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
+                Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+                rowInside.push_back(b_.CreateVectorSplat(L, inside));
+                rowPtr.push_back(gep(
+                    xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))),
+                                       c64(c.W))));
+              }
+              for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                const std::int64_t shift = j0 + kw * c.d1 - c.p1;  // input column of lane 0
+                if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
+                Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
+                Value* mask = b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
+                                                               b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
+                std::vector<Value*> xs;
+                for (int u = 0; u < outRows; ++u)
+                  // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
+                  xs.push_back(b_.CreateMaskedLoad(vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)),
+                                                   align, b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]),
+                                                   zero));
+                Value* tap = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)),
+                                          c64(kw));
+                for (int r = 0; r < rows; ++r) {
+                  Value* wv = b_.CreateVectorSplat(
+                      L, b_.CreateLoad(t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)), tap))));
+                  for (int u = 0; u < outRows; ++u) {
+                    Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
+                    b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                                      {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
+                                   slot);
+                  }
+                }
+              }
+            }
+          });
+          for (int r = 0; r < rows; ++r)
+            for (int u = 0; u < outRows; ++u)
+              b_.CreateMaskedStore(
+                  b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
+                  gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                         b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)), c64(j0)))),
+                  align, inRow);
+        }
+      }, "direct.out_rows");
+    }, "direct.channels");
+  });
 }
 
 // conv2d_grad_weight at stride 1 with few taps per output channel (the first layer of an image net: one

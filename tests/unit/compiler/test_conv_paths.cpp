@@ -1,5 +1,5 @@
-// The f32 convolution paths other than im2col and the product, against the f64 interpreter: the weight
-// gradient summed directly from x and dy (few taps, stride 1: the first layer of an image net) and col2im
+// The f32 convolution paths other than im2col and the product, against the f64 interpreter: conv2d and its
+// weight gradient computed directly (few taps, stride 1: the first layer of an image net) and col2im
 // as a gather at stride 1 (and as a scatter at other strides). Shapes cover output rows of more than one
 // vector, padding and dilation on either axis, output-channel counts that leave a partial register tile,
 // and a symbolic batch.
@@ -16,7 +16,7 @@ struct ConvShape {
   std::int64_t C, O, H, W, KH, KW, s0, s1, p0, p1, d0, d1, images;  // images 0: a symbolic batch
 };
 
-// Builds conv2d(x, w) with the shape, checks which weight-gradient path the train step takes, and
+// Builds conv2d(x, w) with the shape, checks which path the convolution and its weight gradient take, and
 // compares the forward pass and the train step (both gradients) with the interpreter.
 void check(const ConvShape& s, bool direct) {
   INFO("conv C " << s.C << " O " << s.O << " " << s.H << "x" << s.W << " kernel " << s.KH << "x" << s.KW
@@ -37,9 +37,16 @@ void check(const ConvShape& s, bool direct) {
   for (const ir::Node& node : m.trainStep.nodes)
     if (node.op == Op::Conv2DGradWeight) {
       ++weightGrads;
-      CHECK(codegen::directConvWeights(m.trainStep, node) == direct);
+      CHECK(codegen::directConv(m.trainStep, node) == direct);
     }
   REQUIRE(weightGrads == 1);
+  int forward = 0;
+  for (const ir::Node& node : m.forward.nodes)
+    if (node.op == Op::Conv2D) {
+      ++forward;
+      CHECK(codegen::directConv(m.forward, node) == direct);
+    }
+  REQUIRE(forward == 1);
   auto jit = test::compileJit(m, {});
   auto args = argsFor(b, 7);
   test::compareWithInterpreter(m.forward, jit->descriptor()->forward, args, {3}, 1e-4, 1e-4, {false, 0});
@@ -48,11 +55,11 @@ void check(const ConvShape& s, bool direct) {
 
 }  // namespace
 
-TEST_CASE("direct weight gradient of small convolutions matches the interpreter") {
+TEST_CASE("direct small convolutions and their weight gradients match the interpreter") {
   // The CNN's first layer: one channel, 5x5, padding 2, rows of 28 (two vectors, the second partial).
   check({1, 6, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1, 3}, true);
-  // Seven output channels: a partial register tile; rows of 37 (three vectors); padding and dilation differ
-  // per axis, so that some kernel rows see no input row at the image's edges.
+  // Seven output channels and 9 output rows: partial register tiles; rows of 37 (three vectors); padding
+  // and dilation differ per axis, so that some kernel rows see no input row at the image's edges.
   check({2, 7, 11, 37, 3, 4, 1, 1, 1, 2, 2, 1, 2}, true);
   // One output channel, no padding, a 1x1 kernel, dilation on both axes.
   check({3, 1, 6, 5, 1, 1, 1, 1, 0, 0, 2, 2, 2}, true);
