@@ -280,11 +280,14 @@ void KernelEmitter::vectorRun(Value* from, Value* to, Value* dst, Value* src) {
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   Value* zero = llvm::Constant::getNullValue(vec);
   const llvm::Align align(4);
-  steppedLoop(from, to, lanes_, nullptr, [&](Value* j) {
-    Value* mask = lanesBelow(j, to);
-    Value* v = src ? b_.CreateMaskedLoad(vec, b_.CreateInBoundsGEP(t, src, j), align, mask, zero) : zero;
-    b_.CreateMaskedStore(v, b_.CreateInBoundsGEP(t, dst, j), align, mask);
-  }, "run");
+  steppedLoop(
+      from, to, lanes_, nullptr,
+      [&](Value* j) {
+        Value* mask = lanesBelow(j, to);
+        Value* v = src ? b_.CreateMaskedLoad(vec, b_.CreateInBoundsGEP(t, src, j), align, mask, zero) : zero;
+        b_.CreateMaskedStore(v, b_.CreateInBoundsGEP(t, dst, j), align, mask);
+      },
+      "run");
 }
 
 // The adjoint of im2col: dx[image] = the sum of every column of col that reads each input element. At
@@ -315,7 +318,8 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
             Value* i = b_.CreateSub(b_.CreateAdd(h, c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
             Value* inside = b_.CreateAnd(b_.CreateICmpSGE(i, c64(0)), b_.CreateICmpSLT(i, c64(c.OH)));
             Value* row = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW));
-            Value* at0 = b_.CreateAdd(b_.CreateMul(row, c64(P)), b_.CreateMul(b_.CreateSelect(inside, i, c64(0)), c64(c.OW)));
+            Value* at0 =
+                b_.CreateAdd(b_.CreateMul(row, c64(P)), b_.CreateMul(b_.CreateSelect(inside, i, c64(0)), c64(c.OW)));
             for (std::int64_t kw = 0; kw < c.KW; ++kw) {
               const std::int64_t j0 = w0 + c.p1 - kw * c.d1;  // the output column of lane 0
               if (j0 >= c.OW || j0 + lanes_ <= 0) continue;
@@ -331,7 +335,8 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
               b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(vec, acc), terms), acc);
             }
           });
-          Value* out = gep(dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(w0)));
+          Value* out =
+              gep(dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(w0)));
           b_.CreateMaskedStore(b_.CreateLoad(vec, acc), out, align, lanesBelow(c64(w0), c64(c.W)));
         }
       });
@@ -350,9 +355,10 @@ void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
           Value* lo = b_.CreateSelect(inside, c64(cr.lo), c64(c.OW));
           Value* hi = b_.CreateSelect(inside, c64(cr.hi), c64(c.OW));
           Value* dst = gep(
-              dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))),
-                                            c64(c.W)),
-                               c64(cr.shift)));
+              dx,
+              b_.CreateAdd(
+                  b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)),
+                  c64(cr.shift)));
           Value* src = gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), b_.CreateMul(i, c64(c.OW))));
           forRange(lo, hi, [&](Value* j) {
             Value* to = gep(dst, b_.CreateMul(j, c64(c.s1)));
@@ -398,65 +404,76 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
     Value* yImg = at(n, b_.CreateMul(img, c64(O * P)));
     // Tiles past the last output channel or row recompute it and store the same values again.
-    steppedLoop(c64(0), c64(O), rows, nullptr, [&](Value* o0) {
-      std::vector<Value*> o;
-      for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
-      steppedLoop(c64(0), c64(c.OH), outRows, nullptr, [&](Value* i0) {
-        std::vector<Value*> i;
-        for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
-        for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
-          Value* inRow = lanesBelow(c64(j0), c64(c.OW));
-          std::vector<Value*> acc;  // [r][u]
-          for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
-          forLoop(c64(c.C), [&](Value* ch) {
-            for (std::int64_t kh = 0; kh < c.KH; ++kh) {
-              // Per output row: its input row, and whether that row is inside the image.
-              std::vector<Value*> rowPtr, rowInside;
-              for (int u = 0; u < outRows; ++u) {
-                Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
-                Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
-                rowInside.push_back(b_.CreateVectorSplat(L, inside));
-                rowPtr.push_back(gep(
-                    xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))),
-                                       c64(c.W))));
-              }
-              for (std::int64_t kw = 0; kw < c.KW; ++kw) {
-                const std::int64_t shift = j0 + kw * c.d1 - c.p1;  // input column of lane 0
-                if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
-                Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                Value* mask = b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
-                                                               b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
-                std::vector<Value*> xs;
-                for (int u = 0; u < outRows; ++u)
-                  // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
-                  xs.push_back(b_.CreateMaskedLoad(vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)),
-                                                   align, b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]),
-                                                   zero));
-                Value* tap = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)),
-                                          c64(kw));
-                for (int r = 0; r < rows; ++r) {
-                  Value* wv = b_.CreateVectorSplat(
-                      L, b_.CreateLoad(t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)), tap))));
-                  for (int u = 0; u < outRows; ++u) {
-                    Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
-                    b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                                      {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
-                                   slot);
-                  }
+    steppedLoop(
+        c64(0), c64(O), rows, nullptr,
+        [&](Value* o0) {
+          std::vector<Value*> o;
+          for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
+          steppedLoop(
+              c64(0), c64(c.OH), outRows, nullptr,
+              [&](Value* i0) {
+                std::vector<Value*> i;
+                for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+                for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
+                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  std::vector<Value*> acc;  // [r][u]
+                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
+                  forLoop(c64(c.C), [&](Value* ch) {
+                    for (std::int64_t kh = 0; kh < c.KH; ++kh) {
+                      // Per output row: its input row, and whether that row is inside the image.
+                      std::vector<Value*> rowPtr, rowInside;
+                      for (int u = 0; u < outRows; ++u) {
+                        Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
+                        Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+                        rowInside.push_back(b_.CreateVectorSplat(L, inside));
+                        rowPtr.push_back(gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
+                                                                             b_.CreateSelect(inside, h, c64(0))),
+                                                                c64(c.W))));
+                      }
+                      for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                        const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
+                        if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
+                        Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
+                        Value* mask =
+                            b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
+                                                             b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
+                        std::vector<Value*> xs;
+                        for (int u = 0; u < outRows; ++u)
+                          // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
+                          xs.push_back(b_.CreateMaskedLoad(
+                              vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)), align,
+                              b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]), zero));
+                        Value* tap = b_.CreateAdd(
+                            b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)), c64(kw));
+                        for (int r = 0; r < rows; ++r) {
+                          Value* wv = b_.CreateVectorSplat(
+                              L, b_.CreateLoad(
+                                     t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)),
+                                                            tap))));
+                          for (int u = 0; u < outRows; ++u) {
+                            Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
+                            b_.CreateStore(
+                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
+                                slot);
+                          }
+                        }
+                      }
+                    }
+                  });
+                  for (int r = 0; r < rows; ++r)
+                    for (int u = 0; u < outRows; ++u)
+                      b_.CreateMaskedStore(
+                          b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
+                          gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                 b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
+                                                              c64(j0)))),
+                          align, inRow);
                 }
-              }
-            }
-          });
-          for (int r = 0; r < rows; ++r)
-            for (int u = 0; u < outRows; ++u)
-              b_.CreateMaskedStore(
-                  b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
-                  gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                         b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)), c64(j0)))),
-                  align, inRow);
-        }
-      }, "direct.out_rows");
-    }, "direct.channels");
+              },
+              "direct.out_rows");
+        },
+        "direct.channels");
   });
 }
 
@@ -521,11 +538,12 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
                   Value* inRow = lanesBelow(c64(j0), c64(c.OW));
                   std::vector<Value*> xs(static_cast<std::size_t>(c.KW), nullptr);
                   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
-                    const std::int64_t shift = j0 + kw * c.d1 - c.p1;  // input column of lane 0
+                    const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
                     if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
                     Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                    Value* mask = b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
-                                                                   b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
+                    Value* mask =
+                        b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
+                                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
                     // Lanes left of the image are masked off; their addresses may lie before x, so no inbounds.
                     xs[static_cast<std::size_t>(kw)] =
                         b_.CreateMaskedLoad(vec, b_.CreateGEP(t, xRow, c64(shift)), align, mask, zero);
@@ -539,9 +557,10 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
                     for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                       if (!xs[static_cast<std::size_t>(kw)]) continue;
                       Value* slot = acc[static_cast<std::size_t>(r * c.KW + kw)];
-                      b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                                        {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
-                                     slot);
+                      b_.CreateStore(
+                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
+                          slot);
                     }
                   }
                 }

@@ -111,11 +111,12 @@ struct Prim {
     ColumnSums,   // columns [j0, j1) of sum_to(dy) (nodes[0]), each summed over the rows in order
     Im2Col,       // col <- the patches of image `i` of a convolution (nodes[0])
     Col2Im,       // dx[i] <- col added back into the image of a convolution's input gradient (nodes[0])
-    DirectConvWeights,  // output channels [j0, j1) of a small f32 conv2d_grad_weight (nodes[0]) over images
-                        // [0, i), summed lane-wise in `buffer` and reduced at the end, no im2col
-    Zero,         // buffer[j0 .. j1) = 0
-    Node,         // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
-                  // layout copies, pooling planes; `what` says what an iteration is
+    // Output channels [j0, j1) of a small f32 conv2d_grad_weight (nodes[0]) over images [0, i), summed
+    // lane-wise in `buffer` and reduced at the end, without im2col.
+    DirectConvWeights,
+    Zero,  // buffer[j0 .. j1) = 0
+    Node,  // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
+           // layout copies, pooling planes; `what` says what an iteration is
   };
   Kind kind = Node;
   std::vector<ir::NodeId> nodes;

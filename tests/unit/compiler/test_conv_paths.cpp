@@ -19,9 +19,9 @@ struct ConvShape {
 // Builds conv2d(x, w) with the shape, checks which path the convolution and its weight gradient take, and
 // compares the forward pass and the train step (both gradients) with the interpreter.
 void check(const ConvShape& s, bool direct) {
-  INFO("conv C " << s.C << " O " << s.O << " " << s.H << "x" << s.W << " kernel " << s.KH << "x" << s.KW
-                 << " stride " << s.s0 << "," << s.s1 << " padding " << s.p0 << "," << s.p1 << " dilation " << s.d0
-                 << "," << s.d1 << " images " << s.images);
+  INFO("conv C " << s.C << " O " << s.O << " " << s.H << "x" << s.W << " kernel " << s.KH << "x" << s.KW << " stride "
+                 << s.s0 << "," << s.s1 << " padding " << s.p0 << "," << s.p1 << " dilation " << s.d0 << "," << s.d1
+                 << " images " << s.images);
   Builder b;
   const ir::Dim n = s.images ? test::d(s.images) : test::batch();
   // With a symbolic batch, x is an input (no input gradient); otherwise a parameter, so that the train step
@@ -29,9 +29,9 @@ void check(const ConvShape& s, bool direct) {
   const ir::TensorType xt = test::f32({n, test::d(s.C), test::d(s.H), test::d(s.W)});
   const ir::NodeId x = s.images ? b.P("x", xt.shape) : b.g.addInput("x", xt);
   const ir::NodeId w = b.P("w", {test::d(s.O), test::d(s.C), test::d(s.KH), test::d(s.KW)});
-  const ir::NodeId y = b.op(Op::Conv2D, {x, w},
-                            attrs({{"stride", Ints{s.s0, s.s1}}, {"padding", Ints{s.p0, s.p1}},
-                                   {"dilation", Ints{s.d0, s.d1}}}));
+  const ir::NodeId y =
+      b.op(Op::Conv2D, {x, w},
+           attrs({{"stride", Ints{s.s0, s.s1}}, {"padding", Ints{s.p0, s.p1}}, {"dilation", Ints{s.d0, s.d1}}}));
   ir::Module m = test::makeModule(wrap(b, y));
   int weightGrads = 0;
   for (const ir::Node& node : m.trainStep.nodes)
