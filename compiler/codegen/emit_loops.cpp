@@ -248,6 +248,8 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
     case loop::Prim::ColumnSums: return emitColumnSums(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1));
     case loop::Prim::Im2Col: return emitIm2Col(g_.node(p.nodes[0]), eval(p.i), base(p.buffer), false);
     case loop::Prim::Col2Im: return emitCol2Im(g_.node(p.nodes[0]), eval(p.i), base(p.buffer));
+    case loop::Prim::DirectConvWeights:
+      return emitDirectConvWeights(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), eval(p.i), base(p.buffer));
     case loop::Prim::Zero: {
       llvm::Type* t = elemOf(p.buffer);
       Value* buf = base(p.buffer);
@@ -264,7 +266,9 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
   const ir::Node& n = g_.node(p.nodes[0]);
   switch (kernel_->kind) {
     case ir::KernelKind::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
-    case ir::KernelKind::Convolution: return emitConvRange(n, eval(p.j0), eval(p.j1));
+    case ir::KernelKind::Convolution:
+      if (n.type.dtype == ir::DType::F32) return emitDirectConv(n, eval(p.j0), eval(p.j1));
+      return emitConvRange(n, eval(p.j0), eval(p.j1));
     case ir::KernelKind::Gemm:
     case ir::KernelKind::GemmEpilogue:
     case ir::KernelKind::GemmBiasGradient:

@@ -26,6 +26,11 @@ using Offsets = std::vector<Value*>;
 
 // Rows of the matrix micro-kernel's register tile (its columns are two vectors of the target).
 inline constexpr int kGemmRows = 6;
+
+// Whether an f32 conv2d or conv2d_grad_weight is computed directly from its operands (emitDirectConv,
+// emitDirectConvWeights) rather than by im2col and the product: stride 1, few taps per output channel,
+// short output rows.
+bool directConv(const ir::Graph& g, const ir::Node& n);
 // The runtime scratch slot (model_abi.h) that holds the entry point's arena; parallel chunks use the others.
 inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
 
@@ -205,9 +210,11 @@ class KernelEmitter {
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
   // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
   void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
-  void forEachPatchEntry(const ir::Node& n,
-                         const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
+  // Images [begin, end) of a small stride-1 f32 conv2d, and output channels [begin, end) of its weight
+  // gradient over `images`, without im2col.
+  void emitDirectConv(const ir::Node& n, Value* begin, Value* end);
+  void emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image
 };

@@ -192,32 +192,35 @@ ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
           attr(n, "stride", 1),  attr(n, "padding", 0), attr(n, "padding", 1), attr(n, "dilation", 0),
           attr(n, "dilation", 1)};
 }
-}  // namespace
 
-// Visits every (row r = (c, kh, kw), column q = (i, j)) of col with the image offset it stands for.
-void KernelEmitter::forEachPatchEntry(
-    const ir::Node& n, const std::function<void(Value* r, Value* q, Value* valid, Value* xOffset)>& body) {
-  const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
-  auto inRange = [&](Value* v, std::int64_t hi) {
-    return b_.CreateAnd(b_.CreateICmpSGE(v, c64(0)), b_.CreateICmpSLT(v, c64(hi)));
-  };
-  forLoop(c64(c.C), [&](Value* ch) {
-    forLoop(c64(c.KH), [&](Value* kh) {
-      forLoop(c64(c.KW), [&](Value* kw) {
-        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), kw);
-        forLoop(c64(c.OH), [&](Value* i) {
-          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
-          forLoop(c64(c.OW), [&](Value* j) {
-            Value* w = b_.CreateAdd(b_.CreateSub(b_.CreateMul(j, c64(c.s1)), c64(c.p1)), b_.CreateMul(kw, c64(c.d1)));
-            Value* valid = b_.CreateAnd(inRange(h, c.H), inRange(w, c.W));
-            Value* xOff = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), w);
-            body(r, b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), j), valid, b_.CreateSelect(valid, xOff, c64(0)));
-          });
-        });
-      });
-    });
-  });
+// The output columns j of kernel column kw whose image column w = j s1 + shift (shift = kw d1 - p1) lies
+// inside the image: [lo, hi). They are known when the code is generated.
+struct ColumnRange {
+  std::int64_t shift, lo, hi;
+};
+// The output channels of one register tile of the direct weight gradient: rows x KW sums, KW input vectors
+// and one of dy must fit the vector registers (32 with AVX-512, else 16); among the counts that fit, the
+// one that wastes fewest recomputed rows on O, then the largest.
+int directWeightRows(std::int64_t O, std::int64_t KW, int lanes) {
+  const std::int64_t registers = lanes >= 16 ? 31 : 15;
+  const std::int64_t most = std::clamp<std::int64_t>((registers - KW - 1) / KW, 1, kGemmRows);
+  std::int64_t best = 1;
+  for (std::int64_t r = 1; r <= most; ++r)
+    if ((O + r - 1) / r * r <= (O + best - 1) / best * best) best = r;
+  return static_cast<int>(best);
 }
+
+ColumnRange columnRange(const ConvGeometry& c, std::int64_t kw) {
+  const std::int64_t shift = kw * c.d1 - c.p1;
+  auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
+    const std::int64_t num = bound - shift;
+    const std::int64_t j = num <= 0 ? 0 : (num + c.s1 - 1) / c.s1;
+    return std::min(j, c.OW);
+  };
+  const std::int64_t lo = firstAtLeast(0);
+  return {shift, lo, std::max(lo, firstAtLeast(c.W))};
+}
+}  // namespace
 
 // Row (c, kh, kw) of col, output row i: the image row h = i s0 - p0 + kh d0 when it is inside the image, read at
 // w = j s1 - p1 + kw d1 for the columns j whose w is inside it. That range of j is known when the code is
@@ -233,14 +236,8 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
     return gep(col, transposed ? b_.CreateAdd(b_.CreateMul(q, c64(CKK)), r) : b_.CreateAdd(b_.CreateMul(r, c64(P)), q));
   };
   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
-    // The columns j with 0 <= j s1 - p1 + kw d1 < W.
-    const std::int64_t shift = kw * c.d1 - c.p1;
-    auto firstAtLeast = [&](std::int64_t bound) {  // the smallest j >= 0 with j s1 + shift >= bound, at most OW
-      const std::int64_t num = bound - shift;
-      const std::int64_t j = num <= 0 ? 0 : (num + c.s1 - 1) / c.s1;
-      return std::min(j, c.OW);
-    };
-    const std::int64_t jlo = firstAtLeast(0), jhi = std::max(jlo, firstAtLeast(c.W));
+    const ColumnRange cr = columnRange(c, kw);
+    const std::int64_t shift = cr.shift, jlo = cr.lo, jhi = cr.hi;
     forLoop(c64(c.C), [&](Value* ch) {
       forLoop(c64(c.KH), [&](Value* kh) {
         Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
@@ -283,24 +280,306 @@ void KernelEmitter::vectorRun(Value* from, Value* to, Value* dst, Value* src) {
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   Value* zero = llvm::Constant::getNullValue(vec);
   const llvm::Align align(4);
-  steppedLoop(from, to, lanes_, nullptr, [&](Value* j) {
-    Value* mask = lanesBelow(j, to);
-    Value* v = src ? b_.CreateMaskedLoad(vec, b_.CreateInBoundsGEP(t, src, j), align, mask, zero) : zero;
-    b_.CreateMaskedStore(v, b_.CreateInBoundsGEP(t, dst, j), align, mask);
-  }, "run");
+  steppedLoop(
+      from, to, lanes_, nullptr,
+      [&](Value* j) {
+        Value* mask = lanesBelow(j, to);
+        Value* v = src ? b_.CreateMaskedLoad(vec, b_.CreateInBoundsGEP(t, src, j), align, mask, zero) : zero;
+        b_.CreateMaskedStore(v, b_.CreateInBoundsGEP(t, dst, j), align, mask);
+      },
+      "run");
 }
 
+// The adjoint of im2col: dx[image] = the sum of every column of col that reads each input element. At
+// stride 1, input (c, h, w) is read by row (c, kh, kw) at output position (h + p0 - kh d0, w + p1 - kw d1)
+// when that lies in the output, so a vector of w gathers its terms from one contiguous run of col per
+// (kh, kw), masked where the position falls outside, and is stored once: no read-modify-write of dx, whose
+// masked stores and reloads would stall on store forwarding. Each element sums its terms in the order (kh,
+// kw) from zero, as a scatter over col's rows in order would. Other strides scatter col's rows into dx.
 void KernelEmitter::emitCol2Im(const ir::Node& n, Value* image, Value* col) {
   const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
   const std::int64_t P = c.OH * c.OW;
   llvm::Type* t = b_.getFloatTy();
   auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
   Value* dx = at(n, b_.CreateMul(image, c64(c.C * c.H * c.W)));
+  if (c.s0 == 1 && c.s1 == 1) {
+    auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+    const llvm::Align align(4);
+    Value* zero = llvm::Constant::getNullValue(vec);
+    const unsigned L = static_cast<unsigned>(lanes_);
+    std::vector<llvm::Constant*> laneIds;
+    for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+    Value* lane = llvm::ConstantVector::get(laneIds);
+    forLoop(c64(c.C), [&](Value* ch) {
+      forLoop(c64(c.H), [&](Value* h) {
+        for (std::int64_t w0 = 0; w0 < c.W; w0 += lanes_) {
+          Value* acc = scalarSlot(vec, zero);
+          forLoop(c64(c.KH), [&](Value* kh) {
+            Value* i = b_.CreateSub(b_.CreateAdd(h, c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+            Value* inside = b_.CreateAnd(b_.CreateICmpSGE(i, c64(0)), b_.CreateICmpSLT(i, c64(c.OH)));
+            Value* row = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW));
+            Value* at0 =
+                b_.CreateAdd(b_.CreateMul(row, c64(P)), b_.CreateMul(b_.CreateSelect(inside, i, c64(0)), c64(c.OW)));
+            for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+              const std::int64_t j0 = w0 + c.p1 - kw * c.d1;  // the output column of lane 0
+              if (j0 >= c.OW || j0 + lanes_ <= 0) continue;
+              Value* j = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(j0)));
+              Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(w0)));
+              Value* mask = b_.CreateAnd(b_.CreateAnd(b_.CreateICmpSGE(j, b_.CreateVectorSplat(L, c64(0))),
+                                                      b_.CreateICmpSLT(j, b_.CreateVectorSplat(L, c64(c.OW)))),
+                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W))));
+              mask = b_.CreateAnd(mask, b_.CreateVectorSplat(L, inside));
+              // Lanes before column 0 are masked off; their addresses may lie before col, so no inbounds.
+              Value* from = b_.CreateGEP(t, col, b_.CreateAdd(at0, c64(kw * P + j0)));
+              Value* terms = b_.CreateMaskedLoad(vec, from, align, mask, zero);
+              b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(vec, acc), terms), acc);
+            }
+          });
+          Value* out =
+              gep(dx, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(w0)));
+          b_.CreateMaskedStore(b_.CreateLoad(vec, acc), out, align, lanesBelow(c64(w0), c64(c.W)));
+        }
+      });
+    });
+    return;
+  }
   forLoop(c64(c.C * c.H * c.W), [&](Value* k) { b_.CreateStore(fconst(t, 0), gep(dx, k)); });
-  forEachPatchEntry(n, [&](Value* r, Value* q, Value* valid, Value* xOff) {
-    Value* v =
-        b_.CreateSelect(valid, b_.CreateLoad(t, gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), q))), fconst(t, 0));
-    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, gep(dx, xOff)), v), gep(dx, xOff));
+  forLoop(c64(c.C), [&](Value* ch) {
+    forLoop(c64(c.KH), [&](Value* kh) {
+      for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+        const ColumnRange cr = columnRange(c, kw);
+        Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
+        forLoop(c64(c.OH), [&](Value* i) {
+          Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(c.s0)), c64(c.p0)), b_.CreateMul(kh, c64(c.d0)));
+          Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+          Value* lo = b_.CreateSelect(inside, c64(cr.lo), c64(c.OW));
+          Value* hi = b_.CreateSelect(inside, c64(cr.hi), c64(c.OW));
+          Value* dst = gep(
+              dx,
+              b_.CreateAdd(
+                  b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), b_.CreateSelect(inside, h, c64(0))), c64(c.W)),
+                  c64(cr.shift)));
+          Value* src = gep(col, b_.CreateAdd(b_.CreateMul(r, c64(P)), b_.CreateMul(i, c64(c.OW))));
+          forRange(lo, hi, [&](Value* j) {
+            Value* to = gep(dst, b_.CreateMul(j, c64(c.s1)));
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, to), b_.CreateLoad(t, gep(src, j))), to);
+          });
+        });
+      }
+    });
+  });
+}
+
+bool directConv(const ir::Graph& g, const ir::Node& n) {
+  if ((n.op != ir::Op::Conv2D && n.op != ir::Op::Conv2DGradWeight) || n.type.dtype != ir::DType::F32) return false;
+  const ConvGeometry c = geometry(n, g.node(n.operands[0]), g.node(n.operands[1]));
+  return c.s0 == 1 && c.s1 == 1 && c.C * c.KH * c.KW <= 32 && c.KW <= 8 && c.OW <= 64;
+}
+
+// conv2d at stride 1 with few taps per output channel (one input channel, 5x5), images [begin, end), from x
+// directly: a tile of kGemmRows output channels by 4 output rows, each one vector of output columns wide,
+// lives in registers over the taps; per tap it loads the 4 shifted input vectors (masked outside the
+// image) and broadcasts the 6 weights. Each output is its taps' sum in the order (c, kh, kw) from zero.
+void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& wt = operand(n, 1);
+  const ConvGeometry c = geometry(n, x, wt);
+  const std::int64_t O = n.type.shape[1].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
+  const int rows = static_cast<int>(std::min<std::int64_t>(O, lanes_ >= 16 ? kGemmRows : 3));
+  const int outRows = static_cast<int>(std::min<std::int64_t>(c.OH, 4));
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const unsigned L = static_cast<unsigned>(lanes_);
+  const llvm::Align align(4);
+  Value* zero = llvm::Constant::getNullValue(vec);
+  std::vector<llvm::Constant*> laneIds;
+  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lane = llvm::ConstantVector::get(laneIds);
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  auto clamp = [&](Value* v, std::int64_t last) {
+    return b_.CreateSelect(b_.CreateICmpSLT(v, c64(last)), v, c64(last));
+  };
+  Value* w = at(wt, c64(0));
+  forRange(begin, end, [&](Value* img) {
+    Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
+    Value* yImg = at(n, b_.CreateMul(img, c64(O * P)));
+    // Tiles past the last output channel or row recompute it and store the same values again.
+    steppedLoop(
+        c64(0), c64(O), rows, nullptr,
+        [&](Value* o0) {
+          std::vector<Value*> o;
+          for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
+          steppedLoop(
+              c64(0), c64(c.OH), outRows, nullptr,
+              [&](Value* i0) {
+                std::vector<Value*> i;
+                for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+                for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
+                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  std::vector<Value*> acc;  // [r][u]
+                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
+                  forLoop(c64(c.C), [&](Value* ch) {
+                    for (std::int64_t kh = 0; kh < c.KH; ++kh) {
+                      // Per output row: its input row, and whether that row is inside the image.
+                      std::vector<Value*> rowPtr, rowInside;
+                      for (int u = 0; u < outRows; ++u) {
+                        Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
+                        Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
+                        rowInside.push_back(b_.CreateVectorSplat(L, inside));
+                        rowPtr.push_back(gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
+                                                                             b_.CreateSelect(inside, h, c64(0))),
+                                                                c64(c.W))));
+                      }
+                      for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                        const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
+                        if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
+                        Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
+                        Value* mask =
+                            b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
+                                                             b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
+                        std::vector<Value*> xs;
+                        for (int u = 0; u < outRows; ++u)
+                          // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
+                          xs.push_back(b_.CreateMaskedLoad(
+                              vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)), align,
+                              b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]), zero));
+                        Value* tap = b_.CreateAdd(
+                            b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)), c64(kw));
+                        for (int r = 0; r < rows; ++r) {
+                          Value* wv = b_.CreateVectorSplat(
+                              L, b_.CreateLoad(
+                                     t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)),
+                                                            tap))));
+                          for (int u = 0; u < outRows; ++u) {
+                            Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
+                            b_.CreateStore(
+                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
+                                slot);
+                          }
+                        }
+                      }
+                    }
+                  });
+                  for (int r = 0; r < rows; ++r)
+                    for (int u = 0; u < outRows; ++u)
+                      b_.CreateMaskedStore(
+                          b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
+                          gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                 b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
+                                                              c64(j0)))),
+                          align, inRow);
+                }
+              },
+              "direct.out_rows");
+        },
+        "direct.channels");
+  });
+}
+
+// conv2d_grad_weight at stride 1 with few taps per output channel (the first layer of an image net: one
+// input channel, 5x5), from x and dy directly: im2col would copy each input 25 times and the product's
+// depth would be only the taps. Each vector of an output row j.. multiplies dy[o, i, j..] by the input row
+// it was computed from, shifted by the tap kw (masked outside the image), into a lane-wise sum per (o, tap):
+// a tile of `rows` output channels by every kw lives in registers over the rows i of one image, and the
+// lane-wise sums in `sums` over the images; each weight is the ordered sum of its lanes at the end. The
+// order of every sum depends on nothing but the shapes, so any split of the output channels over threads
+// gives the same bits.
+void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums) {
+  const ir::Node& x = operand(n, 0);
+  const ir::Node& dy = operand(n, 1);
+  const ConvGeometry c = geometry(n, x, dy);
+  const std::int64_t O = n.type.shape[0].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
+  const int rows = directWeightRows(O, c.KW, lanes_);
+  llvm::Type* t = b_.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
+  const unsigned L = static_cast<unsigned>(lanes_);
+  const llvm::Align align(4);
+  Value* zero = llvm::Constant::getNullValue(vec);
+  std::vector<llvm::Constant*> laneIds;
+  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
+  Value* lane = llvm::ConstantVector::get(laneIds);
+  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  auto sumAt = [&](Value* o, Value* tap) {
+    return gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
+  };
+  forRange(b_.CreateMul(begin, c64(taps)), b_.CreateMul(end, c64(taps)),
+           [&](Value* k) { b_.CreateAlignedStore(zero, gep(sums, b_.CreateMul(k, c64(lanes_))), align); });
+  Value* last = b_.CreateSub(end, c64(1));
+  forRange(c64(0), images, [&](Value* img) {
+    Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
+    Value* dyImg = at(dy, b_.CreateMul(img, c64(O * P)));
+    steppedLoop(
+        begin, end, rows, nullptr,
+        [&](Value* o0) {
+          // Rows past the chunk's last recompute it and store the same sums again.
+          std::vector<Value*> o;
+          for (int r = 0; r < rows; ++r) {
+            Value* row = b_.CreateAdd(o0, c64(r));
+            o.push_back(b_.CreateSelect(b_.CreateICmpSLT(row, last), row, last));
+          }
+          forLoop(c64(c.C), [&](Value* ch) {
+            for (std::int64_t kh = 0; kh < c.KH; ++kh) {
+              // The output rows i whose input row i + kh d0 - p0 is inside the image.
+              const std::int64_t ilo = std::max<std::int64_t>(0, c.p0 - kh * c.d0),
+                                 ihi = std::min<std::int64_t>(c.OH, c.H + c.p0 - kh * c.d0);
+              if (ihi <= ilo) continue;
+              Value* tap0 = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW));
+              std::vector<Value*> acc;  // [r][kw]
+              for (int r = 0; r < rows; ++r)
+                for (std::int64_t kw = 0; kw < c.KW; ++kw)
+                  acc.push_back(scalarSlot(
+                      vec, b_.CreateAlignedLoad(vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))),
+                                                align)));
+              forRange(c64(ilo), c64(ihi), [&](Value* i) {
+                Value* h = b_.CreateAdd(i, c64(kh * c.d0 - c.p0));
+                Value* xRow = gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
+                for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
+                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  std::vector<Value*> xs(static_cast<std::size_t>(c.KW), nullptr);
+                  for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                    const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
+                    if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
+                    Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
+                    Value* mask =
+                        b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
+                                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
+                    // Lanes left of the image are masked off; their addresses may lie before x, so no inbounds.
+                    xs[static_cast<std::size_t>(kw)] =
+                        b_.CreateMaskedLoad(vec, b_.CreateGEP(t, xRow, c64(shift)), align, mask, zero);
+                  }
+                  for (int r = 0; r < rows; ++r) {
+                    Value* d = b_.CreateMaskedLoad(
+                        vec,
+                        gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
+                        align, inRow, zero);
+                    for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                      if (!xs[static_cast<std::size_t>(kw)]) continue;
+                      Value* slot = acc[static_cast<std::size_t>(r * c.KW + kw)];
+                      b_.CreateStore(
+                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
+                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
+                          slot);
+                    }
+                  }
+                }
+              });
+              for (int r = 0; r < rows; ++r)
+                for (std::int64_t kw = 0; kw < c.KW; ++kw)
+                  b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
+                                        sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), align);
+            }
+          });
+        },
+        "direct.rows");
+  });
+  // Each weight: its lanes summed in order (an ordered reduction: no reassociation flag).
+  forRange(begin, end, [&](Value* o) {
+    forLoop(c64(taps), [&](Value* tap) {
+      Value* v = b_.CreateAlignedLoad(vec, sumAt(o, tap), align);
+      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), b_.CreateFAddReduce(fconst(t, -0.0), v));
+    });
   });
 }
 

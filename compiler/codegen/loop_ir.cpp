@@ -170,6 +170,9 @@ std::string prim(const ir::Graph& g, const Prim& p) {
                          g.node(p.nodes[0]).operands[0]);
     case Prim::Im2Col: return fmt::format("{} <- im2col of image {} of %{}", p.buffer.str(), p.i.str(), p.nodes[0]);
     case Prim::Col2Im: return fmt::format("%{}[image {}] <- col2im of {}", p.nodes[0], p.i.str(), p.buffer.str());
+    case Prim::DirectConvWeights:
+      return fmt::format("%{} output channels [{}, {}) <- direct sums over images [0, {}), lane-wise in {}", p.nodes[0],
+                         p.j0.str(), p.j1.str(), p.i.str(), p.buffer.str());
     case Prim::Zero: return fmt::format("{}[{} .. {}) = 0", p.buffer.str(), p.j0.str(), p.j1.str());
     case Prim::Node: {
       std::string range = p.j0.isConst() && p.j1.isConst() && p.j0.value == p.j1.value

@@ -111,9 +111,12 @@ struct Prim {
     ColumnSums,   // columns [j0, j1) of sum_to(dy) (nodes[0]), each summed over the rows in order
     Im2Col,       // col <- the patches of image `i` of a convolution (nodes[0])
     Col2Im,       // dx[i] <- col added back into the image of a convolution's input gradient (nodes[0])
-    Zero,         // buffer[j0 .. j1) = 0
-    Node,         // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
-                  // layout copies, pooling planes; `what` says what an iteration is
+    // Output channels [j0, j1) of a small f32 conv2d_grad_weight (nodes[0]) over images [0, i), summed
+    // lane-wise in `buffer` and reduced at the end, without im2col.
+    DirectConvWeights,
+    Zero,  // buffer[j0 .. j1) = 0
+    Node,  // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
+           // layout copies, pooling planes; `what` says what an iteration is
   };
   Kind kind = Node;
   std::vector<ir::NodeId> nodes;
@@ -126,7 +129,7 @@ struct Prim {
   int stripCols = 0;       // MicroKernel: the width of the packed panel's strips (cols, or wider for a narrow tile)
   int lanes = 0;           // MicroKernel: the target's f32 lanes; the tile is unrolled into rows x (cols / lanes)
                            // accumulators, printed unroll(rows x vectors)
-  Buffer buffer;           // Zero, Im2Col, Col2Im
+  Buffer buffer;           // Zero, Im2Col, Col2Im, DirectConvWeights
   std::string what;
 
   Prim() = default;

@@ -420,6 +420,7 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
 //   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over output channels
+// except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col).
 std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   const ir::Node& a = g.node(n.operands[0]);
   const ir::Node& b = g.node(n.operands[1]);
@@ -438,6 +439,26 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     direct.j0 = Expr::var("ib");
     direct.j1 = Expr::var("ib.end");
     direct.what = "direct loop nest (f64)";
+    par.body.push_back(Stmt::of(std::move(direct)));
+    return {Stmt::of(std::move(par))};
+  }
+  if (n.op == ir::Op::Conv2D && directConv(g, n)) {  // registers over the taps, no im2col (kernels_linalg.cpp)
+    Prim direct{Prim::Node};
+    direct.nodes = {n.id};
+    direct.j0 = Expr::var("ib");
+    direct.j1 = Expr::var("ib.end");
+    direct.what = "direct: tiles of output channels by 4 output rows, a vector wide, in registers over the taps";
+    par.body.push_back(Stmt::of(std::move(direct)));
+    return {Stmt::of(std::move(par))};
+  }
+  if (directConv(g, n)) {  // a lane-wise sum per weight, no im2col (kernels_linalg.cpp)
+    par.scratch.push_back({"sums", Expr(O * CKK * lanes)});
+    Prim direct{Prim::DirectConvWeights};
+    direct.nodes = {n.id};
+    direct.j0 = Expr::var("ib");
+    direct.j1 = Expr::var("ib.end");
+    direct.i = images;
+    direct.buffer = Buffer::named("sums");
     par.body.push_back(Stmt::of(std::move(direct)));
     return {Stmt::of(std::move(par))};
   }
