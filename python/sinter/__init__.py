@@ -9,6 +9,7 @@ the runtime's C API (runtime/include/sinter/sinter.h) with ctypes and NumPy; no 
     m.evaluate(image=x, label=y)                  # {"loss": ..., "accuracy": ...}
     m.save("w.safetensors"); m.load("w.safetensors")  # with the --normalize standard statistics they hold
     m.normalizer                                  # (mean, inv_std) applied to the first input, or None
+    m.set_flush_denormals(False)                  # keep denormal floats (flushed to zero by default)
     m.param("w1")                                 # a param's array, a view of the instance's memory
     m.load_state_dict(torch_sd, layout); m.state_dict(layout, torch_sd)   # PyTorch weights (state_dict.py)
 
@@ -101,6 +102,7 @@ def _api(lib):
         "sinter_load_weights": (ctypes.c_int, [p, ctypes.c_char_p]),
         "sinter_param_data": (p, [p, i32]), "sinter_param_data_f64": (p, [p, i32]),
         "sinter_set_threads": (ctypes.c_int, [ctypes.c_int]), "sinter_version": (ctypes.c_char_p, []),
+        "sinter_set_flush_denormals": (ctypes.c_int, [p, ctypes.c_int]),
         "sinter_get_normalizer": (i64, [p, ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
                                         ctypes.POINTER(ctypes.POINTER(ctypes.c_float))]),
         "sinter_set_normalizer": (ctypes.c_int, [p, ctypes.POINTER(ctypes.c_float),
@@ -263,6 +265,12 @@ class Model:
         as_ptr = ctypes.POINTER(ctypes.c_float)
         self._check(self._lib.sinter_set_normalizer(self._inst, mean.ctypes.data_as(as_ptr),
                                                     inv_std.ctypes.data_as(as_ptr), mean.size))
+
+    def set_flush_denormals(self, enable=True):
+        """Whether the calls that run the model flush denormal floats to zero (the default, as `sinter train`
+        and `sinter run` do: FTZ and DAZ on x86-64 for the call's duration, the caller's mode restored after)
+        or keep them (False): IEEE results, up to 100x slower where denormals occur."""
+        self._check(self._lib.sinter_set_flush_denormals(self._inst, 1 if enable else 0))
 
     @property
     def runtime_version(self):

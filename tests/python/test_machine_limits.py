@@ -1,5 +1,5 @@
-"""tools/benchmarks/machine_limits.py's arithmetic, with no measurement: cache sizes read off lscpu's text, the
-probes' working sets, and which level a working set of weights streams from.
+"""tools/benchmarks/machine_limits.py's arithmetic, with no measurement: cache sizes read off lscpu's text (or
+getconf's), the probes' working sets, and which level a working set of weights streams from.
 
   test_machine_limits.py SOURCE_DIR"""
 import os
@@ -26,6 +26,14 @@ assert ml.level_of(40 << 20, sizes, 2) == "DRAM"
 try:
     ml.cache_sizes("L1d cache: 48 KiB\n")
     raise AssertionError("a missing L2 line must be an error")
+except RuntimeError as e:
+    assert "L2 cache" in str(e)
+# Without lscpu's cache lines: getconf's (bytes), as glibc reads them from CPUID.
+GETCONF = "LEVEL1_DCACHE_SIZE                 49152\nLEVEL2_CACHE_SIZE                  1048576\nLEVEL3_CACHE_SIZE  33554432\n"
+assert ml.cache_sizes_getconf(GETCONF) == {"L2": 1 << 20, "L3": 32 << 20}
+try:
+    ml.cache_sizes_getconf("LEVEL2_CACHE_SIZE                  0\nLEVEL3_CACHE_SIZE                  \n")
+    raise AssertionError("an empty L2 size must be an error")
 except RuntimeError as e:
     assert "L2 cache" in str(e)
 print("machine_limits: ok")

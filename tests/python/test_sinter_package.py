@@ -1,6 +1,6 @@
 """The `sinter` Python package (python/sinter) on libraries that `sinter build --emit shared` makes: shapes,
 forward against a NumPy oracle (softmax(x @ w + b) from the instance's own weights), training, metrics,
-weights saved and loaded, and errors carrying the runtime's message.
+weights saved and loaded, denormals flushed or kept, and errors carrying the runtime's message.
     test_sinter_package.py SINTER SOURCE_DIR WORK_DIR"""
 import os
 import subprocess
@@ -109,6 +109,21 @@ check(got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-7),
       f"the twin predicts other than `sinter run` of the trained model: {np.abs(got - want).max()}")
 expect_error(lambda: twin.load(other_path), sinter.Error, "tensor 'b': shape [1, 3] in the file but [3]",
              "loading Other's weights (another bias shape) into the twin")
+
+# Denormals (tests/capi/denormals.sn: output sq = x * x): x * x of 1e-20 is 1e-40, below f32's smallest normal.
+# The oracle is NumPy's IEEE product: the model flushes it to 0 by default, keeps it exactly after
+# set_flush_denormals(False), and flushes it again after set_flush_denormals(True).
+den = sinter.Model(build("denormals"))
+xd = np.array([[1e-20, 1.0], [1e-20, 2.0]], np.float32)
+square = xd[0, 0] * xd[0, 0]
+check(0 < square < np.finfo(np.float32).tiny, f"the oracle is not a denormal: {square}")
+check(np.array_equal(den.forward(x=xd, t=xd)["sq"][:, 0], [0, 0]), "denormals not flushed by default")
+den.set_flush_denormals(False)
+kept = den.forward(x=xd, t=xd)["sq"]
+check(np.array_equal(kept[:, 0], [square, square]) and np.array_equal(kept[:, 1], [1, 4]),
+      f"denormals not kept after set_flush_denormals(False): {kept}")
+den.set_flush_denormals(True)
+check(np.array_equal(den.forward(x=xd, t=xd)["sq"][:, 0], [0, 0]), "denormals not flushed again")
 
 # Bad inputs: a label out of range (the runtime's check), a wrong shape, a wrong name, a wrong model name.
 bad_y = y.copy()

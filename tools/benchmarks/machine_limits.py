@@ -27,6 +27,28 @@ def cache_sizes(lscpu_text):
     return sizes
 
 
+def cache_sizes_getconf(getconf_text):
+    """Bytes of L2 per core and of L3 from `getconf -a` (LEVEL2_CACHE_SIZE, glibc's reading of CPUID), for
+    machines whose lscpu shows no cache lines (some hypervisors hide /sys/devices/system/cpu/*/cache). CPUID's
+    L3 may be the whole package's, shared with cores this machine does not have."""
+    sizes = {}
+    for level in ("L2", "L3"):
+        m = re.search(rf"^LEVEL{level[1]}_CACHE_SIZE\s+(\d+)\s*$", getconf_text, re.M)
+        if not m or int(m.group(1)) == 0:
+            raise RuntimeError(f"neither lscpu nor getconf reports the {level} cache: cannot size the bandwidth probes")
+        sizes[level] = int(m.group(1))
+    return sizes
+
+
+def machine_cache_sizes():
+    """lscpu's cache sizes, else getconf's; and which of the two gave them."""
+    try:
+        return cache_sizes(subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout), "lscpu"
+    except RuntimeError:
+        text = subprocess.run(["getconf", "-a"], capture_output=True, text=True, check=True).stdout
+        return cache_sizes_getconf(text), "getconf"
+
+
 def probe_bytes(sizes, threads):
     """The working set of each level's probe: half of what the level holds (the rest is code, stack and the
     other data of a real call), L3's above what the cores' L2s hold, DRAM's 8 times L3."""
@@ -56,7 +78,7 @@ class Limits:
         if bandwidth:
             self.bw_exe = os.path.join(work, "bandwidth")
             subprocess.run(flags + [os.path.join(benchmarks, "bandwidth.c"), "-o", self.bw_exe], check=True)
-            self.sizes = cache_sizes(subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout)
+            self.sizes, self.sizes_from = machine_cache_sizes()
         self.peaks = {}  # threads -> [GFLOP/s per measurement]
         self.bandwidths = {}  # (level, threads) -> [GB/s per measurement]
         self.info = {}
@@ -88,7 +110,7 @@ class Limits:
         out = {"fma_peak": [dict(self.info, threads=t, gflops=self.peak(t), rounds_gflops=self.peaks[t])
                             for t in self.threads]}
         if self.bw_exe:
-            out["cache_bytes"] = self.sizes
+            out["cache_bytes"] = dict(self.sizes, source=self.sizes_from)
             out["bandwidth"] = [{"level": level, "threads": t, "bytes": probe_bytes(self.sizes, t)[level],
                                  "gbps": self.bandwidth(level, t), "rounds_gbps": self.bandwidths[(level, t)]}
                                 for t in self.threads for level in LEVELS]

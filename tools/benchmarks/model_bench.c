@@ -1,8 +1,9 @@
 /* Times a compiled model through the C API: its training step (sinter_train_step: forward, backward and
- * optimizer) or its inference (sinter_forward), on random inputs of the model's shapes, for a list of jobs
- * in one process so that the bench pays process start-up and instance creation once per round.
+ * optimizer), its inference (sinter_forward) or its gradients (sinter_compute_gradients: forward and backward,
+ * no optimizer), on random inputs of the model's shapes, for a list of jobs in one process so that the bench
+ * pays process start-up and instance creation once per round.
  *
- *   model_bench MAX_SAMPLES SECONDS JOB...      JOB = train:BATCH:THREADS | forward:BATCH:THREADS
+ *   model_bench MAX_SAMPLES SECONDS JOB...      JOB = train|forward|grad:BATCH:THREADS
  *
  * Each job warms up, then takes samples until MAX_SAMPLES or SECONDS have passed (at least 5 samples). A
  * sample times `reps` calls in a row, reps chosen so that a sample lasts at least 200 us: a small GEMM or a
@@ -47,10 +48,14 @@ static long class_count(const sinter_model_desc* m) {
   return last > 0 ? last : 10;
 }
 
-static int run_call(sinter_instance* inst, int train, long batch, void** in, void** out) {
+enum Mode { FORWARD, TRAIN, GRAD };
+
+static int run_call(sinter_instance* inst, enum Mode mode, long batch, void** in, void** out) {
   float loss;
-  const sinter_status st = train ? sinter_train_step(inst, batch, (const void* const*)in, &loss)
-                                 : sinter_forward(inst, batch, (const void* const*)in, out);
+  const void* const* inputs = (const void* const*)in;
+  const sinter_status st = mode == TRAIN  ? sinter_train_step(inst, batch, inputs, &loss)
+                           : mode == GRAD ? sinter_compute_gradients(inst, batch, inputs, &loss)
+                                          : sinter_forward(inst, batch, inputs, out);
   if (st != SINTER_OK) fprintf(stderr, "model_bench: %s\n", sinter_last_error(inst));
   return st == SINTER_OK;
 }
@@ -58,7 +63,7 @@ static int run_call(sinter_instance* inst, int train, long batch, void** in, voi
 /* One call of a job, for take_samples. */
 struct Call {
   sinter_instance* inst;
-  int train;
+  enum Mode mode;
   long batch;
   void** in;
   void** out;
@@ -66,20 +71,20 @@ struct Call {
 
 static int model_call(void* ctx) {
   const struct Call* c = ctx;
-  return run_call(c->inst, c->train, c->batch, c->in, c->out);
+  return run_call(c->inst, c->mode, c->batch, c->in, c->out);
 }
 
 static int run_job(const char* job, long max_samples, double seconds) {
   char mode[16];
   long batch, threads;
   if (sscanf(job, "%15[a-z]:%ld:%ld", mode, &batch, &threads) != 3 || batch < 1 || threads < 1 ||
-      (strcmp(mode, "train") && strcmp(mode, "forward"))) {
-    fprintf(stderr, "model_bench: bad job '%s' (train:BATCH:THREADS or forward:BATCH:THREADS)\n", job);
+      (strcmp(mode, "train") && strcmp(mode, "forward") && strcmp(mode, "grad"))) {
+    fprintf(stderr, "model_bench: bad job '%s' (train|forward|grad:BATCH:THREADS)\n", job);
     return 0;
   }
-  const int train = !strcmp(mode, "train");
+  const enum Mode how = !strcmp(mode, "train") ? TRAIN : !strcmp(mode, "grad") ? GRAD : FORWARD;
   const sinter_model_desc* m = &SINTER_BENCH_MODEL;
-  if (m->num_inputs > MAX_IO || m->num_outputs > MAX_IO || (train && !m->has_train)) return 0;
+  if (m->num_inputs > MAX_IO || m->num_outputs > MAX_IO || (how != FORWARD && !m->has_train)) return 0;
   sinter_set_threads((int)threads);
   unsigned s = 12345;
   void *in[MAX_IO], *out[MAX_IO];
@@ -91,7 +96,7 @@ static int run_job(const char* job, long max_samples, double seconds) {
   sinter_instance* inst = sinter_create(m, 1);
   if (!inst) return 0;
 
-  struct Call call = {inst, train, batch, in, out};
+  struct Call call = {inst, how, batch, in, out};
   double* t = malloc(max_samples * sizeof *t);
   long reps = 1;
   const long n = take_samples(model_call, &call, seconds, max_samples, t, &reps);
@@ -111,7 +116,7 @@ static int run_job(const char* job, long max_samples, double seconds) {
 int main(int argc, char** argv) {
   long max_samples = 0;
   double seconds = 0;
-  if (!parse_budget(argc, argv, "JOB...  (JOB = train:BATCH:THREADS | forward:BATCH:THREADS)", &max_samples, &seconds))
+  if (!parse_budget(argc, argv, "JOB...  (JOB = train|forward|grad:BATCH:THREADS)", &max_samples, &seconds))
     return 2;
   for (int i = 3; i < argc; ++i)
     if (!run_job(argv[i], max_samples, seconds)) return 1;

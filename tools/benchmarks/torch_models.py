@@ -3,7 +3,8 @@
 optimizer as each model file and its train block (Adam, lr 1e-3), timed with the protocol of
 tools/benchmarks/model_bench.c so that both sides of a ratio are measured alike.
 
-  torch_models.py MODEL time MAX_SAMPLES SECONDS JOB...   JOB = train:BATCH:THREADS | forward:BATCH:THREADS
+  torch_models.py MODEL time MAX_SAMPLES SECONDS [--variant V] JOB...
+                                                  JOB = train:BATCH:THREADS | forward:BATCH:THREADS
   torch_models.py MODEL job DATA_DIR LIMIT_TRAIN LIMIT_TEST BATCH THREADS
 
 `time` prints one JSON line per job: the median and quartiles of the time per call in microseconds, the
@@ -15,7 +16,14 @@ to zero, as Sinter's C API does). tools/bench runs this script in several such
 configurations and keeps the fastest whose products are right (older OpenBLAS kernels compute wrong results
 on some newer CPUs, which is why some environments pin OPENBLAS_CORETYPE). A train call is zero_grad, forward,
 cross-entropy, backward and the optimizer step, what sinter_train_step does; a forward call is the
-probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does. `job` trains one
+probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does.
+
+--variant runs the model another way (eager, the module as written, by default): `jit` (forward jobs only)
+runs torch.jit.freeze(torch.jit.script(model)) in eval mode, `channels-last` (the CNN only) keeps the
+convolutions' weights and activations in torch.channels_last, `channels-last+jit` both. Before timing, each
+job of a variant checks its results against the eager model with the same weights: `model_error` is the
+largest difference of the probabilities (forward) or of the gradients relative to their largest element
+(train). `job` trains one
 epoch on a slice of Fashion-MNIST and evaluates, the job of a Sinter training executable, so that the two
 processes' peak memory can be compared."""
 import ctypes
@@ -48,7 +56,19 @@ class LastHiddenLSTM(nn.Module):
         return self.head(h[-1])
 
 
-def make_model(name):
+class UnflattenChannelsLast(nn.Module):
+    """The 784 pixels as a [batch, 1, 28, 28] image in torch.channels_last (NHWC in memory), for the
+    convolutions that follow."""
+
+    def forward(self, x):
+        return x.reshape(-1, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+
+
+def make_model(name, channels_last=False):
+    if name == "cnn" and channels_last:
+        model = make_model(name)
+        model[0] = UnflattenChannelsLast()  # no params: the state_dict keys stay those of the eager model
+        return model.to(memory_format=torch.channels_last)  # the convolutions' weights
     if name == "mlp":  # examples/fashion_mlp.sn
         return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     if name == "cnn":  # examples/fashion_cnn.sn, dropout 0.25 after each hidden dense layer as there
@@ -107,33 +127,77 @@ def blas_error():
     return worst
 
 
-def time_job(name, job, max_samples, seconds, config):
+VARIANTS = ("eager", "jit", "channels-last", "channels-last+jit")
+
+
+def variant_applies(variant, name, mode):
+    """Whether a variant changes anything for this model and job (tools/bench runs it only then)."""
+    return (variant == "eager" or ("jit" not in variant or mode == "forward")
+            and ("channels-last" not in variant or name == "cnn"))
+
+
+def variant_error(name, variant, model, mode, x, y):
+    """The largest difference between the variant's results and the eager model's with the same weights: the
+    probabilities for a forward job, the gradients of one step (relative to their largest element) for a
+    train job."""
+    eager = make_model(name)
+    eager.load_state_dict(model.state_dict())
+    if mode == "forward":
+        eager.eval()
+        model.eval()
+        with torch.no_grad():
+            want = torch.softmax(eager(x), dim=1)
+            got = torch.softmax(prepare(model, variant, mode)(x), dim=1)
+        return float((got - want).abs().max())
+    loss_fn = nn.CrossEntropyLoss()
+    worst = 0.0
+    for m in (eager, model):
+        m.train()
+        torch.manual_seed(2)  # the same dropout masks
+        m.zero_grad()
+        loss_fn(m(x), y).backward()
+    for a, b in zip(model.parameters(), eager.parameters()):
+        worst = max(worst, float((a.grad - b.grad).abs().max() / b.grad.abs().max().clamp_min(1e-30)))
+    model.zero_grad()
+    return worst
+
+
+def prepare(model, variant, mode):
+    """What a forward job of a jit variant calls: the scripted and frozen module (eval mode)."""
+    if "jit" in variant and mode == "forward":
+        return torch.jit.freeze(torch.jit.script(model.eval()))
+    return model
+
+
+def time_job(name, job, max_samples, seconds, config, variant="eager"):
     mode, batch, threads = job.split(":")
     batch, threads = int(batch), int(threads)
+    if not variant_applies(variant, name, mode):
+        raise SystemExit(f"the variant {variant} does not apply to {name} {mode} jobs")
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    model = make_model(name)
+    model = make_model(name, channels_last="channels-last" in variant)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     x = torch.rand(batch, 784)
     y = torch.randint(0, 10, (batch,))
+    model_error = 0.0 if variant == "eager" else variant_error(name, variant, model, mode, x, y)
 
     def train_call():
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
-
-    def forward_call():
-        with torch.no_grad():
-            torch.softmax(model(x), dim=1)
-
     if mode == "train":
         model.train()
         call = train_call
     else:
         model.eval()
-        call = forward_call
+        run = prepare(model, variant, mode)
+
+        def call():
+            with torch.no_grad():
+                torch.softmax(run(x), dim=1)
     # Warm-up and repetitions as in model_bench.c.
     warm, w0 = 0, time.perf_counter()
     while warm < 3 or time.perf_counter() - w0 < seconds * 0.1:
@@ -151,7 +215,8 @@ def time_job(name, job, max_samples, seconds, config):
     n = len(t)
     print(json.dumps({"mode": mode, "batch": batch, "threads": torch.get_num_threads(), "median_us": t[n // 2],
                       "p25_us": t[n // 4], "p75_us": t[3 * n // 4], "samples": n, "reps": reps,
-                      "torch": torch.__version__, "blas": loaded_blas(), **config}), flush=True)
+                      "torch": torch.__version__, "blas": loaded_blas(), "variant": variant,
+                      "model_error": model_error, **config}), flush=True)
 
 
 def read_idx(path):
@@ -198,12 +263,17 @@ def main():
     name, what = sys.argv[1], sys.argv[2]
     if what == "time":
         max_samples, seconds = int(sys.argv[3]), float(sys.argv[4])
+        jobs, variant = sys.argv[5:], "eager"
+        if jobs[:1] == ["--variant"]:
+            variant, jobs = jobs[1], jobs[2:]
+        if variant not in VARIANTS:
+            raise SystemExit(f"unknown variant {variant} (variants: {', '.join(VARIANTS)})")
         config = {"blas_core": openblas_core(), "capability": cpu_capability(), "blas_error": blas_error()}
         # Sinter's C API and drivers flush denormals to zero (FTZ and DAZ) while a model runs; the peer does
         # the same, or its Adam moments decaying into denormals would slow it and not Sinter.
         config["flush_denormal"] = torch.set_flush_denormal(True)
-        for job in sys.argv[5:]:
-            time_job(name, job, max_samples, seconds, config)
+        for job in jobs:
+            time_job(name, job, max_samples, seconds, config, variant)
     elif what == "job":
         data_dir, limit_train, limit_test, batch, threads = sys.argv[3], *(int(a) for a in sys.argv[4:8])
         train_job(name, data_dir, limit_train, limit_test, batch, threads)
