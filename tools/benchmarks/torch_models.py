@@ -16,16 +16,16 @@ to zero, as Sinter's C API does). tools/bench runs this script in several such
 configurations and keeps the fastest whose products are right (older OpenBLAS kernels compute wrong results
 on some newer CPUs, which is why some environments pin OPENBLAS_CORETYPE). A train call is zero_grad, forward,
 cross-entropy, backward and the optimizer step, what sinter_train_step does; a forward call is the
-probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does.
+probabilities under torch.no_grad() in eval mode (dropout off), what sinter_forward does. `job` trains one
+epoch on a slice of Fashion-MNIST and evaluates, the job of a Sinter training executable, so that the two
+processes' peak memory can be compared.
 
 --variant runs the model another way (eager, the module as written, by default): `jit` (forward jobs only)
 runs torch.jit.freeze(torch.jit.script(model)) in eval mode, `channels-last` (the CNN only) keeps the
 convolutions' weights and activations in torch.channels_last, `channels-last+jit` both. Before timing, each
 job of a variant checks its results against the eager model with the same weights: `model_error` is the
 largest difference of the probabilities (forward) or of the gradients relative to their largest element
-(train). `job` trains one
-epoch on a slice of Fashion-MNIST and evaluates, the job of a Sinter training executable, so that the two
-processes' peak memory can be compared."""
+(train)."""
 import ctypes
 import gzip
 import json
@@ -188,6 +188,7 @@ def time_job(name, job, max_samples, seconds, config, variant="eager"):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
+
     if mode == "train":
         model.train()
         call = train_call
