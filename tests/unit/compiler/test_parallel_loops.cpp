@@ -5,6 +5,8 @@
 #include <limits>
 #include <thread>
 
+#include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/loop_ir.h"
 #include "jit_harness.h"
 
 using namespace sinter;
@@ -125,6 +127,60 @@ TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and t
     CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
     CHECK(gScratchCalls > 0);
     *desc->scratch = nullptr;
+  }
+  *desc->parallel_for = nullptr;
+}
+
+// Elementwise kernels are parallel loops too: a chain with a broadcast operand (its outer axis split), a
+// single op over a flat range (blocks of elements split) and their gradients. Every kernel of this net is
+// elementwise or a loss, so the hook's calls count elementwise kernels only.
+namespace {
+ir::Graph elementwiseNet() {
+  using test::batch;
+  using test::d;
+  using test::f32;
+  ir::Graph g;
+  g.name = "ElementwiseNet";
+  auto x = g.addInput("x", f32({batch(), d(3), d(700)}));
+  auto t = g.addInput("t", f32({batch(), d(3), d(700)}));
+  auto b = g.addParam("b", f32({d(700)}), {});
+  auto s = g.addParam("s", f32({d(3), d(700)}), {});
+  auto h = g.addOp(Op::Relu, {g.addOp(Op::Add, {x, b})});
+  auto e = g.addOp(Op::Tanh, {g.addOp(Op::Mul, {h, s})});
+  auto u = g.addOp(Op::Sigmoid, {g.addOp(Op::Sub, {x, t})});  // no broadcast: one flat loop
+  g.results = {{"e", e, ir::Result::Output},
+               {"u", u, ir::Result::Output},
+               {"loss", g.addOp(Op::Mse, {e, t}), ir::Result::Loss}};
+  return g;
+}
+}  // namespace
+
+TEST_CASE("elementwise kernels run in parallel chunks with the same bits") {
+  const ir::Graph net = elementwiseNet();
+  // The schedule: the broadcast chain splits its outer rows, a flat kernel its blocks of elements.
+  ir::Module m = test::makeModule(net);
+  std::string nest;
+  for (const ir::FusionGroup& k : codegen::planKernels(m.trainStep).kernels)
+    nest += codegen::loop::print(m.trainStep, codegen::scheduleKernel(m.trainStep, k, {}), 0);
+  CHECK(nest.find("outer elements") != std::string::npos);
+  CHECK(nest.find("blocks of 1024 elements") != std::string::npos);
+  auto jit = test::compileJit(m, {});
+  const sinter_model_desc* desc = jit->descriptor();
+  for (std::int64_t batch : {1, 5}) {
+    INFO("batch " << batch);
+    auto args = test::randomArgs(m.forward, batch, 90 + static_cast<std::uint64_t>(batch));
+    *desc->parallel_for = nullptr;
+    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {batch}, 1e-4, 1e-4);
+    const auto forward = test::runEntry(desc->forward, m.forward, args, {batch});
+    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {batch});
+    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
+      gCalls = 0;
+      *desc->parallel_for = hook;
+      CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == forward);
+      CHECK(gCalls >= 1);
+      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
+      CHECK(gCalls >= 3);  // forward, then the gradients' elementwise kernels
+    }
   }
   *desc->parallel_for = nullptr;
 }
