@@ -3,7 +3,11 @@
 // micro-kernel (emit_loops.cpp), and the pooling windows of a range of planes.
 #include "compiler/codegen/kernel_emitter.h"
 
+#include <llvm/Analysis/VectorUtils.h>
+
 #include <algorithm>
+#include <bit>
+#include <limits>
 
 namespace sinter::codegen {
 
@@ -51,6 +55,54 @@ namespace {
 std::int64_t attr(const ir::Node& n, const char* name, int i) {
   return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
 }
+
+// Vectors of L elements of type t, and the masked loads and stores that the direct convolutions and the
+// tiled pooling share. The masks are known when the code is generated: lanes past a row's end, or
+// columns outside the image.
+struct Vectors {
+  llvm::IRBuilder<>& b;
+  llvm::Type* t;
+  unsigned L;
+  llvm::FixedVectorType* vec;
+  llvm::Align align;
+  llvm::Constant* zero;
+
+  Vectors(llvm::IRBuilder<>& builder, llvm::Type* elem, unsigned lanes)
+      : b(builder), t(elem), L(lanes), vec(llvm::FixedVectorType::get(elem, lanes)),
+        align(elem->getPrimitiveSizeInBits() / 8), zero(llvm::Constant::getNullValue(vec)) {}
+
+  Value* i64(std::int64_t v) { return b.getInt64(static_cast<std::uint64_t>(v)); }
+  Value* splat(Value* v) { return b.CreateVectorSplat(L, v); }
+  Value* gep(Value* p, Value* off) { return b.CreateInBoundsGEP(t, p, off); }
+  Value* clamp(Value* v, std::int64_t last) { return b.CreateSelect(b.CreateICmpSLT(v, i64(last)), v, i64(last)); }
+  // Of `count` lanes, those l with l < n and 0 <= shift + l < width; nullptr when that is all of them.
+  Value* lanes(unsigned count, std::int64_t n, std::int64_t shift = 0,
+               std::int64_t width = std::numeric_limits<std::int64_t>::max()) {
+    std::vector<llvm::Constant*> bits;
+    bool all = true;
+    for (std::int64_t l = 0; l < count; ++l) {
+      const bool on = l < n && shift + l >= 0 && shift + l < width;
+      all = all && on;
+      bits.push_back(b.getInt1(on));
+    }
+    return all ? nullptr : llvm::ConstantVector::get(bits);
+  }
+  // A vector of type `type` at p, 0 in the lanes outside `mask` (nullptr: every lane).
+  Value* load(llvm::Type* type, Value* p, Value* mask) {
+    if (!mask) return b.CreateAlignedLoad(type, p, align);
+    return b.CreateMaskedLoad(type, p, align, mask, llvm::Constant::getNullValue(type));
+  }
+  void store(Value* v, Value* p, Value* mask) {
+    if (!mask) b.CreateAlignedStore(v, p, align);
+    else b.CreateMaskedStore(v, p, align, mask);
+  }
+  Value* both(Value* mask, Value* more) { return mask ? b.CreateAnd(mask, more) : more; }
+  // row[shift + l] for the lanes l of `mask`, 0 in the others: a shifted input row of a direct convolution.
+  // The lanes left of the row are masked off; their addresses may lie before the buffer, so no inbounds.
+  Value* shiftedRow(Value* row, std::int64_t shift, Value* mask) {
+    return load(vec, b.CreateGEP(t, row, i64(shift)), mask);
+  }
+};
 
 // The image x, the filters w and the output y of a convolution, whichever of them the node computes.
 struct ConvTypes {
@@ -674,66 +726,78 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
 // Pooling whose windows tile the image exactly (kernel = stride, no padding, H = OH k0, W = OW k1: the
 // CNN's 2 x 2 pools). Every input element is in one window, so there are no bounds tests, and a gradient
 // writes each element of dx once, in gather form (dy where the element is its window's first maximum, 0
-// elsewhere) instead of zero-filling dx and scattering into it. The window loops are unrolled here; the
-// loop over a row's windows reads and writes at a constant stride, which LLVM vectorizes.
+// elsewhere) instead of zero-filling dx and scattering into it. Since H = OH k0, the planes [begin, end)
+// are rows [begin OH, end OH) of windows, each k0 input rows above one output row. A vector holds V
+// windows of a row: each input row's k1 V elements are loaded as one wide vector and split into the k1
+// vectors of one window column each (and a gradient's joined back the same way), so every load and store
+// is contiguous; the row's last vector is masked, not left to scalar code.
 void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
-  const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
   const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1);
+  const ir::Node* x = n.op == ir::Op::AvgPool2DGrad ? nullptr : &operand(n, grad ? 1 : 0);  // avg_pool2d_grad: dy only
   llvm::Type* t = elem(n.type.dtype);
-  Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
-  // The row's windows, vectorized: at most 8 lanes (the rows are short, 14 windows in the CNN), and the
-  // window index in 32 bits, so that the select chains stay in vector registers.
-  const int width = static_cast<int>(std::min<std::int64_t>(OW >= 8 ? 8 : 4, lanes_));
-  llvm::MDNode* hints = OW >= 4 ? vectorHints(width) : nullptr;
-  forRange(begin, end, [&](Value* pl) {
-    forLoop(c64(OH), [&](Value* i) {
-      steppedLoop(
-          c64(0), c64(OW), 1, hints,
-          [&](Value* j) {
-            Value* yi = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(OH)), i), c64(OW)), j);
-            // The window's elements in order, row by row.
-            std::vector<Value*> xi;
-            for (std::int64_t kh = 0; kh < k0; ++kh)
-              for (std::int64_t kw = 0; kw < k1; ++kw) {
-                Value* h = b_.CreateAdd(b_.CreateMul(i, c64(k0)), c64(kh));
-                Value* w = b_.CreateAdd(b_.CreateMul(j, c64(k1)), c64(kw));
-                xi.push_back(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(H)), h), c64(W)), w));
-              }
-            if (n.op == ir::Op::AvgPool2DGrad) {
-              Value* d = b_.CreateFMul(load(operand(n, 0), yi), invArea);
-              for (Value* x : xi) store(n, x, d);
-              return;
-            }
-            const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
-            // The first maximum (strictly greater wins, so ties keep the earlier element; a NaN wins, as in
-            // PyTorch; a window of -inf has none).
-            Value* best = llvm::ConstantFP::getInfinity(t, true);
-            Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
-            Value* sum = fconst(t, 0);
-            for (std::size_t e = 0; e < xi.size(); ++e) {
-              Value* v = load(x, xi[e]);
-              sum = b_.CreateFAdd(sum, v);
-              Value* better = b_.CreateOr(b_.CreateFCmpOGT(v, best), b_.CreateFCmpUNO(v, v));
-              best = b_.CreateSelect(better, v, best);
-              arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
-            }
-            if (n.op == ir::Op::MaxPool2D) {
-              store(n, yi, best);
-            } else if (n.op == ir::Op::AvgPool2D) {
-              store(n, yi, b_.CreateFMul(sum, invArea));
-            } else {  // max_pool2d_grad: dy to the window's first maximum, zero to the others
-              Value* d = load(operand(n, 0), yi);
-              for (std::size_t e = 0; e < xi.size(); ++e)
-                store(
-                    n, xi[e],
-                    b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d, fconst(t, 0)));
-            }
-          },
-          "window");
+  // V: a register's lanes, or fewer when a whole row of windows fits in fewer (the CNN's second pool, 5).
+  const int regLanes = n.type.dtype == ir::DType::F64 ? std::max(1, lanes_ / 2) : lanes_;
+  const auto V = static_cast<unsigned>(std::min<std::int64_t>(regLanes, std::bit_ceil(static_cast<std::uint64_t>(OW))));
+  const auto K1 = static_cast<unsigned>(k1);
+  Vectors vx(b_, t, V);
+  auto* wide = llvm::FixedVectorType::get(t, K1 * V);
+  Value* invArea = vx.splat(fconst(t, 1.0 / static_cast<double>(k0 * k1)));
+  Value* zero = vx.zero;
+  // Windows [j0, j0 + count) of window row r (count <= V; the lanes past it are masked off).
+  auto windows = [&](Value* r, Value* j0, std::int64_t count) {
+    Value* yAt = b_.CreateAdd(b_.CreateMul(r, c64(OW)), j0);
+    Value* xAt = b_.CreateAdd(b_.CreateMul(r, c64(k0 * W)), b_.CreateMul(j0, c64(k1)));
+    Value* outMask = vx.lanes(V, count);
+    Value* inMask = vx.lanes(K1 * V, count * k1);
+    auto xRow = [&](const ir::Node& node, std::int64_t kh) { return at(node, b_.CreateAdd(xAt, c64(kh * W))); };
+    auto storeRows = [&](const std::function<std::vector<Value*>(std::int64_t kh)>& columns) {
+      for (std::int64_t kh = 0; kh < k0; ++kh)
+        vx.store(b_.CreateShuffleVector(llvm::concatenateVectors(b_, columns(kh)), llvm::createInterleaveMask(V, K1)),
+                 xRow(n, kh), inMask);
+    };
+    if (n.op == ir::Op::AvgPool2DGrad) {
+      Value* d = b_.CreateFMul(vx.load(vx.vec, at(operand(n, 0), yAt), outMask), invArea);
+      storeRows([&](std::int64_t) { return std::vector<Value*>(K1, d); });
+      return;
+    }
+    // The first maximum (strictly greater wins, so ties keep the earlier element; a NaN wins, as in
+    // PyTorch; a window of -inf has none), and the sum, over the window's elements in order, row by row.
+    Value* best = vx.splat(llvm::ConstantFP::getInfinity(t, true));
+    Value* arg = b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(-1)));
+    Value* sum = zero;
+    for (std::int64_t kh = 0; kh < k0; ++kh) {
+      Value* row = vx.load(wide, xRow(*x, kh), inMask);
+      for (unsigned kw = 0; kw < K1; ++kw) {
+        Value* v = b_.CreateShuffleVector(row, llvm::createStrideMask(kw, K1, V));
+        sum = b_.CreateFAdd(sum, v);
+        Value* better = b_.CreateOr(b_.CreateFCmpOGT(v, best), b_.CreateFCmpUNO(v, v));
+        best = b_.CreateSelect(better, v, best);
+        arg = b_.CreateSelect(better, b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(kh * k1 + kw))),
+                              arg);
+      }
+    }
+    if (n.op == ir::Op::MaxPool2D) return vx.store(best, at(n, yAt), outMask);
+    if (n.op == ir::Op::AvgPool2D) return vx.store(b_.CreateFMul(sum, invArea), at(n, yAt), outMask);
+    // max_pool2d_grad: dy to the window's first maximum, zero to the others
+    Value* d = vx.load(vx.vec, at(operand(n, 0), yAt), outMask);
+    storeRows([&](std::int64_t kh) {
+      std::vector<Value*> columns;
+      for (std::int64_t kw = 0; kw < k1; ++kw) {
+        Value* e = b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(kh * k1 + kw)));
+        columns.push_back(b_.CreateSelect(b_.CreateICmpEQ(arg, e), d, zero));
+      }
+      return columns;
     });
+  };
+  const std::int64_t full = OW / V * V;
+  forRange(b_.CreateMul(begin, c64(OH)), b_.CreateMul(end, c64(OH)), [&](Value* r) {
+    if (full > 0)
+      steppedLoop(c64(0), c64(full), std::int64_t{V}, nullptr, [&](Value* j0) { windows(r, j0, V); }, "windows");
+    if (full < OW) windows(r, c64(full), OW - full);
   });
 }
 
