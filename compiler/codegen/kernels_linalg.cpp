@@ -68,13 +68,19 @@ struct Vectors {
   llvm::Constant* zero;
 
   Vectors(llvm::IRBuilder<>& builder, llvm::Type* elem, unsigned lanes)
-      : b(builder), t(elem), L(lanes), vec(llvm::FixedVectorType::get(elem, lanes)),
-        align(elem->getPrimitiveSizeInBits() / 8), zero(llvm::Constant::getNullValue(vec)) {}
+      : b(builder),
+        t(elem),
+        L(lanes),
+        vec(llvm::FixedVectorType::get(elem, lanes)),
+        align(elem->getPrimitiveSizeInBits() / 8),
+        zero(llvm::Constant::getNullValue(vec)) {}
 
   Value* i64(std::int64_t v) { return b.getInt64(static_cast<std::uint64_t>(v)); }
   Value* splat(Value* v) { return b.CreateVectorSplat(L, v); }
   Value* gep(Value* p, Value* off) { return b.CreateInBoundsGEP(t, p, off); }
-  Value* clamp(Value* v, std::int64_t last) { return b.CreateSelect(b.CreateICmpSLT(v, i64(last)), v, i64(last)); }
+  // min(v, last): the row or channel of a register tile past the end recomputes the last one.
+  Value* clamp(Value* v, Value* last) { return b.CreateSelect(b.CreateICmpSLT(v, last), v, last); }
+  Value* clamp(Value* v, std::int64_t last) { return clamp(v, i64(last)); }
   // Of `count` lanes, those l with l < n and 0 <= shift + l < width; nullptr when that is all of them.
   Value* lanes(unsigned count, std::int64_t n, std::int64_t shift = 0,
                std::int64_t width = std::numeric_limits<std::int64_t>::max()) {
@@ -439,18 +445,7 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
   const std::int64_t O = n.type.shape[1].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
   const int rows = static_cast<int>(std::min<std::int64_t>(O, lanes_ >= 16 ? kGemmRows : 3));
   const int outRows = static_cast<int>(std::min<std::int64_t>(c.OH, 4));
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
-  const unsigned L = static_cast<unsigned>(lanes_);
-  const llvm::Align align(4);
-  Value* zero = llvm::Constant::getNullValue(vec);
-  std::vector<llvm::Constant*> laneIds;
-  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lane = llvm::ConstantVector::get(laneIds);
-  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
-  auto clamp = [&](Value* v, std::int64_t last) {
-    return b_.CreateSelect(b_.CreateICmpSLT(v, c64(last)), v, c64(last));
-  };
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(lanes_));
   Value* w = at(wt, c64(0));
   forRange(begin, end, [&](Value* img) {
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
@@ -460,16 +455,16 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
         c64(0), c64(O), rows, nullptr,
         [&](Value* o0) {
           std::vector<Value*> o;
-          for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
+          for (int r = 0; r < rows; ++r) o.push_back(v.clamp(b_.CreateAdd(o0, c64(r)), O - 1));
           steppedLoop(
               c64(0), c64(c.OH), outRows, nullptr,
               [&](Value* i0) {
                 std::vector<Value*> i;
-                for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+                for (int u = 0; u < outRows; ++u) i.push_back(v.clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
                 for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
-                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  Value* inRow = v.lanes(v.L, c.OW - j0);
                   std::vector<Value*> acc;  // [r][u]
-                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
+                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(v.vec, v.zero));
                   forLoop(c64(c.C), [&](Value* ch) {
                     for (std::int64_t kh = 0; kh < c.KH; ++kh) {
                       // Per output row: its input row, and whether that row is inside the image.
@@ -477,36 +472,30 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
                       for (int u = 0; u < outRows; ++u) {
                         Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
                         Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
-                        rowInside.push_back(b_.CreateVectorSplat(L, inside));
-                        rowPtr.push_back(gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
-                                                                             b_.CreateSelect(inside, h, c64(0))),
-                                                                c64(c.W))));
+                        rowInside.push_back(v.splat(inside));
+                        rowPtr.push_back(v.gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
+                                                                               b_.CreateSelect(inside, h, c64(0))),
+                                                                  c64(c.W))));
                       }
                       for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                         const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
                         if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
-                        Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                        Value* mask =
-                            b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
-                                                             b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
+                        Value* mask = v.lanes(v.L, c.OW - j0, shift, c.W);
                         std::vector<Value*> xs;
                         for (int u = 0; u < outRows; ++u)
-                          // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
-                          xs.push_back(b_.CreateMaskedLoad(
-                              vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)), align,
-                              b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]), zero));
+                          xs.push_back(v.shiftedRow(rowPtr[static_cast<std::size_t>(u)], shift,
+                                                    v.both(mask, rowInside[static_cast<std::size_t>(u)])));
                         Value* tap = b_.CreateAdd(
                             b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)), c64(kw));
                         for (int r = 0; r < rows; ++r) {
-                          Value* wv = b_.CreateVectorSplat(
-                              L, b_.CreateLoad(
-                                     t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)),
-                                                            tap))));
+                          Value* wv = v.splat(b_.CreateLoad(
+                              v.t,
+                              v.gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)), tap))));
                           for (int u = 0; u < outRows; ++u) {
                             Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
                             b_.CreateStore(
-                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
+                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(v.vec, slot)}),
                                 slot);
                           }
                         }
@@ -515,12 +504,12 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
                   });
                   for (int r = 0; r < rows; ++r)
                     for (int u = 0; u < outRows; ++u)
-                      b_.CreateMaskedStore(
-                          b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
-                          gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                                 b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
-                                                              c64(j0)))),
-                          align, inRow);
+                      v.store(
+                          b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * outRows + u)]),
+                          v.gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                   b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
+                                                                c64(j0)))),
+                          inRow);
                 }
               },
               "direct.out_rows");
@@ -543,20 +532,12 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
   const ConvGeometry c = geometry(n, x, dy);
   const std::int64_t O = n.type.shape[0].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
   const int rows = directWeightRows(O, c.KW, lanes_);
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
-  const unsigned L = static_cast<unsigned>(lanes_);
-  const llvm::Align align(4);
-  Value* zero = llvm::Constant::getNullValue(vec);
-  std::vector<llvm::Constant*> laneIds;
-  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lane = llvm::ConstantVector::get(laneIds);
-  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(lanes_));
   auto sumAt = [&](Value* o, Value* tap) {
-    return gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
+    return v.gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
   };
   forRange(b_.CreateMul(begin, c64(taps)), b_.CreateMul(end, c64(taps)),
-           [&](Value* k) { b_.CreateAlignedStore(zero, gep(sums, b_.CreateMul(k, c64(lanes_))), align); });
+           [&](Value* k) { v.store(v.zero, v.gep(sums, b_.CreateMul(k, c64(lanes_))), nullptr); });
   Value* last = b_.CreateSub(end, c64(1));
   forRange(c64(0), images, [&](Value* img) {
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
@@ -566,10 +547,7 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
         [&](Value* o0) {
           // Rows past the chunk's last recompute it and store the same sums again.
           std::vector<Value*> o;
-          for (int r = 0; r < rows; ++r) {
-            Value* row = b_.CreateAdd(o0, c64(r));
-            o.push_back(b_.CreateSelect(b_.CreateICmpSLT(row, last), row, last));
-          }
+          for (int r = 0; r < rows; ++r) o.push_back(v.clamp(b_.CreateAdd(o0, c64(r)), last));
           forLoop(c64(c.C), [&](Value* ch) {
             for (std::int64_t kh = 0; kh < c.KH; ++kh) {
               // The output rows i whose input row i + kh d0 - p0 is inside the image.
@@ -581,37 +559,30 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
               for (int r = 0; r < rows; ++r)
                 for (std::int64_t kw = 0; kw < c.KW; ++kw)
                   acc.push_back(scalarSlot(
-                      vec, b_.CreateAlignedLoad(vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))),
-                                                align)));
+                      v.vec,
+                      v.load(v.vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), nullptr)));
               forRange(c64(ilo), c64(ihi), [&](Value* i) {
                 Value* h = b_.CreateAdd(i, c64(kh * c.d0 - c.p0));
-                Value* xRow = gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
+                Value* xRow = v.gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
                 for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
-                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  Value* inRow = v.lanes(v.L, c.OW - j0);
                   std::vector<Value*> xs(static_cast<std::size_t>(c.KW), nullptr);
                   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                     const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
                     if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
-                    Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                    Value* mask =
-                        b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
-                                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
-                    // Lanes left of the image are masked off; their addresses may lie before x, so no inbounds.
-                    xs[static_cast<std::size_t>(kw)] =
-                        b_.CreateMaskedLoad(vec, b_.CreateGEP(t, xRow, c64(shift)), align, mask, zero);
+                    xs[static_cast<std::size_t>(kw)] = v.shiftedRow(xRow, shift, v.lanes(v.L, c.OW - j0, shift, c.W));
                   }
                   for (int r = 0; r < rows; ++r) {
-                    Value* d = b_.CreateMaskedLoad(
-                        vec,
-                        gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
-                        align, inRow, zero);
+                    Value* d = v.load(v.vec,
+                                      v.gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
+                                      inRow);
                     for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                       if (!xs[static_cast<std::size_t>(kw)]) continue;
                       Value* slot = acc[static_cast<std::size_t>(r * c.KW + kw)];
                       b_.CreateStore(
-                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
+                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(v.vec, slot)}),
                           slot);
                     }
                   }
@@ -619,8 +590,8 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
               });
               for (int r = 0; r < rows; ++r)
                 for (std::int64_t kw = 0; kw < c.KW; ++kw)
-                  b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
-                                        sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), align);
+                  v.store(b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
+                          sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), nullptr);
             }
           });
         },
@@ -629,8 +600,8 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
   // Each weight: its lanes summed in order (an ordered reduction: no reassociation flag).
   forRange(begin, end, [&](Value* o) {
     forLoop(c64(taps), [&](Value* tap) {
-      Value* v = b_.CreateAlignedLoad(vec, sumAt(o, tap), align);
-      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), b_.CreateFAddReduce(fconst(t, -0.0), v));
+      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap),
+            b_.CreateFAddReduce(fconst(v.t, -0.0), v.load(v.vec, sumAt(o, tap), nullptr)));
     });
   });
 }
@@ -796,7 +767,8 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
   const std::int64_t full = OW / V * V;
   forRange(b_.CreateMul(begin, c64(OH)), b_.CreateMul(end, c64(OH)), [&](Value* r) {
     if (full > 0)
-      steppedLoop(c64(0), c64(full), std::int64_t{V}, nullptr, [&](Value* j0) { windows(r, j0, V); }, "windows");
+      steppedLoop(
+          c64(0), c64(full), std::int64_t{V}, nullptr, [&](Value* j0) { windows(r, j0, V); }, "windows");
     if (full < OW) windows(r, c64(full), OW - full);
   });
 }

@@ -31,8 +31,9 @@ void check(Op op, const PoolShape& s, ir::DType dtype, bool ties) {
   const ir::Dim n = s.images ? test::d(s.images) : test::batch();
   const ir::NodeId x = b.g.addInput("x", {dtype, {n, test::d(s.C), test::d(s.H), test::d(s.W)}});
   const ir::NodeId w = b.g.addParam("w", {dtype, {test::d(s.H), test::d(s.W)}}, {});
-  const ir::NodeId y = b.op(op, {b.op(Op::Mul, {x, w})},
-                            attrs({{"kernel", Ints{s.k0, s.k1}}, {"stride", Ints{s.s0, s.s1}}, {"padding", Ints{s.p0, s.p1}}}));
+  const ir::NodeId y =
+      b.op(op, {b.op(Op::Mul, {x, w})},
+           attrs({{"kernel", Ints{s.k0, s.k1}}, {"stride", Ints{s.s0, s.s1}}, {"padding", Ints{s.p0, s.p1}}}));
   ir::Module m = test::makeModule(wrap(b, y));
   int grads = 0;
   for (const ir::Node& node : m.trainStep.nodes) grads += node.op == Op::MaxPool2DGrad || node.op == Op::AvgPool2DGrad;
