@@ -3,7 +3,11 @@
 // micro-kernel (emit_loops.cpp), and the pooling windows of a range of planes.
 #include "compiler/codegen/kernel_emitter.h"
 
+#include <llvm/Analysis/VectorUtils.h>
+
 #include <algorithm>
+#include <bit>
+#include <limits>
 
 namespace sinter::codegen {
 
@@ -51,6 +55,60 @@ namespace {
 std::int64_t attr(const ir::Node& n, const char* name, int i) {
   return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
 }
+
+// Vectors of L elements of type t, and the masked loads and stores that the direct convolutions and the
+// tiled pooling share. The masks are known when the code is generated: lanes past a row's end, or
+// columns outside the image.
+struct Vectors {
+  llvm::IRBuilder<>& b;
+  llvm::Type* t;
+  unsigned L;
+  llvm::FixedVectorType* vec;
+  llvm::Align align;
+  llvm::Constant* zero;
+
+  Vectors(llvm::IRBuilder<>& builder, llvm::Type* elem, unsigned lanes)
+      : b(builder),
+        t(elem),
+        L(lanes),
+        vec(llvm::FixedVectorType::get(elem, lanes)),
+        align(elem->getPrimitiveSizeInBits() / 8),
+        zero(llvm::Constant::getNullValue(vec)) {}
+
+  Value* i64(std::int64_t v) { return b.getInt64(static_cast<std::uint64_t>(v)); }
+  Value* splat(Value* v) { return b.CreateVectorSplat(L, v); }
+  Value* gep(Value* p, Value* off) { return b.CreateInBoundsGEP(t, p, off); }
+  // min(v, last): the row or channel of a register tile past the end recomputes the last one.
+  Value* clamp(Value* v, Value* last) { return b.CreateSelect(b.CreateICmpSLT(v, last), v, last); }
+  Value* clamp(Value* v, std::int64_t last) { return clamp(v, i64(last)); }
+  // Of `count` lanes, those l with l < n and 0 <= shift + l < width; nullptr when that is all of them.
+  Value* lanes(unsigned count, std::int64_t n, std::int64_t shift = 0,
+               std::int64_t width = std::numeric_limits<std::int64_t>::max()) {
+    std::vector<llvm::Constant*> bits;
+    bool all = true;
+    for (std::int64_t l = 0; l < count; ++l) {
+      const bool on = l < n && shift + l >= 0 && shift + l < width;
+      all = all && on;
+      bits.push_back(b.getInt1(on));
+    }
+    return all ? nullptr : llvm::ConstantVector::get(bits);
+  }
+  // A vector of type `type` at p, 0 in the lanes outside `mask` (nullptr: every lane).
+  Value* load(llvm::Type* type, Value* p, Value* mask) {
+    if (!mask) return b.CreateAlignedLoad(type, p, align);
+    return b.CreateMaskedLoad(type, p, align, mask, llvm::Constant::getNullValue(type));
+  }
+  void store(Value* v, Value* p, Value* mask) {
+    if (!mask) b.CreateAlignedStore(v, p, align);
+    else b.CreateMaskedStore(v, p, align, mask);
+  }
+  Value* both(Value* mask, Value* more) { return mask ? b.CreateAnd(mask, more) : more; }
+  // row[shift + l] for the lanes l of `mask`, 0 in the others: a shifted input row of a direct convolution.
+  // The lanes left of the row are masked off; their addresses may lie before the buffer, so no inbounds.
+  Value* shiftedRow(Value* row, std::int64_t shift, Value* mask) {
+    return load(vec, b.CreateGEP(t, row, i64(shift)), mask);
+  }
+};
 
 // The image x, the filters w and the output y of a convolution, whichever of them the node computes.
 struct ConvTypes {
@@ -387,18 +445,7 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
   const std::int64_t O = n.type.shape[1].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
   const int rows = static_cast<int>(std::min<std::int64_t>(O, lanes_ >= 16 ? kGemmRows : 3));
   const int outRows = static_cast<int>(std::min<std::int64_t>(c.OH, 4));
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
-  const unsigned L = static_cast<unsigned>(lanes_);
-  const llvm::Align align(4);
-  Value* zero = llvm::Constant::getNullValue(vec);
-  std::vector<llvm::Constant*> laneIds;
-  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lane = llvm::ConstantVector::get(laneIds);
-  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
-  auto clamp = [&](Value* v, std::int64_t last) {
-    return b_.CreateSelect(b_.CreateICmpSLT(v, c64(last)), v, c64(last));
-  };
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(lanes_));
   Value* w = at(wt, c64(0));
   forRange(begin, end, [&](Value* img) {
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
@@ -408,16 +455,16 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
         c64(0), c64(O), rows, nullptr,
         [&](Value* o0) {
           std::vector<Value*> o;
-          for (int r = 0; r < rows; ++r) o.push_back(clamp(b_.CreateAdd(o0, c64(r)), O - 1));
+          for (int r = 0; r < rows; ++r) o.push_back(v.clamp(b_.CreateAdd(o0, c64(r)), O - 1));
           steppedLoop(
               c64(0), c64(c.OH), outRows, nullptr,
               [&](Value* i0) {
                 std::vector<Value*> i;
-                for (int u = 0; u < outRows; ++u) i.push_back(clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+                for (int u = 0; u < outRows; ++u) i.push_back(v.clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
                 for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
-                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  Value* inRow = v.lanes(v.L, c.OW - j0);
                   std::vector<Value*> acc;  // [r][u]
-                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(vec, zero));
+                  for (int k = 0; k < rows * outRows; ++k) acc.push_back(scalarSlot(v.vec, v.zero));
                   forLoop(c64(c.C), [&](Value* ch) {
                     for (std::int64_t kh = 0; kh < c.KH; ++kh) {
                       // Per output row: its input row, and whether that row is inside the image.
@@ -425,36 +472,30 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
                       for (int u = 0; u < outRows; ++u) {
                         Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], c64(kh * c.d0 - c.p0));
                         Value* inside = b_.CreateAnd(b_.CreateICmpSGE(h, c64(0)), b_.CreateICmpSLT(h, c64(c.H)));
-                        rowInside.push_back(b_.CreateVectorSplat(L, inside));
-                        rowPtr.push_back(gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
-                                                                             b_.CreateSelect(inside, h, c64(0))),
-                                                                c64(c.W))));
+                        rowInside.push_back(v.splat(inside));
+                        rowPtr.push_back(v.gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)),
+                                                                               b_.CreateSelect(inside, h, c64(0))),
+                                                                  c64(c.W))));
                       }
                       for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                         const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
                         if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
-                        Value* col = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                        Value* mask =
-                            b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(col, b_.CreateVectorSplat(L, c64(0))),
-                                                             b_.CreateICmpSLT(col, b_.CreateVectorSplat(L, c64(c.W)))));
+                        Value* mask = v.lanes(v.L, c.OW - j0, shift, c.W);
                         std::vector<Value*> xs;
                         for (int u = 0; u < outRows; ++u)
-                          // Lanes left of the image are masked off; their addresses may lie before x: no inbounds.
-                          xs.push_back(b_.CreateMaskedLoad(
-                              vec, b_.CreateGEP(t, rowPtr[static_cast<std::size_t>(u)], c64(shift)), align,
-                              b_.CreateAnd(mask, rowInside[static_cast<std::size_t>(u)]), zero));
+                          xs.push_back(v.shiftedRow(rowPtr[static_cast<std::size_t>(u)], shift,
+                                                    v.both(mask, rowInside[static_cast<std::size_t>(u)])));
                         Value* tap = b_.CreateAdd(
                             b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), c64(kh)), c64(c.KW)), c64(kw));
                         for (int r = 0; r < rows; ++r) {
-                          Value* wv = b_.CreateVectorSplat(
-                              L, b_.CreateLoad(
-                                     t, gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)),
-                                                            tap))));
+                          Value* wv = v.splat(b_.CreateLoad(
+                              v.t,
+                              v.gep(w, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(taps)), tap))));
                           for (int u = 0; u < outRows; ++u) {
                             Value* slot = acc[static_cast<std::size_t>(r * outRows + u)];
                             b_.CreateStore(
-                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(vec, slot)}),
+                                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                                   {wv, xs[static_cast<std::size_t>(u)], b_.CreateLoad(v.vec, slot)}),
                                 slot);
                           }
                         }
@@ -463,12 +504,12 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
                   });
                   for (int r = 0; r < rows; ++r)
                     for (int u = 0; u < outRows; ++u)
-                      b_.CreateMaskedStore(
-                          b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * outRows + u)]),
-                          gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                                 b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
-                                                              c64(j0)))),
-                          align, inRow);
+                      v.store(
+                          b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * outRows + u)]),
+                          v.gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                   b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
+                                                                c64(j0)))),
+                          inRow);
                 }
               },
               "direct.out_rows");
@@ -491,20 +532,12 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
   const ConvGeometry c = geometry(n, x, dy);
   const std::int64_t O = n.type.shape[0].size, taps = c.C * c.KH * c.KW, P = c.OH * c.OW;
   const int rows = directWeightRows(O, c.KW, lanes_);
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
-  const unsigned L = static_cast<unsigned>(lanes_);
-  const llvm::Align align(4);
-  Value* zero = llvm::Constant::getNullValue(vec);
-  std::vector<llvm::Constant*> laneIds;
-  for (int l = 0; l < lanes_; ++l) laneIds.push_back(b_.getInt64(static_cast<std::uint64_t>(l)));
-  Value* lane = llvm::ConstantVector::get(laneIds);
-  auto gep = [&](Value* p, Value* off) { return b_.CreateInBoundsGEP(t, p, off); };
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(lanes_));
   auto sumAt = [&](Value* o, Value* tap) {
-    return gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
+    return v.gep(sums, b_.CreateMul(b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), c64(lanes_)));
   };
   forRange(b_.CreateMul(begin, c64(taps)), b_.CreateMul(end, c64(taps)),
-           [&](Value* k) { b_.CreateAlignedStore(zero, gep(sums, b_.CreateMul(k, c64(lanes_))), align); });
+           [&](Value* k) { v.store(v.zero, v.gep(sums, b_.CreateMul(k, c64(lanes_))), nullptr); });
   Value* last = b_.CreateSub(end, c64(1));
   forRange(c64(0), images, [&](Value* img) {
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
@@ -514,10 +547,7 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
         [&](Value* o0) {
           // Rows past the chunk's last recompute it and store the same sums again.
           std::vector<Value*> o;
-          for (int r = 0; r < rows; ++r) {
-            Value* row = b_.CreateAdd(o0, c64(r));
-            o.push_back(b_.CreateSelect(b_.CreateICmpSLT(row, last), row, last));
-          }
+          for (int r = 0; r < rows; ++r) o.push_back(v.clamp(b_.CreateAdd(o0, c64(r)), last));
           forLoop(c64(c.C), [&](Value* ch) {
             for (std::int64_t kh = 0; kh < c.KH; ++kh) {
               // The output rows i whose input row i + kh d0 - p0 is inside the image.
@@ -529,37 +559,30 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
               for (int r = 0; r < rows; ++r)
                 for (std::int64_t kw = 0; kw < c.KW; ++kw)
                   acc.push_back(scalarSlot(
-                      vec, b_.CreateAlignedLoad(vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))),
-                                                align)));
+                      v.vec,
+                      v.load(v.vec, sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), nullptr)));
               forRange(c64(ilo), c64(ihi), [&](Value* i) {
                 Value* h = b_.CreateAdd(i, c64(kh * c.d0 - c.p0));
-                Value* xRow = gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
+                Value* xRow = v.gep(xImg, b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)));
                 for (std::int64_t j0 = 0; j0 < c.OW; j0 += lanes_) {
-                  Value* inRow = lanesBelow(c64(j0), c64(c.OW));
+                  Value* inRow = v.lanes(v.L, c.OW - j0);
                   std::vector<Value*> xs(static_cast<std::size_t>(c.KW), nullptr);
                   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                     const std::int64_t shift = j0 + kw * c.d1 - c.p1;   // input column of lane 0
                     if (shift >= c.W || shift + lanes_ <= 0) continue;  // every lane outside the image
-                    Value* w = b_.CreateAdd(lane, b_.CreateVectorSplat(L, c64(shift)));
-                    Value* mask =
-                        b_.CreateAnd(inRow, b_.CreateAnd(b_.CreateICmpSGE(w, b_.CreateVectorSplat(L, c64(0))),
-                                                         b_.CreateICmpSLT(w, b_.CreateVectorSplat(L, c64(c.W)))));
-                    // Lanes left of the image are masked off; their addresses may lie before x, so no inbounds.
-                    xs[static_cast<std::size_t>(kw)] =
-                        b_.CreateMaskedLoad(vec, b_.CreateGEP(t, xRow, c64(shift)), align, mask, zero);
+                    xs[static_cast<std::size_t>(kw)] = v.shiftedRow(xRow, shift, v.lanes(v.L, c.OW - j0, shift, c.W));
                   }
                   for (int r = 0; r < rows; ++r) {
-                    Value* d = b_.CreateMaskedLoad(
-                        vec,
-                        gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
-                        align, inRow, zero);
+                    Value* d = v.load(v.vec,
+                                      v.gep(dyImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                                                b_.CreateAdd(b_.CreateMul(i, c64(c.OW)), c64(j0)))),
+                                      inRow);
                     for (std::int64_t kw = 0; kw < c.KW; ++kw) {
                       if (!xs[static_cast<std::size_t>(kw)]) continue;
                       Value* slot = acc[static_cast<std::size_t>(r * c.KW + kw)];
                       b_.CreateStore(
-                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(vec, slot)}),
+                          b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                             {d, xs[static_cast<std::size_t>(kw)], b_.CreateLoad(v.vec, slot)}),
                           slot);
                     }
                   }
@@ -567,8 +590,8 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
               });
               for (int r = 0; r < rows; ++r)
                 for (std::int64_t kw = 0; kw < c.KW; ++kw)
-                  b_.CreateAlignedStore(b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
-                                        sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), align);
+                  v.store(b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * c.KW + kw)]),
+                          sumAt(o[static_cast<std::size_t>(r)], b_.CreateAdd(tap0, c64(kw))), nullptr);
             }
           });
         },
@@ -577,8 +600,8 @@ void KernelEmitter::emitDirectConvWeights(const ir::Node& n, Value* begin, Value
   // Each weight: its lanes summed in order (an ordered reduction: no reassociation flag).
   forRange(begin, end, [&](Value* o) {
     forLoop(c64(taps), [&](Value* tap) {
-      Value* v = b_.CreateAlignedLoad(vec, sumAt(o, tap), align);
-      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap), b_.CreateFAddReduce(fconst(t, -0.0), v));
+      store(n, b_.CreateAdd(b_.CreateMul(o, c64(taps)), tap),
+            b_.CreateFAddReduce(fconst(v.t, -0.0), v.load(v.vec, sumAt(o, tap), nullptr)));
     });
   });
 }
@@ -674,66 +697,79 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
 // Pooling whose windows tile the image exactly (kernel = stride, no padding, H = OH k0, W = OW k1: the
 // CNN's 2 x 2 pools). Every input element is in one window, so there are no bounds tests, and a gradient
 // writes each element of dx once, in gather form (dy where the element is its window's first maximum, 0
-// elsewhere) instead of zero-filling dx and scattering into it. The window loops are unrolled here; the
-// loop over a row's windows reads and writes at a constant stride, which LLVM vectorizes.
+// elsewhere) instead of zero-filling dx and scattering into it. Since H = OH k0, the planes [begin, end)
+// are rows [begin OH, end OH) of windows, each k0 input rows above one output row. A vector holds V
+// windows of a row: each input row's k1 V elements are loaded as one wide vector and split into the k1
+// vectors of one window column each (and a gradient's joined back the same way), so every load and store
+// is contiguous; the row's last vector is masked, not left to scalar code.
 void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
-  const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
+  const std::int64_t W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
   const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1);
+  const ir::Node* x = n.op == ir::Op::AvgPool2DGrad ? nullptr : &operand(n, grad ? 1 : 0);  // avg_pool2d_grad: dy only
   llvm::Type* t = elem(n.type.dtype);
-  Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
-  // The row's windows, vectorized: at most 8 lanes (the rows are short, 14 windows in the CNN), and the
-  // window index in 32 bits, so that the select chains stay in vector registers.
-  const int width = static_cast<int>(std::min<std::int64_t>(OW >= 8 ? 8 : 4, lanes_));
-  llvm::MDNode* hints = OW >= 4 ? vectorHints(width) : nullptr;
-  forRange(begin, end, [&](Value* pl) {
-    forLoop(c64(OH), [&](Value* i) {
-      steppedLoop(
-          c64(0), c64(OW), 1, hints,
-          [&](Value* j) {
-            Value* yi = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(OH)), i), c64(OW)), j);
-            // The window's elements in order, row by row.
-            std::vector<Value*> xi;
-            for (std::int64_t kh = 0; kh < k0; ++kh)
-              for (std::int64_t kw = 0; kw < k1; ++kw) {
-                Value* h = b_.CreateAdd(b_.CreateMul(i, c64(k0)), c64(kh));
-                Value* w = b_.CreateAdd(b_.CreateMul(j, c64(k1)), c64(kw));
-                xi.push_back(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(pl, c64(H)), h), c64(W)), w));
-              }
-            if (n.op == ir::Op::AvgPool2DGrad) {
-              Value* d = b_.CreateFMul(load(operand(n, 0), yi), invArea);
-              for (Value* x : xi) store(n, x, d);
-              return;
-            }
-            const ir::Node& x = grad ? operand(n, 1) : operand(n, 0);
-            // The first maximum (strictly greater wins, so ties keep the earlier element; a NaN wins, as in
-            // PyTorch; a window of -inf has none).
-            Value* best = llvm::ConstantFP::getInfinity(t, true);
-            Value* arg = b_.getInt32(static_cast<std::uint32_t>(-1));
-            Value* sum = fconst(t, 0);
-            for (std::size_t e = 0; e < xi.size(); ++e) {
-              Value* v = load(x, xi[e]);
-              sum = b_.CreateFAdd(sum, v);
-              Value* better = b_.CreateOr(b_.CreateFCmpOGT(v, best), b_.CreateFCmpUNO(v, v));
-              best = b_.CreateSelect(better, v, best);
-              arg = b_.CreateSelect(better, b_.getInt32(static_cast<std::uint32_t>(e)), arg);
-            }
-            if (n.op == ir::Op::MaxPool2D) {
-              store(n, yi, best);
-            } else if (n.op == ir::Op::AvgPool2D) {
-              store(n, yi, b_.CreateFMul(sum, invArea));
-            } else {  // max_pool2d_grad: dy to the window's first maximum, zero to the others
-              Value* d = load(operand(n, 0), yi);
-              for (std::size_t e = 0; e < xi.size(); ++e)
-                store(
-                    n, xi[e],
-                    b_.CreateSelect(b_.CreateICmpEQ(arg, b_.getInt32(static_cast<std::uint32_t>(e))), d, fconst(t, 0)));
-            }
-          },
-          "window");
+  // V: a register's lanes, or fewer when a whole row of windows fits in fewer (the CNN's second pool, 5).
+  const int regLanes = n.type.dtype == ir::DType::F64 ? std::max(1, lanes_ / 2) : lanes_;
+  const auto V = static_cast<unsigned>(std::min<std::int64_t>(regLanes, std::bit_ceil(static_cast<std::uint64_t>(OW))));
+  const auto K1 = static_cast<unsigned>(k1);
+  Vectors vx(b_, t, V);
+  auto* wide = llvm::FixedVectorType::get(t, K1 * V);
+  Value* invArea = vx.splat(fconst(t, 1.0 / static_cast<double>(k0 * k1)));
+  Value* zero = vx.zero;
+  // Windows [j0, j0 + count) of window row r (count <= V; the lanes past it are masked off).
+  auto windows = [&](Value* r, Value* j0, std::int64_t count) {
+    Value* yAt = b_.CreateAdd(b_.CreateMul(r, c64(OW)), j0);
+    Value* xAt = b_.CreateAdd(b_.CreateMul(r, c64(k0 * W)), b_.CreateMul(j0, c64(k1)));
+    Value* outMask = vx.lanes(V, count);
+    Value* inMask = vx.lanes(K1 * V, count * k1);
+    auto xRow = [&](const ir::Node& node, std::int64_t kh) { return at(node, b_.CreateAdd(xAt, c64(kh * W))); };
+    auto storeRows = [&](const std::function<std::vector<Value*>(std::int64_t kh)>& columns) {
+      for (std::int64_t kh = 0; kh < k0; ++kh)
+        vx.store(b_.CreateShuffleVector(llvm::concatenateVectors(b_, columns(kh)), llvm::createInterleaveMask(V, K1)),
+                 xRow(n, kh), inMask);
+    };
+    if (n.op == ir::Op::AvgPool2DGrad) {
+      Value* d = b_.CreateFMul(vx.load(vx.vec, at(operand(n, 0), yAt), outMask), invArea);
+      storeRows([&](std::int64_t) { return std::vector<Value*>(K1, d); });
+      return;
+    }
+    // The first maximum (strictly greater wins, so ties keep the earlier element; a NaN wins, as in
+    // PyTorch; a window of -inf has none), and the sum, over the window's elements in order, row by row.
+    Value* best = vx.splat(llvm::ConstantFP::getInfinity(t, true));
+    Value* arg = b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(-1)));
+    Value* sum = zero;
+    for (std::int64_t kh = 0; kh < k0; ++kh) {
+      Value* row = vx.load(wide, xRow(*x, kh), inMask);
+      for (unsigned kw = 0; kw < K1; ++kw) {
+        Value* v = b_.CreateShuffleVector(row, llvm::createStrideMask(kw, K1, V));
+        sum = b_.CreateFAdd(sum, v);
+        Value* better = b_.CreateOr(b_.CreateFCmpOGT(v, best), b_.CreateFCmpUNO(v, v));
+        best = b_.CreateSelect(better, v, best);
+        arg = b_.CreateSelect(better, b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(kh * k1 + kw))),
+                              arg);
+      }
+    }
+    if (n.op == ir::Op::MaxPool2D) return vx.store(best, at(n, yAt), outMask);
+    if (n.op == ir::Op::AvgPool2D) return vx.store(b_.CreateFMul(sum, invArea), at(n, yAt), outMask);
+    // max_pool2d_grad: dy to the window's first maximum, zero to the others
+    Value* d = vx.load(vx.vec, at(operand(n, 0), yAt), outMask);
+    storeRows([&](std::int64_t kh) {
+      std::vector<Value*> columns;
+      for (std::int64_t kw = 0; kw < k1; ++kw) {
+        Value* e = b_.CreateVectorSplat(V, b_.getInt32(static_cast<std::uint32_t>(kh * k1 + kw)));
+        columns.push_back(b_.CreateSelect(b_.CreateICmpEQ(arg, e), d, zero));
+      }
+      return columns;
     });
+  };
+  const std::int64_t full = OW / V * V;
+  forRange(b_.CreateMul(begin, c64(OH)), b_.CreateMul(end, c64(OH)), [&](Value* r) {
+    if (full > 0)
+      steppedLoop(
+          c64(0), c64(full), std::int64_t{V}, nullptr, [&](Value* j0) { windows(r, j0, V); }, "windows");
+    if (full < OW) windows(r, c64(full), OW - full);
   });
 }
 

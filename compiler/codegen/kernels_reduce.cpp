@@ -30,7 +30,27 @@ void KernelEmitter::emitReduce(const ir::Node& n) {
   const bool isMax = n.op == ir::Op::ReduceMax;
   llvm::Type* t = elem(n.type.dtype);
   fill(n, isMax ? llvm::ConstantFP::getInfinity(t, true) : fconst(n, 0));
-  forEachElement(x.type.shape, {kept}, [&](const Offsets& o) {
+  // Neighbouring fixed axes that are both reduced, or both kept, are one axis: a bias gradient's sum over
+  // the 28 x 28 positions of a channel is one loop of 784, which vectorizes whole, not 28 loops of 28.
+  // (kept may have fewer axes than x, as sum_to's result does: its leading axes are reduced.)
+  const ir::Shape& shape = x.type.shape;
+  const std::size_t lead = shape.size() - kept.size();
+  auto keptAt = [&](std::size_t a) { return a < lead ? ir::Dim::fixed(1) : kept[a - lead]; };
+  auto reduced = [&](std::size_t a) {
+    const ir::Dim k = keptAt(a);
+    return !k.isSymbolic() && k.size == 1 && (shape[a].isSymbolic() || shape[a].size != 1);
+  };
+  ir::Shape xs, ks;
+  for (std::size_t a = 0; a < shape.size(); ++a) {
+    if (a > 0 && !shape[a].isSymbolic() && !shape[a - 1].isSymbolic() && reduced(a) == reduced(a - 1)) {
+      xs.back() = ir::Dim::fixed(xs.back().size * shape[a].size);
+      if (!reduced(a)) ks.back() = ir::Dim::fixed(ks.back().size * keptAt(a).size);
+      continue;
+    }
+    xs.push_back(shape[a]);
+    ks.push_back(keptAt(a));
+  }
+  forEachElement(xs, {ks}, [&](const Offsets& o) {
     Value* acc = load(n, o[1]);
     Value* v = load(x, o[0]);
     store(n, o[1], isMax ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, v) : b_.CreateFAdd(acc, v));

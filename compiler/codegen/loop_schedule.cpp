@@ -457,35 +457,26 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   const bool weights = n.op == ir::Op::Conv2DGradWeight;
   Loop par = makeLoop("ib", 0, weights ? Expr(O) : images, 1, Loop::Parallel, weights ? "output channels" : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
-  if (n.type.dtype != ir::DType::F32) {
-    Prim direct{Prim::Node};
-    direct.nodes = {n.id};
-    direct.j0 = Expr::var("ib");
-    direct.j1 = Expr::var("ib.end");
-    direct.what = "direct loop nest (f64)";
-    par.body.push_back(Stmt::of(std::move(direct)));
-    return {Stmt::of(std::move(par))};
-  }
-  if (n.op == ir::Op::Conv2D && directConv(g, n)) {  // registers over the taps, no im2col (kernels_linalg.cpp)
-    Prim direct{Prim::Node};
-    direct.nodes = {n.id};
-    direct.j0 = Expr::var("ib");
-    direct.j1 = Expr::var("ib.end");
-    direct.what = "direct: tiles of output channels by 4 output rows, a vector wide, in registers over the taps";
-    par.body.push_back(Stmt::of(std::move(direct)));
-    return {Stmt::of(std::move(par))};
-  }
-  if (directConv(g, n)) {  // a lane-wise sum per weight, no im2col (kernels_linalg.cpp)
-    par.scratch.push_back({"sums", Expr(O * CKK * lanes)});
-    Prim direct{Prim::DirectConvWeights};
-    direct.nodes = {n.id};
-    direct.j0 = Expr::var("ib");
-    direct.j1 = Expr::var("ib.end");
-    direct.i = images;
-    direct.buffer = Buffer::named("sums");
-    par.body.push_back(Stmt::of(std::move(direct)));
-    return {Stmt::of(std::move(par))};
-  }
+  // The nest of a convolution computed without im2col: one primitive over the parallel loop's range.
+  auto direct = [&](Prim::Kind kind, std::string what) {
+    Prim p{kind};
+    p.nodes = {n.id};
+    p.j0 = Expr::var("ib");
+    p.j1 = Expr::var("ib.end");
+    p.what = std::move(what);
+    if (kind == Prim::DirectConvWeights) {
+      par.scratch.push_back({"sums", Expr(O * CKK * lanes)});
+      p.i = images;
+      p.buffer = Buffer::named("sums");
+    }
+    par.body.push_back(Stmt::of(std::move(p)));
+    return std::vector<Stmt>{Stmt::of(std::move(par))};
+  };
+  if (n.type.dtype != ir::DType::F32) return direct(Prim::Node, "direct loop nest (f64)");
+  if (n.op == ir::Op::Conv2D && directConv(g, n))  // registers over the taps, no im2col (kernels_linalg.cpp)
+    return direct(Prim::Node,
+                  "direct: tiles of output channels by 4 output rows, a vector wide, in registers over the taps");
+  if (directConv(g, n)) return direct(Prim::DirectConvWeights, "");  // a lane-wise sum per weight, no im2col
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
     Prim p{Prim::Im2Col};
