@@ -246,7 +246,13 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
     case loop::Prim::MicroKernel: return emitMicroKernel(p);
     case loop::Prim::PackB: return emitPackB(p);
     case loop::Prim::ColumnSums: return emitColumnSums(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1));
-    case loop::Prim::Im2Col: return emitIm2Col(g_.node(p.nodes[0]), eval(p.i), base(p.buffer), false);
+    case loop::Prim::Im2Col: {
+      const ir::Node& n = g_.node(p.nodes[0]);
+      const ir::TensorType& x = n.op == ir::Op::Conv2DGradInput ? n.type : g_.node(n.operands[0]).type;
+      Value* channels = c64(x.shape[1].size);
+      return emitIm2Col(n, eval(p.i), base(p.buffer), false, p.j1.isConst(0) ? c64(0) : eval(p.j0),
+                        p.j1.isConst(0) ? channels : eval(p.j1));
+    }
     case loop::Prim::Col2Im: return emitCol2Im(g_.node(p.nodes[0]), eval(p.i), base(p.buffer));
     case loop::Prim::DirectConvWeights:
       return emitDirectConvWeights(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), eval(p.i), base(p.buffer));
@@ -332,6 +338,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* k0 = eval(p.k0);
   Value* kc = eval(p.kc);
   Value* last = b_.CreateSub(eval(p.rowEnd), c64(1));
+  Value* ldc = q.ldc.isConst(0) ? N : eval(q.ldc);  // C's (and init's) row stride
   auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
   // Column masks: lanes at or past N are neither read nor written.
   std::vector<Value*> masks;
@@ -342,7 +349,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     rowIdx.push_back(b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last));
   }
   auto cAt = [&](int r, int v) {
-    return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N),
+    return gep(cPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], ldc),
                                   b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
   };
   // The first K block of a product that does not accumulate starts from zero, every other from C.
@@ -353,7 +360,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* initPtr = q.addTo ? address(q.init) : nullptr;
   auto initAt = [&](int r, int v) {
     return b_.CreateInBoundsGEP(t, initPtr,
-                                b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], N),
+                                b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], ldc),
                                              b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
   };
   // The tile below this one (the next rows of the same columns: the schedule walks rows inside columns)
@@ -367,7 +374,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
       Value* i = b_.CreateAdd(i0, c64(p.rows + r));
       Value* row = b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last);
       for (int v = 0; v < vectors; ++v)
-        prefetch(base, b_.CreateAdd(b_.CreateMul(row, N), b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
+        prefetch(base, b_.CreateAdd(b_.CreateMul(row, ldc), b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
     }
   }
   std::vector<Value*> acc;

@@ -209,7 +209,7 @@ class KernelEmitter {
   // Iterations [begin, end) of an f64 convolution's direct loop nest: images, or output channels for the weights.
   void emitConvRange(const ir::Node& n, Value* begin, Value* end);
   // col[(c,kh,kw), (i,j)] <- the patches of one image of convolution n; col2im adds col back into dx.
-  void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed);
+  void emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed, Value* chFrom, Value* chTo);
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
   // Images [begin, end) of a small stride-1 f32 conv2d, and output channels [begin, end) of its weight
   // gradient over `images`, without im2col.

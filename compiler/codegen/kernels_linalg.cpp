@@ -284,7 +284,9 @@ ColumnRange columnRange(const ConvGeometry& c, std::int64_t kw) {
 // w = j s1 - p1 + kw d1 for the columns j whose w is inside it. That range of j is known when the code is
 // generated, so each row is a zero run, a strided copy (contiguous at stride 1, which vectorizes) and a
 // zero run, with no per-element bounds test or gather.
-void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed) {
+// Only the rows of input channels [chFrom, chTo) are written (a weight gradient split over input channels).
+void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool transposed, Value* chFrom,
+                               Value* chTo) {
   const ConvGeometry c = geometry(n, operand(n, 0), operand(n, 1));
   const std::int64_t CKK = c.C * c.KH * c.KW, P = c.OH * c.OW;
   llvm::Type* t = b_.getFloatTy();
@@ -296,7 +298,7 @@ void KernelEmitter::emitIm2Col(const ir::Node& n, Value* image, Value* col, bool
   for (std::int64_t kw = 0; kw < c.KW; ++kw) {
     const ColumnRange cr = columnRange(c, kw);
     const std::int64_t shift = cr.shift, jlo = cr.lo, jhi = cr.hi;
-    forLoop(c64(c.C), [&](Value* ch) {
+    forRange(chFrom, chTo, [&](Value* ch) {
       forLoop(c64(c.KH), [&](Value* kh) {
         Value* r = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW)), c64(kw));
         forLoop(c64(c.OH), [&](Value* i) {

@@ -148,7 +148,8 @@ std::string formula(const ir::Graph& g, const Compute& c, ir::NodeId id) {
 }
 
 std::string product(const Product& p, const std::string& panel) {
-  return fmt::format("{} {}= {}{}{} · {}{}", access(p.c), p.accumulate ? "+" : "",
+  return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c), !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "",
+                     p.accumulate ? "+" : "",
                      p.addTo ? access(p.init) + " + " : "", access(p.a), p.transA ? "ᵀ" : "",
                      panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
@@ -168,7 +169,9 @@ std::string prim(const ir::Graph& g, const Prim& p) {
     case Prim::ColumnSums:
       return fmt::format("%{} [{}, {}) = column sums of %{} over its rows", p.nodes[0], p.j0.str(), p.j1.str(),
                          g.node(p.nodes[0]).operands[0]);
-    case Prim::Im2Col: return fmt::format("{} <- im2col of image {} of %{}", p.buffer.str(), p.i.str(), p.nodes[0]);
+    case Prim::Im2Col:
+      return fmt::format("{} <- im2col of image {} of %{}{}", p.buffer.str(), p.i.str(), p.nodes[0],
+                         !p.j1.isConst(0) ? fmt::format(", input channels [{}, {})", p.j0.str(), p.j1.str()) : "");
     case Prim::Col2Im: return fmt::format("%{}[image {}] <- col2im of {}", p.nodes[0], p.i.str(), p.buffer.str());
     case Prim::DirectConvWeights:
       return fmt::format("%{} output channels [{}, {}) <- direct sums over images [0, {}), lane-wise in {}", p.nodes[0],

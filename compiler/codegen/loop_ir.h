@@ -64,6 +64,7 @@ struct Product {
   bool transA = false, transB = false, accumulate = false;
   bool addTo = false;  // C = init + op(A) op(B): the first K block starts from `init` instead of zero
   Access init;
+  Expr ldc;  // the row stride of C and init when C is a block of columns of a wider matrix; 0: N
 };
 
 struct Stmt;
@@ -109,7 +110,8 @@ struct Prim {
                   // (a partial tile recomputes its last row), columns masked past N; B from `panel` when set
     PackB,        // panel <- op(B)[k0 .. k0+kc, j0 .. j0+nc] in strips of `cols` columns, zero past N
     ColumnSums,   // columns [j0, j1) of sum_to(dy) (nodes[0]), each summed over the rows in order
-    Im2Col,       // col <- the patches of image `i` of a convolution (nodes[0])
+    Im2Col,       // col <- the patches of image `i` of a convolution (nodes[0]), the rows of input channels
+                  // [j0, j1) (every channel when j1 is 0)
     Col2Im,       // dx[i] <- col added back into the image of a convolution's input gradient (nodes[0])
     // Output channels [j0, j1) of a small f32 conv2d_grad_weight (nodes[0]) over images [0, i), summed
     // lane-wise in `buffer` and reduced at the end, without im2col.

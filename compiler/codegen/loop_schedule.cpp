@@ -455,7 +455,14 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
                      P = y.shape[2].size * y.shape[3].size;
   const Expr images = Expr::dim(x.shape[0]);
   const bool weights = n.op == ir::Op::Conv2DGradWeight;
-  Loop par = makeLoop("ib", 0, weights ? Expr(O) : images, 1, Loop::Parallel, weights ? "output channels" : "images");
+  // The weight gradient by im2col and the product splits its input channels: each chunk builds only its
+  // channels' rows of the patches and computes those columns of dw. Split over output channels, every chunk
+  // built every image's patches, and a second thread doubled that work and gained nothing. Each element of dw
+  // is still summed whole, images then positions in order, so the bits do not depend on the threads.
+  const std::int64_t C = x.shape[1].size, KK = w.shape[2].size * w.shape[3].size;
+  const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n);
+  Loop par = makeLoop("ib", 0, byInputChannels ? Expr(C) : weights ? Expr(O) : images, 1, Loop::Parallel,
+                      byInputChannels ? "input channels" : weights ? "output channels" : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
   // The nest of a convolution computed without im2col: one primitive over the parallel loop's range.
   auto direct = [&](Prim::Kind kind, std::string what) {
@@ -483,6 +490,10 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     p.nodes = {n.id};
     p.i = image;
     p.buffer = Buffer::named("col");
+    if (byInputChannels) {
+      p.j0 = Expr::var("ib");
+      p.j1 = Expr::var("ib.end");
+    }
     return Stmt::of(std::move(p));
   };
   const Expr img = Expr::var("n");
@@ -498,7 +509,8 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
          false,
          false,
          false,
-         {}};
+         {},
+         0};
   } else if (n.op == ir::Op::Conv2DGradInput) {
     p = {{Buffer::of(b.id), 0},
          {Buffer::of(a.id), img * Expr(O * P)},
@@ -510,19 +522,23 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
          false,
          false,
          false,
-         {}};
+         {},
+         0};
   } else {
+    // dw[:, columns of the chunk's channels] += dy[image] colᵀ over those rows of col.
+    const Expr c0 = Expr::var("ib") * Expr(KK);
     p = {{Buffer::of(b.id), img * Expr(O * P)},
-         {Buffer::named("col"), 0},
-         {Buffer::of(n.id), 0},
+         {Buffer::named("col"), c0 * Expr(P)},
+         {Buffer::of(n.id), c0},
          O,
-         CKK,
+         (Expr::var("ib.end") - Expr::var("ib")) * Expr(KK),
          P,
          false,
          true,
          true,
          false,
-         {}};
+         {},
+         CKK};
   }
   const bool pack = packs(p, lanes);
   if (pack) par.scratch.push_back(panelScratch(p, lanes));
@@ -539,13 +555,15 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     back.buffer = Buffer::named("col");
     each.body.push_back(Stmt::of(std::move(back)));
   } else {
+    Loop rows = makeLoop("o", 0, O, 1, Loop::Serial, "rows of dw: the chunk's columns start at zero");
     Prim zero{Prim::Zero};
     zero.buffer = Buffer::of(n.id);
-    zero.j0 = Expr::var("ib") * Expr(CKK);
-    zero.j1 = Expr::var("ib.end") * Expr(CKK);
-    par.body.push_back(Stmt::of(std::move(zero)));
+    zero.j0 = Expr::var("o") * Expr(CKK) + Expr::var("ib") * Expr(KK);
+    zero.j1 = Expr::var("o") * Expr(CKK) + Expr::var("ib.end") * Expr(KK);
+    rows.body.push_back(Stmt::of(std::move(zero)));
+    par.body.push_back(Stmt::of(std::move(rows)));
     each.body.push_back(im2col(img));
-    productNest(each.body, p, Expr::var("ib"), Expr::var("ib.end"), pack, "panel", lanes);
+    productNest(each.body, p, 0, O, pack, "panel", lanes);
   }
   par.body.push_back(Stmt::of(std::move(each)));
   return {Stmt::of(std::move(par))};
