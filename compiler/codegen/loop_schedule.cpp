@@ -460,7 +460,8 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   // built every image's patches, and a second thread doubled that work and gained nothing. Each element of dw
   // is still summed whole, images then positions in order, so the bits do not depend on the threads.
   const std::int64_t C = x.shape[1].size, KK = w.shape[2].size * w.shape[3].size;
-  const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n);
+  // (A single input channel, which cannot be split, keeps the output channels' split.)
+  const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n) && C >= 2;
   Loop par = makeLoop("ib", 0, byInputChannels ? Expr(C) : weights ? Expr(O) : images, 1, Loop::Parallel,
                       byInputChannels ? "input channels" : weights ? "output channels" : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
@@ -524,7 +525,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
          false,
          {},
          0};
-  } else {
+  } else if (byInputChannels) {
     // dw[:, columns of the chunk's channels] += dy[image] colᵀ over those rows of col.
     const Expr c0 = Expr::var("ib") * Expr(KK);
     p = {{Buffer::of(b.id), img * Expr(O * P)},
@@ -539,6 +540,19 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
          false,
          {},
          CKK};
+  } else {  // dw[rows of the chunk's output channels] += dy[image] colᵀ
+    p = {{Buffer::of(b.id), img * Expr(O * P)},
+         {Buffer::named("col"), 0},
+         {Buffer::of(n.id), 0},
+         O,
+         CKK,
+         P,
+         false,
+         true,
+         true,
+         false,
+         {},
+         0};
   }
   const bool pack = packs(p, lanes);
   if (pack) par.scratch.push_back(panelScratch(p, lanes));
@@ -554,7 +568,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     back.i = img;
     back.buffer = Buffer::named("col");
     each.body.push_back(Stmt::of(std::move(back)));
-  } else {
+  } else if (byInputChannels) {
     Loop rows = makeLoop("o", 0, O, 1, Loop::Serial, "rows of dw: the chunk's columns start at zero");
     Prim zero{Prim::Zero};
     zero.buffer = Buffer::of(n.id);
@@ -564,6 +578,14 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     par.body.push_back(Stmt::of(std::move(rows)));
     each.body.push_back(im2col(img));
     productNest(each.body, p, 0, O, pack, "panel", lanes);
+  } else {
+    Prim zero{Prim::Zero};
+    zero.buffer = Buffer::of(n.id);
+    zero.j0 = Expr::var("ib") * Expr(CKK);
+    zero.j1 = Expr::var("ib.end") * Expr(CKK);
+    par.body.push_back(Stmt::of(std::move(zero)));
+    each.body.push_back(im2col(img));
+    productNest(each.body, p, Expr::var("ib"), Expr::var("ib.end"), pack, "panel", lanes);
   }
   par.body.push_back(Stmt::of(std::move(each)));
   return {Stmt::of(std::move(par))};

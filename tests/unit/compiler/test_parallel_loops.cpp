@@ -184,3 +184,43 @@ TEST_CASE("elementwise kernels run in parallel chunks with the same bits") {
   }
   *desc->parallel_for = nullptr;
 }
+
+// conv2d_grad_weight by im2col splits its input channels when there are two or more (each chunk builds its
+// channels' rows of the patches and writes those columns of dw) and its output channels otherwise. Both
+// splits, under both hooks, against the interpreter and the unsplit bits.
+TEST_CASE("the im2col weight gradient splits input channels or else output channels") {
+  using test::batch;
+  using test::d;
+  using test::f32;
+  for (std::int64_t channels : {1, 3}) {
+    INFO("input channels " << channels);
+    ir::Graph g;
+    g.name = "WeightSplit";
+    auto x = g.addInput("x", f32({batch(), d(channels), d(9), d(11)}));
+    auto y = g.addInput("y", {ir::DType::I32, {batch()}});
+    auto w = g.addParam("w", f32({d(7), d(channels), d(3), d(3)}), {});
+    auto v = g.addParam("v", f32({d(7 * 5 * 6), d(10)}), {});
+    ir::Attrs a = convAttrs();
+    a.set("stride", std::vector<std::int64_t>{2, 2});  // stride 2: im2col, never the direct kernels
+    auto h = g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w}, a)});
+    auto logits = g.addOp(Op::MatMul, {g.addTyped(Op::Reshape, {h}, f32({batch(), d(7 * 5 * 6)})), v});
+    g.results = {{"loss", g.addOp(Op::CrossEntropy, {logits, y}), ir::Result::Loss}};
+    ir::Module m = test::makeModule(g);
+    std::string nest;
+    for (const ir::FusionGroup& k : codegen::planKernels(m.trainStep).kernels)
+      nest += codegen::loop::print(m.trainStep, codegen::scheduleKernel(m.trainStep, k, {}), 0);
+    CHECK(nest.find(channels > 1 ? "// input channels" : "// output channels") != std::string::npos);
+    auto jit = test::compileJit(m, {});
+    const sinter_model_desc* desc = jit->descriptor();
+    const std::int64_t n = 5;
+    auto args = test::randomArgs(m.forward, n, 70 + static_cast<std::uint64_t>(channels));
+    *desc->parallel_for = nullptr;
+    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {n}, 1e-4, 1e-4);
+    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {n});
+    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
+      *desc->parallel_for = hook;
+      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {n}) == step);
+    }
+    *desc->parallel_for = nullptr;
+  }
+}
