@@ -273,7 +273,8 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
   switch (kernel_->kind) {
     case ir::KernelKind::Pooling: return emitPoolRange(n, eval(p.j0), eval(p.j1));
     case ir::KernelKind::Convolution:
-      if (n.type.dtype == ir::DType::F32) return emitDirectConv(n, eval(p.j0), eval(p.j1));
+    case ir::KernelKind::ConvEpilogue:
+      if (n.type.dtype == ir::DType::F32) return emitDirectConv(n, eval(p.j0), eval(p.j1), kernel_);
       return emitConvRange(n, eval(p.j0), eval(p.j1));
     case ir::KernelKind::Gemm:
     case ir::KernelKind::GemmEpilogue:

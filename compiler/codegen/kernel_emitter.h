@@ -31,6 +31,9 @@ inline constexpr int kGemmRows = 6;
 // emitDirectConvWeights) rather than by im2col and the product: stride 1, few taps per output channel,
 // short output rows.
 bool directConv(const ir::Graph& g, const ir::Node& n);
+// Whether a conv + epilogue group's elementwise members run on the direct convolution's register tiles
+// (emitDirectConv): every operand from outside the group is constant along the output's rows (a bias).
+bool convEpilogueInRegisters(const ir::Graph& g, const ir::FusionGroup& k);
 // The runtime scratch slot (model_abi.h) that holds the entry point's arena; parallel chunks use the others.
 inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
 
@@ -213,7 +216,9 @@ class KernelEmitter {
   void emitCol2Im(const ir::Node& n, Value* image, Value* col);
   // Images [begin, end) of a small stride-1 f32 conv2d, and output channels [begin, end) of its weight
   // gradient over `images`, without im2col.
-  void emitDirectConv(const ir::Node& n, Value* begin, Value* end);
+  void emitDirectConv(const ir::Node& n, Value* begin, Value* end, const ir::FusionGroup* epilogue = nullptr);
+  void emitConvEpilogueVector(const ir::FusionGroup& k, Value* y, Value* image, Value* o, Value* i, Value* offset,
+                              Value* mask);
   void emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image

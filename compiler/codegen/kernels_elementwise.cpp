@@ -11,19 +11,21 @@ namespace sinter::codegen {
 
 // Each operation of a formula over ir::Code becomes an instruction at the emitter's insertion point: float
 // or integer by the operand's type, and the vectorizable exp, log, log1p, tanh and erf of vector_math.cpp.
+// The values may be scalars (the loop vectorizer widens them) or vectors (a direct convolution's epilogue
+// on its register tiles, kernels_linalg.cpp).
 class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
  public:
   explicit CodeEmitter(KernelEmitter& e) : e_(e), b_(e.b_) {}
 
   void* constant(void* like, double v) override {
     llvm::Type* t = value(like)->getType();
-    if (t->isFloatingPointTy()) return llvm::ConstantFP::get(t, v);
+    if (t->isFPOrFPVectorTy()) return llvm::ConstantFP::get(t, v);
     return llvm::ConstantInt::get(t, static_cast<std::uint64_t>(static_cast<std::int64_t>(v)), true);
   }
 
   void* apply(Fn1 f, void* xp) override {
     Value* x = value(xp);
-    const bool fp = x->getType()->isFloatingPointTy();
+    const bool fp = x->getType()->isFPOrFPVectorTy();
     switch (f) {
       case Fn1::Neg: return fp ? b_.CreateFNeg(x) : b_.CreateNeg(x);
       case Fn1::Exp: return e_.vexp(x);
@@ -41,7 +43,7 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
 
   void* apply(Fn2 f, void* ap, void* bp) override {
     Value *a = value(ap), *b = value(bp);
-    const bool fp = a->getType()->isFloatingPointTy();
+    const bool fp = a->getType()->isFPOrFPVectorTy();
     switch (f) {
       case Fn2::Add: return fp ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
       case Fn2::Sub: return fp ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
@@ -60,7 +62,7 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
 
   void* compare(Cmp c, void* ap, void* bp) override {
     Value *a = value(ap), *b = value(bp);
-    if (a->getType()->isFloatingPointTy()) {
+    if (a->getType()->isFPOrFPVectorTy()) {
       switch (c) {
         case Cmp::Lt: return b_.CreateFCmpOLT(a, b);
         case Cmp::Le: return b_.CreateFCmpOLE(a, b);
@@ -88,10 +90,11 @@ class KernelEmitter::CodeEmitter final : public ir::CodeBuilder {
     Value* x = value(xp);
     llvm::Type* from = x->getType();
     llvm::Type* t = e_.elem(to);
+    if (auto* vec = llvm::dyn_cast<llvm::VectorType>(from)) t = llvm::VectorType::get(t, vec->getElementCount());
     if (from == t) return x;
-    if (!from->isFloatingPointTy()) return b_.CreateSIToFP(x, t);
-    if (t->isIntegerTy()) return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, from}, {x});
-    return t->getPrimitiveSizeInBits() > from->getPrimitiveSizeInBits() ? b_.CreateFPExt(x, t) : b_.CreateFPTrunc(x, t);
+    if (!from->isFPOrFPVectorTy()) return b_.CreateSIToFP(x, t);
+    if (t->isIntOrIntVectorTy()) return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, from}, {x});
+    return t->getScalarSizeInBits() > from->getScalarSizeInBits() ? b_.CreateFPExt(x, t) : b_.CreateFPTrunc(x, t);
   }
 
  private:

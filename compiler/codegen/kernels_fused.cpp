@@ -1,4 +1,4 @@
-// Fused kernels: a GEMM with its elementwise epilogue, a weight-gradient GEMM with its bias gradient,
+// Fused kernels: a GEMM or a convolution with its elementwise epilogue, a weight-gradient GEMM with its bias gradient,
 // cross-entropy with its gradient (and softmax) over one pass per row, and chains of elementwise ops, each
 // computed as one kernel instead of one per node. The groups come from the fusion analysis
 // (compiler/passes/fusion_groups.h), as ir::FusionGroup, the type they keep down to their LLVM function; the
@@ -89,9 +89,12 @@ std::vector<ir::FusionGroup> fusedKernels(const ir::Graph& g) {
       continue;
     }
     // The GEMM writes its product to memory, where the epilogue reads it back row block by row block,
-    // unless the epilogue is only an add the product is computed into (productAddedTo).
-    if (k.kind == ir::KernelKind::GemmEpilogue && !stored(k, k.nodes.front()) && !productAddedTo(g, k))
-      k.stored.insert(k.stored.begin(), k.nodes.front());
+    // unless the epilogue is only an add the product is computed into (productAddedTo); a convolution
+    // writes each image's output, which its epilogue reads back, unless the epilogue runs on the direct
+    // convolution's register tiles (convEpilogueInRegisters).
+    const bool productStored = (k.kind == ir::KernelKind::GemmEpilogue && !productAddedTo(g, k)) ||
+                               (k.kind == ir::KernelKind::ConvEpilogue && !convEpilogueInRegisters(g, k));
+    if (productStored && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
   }
   return out;

@@ -436,11 +436,46 @@ bool directConv(const ir::Graph& g, const ir::Node& n) {
   return c.s0 == 1 && c.s1 == 1 && c.C * c.KH * c.KW <= 32 && c.KW <= 8 && c.OW <= 64;
 }
 
+namespace {
+bool isMember(const ir::FusionGroup& k, ir::NodeId id) {
+  return std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end();
+}
+bool isStored(const ir::FusionGroup& k, ir::NodeId id) {
+  return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
+}
+}  // namespace
+
+// A direct conv2d's epilogue runs on its register tiles when its members are plain arithmetic (no exp or
+// tanh) and every operand from outside the group is one value per output row (a bias per channel, a
+// scalar: its last axis is broadcast), read once per tile row;
+// an operand that varies along the row (a residual) is read back by the per-image epilogue instead, since
+// a clamped tile recomputes its last row after the kernel may have written over that operand in place.
+bool convEpilogueInRegisters(const ir::Graph& g, const ir::FusionGroup& k) {
+  if (k.kind != ir::KernelKind::ConvEpilogue) return false;
+  const ir::Node& conv = g.node(k.nodes.front());
+  if (conv.op != ir::Op::Conv2D || !directConv(g, conv)) return false;
+  for (std::size_t m = 1; m < k.nodes.size(); ++m) {
+    // exp, tanh and the like are f32 polynomials written for scalars that the loop vectorizer widens
+    // (vector_math.cpp); on a vector they would take LLVM's libm calls and other bits.
+    if (ir::opDef(g.node(k.nodes[m]).op).flags & ir::kTranscendental) return false;
+    for (ir::NodeId o : g.node(k.nodes[m]).operands) {
+      if (isMember(k, o)) continue;
+      const ir::TensorType& t = g.node(o).type;
+      if (t.dtype != conv.type.dtype || t.shape.size() > conv.type.shape.size()) return false;
+      if (!t.shape.empty() && (t.shape.back().isSymbolic() || t.shape.back().size != 1)) return false;
+    }
+  }
+  return true;
+}
+
 // conv2d at stride 1 with few taps per output channel (one input channel, 5x5), images [begin, end), from x
 // directly: a tile of kGemmRows output channels by 4 output rows, each one vector of output columns wide,
 // lives in registers over the taps; per tap it loads the 4 shifted input vectors (masked outside the
 // image) and broadcasts the 6 weights. Each output is its taps' sum in the order (c, kh, kw) from zero.
-void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) {
+// With an epilogue in registers (convEpilogueInRegisters), each finished vector goes through the group's
+// elementwise members, and only the members the group stores reach memory.
+void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end, const ir::FusionGroup* epilogue) {
+  if (epilogue && !convEpilogueInRegisters(g_, *epilogue)) epilogue = nullptr;
   const ir::Node& x = operand(n, 0);
   const ir::Node& wt = operand(n, 1);
   const ConvGeometry c = geometry(n, x, wt);
@@ -451,7 +486,7 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
   Value* w = at(wt, c64(0));
   forRange(begin, end, [&](Value* img) {
     Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
-    Value* yImg = at(n, b_.CreateMul(img, c64(O * P)));
+    Value* yImg = epilogue ? nullptr : at(n, b_.CreateMul(img, c64(O * P)));  // an epilogue stores its members
     // Tiles past the last output channel or row recompute it and store the same values again.
     steppedLoop(
         c64(0), c64(O), rows, nullptr,
@@ -505,19 +540,60 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end) 
                     }
                   });
                   for (int r = 0; r < rows; ++r)
-                    for (int u = 0; u < outRows; ++u)
-                      v.store(
-                          b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * outRows + u)]),
-                          v.gep(yImg, b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
-                                                   b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)),
-                                                                c64(j0)))),
-                          inRow);
+                    for (int u = 0; u < outRows; ++u) {
+                      Value* y = b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * outRows + u)]);
+                      Value* offset =
+                          b_.CreateAdd(b_.CreateMul(o[static_cast<std::size_t>(r)], c64(P)),
+                                       b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)), c64(j0)));
+                      if (!epilogue) {
+                        v.store(y, v.gep(yImg, offset), inRow);
+                        continue;
+                      }
+                      emitConvEpilogueVector(*epilogue, y, img, o[static_cast<std::size_t>(r)],
+                                             i[static_cast<std::size_t>(u)],
+                                             b_.CreateAdd(b_.CreateMul(img, c64(O * P)), offset), inRow);
+                    }
                 }
               },
               "direct.out_rows");
         },
         "direct.channels");
   });
+}
+
+// One vector of a direct conv2d's output through its epilogue's members in registers: y at (image, channel
+// o, row i) and the row's columns from `offset` (the element's index in the output, lanes outside `mask`
+// not stored). An operand from outside the group is one value per row (convEpilogueInRegisters): its
+// element at (image, o, i), broadcast to the lanes.
+void KernelEmitter::emitConvEpilogueVector(const ir::FusionGroup& k, Value* y, Value* image, Value* o, Value* i,
+                                           Value* offset, Value* mask) {
+  const ir::Node& conv = g_.node(k.nodes.front());
+  const ir::Shape& out = conv.type.shape;
+  const auto lanes = static_cast<unsigned>(lanes_);
+  Vectors v(b_, elem(conv.type.dtype), lanes);
+  Value* const axes[] = {image, o, i};
+  std::map<ir::NodeId, Value*> known{{conv.id, y}};
+  auto rowValue = [&](const ir::Node& x) {
+    // The operand's index at (image, o, i): its own strides, 0 along the axes it is broadcast on.
+    Value* index = c64(0);
+    Value* stride = c64(1);
+    const std::size_t lead = out.size() - x.type.shape.size();
+    for (std::size_t d = out.size(); d-- > lead;) {
+      const ir::Dim& dim = x.type.shape[d - lead];
+      const bool broadcast = !dim.isSymbolic() && dim.size == 1;
+      if (!broadcast && d < 3) index = b_.CreateAdd(index, b_.CreateMul(axes[d], stride));
+      stride = b_.CreateMul(stride, extent(dim));
+    }
+    return v.splat(load(x, index));
+  };
+  if (isStored(k, conv.id)) v.store(y, at(conv, offset), mask);
+  for (std::size_t m = 1; m < k.nodes.size(); ++m) {
+    const ir::Node& n = g_.node(k.nodes[m]);
+    std::vector<Value*> args;
+    for (ir::NodeId x : n.operands) args.push_back(isMember(k, x) ? known.at(x) : rowValue(g_.node(x)));
+    known[n.id] = elementwiseValue(n, args);
+    if (isStored(k, n.id)) v.store(known[n.id], at(n, offset), mask);
+  }
 }
 
 // conv2d_grad_weight at stride 1 with few taps per output channel (the first layer of an image net: one

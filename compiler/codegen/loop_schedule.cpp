@@ -89,28 +89,34 @@ Load sliceLoad(const ir::Graph& g, const ir::Node& s) {
   return {s.id, from.id, offset, st};
 }
 
+// One axis of an elementwise nest limited to [begin, end): a GEMM epilogue's rows (the axis before the
+// last), a convolution epilogue's images (axis 0).
+struct AxisRange {
+  std::size_t axis;
+  Expr begin, end;
+};
+
 // Elementwise ops at every element of `shape`: `stored` members written at their own strides, the other
 // operands (`loads`, including any already computed member such as a GEMM's product) read through
 // broadcast strides or a slice's. Adjacent axes that every access walks contiguously merge into one loop,
-// so that the innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis
-// before the last to [first, second) (a GEMM epilogue's rows).
+// so that the innermost loop, which LLVM vectorizes, is as long as it can be; the axis of `range`, when
+// given, keeps its own loop over the range.
 std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops,
                                   const std::vector<ir::NodeId>& stored, const std::vector<Load>& loads,
-                                  const ir::Shape& shape, int lanes, const std::pair<Expr, Expr>* rowRange = nullptr) {
+                                  const ir::Shape& shape, int lanes, const AxisRange* range = nullptr) {
   std::vector<Expr> ext;
   for (const ir::Dim& d : shape) ext.push_back(Expr::dim(d));
   std::vector<Expr> begin(shape.size(), 0), end = ext;
   std::vector<std::vector<Expr>> sets;  // per access (stores, then loads): its stride per axis
   for (ir::NodeId id : stored) sets.push_back(strides(g.node(id).type.shape));
   for (const Load& l : loads) sets.push_back(l.strides);
-  const std::size_t rowAxis = shape.size() >= 2 ? shape.size() - 2 : 0;
-  if (rowRange) {
-    begin[rowAxis] = rowRange->first;
-    end[rowAxis] = rowRange->second;
+  if (range) {
+    begin[range->axis] = range->begin;
+    end[range->axis] = range->end;
   }
-  // Merge axis d+1 into d while every access is contiguous across them (never the epilogue's row axis).
+  // Merge axis d+1 into d while every access is contiguous across them (never the range's axis).
   for (std::size_t d = ext.size(); d-- > 1;) {
-    if (rowRange && (d == rowAxis || d - 1 == rowAxis)) continue;
+    if (range && (d == range->axis || d - 1 == range->axis)) continue;
     const bool contiguous = std::all_of(sets.begin(), sets.end(), [&](const std::vector<Expr>& s) {
       return (s[d - 1].isConst(0) && s[d].isConst(0)) || s[d - 1].str() == (s[d] * ext[d]).str();
     });
@@ -180,6 +186,21 @@ std::vector<ir::NodeId> outsideOperands(const ir::Graph& g, const std::vector<ir
       if (std::find(ops.begin(), ops.end(), o) == ops.end() && std::find(out.begin(), out.end(), o) == out.end())
         out.push_back(o);
   return out;
+}
+
+// The elementwise members of a GEMM's or a convolution's epilogue group over `range` of the product's
+// output, which the product has just written there (the members after the first read it back while it is
+// in cache); the members the group stores are written.
+std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilogue, const AxisRange& range, int lanes) {
+  const ir::Node& n = g.node(epilogue.nodes.front());
+  const ir::Shape& s = n.type.shape;
+  std::vector<ir::NodeId> ops(epilogue.nodes.begin() + 1, epilogue.nodes.end()), stored;
+  for (ir::NodeId id : ops)
+    if (std::find(epilogue.stored.begin(), epilogue.stored.end(), id) != epilogue.stored.end()) stored.push_back(id);
+  std::vector<Load> loads = {plainLoad(g, n.id, s)};
+  for (ir::NodeId o : outsideOperands(g, ops))
+    if (o != n.id) loads.push_back(plainLoad(g, o, s));
+  return elementwiseNest(g, ops, stored, loads, s, lanes, &range);
 }
 
 // A loop over [0, extent) in blocks of `block`, or none when one block covers it (then `var` is 0).
@@ -414,15 +435,8 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     productNest(*body, p, r0, r1, pack, "panel", lanes);
   }
   if (epilogue && !addTo) {
-    std::vector<ir::NodeId> ops(epilogue->nodes.begin() + 1, epilogue->nodes.end()), stored;
-    for (ir::NodeId id : ops)
-      if (std::find(epilogue->stored.begin(), epilogue->stored.end(), id) != epilogue->stored.end())
-        stored.push_back(id);
-    std::vector<Load> loads = {plainLoad(g, n.id, s)};
-    for (ir::NodeId o : outsideOperands(g, ops))
-      if (o != n.id) loads.push_back(plainLoad(g, o, s));
-    const std::pair<Expr, Expr> rows{r0, r1};
-    for (Stmt& st : elementwiseNest(g, ops, stored, loads, s, lanes, &rows)) par.body.push_back(std::move(st));
+    const AxisRange rows{s.size() >= 2 ? s.size() - 2 : 0, r0, r1};
+    for (Stmt& st : epilogueNest(g, *epilogue, rows, lanes)) par.body.push_back(std::move(st));
   }
   if (columnSums) {
     Prim sums{Prim::ColumnSums};
@@ -439,13 +453,15 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
   return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
 }
 
-// f32 convolutions as im2col and the product, per image (conv2d_grad_weight: per chunk of output channels,
-// over every image in order, so that each weight's sum keeps one order for any thread count):
+// f32 convolutions as im2col and the product, per image (conv2d_grad_weight: per chunk of input or output
+// channels, over every image in order, so that each weight's sum keeps one order for any thread count):
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
-//   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over output channels
-// except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col).
-std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
+//   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over input (or output) channels
+// except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col). A
+// conv2d with an `epilogue` (a ConvEpilogue group: bias, activation) runs the group's elementwise members
+// on each image's output right after the image's convolution, while that output is in cache.
+std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue, int lanes) {
   const ir::Node& a = g.node(n.operands[0]);
   const ir::Node& b = g.node(n.operands[1]);
   const ir::TensorType& x = n.op == ir::Op::Conv2DGradInput ? n.type : a.type;
@@ -455,6 +471,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
                      P = y.shape[2].size * y.shape[3].size;
   const Expr images = Expr::dim(x.shape[0]);
   const bool weights = n.op == ir::Op::Conv2DGradWeight;
+  if (epilogue && n.op != ir::Op::Conv2D) throw std::logic_error("codegen: an epilogue follows a conv2d only");
   // The weight gradient by im2col and the product splits its input channels: each chunk builds only its
   // channels' rows of the patches and computes those columns of dw. Split over output channels, every chunk
   // built every image's patches, and a second thread doubled that work and gained nothing. Each element of dw
@@ -465,7 +482,18 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
   Loop par = makeLoop("ib", 0, byInputChannels ? Expr(C) : weights ? Expr(O) : images, 1, Loop::Parallel,
                       byInputChannels ? "input channels" : weights ? "output channels" : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
-  // The nest of a convolution computed without im2col: one primitive over the parallel loop's range.
+  const Expr img = Expr::var("n");
+  auto imagesLoop = [&](const std::string& role) {
+    return makeLoop("n", weights ? Expr(0) : Expr::var("ib"), weights ? images : Expr::var("ib.end"), 1, Loop::Serial,
+                    role);
+  };
+  // The epilogue on image n's output.
+  auto epilogueOf = [&](std::vector<Stmt>& into) {
+    for (Stmt& st : epilogueNest(g, *epilogue, {0, img, img + Expr(1)}, lanes)) into.push_back(std::move(st));
+  };
+  // The nest of a convolution computed without im2col: one primitive over the parallel loop's range (with
+  // its epilogue on the register tiles, when it can), or one per image, each followed by the epilogue on
+  // that image's output.
   auto direct = [&](Prim::Kind kind, std::string what) {
     Prim p{kind};
     p.nodes = {n.id};
@@ -477,13 +505,24 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
       p.i = images;
       p.buffer = Buffer::named("sums");
     }
-    par.body.push_back(Stmt::of(std::move(p)));
+    if (epilogue && !convEpilogueInRegisters(g, *epilogue)) {
+      p.j0 = img;
+      p.j1 = img + Expr(1);
+      Loop each = imagesLoop("images, each through the epilogue while its output is in cache");
+      each.body.push_back(Stmt::of(std::move(p)));
+      epilogueOf(each.body);
+      par.body.push_back(Stmt::of(std::move(each)));
+    } else {
+      par.body.push_back(Stmt::of(std::move(p)));
+    }
     return std::vector<Stmt>{Stmt::of(std::move(par))};
   };
   if (n.type.dtype != ir::DType::F32) return direct(Prim::Node, "direct loop nest (f64)");
   if (n.op == ir::Op::Conv2D && directConv(g, n))  // registers over the taps, no im2col (kernels_linalg.cpp)
     return direct(Prim::Node,
-                  "direct: tiles of output channels by 4 output rows, a vector wide, in registers over the taps");
+                  std::string("direct: tiles of output channels by 4 output rows, a vector wide, in registers over "
+                              "the taps") +
+                      (epilogue && convEpilogueInRegisters(g, *epilogue) ? ", then through the epilogue" : ""));
   if (directConv(g, n)) return direct(Prim::DirectConvWeights, "");  // a lane-wise sum per weight, no im2col
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
@@ -497,7 +536,13 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     }
     return Stmt::of(std::move(p));
   };
-  const Expr img = Expr::var("n");
+  // The weight gradient's chunk: rows [r0, r1) of dw (output channels) by columns [c0, c1) (the taps of
+  // input channels), which it zeroes before the images add into them.
+  const Expr c0 = byInputChannels ? Expr::var("ib") * Expr(KK) : Expr(0);
+  const Expr c1 = byInputChannels ? Expr::var("ib.end") * Expr(KK) : Expr(CKK);
+  const Expr cols = byInputChannels ? (Expr::var("ib.end") - Expr::var("ib")) * Expr(KK) : Expr(CKK);
+  const Expr r0 = weights && !byInputChannels ? Expr::var("ib") : Expr(0);
+  const Expr r1 = weights && !byInputChannels ? Expr::var("ib.end") : Expr(O);
   Product p;
   if (n.op == ir::Op::Conv2D) {
     p = {{Buffer::of(b.id), 0},
@@ -525,42 +570,27 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
          false,
          {},
          0};
-  } else if (byInputChannels) {
-    // dw[:, columns of the chunk's channels] += dy[image] colᵀ over those rows of col.
-    const Expr c0 = Expr::var("ib") * Expr(KK);
+  } else {  // dw[rows, columns of the chunk] += dy[image] colᵀ over those rows of col
     p = {{Buffer::of(b.id), img * Expr(O * P)},
          {Buffer::named("col"), c0 * Expr(P)},
          {Buffer::of(n.id), c0},
          O,
-         (Expr::var("ib.end") - Expr::var("ib")) * Expr(KK),
+         cols,
          P,
          false,
          true,
          true,
          false,
          {},
-         CKK};
-  } else {  // dw[rows of the chunk's output channels] += dy[image] colᵀ
-    p = {{Buffer::of(b.id), img * Expr(O * P)},
-         {Buffer::named("col"), 0},
-         {Buffer::of(n.id), 0},
-         O,
-         CKK,
-         P,
-         false,
-         true,
-         true,
-         false,
-         {},
-         0};
+         byInputChannels ? Expr(CKK) : Expr(0)};
   }
   const bool pack = packs(p, lanes);
   if (pack) par.scratch.push_back(panelScratch(p, lanes));
-  Loop each = makeLoop("n", weights ? Expr(0) : Expr::var("ib"), weights ? images : Expr::var("ib.end"), 1,
-                       Loop::Serial, "images");
+  Loop each = imagesLoop(epilogue ? "images, each through the epilogue while its output is in cache" : "images");
   if (n.op == ir::Op::Conv2D) {
     each.body.push_back(im2col(img));
     productNest(each.body, p, 0, O, pack, "panel", lanes);
+    if (epilogue) epilogueOf(each.body);
   } else if (n.op == ir::Op::Conv2DGradInput) {
     productNest(each.body, p, 0, CKK, pack, "panel", lanes);
     Prim back{Prim::Col2Im};
@@ -568,24 +598,22 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, int lanes) {
     back.i = img;
     back.buffer = Buffer::named("col");
     each.body.push_back(Stmt::of(std::move(back)));
-  } else if (byInputChannels) {
-    Loop rows = makeLoop("o", 0, O, 1, Loop::Serial, "rows of dw: the chunk's columns start at zero");
-    Prim zero{Prim::Zero};
-    zero.buffer = Buffer::of(n.id);
-    zero.j0 = Expr::var("o") * Expr(CKK) + Expr::var("ib") * Expr(KK);
-    zero.j1 = Expr::var("o") * Expr(CKK) + Expr::var("ib.end") * Expr(KK);
-    rows.body.push_back(Stmt::of(std::move(zero)));
-    par.body.push_back(Stmt::of(std::move(rows)));
-    each.body.push_back(im2col(img));
-    productNest(each.body, p, 0, O, pack, "panel", lanes);
   } else {
     Prim zero{Prim::Zero};
     zero.buffer = Buffer::of(n.id);
-    zero.j0 = Expr::var("ib") * Expr(CKK);
-    zero.j1 = Expr::var("ib.end") * Expr(CKK);
-    par.body.push_back(Stmt::of(std::move(zero)));
+    if (byInputChannels) {  // the chunk's columns of each row
+      Loop rows = makeLoop("o", r0, r1, 1, Loop::Serial, "rows of dw: the chunk's columns start at zero");
+      zero.j0 = Expr::var("o") * Expr(CKK) + c0;
+      zero.j1 = Expr::var("o") * Expr(CKK) + c1;
+      rows.body.push_back(Stmt::of(std::move(zero)));
+      par.body.push_back(Stmt::of(std::move(rows)));
+    } else {  // whole rows: one run
+      zero.j0 = r0 * Expr(CKK);
+      zero.j1 = r1 * Expr(CKK);
+      par.body.push_back(Stmt::of(std::move(zero)));
+    }
     each.body.push_back(im2col(img));
-    productNest(each.body, p, Expr::var("ib"), Expr::var("ib.end"), pack, "panel", lanes);
+    productNest(each.body, p, r0, r1, pack, "panel", lanes);
   }
   par.body.push_back(Stmt::of(std::move(each)));
   return {Stmt::of(std::move(par))};
@@ -651,7 +679,8 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
     case ir::KernelKind::GemmSummedBatches:
       nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, nullptr, t.lanes, find(ir::Op::SumTo));
       break;
-    case ir::KernelKind::Convolution: nest.body = convNest(g, n, t.lanes); break;
+    case ir::KernelKind::Convolution: nest.body = convNest(g, n, nullptr, t.lanes); break;
+    case ir::KernelKind::ConvEpilogue: nest.body = convNest(g, n, fused, t.lanes); break;
     case ir::KernelKind::Pooling: {
       const bool grad = n.op == ir::Op::MaxPool2DGrad || n.op == ir::Op::AvgPool2DGrad;
       const ir::Shape& xs = grad ? n.type.shape : g.node(n.operands[0]).type.shape;

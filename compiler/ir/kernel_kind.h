@@ -28,6 +28,7 @@ enum class KernelKind : std::uint8_t {
   GemmEpilogue,         // a product with elementwise ops applied to its rows (bias, activation, residual)
   GemmBiasGradient,     // a weight gradient's matmul_tn with the column sums of the same dy
   GemmSummedBatches,    // a batched matmul_tn summed over its batch axes: one product over all their rows
+  ConvEpilogue,         // a conv2d with elementwise ops applied to each image's output (bias, activation)
   SoftmaxCrossEntropy,  // cross_entropy with its gradient and/or the softmax of the same logits
 };
 

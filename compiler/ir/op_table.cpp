@@ -92,6 +92,7 @@ std::string_view kernelKindName(KernelKind k) {
     case KernelKind::GemmEpilogue: return "gemm + epilogue";
     case KernelKind::GemmBiasGradient: return "gemm + bias gradient";
     case KernelKind::GemmSummedBatches: return "gemm over summed batches";
+    case KernelKind::ConvEpilogue: return "conv + epilogue";
     case KernelKind::SoftmaxCrossEntropy: return "softmax + cross-entropy";
   }
   return "?";

@@ -23,7 +23,7 @@ class Grouper {
   std::vector<ir::FusionGroup> run() {
     softmaxCrossEntropy();
     summedBatches();
-    gemmEpilogues();
+    epilogues();
     biasGradients();
     elementwiseChains();
     for (ir::FusionGroup& grp : groups_) {
@@ -96,13 +96,15 @@ class Grouper {
 
   // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient. The
   // chain stops at an op that reads a value computed after the matmul: a recurrent net's weight gradient
-  // is a chain of adds, one per time step, each of a product computed later.
-  void gemmEpilogues() {
+  // is a chain of adds, one per time step, each of a product computed later. A conv2d and the ops after
+  // it (bias add, activation) likewise, applied to each image's output while it is in cache.
+  void epilogues() {
     for (const ir::Node& n : g_.nodes) {
-      if (!isGemm(n.op) || !free(n.id)) continue;
+      const bool conv = n.op == Op::Conv2D;
+      if (!(isGemm(n.op) || conv) || !free(n.id)) continue;
       NodeId next = nextInChain(n.id);
       if (next < 0 || !readyFor(next, -1, n.id + 1)) continue;
-      const int grp = open(ir::KernelKind::GemmEpilogue, n.id);
+      const int grp = open(conv ? ir::KernelKind::ConvEpilogue : ir::KernelKind::GemmEpilogue, n.id);
       for (; next >= 0 && readyFor(next, grp, n.id); next = nextInChain(next)) join(grp, next);
     }
   }

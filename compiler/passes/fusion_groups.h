@@ -12,7 +12,8 @@
 namespace sinter::passes {
 
 // Groups, each node in at most one: a matmul with the chain of single-use elementwise ops after it
-// (bias add, activation, residual add, activation gradient); a bias gradient's column sums with the
+// (bias add, activation, residual add, activation gradient); a conv2d with its own (bias add,
+// activation); a bias gradient's column sums with the
 // weight-gradient matmul_tn that reads the same dy; cross_entropy with its gradient (and the softmax
 // of the same logits); chains of single-use elementwise ops.
 std::vector<ir::FusionGroup> findFusionGroups(const ir::Graph& g);
