@@ -88,10 +88,14 @@ class Grouper {
     return only;
   }
 
-  // Whether every operand of `id` outside group `grp` is computed before `first`, where the group runs.
+  // Whether every operand of `id` outside group `grp` is computed before `first`, where the group runs, or
+  // is an argument (ready before any node, whatever its id).
   bool readyFor(NodeId id, int grp, NodeId first) const {
     const auto& ops = g_.node(id).operands;
-    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) { return o < first || (grp >= 0 && groupOf_[o] == grp); });
+    return std::all_of(ops.begin(), ops.end(), [&](NodeId o) {
+      const Op op = g_.node(o).op;
+      return o < first || op == Op::Input || op == Op::Param || (grp >= 0 && groupOf_[o] == grp);
+    });
   }
 
   // A matmul and the elementwise ops after it: bias add, activation, residual add, activation gradient. The

@@ -5,6 +5,7 @@
 #include <limits>
 #include <thread>
 
+#include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/codegen/loop_ir.h"
 #include "jit_harness.h"
@@ -32,7 +33,8 @@ ir::Attrs convAttrs() {
 }
 
 // Two convolutions (the second needs conv2d_grad_input), both poolings and matmuls, one with a fused
-// epilogue: every kernel that runs as a parallel loop, forward and backward.
+// epilogue: every kernel that runs as a parallel loop, forward and backward. Each convolution has its bias
+// and ReLU as an epilogue: the first (direct) on its register tiles, the second (im2col) per image.
 ir::Graph smallConvNet() {
   using test::batch;
   using test::d;
@@ -43,13 +45,17 @@ ir::Graph smallConvNet() {
   auto y = g.addInput("y", {ir::DType::I32, {batch()}});
   auto w1 = g.addParam("w1", f32({d(4), d(2), d(3), d(3)}), {});
   auto w2 = g.addParam("w2", f32({d(6), d(4), d(3), d(3)}), {});
+  auto b1 = g.addParam("b1", f32({d(4), d(1), d(1)}), {});
+  auto b2 = g.addParam("b2", f32({d(6), d(1), d(1)}), {});
   auto v = g.addParam("v", f32({d(24), d(16)}), {});
   auto c = g.addParam("c", f32({d(16)}), {});
   auto u = g.addParam("u", f32({d(16), d(10)}), {});
-  auto h1 = g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {x, w1}, convAttrs())})},
-                    window({2, 2}, {2, 2}, {0, 0}));
-  auto h2 = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs())})},
-                    window({2, 2}, {2, 2}, {0, 0}));
+  auto h1 =
+      g.addOp(Op::AvgPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Add, {g.addOp(Op::Conv2D, {x, w1}, convAttrs()), b1})})},
+              window({2, 2}, {2, 2}, {0, 0}));
+  auto h2 =
+      g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Add, {g.addOp(Op::Conv2D, {h1, w2}, convAttrs()), b2})})},
+              window({2, 2}, {2, 2}, {0, 0}));
   auto flat = g.addTyped(Op::Reshape, {h2}, f32({batch(), d(24)}));
   // A GEMM with a fused epilogue (bias, activation; backward: the activation gradient).
   auto hidden = g.addOp(Op::Tanh, {g.addOp(Op::Add, {g.addOp(Op::MatMul, {flat, v}), c})});
@@ -98,6 +104,13 @@ void* nanScratch(std::int32_t slot, std::int64_t bytes) {
 
 TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and threads") {
   ir::Module m = test::makeModule(smallConvNet());
+  for (const ir::Graph* g : {&m.forward, &m.trainStep}) {  // both convolutions with their epilogues
+    int inRegisters = 0, perImage = 0;
+    for (const ir::FusionGroup& k : codegen::planKernels(*g).kernels)
+      if (k.kind == ir::KernelKind::ConvEpilogue) ++(codegen::convEpilogueInRegisters(*g, k) ? inRegisters : perImage);
+    CHECK(inRegisters == 1);
+    CHECK(perImage == 1);
+  }
   auto jit = test::compileJit(m, {});
   const sinter_model_desc* desc = jit->descriptor();
   REQUIRE(desc->parallel_for != nullptr);
