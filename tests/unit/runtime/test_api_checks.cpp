@@ -49,7 +49,9 @@ TEST_CASE("checkOutputsApart names the buffers an output overlaps, with few buff
     INFO("params " << count);
     Model m(count);
     const int64_t batch = 3;
-    std::vector<float> x(12), a(12), b(12);
+    // x and a twice the 12 floats their descriptors give at batch 3: an output placed inside them overlaps them
+    // and nothing else.
+    std::vector<float> x(24), a(24), b(12);
     std::vector<std::vector<float>> w(static_cast<std::size_t>(count), std::vector<float>(4));
     std::vector<const void*> params;
     for (const auto& p : w) params.push_back(p.data());
