@@ -3,6 +3,7 @@
 #include "runtime/error.h"
 #include "runtime/model_layout.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -35,25 +36,39 @@ int64_t tensorBytes(const sinter_tensor_desc& t, int64_t batch) {
 
 void checkOutputsApart(const sinter_model_desc& m, int64_t batch, const void* const* inputs, const void* const* params,
                        void* const* outputs) {
+  // Called on every forward call: the spans hold no names (a batch-1 call of a small model is a few
+  // microseconds, and building a string per buffer cost a tenth of it); the message names them on overlap.
   struct Span {
     const char* begin;
     int64_t bytes;
-    std::string what;
+    const sinter_tensor_desc* desc;
+    const char* kind;
+    int32_t index;
+    std::string what() const {
+      return std::string(kind) + "[" + std::to_string(index) + "] ('" + str(desc->name) + "')";
+    }
   };
   auto span = [&](const void* p, const sinter_tensor_desc& t, const char* kind, int32_t i) {
-    const std::string what = std::string(kind) + "[" + std::to_string(i) + "] ('" + str(t.name) + "')";
-    return Span{static_cast<const char*>(p), tensorBytes(t, batch), what};
+    return Span{static_cast<const char*>(p), tensorBytes(t, batch), &t, kind, i};
   };
-  std::vector<Span> others;
-  for (int32_t i = 0; i < m.num_inputs; ++i) others.push_back(span(inputs[i], m.inputs[i], "inputs", i));
-  for (int32_t i = 0; i < m.num_params; ++i) others.push_back(span(params[i], m.params[i], "param", i));
+  constexpr std::size_t kInline = 32;  // spans on the stack for models with few buffers
+  const auto count = static_cast<std::size_t>(m.num_inputs) + static_cast<std::size_t>(m.num_params) +
+                     static_cast<std::size_t>(m.num_outputs);
+  std::array<Span, kInline> inlineSpans;
+  std::vector<Span> heapSpans(count > kInline ? count : 0);
+  Span* others = count > kInline ? heapSpans.data() : inlineSpans.data();
+  std::size_t n = 0;
+  for (int32_t i = 0; i < m.num_inputs; ++i) others[n++] = span(inputs[i], m.inputs[i], "inputs", i);
+  for (int32_t i = 0; i < m.num_params; ++i) others[n++] = span(params[i], m.params[i], "param", i);
   for (int32_t i = 0; i < m.num_outputs; ++i) {
     const Span out = span(outputs[i], m.outputs[i], "outputs", i);
-    for (const Span& o : others)
+    for (std::size_t k = 0; k < n; ++k) {
+      const Span& o = others[k];
       if (out.bytes > 0 && o.bytes > 0 && out.begin < o.begin + o.bytes && o.begin < out.begin + out.bytes)
-        throw ArgumentError(out.what + " overlaps " + o.what + " at batch " + std::to_string(batch) +
+        throw ArgumentError(out.what() + " overlaps " + o.what() + " at batch " + std::to_string(batch) +
                             "; every output needs a buffer of its own");
-    others.push_back(out);
+    }
+    others[n++] = out;
   }
 }
 

@@ -41,7 +41,13 @@ struct sinter_instance {
   rt::Normalizer norm;       // --normalize standard statistics of the samples input; inactive when empty
   rt::Storage standardized;  // the samples input standardized, for normBatch samples
   int64_t normBatch = 0;
-  bool flushDenormals = true;  // sinter_set_flush_denormals: the model runs with FTZ and DAZ, as the drivers do
+  bool flushDenormals = true;    // sinter_set_flush_denormals: the model runs with FTZ and DAZ, as the drivers do
+  rt::AccuracyTensors accuracy;  // the labels input and its prediction, found once: every call checks the labels
+  // A call's buffer and symbol lists, kept from call to call: a batch-1 forward of a small model takes a few
+  // microseconds, and three heap allocations per call were a visible part of it.
+  std::vector<const void*> callInputs;
+  std::vector<void*> callBuffers;
+  std::vector<int64_t> callSyms;
   std::string error;
 };
 
@@ -82,19 +88,29 @@ sinter_status guarded(sinter_instance* in, F body) {
 // the caller's MXCSR with each job), the caller's mode restored on every exit path.
 template <class F>
 sinter_status running(sinter_instance* in, F body) {
-  if (!in) return SINTER_ERROR_ARGUMENT;
-  rt::DenormalGuard ftz(in->flushDenormals);
-  return guarded(in, body);
+  return guarded(in, [&] {
+    rt::DenormalGuard ftz(in->flushDenormals);
+    return body();
+  });
 }
 
-// The buffers of a forward call: inputs..., params..., outputs...
-std::vector<void*> forwardBuffers(const sinter_instance& in, const void* const* inputs, void* const* outputs) {
+// The buffers of a forward call: inputs..., params..., outputs..., in the instance's list (valid until the
+// next call).
+void* const* forwardBuffers(sinter_instance& in, const void* const* inputs, void* const* outputs) {
   const sinter_model_desc& m = *in.model;
-  std::vector<void*> buffers;
+  std::vector<void*>& buffers = in.callBuffers;
+  buffers.clear();
   for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(inputs[i]));
   for (void* p : in.paramPtrs) buffers.push_back(p);
   for (int32_t i = 0; i < m.num_outputs; ++i) buffers.push_back(outputs[i]);
-  return buffers;
+  return buffers.data();
+}
+
+// sym_dims of a forward call: the batch for every symbol, then the seed (0: forward draws nothing).
+const int64_t* forwardSyms(sinter_instance& in, int64_t batch) {
+  in.callSyms.assign(static_cast<size_t>(in.model->num_syms) + 1, batch);
+  in.callSyms.back() = 0;
+  return in.callSyms.data();
 }
 
 // sinter_evaluate's own output buffers, grown to `batch` samples when needed and kept for the next call.
@@ -126,24 +142,24 @@ const sinter_tensor_desc* tensorsOf(const sinter_model_desc& m, int32_t kind, in
 
 // Labels outside [0, classes) make cross_entropy read past its row (NaN, or a finite garbage loss): an
 // argument error naming the sample, for every entry point that takes the labels input.
-void checkLabelsInput(const sinter_model_desc& m, const void* const* inputs, int64_t batch) {
-  const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
-  if (a.found()) rt::checkLabels(m, a, inputs[a.labelInput], batch);
+void checkLabelsInput(const sinter_instance& in, const void* const* inputs, int64_t batch) {
+  if (in.accuracy.found()) rt::checkLabels(*in.model, in.accuracy, inputs[in.accuracy.labelInput], batch);
 }
 
-// The inputs a call runs on: the caller's, with the samples input (input 0) standardized into the
-// instance's buffer when the instance holds statistics.
-std::vector<const void*> samplesFor(sinter_instance& in, int64_t batch, const void* const* inputs) {
+// The inputs a call runs on: the caller's, or, when the instance holds statistics, a list (the instance's,
+// valid until the next call) with the samples input (input 0) standardized into the instance's buffer.
+const void* const* samplesFor(sinter_instance& in, int64_t batch, const void* const* inputs) {
   const sinter_model_desc& m = *in.model;
-  std::vector<const void*> out(inputs, inputs + m.num_inputs);
-  if (in.norm.mean.empty()) return out;
+  if (in.norm.mean.empty()) return inputs;
+  std::vector<const void*>& out = in.callInputs;
+  out.assign(inputs, inputs + m.num_inputs);
   if (batch > in.normBatch) {
     in.standardized = rt::allocate(static_cast<size_t>(rt::tensorBytes(m.inputs[0], batch)));
     in.normBatch = batch;
   }
   rt::standardizeRows(in.norm, m.inputs[0].dtype, inputs[0], in.standardized.get(), batch);
   out[0] = in.standardized.get();
-  return out;
+  return out.data();
 }
 
 const char* kindName(int32_t kind) {
@@ -173,6 +189,7 @@ sinter_instance* sinter_create(const sinter_model_desc* model, uint64_t seed) {
     auto in = std::make_unique<sinter_instance>();
     in->model = model;
     in->seed = seed;
+    in->accuracy = rt::findAccuracyTensors(*model);
     rt::installParallelFor(*model);
     std::vector<int64_t> sizes;
     std::vector<size_t> gradOffsets;
@@ -263,12 +280,8 @@ sinter_status sinter_forward(sinter_instance* in, int64_t batch, const void* con
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
     rt::checkPointers(outputs, m.num_outputs, m.outputs, "outputs");
     rt::checkOutputsApart(m, batch, inputs, in->paramPtrs.data(), outputs);
-    checkLabelsInput(m, inputs, batch);
-    const std::vector<const void*> samples = samplesFor(*in, batch, inputs);
-    std::vector<void*> buffers = forwardBuffers(*in, samples.data(), outputs);
-    std::vector<int64_t> syms(static_cast<size_t>(m.num_syms) + 1, batch);  // forward draws nothing: no seed
-    syms.back() = 0;
-    m.forward(buffers.data(), syms.data());
+    checkLabelsInput(*in, inputs, batch);
+    m.forward(forwardBuffers(*in, samplesFor(*in, batch, inputs), outputs), forwardSyms(*in, batch));
     return SINTER_OK;
   });
 }
@@ -280,10 +293,11 @@ static sinter_status computeGradients(sinter_instance* in, int64_t batch, const 
     if (!m.train_step || !in->optimizer) throw ArgumentError("model '" + str(m.name) + "' has no train block");
     rt::checkBatch(batch);
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
-    checkLabelsInput(m, inputs, batch);
+    checkLabelsInput(*in, inputs, batch);
     double slot = 0;  // the loss, in the loss output's dtype
     std::vector<void*> buffers;
-    for (const void* p : samplesFor(*in, batch, inputs)) buffers.push_back(const_cast<void*>(p));
+    const void* const* samples = samplesFor(*in, batch, inputs);
+    for (int32_t i = 0; i < m.num_inputs; ++i) buffers.push_back(const_cast<void*>(samples[i]));
     for (void* p : in->paramPtrs) buffers.push_back(p);
     buffers.push_back(&slot);
     for (void* g : in->gradPtrs) buffers.push_back(g);
@@ -346,13 +360,12 @@ sinter_status sinter_evaluate(sinter_instance* in, int64_t batch, const void* co
     rt::checkBatch(batch);
     rt::checkPointers(inputs, m.num_inputs, m.inputs, "inputs");
     if (!metrics) throw ArgumentError("metrics is NULL");
-    const rt::AccuracyTensors a = rt::findAccuracyTensors(m);
+    const rt::AccuracyTensors& a = in->accuracy;
     const bool accuracy = (rt::declaredMetrics(m) & SINTER_METRIC_ACCURACY) && a.found();
-    checkLabelsInput(m, inputs, batch);
+    checkLabelsInput(*in, inputs, batch);
     std::vector<void*> outputs = evalOutputs(*in, batch);
-    const std::vector<const void*> samples = samplesFor(*in, batch, inputs);
-    std::vector<void*> buffers = forwardBuffers(*in, samples.data(), outputs.data());
-    const rt::BatchMetrics r = rt::evaluateBatch(m, accuracy ? &a : nullptr, buffers.data(), batch);
+    void* const* buffers = forwardBuffers(*in, samplesFor(*in, batch, inputs), outputs.data());
+    const rt::BatchMetrics r = rt::evaluateBatch(m, accuracy ? &a : nullptr, buffers, batch);
     sinter_metrics out{};
     out.metrics = SINTER_METRIC_LOSS | (accuracy ? SINTER_METRIC_ACCURACY : 0);
     out.count = batch;

@@ -5,7 +5,9 @@
 #include "runtime/metrics.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 namespace sinter::rt {
@@ -48,7 +50,13 @@ int64_t elementCount(const sinter_tensor_desc& t, int64_t batch) {
   return n;
 }
 
-Storage allocate(size_t bytes) { return Storage(new std::byte[std::max<size_t>(bytes, 1)]()); }
+Storage allocate(size_t bytes) {
+  const size_t size = (std::max<size_t>(bytes, 1) + kStorageAlign - 1) / kStorageAlign * kStorageAlign;
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(kStorageAlign, size));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, size);
+  return Storage(p);
+}
 
 double floatAt(const void* data, int32_t dtype, int64_t i) {
   return dtype == SINTER_F64 ? static_cast<const double*>(data)[i] : static_cast<const float*>(data)[i];

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -20,8 +21,15 @@ size_t dtypeSize(const sinter_tensor_desc& t);
 // Elements of t when the batch symbol (the only one) is `batch`.
 int64_t elementCount(const sinter_tensor_desc& t, int64_t batch);
 
-// Zero-filled storage for one buffer; operator new[] aligns it for every dtype.
-using Storage = std::unique_ptr<std::byte[]>;
+// Zero-filled storage for one buffer (weights, gradients, states, outputs), aligned to a cache line: the
+// generated kernels read whole vectors of 64 bytes, and a vector that straddles two lines costs two loads.
+// (operator new[] aligns a large block to 16 bytes only: the MLP's weights at 16 bytes past a line made its
+// batch-1 forward call 25-35% slower.)
+struct FreeStorage {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using Storage = std::unique_ptr<std::byte[], FreeStorage>;
+inline constexpr size_t kStorageAlign = 64;
 Storage allocate(size_t bytes);
 
 // The params the optimizer trains: the first trainedCount(m); the last m.num_state are states.

@@ -24,9 +24,9 @@ namespace sinter::codegen {
 // stores the product.
 std::vector<ir::FusionGroup> fusedKernels(const ir::Graph& g);
 
-// The add of a GEMM epilogue that is only `add(acc, product)` with acc of the product's type, when nothing
-// else reads the product: code generation then computes acc + product straight into the add's buffer, and
-// the product has no memory of its own.
+// The add of a GEMM epilogue that is only `add(acc, product)` with acc of the product's type or a row of
+// it (a bias, [N]), when nothing else reads the product: code generation then computes acc + product
+// straight into the add's buffer, each tile starting from acc, and the product has no memory of its own.
 const ir::Node* productAddedTo(const ir::Graph& g, const ir::FusionGroup& k);
 
 // Where a fused kernel runs: its first member, or for cross-entropy with its gradient the last (the

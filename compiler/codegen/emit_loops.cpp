@@ -360,17 +360,17 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* fromC = q.accumulate ? static_cast<Value*>(b_.getTrue()) : b_.CreateICmpNE(k0, c64(0));
   Value* initPtr = q.addTo ? address(q.init) : nullptr;
   auto initAt = [&](int r, int v) {
-    return b_.CreateInBoundsGEP(t, initPtr,
-                                b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], ldc),
-                                             b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_))));
+    Value* col = b_.CreateAdd(j0, c64(std::int64_t{v} * lanes_));
+    if (q.initRow) return b_.CreateInBoundsGEP(t, initPtr, col);  // a bias: the same row for every row of C
+    return b_.CreateInBoundsGEP(t, initPtr, b_.CreateAdd(b_.CreateMul(rowIdx[static_cast<std::size_t>(r)], ldc), col));
   };
   // The tile below this one (the next rows of the same columns: the schedule walks rows inside columns)
   // reads its C or `init` rows first thing; fetching them now lets this tile's k loop hide the wait. Those
   // rows are a matrix's row length apart, a pattern the hardware prefetchers do not follow, and a product
   // that adds to a buffer made long before (a loop's input products, computed for every step at once)
   // would otherwise start every tile on cache misses.
-  if (p.rows > 1 && (q.addTo || !firstOnly)) {
-    Value* base = q.addTo ? initPtr : cPtr;
+  if (p.rows > 1 && ((q.addTo && !q.initRow) || !firstOnly)) {
+    Value* base = q.addTo && !q.initRow ? initPtr : cPtr;
     for (int r = 0; r < p.rows; ++r) {
       Value* i = b_.CreateAdd(i0, c64(p.rows + r));
       Value* row = b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last);

@@ -106,7 +106,9 @@ const ir::Node* productAddedTo(const ir::Graph& g, const ir::FusionGroup& k) {
   const ir::Node& add = g.node(k.nodes[1]);
   if (!isGemm(mm.op) || mm.type.dtype != ir::DType::F32 || add.op != ir::Op::Add) return nullptr;
   const ir::NodeId other = add.operands[0] == mm.id ? add.operands[1] : add.operands[0];
-  if (other == mm.id || !(g.node(other).type == mm.type)) return nullptr;
+  const ir::TensorType& acc = g.node(other).type;
+  const bool row = acc.dtype == mm.type.dtype && acc.shape.size() == 1 && acc.shape[0] == mm.type.shape.back();
+  if (other == mm.id || !(acc == mm.type || row)) return nullptr;
   for (const ir::Result& r : g.results)
     if (r.node == mm.id) return nullptr;
   for (const ir::Node& u : g.nodes)

@@ -150,7 +150,8 @@ std::string formula(const ir::Graph& g, const Compute& c, ir::NodeId id) {
 std::string product(const Product& p, const std::string& panel) {
   return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c), !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "",
                      p.accumulate ? "+" : "",
-                     p.addTo ? access(p.init) + " + " : "", access(p.a), p.transA ? "ᵀ" : "",
+                     p.addTo ? access(p.init) + (p.initRow ? " (a row)" : "") + " + " : "", access(p.a),
+                     p.transA ? "ᵀ" : "",
                      panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
 

@@ -89,34 +89,32 @@ Load sliceLoad(const ir::Graph& g, const ir::Node& s) {
   return {s.id, from.id, offset, st};
 }
 
-// One axis of an elementwise nest limited to [begin, end): a GEMM epilogue's rows (the axis before the
-// last), a convolution epilogue's images (axis 0).
-struct AxisRange {
-  std::size_t axis;
-  Expr begin, end;
-};
-
 // Elementwise ops at every element of `shape`: `stored` members written at their own strides, the other
 // operands (`loads`, including any already computed member such as a GEMM's product) read through
 // broadcast strides or a slice's. Adjacent axes that every access walks contiguously merge into one loop,
-// so that the innermost loop, which LLVM vectorizes, is as long as it can be; the axis of `range`, when
-// given, keeps its own loop over the range.
+// so that the innermost loop, which LLVM vectorizes, is as long as it can be. `rowRange` limits the axis
+// before the last to [first, second) (a GEMM epilogue's rows), and `lead`, when given, holds the index of
+// each axis before it (a batched GEMM's epilogue runs a batch at a time).
 std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::NodeId>& ops,
                                   const std::vector<ir::NodeId>& stored, const std::vector<Load>& loads,
-                                  const ir::Shape& shape, int lanes, const AxisRange* range = nullptr) {
+                                  const ir::Shape& shape, int lanes, const std::pair<Expr, Expr>* rowRange = nullptr,
+                                  const std::vector<Expr>& lead = {}) {
   std::vector<Expr> ext;
   for (const ir::Dim& d : shape) ext.push_back(Expr::dim(d));
   std::vector<Expr> begin(shape.size(), 0), end = ext;
   std::vector<std::vector<Expr>> sets;  // per access (stores, then loads): its stride per axis
   for (ir::NodeId id : stored) sets.push_back(strides(g.node(id).type.shape));
   for (const Load& l : loads) sets.push_back(l.strides);
-  if (range) {
-    begin[range->axis] = range->begin;
-    end[range->axis] = range->end;
+  const std::size_t rowAxis = shape.size() >= 2 ? shape.size() - 2 : 0;
+  if (rowRange) {
+    begin[rowAxis] = rowRange->first;
+    end[rowAxis] = rowRange->second;
   }
-  // Merge axis d+1 into d while every access is contiguous across them (never the range's axis).
+  // Merge axis d+1 into d while every access is contiguous across them (never the epilogue's row axis, nor
+  // an axis held at one index).
   for (std::size_t d = ext.size(); d-- > 1;) {
-    if (range && (d == range->axis || d - 1 == range->axis)) continue;
+    if (rowRange && (d == rowAxis || d - 1 == rowAxis)) continue;
+    if (d - 1 < lead.size()) continue;
     const bool contiguous = std::all_of(sets.begin(), sets.end(), [&](const std::vector<Expr>& s) {
       return (s[d - 1].isConst(0) && s[d].isConst(0)) || s[d - 1].str() == (s[d] * ext[d]).str();
     });
@@ -132,14 +130,16 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
   c.ops = ops;
   std::vector<Expr> index(sets.size(), 0);
   for (std::size_t s = 0; s < loads.size(); ++s) index[stored.size() + s] = loads[s].offset;
-  for (std::size_t d = 0; d < ext.size(); ++d)
-    for (std::size_t s = 0; s < sets.size(); ++s) index[s] = index[s] + Expr::var("e" + std::to_string(d)) * sets[s][d];
+  for (std::size_t d = 0; d < ext.size(); ++d) {
+    const Expr at = d < lead.size() ? lead[d] : Expr::var("e" + std::to_string(d));
+    for (std::size_t s = 0; s < sets.size(); ++s) index[s] = index[s] + at * sets[s][d];
+  }
   for (std::size_t s = 0; s < stored.size(); ++s) c.stores.push_back({stored[s], {Buffer::of(stored[s]), index[s]}});
   for (std::size_t s = 0; s < loads.size(); ++s)
     c.loads.push_back({loads[s].value, {Buffer::of(loads[s].from), index[stored.size() + s]}});
   std::vector<Stmt> body = {Stmt::of(std::move(c))};
   const int width = lanes * 4 / static_cast<int>(ir::dtypeSize(g.node(ops.back()).type.dtype));
-  for (std::size_t d = ext.size(); d-- > 0;) {
+  for (std::size_t d = ext.size(); d-- > lead.size();) {
     // The innermost loop vectorizes unless it is known to be shorter than a vector: LLVM cannot honour a
     // forced width there (it warns "loop not vectorized"), and a loop of 2 or 3 is unrolled anyway, as in
     // the broadcast of nearest-neighbour upsampling.
@@ -188,10 +188,11 @@ std::vector<ir::NodeId> outsideOperands(const ir::Graph& g, const std::vector<ir
   return out;
 }
 
-// The elementwise members of a GEMM's or a convolution's epilogue group over `range` of the product's
-// output, which the product has just written there (the members after the first read it back while it is
-// in cache); the members the group stores are written.
-std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilogue, const AxisRange& range, int lanes) {
+// The elementwise members of a GEMM's or a convolution's epilogue group over part of the product's output,
+// which the product has just written there (the members after the first read it back while it is in
+// cache): `rowRange` and `lead` as in elementwiseNest. The members the group stores are written.
+std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilogue,
+                               const std::pair<Expr, Expr>* rowRange, const std::vector<Expr>& lead, int lanes) {
   const ir::Node& n = g.node(epilogue.nodes.front());
   const ir::Shape& s = n.type.shape;
   std::vector<ir::NodeId> ops(epilogue.nodes.begin() + 1, epilogue.nodes.end()), stored;
@@ -200,7 +201,7 @@ std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilog
   std::vector<Load> loads = {plainLoad(g, n.id, s)};
   for (ir::NodeId o : outsideOperands(g, ops))
     if (o != n.id) loads.push_back(plainLoad(g, o, s));
-  return elementwiseNest(g, ops, stored, loads, s, lanes, &range);
+  return elementwiseNest(g, ops, stored, loads, s, lanes, rowRange, lead);
 }
 
 // A loop over [0, extent) in blocks of `block`, or none when one block covers it (then `var` is 0).
@@ -413,13 +414,16 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     body = &body->back().loop.body;
   }
   // An epilogue that is only `add(acc, product)`, where nothing else reads the product (a weight gradient
-  // summed over time steps): the product is computed into the add's buffer, starting from acc.
+  // summed over time steps, or a bias): the product is computed into the add's buffer, starting from acc
+  // (from the bias row, in every row). A bias added after the product cost a pass over C, from L3 for the
+  // LSTM's input product of all 28 steps.
   const ir::Node* addTo = epilogue ? productAddedTo(g, *epilogue) : nullptr;
   if (addTo) {
     const ir::NodeId acc = addTo->operands[0] == n.id ? addTo->operands[1] : addTo->operands[0];
     p.c.buffer = Buffer::of(addTo->id);
     p.addTo = true;
-    p.init = {Buffer::of(acc), p.c.index};
+    p.initRow = !(g.node(acc).type == n.type);
+    p.init = {Buffer::of(acc), p.initRow ? Expr(0) : p.c.index};
   }
   if (n.type.dtype != ir::DType::F32) {
     Prim naive{Prim::Node};
@@ -435,8 +439,12 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     productNest(*body, p, r0, r1, pack, "panel", lanes);
   }
   if (epilogue && !addTo) {
-    const AxisRange rows{s.size() >= 2 ? s.size() - 2 : 0, r0, r1};
-    for (Stmt& st : epilogueNest(g, *epilogue, rows, lanes)) par.body.push_back(std::move(st));
+    // The epilogue runs after each batch's product, while its rows are still in cache: after the whole
+    // batch (the LSTM's input product of all 28 steps, 3.7 MB at batch 64), it read them back from L3.
+    const std::pair<Expr, Expr> rows{r0, r1};
+    std::vector<Expr> batchAt;
+    for (std::size_t d = 0; d < batch.size(); ++d) batchAt.push_back(Expr::var("b" + std::to_string(d)));
+    for (Stmt& st : epilogueNest(g, *epilogue, &rows, batchAt, lanes)) body->push_back(std::move(st));
   }
   if (columnSums) {
     Prim sums{Prim::ColumnSums};
@@ -489,7 +497,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   };
   // The epilogue on image n's output.
   auto epilogueOf = [&](std::vector<Stmt>& into) {
-    for (Stmt& st : epilogueNest(g, *epilogue, {0, img, img + Expr(1)}, lanes)) into.push_back(std::move(st));
+    for (Stmt& st : epilogueNest(g, *epilogue, nullptr, {img}, lanes)) into.push_back(std::move(st));
   };
   // The nest of a convolution computed without im2col: one primitive over the parallel loop's range (with
   // its epilogue on the register tiles, when it can), or one per image, each followed by the epilogue on

@@ -3,6 +3,7 @@
  * every entry point. Arguments: the checkpoint to write, and one written by another model (other.sn).
  * Exit status 0 when all checks pass. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "capi_test.h"
@@ -148,6 +149,10 @@ int main(int argc, char** argv) {
   CHECK(m != NULL, "create failed: %s", sinter_last_error(NULL));
   if (!m) return 1;
   CHECK(Tiny_model.num_params == Tiny_NUM_PARAMS, "%d params", Tiny_model.num_params);
+  /* The weights and gradients start on a cache line: the kernels read them in whole 64-byte vectors. */
+  for (int p = 0; p < Tiny_NUM_PARAMS; ++p)
+    CHECK((uintptr_t)sinter_param_data(m, p) % 64 == 0, "param %d at %p", p, (void*)sinter_param_data(m, p));
+  CHECK((uintptr_t)sinter_gradients(m, NULL) % 64 == 0, "gradients at %p", sinter_gradients(m, NULL));
 
   /* Training lowers the loss and learns the rule. */
   for (int step = 0; step < 300; ++step) {

@@ -28,6 +28,7 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include "dnnl_runtime.h"
 #include "sampling.h"
 
 #define DNNL_OK(call)                                                              \
@@ -137,16 +138,6 @@ struct Call {
 static int conv_call(void* ctx) {
   struct Call* c = ctx;
   return dnnl_primitive_execute(c->prim, stream, 3, c->args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success;
-}
-
-static const char* runtime_name(unsigned r) {
-  switch (r) {
-    case DNNL_RUNTIME_SEQ: return "sequential";
-    case DNNL_RUNTIME_OMP: return "OpenMP";
-    case DNNL_RUNTIME_TBB: return "TBB";
-    case DNNL_RUNTIME_THREADPOOL: return "threadpool";
-    default: return "other";
-  }
 }
 
 static int run_job(const char* job, long max_samples, double seconds) {

@@ -17,6 +17,7 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include "dnnl_runtime.h"
 #include "sampling.h"
 
 struct Gemm {
@@ -38,17 +39,6 @@ static float* random_matrix(long n, unsigned* s) {
   float* p = malloc(n * sizeof *p);
   for (long k = 0; k < n; ++k) p[k] = (float)((*s = *s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
   return p;
-}
-
-/* The threading runtime oneDNN was built with (dnnl_version()->cpu_runtime). */
-static const char* runtime_name(unsigned r) {
-  switch (r) {
-    case DNNL_RUNTIME_SEQ: return "sequential";
-    case DNNL_RUNTIME_OMP: return "OpenMP";
-    case DNNL_RUNTIME_TBB: return "TBB";
-    case DNNL_RUNTIME_THREADPOOL: return "threadpool";
-    default: return "other";
-  }
 }
 
 static int run_shape(const char* shape, long max_samples, double seconds) {

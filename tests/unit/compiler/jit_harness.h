@@ -5,6 +5,8 @@
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/codegen.h"
+#include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/loop_ir.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/passes/dce.h"
 #include "test_graphs.h"
@@ -29,6 +31,15 @@ inline std::unique_ptr<codegen::JitModel> compileJit(const ir::Module& m, codege
   d.codegen = std::move(o);
   d.passList = {"dce"};
   return driver::Compilation(m, d).jit();
+}
+
+// The loop nests of every kernel of `g`, printed one after the other (as `sinter dump --stage=kernel` shows
+// them) for the target `t`: tests find a schedule's choices by the roles of its loops.
+inline std::string printSchedule(const ir::Graph& g, const codegen::loop::Target& t = {}) {
+  std::string out;
+  for (const ir::FusionGroup& k : codegen::planKernels(g).kernels)
+    out += codegen::loop::print(g, codegen::scheduleKernel(g, k, t), 0);
+  return out;
 }
 
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.

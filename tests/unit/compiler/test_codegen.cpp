@@ -4,7 +4,11 @@
 #include <catch2/catch.hpp>
 #include <cstddef>
 
+#include <sstream>
+
 #include "compiler/codegen/emit_module.h"
+#include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/loop_ir.h"
 #include "jit_harness.h"
 
 using namespace sinter;
@@ -191,5 +195,57 @@ TEST_CASE("matrix products with whole register tiles and ragged edges match the 
     auto args = test::randomArgs(mod.forward, m, 17);
     test::compareWithInterpreter(mod.forward, jit->descriptor()->forward, args, {m}, 1e-4, 1e-4);
     test::compareWithInterpreter(mod.trainStep, jit->descriptor()->train_step, args, {m}, 1e-4, 1e-4);
+  }
+}
+
+// A bias added to a product is no epilogue pass: each register tile starts from the bias row (the printed
+// product says "(a row)"), also across K blocks (K = 300: the second block starts from C) and for a batched
+// product. A batched product's other epilogues run after each batch's product (the nest indexes them by
+// the batch variable, with no loop of their own over the batches). Forward and train step against the
+// interpreter, with ragged tiles.
+TEST_CASE("a bias starts the product's tiles and a batched product's epilogue runs per batch") {
+  for (auto [m, k, n] : {std::tuple{37, 45, 70}, std::tuple{5, 7, 3}, std::tuple{1, 300, 530}, std::tuple{13, 300, 530}}) {
+    INFO(m << "x" << k << "x" << n);
+    ir::Graph g;
+    g.name = "Bias";
+    auto a = g.addInput("a", test::f32({test::batch(), test::d(k)}));
+    auto s = g.addInput("s", test::f32({test::d(3), test::batch(), test::d(k)}));
+    auto w = g.addParam("w", test::f32({test::d(k), test::d(n)}), {});
+    auto b = g.addParam("b", test::f32({test::d(n)}), {});
+    auto c = g.addParam("c", test::f32({test::d(n)}), {});
+    auto plain = g.addOp(ir::Op::Add, {g.addOp(ir::Op::MatMul, {a, w}), b});
+    auto batched = g.addOp(ir::Op::Add, {c, g.addOp(ir::Op::MatMul, {s, w})});
+    auto activated = g.addOp(ir::Op::Tanh, {g.addOp(ir::Op::Add, {g.addOp(ir::Op::MatMul, {s, w}), b})});
+    ir::Attrs all;
+    all.set("axes", std::vector<std::int64_t>{0, 1, 2});
+    all.set("keepdims", std::int64_t{0});
+    auto loss = g.addOp(ir::Op::ReduceSum, {g.addOp(ir::Op::Mul, {activated, activated})}, all);
+    g.results = {{"plain", plain, ir::Result::Output},
+                 {"batched", batched, ir::Result::Output},
+                 {"activated", activated, ir::Result::Output},
+                 {"loss", loss, ir::Result::Loss}};
+    ir::Module mod = makeModule(g);
+    std::string nest;
+    for (const ir::FusionGroup& kernel : codegen::planKernels(mod.forward).kernels)
+      nest += codegen::loop::print(mod.forward, codegen::scheduleKernel(mod.forward, kernel, {}), 0);
+    INFO(nest);
+    // Micro-kernel lines that start from a bias row, and those of them over a batch.
+    int rowStarts = 0, batchedRowStarts = 0;
+    std::istringstream lines(nest);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("microkernel") == std::string::npos || line.find(" (a row) + ") == std::string::npos) continue;
+      ++rowStarts;
+      batchedRowStarts += line.find("[b0*batch*") != std::string::npos;
+    }
+    CHECK(rowStarts >= 2);
+    CHECK(batchedRowStarts >= 1);
+    CHECK(nest.find("= tanh(add(%") != std::string::npos);
+    CHECK(nest.find("for e0 in [0, 3)") == std::string::npos);  // no pass over every batch after the products
+    auto jit = test::compileJit(mod, {});
+    for (std::int64_t batch : {1, 8}) {
+      auto args = test::randomArgs(mod.forward, batch, 31 + static_cast<std::uint64_t>(batch));
+      test::compareWithInterpreter(mod.forward, jit->descriptor()->forward, args, {batch}, 1e-4, 1e-4);
+      test::compareWithInterpreter(mod.trainStep, jit->descriptor()->train_step, args, {batch}, 1e-4, 1e-4);
+    }
   }
 }

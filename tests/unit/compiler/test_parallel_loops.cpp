@@ -7,7 +7,6 @@
 
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
-#include "compiler/codegen/loop_ir.h"
 #include "jit_harness.h"
 
 using namespace sinter;
@@ -100,6 +99,38 @@ void* nanScratch(std::int32_t slot, std::int64_t bytes) {
   return buf.data();
 }
 
+// The forward pass's and the train step's results as the tests compare them, bit for bit.
+struct Bits {
+  std::vector<std::vector<double>> forward, step;
+};
+
+// The body the tests share. With no hook installed: the train step against the interpreter, then its bits
+// (and the forward pass's, when `withForward`) as the reference. Under each chunk hook: the same bits, with
+// at least `forwardCalls` hook calls in the forward pass and `calls` in the forward pass and step together
+// (the loops did run in chunks). Returns the reference; no hook is left installed.
+Bits checkSameBitsUnderHooks(const ir::Module& m, const sinter_model_desc* desc,
+                             const std::map<std::string, ir::Tensor>& args, std::int64_t batch, bool withForward,
+                             int forwardCalls, int calls) {
+  *desc->parallel_for = nullptr;
+  // The unsplit loops are right (against the interpreter) before they serve as the reference.
+  test::compareWithInterpreter(m.trainStep, desc->train_step, args, {batch}, 1e-4, 1e-4);
+  Bits unsplit;
+  if (withForward) unsplit.forward = test::runEntry(desc->forward, m.forward, args, {batch});
+  unsplit.step = test::runEntry(desc->train_step, m.trainStep, args, {batch});
+  for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
+    gCalls = 0;
+    *desc->parallel_for = hook;
+    if (withForward) {
+      CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == unsplit.forward);
+      CHECK(gCalls >= forwardCalls);
+    }
+    CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == unsplit.step);
+    CHECK(gCalls >= calls);
+  }
+  *desc->parallel_for = nullptr;
+  return unsplit;
+}
+
 }  // namespace
 
 TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and threads") {
@@ -119,19 +150,10 @@ TEST_CASE("parallel kernel bodies give the same bits for any chunks, order and t
   for (std::int64_t batch : {1, 7, 13}) {
     INFO("batch " << batch);
     auto args = test::randomArgs(m.forward, batch, 40 + static_cast<std::uint64_t>(batch));
-    *desc->parallel_for = nullptr;
-    // The unsplit loops are right (against the interpreter) before they serve as the reference.
-    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {batch}, 1e-4, 1e-4);
-    const auto forward = test::runEntry(desc->forward, m.forward, args, {batch});
-    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {batch});
-    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
-      gCalls = 0;
-      *desc->parallel_for = hook;
-      CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == forward);
-      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
-      // Forward: 2 convolutions, 2 poolings, 1 matmul; the train step adds their gradients.
-      CHECK(gCalls >= 2 * 5);
-    }
+    // Forward: 2 convolutions, 2 poolings, 1 matmul; the train step adds their gradients.
+    const Bits unsplit = checkSameBitsUnderHooks(m, desc, args, batch, true, 5, 2 * 5);
+    const auto& forward = unsplit.forward;
+    const auto& step = unsplit.step;
     // Scratch from a runtime hook (here: poisoned with NaN each time) instead of malloc: the same bits.
     REQUIRE(desc->scratch != nullptr);
     gScratchCalls = 0;
@@ -161,9 +183,8 @@ ir::Graph elementwiseNet() {
   auto h = g.addOp(Op::Relu, {g.addOp(Op::Add, {x, b})});
   auto e = g.addOp(Op::Tanh, {g.addOp(Op::Mul, {h, s})});
   auto u = g.addOp(Op::Sigmoid, {g.addOp(Op::Sub, {x, t})});  // no broadcast: one flat loop
-  g.results = {{"e", e, ir::Result::Output},
-               {"u", u, ir::Result::Output},
-               {"loss", g.addOp(Op::Mse, {e, t}), ir::Result::Loss}};
+  g.results = {
+      {"e", e, ir::Result::Output}, {"u", u, ir::Result::Output}, {"loss", g.addOp(Op::Mse, {e, t}), ir::Result::Loss}};
   return g;
 }
 }  // namespace
@@ -172,9 +193,7 @@ TEST_CASE("elementwise kernels run in parallel chunks with the same bits") {
   const ir::Graph net = elementwiseNet();
   // The schedule: the broadcast chain splits its outer rows, a flat kernel its blocks of elements.
   ir::Module m = test::makeModule(net);
-  std::string nest;
-  for (const ir::FusionGroup& k : codegen::planKernels(m.trainStep).kernels)
-    nest += codegen::loop::print(m.trainStep, codegen::scheduleKernel(m.trainStep, k, {}), 0);
+  const std::string nest = test::printSchedule(m.trainStep);
   CHECK(nest.find("outer elements") != std::string::npos);
   CHECK(nest.find("blocks of 1024 elements") != std::string::npos);
   auto jit = test::compileJit(m, {});
@@ -182,20 +201,9 @@ TEST_CASE("elementwise kernels run in parallel chunks with the same bits") {
   for (std::int64_t batch : {1, 5}) {
     INFO("batch " << batch);
     auto args = test::randomArgs(m.forward, batch, 90 + static_cast<std::uint64_t>(batch));
-    *desc->parallel_for = nullptr;
-    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {batch}, 1e-4, 1e-4);
-    const auto forward = test::runEntry(desc->forward, m.forward, args, {batch});
-    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {batch});
-    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
-      gCalls = 0;
-      *desc->parallel_for = hook;
-      CHECK(test::runEntry(desc->forward, m.forward, args, {batch}) == forward);
-      CHECK(gCalls >= 1);
-      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {batch}) == step);
-      CHECK(gCalls >= 3);  // forward, then the gradients' elementwise kernels
-    }
+    // The forward pass, then the gradients' elementwise kernels.
+    checkSameBitsUnderHooks(m, desc, args, batch, true, 1, 3);
   }
-  *desc->parallel_for = nullptr;
 }
 
 // conv2d_grad_weight by im2col splits its input channels when there are two or more (each chunk builds its
@@ -219,21 +227,12 @@ TEST_CASE("the im2col weight gradient splits input channels or else output chann
     auto logits = g.addOp(Op::MatMul, {g.addTyped(Op::Reshape, {h}, f32({batch(), d(7 * 5 * 6)})), v});
     g.results = {{"loss", g.addOp(Op::CrossEntropy, {logits, y}), ir::Result::Loss}};
     ir::Module m = test::makeModule(g);
-    std::string nest;
-    for (const ir::FusionGroup& k : codegen::planKernels(m.trainStep).kernels)
-      nest += codegen::loop::print(m.trainStep, codegen::scheduleKernel(m.trainStep, k, {}), 0);
+    const std::string nest = test::printSchedule(m.trainStep);
     CHECK(nest.find(channels > 1 ? "// input channels" : "// output channels") != std::string::npos);
     auto jit = test::compileJit(m, {});
     const sinter_model_desc* desc = jit->descriptor();
     const std::int64_t n = 5;
     auto args = test::randomArgs(m.forward, n, 70 + static_cast<std::uint64_t>(channels));
-    *desc->parallel_for = nullptr;
-    test::compareWithInterpreter(m.trainStep, desc->train_step, args, {n}, 1e-4, 1e-4);
-    const auto step = test::runEntry(desc->train_step, m.trainStep, args, {n});
-    for (sinter_parallel_for_fn hook : {&reversedChunks, &threadPerChunk}) {
-      *desc->parallel_for = hook;
-      CHECK(test::runEntry(desc->train_step, m.trainStep, args, {n}) == step);
-    }
-    *desc->parallel_for = nullptr;
+    checkSameBitsUnderHooks(m, desc, args, n, false, 0, 1);
   }
 }
