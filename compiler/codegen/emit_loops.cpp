@@ -10,6 +10,7 @@
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
+#include "compiler/codegen/reduction_axes.h"
 #include "compiler/ir/dropout_mask.h"
 
 namespace sinter::codegen {
@@ -298,7 +299,10 @@ void KernelEmitter::emitNodePrim(const loop::Prim& p) {
     case ir::KernelKind::CrossEntropy:
       return n.op == ir::Op::CrossEntropy ? emitCrossEntropy(n) : emitCrossEntropyGrad(n);
     case ir::KernelKind::Softmax: return emitSoftmaxFamily(n);
-    case ir::KernelKind::Reduction: return emitReduce(n);
+    case ir::KernelKind::Reduction:  // a range of the first kept axis when the scheduler split it
+      if (reductionSplit(n, operand(n, 0)))
+        return emitReduce(n, eval(p.j0), eval(p.j1));
+      return emitReduce(n);
     case ir::KernelKind::Loss: return emitLoss(n);
     case ir::KernelKind::Layout: return emitLayout(n);
     case ir::KernelKind::Gather: return emitGather(n);

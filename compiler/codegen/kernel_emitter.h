@@ -185,7 +185,7 @@ class KernelEmitter {
   Value* elementwiseValue(const ir::Node& n, const std::vector<Value*>& v);  // kernels_elementwise.cpp
   Value* dropoutScale(const ir::Node& n, Value* index);
   void emitArgMax(const ir::Node& n);  // kernels_reduce.cpp
-  void emitReduce(const ir::Node& n);  // kernels_reduce.cpp
+  void emitReduce(const ir::Node& n, Value* begin = nullptr, Value* end = nullptr);  // kernels_reduce.cpp
   void emitSoftmaxFamily(const ir::Node& n);
   std::pair<Value*, Value*> rowMaxAndSum(const ir::Node& x, Value* base, Value* len, Value* stride);
   void emitCrossEntropy(const ir::Node& n);

@@ -1,14 +1,20 @@
 // Reductions, the softmax family along any axis, and the losses.
 #include <algorithm>
+#include <functional>
+#include <optional>
+#include <stdexcept>
 #include <tuple>
 
 #include "compiler/codegen/kernel_emitter.h"
+#include "compiler/codegen/reduction_axes.h"
 
 namespace sinter::codegen {
 
 // reduce_sum/mean/max, sum_to: out[j] ⊕= x[i] for every input element i, where j is i with the reduced
-// axes dropped (out is read as x's shape with those axes of size 1, so broadcast strides find j).
-void KernelEmitter::emitReduce(const ir::Node& n) {
+// axes dropped (out is read as x's shape with those axes of size 1, so broadcast strides find j). The loops
+// are x's axes merged (reduction_axes.h); when the scheduler splits the first kept axis over the threads,
+// [begin, end) is this chunk's range of it, and the chunk fills, sums and scales only its own outputs.
+void KernelEmitter::emitReduce(const ir::Node& n, Value* begin, Value* end) {
   if (n.op == ir::Op::ArgMax) return emitArgMax(n);
   const ir::Node& x = operand(n, 0);
   if (n.op == ir::Op::Count) {  // product of the extents along the axes
@@ -17,47 +23,38 @@ void KernelEmitter::emitReduce(const ir::Node& n) {
       c = b_.CreateMul(c, extent(x.type.shape[static_cast<std::size_t>(a)]));
     return store(n, c64(0), b_.CreateSIToFP(c, elem(n.type.dtype)));
   }
-  ir::Shape kept = n.type.shape;  // sum_to: already broadcast-compatible
-  Value* count = c64(1);
-  if (n.op != ir::Op::SumTo) {
-    const auto& axes = n.attrs.getInts("axes");
-    kept = x.type.shape;
-    for (std::int64_t a : axes) {
-      count = b_.CreateMul(count, extent(kept[static_cast<std::size_t>(a)]));
-      kept[static_cast<std::size_t>(a)] = ir::Dim::fixed(1);
-    }
-  }
+  const ReductionAxes r = reductionAxes(n, x);
+  const std::optional<std::size_t> split = r.split();
+  if (split.has_value() != (begin != nullptr)) throw std::logic_error("codegen: a reduction's range does not match its split");
+  // A loop nest over `shape` (x's merged axes, or the output's), the split axis restricted to [begin, end).
+  auto nest = [&](const ir::Shape& shape, const std::vector<ir::Shape>& operands,
+                  const std::function<void(const Offsets&)>& body) {
+    std::vector<std::vector<Value*>> sets = {strides(shape)};
+    for (const ir::Shape& s : operands) sets.push_back(broadcastStrides(s, shape));
+    std::vector<Value*> dims = extents(shape);
+    if (!split) return loopNest(dims, sets, body);
+    dims[*split] = b_.CreateSub(end, begin);
+    loopNest(dims, sets, [&](const Offsets& o) {
+      Offsets at = o;
+      for (std::size_t k = 0; k < sets.size(); ++k) at[k] = b_.CreateAdd(o[k], b_.CreateMul(begin, sets[k][*split]));
+      body(at);
+    });
+  };
   const bool isMax = n.op == ir::Op::ReduceMax;
   llvm::Type* t = elem(n.type.dtype);
-  fill(n, isMax ? llvm::ConstantFP::getInfinity(t, true) : fconst(n, 0));
-  // Neighbouring fixed axes that are both reduced, or both kept, are one axis: a bias gradient's sum over
-  // the 28 x 28 positions of a channel is one loop of 784, which vectorizes whole, not 28 loops of 28.
-  // (kept may have fewer axes than x, as sum_to's result does: its leading axes are reduced.)
-  const ir::Shape& shape = x.type.shape;
-  const std::size_t lead = shape.size() - kept.size();
-  auto keptAt = [&](std::size_t a) { return a < lead ? ir::Dim::fixed(1) : kept[a - lead]; };
-  auto reduced = [&](std::size_t a) {
-    const ir::Dim k = keptAt(a);
-    return !k.isSymbolic() && k.size == 1 && (shape[a].isSymbolic() || shape[a].size != 1);
-  };
-  ir::Shape xs, ks;
-  for (std::size_t a = 0; a < shape.size(); ++a) {
-    if (a > 0 && !shape[a].isSymbolic() && !shape[a - 1].isSymbolic() && reduced(a) == reduced(a - 1)) {
-      xs.back() = ir::Dim::fixed(xs.back().size * shape[a].size);
-      if (!reduced(a)) ks.back() = ir::Dim::fixed(ks.back().size * keptAt(a).size);
-      continue;
-    }
-    xs.push_back(shape[a]);
-    ks.push_back(keptAt(a));
-  }
-  forEachElement(xs, {ks}, [&](const Offsets& o) {
+  Value* init = isMax ? llvm::ConstantFP::getInfinity(t, true) : fconst(n, 0);
+  nest(r.kept, {}, [&](const Offsets& o) { store(n, o[0], init); });
+  nest(r.x, {r.kept}, [&](const Offsets& o) {
     Value* acc = load(n, o[1]);
     Value* v = load(x, o[0]);
     store(n, o[1], isMax ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, v) : b_.CreateFAdd(acc, v));
   });
   if (n.op == ir::Op::ReduceMean) {
+    Value* count = c64(1);
+    for (std::int64_t a : n.attrs.getInts("axes"))
+      count = b_.CreateMul(count, extent(x.type.shape[static_cast<std::size_t>(a)]));
     Value* inv = b_.CreateFDiv(fconst(n, 1), b_.CreateSIToFP(count, t));
-    forEachElement(n.type.shape, {}, [&](const Offsets& o) { store(n, o[0], b_.CreateFMul(load(n, o[0]), inv)); });
+    nest(r.kept, {}, [&](const Offsets& o) { store(n, o[0], b_.CreateFMul(load(n, o[0]), inv)); });
   }
 }
 

@@ -4,11 +4,13 @@
 // im2col and the same product; the other kinds are a primitive per node, their own loops inside.
 #include <fmt/format.h>
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 #include "compiler/codegen/emit_kernels.h"
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
+#include "compiler/codegen/reduction_axes.h"
 
 namespace sinter::codegen {
 
@@ -718,10 +720,30 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
           nodeKernel(n, fmt::format("rows of {}: max, sum of exponentials, then one pass over the row",
                                     dims(g.node(n.operands[n.op == ir::Op::CrossEntropyGrad ? 1 : 0]).type.shape)));
       break;
-    case ir::KernelKind::Reduction:
-      nest.body =
-          nodeKernel(n, fmt::format("loop nest over {}, sums in order", dims(g.node(n.operands[0]).type.shape)));
+    case ir::KernelKind::Reduction: {
+      const ir::Node& x = g.node(n.operands[0]);
+      const std::string what = fmt::format("loop nest over {}, sums in order", dims(x.type.shape));
+      const std::optional<std::size_t> split = reductionSplit(n, x);
+      if (!split) {
+        nest.body = nodeKernel(n, what);
+        break;
+      }
+      // Threads split the first kept axis (a bias gradient's channels or columns): each output is summed
+      // whole, in the same order, by one chunk, so the bits do not depend on the threads. Serial, the CNN's
+      // and the LSTM's bias gradients held the second core idle.
+      const ReductionAxes r = reductionAxes(n, x);
+      Loop par = makeLoop("ib", 0, Expr::dim(r.kept[*split]), 1, Loop::Parallel,
+                          fmt::format("outputs along kept axis {} of {}", *split, dims(r.x)));
+      par.work = loop::numel(x.type.shape);
+      Prim p{Prim::Node};
+      p.nodes = {n.id};
+      p.j0 = Expr::var("ib");
+      p.j1 = Expr::var("ib.end");
+      p.what = what;
+      par.body.push_back(Stmt::of(std::move(p)));
+      nest.body.push_back(Stmt::of(std::move(par)));
       break;
+    }
     case ir::KernelKind::Loss: nest.body = nodeKernel(n, "one pass over the rows"); break;
     case ir::KernelKind::Layout:
       nest.body = nodeKernel(n, fmt::format("copy loop nest over {}", dims(n.type.shape)));

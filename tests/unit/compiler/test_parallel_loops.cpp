@@ -236,3 +236,48 @@ TEST_CASE("the im2col weight gradient splits input channels or else output chann
     checkSameBitsUnderHooks(m, desc, args, n, false, 0, 1);
   }
 }
+
+// Reductions split their first kept axis over the threads (reduction_axes.h): a channel of a bias gradient,
+// a row, a run of columns. Each output is summed whole by one chunk, in the same order, so every split gives
+// the unsplit bits, and the unsplit loops match the interpreter.
+TEST_CASE("reductions split their first kept axis with the same bits") {
+  using test::batch;
+  using test::d;
+  using test::f32;
+  using Ints = std::vector<std::int64_t>;
+  auto axes = [](Ints a, std::int64_t keep) {
+    ir::Attrs at;
+    at.set("axes", std::move(a));
+    at.set("keepdims", keep);
+    return at;
+  };
+  ir::Graph g;
+  g.name = "ReductionSplit";
+  auto x = g.addInput("x", f32({batch(), d(3), d(4), d(5)}));
+  auto t = g.addInput("t", f32({batch(), d(3), d(4), d(1)}));
+  auto p = g.addParam("p", f32({d(3), d(4), d(5)}), {});  // its gradient sums x·dy over the batch: a sum_to
+  auto h = g.addOp(Op::Mul, {x, p});
+  auto channels = g.addOp(Op::ReduceSum, {h}, axes({0, 2, 3}, 0));  // kept: the 3 channels
+  auto rows = g.addOp(Op::ReduceMean, {h}, axes({3}, 1));            // kept: batch, then 12 merged
+  auto peaks = g.addOp(Op::ReduceMax, {h}, axes({1}, 0));            // kept: batch, and 20 merged
+  g.results = {{"channels", channels, ir::Result::Output},
+               {"peaks", peaks, ir::Result::Output},
+               {"loss", g.addOp(Op::Mse, {rows, t}), ir::Result::Loss}};
+  ir::Module m = test::makeModule(g);
+  // The step: the mean's rows, p's gradient (its 60 weights); the forward pass: the channels, the maximum.
+  const std::string step = test::printSchedule(m.trainStep), forward = test::printSchedule(m.forward);
+  CHECK(step.find("outputs along kept axis 0 of [batch, 12, 5]") != std::string::npos);
+  CHECK(step.find("outputs along kept axis 1 of [batch, 60]") != std::string::npos);
+  CHECK(forward.find("outputs along kept axis 1 of [batch, 3, 20]") != std::string::npos);
+  CHECK(forward.find("outputs along kept axis 0 of [batch, 3, 20]") != std::string::npos);
+  auto jit = test::compileJit(m, {});
+  const sinter_model_desc* desc = jit->descriptor();
+  for (std::int64_t n : {1, 6}) {
+    INFO("batch " << n);
+    auto args = test::randomArgs(m.forward, n, 40 + static_cast<std::uint64_t>(n));
+    const Bits unsplit = checkSameBitsUnderHooks(m, desc, args, n, true, 2, 4);
+    // The forward outputs against the interpreter too (the step's are checked inside).
+    test::compareWithInterpreter(m.forward, desc->forward, args, {n}, 1e-5, 1e-5);
+    CHECK_FALSE(unsplit.forward.empty());
+  }
+}
