@@ -104,17 +104,23 @@ std::vector<OpDef> entries() {
              },
              "dy · (1 − y²)"},
             {"tanh"}),
-      unary(Op::Relu, "relu", 0, "max(x, 0)", unaryFormula([](auto x) { return select(x < 0, 0.0, x); }),
-            {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::ReluGrad, {d.dy(), d.x(0)}); }); },
-             "`relu_grad(dy, x)` = dy · [x > 0]"},
+      // The gradient reads y, not x: y > 0 exactly when x > 0 (a NaN x gives a NaN y, and neither is > 0), so
+      // the backward pass keeps only the ReLU's output alive and a fused bias + ReLU stores one tensor.
+      unary(Op::Relu, "relu", 0, "max(x, 0); a NaN x gives NaN",
+            unaryFormula([](auto x) { return select(x < 0, 0.0, x); }),
+            {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::ReluGrad, {d.dy(), d.y()}); }); },
+             "`relu_grad(dy, y)` = dy · [y > 0]"},
             {"relu", {}, kIntegral}),
       {.op = Op::LeakyRelu, .name = "leaky_relu", .arity = 1, .flags = kElementwise,
        .attrs = {{"alpha", AttrKind::Float, 0.01}}, .typeRule = unaryFloat, .doc = "x > 0 ? x : αx",
        .scalar = unaryFormula([](auto x, const Attrs& a) { return select(x > 0, x, x * a.getFloat("alpha")); }),
+       // With α ≥ 0 (or NaN) y > 0 exactly when x > 0 (x ≤ 0 gives αx ≤ 0, or NaN), so the gradient reads
+       // y as relu's does; a negative α flips the sign of y below 0, and then it reads x.
        .grad = {[](GradBuilder& d) {
-                  d.to(0, [&] { return d.emit(Op::LeakyReluGrad, {d.dy(), d.x(0)}, d.attrs()); });
+                  const NodeId v = d.attrs().getFloat("alpha") < 0 ? d.x(0) : d.y();
+                  d.to(0, [&] { return d.emit(Op::LeakyReluGrad, {d.dy(), v}, d.attrs()); });
                 },
-                "`leaky_relu_grad(dy, x)` = dy · (x > 0 ? 1 : α)"},
+                "`leaky_relu_grad(dy, y)` = dy · (y > 0 ? 1 : α); x in place of y when α < 0"},
        .reference = refElementwise, .kernel = KernelKind::Elementwise, .builtin = {"leaky_relu"}},
       // x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2: the exact form, as torch.nn.GELU() computes by default.
       unary(Op::Gelu, "gelu", kTranscendental, "x Φ(x), Φ the standard normal CDF (exact, with erf)",
@@ -220,19 +226,21 @@ std::vector<OpDef> entries() {
        .reference = refElementwise, .kernel = KernelKind::Elementwise},
 
       // ---- derivatives ----
-      derivative(Op::ReluGrad, "relu_grad", 0, "relu's derivative applied: dy · [x > 0]",
-                 binaryFormula([](auto dy, auto x) { return select(x > 0, dy, 0.0); }),
-                 // linear in dy, piecewise constant in x
+      // v is relu's output (or its input: same sign); a NaN v passes nothing (NaN > 0 is false), as does −0.
+      derivative(Op::ReluGrad, "relu_grad", 0,
+                 "relu's derivative applied: dy · [v > 0], v = relu(x) (or x); 0 where v is NaN",
+                 binaryFormula([](auto dy, auto v) { return select(v > 0, dy, 0.0); }),
+                 // linear in dy, piecewise constant in v
                  {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::ReluGrad, {d.dy(), d.x(1)}); }); },
-                  "(second order) relu_grad(g, x) to dy; zero to x"}),
+                  "(second order) relu_grad(g, v) to dy; zero to v"}),
       {.op = Op::LeakyReluGrad, .name = "leaky_relu_grad", .arity = 2, .flags = kElementwise,
        .attrs = {{"alpha", AttrKind::Float}}, .typeRule = sameAsBoth,
-       .doc = "leaky_relu's derivative applied: dy · (x > 0 ? 1 : α)",
-       .scalar = binaryFormula([](auto dy, auto x, const Attrs& a) { return select(x > 0, dy, dy * a.getFloat("alpha")); }),
+       .doc = "leaky_relu's derivative applied: dy · (v > 0 ? 1 : α), v = leaky_relu(x) (or x); α where v is NaN",
+       .scalar = binaryFormula([](auto dy, auto v, const Attrs& a) { return select(v > 0, dy, dy * a.getFloat("alpha")); }),
        .grad = {[](GradBuilder& d) {
                   d.to(0, [&] { return d.emit(Op::LeakyReluGrad, {d.dy(), d.x(1)}, d.attrs()); });
                 },
-                "(second order) leaky_relu_grad(g, x) to dy; zero to x"},
+                "(second order) leaky_relu_grad(g, v) to dy; zero to v"},
        .reference = refElementwise, .kernel = KernelKind::Elementwise},
       derivative(Op::GeluGrad, "gelu_grad", kTranscendental, "gelu's derivative applied: dy · (Φ(x) + x φ(x))",
                  binaryFormula([](auto dy, auto x) {

@@ -93,6 +93,8 @@ inline std::vector<OpCase> cases() {
       {"tanh", unary(Op::Tanh)},
       {"relu", unary(Op::Relu)},
       {"leaky_relu", unary(Op::LeakyRelu, attrs({{"alpha", 0.1}}))},
+      // α < 0: its gradient reads x, not y (whose sign it flips below 0).
+      {"leaky_relu, negative alpha", unary(Op::LeakyRelu, attrs({{"alpha", -0.5}}))},
       {"gelu", unary(Op::Gelu)},
       {"softplus", unary(Op::Softplus)},
       {"erf", unary(Op::Erf)},

@@ -1,7 +1,9 @@
 // Every op alone: gradients against central finite differences (f64 interpreter), and JIT-compiled code
 // (forward and train step) against the interpreter. Shapes are odd on purpose and include broadcasting.
 #include <array>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "op_cases.h"
@@ -106,6 +108,53 @@ TEST_CASE("hand-derived derivatives") {
     auto out =
         ir::interpret(autodiff::buildTrainStep(g, "loss"), {{"x", ir::Tensor::zeros({})}, {"probe", {{}, {1.0}}}});
     CHECK(out[1].data[0] == Approx(expect).epsilon(1e-12));
+  }
+}
+
+// relu's and leaky_relu's gradients read the activation's output y (same sign as x), so that a fused bias
+// add before them need not be stored; leaky_relu with α < 0 flips y's sign below 0 and reads x. At both
+// signs, ±0, a value just above 0 and NaN, hand-derived: d/dx Σ probe · f(x) = probe · f'(x) with f'(x) 1
+// above 0 and 0 (relu) or α elsewhere (NaN too: NaN > 0 is false), in the f64 interpreter and in compiled
+// f32 code.
+TEST_CASE("relu and leaky_relu gradients read the output: hand-derived at both signs, zeros and NaN") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> xs = {-2, -0.5, -0.0, 0.0, 1e-30, 0.5, 3, nan};
+  const std::vector<double> probe = {1, 2, 3, 4, 5, 6, 7, 8};
+  struct Case {
+    Op op;
+    double alpha;
+    bool readsOutput;
+  };
+  for (const Case c : {Case{Op::Relu, 0, true}, Case{Op::LeakyRelu, 0.2, true}, Case{Op::LeakyRelu, 0, true},
+                       Case{Op::LeakyRelu, -0.5, false}}) {
+    INFO(ir::opName(c.op) << " alpha " << c.alpha);
+    Builder b;
+    const ir::NodeId x = b.P("x", {d(8)});
+    const ir::NodeId y = b.op(c.op, {x}, c.op == Op::Relu ? Attrs{} : attrs({{"alpha", c.alpha}}));
+    ir::Module m = test::makeModule(wrap(b, y));
+    int grads = 0;
+    for (const ir::Node& n : m.trainStep.nodes)
+      if (n.op == Op::ReluGrad || n.op == Op::LeakyReluGrad) {
+        ++grads;
+        CHECK(n.operands[1] == (c.readsOutput ? y : x));
+      }
+    CHECK(grads == 1);
+    std::vector<double> expect(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) expect[i] = probe[i] * (xs[i] > 0 ? 1 : c.alpha);
+    const std::map<std::string, ir::Tensor> args = {{"x", {{8}, xs}}, {"probe", {{8}, probe}}};
+    auto jit = test::compileJit(m, {});
+    const auto interpreted = ir::interpret(m.trainStep, args, {true, 0});
+    const auto compiled = test::runEntry(jit->descriptor()->train_step, m.trainStep, args, {}, 0);
+    REQUIRE(m.trainStep.results[1].name == "grad.x");
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      INFO("x = " << xs[i]);
+      CHECK(interpreted[1].data[i] == Approx(expect[i]).epsilon(1e-12));
+      CHECK(compiled[1][i] == Approx(expect[i]).epsilon(1e-6));
+    }
+    // The forward value: NaN stays NaN (relu is not max(x, 0) with a NaN-dropping max).
+    const auto value = test::runEntry(jit->descriptor()->forward, m.forward, args, {}, 0);
+    CHECK(std::isnan(value[0][7]));
+    CHECK(std::isnan(ir::interpret(m.forward, args)[0].data[7]));
   }
 }
 

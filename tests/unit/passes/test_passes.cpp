@@ -351,3 +351,40 @@ TEST_CASE("fusion groups of the MLP train step leave no standalone bias add, act
   CHECK_THAT(passes::fusionReport(g, groups),
              Catch::Contains("gemm + epilogue") && Catch::Contains("kernels instead of"));
 }
+
+TEST_CASE("fusion groups of a train step store a hidden layer's bias add only when its gradient reads it") {
+  // relu(x w1 + b1) w2 → loss, with other activations in relu's place. relu, leaky_relu with α ≥ 0, sigmoid
+  // and tanh have gradients that read their output, so the layer's GEMM epilogue stores the activation
+  // alone; leaky_relu with α < 0 (y's sign flips below 0) and gelu read the pre-activation, stored too.
+  struct Case {
+    Op op;
+    double alpha;
+    bool storesAdd;
+  };
+  for (const Case c : {Case{Op::Relu, 0, false}, Case{Op::LeakyRelu, 0.1, false}, Case{Op::LeakyRelu, 0, false},
+                       Case{Op::Sigmoid, 0, false}, Case{Op::Tanh, 0, false}, Case{Op::LeakyRelu, -0.1, true},
+                       Case{Op::Gelu, 0, true}}) {
+    INFO(ir::opName(c.op) << " alpha " << c.alpha);
+    ir::Graph f = test::mlp();
+    for (ir::Node& n : f.nodes)
+      if (n.op == Op::Relu) {
+        n.op = c.op;
+        if (c.op == Op::LeakyRelu) n.attrs = test::attrs({{"alpha", c.alpha}});
+      }
+    REQUIRE(ir::verify(f).empty());
+    ir::Graph g = trainStep(f);
+    std::ostringstream log;
+    passes::runPipeline(g, passes::defaultPipeline(), {}, log);
+    int layers = 0;
+    for (const ir::FusionGroup& grp : passes::findFusionGroups(g)) {
+      if (grp.kind != ir::KernelKind::GemmEpilogue || g.node(grp.nodes.back()).op != c.op) continue;
+      ++layers;
+      REQUIRE(grp.nodes.size() == 3);  // matmul, add, the activation
+      const ir::NodeId add = grp.nodes[1], act = grp.nodes[2];
+      CHECK(g.node(add).op == Op::Add);
+      CHECK(std::count(grp.stored.begin(), grp.stored.end(), act) == 1);
+      CHECK(std::count(grp.stored.begin(), grp.stored.end(), add) == (c.storesAdd ? 1 : 0));
+    }
+    CHECK(layers == 1);
+  }
+}
