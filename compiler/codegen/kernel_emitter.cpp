@@ -110,12 +110,12 @@ void KernelEmitter::emit() {
     }
     const loop::Nest nest = scheduleKernel(g_, k, target);
     std::string key = kernelKey(k, touched, homes);
-    for (const auto& [name, home] : panelHomes_)  // the panels packed once that the nest reads
-      if (loop::print(g_, nest, 0).find(name) != std::string::npos) {
-        key += "|reads " + name + " packed once";
-        homes.push_back(home);
-        args.push_back(panels[static_cast<std::size_t>(home - kPanelHome)]);
-      }
+    for (const PackedOnce& once : packedOnce(nest, lanes_)) {  // the panels packed once that the nest reads
+      const int home = panelHomes_.at(once.panel);
+      key += "|reads " + once.panel;
+      homes.push_back(home);
+      args.push_back(panels[static_cast<std::size_t>(home - kPanelHome)]);
+    }
     llvm::Function*& f = emitted[key];
     if (!f) {
       // Named after the kernel's number in `sinter dump --stage=kernel` and its ops, so that the

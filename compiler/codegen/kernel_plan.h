@@ -63,7 +63,9 @@ struct PackedOnce {
 };
 // The name of B's panel packed once per loop in the body's nests: "%3 packed", "%3ᵀ packed".
 std::string packedOnceName(ir::NodeId b, bool transposed);
-// The panels the kernels of a loop body read packed once, each once, in the order the kernels first read them.
+// The panels the kernels of a loop body read packed once, each once, in the order the kernels first read them;
+// those one kernel's nest reads.
+std::vector<PackedOnce> packedOnce(const loop::Nest& nest, int lanes);
 std::vector<PackedOnce> packedOnce(const ir::Graph& body, const KernelProgram& program, const loop::Target& t);
 // A product of a loop body whose B is a body input, with B named as the loop's operand (the outer graph's node).
 loop::Product outerProduct(const ir::Graph& body, const ir::Node& loop, loop::Product p);

@@ -774,6 +774,7 @@ loop::Nest packOnceNest(const Product& p, const std::string& panel, int lanes) {
 }
 
 namespace {
+// Adds to `out` the panels packed once that the micro-kernels under `body` read, each once.
 void panelsRead(const std::vector<Stmt>& body, std::vector<PackedOnce>& out, int lanes) {
   for (const Stmt& s : body) {
     if (s.kind == Stmt::LoopStmt) panelsRead(s.loop.body, out, lanes);
@@ -790,6 +791,12 @@ void panelsRead(const std::vector<Stmt>& body, std::vector<PackedOnce>& out, int
   }
 }
 }  // namespace
+
+std::vector<PackedOnce> packedOnce(const loop::Nest& nest, int lanes) {
+  std::vector<PackedOnce> out;
+  panelsRead(nest.body, out, lanes);
+  return out;
+}
 
 std::vector<PackedOnce> packedOnce(const ir::Graph& body, const KernelProgram& program, const loop::Target& t) {
   std::vector<PackedOnce> out;
