@@ -45,7 +45,8 @@ void checkBody(const ir::Node& loop) {
 
 loop::Product outerProduct(const ir::Graph& body, const ir::Node& loop, loop::Product p) {
   const auto input = std::find(body.inputs.begin(), body.inputs.end(), p.b.buffer.node);
-  if (input == body.inputs.end()) throw std::logic_error("codegen: a panel packed once of a value that is no body input");
+  if (input == body.inputs.end())
+    throw std::logic_error("codegen: a panel packed once of a value that is no body input");
   p.b.buffer = loop::Buffer::of(loop.operands[static_cast<std::size_t>(input - body.inputs.begin())]);
   return p;
 }
@@ -112,16 +113,17 @@ std::string printLoop(const ir::Graph& g, const ir::FusionGroup& k, const Kernel
   std::string out;
   auto body = p.bodies.find(index);
   if (body != p.bodies.end())
-    for (const PackedOnce& once : packedOnce(*first.body, body->second->program, {lanes, body->second->program.invariant})) {
-      out += fmt::format("    before the first step, B of the body's products packed once: {}, {} f32\n",
-                         once.panel, once.floats.str());
+    for (const PackedOnce& once :
+         packedOnce(*first.body, body->second->program, {lanes, body->second->program.invariant})) {
+      out += fmt::format("    before the first step, B of the body's products packed once: {}, {} f32\n", once.panel,
+                         once.floats.str());
       out += loop::print(g, packOnceNest(outerProduct(*first.body, first, once.product), once.panel, lanes), 4);
     }
-  out += fmt::format("    for t in {}: @{}(carries {}, sequences {} sliced along axis {}, {} closures){}\n",
-                     s.reverse ? fmt::format("{}-1..0", trip.str()) : fmt::format("0..{}", trip.str()),
-                     first.body->name, s.carries, s.seqs, s.axis,
-                     first.operands.size() - static_cast<std::size_t>(s.carries + s.seqs),
-                     s.axis == 0 ? "" : ", steps copied in and out");
+  out +=
+      fmt::format("    for t in {}: @{}(carries {}, sequences {} sliced along axis {}, {} closures){}\n",
+                  s.reverse ? fmt::format("{}-1..0", trip.str()) : fmt::format("0..{}", trip.str()), first.body->name,
+                  s.carries, s.seqs, s.axis, first.operands.size() - static_cast<std::size_t>(s.carries + s.seqs),
+                  s.axis == 0 ? "" : ", steps copied in and out");
   if (body == p.bodies.end()) return out;
   const LoweredGraph& l = *body->second;
   out += fmt::format("    body arena {} bytes, carries double-buffered\n", l.memory.arenaBytes(bindings));

@@ -153,11 +153,10 @@ std::string panelAt(const std::string& panel, const Expr& at) {
 }
 
 std::string product(const Product& p, const std::string& panel) {
-  return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c), !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "",
-                     p.accumulate ? "+" : "",
+  return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c),
+                     !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "", p.accumulate ? "+" : "",
                      p.addTo ? access(p.init) + (p.initRow ? " (a row)" : "") + " + " : "", access(p.a),
-                     p.transA ? "ᵀ" : "",
-                     panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
+                     p.transA ? "ᵀ" : "", panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
 
 std::string prim(const ir::Graph& g, const Prim& p) {
@@ -170,9 +169,8 @@ std::string prim(const ir::Graph& g, const Prim& p) {
                          p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
       return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N",
-                         panelAt(p.panel, p.panelAt),
-                         p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(), (p.k0 + p.kc).str(),
-                         p.j0.str(), p.j1.str(), p.cols);
+                         panelAt(p.panel, p.panelAt), p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(),
+                         (p.k0 + p.kc).str(), p.j0.str(), p.j1.str(), p.cols);
     case Prim::ColumnSums:
       return fmt::format("%{} [{}, {}) = column sums of %{} over its rows", p.nodes[0], p.j0.str(), p.j1.str(),
                          g.node(p.nodes[0]).operands[0]);

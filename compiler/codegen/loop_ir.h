@@ -64,7 +64,7 @@ struct Product {
   bool transA = false, transB = false, accumulate = false;
   bool addTo = false;  // C = init + op(A) op(B): the first K block starts from `init` instead of zero
   Access init;
-  Expr ldc;  // the row stride of C and init when C is a block of columns of a wider matrix; 0: N
+  Expr ldc;              // the row stride of C and init when C is a block of columns of a wider matrix; 0: N
   bool initRow = false;  // init is one row, added to every row of C (a bias)
 };
 

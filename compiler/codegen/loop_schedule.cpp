@@ -454,8 +454,8 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     const bool pack = packs(p, lanes);
     // B that a loop body's steps all read (wh of a recurrent cell) is packed once, before the loop: one
     // panel for all steps and threads, instead of one per chunk and step.
-    const bool once = pack && p.b.index.isConst(0) &&
-                      std::find(invariant.begin(), invariant.end(), B.id) != invariant.end();
+    const bool once =
+        pack && p.b.index.isConst(0) && std::find(invariant.begin(), invariant.end(), B.id) != invariant.end();
     if (pack && !once) par.scratch.push_back(panelScratch(p, lanes));
     productNest(*body, p, r0, r1, pack, once ? packedOnceName(B.id, transB) : "panel", lanes, once);
   }
@@ -508,8 +508,14 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   const std::int64_t C = x.shape[1].size, KK = w.shape[2].size * w.shape[3].size;
   // (A single input channel, which cannot be split, keeps the output channels' split.)
   const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n) && C >= 2;
-  Loop par = makeLoop("ib", 0, byInputChannels ? Expr(C) : weights ? Expr(O) : images, 1, Loop::Parallel,
-                      byInputChannels ? "input channels" : weights ? "output channels" : "images");
+  Loop par = makeLoop("ib", 0,
+                      byInputChannels ? Expr(C)
+                      : weights       ? Expr(O)
+                                      : images,
+                      1, Loop::Parallel,
+                      byInputChannels ? "input channels"
+                      : weights       ? "output channels"
+                                      : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
   const Expr img = Expr::var("n");
   auto imagesLoop = [&](const std::string& role) {
@@ -683,7 +689,8 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
     case ir::KernelKind::Elementwise: {
       std::vector<Load> loads;
       for (ir::NodeId o : n.operands) loads.push_back(plainLoad(g, o, n.type.shape));
-      nest.body = parallelElementwise(elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes), n.type.shape, 1);
+      nest.body =
+          parallelElementwise(elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes), n.type.shape, 1);
       break;
     }
     case ir::KernelKind::ElementwiseChain: {

@@ -159,7 +159,8 @@ TEST_CASE("products reading B packed once per loop give the bits of the same pro
     INFO("steps " << steps);
     const ir::Module m = test::makeModule(packedGraph(steps));
     auto jit = test::compileJit(m);
-    const std::vector<std::int64_t> trips = steps == "seq" ? std::vector<std::int64_t>{1, 4} : std::vector<std::int64_t>{std::stoll(steps)};
+    const std::vector<std::int64_t> trips =
+        steps == "seq" ? std::vector<std::int64_t>{1, 4} : std::vector<std::int64_t>{std::stoll(steps)};
     for (std::int64_t trip : trips)
       for (std::int64_t batch : {1, 7, 13, 64}) {  // 1 and 7 rows read B in place; 13 and 64 read the panels
         INFO("batch " << batch << ", " << trip << " steps");
