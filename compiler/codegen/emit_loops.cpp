@@ -46,9 +46,14 @@ Value* KernelEmitter::eval(const loop::Expr& e) {
 // The element type and base address of a buffer of the nest.
 Value* KernelEmitter::base(const loop::Buffer& buf) {
   if (buf.node >= 0) return buffer(buf.node);
-  auto it = scratch_.find(buf.scratch);
-  if (it == scratch_.end()) throw std::logic_error("codegen: scratch " + buf.scratch + " is not allocated here");
-  return it->second;
+  return panel(buf.scratch);
+}
+
+Value* KernelEmitter::panel(const std::string& name) {
+  if (auto it = scratch_.find(name); it != scratch_.end()) return it->second;
+  if (auto home = panelHomes_.find(name); home != panelHomes_.end() && fn_ == homeArgsFn_)
+    if (auto it = homeArgs_.find(home->second); it != homeArgs_.end()) return it->second;
+  throw std::logic_error("codegen: scratch " + name + " is not allocated here");
 }
 
 llvm::Type* KernelEmitter::elemOf(const loop::Buffer& buf) {
@@ -400,7 +405,7 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
   Value* bBase = nullptr;
   if (!p.panel.empty()) {
     Value* strip = b_.CreateSDiv(b_.CreateSub(j0, eval(p.j1)), c64(p.stripCols));
-    bBase = gep(scratch_.at(p.panel), b_.CreateMul(strip, b_.CreateMul(roundUp(kc), c64(p.stripCols))));
+    bBase = gep(gep(panel(p.panel), eval(p.panelAt)), b_.CreateMul(strip, b_.CreateMul(roundUp(kc), c64(p.stripCols))));
   } else {
     bBase = address(q.b);
   }
@@ -456,7 +461,8 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   llvm::Type* t = b_.getFloatTy();
   auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes_));
   const llvm::Align align(4);
-  Value* panel = scratch_.at(p.panel);
+  auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
+  Value* panelBase = gep(panel(p.panel), eval(p.panelAt));
   Value* bPtr = address(q.b);
   Value* N = eval(q.N);
   Value* K = eval(q.K);
@@ -464,12 +470,11 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* k0 = eval(p.k0);
   Value* kc = eval(p.kc);
   Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
-  auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
   steppedLoop(
       c64(0), strips, 1, nullptr,
       [&](Value* s) {
         Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
-        Value* out = gep(panel, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
+        Value* out = gep(panelBase, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
         if (!q.transB) {
           steppedLoop(
               c64(0), kc, 1, nullptr,

@@ -70,6 +70,15 @@ void KernelEmitter::emit() {
     const lower::Slot& s = plan_.home[id];
     homeOf_[id] = s.kind != lower::Slot::Temporary ? s.buffer : kArenaHome + memory_.slotOf[id];
   }
+  // A loop body's panels packed once by its loop follow the body's buffers (kernels_loop.cpp).
+  const loop::Target target{lanes_, program_.invariant};
+  std::vector<Value*> panels;
+  constexpr int kPanelHome = 1 << 21;
+  if (!program_.invariant.empty())
+    for (const PackedOnce& once : packedOnce(g_, program_, target)) {
+      panelHomes_[once.panel] = kPanelHome + static_cast<int>(panels.size());
+      panels.push_back(bufferArg(plan_.numBuffers + static_cast<int>(panels.size())));
+    }
   // Kernels with the same structure (the time steps of an unrolled recurrent net) share one function.
   KernelFunctions own;
   KernelFunctions& emitted = shared_ ? *shared_ : own;
@@ -99,9 +108,16 @@ void KernelEmitter::emit() {
       bucketsReadyAfter(index);
       continue;
     }
-    llvm::Function*& f = emitted[kernelKey(k, touched, homes)];
+    const loop::Nest nest = scheduleKernel(g_, k, target);
+    std::string key = kernelKey(k, touched, homes);
+    for (const PackedOnce& once : packedOnce(nest, lanes_)) {  // the panels packed once that the nest reads
+      const int home = panelHomes_.at(once.panel);
+      key += "|reads " + once.panel;
+      homes.push_back(home);
+      args.push_back(panels[static_cast<std::size_t>(home - kPanelHome)]);
+    }
+    llvm::Function*& f = emitted[key];
     if (!f) {
-      const loop::Nest nest = scheduleKernel(g_, k, {lanes_});
       // Named after the kernel's number in `sinter dump --stage=kernel` and its ops, so that the
       // assembly and profiles read like the kernel program: sinter_model_train_step.k3.matmul_add_relu
       std::string ops;

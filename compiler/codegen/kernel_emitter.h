@@ -148,8 +148,12 @@ class KernelEmitter {
                           const std::vector<int>& homes, bool homesInEnv);
 
   // ---- the loop-level kernel IR (emit_loops.cpp) --------------------------------------------------
-  std::map<std::string, Value*> vars_;       // loop variables in scope
-  std::map<std::string, Value*> scratch_;    // scratch buffers in scope
+  std::map<std::string, Value*> vars_;     // loop variables in scope
+  std::map<std::string, Value*> scratch_;  // scratch buffers in scope
+  // A loop body's panels packed once by its loop (kernel_plan.h's PackedOnce), by name: the home that passes
+  // each to the kernels that read it (see homeOf_).
+  std::map<std::string, int> panelHomes_;
+  Value* panel(const std::string& name);     // a scratch buffer in scope, or a panel packed once
   const ir::FusionGroup* kernel_ = nullptr;  // the kernel being emitted
   void emitNest(const loop::Nest& nest, const ir::FusionGroup& k);
   void emitStmt(const loop::Stmt& s);

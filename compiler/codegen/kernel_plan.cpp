@@ -43,6 +43,14 @@ void checkBody(const ir::Node& loop) {
 
 }  // namespace
 
+loop::Product outerProduct(const ir::Graph& body, const ir::Node& loop, loop::Product p) {
+  const auto input = std::find(body.inputs.begin(), body.inputs.end(), p.b.buffer.node);
+  if (input == body.inputs.end())
+    throw std::logic_error("codegen: a panel packed once of a value that is no body input");
+  p.b.buffer = loop::Buffer::of(loop.operands[static_cast<std::size_t>(input - body.inputs.begin())]);
+  return p;
+}
+
 const ir::Node& loopBody(const ir::Graph& g, const ir::FusionGroup& loop) {
   const ir::Node* most = &g.node(loop.nodes.front());
   for (ir::NodeId id : loop.nodes)
@@ -81,28 +89,41 @@ LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symb
   l.memory = lower::planMemory(g, reference, l.program.kernels);
   for (std::size_t k = 0; k < l.program.kernels.size(); ++k) {
     const ir::FusionGroup& loop = l.program.kernels[k];
-    if (loop.kind == ir::KernelKind::Loop)
-      l.program.bodies[k] =
-          std::make_shared<const LoweredGraph>(lowerGraph(*loopBody(g, loop).body, symbols, reference));
+    if (loop.kind != ir::KernelKind::Loop) continue;
+    const ir::Node& first = loopBody(g, loop);
+    auto body = std::make_shared<LoweredGraph>(lowerGraph(*first.body, symbols, reference));
+    const ir::ScanShape s = ir::ScanShape::of(first);
+    const std::vector<ir::NodeId>& inputs = first.body->inputs;
+    body->program.invariant.assign(inputs.begin() + s.carries + s.seqs, inputs.end());  // the closures
+    l.program.bodies[k] = std::move(body);
   }
   return l;
 }
 
 namespace {
 
-// A loop kernel: its steps, and its body's kernel program once, indented under it.
+// A loop kernel: the B operands it packs once before its first step, its steps, and its body's kernel
+// program once, indented under it.
 std::string printLoop(const ir::Graph& g, const ir::FusionGroup& k, const KernelProgram& p, std::size_t index,
                       const lower::Bindings& bindings, int lanes) {
   const ir::Node& first = loopBody(g, k);
   const ir::ScanShape s = ir::ScanShape::of(first);
   const ir::Dim trip =
       g.node(first.operands[static_cast<std::size_t>(s.carries)]).type.shape[static_cast<std::size_t>(s.axis)];
-  std::string out =
+  std::string out;
+  auto body = p.bodies.find(index);
+  if (body != p.bodies.end())
+    for (const PackedOnce& once :
+         packedOnce(*first.body, body->second->program, {lanes, body->second->program.invariant})) {
+      out += fmt::format("    before the first step, B of the body's products packed once: {}, {} f32\n", once.panel,
+                         once.floats.str());
+      out += loop::print(g, packOnceNest(outerProduct(*first.body, first, once.product), once.panel, lanes), 4);
+    }
+  out +=
       fmt::format("    for t in {}: @{}(carries {}, sequences {} sliced along axis {}, {} closures){}\n",
                   s.reverse ? fmt::format("{}-1..0", trip.str()) : fmt::format("0..{}", trip.str()), first.body->name,
                   s.carries, s.seqs, s.axis, first.operands.size() - static_cast<std::size_t>(s.carries + s.seqs),
                   s.axis == 0 ? "" : ", steps copied in and out");
-  auto body = p.bodies.find(index);
   if (body == p.bodies.end()) return out;
   const LoweredGraph& l = *body->second;
   out += fmt::format("    body arena {} bytes, carries double-buffered\n", l.memory.arenaBytes(bindings));
@@ -155,7 +176,7 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
       members += fmt::format("{}%{} {}", members.empty() ? "" : ", ", id, ir::opName(g.node(id).op));
     out += fmt::format("kernel {} {}: {}\n", i, ir::kernelKindName(k.kind), members);
     if (k.kind == ir::KernelKind::Loop) out += printLoop(g, k, p, i, bindings, lanes);
-    else out += loop::print(g, scheduleKernel(g, k, {lanes}), 4);
+    else out += loop::print(g, scheduleKernel(g, k, {lanes, p.invariant}), 4);
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)

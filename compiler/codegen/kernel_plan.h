@@ -27,6 +27,9 @@ struct KernelProgram {
   // Per loop kernel (by index in `kernels`): its body lowered like a graph, its own kernel program and arena
   // (lowerGraph fills it; planKernels alone leaves it empty).
   std::map<std::size_t, std::shared_ptr<const LoweredGraph>> bodies;
+  // For a loop body's program: its inputs that hold the same value at every step (the closures), whose
+  // products read B packed once per loop (loop::Target's `invariant`).
+  std::vector<ir::NodeId> invariant;
 };
 
 // Every computed node of g in one kernel: fused groups (fusedKernels) at their position, the nodes of one loop
@@ -49,6 +52,26 @@ LoweredGraph lowerGraph(const ir::Graph& g, const std::vector<std::string>& symb
 
 // The loop nest of one kernel for target `t` (loop_schedule.cpp).
 loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const loop::Target& t);
+
+// A B operand of a loop body's products that the loop packs once, before its first step (loop::Target's
+// `invariant`): the panel's name in the body's nests, a product that reads it (B, K, N, transB) and its size,
+// K rounded up to whole vectors by N to whole strips.
+struct PackedOnce {
+  std::string panel;
+  loop::Product product;
+  loop::Expr floats;
+};
+// The name of B's panel packed once per loop in the body's nests: "%3 packed", "%3ᵀ packed".
+std::string packedOnceName(ir::NodeId b, bool transposed);
+// The panels the kernels of a loop body read packed once, each once, in the order the kernels first read them;
+// those one kernel's nest reads.
+std::vector<PackedOnce> packedOnce(const loop::Nest& nest, int lanes);
+std::vector<PackedOnce> packedOnce(const ir::Graph& body, const KernelProgram& program, const loop::Target& t);
+// A product of a loop body whose B is a body input, with B named as the loop's operand (the outer graph's node).
+loop::Product outerProduct(const ir::Graph& body, const ir::Node& loop, loop::Product p);
+// The nest that packs all of B of `p` into `panel`: every cache block's panel, one after the other, in the
+// order the product's blocks read them.
+loop::Nest packOnceNest(const loop::Product& p, const std::string& panel, int lanes);
 
 struct GradBuckets;
 

@@ -78,6 +78,11 @@ void KernelEmitter::emitLoopKernel(const ir::FusionGroup& k, llvm::Function* bod
     return offset;
   };
   Value* arenaAt = reserve(arenaOffsets(l.memory).back());
+  // B operands of the body's products that no step changes, packed whole once (kernel_plan.h): the body
+  // takes their panels after its buffers.
+  const std::vector<PackedOnce> panels = packedOnce(bg, l.program, {lanes_, l.program.invariant});
+  std::vector<Value*> panelAt;
+  for (const PackedOnce& once : panels) panelAt.push_back(reserve(b_.CreateMul(eval(once.floats), c64(4))));
   std::vector<std::pair<Value*, Value*>> carryAt;
   for (std::size_t c = 0; c < carries; ++c) {
     Value* size = bytes(operand(first, static_cast<int>(c)).type);
@@ -98,7 +103,8 @@ void KernelEmitter::emitLoopKernel(const ir::FusionGroup& k, llvm::Function* bod
                     bytes(operand(first, static_cast<int>(c)).type));
 
   llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
-  Value* buffers = eb.CreateAlloca(llvm::ArrayType::get(b_.getPtrTy(), inputs + results), nullptr, "body_buffers");
+  Value* buffers =
+      eb.CreateAlloca(llvm::ArrayType::get(b_.getPtrTy(), inputs + results + panels.size()), nullptr, "body_buffers");
   auto set = [&](std::size_t i, Value* p) {
     b_.CreateStore(p, b_.CreateConstInBoundsGEP1_64(b_.getPtrTy(), buffers, i));
   };
@@ -107,6 +113,13 @@ void KernelEmitter::emitLoopKernel(const ir::FusionGroup& k, llvm::Function* bod
     return b_.CreateInBoundsGEP(b_.getInt8Ty(), base, b_.CreateMul(t, bytes(step)));
   };
   for (std::size_t i = carries + static_cast<std::size_t>(s.seqs); i < inputs; ++i) set(i, buffer(first.operands[i]));
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    scratch_[panels[i].panel] = at(panelAt[i]);
+    for (const loop::Stmt& st : packOnceNest(outerProduct(bg, first, panels[i].product), panels[i].panel, lanes_).body)
+      emitStmt(st);
+    scratch_.erase(panels[i].panel);
+    set(inputs + results + i, at(panelAt[i]));
+  }
 
   forLoop(trip, [&](Value* step) {
     Value* t = s.reverse ? b_.CreateSub(b_.CreateSub(trip, c64(1)), step) : step;

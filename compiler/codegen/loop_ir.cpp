@@ -147,12 +147,16 @@ std::string formula(const ir::Graph& g, const Compute& c, ir::NodeId id) {
   return fmt::format("{}({})", ir::opName(n.op), args);
 }
 
+// A panel and, when it holds several blocks (B packed once per loop), where the block starts.
+std::string panelAt(const std::string& panel, const Expr& at) {
+  return at.isConst(0) ? panel : fmt::format("{}[{}]", panel, at.str());
+}
+
 std::string product(const Product& p, const std::string& panel) {
-  return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c), !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "",
-                     p.accumulate ? "+" : "",
+  return fmt::format("{}{} {}= {}{}{} · {}{}", access(p.c),
+                     !p.ldc.isConst(0) ? " (rows " + p.ldc.str() + " apart)" : "", p.accumulate ? "+" : "",
                      p.addTo ? access(p.init) + (p.initRow ? " (a row)" : "") + " + " : "", access(p.a),
-                     p.transA ? "ᵀ" : "",
-                     panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
+                     p.transA ? "ᵀ" : "", panel.empty() ? access(p.b) : panel, panel.empty() && p.transB ? "ᵀ" : "");
 }
 
 std::string prim(const ir::Graph& g, const Prim& p) {
@@ -161,12 +165,12 @@ std::string prim(const ir::Graph& g, const Prim& p) {
       // unroll(r x v): the tile's rows and vectors are unrolled into r·v accumulators held in registers.
       return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}",
                          p.rows, p.cols, p.rows, p.cols / std::max(p.lanes, 1), p.i.str(), p.j0.str(), p.k0.str(),
-                         (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, p.panel),
+                         (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, panelAt(p.panel, p.panelAt)),
                          p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
-      return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N", p.panel,
-                         p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(), (p.k0 + p.kc).str(),
-                         p.j0.str(), p.j1.str(), p.cols);
+      return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N",
+                         panelAt(p.panel, p.panelAt), p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(),
+                         (p.k0 + p.kc).str(), p.j0.str(), p.j1.str(), p.cols);
     case Prim::ColumnSums:
       return fmt::format("%{} [{}, {}) = column sums of %{} over its rows", p.nodes[0], p.j0.str(), p.j1.str(),
                          g.node(p.nodes[0]).operands[0]);

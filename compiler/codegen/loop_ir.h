@@ -64,7 +64,7 @@ struct Product {
   bool transA = false, transB = false, accumulate = false;
   bool addTo = false;  // C = init + op(A) op(B): the first K block starts from `init` instead of zero
   Access init;
-  Expr ldc;  // the row stride of C and init when C is a block of columns of a wider matrix; 0: N
+  Expr ldc;              // the row stride of C and init when C is a block of columns of a wider matrix; 0: N
   bool initRow = false;  // init is one row, added to every row of C (a bias)
 };
 
@@ -125,6 +125,8 @@ struct Prim {
   std::vector<ir::NodeId> nodes;
   Product product;
   std::string panel;       // MicroKernel, PackB: the packed B ("" for a MicroKernel reading B in place)
+  Expr panelAt;            // MicroKernel, PackB: where this block's panel starts in `panel` (elements): 0 for a
+                           // panel of one block, the block's place for B packed whole, once per loop
   Expr i, j0, j1, k0, kc;  // MicroKernel: tile at (i, j0), k block [k0, k0 + kc); PackB: columns [j0, j1)
                            // and the k block; ColumnSums, Zero, Node: the range [j0, j1); Im2Col, Col2Im: image i
   Expr rowEnd;             // MicroKernel: rows past rowEnd - 1 are clamped to it
@@ -175,9 +177,14 @@ struct Nest {
   std::vector<Stmt> body;
 };
 
-// The target facts a schedule depends on.
+// What a schedule depends on besides the kernel: the target, and for a loop body, its inputs that hold the same
+// value at every step.
 struct Target {
   int lanes = 16;  // f32 lanes of one vector register
+  // Inputs of a loop body that its loop does not change (the closures): a product whose B is one of them and
+  // would pack it reads it packed once per loop (packedOnceName) instead; the loop kernel packs it before its
+  // first step (kernels_loop.cpp).
+  std::vector<ir::NodeId> invariant;
 };
 
 // The nest as text, indented by `indent` spaces, node operands named %id.

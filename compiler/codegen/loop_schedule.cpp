@@ -220,14 +220,16 @@ Blocked blockLoop(std::vector<Stmt>& out, const std::string& var, const Expr& ex
 }
 
 template <class Tiles>
-void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles);
+void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles, bool once,
+                int lanes);
 void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, int lanes);
 
 // Rows [r0, r1) of one 2-D product, f32: register tiles of kGemmRows x (2 vectors), j outer and i inner so
 // that one strip of B serves every row tile of the chunk. Large or transposed B is packed per cache
-// block into `panel` (declared by the caller); small B is read in place.
+// block into `panel` (declared by the caller), or with `once`, read from `panel` where the loop around the
+// kernel packed all of B before its first step (packOnceNest); small B is read in place.
 void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack,
-                 const std::string& panel, int lanes) {
+                 const std::string& panel, int lanes, bool once = false) {
   const int cols = 2 * lanes;
   // Rows [r0, rt) run tiles of kGemmRows rows (the last one clamped), rows [rt, r1) one-row tiles. With the
   // rows known, rt leaves to one-row tiles only the one or two rows past the whole tiles (a clamped tile
@@ -241,7 +243,7 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     rTiles = select(r1 - rFull, 3, r1, rFull);
   }
   auto tiles = [&](std::vector<Stmt>& into, const Expr& jBegin, const Expr& jEnd, const Expr& k0, const Expr& kc,
-                   const std::string& from) {
+                   const std::string& from, const Expr& at) {
     // The rows: whole tiles of kGemmRows; then, when 3 or more rows are left, one more tile with its last
     // rows clamped (it recomputes the last row), else a one-row tile per row left (a single row, at batch
     // 1, would otherwise cost a whole tile's FMAs).
@@ -250,6 +252,7 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
         Prim mk{Prim::MicroKernel};
         mk.product = p;
         mk.panel = from;
+        mk.panelAt = at;
         mk.i = Expr::var("i");
         mk.j0 = j;
         mk.j1 = jBegin;  // the packed panel's first column
@@ -296,14 +299,14 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     small.lhs = r1 - r0;
     small.rhs = std::int64_t{2} * kGemmRows;
     small.role = "rows of the chunk: two tiles or more";
-    if (pack) packedNest(small.then, p, panel, cols, tiles);
-    else tiles(small.then, 0, p.N, 0, p.K, "");
+    if (pack) packedNest(small.then, p, panel, cols, tiles, once, lanes);
+    else tiles(small.then, 0, p.N, 0, p.K, "", 0);
     oneRowNest(small.otherwise, p, r0, r1, lanes);
     out.push_back(Stmt::of(std::move(small)));
     return;
   }
-  if (!pack) return tiles(out, 0, p.N, 0, p.K, "");
-  packedNest(out, p, panel, cols, tiles);
+  if (!pack) return tiles(out, 0, p.N, 0, p.K, "", 0);
+  packedNest(out, p, panel, cols, tiles, once, lanes);
 }
 
 // Rows [r0, r1) one at a time, B read in place: a row of C is a vector-matrix product, so its tile is one
@@ -333,22 +336,35 @@ void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const 
   out.push_back(Stmt::of(std::move(il)));
 }
 
-// The packed form of a product: cache blocks over N and K, B packed per block, then the register tiles.
+// B packed whole (packOnceNest) holds the block panels one after the other, in the order the product reads
+// them (N blocks outer, K blocks inner), each laid out as a panel of one block (strips of `cols` columns,
+// kc rounded up to whole vectors): K blocks before pc hold kKc rows each, N blocks before jc kNc columns.
+Expr packedRows(const Product& p, int lanes) { return ceilDiv(p.K, lanes) * Expr(lanes); }
+Expr packedCols(const Product& p, int lanes) { return ceilDiv(p.N, 2 * lanes) * Expr(2 * lanes); }
+Expr blockAt(const Product& p, const Expr& jc, const Expr& pc, int lanes) {
+  return jc * packedRows(p, lanes) + pc * min(packedCols(p, lanes) - jc, kNc);
+}
+
+// The packed form of a product: cache blocks over N and K, B packed per block (or, with `once`, already
+// packed whole), then the register tiles.
 template <class Tiles>
-void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles) {
+void packedNest(std::vector<Stmt>& out, const Product& p, const std::string& panel, int cols, Tiles& tiles, bool once,
+                int lanes) {
   Blocked nb = blockLoop(out, "jc", p.N, kNc, "cache block over N");
   Blocked kb = blockLoop(*nb.body, "pc", p.K, kKc, "cache block over K");
   const Expr nc = min(p.N - nb.start, kNc), kc = min(p.K - kb.start, kKc);
-  Prim pk{Prim::PackB};
-  pk.product = p;
-  pk.panel = panel;
-  pk.j0 = nb.start;
-  pk.j1 = nb.start + nc;
-  pk.k0 = kb.start;
-  pk.kc = kc;
-  pk.cols = cols;
-  kb.body->push_back(Stmt::of(std::move(pk)));
-  tiles(*kb.body, nb.start, nb.start + nc, kb.start, kc, panel);
+  if (!once) {
+    Prim pk{Prim::PackB};
+    pk.product = p;
+    pk.panel = panel;
+    pk.j0 = nb.start;
+    pk.j1 = nb.start + nc;
+    pk.k0 = kb.start;
+    pk.kc = kc;
+    pk.cols = cols;
+    kb.body->push_back(Stmt::of(std::move(pk)));
+  }
+  tiles(*kb.body, nb.start, nb.start + nc, kb.start, kc, panel, once ? blockAt(p, nb.start, kb.start, lanes) : 0);
 }
 
 // Whether a product packs B: always when B is read transposed (the panel is the transpose, made a block at
@@ -373,7 +389,8 @@ loop::Scratch panelScratch(const Product& p, int lanes) {
 // `summedInto`, a matmul_tn's products over its batch axes are summed into that node: one product whose K
 // runs over the rows of every batch, which lie one after the other in both operands.
 std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue,
-                           const ir::Node* columnSums, int lanes, const ir::Node* summedInto = nullptr) {
+                           const ir::Node* columnSums, int lanes, const std::vector<ir::NodeId>& invariant,
+                           const ir::Node* summedInto = nullptr) {
   const bool transA = n.op == ir::Op::MatMulTN, transB = n.op == ir::Op::MatMulNT;
   const ir::Node& A = g.node(n.operands[0]);
   const ir::Node& B = g.node(n.operands[1]);
@@ -437,8 +454,12 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     body->push_back(Stmt::of(std::move(naive)));
   } else {
     const bool pack = packs(p, lanes);
-    if (pack) par.scratch.push_back(panelScratch(p, lanes));
-    productNest(*body, p, r0, r1, pack, "panel", lanes);
+    // B that a loop body's steps all read (wh of a recurrent cell) is packed once, before the loop: one
+    // panel for all steps and threads, instead of one per chunk and step.
+    const bool once =
+        pack && p.b.index.isConst(0) && std::find(invariant.begin(), invariant.end(), B.id) != invariant.end();
+    if (pack && !once) par.scratch.push_back(panelScratch(p, lanes));
+    productNest(*body, p, r0, r1, pack, once ? packedOnceName(B.id, transB) : "panel", lanes, once);
   }
   if (epilogue && !addTo) {
     // The epilogue runs after each batch's product, while its rows are still in cache: after the whole
@@ -489,8 +510,14 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   const std::int64_t C = x.shape[1].size, KK = w.shape[2].size * w.shape[3].size;
   // (A single input channel, which cannot be split, keeps the output channels' split.)
   const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n) && C >= 2;
-  Loop par = makeLoop("ib", 0, byInputChannels ? Expr(C) : weights ? Expr(O) : images, 1, Loop::Parallel,
-                      byInputChannels ? "input channels" : weights ? "output channels" : "images");
+  Loop par = makeLoop("ib", 0,
+                      byInputChannels ? Expr(C)
+                      : weights       ? Expr(O)
+                                      : images,
+                      1, Loop::Parallel,
+                      byInputChannels ? "input channels"
+                      : weights       ? "output channels"
+                                      : "images");
   par.work = loop::numel(y.shape) * Expr(CKK);
   const Expr img = Expr::var("n");
   auto imagesLoop = [&](const std::string& role) {
@@ -664,7 +691,8 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
     case ir::KernelKind::Elementwise: {
       std::vector<Load> loads;
       for (ir::NodeId o : n.operands) loads.push_back(plainLoad(g, o, n.type.shape));
-      nest.body = parallelElementwise(elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes), n.type.shape, 1);
+      nest.body =
+          parallelElementwise(elementwiseNest(g, {n.id}, {n.id}, loads, n.type.shape, t.lanes), n.type.shape, 1);
       break;
     }
     case ir::KernelKind::ElementwiseChain: {
@@ -681,13 +709,13 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
       nest.body = parallelElementwise(elementwiseNest(g, ops, fused->stored, loads, shape, t.lanes), shape, ops.size());
       break;
     }
-    case ir::KernelKind::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes); break;
-    case ir::KernelKind::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes); break;
+    case ir::KernelKind::Gemm: nest.body = gemmNest(g, n, nullptr, nullptr, t.lanes, t.invariant); break;
+    case ir::KernelKind::GemmEpilogue: nest.body = gemmNest(g, n, fused, nullptr, t.lanes, t.invariant); break;
     case ir::KernelKind::GemmBiasGradient:
-      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes);
+      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, find(ir::Op::SumTo), t.lanes, t.invariant);
       break;
     case ir::KernelKind::GemmSummedBatches:
-      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, nullptr, t.lanes, find(ir::Op::SumTo));
+      nest.body = gemmNest(g, *find(ir::Op::MatMulTN), nullptr, nullptr, t.lanes, t.invariant, find(ir::Op::SumTo));
       break;
     case ir::KernelKind::Convolution: nest.body = convNest(g, n, nullptr, t.lanes); break;
     case ir::KernelKind::ConvEpilogue: nest.body = convNest(g, n, fused, t.lanes); break;
@@ -751,6 +779,59 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
     case ir::KernelKind::Gather: nest.body = nodeKernel(n, fmt::format("loop nest over {}", dims(n.type.shape))); break;
   }
   return nest;
+}
+
+std::string packedOnceName(ir::NodeId b, bool transposed) {
+  return fmt::format("%{}{} packed", b, transposed ? "ᵀ" : "");
+}
+
+loop::Nest packOnceNest(const Product& p, const std::string& panel, int lanes) {
+  loop::Nest nest;
+  Blocked nb = blockLoop(nest.body, "jc", p.N, kNc, "cache block over N");
+  Blocked kb = blockLoop(*nb.body, "pc", p.K, kKc, "cache block over K");
+  Prim pk{Prim::PackB};
+  pk.product = p;
+  pk.panel = panel;
+  pk.panelAt = blockAt(p, nb.start, kb.start, lanes);
+  pk.j0 = nb.start;
+  pk.j1 = nb.start + min(p.N - nb.start, kNc);
+  pk.k0 = kb.start;
+  pk.kc = min(p.K - kb.start, kKc);
+  pk.cols = 2 * lanes;
+  kb.body->push_back(Stmt::of(std::move(pk)));
+  return nest;
+}
+
+namespace {
+// Adds to `out` the panels packed once that the micro-kernels under `body` read, each once.
+void panelsRead(const std::vector<Stmt>& body, std::vector<PackedOnce>& out, int lanes) {
+  for (const Stmt& s : body) {
+    if (s.kind == Stmt::LoopStmt) panelsRead(s.loop.body, out, lanes);
+    if (s.kind == Stmt::IfStmt) {
+      panelsRead(s.branch.then, out, lanes);
+      panelsRead(s.branch.otherwise, out, lanes);
+    }
+    if (s.kind != Stmt::PrimStmt || s.prim.kind != Prim::MicroKernel) continue;
+    const Prim& mk = s.prim;
+    const Product& p = mk.product;
+    if (mk.panel.empty() || mk.panel != packedOnceName(p.b.buffer.node, p.transB)) continue;
+    if (std::none_of(out.begin(), out.end(), [&](const PackedOnce& o) { return o.panel == mk.panel; }))
+      out.push_back({mk.panel, p, packedRows(p, lanes) * packedCols(p, lanes)});
+  }
+}
+}  // namespace
+
+std::vector<PackedOnce> packedOnce(const loop::Nest& nest, int lanes) {
+  std::vector<PackedOnce> out;
+  panelsRead(nest.body, out, lanes);
+  return out;
+}
+
+std::vector<PackedOnce> packedOnce(const ir::Graph& body, const KernelProgram& program, const loop::Target& t) {
+  std::vector<PackedOnce> out;
+  for (const ir::FusionGroup& k : program.kernels)
+    if (k.kind != ir::KernelKind::Loop) panelsRead(scheduleKernel(body, k, t).body, out, t.lanes);
+  return out;
 }
 
 }  // namespace sinter::codegen
