@@ -654,16 +654,19 @@ void KernelEmitter::emitChannelConv(const ir::Node& n, Value* begin, Value* end,
                         b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(j0))));
                   }
                   Value* taps = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW));
-                  for (std::int64_t kw = 0; kw < c.KW; ++kw) {
+                  // A loop, not unrolled: unrolled, LLVM kept the input elements that neighbouring taps share
+                  // in registers as broadcast vectors, and spilled the tile.
+                  forLoop(c64(c.KW), [&](Value* kw) {
                     Value* wRow =
-                        v.gep(filters, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(taps, c64(kw)), c64(stride)), c64(o0)));
+                        v.gep(filters, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(taps, kw), c64(stride)), c64(o0)));
+                    std::vector<Value*> from;  // per output row: the input element of column j0 at this tap
+                    for (Value* r : row) from.push_back(v.gep(r, b_.CreateMul(kw, c64(c.d1))));
                     std::vector<Value*> w;
                     for (std::int64_t q = 0; q < vectors; ++q)
                       w.push_back(v.load(v.vec, v.gep(wRow, c64(q * L)), nullptr));
                     for (std::int64_t u = 0; u < tile.rows; ++u)
                       for (std::int64_t j = 0; j < cols; ++j) {
-                        Value* xv =
-                            v.splat(b_.CreateLoad(v.t, v.gep(row[static_cast<std::size_t>(u)], c64(j + kw * c.d1))));
+                        Value* xv = v.splat(b_.CreateLoad(v.t, v.gep(from[static_cast<std::size_t>(u)], c64(j))));
                         for (std::int64_t q = 0; q < vectors; ++q) {
                           Value* s = acc[slot(u, j, q)];
                           b_.CreateStore(
@@ -672,7 +675,7 @@ void KernelEmitter::emitChannelConv(const ir::Node& n, Value* begin, Value* end,
                               s);
                         }
                       }
-                  }
+                  });
                 });
               });
               Value* inRow = v.lanes(v.L, cols);
