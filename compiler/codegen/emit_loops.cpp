@@ -262,6 +262,8 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
     case loop::Prim::Col2Im: return emitCol2Im(g_.node(p.nodes[0]), eval(p.i), base(p.buffer));
     case loop::Prim::DirectConvWeights:
       return emitDirectConvWeights(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), eval(p.i), base(p.buffer));
+    case loop::Prim::ChannelConv:
+      return emitChannelConv(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), base(p.buffer), kernel_);
     case loop::Prim::Zero: {
       llvm::Type* t = elemOf(p.buffer);
       Value* buf = base(p.buffer);

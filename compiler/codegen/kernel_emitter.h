@@ -31,8 +31,14 @@ inline constexpr int kGemmRows = 6;
 // emitDirectConvWeights) rather than by im2col and the product: stride 1, few taps per output channel,
 // short output rows.
 bool directConv(const ir::Graph& g, const ir::Node& n);
+// Whether an f32 conv2d that directConv does not take is computed with its output channels in the lanes
+// (emitChannelConv) rather than by im2col and the product: stride 1, no padding, at least 8 output channels.
+bool channelConv(const ir::Graph& g, const ir::Node& n);
+// The floats of each tap's row of channelConv's transposed filters: O rounded up to whole vectors.
+std::int64_t channelConvStride(std::int64_t O, int lanes);
 // Whether a conv + epilogue group's elementwise members run on the direct convolution's register tiles
-// (emitDirectConv): every operand from outside the group is constant along the output's rows (a bias).
+// (emitDirectConv, emitChannelConv): every operand from outside the group is constant along the output's
+// rows (a bias).
 bool convEpilogueInRegisters(const ir::Graph& g, const ir::FusionGroup& k);
 // The runtime scratch slot (model_abi.h) that holds the entry point's arena; parallel chunks use the others.
 inline constexpr int kArenaScratchSlot = SINTER_SCRATCH_SLOTS - 1;
@@ -221,6 +227,9 @@ class KernelEmitter {
   // Images [begin, end) of a small stride-1 f32 conv2d, and output channels [begin, end) of its weight
   // gradient over `images`, without im2col.
   void emitDirectConv(const ir::Node& n, Value* begin, Value* end, const ir::FusionGroup* epilogue = nullptr);
+  // Images [begin, end) of a channelConv conv2d from its filters transposed to [tap][O] (`filters`, rows
+  // channelConvStride apart, zero past O).
+  void emitChannelConv(const ir::Node& n, Value* begin, Value* end, Value* filters, const ir::FusionGroup* epilogue);
   void emitConvEpilogueVector(const ir::FusionGroup& k, Value* y, Value* image, Value* o, Value* i, Value* offset,
                               Value* mask);
   void emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums);

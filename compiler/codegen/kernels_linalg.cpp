@@ -436,6 +436,18 @@ bool directConv(const ir::Graph& g, const ir::Node& n) {
   return c.s0 == 1 && c.s1 == 1 && c.C * c.KH * c.KW <= 32 && c.KW <= 8 && c.OW <= 64;
 }
 
+// The output channels in the lanes pay off once they fill at least half of an AVX-512 vector (a whole AVX2
+// one): then each broadcast input element feeds 8 or more multiply-adds, where im2col copied every input
+// KH·KW times and the product's rows (O) were too few for its tile. Padding would need a masked broadcast
+// per tap; a padded convolution stays on im2col. The kernel unrolls the kernel's columns.
+bool channelConv(const ir::Graph& g, const ir::Node& n) {
+  if (n.op != ir::Op::Conv2D || n.type.dtype != ir::DType::F32 || directConv(g, n)) return false;
+  const ConvGeometry c = geometry(n, g.node(n.operands[0]), g.node(n.operands[1]));
+  return c.s0 == 1 && c.s1 == 1 && c.p0 == 0 && c.p1 == 0 && n.type.shape[1].size >= 8 && c.KW <= 16;
+}
+
+std::int64_t channelConvStride(std::int64_t O, int lanes) { return (O + lanes - 1) / lanes * lanes; }
+
 namespace {
 bool isMember(const ir::FusionGroup& k, ir::NodeId id) {
   return std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end();
@@ -453,7 +465,7 @@ bool isStored(const ir::FusionGroup& k, ir::NodeId id) {
 bool convEpilogueInRegisters(const ir::Graph& g, const ir::FusionGroup& k) {
   if (k.kind != ir::KernelKind::ConvEpilogue) return false;
   const ir::Node& conv = g.node(k.nodes.front());
-  if (conv.op != ir::Op::Conv2D || !directConv(g, conv)) return false;
+  if (conv.op != ir::Op::Conv2D || !(directConv(g, conv) || channelConv(g, conv))) return false;
   for (std::size_t m = 1; m < k.nodes.size(); ++m) {
     // exp, tanh and the like are f32 polynomials written for scalars that the loop vectorizer widens
     // (vector_math.cpp); on a vector they would take LLVM's libm calls and other bits.
@@ -558,6 +570,138 @@ void KernelEmitter::emitDirectConv(const ir::Node& n, Value* begin, Value* end, 
               "direct.out_rows");
         },
         "direct.channels");
+  });
+}
+
+namespace {
+// The register tile of emitChannelConv: `vectors` vectors of output channels by `rows` output rows by
+// `cols` output columns (at most one vector's lanes, so that a transposed row is one vector). The
+// accumulators, the weight vectors and a broadcast must fit the vector registers (32 with AVX-512, else 16).
+struct ChannelTile {
+  std::int64_t vectors, rows, cols;
+};
+ChannelTile channelTile(std::int64_t O, std::int64_t OH, std::int64_t OW, int lanes) {
+  const std::int64_t vectors = std::min<std::int64_t>((O + lanes - 1) / lanes, 2);
+  const std::int64_t accumulators = (lanes >= 16 ? 32 : 16) - vectors - (lanes >= 16 ? 2 : 1);
+  const std::int64_t positions = std::max<std::int64_t>(accumulators / vectors, 1);
+  const std::int64_t cols = std::min<std::int64_t>({OW, lanes, positions});
+  return {vectors, std::clamp<std::int64_t>(positions / cols, 1, OH), cols};
+}
+
+// The L x L transpose of `rows` (at most L vectors of L lanes; missing rows are poison): column l of the
+// result is lane l of every row. Each stage swaps the off-diagonal s x s blocks of every 2s x 2s diagonal
+// block, from s = L/2 down to 1: log2(L) stages of L two-vector shuffles.
+std::vector<Value*> transposed(llvm::IRBuilder<>& b, std::vector<Value*> rows, unsigned L) {
+  rows.resize(L, llvm::PoisonValue::get(llvm::FixedVectorType::get(b.getFloatTy(), L)));
+  for (unsigned s = L / 2; s >= 1; s /= 2) {
+    std::vector<int> low, high;  // row i takes its own low lanes, then row i+s's; row i+s the rest
+    for (unsigned l = 0; l < L; ++l) {
+      low.push_back(static_cast<int>((l & s) ? L + l - s : l));
+      high.push_back(static_cast<int>((l & s) ? L + l : l + s));
+    }
+    for (unsigned i = 0; i < L; ++i) {
+      if (i & s) continue;
+      Value* a = rows[i];
+      Value* c = rows[i + s];
+      rows[i] = b.CreateShuffleVector(a, c, low);
+      rows[i + s] = b.CreateShuffleVector(a, c, high);
+    }
+  }
+  return rows;
+}
+}  // namespace
+
+// conv2d at stride 1 without padding, images [begin, end), with the output channels in the lanes: a tile of
+// ChannelTile accumulators (for 16 channels, 5x5 over 14x14 and AVX-512: one vector by 2 output rows by
+// 10 columns) lives in registers over the taps; per tap it loads the tap's weight vectors from the
+// transposed filters and multiplies each by one broadcast input element per output position. Each output
+// is its taps' sum in the order (c, kh, kw) from zero, as in emitDirectConv and the product over im2col.
+// The finished tile is transposed in registers into rows of output columns per channel, stored, or
+// passed through the epilogue's members (convEpilogueInRegisters) of which only the stored ones are written.
+// Tiles past the last output row recompute it and store the same values again.
+void KernelEmitter::emitChannelConv(const ir::Node& n, Value* begin, Value* end, Value* filters,
+                                    const ir::FusionGroup* epilogue) {
+  if (epilogue && !convEpilogueInRegisters(g_, *epilogue)) epilogue = nullptr;
+  const ir::Node& x = operand(n, 0);
+  const ConvGeometry c = geometry(n, x, operand(n, 1));
+  const std::int64_t O = n.type.shape[1].size, P = c.OH * c.OW, L = lanes_, stride = channelConvStride(O, lanes_);
+  const ChannelTile tile = channelTile(O, c.OH, c.OW, lanes_);
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(lanes_));
+  forRange(begin, end, [&](Value* img) {
+    Value* xImg = at(x, b_.CreateMul(img, c64(c.C * c.H * c.W)));
+    Value* yImg = epilogue ? nullptr : at(n, b_.CreateMul(img, c64(O * P)));  // an epilogue stores its members
+    for (std::int64_t o0 = 0; o0 < O; o0 += tile.vectors * L) {
+      const std::int64_t vectors = std::min(tile.vectors, (O - o0 + L - 1) / L);
+      steppedLoop(
+          c64(0), c64(c.OH), tile.rows, nullptr,
+          [&](Value* i0) {
+            std::vector<Value*> i;
+            for (std::int64_t u = 0; u < tile.rows; ++u) i.push_back(v.clamp(b_.CreateAdd(i0, c64(u)), c.OH - 1));
+            for (std::int64_t j0 = 0; j0 < c.OW; j0 += tile.cols) {
+              const std::int64_t cols = std::min(tile.cols, c.OW - j0);
+              auto slot = [&](std::int64_t u, std::int64_t j, std::int64_t q) {
+                return static_cast<std::size_t>((u * cols + j) * vectors + q);
+              };
+              std::vector<Value*> acc;  // [row][column][vector]
+              for (std::int64_t k = 0; k < tile.rows * cols * vectors; ++k) acc.push_back(scalarSlot(v.vec, v.zero));
+              forLoop(c64(c.C), [&](Value* ch) {
+                forLoop(c64(c.KH), [&](Value* kh) {
+                  std::vector<Value*> row;  // per output row: its input row from column j0
+                  for (std::int64_t u = 0; u < tile.rows; ++u) {
+                    Value* h = b_.CreateAdd(i[static_cast<std::size_t>(u)], b_.CreateMul(kh, c64(c.d0)));
+                    row.push_back(v.gep(
+                        xImg,
+                        b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.H)), h), c64(c.W)), c64(j0))));
+                  }
+                  Value* taps = b_.CreateMul(b_.CreateAdd(b_.CreateMul(ch, c64(c.KH)), kh), c64(c.KW));
+                  // A loop, not unrolled: unrolled, LLVM kept the input elements that neighbouring taps share
+                  // in registers as broadcast vectors, and spilled the tile.
+                  forLoop(c64(c.KW), [&](Value* kw) {
+                    Value* wRow =
+                        v.gep(filters, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(taps, kw), c64(stride)), c64(o0)));
+                    std::vector<Value*> from;  // per output row: the input element of column j0 at this tap
+                    for (Value* r : row) from.push_back(v.gep(r, b_.CreateMul(kw, c64(c.d1))));
+                    std::vector<Value*> w;
+                    for (std::int64_t q = 0; q < vectors; ++q)
+                      w.push_back(v.load(v.vec, v.gep(wRow, c64(q * L)), nullptr));
+                    for (std::int64_t u = 0; u < tile.rows; ++u)
+                      for (std::int64_t j = 0; j < cols; ++j) {
+                        Value* xv = v.splat(b_.CreateLoad(v.t, v.gep(from[static_cast<std::size_t>(u)], c64(j))));
+                        for (std::int64_t q = 0; q < vectors; ++q) {
+                          Value* s = acc[slot(u, j, q)];
+                          b_.CreateStore(
+                              b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                                 {w[static_cast<std::size_t>(q)], xv, b_.CreateLoad(v.vec, s)}),
+                              s);
+                        }
+                      }
+                  });
+                });
+              });
+              Value* inRow = v.lanes(v.L, cols);
+              for (std::int64_t u = 0; u < tile.rows; ++u)
+                for (std::int64_t q = 0; q < vectors; ++q) {
+                  std::vector<Value*> columns;
+                  for (std::int64_t j = 0; j < cols; ++j) columns.push_back(b_.CreateLoad(v.vec, acc[slot(u, j, q)]));
+                  const std::vector<Value*> channels = transposed(b_, columns, v.L);
+                  for (std::int64_t l = 0; l < L && o0 + q * L + l < O; ++l) {
+                    Value* o = c64(o0 + q * L + l);
+                    Value* offset =
+                        b_.CreateAdd(b_.CreateMul(o, c64(P)),
+                                     b_.CreateAdd(b_.CreateMul(i[static_cast<std::size_t>(u)], c64(c.OW)), c64(j0)));
+                    Value* y = channels[static_cast<std::size_t>(l)];
+                    if (!epilogue) {
+                      v.store(y, v.gep(yImg, offset), inRow);
+                      continue;
+                    }
+                    emitConvEpilogueVector(*epilogue, y, img, o, i[static_cast<std::size_t>(u)],
+                                           b_.CreateAdd(b_.CreateMul(img, c64(O * P)), offset), inRow);
+                  }
+                }
+            }
+          },
+          "channels.out_rows");
+    }
   });
 }
 

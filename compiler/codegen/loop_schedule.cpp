@@ -489,7 +489,8 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
 //   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over input (or output) channels
-// except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col). A
+// except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col), and a
+// conv2d at stride 1 without padding with 8 or more output channels, in their lanes (channelConv). A
 // conv2d with an `epilogue` (a ConvEpilogue group: bias, activation) runs the group's elementwise members
 // on each image's output right after the image's convolution, while that output is in cache.
 std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue, int lanes) {
@@ -542,6 +543,24 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
       p.i = images;
       p.buffer = Buffer::named("sums");
     }
+    if (kind == Prim::ChannelConv) {  // the filters transposed once per chunk: per tap, a row of output channels
+      const Expr stride(channelConvStride(O, lanes));
+      par.scratch.push_back({"filters", Expr(CKK) * stride});
+      Prim zero{Prim::Zero};
+      zero.buffer = Buffer::named("filters");
+      zero.j0 = Expr(0);
+      zero.j1 = Expr(CKK) * stride;
+      par.body.push_back(Stmt::of(std::move(zero)));
+      Loop rows = makeLoop("o", 0, Expr(O), 1, Loop::Serial, "filters transposed: per tap a row of output channels");
+      Loop taps = makeLoop("t", 0, Expr(CKK), 1, Loop::Serial, "taps");
+      loop::Compute copy;
+      copy.loads = {{b.id, {Buffer::of(b.id), Expr::var("o") * Expr(CKK) + Expr::var("t")}}};
+      copy.stores = {{b.id, {Buffer::named("filters"), Expr::var("t") * stride + Expr::var("o")}}};
+      taps.body.push_back(Stmt::of(std::move(copy)));
+      rows.body.push_back(Stmt::of(std::move(taps)));
+      par.body.push_back(Stmt::of(std::move(rows)));
+      p.buffer = Buffer::named("filters");
+    }
     if (epilogue && !convEpilogueInRegisters(g, *epilogue)) {
       p.j0 = img;
       p.j1 = img + Expr(1);
@@ -559,6 +578,11 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     return direct(Prim::Node,
                   std::string("direct: tiles of output channels by 4 output rows, a vector wide, in registers over "
                               "the taps") +
+                      (epilogue && convEpilogueInRegisters(g, *epilogue) ? ", then through the epilogue" : ""));
+  if (channelConv(g, n))  // output channels in the lanes, no im2col (kernels_linalg.cpp)
+    return direct(Prim::ChannelConv,
+                  std::string("output channels in the lanes by a tile of output positions, in registers over the "
+                              "taps, transposed into rows") +
                       (epilogue && convEpilogueInRegisters(g, *epilogue) ? ", then through the epilogue" : ""));
   if (directConv(g, n)) return direct(Prim::DirectConvWeights, "");  // a lane-wise sum per weight, no im2col
   par.scratch.push_back({"col", Expr(CKK * P)});

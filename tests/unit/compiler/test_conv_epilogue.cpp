@@ -1,8 +1,9 @@
 // conv + epilogue kernels (a conv2d with the elementwise ops after it: bias add, activation) against the f64
 // interpreter, forward and train step: on the direct convolution's register tiles (one input channel, stride
-// 1), on each image's output after its convolution (im2col and the product, or an epilogue the registers do
-// not take: tanh, an operand that varies along the row), with and without a bias, at stride 2 with padding,
-// and with a symbolic batch. Each case also checks the kernel the plan gives the convolution.
+// 1) and those of the output channels in the lanes (stride 1, no padding), on each image's output after its
+// convolution (im2col and the product, or an epilogue the registers do not take: tanh, an operand that
+// varies along the row), with and without a bias, at stride 2 with padding, and with a symbolic batch. Each
+// case also checks the kernel the plan gives the convolution.
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
 #include "op_cases.h"
@@ -129,14 +130,17 @@ TEST_CASE("a direct conv2d with its epilogue in registers matches the interprete
   // A symbolic batch (run with 3 images).
   check({1, 4, 12, 19, 3, 1, 1, 0}, true, Expect::InRegisters, kBiasRelu);
   check({1, 6, 28, 28, 5, 1, 2, 3}, true, Expect::Alone, kNone);
+  // The CNN's second layer (no padding): the output channels in the lanes (test_conv_channels.cpp).
+  check({6, 16, 14, 14, 5, 1, 0, 3}, false, Expect::InRegisters, kBiasRelu);
+  check({4, 8, 9, 11, 3, 1, 0, 2}, false, Expect::InRegisters, kScaleBiasLeaky);
 }
 
 TEST_CASE("a conv2d with its epilogue per image matches the interpreter") {
   // Direct convolutions whose epilogue the registers do not take.
   check({1, 6, 28, 28, 5, 1, 2, 3}, true, Expect::PerImage, kBiasTanh);
   check({1, 5, 10, 13, 3, 1, 1, 2}, true, Expect::PerImage, kResidual);
-  // im2col and the product: the CNN's second layer, and more.
-  check({6, 16, 14, 14, 5, 1, 0, 3}, false, Expect::PerImage, kBiasRelu);
+  // im2col and the product: the CNN's second layer with padding, and more.
+  check({6, 16, 14, 14, 5, 1, 2, 3}, false, Expect::PerImage, kBiasRelu);
   check({4, 7, 9, 11, 3, 1, 1, 2}, false, Expect::PerImage, kScaleBiasLeaky);
   check({4, 7, 9, 11, 3, 1, 1, 2}, false, Expect::PerImage, kResidual);
   check({4, 4, 8, 9, 3, 1, 1, 0}, false, Expect::PerImage, kBiasTanh);
