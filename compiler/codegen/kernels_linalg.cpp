@@ -439,7 +439,7 @@ bool directConv(const ir::Graph& g, const ir::Node& n) {
 // The output channels in the lanes pay off once they fill at least half of an AVX-512 vector (a whole AVX2
 // one): then each broadcast input element feeds 8 or more multiply-adds, where im2col copied every input
 // KH·KW times and the product's rows (O) were too few for its tile. Padding would need a masked broadcast
-// per tap; a padded convolution stays on im2col. The kernel unrolls the kernel's columns.
+// per tap; a padded convolution stays on im2col. KW bounds the tile's input row (a loop over the taps).
 bool channelConv(const ir::Graph& g, const ir::Node& n) {
   if (n.op != ir::Op::Conv2D || n.type.dtype != ir::DType::F32 || directConv(g, n)) return false;
   const ConvGeometry c = geometry(n, g.node(n.operands[0]), g.node(n.operands[1]));
