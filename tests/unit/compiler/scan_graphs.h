@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <memory>
+#include <random>
 
 #include "compiler/ir/scan.h"
 #include "test_graphs.h"
@@ -140,6 +141,21 @@ inline ir::Tensor rnnByHand(const std::map<std::string, ir::Tensor>& a, bool rev
     h = next;
   }
   return ys;
+}
+
+// Arguments with `batch` rows and `steps` steps: every symbolic dimension bound by its name.
+inline std::map<std::string, ir::Tensor> argsAt(const ir::Graph& g, std::int64_t batch, std::int64_t steps,
+                                         std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::map<std::string, ir::Tensor> args;
+  for (const auto* list : {&g.inputs, &g.params})
+    for (ir::NodeId id : *list) {
+      std::vector<std::int64_t> shape;
+      for (const ir::Dim& dim : g.node(id).type.shape)
+        shape.push_back(!dim.isSymbolic() ? dim.size : dim.symbol == "seq" ? steps : batch);
+      args[g.node(id).name] = test::randomTensor(shape, rng, 0.7);
+    }
+  return args;
 }
 
 }  // namespace sinter::test

@@ -9,6 +9,7 @@
 #include "compiler/codegen/kernel_plan.h"
 #include "compiler/ir/parser.h"
 #include "jit_harness.h"
+#include "scan_graphs.h"
 
 using namespace sinter;
 
@@ -79,19 +80,7 @@ ir::Graph wideRnn() {
   return std::move(*g);
 }
 
-std::map<std::string, ir::Tensor> argsAt(const ir::Graph& g, std::int64_t batch, std::int64_t steps,
-                                         std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::map<std::string, ir::Tensor> args;
-  for (const auto* list : {&g.inputs, &g.params})
-    for (ir::NodeId id : *list) {
-      std::vector<std::int64_t> shape;
-      for (const ir::Dim& dim : g.node(id).type.shape)
-        shape.push_back(!dim.isSymbolic() ? dim.size : dim.symbol == "seq" ? steps : batch);
-      args[g.node(id).name] = test::randomTensor(shape, rng, 0.7);
-    }
-  return args;
-}
+using test::argsAt;
 
 std::vector<std::int64_t> symsAt(const ir::Graph& g, std::int64_t batch, std::int64_t steps) {
   std::vector<std::int64_t> syms;

@@ -18,20 +18,7 @@ using namespace sinter;
 
 namespace {
 
-// Arguments with `batch` rows and `steps` steps: every symbolic dimension bound by its name.
-std::map<std::string, ir::Tensor> argsAt(const ir::Graph& g, std::int64_t batch, std::int64_t steps,
-                                         std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::map<std::string, ir::Tensor> args;
-  for (const auto* list : {&g.inputs, &g.params})
-    for (ir::NodeId id : *list) {
-      std::vector<std::int64_t> shape;
-      for (const ir::Dim& dim : g.node(id).type.shape)
-        shape.push_back(!dim.isSymbolic() ? dim.size : dim.symbol == "seq" ? steps : batch);
-      args[g.node(id).name] = test::randomTensor(shape, rng, 0.7);
-    }
-  return args;
-}
+using test::argsAt;
 
 // The forward pass and the train step of m, compiled once, against the interpreter at batch and steps.
 void checkAt(const ir::Module& m, const codegen::JitModel& jit, std::int64_t batch, std::int64_t steps) {
