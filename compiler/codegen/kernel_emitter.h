@@ -36,6 +36,12 @@ bool directConv(const ir::Graph& g, const ir::Node& n);
 bool channelConv(const ir::Graph& g, const ir::Node& n);
 // The floats of each tap's row of channelConv's transposed filters: O rounded up to whole vectors.
 std::int64_t channelConvStride(std::int64_t O, int lanes);
+// Whether an f32 conv2d_grad_weight that directConv does not take is computed with its output channels in the
+// lanes (emitChannelConvWeights, kernels_conv_weights.cpp) rather than by im2col and the product: stride 1,
+// no padding or dilation, at least 8 output channels, KW at most 14.
+bool channelConvWeights(const ir::Graph& g, const ir::Node& n);
+// The floats of emitChannelConvWeights's scratch: one image's dy transposed, then the lane-wise sums.
+std::int64_t channelConvWeightsScratch(const ir::Graph& g, const ir::Node& n, int lanes);
 // Whether a conv + epilogue group's elementwise members run on the direct convolution's register tiles
 // (emitDirectConv, emitChannelConv): every operand from outside the group is constant along the output's
 // rows (a bias).
@@ -233,6 +239,9 @@ class KernelEmitter {
   void emitConvEpilogueVector(const ir::FusionGroup& k, Value* y, Value* image, Value* o, Value* i, Value* offset,
                               Value* mask);
   void emitDirectConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* sums);
+  // Input channels [begin, end) of a channelConvWeights conv2d_grad_weight over `images`, in `scratch`
+  // (channelConvWeightsScratch floats).
+  void emitChannelConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* scratch);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image
 };

@@ -120,6 +120,9 @@ struct Prim {
     // Images [j0, j1) of an f32 conv2d (nodes[0]) with the output channels in the lanes, from its filters
     // transposed into `buffer` (emitChannelConv).
     ChannelConv,
+    // Input channels [j0, j1) of an f32 conv2d_grad_weight (nodes[0]) over images [0, i) with the output
+    // channels in the lanes, in the scratch `buffer` (emitChannelConvWeights).
+    ChannelConvWeights,
     Zero,  // buffer[j0 .. j1) = 0
     Node,  // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
            // layout copies, pooling planes; `what` says what an iteration is
@@ -137,7 +140,7 @@ struct Prim {
   int stripCols = 0;       // MicroKernel: the width of the packed panel's strips (cols, or wider for a narrow tile)
   int lanes = 0;           // MicroKernel: the target's f32 lanes; the tile is unrolled into rows x (cols / lanes)
                            // accumulators, printed unroll(rows x vectors)
-  Buffer buffer;           // Zero, Im2Col, Col2Im, DirectConvWeights, ChannelConv
+  Buffer buffer;           // Zero, Im2Col, Col2Im, DirectConvWeights, ChannelConv, ChannelConvWeights
   std::string what;
 
   Prim() = default;

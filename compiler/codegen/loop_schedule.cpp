@@ -490,7 +490,8 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
 //   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over input (or output) channels
 // except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col), and a
-// conv2d at stride 1 without padding with 8 or more output channels, in their lanes (channelConv). A
+// conv2d at stride 1 without padding with 8 or more output channels, in their lanes (channelConv), and such
+// a weight gradient, also with the output channels in the lanes (channelConvWeights: per input channel). A
 // conv2d with an `epilogue` (a ConvEpilogue group: bias, activation) runs the group's elementwise members
 // on each image's output right after the image's convolution, while that output is in cache.
 std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::FusionGroup* epilogue, int lanes) {
@@ -510,7 +511,10 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   // is still summed whole, images then positions in order, so the bits do not depend on the threads.
   const std::int64_t C = x.shape[1].size, KK = w.shape[2].size * w.shape[3].size;
   // (A single input channel, which cannot be split, keeps the output channels' split.)
-  const bool byInputChannels = weights && n.type.dtype == ir::DType::F32 && !directConv(g, n) && C >= 2;
+  // The weight gradient with the output channels in the lanes (channelConvWeights) splits its input channels
+  // too, even a single one.
+  const bool lanesOverO = weights && n.type.dtype == ir::DType::F32 && channelConvWeights(g, n);
+  const bool byInputChannels = lanesOverO || (weights && n.type.dtype == ir::DType::F32 && !directConv(g, n) && C >= 2);
   Loop par = makeLoop("ib", 0,
                       byInputChannels ? Expr(C)
                       : weights       ? Expr(O)
@@ -542,6 +546,11 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
       par.scratch.push_back({"sums", Expr(O * CKK * lanes)});
       p.i = images;
       p.buffer = Buffer::named("sums");
+    }
+    if (kind == Prim::ChannelConvWeights) {  // one image's dy transposed, then the chunk's lane-wise sums
+      par.scratch.push_back({"lanes", Expr(channelConvWeightsScratch(g, n, lanes))});
+      p.i = images;
+      p.buffer = Buffer::named("lanes");
     }
     if (kind == Prim::ChannelConv) {  // the filters transposed once per chunk: per tap, a row of output channels
       const Expr stride(channelConvStride(O, lanes));
@@ -585,6 +594,10 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
                               "taps, transposed into rows") +
                       (epilogue && convEpilogueInRegisters(g, *epilogue) ? ", then through the epilogue" : ""));
   if (directConv(g, n)) return direct(Prim::DirectConvWeights, "");  // a lane-wise sum per weight, no im2col
+  if (lanesOverO)  // output channels in the lanes, no im2col (kernels_conv_weights.cpp)
+    return direct(Prim::ChannelConvWeights,
+                  "per image dy transposed to [position][output channel], then per input channel a tile of taps "
+                  "by output channels in registers over the positions");
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
     Prim p{Prim::Im2Col};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/codegen.h"
@@ -112,6 +113,13 @@ inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn,
       CHECK(got[r][k] == Approx(expect[r].data[k]).epsilon(eps).margin(margin));
     }
   }
+}
+
+// A parallel_for hook on two threads, each running half of the parallel loop's chunks.
+inline void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
+  std::thread other(body, env, count / 2, count);
+  body(env, 0, count / 2);
+  other.join();
 }
 
 }  // namespace sinter::test
