@@ -199,7 +199,7 @@ std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilog
   const ir::Shape& s = n.type.shape;
   std::vector<ir::NodeId> ops(epilogue.nodes.begin() + 1, epilogue.nodes.end()), stored;
   for (ir::NodeId id : ops)
-    if (std::find(epilogue.stored.begin(), epilogue.stored.end(), id) != epilogue.stored.end()) stored.push_back(id);
+    if (epilogue.stores(id)) stored.push_back(id);
   std::vector<Load> loads = {plainLoad(g, n.id, s)};
   for (ir::NodeId o : outsideOperands(g, ops))
     if (o != n.id) loads.push_back(plainLoad(g, o, s));
