@@ -2,6 +2,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "compiler/autodiff/autodiff.h"
 #include "compiler/codegen/codegen.h"
@@ -40,6 +41,13 @@ inline std::string printSchedule(const ir::Graph& g, const codegen::loop::Target
   for (const ir::FusionGroup& k : codegen::planKernels(g).kernels)
     out += codegen::loop::print(g, codegen::scheduleKernel(g, k, t), 0);
   return out;
+}
+
+// A parallel_for hook: two threads, each running half of the parallel loop's chunks.
+inline void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
+  std::thread other(body, env, count / 2, count);
+  body(env, 0, count / 2);
+  other.join();
 }
 
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.

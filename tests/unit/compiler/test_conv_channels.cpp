@@ -6,7 +6,6 @@
 // input channels; dilation; a symbolic batch; with and without the bias and ReLU epilogue; and the AVX2
 // tile (8 lanes, two vectors of channels).
 #include <cmath>
-#include <thread>
 
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
@@ -21,13 +20,6 @@ namespace {
 struct Shape {
   std::int64_t C, O, H, W, KH, KW, d, images;  // images 0: a symbolic batch
 };
-
-// Two threads, each running half of the parallel loop's chunks.
-void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
-  std::thread other(body, env, count / 2, count);
-  body(env, 0, count / 2);
-  other.join();
-}
 
 // y = conv2d(x, w), then relu(y + b) when `biasRelu`; the result "value" is the last of them.
 struct Net {
@@ -121,7 +113,7 @@ void check(const Shape& s, bool biasRelu, const std::string& cpu = "") {
   *desc->parallel_for = nullptr;
   const std::vector<double> one = test::runEntry(desc->forward, m.forward, args, {images})[0];
   CHECK(one == reference(s, *net, args, images, biasRelu));
-  *desc->parallel_for = twoThreads;
+  *desc->parallel_for = test::twoThreads;
   CHECK(test::runEntry(desc->forward, m.forward, args, {images})[0] == one);
   *desc->parallel_for = nullptr;
 }
