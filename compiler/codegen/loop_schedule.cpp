@@ -589,7 +589,7 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   if (directConvInput(g, n, lanes))  // dx's columns in the lanes, no product or col2im (kernels_conv_input.cpp)
     return direct(Prim::DirectConvInput,
                   "direct full correlation: tiles of input channels by rows of dx, a vector of its columns wide, "
-                  "in registers over the output channels and the taps, the rows outside dy skipped");
+                  "in registers over the taps and the output channels, the rows outside dy skipped");
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
     Prim p{Prim::Im2Col};

@@ -122,4 +122,23 @@ inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn,
   }
 }
 
+// A model's forward pass and train step compiled for `cpu` ("" for the host) against the interpreter, run
+// with `images` for the batch (f32 tolerances), then the forward pass's first result against `bits`
+// exactly, on one thread and with its parallel loops split over two.
+inline void checkJitAndBits(const ir::Module& m, const std::string& cpu,
+                            const std::map<std::string, ir::Tensor>& args, std::int64_t images,
+                            const std::vector<double>& bits) {
+  codegen::Options options;
+  options.targetCpu = cpu;
+  auto jit = compileJit(m, options);
+  const sinter_model_desc* desc = jit->descriptor();
+  compareWithInterpreter(m.forward, desc->forward, args, {images}, 1e-4, 1e-4, {false, 0});
+  compareWithInterpreter(m.trainStep, desc->train_step, args, {images}, 1e-4, 1e-4, {true, 1});
+  *desc->parallel_for = nullptr;
+  CHECK(runEntry(desc->forward, m.forward, args, {images})[0] == bits);
+  *desc->parallel_for = twoThreads;
+  CHECK(runEntry(desc->forward, m.forward, args, {images})[0] == bits);
+  *desc->parallel_for = nullptr;
+}
+
 }  // namespace sinter::test
