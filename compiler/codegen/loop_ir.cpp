@@ -184,6 +184,8 @@ std::string prim(const ir::Graph& g, const Prim& p) {
     case Prim::ChannelConv:
       return fmt::format("%{} conv2d images [{}, {}) from {}: {}", p.nodes[0], p.j0.str(), p.j1.str(), p.buffer.str(),
                          p.what);
+    case Prim::DirectConvInput:
+      return fmt::format("%{} conv2d_grad_input images [{}, {}): {}", p.nodes[0], p.j0.str(), p.j1.str(), p.what);
     case Prim::Zero: return fmt::format("{}[{} .. {}) = 0", p.buffer.str(), p.j0.str(), p.j1.str());
     case Prim::Node: {
       std::string range = p.j0.isConst() && p.j1.isConst() && p.j0.value == p.j1.value

@@ -120,6 +120,9 @@ struct Prim {
     // Images [j0, j1) of an f32 conv2d (nodes[0]) with the output channels in the lanes, from its filters
     // transposed into `buffer` (emitChannelConv).
     ChannelConv,
+    // Images [j0, j1) of an f32 conv2d_grad_input (nodes[0]) computed directly from dy and the filters
+    // (emitDirectConvInput); `what` describes the tile.
+    DirectConvInput,
     Zero,  // buffer[j0 .. j1) = 0
     Node,  // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
            // layout copies, pooling planes; `what` says what an iteration is

@@ -488,6 +488,7 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
 // channels, over every image in order, so that each weight's sum keeps one order for any thread count):
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
+//                       (at stride 1 on small images, directly: directConvInput, kernels_conv_input.cpp)
 //   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over input (or output) channels
 // except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col), and a
 // conv2d at stride 1 without padding with 8 or more output channels, in their lanes (channelConv). A
@@ -585,6 +586,10 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
                               "taps, transposed into rows") +
                       (epilogue && convEpilogueInRegisters(g, *epilogue) ? ", then through the epilogue" : ""));
   if (directConv(g, n)) return direct(Prim::DirectConvWeights, "");  // a lane-wise sum per weight, no im2col
+  if (directConvInput(g, n, lanes))  // dx's columns in the lanes, no product or col2im (kernels_conv_input.cpp)
+    return direct(Prim::DirectConvInput,
+                  "direct full correlation: tiles of input channels by rows of dx, a vector of its columns wide, "
+                  "in registers over the taps and the output channels, the rows outside dy skipped");
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
     Prim p{Prim::Im2Col};

@@ -6,7 +6,6 @@
 // input channels; dilation; a symbolic batch; with and without the bias and ReLU epilogue; and the AVX2
 // tile (8 lanes, two vectors of channels).
 #include <cmath>
-#include <thread>
 
 #include "compiler/codegen/kernel_emitter.h"
 #include "compiler/codegen/kernel_plan.h"
@@ -21,13 +20,6 @@ namespace {
 struct Shape {
   std::int64_t C, O, H, W, KH, KW, d, images;  // images 0: a symbolic batch
 };
-
-// Two threads, each running half of the parallel loop's chunks.
-void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
-  std::thread other(body, env, count / 2, count);
-  body(env, 0, count / 2);
-  other.join();
-}
 
 // y = conv2d(x, w), then relu(y + b) when `biasRelu`; the result "value" is the last of them.
 struct Net {
@@ -109,21 +101,10 @@ void check(const Shape& s, bool biasRelu, const std::string& cpu = "") {
     CHECK(convs == 1);
     CHECK(test::printSchedule(*g).find("output channels in the lanes") != std::string::npos);
   }
-  codegen::Options options;
-  options.targetCpu = cpu;
-  auto jit = test::compileJit(m, options);
-  const sinter_model_desc* desc = jit->descriptor();
   const std::int64_t images = s.images ? s.images : 3;
   const auto args = argsFor(net->b, 13);
-  test::compareWithInterpreter(m.forward, desc->forward, args, {images}, 1e-4, 1e-4, {false, 0});
-  test::compareWithInterpreter(m.trainStep, desc->train_step, args, {images}, 1e-4, 1e-4, {true, 1});
-  // Bits: the ordered sum of fused multiply-adds, on one thread and on two.
-  *desc->parallel_for = nullptr;
-  const std::vector<double> one = test::runEntry(desc->forward, m.forward, args, {images})[0];
-  CHECK(one == reference(s, *net, args, images, biasRelu));
-  *desc->parallel_for = twoThreads;
-  CHECK(test::runEntry(desc->forward, m.forward, args, {images})[0] == one);
-  *desc->parallel_for = nullptr;
+  // Values against the interpreter; bits against the ordered sum of fused multiply-adds.
+  test::checkJitAndBits(m, cpu, args, images, reference(s, *net, args, images, biasRelu));
 }
 
 }  // namespace
