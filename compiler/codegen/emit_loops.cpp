@@ -266,6 +266,7 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
       return emitChannelConv(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), base(p.buffer), kernel_);
     case loop::Prim::ChannelConvWeights:
       return emitChannelConvWeights(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1), eval(p.i), base(p.buffer));
+    case loop::Prim::DirectConvInput: return emitDirectConvInput(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1));
     case loop::Prim::Zero: {
       llvm::Type* t = elemOf(p.buffer);
       Value* buf = base(p.buffer);

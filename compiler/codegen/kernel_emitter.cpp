@@ -163,10 +163,10 @@ std::string KernelEmitter::kernelKey(const ir::FusionGroup& k, const std::vector
     const int h = homeOf_[id];
     const auto home = h < 0 ? -1 : std::find(homes.begin(), homes.end(), h) - homes.begin();
     key += fmt::format("[{} {} home {}", ir::opName(n.op), n.type.str(), home);
-    if (std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end()) {
+    if (k.contains(id)) {
       key += fmt::format(" {} {}", n.attrs.str(), n.scalar);
       for (ir::NodeId o : n.operands) key += fmt::format(" %{}", pos(o));
-      if (k.fused()) key += std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end() ? " stored" : "";
+      if (k.fused()) key += k.stores(id) ? " stored" : "";
     }
     key += "]";
   }

@@ -34,6 +34,9 @@ bool directConv(const ir::Graph& g, const ir::Node& n);
 // Whether an f32 conv2d that directConv does not take is computed with its output channels in the lanes
 // (emitChannelConv) rather than by im2col and the product: stride 1, no padding, at least 8 output channels.
 bool channelConv(const ir::Graph& g, const ir::Node& n);
+// Whether an f32 conv2d_grad_input is computed directly from dy and the filters (emitDirectConvInput,
+// kernels_conv_input.cpp) rather than by the product and col2im: stride 1, small images and filters.
+bool directConvInput(const ir::Graph& g, const ir::Node& n, int lanes);
 // The floats of each tap's row of channelConv's transposed filters: O rounded up to whole vectors.
 std::int64_t channelConvStride(std::int64_t O, int lanes);
 // Whether an f32 conv2d_grad_weight that directConv does not take is computed with its output channels in the
@@ -242,6 +245,8 @@ class KernelEmitter {
   // Input channels [begin, end) of a channelConvWeights conv2d_grad_weight over `images`, in `scratch`
   // (channelConvWeightsScratch floats).
   void emitChannelConvWeights(const ir::Node& n, Value* begin, Value* end, Value* images, Value* scratch);
+  // Images [begin, end) of a directConvInput conv2d_grad_input (kernels_conv_input.cpp).
+  void emitDirectConvInput(const ir::Node& n, Value* begin, Value* end);
   void emitPoolRange(const ir::Node& n, Value* begin, Value* end);       // planes [begin, end)
   void emitTiledPoolRange(const ir::Node& n, Value* begin, Value* end);  // windows that tile the image
 };

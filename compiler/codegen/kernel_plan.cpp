@@ -180,7 +180,7 @@ std::string printKernels(const ir::Graph& g, const KernelProgram& p, const lower
     std::vector<ir::NodeId> reads;
     for (ir::NodeId id : k.nodes)
       for (ir::NodeId o : g.node(id).operands)
-        if (std::find(k.nodes.begin(), k.nodes.end(), o) == k.nodes.end() &&
+        if (!k.contains(o) &&
             std::find(reads.begin(), reads.end(), o) == reads.end())
           reads.push_back(o);
     std::string r, w;

@@ -15,10 +15,6 @@ namespace {
 
 bool isGemm(ir::Op op) { return op == ir::Op::MatMul || op == ir::Op::MatMulTN || op == ir::Op::MatMulNT; }
 
-bool stored(const ir::FusionGroup& k, ir::NodeId id) {
-  return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
-}
-bool member(const ir::FusionGroup& k, ir::NodeId id) { return std::binary_search(k.nodes.begin(), k.nodes.end(), id); }
 
 const ir::Node* memberOf(const ir::Graph& g, const ir::FusionGroup& k, ir::Op op) {
   for (ir::NodeId id : k.nodes)
@@ -31,7 +27,7 @@ std::vector<ir::NodeId> externals(const ir::Graph& g, const ir::FusionGroup& k) 
   std::vector<ir::NodeId> out;
   for (ir::NodeId id : k.nodes) {
     for (ir::NodeId o : g.node(id).operands)
-      if (!member(k, o) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+      if (!k.contains(o) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
   }
   return out;
 }
@@ -47,7 +43,7 @@ bool fusibleCrossEntropy(const ir::Graph& g, const ir::FusionGroup& k) {
   if (!ce || !ir::isFloat(ce->type.dtype) || g.node(ce->operands[1]).type.dtype != ir::DType::I32) return false;
   for (const ir::Node& n : g.nodes)
     for (ir::NodeId o : n.operands)
-      if (member(k, o) && !member(k, n.id) && n.id < k.nodes.back()) return false;
+      if (k.contains(o) && !k.contains(n.id) && n.id < k.nodes.back()) return false;
   return true;
 }
 
@@ -94,7 +90,7 @@ std::vector<ir::FusionGroup> fusedKernels(const ir::Graph& g) {
     // convolution's register tiles (convEpilogueInRegisters).
     const bool productStored = (k.kind == ir::KernelKind::GemmEpilogue && !productAddedTo(g, k)) ||
                                (k.kind == ir::KernelKind::ConvEpilogue && !convEpilogueInRegisters(g, k));
-    if (productStored && !stored(k, k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
+    if (productStored && !k.stores(k.nodes.front())) k.stored.insert(k.stored.begin(), k.nodes.front());
     if (fusible(g, k)) out.push_back(std::move(k));
   }
   return out;

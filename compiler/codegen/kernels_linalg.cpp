@@ -448,15 +448,6 @@ bool channelConv(const ir::Graph& g, const ir::Node& n) {
 
 std::int64_t channelConvStride(std::int64_t O, int lanes) { return (O + lanes - 1) / lanes * lanes; }
 
-namespace {
-bool isMember(const ir::FusionGroup& k, ir::NodeId id) {
-  return std::find(k.nodes.begin(), k.nodes.end(), id) != k.nodes.end();
-}
-bool isStored(const ir::FusionGroup& k, ir::NodeId id) {
-  return std::find(k.stored.begin(), k.stored.end(), id) != k.stored.end();
-}
-}  // namespace
-
 // A direct conv2d's epilogue runs on its register tiles when its members are plain arithmetic (no exp or
 // tanh) and every operand from outside the group is one value per output row (a bias per channel, a
 // scalar: its last axis is broadcast), read once per tile row;
@@ -471,7 +462,7 @@ bool convEpilogueInRegisters(const ir::Graph& g, const ir::FusionGroup& k) {
     // (vector_math.cpp); on a vector they would take LLVM's libm calls and other bits.
     if (ir::opDef(g.node(k.nodes[m]).op).flags & ir::kTranscendental) return false;
     for (ir::NodeId o : g.node(k.nodes[m]).operands) {
-      if (isMember(k, o)) continue;
+      if (k.contains(o)) continue;
       const ir::TensorType& t = g.node(o).type;
       if (t.dtype != conv.type.dtype || t.shape.size() > conv.type.shape.size()) return false;
       if (!t.shape.empty() && (t.shape.back().isSymbolic() || t.shape.back().size != 1)) return false;
@@ -730,13 +721,13 @@ void KernelEmitter::emitConvEpilogueVector(const ir::FusionGroup& k, Value* y, V
     }
     return v.splat(load(x, index));
   };
-  if (isStored(k, conv.id)) v.store(y, at(conv, offset), mask);
+  if (k.stores(conv.id)) v.store(y, at(conv, offset), mask);
   for (std::size_t m = 1; m < k.nodes.size(); ++m) {
     const ir::Node& n = g_.node(k.nodes[m]);
     std::vector<Value*> args;
-    for (ir::NodeId x : n.operands) args.push_back(isMember(k, x) ? known.at(x) : rowValue(g_.node(x)));
+    for (ir::NodeId x : n.operands) args.push_back(k.contains(x) ? known.at(x) : rowValue(g_.node(x)));
     known[n.id] = elementwiseValue(n, args);
-    if (isStored(k, n.id)) v.store(known[n.id], at(n, offset), mask);
+    if (k.stores(n.id)) v.store(known[n.id], at(n, offset), mask);
   }
 }
 

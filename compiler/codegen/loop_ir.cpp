@@ -187,6 +187,8 @@ std::string prim(const ir::Graph& g, const Prim& p) {
     case Prim::ChannelConvWeights:
       return fmt::format("%{} conv2d_grad_weight input channels [{}, {}) over images [0, {}) in {}: {}", p.nodes[0],
                          p.j0.str(), p.j1.str(), p.i.str(), p.buffer.str(), p.what);
+    case Prim::DirectConvInput:
+      return fmt::format("%{} conv2d_grad_input images [{}, {}): {}", p.nodes[0], p.j0.str(), p.j1.str(), p.what);
     case Prim::Zero: return fmt::format("{}[{} .. {}) = 0", p.buffer.str(), p.j0.str(), p.j1.str());
     case Prim::Node: {
       std::string range = p.j0.isConst() && p.j1.isConst() && p.j0.value == p.j1.value

@@ -123,6 +123,9 @@ struct Prim {
     // Input channels [j0, j1) of an f32 conv2d_grad_weight (nodes[0]) over images [0, i) with the output
     // channels in the lanes, in the scratch `buffer` (emitChannelConvWeights).
     ChannelConvWeights,
+    // Images [j0, j1) of an f32 conv2d_grad_input (nodes[0]) computed directly from dy and the filters
+    // (emitDirectConvInput); `what` describes the tile.
+    DirectConvInput,
     Zero,  // buffer[j0 .. j1) = 0
     Node,  // iterations [j0, j1) of a node's own kernel (kernels_*.cpp): reductions, softmax rows,
            // layout copies, pooling planes; `what` says what an iteration is

@@ -199,7 +199,7 @@ std::vector<Stmt> epilogueNest(const ir::Graph& g, const ir::FusionGroup& epilog
   const ir::Shape& s = n.type.shape;
   std::vector<ir::NodeId> ops(epilogue.nodes.begin() + 1, epilogue.nodes.end()), stored;
   for (ir::NodeId id : ops)
-    if (std::find(epilogue.stored.begin(), epilogue.stored.end(), id) != epilogue.stored.end()) stored.push_back(id);
+    if (epilogue.stores(id)) stored.push_back(id);
   std::vector<Load> loads = {plainLoad(g, n.id, s)};
   for (ir::NodeId o : outsideOperands(g, ops))
     if (o != n.id) loads.push_back(plainLoad(g, o, s));
@@ -488,6 +488,7 @@ std::int64_t attr(const ir::Node& n, const char* name, int i) {
 // channels, over every image in order, so that each weight's sum keeps one order for any thread count):
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
 //   conv2d_grad_input:  col = Wᵀ dy[n], then col2im into dx[n]   parallel over images
+//                       (at stride 1 on small images, directly: directConvInput, kernels_conv_input.cpp)
 //   conv2d_grad_weight: dW += dy[n] colᵀ                         parallel over input (or output) channels
 // except, with few taps at stride 1, conv2d and the weight gradient, computed directly (no im2col), and a
 // conv2d at stride 1 without padding with 8 or more output channels, in their lanes (channelConv), and such
@@ -598,6 +599,10 @@ std::vector<Stmt> convNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     return direct(Prim::ChannelConvWeights,
                   "per image dy transposed to [position][output channel], then per input channel a tile of taps "
                   "by output channels in registers over the positions");
+  if (directConvInput(g, n, lanes))  // dx's columns in the lanes, no product or col2im (kernels_conv_input.cpp)
+    return direct(Prim::DirectConvInput,
+                  "direct full correlation: tiles of input channels by rows of dx, a vector of its columns wide, "
+                  "in registers over the taps and the output channels, the rows outside dy skipped");
   par.scratch.push_back({"col", Expr(CKK * P)});
   auto im2col = [&](const Expr& image) {
     Prim p{Prim::Im2Col};

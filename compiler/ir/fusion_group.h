@@ -7,6 +7,7 @@
 //     LLVM function, named after its number in `sinter dump --stage=kernel`.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "compiler/ir/graph.h"
@@ -21,6 +22,8 @@ struct FusionGroup {
 
   // More than one node: the members that are not stored live in registers only.
   bool fused() const { return nodes.size() > 1; }
+  bool contains(NodeId id) const { return std::binary_search(nodes.begin(), nodes.end(), id); }
+  bool stores(NodeId id) const { return std::find(stored.begin(), stored.end(), id) != stored.end(); }
 };
 
 }  // namespace sinter::ir

@@ -108,7 +108,7 @@ MemoryPlan planMemory(const ir::Graph& g, const Bindings& reference, const std::
       start[id] = k.nodes.front();
       end[id] = k.nodes.back();
       fused[id] = true;
-      if (std::find(k.stored.begin(), k.stored.end(), id) == k.stored.end())
+      if (!k.stores(id))
         temporary[id] = false;  // lives in registers only
     }
   }

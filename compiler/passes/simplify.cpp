@@ -189,13 +189,52 @@ class Simplifier {
     return Outcome::None;
   }
 
+  // relu_grad(max_pool2d_grad(dy, r), r) = max_pool2d_grad(relu_grad(dy, p), r) with p = max_pool2d(r) over
+  // the same windows: the pool's gradient reaches only each window's first maximum, whose value is p, so
+  // the ReLU's mask can be tested on the pooled values instead of on every element of r (a quarter of them
+  // for a 2x2 pool; the CNN's backward pass read and wrote its largest tensor once more for the mask). The
+  // same bits: each term of dy is kept or dropped on the same value and summed in the same order.
+  Outcome reluGradThroughMaxPool(NodeId id) {
+    const Node& n = at(id);
+    if (n.op != Op::ReluGrad) return Outcome::None;
+    const NodeId poolGrad = n.operands[0], r = n.operands[1];
+    const Node& pg = at(poolGrad);
+    if (pg.op != Op::MaxPool2DGrad || pg.operands[1] != r) return Outcome::None;
+    // The pool's gradient is rewritten in place into the mask, so nothing else may read it.
+    const auto uses = users(g_);
+    if (uses[poolGrad].size() != 1) return Outcome::None;
+    for (const ir::Result& res : g_.results)
+      if (res.node == poolGrad) return Outcome::None;
+    NodeId pooled = -1;  // defined before the gradient, which takes its place
+    for (NodeId u : uses[r])
+      if (u < poolGrad && at(u).op == Op::MaxPool2D && at(u).attrs == pg.attrs) pooled = u;
+    if (pooled < 0) return Outcome::None;
+    const Node before = pg;
+    Node& mask = g_.node(poolGrad);
+    mask.op = Op::ReluGrad;
+    mask.operands = {before.operands[0], pooled};
+    mask.attrs = {};
+    mask.type = at(before.operands[0]).type;
+    if (rewrite(id, Op::MaxPool2DGrad, {poolGrad, r}, before.attrs) == Outcome::None) {
+      g_.node(poolGrad) = before;
+      return Outcome::None;
+    }
+    // Each node keeps saying which forward node's gradient it computes, and where that node came from.
+    Node& routed = g_.node(id);
+    std::swap(mask.loc, routed.loc);
+    std::swap(mask.name, routed.name);
+    std::swap(mask.gradOf, routed.gradOf);
+    std::swap(mask.gradOperand, routed.gradOperand);
+    return Outcome::Rewritten;
+  }
+
   // The rules in the order they are tried; each looks at the node's op itself and the first that applies
   // ends the turn.
   Outcome simplify(NodeId id) {
     using Rule = Outcome (Simplifier::*)(NodeId);
     for (Rule rule : {&Simplifier::concatOfSliceGrads, &Simplifier::identityOperand, &Simplifier::doubleNegation,
                       &Simplifier::transposeChain, &Simplifier::layoutChain, &Simplifier::productOfTranspose,
-                      &Simplifier::redundantBroadcast})
+                      &Simplifier::redundantBroadcast, &Simplifier::reluGradThroughMaxPool})
       if (const Outcome o = (this->*rule)(id); o != Outcome::None) return o;
     return Outcome::None;
   }

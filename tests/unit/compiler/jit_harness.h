@@ -43,6 +43,13 @@ inline std::string printSchedule(const ir::Graph& g, const codegen::loop::Target
   return out;
 }
 
+// A parallel_for hook: two threads, each running half of the parallel loop's chunks.
+inline void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
+  std::thread other(body, env, count / 2, count);
+  body(env, 0, count / 2);
+  other.join();
+}
+
 // Runs `fn` on the graph's arguments (converted to each argument's dtype) and returns its results as doubles.
 // syms are the symbolic dimensions' values; the seed for random ops follows them, as the ABI says.
 inline std::vector<std::vector<double>> runEntry(sinter_entry_fn fn, const ir::Graph& g,
@@ -115,11 +122,23 @@ inline void compareWithInterpreter(const ir::Graph& g, sinter_entry_fn fn,
   }
 }
 
-// A parallel_for hook on two threads, each running half of the parallel loop's chunks.
-inline void twoThreads(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t) {
-  std::thread other(body, env, count / 2, count);
-  body(env, 0, count / 2);
-  other.join();
+// A model's forward pass and train step compiled for `cpu` ("" for the host) against the interpreter, run
+// with `images` for the batch (f32 tolerances), then the forward pass's first result against `bits`
+// exactly, on one thread and with its parallel loops split over two.
+inline void checkJitAndBits(const ir::Module& m, const std::string& cpu,
+                            const std::map<std::string, ir::Tensor>& args, std::int64_t images,
+                            const std::vector<double>& bits) {
+  codegen::Options options;
+  options.targetCpu = cpu;
+  auto jit = compileJit(m, options);
+  const sinter_model_desc* desc = jit->descriptor();
+  compareWithInterpreter(m.forward, desc->forward, args, {images}, 1e-4, 1e-4, {false, 0});
+  compareWithInterpreter(m.trainStep, desc->train_step, args, {images}, 1e-4, 1e-4, {true, 1});
+  *desc->parallel_for = nullptr;
+  CHECK(runEntry(desc->forward, m.forward, args, {images})[0] == bits);
+  *desc->parallel_for = twoThreads;
+  CHECK(runEntry(desc->forward, m.forward, args, {images})[0] == bits);
+  *desc->parallel_for = nullptr;
 }
 
 }  // namespace sinter::test

@@ -101,21 +101,10 @@ void check(const Shape& s, bool biasRelu, const std::string& cpu = "") {
     CHECK(convs == 1);
     CHECK(test::printSchedule(*g).find("output channels in the lanes") != std::string::npos);
   }
-  codegen::Options options;
-  options.targetCpu = cpu;
-  auto jit = test::compileJit(m, options);
-  const sinter_model_desc* desc = jit->descriptor();
   const std::int64_t images = s.images ? s.images : 3;
   const auto args = argsFor(net->b, 13);
-  test::compareWithInterpreter(m.forward, desc->forward, args, {images}, 1e-4, 1e-4, {false, 0});
-  test::compareWithInterpreter(m.trainStep, desc->train_step, args, {images}, 1e-4, 1e-4, {true, 1});
-  // Bits: the ordered sum of fused multiply-adds, on one thread and on two.
-  *desc->parallel_for = nullptr;
-  const std::vector<double> one = test::runEntry(desc->forward, m.forward, args, {images})[0];
-  CHECK(one == reference(s, *net, args, images, biasRelu));
-  *desc->parallel_for = test::twoThreads;
-  CHECK(test::runEntry(desc->forward, m.forward, args, {images})[0] == one);
-  *desc->parallel_for = nullptr;
+  // Values against the interpreter; bits against the ordered sum of fused multiply-adds.
+  test::checkJitAndBits(m, cpu, args, images, reference(s, *net, args, images, biasRelu));
 }
 
 }  // namespace

@@ -155,6 +155,43 @@ graph @G(%a: f32[batch,2] input, %b: f32[batch,3] input, %c: f32[batch,1] input,
   CHECK(s.node(s.results[1].node).op == Op::Add);  // [0, 2) and [6, 8) leave a gap
 }
 
+TEST_CASE("simplify: the ReLU mask of a max-pool gradient moves to the pooled values") {
+  // %5 is the CNN's pattern; %7 pools other windows and %9 masks on another tensor, so both stay; %10's
+  // pool gradient has a second user, so its mask stays too.
+  const ir::Graph g = parse(R"(
+graph @P(%x: f32[batch,2,4,6] input, %dy: f32[batch,2,2,3] input, %z: f32[batch,2,4,6] input) {
+  %3 = relu(%x)                                                                  : f32[batch,2,4,6]
+  %4 = max_pool2d(%3) {kernel = [2, 2], padding = [0, 0], stride = [2, 2]}        : f32[batch,2,2,3]
+  %5 = max_pool2d_grad(%dy, %3) {kernel = [2, 2], padding = [0, 0], stride = [2, 2]} : f32[batch,2,4,6]
+  %6 = relu_grad(%5, %3)                                                         : f32[batch,2,4,6]
+  %7 = max_pool2d_grad(%dy, %3) {kernel = [1, 1], padding = [0, 0], stride = [2, 2]} : f32[batch,2,4,6]
+  %8 = relu_grad(%7, %3)                                                         : f32[batch,2,4,6]
+  %9 = max_pool2d_grad(%dy, %z) {kernel = [2, 2], padding = [0, 0], stride = [2, 2]} : f32[batch,2,4,6]
+  %10 = relu_grad(%9, %3)                                                        : f32[batch,2,4,6]
+  %11 = max_pool2d_grad(%dy, %3) {kernel = [2, 2], padding = [0, 0], stride = [2, 2]} : f32[batch,2,4,6]
+  %12 = relu_grad(%11, %3)                                                       : f32[batch,2,4,6]
+  %13 = add(%12, %11)                                                            : f32[batch,2,4,6]
+  return
+    output "p" = %4,
+    output "moved" = %6,
+    output "windows" = %8,
+    output "other" = %10,
+    output "shared" = %13
+})");
+  ir::Graph s = runChecked(g, passes::simplifyAlgebra);
+  const ir::Node& moved = s.node(s.results[1].node);
+  REQUIRE(moved.op == Op::MaxPool2DGrad);
+  CHECK(moved.operands[1] == g.node(g.results[0].node).operands[0]);  // still routed by r = relu(x)
+  const ir::Node& mask = s.node(moved.operands[0]);
+  REQUIRE(mask.op == Op::ReluGrad);
+  CHECK(mask.type == s.node(s.results[0].node).type);  // on the pooled shape
+  CHECK(mask.operands[1] == s.results[0].node);         // tested on the pooled values
+  CHECK(s.node(s.node(s.results[2].node).operands[0]).op == Op::MaxPool2DGrad);
+  CHECK(s.node(s.node(s.results[3].node).operands[0]).op == Op::MaxPool2DGrad);
+  CHECK(s.node(s.node(s.node(s.results[4].node).operands[0]).operands[0]).op == Op::MaxPool2DGrad);
+  CHECK_FALSE(passes::simplifyAlgebra(s));  // a fixed point
+}
+
 TEST_CASE("fold: constant chains become one constant, symbol-dependent values stay") {
   const ir::Graph g = parse(R"(
 graph @F(%x: f32[batch,4] input) {
