@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "compiler/codegen/kernel_emitter.h"
+#include "compiler/codegen/vectors.h"
 
 namespace sinter::codegen {
 namespace {
@@ -78,21 +79,7 @@ void KernelEmitter::emitDirectConvInput(const ir::Node& n, Value* begin, Value* 
   const InputGradShape s = inputGradShape(g_, n);
   const InputGradTile tile = inputGradTile(s.C, s.H, lanes_);
   const std::int64_t L = lanes_, taps = s.C * s.KH * s.KW;
-  llvm::Type* t = b_.getFloatTy();
-  auto* vec = llvm::FixedVectorType::get(t, static_cast<unsigned>(L));
-  Value* zero = llvm::Constant::getNullValue(vec);
-  const llvm::Align align(4);
-  // The lanes l with l < n and 0 <= shift + l < width; nullptr when that is all of them.
-  auto lanesMask = [&](std::int64_t count, std::int64_t shift, std::int64_t width) -> Value* {
-    std::vector<llvm::Constant*> bits;
-    bool all = true;
-    for (std::int64_t l = 0; l < L; ++l) {
-      const bool on = l < count && shift + l >= 0 && shift + l < width;
-      all = all && on;
-      bits.push_back(b_.getInt1(on));
-    }
-    return all ? nullptr : llvm::ConstantVector::get(bits);
-  };
+  Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(L));
   Value* w = at(wt, c64(0));
   // The loop over o stays a loop: unrolled, LLVM hoisted the dy loads of later taps and spilled the tile.
   llvm::MDNode* noUnroll = llvm::MDNode::getDistinct(
@@ -112,13 +99,13 @@ void KernelEmitter::emitDirectConvInput(const ir::Node& n, Value* begin, Value* 
           for (std::int64_t h0 = 0; h0 < s.H; h0 += tile.rows) {
             const std::int64_t rows = std::min(tile.rows, s.H - h0);
             for (std::int64_t w0 = 0; w0 < s.W; w0 += L) {
-              Value* inRow = lanesMask(s.W - w0, 0, s.W);
+              Value* inRow = v.lanes(v.L, s.W - w0, 0, s.W);
               std::vector<Value*> acc;  // [channel][row]
-              for (std::int64_t k = 0; k < tile.channels * rows; ++k) acc.push_back(scalarSlot(vec, zero));
+              for (std::int64_t k = 0; k < tile.channels * rows; ++k) acc.push_back(scalarSlot(v.vec, v.zero));
               for (std::int64_t kh = 0; kh < s.KH; ++kh)
                 for (std::int64_t kw = 0; kw < s.KW; ++kw) {
                   const std::int64_t j0 = w0 + s.p1 - kw * s.d1;  // dy's column of lane 0
-                  Value* mask = lanesMask(s.W - w0, j0, s.OW);
+                  Value* mask = v.lanes(v.L, s.W - w0, j0, s.OW);
                   if (mask && llvm::cast<llvm::Constant>(mask)->isNullValue()) continue;  // every lane outside
                   std::vector<std::int64_t> live;  // the tile's rows whose dy row lies inside dy, and that row
                   std::vector<std::int64_t> dyRow;
@@ -132,27 +119,24 @@ void KernelEmitter::emitDirectConvInput(const ir::Node& n, Value* begin, Value* 
                   std::vector<Value*> wTap;  // per channel: its weight of this tap for o = 0
                   for (Value* c : ch)
                     wTap.push_back(b_.CreateInBoundsGEP(
-                        t, w, b_.CreateAdd(b_.CreateMul(c, c64(s.KH * s.KW)), c64(kh * s.KW + kw))));
+                        v.t, w, b_.CreateAdd(b_.CreateMul(c, c64(s.KH * s.KW)), c64(kh * s.KW + kw))));
                   steppedLoop(
                       c64(0), c64(s.O), 1, noUnroll,
                       [&](Value* o) {
-                        Value* dyPlane = b_.CreateGEP(t, dyImg, b_.CreateMul(o, c64(s.OH * s.OW)));
+                        Value* dyPlane = b_.CreateGEP(v.t, dyImg, b_.CreateMul(o, c64(s.OH * s.OW)));
                         std::vector<Value*> dyv;
                         for (std::int64_t i : dyRow) {
-                          // Lanes before column 0 are masked off; their addresses may lie before dy: no inbounds.
-                          Value* p = b_.CreateGEP(t, dyPlane, c64(i * s.OW + j0));
-                          dyv.push_back(mask ? static_cast<Value*>(b_.CreateMaskedLoad(vec, p, align, mask, zero))
-                                             : b_.CreateAlignedLoad(vec, p, align));
+                          dyv.push_back(v.shiftedRow(b_.CreateGEP(v.t, dyPlane, c64(i * s.OW)), j0, mask));
                         }
                         for (std::int64_t r = 0; r < tile.channels; ++r) {
                           Value* wv = b_.CreateVectorSplat(
                               static_cast<unsigned>(L),
-                              b_.CreateLoad(t, b_.CreateInBoundsGEP(t, wTap[static_cast<std::size_t>(r)],
+                              b_.CreateLoad(v.t, b_.CreateInBoundsGEP(v.t, wTap[static_cast<std::size_t>(r)],
                                                                     b_.CreateMul(o, c64(taps)))));
                           for (std::size_t q = 0; q < live.size(); ++q) {
                             Value* slot = acc[static_cast<std::size_t>(r * rows + live[q])];
-                            b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec},
-                                                              {wv, dyv[q], b_.CreateLoad(vec, slot)}),
+                            b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v.vec},
+                                                              {wv, dyv[q], b_.CreateLoad(v.vec, slot)}),
                                            slot);
                           }
                         }
@@ -162,12 +146,10 @@ void KernelEmitter::emitDirectConvInput(const ir::Node& n, Value* begin, Value* 
               for (std::int64_t r = 0; r < tile.channels; ++r)
                 for (std::int64_t u = 0; u < rows; ++u) {
                   Value* p = b_.CreateInBoundsGEP(
-                      t, dxImg,
+                      v.t, dxImg,
                       b_.CreateAdd(b_.CreateMul(ch[static_cast<std::size_t>(r)], c64(s.H * s.W)),
                                    c64((h0 + u) * s.W + w0)));
-                  Value* v = b_.CreateLoad(vec, acc[static_cast<std::size_t>(r * rows + u)]);
-                  if (inRow) b_.CreateMaskedStore(v, p, align, inRow);
-                  else b_.CreateAlignedStore(v, p, align);
+                  v.store(b_.CreateLoad(v.vec, acc[static_cast<std::size_t>(r * rows + u)]), p, inRow);
                 }
             }
           }
