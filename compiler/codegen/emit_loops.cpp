@@ -150,6 +150,13 @@ llvm::MDNode* KernelEmitter::vectorHints(int width) {
   return loopHints(ctx_, {{"llvm.loop.vectorize.enable", 1}, {"llvm.loop.vectorize.width", width}});
 }
 
+llvm::MDNode* KernelEmitter::noUnrollHint() {
+  llvm::MDNode* id = llvm::MDNode::getDistinct(
+      ctx_, {nullptr, llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")})});
+  id->replaceOperandWith(0, id);
+  return id;
+}
+
 // for (v = begin; v < end; v += step) body(v), with loop hints on its back edge.
 void KernelEmitter::steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints,
                                 const std::function<void(Value*)>& body, const std::string& name) {

@@ -190,6 +190,9 @@ class KernelEmitter {
   // for (v = begin; v < end; v += step) body(v), with loop metadata (or none) on the back edge.
   // Loop metadata: LLVM must vectorize the loop, `width` lanes.
   llvm::MDNode* vectorHints(int width);
+  // Loop metadata: LLVM must not unroll the loop (a register tile it would otherwise spill by hoisting the
+  // next iterations' loads).
+  llvm::MDNode* noUnrollHint();
   void steppedLoop(Value* begin, Value* end, std::int64_t step, llvm::MDNode* hints,
                    const std::function<void(Value*)>& body, const std::string& name = "loop");
 

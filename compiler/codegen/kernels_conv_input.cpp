@@ -82,9 +82,7 @@ void KernelEmitter::emitDirectConvInput(const ir::Node& n, Value* begin, Value* 
   Vectors v(b_, b_.getFloatTy(), static_cast<unsigned>(L));
   Value* w = at(wt, c64(0));
   // The loop over o stays a loop: unrolled, LLVM hoisted the dy loads of later taps and spilled the tile.
-  llvm::MDNode* noUnroll = llvm::MDNode::getDistinct(
-      ctx_, {nullptr, llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")})});
-  noUnroll->replaceOperandWith(0, noUnroll);
+  llvm::MDNode* noUnroll = noUnrollHint();
   forRange(begin, end, [&](Value* img) {
     Value* dyImg = at(dy, b_.CreateMul(img, c64(s.O * s.OH * s.OW)));
     Value* dxImg = at(n, b_.CreateMul(img, c64(s.C * s.H * s.W)));

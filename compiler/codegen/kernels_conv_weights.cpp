@@ -21,15 +21,6 @@ std::int64_t weightAccumulators(int lanes) { return lanes >= 16 ? 30 : 14; }
 std::int64_t weightTileRows(std::int64_t KH, std::int64_t KW, int lanes) {
   return std::clamp<std::int64_t>(weightAccumulators(lanes) / KW, 1, KH);
 }
-
-// A loop ID that keeps LLVM from unrolling the loop: unrolled over the output columns, neighbouring
-// columns share input elements, which LLVM would keep in registers as broadcast vectors and spill the tile.
-llvm::MDNode* noUnroll(llvm::LLVMContext& ctx) {
-  llvm::MDNode* disable = llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});
-  llvm::MDNode* id = llvm::MDNode::getDistinct(ctx, {nullptr, disable});
-  id->replaceOperandWith(0, id);
-  return id;
-}
 }  // namespace
 
 // The output channels in the lanes pay off from half an AVX-512 vector (8 channels), as for channelConv.
@@ -77,7 +68,9 @@ void KernelEmitter::emitChannelConvWeights(const ir::Node& n, Value* begin, Valu
   steppedLoop(
       b_.CreateMul(begin, c64(KK * S)), b_.CreateMul(end, c64(KK * S)), L, nullptr,
       [&](Value* k) { b_.CreateAlignedStore(llvm::Constant::getNullValue(vec), gep(sums, k), align); }, "lanes.zero");
-  llvm::MDNode* columnsHint = noUnroll(ctx_);
+  // Not unrolled over the output columns: neighbouring columns share input elements, which LLVM would keep
+  // in registers as broadcast vectors and spill the tile.
+  llvm::MDNode* columnsHint = noUnrollHint();
   forRange(c64(0), images, [&](Value* img) {
     // dyT[p][o] = dy[img, o, p], L positions by L channels per transpose; channels past O are zero.
     Value* dyImg = at(dy, b_.CreateMul(img, c64(O * P)));
