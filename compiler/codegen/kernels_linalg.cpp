@@ -825,7 +825,7 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
       forLoop(c64(OW), [&](Value* j) {
         Value* best = scalarSlot(t, llvm::ConstantFP::getInfinity(t, true));
         Value* sum = scalarSlot(t, fconst(t, 0));
-        Value* arg = scalarSlot(i64(), at2(pl, H, c64(0), W, c64(0)));
+        Value* arg = scalarSlot(i64(), c64(-1));  // stays -1 in a window of -inf, which has no maximum
         forLoop(c64(k0), [&](Value* kh) {
           forLoop(c64(k1), [&](Value* kw) {
             Value* h = b_.CreateAdd(b_.CreateSub(b_.CreateMul(i, c64(s0)), c64(p0)), kh);
@@ -845,9 +845,12 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
           store(n, yi, b_.CreateLoad(t, best));
         } else if (n.op == ir::Op::AvgPool2D) {
           store(n, yi, b_.CreateFMul(b_.CreateLoad(t, sum), invArea));
-        } else {  // max_pool2d_grad: dy to the window's first maximum
+        } else {  // max_pool2d_grad: dy to the window's first maximum; a window without one drops its dy
           Value* a = b_.CreateLoad(i64(), arg);
-          store(n, a, b_.CreateFAdd(load(n, a), load(operand(n, 0), yi)));
+          Value* found = b_.CreateICmpSGE(a, c64(0));
+          Value* target = b_.CreateSelect(found, a, at2(pl, H, c64(0), W, c64(0)));
+          Value* d = b_.CreateSelect(found, load(operand(n, 0), yi), fconst(t, 0));
+          store(n, target, b_.CreateFAdd(load(n, target), d));
         }
       });
     });

@@ -145,8 +145,9 @@ Tensor refConvolution(const RefCall& call) {
   return r;
 }
 
-// max_pool2d(x), max_pool2d_grad(dy, x) (dy goes to the first maximum of each window), avg_pool2d(x)
-// (padding counts in the average, as in PyTorch's default), avg_pool2d_grad(dy).
+// max_pool2d(x), max_pool2d_grad(dy, x) (dy goes to the first maximum of each window; a window of -inf has
+// none and drops its dy; a NaN is the maximum, as in PyTorch), avg_pool2d(x) (padding counts in the average, as
+// in PyTorch's default), avg_pool2d_grad(dy).
 Tensor refPooling(const RefCall& call) {
   const Node& n = call.node;
   const auto& in = call.in;
@@ -174,7 +175,7 @@ Tensor refPooling(const RefCall& call) {
             }
             const double v = n.op == Op::MaxPool2DGrad ? in[1]->data[xi] : in[0]->data[xi];
             sum += v;
-            if (v > best) best = v, arg = xi;
+            if (v > best || std::isnan(v)) best = v, arg = xi;  // a NaN wins, as in PyTorch
           }
         if (n.op == Op::MaxPool2D) r.data[yi] = best;
         else if (n.op == Op::AvgPool2D) r.data[yi] = sum / area;
@@ -226,11 +227,11 @@ std::vector<OpDef> entries() {
                      d.to(1, [&] { return d.emit(Op::Conv2D, {d.x(0), d.dy()}, d.attrs()); });
                    },
                    "(second order, bilinear) conv2d_grad_input(dy, g) to x; conv2d(x, g) to dy"}),
-      pooling(Op::MaxPool2D, "max_pool2d", 1, false, pool, "the maximum of each window",
+      pooling(Op::MaxPool2D, "max_pool2d", 1, false, pool, "the maximum of each window (a NaN counts as the maximum)",
               {[](GradBuilder& d) { d.to(0, [&] { return d.emit(Op::MaxPool2DGrad, {d.dy(), d.x(0)}, d.attrs()); }); },
                "`max_pool2d_grad(dy, x)`: dy to the first maximum of each window"}),
       pooling(Op::MaxPool2DGrad, "max_pool2d_grad", 2, false, maxPoolGrad,
-              "max_pool2d's adjoint (dy, x): dy added at the first maximum of each window", {nullptr, "none"}),
+              "max_pool2d's adjoint (dy, x): dy added at the first maximum of each window (none in a window of -inf)", {nullptr, "none"}),
       pooling(Op::AvgPool2D, "avg_pool2d", 1, false, pool,
               "the mean of each window (padding counts, as PyTorch's default)",
               {[](GradBuilder& d) {

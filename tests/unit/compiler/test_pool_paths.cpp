@@ -4,6 +4,10 @@
 // padding, or an image that is not a whole number of windows). Shapes cover rows of windows shorter than
 // a vector, longer than one, exactly one or two vectors, windows 2, 3 and 5 wide, f64, a symbolic batch, and
 // ties in the max, whose gradient goes to the window's first maximum.
+// NaN and windows of -inf (no maximum) are checked on both kernels too.
+#include <cmath>
+#include <limits>
+
 #include "op_cases.h"
 
 using namespace sinter;
@@ -84,4 +88,67 @@ TEST_CASE("pooling with overlapping, padded or leftover windows matches the inte
   checkBoth({2, 11, 10, 3, 3, 2, 2, 1, 1, 2}, false);  // overlap and padding
   checkBoth({2, 7, 9, 2, 2, 2, 2, 0, 0, 2}, false);    // a row and a column left over
   checkBoth({2, 8, 9, 2, 3, 2, 3, 0, 1, 0}, false);    // padding on one axis only, a symbolic batch
+}
+
+namespace {
+
+// The element k of x [images, C, H, W] of plane pl at (h, w).
+std::size_t xAt(const PoolShape& s, std::int64_t pl, std::int64_t h, std::int64_t w) {
+  return static_cast<std::size_t>((pl * s.H + h) * s.W + w);
+}
+
+// max_pool2d and max_pool2d_grad on x holding a window of -inf (no maximum: the pool gives -inf, the
+// gradient drops that window's dy) and NaNs (the maximum, as in PyTorch), compiled against the interpreter.
+// (h0, w0): the top-left element of the window made all -inf, which no other window may cover wholly.
+void checkNonFinite(const PoolShape& s, std::int64_t h0, std::int64_t w0) {
+  const std::int64_t OH = (s.H + 2 * s.p0 - s.k0) / s.s0 + 1, OW = (s.W + 2 * s.p1 - s.k1) / s.s1 + 1;
+  const Attrs a = attrs({{"kernel", Ints{s.k0, s.k1}}, {"stride", Ints{s.s0, s.s1}}, {"padding", Ints{s.p0, s.p1}}});
+  for (const Op op : {Op::MaxPool2D, Op::MaxPool2DGrad}) {
+    INFO(ir::opName(op) << (tiles(s) ? " tiled" : " general"));
+    Builder b;
+    const ir::TensorType xT = test::f32({d(s.images), d(s.C), d(s.H), d(s.W)});
+    const ir::NodeId x = b.g.addInput("x", xT);
+    const ir::NodeId y = op == Op::MaxPool2D
+                             ? b.op(op, {x}, a)
+                             : b.typed(op, {b.P("dy", {d(s.images), d(s.C), d(OH), d(OW)}), x}, xT, a);
+    ir::Module m;  // forward only: max_pool2d_grad has no gradient of its own
+    m.forward = wrap(b, y);
+    m.name = m.forward.name;
+    auto args = argsFor(b, 11);
+    std::vector<double>& xs = args.at("x").data;
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    for (std::int64_t kh = 0; kh < s.k0; ++kh)
+      for (std::int64_t kw = 0; kw < s.k1; ++kw) xs[xAt(s, 0, h0 + kh, w0 + kw)] = -inf;
+    xs[xAt(s, 1, 0, 1)] = nan;                // a NaN after a finite element of its window
+    xs[xAt(s, 1, s.H - 1, s.W - 1)] = nan;    // and in the last window
+    xs[xAt(s, 1, s.H - 1, s.W - 2)] = -inf;   // beside a -inf
+    auto jit = test::compileJit(m, {});
+    auto expect = ir::interpret(m.forward, args, {false, 0});
+    auto got = test::runEntry(jit->descriptor()->forward, m.forward, args, {});
+    REQUIRE(got.at(0).size() == expect.at(0).data.size());
+    std::int64_t nans = 0, infs = 0;
+    for (std::size_t k = 0; k < got[0].size(); ++k) {
+      INFO("element " << k);
+      const double e = expect[0].data[k];
+      nans += std::isnan(e);
+      infs += std::isinf(e);
+      if (std::isnan(e)) CHECK(std::isnan(got[0][k]));
+      else if (std::isinf(e)) CHECK(got[0][k] == e);
+      else CHECK(got[0][k] == Approx(e).epsilon(1e-6).margin(1e-6));
+    }
+    // The pool shows the NaNs (in two windows or more) and the -inf window; the gradient is finite.
+    CHECK((op == Op::MaxPool2D ? nans >= 2 : nans == 0));
+    CHECK(infs == (op == Op::MaxPool2D ? 1 : 0));
+    if (op == Op::MaxPool2DGrad) {  // the -inf window's dy went nowhere: its elements are 0 where no other window has them
+      CHECK(got[0][xAt(s, 0, h0 + s.k0 - 1, w0 + s.k1 - 1)] == 0);
+      CHECK(got[0][0] == Approx(expect[0].data[0]));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("max pooling of NaN and of a window of -inf matches the interpreter on both kernels") {
+  checkNonFinite({2, 6, 4, 2, 2, 2, 2, 0, 0, 2}, 2, 0);  // tiled: the window at (2, 0)
+  checkNonFinite({2, 7, 9, 3, 3, 2, 2, 1, 1, 2}, 1, 1);             // general: the window at (1, 1), with padding
 }
