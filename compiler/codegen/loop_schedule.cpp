@@ -163,6 +163,14 @@ std::vector<Stmt> elementwiseNest(const ir::Graph& g, const std::vector<ir::Node
 // elementwise kernels of a step (bias + ReLU, its gradient, the gate math of a recurrent cell) ran on
 // one thread while the other waited: a seventh of the CNN's step at batch 256.
 constexpr std::int64_t kElementBlock = 1024;
+// The runtime keeps a loop under 2^17 units of work on the calling thread, a unit being a multiply-add at
+// the FMA peak (about 0.01 ns). An element of a streaming kernel (elementwise, pooling) takes 12-20 times
+// longer (the CNN's ReLU gradient 0.12 ns an element, a max-pool window's tap 0.2 ns), so its work counts
+// that much more. Without this, conv2's pool, its gradient and the ReLU gradient before conv1's (25,600 to
+// 75,264 elements at batch 64) ran on one thread at 2 threads, while the other core held half of their
+// data: on this machine's two cores (an AMD EPYC VM) reading lines the other core wrote made each take 2-3
+// times its one-thread time.
+constexpr std::int64_t kStreamWork = 16;
 
 std::vector<Stmt> parallelElementwise(std::vector<Stmt> nest, const ir::Shape& shape, std::size_t ops) {
   if (nest.size() != 1 || nest.front().kind != Stmt::LoopStmt) return nest;
@@ -172,7 +180,7 @@ std::vector<Stmt> parallelElementwise(std::vector<Stmt> nest, const ir::Shape& s
   const Expr extent = outer.end;
   Loop par = makeLoop("ib", 0, blocks ? ceilDiv(extent, kElementBlock) : extent, 1, Loop::Parallel,
                       blocks ? fmt::format("blocks of {} elements", kElementBlock) : "outer elements");
-  par.work = loop::numel(shape) * Expr(static_cast<std::int64_t>(ops));
+  par.work = loop::numel(shape) * Expr(static_cast<std::int64_t>(ops) * kStreamWork);
   const Expr ib = Expr::var("ib"), ibEnd = Expr::var("ib.end");
   outer.begin = blocks ? ib * Expr(kElementBlock) : ib;
   outer.end = blocks ? min(ibEnd * Expr(kElementBlock), extent) : ibEnd;
@@ -766,7 +774,7 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
       const ir::Shape& xs = grad ? n.type.shape : g.node(n.operands[0]).type.shape;
       const ir::Shape& ys = grad ? g.node(n.operands[0]).type.shape : n.type.shape;
       Loop par = makeLoop("ib", 0, Expr::dim(xs[0]) * Expr::dim(xs[1]), 1, Loop::Parallel, "planes (image, channel)");
-      par.work = loop::numel(ys) * Expr(attr(n, "kernel", 0) * attr(n, "kernel", 1));
+      par.work = loop::numel(ys) * Expr(attr(n, "kernel", 0) * attr(n, "kernel", 1) * kStreamWork);
       Prim p{Prim::Node};
       p.nodes = {n.id};
       p.j0 = Expr::var("ib");

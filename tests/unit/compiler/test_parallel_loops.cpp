@@ -281,3 +281,44 @@ TEST_CASE("reductions split their first kept axis with the same bits") {
     CHECK_FALSE(unsplit.forward.empty());
   }
 }
+
+// Streaming kernels (elementwise, pooling) tell the runtime 16 units of work an element or window tap
+// (loop_schedule.cpp's kStreamWork), so that conv2's pool and its ReLU in the CNN (25,600 outputs at batch 64)
+// pass the runtime's 2^17 and split over the threads. Their splits and bits are the other tests'.
+namespace {
+std::vector<std::pair<std::int64_t, std::int64_t>> gLoops;  // (count, work) of each hook call
+void recordLoops(sinter_parallel_body body, void* env, std::int64_t count, std::int64_t work) {
+  gLoops.emplace_back(count, work);
+  body(env, 0, count);
+}
+}  // namespace
+
+TEST_CASE("streaming kernels count 16 units of work an element") {
+  using test::batch;
+  using test::d;
+  using test::f32;
+  ir::Graph g;
+  g.name = "StreamWork";
+  auto x = g.addInput("x", f32({batch(), d(16), d(10), d(10)}));
+  auto t = g.addInput("t", f32({batch(), d(16), d(5), d(5)}));
+  auto s = g.addParam("s", f32({d(16), d(10), d(10)}), {});
+  auto h = g.addOp(Op::MaxPool2D, {g.addOp(Op::Relu, {g.addOp(Op::Mul, {x, s})})}, window({2, 2}, {2, 2}, {0, 0}));
+  g.results = {{"h", h, ir::Result::Output}, {"loss", g.addOp(Op::Mse, {h, t}), ir::Result::Loss}};
+  ir::Module m = test::makeModule(g);
+  auto jit = test::compileJit(m, {});
+  const sinter_model_desc* desc = jit->descriptor();
+  const std::int64_t n = 64, elements = n * 16 * 10 * 10;
+  auto args = test::randomArgs(m.forward, n, 5);
+  test::compareWithInterpreter(m.forward, desc->forward, args, {n}, 1e-5, 1e-5);
+  gLoops.clear();
+  *desc->parallel_for = &recordLoops;
+  test::runEntry(desc->forward, m.forward, args, {n});
+  *desc->parallel_for = nullptr;
+  // mul (by a broadcast operand) + relu: 2 ops an element, its outer axis split; the pool: its planes, 4 taps
+  // a window.
+  using Loop = std::pair<std::int64_t, std::int64_t>;
+  const Loop chain{n, elements * 2 * 16}, pool{n * 16, elements / 4 * 4 * 16};
+  for (const Loop& l : gLoops) UNSCOPED_INFO("loop: count " << l.first << ", work " << l.second);
+  CHECK(gLoops == std::vector<Loop>{chain, pool});
+  for (const Loop& l : gLoops) CHECK(l.second >= std::int64_t{1} << 17);
+}
