@@ -9,10 +9,6 @@
 namespace sinter::codegen {
 namespace {
 
-std::int64_t attrAt(const ir::Node& n, const char* name, int i) {
-  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
-}
-
 // The shapes of dx [N, C, H, W] = conv2d_grad_input(dy [N, O, OH, OW], w [O, C, KH, KW]) and its attributes.
 struct InputGradShape {
   std::int64_t C, H, W, O, OH, OW, KH, KW, s0, s1, p0, p1, d0, d1;
@@ -20,10 +16,11 @@ struct InputGradShape {
 InputGradShape inputGradShape(const ir::Graph& g, const ir::Node& n) {
   const ir::TensorType& dy = g.node(n.operands[0]).type;
   const ir::TensorType& w = g.node(n.operands[1]).type;
-  return {n.type.shape[1].size,      n.type.shape[2].size,      n.type.shape[3].size,     w.shape[0].size,
-          dy.shape[2].size,          dy.shape[3].size,          w.shape[2].size,          w.shape[3].size,
-          attrAt(n, "stride", 0),    attrAt(n, "stride", 1),    attrAt(n, "padding", 0),  attrAt(n, "padding", 1),
-          attrAt(n, "dilation", 0),  attrAt(n, "dilation", 1)};
+  const ir::Attrs& a = n.attrs;
+  return {n.type.shape[1].size,  n.type.shape[2].size,   n.type.shape[3].size,   w.shape[0].size,
+          dy.shape[2].size,      dy.shape[3].size,       w.shape[2].size,        w.shape[3].size,
+          a.getInt("stride", 0), a.getInt("stride", 1),  a.getInt("padding", 0), a.getInt("padding", 1),
+          a.getInt("dilation", 0), a.getInt("dilation", 1)};
 }
 
 // The register tile: `rows` rows of dx by `channels` input channels, one vector of dx's columns wide. The

@@ -8,10 +8,6 @@
 namespace sinter::codegen {
 
 namespace {
-std::int64_t attr(const ir::Node& n, const char* name, int i) {
-  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
-}
-
 // The accumulators of one register tile: the vector registers (32 with AVX-512, else 16) less the dy vector
 // and one spare.
 std::int64_t weightAccumulators(int lanes) { return lanes >= 16 ? 30 : 14; }
@@ -29,7 +25,8 @@ std::int64_t weightTileRows(std::int64_t KH, std::int64_t KW, int lanes) {
 bool channelConvWeights(const ir::Graph& g, const ir::Node& n) {
   if (n.op != ir::Op::Conv2DGradWeight || n.type.dtype != ir::DType::F32 || directConv(g, n)) return false;
   for (int d = 0; d < 2; ++d)
-    if (attr(n, "stride", d) != 1 || attr(n, "padding", d) != 0 || attr(n, "dilation", d) != 1) return false;
+    if (n.attrs.getInt("stride", d) != 1 || n.attrs.getInt("padding", d) != 0 || n.attrs.getInt("dilation", d) != 1)
+      return false;
   return n.type.shape[0].size >= 8 && n.type.shape[3].size <= weightAccumulators(8);
 }
 

@@ -53,10 +53,6 @@ void KernelEmitter::emitGemmNaive(const Gemm& g, Value* rowBegin, Value* rowEnd)
 }
 
 namespace {
-std::int64_t attr(const ir::Node& n, const char* name, int i) {
-  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
-}
-
 // The image x, the filters w and the output y of a convolution, whichever of them the node computes.
 struct ConvTypes {
   const ir::TensorType& x;
@@ -84,8 +80,9 @@ void KernelEmitter::emitConvRange(const ir::Node& n, Value* begin, Value* end) {
   Value* Nb = extent(xT.shape[0]);
   const std::int64_t C = xT.shape[1].size, H = xT.shape[2].size, W = xT.shape[3].size, O = wT.shape[0].size,
                      KH = wT.shape[2].size, KW = wT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
-  const std::int64_t s0 = attr(n, "stride", 0), s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0),
-                     p1 = attr(n, "padding", 1), d0 = attr(n, "dilation", 0), d1 = attr(n, "dilation", 1);
+  const std::int64_t s0 = n.attrs.getInt("stride", 0), s1 = n.attrs.getInt("stride", 1),
+                     p0 = n.attrs.getInt("padding", 0), p1 = n.attrs.getInt("padding", 1),
+                     d0 = n.attrs.getInt("dilation", 0), d1 = n.attrs.getInt("dilation", 1);
   llvm::Type* t = elem(n.type.dtype);
   auto idx4 = [&](Value* i0, std::int64_t e1, Value* i1, std::int64_t e2, Value* i2, std::int64_t e3, Value* i3) {
     return b_.CreateAdd(
@@ -192,10 +189,19 @@ struct ConvGeometry {
 };
 ConvGeometry geometry(const ir::Node& n, const ir::Node& a, const ir::Node& b) {
   const auto [xT, wT, yT] = convTypes(n, a, b);
-  return {xT.shape[1].size,      xT.shape[2].size,      xT.shape[3].size,      wT.shape[2].size,
-          wT.shape[3].size,      yT.shape[2].size,      yT.shape[3].size,      attr(n, "stride", 0),
-          attr(n, "stride", 1),  attr(n, "padding", 0), attr(n, "padding", 1), attr(n, "dilation", 0),
-          attr(n, "dilation", 1)};
+  return {xT.shape[1].size,
+          xT.shape[2].size,
+          xT.shape[3].size,
+          wT.shape[2].size,
+          wT.shape[3].size,
+          yT.shape[2].size,
+          yT.shape[3].size,
+          n.attrs.getInt("stride", 0),
+          n.attrs.getInt("stride", 1),
+          n.attrs.getInt("padding", 0),
+          n.attrs.getInt("padding", 1),
+          n.attrs.getInt("dilation", 0),
+          n.attrs.getInt("dilation", 1)};
 }
 
 // The output columns j of kernel column kw whose image column w = j s1 + shift (shift = kw d1 - p1) lies
@@ -774,8 +780,9 @@ void KernelEmitter::emitPoolRange(const ir::Node& n, Value* begin, Value* end) {
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
   const std::int64_t H = xT.shape[2].size, W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
-  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1), s0 = attr(n, "stride", 0),
-                     s1 = attr(n, "stride", 1), p0 = attr(n, "padding", 0), p1 = attr(n, "padding", 1);
+  const std::int64_t k0 = n.attrs.getInt("kernel", 0), k1 = n.attrs.getInt("kernel", 1),
+                     s0 = n.attrs.getInt("stride", 0), s1 = n.attrs.getInt("stride", 1),
+                     p0 = n.attrs.getInt("padding", 0), p1 = n.attrs.getInt("padding", 1);
   llvm::Type* t = elem(n.type.dtype);
   Value* invArea = fconst(t, 1.0 / static_cast<double>(k0 * k1));
   auto inRange = [&](Value* v, std::int64_t hi) {
@@ -870,7 +877,7 @@ void KernelEmitter::emitTiledPoolRange(const ir::Node& n, Value* begin, Value* e
   const ir::TensorType& xT = grad ? n.type : operand(n, 0).type;
   const ir::TensorType& yT = grad ? operand(n, 0).type : n.type;
   const std::int64_t W = xT.shape[3].size, OH = yT.shape[2].size, OW = yT.shape[3].size;
-  const std::int64_t k0 = attr(n, "kernel", 0), k1 = attr(n, "kernel", 1);
+  const std::int64_t k0 = n.attrs.getInt("kernel", 0), k1 = n.attrs.getInt("kernel", 1);
   const ir::Node* x = n.op == ir::Op::AvgPool2DGrad ? nullptr : &operand(n, grad ? 1 : 0);  // avg_pool2d_grad: dy only
   llvm::Type* t = elem(n.type.dtype);
   // V: a register's lanes, or fewer when a whole row of windows fits in fewer (the CNN's second pool, 5).

@@ -488,10 +488,6 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
   return {Stmt::of(std::move(par))};
 }
 
-std::int64_t attr(const ir::Node& n, const char* name, int i) {
-  return n.attrs.getInts(name)[static_cast<std::size_t>(i)];
-}
-
 // f32 convolutions as im2col and the product, per image (conv2d_grad_weight: per chunk of input or output
 // channels, over every image in order, so that each weight's sum keeps one order for any thread count):
 //   conv2d:             y[n] = W[O, CKK] col                     parallel over images
@@ -774,7 +770,7 @@ loop::Nest scheduleKernel(const ir::Graph& g, const ir::FusionGroup& k, const lo
       const ir::Shape& xs = grad ? n.type.shape : g.node(n.operands[0]).type.shape;
       const ir::Shape& ys = grad ? g.node(n.operands[0]).type.shape : n.type.shape;
       Loop par = makeLoop("ib", 0, Expr::dim(xs[0]) * Expr::dim(xs[1]), 1, Loop::Parallel, "planes (image, channel)");
-      par.work = loop::numel(ys) * Expr(attr(n, "kernel", 0) * attr(n, "kernel", 1) * kStreamWork);
+      par.work = loop::numel(ys) * Expr(n.attrs.getInt("kernel", 0) * n.attrs.getInt("kernel", 1) * kStreamWork);
       Prim p{Prim::Node};
       p.nodes = {n.id};
       p.j0 = Expr::var("ib");

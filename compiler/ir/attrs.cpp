@@ -21,6 +21,11 @@ double Attrs::getFloat(const std::string& name) const { return get<double>(value
 const std::vector<std::int64_t>& Attrs::getInts(const std::string& name) const {
   return get<std::vector<std::int64_t>>(values_, name, "a list of integers");
 }
+std::int64_t Attrs::getInt(const std::string& name, std::size_t i) const {
+  const std::vector<std::int64_t>& v = getInts(name);
+  if (i >= v.size()) throw std::logic_error(fmt::format("attribute '{}' has {} values, not {}", name, v.size(), i + 1));
+  return v[i];
+}
 
 std::string attrValueStr(const AttrValue& v) {
   if (auto i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);

@@ -38,6 +38,8 @@ class Attrs {
   std::int64_t getInt(const std::string& name) const;
   double getFloat(const std::string& name) const;
   const std::vector<std::int64_t>& getInts(const std::string& name) const;
+  // Element i of an ints attribute (the stride of axis i, ...); throws std::logic_error past its end.
+  std::int64_t getInt(const std::string& name, std::size_t i) const;
   const std::map<std::string, AttrValue>& all() const { return values_; }
   bool operator==(const Attrs& o) const { return values_ == o.values_; }
   std::string str() const;  // "{axes = [0], keepdims = 0}", empty when there are none
