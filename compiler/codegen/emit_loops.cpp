@@ -258,7 +258,6 @@ void KernelEmitter::emitPrim(const loop::Prim& p) {
   switch (p.kind) {
     case loop::Prim::MicroKernel: return emitMicroKernel(p);
     case loop::Prim::PackB: return emitPackB(p);
-    case loop::Prim::PackA: return emitPackA(p);
     case loop::Prim::ColumnSums: return emitColumnSums(g_.node(p.nodes[0]), eval(p.j0), eval(p.j1));
     case loop::Prim::Im2Col: {
       const ir::Node& n = g_.node(p.nodes[0]);
@@ -423,18 +422,11 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
     bBase = address(q.b);
   }
   std::vector<Value*> aRow;  // A's element (i, k0) per row, and its step per k
-  Value* aStep = q.transA ? M : c64(1);
-  if (!p.aPanel.empty()) {  // the tile's micro-panel of packed A: [k][rows] (emitPackA)
-    Value* tile = b_.CreateSDiv(b_.CreateSub(i0, eval(p.aFrom)), c64(p.rows));
-    Value* at = gep(panel(p.aPanel), b_.CreateMul(tile, b_.CreateMul(kc, c64(p.rows))));
-    for (int r = 0; r < p.rows; ++r) aRow.push_back(gep(at, c64(r)));
-    aStep = c64(p.rows);
-  } else {
-    for (int r = 0; r < p.rows; ++r) {
-      Value* i = rowIdx[static_cast<std::size_t>(r)];
-      aRow.push_back(gep(aPtr, q.transA ? b_.CreateAdd(b_.CreateMul(k0, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k0)));
-    }
+  for (int r = 0; r < p.rows; ++r) {
+    Value* i = rowIdx[static_cast<std::size_t>(r)];
+    aRow.push_back(gep(aPtr, q.transA ? b_.CreateAdd(b_.CreateMul(k0, M), i) : b_.CreateAdd(b_.CreateMul(i, K), k0)));
   }
+  Value* aStep = q.transA ? M : c64(1);
   steppedLoop(
       c64(0), kc, 1, nullptr,
       [&](Value* k) {
@@ -561,46 +553,6 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
             "pack.group");
       },
       "pack.strip");
-}
-
-// panel[tile][k][r] = Aᵀ[i + tile rows + r, k0 + k] = A[k0 + k, i + tile rows + r] for the tiles of rows
-// [i, j1), rows past rowEnd - 1 read row rowEnd - 1 (the micro-kernel's clamped rows compute and store that
-// row again, so they must hold its values). A's row k0 + k holds the run of the tiles' rows: each k copies
-// it in order, one store per row of a tile, the panel's tiles kc x rows apart.
-void KernelEmitter::emitPackA(const loop::Prim& p) {
-  const loop::Product& q = p.product;
-  if (!q.transA) throw std::logic_error("codegen: PackA packs a transposed A only");
-  llvm::Type* t = b_.getFloatTy();
-  auto gep = [&](Value* ptr, Value* off) { return b_.CreateInBoundsGEP(t, ptr, off); };
-  Value* out = panel(p.panel);
-  Value* aPtr = address(q.a);
-  Value* M = eval(q.M);
-  Value* i0 = eval(p.i);
-  Value* k0 = eval(p.k0);
-  Value* kc = eval(p.kc);
-  Value* last = b_.CreateSub(eval(p.rowEnd), c64(1));
-  Value* tiles = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), i0), c64(p.rows - 1)), c64(p.rows));
-  steppedLoop(
-      c64(0), tiles, 1, nullptr,
-      [&](Value* tile) {
-        Value* first = b_.CreateAdd(i0, b_.CreateMul(tile, c64(p.rows)));
-        std::vector<Value*> row;
-        for (int r = 0; r < p.rows; ++r) {
-          Value* i = b_.CreateAdd(first, c64(r));
-          row.push_back(b_.CreateSelect(b_.CreateICmpSLT(i, last), i, last));
-        }
-        Value* to = gep(out, b_.CreateMul(tile, b_.CreateMul(kc, c64(p.rows))));
-        steppedLoop(
-            c64(0), kc, 1, nullptr,
-            [&](Value* k) {
-              Value* from = gep(aPtr, b_.CreateMul(b_.CreateAdd(k0, k), M));
-              Value* dst = gep(to, b_.CreateMul(k, c64(p.rows)));
-              for (int r = 0; r < p.rows; ++r)
-                b_.CreateStore(b_.CreateLoad(t, gep(from, row[static_cast<std::size_t>(r)])), gep(dst, c64(r)));
-            },
-            "packa.k");
-      },
-      "packa.tile");
 }
 
 // The mask of the vector whose lanes stand for first, first + 1, ...: true where that index is below end.

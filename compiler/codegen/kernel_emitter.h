@@ -179,7 +179,6 @@ class KernelEmitter {
   void prefetch(llvm::Value* base, llvm::Value* index);
   void emitMicroKernel(const loop::Prim& p);
   void emitPackB(const loop::Prim& p);
-  void emitPackA(const loop::Prim& p);
   std::vector<Value*> transposeSquare(std::vector<Value*> rows);
   Value* roundUp(Value* kc);
   Value* lanesBelow(Value* first, Value* end);

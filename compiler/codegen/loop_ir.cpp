@@ -163,19 +163,14 @@ std::string prim(const ir::Graph& g, const Prim& p) {
   switch (p.kind) {
     case Prim::MicroKernel:
       // unroll(r x v): the tile's rows and vectors are unrolled into r·v accumulators held in registers.
-      return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}{}",
+      return fmt::format("microkernel {}x{} unroll({}x{}) at ({}, {}), k in [{}, {}), rows clamped below {}: {}{}",
                          p.rows, p.cols, p.rows, p.cols / std::max(p.lanes, 1), p.i.str(), p.j0.str(), p.k0.str(),
                          (p.k0 + p.kc).str(), p.rowEnd.str(), product(p.product, panelAt(p.panel, p.panelAt)),
-                         p.panel.empty() ? ", columns past N masked" : "",
-                         p.aPanel.empty() ? "" : fmt::format(", A from {} (tiles from row {})", p.aPanel, p.aFrom.str()));
+                         p.panel.empty() ? ", columns past N masked" : "");
     case Prim::PackB:
       return fmt::format("pack {} <- {}{} rows [{}, {}), columns [{}, {}), in strips of {}, zero past N",
                          panelAt(p.panel, p.panelAt), p.product.b.buffer.str(), p.product.transB ? "ᵀ" : "", p.k0.str(),
                          (p.k0 + p.kc).str(), p.j0.str(), p.j1.str(), p.cols);
-    case Prim::PackA:
-      return fmt::format("pack {} <- {}ᵀ rows [{}, {}), k in [{}, {}), in tiles of {} rows clamped below {}", p.panel,
-                         p.product.a.buffer.str(), p.i.str(), p.j1.str(), p.k0.str(), (p.k0 + p.kc).str(), p.rows,
-                         p.rowEnd.str());
     case Prim::ColumnSums:
       return fmt::format("%{} [{}, {}) = column sums of %{} over its rows", p.nodes[0], p.j0.str(), p.j1.str(),
                          g.node(p.nodes[0]).operands[0]);

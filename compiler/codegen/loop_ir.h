@@ -108,11 +108,8 @@ struct Compute {
 struct Prim {
   enum Kind {
     MicroKernel,  // C[i .. i+rows, j .. j+cols] of `product` over k in [k0, k0 + kc), rows clamped to rowEnd - 1
-                  // (a partial tile recomputes its last row), columns masked past N; B from `panel` when set,
-                  // A from `aPanel` when set
+                  // (a partial tile recomputes its last row), columns masked past N; B from `panel` when set
     PackB,        // panel <- op(B)[k0 .. k0+kc, j0 .. j0+nc] in strips of `cols` columns, zero past N
-    PackA,        // panel <- Aᵀ rows [i, j1) by k in [k0, k0+kc), as micro-panels [tile][k][rows] of tiles of
-                  // `rows` rows from i, rows past rowEnd - 1 clamped to it (as the micro-kernel clamps them)
     ColumnSums,   // columns [j0, j1) of sum_to(dy) (nodes[0]), each summed over the rows in order
     Im2Col,       // col <- the patches of image `i` of a convolution (nodes[0]), the rows of input channels
                   // [j0, j1) (every channel when j1 is 0)
@@ -140,11 +137,9 @@ struct Prim {
   Expr panelAt;            // MicroKernel, PackB: where this block's panel starts in `panel` (elements): 0 for a
                            // panel of one block, the block's place for B packed whole, once per loop
   Expr i, j0, j1, k0, kc;  // MicroKernel: tile at (i, j0), k block [k0, k0 + kc); PackB: columns [j0, j1)
-                           // and the k block; PackA: rows [i, j1) and the k block; ColumnSums, Zero, Node: the range [j0, j1); Im2Col, Col2Im: image i
-  Expr rowEnd;             // MicroKernel, PackA: rows past rowEnd - 1 are clamped to it
-  std::string aPanel;      // MicroKernel: the packed A (PackA, tiles from row aFrom), "" for A read in place
-  Expr aFrom;              // MicroKernel: the first row of `aPanel`'s first tile
-  int rows = 0, cols = 0;  // the register tile (MicroKernel, PackA) or strip width (PackB)
+                           // and the k block; ColumnSums, Zero, Node: the range [j0, j1); Im2Col, Col2Im: image i
+  Expr rowEnd;             // MicroKernel: rows past rowEnd - 1 are clamped to it
+  int rows = 0, cols = 0;  // the register tile (MicroKernel) or strip width (PackB)
   int stripCols = 0;       // MicroKernel: the width of the packed panel's strips (cols, or wider for a narrow tile)
   int lanes = 0;           // MicroKernel: the target's f32 lanes; the tile is unrolled into rows x (cols / lanes)
                            // accumulators, printed unroll(rows x vectors)

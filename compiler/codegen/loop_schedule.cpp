@@ -228,10 +228,8 @@ void oneRowNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const 
 // that one strip of B serves every row tile of the chunk. Large or transposed B is packed per cache
 // block into `panel` (declared by the caller), or with `once`, read from `panel` where the loop around the
 // kernel packed all of B before its first step (packOnceNest); small B is read in place.
-// With `aPanel` (a scratch the caller declares, aPanelScratch), a packed product also packs its transposed A
-// per K block: the rows of the chunk's whole tiles, as micro-panels that the tiles read in order (packsA).
 void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const Expr& r1, bool pack,
-                 const std::string& panel, int lanes, bool once = false, const std::string& aPanel = "") {
+                 const std::string& panel, int lanes, bool once = false) {
   const int cols = 2 * lanes;
   // Rows [r0, rt) run tiles of kGemmRows rows (the last one clamped), rows [rt, r1) one-row tiles. With the
   // rows known, rt leaves to one-row tiles only the one or two rows past the whole tiles (a clamped tile
@@ -265,10 +263,6 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
         mk.cols = width;
         mk.stripCols = cols;
         mk.lanes = lanes;
-        if (rows == kGemmRows && !from.empty() && !aPanel.empty()) {
-          mk.aPanel = aPanel;
-          mk.aFrom = r0;
-        }
         return Stmt::of(std::move(mk));
       };
       std::vector<Stmt> loops;
@@ -289,18 +283,6 @@ void productNest(std::vector<Stmt>& out, const Product& p, const Expr& r0, const
     const std::int64_t rest = jEnd.isConst() ? jEnd.value % cols : 0;
     const bool narrowTail = jBegin.isConst(0) && rest > 0 && rest <= lanes;
     const Expr jMain = narrowTail ? Expr(jEnd.value - rest) : jEnd;
-    if (!from.empty() && !aPanel.empty() && rTiles.str() != r0.str()) {  // this K block of A, for every strip
-      Prim pa{Prim::PackA};
-      pa.product = p;
-      pa.panel = aPanel;
-      pa.i = r0;
-      pa.j1 = rTiles;
-      pa.rowEnd = r1;
-      pa.k0 = k0;
-      pa.kc = kc;
-      pa.rows = kGemmRows;
-      into.push_back(Stmt::of(std::move(pa)));
-    }
     if (!jMain.isConst(0) || !narrowTail) {
       Loop jl = makeLoop("j", jBegin, jMain, cols, Loop::Serial, "register tile columns");
       jl.body = rowsOf(Expr::var("j"), cols);
@@ -396,20 +378,6 @@ bool packs(const Product& p, int lanes) {
   return p.N.value > std::int64_t{2} * lanes && p.N.value * p.K.value >= 16384;
 }
 
-// Whether a packed product also packs A (PackA): when A is read transposed and K is long (the LSTM's weight
-// gradient hᵀ·dz summed over time steps, K = steps x batch). In place, each tile's k loop then reads one
-// element run a row of A apart per k: kc lines for 6 floats each, re-read by every column strip. Packed,
-// each tile reads its rows' kc x 6 floats in order, from a panel that the K block packs once for all strips.
-// See docs/performance.md (LSTM) for what it measured.
-bool packsA(const Product& p) {
-  return p.transA && (!p.K.isConst() || p.K.value > kKc);
-}
-
-// The packed A of one K block: the chunk's whole tiles (at most every row of C, rounded up to tiles) by kc.
-loop::Scratch aPanelScratch(const Product& p) {
-  return {"apanel", min(p.K, kKc) * ceilDiv(p.M, kGemmRows) * Expr(kGemmRows)};
-}
-
 loop::Scratch panelScratch(const Product& p, int lanes) {
   const std::int64_t cols = std::int64_t{2} * lanes;
   // K rounded up to whole vectors: a transposed pack writes whole square blocks (see emit_loops.cpp).
@@ -491,10 +459,7 @@ std::vector<Stmt> gemmNest(const ir::Graph& g, const ir::Node& n, const ir::Fusi
     const bool once =
         pack && p.b.index.isConst(0) && std::find(invariant.begin(), invariant.end(), B.id) != invariant.end();
     if (pack && !once) par.scratch.push_back(panelScratch(p, lanes));
-    const bool packA = pack && packsA(p);
-    if (packA) par.scratch.push_back(aPanelScratch(p));
-    productNest(*body, p, r0, r1, pack, once ? packedOnceName(B.id, transB) : "panel", lanes, once,
-                packA ? "apanel" : "");
+    productNest(*body, p, r0, r1, pack, once ? packedOnceName(B.id, transB) : "panel", lanes, once);
   }
   if (epilogue && !addTo) {
     // The epilogue runs after each batch's product, while its rows are still in cache: after the whole
