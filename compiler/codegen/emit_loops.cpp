@@ -466,8 +466,9 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
 }
 
 // panel[strip][k][l] = op(B)[k0 + k, j0 + strip cols + l], zero past N: the micro-kernel then reads one
-// contiguous run of 2 vectors per k. B in place is read a row at a time (vector loads, masked at N); Bᵀ
-// (A Bᵀ: B is [N, K]) a column of the panel at a time, each one a contiguous row of B.
+// contiguous run of 2 vectors per k. B in place is read a row of the block at a time, in order, each row
+// spread over the strips (vector loads, masked at N); Bᵀ (A Bᵀ: B is [N, K]) a column of the panel at a
+// time, each one a contiguous row of B.
 void KernelEmitter::emitPackB(const loop::Prim& p) {
   const loop::Product& q = p.product;
   llvm::Type* t = b_.getFloatTy();
@@ -483,10 +484,10 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* kc = eval(p.kc);
   Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
   if (!q.transB) {
-    // B in place: k outer, strips inner, so that each row of B is read in order, one run of nc columns. With
-    // the strips outer, each strip read its cols of every row, a row of B apart: a stride the hardware
-    // prefetchers do not follow, and B (dz of the LSTM's weight gradient, 3.6 MB) came from L3 one miss at a
-    // time.
+    // B in place: k outer, strips inner, so that each row of the block is read in order, one run of nc
+    // columns. With the strips outer, each strip read its `cols` of every row, a row of B apart: a stride the
+    // hardware prefetchers do not follow, and B (dz of the LSTM's weight gradient, 3.6 MB) came from L3 a
+    // miss at a time (docs/performance.md, "The LSTM's stacked weight gradient").
     steppedLoop(
         c64(0), kc, 1, nullptr,
         [&](Value* k) {
