@@ -172,6 +172,24 @@ TEST_CASE("f64 graphs compile and match the interpreter to f64 precision") {
   test::compareWithInterpreter(m.trainStep, jit->descriptor()->train_step, args, {6}, 1e-12, 1e-13);
 }
 
+// Two products, a [batch, k] · w [k, n] and tanh of it · v [n, n], under a cross-entropy loss: the train
+// step adds matmul_tn and matmul_nt of the same sizes.
+namespace {
+ir::Module productsModule(int k, int n) {
+  ir::Graph g;
+  g.name = "Gemm";
+  auto a = g.addInput("a", test::f32({test::batch(), test::d(k)}));
+  auto y = g.addInput("y", {ir::DType::I32, {test::batch()}});
+  auto w = g.addParam("w", test::f32({test::d(k), test::d(n)}), {});
+  auto v = g.addParam("v", test::f32({test::d(n), test::d(n)}), {});
+  auto h = g.addOp(ir::Op::Tanh, {g.addOp(ir::Op::MatMul, {a, w})});
+  auto logits = g.addOp(ir::Op::MatMul, {h, v});
+  auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y});
+  g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
+  return makeModule(g);
+}
+}  // namespace
+
 TEST_CASE("matrix products with whole register tiles and ragged edges match the interpreter") {
   // 70 columns = two 32-wide AVX-512 tiles (or four 16-wide AVX2 ones) and a ragged edge; 37 rows = six
   // 6-row tiles and one left over. The backward pass adds matmul_tn and matmul_nt of the same sizes.
@@ -180,21 +198,31 @@ TEST_CASE("matrix products with whole register tiles and ragged edges match the 
   for (auto [m, k, n] : {std::tuple{37, 45, 70}, std::tuple{64, 96, 128}, std::tuple{6, 1, 32}, std::tuple{5, 7, 3},
                          std::tuple{1, 300, 530}, std::tuple{13, 300, 530}}) {
     INFO(m << "x" << k << "x" << n);
-    ir::Graph g;
-    g.name = "Gemm";
-    auto a = g.addInput("a", test::f32({test::batch(), test::d(k)}));
-    auto y = g.addInput("y", {ir::DType::I32, {test::batch()}});
-    auto w = g.addParam("w", test::f32({test::d(k), test::d(n)}), {});
-    auto v = g.addParam("v", test::f32({test::d(n), test::d(n)}), {});
-    auto h = g.addOp(ir::Op::Tanh, {g.addOp(ir::Op::MatMul, {a, w})});
-    auto logits = g.addOp(ir::Op::MatMul, {h, v});
-    auto loss = g.addOp(ir::Op::CrossEntropy, {logits, y});
-    g.results = {{"logits", logits, ir::Result::Output}, {"loss", loss, ir::Result::Loss}};
-    ir::Module mod = makeModule(g);
+    ir::Module mod = productsModule(k, n);
     auto jit = test::compileJit(mod, {});
     auto args = test::randomArgs(mod.forward, m, 17);
     test::compareWithInterpreter(mod.forward, jit->descriptor()->forward, args, {m}, 1e-4, 1e-4);
     test::compareWithInterpreter(mod.trainStep, jit->descriptor()->train_step, args, {m}, 1e-4, 1e-4);
+  }
+}
+
+// The packed products on 8 lanes (AVX2), where a strip of the panel is two 8-wide vectors, and split over two
+// threads: 13 x 300 x 530 packs B in two K blocks (the second partial) and two N blocks (the second ragged),
+// and its train step packs the transposed and in-place operands of matmul_tn and matmul_nt the same way.
+TEST_CASE("packed matrix products on 8 lanes and two threads match the interpreter") {
+  for (auto [m, k, n] : {std::tuple{13, 300, 530}, std::tuple{37, 45, 70}}) {
+    INFO(m << "x" << k << "x" << n);
+    ir::Module mod = productsModule(k, n);
+    codegen::Options options;
+    options.targetCpu = "haswell";
+    auto jit = test::compileJit(mod, options);
+    auto args = test::randomArgs(mod.forward, m, 23);
+    for (bool two : {false, true}) {
+      INFO("two threads " << two);
+      *jit->descriptor()->parallel_for = two ? test::twoThreads : nullptr;
+      test::compareWithInterpreter(mod.forward, jit->descriptor()->forward, args, {m}, 1e-4, 1e-4);
+      test::compareWithInterpreter(mod.trainStep, jit->descriptor()->train_step, args, {m}, 1e-4, 1e-4);
+    }
   }
 }
 
