@@ -20,6 +20,7 @@ packages=(
   g++-aarch64-linux-gnu zlib1g-dev:arm64 qemu-user  # the aarch64 runtime and tests/cross under qemu
   libopenmpi-dev openmpi-bin    # `sinter build --mpi`: data-parallel training (docs/distributed.md)
   librsvg2-dev                  # `sinter plot -o curves.png` rasterizes its SVG
+  graphviz                      # tests/lit checks that `sinter dump --format dot` is a graph dot reads
 )
 if [ "${1:-}" = --fuzz ]; then
   packages+=(clang-19 libclang-rt-19-dev)   # libFuzzer, ASan and UBSan for clang
