@@ -466,9 +466,8 @@ void KernelEmitter::emitMicroKernel(const loop::Prim& p) {
 }
 
 // panel[strip][k][l] = op(B)[k0 + k, j0 + strip cols + l], zero past N: the micro-kernel then reads one
-// contiguous run of 2 vectors per k. B in place is read a row of the block at a time, in order, each row
-// spread over the strips (vector loads, masked at N); Bᵀ (A Bᵀ: B is [N, K]) a column of the panel at a
-// time, each one a contiguous row of B.
+// contiguous run of 2 vectors per k. B in place is read a row at a time (vector loads, masked at N); Bᵀ
+// (A Bᵀ: B is [N, K]) a column of the panel at a time, each one a contiguous row of B.
 void KernelEmitter::emitPackB(const loop::Prim& p) {
   const loop::Product& q = p.product;
   llvm::Type* t = b_.getFloatTy();
@@ -483,20 +482,16 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
   Value* k0 = eval(p.k0);
   Value* kc = eval(p.kc);
   Value* strips = b_.CreateSDiv(b_.CreateAdd(b_.CreateSub(eval(p.j1), j0), c64(p.cols - 1)), c64(p.cols));
-  if (!q.transB) {
-    // B in place: k outer, strips inner, so that each row of the block is read in order, one run of nc
-    // columns. With the strips outer, each strip read its `cols` of every row, a row of B apart: a stride the
-    // hardware prefetchers do not follow, and B (dz of the LSTM's weight gradient, 3.6 MB) came from L3 a
-    // miss at a time (docs/performance.md, "The LSTM's stacked weight gradient").
-    steppedLoop(
-        c64(0), kc, 1, nullptr,
-        [&](Value* k) {
-          Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
+  steppedLoop(
+      c64(0), strips, 1, nullptr,
+      [&](Value* s) {
+        Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
+        Value* out = gep(panelBase, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
+        if (!q.transB) {
           steppedLoop(
-              c64(0), strips, 1, nullptr,
-              [&](Value* s) {
-                Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
-                Value* out = gep(panelBase, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
+              c64(0), kc, 1, nullptr,
+              [&](Value* k) {
+                Value* row = b_.CreateMul(b_.CreateAdd(k0, k), N);
                 for (int v = 0; v < p.cols / lanes_; ++v) {
                   Value* j = b_.CreateAdd(js, c64(std::int64_t{v} * lanes_));
                   Value* x = b_.CreateMaskedLoad(vec, gep(bPtr, b_.CreateAdd(row, j)), align, lanesBelow(j, N),
@@ -505,16 +500,9 @@ void KernelEmitter::emitPackB(const loop::Prim& p) {
                       x, gep(out, b_.CreateAdd(b_.CreateMul(k, c64(p.cols)), c64(std::int64_t{v} * lanes_))), align);
                 }
               },
-              "pack.strip");
-        },
-        "pack.k");
-    return;
-  }
-  steppedLoop(
-      c64(0), strips, 1, nullptr,
-      [&](Value* s) {
-        Value* js = b_.CreateAdd(j0, b_.CreateMul(s, c64(p.cols)));
-        Value* out = gep(panelBase, b_.CreateMul(s, b_.CreateMul(roundUp(kc), c64(p.cols))));
+              "pack.k");
+          return;
+        }
         // Bᵀ: per group of `lanes` columns, square blocks of lanes x lanes: `lanes` rows of B (contiguous in k)
         // are loaded, transposed in registers, and stored as `lanes` rows of the panel. Columns past N read
         // row 0 and store zeros; k at or past kc is masked off, so the last block stores zero rows up to the
